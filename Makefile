@@ -1,0 +1,91 @@
+# groupbridge: build, test, demo, bench, install, sanitizer and fuzz targets.
+#
+# Sources are found by wildcard: a new module is a new .c file under src/<module>/, importers/ or steps/, and a new
+# test is a new file under tests/unit/ or tests/integration/; nothing here needs editing for either.
+
+O        ?= build
+CC       ?= cc
+PREFIX   ?= /usr/local
+PKGS     := libcurl jansson ldap libxml-2.0 openssl sqlite3 libpcre2-8 inih
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+            -Wno-format-truncation  # messages are bounded on purpose: truncation is the intended behaviour
+OPT      ?= -O2 -g
+CFLAGS   ?=
+BASE_CFLAGS := -std=c11 $(WARN) $(OPT) -D_DEFAULT_SOURCE -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
+
+LIB_SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c importers/*.c steps/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(O)/tests/integration/%)
+TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
+
+# Debian packages that building, testing and the demo need. `make deps` installs the missing ones.
+DEB_PKGS := build-essential pkg-config clang libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
+	libxml2-utils libssl-dev libsqlite3-dev libpcre2-dev libinih-dev libcriterion-dev samba samba-dsdb-modules \
+	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps
+
+.PHONY: all deps check test unit integration sanitize demo format clean install bench fuzz
+all: $(O)/groupbridge
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libgroupbridge.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/groupbridge: $(O)/obj/src/main.o $(O)/libgroupbridge.a
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c $(O)/libgroupbridge.a $(TEST_SUPPORT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(O)/libgroupbridge.a $(LIBS) $(TEST_LIBS)
+
+$(O)/tests/integration/%: tests/integration/%.c $(O)/libgroupbridge.a $(TEST_SUPPORT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(O)/libgroupbridge.a $(LIBS) $(TEST_LIBS)
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	@sh tests/testbed/deps.sh $(DEB_PKGS)
+
+unit: $(O)/groupbridge $(UNIT_BINS)
+	@sh tests/run-suite.sh "unit ($(O))" $(UNIT_BINS)
+
+integration: $(O)/groupbridge $(INTEG_BINS)
+	@GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh))
+
+test: unit integration
+
+# AddressSanitizer and UndefinedBehaviorSanitizer build of everything, in its own build directory.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+sanitize:
+	@$(MAKE) --no-print-directory O=build/asan OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit integration
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@rm -f build/check-results.txt
+	@GB_RESULTS=$(CURDIR)/build/check-results.txt $(MAKE) --no-print-directory unit integration
+	@GB_RESULTS=$(CURDIR)/build/check-results.txt $(MAKE) --no-print-directory sanitize
+	@sh tests/run-suite.sh --total build/check-results.txt
+
+demo: deps all
+	@sh tests/testbed/demo.sh $(CURDIR)/$(O)/groupbridge
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+install: all
+	install -D -m 0755 $(O)/groupbridge $(DESTDIR)$(PREFIX)/bin/groupbridge
+
+clean:
+	rm -rf build

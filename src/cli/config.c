@@ -1,0 +1,107 @@
+/* config.c: `groupbridge config check`: validate the file, then probe what it points at. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/probe.h"
+#include "groupbridge/util.h"
+
+static void help(void)
+{
+	puts("usage: groupbridge [--config FILE] config check [--offline]\n"
+	     "\n"
+	     "Validates the configuration file, then probes what it points at and prints one line per check:\n"
+	     "  config    the file's sections and keys (unknown keys, missing keys and bad values name FILE:LINE)\n"
+	     "  secrets   the secret files are private (mode 0600) and readable, or the variables are set\n"
+	     "  ldap      a TLS connection and a bind to [directory] uri as bind_dn\n"
+	     "  schema    the forest's schema has msDS-ExternalDirectoryObjectId (Windows Server 2016 schema)\n"
+	     "  graph     an access token can be had from the tenant with the configured credential\n"
+	     "\n"
+	     "  --offline   check the file and the secrets only, contact nothing\n"
+	     "\n"
+	     "Exit code 0 when every check passes, 2 when the file itself is wrong, 1 when a probe fails.\n"
+	     "Secrets are never printed: a check names the file or variable a secret came from, never its value.");
+}
+
+static void line(const char *check, int ok, const char *detail)
+{
+	printf("%-8s %s  %s\n", check, ok ? "pass" : "FAIL", detail);
+}
+
+static int check(gb_cli *cli, int offline)
+{
+	gb_error err;
+	char *secret = NULL, detail[GB_ERROR_MSG_MAX + 64];
+	int failed = 0, rc;
+
+	gb_error_clear(&err);
+	rc = gb_cli_config(cli, &err);
+	if (rc) {
+		line("config", 0, err.msg);
+		return gb_error_exit_code(rc) == GB_EXIT_FAIL ? GB_EXIT_USAGE : gb_error_exit_code(rc);
+	}
+	snprintf(detail, sizeof(detail), "%s is valid (%s%s%s%s)", cli->config_path,
+		 cli->cfg->graph.present ? "[graph] " : "", cli->cfg->directory.present ? "[directory] " : "",
+		 cli->cfg->provisioning.present ? "[provisioning] " : "", cli->cfg->migration.present ? "[migration]" : "");
+	line("config", 1, detail);
+
+	if (cli->cfg->directory.present) {
+		rc = gb_config_bind_password(cli->cfg, &secret, &err);
+		gb_secret_free(secret);
+		secret = NULL;
+		if (rc) {
+			line("secrets", 0, err.msg);
+			failed = 1;
+		} else {
+			snprintf(detail, sizeof(detail), "bind password from %s %s",
+				 cli->cfg->directory.bind_password_file ? "file" : "variable",
+				 cli->cfg->directory.bind_password_file ? cli->cfg->directory.bind_password_file
+									: cli->cfg->directory.bind_password_env);
+			line("secrets", 1, detail);
+		}
+	}
+	if (cli->cfg->graph.present) {
+		if (cli->cfg->graph.certificate_file) {
+			rc = gb_secret_read_file(cli->cfg->graph.private_key_file, &secret, &err);
+			snprintf(detail, sizeof(detail), "private key file %s", cli->cfg->graph.private_key_file);
+		} else {
+			rc = gb_config_graph_secret(cli->cfg, &secret, &err);
+			snprintf(detail, sizeof(detail), "client secret from %s %s",
+				 cli->cfg->graph.client_secret_file ? "file" : "variable",
+				 cli->cfg->graph.client_secret_file ? cli->cfg->graph.client_secret_file
+								    : cli->cfg->graph.client_secret_env);
+		}
+		gb_secret_free(secret);
+		secret = NULL;
+		if (rc) {
+			line("secrets", 0, err.msg);
+			failed = 1;
+		} else {
+			line("secrets", 1, detail);
+		}
+	}
+	if (offline || failed)
+		return failed ? GB_EXIT_FAIL : GB_EXIT_OK;
+	return gb_probe_all(cli->cfg, line) ? GB_EXIT_FAIL : GB_EXIT_OK;
+}
+
+int gb_cmd_config(gb_cli *cli, int argc, char **argv)
+{
+	int i, offline = 0;
+
+	if (gb_cli_wants_help(argc, argv)) {
+		help();
+		return GB_EXIT_OK;
+	}
+	if (argc < 2)
+		return gb_cli_usage_error("config", "missing subcommand (check)");
+	if (strcmp(argv[1], "check") != 0)
+		return gb_cli_usage_error("config", "unknown subcommand \"%s\"", argv[1]);
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--offline") == 0)
+			offline = 1;
+		else
+			return gb_cli_usage_error("config", "unknown argument \"%s\"", argv[i]);
+	}
+	return check(cli, offline);
+}

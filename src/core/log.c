@@ -1,0 +1,146 @@
+/* log.c: leveled logging with secret redaction. */
+#include "groupbridge/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/error.h"
+#include "groupbridge/util.h"
+
+#define MAX_SECRETS 16
+#define LINE_MAX_BYTES 4096
+
+static gb_log_level g_level = GB_LOG_INFO;
+static int g_json;
+static FILE *g_out;
+static char *g_secrets[MAX_SECRETS];
+static size_t g_nsecrets;
+
+void gb_log_setup(gb_log_level level, int json, FILE *out)
+{
+	g_level = level;
+	g_json = json;
+	g_out = out;
+}
+
+gb_log_level gb_log_get_level(void)
+{
+	return g_level;
+}
+
+int gb_log_add_secret(const char *secret)
+{
+	size_t i;
+
+	if (!secret || strlen(secret) < 4)
+		return 0;
+	for (i = 0; i < g_nsecrets; i++)
+		if (strcmp(g_secrets[i], secret) == 0)
+			return 0;
+	if (g_nsecrets == MAX_SECRETS) {
+		/* Forget the oldest: renewed tokens replace old ones, and an old token is expired anyway. */
+		gb_secret_free(g_secrets[0]);
+		memmove(g_secrets, g_secrets + 1, sizeof(g_secrets[0]) * (MAX_SECRETS - 1));
+		g_nsecrets--;
+	}
+	g_secrets[g_nsecrets] = gb_strdup(secret);
+	if (!g_secrets[g_nsecrets])
+		return GB_ENOMEM;
+	g_nsecrets++;
+	return 0;
+}
+
+void gb_log_clear_secrets(void)
+{
+	size_t i;
+
+	for (i = 0; i < g_nsecrets; i++)
+		gb_secret_free(g_secrets[i]);
+	g_nsecrets = 0;
+}
+
+void gb_log_redact(const char *src, char *dst, size_t n)
+{
+	static const char mark[] = "[secret]";
+	size_t o = 0;
+
+	if (!n)
+		return;
+	while (*src && o + 1 < n) {
+		size_t i, hit = 0;
+
+		for (i = 0; i < g_nsecrets; i++) {
+			size_t l = strlen(g_secrets[i]);
+			if (strncmp(src, g_secrets[i], l) == 0) {
+				hit = l;
+				break;
+			}
+		}
+		if (hit) {
+			size_t m = sizeof(mark) - 1;
+			if (m > n - 1 - o)
+				m = n - 1 - o;
+			memcpy(dst + o, mark, m);
+			o += m;
+			src += hit;
+		} else {
+			dst[o++] = *src++;
+		}
+	}
+	dst[o] = '\0';
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void gb_log_vwrite(gb_log_kind kind, const char *module, const char *fmt, va_list ap)
+{
+	static const char *names[] = {"error", "warning", "info", "debug"};
+	char raw[LINE_MAX_BYTES], line[LINE_MAX_BYTES], ts[32];
+	FILE *f = g_out ? g_out : stderr;
+
+	if (kind == GB_LOG_DBG && g_level < GB_LOG_DEBUG)
+		return;
+	if (kind == GB_LOG_NOTE && g_level < GB_LOG_INFO)
+		return;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	gb_log_redact(raw, line, sizeof(line));
+	if (g_json) {
+		gb_time_iso8601(ts, sizeof(ts));
+		fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"module\":", ts, names[kind]);
+		json_string(f, module ? module : "");
+		fputs(",\"message\":", f);
+		json_string(f, line);
+		fputs("}\n", f);
+	} else if (kind == GB_LOG_NOTE) {
+		fprintf(f, "%s\n", line);
+	} else {
+		fprintf(f, "groupbridge: %s: %s%s%s\n", names[kind], module ? module : "", module ? ": " : "", line);
+	}
+	fflush(f);
+}
+
+void gb_log_write(gb_log_kind kind, const char *module, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gb_log_vwrite(kind, module, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,26 @@
+/* schema.c: the state database's schema, as an append-only list of migrations.
+ *
+ * Each module that keeps state adds its tables in a new entry at the end. A database is migrated forward inside one
+ * transaction per step; a database whose version is above the end of this list was written by a newer groupbridge
+ * and is refused rather than misread.
+ */
+#include "schema.h"
+
+const char *const gb_schema_migrations[] = {
+	/* 1: run history and a key-value table for cursors (delta links, checkpoints of simple kinds). */
+	"CREATE TABLE kv ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL,"
+	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+	");"
+	"CREATE TABLE runs ("
+	"  id TEXT PRIMARY KEY,"
+	"  command TEXT NOT NULL,"
+	"  started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  ended TEXT,"
+	"  exit_code INTEGER,"
+	"  summary TEXT"
+	");",
+};
+
+const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);
