@@ -59,10 +59,10 @@ deps:
 	@sh tests/testbed/deps.sh $(DEB_PKGS)
 
 unit: $(O)/groupbridge $(UNIT_BINS)
-	@sh tests/run-suite.sh "unit ($(O))" $(UNIT_BINS)
+	@GB_TEST_LOGS=$(O)/test-logs sh tests/run-suite.sh "unit ($(O))" $(UNIT_BINS)
 
 integration: $(O)/groupbridge $(INTEG_BINS)
-	@GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh))
+	@GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh))
 
 test: unit integration
 

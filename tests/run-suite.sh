@@ -37,6 +37,13 @@ for prog in "$@"; do
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1 # a crash or an error outside any test still counts as a failure
 	fi
+	# Criterion counts a test as passed when LeakSanitizer reports only after the test body returned: any
+	# sanitizer report in the log is a failure of its own.
+	san=$(grep -a -c -E "ERROR: (Leak|Address)Sanitizer|runtime error:" "$log")
+	if [ "$san" != 0 ]; then
+		f=$((f + san))
+		echo "SANITIZER $base: $san report(s) in $log"
+	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
 	if [ "$f" != 0 ]; then

@@ -1,0 +1,247 @@
+/* Unit tests of src/core: errors, bounded buffers, strings, secrets, redaction. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "groupbridge/buf.h"
+#include "groupbridge/error.h"
+#include "groupbridge/log.h"
+#include "groupbridge/util.h"
+
+Test(error, set_and_prefix_keep_code_and_order)
+{
+	gb_error err;
+
+	gb_error_clear(&err);
+	cr_assert_eq(gb_error_set(&err, GB_ENOTFOUND, "no file %s", "x.ini"), GB_ENOTFOUND);
+	gb_error_prefix(&err, "loading %s", "config");
+	cr_assert_str_eq(err.msg, "loading config: no file x.ini");
+	cr_assert_eq(err.code, GB_ENOTFOUND);
+	cr_assert_eq(gb_error_set(NULL, GB_EIO, "ignored"), GB_EIO);
+}
+
+Test(error, exit_codes_follow_the_documented_table)
+{
+	cr_assert_eq(gb_error_exit_code(GB_OK), 0);
+	cr_assert_eq(gb_error_exit_code(GB_EIO), 1);
+	cr_assert_eq(gb_error_exit_code(GB_ECONFIG), 2);
+	cr_assert_eq(gb_error_exit_code(GB_EINVAL), 2);
+	cr_assert_eq(gb_error_exit_code(GB_EPARTIAL), 3);
+	cr_assert_eq(gb_error_exit_code(GB_EGATE), 4);
+	cr_assert_str_eq(gb_error_name(GB_EFENCE), "EFENCE");
+	cr_assert_str_eq(gb_error_name(12345), "EUNKNOWN");
+}
+
+Test(error, long_messages_are_truncated_not_overflowed)
+{
+	gb_error err;
+	char big[3000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	gb_error_set(&err, GB_EIO, "%s", big);
+	cr_assert_eq(strlen(err.msg), GB_ERROR_MSG_MAX - 1);
+	gb_error_prefix(&err, "%s", big);
+	cr_assert_eq(strlen(err.msg), GB_ERROR_MSG_MAX - 1);
+}
+
+Test(buf, grows_and_stays_terminated)
+{
+	gb_buf b;
+	int i;
+
+	gb_buf_init(&b, 0);
+	cr_assert_str_eq(gb_buf_cstr(&b), "");
+	for (i = 0; i < 1000; i++)
+		cr_assert_eq(gb_buf_printf(&b, NULL, "%d,", i), 0);
+	cr_assert_eq(strncmp(b.data, "0,1,2,", 6), 0);
+	cr_assert_eq(b.data[b.len], '\0');
+	cr_assert_eq(b.len, strlen(b.data));
+	gb_buf_free(&b);
+	gb_buf_free(NULL);
+}
+
+Test(buf, refuses_to_exceed_its_maximum_and_stays_unchanged)
+{
+	gb_buf b;
+	gb_error err;
+
+	gb_buf_init(&b, 8);
+	cr_assert_eq(gb_buf_puts(&b, "12345678", &err), 0);
+	cr_assert_eq(gb_buf_putc(&b, '9', &err), GB_ETOOBIG);
+	cr_assert_str_eq(gb_buf_cstr(&b), "12345678");
+	cr_assert_eq(gb_buf_printf(&b, &err, "%s", "x"), GB_ETOOBIG);
+	cr_assert(strstr(err.msg, "limit of 8 bytes") != NULL);
+	gb_buf_clear(&b);
+	cr_assert_eq(b.len, 0);
+	cr_assert_eq(gb_buf_puts(&b, "abc", &err), 0);
+	gb_buf_wipe(&b);
+}
+
+Test(buf, detach_hands_over_storage)
+{
+	gb_buf b;
+	char *s;
+
+	gb_buf_init(&b, 0);
+	s = gb_buf_detach(&b);
+	cr_assert_str_eq(s, "");
+	free(s);
+	gb_buf_puts(&b, "hello", NULL);
+	s = gb_buf_detach(&b);
+	cr_assert_str_eq(s, "hello");
+	cr_assert_null(b.data);
+	free(s);
+}
+
+Test(util, parses_booleans_and_numbers_strictly)
+{
+	bool v;
+	long l;
+
+	cr_assert_eq(gb_parse_bool("YES", &v), 0);
+	cr_assert(v);
+	cr_assert_eq(gb_parse_bool("off", &v), 0);
+	cr_assert(!v);
+	cr_assert_eq(gb_parse_bool("maybe", &v), GB_EINVAL);
+	cr_assert_eq(gb_parse_long("500", 0, 1000, &l), 0);
+	cr_assert_eq(l, 500);
+	cr_assert_eq(gb_parse_long("5x", 0, 1000, &l), GB_EINVAL);
+	cr_assert_eq(gb_parse_long("1001", 0, 1000, &l), GB_EINVAL);
+	cr_assert_eq(gb_parse_long("", 0, 1000, &l), GB_EINVAL);
+}
+
+Test(util, case_insensitive_helpers_are_ascii_only)
+{
+	cr_assert(gb_str_iequal("CN=Users", "cn=users"));
+	cr_assert(!gb_str_iequal("a", NULL));
+	cr_assert(gb_str_ihas_prefix("LDAPS://dc", "ldaps://"));
+	cr_assert(!gb_str_ihas_prefix("ldap", "ldaps://"));
+	cr_assert(gb_str_has_prefix("Group_abc", "Group_"));
+}
+
+static char *tmpfile_with(const char *content, mode_t mode)
+{
+	char *path = strdup("/tmp/gb-test-secret-XXXXXX");
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	fchmod(fd, mode);
+	close(fd);
+	return path;
+}
+
+Test(secret, private_file_is_read_without_its_newline)
+{
+	char *path = tmpfile_with("s3cret-value\r\n", 0600), *s = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_secret_read_file(path, &s, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(s, "s3cret-value");
+	gb_secret_free(s);
+	unlink(path);
+	free(path);
+}
+
+Test(secret, file_readable_by_others_is_refused_without_revealing_it)
+{
+	char *path = tmpfile_with("s3cret-value\n", 0644), *s = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
+	cr_assert_null(s);
+	cr_assert(strstr(err.msg, "chmod 600") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "s3cret") == NULL);
+	chmod(path, 0640);
+	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
+	unlink(path);
+	free(path);
+}
+
+Test(secret, empty_and_missing_files_are_refused)
+{
+	char *path = tmpfile_with("\n", 0600), *s = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "empty") != NULL);
+	unlink(path);
+	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
+	free(path);
+	cr_assert_eq(gb_secret_read_env("GB_TEST_SURELY_UNSET_VAR", &s, &err), GB_ECONFIG);
+}
+
+Test(log, registered_secrets_are_redacted_everywhere)
+{
+	char out[256];
+	FILE *f = tmpfile();
+	char line[512] = {0};
+
+	cr_assert_eq(gb_log_add_secret("hunter2-password"), 0);
+	gb_log_add_secret("ab"); /* too short to redact safely: ignored */
+	gb_log_redact("bind with hunter2-password failed; hunter2-password again, ab", out, sizeof(out));
+	cr_assert_str_eq(out, "bind with [secret] failed; [secret] again, ab");
+	gb_log_setup(GB_LOG_DEBUG, 1, f);
+	gb_debug("ldap", "token %s \"quoted\"", "hunter2-password");
+	rewind(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	cr_assert(strstr(line, "hunter2") == NULL, "%s", line);
+	cr_assert(strstr(line, "\"level\":\"debug\"") != NULL, "%s", line);
+	cr_assert(strstr(line, "\\\"quoted\\\"") != NULL, "%s", line);
+	gb_log_clear_secrets();
+	gb_log_redact("hunter2-password", out, sizeof(out));
+	cr_assert_str_eq(out, "hunter2-password");
+	fclose(f);
+	gb_log_setup(GB_LOG_INFO, 0, NULL);
+}
+
+Test(log, quiet_level_drops_info_and_debug)
+{
+	FILE *f = tmpfile();
+
+	gb_log_setup(GB_LOG_QUIET, 0, f);
+	gb_info("x", "hello");
+	gb_debug("x", "hello");
+	gb_err("x", "bad");
+	cr_assert_eq(ftell(f), (long)strlen("groupbridge: error: x: bad\n"));
+	fclose(f);
+	gb_log_setup(GB_LOG_INFO, 0, NULL);
+}
+
+Test(util, uuid_is_version_4)
+{
+	char a[37], b[37];
+
+	cr_assert_eq(gb_uuid_v4(a, sizeof(a), NULL), 0);
+	cr_assert_eq(gb_uuid_v4(b, sizeof(b), NULL), 0);
+	cr_assert_eq(strlen(a), 36);
+	cr_assert_eq(a[14], '4');
+	cr_assert(strchr("89ab", a[19]) != NULL);
+	cr_assert_str_neq(a, b);
+}
+
+Test(util, atomic_write_replaces_whole_file_with_mode)
+{
+	char path[] = "/tmp/gb-test-atomic-XXXXXX";
+	int fd = mkstemp(path);
+	struct stat st;
+	gb_buf b;
+
+	close(fd);
+	cr_assert_eq(gb_write_file_atomic(path, "new content", 11, 0600, NULL), 0);
+	gb_buf_init(&b, 100);
+	cr_assert_eq(gb_read_file(path, &b, NULL), 0);
+	cr_assert_str_eq(gb_buf_cstr(&b), "new content");
+	stat(path, &st);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	gb_buf_free(&b);
+	gb_buf_init(&b, 4);
+	cr_assert_eq(gb_read_file(path, &b, NULL), GB_ETOOBIG);
+	gb_buf_free(&b);
+	unlink(path);
+}
