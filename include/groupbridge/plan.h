@@ -1,0 +1,117 @@
+/*
+ * plan.h: a plan is the list of operations a run will make, as data.
+ *
+ * Everything that changes a directory is first a plan (../shared/design.md): `--dry-run` prints it, apply executes
+ * it operation by operation, the audit log records each, and the checkpoint advances past it. An operation carries
+ * what it changes (the target and the values), why (the rule that produced it), and the before and after that a
+ * reviewer needs. Notes carry what a run decided not to do, with the reason (a skipped member, an unsupported group),
+ * so that reports can say why a member is missing.
+ *
+ * Member values are either "<GUID=hex-text>" (an existing object, addressed by objectGUID) or a DN (an object this
+ * same plan creates, whose GUID is not known until then). Both are valid values of AD's member attribute.
+ */
+#ifndef GROUPBRIDGE_PLAN_H
+#define GROUPBRIDGE_PLAN_H
+
+#include <stddef.h>
+
+#include "groupbridge/error.h"
+
+typedef enum gb_op_kind {
+	GB_OP_CREATE_GROUP,   /* add the group entry (attrs hold every attribute written) */
+	GB_OP_SET_ATTRS,      /* replace single-valued attributes (attrs hold before and after) */
+	GB_OP_RENAME,         /* modrdn: new_rdn, same parent */
+	GB_OP_MOVE,           /* modrdn: new_parent (and perhaps a new_rdn) */
+	GB_OP_ADD_MEMBERS,    /* values: member values to add, in batches */
+	GB_OP_REMOVE_MEMBERS, /* values: member values to delete, in batches */
+	GB_OP_DELETE_GROUP,   /* delete the entry; only groups that carry our anchor */
+	GB_OP_UNMANAGE,       /* stop managing a group: no directory change, state only */
+	GB_OP_GRAPH_PATCH     /* a Graph change: target is the request path, attrs the JSON properties */
+} gb_op_kind;
+
+/* "create-group", "set-attributes", ... (stable names used in JSON, reports and the audit log). */
+const char *gb_op_kind_name(gb_op_kind kind);
+
+typedef struct gb_attr_change {
+	char *name;
+	char *before; /* NULL: absent before */
+	char *after;  /* NULL: removed */
+} gb_attr_change;
+
+typedef struct gb_op {
+	gb_op_kind kind;
+	char *object_id;   /* the cloud object the operation serves, or NULL */
+	char *target;      /* the DN the operation addresses (for GB_OP_GRAPH_PATCH, the request path) */
+	char *guid;        /* the target's objectGUID as text when it exists already, else NULL */
+	char *new_rdn;     /* GB_OP_RENAME, GB_OP_MOVE */
+	char *new_parent;  /* GB_OP_MOVE */
+	gb_attr_change *attrs;
+	size_t nattrs;
+	char **values;     /* GB_OP_ADD_MEMBERS, GB_OP_REMOVE_MEMBERS */
+	size_t nvalues;
+	char *reason;      /* the rule that produced this operation, in words */
+} gb_op;
+
+typedef enum gb_note_kind {
+	GB_NOTE_MEMBER_SKIPPED,   /* a member that is not written, and why */
+	GB_NOTE_GROUP_UNSUPPORTED,/* a group in scope that cannot be provisioned (mail-enabled, Microsoft 365, synced) */
+	GB_NOTE_GROUP_ERROR,      /* a group that failed (an expression error, over 50,000 members, a name clash) */
+	GB_NOTE_GROUP_UNMANAGED,  /* a group that left management without a delete */
+	GB_NOTE_WARNING           /* anything else a person should read */
+} gb_note_kind;
+
+/* "member-skipped", "group-unsupported", ... */
+const char *gb_note_kind_name(gb_note_kind kind);
+
+typedef struct gb_note {
+	gb_note_kind kind;
+	char *object_id;   /* the group concerned */
+	char *subject_id;  /* the member concerned (GB_NOTE_MEMBER_SKIPPED), else NULL */
+	char *code;        /* a stable short code: "cloud-only-user", "other-forest", "synced-group", ... */
+	char *message;     /* one plain sentence */
+} gb_note;
+
+typedef struct gb_plan {
+	gb_op *ops;
+	size_t nops;
+	size_t ops_cap;
+	gb_note *notes;
+	size_t nnotes;
+	size_t notes_cap;
+} gb_plan;
+
+/* A new, empty plan; *out belongs to the caller (gb_plan_free). */
+int gb_plan_new(gb_plan **out, gb_error *err);
+void gb_plan_free(gb_plan *plan);
+
+/* Appends an operation and returns a pointer to it (borrowed, valid until the next append) through out. The strings
+ * given are copied; NULL stays NULL. */
+int gb_plan_add_op(gb_plan *plan, gb_op_kind kind, const char *object_id, const char *target, const char *reason,
+		   gb_op **out, gb_error *err);
+
+/* Setters for the optional parts of an operation; all copy their arguments. */
+int gb_op_set_guid(gb_op *op, const char *guid, gb_error *err);
+int gb_op_set_rdn(gb_op *op, const char *new_rdn, const char *new_parent, gb_error *err);
+int gb_op_add_attr(gb_op *op, const char *name, const char *before, const char *after, gb_error *err);
+int gb_op_add_value(gb_op *op, const char *value, gb_error *err);
+
+/* Appends a note; the message is formatted. */
+int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const char *subject_id, const char *code,
+		 gb_error *err, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* Counts operations of one kind. */
+size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind);
+
+/* The plan as JSON text (allocated; the caller frees): {"schema_version":1,"operations":[...],"notes":[...]}.
+ * Operation fields: kind, object_id, target, guid, new_rdn, new_parent, attributes [{name,before,after}], values,
+ * reason. */
+int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err);
+
+/* Reads a plan back from gb_plan_to_json's text (the checkpoint of an apply). GB_EPARSE names what is wrong. */
+int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err);
+
+/* The plan for a person: one line per operation with its reason, member values counted (the first few listed),
+ * then the notes grouped by code. max_values limits the values listed per operation (0: all). */
+int gb_plan_to_text(const gb_plan *plan, size_t max_values, char **out, gb_error *err);
+
+#endif
