@@ -1,5 +1,6 @@
 /* Unit tests of plans: building, JSON round trip (the apply checkpoint), text for people, bad JSON refused. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
