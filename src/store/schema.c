@@ -21,6 +21,22 @@ const char *const gb_schema_migrations[] = {
 	"  exit_code INTEGER,"
 	"  summary TEXT"
 	");",
+	/* 2: the hash-chained audit log (src/audit; see include/groupbridge/audit.h for the chain). seq is assigned by
+	 * gb_audit_append, 1, 2, 3... without gaps; the head (last seq and hash) is also kept in kv "audit.head". */
+	"CREATE TABLE audit_log ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  time TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL,"
+	"  step TEXT NOT NULL,"
+	"  operation TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  before TEXT,"
+	"  after TEXT,"
+	"  result TEXT NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL"
+	");"
+	"CREATE INDEX audit_log_run ON audit_log(run_id);",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);
