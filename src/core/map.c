@@ -1,0 +1,190 @@
+/* map.c: string-keyed hash map with linear probing and tombstones. */
+#include "groupbridge/map.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/util.h"
+
+#define TOMBSTONE ((char *)&tombstone_mark)
+static const char tombstone_mark = 0;
+
+struct gb_map {
+	char **keys;   /* NULL: empty slot; TOMBSTONE: deleted */
+	void **values;
+	size_t cap;    /* a power of two */
+	size_t count;  /* live keys */
+	size_t used;   /* live keys and tombstones */
+	int icase;
+};
+
+static int lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static uint64_t hash(const char *s, int icase)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++) {
+		h ^= (unsigned char)(icase ? lower((unsigned char)*s) : *s);
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int same(const gb_map *m, const char *a, const char *b)
+{
+	return m->icase ? gb_strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+int gb_map_new(int flags, gb_map **out, gb_error *err)
+{
+	gb_map *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	m->icase = flags & GB_MAP_ICASE;
+	m->cap = 16;
+	m->keys = calloc(m->cap, sizeof(char *));
+	m->values = calloc(m->cap, sizeof(void *));
+	if (!m->keys || !m->values) {
+		gb_map_free(m);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	*out = m;
+	return 0;
+}
+
+void gb_map_free(gb_map *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; m->keys && i < m->cap; i++)
+		if (m->keys[i] && m->keys[i] != TOMBSTONE)
+			free(m->keys[i]);
+	free(m->keys);
+	free(m->values);
+	free(m);
+}
+
+/* The slot holding key, or (when absent) the slot where it would go. */
+static size_t find(const gb_map *m, const char *key, int *found)
+{
+	size_t mask = m->cap - 1, i = (size_t)hash(key, m->icase) & mask, first_free = SIZE_MAX;
+
+	for (;;) {
+		char *k = m->keys[i];
+		if (!k) {
+			*found = 0;
+			return first_free != SIZE_MAX ? first_free : i;
+		}
+		if (k == TOMBSTONE) {
+			if (first_free == SIZE_MAX)
+				first_free = i;
+		} else if (same(m, k, key)) {
+			*found = 1;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static int resize(gb_map *m, size_t cap)
+{
+	char **keys = calloc(cap, sizeof(char *)), **old_keys = m->keys;
+	void **values = calloc(cap, sizeof(void *)), **old_values = m->values;
+	size_t i, old_cap = m->cap;
+
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return GB_ENOMEM;
+	}
+	m->keys = keys;
+	m->values = values;
+	m->cap = cap;
+	m->used = m->count;
+	for (i = 0; i < old_cap; i++) {
+		int found;
+		size_t j;
+		if (!old_keys[i] || old_keys[i] == TOMBSTONE)
+			continue;
+		j = find(m, old_keys[i], &found);
+		m->keys[j] = old_keys[i];
+		m->values[j] = old_values[i];
+	}
+	free(old_keys);
+	free(old_values);
+	return 0;
+}
+
+int gb_map_set(gb_map *m, const char *key, void *value, gb_error *err)
+{
+	size_t i;
+	int found;
+	char *copy;
+
+	if ((m->used + 1) * 4 > m->cap * 3 && resize(m, m->count * 2 + 1 > m->cap / 2 ? m->cap * 2 : m->cap))
+		return gb_error_set(err, GB_ENOMEM, "out of memory growing a map to %zu entries", m->cap * 2);
+	i = find(m, key, &found);
+	if (found) {
+		m->values[i] = value;
+		return 0;
+	}
+	copy = gb_strdup(key);
+	if (!copy)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (m->keys[i] != TOMBSTONE)
+		m->used++;
+	m->keys[i] = copy;
+	m->values[i] = value;
+	m->count++;
+	return 0;
+}
+
+void *gb_map_get(const gb_map *m, const char *key)
+{
+	int found;
+	size_t i = find(m, key, &found);
+
+	return found ? m->values[i] : NULL;
+}
+
+int gb_map_del(gb_map *m, const char *key)
+{
+	int found;
+	size_t i = find(m, key, &found);
+
+	if (!found)
+		return 0;
+	free(m->keys[i]);
+	m->keys[i] = TOMBSTONE;
+	m->values[i] = NULL;
+	m->count--;
+	return 1;
+}
+
+size_t gb_map_count(const gb_map *m)
+{
+	return m->count;
+}
+
+int gb_map_next(const gb_map *m, size_t *pos, const char **key, void **value)
+{
+	for (; *pos < m->cap; (*pos)++) {
+		char *k = m->keys[*pos];
+		if (k && k != TOMBSTONE) {
+			*key = k;
+			*value = m->values[*pos];
+			(*pos)++;
+			return 1;
+		}
+	}
+	return 0;
+}
