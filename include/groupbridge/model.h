@@ -70,6 +70,32 @@ typedef struct gb_cloud_group {
 	bool changed_out;         /* from delta: @removed with reason "changed" (soft delete or out of scope) */
 } gb_cloud_group;
 
+/* An AD group as the directory client reads it. Members are kept by objectGUID (lower-case text, read with the
+ * extended-DN control), because a GUID survives renames and moves, and because cloud users name their AD account by
+ * objectGUID (onPremisesObjectIdentifier). */
+typedef struct gb_ad_group {
+	char *dn;
+	char *guid;               /* objectGUID, lower-case text */
+	char *sid;                /* objectSid, S-1-5-... */
+	char *cn;
+	char *anchor;             /* msDS-ExternalDirectoryObjectId */
+	char *admin_description;
+	char *description;
+	char *display_name;
+	char *sam_account_name;
+	long group_type;
+	int admin_count;          /* 1: protected by AdminSDHolder */
+	char **member_guids;
+	size_t nmembers;
+	size_t members_cap;
+	bool members_read;        /* member_guids is complete (every range read) */
+} gb_ad_group;
+
+/* Appends a member GUID (copied, lower-cased). GB_ENOMEM on failure, the group unchanged. */
+int gb_ad_group_add_member(gb_ad_group *g, const char *guid, gb_error *err);
+void gb_ad_group_clear(gb_ad_group *g);
+void gb_ad_group_free(gb_ad_group *g);
+
 /* Appends a member (the id is copied). GB_ENOMEM on failure, the group unchanged. */
 int gb_cloud_group_add_member(gb_cloud_group *g, gb_object_kind kind, const char *id, gb_error *err);
 

@@ -103,3 +103,52 @@ void gb_cloud_group_free(gb_cloud_group *g)
 	gb_cloud_group_clear(g);
 	free(g);
 }
+
+int gb_ad_group_add_member(gb_ad_group *g, const char *guid, gb_error *err)
+{
+	char *copy, *c;
+
+	if (g->nmembers == g->members_cap) {
+		size_t cap = g->members_cap ? g->members_cap * 2 : 16;
+		char **m = realloc(g->member_guids, cap * sizeof(*m));
+		if (!m)
+			return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to %s", g->dn);
+		g->member_guids = m;
+		g->members_cap = cap;
+	}
+	copy = gb_strdup(guid);
+	if (!copy)
+		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to %s", g->dn);
+	for (c = copy; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	g->member_guids[g->nmembers++] = copy;
+	return 0;
+}
+
+void gb_ad_group_clear(gb_ad_group *g)
+{
+	size_t i;
+
+	if (!g)
+		return;
+	for (i = 0; i < g->nmembers; i++)
+		free(g->member_guids[i]);
+	free(g->member_guids);
+	free(g->dn);
+	free(g->guid);
+	free(g->sid);
+	free(g->cn);
+	free(g->anchor);
+	free(g->admin_description);
+	free(g->description);
+	free(g->display_name);
+	free(g->sam_account_name);
+	memset(g, 0, sizeof(*g));
+}
+
+void gb_ad_group_free(gb_ad_group *g)
+{
+	gb_ad_group_clear(g);
+	free(g);
+}
