@@ -15,6 +15,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{"config", gb_cmd_config, "check the configuration file and probe the directory and the tenant"},
+	{"import", gb_cmd_import, "read the Connect Sync configuration export and say what group writeback does"},
 	{"version", gb_cmd_version, "print the version of groupbridge and of its libraries"},
 };
 

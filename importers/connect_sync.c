@@ -1,0 +1,1156 @@
+/* connect_sync.c: reading the Connect Sync configuration export folder and its XML documents with libxml2.
+ *
+ * Every document is parsed into a tree from a bounded in-memory copy, walked by element local names (DSML by
+ * namespace URI), and dropped. Small helpers keep a per-document context whose oom flag records an allocation
+ * failure, so the walkers stay readable and the failure is reported once at the end.
+ */
+#include "groupbridge/connect_sync.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "connect_sync_int.h"
+#include "groupbridge/buf.h"
+#include "groupbridge/util.h"
+
+#define DSML_NS "http://www.dsml.org/DSML"
+#define MAX_PERSISTED 10000
+
+typedef struct pctx {
+	gb_cs_export *exp;
+	const char *name;
+	bool oom;
+} pctx;
+
+/* ---- growable arrays and strings ------------------------------------------------------------------------- */
+
+void *gb_cs_grow(void *arr, size_t count, size_t elem)
+{
+	size_t cap;
+	void *n;
+
+	/* capacity is implicit: the next power of two, so a push reallocates only when count is 0 or a power of two */
+	if (count != 0 && (count & (count - 1)) != 0) {
+		memset((char *)arr + count * elem, 0, elem);
+		return arr;
+	}
+	cap = count ? count * 2 : 1;
+	if (cap > SIZE_MAX / elem)
+		return NULL;
+	n = realloc(arr, cap * elem);
+	if (!n)
+		return NULL;
+	memset((char *)n + count * elem, 0, elem);
+	return n;
+}
+
+#define PUSH(c, arr, count)                                                                                        \
+	({                                                                                                         \
+		__typeof__(arr) _n = gb_cs_grow((arr), (count), sizeof(*(arr)));                                     \
+		if (_n)                                                                                            \
+			(arr) = _n;                                                                                \
+		else                                                                                               \
+			(c)->oom = true;                                                                           \
+		_n ? &(arr)[(count)++] : NULL;                                                                     \
+	})
+
+int gb_cs_strlist_add(gb_cs_strlist *l, const char *s)
+{
+	char **n;
+	char *d = gb_strdup(s);
+
+	if (!d)
+		return GB_ENOMEM;
+	n = gb_cs_grow(l->items, l->count, sizeof(*l->items));
+	if (!n) {
+		free(d);
+		return GB_ENOMEM;
+	}
+	l->items = n;
+	l->items[l->count++] = d;
+	return 0;
+}
+
+bool gb_cs_strlist_has(const gb_cs_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		if (gb_str_iequal(l->items[i], s))
+			return true;
+	return false;
+}
+
+void gb_cs_strlist_free(gb_cs_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->count = 0;
+}
+
+void gb_cs_params_free(gb_cs_params *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++) {
+		free(p->items[i].name);
+		free(p->items[i].use);
+		free(p->items[i].value);
+	}
+	free(p->items);
+	p->items = NULL;
+	p->count = 0;
+}
+
+const char *gb_cs_param_get(const gb_cs_params *params, const char *name)
+{
+	size_t i;
+
+	if (!params)
+		return NULL;
+	for (i = 0; i < params->count; i++)
+		if (params->items[i].name && strcmp(params->items[i].name, name) == 0)
+			return params->items[i].value;
+	return NULL;
+}
+
+static bool param_present(const gb_cs_params *params, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < params->count; i++)
+		if (params->items[i].name && strcmp(params->items[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+bool gb_cs_has_param(const gb_cs_params *params, const char *name)
+{
+	return param_present(params, name);
+}
+
+/* A GUID without braces and in lower case; NULL on allocation failure or NULL input. */
+char *gb_cs_guid_norm(const char *s)
+{
+	size_t n, i;
+	char *d;
+
+	if (!s)
+		return NULL;
+	while (*s == ' ' || *s == '{')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == '}' || s[n - 1] == ' '))
+		n--;
+	d = gb_strndup(s, n);
+	if (!d)
+		return NULL;
+	for (i = 0; d[i]; i++)
+		if (d[i] >= 'A' && d[i] <= 'Z')
+			d[i] = (char)(d[i] - 'A' + 'a');
+	return d;
+}
+
+bool gb_cs_guid_equal(const char *a, const char *b)
+{
+	size_t na, nb;
+
+	if (!a || !b)
+		return false;
+	while (*a == '{' || *a == ' ')
+		a++;
+	while (*b == '{' || *b == ' ')
+		b++;
+	na = strlen(a);
+	nb = strlen(b);
+	while (na > 0 && (a[na - 1] == '}' || a[na - 1] == ' '))
+		na--;
+	while (nb > 0 && (b[nb - 1] == '}' || b[nb - 1] == ' '))
+		nb--;
+	if (na != nb || na == 0)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		char x = a[i], y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* ---- libxml2 helpers ----------------------------------------------------------------------------------- */
+
+/* An element outside the DSML namespace with this local name (exports put everything but the schema in no
+ * namespace; a default namespace added by some other tool is tolerated). */
+static bool is_el(const xmlNode *n, const char *name)
+{
+	if (!n || n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
+		return false;
+	return !n->ns || !n->ns->href || strcmp((const char *)n->ns->href, DSML_NS) != 0;
+}
+
+static bool is_dsml(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       strcmp((const char *)n->ns->href, DSML_NS) == 0 && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNode *child(const xmlNode *parent, const char *name)
+{
+	xmlNode *c;
+
+	if (!parent)
+		return NULL;
+	for (c = parent->children; c; c = c->next)
+		if (is_el(c, name))
+			return c;
+	return NULL;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The element's own text (text and CDATA children), trimmed; NULL when empty. Allocation failure sets oom. */
+static char *text_of(pctx *c, const xmlNode *n)
+{
+	const xmlNode *t, *only = NULL;
+	size_t parts = 0, len;
+	const char *s;
+	char *r;
+
+	if (!n)
+		return NULL;
+	for (t = n->children; t; t = t->next)
+		if ((t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) && t->content) {
+			only = t;
+			parts++;
+		}
+	if (parts == 0)
+		return NULL;
+	if (parts == 1) {
+		s = (const char *)only->content;
+		while (is_space(*s))
+			s++;
+		len = strlen(s);
+		while (len > 0 && is_space(s[len - 1]))
+			len--;
+		if (len == 0)
+			return NULL;
+		r = gb_strndup(s, len);
+		if (!r)
+			c->oom = true;
+		return r;
+	}
+	{
+		gb_buf b;
+		gb_buf_init(&b, GB_CS_MAX_FILE);
+		for (t = n->children; t; t = t->next)
+			if ((t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) && t->content &&
+			    gb_buf_puts(&b, (const char *)t->content, NULL) != 0) {
+				c->oom = true;
+				gb_buf_free(&b);
+				return NULL;
+			}
+		s = gb_buf_cstr(&b);
+		while (is_space(*s))
+			s++;
+		len = strlen(s);
+		while (len > 0 && is_space(s[len - 1]))
+			len--;
+		r = len ? gb_strndup(s, len) : NULL;
+		if (len && !r)
+			c->oom = true;
+		gb_buf_free(&b);
+		return r;
+	}
+}
+
+static char *child_text(pctx *c, const xmlNode *parent, const char *name)
+{
+	return text_of(c, child(parent, name));
+}
+
+static char *attr_of(pctx *c, const xmlNode *n, const char *name)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	char *r = NULL;
+
+	if (!v)
+		return NULL;
+	if (v[0]) {
+		r = gb_strdup((const char *)v);
+		if (!r)
+			c->oom = true;
+	}
+	xmlFree(v);
+	return r;
+}
+
+static bool text_is_true(const char *s)
+{
+	return s && (gb_str_iequal(s, "true") || strcmp(s, "1") == 0 || gb_str_iequal(s, "yes"));
+}
+
+static void list_add(pctx *c, gb_cs_strlist *l, char *owned)
+{
+	char **slot;
+
+	if (!owned)
+		return;
+	slot = PUSH(c, l->items, l->count);
+	if (!slot) {
+		free(owned);
+		return;
+	}
+	*slot = owned;
+}
+
+/* Collects the text of every `name` child of parent into l (empty ones skipped). */
+static void list_children(pctx *c, gb_cs_strlist *l, const xmlNode *parent, const char *name)
+{
+	const xmlNode *n;
+
+	if (!parent)
+		return;
+	for (n = parent->children; n && !c->oom; n = n->next)
+		if (is_el(n, name))
+			list_add(c, l, text_of(c, n));
+}
+
+/* Appends every <parameter name=...> child of parent-values to ps. */
+static void read_parameters(pctx *c, gb_cs_params *ps, const xmlNode *values)
+{
+	const xmlNode *n;
+
+	if (!values)
+		return;
+	for (n = values->children; n && !c->oom; n = n->next) {
+		gb_cs_param *p;
+		char *enc;
+
+		if (!is_el(n, "parameter"))
+			continue;
+		p = PUSH(c, ps->items, ps->count);
+		if (!p)
+			return;
+		p->name = attr_of(c, n, "name");
+		p->use = attr_of(c, n, "use");
+		enc = attr_of(c, n, "encrypted");
+		if (!text_is_true(enc))
+			p->value = text_of(c, n);
+		free(enc);
+	}
+}
+
+/* Depth-first successor of n inside the subtree rooted at root (elements only). */
+static xmlNode *next_el(xmlNode *n, const xmlNode *root)
+{
+	if (n->children) {
+		xmlNode *k;
+		for (k = n->children; k; k = k->next)
+			if (k->type == XML_ELEMENT_NODE)
+				return k;
+	}
+	while (n && n != root) {
+		xmlNode *s;
+		for (s = n->next; s; s = s->next)
+			if (s->type == XML_ELEMENT_NODE)
+				return s;
+		n = n->parent;
+	}
+	return NULL;
+}
+
+/* ---- documents ----------------------------------------------------------------------------------------- */
+
+static void read_partition(pctx *c, gb_cs_connector *con, const xmlNode *pn)
+{
+	gb_cs_partition *p = PUSH(c, con->partitions, con->partition_count);
+	const xmlNode *filter, *containers;
+	char *sel;
+
+	if (!p)
+		return;
+	p->name = child_text(c, pn, "name");
+	p->display_name = child_text(c, pn, "display-name");
+	sel = child_text(c, pn, "selected");
+	p->selected = text_is_true(sel);
+	free(sel);
+	filter = child(pn, "filter");
+	list_children(c, &p->object_classes, child(filter, "object-classes"), "object-class");
+	containers = child(filter, "containers");
+	list_children(c, &p->inclusions, child(containers, "inclusions"), "inclusion");
+	list_children(c, &p->exclusions, child(containers, "exclusions"), "exclusion");
+}
+
+static void add_extension_name(pctx *c, gb_cs_connector *con, char *owned)
+{
+	if (!owned)
+		return;
+	if (!gb_str_ihas_prefix(owned, "extension_") || gb_cs_strlist_has(&con->extension_attributes, owned)) {
+		free(owned);
+		return;
+	}
+	list_add(c, &con->extension_attributes, owned);
+}
+
+static void read_connector(pctx *c, xmlNode *root)
+{
+	gb_cs_export *exp = c->exp;
+	gb_cs_connector *con = PUSH(c, exp->connectors, exp->connector_count);
+	xmlNode *n, *priv, *cfg, *schema;
+	char *id, *ext_file = NULL;
+
+	if (!con)
+		return;
+	con->file = gb_strdup(c->name);
+	if (!con->file)
+		c->oom = true;
+	id = child_text(c, root, "id");
+	con->id = gb_cs_guid_norm(id);
+	if (id && !con->id)
+		c->oom = true;
+	free(id);
+	con->name = child_text(c, root, "name");
+	con->category = child_text(c, root, "category");
+	con->subtype = child_text(c, root, "subtype");
+
+	priv = child(root, "private-configuration");
+	cfg = child(priv, "adma-configuration");
+	if (cfg) {
+		con->forest = child_text(c, cfg, "forest-name");
+		read_parameters(c, &con->params, child(cfg, "parameter-values"));
+	}
+	cfg = child(priv, "MAConfig");
+	if (cfg) {
+		read_parameters(c, &con->params, child(cfg, "parameter-values"));
+		ext_file = child_text(c, child(cfg, "extension-config"), "filename");
+	}
+	if (!con->writeback_container) {
+		const char *v = gb_cs_param_get(&con->params, "Connector.GroupWriteBackContainerDn");
+		if (v && !(con->writeback_container = gb_strdup(v)))
+			c->oom = true;
+	}
+
+	if (con->id && gb_cs_guid_equal(con->id, GB_CS_ENTRA_CONNECTOR_ID))
+		con->kind = GB_CS_CONNECTOR_ENTRA;
+	else if (con->category && gb_str_iequal(con->category, "Extensible2") &&
+		 ((con->subtype && strstr(con->subtype, "Azure Active Directory")) ||
+		  (ext_file && gb_str_iequal(ext_file, "Microsoft.Azure.ActiveDirectory.Connector.dll"))))
+		con->kind = GB_CS_CONNECTOR_ENTRA;
+	else if (con->category && gb_str_iequal(con->category, "AD"))
+		con->kind = GB_CS_CONNECTOR_AD;
+	free(ext_file);
+
+	for (n = child(root, "ma-partition-data") ? child(root, "ma-partition-data")->children : NULL; n && !c->oom;
+	     n = n->next)
+		if (is_el(n, "partition"))
+			read_partition(c, con, n);
+
+	/* extension attributes: DSML attribute-type names in the schema, and the attribute inclusion list */
+	schema = child(root, "schema");
+	for (n = schema ? next_el(schema, schema) : NULL; n && !c->oom; n = next_el(n, schema)) {
+		if (is_dsml(n, "attribute-type")) {
+			xmlNode *k;
+			for (k = n->children; k; k = k->next)
+				if (is_dsml(k, "name"))
+					add_extension_name(c, con, text_of(c, k));
+		}
+	}
+	n = child(root, "attribute-inclusion");
+	for (n = n ? n->children : NULL; n && !c->oom; n = n->next)
+		if (is_el(n, "attribute"))
+			add_extension_name(c, con, text_of(c, n));
+}
+
+static void read_global(pctx *c, xmlNode *root)
+{
+	gb_cs_export *exp = c->exp;
+	xmlNode *mv = child(root, "mv-data"), *n;
+
+	exp->has_global_settings = true;
+	if (!exp->server)
+		exp->server = attr_of(c, root, "server");
+	if (!exp->export_date)
+		exp->export_date = attr_of(c, root, "export-date");
+	for (n = mv ? mv->children : NULL; n && !c->oom; n = n->next)
+		if (is_el(n, "parameter-values"))
+			read_parameters(c, &exp->global_params, n);
+}
+
+static void read_rule(pctx *c, xmlNode *root)
+{
+	gb_cs_export *exp = c->exp;
+	gb_cs_rule *r = PUSH(c, exp->rules, exp->rule_count);
+	xmlNode *n, *g, *k;
+	char *s;
+
+	if (!r)
+		return;
+	r->file = gb_strdup(c->name);
+	if (!r->file)
+		c->oom = true;
+	s = child_text(c, root, "id");
+	r->id = gb_cs_guid_norm(s);
+	if (s && !r->id)
+		c->oom = true;
+	free(s);
+	r->name = child_text(c, root, "name");
+	r->description = child_text(c, root, "description");
+	r->immutable_tag = child_text(c, root, "immutable-tag");
+	r->direction = child_text(c, root, "direction");
+	s = child_text(c, root, "disabled");
+	r->disabled = text_is_true(s);
+	free(s);
+	s = child_text(c, root, "connector");
+	r->connector = gb_cs_guid_norm(s);
+	if (s && !r->connector)
+		c->oom = true;
+	free(s);
+	r->source_type = child_text(c, root, "sourceObjectType");
+	r->target_type = child_text(c, root, "targetObjectType");
+	r->link_type = child_text(c, root, "linkType");
+	s = child_text(c, root, "precedence");
+	r->precedence = -1;
+	if (s && gb_parse_long(s, 0, 1000000000L, &r->precedence) != 0)
+		r->precedence = -1;
+	free(s);
+
+	/* scope: each <conditions> is an AND group; groups are OR-ed */
+	for (g = child(root, "synchronizationCriteria") ? child(root, "synchronizationCriteria")->children : NULL;
+	     g && !c->oom; g = g->next) {
+		gb_cs_scope_group *sg;
+		if (!is_el(g, "conditions"))
+			continue;
+		sg = PUSH(c, r->scope, r->scope_count);
+		for (k = sg ? g->children : NULL; k && !c->oom; k = k->next) {
+			gb_cs_scope *sc;
+			if (!is_el(k, "scope"))
+				continue;
+			sc = PUSH(c, sg->items, sg->count);
+			if (!sc)
+				break;
+			sc->attribute = child_text(c, k, "csAttribute");
+			sc->op = child_text(c, k, "csOperator");
+			sc->value = child_text(c, k, "csValue");
+		}
+	}
+	for (g = child(root, "relationshipCriteria") ? child(root, "relationshipCriteria")->children : NULL;
+	     g && !c->oom; g = g->next) {
+		gb_cs_join_group *jg;
+		if (!is_el(g, "conditions"))
+			continue;
+		jg = PUSH(c, r->join, r->join_count);
+		for (k = jg ? g->children : NULL; k && !c->oom; k = k->next) {
+			gb_cs_join *j;
+			if (!is_el(k, "condition"))
+				continue;
+			j = PUSH(c, jg->items, jg->count);
+			if (!j)
+				break;
+			j->cs_attribute = child_text(c, k, "csAttribute");
+			j->mv_attribute = child_text(c, k, "ilmAttribute");
+			s = child_text(c, k, "caseSensitive");
+			j->case_sensitive = text_is_true(s);
+			free(s);
+		}
+	}
+	n = child(root, "attribute-mappings");
+	for (g = n ? n->children : NULL; g && !c->oom; g = g->next) {
+		gb_cs_mapping *m;
+		xmlNode *src;
+		if (!is_el(g, "mapping"))
+			continue;
+		m = PUSH(c, r->mappings, r->mapping_count);
+		if (!m)
+			break;
+		s = attr_of(c, g, "execute-once");
+		m->execute_once = text_is_true(s);
+		free(s);
+		m->dest = child_text(c, g, "dest");
+		m->expression = child_text(c, g, "expression");
+		m->merge = child_text(c, g, "valueMergeType");
+		src = child(g, "src");
+		list_children(c, &m->sources, src, "attr");
+		if (m->expression)
+			m->flow = GB_CS_FLOW_EXPRESSION;
+		else if (m->sources.count)
+			m->flow = GB_CS_FLOW_DIRECT;
+		else {
+			m->flow = GB_CS_FLOW_CONSTANT;
+			m->constant = text_of(c, src);
+		}
+	}
+}
+
+/* PersistedState.xml: its layout is not documented, so keep every Key/Value pair and every leaf element's text. */
+static void read_persisted(pctx *c, xmlNode *root)
+{
+	gb_cs_export *exp = c->exp;
+	xmlNode *n;
+
+	exp->has_persisted_state = true;
+	for (n = root; n && !c->oom && exp->persisted.count < MAX_PERSISTED; n = next_el(n, root)) {
+		xmlNode *k, *key = NULL, *val = NULL;
+		bool leaf = true;
+		gb_cs_param *p;
+
+		for (k = n->children; k; k = k->next) {
+			if (k->type != XML_ELEMENT_NODE)
+				continue;
+			leaf = false;
+			if (gb_str_iequal((const char *)k->name, "Key"))
+				key = k;
+			else if (gb_str_iequal((const char *)k->name, "Value"))
+				val = k;
+		}
+		if (key && val) {
+			p = PUSH(c, exp->persisted.items, exp->persisted.count);
+			if (!p)
+				return;
+			p->name = text_of(c, key);
+			p->value = text_of(c, val);
+		} else if (leaf && !gb_str_iequal((const char *)n->name, "Key") &&
+			   !gb_str_iequal((const char *)n->name, "Value")) {
+			char *v = text_of(c, n);
+			if (!v)
+				continue;
+			p = PUSH(c, exp->persisted.items, exp->persisted.count);
+			if (!p) {
+				free(v);
+				return;
+			}
+			p->name = gb_strdup((const char *)n->name);
+			if (!p->name)
+				c->oom = true;
+			p->value = v;
+		}
+	}
+}
+
+/* ---- parsing one document ------------------------------------------------------------------------------- */
+
+typedef struct doctype_guard {
+	bool seen;
+	int line;
+} doctype_guard;
+
+/* Called by libxml2 for <!DOCTYPE ...> before any declaration is read: refuse the document there. */
+static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+	xmlParserCtxtPtr p = ctx;
+	doctype_guard *g = p->_private;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	g->seen = true;
+	g->line = p->input ? p->input->line : 0;
+	xmlStopParser(p);
+}
+
+static void lower_first(char *s)
+{
+	if (s[0] >= 'A' && s[0] <= 'Z')
+		s[0] = (char)(s[0] - 'A' + 'a');
+}
+
+static const char *root_name_for(gb_cs_doc_kind kind)
+{
+	switch (kind) {
+	case GB_CS_DOC_CONNECTOR: return "ma-data";
+	case GB_CS_DOC_GLOBAL: return "saved-mv-configuration";
+	case GB_CS_DOC_RULE: return "synchronizationRule";
+	default: return NULL;
+	}
+}
+
+typedef struct bounded_fd {
+	int fd;
+	size_t left; /* bytes still allowed: the size checked before parsing */
+} bounded_fd;
+
+static int bounded_read(void *ctx, char *buf, int len)
+{
+	bounded_fd *b = ctx;
+	ssize_t n;
+
+	if (b->left == 0 || len <= 0)
+		return 0;
+	if ((size_t)len > b->left)
+		len = (int)b->left;
+	do
+		n = read(b->fd, buf, (size_t)len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	b->left -= (size_t)n;
+	return (int)n;
+}
+
+static int bounded_close(void *ctx)
+{
+	(void)ctx; /* the caller closes the descriptor */
+	return 0;
+}
+
+/* Parses from memory (data, len) or, when fd >= 0, from the open file (whose size the caller has bounded). */
+static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, const void *data, size_t len, int fd,
+		     gb_error *err)
+{
+	xmlParserCtxtPtr ctxt = NULL;
+	xmlDocPtr doc = NULL;
+	xmlNode *root;
+	doctype_guard guard = {false, 0};
+	pctx c = {exp, name ? name : "(document)", false};
+	const char *want;
+	/* no NOENT, DTDLOAD, DTDATTR or XINCLUDE: nothing outside the document is ever read */
+	const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
+			    XML_PARSE_COMPACT | XML_PARSE_NOBLANKS;
+	int rc = 0;
+
+	if (len > GB_CS_MAX_FILE)
+		return gb_error_set(err, GB_ETOOBIG, "%s: %zu bytes, above the limit of %zu", c.name, len,
+				    GB_CS_MAX_FILE);
+	if (len == 0)
+		return gb_error_set(err, GB_EPARSE, "%s:1: malformed xml: the file is empty", c.name);
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		return gb_error_set(err, GB_ENOMEM, "%s: out of memory creating the xml parser", c.name);
+	ctxt->_private = &guard;
+	ctxt->sax->internalSubset = refuse_doctype;
+	if (fd >= 0) {
+		bounded_fd b = {fd, len};
+		doc = xmlCtxtReadIO(ctxt, bounded_read, bounded_close, &b, c.name, NULL, options);
+	} else
+		doc = xmlCtxtReadMemory(ctxt, data, (int)len, c.name, NULL, options);
+	if (guard.seen) {
+		rc = gb_error_set(err, GB_EPARSE,
+				  "%s:%d: document type declarations are refused (they can pull in external entities); "
+				  "a Connect Sync export has none",
+				  c.name, guard.line > 0 ? guard.line : 1);
+		goto done;
+	}
+	if (!doc) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed");
+		msg[strcspn(msg, "\n")] = '\0';
+		lower_first(msg);
+		rc = gb_error_set(err, GB_EPARSE, "%s:%d: malformed xml: %s", c.name, e && e->line > 0 ? e->line : 1,
+				  msg);
+		goto done;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!root) {
+		rc = gb_error_set(err, GB_EPARSE, "%s:1: malformed xml: no root element", c.name);
+		goto done;
+	}
+	if (kind == GB_CS_DOC_ANY) {
+		if (is_el(root, "ma-data"))
+			kind = GB_CS_DOC_CONNECTOR;
+		else if (is_el(root, "saved-mv-configuration"))
+			kind = GB_CS_DOC_GLOBAL;
+		else if (is_el(root, "synchronizationRule"))
+			kind = GB_CS_DOC_RULE;
+		else
+			goto done; /* an unknown document is ignored, as unknown elements are */
+	}
+	want = root_name_for(kind);
+	if (want && !is_el(root, want)) {
+		if (kind == GB_CS_DOC_GLOBAL)
+			goto done; /* GlobalSettings may hold other documents; only MV.xml matters */
+		rc = gb_error_set(err, GB_EPARSE, "%s:%d: expected a <%s> document, found <%s>", c.name,
+				  (int)xmlGetLineNo(root), want, (const char *)root->name);
+		goto done;
+	}
+	switch (kind) {
+	case GB_CS_DOC_CONNECTOR: read_connector(&c, root); break;
+	case GB_CS_DOC_GLOBAL: read_global(&c, root); break;
+	case GB_CS_DOC_RULE: read_rule(&c, root); break;
+	case GB_CS_DOC_PERSISTED: read_persisted(&c, root); break;
+	default: break;
+	}
+	if (c.oom)
+		rc = gb_error_set(err, GB_ENOMEM, "%s: out of memory", c.name);
+done:
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return rc;
+}
+
+int gb_cs_add_document(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, const void *data, size_t len,
+		       gb_error *err)
+{
+	return parse_doc(exp, kind, name, data, len, -1, err);
+}
+
+/* ---- the folder ---------------------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_xml_suffix(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 4 && gb_str_iequal(s + n - 4, ".xml");
+}
+
+/* Lists the *.xml files of dir, sorted. GB_ENOTFOUND when dir is absent. */
+static int list_xml(const char *dir, gb_cs_strlist *out, gb_error *err)
+{
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return gb_error_set(err, errno == ENOENT ? GB_ENOTFOUND : GB_EIO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char path[4096];
+
+		if (e->d_name[0] == '.' || !has_xml_suffix(e->d_name))
+			continue;
+		if (out->count >= GB_CS_MAX_FILES) {
+			rc = gb_error_set(err, GB_ETOOBIG, "%s: more than %d xml files", dir, GB_CS_MAX_FILES);
+			break;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path)) {
+			rc = gb_error_set(err, GB_EINVAL, "%s/%s: path too long", dir, e->d_name);
+			break;
+		}
+		if (gb_cs_strlist_add(out, path) != 0) {
+			rc = gb_error_set(err, GB_ENOMEM, "listing %s: out of memory", dir);
+			break;
+		}
+	}
+	closedir(d);
+	if (!rc)
+		qsort(out->items, out->count, sizeof(*out->items), cmp_str);
+	return rc;
+}
+
+/* Opens path, checks it is a regular file within the bounds, and parses it straight from the descriptor (libxml2
+ * reads it in small chunks, so no copy of the whole file is made). */
+static int import_file(gb_cs_export *exp, const char *path, gb_cs_doc_kind kind, gb_error *err)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gb_error_set(err, errno == ENOENT ? GB_ENOTFOUND : GB_EIO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gb_error_set(err, GB_EIO, "%s: not a regular file", path);
+	}
+	if ((size_t)st.st_size > GB_CS_MAX_FILE) {
+		close(fd);
+		return gb_error_set(err, GB_ETOOBIG, "%s: %lld bytes, above the limit of %zu per file", path,
+				    (long long)st.st_size, GB_CS_MAX_FILE);
+	}
+	if (exp->byte_count + (size_t)st.st_size > GB_CS_MAX_TOTAL) {
+		close(fd);
+		return gb_error_set(err, GB_ETOOBIG, "%s: the export exceeds the limit of %zu bytes in all", path,
+				    GB_CS_MAX_TOTAL);
+	}
+	/* parse_doc reads no more than the size checked here, even if the file grows meanwhile */
+	rc = parse_doc(exp, kind, path, NULL, (size_t)st.st_size, fd, err);
+	close(fd);
+	if (!rc) {
+		exp->byte_count += (size_t)st.st_size;
+		exp->file_count++;
+	}
+	return rc;
+}
+
+static int import_folder(gb_cs_export *exp, const char *dir, const char *sub, gb_cs_doc_kind kind, gb_error *err)
+{
+	gb_cs_strlist files = {NULL, 0};
+	char path[4096];
+	size_t i;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, sub) >= (int)sizeof(path))
+		return gb_error_set(err, GB_EINVAL, "%s/%s: path too long", dir, sub);
+	rc = list_xml(path, &files, err);
+	if (rc == GB_ENOTFOUND)
+		gb_error_set(err, GB_ENOTFOUND, "%s: missing; the export folder is incomplete (expected Connectors, "
+						"GlobalSettings and SynchronizationRules)",
+			     path);
+	for (i = 0; !rc && i < files.count; i++) {
+		rc = import_file(exp, files.items[i], kind, err);
+	}
+	gb_cs_strlist_free(&files);
+	return rc;
+}
+
+int gb_cs_export_new(gb_cs_export **out, gb_error *err)
+{
+	gb_cs_export *exp;
+
+	*out = NULL;
+	exp = calloc(1, sizeof(*exp));
+	if (!exp)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	exp->staging_mode = GB_CS_UNKNOWN;
+	exp->scheduler_suspended = GB_CS_UNKNOWN;
+	exp->delete_threshold_enabled = GB_CS_UNKNOWN;
+	exp->delete_threshold = -1;
+	exp->writeback_flag = GB_CS_UNKNOWN;
+	exp->writeback_ou_in_scope = GB_CS_UNKNOWN;
+	exp->dirext_enabled = GB_CS_UNKNOWN;
+	*out = exp;
+	return 0;
+}
+
+int gb_cs_import_dir(const char *dir, gb_cs_export **out, gb_error *err)
+{
+	gb_cs_export *exp = NULL;
+	struct stat st;
+	char path[4096];
+	int rc;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return gb_error_set(err, GB_EINVAL, "no export folder given");
+	if (stat(dir, &st) != 0)
+		return gb_error_set(err, errno == ENOENT ? GB_ENOTFOUND : GB_EIO, "export folder %s: %s", dir,
+				    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return gb_error_set(err, GB_EINVAL, "export folder %s: not a folder", dir);
+	rc = gb_cs_export_new(&exp, err);
+	if (rc)
+		return rc;
+	exp->dir = gb_strdup(dir);
+	if (!exp->dir) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = import_folder(exp, dir, "GlobalSettings", GB_CS_DOC_GLOBAL, err);
+	if (rc)
+		goto fail;
+	if (!exp->has_global_settings) {
+		rc = gb_error_set(err, GB_ENOTFOUND,
+				  "%s/GlobalSettings: no MV.xml (saved-mv-configuration) found; the export is incomplete",
+				  dir);
+		goto fail;
+	}
+	rc = import_folder(exp, dir, "Connectors", GB_CS_DOC_CONNECTOR, err);
+	if (rc)
+		goto fail;
+	rc = import_folder(exp, dir, "SynchronizationRules", GB_CS_DOC_RULE, err);
+	if (rc)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/PersistedState.xml", dir);
+	if (access(path, F_OK) == 0) {
+		rc = import_file(exp, path, GB_CS_DOC_PERSISTED, err);
+		if (rc)
+			goto fail;
+	}
+	rc = gb_cs_analyze(exp, err);
+	if (rc)
+		goto fail;
+	*out = exp;
+	return 0;
+fail:
+	gb_cs_export_free(exp);
+	return rc;
+}
+
+/* ---- freeing and lookups -------------------------------------------------------------------------------- */
+
+static void rule_free(gb_cs_rule *r)
+{
+	size_t i, j;
+
+	free(r->file);
+	free(r->id);
+	free(r->name);
+	free(r->description);
+	free(r->immutable_tag);
+	free(r->direction);
+	free(r->connector);
+	free(r->source_type);
+	free(r->target_type);
+	free(r->link_type);
+	for (i = 0; i < r->scope_count; i++) {
+		for (j = 0; j < r->scope[i].count; j++) {
+			free(r->scope[i].items[j].attribute);
+			free(r->scope[i].items[j].op);
+			free(r->scope[i].items[j].value);
+		}
+		free(r->scope[i].items);
+	}
+	free(r->scope);
+	for (i = 0; i < r->join_count; i++) {
+		for (j = 0; j < r->join[i].count; j++) {
+			free(r->join[i].items[j].cs_attribute);
+			free(r->join[i].items[j].mv_attribute);
+		}
+		free(r->join[i].items);
+	}
+	free(r->join);
+	for (i = 0; i < r->mapping_count; i++) {
+		free(r->mappings[i].dest);
+		gb_cs_strlist_free(&r->mappings[i].sources);
+		free(r->mappings[i].expression);
+		free(r->mappings[i].constant);
+		free(r->mappings[i].merge);
+	}
+	free(r->mappings);
+}
+
+static void connector_free(gb_cs_connector *c)
+{
+	size_t i;
+
+	free(c->file);
+	free(c->id);
+	free(c->name);
+	free(c->category);
+	free(c->subtype);
+	free(c->forest);
+	free(c->writeback_container);
+	gb_cs_params_free(&c->params);
+	for (i = 0; i < c->partition_count; i++) {
+		free(c->partitions[i].name);
+		free(c->partitions[i].display_name);
+		gb_cs_strlist_free(&c->partitions[i].object_classes);
+		gb_cs_strlist_free(&c->partitions[i].inclusions);
+		gb_cs_strlist_free(&c->partitions[i].exclusions);
+	}
+	free(c->partitions);
+	gb_cs_strlist_free(&c->extension_attributes);
+}
+
+void gb_cs_findings_clear(gb_cs_export *exp)
+{
+	size_t i;
+
+	for (i = 0; i < exp->finding_count; i++) {
+		free(exp->findings[i].code);
+		free(exp->findings[i].message);
+	}
+	free(exp->findings);
+	exp->findings = NULL;
+	exp->finding_count = 0;
+}
+
+void gb_cs_extensions_clear(gb_cs_export *exp)
+{
+	size_t i;
+
+	for (i = 0; i < exp->extension_count; i++) {
+		free(exp->extensions[i].source);
+		free(exp->extensions[i].object_class);
+		free(exp->extensions[i].type);
+		free(exp->extensions[i].flag);
+		free(exp->extensions[i].target);
+	}
+	free(exp->extensions);
+	exp->extensions = NULL;
+	exp->extension_count = 0;
+}
+
+void gb_cs_export_free(gb_cs_export *exp)
+{
+	size_t i;
+
+	if (!exp)
+		return;
+	free(exp->dir);
+	free(exp->server);
+	free(exp->export_date);
+	free(exp->version);
+	free(exp->writeback_forest);
+	free(exp->writeback_container);
+	free(exp->writeback_connector_container);
+	gb_cs_extensions_clear(exp);
+	gb_cs_params_free(&exp->global_params);
+	gb_cs_params_free(&exp->persisted);
+	for (i = 0; i < exp->connector_count; i++)
+		connector_free(&exp->connectors[i]);
+	free(exp->connectors);
+	for (i = 0; i < exp->rule_count; i++)
+		rule_free(&exp->rules[i]);
+	free(exp->rules);
+	gb_cs_findings_clear(exp);
+	free(exp);
+}
+
+const gb_cs_connector *gb_cs_find_connector(const gb_cs_export *exp, const char *id)
+{
+	size_t i;
+
+	for (i = 0; exp && i < exp->connector_count; i++)
+		if (gb_cs_guid_equal(exp->connectors[i].id, id))
+			return &exp->connectors[i];
+	return NULL;
+}
+
+const gb_cs_rule *gb_cs_find_rule(const gb_cs_export *exp, const char *id)
+{
+	size_t i;
+
+	for (i = 0; exp && i < exp->rule_count; i++)
+		if (gb_cs_guid_equal(exp->rules[i].id, id))
+			return &exp->rules[i];
+	return NULL;
+}
+
+const gb_cs_rule *gb_cs_find_rule_by_name(const gb_cs_export *exp, const char *name)
+{
+	size_t i;
+
+	for (i = 0; exp && name && i < exp->rule_count; i++)
+		if (exp->rules[i].name && gb_str_iequal(exp->rules[i].name, name))
+			return &exp->rules[i];
+	return NULL;
+}
+
+const gb_cs_finding *gb_cs_find_finding(const gb_cs_export *exp, const char *code)
+{
+	size_t i;
+
+	for (i = 0; exp && code && i < exp->finding_count; i++)
+		if (strcmp(exp->findings[i].code, code) == 0)
+			return &exp->findings[i];
+	return NULL;
+}
+
+const char *gb_cs_severity_name(gb_cs_severity s)
+{
+	switch (s) {
+	case GB_CS_DANGER: return "danger";
+	case GB_CS_WARNING: return "warning";
+	default: return "info";
+	}
+}
+
+const char *gb_cs_tristate_name(gb_cs_tristate t)
+{
+	return t == GB_CS_YES ? "yes" : t == GB_CS_NO ? "no" : "unknown";
+}
