@@ -1,0 +1,119 @@
+/* csv.c: the CSV writer (RFC 4180, CRLF line ends; layout in report.h). */
+#include <string.h>
+
+#include "report/internal.h"
+
+static int record(gb_buf *out, const char *const *cells, size_t n, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++) {
+		if (i)
+			rc = gb_buf_putc(out, ',', err);
+		if (!rc)
+			rc = gb_report_csv_cell(out, cells[i], err);
+	}
+	return rc ? rc : gb_buf_puts(out, "\r\n", err);
+}
+
+static int block_head(gb_buf *out, int *first, const char *section, const char *title, gb_error *err)
+{
+	const char *cells[2] = {section, title};
+	int rc = 0;
+
+	if (!*first)
+		rc = gb_buf_puts(out, "\r\n", err);
+	*first = 0;
+	return rc ? rc : record(out, cells, title && *title ? 2 : 1, err);
+}
+
+static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int *first, gb_error *err)
+{
+	const char *cells[16];
+	char nums[16][32];
+	size_t i, j, ncols;
+	int rc;
+
+	rc = block_head(out, first, section, c->title, err);
+	if (rc)
+		return rc;
+	switch (c->type) {
+	case GB_CHART_BAR:
+		cells[0] = "Label";
+		cells[1] = c->unit && *c->unit ? c->unit : "Value";
+		rc = record(out, cells, 2, err);
+		for (i = 0; !rc && i < c->n; i++) {
+			gb_report_format_number(c->items[i].values[0], nums[0], sizeof(nums[0]));
+			cells[0] = c->items[i].label;
+			cells[1] = nums[0];
+			rc = record(out, cells, 2, err);
+		}
+		return rc;
+	case GB_CHART_STACKED:
+		ncols = c->nseries + 1 > 16 ? 16 : c->nseries + 1;
+		cells[0] = "Label";
+		for (j = 1; j < ncols; j++)
+			cells[j] = c->series[j - 1];
+		rc = record(out, cells, ncols, err);
+		for (i = 0; !rc && i < c->n; i++) {
+			cells[0] = c->items[i].label;
+			for (j = 1; j < ncols; j++) {
+				gb_report_format_number(c->items[i].values[j - 1], nums[j], sizeof(nums[j]));
+				cells[j] = nums[j];
+			}
+			rc = record(out, cells, ncols, err);
+		}
+		return rc;
+	case GB_CHART_TIMELINE:
+		cells[0] = "Label";
+		cells[1] = "Start";
+		cells[2] = "End";
+		cells[3] = "Status";
+		rc = record(out, cells, 4, err);
+		for (i = 0; !rc && i < c->n; i++) {
+			cells[0] = c->items[i].label;
+			cells[1] = c->items[i].start;
+			cells[2] = c->items[i].end;
+			cells[3] = c->items[i].status;
+			rc = record(out, cells, 4, err);
+		}
+		return rc;
+	}
+	return 0;
+}
+
+int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err)
+{
+	const char *cells[2];
+	size_t i, j, k;
+	int first = 1, rc;
+
+	rc = block_head(out, &first, "Summary", r->title, err);
+	cells[0] = "Figure";
+	cells[1] = "Value";
+	if (!rc)
+		rc = record(out, cells, 2, err);
+	for (i = 0; !rc && i < r->nfigures; i++) {
+		cells[0] = r->figures[i].label;
+		cells[1] = r->figures[i].value;
+		rc = record(out, cells, 2, err);
+	}
+	for (i = 0; !rc && i < r->nsections; i++) {
+		const gb_report_section *s = r->sections[i];
+		for (j = 0; !rc && j < s->n; j++) {
+			const gb_rblock *b = &s->blocks[j];
+			if (b->type == GB_BLOCK_CHART) {
+				rc = chart(out, s->title, b->chart, &first, err);
+			} else if (b->type == GB_BLOCK_TABLE) {
+				const gb_report_table *t = b->table;
+				rc = block_head(out, &first, s->title, t->title, err);
+				if (!rc)
+					rc = record(out, (const char *const *)t->colnames, t->ncols, err);
+				for (k = 0; !rc && k < t->nrows; k++)
+					rc = record(out, (const char *const *)t->rows[k], t->ncols, err);
+			}
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,87 @@
+/* internal.h: the report document model's structures, shared by the model and the writers (private to src/report). */
+#ifndef GROUPBRIDGE_REPORT_INTERNAL_H
+#define GROUPBRIDGE_REPORT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "groupbridge/report.h"
+
+typedef struct gb_rpair {
+	char *label;
+	char *value;
+} gb_rpair;
+
+struct gb_report_table {
+	char *title;
+	size_t ncols;
+	char **colnames;
+	gb_report_coltype *types;
+	char ***rows;          /* nrows arrays of ncols strings (NULL = empty cell) */
+	size_t nrows, caprows;
+};
+
+typedef struct gb_rchart_item {
+	char *label;
+	double *values;        /* bar: 1 value; stacked: nseries values; timeline: none */
+	char *start, *end, *status;
+	double t0, t1;         /* timeline: seconds since the epoch; t1 < 0 when still running */
+} gb_rchart_item;
+
+struct gb_report_chart {
+	gb_report_chart_type type;
+	char *title;
+	char *unit;
+	char **series;
+	size_t nseries;
+	gb_rchart_item *items;
+	size_t n, cap;
+};
+
+typedef enum gb_rblock_type { GB_BLOCK_TEXT, GB_BLOCK_TABLE, GB_BLOCK_CHART } gb_rblock_type;
+
+typedef struct gb_rblock {
+	gb_rblock_type type;
+	char *text;
+	gb_report_table *table;
+	gb_report_chart *chart;
+} gb_rblock;
+
+struct gb_report_section {
+	char *title;
+	gb_rblock *blocks;
+	size_t n, cap;
+};
+
+struct gb_report {
+	char *kind;
+	char *title;
+	char *generated;
+	double generated_t;
+	gb_rpair *facts;
+	size_t nfacts, capfacts;
+	gb_rpair *figures;
+	size_t nfigures, capfigures;
+	gb_report_section **sections;
+	size_t nsections, capsections;
+};
+
+/* The writers: each appends the whole document to out. */
+int gb_report_render_html(const gb_report *r, gb_buf *out, gb_error *err);
+int gb_report_render_md(const gb_report *r, gb_buf *out, gb_error *err);
+int gb_report_render_json(const gb_report *r, gb_buf *out, gb_error *err);
+int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err);
+
+/* A copy of s that is valid UTF-8 without control characters other than tab, CR and LF (others become U+FFFD);
+ * NULL for NULL or when out of memory. */
+char *gb_report_clean_text(const char *s);
+
+/* Parses UTC ISO 8601 "YYYY-MM-DDTHH:MM:SS[.fff]Z" into seconds since the epoch; -1 when it does not parse. */
+double gb_report_parse_time(const char *s);
+
+/* Formats a chart value: integers without decimals, others with up to two. */
+void gb_report_format_number(double v, char *dst, size_t n);
+
+/* A chart's long label cut to at most max characters (not bytes), with "…" when cut; allocated. */
+char *gb_report_short_label(const char *s, size_t max);
+
+#endif

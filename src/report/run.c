@@ -1,0 +1,413 @@
+/* run.c: the run report, from the runs table and the audit log. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/audit.h"
+#include "groupbridge/util.h"
+#include "report/internal.h"
+
+/* How results are classified, in SQL: "ok..." succeeded, "skipped..." skipped, anything else failed. */
+#define IS_OK "(substr(result, 1, 2) = 'ok')"
+#define IS_SKIPPED "(substr(result, 1, 7) = 'skipped')"
+#define IS_FAILED "(NOT " IS_OK " AND NOT " IS_SKIPPED ")"
+
+typedef struct run_row {
+	char *id, *command, *started, *ended, *summary;
+	int has_exit;
+	int exit_code;
+} run_row;
+
+static void run_row_clear(run_row *r)
+{
+	free(r->id);
+	free(r->command);
+	free(r->started);
+	free(r->ended);
+	free(r->summary);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? gb_strdup((const char *)t) : NULL;
+}
+
+/* Finds the run: the latest when id is NULL, else the one whose id is or starts with id (it must be unique). */
+static int find_run(gb_store *st, const char *id, run_row *out, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	rc = gb_store_prepare(st,
+			      id ? "SELECT id, command, started, ended, exit_code, summary FROM runs WHERE "
+				   "substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, rowid DESC LIMIT 2"
+				 : "SELECT id, command, started, ended, exit_code, summary FROM runs ORDER BY started DESC, "
+				   "rowid DESC LIMIT 1",
+			      &s, err);
+	if (rc)
+		return rc;
+	if (id)
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (++n == 2)
+			break;
+		out->id = col(s, 0);
+		out->command = col(s, 1);
+		out->started = col(s, 2);
+		out->ended = col(s, 3);
+		out->has_exit = sqlite3_column_type(s, 4) != SQLITE_NULL;
+		out->exit_code = sqlite3_column_int(s, 4);
+		out->summary = col(s, 5);
+		if (!out->id || !out->command || !out->started) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = gb_store_error(st, err, "reading the run history");
+		goto done;
+	}
+	if (n == 0)
+		rc = id ? gb_error_set(err, GB_ENOTFOUND, "state %s has no run %s", gb_store_path(st), id)
+			: gb_error_set(err, GB_ENOTFOUND, "state %s has no runs yet", gb_store_path(st));
+	else if (n == 2)
+		rc = gb_error_set(err, GB_EINVAL, "run id prefix %s matches several runs in state %s; give more of it", id,
+				  gb_store_path(st));
+	else
+		rc = 0;
+done:
+	sqlite3_finalize(s);
+	if (rc)
+		run_row_clear(out);
+	return rc;
+}
+
+static const char *outcome(const run_row *r)
+{
+	if (!r->ended || !r->has_exit)
+		return "running or interrupted";
+	switch (r->exit_code) {
+	case 0: return "succeeded";
+	case 2: return "usage or configuration error";
+	case 3: return "partial";
+	case 4: return "stopped by a safety gate";
+	default: return "failed";
+	}
+}
+
+static void duration(const run_row *r, char *dst, size_t n)
+{
+	double a = gb_report_parse_time(r->started), b = gb_report_parse_time(r->ended), d;
+	long s;
+
+	if (a < 0 || b < 0 || b < a) {
+		snprintf(dst, n, "unknown");
+		return;
+	}
+	d = b - a;
+	s = (long)(d + 0.5);
+	if (d < 1)
+		snprintf(dst, n, "%ld ms", (long)(d * 1000 + 0.5));
+	else if (s < 60)
+		snprintf(dst, n, "%ld s", s);
+	else if (s < 3600)
+		snprintf(dst, n, "%ld min %ld s", s / 60, s % 60);
+	else
+		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
+}
+
+static int prep(gb_store *st, const char *sql, const char *run, sqlite3_stmt **s, gb_error *err)
+{
+	int rc = gb_store_prepare(st, sql, s, err);
+
+	if (!rc)
+		sqlite3_bind_text(*s, 1, run, -1, SQLITE_STATIC);
+	return rc;
+}
+
+static const char *ctext(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Totals over the run's records. */
+static int totals(gb_store *st, const char *run, long long out[5], gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc, i;
+
+	memset(out, 0, 5 * sizeof(out[0]));
+	rc = prep(st,
+		  "SELECT count(*), coalesce(sum(" IS_OK "), 0), coalesce(sum(" IS_FAILED "), 0), coalesce(sum(" IS_SKIPPED
+		  "), 0), count(DISTINCT target) FROM audit_log WHERE run_id = ?1",
+		  run, &s, err);
+	if (rc)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		for (i = 0; i < 5; i++)
+			out[i] = sqlite3_column_int64(s, i);
+	} else {
+		rc = gb_store_error(st, err, "reading the audit log");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+{
+	static const gb_report_column cols[] = {{"Operation", GB_COL_TEXT}, {"Succeeded", GB_COL_NUMBER},
+						{"Failed", GB_COL_NUMBER},   {"Skipped", GB_COL_NUMBER},
+						{"Total", GB_COL_NUMBER}};
+	gb_report_section *sec;
+	gb_report_chart *ch;
+	gb_report_table *t;
+	sqlite3_stmt *s = NULL;
+	char n[4][24];
+	const char *cells[5];
+	int rc, i;
+
+	rc = gb_report_add_section(rep, "Changes by kind", &sec, err);
+	if (!rc)
+		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Changes by kind", "changes", NULL, 0, &ch, err);
+	if (!rc)
+		rc = gb_report_section_add_table(sec, "Operations", cols, 5, &t, err);
+	if (!rc)
+		rc = prep(st,
+			  "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
+			  "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
+			  run, &s, err);
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cells[0] = ctext(s, 0);
+		for (i = 0; i < 4; i++) {
+			snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, i + 1));
+			cells[i + 1] = n[i];
+		}
+		rc = gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
+		if (!rc)
+			rc = gb_report_table_add_row(t, cells, 5, err);
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = gb_store_error(st, err, "reading the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+{
+	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},	   {"First change", GB_COL_TEXT},
+						{"Last change", GB_COL_TEXT},  {"Changes", GB_COL_NUMBER},
+						{"Failed", GB_COL_NUMBER}};
+	gb_report_section *sec;
+	gb_report_chart *ch;
+	gb_report_table *t;
+	sqlite3_stmt *s = NULL;
+	char n[2][24];
+	const char *cells[5];
+	int rc;
+
+	rc = gb_report_add_section(rep, "Steps", &sec, err);
+	if (!rc)
+		rc = gb_report_section_add_chart(sec, GB_CHART_TIMELINE, "Steps of the run", NULL, NULL, 0, &ch, err);
+	if (!rc)
+		rc = gb_report_section_add_table(sec, "Changes per step", cols, 5, &t, err);
+	if (!rc)
+		rc = prep(st,
+			  "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED ") FROM audit_log WHERE run_id = "
+			  "?1 GROUP BY step ORDER BY min(seq)",
+			  run, &s, err);
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		long long failed = sqlite3_column_int64(s, 4);
+		cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
+		cells[1] = ctext(s, 1);
+		cells[2] = ctext(s, 2);
+		snprintf(n[0], sizeof(n[0]), "%lld", (long long)sqlite3_column_int64(s, 3));
+		snprintf(n[1], sizeof(n[1]), "%lld", failed);
+		cells[3] = n[0];
+		cells[4] = n[1];
+		rc = gb_report_chart_add_span(ch, cells[0], cells[1], cells[2], failed ? "failed" : "done", err);
+		if (!rc)
+			rc = gb_report_table_add_row(t, cells, 5, err);
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = gb_store_error(st, err, "reading the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+{
+	static const gb_report_column cols[] = {{"Object", GB_COL_TEXT},    {"Operations", GB_COL_TEXT},
+						{"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
+						{"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
+	gb_report_section *sec;
+	gb_report_table *t;
+	sqlite3_stmt *s = NULL;
+	char n[3][24];
+	const char *cells[6];
+	int rc, i;
+
+	rc = gb_report_add_section(rep, "Outcome per object", &sec, err);
+	if (!rc)
+		rc = gb_report_section_add_text(sec, "One row per object the run touched; objects with failures first.",
+						err);
+	if (!rc)
+		rc = gb_report_section_add_table(sec, "Objects", cols, 6, &t, err);
+	if (!rc)
+		rc = prep(st,
+			  "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED
+			  ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
+			  "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
+			  run, &s, err);
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		long long ok = sqlite3_column_int64(s, 2), failed = sqlite3_column_int64(s, 3),
+			  skipped = sqlite3_column_int64(s, 4);
+		cells[0] = ctext(s, 0);
+		cells[1] = ctext(s, 1);
+		for (i = 0; i < 3; i++) {
+			snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, i + 2));
+			cells[i + 2] = n[i];
+		}
+		cells[5] = failed ? (ok ? "partly failed" : "failed") : ok ? "changed" : skipped ? "skipped" : "unchanged";
+		rc = gb_report_table_add_row(t, cells, 6, err);
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = gb_store_error(st, err, "reading the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+{
+	static const gb_report_column cols[] = {{"Seq", GB_COL_NUMBER},	   {"Time", GB_COL_TEXT},
+						{"Step", GB_COL_TEXT},	   {"Operation", GB_COL_TEXT},
+						{"Object", GB_COL_TEXT},   {"Before", GB_COL_TEXT},
+						{"After", GB_COL_TEXT},	   {"Result", GB_COL_TEXT}};
+	gb_report_section *sec;
+	gb_report_table *t;
+	gb_audit_iter *it = NULL;
+	const gb_audit_record *r;
+	const char *cells[8];
+	char seq[24];
+	int rc;
+
+	rc = gb_report_add_section(rep, "Changes", &sec, err);
+	if (!rc)
+		rc = gb_report_section_add_text(sec, "Every change of the run as the audit log recorded it, in order.",
+						err);
+	if (!rc)
+		rc = gb_report_section_add_table(sec, "Audit records", cols, 8, &t, err);
+	if (!rc)
+		rc = gb_audit_iter_new(st, run, &it, err);
+	while (!rc) {
+		rc = gb_audit_iter_next(it, &r, err);
+		if (rc || !r)
+			break;
+		snprintf(seq, sizeof(seq), "%" PRId64, r->seq);
+		cells[0] = seq;
+		cells[1] = r->time;
+		cells[2] = r->step;
+		cells[3] = r->operation;
+		cells[4] = r->target;
+		cells[5] = r->before;
+		cells[6] = r->after;
+		cells[7] = r->result;
+		rc = gb_report_table_add_row(t, cells, 8, err);
+	}
+	gb_audit_iter_free(it);
+	return rc;
+}
+
+int gb_report_build_run(gb_store *st, const char *run_id, const char *generated, gb_report **out, gb_error *err)
+{
+	gb_report *rep = NULL;
+	gb_report_section *sec;
+	gb_audit_verdict v;
+	run_row run;
+	long long tot[5];
+	char title[600], dur[64], code[16];
+	int rc;
+
+	*out = NULL;
+	rc = find_run(st, run_id, &run, err);
+	if (rc)
+		return rc;
+	snprintf(title, sizeof(title), "Run report: %s", run.command);
+	rc = gb_report_new("run", title, generated, &rep, err);
+	if (!rc)
+		rc = gb_report_add_fact(rep, "Run id", run.id, err);
+	if (!rc)
+		rc = gb_report_add_fact(rep, "Command", run.command, err);
+	if (!rc)
+		rc = gb_report_add_fact(rep, "Started", run.started, err);
+	if (!rc)
+		rc = gb_report_add_fact(rep, "Ended", run.ended ? run.ended : "(not recorded)", err);
+	if (!rc && run.summary && *run.summary)
+		rc = gb_report_add_fact(rep, "Summary", run.summary, err);
+	if (!rc)
+		rc = totals(st, run.id, tot, err);
+	if (!rc)
+		rc = gb_audit_verify(st, NULL, &v, err);
+	if (rc)
+		goto done;
+	duration(&run, dur, sizeof(dur));
+	if (run.has_exit)
+		snprintf(code, sizeof(code), " (exit %d)", run.exit_code);
+	else
+		code[0] = '\0';
+	snprintf(title, sizeof(title), "%s%s", outcome(&run), code);
+	rc = gb_report_add_figure(rep, "Outcome", title, err);
+	if (!rc)
+		rc = gb_report_add_figure(rep, "Duration", dur, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(rep, "Changes recorded", tot[0], err);
+	if (!rc)
+		rc = gb_report_add_figure_int(rep, "Succeeded", tot[1], err);
+	if (!rc)
+		rc = gb_report_add_figure_int(rep, "Failed", tot[2], err);
+	if (!rc)
+		rc = gb_report_add_figure_int(rep, "Skipped", tot[3], err);
+	if (!rc)
+		rc = gb_report_add_figure_int(rep, "Objects touched", tot[4], err);
+	if (!rc)
+		rc = gb_report_add_figure(rep, "Audit log", v.problem == GB_AUDIT_INTACT ? "intact" : "DAMAGED", err);
+	if (!rc)
+		rc = gb_report_add_section(rep, "Audit log integrity", &sec, err);
+	if (!rc) {
+		snprintf(title, sizeof(title), "The whole audit log of this state database was verified when this report "
+					       "was generated: %s.",
+			 v.message);
+		rc = gb_report_section_add_text(sec, title, err);
+	}
+	if (!rc && tot[0] == 0) {
+		rc = gb_report_section_add_text(sec, "This run recorded no changes in the audit log.", err);
+	} else if (!rc) {
+		rc = by_kind(rep, st, run.id, err);
+		if (!rc)
+			rc = steps(rep, st, run.id, err);
+		if (!rc)
+			rc = objects(rep, st, run.id, err);
+		if (!rc)
+			rc = changes(rep, st, run.id, err);
+	}
+done:
+	run_row_clear(&run);
+	if (rc) {
+		gb_report_free(rep);
+		return rc;
+	}
+	*out = rep;
+	return 0;
+}
