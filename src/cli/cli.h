@@ -44,8 +44,10 @@ int gb_cli_usage_error(const char *command, const char *fmt, ...) __attribute__(
 /* True when argv holds -h or --help. */
 bool gb_cli_wants_help(int argc, char **argv);
 
+int gb_cmd_audit(gb_cli *cli, int argc, char **argv);
 int gb_cmd_config(gb_cli *cli, int argc, char **argv);
 int gb_cmd_import(gb_cli *cli, int argc, char **argv);
+int gb_cmd_report(gb_cli *cli, int argc, char **argv);
 int gb_cmd_version(gb_cli *cli, int argc, char **argv);
 
 #endif
