@@ -1,0 +1,440 @@
+/* Unit tests of the audit log: the canonical form and hash, appends, and verify naming edited, deleted, moved and
+ * truncated records. Tampering is done with SQL on the database, as someone with the file would. */
+#include <criterion/criterion.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "groupbridge/audit.h"
+#include "groupbridge/log.h"
+#include "groupbridge/report.h"
+#include "groupbridge/store.h"
+
+static char dir[64];
+static char path[128];
+static gb_store *st;
+
+static void setup(void)
+{
+	gb_error err;
+
+	strcpy(dir, "/tmp/gb-test-audit-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	gb_store_free(st);
+	st = NULL;
+	gb_log_clear_secrets();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(audit, .init = setup, .fini = teardown);
+
+/* Appends n records at fixed times: "group.create" of CN=G<i>. */
+static void append_n(int n, const char *run)
+{
+	char target[64], tm[32], after[64];
+	gb_audit_entry e;
+	gb_error err;
+	int64_t seq;
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		snprintf(target, sizeof(target), "CN=G%d,OU=Groups,DC=test,DC=example", i);
+		snprintf(tm, sizeof(tm), "2026-11-24T08:%02d:00.000Z", i);
+		snprintf(after, sizeof(after), "{\"member\":%d}", i);
+		memset(&e, 0, sizeof(e));
+		e.run_id = run;
+		e.step = "provision";
+		e.operation = i % 2 ? "group.create" : "member.add";
+		e.target = target;
+		e.after = after;
+		e.result = "ok";
+		cr_assert_eq(gb_audit_append_at(st, tm, &e, &seq, &err), 0, "%s", err.msg);
+		cr_assert_eq(seq, i);
+	}
+}
+
+static void sql(const char *q)
+{
+	char *msg = NULL;
+
+	cr_assert_eq(sqlite3_exec(gb_store_db(st), q, NULL, NULL, &msg), SQLITE_OK, "%s: %s", q, msg ? msg : "");
+}
+
+static gb_audit_verdict verify(const char *expect)
+{
+	gb_audit_verdict v;
+	gb_error err;
+
+	cr_assert_eq(gb_audit_verify(st, expect, &v, &err), 0, "%s", err.msg);
+	return v;
+}
+
+Test(audit, canonical_form_is_the_documented_netstring_list)
+{
+	gb_audit_record r;
+	gb_buf b;
+	gb_error err;
+	static const char want[] = "gb-audit-v1\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,"
+				   "4:CN=G,-,0:,2:ok,";
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 42;
+	r.time = "2026-11-24T08:31:54.123Z";
+	r.run_id = "r-1";
+	r.step = "provision";
+	r.operation = "member.add";
+	r.target = "CN=G";
+	r.before = NULL;
+	r.after = "";
+	r.result = "ok";
+	gb_buf_init(&b, 0);
+	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
+	cr_assert_eq(b.len, sizeof(want) - 1);
+	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
+	gb_buf_free(&b);
+}
+
+Test(audit, hash_is_sha256_of_previous_hash_and_canonical_form)
+{
+	static const char prev[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char got[GB_AUDIT_HASH_LEN + 1], hex[GB_AUDIT_HASH_LEN + 1];
+	gb_audit_record r;
+	gb_buf b;
+	gb_error err;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.time = "2026-11-24T08:00:00.000Z";
+	r.run_id = "";
+	r.step = "";
+	r.operation = "note";
+	r.target = "alice";
+	r.after = "x";
+	r.result = "ok";
+	gb_buf_init(&b, 0);
+	cr_assert_eq(gb_buf_puts(&b, prev, &err), 0);
+	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
+	SHA256((const unsigned char *)b.data, b.len, md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	cr_assert_eq(gb_audit_hash(prev, &r, got, &err), 0);
+	cr_assert_str_eq(got, hex);
+	gb_buf_free(&b);
+}
+
+Test(audit, field_boundaries_and_absent_values_change_the_hash)
+{
+	gb_audit_record a, b;
+	char ha[GB_AUDIT_HASH_LEN + 1], hb[GB_AUDIT_HASH_LEN + 1];
+	const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
+	gb_error err;
+
+	memset(&a, 0, sizeof(a));
+	a.seq = 1;
+	a.time = "t";
+	a.run_id = "";
+	a.step = "";
+	a.operation = "ab";
+	a.target = "c";
+	a.result = "ok";
+	b = a;
+	b.operation = "a";
+	b.target = "bc";
+	cr_assert_eq(gb_audit_hash(prev, &a, ha, &err), 0);
+	cr_assert_eq(gb_audit_hash(prev, &b, hb, &err), 0);
+	cr_assert_str_neq(ha, hb);
+	b = a;
+	b.before = "";
+	cr_assert_eq(gb_audit_hash(prev, &b, hb, &err), 0);
+	cr_assert_str_neq(ha, hb, "an empty before value must differ from an absent one");
+}
+
+Test(audit, an_untouched_log_is_intact_and_anchored)
+{
+	gb_audit_verdict v;
+	gb_error err;
+	char *head = NULL, want[100];
+
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	cr_assert_eq(v.count, 0);
+	append_n(5, "run-1");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	cr_assert_eq(v.count, 5);
+	cr_assert_eq(v.head_seq, 5);
+	cr_assert_eq(gb_store_kv_get(st, GB_AUDIT_HEAD_KEY, &head, &err), 0);
+	snprintf(want, sizeof(want), "5:%s", v.head_hash);
+	cr_assert_str_eq(head, want);
+	cr_assert(strstr(v.message, "intact: 5 records"), "%s", v.message);
+	free(head);
+}
+
+Test(audit, an_edited_record_is_named)
+{
+	gb_audit_verdict v;
+
+	append_n(6, "run-1");
+	sql("UPDATE audit_log SET target = 'CN=Domain Admins,CN=Users,DC=test,DC=example' WHERE seq = 3");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 3);
+	cr_assert_str_eq(v.message, "record 3 (seq 3, 2026-11-24T08:03:00.000Z): hash mismatch: edited");
+}
+
+Test(audit, an_edited_result_or_null_value_is_caught)
+{
+	gb_audit_verdict v;
+
+	append_n(4, "run-1");
+	sql("UPDATE audit_log SET before = '' WHERE seq = 2");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 2);
+}
+
+Test(audit, a_deleted_record_is_named)
+{
+	gb_audit_verdict v;
+
+	append_n(6, "run-1");
+	sql("DELETE FROM audit_log WHERE seq = 4");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_DELETED, "%s", v.message);
+	cr_assert_eq(v.seq, 4);
+	cr_assert_str_eq(v.message, "sequence gap after 3: record 4 deleted");
+	sql("DELETE FROM audit_log WHERE seq = 5");
+	v = verify(NULL);
+	cr_assert_str_eq(v.message, "sequence gap after 3: records 4 to 5 deleted");
+}
+
+Test(audit, two_swapped_records_are_named)
+{
+	gb_audit_verdict v;
+
+	append_n(6, "run-1");
+	sql("UPDATE audit_log SET seq = -1 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4;"
+	    "UPDATE audit_log SET seq = 4 WHERE seq = -1");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_MOVED, "%s", v.message);
+	cr_assert_eq(v.seq, 3);
+	cr_assert_eq(v.other_seq, 4);
+	cr_assert(strstr(v.message, "records 3 and 4 out of order"), "%s", v.message);
+}
+
+Test(audit, swapped_contents_at_a_distance_are_named)
+{
+	gb_audit_verdict v;
+
+	append_n(8, "run-1");
+	/* swap every column of rows 2 and 6 (not just the numbers) */
+	sql("CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (2, 6);"
+	    "DELETE FROM audit_log WHERE seq IN (2, 6);"
+	    "INSERT INTO audit_log SELECT CASE seq WHEN 2 THEN 6 ELSE 2 END, time, run_id, step, operation, target, "
+	    "before, after, result, prev_hash, hash FROM t");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_MOVED, "%s", v.message);
+	cr_assert_eq(v.seq, 2);
+	cr_assert_eq(v.other_seq, 5, "the record now at 2 was appended after record 5: %s", v.message);
+	cr_assert(strstr(v.message, "record 2 (seq 2, 2026-11-24T08:06:00.000Z) out of order"), "%s", v.message);
+}
+
+Test(audit, a_deleted_and_renumbered_record_is_caught)
+{
+	gb_audit_verdict v;
+
+	append_n(5, "run-1");
+	sql("DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = seq - 1 WHERE seq > 2");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 2);
+	cr_assert(strstr(v.message, "deleted and the rest renumbered"), "%s", v.message);
+}
+
+Test(audit, a_truncated_tail_is_caught_by_the_head_anchor)
+{
+	gb_audit_verdict v;
+	gb_audit_entry e = {.operation = "note", .target = "x", .result = "ok"};
+	gb_error err;
+
+	append_n(5, "run-1");
+	sql("DELETE FROM audit_log WHERE seq >= 4");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_TRUNCATED, "%s", v.message);
+	cr_assert_eq(v.seq, 4);
+	cr_assert(strstr(v.message, "records 4 to 5 deleted from the end"), "%s", v.message);
+	/* appending now would bury the evidence: refused */
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), GB_ESTATE);
+	cr_assert(strstr(err.msg, "audit verify"), "%s", err.msg);
+}
+
+Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
+{
+	gb_audit_verdict v;
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_audit_record copy;
+	char h[GB_AUDIT_HASH_LEN + 1], q[300];
+	gb_error err;
+
+	append_n(3, "run-1");
+	/* an attacker edits the last record and recomputes its hash */
+	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
+	do
+		cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	while (r && r->seq != 3);
+	cr_assert_not_null(r);
+	copy = *r;
+	copy.result = "failed: nothing happened here";
+	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
+	snprintf(q, sizeof(q), "UPDATE audit_log SET result = 'failed: nothing happened here', hash = '%s' WHERE seq = 3",
+		 h);
+	gb_audit_iter_free(it);
+	sql(q);
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
+	cr_assert_eq(v.seq, 3);
+	cr_assert(strstr(v.message, "record 3 (seq 3, 2026-11-24T08:03:00.000Z): hash differs from the head anchor"),
+		  "%s", v.message);
+}
+
+Test(audit, a_deleted_head_anchor_is_caught)
+{
+	gb_audit_verdict v;
+
+	append_n(2, "run-1");
+	sql("DELETE FROM kv WHERE key = 'audit.head'");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
+}
+
+Test(audit, an_expected_head_must_be_in_the_log)
+{
+	gb_audit_verdict v, first;
+	gb_error err;
+
+	append_n(2, "run-1");
+	first = verify(NULL);
+	{
+		gb_audit_entry e = {.run_id = "run-2", .operation = "note", .target = "y", .result = "ok"};
+		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	}
+	v = verify(first.head_hash);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	v = verify("1111111111111111111111111111111111111111111111111111111111111111");
+	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
+	cr_assert(strstr(v.message, "is not in the log"), "%s", v.message);
+	cr_assert_eq(gb_audit_verify(st, "not-a-hash", &v, &err), GB_EINVAL);
+}
+
+Test(audit, secrets_are_redacted_before_storing)
+{
+	gb_audit_entry e = {.operation = "graph.patch", .target = "app", .result = "ok"};
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_error err;
+
+	cr_assert_eq(gb_log_add_secret("Hunter2-Secret-Value"), 0);
+	e.before = "{\"password\":\"Hunter2-Secret-Value\"}";
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
+	cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->before, "{\"password\":\"[secret]\"}");
+	cr_assert_null(r->after);
+	gb_audit_iter_free(it);
+	cr_assert_eq(verify(NULL).problem, GB_AUDIT_INTACT);
+}
+
+Test(audit, required_fields_are_checked)
+{
+	gb_audit_entry e = {.operation = "note", .target = "x"};
+	gb_error err;
+
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "result"), "%s", err.msg);
+	cr_assert_eq(gb_audit_append(st, NULL, NULL, &err), GB_EINVAL);
+}
+
+Test(audit, an_append_rolled_back_with_the_callers_transaction_leaves_no_trace)
+{
+	gb_audit_entry e = {.operation = "note", .target = "x", .result = "ok"};
+	gb_audit_verdict v;
+	gb_error err;
+	int64_t seq;
+
+	append_n(2, "run-1");
+	cr_assert_eq(gb_store_begin(st, &err), 0);
+	cr_assert_eq(gb_audit_append(st, &e, &seq, &err), 0, "%s", err.msg);
+	cr_assert_eq(seq, 3);
+	gb_store_rollback(st);
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	cr_assert_eq(v.count, 2);
+	cr_assert_eq(gb_audit_append(st, &e, &seq, &err), 0, "%s", err.msg);
+	cr_assert_eq(seq, 3);
+}
+
+Test(audit, records_are_read_back_per_run)
+{
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_error err;
+	int n = 0;
+
+	append_n(3, "run-a");
+	{
+		gb_audit_entry e = {.run_id = "run-b", .operation = "note", .target = "y", .result = "ok"};
+		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	}
+	cr_assert_eq(gb_audit_iter_new(st, "run-a", &it, &err), 0);
+	while (gb_audit_iter_next(it, &r, &err) == 0 && r) {
+		cr_assert_str_eq(r->run_id, "run-a");
+		cr_assert_eq(r->seq, ++n);
+	}
+	cr_assert_eq(n, 3);
+	gb_audit_iter_free(it);
+	gb_audit_iter_free(NULL);
+	gb_audit_record_free(NULL);
+}
+
+Test(audit, export_writes_json_lines_and_neutralised_csv)
+{
+	gb_audit_entry e = {.run_id = "r", .step = "s", .operation = "group.rename", .target = "=HYPERLINK(\"http://x\")",
+			    .before = "a,b", .after = "line1\nline2", .result = "ok"};
+	char *text = NULL;
+	size_t len = 0;
+	gb_error err;
+	FILE *f;
+
+	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:00:00.000Z", &e, NULL, &err), 0, "%s", err.msg);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(gb_report_audit_export(st, NULL, "jsonl", f, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_assert(strstr(text, "\"seq\":1,\"time\":\"2026-11-24T09:00:00.000Z\",\"run_id\":\"r\""), "%s", text);
+	cr_assert(strstr(text, "\"after\":\"line1\\nline2\""), "%s", text);
+	cr_assert_eq(strchr(text, '\n'), text + len - 1, "one line per record");
+	free(text);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(gb_report_audit_export(st, "r", "csv", f, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_assert(strstr(text, ",group.rename,\"'=HYPERLINK(\"\"http://x\"\")\",\"a,b\",\"line1\nline2\",ok,"), "%s", text);
+	free(text);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(gb_report_audit_export(st, NULL, "xml", f, &err), GB_EINVAL);
+	fclose(f);
+	free(text);
+}
