@@ -71,6 +71,44 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-o
 sanitize:
 	@$(MAKE) --no-print-directory O=build/asan OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit integration
 
+# libFuzzer targets: every tests/fuzz/fuzz_<name>.c, built with clang, AddressSanitizer and UBSan in $(O)/fuzz,
+# each run for FUZZ_SECONDS on its seeds in tests/fuzz/corpus/<name>/ (new inputs go to $(O)/fuzz/corpus/<name>/,
+# crashes to $(O)/fuzz/artifacts/; tests/fuzz/<name>.dict is used when present). FUZZ=fuzz_x runs only that one.
+FUZZ_SECONDS ?= 20
+FUZZ_CC  ?= clang
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	-Wno-unknown-warning-option -Wno-error
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ ?= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+
+$(O)/fuzzers/%: tests/fuzz/%.c $(O)/libgroupbridge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(O)/libgroupbridge.a $(LIBS)
+
+fuzz:
+	@$(MAKE) --no-print-directory O=$(O)/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" CFLAGS="$(FUZZ_CFLAGS)" \
+		$(addprefix $(O)/fuzz/fuzzers/,$(FUZZ))
+	@for f in $(FUZZ); do \
+		name=$${f#fuzz_}; work=$(O)/fuzz/corpus/$$name; log=$(O)/fuzz/$$f.log; \
+		mkdir -p $$work $(O)/fuzz/artifacts; \
+		dict=; [ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s (log $$log)"; \
+		if $(O)/fuzz/fuzzers/$$f $$work tests/fuzz/corpus/$$name $$dict -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(O)/fuzz/artifacts/$$name- >$$log 2>&1; then \
+			grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)" $$log; \
+		else \
+			tail -n 40 $$log; echo "fuzz: $$f found a problem; input in $(O)/fuzz/artifacts/"; exit 1; \
+		fi; \
+	done
+
+# Benchmarks: bench/*.sh, each writing a JSON fragment to $(O)/bench/<name>.json.
+bench: all
+	@mkdir -p $(O)/bench
+	@for b in $(sort $(wildcard bench/*.sh)); do \
+		sh $$b $(CURDIR)/$(O)/groupbridge $(O)/bench/$$(basename $$b .sh).json || exit 1; \
+	done
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@rm -f build/check-results.txt
