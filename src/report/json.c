@@ -146,7 +146,7 @@ int gb_report_render_json(const gb_report *r, gb_buf *out, gb_error *err)
 	}
 	set(root, "sections", sections, &ok);
 	if (ok)
-		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ESCAPE_SLASH);
 	json_decref(root);
 	if (!ok || !text)
 		return gb_error_set(err, GB_ENOMEM, "building the json report: out of memory");
