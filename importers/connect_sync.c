@@ -283,6 +283,23 @@ static char *text_of(pctx *c, const xmlNode *n)
 	}
 }
 
+/* Whether the element's first text starts with prefix (ignoring case and leading white space): a cheap test that
+ * spares a copy of every schema name. */
+static bool text_has_prefix(const xmlNode *n, const char *prefix)
+{
+	const xmlNode *t;
+	const char *s;
+
+	for (t = n->children; t; t = t->next)
+		if ((t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) && t->content) {
+			for (s = (const char *)t->content; is_space(*s); s++)
+				;
+			if (*s)
+				return gb_str_ihas_prefix(s, prefix);
+		}
+	return false;
+}
+
 static char *child_text(pctx *c, const xmlNode *parent, const char *name)
 {
 	return text_of(c, child(parent, name));
@@ -465,14 +482,23 @@ static void read_connector(pctx *c, xmlNode *root)
 		if (is_el(n, "partition"))
 			read_partition(c, con, n);
 
-	/* extension attributes: DSML attribute-type names in the schema, and the attribute inclusion list */
+	/* extension attributes: DSML attribute-type names in the schema (schema/dsml/directory-schema/attribute-type,
+	 * each level matched by namespace URI; only these levels are visited, not the whole schema subtree) */
 	schema = child(root, "schema");
-	for (n = schema ? next_el(schema, schema) : NULL; n && !c->oom; n = next_el(n, schema)) {
-		if (is_dsml(n, "attribute-type")) {
-			xmlNode *k;
-			for (k = n->children; k; k = k->next)
-				if (is_dsml(k, "name"))
-					add_extension_name(c, con, text_of(c, k));
+	for (n = schema ? schema->children : NULL; n && !c->oom; n = n->next) {
+		xmlNode *ds, *at, *k;
+		if (!is_dsml(n, "dsml"))
+			continue;
+		for (ds = n->children; ds && !c->oom; ds = ds->next) {
+			if (!is_dsml(ds, "directory-schema"))
+				continue;
+			for (at = ds->children; at && !c->oom; at = at->next) {
+				if (!is_dsml(at, "attribute-type"))
+					continue;
+				for (k = at->children; k; k = k->next)
+					if (is_dsml(k, "name") && text_has_prefix(k, "extension_"))
+						add_extension_name(c, con, text_of(c, k));
+			}
 		}
 	}
 	n = child(root, "attribute-inclusion");

@@ -827,11 +827,16 @@ Test(lexical, dsml_matched_by_namespace_uri_not_prefix)
 	edit(AAD_CONN, "xmlns:dsml=\"http://www.dsml.org/DSML\"", "xmlns:q=\"http://www.dsml.org/DSML\"");
 	edit(AAD_CONN, "<dsml:", "<q:");
 	edit(AAD_CONN, "</dsml:", "</q:");
-	edit(AAD_CONN, "<q:directory-schema",
-	     "<q:attribute-type id=\"x1\"><q:name>extension_00aa_GroupDN</q:name></q:attribute-type>"
+	edit(AAD_CONN, "</q:directory-schema>",
+	     "<q:attribute-type id=\"x1\"><q:name>\n extension_00aa_GroupDN</q:name></q:attribute-type>"
 	     "<dsml:attribute-type xmlns:dsml=\"urn:not-dsml\" id=\"x2\"><dsml:name>extension_00bb_Fake</dsml:name>"
-	     "</dsml:attribute-type><q:directory-schema");
+	     "</dsml:attribute-type></q:directory-schema>");
+	/* the AD connector's schema uses the DSML URI as its default namespace */
+	edit(AD_CONN, "<directory-schema>",
+	     "<directory-schema><attribute-type id=\"x9\"><name>extension_00cc_department</name></attribute-type>");
 	exp = import_ok();
+	cr_assert_eq(exp->connectors[0].extension_attributes.count, 1);
+	cr_assert_str_eq(exp->connectors[0].extension_attributes.items[0], "extension_00cc_department");
 	aad = gb_cs_find_connector(exp, GB_CS_ENTRA_CONNECTOR_ID);
 	cr_assert_eq(aad->extension_attributes.count, 1);
 	cr_assert_str_eq(aad->extension_attributes.items[0], "extension_00aa_GroupDN");
