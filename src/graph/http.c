@@ -589,7 +589,7 @@ int gb_graph__send(gb_graph *g, const char *method, const char *url, const char 
 		if (rc)
 			goto cleanup;
 		g->throttle_pct = x.throttle_pct[0] ? strtod(x.throttle_pct, NULL) : 0;
-		if (g->throttle_pct > 100)
+		if (g->throttle_pct > 2)
 			g->throttle_pct /= 100; /* tolerate a percentage given as 90 rather than 0.9 */
 		if (status == 401 && use_auth && !renewed) {
 			renewed = 1;
