@@ -469,6 +469,11 @@ static int findings(gb_cs_export *exp)
 				 "one rule alone still deletes the written-back groups",
 				 rule_label(in_ok ? coex_in : coex_out), in_ok ? "outbound JoinNoFlow" : "inbound cloudNoFlow",
 				 (in_ok ? coex_out : coex_in) ? "is disabled" : "is missing");
+		else if (!exp->writeback_enabled && !coex_in && !coex_out)
+			rc = add(exp, GB_CS_INFO, "coexistence.missing",
+				 "the coexistence rules (%s, %s) are not present; none are needed while group writeback "
+				 "is off",
+				 GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID);
 		else
 			rc = add(exp, exp->writeback_enabled ? GB_CS_WARNING : GB_CS_INFO, "coexistence.missing",
 				 "the coexistence rules (inbound cloudNoFlow %s, outbound JoinNoFlow %s) are %s; they must "

@@ -57,9 +57,38 @@ static const char *dash(const char *s)
 	return s && *s ? s : "-";
 }
 
+static const char *role_label(unsigned roles)
+{
+	if (roles & GB_CS_ROLE_DELETE_OUT_OF_SCOPE)
+		return "  [deletes groups leaving writeback scope]";
+	if (roles & GB_CS_ROLE_COEX_INBOUND)
+		return "  [coexistence, inbound]";
+	if (roles & GB_CS_ROLE_COEX_OUTBOUND)
+		return "  [coexistence, outbound]";
+	if (roles & GB_CS_ROLE_SOAINAAD)
+		return "  [group writeback]";
+	if (roles & GB_CS_ROLE_MEMBER_LIMIT)
+		return "  [writeback member limit]";
+	if (roles & GB_CS_ROLE_GROUP_JOIN)
+		return "  [keeps written-back groups out of Entra ID]";
+	if (roles & GB_CS_ROLE_CUSTOM_GROUP)
+		return "  [custom]";
+	if (roles & GB_CS_ROLE_WRITEBACK_DN)
+		return "  [uses the writeback container]";
+	return "";
+}
+
+static int by_precedence(const void *a, const void *b)
+{
+	long x = (*(const gb_cs_rule *const *)a)->precedence, y = (*(const gb_cs_rule *const *)b)->precedence;
+
+	return x < y ? -1 : x > y;
+}
+
 static void print_summary(const gb_cs_export *exp, const char *state, int64_t id)
 {
 	size_t i, group_rules = 0, custom = 0, soa = 0;
+	const gb_cs_rule **sorted;
 	const char *container = exp->writeback_connector_container ? exp->writeback_connector_container
 								   : exp->writeback_container;
 
@@ -117,13 +146,19 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 	}
 	printf("\nSync rules: %zu, of which %zu act on groups (%zu SOAInAAD, %zu custom)\n", exp->rule_count,
 	       group_rules, soa, custom);
+	sorted = calloc(exp->rule_count ? exp->rule_count : 1, sizeof(*sorted));
+	for (i = 0; sorted && i < exp->rule_count; i++)
+		sorted[i] = &exp->rules[i];
+	if (sorted)
+		qsort(sorted, exp->rule_count, sizeof(*sorted), by_precedence);
 	for (i = 0; i < exp->rule_count; i++) {
-		const gb_cs_rule *r = &exp->rules[i];
-		if (!(r->roles & ~(unsigned)GB_CS_ROLE_GROUP))
+		const gb_cs_rule *r = sorted ? sorted[i] : &exp->rules[i];
+		if (!r->detailed)
 			continue;
-		printf("  %-4ld %-8s %s%s\n", r->precedence, dash(r->direction), dash(r->name),
-		       r->disabled ? " (disabled)" : "");
+		printf("  %4ld %-8s %-10s %s%s%s\n", r->precedence, dash(r->direction), dash(r->link_type), dash(r->name),
+		       r->disabled ? " (disabled)" : "", role_label(r->roles));
 	}
+	free(sorted);
 	printf("\nDirectory extensions: %s, %zu configured\n", gb_cs_tristate_name(exp->dirext_enabled),
 	       exp->extension_count);
 	for (i = 0; i < exp->extension_count; i++)
