@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "groupbridge/graph.h"
+#include "graph/graph_int.h" /* the public graph.h plus the private helpers tested at the end */
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 #include <unistd.h>
@@ -422,4 +422,46 @@ Test(graph_client, configuration_errors_and_extension_names)
 	unlink(path);
 	gb_config_free(NULL);
 	gb_graph_free(NULL);
+}
+
+/* ---- the wait budget and backoff (private helpers, from graph/graph_int.h) ---- */
+
+Test(graph_throttle, backoff_doubles_with_jitter_in_the_upper_half_and_is_capped)
+{
+	unsigned a;
+	int i;
+
+	for (a = 0; a < 12; a++) {
+		int64_t full = a >= 5 ? 32000 : (int64_t)1000 << a, lo = full, hi = 0;
+		for (i = 0; i < 200; i++) {
+			int64_t ms = gb_graph__backoff_ms(a);
+			cr_assert(ms >= full / 2 && ms <= full, "attempt %u gave %lld ms", a, (long long)ms);
+			if (ms < lo)
+				lo = ms;
+			if (ms > hi)
+				hi = ms;
+		}
+		cr_assert(hi > lo, "attempt %u: no jitter", a);
+	}
+}
+
+Test(graph_throttle, the_budget_refuses_a_wait_that_would_exceed_it_without_waiting)
+{
+	gb_graph g;
+	gb_error err;
+	int64_t t0;
+
+	memset(&g, 0, sizeof(g));
+	g.max_wait_ms = 10000;
+	g.time_scale = 0.001;
+	cr_assert_eq(gb_graph__wait(&g, 4000, "GET /a", &err), 0);
+	cr_assert_eq(gb_graph__wait(&g, 6000, "GET /a", &err), 0);
+	cr_assert_eq(g.stats.wait_ms, 10000);
+	g.time_scale = 1.0;
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph__wait(&g, 1000, "GET /b", &err), GB_ETHROTTLED);
+	cr_assert(gb_time_mono_ms() - t0 < 500, "refused without sleeping");
+	cr_assert(strstr(err.msg, "GET /b: still throttled after 10 s") == err.msg, "%s", err.msg);
+	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
+	cr_assert_eq(g.stats.wait_ms, 10000);
 }
