@@ -55,6 +55,7 @@ typedef enum gb_graph_jwt_alg {
 /* Counters of one client, for tests, benchmarks and the run summary. */
 typedef struct gb_graph_stats {
 	unsigned long requests;       /* HTTP requests sent, every attempt and token request included */
+	unsigned long connections;    /* new connections opened (the rest reused one) */
 	unsigned long token_requests; /* token endpoint requests */
 	unsigned long throttled;      /* 429, 503 and 504 replies (whole requests and $batch parts) */
 	unsigned long net_retries;    /* network failures retried */

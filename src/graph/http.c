@@ -462,6 +462,12 @@ static int perform(gb_graph *g, const char *method, const char *url, const char 
 		return gb_error_set(err, curl_code(cc), "%s %s: %s", method, gb_graph__path(g, url),
 				    ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	{
+		long fresh = 0;
+
+		if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK && fresh > 0)
+			g->stats.connections += (unsigned long)fresh;
+	}
 	return 0;
 }
 
