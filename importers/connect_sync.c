@@ -18,9 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "connect_sync_int.h"
 #include "groupbridge/buf.h"
 #include "groupbridge/util.h"
+
+#include "connect_sync_int.h"
 
 #define DSML_NS "http://www.dsml.org/DSML"
 #define MAX_PERSISTED 10000
@@ -53,14 +54,14 @@ void *gb_cs_grow(void *arr, size_t count, size_t elem)
 	return n;
 }
 
-#define PUSH(c, arr, count)                                                                                        \
-	({                                                                                                         \
-		__typeof__(arr) _n = gb_cs_grow((arr), (count), sizeof(*(arr)));                                     \
-		if (_n)                                                                                            \
-			(arr) = _n;                                                                                \
-		else                                                                                               \
-			(c)->oom = true;                                                                           \
-		_n ? &(arr)[(count)++] : NULL;                                                                     \
+#define PUSH(c, arr, count)                                                                                            \
+	({                                                                                                             \
+		__typeof__(arr) _n = gb_cs_grow((arr), (count), sizeof(*(arr)));                                       \
+		if (_n)                                                                                                \
+			(arr) = _n;                                                                                    \
+		else                                                                                                   \
+			(c)->oom = true;                                                                               \
+		_n ? &(arr)[(count)++] : NULL;                                                                         \
 	})
 
 int gb_cs_strlist_add(gb_cs_strlist *l, const char *s)
@@ -470,8 +471,8 @@ static void read_connector(pctx *c, xmlNode *root)
 	if (con->id && gb_cs_guid_equal(con->id, GB_CS_ENTRA_CONNECTOR_ID))
 		con->kind = GB_CS_CONNECTOR_ENTRA;
 	else if (con->category && gb_str_iequal(con->category, "Extensible2") &&
-		 ((con->subtype && strstr(con->subtype, "Azure Active Directory")) ||
-		  (ext_file && gb_str_iequal(ext_file, "Microsoft.Azure.ActiveDirectory.Connector.dll"))))
+	         ((con->subtype && strstr(con->subtype, "Azure Active Directory")) ||
+	          (ext_file && gb_str_iequal(ext_file, "Microsoft.Azure.ActiveDirectory.Connector.dll"))))
 		con->kind = GB_CS_CONNECTOR_ENTRA;
 	else if (con->category && gb_str_iequal(con->category, "AD"))
 		con->kind = GB_CS_CONNECTOR_AD;
@@ -655,7 +656,7 @@ static void read_persisted(pctx *c, xmlNode *root)
 			p->name = text_of(c, key);
 			p->value = text_of(c, val);
 		} else if (leaf && !gb_str_iequal((const char *)n->name, "Key") &&
-			   !gb_str_iequal((const char *)n->name, "Value")) {
+		           !gb_str_iequal((const char *)n->name, "Value")) {
 			char *v = text_of(c, n);
 			if (!v)
 				continue;
@@ -740,7 +741,7 @@ static int bounded_close(void *ctx)
 
 /* Parses from memory (data, len) or, when fd >= 0, from the open file (whose size the caller has bounded). */
 static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, const void *data, size_t len, int fd,
-		     gb_error *err)
+                     gb_error *err)
 {
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
@@ -750,12 +751,12 @@ static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, c
 	const char *want;
 	/* no NOENT, DTDLOAD, DTDATTR or XINCLUDE: nothing outside the document is ever read */
 	const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
-			    XML_PARSE_COMPACT | XML_PARSE_NOBLANKS;
+	                    XML_PARSE_COMPACT | XML_PARSE_NOBLANKS;
 	int rc = 0;
 
 	if (len > GB_CS_MAX_FILE)
 		return gb_error_set(err, GB_ETOOBIG, "%s: %zu bytes, above the limit of %zu", c.name, len,
-				    GB_CS_MAX_FILE);
+		                    GB_CS_MAX_FILE);
 	if (len == 0)
 		return gb_error_set(err, GB_EPARSE, "%s:1: malformed xml: the file is empty", c.name);
 	ctxt = xmlNewParserCtxt();
@@ -770,9 +771,9 @@ static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, c
 		doc = xmlCtxtReadMemory(ctxt, data, (int)len, c.name, NULL, options);
 	if (guard.seen) {
 		rc = gb_error_set(err, GB_EPARSE,
-				  "%s:%d: document type declarations are refused (they can pull in external entities); "
-				  "a Connect Sync export has none",
-				  c.name, guard.line > 0 ? guard.line : 1);
+		                  "%s:%d: document type declarations are refused (they can pull in external entities); "
+		                  "a Connect Sync export has none",
+		                  c.name, guard.line > 0 ? guard.line : 1);
 		goto done;
 	}
 	if (!doc) {
@@ -783,7 +784,7 @@ static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, c
 		msg[strcspn(msg, "\n")] = '\0';
 		lower_first(msg);
 		rc = gb_error_set(err, GB_EPARSE, "%s:%d: malformed xml: %s", c.name, e && e->line > 0 ? e->line : 1,
-				  msg);
+		                  msg);
 		goto done;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -806,7 +807,7 @@ static int parse_doc(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, c
 		if (kind == GB_CS_DOC_GLOBAL)
 			goto done; /* GlobalSettings may hold other documents; only MV.xml matters */
 		rc = gb_error_set(err, GB_EPARSE, "%s:%d: expected a <%s> document, found <%s>", c.name,
-				  (int)xmlGetLineNo(root), want, (const char *)root->name);
+		                  (int)xmlGetLineNo(root), want, (const char *)root->name);
 		goto done;
 	}
 	switch (kind) {
@@ -825,7 +826,7 @@ done:
 }
 
 int gb_cs_add_document(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, const void *data, size_t len,
-		       gb_error *err)
+                       gb_error *err)
 {
 	return parse_doc(exp, kind, name, data, len, -1, err);
 }
@@ -895,12 +896,12 @@ static int import_file(gb_cs_export *exp, const char *path, gb_cs_doc_kind kind,
 	if ((size_t)st.st_size > GB_CS_MAX_FILE) {
 		close(fd);
 		return gb_error_set(err, GB_ETOOBIG, "%s: %lld bytes, above the limit of %zu per file", path,
-				    (long long)st.st_size, GB_CS_MAX_FILE);
+		                    (long long)st.st_size, GB_CS_MAX_FILE);
 	}
 	if (exp->byte_count + (size_t)st.st_size > GB_CS_MAX_TOTAL) {
 		close(fd);
 		return gb_error_set(err, GB_ETOOBIG, "%s: the export exceeds the limit of %zu bytes in all", path,
-				    GB_CS_MAX_TOTAL);
+		                    GB_CS_MAX_TOTAL);
 	}
 	/* parse_doc reads no more than the size checked here, even if the file grows meanwhile */
 	rc = parse_doc(exp, kind, path, NULL, (size_t)st.st_size, fd, err);
@@ -923,9 +924,10 @@ static int import_folder(gb_cs_export *exp, const char *dir, const char *sub, gb
 		return gb_error_set(err, GB_EINVAL, "%s/%s: path too long", dir, sub);
 	rc = list_xml(path, &files, err);
 	if (rc == GB_ENOTFOUND)
-		gb_error_set(err, GB_ENOTFOUND, "%s: missing; the export folder is incomplete (expected Connectors, "
-						"GlobalSettings and SynchronizationRules)",
-			     path);
+		gb_error_set(err, GB_ENOTFOUND,
+		             "%s: missing; the export folder is incomplete (expected Connectors, "
+		             "GlobalSettings and SynchronizationRules)",
+		             path);
 	for (i = 0; !rc && i < files.count; i++) {
 		rc = import_file(exp, files.items[i], kind, err);
 	}
@@ -964,7 +966,7 @@ int gb_cs_import_dir(const char *dir, gb_cs_export **out, gb_error *err)
 		return gb_error_set(err, GB_EINVAL, "no export folder given");
 	if (stat(dir, &st) != 0)
 		return gb_error_set(err, errno == ENOENT ? GB_ENOTFOUND : GB_EIO, "export folder %s: %s", dir,
-				    strerror(errno));
+		                    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return gb_error_set(err, GB_EINVAL, "export folder %s: not a folder", dir);
 	rc = gb_cs_export_new(&exp, err);
@@ -979,9 +981,9 @@ int gb_cs_import_dir(const char *dir, gb_cs_export **out, gb_error *err)
 	if (rc)
 		goto fail;
 	if (!exp->has_global_settings) {
-		rc = gb_error_set(err, GB_ENOTFOUND,
-				  "%s/GlobalSettings: no MV.xml (saved-mv-configuration) found; the export is incomplete",
-				  dir);
+		rc = gb_error_set(
+		    err, GB_ENOTFOUND,
+		    "%s/GlobalSettings: no MV.xml (saved-mv-configuration) found; the export is incomplete", dir);
 		goto fail;
 	}
 	rc = import_folder(exp, dir, "Connectors", GB_CS_DOC_CONNECTOR, err);

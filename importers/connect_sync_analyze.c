@@ -6,8 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "connect_sync_int.h"
 #include "groupbridge/util.h"
+
+#include "connect_sync_int.h"
 
 #define P_VERSION "Microsoft.Synchronize.ServerConfigurationVersion"
 #define P_STAGING "Microsoft.Synchronize.StagingMode"
@@ -128,8 +129,8 @@ static unsigned classify(const gb_cs_rule *r)
 	if (ieq(r->name, "Out to AD - Group Writeback Member Limit") ||
 	    istr_contains(r->immutable_tag, "GroupWritebackMemberLimit"))
 		roles |= GB_CS_ROLE_MEMBER_LIMIT;
-	if (ieq(r->name, "In from AD - Group Join") || gb_str_ihas_prefix(r->immutable_tag ? r->immutable_tag : "",
-									  "Microsoft.InfromADGroupJoin."))
+	if (ieq(r->name, "In from AD - Group Join") ||
+	    gb_str_ihas_prefix(r->immutable_tag ? r->immutable_tag : "", "Microsoft.InfromADGroupJoin."))
 		roles |= GB_CS_ROLE_GROUP_JOIN;
 	return roles;
 }
@@ -151,7 +152,7 @@ static void dn_norm(const char *dn, char *out, size_t n)
 			continue;
 		}
 		if (ch == ' ' && (o == 0 || out[o - 1] == ',' || out[o - 1] == '=' || p[1] == ',' || p[1] == '=' ||
-				  p[1] == ' ' || p[1] == '\0'))
+		                  p[1] == ' ' || p[1] == '\0'))
 			continue;
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (char)(ch - 'A' + 'a');
@@ -310,7 +311,7 @@ static int read_extensions(gb_cs_export *exp)
 /* ---- findings ------------------------------------------------------------------------------------------ */
 
 static int add(gb_cs_export *exp, gb_cs_severity sev, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int add(gb_cs_export *exp, gb_cs_severity sev, const char *code, const char *fmt, ...)
 {
@@ -352,7 +353,8 @@ static const gb_cs_connector *writeback_connector(const gb_cs_export *exp)
 		only = c;
 		if (c->writeback_container && !with_container)
 			with_container = c;
-		if (exp->writeback_forest && (ieq(c->name, exp->writeback_forest) || ieq(c->forest, exp->writeback_forest)))
+		if (exp->writeback_forest &&
+		    (ieq(c->name, exp->writeback_forest) || ieq(c->forest, exp->writeback_forest)))
 			return c;
 	}
 	if (exp->writeback_forest)
@@ -415,139 +417,151 @@ static int findings(gb_cs_export *exp)
 	/* writeback on or off */
 	if (exp->writeback_enabled)
 		rc = add(exp, GB_CS_INFO, "writeback.enabled",
-			 "group writeback is enabled: Connect Sync writes cloud groups to %s in forest %s",
-			 or_dash(exp->writeback_connector_container ? exp->writeback_connector_container
-								    : exp->writeback_container),
-			 or_dash(exp->writeback_forest ? exp->writeback_forest : wc ? wc->name : NULL));
+		         "group writeback is enabled: Connect Sync writes cloud groups to %s in forest %s",
+		         or_dash(exp->writeback_connector_container ? exp->writeback_connector_container
+		                                                    : exp->writeback_container),
+		         or_dash(exp->writeback_forest ? exp->writeback_forest
+		                 : wc                  ? wc->name
+		                                       : NULL));
 	else
 		rc = add(exp, GB_CS_INFO, "writeback.disabled",
-			 "group writeback is not enabled in this export, so Connect Sync writes no groups to Active "
-			 "Directory and there are no written-back groups to hand over");
+		         "group writeback is not enabled in this export, so Connect Sync writes no groups to Active "
+		         "Directory and there are no written-back groups to hand over");
 	if (!rc && exp->writeback_flag == GB_CS_NO && soa_enabled > 0)
-		rc = add(exp, GB_CS_WARNING, "writeback.flag-mismatch",
-			 "the group writeback feature flag is off, yet %zu enabled SOAInAAD rules still write groups back",
-			 soa_enabled);
+		rc = add(
+		    exp, GB_CS_WARNING, "writeback.flag-mismatch",
+		    "the group writeback feature flag is off, yet %zu enabled SOAInAAD rules still write groups back",
+		    soa_enabled);
 	if (!rc && exp->writeback_flag == GB_CS_YES && soa_total == 0)
 		rc = add(exp, GB_CS_WARNING, "writeback.rules-missing",
-			 "the group writeback feature flag is on, but the export holds no Group SOAInAAD rules");
+		         "the group writeback feature flag is on, but the export holds no Group SOAInAAD rules");
 	if (!rc && exp->writeback_container && exp->writeback_connector_container &&
 	    !dn_equal(exp->writeback_container, exp->writeback_connector_container))
 		rc = add(exp, GB_CS_WARNING, "writeback.container-mismatch",
-			 "the writeback container differs between MV.xml (%s) and the AD connector's "
-			 "Connector.GroupWriteBackContainerDn (%s); the connector's value is the one the rules use",
-			 exp->writeback_container, exp->writeback_connector_container);
+		         "the writeback container differs between MV.xml (%s) and the AD connector's "
+		         "Connector.GroupWriteBackContainerDn (%s); the connector's value is the one the rules use",
+		         exp->writeback_container, exp->writeback_connector_container);
 	if (!rc && exp->writeback_enabled && !wc)
 		rc = add(exp, GB_CS_WARNING, "writeback.forest-unknown",
-			 "group writeback is enabled, but no AD connector matches the writeback forest %s",
-			 or_dash(exp->writeback_forest));
+		         "group writeback is enabled, but no AD connector matches the writeback forest %s",
+		         or_dash(exp->writeback_forest));
 	ou = exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
 	if (!rc && ou && exp->writeback_ou_in_scope == GB_CS_YES)
 		rc = add(exp, GB_CS_INFO, "writeback.ou-in-scope",
-			 "the writeback OU %s is inside the included containers of connector %s", ou,
-			 or_dash(wc ? wc->name : NULL));
+		         "the writeback OU %s is inside the included containers of connector %s", ou,
+		         or_dash(wc ? wc->name : NULL));
 	else if (!rc && ou && exp->writeback_ou_in_scope == GB_CS_NO)
 		rc = add(exp, GB_CS_WARNING, "writeback.ou-out-of-scope",
-			 "the writeback OU %s is outside the included containers of connector %s, so Connect Sync "
-			 "cannot see or manage the groups it writes there",
-			 ou, or_dash(wc ? wc->name : NULL));
+		         "the writeback OU %s is outside the included containers of connector %s, so Connect Sync "
+		         "cannot see or manage the groups it writes there",
+		         ou, or_dash(wc ? wc->name : NULL));
 	else if (!rc && exp->writeback_enabled && !ou)
 		rc = add(exp, GB_CS_WARNING, "writeback.ou-unknown",
-			 "group writeback is enabled, but the export names no writeback container; set "
-			 "[migration] writeback_ou in the configuration");
+		         "group writeback is enabled, but the export names no writeback container; set "
+		         "[migration] writeback_ou in the configuration");
 
 	/* coexistence rules (migration steps 3 and 4) */
 	if (!rc) {
 		bool in_ok = coex_in && !coex_in->disabled, out_ok = coex_out && !coex_out->disabled;
 		if (in_ok && out_ok)
-			rc = add(exp, GB_CS_INFO, "coexistence.present",
-				 "both coexistence rules (%s, %s) are present and enabled, so the Connect Sync side of the "
-				 "hand-over is done",
-				 rule_label(coex_in), rule_label(coex_out));
+			rc = add(
+			    exp, GB_CS_INFO, "coexistence.present",
+			    "both coexistence rules (%s, %s) are present and enabled, so the Connect Sync side of the "
+			    "hand-over is done",
+			    rule_label(coex_in), rule_label(coex_out));
 		else if (in_ok || out_ok)
-			rc = add(exp, GB_CS_DANGER, "coexistence.partial",
-				 "only one coexistence rule is in force (%s; the %s rule %s), and disabling writeback with "
-				 "one rule alone still deletes the written-back groups",
-				 rule_label(in_ok ? coex_in : coex_out), in_ok ? "outbound JoinNoFlow" : "inbound cloudNoFlow",
-				 (in_ok ? coex_out : coex_in) ? "is disabled" : "is missing");
+			rc = add(
+			    exp, GB_CS_DANGER, "coexistence.partial",
+			    "only one coexistence rule is in force (%s; the %s rule %s), and disabling writeback with "
+			    "one rule alone still deletes the written-back groups",
+			    rule_label(in_ok ? coex_in : coex_out),
+			    in_ok ? "outbound JoinNoFlow" : "inbound cloudNoFlow",
+			    (in_ok ? coex_out : coex_in) ? "is disabled" : "is missing");
 		else if (!exp->writeback_enabled && !coex_in && !coex_out)
-			rc = add(exp, GB_CS_INFO, "coexistence.missing",
-				 "the coexistence rules (%s, %s) are not present; none are needed while group writeback "
-				 "is off",
-				 GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID);
+			rc =
+			    add(exp, GB_CS_INFO, "coexistence.missing",
+			        "the coexistence rules (%s, %s) are not present; none are needed while group writeback "
+			        "is off",
+			        GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID);
 		else
-			rc = add(exp, exp->writeback_enabled ? GB_CS_WARNING : GB_CS_INFO, "coexistence.missing",
-				 "the coexistence rules (inbound cloudNoFlow %s, outbound JoinNoFlow %s) are %s; they must "
-				 "be in place before group writeback is disabled, or Connect Sync deletes the groups it "
-				 "wrote",
-				 GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID,
-				 (coex_in || coex_out) ? "present but disabled" : "not present");
+			rc = add(
+			    exp, exp->writeback_enabled ? GB_CS_WARNING : GB_CS_INFO, "coexistence.missing",
+			    "the coexistence rules (inbound cloudNoFlow %s, outbound JoinNoFlow %s) are %s; they must "
+			    "be in place before group writeback is disabled, or Connect Sync deletes the groups it "
+			    "wrote",
+			    GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID,
+			    (coex_in || coex_out) ? "present but disabled" : "not present");
 	}
 	if (!rc && del && !del->disabled)
 		rc = add(exp, GB_CS_DANGER, "delete-rule.present",
-			 "DANGER: rule %s deletes AD groups that leave writeback scope, so disabling writeback would "
-			 "delete the written-back groups in Active Directory",
-			 rule_label(del));
+		         "DANGER: rule %s deletes AD groups that leave writeback scope, so disabling writeback would "
+		         "delete the written-back groups in Active Directory",
+		         rule_label(del));
 	else if (!rc && del)
 		rc = add(exp, GB_CS_WARNING, "delete-rule.disabled",
-			 "rule %s, which deletes AD groups that leave writeback scope, is present but disabled; "
-			 "keep it disabled or delete it before the migration",
-			 rule_label(del));
+		         "rule %s, which deletes AD groups that leave writeback scope, is present but disabled; "
+		         "keep it disabled or delete it before the migration",
+		         rule_label(del));
 
 	/* the export's own state */
 	if (!rc) {
 		if (exp->staging_mode == GB_CS_YES)
-			rc = add(exp, GB_CS_INFO, "staging.on",
-				 "staging mode is on (per %s): this server imports and synchronises but exports nothing",
-				 or_dash(exp->staging_mode_source));
+			rc =
+			    add(exp, GB_CS_INFO, "staging.on",
+			        "staging mode is on (per %s): this server imports and synchronises but exports nothing",
+			        or_dash(exp->staging_mode_source));
 		else if (exp->staging_mode == GB_CS_NO)
 			rc = add(exp, GB_CS_INFO, "staging.off",
-				 "staging mode is off (per %s): this server exports to Active Directory and Entra ID",
-				 or_dash(exp->staging_mode_source));
+			         "staging mode is off (per %s): this server exports to Active Directory and Entra ID",
+			         or_dash(exp->staging_mode_source));
 		else
 			rc = add(exp, GB_CS_WARNING, "staging.unknown",
-				 "the export does not say whether staging mode is on; check with Get-ADSyncScheduler");
+			         "the export does not say whether staging mode is on; check with Get-ADSyncScheduler");
 	}
 	if (!rc && exp->scheduler_suspended == GB_CS_YES)
 		rc = add(exp, GB_CS_INFO, "scheduler.suspended", "the sync scheduler is suspended on this server");
 	if (!rc && exp->delete_threshold_enabled == GB_CS_NO)
 		rc = add(exp, GB_CS_WARNING, "delete-threshold.disabled",
-			 "the accidental-delete threshold is disabled, so nothing stops a large deletion from being "
-			 "exported");
+		         "the accidental-delete threshold is disabled, so nothing stops a large deletion from being "
+		         "exported");
 	if (!rc && join && !has_scope(join, "adminDescription", "NOTSTARTSWITH", "Group_"))
 		rc = add(exp, GB_CS_WARNING, "group-join.filter-missing",
-			 "rule %s lacks the scope adminDescription NOTSTARTSWITH Group_, so written-back groups can be "
-			 "synchronised back to Entra ID as new groups",
-			 rule_label(join));
+		         "rule %s lacks the scope adminDescription NOTSTARTSWITH Group_, so written-back groups can be "
+		         "synchronised back to Entra ID as new groups",
+		         rule_label(join));
 	else if (!rc && !join && exp->rule_count > 0)
 		rc = add(exp, GB_CS_WARNING, "group-join.missing",
-			 "the standard rule In from AD - Group Join is not in the export");
+		         "the standard rule In from AD - Group Join is not in the export");
 
 	for (i = 0; !rc && i < exp->rule_count; i++) {
 		const gb_cs_rule *r = &exp->rules[i];
 		if (r->roles & GB_CS_ROLE_CUSTOM_GROUP)
-			rc = add(exp, GB_CS_WARNING, "custom-rule",
-				 "custom rule %s (%s, %s, precedence %ld%s) acts on groups; the migration must consider "
-				 "what it does",
-				 rule_label(r), or_dash(r->direction), or_dash(r->link_type), r->precedence,
-				 r->disabled ? ", disabled" : "");
+			rc =
+			    add(exp, GB_CS_WARNING, "custom-rule",
+			        "custom rule %s (%s, %s, precedence %ld%s) acts on groups; the migration must consider "
+			        "what it does",
+			        rule_label(r), or_dash(r->direction), or_dash(r->link_type), r->precedence,
+			        r->disabled ? ", disabled" : "");
 	}
 	for (i = 0; !rc && i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];
 		if (strcmp(e->group_dn, "no") != 0)
-			rc = add(exp, GB_CS_INFO, "dirext.group-dn",
-				 "directory extension %s (from %s on %s) %s carry a group's distinguished name; consider it "
-				 "for [provisioning] group_dn_extension",
-				 or_dash(e->target), or_dash(e->source), or_dash(e->object_class),
-				 strcmp(e->group_dn, "likely") == 0 ? "likely can" : "could");
+			rc = add(
+			    exp, GB_CS_INFO, "dirext.group-dn",
+			    "directory extension %s (from %s on %s) %s carry a group's distinguished name; consider it "
+			    "for [provisioning] group_dn_extension",
+			    or_dash(e->target), or_dash(e->source), or_dash(e->object_class),
+			    strcmp(e->group_dn, "likely") == 0 ? "likely can" : "could");
 	}
 	for (i = 0; !rc && i < exp->connector_count; i++) {
 		const gb_cs_connector *c = &exp->connectors[i];
 		for (size_t j = 0; !rc && j < c->extension_attributes.count; j++)
 			if (iends_with(c->extension_attributes.items[j], "_GroupDN"))
-				rc = add(exp, GB_CS_INFO, "dirext.group-dn",
-					 "connector %s knows the extension attribute %s, which likely carries a group's "
-					 "distinguished name",
-					 or_dash(c->name), c->extension_attributes.items[j]);
+				rc =
+				    add(exp, GB_CS_INFO, "dirext.group-dn",
+				        "connector %s knows the extension attribute %s, which likely carries a group's "
+				        "distinguished name",
+				        or_dash(c->name), c->extension_attributes.items[j]);
 	}
 	return rc;
 }
@@ -583,8 +597,8 @@ int gb_cs_analyze(gb_cs_export *exp, gb_error *err)
 		/* PersistedState.xml's layout is not documented: accept any key naming staging mode */
 		for (i = 0; i < exp->persisted.count; i++) {
 			bool b;
-			if (istr_contains(exp->persisted.items[i].name, "StagingMode") && exp->persisted.items[i].value &&
-			    gb_parse_bool(exp->persisted.items[i].value, &b) == 0) {
+			if (istr_contains(exp->persisted.items[i].name, "StagingMode") &&
+			    exp->persisted.items[i].value && gb_parse_bool(exp->persisted.items[i].value, &b) == 0) {
 				exp->staging_mode = b ? GB_CS_YES : GB_CS_NO;
 				exp->staging_mode_source = "PersistedState.xml";
 				break;
@@ -617,9 +631,8 @@ int gb_cs_analyze(gb_cs_export *exp, gb_error *err)
 	exp->writeback_connector_container = NULL;
 	if (wc && wc->writeback_container && !(exp->writeback_connector_container = gb_strdup(wc->writeback_container)))
 		return gb_error_set(err, GB_ENOMEM, "analysing the export: out of memory");
-	exp->writeback_ou_in_scope =
-		ou_in_scope(wc, exp->writeback_connector_container ? exp->writeback_connector_container
-								   : exp->writeback_container);
+	exp->writeback_ou_in_scope = ou_in_scope(
+	    wc, exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container);
 	rc = read_extensions(exp);
 	if (!rc)
 		rc = findings(exp);

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connect_sync_int.h"
 #include "groupbridge/util.h"
+
+#include "connect_sync_int.h"
 
 #define JSON_FORMAT "groupbridge.connect-sync/1"
 
@@ -55,15 +56,15 @@ static json_t *jroles(unsigned roles)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{GB_CS_ROLE_GROUP, "group"},
-		{GB_CS_ROLE_SOAINAAD, "soainaad"},
-		{GB_CS_ROLE_MEMBER_LIMIT, "member-limit"},
-		{GB_CS_ROLE_GROUP_JOIN, "group-join"},
-		{GB_CS_ROLE_CUSTOM_GROUP, "custom-group"},
-		{GB_CS_ROLE_COEX_INBOUND, "coexistence-inbound"},
-		{GB_CS_ROLE_COEX_OUTBOUND, "coexistence-outbound"},
-		{GB_CS_ROLE_DELETE_OUT_OF_SCOPE, "delete-out-of-scope"},
-		{GB_CS_ROLE_WRITEBACK_DN, "writeback-dn"},
+	    {GB_CS_ROLE_GROUP, "group"},
+	    {GB_CS_ROLE_SOAINAAD, "soainaad"},
+	    {GB_CS_ROLE_MEMBER_LIMIT, "member-limit"},
+	    {GB_CS_ROLE_GROUP_JOIN, "group-join"},
+	    {GB_CS_ROLE_CUSTOM_GROUP, "custom-group"},
+	    {GB_CS_ROLE_COEX_INBOUND, "coexistence-inbound"},
+	    {GB_CS_ROLE_COEX_OUTBOUND, "coexistence-outbound"},
+	    {GB_CS_ROLE_DELETE_OUT_OF_SCOPE, "delete-out-of-scope"},
+	    {GB_CS_ROLE_WRITEBACK_DN, "writeback-dn"},
 	};
 	json_t *a = json_array();
 	size_t i;
@@ -82,9 +83,9 @@ static json_t *jconnector(const gb_cs_connector *c)
 	for (i = 0; parts && i < c->partition_count; i++) {
 		const gb_cs_partition *p = &c->partitions[i];
 		json_array_append_new(parts, json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "name", jstr(p->name),
-						       "display_name", jstr(p->display_name), "selected", p->selected,
-						       "object_classes", jlist(&p->object_classes), "inclusions",
-						       jlist(&p->inclusions), "exclusions", jlist(&p->exclusions)));
+		                                       "display_name", jstr(p->display_name), "selected", p->selected,
+		                                       "object_classes", jlist(&p->object_classes), "inclusions",
+		                                       jlist(&p->inclusions), "exclusions", jlist(&p->exclusions)));
 	}
 	json_object_set_new(o, "id", jstr(c->id));
 	json_object_set_new(o, "name", jstr(c->name));
@@ -126,7 +127,7 @@ static json_t *jrule(const gb_cs_rule *r)
 			for (j = 0; j < r->scope[i].count; j++) {
 				const gb_cs_scope *s = &r->scope[i].items[j];
 				json_array_append_new(g, json_pack("{s:o, s:o, s:o}", "attribute", jstr(s->attribute),
-								   "operator", jstr(s->op), "value", jstr(s->value)));
+				                                   "operator", jstr(s->op), "value", jstr(s->value)));
 			}
 			json_array_append_new(scope, g);
 		}
@@ -135,19 +136,19 @@ static json_t *jrule(const gb_cs_rule *r)
 			for (j = 0; j < r->join[i].count; j++) {
 				const gb_cs_join *c = &r->join[i].items[j];
 				json_array_append_new(g, json_pack("{s:o, s:o, s:b}", "cs_attribute",
-								   jstr(c->cs_attribute), "mv_attribute",
-								   jstr(c->mv_attribute), "case_sensitive",
-								   c->case_sensitive));
+				                                   jstr(c->cs_attribute), "mv_attribute",
+				                                   jstr(c->mv_attribute), "case_sensitive",
+				                                   c->case_sensitive));
 			}
 			json_array_append_new(join, g);
 		}
 		for (i = 0; i < r->mapping_count; i++) {
 			const gb_cs_mapping *m = &r->mappings[i];
 			json_array_append_new(maps, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "destination",
-							      jstr(m->dest), "flow", flow_name(m->flow), "sources",
-							      jlist(&m->sources), "expression", jstr(m->expression),
-							      "constant", jstr(m->constant), "merge", jstr(m->merge),
-							      "execute_once", m->execute_once));
+			                                      jstr(m->dest), "flow", flow_name(m->flow), "sources",
+			                                      jlist(&m->sources), "expression", jstr(m->expression),
+			                                      "constant", jstr(m->constant), "merge", jstr(m->merge),
+			                                      "execute_once", m->execute_once));
 		}
 		json_object_set_new(o, "scope", scope);
 		json_object_set_new(o, "join", join);
@@ -172,29 +173,29 @@ static json_t *jmodel(const gb_cs_export *exp)
 	json_object_set_new(o, "staging_mode_source", jstr(exp->staging_mode_source));
 	json_object_set_new(o, "scheduler_suspended", jtri(exp->scheduler_suspended));
 	json_object_set_new(o, "delete_threshold",
-			    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
-				      exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
-	json_object_set_new(
-		o, "writeback",
-		json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
-			  jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
-			  jstr(exp->writeback_container), "connector_container", jstr(exp->writeback_connector_container),
-			  "ou_in_scope", jtri(exp->writeback_ou_in_scope), "group_join_filter", exp->group_join_filter));
+	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
+	                              exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
+	json_object_set_new(o, "writeback",
+	                    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
+	                              jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
+	                              jstr(exp->writeback_container), "connector_container",
+	                              jstr(exp->writeback_connector_container), "ou_in_scope",
+	                              jtri(exp->writeback_ou_in_scope), "group_join_filter", exp->group_join_filter));
 	a = json_array();
 	for (i = 0; i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];
 		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "source", jstr(e->source),
-						   "object_class", jstr(e->object_class), "type", jstr(e->type), "flag",
-						   jstr(e->flag), "target", jstr(e->target), "group_dn",
-						   e->group_dn ? e->group_dn : "no"));
+		                                   "object_class", jstr(e->object_class), "type", jstr(e->type), "flag",
+		                                   jstr(e->flag), "target", jstr(e->target), "group_dn",
+		                                   e->group_dn ? e->group_dn : "no"));
 	}
 	json_object_set_new(o, "directory_extensions",
-			    json_pack("{s:o, s:o}", "enabled", jtri(exp->dirext_enabled), "extensions", a));
+	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->dirext_enabled), "extensions", a));
 	a = json_array();
 	for (i = 0; i < exp->finding_count; i++)
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "severity",
-						   gb_cs_severity_name(exp->findings[i].severity), "code",
-						   exp->findings[i].code, "message", exp->findings[i].message));
+		                                   gb_cs_severity_name(exp->findings[i].severity), "code",
+		                                   exp->findings[i].code, "message", exp->findings[i].message));
 	json_object_set_new(o, "findings", a);
 	a = json_array();
 	for (i = 0; i < exp->connector_count; i++)
@@ -208,9 +209,9 @@ static json_t *jmodel(const gb_cs_export *exp)
 	}
 	json_object_set_new(o, "rules", a);
 	json_object_set_new(o, "counts",
-			    json_pack("{s:I, s:I, s:I, s:I}", "connectors", (json_int_t)exp->connector_count, "rules",
-				      (json_int_t)exp->rule_count, "group_rules", (json_int_t)group_rules, "findings",
-				      (json_int_t)exp->finding_count));
+	                    json_pack("{s:I, s:I, s:I, s:I}", "connectors", (json_int_t)exp->connector_count, "rules",
+	                              (json_int_t)exp->rule_count, "group_rules", (json_int_t)group_rules, "findings",
+	                              (json_int_t)exp->finding_count));
 	json_object_set_new(o, "global_settings", jparams(&exp->global_params));
 	json_object_set_new(o, "persisted_state", exp->has_persisted_state ? jparams(&exp->persisted) : json_null());
 	return o;
@@ -288,10 +289,10 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 	if (rc)
 		goto fail;
 	rc = gb_store_prepare(s,
-			      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
-			      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
-			      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      &st, err);
+	                      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
+	                      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
+	                      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                      &st, err);
 	if (rc)
 		goto fail;
 	bind_text(st, 1, exp->dir);
@@ -300,8 +301,8 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 	bind_text(st, 4, exp->version);
 	sqlite3_bind_int(st, 5, exp->writeback_enabled);
 	bind_text(st, 6, exp->writeback_forest);
-	bind_text(st, 7, exp->writeback_connector_container ? exp->writeback_connector_container
-							    : exp->writeback_container);
+	bind_text(st, 7,
+	          exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container);
 	bind_tri(st, 8, exp->staging_mode);
 	sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
 	rc = step_done(s, st, err, "storing the connect sync import");
@@ -312,9 +313,9 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 	st = NULL;
 
 	rc = gb_store_prepare(s,
-			      "INSERT INTO cs_connectors (import_id, seq, connector_id, name, kind, forest, "
-			      "writeback_container) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			      &st, err);
+	                      "INSERT INTO cs_connectors (import_id, seq, connector_id, name, kind, forest, "
+	                      "writeback_container) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	                      &st, err);
 	for (i = 0; !rc && i < exp->connector_count; i++) {
 		const gb_cs_connector *c = &exp->connectors[i];
 		sqlite3_bind_int64(st, 1, id);
@@ -332,10 +333,10 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 		goto fail;
 
 	rc = gb_store_prepare(s,
-			      "INSERT INTO cs_rules (import_id, seq, rule_id, name, direction, connector_id, "
-			      "source_type, target_type, link_type, precedence, disabled, immutable_tag, roles) "
-			      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      &st, err);
+	                      "INSERT INTO cs_rules (import_id, seq, rule_id, name, direction, connector_id, "
+	                      "source_type, target_type, link_type, precedence, disabled, immutable_tag, roles) "
+	                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                      &st, err);
 	for (i = 0; !rc && i < exp->rule_count; i++) {
 		const gb_cs_rule *r = &exp->rules[i];
 		char *roles = roles_text(r->roles);
@@ -365,9 +366,8 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 	if (rc)
 		goto fail;
 
-	rc = gb_store_prepare(s,
-			      "INSERT INTO cs_findings (import_id, seq, severity, code, message) VALUES (?, ?, ?, ?, ?)",
-			      &st, err);
+	rc = gb_store_prepare(
+	    s, "INSERT INTO cs_findings (import_id, seq, severity, code, message) VALUES (?, ?, ?, ?, ?)", &st, err);
 	for (i = 0; !rc && i < exp->finding_count; i++) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
@@ -415,9 +415,10 @@ int gb_cs_load_current(gb_store *s, char **out, int64_t *import_id, gb_error *er
 			rc = 0;
 		}
 	} else if (rc == SQLITE_DONE) {
-		rc = gb_error_set(err, GB_ENOTFOUND, "no connect sync export has been imported into %s yet; run "
-						     "groupbridge import connect-sync DIR",
-				  gb_store_path(s));
+		rc = gb_error_set(err, GB_ENOTFOUND,
+		                  "no connect sync export has been imported into %s yet; run "
+		                  "groupbridge import connect-sync DIR",
+		                  gb_store_path(s));
 	} else {
 		rc = gb_store_error(s, err, "reading the connect sync import");
 	}

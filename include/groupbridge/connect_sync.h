@@ -2,8 +2,8 @@
  * connect_sync.h: the Connect Sync server configuration export (the folder `Get-ADSyncServerConfiguration -Path DIR`
  * writes), read with libxml2 into plain data, and what it says about group writeback today.
  *
- * The importer reads every .xml file in Connectors, GlobalSettings (MV.xml) and SynchronizationRules, and, when present,
- * PersistedState.xml. It records the export itself (server, date, version, staging mode, scheduler, the delete
+ * The importer reads every .xml file in Connectors, GlobalSettings (MV.xml) and SynchronizationRules, and, when
+ * present, PersistedState.xml. It records the export itself (server, date, version, staging mode, scheduler, the delete
  * threshold), the group writeback settings (MV.xml flag, forest and container, and the AD connector's
  * Connector.GroupWriteBackContainerDn), every connector with its partitions and container filter, every sync rule
  * (with scope, join and mappings kept for the rules that touch groups or writeback), the directory-extension
@@ -30,7 +30,7 @@
 
 #define GB_CS_MAX_FILE ((size_t)64 * 1024 * 1024)   /* one XML file */
 #define GB_CS_MAX_TOTAL ((size_t)512 * 1024 * 1024) /* all the files of one export */
-#define GB_CS_MAX_FILES 20000                        /* files in one sub-folder */
+#define GB_CS_MAX_FILES 20000                       /* files in one sub-folder */
 
 /* The Microsoft Entra connector's identifier, the same on every installation. */
 #define GB_CS_ENTRA_CONNECTOR_ID "b891884f-051e-4a83-95af-2544101c9083"
@@ -49,10 +49,10 @@ typedef enum gb_cs_tristate { GB_CS_UNKNOWN = -1, GB_CS_NO = 0, GB_CS_YES = 1 } 
 /* The kind of document a file holds; GB_CS_DOC_ANY lets the root element decide. */
 typedef enum gb_cs_doc_kind {
 	GB_CS_DOC_ANY = 0,
-	GB_CS_DOC_CONNECTOR,  /* <ma-data> */
-	GB_CS_DOC_GLOBAL,     /* <saved-mv-configuration> */
-	GB_CS_DOC_RULE,       /* <synchronizationRule> */
-	GB_CS_DOC_PERSISTED   /* PersistedState.xml: any root */
+	GB_CS_DOC_CONNECTOR, /* <ma-data> */
+	GB_CS_DOC_GLOBAL,    /* <saved-mv-configuration> */
+	GB_CS_DOC_RULE,      /* <synchronizationRule> */
+	GB_CS_DOC_PERSISTED  /* PersistedState.xml: any root */
 } gb_cs_doc_kind;
 
 typedef struct gb_cs_strlist {
@@ -64,7 +64,7 @@ typedef struct gb_cs_strlist {
  * element is empty or encrypted. */
 typedef struct gb_cs_param {
 	char *name;
-	char *use;    /* the "use" attribute (global, connectivity, partition, SynchronizationGlobal); may be NULL */
+	char *use; /* the "use" attribute (global, connectivity, partition, SynchronizationGlobal); may be NULL */
 	char *value;
 } gb_cs_param;
 
@@ -74,11 +74,11 @@ typedef struct gb_cs_params {
 } gb_cs_params;
 
 typedef struct gb_cs_partition {
-	char *name;             /* the partition's DN, e.g. DC=contoso,DC=com ("default" on the Entra connector) */
+	char *name; /* the partition's DN, e.g. DC=contoso,DC=com ("default" on the Entra connector) */
 	char *display_name;
 	bool selected;
 	gb_cs_strlist object_classes;
-	gb_cs_strlist inclusions;  /* container DNs; an empty <inclusion /> is not listed */
+	gb_cs_strlist inclusions; /* container DNs; an empty <inclusion /> is not listed */
 	gb_cs_strlist exclusions;
 } gb_cs_partition;
 
@@ -89,23 +89,23 @@ typedef enum gb_cs_connector_kind {
 } gb_cs_connector_kind;
 
 typedef struct gb_cs_connector {
-	char *file;              /* path of the file it came from */
-	char *id;                /* lower case, without braces */
+	char *file; /* path of the file it came from */
+	char *id;   /* lower case, without braces */
 	char *name;
-	char *category;          /* AD, Extensible2, ... */
+	char *category; /* AD, Extensible2, ... */
 	char *subtype;
 	gb_cs_connector_kind kind;
-	char *forest;            /* adma-configuration/forest-name (AD connectors) */
+	char *forest;              /* adma-configuration/forest-name (AD connectors) */
 	char *writeback_container; /* parameter Connector.GroupWriteBackContainerDn, NULL when absent or empty */
-	gb_cs_params params;     /* connector-level parameters (encrypted ones with a NULL value) */
+	gb_cs_params params;       /* connector-level parameters (encrypted ones with a NULL value) */
 	gb_cs_partition *partitions;
 	size_t partition_count;
 	gb_cs_strlist extension_attributes; /* schema and attribute-inclusion names starting with extension_ */
 } gb_cs_connector;
 
 typedef struct gb_cs_scope {
-	char *attribute;   /* csAttribute: the source object's attribute (CS inbound, MV outbound) */
-	char *op;          /* EQUAL, NOTSTARTSWITH, ISNULL, ... */
+	char *attribute; /* csAttribute: the source object's attribute (CS inbound, MV outbound) */
+	char *op;        /* EQUAL, NOTSTARTSWITH, ISNULL, ... */
 	char *value;
 } gb_cs_scope;
 
@@ -130,41 +130,41 @@ typedef enum gb_cs_flow { GB_CS_FLOW_DIRECT, GB_CS_FLOW_EXPRESSION, GB_CS_FLOW_C
 typedef struct gb_cs_mapping {
 	char *dest;
 	gb_cs_flow flow;
-	gb_cs_strlist sources;   /* src/attr */
-	char *expression;        /* flow EXPRESSION */
-	char *constant;          /* flow CONSTANT: the src text */
-	char *merge;             /* valueMergeType */
+	gb_cs_strlist sources; /* src/attr */
+	char *expression;      /* flow EXPRESSION */
+	char *constant;        /* flow CONSTANT: the src text */
+	char *merge;           /* valueMergeType */
 	bool execute_once;
 } gb_cs_mapping;
 
 /* What a rule is to the migration (bit flags in gb_cs_rule.roles). */
 enum {
-	GB_CS_ROLE_SOAINAAD = 1 << 0,        /* the "... Group SOAInAAD" family written by the wizard */
-	GB_CS_ROLE_MEMBER_LIMIT = 1 << 1,    /* Out to AD - Group Writeback Member Limit */
-	GB_CS_ROLE_GROUP_JOIN = 1 << 2,      /* In from AD - Group Join */
-	GB_CS_ROLE_CUSTOM_GROUP = 1 << 3,    /* no immutable tag, on group objects */
-	GB_CS_ROLE_COEX_INBOUND = 1 << 4,    /* cloudNoFlow inbound coexistence rule */
-	GB_CS_ROLE_COEX_OUTBOUND = 1 << 5,   /* JoinNoFlow outbound coexistence rule */
+	GB_CS_ROLE_SOAINAAD = 1 << 0,            /* the "... Group SOAInAAD" family written by the wizard */
+	GB_CS_ROLE_MEMBER_LIMIT = 1 << 1,        /* Out to AD - Group Writeback Member Limit */
+	GB_CS_ROLE_GROUP_JOIN = 1 << 2,          /* In from AD - Group Join */
+	GB_CS_ROLE_CUSTOM_GROUP = 1 << 3,        /* no immutable tag, on group objects */
+	GB_CS_ROLE_COEX_INBOUND = 1 << 4,        /* cloudNoFlow inbound coexistence rule */
+	GB_CS_ROLE_COEX_OUTBOUND = 1 << 5,       /* JoinNoFlow outbound coexistence rule */
 	GB_CS_ROLE_DELETE_OUT_OF_SCOPE = 1 << 6, /* deletes AD groups leaving writeback scope */
-	GB_CS_ROLE_WRITEBACK_DN = 1 << 7,    /* a mapping uses %Connector.GroupWriteBackContainerDn% */
-	GB_CS_ROLE_GROUP = 1 << 8            /* source or target object type is group */
+	GB_CS_ROLE_WRITEBACK_DN = 1 << 7,        /* a mapping uses %Connector.GroupWriteBackContainerDn% */
+	GB_CS_ROLE_GROUP = 1 << 8                /* source or target object type is group */
 };
 
 typedef struct gb_cs_rule {
 	char *file;
-	char *id;                /* lower case, without braces */
+	char *id; /* lower case, without braces */
 	char *name;
 	char *description;
-	char *immutable_tag;     /* NULL for custom rules */
-	char *direction;         /* Inbound or Outbound */
+	char *immutable_tag; /* NULL for custom rules */
+	char *direction;     /* Inbound or Outbound */
 	bool disabled;
-	char *connector;         /* connector id, lower case without braces */
+	char *connector; /* connector id, lower case without braces */
 	char *source_type;
 	char *target_type;
-	char *link_type;         /* Provision, Join, JoinNoFlow */
-	long precedence;         /* -1 when absent */
-	unsigned roles;          /* GB_CS_ROLE_* set by gb_cs_analyze */
-	bool detailed;           /* scope, join and mappings are kept (rules that touch groups or writeback) */
+	char *link_type; /* Provision, Join, JoinNoFlow */
+	long precedence; /* -1 when absent */
+	unsigned roles;  /* GB_CS_ROLE_* set by gb_cs_analyze */
+	bool detailed;   /* scope, join and mappings are kept (rules that touch groups or writeback) */
 	gb_cs_scope_group *scope;
 	size_t scope_count;
 	gb_cs_join_group *join;
@@ -176,11 +176,11 @@ typedef struct gb_cs_rule {
 /* A directory extension from MV.xml: DirectoryExtensionAttributes (attr.class.type.flag) joined with
  * SourceTargetAttributesMap (attr.extension_<app>_<attr>). */
 typedef struct gb_cs_extension {
-	char *source;       /* the AD attribute */
-	char *object_class; /* user or group */
-	char *type;         /* String, Boolean, Integer, Binary */
-	char *flag;         /* the fourth field (meaning not documented) */
-	char *target;       /* the cloud extension name, NULL when the map does not name it */
+	char *source;         /* the AD attribute */
+	char *object_class;   /* user or group */
+	char *type;           /* String, Boolean, Integer, Binary */
+	char *flag;           /* the fourth field (meaning not documented) */
+	char *target;         /* the cloud extension name, NULL when the map does not name it */
 	const char *group_dn; /* "likely", "possible" or "no": could it carry a group's DN (static string) */
 } gb_cs_extension;
 
@@ -188,43 +188,44 @@ typedef enum gb_cs_severity { GB_CS_INFO = 0, GB_CS_WARNING = 1, GB_CS_DANGER = 
 
 typedef struct gb_cs_finding {
 	gb_cs_severity severity;
-	char *code;      /* stable identifier, e.g. "writeback.enabled", "delete-rule.present" */
-	char *message;   /* one plain sentence */
+	char *code;    /* stable identifier, e.g. "writeback.enabled", "delete-rule.present" */
+	char *message; /* one plain sentence */
 } gb_cs_finding;
 
 typedef struct gb_cs_export {
-	char *dir;                     /* the folder read; NULL for documents added one by one */
+	char *dir; /* the folder read; NULL for documents added one by one */
 	/* the export itself */
 	char *server;
 	char *export_date;
-	char *version;                 /* Microsoft.Synchronize.ServerConfigurationVersion */
-	bool has_global_settings;      /* an MV.xml (saved-mv-configuration) was read */
+	char *version;            /* Microsoft.Synchronize.ServerConfigurationVersion */
+	bool has_global_settings; /* an MV.xml (saved-mv-configuration) was read */
 	gb_cs_tristate staging_mode;
-	const char *staging_mode_source;     /* "MV.xml", "PersistedState.xml" or NULL (static) */
+	const char *staging_mode_source; /* "MV.xml", "PersistedState.xml" or NULL (static) */
 	gb_cs_tristate scheduler_suspended;
 	gb_cs_tristate delete_threshold_enabled;
-	long delete_threshold;               /* -1 when unknown */
+	long delete_threshold; /* -1 when unknown */
 	/* group writeback */
-	gb_cs_tristate writeback_flag;       /* Microsoft.OptionalFeature.GroupWriteBack */
-	bool writeback_enabled;              /* the flag, or enabled SOAInAAD provisioning rules */
-	char *writeback_forest;              /* Microsoft.GroupWriteBack.Forest */
-	char *writeback_container;           /* Microsoft.GroupWriteBack.Container */
-	char *writeback_connector_container; /* Connector.GroupWriteBackContainerDn of the writeback forest's connector */
-	gb_cs_tristate writeback_ou_in_scope;/* inside the included containers of that connector */
-	bool group_join_filter;              /* In from AD - Group Join has adminDescription NOTSTARTSWITH Group_ */
+	gb_cs_tristate writeback_flag; /* Microsoft.OptionalFeature.GroupWriteBack */
+	bool writeback_enabled;        /* the flag, or enabled SOAInAAD provisioning rules */
+	char *writeback_forest;        /* Microsoft.GroupWriteBack.Forest */
+	char *writeback_container;     /* Microsoft.GroupWriteBack.Container */
+	char *
+	    writeback_connector_container; /* Connector.GroupWriteBackContainerDn of the writeback forest's connector */
+	gb_cs_tristate writeback_ou_in_scope; /* inside the included containers of that connector */
+	bool group_join_filter;               /* In from AD - Group Join has adminDescription NOTSTARTSWITH Group_ */
 	/* directory extensions */
-	gb_cs_tristate dirext_enabled;       /* Microsoft.OptionalFeature.DirectoryExtension */
+	gb_cs_tristate dirext_enabled; /* Microsoft.OptionalFeature.DirectoryExtension */
 	gb_cs_extension *extensions;
 	size_t extension_count;
 	/* everything read */
-	gb_cs_params global_params;          /* every MV.xml parameter */
-	gb_cs_params persisted;              /* PersistedState.xml keys and leaf values */
+	gb_cs_params global_params; /* every MV.xml parameter */
+	gb_cs_params persisted;     /* PersistedState.xml keys and leaf values */
 	bool has_persisted_state;
 	gb_cs_connector *connectors;
 	size_t connector_count;
 	gb_cs_rule *rules;
 	size_t rule_count;
-	gb_cs_finding *findings;             /* most severe first after gb_cs_analyze */
+	gb_cs_finding *findings; /* most severe first after gb_cs_analyze */
 	size_t finding_count;
 	size_t file_count;
 	size_t byte_count;
@@ -243,7 +244,7 @@ int gb_cs_export_new(gb_cs_export **out, gb_error *err);
  * name is used in messages ("NAME:LINE: ..."). GB_EPARSE for malformed XML, a DOCTYPE, or a root element that does
  * not fit kind; GB_ETOOBIG above GB_CS_MAX_FILE; GB_ENOMEM. On error exp may hold part of the document. */
 int gb_cs_add_document(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name, const void *data, size_t len,
-		       gb_error *err);
+                       gb_error *err);
 
 /* Derives the writeback settings, each rule's roles and the findings from what was added. Idempotent: it clears
  * earlier findings. GB_ENOMEM. */

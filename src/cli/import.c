@@ -5,40 +5,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "groupbridge/connect_sync.h"
 #include "groupbridge/store.h"
 
+#include "cli/cli.h"
+
 static const char import_help[] =
-	"usage: groupbridge import connect-sync [DIR] [--json]\n"
-	"\n"
-	"Reads the configuration export of a Microsoft Entra Connect Sync server and records what matters for the\n"
-	"migration: whether group writeback is on, where it writes groups, the connectors and their container\n"
-	"filters, the sync rules that touch groups, and the directory extensions. The result is stored in the state\n"
-	"database as the current import (earlier imports stay as history) and summarised, most serious findings\n"
-	"first.\n"
-	"\n"
-	"Make the export on the Connect Sync server, in PowerShell:\n"
-	"  Import-Module ADSync\n"
-	"  Get-ADSyncServerConfiguration -Path C:\\export\\contoso\n"
-	"and copy the whole folder (Connectors, GlobalSettings, SynchronizationRules; PersistedState.xml too if the\n"
-	"folder came from MigrateSettings.ps1). Nothing in it is secret: passwords are never exported.\n"
-	"\n"
-	"Arguments:\n"
-	"  DIR        the export folder; default: connect_sync_export in the [migration] section of the configuration\n"
-	"  --json     print the whole imported model as JSON instead of the summary (scripts, reports)\n"
-	"  -h, --help this help\n"
-	"\n"
-	"Findings have a severity: danger (acting now would lose groups in AD), warning (the migration must deal\n"
-	"with it) and info. For example \"delete-rule.present\" means that disabling writeback would delete the\n"
-	"written-back groups in AD; \"coexistence.present\" means the Connect Sync side of the hand-over is done.\n"
-	"\n"
-	"Exit codes: 0 imported; 2 the folder is missing or incomplete, a file is unreadable, too big or not\n"
-	"well-formed XML (the message names the file and line; nothing is stored); 1 the state database failed.\n"
-	"\n"
-	"Example:\n"
-	"  groupbridge --config contoso.ini import connect-sync ./contoso-export\n"
-	"  groupbridge --config contoso.ini import connect-sync ./contoso-export --json | jq .writeback\n";
+    "usage: groupbridge import connect-sync [DIR] [--json]\n"
+    "\n"
+    "Reads the configuration export of a Microsoft Entra Connect Sync server and records what matters for the\n"
+    "migration: whether group writeback is on, where it writes groups, the connectors and their container\n"
+    "filters, the sync rules that touch groups, and the directory extensions. The result is stored in the state\n"
+    "database as the current import (earlier imports stay as history) and summarised, most serious findings\n"
+    "first.\n"
+    "\n"
+    "Make the export on the Connect Sync server, in PowerShell:\n"
+    "  Import-Module ADSync\n"
+    "  Get-ADSyncServerConfiguration -Path C:\\export\\contoso\n"
+    "and copy the whole folder (Connectors, GlobalSettings, SynchronizationRules; PersistedState.xml too if the\n"
+    "folder came from MigrateSettings.ps1). Nothing in it is secret: passwords are never exported.\n"
+    "\n"
+    "Arguments:\n"
+    "  DIR        the export folder; default: connect_sync_export in the [migration] section of the configuration\n"
+    "  --json     print the whole imported model as JSON instead of the summary (scripts, reports)\n"
+    "  -h, --help this help\n"
+    "\n"
+    "Findings have a severity: danger (acting now would lose groups in AD), warning (the migration must deal\n"
+    "with it) and info. For example \"delete-rule.present\" means that disabling writeback would delete the\n"
+    "written-back groups in AD; \"coexistence.present\" means the Connect Sync side of the hand-over is done.\n"
+    "\n"
+    "Exit codes: 0 imported; 2 the folder is missing or incomplete, a file is unreadable, too big or not\n"
+    "well-formed XML (the message names the file and line; nothing is stored); 1 the state database failed.\n"
+    "\n"
+    "Example:\n"
+    "  groupbridge --config contoso.ini import connect-sync ./contoso-export\n"
+    "  groupbridge --config contoso.ini import connect-sync ./contoso-export --json | jq .writeback\n";
 
 static void print_list(const char *label, const gb_cs_strlist *l)
 {
@@ -89,8 +90,8 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 {
 	size_t i, group_rules = 0, custom = 0, soa = 0;
 	const gb_cs_rule **sorted;
-	const char *container = exp->writeback_connector_container ? exp->writeback_connector_container
-								   : exp->writeback_container;
+	const char *container =
+	    exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
 
 	printf("Connect Sync export %s\n", dash(exp->dir));
 	printf("  server %s, exported %s, Connect Sync %s; %zu files, %zu bytes\n\n", dash(exp->server),
@@ -98,9 +99,10 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 	printf("Findings (most serious first):\n");
 	for (i = 0; i < exp->finding_count; i++) {
 		const gb_cs_finding *f = &exp->findings[i];
-		printf("  %-7s %s\n          [%s]\n", f->severity == GB_CS_DANGER    ? "DANGER"
-						     : f->severity == GB_CS_WARNING ? "WARNING"
-										    : "info",
+		printf("  %-7s %s\n          [%s]\n",
+		       f->severity == GB_CS_DANGER    ? "DANGER"
+		       : f->severity == GB_CS_WARNING ? "WARNING"
+		                                      : "info",
 		       f->message, f->code);
 	}
 	printf("\nServer state:\n");
@@ -112,7 +114,8 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 		printf("  delete threshold      %s, %ld objects\n", gb_cs_tristate_name(exp->delete_threshold_enabled),
 		       exp->delete_threshold);
 	else
-		printf("  delete threshold      %s, value unknown\n", gb_cs_tristate_name(exp->delete_threshold_enabled));
+		printf("  delete threshold      %s, value unknown\n",
+		       gb_cs_tristate_name(exp->delete_threshold_enabled));
 	printf("\nGroup writeback:\n");
 	printf("  enabled               %s (feature flag %s)\n", exp->writeback_enabled ? "yes" : "no",
 	       gb_cs_tristate_name(exp->writeback_flag));
@@ -121,13 +124,15 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 	printf("  container (connector) %s\n", dash(exp->writeback_connector_container));
 	if (container)
 		printf("  OU in connector scope %s\n", gb_cs_tristate_name(exp->writeback_ou_in_scope));
-	printf("  Group Join filter     %s\n", exp->group_join_filter ? "adminDescription NOTSTARTSWITH Group_ found"
-								     : "not found");
+	printf("  Group Join filter     %s\n",
+	       exp->group_join_filter ? "adminDescription NOTSTARTSWITH Group_ found" : "not found");
 	printf("\nConnectors (%zu):\n", exp->connector_count);
 	for (i = 0; i < exp->connector_count; i++) {
 		const gb_cs_connector *c = &exp->connectors[i];
 		printf("  %s  [%s, id %s]\n", dash(c->name),
-		       c->kind == GB_CS_CONNECTOR_AD ? "Active Directory" : c->kind == GB_CS_CONNECTOR_ENTRA ? "Entra ID" : dash(c->category),
+		       c->kind == GB_CS_CONNECTOR_AD      ? "Active Directory"
+		       : c->kind == GB_CS_CONNECTOR_ENTRA ? "Entra ID"
+		                                          : dash(c->category),
 		       dash(c->id));
 		for (size_t j = 0; j < c->partition_count; j++) {
 			const gb_cs_partition *p = &c->partitions[j];
@@ -155,8 +160,8 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 		const gb_cs_rule *r = sorted ? sorted[i] : &exp->rules[i];
 		if (!r->detailed)
 			continue;
-		printf("  %4ld %-8s %-10s %s%s%s\n", r->precedence, dash(r->direction), dash(r->link_type), dash(r->name),
-		       r->disabled ? " (disabled)" : "", role_label(r->roles));
+		printf("  %4ld %-8s %-10s %s%s%s\n", r->precedence, dash(r->direction), dash(r->link_type),
+		       dash(r->name), r->disabled ? " (disabled)" : "", role_label(r->roles));
 	}
 	free(sorted);
 	printf("\nDirectory extensions: %s, %zu configured\n", gb_cs_tristate_name(exp->dirext_enabled),
@@ -171,16 +176,16 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 /* Input problems (folder, files, XML) are the operator's to fix: exit 2, as for usage and configuration. */
 static int input_error(int code)
 {
-	return code == GB_ENOTFOUND || code == GB_EIO || code == GB_EPARSE || code == GB_ETOOBIG ||
-	       code == GB_EINVAL || code == GB_EUNSUPPORTED;
+	return code == GB_ENOTFOUND || code == GB_EIO || code == GB_EPARSE || code == GB_ETOOBIG || code == GB_EINVAL ||
+	       code == GB_EUNSUPPORTED;
 }
 
 int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	gb_error err = {0};
 	gb_cs_export *exp = NULL;
@@ -205,8 +210,7 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json_out = 1; break;
-		default:
-			return gb_cli_usage_error("import", "unknown option %s", argv[optind - 1]);
+		default: return gb_cli_usage_error("import", "unknown option %s", argv[optind - 1]);
 		}
 	}
 	for (; optind < argc; optind++) {
@@ -215,7 +219,8 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 			continue;
 		}
 		if (dir)
-			return gb_cli_usage_error("import", "one export folder at a time, not also \"%s\"", argv[optind]);
+			return gb_cli_usage_error("import", "one export folder at a time, not also \"%s\"",
+			                          argv[optind]);
 		dir = argv[optind];
 	}
 	if (!dir) {
@@ -224,9 +229,10 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 			return gb_cli_report("import", &err);
 		dir = cli->cfg->migration.connect_sync_export;
 		if (!dir || !*dir)
-			return gb_cli_usage_error("import", "no export folder: give DIR, or set connect_sync_export in "
-							    "the [migration] section of %s",
-						  cli->config_path);
+			return gb_cli_usage_error("import",
+			                          "no export folder: give DIR, or set connect_sync_export in "
+			                          "the [migration] section of %s",
+			                          cli->config_path);
 	}
 
 	rc = gb_cs_import_dir(dir, &exp, &err);

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const gb_cs_doc_kind kinds[] = {GB_CS_DOC_CONNECTOR, GB_CS_DOC_GLOBAL, GB_CS_DOC_RULE,
-					       GB_CS_DOC_PERSISTED, GB_CS_DOC_ANY};
+	                                       GB_CS_DOC_PERSISTED, GB_CS_DOC_ANY};
 	gb_cs_export *exp = NULL;
 	gb_error err;
 	char *json = NULL;

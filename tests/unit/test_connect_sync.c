@@ -143,20 +143,23 @@ static void enable_writeback(const char *container)
 {
 	char v[512];
 
-	edit(MV, "name=\"Microsoft.OptionalFeature.GroupWriteBack\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">False<",
+	edit(MV,
+	     "name=\"Microsoft.OptionalFeature.GroupWriteBack\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">False<",
 	     "name=\"Microsoft.OptionalFeature.GroupWriteBack\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">True<");
-	edit(MV, "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\" />",
+	edit(MV,
+	     "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\" />",
 	     "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">contoso.com</parameter>");
 	snprintf(v, sizeof(v),
-		 "<parameter name=\"Microsoft.GroupWriteBack.Container\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">%s</parameter>",
-		 container);
-	edit(MV, "<parameter name=\"Microsoft.GroupWriteBack.Container\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\" />",
+	         "<parameter name=\"Microsoft.GroupWriteBack.Container\" type=\"string\" use=\"SynchronizationGlobal\" "
+	         "dataType=\"String\">%s</parameter>",
+	         container);
+	edit(MV,
+	     "<parameter name=\"Microsoft.GroupWriteBack.Container\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\" />",
 	     v);
 }
 
@@ -164,13 +167,15 @@ static void set_connector_container(const char *container)
 {
 	char v[512];
 
-	snprintf(v, sizeof(v),
-		 "<parameter name=\"Connector.GroupFilteringGroupDn\" type=\"string\" use=\"global\" dataType=\"String\" />"
-		 "<parameter name=\"Connector.GroupWriteBackContainerDn\" type=\"string\" use=\"global\" "
-		 "dataType=\"String\">%s</parameter>",
-		 container);
-	edit(AD_CONN, "<parameter name=\"Connector.GroupFilteringGroupDn\" type=\"string\" use=\"global\" "
-		      "dataType=\"String\" />",
+	snprintf(
+	    v, sizeof(v),
+	    "<parameter name=\"Connector.GroupFilteringGroupDn\" type=\"string\" use=\"global\" dataType=\"String\" />"
+	    "<parameter name=\"Connector.GroupWriteBackContainerDn\" type=\"string\" use=\"global\" "
+	    "dataType=\"String\">%s</parameter>",
+	    container);
+	edit(AD_CONN,
+	     "<parameter name=\"Connector.GroupFilteringGroupDn\" type=\"string\" use=\"global\" "
+	     "dataType=\"String\" />",
 	     v);
 }
 
@@ -349,8 +354,8 @@ Test(sample, json_holds_the_whole_model)
 	cr_assert_eq(json_array_size(json_object_get(j, "connectors")), 2);
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "delete_threshold"), "value")), 500);
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "global_settings"),
-							   "Microsoft.Synchronize.TimeInterval")),
-			 "00:30:00");
+	                                                   "Microsoft.Synchronize.TimeInterval")),
+	                 "00:30:00");
 	json_decref(j);
 	free(text);
 	gb_cs_export_free(exp);
@@ -443,7 +448,7 @@ Test(writeback, soainaad_rules_alone)
 	cr_assert(out->roles & GB_CS_ROLE_WRITEBACK_DN);
 	cr_assert(in->roles & GB_CS_ROLE_SOAINAAD);
 	cr_assert(gb_cs_find_rule_by_name(exp, "Out to AD - Group Writeback Member Limit")->roles &
-		  GB_CS_ROLE_MEMBER_LIMIT);
+	          GB_CS_ROLE_MEMBER_LIMIT);
 	cr_assert(strstr(out->mappings[0].expression, "%Connector.GroupWriteBackContainerDn%") != NULL);
 	/* the flag says no, the rules write groups back: writeback is on, and the disagreement is reported */
 	cr_assert(exp->writeback_enabled);
@@ -606,16 +611,19 @@ Test(settings, staging_on_threshold_off_scheduler_suspended)
 {
 	gb_cs_export *exp;
 
-	edit(MV, "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">False",
+	edit(MV,
+	     "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">False",
 	     "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">True");
-	edit(MV, "\"Microsoft.OptionalFeature.ExportDeletionThreshold\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">True",
+	edit(MV,
+	     "\"Microsoft.OptionalFeature.ExportDeletionThreshold\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">True",
 	     "\"Microsoft.OptionalFeature.ExportDeletionThreshold\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">False");
-	edit(MV, "\"Microsoft.Synchronize.SchedulerSuspended\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">False",
+	edit(MV,
+	     "\"Microsoft.Synchronize.SchedulerSuspended\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">False",
 	     "\"Microsoft.Synchronize.SchedulerSuspended\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">True");
 	exp = import_ok();
@@ -632,18 +640,20 @@ Test(settings, unknown_when_absent_then_persisted_state)
 {
 	gb_cs_export *exp;
 	static const char persisted[] =
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
-		"<PersistedStateContainer xmlns=\"http://schemas.datacontract.org/2004/07/Example\">\r\n"
-		"  <Elements><PersistedStateElement><Key>IAadConnectConfiguration.StagingModeEnabled</Key>"
-		"<Value>True</Value></PersistedStateElement>\r\n"
-		"  <PersistedStateElement><Key>ProductVersion</Key><Value>2.3.8.0</Value></PersistedStateElement>"
-		"</Elements>\r\n  <Mode>Upgrade</Mode>\r\n</PersistedStateContainer>\r\n";
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
+	    "<PersistedStateContainer xmlns=\"http://schemas.datacontract.org/2004/07/Example\">\r\n"
+	    "  <Elements><PersistedStateElement><Key>IAadConnectConfiguration.StagingModeEnabled</Key>"
+	    "<Value>True</Value></PersistedStateElement>\r\n"
+	    "  <PersistedStateElement><Key>ProductVersion</Key><Value>2.3.8.0</Value></PersistedStateElement>"
+	    "</Elements>\r\n  <Mode>Upgrade</Mode>\r\n</PersistedStateContainer>\r\n";
 
-	edit(MV, "<parameter name=\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">False</parameter>",
+	edit(MV,
+	     "<parameter name=\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">False</parameter>",
 	     "");
-	edit(MV, "<parameter name=\"Microsoft.OptionalFeature.ExportDeletionThresholdValue\" type=\"string\" "
-		 "use=\"SynchronizationGlobal\" dataType=\"String\">500</parameter>",
+	edit(MV,
+	     "<parameter name=\"Microsoft.OptionalFeature.ExportDeletionThresholdValue\" type=\"string\" "
+	     "use=\"SynchronizationGlobal\" dataType=\"String\">500</parameter>",
 	     "");
 	exp = import_ok();
 	cr_assert_eq(exp->staging_mode, GB_CS_UNKNOWN);
@@ -667,19 +677,23 @@ Test(settings, directory_extension_carrying_a_group_dn)
 	size_t i;
 	const gb_cs_extension *dn = NULL, *emp = NULL;
 
-	edit(MV, "\"Microsoft.OptionalFeature.DirectoryExtension\" type=\"string\" use=\"SynchronizationGlobal\" "
-		 "dataType=\"String\">False",
+	edit(MV,
+	     "\"Microsoft.OptionalFeature.DirectoryExtension\" type=\"string\" use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">False",
 	     "\"Microsoft.OptionalFeature.DirectoryExtension\" type=\"string\" use=\"SynchronizationGlobal\" "
 	     "dataType=\"String\">True");
-	edit(MV, "<parameter name=\"Microsoft.OptionalFeature.DirectoryExtensionAttributes\" type=\"string\" "
-		 "use=\"SynchronizationGlobal\" dataType=\"String\" />",
+	edit(MV,
+	     "<parameter name=\"Microsoft.OptionalFeature.DirectoryExtensionAttributes\" type=\"string\" "
+	     "use=\"SynchronizationGlobal\" dataType=\"String\" />",
 	     "<parameter name=\"Microsoft.OptionalFeature.DirectoryExtensionAttributes\" type=\"string\" "
 	     "use=\"SynchronizationGlobal\" dataType=\"String\">employeeNumber.user.String.True,"
 	     "distinguishedName.group.String.True</parameter>");
-	edit(MV, "<parameter name=\"Microsoft.DirectoryExtension.SourceTargetAttributesMap\" type=\"string\" "
-		 "use=\"SynchronizationGlobal\" dataType=\"String\" />",
+	edit(MV,
 	     "<parameter name=\"Microsoft.DirectoryExtension.SourceTargetAttributesMap\" type=\"string\" "
-	     "use=\"SynchronizationGlobal\" dataType=\"String\">employeeNumber.extension_4483c871ae4a40d0af7c6037e2ff4af7"
+	     "use=\"SynchronizationGlobal\" dataType=\"String\" />",
+	     "<parameter name=\"Microsoft.DirectoryExtension.SourceTargetAttributesMap\" type=\"string\" "
+	     "use=\"SynchronizationGlobal\" "
+	     "dataType=\"String\">employeeNumber.extension_4483c871ae4a40d0af7c6037e2ff4af7"
 	     "_employeeNumber,distinguishedName.extension_4483c871ae4a40d0af7c6037e2ff4af7_GroupDN</parameter>");
 	exp = import_ok();
 	cr_assert_eq(exp->dirext_enabled, GB_CS_YES);
@@ -775,9 +789,9 @@ Test(lexical, utf16_big_endian_with_declaration_and_non_ascii)
 	gb_cs_export *exp;
 	/* "In from AD - Group Café" in UTF-16BE with a BOM */
 	static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><synchronizationRule><id>{0f5d4b4e-7d27-"
-				   "4b1f-9a7f-2b8c9e0a1dff}</id><name>In from AD - Group Caf";
+	                           "4b1f-9a7f-2b8c9e0a1dff}</id><name>In from AD - Group Caf";
 	static const char tail[] = "</name><direction>Inbound</direction><sourceObjectType>group</sourceObjectType>"
-				   "</synchronizationRule>";
+	                           "</synchronizationRule>";
 	gb_buf out;
 	size_t i;
 
@@ -958,7 +972,7 @@ Test(malformed, wrong_root_in_rules)
 	put_fixture("wrong-root.xml", "SynchronizationRules/SynchronizationRule_wrong.xml");
 	cr_assert_eq(import_fails(&err), GB_EPARSE);
 	cr_assert(strstr(err.msg, "SynchronizationRule_wrong.xml:1: expected a <synchronizationRule>") != NULL, "%s",
-		  err.msg);
+	          err.msg);
 }
 
 Test(malformed, truncated_big_connector)
@@ -970,8 +984,7 @@ Test(malformed, truncated_big_connector)
 	spit(path_in(AD_CONN), s, n / 2);
 	free(s);
 	cr_assert_eq(import_fails(&err), GB_EPARSE);
-	cr_assert(strstr(err.msg, "Connector_{ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d}.xml:14:") != NULL, "%s",
-		  err.msg);
+	cr_assert(strstr(err.msg, "Connector_{ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d}.xml:14:") != NULL, "%s", err.msg);
 }
 
 Test(malformed, missing_mv_xml)
@@ -1124,10 +1137,11 @@ Test(store, failure_stores_nothing)
 	cr_assert_eq(gb_store_open(path_in("state.db"), "test", &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_cs_save(st, exp, &id, &err), 0, "%s", err.msg);
 	/* make the last insert of the next save fail: the whole import must roll back, the old one stays current */
-	cr_assert_eq(gb_store_exec(st, "CREATE TRIGGER no_findings BEFORE INSERT ON cs_findings "
-				       "BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
-				   &err),
-		     0, "%s", err.msg);
+	cr_assert_eq(gb_store_exec(st,
+	                           "CREATE TRIGGER no_findings BEFORE INSERT ON cs_findings "
+	                           "BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+	                           &err),
+	             0, "%s", err.msg);
 	cr_assert_neq(gb_cs_save(st, exp, NULL, &err), 0);
 	cr_assert(strstr(err.msg, "refused by test") != NULL, "%s", err.msg);
 	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports"), 1);
