@@ -65,7 +65,7 @@ typedef struct gb_provision_input {
 	const gb_map *forest_users;    /* objectGUID (any case) -> non-NULL: the users of this forest */
 	const gb_map *ad_by_anchor;    /* "Group_<id>" (any case) -> gb_ad_group* */
 	const gb_map *ad_by_sid;       /* objectSid text -> gb_ad_group* (may be NULL) */
-	const gb_map *ad_by_dn;        /* DN (any case) -> gb_ad_group* (may be NULL) */
+	const gb_map *ad_by_dn;        /* gb_provision_dn_key(DN) -> gb_ad_group* (may be NULL) */
 	gb_mapping_fn map;
 	void *map_ctx;
 	bool authoritative;            /* remove AD members that the cloud does not have */
@@ -77,6 +77,10 @@ typedef struct gb_provision_input {
 /* Computes the plan. *out belongs to the caller (gb_plan_free). Errors are GB_ENOMEM only: everything about a
  * single group becomes a note on that group. */
 int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err);
+
+/* The canonical form of a DN (gb_ad_dn_format), so that `\,` and `\2C` and differences of case and spacing find
+ * the same group. *out: free(). GB_EPARSE for a malformed DN. */
+int gb_provision_dn_key(const char *dn, char **out, gb_error *err);
 
 /* "Group_<objectId>": the anchor Cloud Sync writes to msDS-ExternalDirectoryObjectId and adminDescription. */
 int gb_provision_anchor(const char *object_id, char *dst, size_t n);

@@ -1,0 +1,542 @@
+/* rules.c: Cloud Sync's group provisioning rules, from fetched data to a plan (see provision.h). */
+#include "groupbridge/provision.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/adcodec.h"
+#include "groupbridge/util.h"
+
+#define ANCHOR_MAX 128
+
+/* What pass 1 decides for each provisioned group; pass 2 reads it to resolve nested members. */
+typedef struct desired {
+	const gb_cloud_group *cloud;
+	const gb_ad_group *ad;  /* the matched AD group, or NULL: it will be created */
+	char anchor[ANCHOR_MAX];
+	char *cn;
+	char *container;
+	char *dn;               /* where the group is (matched) or will be (created) */
+	char *description;
+	char *sam;
+} desired;
+
+typedef struct ctx {
+	const gb_provision_input *in;
+	gb_plan *plan;
+	gb_map *desired_by_id;  /* id -> desired* for every group this run provisions */
+	desired *items;
+	size_t nitems;
+	gb_error *err;
+} ctx;
+
+int gb_provision_dn_key(const char *dn, char **out, gb_error *err)
+{
+	gb_ad_dn *parsed = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = gb_ad_dn_parse(dn, &parsed, err);
+	if (!rc)
+		rc = gb_ad_dn_format(parsed, out, err);
+	gb_ad_dn_free(parsed);
+	return rc;
+}
+
+int gb_provision_anchor(const char *object_id, char *dst, size_t n)
+{
+	int w = snprintf(dst, n, "Group_%s", object_id ? object_id : "");
+
+	return (w < 0 || (size_t)w >= n) ? GB_EINVAL : 0;
+}
+
+static void desired_clear(desired *d)
+{
+	free(d->cn);
+	free(d->container);
+	free(d->dn);
+	free(d->description);
+	free(d->sam);
+}
+
+static bool in_list(const char *const *list, const char *id)
+{
+	for (; list && *list; list++)
+		if (gb_str_iequal(*list, id))
+			return true;
+	return false;
+}
+
+/* Eligibility: the reasons Cloud Sync refuses a group, as note codes. NULL when eligible. */
+static const char *unsupported(const gb_cloud_group *g, const char **why)
+{
+	if (g->on_prem_sync_enabled == GB_TRI_TRUE) {
+		*why = "its source of authority is on-premises AD (synced by a sync client)";
+		return "synced-from-ad";
+	}
+	if (g->unified) {
+		*why = "it is a Microsoft 365 group; only security groups are provisioned";
+		return "microsoft-365-group";
+	}
+	if (g->mail_enabled == GB_TRI_TRUE) {
+		*why = "it is mail-enabled; mail-enabled groups stay with group writeback v1";
+		return "mail-enabled";
+	}
+	if (g->security_enabled != GB_TRI_TRUE) {
+		*why = "it is not security-enabled";
+		return "not-security-enabled";
+	}
+	return NULL;
+}
+
+static int note_group_error(ctx *c, const gb_cloud_group *g, const char *code, const char *msg)
+{
+	return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, g->id, NULL, code, c->err, "group %s (%s): %s", g->id,
+			    g->display_name ? g->display_name : "no name", msg);
+}
+
+/* Finds the AD group for a cloud group; a disagreement between sources is a conflict. */
+static int match(ctx *c, desired *d, bool *conflict)
+{
+	const gb_provision_input *in = c->in;
+	const gb_ad_group *by_anchor, *by_sid = NULL, *by_dn = NULL, *found;
+
+	*conflict = false;
+	by_anchor = gb_map_get(in->ad_by_anchor, d->anchor);
+	if (in->ad_by_sid && d->cloud->on_prem_sid)
+		by_sid = gb_map_get(in->ad_by_sid, d->cloud->on_prem_sid);
+	if (in->ad_by_dn && d->cloud->group_dn_ext) {
+		char *key = NULL;
+		if (gb_provision_dn_key(d->cloud->group_dn_ext, &key, NULL) == 0)
+			by_dn = gb_map_get(in->ad_by_dn, key);
+		free(key);
+	}
+	found = by_anchor ? by_anchor : by_sid ? by_sid : by_dn;
+	if ((by_anchor && by_sid && by_anchor != by_sid) || (by_anchor && by_dn && by_anchor != by_dn) ||
+	    (by_sid && by_dn && by_sid != by_dn)) {
+		*conflict = true;
+		return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, d->cloud->id, NULL, "match-conflict", c->err,
+				    "group %s: the anchor, the SID and the GroupDN extension point at different AD groups "
+				    "(%s, %s, %s); resolve by hand",
+				    d->cloud->id, by_anchor ? by_anchor->dn : "none", by_sid ? by_sid->dn : "none",
+				    by_dn ? by_dn->dn : "none");
+	}
+	/* An AD group already anchored to another cloud group is never taken over. */
+	if (found && found->anchor && !gb_str_iequal(found->anchor, d->anchor)) {
+		*conflict = true;
+		return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, d->cloud->id, NULL, "match-conflict", c->err,
+				    "group %s: AD group %s is anchored to %s, not to this group", d->cloud->id, found->dn,
+				    found->anchor);
+	}
+	d->ad = found;
+	return 0;
+}
+
+static int map_field(ctx *c, gb_mapping_field f, const gb_cloud_group *g, char **out, bool *failed)
+{
+	gb_error e;
+	static const char *names[] = {"cn", "description", "target_container", "samaccountname"};
+
+	*out = NULL;
+	gb_error_clear(&e);
+	if (c->in->map(c->in->map_ctx, f, g, out, &e) == 0)
+		return 0;
+	if (e.code == GB_ENOMEM)
+		return gb_error_set(c->err, GB_ENOMEM, "%s", e.msg);
+	*failed = true;
+	return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, g->id, NULL, "mapping-error", c->err,
+			    "group %s (%s): mapping %s: %s", g->id, g->display_name ? g->display_name : "no name",
+			    names[f], e.msg);
+}
+
+/* Pass 1: eligibility, limits, mappings and matching for one group. */
+static int prepare(ctx *c, const gb_cloud_group *g)
+{
+	desired *d = &c->items[c->nitems];
+	const char *why = NULL, *code;
+	bool failed = false, conflict = false;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->cloud = g;
+	code = unsupported(g, &why);
+	if (code)
+		return gb_plan_note(c->plan, GB_NOTE_GROUP_UNSUPPORTED, g->id, NULL, code, c->err,
+				    "group %s (%s) is not provisioned: %s", g->id, g->display_name ? g->display_name : "",
+				    why);
+	if (g->nmembers > GB_MAX_GROUP_MEMBERS) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "it has %zu members, more than the %d that group provisioning supports; split it",
+			 g->nmembers, GB_MAX_GROUP_MEMBERS);
+		return note_group_error(c, g, "over-member-limit", msg);
+	}
+	if (gb_provision_anchor(g->id, d->anchor, sizeof(d->anchor)))
+		return note_group_error(c, g, "bad-object-id", "its object id is too long to be an anchor");
+	rc = map_field(c, GB_MAPPING_CN, g, &d->cn, &failed);
+	if (!rc && !failed)
+		rc = map_field(c, GB_MAPPING_CONTAINER, g, &d->container, &failed);
+	if (!rc && !failed)
+		rc = map_field(c, GB_MAPPING_DESCRIPTION, g, &d->description, &failed);
+	if (!rc && !failed)
+		rc = map_field(c, GB_MAPPING_SAM, g, &d->sam, &failed);
+	if (!rc && !failed && (!d->cn || !*d->cn)) {
+		failed = true;
+		rc = note_group_error(c, g, "mapping-error", "the cn mapping gave an empty name");
+	}
+	if (!rc && !failed && (!d->container || !*d->container)) {
+		failed = true;
+		rc = note_group_error(c, g, "mapping-error", "the target_container mapping gave no container");
+	}
+	if (!rc && !failed)
+		rc = match(c, d, &conflict);
+	if (rc || failed || conflict) {
+		desired_clear(d);
+		return rc;
+	}
+	if (d->ad) {
+		d->dn = gb_strdup(d->ad->dn);
+	} else {
+		gb_error e;
+		gb_ad_dn *parsed = NULL;
+
+		/* The container comes from a mapping: it must be a well-formed DN before anything is built on it. */
+		rc = gb_ad_dn_parse(d->container, &parsed, &e);
+		gb_ad_dn_free(parsed);
+		if (!rc)
+			rc = gb_ad_dn_build("CN", d->cn, d->container, &d->dn, &e);
+		if (rc) {
+			desired_clear(d);
+			if (rc == GB_ENOMEM)
+				return gb_error_set(c->err, GB_ENOMEM, "out of memory");
+			return note_group_error(c, g, "mapping-error", e.msg);
+		}
+	}
+	if (!d->dn) {
+		desired_clear(d);
+		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
+	}
+	c->nitems++;
+	return gb_map_set(c->desired_by_id, g->id, d, c->err);
+}
+
+static int skip(ctx *c, const gb_cloud_group *g, const gb_member_ref *m, const char *code, const char *why)
+{
+	return gb_plan_note(c->plan, GB_NOTE_MEMBER_SKIPPED, g->id, m->id, code, c->err, "%s %s in group %s: %s",
+			    gb_object_kind_name(m->kind), m->id, g->id, why);
+}
+
+/* The member value and comparison key for one cloud member, or a skip note. key is a lower-case GUID for
+ * existing objects, or empty for a group created in this run. */
+static int resolve_member(ctx *c, const desired *d, const gb_member_ref *m, char *value, size_t n, char *key,
+			  size_t kn)
+{
+	const gb_provision_input *in = c->in;
+
+	value[0] = key[0] = '\0';
+	if (m->kind == GB_KIND_USER) {
+		const gb_cloud_user *u = gb_map_get(in->cloud_users, m->id);
+		size_t i;
+
+		if (!u)
+			return skip(c, d->cloud, m, "unknown-user", "the user could not be read from the tenant");
+		if (!u->on_prem_object_id || !*u->on_prem_object_id)
+			return skip(c, d->cloud, m, "cloud-only-user",
+				    "a cloud-only user has no AD account (no onPremisesObjectIdentifier)");
+		if (!gb_map_get(in->forest_users, u->on_prem_object_id))
+			return skip(c, d->cloud, m, "other-forest",
+				    "its onPremisesObjectIdentifier matches no user of this forest");
+		snprintf(value, n, "<GUID=%s>", u->on_prem_object_id);
+		snprintf(key, kn, "%s", u->on_prem_object_id);
+		for (i = 0; key[i]; i++)
+			if (key[i] >= 'A' && key[i] <= 'Z')
+				key[i] = (char)(key[i] + 32);
+		return 0;
+	}
+	if (m->kind == GB_KIND_GROUP) {
+		const desired *nd = gb_map_get(c->desired_by_id, m->id);
+		const gb_cloud_group *cg;
+
+		if (nd && nd->ad && nd->ad->guid) {
+			snprintf(value, n, "<GUID=%s>", nd->ad->guid);
+			snprintf(key, kn, "%s", nd->ad->guid);
+			return 0;
+		}
+		if (nd) {
+			snprintf(value, n, "%s", nd->dn);
+			return 0;
+		}
+		cg = gb_map_get(in->cloud_groups, m->id);
+		if (cg && cg->on_prem_sync_enabled == GB_TRI_TRUE)
+			return skip(c, d->cloud, m, "synced-group",
+				    "a group synced from AD is not referenced by cloud provisioning");
+		return skip(c, d->cloud, m, "group-not-in-scope",
+			    "the nested group is not provisioned by this configuration; add it to the scope");
+	}
+	return skip(c, d->cloud, m, m->kind == GB_KIND_DEVICE ? "device"
+				  : m->kind == GB_KIND_CONTACT ? "contact"
+				  : m->kind == GB_KIND_SERVICE_PRINCIPAL ? "service-principal"
+									 : "other-object",
+		    "only users and groups are provisioned as members");
+}
+
+static int add_attr_if_changed(gb_op **op, ctx *c, const desired *d, const char *name, const char *before,
+			       const char *after)
+{
+	int rc;
+
+	if ((before == NULL && after == NULL) || (before && after && strcmp(before, after) == 0))
+		return 0;
+	if (!*op) {
+		rc = gb_plan_add_op(c->plan, GB_OP_SET_ATTRS, d->cloud->id, d->dn, "attributes differ from the mappings",
+				    op, c->err);
+		if (rc)
+			return rc;
+		rc = gb_op_set_guid(*op, d->ad->guid, c->err);
+		if (rc)
+			return rc;
+	}
+	return gb_op_add_attr(*op, name, before, after, c->err);
+}
+
+/* Pass 2: members and the operations for one provisioned group. */
+static int plan_group(ctx *c, const desired *d)
+{
+	const gb_cloud_group *g = d->cloud;
+	const gb_ad_group *ad = d->ad;
+	gb_map *want = NULL, *have = NULL;
+	gb_op *op = NULL, *adds = NULL, *removes = NULL;
+	char value[1024], key[128], gt[24];
+	size_t i;
+	int rc;
+
+	rc = gb_map_new(GB_MAP_ICASE, &want, c->err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &have, c->err);
+	if (!rc && ad && !ad->members_read) {
+		gb_map_free(want);
+		gb_map_free(have);
+		return note_group_error(c, g, "members-not-read",
+					"the AD group's members could not be read completely; nothing is changed");
+	}
+	for (i = 0; !rc && ad && i < ad->nmembers; i++)
+		rc = gb_map_set(have, ad->member_guids[i], (void *)1, c->err);
+	snprintf(gt, sizeof(gt), "%ld", GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+
+	if (!rc && !ad) {
+		rc = gb_plan_add_op(c->plan, GB_OP_CREATE_GROUP, g->id, d->dn, "cloud group in scope has no AD group",
+				    &op, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "cn", NULL, d->cn, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "groupType", NULL, gt, c->err);
+		if (!rc && d->description)
+			rc = gb_op_add_attr(op, "description", NULL, d->description, c->err);
+		if (!rc && g->display_name)
+			rc = gb_op_add_attr(op, "displayName", NULL, g->display_name, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", NULL, d->anchor, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "adminDescription", NULL, d->anchor, c->err);
+		if (!rc && d->sam)
+			rc = gb_op_add_attr(op, "sAMAccountName", NULL, d->sam, c->err);
+	} else if (!rc) {
+		char before_gt[24];
+		char *parent = NULL;
+		gb_error e;
+
+		snprintf(before_gt, sizeof(before_gt), "%ld", ad->group_type);
+		rc = add_attr_if_changed(&op, c, d, "description", ad->description, d->description);
+		if (!rc)
+			rc = add_attr_if_changed(&op, c, d, "displayName", ad->display_name, g->display_name);
+		if (!rc)
+			rc = add_attr_if_changed(&op, c, d, "msDS-ExternalDirectoryObjectId", ad->anchor, d->anchor);
+		if (!rc)
+			rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
+		if (!rc && d->sam)
+			rc = add_attr_if_changed(&op, c, d, "sAMAccountName", ad->sam_account_name, d->sam);
+		if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY)
+			rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
+		if (!rc && gb_ad_dn_parent(ad->dn, &parent, &e) == GB_ENOMEM)
+			rc = gb_error_set(c->err, GB_ENOMEM, "out of memory");
+		if (!rc && parent && gb_ad_dn_text_equal(parent, d->container, &e) == 0) {
+			if (c->in->move_on_container_change) {
+				rc = gb_plan_add_op(c->plan, GB_OP_MOVE, g->id, ad->dn, "the container mapping changed", &op,
+						    c->err);
+				if (!rc)
+					rc = gb_op_set_guid(op, ad->guid, c->err);
+				if (!rc)
+					rc = gb_op_set_rdn(op, NULL, d->container, c->err);
+			} else {
+				rc = gb_plan_note(c->plan, GB_NOTE_WARNING, g->id, NULL, "container-changed", c->err,
+						  "group %s is in %s but the mapping gives %s; it is not moved "
+						  "(move_on_container_change = no)",
+						  g->id, parent, d->container);
+			}
+		}
+		free(parent);
+		if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0) {
+			char *rdn = NULL;
+
+			rc = gb_ad_dn_build("CN", d->cn, NULL, &rdn, c->err);
+			if (!rc)
+				rc = gb_plan_add_op(c->plan, GB_OP_RENAME, g->id, ad->dn, "the cn mapping gives a new name",
+						    &op, c->err);
+			if (!rc)
+				rc = gb_op_set_guid(op, ad->guid, c->err);
+			if (!rc)
+				rc = gb_op_set_rdn(op, rdn, NULL, c->err);
+			if (!rc)
+				rc = gb_op_add_attr(op, "cn", ad->cn, d->cn, c->err);
+			free(rdn);
+		}
+	}
+	for (i = 0; !rc && i < g->nmembers; i++) {
+		rc = resolve_member(c, d, &g->members[i], value, sizeof(value), key, sizeof(key));
+		if (rc || !value[0])
+			continue;
+		if (key[0]) {
+			if (gb_map_get(want, key))
+				continue; /* a member listed twice */
+			rc = gb_map_set(want, key, (void *)1, c->err);
+			if (rc || gb_map_get(have, key))
+				continue;
+		}
+		if (!adds) {
+			rc = gb_plan_add_op(c->plan, GB_OP_ADD_MEMBERS, g->id, d->dn, "members in the cloud group", &adds,
+					    c->err);
+			if (!rc && ad)
+				rc = gb_op_set_guid(adds, ad->guid, c->err);
+		}
+		if (!rc)
+			rc = gb_op_add_value(adds, value, c->err);
+	}
+	for (i = 0; !rc && ad && c->in->authoritative && i < ad->nmembers; i++) {
+		if (gb_map_get(want, ad->member_guids[i]))
+			continue;
+		if (!removes) {
+			rc = gb_plan_add_op(c->plan, GB_OP_REMOVE_MEMBERS, g->id, d->dn,
+					    "AD members that the cloud group does not have (membership = authoritative)",
+					    &removes, c->err);
+			if (!rc)
+				rc = gb_op_set_guid(removes, ad->guid, c->err);
+		}
+		snprintf(value, sizeof(value), "<GUID=%s>", ad->member_guids[i]);
+		if (!rc)
+			rc = gb_op_add_value(removes, value, c->err);
+	}
+	gb_map_free(want);
+	gb_map_free(have);
+	return rc;
+}
+
+static int plan_deletes(ctx *c)
+{
+	const char *const *id;
+	char anchor[ANCHOR_MAX];
+	int rc = 0;
+
+	for (id = c->in->hard_deleted; !rc && id && *id; id++) {
+		const gb_ad_group *ad;
+		gb_op *op;
+
+		if (gb_provision_anchor(*id, anchor, sizeof(anchor)))
+			continue;
+		ad = gb_map_get(c->in->ad_by_anchor, anchor);
+		if (!ad)
+			continue; /* never provisioned, or already gone: nothing of ours to delete */
+		rc = gb_plan_add_op(c->plan, GB_OP_DELETE_GROUP, *id, ad->dn, "the cloud group was deleted for good",
+				    &op, c->err);
+		if (!rc)
+			rc = gb_op_set_guid(op, ad->guid, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", ad->anchor, NULL, c->err);
+	}
+	for (id = c->in->left_scope; !rc && id && *id; id++) {
+		const gb_ad_group *ad;
+		gb_op *op;
+
+		if (gb_provision_anchor(*id, anchor, sizeof(anchor)) || in_list(c->in->hard_deleted, *id))
+			continue;
+		ad = gb_map_get(c->in->ad_by_anchor, anchor);
+		if (!ad)
+			continue;
+		rc = gb_plan_add_op(c->plan, GB_OP_UNMANAGE, *id, ad->dn,
+				    "the group left management (soft delete, out of scope, or SOA rollback): the AD "
+				    "group is kept",
+				    &op, c->err);
+		if (!rc)
+			rc = gb_op_set_guid(op, ad->guid, c->err);
+		if (!rc)
+			rc = gb_plan_note(c->plan, GB_NOTE_GROUP_UNMANAGED, *id, NULL, "left-management", c->err,
+					  "group %s left management; AD group %s is kept and no longer changed", *id, ad->dn);
+	}
+	return rc;
+}
+
+/* Creates first, so that a member value naming a group created in this run (by DN) exists when it is added;
+ * deletes and stop-managing last. Stable within each rank, so a group's own operations keep their order. */
+static int order_ops(gb_plan *plan, gb_error *err)
+{
+	gb_op *sorted;
+	size_t i, n = 0;
+	int rank;
+
+	if (plan->nops < 2)
+		return 0;
+	sorted = malloc(plan->nops * sizeof(gb_op));
+	if (!sorted)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	for (rank = 0; rank < 3; rank++)
+		for (i = 0; i < plan->nops; i++) {
+			gb_op_kind k = plan->ops[i].kind;
+			int r = k == GB_OP_CREATE_GROUP ? 0 : (k == GB_OP_DELETE_GROUP || k == GB_OP_UNMANAGE) ? 2 : 1;
+			if (r == rank)
+				sorted[n++] = plan->ops[i];
+		}
+	free(plan->ops);
+	plan->ops = sorted;
+	plan->ops_cap = plan->nops;
+	return 0;
+}
+
+int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err)
+{
+	ctx c;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	c.in = in;
+	c.err = err;
+	rc = gb_plan_new(&c.plan, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &c.desired_by_id, err);
+	if (!rc && in->ngroups) {
+		c.items = calloc(in->ngroups, sizeof(desired));
+		if (!c.items)
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	for (i = 0; !rc && i < in->ngroups; i++) {
+		if (in_list(in->hard_deleted, in->groups[i]->id) || in_list(in->left_scope, in->groups[i]->id))
+			continue;
+		rc = prepare(&c, in->groups[i]);
+	}
+	for (i = 0; !rc && i < c.nitems; i++)
+		rc = plan_group(&c, &c.items[i]);
+	if (!rc)
+		rc = plan_deletes(&c);
+	if (!rc)
+		rc = order_ops(c.plan, err);
+	for (i = 0; i < c.nitems; i++)
+		desired_clear(&c.items[i]);
+	free(c.items);
+	gb_map_free(c.desired_by_id);
+	if (rc) {
+		gb_plan_free(c.plan);
+		return rc;
+	}
+	*out = c.plan;
+	return 0;
+}

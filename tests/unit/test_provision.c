@@ -1,0 +1,617 @@
+/* Unit tests of the provisioning rules: the source-of-authority and nesting tables row by row, limits, naming,
+ * matching, membership differences, deletes. Pure data in, plan out: no servers. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/provision.h"
+#include "groupbridge/util.h"
+
+#define MAXG 16
+#define MAXU 16
+
+/* A small world: cloud groups and users, forest users, AD groups. */
+static gb_cloud_group groups[MAXG];
+static gb_cloud_group *scope[MAXG];
+static size_t ngroups, nscope;
+static gb_cloud_user users[MAXU];
+static size_t nusers;
+static gb_ad_group ad[MAXG];
+static size_t nad;
+static gb_map *cloud_groups, *cloud_users, *forest_users, *by_anchor, *by_sid, *by_dn;
+static gb_provision_input in;
+
+static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char **out, gb_error *err)
+{
+	char buf[256];
+
+	(void)ctx;
+	*out = NULL;
+	switch (f) {
+	case GB_MAPPING_CN:
+		if (g->display_name && strcmp(g->display_name, "explode") == 0)
+			return gb_error_set(err, GB_EINVAL, "Mid: start beyond the end");
+		snprintf(buf, sizeof(buf), "%s_%s", g->display_name ? g->display_name : "", g->id);
+		break;
+	case GB_MAPPING_CONTAINER: snprintf(buf, sizeof(buf), "OU=Groups,DC=test,DC=example"); break;
+	case GB_MAPPING_DESCRIPTION:
+		if (!g->description)
+			return 0;
+		snprintf(buf, sizeof(buf), "%s", g->description);
+		break;
+	case GB_MAPPING_SAM: return 0;
+	}
+	*out = gb_strdup(buf);
+	return 0;
+}
+
+static void setup(void)
+{
+	memset(groups, 0, sizeof(groups));
+	memset(users, 0, sizeof(users));
+	memset(ad, 0, sizeof(ad));
+	ngroups = nscope = nusers = nad = 0;
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &cloud_groups, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &cloud_users, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &forest_users, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &by_anchor, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &by_sid, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &by_dn, NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.groups = scope;
+	in.cloud_groups = cloud_groups;
+	in.cloud_users = cloud_users;
+	in.forest_users = forest_users;
+	in.ad_by_anchor = by_anchor;
+	in.ad_by_sid = by_sid;
+	in.ad_by_dn = by_dn;
+	in.map = mapping;
+	in.authoritative = true;
+}
+
+static void teardown(void)
+{
+	gb_map_free(cloud_groups);
+	gb_map_free(cloud_users);
+	gb_map_free(forest_users);
+	gb_map_free(by_anchor);
+	gb_map_free(by_sid);
+	gb_map_free(by_dn);
+	for (size_t i = 0; i < ngroups; i++) {
+		for (size_t j = 0; j < groups[i].nmembers; j++)
+			free(groups[i].members[j].id);
+		free(groups[i].members);
+	}
+	for (size_t i = 0; i < nad; i++) {
+		for (size_t j = 0; j < ad[i].nmembers; j++)
+			free(ad[i].member_guids[j]);
+		free(ad[i].member_guids);
+	}
+}
+
+TestSuite(provision, .init = setup, .fini = teardown);
+
+/* A cloud security group; in_scope adds it to the configuration's scope. */
+static gb_cloud_group *cloud_group(const char *id, const char *name, int in_scope)
+{
+	gb_cloud_group *g = &groups[ngroups++];
+
+	g->id = (char *)id;
+	g->display_name = (char *)name;
+	g->security_enabled = GB_TRI_TRUE;
+	g->mail_enabled = GB_TRI_FALSE;
+	g->on_prem_sync_enabled = GB_TRI_UNKNOWN;
+	g->is_cloud_managed = GB_TRI_UNKNOWN;
+	g->members_read = true;
+	gb_map_set(cloud_groups, id, g, NULL);
+	if (in_scope)
+		scope[nscope++] = g;
+	in.ngroups = nscope;
+	return g;
+}
+
+/* A user; guid NULL makes it cloud-only; in_forest puts its GUID among this forest's users. */
+static void user(const char *id, const char *guid, int in_forest)
+{
+	gb_cloud_user *u = &users[nusers++];
+
+	u->id = (char *)id;
+	u->on_prem_object_id = (char *)guid;
+	gb_map_set(cloud_users, id, u, NULL);
+	if (guid && in_forest)
+		gb_map_set(forest_users, guid, (void *)1, NULL);
+}
+
+static void member(gb_cloud_group *g, gb_object_kind k, const char *id)
+{
+	cr_assert_eq(gb_cloud_group_add_member(g, k, id, NULL), 0);
+}
+
+static gb_ad_group *ad_group(const char *dn, const char *guid, const char *cn, const char *anchor)
+{
+	gb_ad_group *a = &ad[nad++];
+
+	a->dn = (char *)dn;
+	a->guid = (char *)guid;
+	a->cn = (char *)cn;
+	a->anchor = (char *)anchor;
+	a->admin_description = (char *)anchor;
+	a->group_type = GB_GROUP_TYPE_UNIVERSAL_SECURITY;
+	a->members_read = true;
+	char *key = NULL;
+
+	if (anchor)
+		gb_map_set(by_anchor, anchor, a, NULL);
+	cr_assert_eq(gb_provision_dn_key(dn, &key, NULL), 0);
+	gb_map_set(by_dn, key, a, NULL);
+	free(key);
+	return a;
+}
+
+static gb_plan *plan(void)
+{
+	gb_plan *p;
+	gb_error err;
+
+	cr_assert_eq(gb_provision_plan(&in, &p, &err), 0, "%s", err.msg);
+	return p;
+}
+
+static const gb_op *find_op(const gb_plan *p, gb_op_kind k, const char *id)
+{
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == k && p->ops[i].object_id && strcmp(p->ops[i].object_id, id) == 0)
+			return &p->ops[i];
+	return NULL;
+}
+
+static const gb_note *find_note(const gb_plan *p, const char *code, const char *subject)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (strcmp(p->notes[i].code, code) == 0 && (!subject || (p->notes[i].subject_id &&
+									  strcmp(p->notes[i].subject_id, subject) == 0)))
+			return &p->notes[i];
+	return NULL;
+}
+
+static bool has_value(const gb_op *op, const char *v)
+{
+	for (size_t i = 0; op && i < op->nvalues; i++)
+		if (strcmp(op->values[i], v) == 0)
+			return true;
+	return false;
+}
+
+/* --- the source-of-authority table (groups-only configuration) --- */
+
+Test(provision, soa_cloud_group_with_onprem_members_gets_all_references)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+	const gb_op *create, *add;
+
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	user("u2", "22222222-2222-2222-2222-222222222222", 1);
+	member(g, GB_KIND_USER, "u1");
+	member(g, GB_KIND_USER, "u2");
+	p = plan();
+	create = find_op(p, GB_OP_CREATE_GROUP, "g1");
+	cr_assert_not_null(create);
+	cr_assert_str_eq(create->target, "CN=Sales_g1,OU=Groups,DC=test,DC=example");
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_eq(add->nvalues, 2);
+	cr_assert(has_value(add, "<GUID=11111111-1111-1111-1111-111111111111>"));
+	cr_assert_eq(p->nnotes, 0);
+	gb_plan_free(p);
+}
+
+Test(provision, soa_cloud_members_only_gets_no_references)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+
+	user("c1", NULL, 0);
+	user("c2", NULL, 0);
+	member(g, GB_KIND_USER, "c1");
+	member(g, GB_KIND_USER, "c2");
+	p = plan();
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "g1"));
+	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "g1"));
+	cr_assert_not_null(find_note(p, "cloud-only-user", "c1"));
+	cr_assert_not_null(find_note(p, "cloud-only-user", "c2"));
+	gb_plan_free(p);
+}
+
+Test(provision, soa_mixed_members_gets_only_onprem_references)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+	const gb_op *add;
+
+	user("c1", NULL, 0);
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(g, GB_KIND_USER, "c1");
+	member(g, GB_KIND_USER, "u1");
+	p = plan();
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=11111111-1111-1111-1111-111111111111>"));
+	cr_assert_not_null(find_note(p, "cloud-only-user", "c1"));
+	gb_plan_free(p);
+}
+
+Test(provision, soa_empty_group_is_provisioned_empty)
+{
+	gb_plan *p;
+
+	cloud_group("g1", "Empty", 1);
+	p = plan();
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "g1"));
+	cr_assert_eq(p->nops, 1);
+	gb_plan_free(p);
+}
+
+Test(provision, soa_onprem_group_is_not_provisioned)
+{
+	gb_cloud_group *g = cloud_group("g1", "Synced", 1);
+	gb_plan *p;
+
+	g->on_prem_sync_enabled = GB_TRI_TRUE;
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	cr_assert_not_null(find_note(p, "synced-from-ad", NULL));
+	gb_plan_free(p);
+}
+
+Test(provision, unsupported_kinds_are_noted_and_never_written)
+{
+	gb_plan *p;
+
+	cloud_group("m1", "Mail", 1)->mail_enabled = GB_TRI_TRUE;
+	cloud_group("u1", "M365", 1)->unified = true;
+	cloud_group("d1", "Distribution", 1)->security_enabled = GB_TRI_FALSE;
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	cr_assert_not_null(find_note(p, "mail-enabled", NULL));
+	cr_assert_not_null(find_note(p, "microsoft-365-group", NULL));
+	cr_assert_not_null(find_note(p, "not-security-enabled", NULL));
+	gb_plan_free(p);
+}
+
+Test(provision, users_of_another_forest_devices_contacts_are_skipped)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+
+	user("f2", "33333333-3333-3333-3333-333333333333", 0);
+	member(g, GB_KIND_USER, "f2");
+	member(g, GB_KIND_DEVICE, "dev1");
+	member(g, GB_KIND_CONTACT, "con1");
+	member(g, GB_KIND_SERVICE_PRINCIPAL, "sp1");
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "g1"));
+	cr_assert_not_null(find_note(p, "other-forest", "f2"));
+	cr_assert_not_null(find_note(p, "device", "dev1"));
+	cr_assert_not_null(find_note(p, "contact", "con1"));
+	cr_assert_not_null(find_note(p, "service-principal", "sp1"));
+	gb_plan_free(p);
+}
+
+/* --- the nested-group table --- */
+
+Test(provision, nested_cloud_group_in_scope_is_referenced_never_expanded)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *child = cloud_group("c1", "Child", 1);
+	gb_plan *p;
+	const gb_op *add;
+
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(child, GB_KIND_USER, "u1");
+	member(parent, GB_KIND_GROUP, "c1");
+	p = plan();
+	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
+	cr_assert_eq(add->nvalues, 1, "only the nested group, not its members");
+	cr_assert(has_value(add, "CN=Child_c1,OU=Groups,DC=test,DC=example"));
+	/* every create comes before any member change: the nested group exists when it is referenced */
+	cr_assert_eq(p->ops[0].kind, GB_OP_CREATE_GROUP);
+	cr_assert_eq(p->ops[1].kind, GB_OP_CREATE_GROUP);
+	gb_plan_free(p);
+}
+
+Test(provision, nested_synced_group_is_not_referenced)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *synced = cloud_group("s1", "Synced", 0);
+	gb_plan *p;
+
+	synced->on_prem_sync_enabled = GB_TRI_TRUE;
+	member(parent, GB_KIND_GROUP, "s1");
+	p = plan();
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "p1"));
+	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "p1"));
+	cr_assert_not_null(find_note(p, "synced-group", "s1"));
+	gb_plan_free(p);
+}
+
+Test(provision, nested_soa_converted_group_is_referenced_by_guid)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *conv = cloud_group("v1", "Converted", 1);
+	gb_plan *p;
+
+	conv->on_prem_sync_enabled = GB_TRI_FALSE;
+	conv->is_cloud_managed = GB_TRI_TRUE;
+	conv->on_prem_sid = "S-1-5-21-1-2-3-1100";
+	gb_map_set(by_sid, "S-1-5-21-1-2-3-1100",
+		   ad_group("CN=Converted,OU=Old,DC=test,DC=example", "aaaaaaaa-0000-0000-0000-000000000001", "Converted",
+			    NULL),
+		   NULL);
+	member(parent, GB_KIND_GROUP, "v1");
+	p = plan();
+	cr_assert(has_value(find_op(p, GB_OP_ADD_MEMBERS, "p1"), "<GUID=aaaaaaaa-0000-0000-0000-000000000001>"));
+	/* the converted group is matched by SID and gets the anchor stamped */
+	cr_assert_not_null(find_op(p, GB_OP_SET_ATTRS, "v1"));
+	cr_assert_null(find_op(p, GB_OP_CREATE_GROUP, "v1"));
+	gb_plan_free(p);
+}
+
+Test(provision, nested_group_not_in_scope_is_skipped_with_advice)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_plan *p;
+
+	cloud_group("o1", "Outside", 0);
+	member(parent, GB_KIND_GROUP, "o1");
+	p = plan();
+	cr_assert_not_null(find_note(p, "group-not-in-scope", "o1"));
+	gb_plan_free(p);
+}
+
+/* --- limits and mappings --- */
+
+Test(provision, over_50000_members_is_that_groups_error_only)
+{
+	gb_cloud_group *big = cloud_group("big", "Big", 1);
+	gb_plan *p;
+	char id[32];
+
+	cloud_group("ok", "Fine", 1);
+	for (int i = 0; i <= GB_MAX_GROUP_MEMBERS; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		member(big, GB_KIND_USER, id);
+	}
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_CREATE_GROUP, "big"));
+	cr_assert_not_null(find_note(p, "over-member-limit", NULL));
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "ok"), "the other groups go on");
+	gb_plan_free(p);
+}
+
+Test(provision, exactly_50000_members_is_provisioned)
+{
+	gb_cloud_group *big = cloud_group("big", "Big", 1);
+	gb_plan *p;
+	char id[32], guid[40];
+
+	for (int i = 0; i < GB_MAX_GROUP_MEMBERS; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		member(big, GB_KIND_USER, id);
+	}
+	/* only two are real users here; the rest are unknown and noted, which is enough to prove the limit */
+	snprintf(guid, sizeof(guid), "11111111-1111-1111-1111-111111111111");
+	user("u0", guid, 1);
+	p = plan();
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "big"));
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "big")->nvalues, 1);
+	gb_plan_free(p);
+}
+
+Test(provision, mapping_error_is_that_groups_error)
+{
+	gb_plan *p;
+
+	cloud_group("bad", "explode", 1);
+	cloud_group("ok", "Fine", 1);
+	p = plan();
+	cr_assert_not_null(find_note(p, "mapping-error", NULL));
+	cr_assert(strstr(find_note(p, "mapping-error", NULL)->message, "Mid: start beyond the end") != NULL);
+	cr_assert_not_null(find_op(p, GB_OP_CREATE_GROUP, "ok"));
+	gb_plan_free(p);
+}
+
+Test(provision, hostile_display_name_is_escaped_into_one_rdn)
+{
+	gb_plan *p;
+	const gb_op *create;
+
+	cloud_group("h1", " #Evil,OU=Domain Controllers+x=\"y\"\\<>;= ", 1);
+	p = plan();
+	create = find_op(p, GB_OP_CREATE_GROUP, "h1");
+	cr_assert_not_null(create);
+	/* RFC 4514: a leading space is escaped; '#' only when it is the first character */
+	cr_assert(gb_str_has_prefix(create->target,
+				    "CN=\\ #Evil\\,OU\\=Domain Controllers\\+x\\=\\\"y\\\"\\\\\\<\\>\\;\\= _h1,"),
+		  "%s", create->target);
+	cr_assert(strstr(create->target, ",OU=Groups,DC=test,DC=example") != NULL);
+	gb_plan_free(p);
+}
+
+/* --- matching and differences --- */
+
+Test(provision, matched_group_converges_to_nothing)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+
+	a->display_name = "Sales";
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(g, GB_KIND_USER, "u1");
+	gb_ad_group_add_member(a, "11111111-1111-1111-1111-111111111111", NULL);
+	p = plan();
+	cr_assert_eq(p->nops, 0, "a second run with no change writes nothing");
+	gb_plan_free(p);
+}
+
+Test(provision, authoritative_removes_and_additive_keeps)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+	const gb_op *rm;
+
+	a->display_name = "Sales";
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(g, GB_KIND_USER, "u1");
+	gb_ad_group_add_member(a, "99999999-0000-0000-0000-000000000009", NULL);
+	p = plan();
+	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
+	cr_assert(has_value(rm, "<GUID=99999999-0000-0000-0000-000000000009>"));
+	cr_assert_str_eq(rm->guid, "bbbbbbbb-0000-0000-0000-000000000001");
+	cr_assert(has_value(find_op(p, GB_OP_ADD_MEMBERS, "g1"), "<GUID=11111111-1111-1111-1111-111111111111>"));
+	gb_plan_free(p);
+	in.authoritative = false;
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_REMOVE_MEMBERS, "g1"));
+	gb_plan_free(p);
+}
+
+Test(provision, guid_case_does_not_create_false_differences)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+
+	a->display_name = "Sales";
+	user("u1", "ABCDEF00-1111-1111-1111-111111111111", 1);
+	member(g, GB_KIND_USER, "u1");
+	gb_ad_group_add_member(a, "abcdef00-1111-1111-1111-111111111111", NULL);
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	gb_plan_free(p);
+}
+
+Test(provision, cn_change_is_a_rename_and_container_change_moves_only_when_allowed)
+{
+	gb_cloud_group *g = cloud_group("g1", "Renamed", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Old,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+	const gb_op *op;
+
+	a->display_name = "Renamed";
+	p = plan();
+	op = find_op(p, GB_OP_RENAME, "g1");
+	cr_assert_str_eq(op->new_rdn, "CN=Renamed_g1");
+	cr_assert_null(find_op(p, GB_OP_MOVE, "g1"));
+	cr_assert_not_null(find_note(p, "container-changed", NULL));
+	gb_plan_free(p);
+	in.move_on_container_change = true;
+	p = plan();
+	op = find_op(p, GB_OP_MOVE, "g1");
+	cr_assert_str_eq(op->new_parent, "OU=Groups,DC=test,DC=example");
+	gb_plan_free(p);
+	(void)g;
+}
+
+Test(provision, match_by_group_dn_extension_stamps_the_anchor)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+	const gb_op *set;
+
+	/* the extension spells the DN differently from AD (case, spaces, \2C for \,): still the same group */
+	g->group_dn_ext = "cn=Sales\\2C EMEA,ou=groups, dc=TEST,dc=example";
+	ad_group("CN=Sales\\, EMEA,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+		 "Sales_g1", NULL)
+		->display_name = "Sales";
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_CREATE_GROUP, "g1"));
+	set = find_op(p, GB_OP_SET_ATTRS, "g1");
+	cr_assert_not_null(set);
+	cr_assert_eq(set->nattrs, 2);
+	cr_assert_str_eq(set->attrs[0].name, "msDS-ExternalDirectoryObjectId");
+	cr_assert_str_eq(set->attrs[0].after, "Group_g1");
+	gb_plan_free(p);
+}
+
+Test(provision, conflicting_matches_block_the_group)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+
+	g->on_prem_sid = "S-1-5-21-1-2-3-1100";
+	ad_group("CN=A,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "A", "Group_g1");
+	gb_map_set(by_sid, "S-1-5-21-1-2-3-1100",
+		   ad_group("CN=B,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002", "B", NULL), NULL);
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	cr_assert_not_null(find_note(p, "match-conflict", NULL));
+	gb_plan_free(p);
+}
+
+Test(provision, group_anchored_to_another_cloud_group_is_never_taken)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+
+	g->group_dn_ext = "CN=Other,OU=Groups,DC=test,DC=example";
+	ad_group("CN=Other,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000003", "Other", "Group_zz");
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	cr_assert(strstr(find_note(p, "match-conflict", NULL)->message, "Group_zz") != NULL);
+	gb_plan_free(p);
+}
+
+Test(provision, incompletely_read_ad_members_change_nothing)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_plan *p;
+
+	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
+		 "Group_g1")
+		->members_read = false;
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(g, GB_KIND_USER, "u1");
+	p = plan();
+	cr_assert_eq(p->nops, 0);
+	cr_assert_not_null(find_note(p, "members-not-read", NULL));
+	gb_plan_free(p);
+}
+
+/* --- deletes --- */
+
+Test(provision, hard_delete_deletes_only_anchored_groups)
+{
+	const char *deleted[] = {"g1", "never", NULL};
+	gb_plan *p;
+	const gb_op *del;
+
+	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
+		 "Group_g1");
+	ad_group("CN=Manual,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002", "Manual", NULL);
+	in.hard_deleted = deleted;
+	p = plan();
+	cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 1);
+	del = find_op(p, GB_OP_DELETE_GROUP, "g1");
+	cr_assert_str_eq(del->guid, "bbbbbbbb-0000-0000-0000-000000000001");
+	gb_plan_free(p);
+}
+
+Test(provision, leaving_scope_stops_management_without_delete)
+{
+	const char *left[] = {"g1", NULL};
+	gb_plan *p;
+
+	cloud_group("g1", "Sales", 1);
+	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
+		 "Group_g1");
+	in.left_scope = left;
+	p = plan();
+	cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 0);
+	cr_assert_not_null(find_op(p, GB_OP_UNMANAGE, "g1"));
+	cr_assert_not_null(find_note(p, "left-management", NULL));
+	gb_plan_free(p);
+}
