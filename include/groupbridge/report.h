@@ -33,7 +33,7 @@
  *     "sections": [ { "title": string,
  *                     "blocks": [ { "type": "text", "text": string }
  *                               | { "type": "table", "title": string,
- *                                   "columns": [ { "name": string, "type": "text" | "number" } ],
+ *                                   "columns": [ { "name": string, "type": "text" | "number" | "time" } ],
  *                                   "rows": [ [ string | null, ... ] ] }       (one string per column, null = empty)
  *                               | { "type": "chart", "chart": "bar", "title": string, "unit": string,
  *                                   "items": [ { "label": string, "value": number } ] }
@@ -68,7 +68,9 @@
 
 typedef enum gb_report_format { GB_REPORT_HTML, GB_REPORT_MD, GB_REPORT_JSON, GB_REPORT_CSV } gb_report_format;
 
-typedef enum gb_report_coltype { GB_COL_TEXT, GB_COL_NUMBER } gb_report_coltype;
+/* Column types: text; numbers (sorted numerically, aligned right); times (UTC ISO 8601, sorted as text, which is
+ * chronological, and never wrapped in HTML). */
+typedef enum gb_report_coltype { GB_COL_TEXT, GB_COL_NUMBER, GB_COL_TIME } gb_report_coltype;
 
 typedef enum gb_report_chart_type { GB_CHART_BAR, GB_CHART_STACKED, GB_CHART_TIMELINE } gb_report_chart_type;
 

@@ -43,7 +43,8 @@ static const char css[] =
 	"table{border-collapse:collapse;width:100%;font-size:13px}\n"
 	"caption{text-align:left;font-weight:600;padding:0 0 6px;white-space:pre-wrap}\n"
 	"th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;"
-	"white-space:pre-wrap;overflow-wrap:anywhere}\n"
+	"white-space:pre-wrap;overflow-wrap:break-word}\n"
+	"td.num,td.time{white-space:nowrap}td.long{overflow-wrap:anywhere;min-width:8em}\n"
 	"th{background:#eef1f6;font-weight:600;white-space:nowrap}\n"
 	"th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
 	"tbody tr:nth-child(even){background:#fafbfc}\n"
@@ -393,11 +394,46 @@ static void chart(ctx *c, xmlNodePtr parent, const gb_report_chart *ch)
 		chart_timeline(c, fig, ch);
 }
 
+/* A text cell: the text as text nodes, with a <wbr> (a line-break opportunity, no text) after each comma, slash and
+ * semicolon, so that a long DN or path wraps at its components instead of widening the table. */
+static xmlNodePtr text_cell(ctx *c, xmlNodePtr tr, const char *text)
+{
+	xmlNodePtr td = el(c, tr, "td", NULL), t;
+	const char *p = text, *q;
+
+	while (td && *p) {
+		q = p + strcspn(p, ",/;");
+		if (*q)
+			q++;
+		t = xmlNewDocTextLen(c->doc, BAD_CAST p, (int)(q - p));
+		if (!t || !xmlAddChild(td, t)) {
+			xmlFreeNode(t);
+			c->ok = 0;
+			break;
+		}
+		if (*q && (q - p) > 1)
+			el(c, td, "wbr", NULL);
+		p = q;
+	}
+	return td;
+}
+
 static void table(ctx *c, xmlNodePtr parent, const gb_report_table *t)
 {
 	xmlNodePtr wrap = el(c, parent, "div", NULL), tab, tr, cell;
-	size_t i, j;
+	size_t i, j, *longest;
 	char span[16];
+
+	/* columns holding long values (DNs, JSON) may break anywhere; the others keep their words whole */
+	longest = calloc(t->ncols, sizeof(*longest));
+	if (!longest) {
+		c->ok = 0;
+		return;
+	}
+	for (i = 0; i < t->nrows; i++)
+		for (j = 0; j < t->ncols; j++)
+			if (t->rows[i][j] && strlen(t->rows[i][j]) > longest[j])
+				longest[j] = strlen(t->rows[i][j]);
 
 	attr(c, wrap, "class", "table-wrap");
 	tab = el(c, wrap, "table", NULL);
@@ -411,15 +447,24 @@ static void table(ctx *c, xmlNodePtr parent, const gb_report_table *t)
 		if (t->types[j] == GB_COL_NUMBER) {
 			attr(c, cell, "class", "num");
 			attr(c, cell, "data-type", "number");
+		} else if (t->types[j] == GB_COL_TIME) {
+			attr(c, cell, "class", "time");
 		}
 	}
 	parent = el(c, tab, "tbody", NULL);
 	for (i = 0; i < t->nrows; i++) {
 		tr = el(c, parent, "tr", NULL);
 		for (j = 0; j < t->ncols; j++) {
-			cell = el(c, tr, "td", t->rows[i][j] ? t->rows[i][j] : "");
+			if (t->types[j] == GB_COL_TEXT) {
+				cell = text_cell(c, tr, t->rows[i][j] ? t->rows[i][j] : "");
+				if (longest[j] > 40)
+					attr(c, cell, "class", "long");
+			} else
+				cell = el(c, tr, "td", t->rows[i][j] ? t->rows[i][j] : "");
 			if (t->types[j] == GB_COL_NUMBER)
 				attr(c, cell, "class", "num");
+			else if (t->types[j] == GB_COL_TIME)
+				attr(c, cell, "class", "time");
 		}
 	}
 	if (t->nrows == 0) {
@@ -428,6 +473,7 @@ static void table(ctx *c, xmlNodePtr parent, const gb_report_table *t)
 		attr(c, cell, "colspan", span);
 		attr(c, cell, "class", "empty");
 	}
+	free(longest);
 }
 
 static void build(ctx *c, const gb_report *r, xmlNodePtr html)

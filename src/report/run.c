@@ -203,8 +203,8 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 
 static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},	   {"First change", GB_COL_TEXT},
-						{"Last change", GB_COL_TEXT},  {"Changes", GB_COL_NUMBER},
+	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},	   {"First change", GB_COL_TIME},
+						{"Last change", GB_COL_TIME},  {"Changes", GB_COL_NUMBER},
 						{"Failed", GB_COL_NUMBER}};
 	gb_report_section *sec;
 	gb_report_chart *ch;
@@ -291,7 +291,7 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 
 static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Seq", GB_COL_NUMBER},	   {"Time", GB_COL_TEXT},
+	static const gb_report_column cols[] = {{"Seq", GB_COL_NUMBER},	   {"Time", GB_COL_TIME},
 						{"Step", GB_COL_TEXT},	   {"Operation", GB_COL_TEXT},
 						{"Object", GB_COL_TEXT},   {"Before", GB_COL_TEXT},
 						{"After", GB_COL_TEXT},	   {"Result", GB_COL_TEXT}};
