@@ -1,0 +1,284 @@
+/*
+ * directory.h: the Active Directory client over LDAP (OpenLDAP's libldap).
+ *
+ * A gb_directory is one authenticated connection to a domain controller (plus, on demand, one to the Global Catalog).
+ * It is exact about AD's formats (see adcodec.h), economical with the server (paged searches, explicit ranged reads
+ * of `member`, member changes in add/delete batches) and unable to write where it must not: every write first
+ * passes the write fence (the target DN must lie below an allowed container, compared as DNs) and nothing is sent
+ * when it does not.
+ *
+ * Connections: ldaps://, or ldap:// with StartTLS, certificates always verified (against ca_file when given, else
+ * the system's trust store); plain LDAP only with allow_insecure (the test bed). Simple bind with a DN or a UPN.
+ * Referral chasing is off and search references are skipped. When the server goes away (LDAP_SERVER_DOWN or
+ * LDAP_CONNECT_ERROR), the client reconnects with backoff (0.2 s, 0.8 s, 3.2 s) and retries the operation once; a
+ * paged search is retried only when no entry has reached the callback yet.
+ *
+ * Errors: an LDAP failure becomes one message "ldap OPERATION DN: REASON (CODE): SERVER DIAGNOSTIC" and a code:
+ *   GB_ERETRY   retryable: busy, unavailable, server down, connect error, time limit, timeout
+ *   GB_EAUTH    invalid credentials (49) and other bind refusals
+ *   GB_ETLS     the TLS handshake or certificate verification failed
+ *   GB_ENOTFOUND noSuchObject (32)
+ *   GB_EEXISTS  entryAlreadyExists (68)
+ *   GB_ELDAP    every other LDAP result (permanent)
+ * gb_directory_last_ldap_code() gives the LDAP result code of the last failed operation.
+ *
+ * Not thread-safe: one gb_directory per thread.
+ */
+#ifndef GROUPBRIDGE_DIRECTORY_H
+#define GROUPBRIDGE_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "groupbridge/config.h"
+#include "groupbridge/error.h"
+#include "groupbridge/model.h"
+
+#define GB_DIRECTORY_PAGE_SIZE 1000      /* entries per page of a paged search */
+#define GB_DIRECTORY_RANGE_SIZE 1000     /* values asked for per ranged read of `member` */
+#define GB_DIRECTORY_MEMBER_BATCH 1000   /* values per member add/delete modify */
+#define GB_DIRECTORY_GUID_BATCH 100      /* GUIDs per OR filter in gb_directory_find_by_guids */
+#define GB_DIRECTORY_MAX_VALUE (1024 * 1024) /* larger attribute values are refused (GB_ETOOBIG) */
+
+#define GB_GROUP_TYPE_UNIVERSAL_SECURITY (-2147483640L) /* 0x80000008, what Cloud Sync creates */
+#define GB_GROUP_TYPE_GLOBAL_SECURITY (-2147483646L)    /* 0x80000002 */
+
+#define GB_DIRECTORY_ANCHOR_ATTR "msDS-ExternalDirectoryObjectId"
+
+typedef struct gb_directory gb_directory;
+
+/* Explicit connection parameters (tests, tools); gb_directory_open_config fills them from a configuration.
+ * Strings are copied by gb_directory_open; zero numbers mean the defaults. */
+typedef struct gb_directory_params {
+	const char *uri;               /* ldaps://host[:port] or ldap://host[:port] */
+	const char *bind_dn;           /* a DN or a UPN (user@domain) */
+	const char *password;
+	const char *base_dn;           /* the domain's naming context: where subtree lookups start */
+	const char *ca_file;           /* PEM bundle to verify the server; NULL: the system's trust store */
+	bool start_tls;                /* ldap:// upgraded with StartTLS */
+	bool allow_insecure;           /* ldap:// without TLS (test directories only) */
+	const char *gc_uri;            /* Global Catalog, e.g. ldap://dc:3268 (same TLS settings and credentials) */
+	const char *allowed_containers;/* ';'-separated DNs below which writes are allowed; NULL: every write refused */
+	long connect_timeout;          /* seconds, default 10 */
+	long timeout;                  /* seconds per operation, default 30 */
+	long page_size;                /* default GB_DIRECTORY_PAGE_SIZE */
+	long range_size;               /* default GB_DIRECTORY_RANGE_SIZE */
+	long member_batch;             /* default GB_DIRECTORY_MEMBER_BATCH */
+} gb_directory_params;
+
+/* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, ldap:// without start_tls or
+ * allow_insecure, start_tls on ldaps://); GB_ETLS, GB_EAUTH, GB_ERETRY (server unreachable) or GB_ELDAP with the
+ * server's message otherwise. *out is the caller's: gb_directory_free. The password is registered for log redaction. */
+int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error *err);
+
+/* The same from a configuration's [directory] section and bind password (gb_config_bind_password); the fence is
+ * [provisioning] allowed_containers when set (else every write is refused until gb_directory_set_fence). */
+int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error *err);
+
+/* Closes the connections and frees everything (the password is wiped). NULL is fine. */
+void gb_directory_free(gb_directory *d);
+
+/* Replaces the allowed containers: a ';'-separated list of DNs (each parsed; GB_EPARSE for a malformed one, the old
+ * fence kept). NULL or "" allows no write at all. */
+int gb_directory_set_fence(gb_directory *d, const char *containers, gb_error *err);
+
+/* The fence of d, checked without the server (see gb_dir_fence_check). */
+int gb_directory_fence_check(const gb_directory *d, const char *op, const char *dn, gb_error *err);
+
+/* The write fence as a value of its own (pure logic, no connection). */
+typedef struct gb_dir_fence gb_dir_fence;
+
+/* Parses a ';'-separated list of container DNs (an escaped `\;` stays in its value; blank items are skipped).
+ * GB_EPARSE for a malformed DN. NULL or "" gives a fence that refuses everything. *out: gb_dir_fence_free. */
+int gb_dir_fence_new(const char *containers, gb_dir_fence **out, gb_error *err);
+void gb_dir_fence_free(gb_dir_fence *f);
+
+/* 0 when dn lies strictly below one of the containers (compared as DNs: RDN by RDN, types and ASCII values
+ * case-insensitive, escapes decoded; never a string suffix), else GB_EFENCE with a message naming op and dn. A
+ * "<GUID=...>" dn is refused (resolve it first); GB_EPARSE for a malformed dn. f may be NULL (refuses all). */
+int gb_dir_fence_check(const gb_dir_fence *f, const char *op, const char *dn, gb_error *err);
+
+/* The delete rule: 0 when anchor (the object's msDS-ExternalDirectoryObjectId, NULL when unset) is
+ * "Group_<expected_id>" (id compared case-insensitively), or any non-empty "Group_..." when expected_id is NULL;
+ * else GB_EFENCE with a message naming dn and the anchor found. */
+int gb_dir_anchor_check(const char *dn, const char *anchor, const char *expected_id, gb_error *err);
+
+/* The LDAP result code of the last failed operation (0 after a success; libldap's negative codes for client-side
+ * failures such as LDAP_SERVER_DOWN). */
+int gb_directory_last_ldap_code(const gb_directory *d);
+
+/* The base DN the directory was opened with (borrowed). */
+const char *gb_directory_base_dn(const gb_directory *d);
+
+/* ---- errors ---- */
+
+/* True for LDAP result codes worth retrying later: busy (51), unavailable (52), time limit (3), server down (-1),
+ * timeout (-5), connect error (-11). */
+bool gb_directory_ldap_code_is_retryable(int ldap_code);
+
+/* The GB_E* code for an LDAP result code, as in the table at the top of this file. */
+int gb_directory_ldap_code_to_error(int ldap_code);
+
+/* ---- entries ---- */
+
+typedef struct gb_dir_value {
+	char *data; /* NUL-terminated for convenience; binary values may hold NUL: use len */
+	size_t len;
+} gb_dir_value;
+
+typedef struct gb_dir_attr {
+	char *name; /* as the server returned it (e.g. "member;range=0-999") */
+	gb_dir_value *values;
+	size_t nvalues;
+} gb_dir_attr;
+
+typedef struct gb_dir_entry {
+	char *dn; /* with GB_DIR_EXTENDED_DN, the extended form "<GUID=...>;<SID=...>;DN" */
+	gb_dir_attr *attrs;
+	size_t nattrs;
+} gb_dir_entry;
+
+/* The attribute named exactly name (case-insensitive, options such as ";range=" included), or NULL. Borrowed. */
+const gb_dir_attr *gb_dir_entry_attr(const gb_dir_entry *e, const char *name);
+
+/* The first value of name as a string, or NULL. Borrowed. */
+const char *gb_dir_entry_str(const gb_dir_entry *e, const char *name);
+
+/* objectGUID as lower-case text into dst (GB_AD_GUID_TEXT_SIZE); false when absent or not 16 bytes. */
+bool gb_dir_entry_guid(const gb_dir_entry *e, char *dst);
+
+/* objectSid as text into dst (GB_AD_SID_TEXT_SIZE); false when absent or malformed. */
+bool gb_dir_entry_sid(const gb_dir_entry *e, char *dst);
+
+void gb_dir_entry_free(gb_dir_entry *e);
+
+/* ---- reads ---- */
+
+enum {
+	GB_DIR_EXTENDED_DN = 1 << 0, /* ask for extended DNs (control 1.2.840.113556.1.4.529, flag 1) */
+	GB_DIR_GC = 1 << 1           /* search the Global Catalog (gc_uri) instead of the DC; base "" is the forest */
+};
+
+enum gb_dir_scope { GB_DIR_BASE = 0, GB_DIR_ONELEVEL = 1, GB_DIR_SUBTREE = 2 };
+
+/* Called once per entry; a non-zero return stops the search and is returned by it (set err too). The entry is
+ * borrowed for the duration of the call. */
+typedef int (*gb_dir_entry_cb)(const gb_dir_entry *e, void *ctx, gb_error *err);
+
+/* A paged search (page_size entries per page) from base (NULL: the base DN) with filter; attrs is NULL-terminated
+ * (NULL: all user attributes). Search references are skipped. Errors as above; GB_ENOTFOUND when base does not
+ * exist. */
+int gb_directory_search(gb_directory *d, const char *base, int scope, const char *filter, const char *const *attrs,
+			unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err);
+
+/* One entry: a base-scope read of dn (a DN, or "<GUID=...>"/"<SID=...>"). GB_ENOTFOUND when it does not exist.
+ * *out: gb_dir_entry_free. */
+int gb_directory_get(gb_directory *d, const char *dn, const char *const *attrs, unsigned flags, gb_dir_entry **out,
+		     gb_error *err);
+
+/* By objectGUID text, as a "<GUID=...>" base read. */
+int gb_directory_get_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
+			     gb_dir_entry **out, gb_error *err);
+
+/* Subtree searches below the base DN (or the forest with GB_DIR_GC) for exactly one entry with the given
+ * msDS-ExternalDirectoryObjectId, objectSid (text) or objectGUID (text, as a binary filter). GB_ENOTFOUND when
+ * none, GB_ECONFLICT when several. */
+int gb_directory_find_by_anchor(gb_directory *d, const char *anchor, const char *const *attrs, unsigned flags,
+				gb_dir_entry **out, gb_error *err);
+int gb_directory_find_by_sid(gb_directory *d, const char *sid, const char *const *attrs, unsigned flags,
+			     gb_dir_entry **out, gb_error *err);
+int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
+			      gb_dir_entry **out, gb_error *err);
+
+/* Many objectGUIDs (text) at once: OR filters of GB_DIRECTORY_GUID_BATCH binary GUIDs each; cb gets every entry
+ * found (GUIDs not found are simply absent). GB_EINVAL for a GUID that is not one. */
+int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t n, const char *const *attrs,
+			       unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err);
+
+/* Called once per value of a multi-valued attribute read in ranges. */
+typedef int (*gb_dir_value_cb)(const char *value, size_t len, void *ctx, gb_error *err);
+
+/* Reads every value of attr (normally "member") of dn through explicit ranges of range_size
+ * ("member;range=0-999", then from the next low bound the server reports, until a chunk ends in "-*"). Handles a
+ * server that ignores ranges (a plain attribute) and the shape Windows forces. flags: GB_DIR_EXTENDED_DN gives member
+ * values as "<GUID=...>;<SID=...>;DN". GB_ENOTFOUND when dn does not exist. */
+int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, unsigned flags, gb_dir_value_cb cb,
+			     void *ctx, gb_error *err);
+
+/* Reads a group (by DN or "<GUID=...>") into a gb_ad_group: dn, guid, sid, cn, anchor, adminDescription,
+ * description, displayName, sAMAccountName, groupType, adminCount, and with with_members every member's objectGUID
+ * (ranged, extended DN) with members_read set. GB_ENOTFOUND when absent. *out: gb_ad_group_free. */
+int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err);
+
+/* The range arithmetic of ranged reads, a pure function so that shapes Samba never produces (Windows' forced
+ * ranging) are unit-tested. Given the attribute names of one reply entry (names[i] with counts[i] values) for a
+ * request of attr from low, it says which attribute's values to take and what comes next:
+ *   - "attr;range=LOW-HIGH": take it, next = HIGH + 1
+ *   - "attr;range=LOW-*": take it, done
+ *   - plain "attr" with values and no ranged one: the server ignored ranging, take it, done
+ *   - an empty plain "attr" next to a ranged one (Windows): the ranged one decides
+ *   - nothing: done, no values
+ * GB_EPARSE for a ranged name whose low differs from low, whose high is below low, or that is malformed. */
+typedef struct gb_dir_range_step {
+	long take;            /* index into names of the values to take, -1 for none */
+	bool done;
+	unsigned long next;   /* the next low bound when !done */
+} gb_dir_range_step;
+
+int gb_directory_range_step(const char *attr, unsigned long low, const char *const *names, const size_t *counts,
+			    size_t n, gb_dir_range_step *out, gb_error *err);
+
+/* ---- writes (each passes the fence first) ---- */
+
+typedef struct gb_directory_group_spec {
+	const char *dn;                 /* CN=...,<allowed container> */
+	long group_type;                /* 0: GB_GROUP_TYPE_UNIVERSAL_SECURITY */
+	const char *sam_account_name;   /* optional (AD generates one when absent) */
+	const char *description;        /* optional */
+	const char *display_name;       /* optional */
+	const char *anchor;             /* optional msDS-ExternalDirectoryObjectId, e.g. "Group_<id>" */
+	const char *admin_description;  /* optional */
+} gb_directory_group_spec;
+
+/* Creates a group: objectClass group, groupType, cn (the RDN's value), and the optional attributes given. */
+int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err);
+
+enum gb_dir_mod_op { GB_DIR_MOD_ADD = 0, GB_DIR_MOD_DELETE = 1, GB_DIR_MOD_REPLACE = 2 };
+
+typedef struct gb_dir_change {
+	int op;                         /* enum gb_dir_mod_op */
+	const char *attr;
+	const char *const *values;      /* NULL-terminated; NULL or empty with DELETE/REPLACE clears the attribute */
+} gb_dir_change;
+
+/* Applies changes to dn in one modify (atomic on AD). A REPLACE of `member` is refused (GB_EINVAL): membership is
+ * changed with gb_directory_add_members/remove_members only. dn may be "<GUID=...>": it is resolved first so that
+ * the fence sees the real DN. */
+int gb_directory_modify(gb_directory *d, const char *dn, const gb_dir_change *changes, size_t n, gb_error *err);
+
+/* Renames and/or moves dn: new_rdn ("CN=..."; NULL keeps the current one), new_parent (NULL keeps the parent). Both
+ * the current DN and the resulting DN must pass the fence. */
+int gb_directory_rename(gb_directory *d, const char *dn, const char *new_rdn, const char *new_parent, gb_error *err);
+
+/* Deletes dn after reading its msDS-ExternalDirectoryObjectId: refused with GB_EFENCE unless it is
+ * "Group_<expected_id>" (or any "Group_..." when expected_id is NULL). */
+int gb_directory_delete(gb_directory *d, const char *dn, const char *expected_id, gb_error *err);
+
+/* Adds (or removes) member values (DNs or "<GUID=...>"/"<SID=...>") to group dn in modifies of member_batch values
+ * each, with the permissive modify control so that a value already present (or already absent) is not an error and
+ * a retried batch is harmless. On failure, *done (when not NULL) is the number of values in batches that
+ * succeeded. */
+int gb_directory_add_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
+			     gb_error *err);
+int gb_directory_remove_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
+				gb_error *err);
+
+/* ---- for `config check` ---- */
+
+/* Connects and binds with the configuration's [directory] settings, then looks in the schema naming context for
+ * lDAPDisplayName=msDS-ExternalDirectoryObjectId. On success detail gets a one-line summary (URI, how TLS was
+ * verified, who bound, the DC's dnsHostName) and *has_anchor_attr is 1 when the schema has the attribute, 0 when
+ * not (Windows Server 2016 schema needed). Errors as gb_directory_open. */
+int gb_directory_probe(const gb_config *cfg, char *detail, size_t n, int *has_anchor_attr, gb_error *err);
+
+#endif

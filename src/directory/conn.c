@@ -1,0 +1,486 @@
+/* conn.c: connecting, binding, TLS, reconnecting, error classification and the write fence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "directory/internal.h"
+#include "groupbridge/log.h"
+#include "groupbridge/util.h"
+
+bool gb_directory_ldap_code_is_retryable(int rc)
+{
+	switch (rc) {
+	case LDAP_BUSY:
+	case LDAP_UNAVAILABLE:
+	case LDAP_TIMELIMIT_EXCEEDED:
+	case LDAP_SERVER_DOWN:
+	case LDAP_TIMEOUT:
+	case LDAP_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int gb_directory_ldap_code_to_error(int rc)
+{
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	if (gb_directory_ldap_code_is_retryable(rc))
+		return GB_ERETRY;
+	switch (rc) {
+	case LDAP_INVALID_CREDENTIALS:
+	case LDAP_INAPPROPRIATE_AUTH:
+	case LDAP_STRONG_AUTH_REQUIRED:
+		return GB_EAUTH;
+	case LDAP_NO_SUCH_OBJECT:
+		return GB_ENOTFOUND;
+	case LDAP_ALREADY_EXISTS:
+		return GB_EEXISTS;
+	case LDAP_NO_MEMORY:
+		return GB_ENOMEM;
+	default:
+		return GB_ELDAP;
+	}
+}
+
+/* Does a client-side failure while connecting come from TLS? libldap reports a failed handshake or an unverified
+ * certificate as a connect error whose diagnostic names it. */
+static bool looks_like_tls(const char *diag)
+{
+	static const char *const words[] = {"tls", "ssl", "certificate", "handshake", "x509", "verif"};
+	size_t i, j, n = diag ? strlen(diag) : 0;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sizeof words / sizeof words[0]; j++)
+			if (gb_str_ihas_prefix(diag + i, words[j]))
+				return true;
+	return false;
+}
+
+static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, bool connecting,
+			 gb_error *err)
+{
+	char *diag = NULL;
+	char clean[512];
+	size_t i, k = 0;
+	int code = gb_directory_ldap_code_to_error(rc);
+
+	if (d)
+		d->last_rc = rc;
+	if (ld)
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	/* the server's text is untrusted: bounded, control characters flattened, trailing blanks dropped */
+	for (i = 0; diag && diag[i] && k + 1 < sizeof clean; i++) {
+		unsigned char c = (unsigned char)diag[i];
+		clean[k++] = (char)(c < 0x20 || c == 0x7f ? ' ' : c);
+	}
+	while (k > 0 && clean[k - 1] == ' ')
+		k--;
+	clean[k] = '\0';
+	if (diag)
+		ldap_memfree(diag);
+	if (connecting && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && looks_like_tls(clean))
+		code = GB_ETLS;
+	return gb_error_set(err, code, "ldap %s %s: %s (%d)%s%s", opname, dn && *dn ? dn : "(root)",
+			    ldap_err2string(rc), rc, k ? ": " : "", clean);
+}
+
+int gb_dir_ldap_error(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, gb_error *err)
+{
+	return ldap_error_ex(d, ld, rc, opname, dn, false, err);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* Opens and binds one connection to uri. */
+static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *err)
+{
+	LDAP *ld = NULL;
+	int rc, v3 = LDAP_VERSION3, zero = 0, demand = LDAP_OPT_X_TLS_DEMAND, tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+	struct timeval ct = {d->connect_timeout, 0}, ot = {d->timeout, 0};
+	bool ldaps = gb_str_ihas_prefix(uri, "ldaps://");
+	struct berval cred;
+
+	*out = NULL;
+	rc = ldap_initialize(&ld, uri);
+	if (rc != LDAP_SUCCESS || !ld)
+		return gb_error_set(err, GB_EINVAL, "ldap connect %s: %s", uri, ldap_err2string(rc));
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &ct) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &ot) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
+		rc = gb_error_set(err, GB_ERROR, "ldap connect %s: cannot set connection options", uri);
+		goto fail;
+	}
+	if (ldaps || d->start_tls) {
+		if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin) != LDAP_OPT_SUCCESS ||
+		    (d->ca_file && ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, d->ca_file) != LDAP_OPT_SUCCESS) ||
+		    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS) {
+			rc = gb_error_set(err, GB_ETLS, "ldap connect %s: cannot set up tls (ca_file %s)", uri,
+					  d->ca_file ? d->ca_file : "system default");
+			goto fail;
+		}
+	}
+	if (d->start_tls && !ldaps) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			rc = ldap_error_ex(d, ld, rc, "starttls", uri, true, err);
+			if (rc == GB_ELDAP) { /* a server that refuses StartTLS: the connection is not secure */
+				rc = GB_ETLS;
+				if (err)
+					err->code = rc;
+			}
+			goto fail;
+		}
+	}
+	cred.bv_val = d->password;
+	cred.bv_len = strlen(d->password);
+	rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		char what[256];
+
+		snprintf(what, sizeof what, "%s as %s", uri, d->bind_dn);
+		rc = ldap_error_ex(d, ld, rc, "bind", what, true, err);
+		goto fail;
+	}
+	*out = ld;
+	return 0;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return rc;
+}
+
+static void close_ld(LDAP **ld)
+{
+	if (*ld)
+		ldap_unbind_ext_s(*ld, NULL, NULL);
+	*ld = NULL;
+}
+
+/* Reconnects the DC (or GC) connection with backoff: 0.2 s, 0.8 s, 3.2 s before the three attempts. */
+static int reconnect(gb_directory *d, bool gc, gb_error *err)
+{
+	LDAP **slot = gc ? &d->gc : &d->ld;
+	long wait = 200;
+	int attempt, rc = GB_ERETRY;
+
+	close_ld(slot);
+	for (attempt = 0; attempt < 3; attempt++, wait *= 4) {
+		sleep_ms(wait);
+		rc = connect_uri(d, gc ? d->gc_uri : d->uri, slot, err);
+		if (rc == 0) {
+			gb_info("ldap", "reconnected to %s", gc ? d->gc_uri : d->uri);
+			return 0;
+		}
+		if (rc != GB_ERETRY)
+			break;
+	}
+	return rc;
+}
+
+static int ensure_conn(gb_directory *d, bool gc, LDAP **out, gb_error *err)
+{
+	int rc;
+
+	*out = NULL;
+	if (gc && !d->gc_uri)
+		return gb_error_set(err, GB_ECONFIG, "a global catalog search needs gc_uri in [directory]");
+	if (gc && !d->gc && (rc = connect_uri(d, d->gc_uri, &d->gc, err)))
+		return rc;
+	if (!gc && !d->ld && (rc = reconnect(d, false, err)))
+		return rc;
+	*out = gc ? d->gc : d->ld;
+	return 0;
+}
+
+int gb_dir_run(gb_directory *d, bool gc, const char *opname, const char *dn, gb_dir_op_fn op, void *arg,
+	       const bool *may_retry, gb_error *err)
+{
+	LDAP *ld;
+	int rc, attempt;
+
+	for (attempt = 0;; attempt++) {
+		if ((rc = ensure_conn(d, gc, &ld, err)))
+			return rc;
+		rc = op(d, ld, arg);
+		if (rc == LDAP_SUCCESS) {
+			d->last_rc = 0;
+			return 0;
+		}
+		if (attempt == 0 && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && (!may_retry || *may_retry)) {
+			gb_warn("ldap", "%s %s: the server went away; reconnecting", opname, dn && *dn ? dn : "(root)");
+			d->last_rc = rc;
+			if ((rc = reconnect(d, gc, err)))
+				return gb_error_prefix(err, "ldap %s %s: reconnecting", opname, dn && *dn ? dn : "(root)");
+			continue;
+		}
+		return gb_dir_ldap_error(d, ld, rc, opname, dn, err);
+	}
+}
+
+/* ---- opening ---- */
+
+static int set_str(char **dst, const char *src, gb_error *err)
+{
+	if (!src)
+		return 0;
+	*dst = gb_strdup(src);
+	return *dst ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+void gb_directory_free(gb_directory *d)
+{
+	if (!d)
+		return;
+	close_ld(&d->ld);
+	close_ld(&d->gc);
+	free(d->uri);
+	free(d->gc_uri);
+	free(d->bind_dn);
+	gb_secret_free(d->password);
+	free(d->base_dn);
+	free(d->ca_file);
+	gb_dir_fence_free(d->fence);
+	free(d);
+}
+
+static int check_uri(const char *name, const char *uri, const gb_directory_params *p, gb_error *err)
+{
+	if (gb_str_ihas_prefix(uri, "ldaps://")) {
+		if (p->start_tls)
+			return gb_error_set(err, GB_EINVAL, "%s %s: start_tls is for ldap:// uris", name, uri);
+	} else if (gb_str_ihas_prefix(uri, "ldap://")) {
+		if (!p->start_tls && !p->allow_insecure)
+			return gb_error_set(err, GB_EINVAL,
+					    "%s %s would send the password unencrypted; use ldaps:// or start_tls "
+					    "(allow_insecure is for test directories only)", name, uri);
+	} else {
+		return gb_error_set(err, GB_EINVAL, "%s %s: must start with ldaps:// or ldap://", name, uri);
+	}
+	return 0;
+}
+
+int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error *err)
+{
+	gb_directory *d = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!p || !p->uri || !p->bind_dn || !*p->bind_dn || !p->base_dn)
+		return gb_error_set(err, GB_EINVAL, "ldap: uri, bind_dn and base_dn are required");
+	/* an empty password makes a simple bind anonymous (RFC 4513 5.1.2): refuse it rather than bind as nobody */
+	if (!p->password || !*p->password)
+		return gb_error_set(err, GB_EINVAL, "ldap bind as %s: the password is empty", p->bind_dn);
+	if ((rc = check_uri("uri", p->uri, p, err)) || (p->gc_uri && (rc = check_uri("gc_uri", p->gc_uri, p, err))))
+		return rc;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = set_str(&d->uri, p->uri, err)) || (rc = set_str(&d->gc_uri, p->gc_uri, err)) ||
+	    (rc = set_str(&d->bind_dn, p->bind_dn, err)) || (rc = set_str(&d->password, p->password, err)) ||
+	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)))
+		goto fail;
+	gb_log_add_secret(p->password);
+	d->start_tls = p->start_tls;
+	d->allow_insecure = p->allow_insecure;
+	d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 10;
+	d->timeout = p->timeout > 0 ? p->timeout : 30;
+	d->page_size = p->page_size > 0 ? p->page_size : GB_DIRECTORY_PAGE_SIZE;
+	d->range_size = p->range_size > 0 ? p->range_size : GB_DIRECTORY_RANGE_SIZE;
+	d->member_batch = p->member_batch > 0 ? p->member_batch : GB_DIRECTORY_MEMBER_BATCH;
+	if ((rc = gb_directory_set_fence(d, p->allowed_containers, err)))
+		goto fail;
+	if ((rc = connect_uri(d, d->uri, &d->ld, err)))
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	gb_directory_free(d);
+	return rc;
+}
+
+int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error *err)
+{
+	const gb_config_directory *c;
+	gb_directory_params p;
+	char *password = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_config_require_directory(cfg, err)))
+		return rc;
+	if ((rc = gb_config_bind_password(cfg, &password, err)))
+		return rc;
+	c = &cfg->directory;
+	memset(&p, 0, sizeof p);
+	p.uri = c->uri;
+	p.bind_dn = c->bind_dn;
+	p.password = password;
+	p.base_dn = c->base_dn;
+	p.ca_file = c->ca_file;
+	p.start_tls = c->start_tls;
+	p.allow_insecure = c->allow_insecure;
+	p.gc_uri = c->gc_uri;
+	p.timeout = c->timeout;
+	p.connect_timeout = c->timeout > 0 && c->timeout < 10 ? c->timeout : 10;
+	p.member_batch = c->member_batch;
+	p.allowed_containers = cfg->provisioning.present ? cfg->provisioning.allowed_containers : NULL;
+	rc = gb_directory_open(&p, out, err);
+	gb_secret_free(password);
+	return rc;
+}
+
+const char *gb_directory_base_dn(const gb_directory *d)
+{
+	return d->base_dn;
+}
+
+int gb_directory_last_ldap_code(const gb_directory *d)
+{
+	return d ? d->last_rc : 0;
+}
+
+/* ---- the fence ---- */
+
+struct gb_dir_fence {
+	gb_ad_dn **containers;
+	size_t n;
+	char *text; /* for messages */
+};
+
+void gb_dir_fence_free(gb_dir_fence *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->n; i++)
+		gb_ad_dn_free(f->containers[i]);
+	free(f->containers);
+	free(f->text);
+	free(f);
+}
+
+int gb_dir_fence_new(const char *containers, gb_dir_fence **out, gb_error *err)
+{
+	gb_dir_fence *f;
+	const char *p = containers;
+	size_t cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	f = calloc(1, sizeof *f);
+	if (!f || !(f->text = gb_strdup(containers ? containers : ""))) {
+		free(f);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	while (p && *p) {
+		const char *semi = p;
+		char *one;
+		gb_ad_dn *dn = NULL;
+
+		/* split on unescaped ';' (an escaped one belongs to a value) */
+		while (*semi && *semi != ';') {
+			if (*semi == '\\' && semi[1])
+				semi++;
+			semi++;
+		}
+		one = gb_strndup(p, (size_t)(semi - p));
+		if (!one) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = gb_ad_dn_parse(one, &dn, err);
+		free(one);
+		if (rc) {
+			gb_error_prefix(err, "allowed container");
+			goto out;
+		}
+		if (dn->nrdns == 0) {
+			gb_ad_dn_free(dn); /* blanks between separators */
+		} else {
+			if (f->n == cap) {
+				size_t ncap = cap ? cap * 2 : 4;
+				gb_ad_dn **nl = realloc(f->containers, ncap * sizeof *nl);
+				if (!nl) {
+					gb_ad_dn_free(dn);
+					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+					goto out;
+				}
+				f->containers = nl;
+				cap = ncap;
+			}
+			f->containers[f->n++] = dn;
+		}
+		p = *semi ? semi + 1 : semi;
+	}
+out:
+	if (rc) {
+		gb_dir_fence_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+int gb_dir_fence_check(const gb_dir_fence *f, const char *op, const char *dn, gb_error *err)
+{
+	gb_ad_dn *p = NULL;
+	size_t i;
+	int rc;
+
+	if (!dn || dn[0] == '<')
+		return gb_error_set(err, GB_EFENCE, "ldap %s %s refused: the fence needs the object's real dn", op,
+				    dn ? dn : "(null)");
+	if ((rc = gb_ad_dn_parse(dn, &p, err)))
+		return gb_error_prefix(err, "ldap %s", op);
+	for (i = 0; f && i < f->n; i++) {
+		if (gb_ad_dn_is_under(p, f->containers[i])) {
+			gb_ad_dn_free(p);
+			return 0;
+		}
+	}
+	gb_ad_dn_free(p);
+	if (!f || f->n == 0)
+		return gb_error_set(err, GB_EFENCE, "ldap %s %s refused: no allowed containers are configured", op, dn);
+	return gb_error_set(err, GB_EFENCE, "ldap %s %s refused: not below an allowed container (%s)", op, dn, f->text);
+}
+
+int gb_dir_anchor_check(const char *dn, const char *anchor, const char *expected_id, gb_error *err)
+{
+	bool ok = anchor && gb_str_has_prefix(anchor, "Group_") && anchor[6] &&
+		  (!expected_id || gb_str_iequal(anchor + 6, expected_id));
+
+	if (ok)
+		return 0;
+	return gb_error_set(err, GB_EFENCE, "ldap delete %s refused: its %s is %s%s%s, not Group_%s", dn,
+			    GB_DIRECTORY_ANCHOR_ATTR, anchor ? "\"" : "", anchor ? anchor : "unset", anchor ? "\"" : "",
+			    expected_id ? expected_id : "<id>");
+}
+
+int gb_directory_set_fence(gb_directory *d, const char *containers, gb_error *err)
+{
+	gb_dir_fence *f = NULL;
+	int rc;
+
+	if ((rc = gb_dir_fence_new(containers, &f, err)))
+		return rc;
+	gb_dir_fence_free(d->fence);
+	d->fence = f;
+	return 0;
+}
+
+int gb_directory_fence_check(const gb_directory *d, const char *op, const char *dn, gb_error *err)
+{
+	return gb_dir_fence_check(d->fence, op, dn, err);
+}

@@ -1,0 +1,47 @@
+/* internal.h: what the files of src/directory share (not a public interface). */
+#ifndef GROUPBRIDGE_DIRECTORY_INTERNAL_H
+#define GROUPBRIDGE_DIRECTORY_INTERNAL_H
+
+#include <ldap.h>
+
+#include "groupbridge/adcodec.h"
+#include "groupbridge/directory.h"
+
+struct gb_directory {
+	LDAP *ld;            /* the DC */
+	LDAP *gc;            /* the Global Catalog, opened on first use */
+	char *uri;
+	char *gc_uri;
+	char *bind_dn;
+	char *password;
+	char *base_dn;
+	char *ca_file;
+	bool start_tls;
+	bool allow_insecure;
+	long connect_timeout;
+	long timeout;
+	long page_size;
+	long range_size;
+	long member_batch;
+	gb_dir_fence *fence; /* allowed containers */
+	int last_rc;         /* LDAP result code of the last failure */
+};
+
+/* One LDAP operation on a handle; returns an LDAP result code. arg is the operation's own state. */
+typedef int (*gb_dir_op_fn)(gb_directory *d, LDAP *ld, void *arg);
+
+/* Runs op on the DC (or the GC with gc), reconnecting with backoff and running it once more when the server went
+ * away and may_retry (when not NULL) says so. A failure becomes an error naming opname and dn. Returns 0 or GB_E*. */
+int gb_dir_run(gb_directory *d, bool gc, const char *opname, const char *dn, gb_dir_op_fn op, void *arg,
+	       const bool *may_retry, gb_error *err);
+
+/* Formats the error for an LDAP result code on ld (its diagnostic message included) and returns the GB_E* code. */
+int gb_dir_ldap_error(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, gb_error *err);
+
+/* Resolves "<GUID=...>" and "<SID=...>" to the object's DN (a copy of a plain DN otherwise). *out: free(). */
+int gb_dir_resolve(gb_directory *d, const char *dn, char **out, gb_error *err);
+
+/* The extended-DN control (flag 1: string GUIDs and SIDs). Static storage. */
+LDAPControl *gb_dir_extended_dn_control(void);
+
+#endif

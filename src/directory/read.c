@@ -1,0 +1,717 @@
+/* read.c: entries, paged searches, lookups, ranged reads of multi-valued attributes, groups, and the probe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/internal.h"
+#include "groupbridge/buf.h"
+#include "groupbridge/util.h"
+
+/* ---- controls ---- */
+
+LDAPControl *gb_dir_extended_dn_control(void)
+{
+	/* ExtendedDnFlag 1 (string GUIDs and SIDs): BER SEQUENCE { INTEGER 1 } */
+	static char value[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	static LDAPControl ctrl = {"1.2.840.113556.1.4.529", {sizeof value, value}, 0};
+
+	return &ctrl;
+}
+
+/* ---- entries ---- */
+
+const gb_dir_attr *gb_dir_entry_attr(const gb_dir_entry *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; e && i < e->nattrs; i++)
+		if (gb_str_iequal(e->attrs[i].name, name))
+			return &e->attrs[i];
+	return NULL;
+}
+
+const char *gb_dir_entry_str(const gb_dir_entry *e, const char *name)
+{
+	const gb_dir_attr *a = gb_dir_entry_attr(e, name);
+
+	return a && a->nvalues ? a->values[0].data : NULL;
+}
+
+bool gb_dir_entry_guid(const gb_dir_entry *e, char *dst)
+{
+	const gb_dir_attr *a = gb_dir_entry_attr(e, "objectGUID");
+
+	if (!a || a->nvalues != 1 || a->values[0].len != GB_AD_GUID_LEN)
+		return false;
+	gb_ad_guid_to_text((const unsigned char *)a->values[0].data, dst);
+	return true;
+}
+
+bool gb_dir_entry_sid(const gb_dir_entry *e, char *dst)
+{
+	const gb_dir_attr *a = gb_dir_entry_attr(e, "objectSid");
+
+	return a && a->nvalues == 1 &&
+	       gb_ad_sid_to_text((const unsigned char *)a->values[0].data, a->values[0].len, dst, GB_AD_SID_TEXT_SIZE,
+				 NULL) == 0;
+}
+
+void gb_dir_entry_free(gb_dir_entry *e)
+{
+	size_t i, j;
+
+	if (!e)
+		return;
+	for (i = 0; i < e->nattrs; i++) {
+		for (j = 0; j < e->attrs[i].nvalues; j++)
+			free(e->attrs[i].values[j].data);
+		free(e->attrs[i].values);
+		free(e->attrs[i].name);
+	}
+	free(e->attrs);
+	free(e->dn);
+	free(e);
+}
+
+static int make_entry(LDAP *ld, LDAPMessage *msg, gb_dir_entry **out, gb_error *err)
+{
+	gb_dir_entry *e = calloc(1, sizeof *e);
+	BerElement *ber = NULL;
+	char *name, *dn;
+	size_t cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (!e)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	dn = ldap_get_dn(ld, msg);
+	e->dn = gb_strdup(dn ? dn : "");
+	if (dn)
+		ldap_memfree(dn);
+	if (!e->dn) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (name = ldap_first_attribute(ld, msg, &ber); name; name = ldap_next_attribute(ld, msg, ber)) {
+		struct berval **vals = ldap_get_values_len(ld, msg, name);
+		size_t n = vals ? (size_t)ldap_count_values_len(vals) : 0, i;
+		gb_dir_attr *a;
+
+		if (e->nattrs == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			gb_dir_attr *na = realloc(e->attrs, ncap * sizeof *na);
+			if (!na) {
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			} else {
+				e->attrs = na;
+				cap = ncap;
+			}
+		}
+		if (!rc) {
+			a = &e->attrs[e->nattrs++];
+			memset(a, 0, sizeof *a);
+			a->name = gb_strdup(name);
+			a->values = n ? calloc(n, sizeof *a->values) : NULL;
+			if (!a->name || (n && !a->values))
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			for (i = 0; !rc && i < n; i++) {
+				if (vals[i]->bv_len > GB_DIRECTORY_MAX_VALUE) {
+					rc = gb_error_set(err, GB_ETOOBIG, "ldap entry %s: a value of %s has %lu bytes",
+							  e->dn, name, (unsigned long)vals[i]->bv_len);
+					break;
+				}
+				a->values[i].data = malloc(vals[i]->bv_len + 1);
+				if (!a->values[i].data) {
+					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+					break;
+				}
+				/* binary values (objectGUID, objectSid) may hold NUL: copied whole, terminated after */
+				if (vals[i]->bv_len)
+					memcpy(a->values[i].data, vals[i]->bv_val, vals[i]->bv_len);
+				a->values[i].data[vals[i]->bv_len] = '\0';
+				a->values[i].len = vals[i]->bv_len;
+				a->nvalues++;
+			}
+		}
+		if (vals)
+			ldap_value_free_len(vals);
+		ldap_memfree(name);
+		if (rc)
+			break;
+	}
+	if (ber)
+		ber_free(ber, 0);
+out:
+	if (rc) {
+		gb_dir_entry_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+/* ---- paged search ---- */
+
+struct search_arg {
+	const char *base;
+	int scope;
+	const char *filter;
+	char **attrs;
+	unsigned flags;
+	gb_dir_entry_cb cb;
+	void *ctx;
+	gb_error *err;
+	size_t delivered;
+	int cb_rc;       /* the callback's (or the entry conversion's) failure, which ends the search */
+	bool may_retry;  /* nothing delivered yet: running the search again repeats nothing */
+};
+
+static int search_op(gb_directory *d, LDAP *ld, void *argp)
+{
+	struct search_arg *a = argp;
+	struct berval cookie = {0, NULL};
+	struct timeval tv = {d->timeout, 0};
+	int rc;
+
+	do {
+		LDAPControl *page = NULL, *ctrls[3], **sctrls = NULL, *resp;
+		LDAPMessage *res = NULL, *msg;
+		int nc = 0, errcode = LDAP_SUCCESS;
+
+		if (a->scope != LDAP_SCOPE_BASE) {
+			rc = ldap_create_page_control(ld, (ber_int_t)d->page_size, cookie.bv_val ? &cookie : NULL, 0,
+						      &page);
+			if (rc != LDAP_SUCCESS)
+				break;
+			ctrls[nc++] = page;
+		}
+		if (a->flags & GB_DIR_EXTENDED_DN)
+			ctrls[nc++] = gb_dir_extended_dn_control();
+		ctrls[nc] = NULL;
+		rc = ldap_search_ext_s(ld, a->base, a->scope, a->filter, a->attrs, 0, ctrls, NULL, &tv, LDAP_NO_LIMIT,
+				       &res);
+		if (page)
+			ldap_control_free(page);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (rc != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			break;
+		}
+		for (msg = ldap_first_message(ld, res); msg && !a->cb_rc; msg = ldap_next_message(ld, msg)) {
+			int type = ldap_msgtype(msg);
+
+			if (type == LDAP_RES_SEARCH_ENTRY) {
+				gb_dir_entry *e = NULL;
+
+				a->cb_rc = make_entry(ld, msg, &e, a->err);
+				if (!a->cb_rc) {
+					a->delivered++;
+					a->cb_rc = a->cb(e, a->ctx, a->err);
+				}
+				gb_dir_entry_free(e);
+			} else if (type == LDAP_RES_SEARCH_RESULT) {
+				rc = ldap_parse_result(ld, msg, &errcode, NULL, NULL, NULL, &sctrls, 0);
+				if (rc == LDAP_SUCCESS && errcode != LDAP_SUCCESS)
+					rc = errcode;
+				resp = sctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL) : NULL;
+				if (rc == LDAP_SUCCESS && resp) {
+					ber_int_t count;
+					rc = ldap_parse_pageresponse_control(ld, resp, &count, &cookie);
+				}
+				ldap_controls_free(sctrls);
+				sctrls = NULL;
+			}
+			/* LDAP_RES_SEARCH_REFERENCE: continuation references are skipped (referrals are off) */
+		}
+		ldap_msgfree(res);
+	} while (rc == LDAP_SUCCESS && !a->cb_rc && cookie.bv_len > 0);
+	if (a->cb_rc && cookie.bv_len > 0) {
+		/* stopped early: a page size of 0 with the cookie releases the server's paging state */
+		LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+		LDAPMessage *res = NULL;
+
+		if (ldap_create_page_control(ld, 0, &cookie, 0, &page) == LDAP_SUCCESS) {
+			ctrls[0] = page;
+			ldap_search_ext_s(ld, a->base, a->scope, a->filter, a->attrs, 0, ctrls, NULL, &tv, 1, &res);
+			ldap_msgfree(res);
+			ldap_control_free(page);
+		}
+	}
+	ber_memfree(cookie.bv_val);
+	a->may_retry = a->delivered == 0;
+	return a->cb_rc ? LDAP_SUCCESS : rc;
+}
+
+int gb_directory_search(gb_directory *d, const char *base, int scope, const char *filter, const char *const *attrs,
+			unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err)
+{
+	struct search_arg a;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.base = base ? base : ((flags & GB_DIR_GC) ? "" : d->base_dn);
+	a.scope = scope == GB_DIR_BASE ? LDAP_SCOPE_BASE : scope == GB_DIR_ONELEVEL ? LDAP_SCOPE_ONELEVEL
+										       : LDAP_SCOPE_SUBTREE;
+	a.filter = filter ? filter : "(objectClass=*)";
+	a.attrs = (char **)attrs; /* libldap's prototype lacks const; it does not write */
+	a.flags = flags;
+	a.cb = cb;
+	a.ctx = ctx;
+	a.err = err;
+	a.may_retry = true;
+	rc = gb_dir_run(d, (flags & GB_DIR_GC) != 0, "search", a.base, search_op, &a, &a.may_retry, err);
+	if (rc)
+		return rc;
+	return a.cb_rc;
+}
+
+/* ---- single entries ---- */
+
+struct capture {
+	gb_dir_entry *entry;
+	size_t count;
+	const char *what;
+};
+
+static int capture_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct capture *c = ctx;
+	gb_dir_entry *copy;
+	size_t i, j;
+
+	if (++c->count > 1)
+		return gb_error_set(err, GB_ECONFLICT, "ldap search %s: more than one object matches (%s and %s)",
+				    c->what, c->entry->dn, e->dn);
+	copy = calloc(1, sizeof *copy);
+	if (!copy)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	copy->dn = gb_strdup(e->dn);
+	copy->attrs = e->nattrs ? calloc(e->nattrs, sizeof *copy->attrs) : NULL;
+	if (!copy->dn || (e->nattrs && !copy->attrs))
+		goto nomem;
+	for (i = 0; i < e->nattrs; i++) {
+		gb_dir_attr *to = &copy->attrs[i];
+
+		copy->nattrs++;
+		to->name = gb_strdup(e->attrs[i].name);
+		to->values = e->attrs[i].nvalues ? calloc(e->attrs[i].nvalues, sizeof *to->values) : NULL;
+		if (!to->name || (e->attrs[i].nvalues && !to->values))
+			goto nomem;
+		for (j = 0; j < e->attrs[i].nvalues; j++) {
+			to->values[j].data = malloc(e->attrs[i].values[j].len + 1);
+			if (!to->values[j].data)
+				goto nomem;
+			memcpy(to->values[j].data, e->attrs[i].values[j].data, e->attrs[i].values[j].len + 1);
+			to->values[j].len = e->attrs[i].values[j].len;
+			to->nvalues++;
+		}
+	}
+	c->entry = copy;
+	return 0;
+nomem:
+	gb_dir_entry_free(copy);
+	return gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+static int find_one(gb_directory *d, const char *base, int scope, const char *filter, const char *what,
+		    const char *const *attrs, unsigned flags, gb_dir_entry **out, gb_error *err)
+{
+	struct capture c = {NULL, 0, what};
+	int rc;
+
+	*out = NULL;
+	rc = gb_directory_search(d, base, scope, filter, attrs, flags, capture_cb, &c, err);
+	if (rc) {
+		gb_dir_entry_free(c.entry);
+		return rc;
+	}
+	if (!c.entry)
+		return gb_error_set(err, GB_ENOTFOUND, "ldap search %s: no such object", what);
+	*out = c.entry;
+	return 0;
+}
+
+int gb_directory_get(gb_directory *d, const char *dn, const char *const *attrs, unsigned flags, gb_dir_entry **out,
+		     gb_error *err)
+{
+	return find_one(d, dn, GB_DIR_BASE, "(objectClass=*)", dn, attrs, flags, out, err);
+}
+
+int gb_directory_get_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
+			     gb_dir_entry **out, gb_error *err)
+{
+	char base[64];
+
+	*out = NULL;
+	if (!gb_ad_guid_is_text(guid))
+		return gb_error_set(err, GB_EINVAL, "\"%.64s\" is not a guid", guid ? guid : "(null)");
+	snprintf(base, sizeof base, "<GUID=%s>", guid);
+	return gb_directory_get(d, base, attrs, flags, out, err);
+}
+
+static int find_by_filter(gb_directory *d, const char *attr, const char *value, const char *shown,
+			  const char *const *attrs, unsigned flags, gb_dir_entry **out, gb_error *err)
+{
+	gb_buf f;
+	char what[320];
+	int rc;
+
+	*out = NULL;
+	gb_buf_init(&f, 0);
+	if ((rc = gb_buf_printf(&f, err, "(%s=", attr)) || (rc = gb_buf_puts(&f, value, err)) ||
+	    (rc = gb_buf_putc(&f, ')', err)))
+		goto out;
+	snprintf(what, sizeof what, "%s=%s", attr, shown);
+	rc = find_one(d, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), what, attrs, flags, out, err);
+out:
+	gb_buf_free(&f);
+	return rc;
+}
+
+int gb_directory_find_by_anchor(gb_directory *d, const char *anchor, const char *const *attrs, unsigned flags,
+				gb_dir_entry **out, gb_error *err)
+{
+	gb_buf v;
+	int rc;
+
+	*out = NULL;
+	if (!anchor || !*anchor)
+		return gb_error_set(err, GB_EINVAL, "an empty anchor");
+	gb_buf_init(&v, 0);
+	if (!(rc = gb_ad_filter_escape(anchor, strlen(anchor), &v, err)))
+		rc = find_by_filter(d, GB_DIRECTORY_ANCHOR_ATTR, gb_buf_cstr(&v), anchor, attrs, flags, out, err);
+	gb_buf_free(&v);
+	return rc;
+}
+
+int gb_directory_find_by_sid(gb_directory *d, const char *sid, const char *const *attrs, unsigned flags,
+			     gb_dir_entry **out, gb_error *err)
+{
+	unsigned char bin[GB_AD_SID_MAX_LEN];
+	size_t len;
+	gb_buf v;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_ad_sid_from_text(sid, bin, &len, err)))
+		return rc;
+	gb_buf_init(&v, 0);
+	if (!(rc = gb_ad_filter_escape_binary(bin, len, &v, err)))
+		rc = find_by_filter(d, "objectSid", gb_buf_cstr(&v), sid, attrs, flags, out, err);
+	gb_buf_free(&v);
+	return rc;
+}
+
+int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
+			      gb_dir_entry **out, gb_error *err)
+{
+	unsigned char bin[GB_AD_GUID_LEN];
+	gb_buf v;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_ad_guid_from_text(guid, bin, err)))
+		return rc;
+	gb_buf_init(&v, 0);
+	if (!(rc = gb_ad_filter_escape_binary(bin, sizeof bin, &v, err)))
+		rc = find_by_filter(d, "objectGUID", gb_buf_cstr(&v), guid, attrs, flags, out, err);
+	gb_buf_free(&v);
+	return rc;
+}
+
+int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t n, const char *const *attrs,
+			       unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err)
+{
+	gb_buf f;
+	size_t i, j;
+	int rc = 0;
+
+	gb_buf_init(&f, 0);
+	for (i = 0; i < n && !rc; i += GB_DIRECTORY_GUID_BATCH) {
+		size_t end = i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n;
+
+		gb_buf_clear(&f);
+		rc = gb_buf_puts(&f, "(|", err);
+		for (j = i; j < end && !rc; j++) {
+			unsigned char bin[GB_AD_GUID_LEN];
+
+			if ((rc = gb_ad_guid_from_text(guids[j], bin, err)) || (rc = gb_buf_puts(&f, "(objectGUID=", err)) ||
+			    (rc = gb_ad_filter_escape_binary(bin, sizeof bin, &f, err)) || (rc = gb_buf_putc(&f, ')', err)))
+				break;
+		}
+		if (!rc && !(rc = gb_buf_putc(&f, ')', err)))
+			rc = gb_directory_search(d, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, flags, cb, ctx, err);
+	}
+	gb_buf_free(&f);
+	return rc;
+}
+
+/* ---- ranged reads ---- */
+
+/* Parses "LOW-HIGH" or "LOW-*" after ";range=". */
+static bool parse_range(const char *s, unsigned long *low, unsigned long *high, bool *star)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	*low = strtoul(s, &end, 10);
+	if (*end != '-')
+		return false;
+	s = end + 1;
+	if (s[0] == '*' && s[1] == '\0') {
+		*star = true;
+		return true;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	*high = strtoul(s, &end, 10);
+	*star = false;
+	return *end == '\0';
+}
+
+int gb_directory_range_step(const char *attr, unsigned long low, const char *const *names, const size_t *counts,
+			    size_t n, gb_dir_range_step *out, gb_error *err)
+{
+	size_t alen = strlen(attr), i;
+	long plain = -1, ranged = -1;
+	unsigned long rlow = 0, rhigh = 0;
+	bool star = false;
+
+	out->take = -1;
+	out->done = true;
+	out->next = 0;
+	for (i = 0; i < n; i++) {
+		const char *name = names[i];
+
+		if (gb_str_iequal(name, attr)) {
+			plain = (long)i;
+		} else if (gb_str_ihas_prefix(name, attr) && gb_str_ihas_prefix(name + alen, ";range=")) {
+			if (ranged >= 0)
+				return gb_error_set(err, GB_EPARSE, "ldap reply has two ranges of %s (%s and %s)", attr,
+						    names[ranged], name);
+			if (!parse_range(name + alen + 7, &rlow, &rhigh, &star))
+				return gb_error_set(err, GB_EPARSE, "ldap reply has a malformed range \"%.100s\"", name);
+			ranged = (long)i;
+		}
+	}
+	if (ranged >= 0) {
+		if (rlow != low)
+			return gb_error_set(err, GB_EPARSE, "ldap reply %s starts at %lu, asked from %lu", names[ranged],
+					    rlow, low);
+		if (!star && rhigh < rlow)
+			return gb_error_set(err, GB_EPARSE, "ldap reply has an empty range \"%.100s\"", names[ranged]);
+		out->take = ranged;
+		out->done = star;
+		out->next = star ? 0 : rhigh + 1;
+		return 0;
+	}
+	if (plain >= 0 && counts[plain] > 0) {
+		/* the server ignored the range and sent every value; past the first chunk that would repeat values */
+		if (low > 0)
+			return gb_error_set(err, GB_EPARSE, "ldap reply sent all of %s when asked from %lu", attr, low);
+		out->take = plain;
+	}
+	return 0;
+}
+
+struct values_ctx {
+	const char *attr;
+	unsigned long low;
+	gb_dir_value_cb cb;
+	void *ctx;
+	gb_dir_range_step step;
+};
+
+static int values_cb(const gb_dir_entry *e, void *ctxp, gb_error *err)
+{
+	struct values_ctx *c = ctxp;
+	const char *names[64];
+	size_t counts[64], i, n = e->nattrs < 64 ? e->nattrs : 64;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		names[i] = e->attrs[i].name;
+		counts[i] = e->attrs[i].nvalues;
+	}
+	if ((rc = gb_directory_range_step(c->attr, c->low, names, counts, n, &c->step, err)))
+		return gb_error_prefix(err, "reading %s of %s", c->attr, e->dn);
+	if (c->step.take >= 0) {
+		const gb_dir_attr *a = &e->attrs[c->step.take];
+		for (i = 0; i < a->nvalues; i++)
+			if ((rc = c->cb(a->values[i].data, a->values[i].len, c->ctx, err)))
+				return rc;
+	}
+	return 0;
+}
+
+int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, unsigned flags, gb_dir_value_cb cb,
+			     void *ctx, gb_error *err)
+{
+	struct values_ctx c;
+	char name[160];
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	c.attr = attr;
+	c.cb = cb;
+	c.ctx = ctx;
+	for (;;) {
+		const char *attrs[2] = {name, NULL};
+		struct capture cap = {NULL, 0, dn};
+		gb_dir_entry *e;
+
+		snprintf(name, sizeof name, "%s;range=%lu-%lu", attr, c.low, c.low + (unsigned long)d->range_size - 1);
+		/* the step's entry is captured first and handed out after, so a retried step repeats no value */
+		rc = gb_directory_search(d, dn, GB_DIR_BASE, "(objectClass=*)", attrs, flags & ~(unsigned)GB_DIR_GC,
+					 capture_cb, &cap, err);
+		if (rc)
+			return rc;
+		if (!cap.entry)
+			return gb_error_set(err, GB_ENOTFOUND, "ldap search %s: no such object", dn);
+		e = cap.entry;
+		rc = values_cb(e, &c, err);
+		gb_dir_entry_free(e);
+		if (rc)
+			return rc;
+		if (c.step.done)
+			return 0;
+		c.low = c.step.next;
+	}
+}
+
+/* ---- groups ---- */
+
+static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	gb_ad_group *g = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	const char *plain;
+	int rc;
+
+	(void)len;
+	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
+		return rc;
+	if (!guid[0])
+		return gb_error_set(err, GB_EPARSE, "member %.200s of %s came without its guid", value, g->dn);
+	return gb_ad_group_add_member(g, guid, err);
+}
+
+static int dup_attr(const gb_dir_entry *e, const char *name, char **dst, gb_error *err)
+{
+	const char *v = gb_dir_entry_str(e, name);
+
+	if (!v)
+		return 0;
+	*dst = gb_strdup(v);
+	return *dst ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err)
+{
+	static const char *const attrs[] = {"cn", "objectGUID", "objectSid", GB_DIRECTORY_ANCHOR_ATTR,
+					    "adminDescription", "description", "displayName", "sAMAccountName",
+					    "groupType", "adminCount", NULL};
+	gb_dir_entry *e = NULL;
+	gb_ad_group *g = NULL;
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	const char *v;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_directory_get(d, dn, attrs, 0, &e, err)))
+		return rc;
+	g = calloc(1, sizeof *g);
+	if (!g) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(g->dn = gb_strdup(e->dn))) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (gb_dir_entry_guid(e, guid) && !(g->guid = gb_strdup(guid))) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (gb_dir_entry_sid(e, sid) && !(g->sid = gb_strdup(sid))) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = dup_attr(e, "cn", &g->cn, err)) || (rc = dup_attr(e, GB_DIRECTORY_ANCHOR_ATTR, &g->anchor, err)) ||
+	    (rc = dup_attr(e, "adminDescription", &g->admin_description, err)) ||
+	    (rc = dup_attr(e, "description", &g->description, err)) ||
+	    (rc = dup_attr(e, "displayName", &g->display_name, err)) ||
+	    (rc = dup_attr(e, "sAMAccountName", &g->sam_account_name, err)))
+		goto out;
+	if ((v = gb_dir_entry_str(e, "groupType")))
+		g->group_type = strtol(v, NULL, 10);
+	if ((v = gb_dir_entry_str(e, "adminCount")))
+		g->admin_count = (int)strtol(v, NULL, 10);
+	if (with_members) {
+		char *gdn = g->guid ? NULL : g->dn;
+		char base[64];
+
+		snprintf(base, sizeof base, "<GUID=%s>", g->guid ? g->guid : "");
+		if ((rc = gb_directory_read_values(d, gdn ? gdn : base, "member", GB_DIR_EXTENDED_DN, member_guid_cb, g,
+						   err)))
+			goto out;
+		g->members_read = true;
+	}
+	*out = g;
+	g = NULL;
+out:
+	gb_ad_group_free(g);
+	gb_dir_entry_free(e);
+	return rc;
+}
+
+/* ---- probe ---- */
+
+int gb_directory_probe(const gb_config *cfg, char *detail, size_t n, int *has_anchor_attr, gb_error *err)
+{
+	static const char *const root_attrs[] = {"schemaNamingContext", "dnsHostName", NULL};
+	static const char *const no_attrs[] = {"1.1", NULL};
+	gb_directory *d = NULL;
+	gb_dir_entry *root = NULL, *attr = NULL;
+	const char *schema, *host;
+	const char *tls;
+	int rc;
+
+	if (n > 0)
+		detail[0] = '\0';
+	*has_anchor_attr = 0;
+	if ((rc = gb_directory_open_config(cfg, &d, err)))
+		return rc;
+	if ((rc = gb_directory_get(d, "", root_attrs, 0, &root, err)))
+		goto out;
+	schema = gb_dir_entry_str(root, "schemaNamingContext");
+	host = gb_dir_entry_str(root, "dnsHostName");
+	if (!schema) {
+		rc = gb_error_set(err, GB_ELDAP, "ldap %s: the root dse names no schemaNamingContext", d->uri);
+		goto out;
+	}
+	rc = find_one(d, schema, GB_DIR_ONELEVEL, "(lDAPDisplayName=" GB_DIRECTORY_ANCHOR_ATTR ")",
+		      "schema attribute " GB_DIRECTORY_ANCHOR_ATTR, no_attrs, 0, &attr, err);
+	if (rc == 0)
+		*has_anchor_attr = 1;
+	else if (rc != GB_ENOTFOUND)
+		goto out;
+	rc = 0;
+	if (gb_str_ihas_prefix(d->uri, "ldaps://"))
+		tls = "ldaps";
+	else if (d->start_tls)
+		tls = "starttls";
+	else
+		tls = "no tls (allow_insecure)";
+	snprintf(detail, n, "%s (%s, ca %s) bound as %s; dc %s", d->uri, tls,
+		 strncmp(tls, "no", 2) == 0 ? "none" : d->ca_file ? d->ca_file : "system trust store", d->bind_dn,
+		 host ? host : "unknown");
+out:
+	gb_dir_entry_free(attr);
+	gb_dir_entry_free(root);
+	gb_directory_free(d);
+	return rc;
+}

@@ -1,0 +1,380 @@
+/* write.c: creating, modifying, renaming and deleting objects, and batched member changes; each behind the fence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/internal.h"
+#include "groupbridge/util.h"
+
+#define PERMISSIVE_MODIFY_OID "1.2.840.113556.1.4.1413"
+
+int gb_dir_resolve(gb_directory *d, const char *dn, char **out, gb_error *err)
+{
+	static const char *const no_attrs[] = {"1.1", NULL};
+	gb_dir_entry *e = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!dn)
+		return gb_error_set(err, GB_EINVAL, "no dn");
+	if (dn[0] != '<') {
+		*out = gb_strdup(dn);
+		return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	if ((rc = gb_directory_get(d, dn, no_attrs, 0, &e, err)))
+		return rc;
+	*out = e->dn;
+	e->dn = NULL;
+	gb_dir_entry_free(e);
+	return 0;
+}
+
+/* ---- LDAPMod arrays ---- */
+
+struct mods {
+	LDAPMod **list;   /* NULL-terminated */
+	size_t n;
+	size_t cap;
+};
+
+static void mods_free(struct mods *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n; i++) {
+		for (j = 0; m->list[i]->mod_bvalues && m->list[i]->mod_bvalues[j]; j++)
+			free(m->list[i]->mod_bvalues[j]);
+		free(m->list[i]->mod_bvalues);
+		free(m->list[i]);
+	}
+	free(m->list);
+	memset(m, 0, sizeof *m);
+}
+
+/* Appends a modification of attr with the NULL-terminated values (copied by reference: they must outlive m). */
+static int mods_add(struct mods *m, int op, const char *attr, const char *const *values, gb_error *err)
+{
+	LDAPMod *mod;
+	size_t nv = 0, i;
+
+	if (m->n + 1 >= m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 8;
+		LDAPMod **nl = realloc(m->list, ncap * sizeof *nl);
+		if (!nl)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		m->list = nl;
+		m->cap = ncap;
+	}
+	while (values && values[nv])
+		nv++;
+	mod = calloc(1, sizeof *mod);
+	if (!mod)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	mod->mod_op = op | LDAP_MOD_BVALUES;
+	mod->mod_type = (char *)attr;
+	if (nv) {
+		mod->mod_bvalues = calloc(nv + 1, sizeof *mod->mod_bvalues);
+		if (!mod->mod_bvalues) {
+			free(mod);
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+		for (i = 0; i < nv; i++) {
+			mod->mod_bvalues[i] = malloc(sizeof(struct berval));
+			if (!mod->mod_bvalues[i]) {
+				m->list[m->n++] = mod;
+				m->list[m->n] = NULL;
+				return gb_error_set(err, GB_ENOMEM, "out of memory");
+			}
+			mod->mod_bvalues[i]->bv_val = (char *)values[i];
+			mod->mod_bvalues[i]->bv_len = strlen(values[i]);
+		}
+	}
+	m->list[m->n++] = mod;
+	m->list[m->n] = NULL;
+	return 0;
+}
+
+/* ---- operations ---- */
+
+struct write_arg {
+	int kind; /* 'a'dd, 'm'odify, 'r'ename, 'd'elete */
+	const char *dn;
+	LDAPMod **mods;
+	LDAPControl **ctrls;
+	const char *new_rdn;
+	const char *new_parent;
+};
+
+static int write_op(gb_directory *d, LDAP *ld, void *argp)
+{
+	struct write_arg *a = argp;
+
+	(void)d;
+	switch (a->kind) {
+	case 'a':
+		return ldap_add_ext_s(ld, a->dn, a->mods, a->ctrls, NULL);
+	case 'm':
+		return ldap_modify_ext_s(ld, a->dn, a->mods, a->ctrls, NULL);
+	case 'r':
+		return ldap_rename_s(ld, a->dn, a->new_rdn, a->new_parent, 1, a->ctrls, NULL);
+	default:
+		return ldap_delete_ext_s(ld, a->dn, a->ctrls, NULL);
+	}
+}
+
+int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err)
+{
+	static const char *const oc[] = {"group", NULL};
+	struct mods m = {NULL, 0, 0};
+	struct write_arg a;
+	gb_ad_dn *dn = NULL;
+	char type[24];
+	const char *cn[2] = {NULL, NULL}, *gt[2] = {type, NULL};
+	int rc;
+
+	if (!g || !g->dn)
+		return gb_error_set(err, GB_EINVAL, "ldap add: no dn");
+	if ((rc = gb_directory_fence_check(d, "add", g->dn, err)))
+		return rc;
+	if ((rc = gb_ad_dn_parse(g->dn, &dn, err)))
+		return rc;
+	if (dn->rdns[0].navas != 1 || !gb_str_iequal(dn->rdns[0].avas[0].type, "cn") ||
+	    strlen(dn->rdns[0].avas[0].value) != dn->rdns[0].avas[0].value_len || dn->rdns[0].avas[0].hex) {
+		rc = gb_error_set(err, GB_EINVAL, "ldap add %s: a group's dn must start with one CN=", g->dn);
+		goto out;
+	}
+	cn[0] = dn->rdns[0].avas[0].value;
+	snprintf(type, sizeof type, "%ld", g->group_type ? g->group_type : GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+#define OPT(attr, field)                                                                                               \
+	do {                                                                                                           \
+		const char *v_[2] = {(field), NULL};                                                                   \
+		if (!rc && (field) && *(field))                                                                        \
+			rc = mods_add(&m, LDAP_MOD_ADD, (attr), v_, err);                                              \
+	} while (0)
+	rc = mods_add(&m, LDAP_MOD_ADD, "objectClass", oc, err);
+	if (!rc)
+		rc = mods_add(&m, LDAP_MOD_ADD, "cn", cn, err);
+	if (!rc)
+		rc = mods_add(&m, LDAP_MOD_ADD, "groupType", gt, err);
+	OPT("sAMAccountName", g->sam_account_name);
+	OPT("description", g->description);
+	OPT("displayName", g->display_name);
+	OPT(GB_DIRECTORY_ANCHOR_ATTR, g->anchor);
+	OPT("adminDescription", g->admin_description);
+#undef OPT
+	if (rc)
+		goto out;
+	memset(&a, 0, sizeof a);
+	a.kind = 'a';
+	a.dn = g->dn;
+	a.mods = m.list;
+	rc = gb_dir_run(d, false, "add", g->dn, write_op, &a, NULL, err);
+out:
+	mods_free(&m);
+	gb_ad_dn_free(dn);
+	return rc;
+}
+
+int gb_directory_modify(gb_directory *d, const char *dn, const gb_dir_change *changes, size_t n, gb_error *err)
+{
+	struct mods m = {NULL, 0, 0};
+	struct write_arg a;
+	char *real = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (changes[i].op == GB_DIR_MOD_REPLACE && gb_str_iequal(changes[i].attr, "member"))
+			return gb_error_set(err, GB_EINVAL, "ldap modify %s: member is never replaced wholesale; add and "
+					    "remove members in batches", dn ? dn : "(null)");
+		if (changes[i].op < GB_DIR_MOD_ADD || changes[i].op > GB_DIR_MOD_REPLACE)
+			return gb_error_set(err, GB_EINVAL, "ldap modify %s: unknown change %d", dn ? dn : "(null)",
+					    changes[i].op);
+	}
+	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, "modify", real, err)))
+		goto out;
+	for (i = 0; i < n && !rc; i++) {
+		int op = changes[i].op == GB_DIR_MOD_ADD ? LDAP_MOD_ADD
+			 : changes[i].op == GB_DIR_MOD_DELETE ? LDAP_MOD_DELETE
+							     : LDAP_MOD_REPLACE;
+		rc = mods_add(&m, op, changes[i].attr, changes[i].values, err);
+	}
+	if (rc)
+		goto out;
+	memset(&a, 0, sizeof a);
+	a.kind = 'm';
+	a.dn = real;
+	a.mods = m.list;
+	rc = gb_dir_run(d, false, "modify", real, write_op, &a, NULL, err);
+out:
+	mods_free(&m);
+	free(real);
+	return rc;
+}
+
+int gb_directory_rename(gb_directory *d, const char *dn, const char *new_rdn, const char *new_parent, gb_error *err)
+{
+	struct write_arg a;
+	gb_ad_dn *parsed = NULL, *rdn_check = NULL;
+	char *real = NULL, *parent = NULL, *rdn = NULL, *target = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, "rename", real, err)))
+		goto out;
+	if ((rc = gb_ad_dn_parse(real, &parsed, err)))
+		goto out;
+	if (new_rdn) {
+		if ((rc = gb_ad_dn_parse(new_rdn, &rdn_check, err)))
+			goto out;
+		if (rdn_check->nrdns != 1) {
+			rc = gb_error_set(err, GB_EINVAL, "ldap rename %s: new rdn \"%s\" is not one rdn", real, new_rdn);
+			goto out;
+		}
+		rdn = gb_strdup(new_rdn);
+	} else {
+		/* the current RDN as written: up to the separator before the second RDN */
+		len = parsed->nrdns > 1 ? parsed->rdns[1].offset : strlen(real);
+		while (len > 0 && (real[len - 1] == ' ' || real[len - 1] == ',' || real[len - 1] == ';') &&
+		       !(len > 1 && real[len - 2] == '\\'))
+			len--;
+		rdn = gb_strndup(real, len);
+	}
+	if (!rdn) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (new_parent)
+		parent = gb_strdup(new_parent);
+	else if ((rc = gb_ad_dn_parent(real, &parent, err)))
+		goto out;
+	if (!parent) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	len = strlen(rdn) + strlen(parent) + 2;
+	target = malloc(len);
+	if (!target) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(target, len, "%s%s%s", rdn, *parent ? "," : "", parent);
+	if ((rc = gb_directory_fence_check(d, "rename", target, err)))
+		goto out;
+	memset(&a, 0, sizeof a);
+	a.kind = 'r';
+	a.dn = real;
+	a.new_rdn = rdn;
+	a.new_parent = new_parent;
+	rc = gb_dir_run(d, false, "rename", real, write_op, &a, NULL, err);
+	if (rc)
+		gb_error_prefix(err, "renaming to %s", target);
+out:
+	gb_ad_dn_free(parsed);
+	gb_ad_dn_free(rdn_check);
+	free(real);
+	free(parent);
+	free(rdn);
+	free(target);
+	return rc;
+}
+
+int gb_directory_delete(gb_directory *d, const char *dn, const char *expected_id, gb_error *err)
+{
+	static const char *const attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	struct write_arg a;
+	gb_dir_entry *e = NULL;
+	char *real = NULL;
+	const char *anchor;
+	int rc;
+
+	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, "delete", real, err)))
+		goto out;
+	if ((rc = gb_directory_get(d, real, attrs, 0, &e, err)))
+		goto out;
+	anchor = gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR);
+	if ((rc = gb_dir_anchor_check(real, anchor, expected_id, err)))
+		goto out;
+	memset(&a, 0, sizeof a);
+	a.kind = 'd';
+	a.dn = real;
+	rc = gb_dir_run(d, false, "delete", real, write_op, &a, NULL, err);
+out:
+	gb_dir_entry_free(e);
+	free(real);
+	return rc;
+}
+
+static int change_members(gb_directory *d, int op, const char *dn, const char *const *members, size_t n,
+			  size_t *done, gb_error *err)
+{
+	static LDAPControl permissive = {PERMISSIVE_MODIFY_OID, {0, NULL}, 1};
+	LDAPControl *ctrls[2] = {&permissive, NULL};
+	const char *opname = op == LDAP_MOD_ADD ? "add members to" : "remove members from";
+	struct berval *bv = NULL, **bvp = NULL;
+	LDAPMod mod, *mods[2] = {&mod, NULL};
+	struct write_arg a;
+	char *real = NULL;
+	size_t batch = (size_t)d->member_batch, i, j;
+	int rc;
+
+	if (done)
+		*done = 0;
+	if (n == 0)
+		return 0;
+	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, opname, real, err)))
+		goto out;
+	bv = calloc(batch, sizeof *bv);
+	bvp = calloc(batch + 1, sizeof *bvp);
+	if (!bv || !bvp) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i += batch) {
+		size_t end = i + batch < n ? i + batch : n;
+
+		for (j = i; j < end; j++) {
+			if (!members[j] || !*members[j]) {
+				rc = gb_error_set(err, GB_EINVAL, "ldap %s %s: member %zu is empty", opname, real, j);
+				goto out;
+			}
+			bv[j - i].bv_val = (char *)members[j];
+			bv[j - i].bv_len = strlen(members[j]);
+			bvp[j - i] = &bv[j - i];
+		}
+		bvp[end - i] = NULL;
+		mod.mod_op = op | LDAP_MOD_BVALUES;
+		mod.mod_type = "member";
+		mod.mod_bvalues = bvp;
+		memset(&a, 0, sizeof a);
+		a.kind = 'm';
+		a.dn = real;
+		a.mods = mods;
+		a.ctrls = ctrls;
+		if ((rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err))) {
+			gb_error_prefix(err, "values %zu to %zu of %zu", i + 1, end, n);
+			goto out;
+		}
+		if (done)
+			*done = end;
+	}
+out:
+	free(bv);
+	free(bvp);
+	free(real);
+	return rc;
+}
+
+int gb_directory_add_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
+			     gb_error *err)
+{
+	return change_members(d, LDAP_MOD_ADD, dn, members, n, done, err);
+}
+
+int gb_directory_remove_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
+				gb_error *err)
+{
+	return change_members(d, LDAP_MOD_DELETE, dn, members, n, done, err);
+}

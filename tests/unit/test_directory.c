@@ -1,0 +1,263 @@
+/* Unit tests of the directory client's pure logic: range arithmetic (including the shape Windows forces, which
+ * Samba never produces), the write fence, the delete rule, and the classification of LDAP result codes. */
+#include <criterion/criterion.h>
+#include <ldap.h>
+#include <string.h>
+
+#include "groupbridge/directory.h"
+
+static gb_dir_range_step step(unsigned long low, const char *const *names, const size_t *counts, size_t n, int *rc)
+{
+	gb_dir_range_step s;
+	gb_error err;
+
+	*rc = gb_directory_range_step("member", low, names, counts, n, &s, &err);
+	return s;
+}
+
+Test(range, explicit_chunks_are_followed_to_the_star)
+{
+	const char *n1[] = {"member;range=0-999"};
+	const char *n2[] = {"member;range=1000-1999"};
+	const char *n3[] = {"member;range=2000-*"};
+	size_t c1[] = {1000}, c3[] = {1000};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n1, c1, 1, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 0);
+	cr_assert_not(s.done);
+	cr_assert_eq(s.next, 1000);
+	s = step(1000, n2, c1, 1, &rc);
+	cr_assert_eq(s.next, 2000);
+	s = step(2000, n3, c3, 1, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 0);
+	cr_assert(s.done);
+}
+
+Test(range, a_server_cap_below_the_request_moves_next_to_what_it_sent)
+{
+	/* asked 0-4999, Windows capped at MaxValRange */
+	const char *n[] = {"cn", "member;range=0-1499"};
+	size_t c[] = {1, 1500};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n, c, 2, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 1);
+	cr_assert_eq(s.next, 1500);
+	cr_assert_not(s.done);
+}
+
+Test(range, windows_forced_shape_empty_plain_plus_ranged)
+{
+	/* a plain read of member on Windows beyond MaxValRange: "member" with no values and "member;range=0-1499" */
+	const char *n[] = {"member", "member;range=0-1499", "objectGUID"};
+	size_t c[] = {0, 1500, 1};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n, c, 3, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 1);
+	cr_assert_not(s.done);
+	cr_assert_eq(s.next, 1500);
+	/* and the case-insensitive spelling a server may use */
+	const char *m[] = {"Member", "MEMBER;Range=0-1499"};
+	s = step(0, m, c, 2, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 1);
+}
+
+Test(range, a_server_that_ignores_ranges_sends_everything_once)
+{
+	const char *n[] = {"member"};
+	size_t c[] = {3000};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n, c, 1, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, 0);
+	cr_assert(s.done);
+	/* the same after the first chunk would repeat values: refused */
+	s = step(1000, n, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+}
+
+Test(range, no_attribute_means_no_more_values)
+{
+	const char *n[] = {"cn"};
+	size_t c[] = {1};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n, c, 1, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, -1);
+	cr_assert(s.done);
+	s = step(3000, NULL, NULL, 0, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, -1);
+	cr_assert(s.done);
+	/* an empty plain attribute alone (Windows, an empty group) */
+	const char *e[] = {"member"};
+	size_t z[] = {0};
+	s = step(0, e, z, 1, &rc);
+	cr_assert_eq(s.take, -1);
+	cr_assert(s.done);
+}
+
+Test(range, inconsistent_replies_are_errors_not_loops)
+{
+	const char *wrong_low[] = {"member;range=5-999"};
+	const char *backwards[] = {"member;range=1000-999"};
+	const char *garbage[] = {"member;range=abc"};
+	const char *no_high[] = {"member;range=0-"};
+	const char *two[] = {"member;range=0-999", "member;range=0-*"};
+	size_t c[] = {1, 1};
+	int rc;
+
+	step(0, wrong_low, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(1000, backwards, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(0, garbage, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(0, no_high, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(0, two, c, 2, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+}
+
+Test(range, other_attributes_with_the_same_prefix_are_not_confused)
+{
+	const char *n[] = {"memberOf", "memberOf;range=0-*"};
+	size_t c[] = {3, 3};
+	gb_dir_range_step s;
+	int rc;
+
+	s = step(0, n, c, 2, &rc);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(s.take, -1);
+	cr_assert(s.done);
+}
+
+Test(fence, writes_below_allowed_containers_only)
+{
+	gb_dir_fence *f = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_dir_fence_new("OU=Groups,DC=test,DC=example; OU=Cloud\\;Sync,DC=test,DC=example", &f, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Groups,DC=test,DC=example", &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "cn=g,ou=GROUPS,dc=test,dc=example", &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=sub,OU=Groups,DC=test,DC=example", &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Cloud\\;Sync,DC=test,DC=example", &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Cloud\\3BSync,DC=test,DC=example", &err), 0);
+
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Users,DC=test,DC=example", &err), GB_EFENCE);
+	cr_assert(strstr(err.msg, "ldap add CN=g,OU=Users,DC=test,DC=example refused") != NULL, "%s", err.msg);
+	/* string suffix is not enough */
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=MyGroups,DC=test,DC=example", &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=x\\,OU=Groups,DC=test,DC=example", &err), GB_EFENCE);
+	/* the container itself, and above it */
+	cr_assert_eq(gb_dir_fence_check(f, "delete", "OU=Groups,DC=test,DC=example", &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_fence_check(f, "delete", "DC=test,DC=example", &err), GB_EFENCE);
+	/* another forest with the same OU name */
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Groups,DC=forest2,DC=example", &err), GB_EFENCE);
+	/* GUID-addressed objects must be resolved first */
+	cr_assert_eq(gb_dir_fence_check(f, "modify", "<GUID=7ddabd6a-bb4b-4560-9a76-b1f20de3b347>", &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_fence_check(f, "modify", "CN=a,,OU=Groups,DC=test,DC=example", &err), GB_EPARSE);
+	gb_dir_fence_free(f);
+}
+
+Test(fence, empty_fence_refuses_everything)
+{
+	gb_dir_fence *f = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_dir_fence_new(NULL, &f, &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,OU=Groups,DC=test,DC=example", &err), GB_EFENCE);
+	cr_assert(strstr(err.msg, "no allowed containers") != NULL);
+	gb_dir_fence_free(f);
+	cr_assert_eq(gb_dir_fence_new(" ; ", &f, &err), 0);
+	cr_assert_eq(gb_dir_fence_check(f, "add", "CN=g,DC=x", &err), GB_EFENCE);
+	gb_dir_fence_free(f);
+	cr_assert_eq(gb_dir_fence_check(NULL, "add", "CN=g,DC=x", &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_fence_new("OU=ok,DC=x;broken", &f, &err), GB_EPARSE);
+	cr_assert_null(f);
+}
+
+Test(anchor, delete_needs_groupbridges_anchor)
+{
+	gb_error err;
+
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "Group_0f6e4c9a-1111-2222-3333-444455556666",
+					 "0f6e4c9a-1111-2222-3333-444455556666", &err), 0);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "Group_0F6E4C9A-1111-2222-3333-444455556666",
+					 "0f6e4c9a-1111-2222-3333-444455556666", &err), 0);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "Group_abc", NULL, &err), 0);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "Group_abc", "abd", &err), GB_EFENCE);
+	cr_assert(strstr(err.msg, "\"Group_abc\"") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", NULL, NULL, &err), GB_EFENCE);
+	cr_assert(strstr(err.msg, "unset") != NULL);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "User_abc", NULL, &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "Group_", NULL, &err), GB_EFENCE);
+	cr_assert_eq(gb_dir_anchor_check("CN=g,DC=x", "group_abc", "abc", &err), GB_EFENCE);
+}
+
+Test(errors, classification)
+{
+	const int retry[] = {LDAP_BUSY, LDAP_UNAVAILABLE, LDAP_SERVER_DOWN, LDAP_TIMEOUT, LDAP_CONNECT_ERROR,
+			     LDAP_TIMELIMIT_EXCEEDED};
+	size_t i;
+
+	for (i = 0; i < sizeof retry / sizeof retry[0]; i++) {
+		cr_assert(gb_directory_ldap_code_is_retryable(retry[i]), "%d", retry[i]);
+		cr_assert_eq(gb_directory_ldap_code_to_error(retry[i]), GB_ERETRY);
+	}
+	/* the test bed document's table: all permanent */
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_NO_SUCH_OBJECT), GB_ENOTFOUND);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_ALREADY_EXISTS), GB_EEXISTS);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_UNWILLING_TO_PERFORM), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_CONSTRAINT_VIOLATION), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_NO_SUCH_ATTRIBUTE), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_UNDEFINED_TYPE), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_NOT_ALLOWED_ON_NONLEAF), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_INVALID_CREDENTIALS), GB_EAUTH);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_OPERATIONS_ERROR), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_ADMINLIMIT_EXCEEDED), GB_ELDAP);
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_SUCCESS), 0);
+	cr_assert_not(gb_directory_ldap_code_is_retryable(LDAP_UNWILLING_TO_PERFORM));
+	cr_assert_not(gb_directory_ldap_code_is_retryable(LDAP_ALREADY_EXISTS));
+}
+
+Test(open, refuses_insecure_and_empty_passwords_before_connecting)
+{
+	gb_directory *d = (gb_directory *)1;
+	gb_directory_params p;
+	gb_error err;
+
+	memset(&p, 0, sizeof p);
+	p.uri = "ldap://127.0.0.1:1";
+	p.bind_dn = "CN=a,DC=x";
+	p.password = "secret";
+	p.base_dn = "DC=x";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+	cr_assert_null(d);
+	cr_assert(strstr(err.msg, "unencrypted") != NULL, "%s", err.msg);
+	p.uri = "ldaps://127.0.0.1:1";
+	p.start_tls = true;
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+	p.start_tls = false;
+	p.password = "";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "empty") != NULL);
+	p.password = "secret";
+	p.uri = "http://x";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+}
