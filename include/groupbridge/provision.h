@@ -17,7 +17,8 @@
  * contacts and service principals never. Nested groups are referenced, never expanded.
  *
  * What is written (3.2): cn, description, displayName, groupType universal security, msDS-ExternalDirectoryObjectId
- * and adminDescription "Group_<objectId>", sAMAccountName when mapped, under the container the mapping gives.
+ * and adminDescription "Group_<objectId>", sAMAccountName when mapped (at creation only: an existing group's
+ * account name is never changed), under the container the mapping gives.
  *
  * Matching (3.3, 2.8): by anchor "Group_<objectId>"; for a converted group also by objectSid =
  * onPremisesSecurityIdentifier, and by the DN in its GroupDN extension. Two sources that point at different AD

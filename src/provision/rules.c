@@ -353,8 +353,8 @@ static int plan_group(ctx *c, const desired *d)
 			rc = add_attr_if_changed(&op, c, d, "msDS-ExternalDirectoryObjectId", ad->anchor, d->anchor);
 		if (!rc)
 			rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
-		if (!rc && d->sam)
-			rc = add_attr_if_changed(&op, c, d, "sAMAccountName", ad->sam_account_name, d->sam);
+		/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
+		 * references by name, and a generated one (RandomString) would change on every run. */
 		if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY)
 			rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
 		if (!rc && gb_ad_dn_parent(ad->dn, &parent, &e) == GB_ENOMEM)

@@ -40,7 +40,11 @@ static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char 
 			return 0;
 		snprintf(buf, sizeof(buf), "%s", g->description);
 		break;
-	case GB_MAPPING_SAM: return 0;
+	case GB_MAPPING_SAM:
+		if (!g->description || strcmp(g->description, "with-sam") != 0)
+			return 0;
+		snprintf(buf, sizeof(buf), "sam-%s", g->id);
+		break;
 	}
 	*out = gb_strdup(buf);
 	return 0;
@@ -613,5 +617,27 @@ Test(provision, leaving_scope_stops_management_without_delete)
 	cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 0);
 	cr_assert_not_null(find_op(p, GB_OP_UNMANAGE, "g1"));
 	cr_assert_not_null(find_note(p, "left-management", NULL));
+	gb_plan_free(p);
+}
+
+Test(provision, sam_account_name_is_written_at_creation_only)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1), *n = cloud_group("g2", "New", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+	const gb_op *create;
+	bool found = false;
+
+	g->description = n->description = "with-sam";
+	a->description = "with-sam";
+	a->display_name = "Sales";
+	a->sam_account_name = "old-name";
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_SET_ATTRS, "g1"), "an existing account name is never changed");
+	create = find_op(p, GB_OP_CREATE_GROUP, "g2");
+	for (size_t i = 0; i < create->nattrs; i++)
+		found |= strcmp(create->attrs[i].name, "sAMAccountName") == 0 && strcmp(create->attrs[i].after, "sam-g2") == 0;
+	cr_assert(found);
 	gb_plan_free(p);
 }
