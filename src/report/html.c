@@ -345,7 +345,8 @@ static void chart_timeline(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 		if (i == 0 || end > t1)
 			t1 = end;
 	}
-	span = t1 - t0 > 0 ? t1 - t0 : 1;
+	/* at least ten seconds, so that the axis labels of a quick run still differ */
+	span = t1 - t0 > 10 ? t1 - t0 : 10;
 	h = 34 + (double)ch->n * ROW_H;
 	svg = svg_new(c, fig, ch->title, h);
 	for (k = 0; k <= 4; k++) {
