@@ -89,6 +89,17 @@ const char *const gb_schema_migrations[] = {
 	"  message TEXT NOT NULL,"
 	"  PRIMARY KEY (import_id, seq)"
 	");",
+	/* 4: groups that provisioning manages (src/provision/run.c). Only a group listed here with state 'managed' may
+	 * ever be deleted, and only when its AD object still carries the anchor Group_<object_id>. */
+	"CREATE TABLE managed_groups ("
+	"  object_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  dn TEXT NOT NULL,"
+	"  guid TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('managed', 'unmanaged', 'deleted')),"
+	"  since TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  last_run TEXT"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);
