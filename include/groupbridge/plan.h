@@ -71,7 +71,17 @@ typedef struct gb_note {
 	char *message;     /* one plain sentence */
 } gb_note;
 
+/* A group the plan provisions (whether or not it has operations): where it is or will be. */
+typedef struct gb_plan_group {
+	char *object_id;
+	char *dn;
+	char *guid;        /* NULL when the plan creates it */
+} gb_plan_group;
+
 typedef struct gb_plan {
+	gb_plan_group *groups;
+	size_t ngroups;
+	size_t groups_cap;
 	gb_op *ops;
 	size_t nops;
 	size_t ops_cap;
@@ -95,6 +105,9 @@ int gb_op_set_rdn(gb_op *op, const char *new_rdn, const char *new_parent, gb_err
 int gb_op_add_attr(gb_op *op, const char *name, const char *before, const char *after, gb_error *err);
 int gb_op_add_value(gb_op *op, const char *value, gb_error *err);
 
+/* Records a group the plan provisions (strings copied). */
+int gb_plan_add_group(gb_plan *plan, const char *object_id, const char *dn, const char *guid, gb_error *err);
+
 /* Appends a note; the message is formatted. */
 int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const char *subject_id, const char *code,
 		 gb_error *err, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
@@ -102,7 +115,8 @@ int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const 
 /* Counts operations of one kind. */
 size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind);
 
-/* The plan as JSON text (allocated; the caller frees): {"schema_version":1,"operations":[...],"notes":[...]}.
+/* The plan as JSON text (allocated; the caller frees):
+ * {"schema_version":1,"groups":[{object_id,dn,guid}],"operations":[...],"notes":[...]}.
  * Operation fields: kind, object_id, target, guid, new_rdn, new_parent, attributes [{name,before,after}], values,
  * reason. */
 int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err);

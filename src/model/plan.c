@@ -60,6 +60,12 @@ void gb_plan_free(gb_plan *plan)
 
 	if (!plan)
 		return;
+	for (i = 0; i < plan->ngroups; i++) {
+		free(plan->groups[i].object_id);
+		free(plan->groups[i].dn);
+		free(plan->groups[i].guid);
+	}
+	free(plan->groups);
 	for (i = 0; i < plan->nops; i++)
 		op_clear(&plan->ops[i]);
 	free(plan->ops);
@@ -177,6 +183,24 @@ int gb_op_add_value(gb_op *op, const char *value, gb_error *err)
 	return 0;
 }
 
+int gb_plan_add_group(gb_plan *plan, const char *object_id, const char *dn, const char *guid, gb_error *err)
+{
+	gb_plan_group *g;
+
+	if (grow((void **)&plan->groups, plan->ngroups, &plan->groups_cap, sizeof(gb_plan_group)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory growing the plan");
+	g = &plan->groups[plan->ngroups];
+	memset(g, 0, sizeof(*g));
+	if (dup_into(&g->object_id, object_id) || dup_into(&g->dn, dn) || dup_into(&g->guid, guid)) {
+		free(g->object_id);
+		free(g->dn);
+		free(g->guid);
+		return gb_error_set(err, GB_ENOMEM, "out of memory growing the plan");
+	}
+	plan->ngroups++;
+	return 0;
+}
+
 int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const char *subject_id, const char *code,
 		 gb_error *err, const char *fmt, ...)
 {
@@ -220,16 +244,27 @@ static json_t *str_or_null(const char *s)
 
 int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
 {
-	json_t *root, *ops, *notes;
+	json_t *root, *ops, *notes, *groups;
 	size_t i, j;
 
 	*out = NULL;
 	root = json_object();
 	ops = json_array();
 	notes = json_array();
-	if (!root || !ops || !notes)
+	groups = json_array();
+	if (!root || !ops || !notes || !groups) {
+		json_decref(groups);
 		goto oom;
+	}
 	json_object_set_new(root, "schema_version", json_integer(PLAN_SCHEMA_VERSION));
+	json_object_set_new(root, "groups", groups);
+	for (i = 0; i < plan->ngroups; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "object_id", str_or_null(plan->groups[i].object_id));
+		json_object_set_new(o, "dn", str_or_null(plan->groups[i].dn));
+		json_object_set_new(o, "guid", str_or_null(plan->groups[i].guid));
+		json_array_append_new(groups, o);
+	}
 	json_object_set_new(root, "operations", ops);
 	json_object_set_new(root, "notes", notes);
 	for (i = 0; i < plan->nops; i++) {
@@ -323,6 +358,12 @@ int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err)
 	rc = gb_plan_new(&plan, err);
 	if (rc)
 		goto done;
+	json_array_foreach(json_object_get(root, "groups"), i, o)
+	{
+		rc = gb_plan_add_group(plan, opt_str(o, "object_id"), opt_str(o, "dn"), opt_str(o, "guid"), err);
+		if (rc)
+			goto done;
+	}
 	json_array_foreach(ops, i, o)
 	{
 		gb_op *op;

@@ -217,7 +217,8 @@ static int prepare(ctx *c, const gb_cloud_group *g)
 		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
 	}
 	c->nitems++;
-	return gb_map_set(c->desired_by_id, g->id, d, c->err);
+	rc = gb_plan_add_group(c->plan, g->id, d->dn, d->ad ? d->ad->guid : NULL, c->err);
+	return rc ? rc : gb_map_set(c->desired_by_id, g->id, d, c->err);
 }
 
 static int skip(ctx *c, const gb_cloud_group *g, const gb_member_ref *m, const char *code, const char *why)

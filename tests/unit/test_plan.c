@@ -28,6 +28,7 @@ static gb_plan *sample(void)
 	cr_assert_eq(gb_plan_add_op(p, GB_OP_MOVE, "g2", "CN=x,OU=A,DC=t", "container changed", &op, &err), 0);
 	cr_assert_eq(gb_op_set_guid(op, "7ddabd6a-bb4b-4560-9a76-b1f20de3b347", &err), 0);
 	cr_assert_eq(gb_op_set_rdn(op, "CN=x", "OU=B,DC=t", &err), 0);
+	cr_assert_eq(gb_plan_add_group(p, "g1", "CN=Sales\\, EMEA_0123456789ab,OU=G,DC=t", NULL, &err), 0);
 	cr_assert_eq(gb_plan_note(p, GB_NOTE_MEMBER_SKIPPED, "g1", "u9", "cloud-only-user", &err,
 				  "user %s has no AD account in this forest", "u9"),
 		     0);
@@ -61,6 +62,8 @@ Test(plan, json_round_trip_is_lossless)
 	cr_assert_null(q->ops[0].attrs[0].before);
 	cr_assert_str_eq(q->ops[2].new_parent, "OU=B,DC=t");
 	cr_assert_str_eq(q->notes[0].code, "cloud-only-user");
+	cr_assert_eq(q->ngroups, 1);
+	cr_assert_null(q->groups[0].guid);
 	free(a);
 	free(b);
 	gb_plan_free(p);

@@ -454,6 +454,8 @@ Test(provision, matched_group_converges_to_nothing)
 	gb_ad_group_add_member(a, "11111111-1111-1111-1111-111111111111", NULL);
 	p = plan();
 	cr_assert_eq(p->nops, 0, "a second run with no change writes nothing");
+	cr_assert_eq(p->ngroups, 1, "the converged group is still listed as provisioned");
+	cr_assert_str_eq(p->groups[0].guid, "bbbbbbbb-0000-0000-0000-000000000001");
 	gb_plan_free(p);
 }
 
