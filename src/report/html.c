@@ -56,7 +56,9 @@ static const char css[] =
 	"footer{color:var(--muted);font-size:12px;margin-top:24px}\n"
 	"@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}"
 	".card,.figure{break-inside:avoid;border-color:#bbb}tr,figure{break-inside:avoid}"
-	"thead{display:table-header-group}th button::after{content:none!important}.table-wrap{overflow:visible}}\n";
+	"thead{display:table-header-group}th button::after{content:none!important}.table-wrap{overflow:visible}"
+	"table{font-size:10px}th,td{padding:3px 6px}.card{padding:10px 12px;margin:0 0 12px}"
+	".figure .value{font-size:16px}h1{font-size:20px}}\n";
 
 /* Sorting on a click of a column header. Without script the table stays in its given order. */
 static const char script[] =
