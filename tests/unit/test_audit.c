@@ -20,7 +20,7 @@ static void setup(void)
 {
 	gb_error err;
 
-	strcpy(dir, "/tmp/gb-test-audit-XXXXXX");
+	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-audit-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);

@@ -112,6 +112,8 @@ static gb_report *sample(void)
 		     0);
 	cr_assert_eq(gb_report_chart_add_span(c, HOSTILE_NAME, "2026-11-24T08:12:00Z", NULL, "running", &err), 0);
 	cr_assert_eq(gb_report_add_section(r, "Empty things", &s, &err), 0);
+	cr_assert_eq(gb_report_section_add_text(s, "- not a list item", &err), 0);
+	cr_assert_eq(gb_report_section_add_text(s, "2) not a list either", &err), 0);
 	cr_assert_eq(gb_report_section_add_table(s, "Blockers", cols, 1, &t, &err), 0);
 	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_BAR, "Nothing", NULL, NULL, 0, &c, &err), 0);
 	return r;
@@ -280,6 +282,8 @@ Test(report, hostile_name_is_inert_in_markdown)
 	cr_assert(strstr(b.data, "EMEA\"\\nsecond line"), "a newline never ends a row");
 	cr_assert(strstr(b.data, "\\[link\\](http://x) \\*bold\\* \\`code\\` \\&amp;"));
 	cr_assert(strstr(b.data, "largest first.\\n# not a heading"), "a newline in a paragraph starts no block");
+	cr_assert(strstr(b.data, "\n\\- not a list item\n"), "a paragraph never starts a list");
+	cr_assert(strstr(b.data, "\n2\\) not a list either\n"), "a paragraph never starts an ordered list");
 	/* every table line has the same number of unescaped pipes as its header */
 	for (line = b.data; (line = strstr(line, "\n| Group |")) != NULL; line++) {
 		const char *p = line + 1, *end;
@@ -495,8 +499,7 @@ static gb_store *run_state(char *dir, size_t n)
 	gb_error err;
 	size_t i;
 
-	strcpy(dir, "/tmp/gb-test-runrep-XXXXXX");
-	(void)n;
+	snprintf(dir, n, "%s", "/tmp/gb-test-runrep-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
