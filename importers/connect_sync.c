@@ -874,7 +874,7 @@ static int list_xml(const char *dir, gb_cs_strlist *out, gb_error *err)
 		}
 	}
 	closedir(d);
-	if (!rc)
+	if (!rc && out->count > 1) /* qsort must not see the NULL array of an empty folder */
 		qsort(out->items, out->count, sizeof(*out->items), cmp_str);
 	return rc;
 }
