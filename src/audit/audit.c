@@ -497,6 +497,12 @@ int gb_audit_verify(gb_store *st, const char *expect_head, gb_audit_verdict *out
 		if (!r)
 			break;
 		out->count++;
+		if (r->seq < expect) {
+			verdict(out, GB_AUDIT_EDITED, expect, 0,
+				"a record at seq %" PRId64 " (%s) stands before record %" PRId64 ": renumbered", r->seq,
+				r->time, expect);
+			goto done;
+		}
 		if (r->seq != expect) {
 			if (r->seq == expect + 1)
 				verdict(out, GB_AUDIT_DELETED, expect, 0,

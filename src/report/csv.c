@@ -1,4 +1,5 @@
 /* csv.c: the CSV writer (RFC 4180, CRLF line ends; layout in report.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/internal.h"
@@ -28,11 +29,40 @@ static int block_head(gb_buf *out, int *first, const char *section, const char *
 	return rc ? rc : record(out, cells, title && *title ? 2 : 1, err);
 }
 
+static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
+{
+	size_t i, j, ncols = c->nseries + 1;
+	const char **cells = calloc(ncols, sizeof(*cells));
+	char (*nums)[32] = calloc(ncols, sizeof(*nums));
+	int rc = 0;
+
+	if (!cells || !nums) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto done;
+	}
+	cells[0] = "Label";
+	for (j = 1; j < ncols; j++)
+		cells[j] = c->series[j - 1];
+	rc = record(out, cells, ncols, err);
+	for (i = 0; !rc && i < c->n; i++) {
+		cells[0] = c->items[i].label;
+		for (j = 1; j < ncols; j++) {
+			gb_report_format_number(c->items[i].values[j - 1], nums[j], sizeof(nums[j]));
+			cells[j] = nums[j];
+		}
+		rc = record(out, cells, ncols, err);
+	}
+done:
+	free(cells);
+	free(nums);
+	return rc;
+}
+
 static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int *first, gb_error *err)
 {
-	const char *cells[16];
-	char nums[16][32];
-	size_t i, j, ncols;
+	const char *cells[4];
+	char num[32];
+	size_t i;
 	int rc;
 
 	rc = block_head(out, first, section, c->title, err);
@@ -44,27 +74,14 @@ static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int
 		cells[1] = c->unit && *c->unit ? c->unit : "Value";
 		rc = record(out, cells, 2, err);
 		for (i = 0; !rc && i < c->n; i++) {
-			gb_report_format_number(c->items[i].values[0], nums[0], sizeof(nums[0]));
+			gb_report_format_number(c->items[i].values[0], num, sizeof(num));
 			cells[0] = c->items[i].label;
-			cells[1] = nums[0];
+			cells[1] = num;
 			rc = record(out, cells, 2, err);
 		}
 		return rc;
 	case GB_CHART_STACKED:
-		ncols = c->nseries + 1 > 16 ? 16 : c->nseries + 1;
-		cells[0] = "Label";
-		for (j = 1; j < ncols; j++)
-			cells[j] = c->series[j - 1];
-		rc = record(out, cells, ncols, err);
-		for (i = 0; !rc && i < c->n; i++) {
-			cells[0] = c->items[i].label;
-			for (j = 1; j < ncols; j++) {
-				gb_report_format_number(c->items[i].values[j - 1], nums[j], sizeof(nums[j]));
-				cells[j] = nums[j];
-			}
-			rc = record(out, cells, ncols, err);
-		}
-		return rc;
+		return stacked(out, c, err);
 	case GB_CHART_TIMELINE:
 		cells[0] = "Label";
 		cells[1] = "Start";

@@ -4,6 +4,7 @@
 #include <libxml/HTMLtree.h>
 #include <libxml/tree.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,25 @@ typedef struct ctx {
 	xmlDocPtr doc;
 	int ok; /* cleared by the first failed allocation */
 	double now;
+	gb_buf tmp; /* composed strings (captions, tooltips): whole, never cut inside a UTF-8 sequence */
 } ctx;
+
+/* Formats into the context's scratch buffer; the result is borrowed until the next call. */
+static const char *compose(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *compose(ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	gb_buf_clear(&c->tmp);
+	va_start(ap, fmt);
+	rc = gb_buf_vprintf(&c->tmp, NULL, fmt, ap);
+	va_end(ap);
+	if (rc)
+		c->ok = 0;
+	return gb_buf_cstr(&c->tmp);
+}
 
 static xmlNodePtr el(ctx *c, xmlNodePtr parent, const char *name, const char *text)
 {
@@ -210,19 +229,19 @@ static xmlNodePtr svg_new(ctx *c, xmlNodePtr fig, const char *label, double h)
 	return svg;
 }
 
-/* The text a tooltip shows for a value: "label: 12 unit". */
-static void tip_text(char *dst, size_t n, const char *label, const char *series, double v, const char *unit)
+/* The text a tooltip shows for a value: "label, series: 12 unit". */
+static const char *tip_text(ctx *c, const char *label, const char *series, double v, const char *unit)
 {
 	char num[32];
 
 	gb_report_format_number(v, num, sizeof(num));
-	snprintf(dst, n, "%s%s%s: %s%s%s", label, series ? ", " : "", series ? series : "", num,
-		 unit && *unit ? " " : "", unit ? unit : "");
+	return compose(c, "%s%s%s: %s%s%s", label, series ? ", " : "", series ? series : "", num,
+		       unit && *unit ? " " : "", unit ? unit : "");
 }
 
 static void chart_bar(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 {
-	char tip[1024], num[32];
+	char num[32];
 	double max = 0, h, w, y;
 	xmlNodePtr svg;
 	size_t i;
@@ -240,8 +259,7 @@ static void chart_bar(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 		if (it->values[0] > 0 && w < 2)
 			w = 2;
 		svg_text(c, svg, LABEL_W, y + 14, "end", NULL, it->label, LABEL_CHARS);
-		tip_text(tip, sizeof(tip), it->label, NULL, it->values[0], ch->unit);
-		svg_rect(c, svg, BAR_X, y + 2, w, ROW_H - 8, palette[4], tip);
+		svg_rect(c, svg, BAR_X, y + 2, w, ROW_H - 8, palette[4], tip_text(c, it->label, NULL, it->values[0], ch->unit));
 		gb_report_format_number(it->values[0], num, sizeof(num));
 		svg_text(c, svg, BAR_X + w + 6, y + 14, NULL, "muted", num, 0);
 	}
@@ -249,7 +267,7 @@ static void chart_bar(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 
 static void chart_stacked(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 {
-	char tip[1024], num[32];
+	char num[32];
 	double max = 0, tot, h, x, y, w, lx = 0, ly = 0, lw;
 	xmlNodePtr svg;
 	size_t i, j, legend_rows = 1;
@@ -295,8 +313,8 @@ static void chart_stacked(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 			w = max > 0 ? it->values[j] / max * BAR_MAX : 0;
 			if (w < 2)
 				w = 2;
-			tip_text(tip, sizeof(tip), it->label, ch->series[j], it->values[j], ch->unit);
-			svg_rect(c, svg, x, y + 2, w, ROW_H - 8, palette[j % PALETTE_N], tip);
+			svg_rect(c, svg, x, y + 2, w, ROW_H - 8, palette[j % PALETTE_N],
+				 tip_text(c, it->label, ch->series[j], it->values[j], ch->unit));
 			x += w;
 		}
 		gb_report_format_number(tot, num, sizeof(num));
@@ -334,7 +352,8 @@ static void time_label(double t, double span, char *dst, size_t n)
 
 static void chart_timeline(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 {
-	char tip[1200], lab[40];
+	const char *tip;
+	char lab[40];
 	double t0 = 0, t1 = 0, span, h, x, w, y, end;
 	xmlNodePtr svg;
 	size_t i;
@@ -366,8 +385,7 @@ static void chart_timeline(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 		if (w < 3)
 			w = 3;
 		svg_text(c, svg, LABEL_W, y + 14, "end", NULL, it->label, LABEL_CHARS);
-		snprintf(tip, sizeof(tip), "%s: %s, %s to %s", it->label, it->status, it->start,
-			 it->end ? it->end : "(running)");
+		tip = compose(c, "%s: %s, %s to %s", it->label, it->status, it->start, it->end ? it->end : "(running)");
 		svg_rect(c, svg, x, y + 2, w, ROW_H - 8, status_colour(it->status), tip);
 		if (x + w + 6 + 7.0 * (double)strlen(it->status) <= SVG_W)
 			svg_text(c, svg, x + w + 6, y + 14, NULL, "muted", it->status, 16);
@@ -379,12 +397,11 @@ static void chart_timeline(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 static void chart(ctx *c, xmlNodePtr parent, const gb_report_chart *ch)
 {
 	xmlNodePtr fig = el(c, parent, "figure", NULL);
-	char cap[1024];
 
 	attr(c, fig, "class", "chart");
-	snprintf(cap, sizeof(cap), "%s%s%s%s", ch->title, ch->unit && *ch->unit ? " (" : "", ch->unit ? ch->unit : "",
-		 ch->unit && *ch->unit ? ")" : "");
-	el(c, fig, "figcaption", cap);
+	el(c, fig, "figcaption",
+	   compose(c, "%s%s%s%s", ch->title, ch->unit && *ch->unit ? " (" : "", ch->unit ? ch->unit : "",
+		   ch->unit && *ch->unit ? ")" : ""));
 	if (ch->n == 0) {
 		el(c, fig, "p", "(no data)");
 		return;
@@ -482,7 +499,6 @@ static void table(ctx *c, xmlNodePtr parent, const gb_report_table *t)
 static void build(ctx *c, const gb_report *r, xmlNodePtr html)
 {
 	xmlNodePtr head, body, mn, n, card, figs, fig, dl;
-	char line[512];
 	size_t i, j;
 
 	attr(c, html, "lang", "en");
@@ -502,8 +518,7 @@ static void build(ctx *c, const gb_report *r, xmlNodePtr html)
 
 	n = el(c, mn, "header", NULL);
 	attr(c, n, "class", "report");
-	snprintf(line, sizeof(line), "%s report", r->kind);
-	attr(c, el(c, n, "p", line), "class", "kind");
+	attr(c, el(c, n, "p", compose(c, "%s report", r->kind)), "class", "kind");
 	el(c, n, "h1", r->title);
 	if (r->nfacts) {
 		dl = el(c, n, "dl", NULL);
@@ -513,8 +528,7 @@ static void build(ctx *c, const gb_report *r, xmlNodePtr html)
 			el(c, dl, "dd", r->facts[i].value);
 		}
 	}
-	snprintf(line, sizeof(line), "Generated %s by groupbridge", r->generated);
-	attr(c, el(c, n, "p", line), "class", "generated");
+	attr(c, el(c, n, "p", compose(c, "Generated %s by groupbridge", r->generated)), "class", "generated");
 
 	if (r->nfigures) {
 		card = el(c, mn, "section", NULL);
@@ -559,6 +573,7 @@ int gb_report_render_html(const gb_report *r, gb_buf *out, gb_error *err)
 	memset(&c, 0, sizeof(c));
 	c.ok = 1;
 	c.now = r->generated_t;
+	gb_buf_init(&c.tmp, 0);
 	c.doc = htmlNewDocNoDtD(NULL, NULL);
 	if (!c.doc)
 		return gb_error_set(err, GB_ENOMEM, "building the html report: out of memory");
@@ -574,6 +589,7 @@ int gb_report_render_html(const gb_report *r, gb_buf *out, gb_error *err)
 	if (c.ok)
 		htmlDocDumpMemoryFormat(c.doc, &mem, &size, 1);
 	xmlFreeDoc(c.doc);
+	gb_buf_free(&c.tmp);
 	if (!c.ok || !mem || size <= 0) {
 		xmlFree(mem);
 		return gb_error_set(err, GB_ENOMEM, "building the html report: out of memory");

@@ -1,4 +1,5 @@
 /* md.c: the Markdown writer: GitHub-style tables that also read well as plain text in a terminal. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -121,15 +122,58 @@ static void duration(double secs, char *dst, size_t n)
 		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
 }
 
+/* A stacked chart as a table: one column per series and a total. */
+static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
+{
+	size_t i, j, ns = c->nseries, n = ns + 2;
+	const char **cells = calloc(n, sizeof(*cells));
+	gb_report_coltype *types = calloc(n, sizeof(*types));
+	char (*nums)[32] = calloc(n, sizeof(*nums));
+	double tot;
+	int rc = 0;
+
+	if (!cells || !types || !nums) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto done;
+	}
+	cells[0] = "";
+	types[0] = GB_COL_TEXT;
+	for (j = 0; j < ns; j++) {
+		cells[j + 1] = c->series[j];
+		types[j + 1] = GB_COL_NUMBER;
+	}
+	cells[ns + 1] = "total";
+	types[ns + 1] = GB_COL_NUMBER;
+	rc = row(out, cells, n, err);
+	if (!rc)
+		rc = rule(out, types, n, err);
+	for (i = 0; !rc && i < c->n; i++) {
+		cells[0] = c->items[i].label;
+		tot = 0;
+		for (j = 0; j < ns; j++) {
+			gb_report_format_number(c->items[i].values[j], nums[j], sizeof(nums[j]));
+			cells[j + 1] = nums[j];
+			tot += c->items[i].values[j];
+		}
+		gb_report_format_number(tot, nums[ns], sizeof(nums[ns]));
+		cells[ns + 1] = nums[ns];
+		rc = row(out, cells, n, err);
+	}
+done:
+	free(cells);
+	free(types);
+	free(nums);
+	return rc;
+}
+
 static int chart(gb_buf *out, const gb_report_chart *c, double now, gb_error *err)
 {
 	static const gb_report_coltype bar_types[] = {GB_COL_TEXT, GB_COL_NUMBER, GB_COL_TEXT};
 	static const gb_report_coltype tl_types[] = {GB_COL_TEXT, GB_COL_TEXT, GB_COL_TEXT, GB_COL_NUMBER, GB_COL_TEXT};
-	const char *cells[18];
-	gb_report_coltype types[18];
-	char nums[18][32], bars[BAR_WIDTH * 3 + 4];
-	double max = 0, tot;
-	size_t i, j, ns;
+	const char *cells[5];
+	char num[32], bars[BAR_WIDTH * 3 + 4];
+	double max = 0;
+	size_t i;
 	int rc;
 
 	rc = caption(out, c->title, c->unit, err);
@@ -148,38 +192,15 @@ static int chart(gb_buf *out, const gb_report_chart *c, double now, gb_error *er
 		if (!rc)
 			rc = rule(out, bar_types, 3, err);
 		for (i = 0; !rc && i < c->n; i++) {
-			gb_report_format_number(c->items[i].values[0], nums[0], sizeof(nums[0]));
+			gb_report_format_number(c->items[i].values[0], num, sizeof(num));
 			bar(c->items[i].values[0], max, bars, sizeof(bars));
 			cells[0] = c->items[i].label;
-			cells[1] = nums[0];
+			cells[1] = num;
 			cells[2] = bars;
 			rc = row(out, cells, 3, err);
 		}
 	} else if (c->type == GB_CHART_STACKED) {
-		ns = c->nseries > 15 ? 15 : c->nseries;
-		cells[0] = "";
-		types[0] = GB_COL_TEXT;
-		for (j = 0; j < ns; j++) {
-			cells[j + 1] = c->series[j];
-			types[j + 1] = GB_COL_NUMBER;
-		}
-		cells[ns + 1] = "total";
-		types[ns + 1] = GB_COL_NUMBER;
-		rc = row(out, cells, ns + 2, err);
-		if (!rc)
-			rc = rule(out, types, ns + 2, err);
-		for (i = 0; !rc && i < c->n; i++) {
-			cells[0] = c->items[i].label;
-			tot = 0;
-			for (j = 0; j < ns; j++) {
-				gb_report_format_number(c->items[i].values[j], nums[j], sizeof(nums[j]));
-				cells[j + 1] = nums[j];
-				tot += c->items[i].values[j];
-			}
-			gb_report_format_number(tot, nums[ns], sizeof(nums[ns]));
-			cells[ns + 1] = nums[ns];
-			rc = row(out, cells, ns + 2, err);
-		}
+		rc = stacked(out, c, err);
 	} else {
 		cells[0] = "";
 		cells[1] = "start";
@@ -191,11 +212,11 @@ static int chart(gb_buf *out, const gb_report_chart *c, double now, gb_error *er
 			rc = rule(out, tl_types, 5, err);
 		for (i = 0; !rc && i < c->n; i++) {
 			const gb_rchart_item *it = &c->items[i];
-			duration((it->t1 >= 0 ? it->t1 : now) - it->t0, nums[0], sizeof(nums[0]));
+			duration((it->t1 >= 0 ? it->t1 : now) - it->t0, num, sizeof(num));
 			cells[0] = it->label;
 			cells[1] = it->start;
 			cells[2] = it->end ? it->end : "(running)";
-			cells[3] = nums[0];
+			cells[3] = num;
 			cells[4] = it->status;
 			rc = row(out, cells, 5, err);
 		}

@@ -252,6 +252,17 @@ Test(audit, swapped_contents_at_a_distance_are_named)
 	cr_assert(strstr(v.message, "record 2 (seq 2, 2026-11-24T08:06:00.000Z) out of order"), "%s", v.message);
 }
 
+Test(audit, a_record_renumbered_below_one_is_caught)
+{
+	gb_audit_verdict v;
+
+	append_n(3, "run-1");
+	sql("UPDATE audit_log SET seq = 0 WHERE seq = 2");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_str_eq(v.message, "a record at seq 0 (2026-11-24T08:02:00.000Z) stands before record 1: renumbered");
+}
+
 Test(audit, a_deleted_and_renumbered_record_is_caught)
 {
 	gb_audit_verdict v;

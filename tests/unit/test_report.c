@@ -606,3 +606,38 @@ Test(report, run_report_says_when_the_audit_log_is_damaged)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+Test(report, stacked_charts_take_any_number_of_series)
+{
+	char names[20][16];
+	const char *series[20];
+	double values[20];
+	gb_report *r;
+	gb_report_section *s;
+	gb_report_chart *c;
+	gb_error err;
+	gb_buf b;
+	size_t i;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]), "s%zu", i + 1);
+		series[i] = names[i];
+		values[i] = (double)i;
+	}
+	cr_assert_eq(gb_report_new("run", "t", "2026-01-01T00:00:00Z", &r, &err), 0);
+	cr_assert_eq(gb_report_add_section(r, "s", &s, &err), 0);
+	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_STACKED, "wide", NULL, series, 20, &c, &err), 0);
+	cr_assert_eq(gb_report_chart_add_stack(c, "row", values, 20, &err), 0);
+	render(r, GB_REPORT_CSV, &b);
+	cr_assert(strstr(b.data, ",s19,s20\r\nrow,0,1,"), "%s", b.data);
+	cr_assert(strstr(b.data, ",18,19\r\n"), "%s", b.data);
+	gb_buf_free(&b);
+	render(r, GB_REPORT_MD, &b);
+	cr_assert(strstr(b.data, "| s20 | total |"), "%s", b.data);
+	cr_assert(strstr(b.data, "| 19 | 190 |"), "%s", b.data);
+	gb_buf_free(&b);
+	render(r, GB_REPORT_HTML, &b);
+	cr_assert(strstr(b.data, "row, s20: 19"), "every series has its bar");
+	gb_buf_free(&b);
+	gb_report_free(r);
+}
