@@ -25,7 +25,7 @@ TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 
 # Debian packages that building, testing and the demo need. `make deps` installs the missing ones.
-DEB_PKGS := build-essential pkg-config clang libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
+DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
 	libxml2-utils libssl-dev libsqlite3-dev libpcre2-dev libinih-dev libcriterion-dev samba samba-dsdb-modules \
 	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps \
 	chromium
