@@ -20,8 +20,7 @@ static const struct {
 	builder_fn build;
 	const char *data; /* what the kind is made of, for help and for the "no data" message */
 } kinds[] = {
-	{"assessment", NULL, "the inventory imported from Connect Sync: groups by class, members that will be "
-			     "dropped and why, findings, blockers"},
+	{"assessment", NULL, "the Connect Sync inventory: groups by class, dropped members and why, blockers"},
 	{"plan", NULL, "the changes the next migration step or provisioning run will make"},
 	{"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
 	{"verification", NULL, "expected versus actual membership, drift"},
@@ -105,9 +104,9 @@ int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 	rc = gb_store_open_readonly(gb_cli_state_path(cli), &st, &err);
 	if (!rc && !kinds[k].build)
 		rc = gb_error_set(&err, GB_ENOTFOUND,
-				  "there is no %s data yet in state database %s (a %s report shows %s; this groupbridge "
+				  "there is no %s data yet in state database %s (that report shows %s; this groupbridge "
 				  "does not record that data yet)",
-				  kind, gb_cli_state_path(cli), kind, kinds[k].data);
+				  kind, gb_cli_state_path(cli), kinds[k].data);
 	if (!rc)
 		rc = kinds[k].build(st, run, &rep, &err);
 	if (!rc)
