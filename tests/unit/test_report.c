@@ -641,3 +641,32 @@ Test(report, stacked_charts_take_any_number_of_series)
 	gb_buf_free(&b);
 	gb_report_free(r);
 }
+
+Test(report, hostile_text_in_attributes_is_escaped)
+{
+	gb_report *r;
+	gb_report_section *s;
+	gb_report_chart *c;
+	gb_error err;
+	gb_buf b;
+
+	cr_assert_eq(gb_report_new("run", HOSTILE_NAME, "2026-01-01T00:00:00Z", &r, &err), 0);
+	cr_assert_eq(gb_report_add_section(r, HOSTILE_NAME, &s, &err), 0);
+	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_BAR, "\"><img src=x onerror=alert(1)>", NULL, NULL, 0, &c,
+						 &err),
+		     0);
+	cr_assert_eq(gb_report_chart_add_bar(c, "a", 1, &err), 0);
+	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_BAR, "\"'><img src=x onerror=alert(2)>", NULL, NULL, 0, &c,
+						 &err),
+		     0);
+	cr_assert_eq(gb_report_chart_add_bar(c, "a", 1, &err), 0);
+	render(r, GB_REPORT_HTML, &b);
+	/* libxml2 quotes with ' when the value holds only ", and escapes " when it holds both: safe either way */
+	cr_assert(strstr(b.data, "aria-label='\"&gt;&lt;img src=x onerror=alert(1)&gt;'"), "%s", b.data);
+	cr_assert(strstr(b.data, "aria-label=\"&quot;'&gt;&lt;img src=x onerror=alert(2)&gt;\""), "%s", b.data);
+	cr_assert_null(strstr(b.data, "<img"));
+	cr_assert(strstr(b.data, "<title>=HYPERLINK(\"http://x\") &lt;script&gt;alert(1)&lt;/script&gt;"), "%s", b.data);
+	cr_assert_eq(count(b.data, "<script"), 1);
+	gb_buf_free(&b);
+	gb_report_free(r);
+}
