@@ -58,18 +58,18 @@ typedef struct gb_audit_entry {
 	const char *target;    /* the object: a DN, "<GUID=...>", a Graph object id and display name */
 	const char *before;
 	const char *after;
-	const char *result;    /* "ok", "failed: <why>", "skipped: <why>" */
+	const char *result; /* "ok", "failed: <why>", "skipped: <why>" */
 } gb_audit_entry;
 
 /* One stored record, as read back. Strings belong to the record. */
 typedef struct gb_audit_record {
 	int64_t seq;
-	char *time;            /* UTC ISO 8601 with milliseconds */
+	char *time; /* UTC ISO 8601 with milliseconds */
 	char *run_id;
 	char *step;
 	char *operation;
 	char *target;
-	char *before;          /* NULL when absent */
+	char *before; /* NULL when absent */
 	char *after;
 	char *result;
 	char prev_hash[GB_AUDIT_HASH_LEN + 1];
@@ -111,21 +111,21 @@ void gb_audit_iter_free(gb_audit_iter *it);
 /* The kind of the first problem found. */
 typedef enum gb_audit_problem {
 	GB_AUDIT_INTACT = 0,
-	GB_AUDIT_EDITED,      /* a record's content no longer matches its hash */
-	GB_AUDIT_DELETED,     /* a record is missing in the middle (seq gap or broken link) */
-	GB_AUDIT_MOVED,       /* a record is not where it was appended */
-	GB_AUDIT_TRUNCATED,   /* records are missing at the end (the table is shorter than the head) */
-	GB_AUDIT_HEAD,        /* the last record or the head anchor itself was changed, or --expect-head not found */
+	GB_AUDIT_EDITED,    /* a record's content no longer matches its hash */
+	GB_AUDIT_DELETED,   /* a record is missing in the middle (seq gap or broken link) */
+	GB_AUDIT_MOVED,     /* a record is not where it was appended */
+	GB_AUDIT_TRUNCATED, /* records are missing at the end (the table is shorter than the head) */
+	GB_AUDIT_HEAD,      /* the last record or the head anchor itself was changed, or --expect-head not found */
 } gb_audit_problem;
 
 typedef struct gb_audit_verdict {
 	gb_audit_problem problem;
-	int64_t seq;          /* the first record concerned (0 when none) */
-	int64_t other_seq;    /* GB_AUDIT_MOVED: the record it was swapped with or follows; else 0 */
-	int64_t count;        /* records read until the verdict (all of them when intact) */
-	int64_t head_seq;     /* the last record's seq (0 for an empty log) */
+	int64_t seq;                           /* the first record concerned (0 when none) */
+	int64_t other_seq;                     /* GB_AUDIT_MOVED: the record it was swapped with or follows; else 0 */
+	int64_t count;                         /* records read until the verdict (all of them when intact) */
+	int64_t head_seq;                      /* the last record's seq (0 for an empty log) */
 	char head_hash[GB_AUDIT_HASH_LEN + 1]; /* the last record's hash, or the genesis value */
-	char message[768];    /* one line: "intact: ..." or what was found, naming the record */
+	char message[768];                     /* one line: "intact: ..." or what was found, naming the record */
 } gb_audit_verdict;
 
 /* Checks the whole chain from record 1 and the head anchor, stopping at the first problem, which is described in

@@ -118,7 +118,7 @@ int gb_report_section_add_text(gb_report_section *s, const char *text, gb_error 
 /* A table at the end of the section with ncols (>= 1) columns; *out is borrowed. GB_EINVAL when ncols is 0 or a
  * column has no name. */
 int gb_report_section_add_table(gb_report_section *s, const char *title, const gb_report_column *cols, size_t ncols,
-				gb_report_table **out, gb_error *err);
+                                gb_report_table **out, gb_error *err);
 
 /* Appends a row of ncols cells (as many as the table's columns; NULL cells are empty). GB_EINVAL when ncols is not
  * the table's column count. */
@@ -133,7 +133,7 @@ size_t gb_report_table_rows(const gb_report_table *t);
 /* A chart at the end of the section; *out is borrowed. unit (may be NULL) names what values count ("changes").
  * For GB_CHART_STACKED, series holds nseries (>= 1) names; other types take no series (nseries 0). */
 int gb_report_section_add_chart(gb_report_section *s, gb_report_chart_type type, const char *title, const char *unit,
-				const char *const *series, size_t nseries, gb_report_chart **out, gb_error *err);
+                                const char *const *series, size_t nseries, gb_report_chart **out, gb_error *err);
 
 /* A stacked chart whose series are gb_report_member_outcomes (included, skipped cloud-only, skipped other forest,
  * skipped synced nested group); add one item per group with the four counts in that order. */
@@ -144,13 +144,13 @@ int gb_report_chart_add_bar(gb_report_chart *c, const char *label, double value,
 
 /* A stacked bar (GB_CHART_STACKED): nvalues must equal the chart's series count; values finite and >= 0. */
 int gb_report_chart_add_stack(gb_report_chart *c, const char *label, const double *values, size_t nvalues,
-			      gb_error *err);
+                              gb_error *err);
 
 /* A span (GB_CHART_TIMELINE). start and end are UTC ISO 8601 ("2026-11-24T08:31:54Z", milliseconds allowed); end
  * NULL means still running. status is free text such as "done", "failed", "running", "pending". GB_EINVAL when a
  * time does not parse or end is before start. */
 int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *start, const char *end,
-			     const char *status, gb_error *err);
+                             const char *status, gb_error *err);
 
 /* Renders the report in format f, appending to out (initialised by the caller, with its maximum). */
 int gb_report_render(const gb_report *r, gb_report_format f, gb_buf *out, gb_error *err);

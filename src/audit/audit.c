@@ -13,8 +13,7 @@
 
 #define CANON_MAGIC "gb-audit-v1\n"
 
-static const char genesis[GB_AUDIT_HASH_LEN + 1] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+static const char genesis[GB_AUDIT_HASH_LEN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct gb_audit_iter {
 	gb_store *st;
@@ -103,8 +102,8 @@ int gb_audit_hash(const char *prev_hash, const gb_audit_record *rec, char out[GB
 	    EVP_DigestUpdate(ctx, prev_hash, strlen(prev_hash)) != 1 ||
 	    EVP_DigestUpdate(ctx, canon.data, canon.len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
 	    mdlen * 2 != GB_AUDIT_HASH_LEN) {
-		rc = gb_error_set(err, GB_ERROR, "computing the audit hash of record %" PRId64 ": openssl sha-256 failed",
-				  rec->seq);
+		rc = gb_error_set(err, GB_ERROR,
+		                  "computing the audit hash of record %" PRId64 ": openssl sha-256 failed", rec->seq);
 		goto done;
 	}
 	for (i = 0; i < mdlen; i++) {
@@ -241,8 +240,11 @@ int gb_audit_append_at(gb_store *st, const char *time, const gb_audit_entry *e, 
 	memset(&rec, 0, sizeof(rec));
 	if (!e || !e->operation || !e->target || !e->result || !time || !*time)
 		return gb_error_set(err, GB_EINVAL, "audit record without %s",
-				    !e ? "an entry" : !e->operation ? "an operation" : !e->target ? "a target"
-						     : !e->result ? "a result" : "a time");
+		                    !e              ? "an entry"
+		                    : !e->operation ? "an operation"
+		                    : !e->target    ? "a target"
+		                    : !e->result    ? "a result"
+		                                    : "a time");
 	rec.time = redact_dup(time);
 	rec.run_id = redact_dup(e->run_id ? e->run_id : "");
 	rec.step = redact_dup(e->step ? e->step : "");
@@ -269,10 +271,12 @@ int gb_audit_append_at(gb_store *st, const char *time, const gb_audit_entry *e, 
 	if ((have == 0 && last_seq != 0) || have < 0 ||
 	    (have == 1 && (anchor_seq != last_seq || strcmp(anchor_hash, last_hash) != 0))) {
 		rc = gb_error_set(err, GB_ESTATE,
-				  "appending to the audit log of %s: the log ends at record %" PRId64
-				  " but its head anchor (kv %s) %s; nothing was appended, run groupbridge audit verify",
-				  gb_store_path(st), last_seq, GB_AUDIT_HEAD_KEY,
-				  have == 0 ? "is missing" : have < 0 ? "is unreadable" : "disagrees");
+		                  "appending to the audit log of %s: the log ends at record %" PRId64
+		                  " but its head anchor (kv %s) %s; nothing was appended, run groupbridge audit verify",
+		                  gb_store_path(st), last_seq, GB_AUDIT_HEAD_KEY,
+		                  have == 0  ? "is missing"
+		                  : have < 0 ? "is unreadable"
+		                             : "disagrees");
 		goto done;
 	}
 	rec.seq = last_seq + 1;
@@ -280,9 +284,10 @@ int gb_audit_append_at(gb_store *st, const char *time, const gb_audit_entry *e, 
 	rc = gb_audit_hash(rec.prev_hash, &rec, rec.hash, err);
 	if (rc)
 		goto done;
-	rc = gb_store_prepare(st, "INSERT INTO audit_log(" RECORD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-				  "?10, ?11)",
-			      &s, err);
+	rc = gb_store_prepare(st,
+	                      "INSERT INTO audit_log(" RECORD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	                      "?10, ?11)",
+	                      &s, err);
 	if (rc)
 		goto done;
 	sqlite3_bind_int64(s, 1, rec.seq);
@@ -340,9 +345,9 @@ int gb_audit_iter_new(gb_store *st, const char *run_id, gb_audit_iter **out, gb_
 		return nomem(err);
 	it->st = st;
 	rc = gb_store_prepare(st,
-			      run_id ? "SELECT " RECORD_COLUMNS " FROM audit_log WHERE run_id = ?1 ORDER BY seq"
-				     : "SELECT " RECORD_COLUMNS " FROM audit_log ORDER BY seq",
-			      &it->stmt, err);
+	                      run_id ? "SELECT " RECORD_COLUMNS " FROM audit_log WHERE run_id = ?1 ORDER BY seq"
+	                             : "SELECT " RECORD_COLUMNS " FROM audit_log ORDER BY seq",
+	                      &it->stmt, err);
 	if (rc) {
 		free(it);
 		return rc;
@@ -403,7 +408,7 @@ static int seq_of_hash(gb_store *st, const char *h, int64_t *out, gb_error *err)
 }
 
 static void verdict(gb_audit_verdict *v, gb_audit_problem p, int64_t seq, int64_t other, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void verdict(gb_audit_verdict *v, gb_audit_problem p, int64_t seq, int64_t other, const char *fmt, ...)
 {
@@ -435,31 +440,33 @@ static int judge(gb_store *st, const gb_audit_record *r, const char *running, gb
 	if (!linkok && q != 0 && q != r->seq - 1) {
 		if (q == r->seq + 1)
 			verdict(v, GB_AUDIT_MOVED, r->seq, q,
-				"records %" PRId64 " and %" PRId64 " out of order (record %" PRId64 ", %s, was appended "
-				"after the record now at %" PRId64 "): moved",
-				r->seq, q, r->seq, r->time, q);
+			        "records %" PRId64 " and %" PRId64 " out of order (record %" PRId64
+			        ", %s, was appended "
+			        "after the record now at %" PRId64 "): moved",
+			        r->seq, q, r->seq, r->time, q);
 		else
 			verdict(v, GB_AUDIT_MOVED, r->seq, q,
-				"record %" PRId64 " (seq %" PRId64 ", %s) out of order: it was appended right after the "
-				"record now at %" PRId64 ": moved",
-				r->seq, r->seq, r->time, q);
+			        "record %" PRId64 " (seq %" PRId64
+			        ", %s) out of order: it was appended right after the "
+			        "record now at %" PRId64 ": moved",
+			        r->seq, r->seq, r->time, q);
 	} else if (!selfok && linkok) {
-		verdict(v, GB_AUDIT_EDITED, r->seq, 0, "record %" PRId64 " (seq %" PRId64 ", %s): hash mismatch: edited",
-			r->seq, r->seq, r->time);
+		verdict(v, GB_AUDIT_EDITED, r->seq, 0,
+		        "record %" PRId64 " (seq %" PRId64 ", %s): hash mismatch: edited", r->seq, r->seq, r->time);
 	} else if (!selfok) {
 		verdict(v, GB_AUDIT_EDITED, r->seq, 0,
-			"record %" PRId64 " (seq %" PRId64 ", %s): hash mismatch and no link to record %" PRId64
-			": edited, or a record before it was deleted and the rest renumbered",
-			r->seq, r->seq, r->time, r->seq - 1);
+		        "record %" PRId64 " (seq %" PRId64 ", %s): hash mismatch and no link to record %" PRId64
+		        ": edited, or a record before it was deleted and the rest renumbered",
+		        r->seq, r->seq, r->time, r->seq - 1);
 	} else if (q == 0 && r->prev_hash[0] && strcmp(r->prev_hash, genesis) != 0) {
 		verdict(v, GB_AUDIT_DELETED, r->seq - 1, 0,
-			"record %" PRId64 " (seq %" PRId64 ", %s) links to a record that is no longer in the log: the "
-			"record before it was deleted or replaced",
-			r->seq, r->seq, r->time);
+		        "record %" PRId64 " (seq %" PRId64 ", %s) links to a record that is no longer in the log: the "
+		        "record before it was deleted or replaced",
+		        r->seq, r->seq, r->time);
 	} else {
 		verdict(v, GB_AUDIT_EDITED, r->seq, 0,
-			"record %" PRId64 " (seq %" PRId64 ", %s): its link to the previous record is wrong: edited", r->seq,
-			r->seq, r->time);
+		        "record %" PRId64 " (seq %" PRId64 ", %s): its link to the previous record is wrong: edited",
+		        r->seq, r->seq, r->time);
 	}
 	return 0;
 }
@@ -499,18 +506,19 @@ int gb_audit_verify(gb_store *st, const char *expect_head, gb_audit_verdict *out
 		out->count++;
 		if (r->seq < expect) {
 			verdict(out, GB_AUDIT_EDITED, expect, 0,
-				"a record at seq %" PRId64 " (%s) stands before record %" PRId64 ": renumbered", r->seq,
-				r->time, expect);
+			        "a record at seq %" PRId64 " (%s) stands before record %" PRId64 ": renumbered", r->seq,
+			        r->time, expect);
 			goto done;
 		}
 		if (r->seq != expect) {
 			if (r->seq == expect + 1)
 				verdict(out, GB_AUDIT_DELETED, expect, 0,
-					"sequence gap after %" PRId64 ": record %" PRId64 " deleted", expect - 1, expect);
+				        "sequence gap after %" PRId64 ": record %" PRId64 " deleted", expect - 1,
+				        expect);
 			else
 				verdict(out, GB_AUDIT_DELETED, expect, 0,
-					"sequence gap after %" PRId64 ": records %" PRId64 " to %" PRId64 " deleted",
-					expect - 1, expect, r->seq - 1);
+				        "sequence gap after %" PRId64 ": records %" PRId64 " to %" PRId64 " deleted",
+				        expect - 1, expect, r->seq - 1);
 			goto done;
 		}
 		rc = gb_audit_hash(running, r, computed, err);
@@ -531,50 +539,53 @@ int gb_audit_verify(gb_store *st, const char *expect_head, gb_audit_verdict *out
 		goto done;
 	if (have == 0 && out->head_seq > 0) {
 		verdict(out, GB_AUDIT_HEAD, out->head_seq, 0,
-			"the head anchor (kv %s) is missing while the log has %" PRId64 " records: deleted", GB_AUDIT_HEAD_KEY,
-			out->head_seq);
+		        "the head anchor (kv %s) is missing while the log has %" PRId64 " records: deleted",
+		        GB_AUDIT_HEAD_KEY, out->head_seq);
 	} else if (have < 0) {
 		verdict(out, GB_AUDIT_HEAD, out->head_seq, 0, "the head anchor (kv %s) is unreadable: edited",
-			GB_AUDIT_HEAD_KEY);
+		        GB_AUDIT_HEAD_KEY);
 	} else if (have == 1 && anchor_seq > out->head_seq) {
 		if (anchor_seq > out->head_seq + 1)
 			verdict(out, GB_AUDIT_TRUNCATED, out->head_seq + 1, 0,
-				"the log ends at record %" PRId64 " but its head anchor says %" PRId64 ": records %" PRId64
-				" to %" PRId64 " deleted from the end",
-				out->head_seq, anchor_seq, out->head_seq + 1, anchor_seq);
+			        "the log ends at record %" PRId64 " but its head anchor says %" PRId64
+			        ": records %" PRId64 " to %" PRId64 " deleted from the end",
+			        out->head_seq, anchor_seq, out->head_seq + 1, anchor_seq);
 		else
 			verdict(out, GB_AUDIT_TRUNCATED, out->head_seq + 1, 0,
-				"the log ends at record %" PRId64 " but its head anchor says %" PRId64 ": record %" PRId64
-				" deleted from the end",
-				out->head_seq, anchor_seq, anchor_seq);
+			        "the log ends at record %" PRId64 " but its head anchor says %" PRId64
+			        ": record %" PRId64 " deleted from the end",
+			        out->head_seq, anchor_seq, anchor_seq);
 	} else if (have == 1 && anchor_seq < out->head_seq) {
 		verdict(out, GB_AUDIT_HEAD, anchor_seq + 1, 0,
-			"records after %" PRId64 " are not covered by the head anchor (kv %s): added outside groupbridge, "
-			"or the anchor was rolled back",
-			anchor_seq, GB_AUDIT_HEAD_KEY);
+		        "records after %" PRId64
+		        " are not covered by the head anchor (kv %s): added outside groupbridge, "
+		        "or the anchor was rolled back",
+		        anchor_seq, GB_AUDIT_HEAD_KEY);
 	} else if (have == 1 && strcmp(anchor_hash, running) != 0) {
 		verdict(out, GB_AUDIT_HEAD, out->head_seq, 0,
-			"record %" PRId64 " (seq %" PRId64 ", %s): hash differs from the head anchor (kv %s): the last "
-			"record was rewritten",
-			out->head_seq, out->head_seq, last_time, GB_AUDIT_HEAD_KEY);
+		        "record %" PRId64 " (seq %" PRId64 ", %s): hash differs from the head anchor (kv %s): the last "
+		        "record was rewritten",
+		        out->head_seq, out->head_seq, last_time, GB_AUDIT_HEAD_KEY);
 	} else if (expect_head) {
 		if (!is_hex_hash(expect_head)) {
 			rc = gb_error_set(err, GB_EINVAL, "expected head \"%.80s\" is not 64 lower-case hex digits",
-					  expect_head);
+			                  expect_head);
 			goto done;
 		}
 		rc = seq_of_hash(st, expect_head, &q, err);
 		if (rc)
 			goto done;
 		if (q == 0 && !(out->head_seq == 0 && strcmp(expect_head, genesis) == 0))
-			verdict(out, GB_AUDIT_HEAD, 0, 0,
-				"the expected head %s is not in the log: the log was rewritten, or it is not the log that "
-				"head was taken from",
-				expect_head);
+			verdict(
+			    out, GB_AUDIT_HEAD, 0, 0,
+			    "the expected head %s is not in the log: the log was rewritten, or it is not the log that "
+			    "head was taken from",
+			    expect_head);
 	}
 	if (out->problem == GB_AUDIT_INTACT)
-		snprintf(out->message, sizeof(out->message), "intact: %" PRId64 " records, head seq %" PRId64 " hash %s",
-			 out->count, out->head_seq, out->head_hash);
+		snprintf(out->message, sizeof(out->message),
+		         "intact: %" PRId64 " records, head seq %" PRId64 " hash %s", out->count, out->head_seq,
+		         out->head_hash);
 done:
 	gb_audit_iter_free(it);
 	return rc;

@@ -1,46 +1,50 @@
 /* audit.c: `groupbridge audit verify|export|note`. */
+#include "groupbridge/audit.h"
+
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "groupbridge/audit.h"
 #include "groupbridge/report.h"
 #include "groupbridge/store.h"
 
+#include "cli/cli.h"
+
 static void help(void)
 {
-	puts("usage: groupbridge [--state FILE] audit verify [--expect-head HASH]\n"
-	     "       groupbridge [--state FILE] audit export [--format jsonl|csv] [--run ID] [--output FILE]\n"
-	     "       groupbridge [--state FILE] audit note TEXT\n"
-	     "\n"
-	     "Every change groupbridge makes to Active Directory or to Microsoft Graph is appended to the audit log in\n"
-	     "the state database: time, run id, step or command, operation, target, value before, value after and\n"
-	     "result. Secrets are never recorded. Each record is chained to the one before it with SHA-256, so an\n"
-	     "edited, deleted or moved record breaks the chain.\n"
-	     "\n"
-	     "  verify    check the whole chain and its head. Prints \"intact: N records, head seq N hash H\" and exits 0,\n"
-	     "            or names the first damaged record and exits 1, for example:\n"
-	     "              record 17 (seq 17, 2026-11-24T08:31:54.123Z): hash mismatch: edited\n"
-	     "              sequence gap after 16: record 17 deleted\n"
-	     "              records 5 and 6 out of order (...): moved\n"
-	     "            --expect-head HASH   also require that the log still holds the record with this hash (a head\n"
-	     "                                 you copied into a change ticket earlier). The chain alone cannot catch\n"
-	     "                                 someone who rewrites the database and recomputes every hash; an outside\n"
-	     "                                 copy of the head can.\n"
-	     "  export    write the log (or one run's records with --run ID) as JSON lines (default) or CSV, to\n"
-	     "            standard output or to --output FILE (created with mode 0600).\n"
-	     "  note      append an operator's note (such as a change number or an approval) to the log, signed with\n"
-	     "            the login name, as its own run.\n"
-	     "\n"
-	     "Examples:\n"
-	     "  groupbridge --config contoso.ini audit verify\n"
-	     "  groupbridge --config contoso.ini audit export --format csv --output audit.csv\n"
-	     "  groupbridge --config contoso.ini audit note \"CHG0042 approved by the change board\"\n"
-	     "\n"
-	     "Exit codes: 0 intact or done, 1 damaged log or failure, 2 usage error.");
+	puts(
+	    "usage: groupbridge [--state FILE] audit verify [--expect-head HASH]\n"
+	    "       groupbridge [--state FILE] audit export [--format jsonl|csv] [--run ID] [--output FILE]\n"
+	    "       groupbridge [--state FILE] audit note TEXT\n"
+	    "\n"
+	    "Every change groupbridge makes to Active Directory or to Microsoft Graph is appended to the audit log in\n"
+	    "the state database: time, run id, step or command, operation, target, value before, value after and\n"
+	    "result. Secrets are never recorded. Each record is chained to the one before it with SHA-256, so an\n"
+	    "edited, deleted or moved record breaks the chain.\n"
+	    "\n"
+	    "  verify    check the whole chain and its head. Prints \"intact: N records, head seq N hash H\" and exits "
+	    "0,\n"
+	    "            or names the first damaged record and exits 1, for example:\n"
+	    "              record 17 (seq 17, 2026-11-24T08:31:54.123Z): hash mismatch: edited\n"
+	    "              sequence gap after 16: record 17 deleted\n"
+	    "              records 5 and 6 out of order (...): moved\n"
+	    "            --expect-head HASH   also require that the log still holds the record with this hash (a head\n"
+	    "                                 you copied into a change ticket earlier). The chain alone cannot catch\n"
+	    "                                 someone who rewrites the database and recomputes every hash; an outside\n"
+	    "                                 copy of the head can.\n"
+	    "  export    write the log (or one run's records with --run ID) as JSON lines (default) or CSV, to\n"
+	    "            standard output or to --output FILE (created with mode 0600).\n"
+	    "  note      append an operator's note (such as a change number or an approval) to the log, signed with\n"
+	    "            the login name, as its own run.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  groupbridge --config contoso.ini audit verify\n"
+	    "  groupbridge --config contoso.ini audit export --format csv --output audit.csv\n"
+	    "  groupbridge --config contoso.ini audit note \"CHG0042 approved by the change board\"\n"
+	    "\n"
+	    "Exit codes: 0 intact or done, 1 damaged log or failure, 2 usage error.");
 }
 
 static int open_ro(gb_cli *cli, gb_store **st, gb_error *err)
@@ -84,9 +88,9 @@ static int verify(gb_cli *cli, int argc, char **argv)
 static int export(gb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-					     {"run", required_argument, NULL, 'r'},
-					     {"output", required_argument, NULL, 'o'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"run", required_argument, NULL, 'r'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *format = NULL, *run = NULL, *output = NULL;
 	gb_report_file *f = NULL;
 	gb_store *st = NULL;
@@ -99,7 +103,8 @@ static int export(gb_cli *cli, int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'r': run = optarg; break;
 		case 'o': output = optarg; break;
-		default: return gb_cli_usage_error("audit", "export: unknown or incomplete option %s", argv[optind - 1]);
+		default:
+			return gb_cli_usage_error("audit", "export: unknown or incomplete option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -157,7 +162,7 @@ static int note(gb_cli *cli, int argc, char **argv)
 		e.result = "ok";
 		rc = gb_audit_append(st, &e, &seq, &err);
 		snprintf(summary, sizeof(summary), rc ? "note not recorded" : "note recorded as audit record %lld",
-			 (long long)seq);
+		         (long long)seq);
 		if (gb_store_run_end(st, run, rc ? GB_EXIT_FAIL : GB_EXIT_OK, summary, rc ? NULL : &err) && !rc)
 			rc = err.code;
 	}

@@ -1,11 +1,13 @@
 /* report.c: `groupbridge report KIND`. */
+#include "groupbridge/report.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "groupbridge/report.h"
 #include "groupbridge/store.h"
+
+#include "cli/cli.h"
 
 /* A kind's builder fills a report from the state database; NULL while no module records that kind's data. */
 typedef int (*builder_fn)(gb_store *st, const char *run, gb_report **out, gb_error *err);
@@ -20,11 +22,11 @@ static const struct {
 	builder_fn build;
 	const char *data; /* what the kind is made of, for help and for the "no data" message */
 } kinds[] = {
-	{"assessment", NULL, "the Connect Sync inventory: groups by class, dropped members and why, blockers"},
-	{"plan", NULL, "the changes the next migration step or provisioning run will make"},
-	{"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
-	{"verification", NULL, "expected versus actual membership, drift"},
-	{"status", NULL, "the migration's steps and where it stands"},
+    {"assessment", NULL, "the Connect Sync inventory: groups by class, dropped members and why, blockers"},
+    {"plan", NULL, "the changes the next migration step or provisioning run will make"},
+    {"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
+    {"verification", NULL, "expected versus actual membership, drift"},
+    {"status", NULL, "the migration's steps and where it stands"},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -59,9 +61,9 @@ static void help(void)
 int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-					     {"output", required_argument, NULL, 'o'},
-					     {"run", required_argument, NULL, 'r'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"run", required_argument, NULL, 'r'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *format = NULL, *output = NULL, *run = NULL, *kind;
 	gb_report_format fmt = GB_REPORT_MD;
 	gb_report *rep = NULL;
@@ -91,8 +93,8 @@ int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 	for (k = 0; k < NKINDS && strcmp(kinds[k].name, kind) != 0; k++)
 		;
 	if (k == NKINDS)
-		return gb_cli_usage_error("report", "unknown kind \"%s\" (assessment, plan, run, verification or status)",
-					  kind);
+		return gb_cli_usage_error("report",
+		                          "unknown kind \"%s\" (assessment, plan, run, verification or status)", kind);
 	gb_error_clear(&err);
 	if (format && gb_report_format_parse(format, &fmt, &err))
 		return gb_cli_usage_error("report", "%s", err.msg);
@@ -103,10 +105,11 @@ int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 
 	rc = gb_store_open_readonly(gb_cli_state_path(cli), &st, &err);
 	if (!rc && !kinds[k].build)
-		rc = gb_error_set(&err, GB_ENOTFOUND,
-				  "there is no %s data yet in state database %s (that report shows %s; this groupbridge "
-				  "does not record that data yet)",
-				  kind, gb_cli_state_path(cli), kinds[k].data);
+		rc =
+		    gb_error_set(&err, GB_ENOTFOUND,
+		                 "there is no %s data yet in state database %s (that report shows %s; this groupbridge "
+		                 "does not record that data yet)",
+		                 kind, gb_cli_state_path(cli), kinds[k].data);
 	if (!rc)
 		rc = kinds[k].build(st, run, &rep, &err);
 	if (!rc)
@@ -117,6 +120,6 @@ int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 		return gb_cli_report("report", &err);
 	if (output && strcmp(output, "-") != 0)
 		fprintf(stderr, "groupbridge: report: wrote the %s report to %s (%s)\n", kind, output,
-			gb_report_format_name(fmt));
+		        gb_report_format_name(fmt));
 	return GB_EXIT_OK;
 }

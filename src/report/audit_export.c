@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "groupbridge/audit.h"
+
 #include "report/internal.h"
 
 /* A JSON string of s, made valid UTF-8 first (json_string refuses anything else). */
@@ -25,8 +26,8 @@ static json_t *jstr(const char *s, int *ok)
 
 static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 {
-	static const char *const names[] = {"time", "run_id", "step", "operation", "target", "before", "after", "result",
-					    "prev_hash", "hash"};
+	static const char *const names[] = {"time",   "run_id", "step",   "operation", "target",
+	                                    "before", "after",  "result", "prev_hash", "hash"};
 	const char *vals[10];
 	json_t *o = json_object();
 	char *text = NULL;
@@ -97,12 +98,13 @@ int gb_report_audit_export(gb_store *st, const char *run_id, const char *format,
 
 	if (!format || (strcmp(format, "jsonl") != 0 && strcmp(format, "csv") != 0))
 		return gb_error_set(err, GB_EINVAL, "unknown audit export format \"%s\" (jsonl or csv)",
-				    format ? format : "");
+		                    format ? format : "");
 	is_csv = strcmp(format, "csv") == 0;
 	gb_buf_init(&b, 0);
 	rc = gb_audit_iter_new(st, run_id, &it, err);
 	if (!rc && is_csv)
-		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash\r\n", err);
+		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash\r\n",
+		                 err);
 	while (!rc) {
 		rc = gb_audit_iter_next(it, &r, err);
 		if (rc || !r)

@@ -33,7 +33,7 @@ static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
 {
 	size_t i, j, ncols = c->nseries + 1;
 	const char **cells = calloc(ncols, sizeof(*cells));
-	char (*nums)[32] = calloc(ncols, sizeof(*nums));
+	char(*nums)[32] = calloc(ncols, sizeof(*nums));
 	int rc = 0;
 
 	if (!cells || !nums) {
@@ -80,8 +80,7 @@ static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int
 			rc = record(out, cells, 2, err);
 		}
 		return rc;
-	case GB_CHART_STACKED:
-		return stacked(out, c, err);
+	case GB_CHART_STACKED: return stacked(out, c, err);
 	case GB_CHART_TIMELINE:
 		cells[0] = "Label";
 		cells[1] = "Start";

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "groupbridge/util.h"
+
 #include "report/internal.h"
 
 struct gb_report_file {

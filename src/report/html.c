@@ -11,86 +11,86 @@
 #include <time.h>
 
 #include "groupbridge/util.h"
+
 #include "report/internal.h"
 
 static const char css[] =
-	":root{--ink:#1c2433;--muted:#5a6376;--line:#d8dde6;--bg:#f4f6f9;--accent:#1f5fa8}\n"
-	"*{box-sizing:border-box}\n"
-	"body{margin:0;font:14px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif;"
-	"color:var(--ink);background:var(--bg)}\n"
-	"main{max-width:1120px;margin:0 auto;padding:32px 24px 48px}\n"
-	"header.report{border-bottom:3px solid var(--accent);padding-bottom:16px;margin-bottom:24px}\n"
-	".kind{margin:0;text-transform:uppercase;letter-spacing:.08em;font-size:12px;font-weight:600;"
-	"color:var(--accent)}\n"
-	"h1{margin:4px 0 10px;font-size:26px;line-height:1.25;white-space:pre-wrap;overflow-wrap:anywhere}\n"
-	"h2{font-size:18px;margin:0 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}\n"
-	"dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 0;color:var(--muted)}\n"
-	"dl.facts dt{font-weight:600}dl.facts dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}\n"
-	".generated{color:var(--muted);font-size:12px;margin:10px 0 0}\n"
-	".card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:0 0 20px}\n"
-	".figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}\n"
-	".figure{border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:6px;padding:10px 14px;"
-	"background:#fbfcfe}\n"
-	".figure .value{font-size:22px;font-weight:650;white-space:pre-wrap;overflow-wrap:anywhere}\n"
-	".figure .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}\n"
-	"p{margin:0 0 12px;white-space:pre-wrap;overflow-wrap:anywhere}\n"
-	"figure.chart{margin:8px 0 20px}\n"
-	"figcaption{font-weight:600;margin-bottom:6px;white-space:pre-wrap}\n"
-	"svg{max-width:100%;height:auto;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
-	"font-size:12px}\n"
-	"svg .axis{stroke:#c3c9d4;stroke-width:1}svg .grid{stroke:#e6e9ef;stroke-width:1}\n"
-	"svg text{fill:#1c2433}svg text.muted{fill:#5a6376}\n"
-	".table-wrap{overflow-x:auto;margin:8px 0 16px}\n"
-	"table{border-collapse:collapse;width:100%;font-size:13px}\n"
-	"caption{text-align:left;font-weight:600;padding:0 0 6px;white-space:pre-wrap}\n"
-	"th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;"
-	"white-space:pre-wrap;overflow-wrap:break-word}\n"
-	"td.num,td.time{white-space:nowrap}td.long{overflow-wrap:anywhere;min-width:8em}\n"
-	"th{background:#eef1f6;font-weight:600;white-space:nowrap}\n"
-	"th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-	"tbody tr:nth-child(even){background:#fafbfc}\n"
-	"td.empty{color:var(--muted);font-style:italic}\n"
-	"th button{all:inherit;cursor:pointer;padding:0}\n"
-	"th button::after{content:' \\2195';color:#9aa3b2}\n"
-	"th[aria-sort=ascending] button::after{content:' \\25B2';color:var(--accent)}\n"
-	"th[aria-sort=descending] button::after{content:' \\25BC';color:var(--accent)}\n"
-	"footer{color:var(--muted);font-size:12px;margin-top:24px}\n"
-	"@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}"
-	".card,.figure{break-inside:avoid;border-color:#bbb}tr,figure{break-inside:avoid}"
-	"thead{display:table-header-group}th button::after{content:none!important}.table-wrap{overflow:visible}"
-	"table{font-size:10px}th,td{padding:3px 6px}.card{padding:10px 12px;margin:0 0 12px}"
-	".figure .value{font-size:16px}h1{font-size:20px}}\n";
+    ":root{--ink:#1c2433;--muted:#5a6376;--line:#d8dde6;--bg:#f4f6f9;--accent:#1f5fa8}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;font:14px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif;"
+    "color:var(--ink);background:var(--bg)}\n"
+    "main{max-width:1120px;margin:0 auto;padding:32px 24px 48px}\n"
+    "header.report{border-bottom:3px solid var(--accent);padding-bottom:16px;margin-bottom:24px}\n"
+    ".kind{margin:0;text-transform:uppercase;letter-spacing:.08em;font-size:12px;font-weight:600;"
+    "color:var(--accent)}\n"
+    "h1{margin:4px 0 10px;font-size:26px;line-height:1.25;white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    "h2{font-size:18px;margin:0 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}\n"
+    "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 0;color:var(--muted)}\n"
+    "dl.facts dt{font-weight:600}dl.facts dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    ".generated{color:var(--muted);font-size:12px;margin:10px 0 0}\n"
+    ".card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:0 0 20px}\n"
+    ".figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}\n"
+    ".figure{border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:6px;padding:10px 14px;"
+    "background:#fbfcfe}\n"
+    ".figure .value{font-size:22px;font-weight:650;white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    ".figure .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}\n"
+    "p{margin:0 0 12px;white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    "figure.chart{margin:8px 0 20px}\n"
+    "figcaption{font-weight:600;margin-bottom:6px;white-space:pre-wrap}\n"
+    "svg{max-width:100%;height:auto;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
+    "font-size:12px}\n"
+    "svg .axis{stroke:#c3c9d4;stroke-width:1}svg .grid{stroke:#e6e9ef;stroke-width:1}\n"
+    "svg text{fill:#1c2433}svg text.muted{fill:#5a6376}\n"
+    ".table-wrap{overflow-x:auto;margin:8px 0 16px}\n"
+    "table{border-collapse:collapse;width:100%;font-size:13px}\n"
+    "caption{text-align:left;font-weight:600;padding:0 0 6px;white-space:pre-wrap}\n"
+    "th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;"
+    "white-space:pre-wrap;overflow-wrap:break-word}\n"
+    "td.num,td.time{white-space:nowrap}td.long{overflow-wrap:anywhere;min-width:8em}\n"
+    "th{background:#eef1f6;font-weight:600;white-space:nowrap}\n"
+    "th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "tbody tr:nth-child(even){background:#fafbfc}\n"
+    "td.empty{color:var(--muted);font-style:italic}\n"
+    "th button{all:inherit;cursor:pointer;padding:0}\n"
+    "th button::after{content:' \\2195';color:#9aa3b2}\n"
+    "th[aria-sort=ascending] button::after{content:' \\25B2';color:var(--accent)}\n"
+    "th[aria-sort=descending] button::after{content:' \\25BC';color:var(--accent)}\n"
+    "footer{color:var(--muted);font-size:12px;margin-top:24px}\n"
+    "@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}"
+    ".card,.figure{break-inside:avoid;border-color:#bbb}tr,figure{break-inside:avoid}"
+    "thead{display:table-header-group}th button::after{content:none!important}.table-wrap{overflow:visible}"
+    "table{font-size:10px}th,td{padding:3px 6px}.card{padding:10px 12px;margin:0 0 12px}"
+    ".figure .value{font-size:16px}h1{font-size:20px}}\n";
 
 /* Sorting on a click of a column header. Without script the table stays in its given order. */
-static const char script[] =
-	"(function(){\n"
-	"function key(c,num){if(!c)return null;var t=c.textContent.trim();if(t==='')return null;"
-	"if(!num)return t;var v=parseFloat(t);return isNaN(v)?null:v;}\n"
-	"function cmp(a,b,num){return num?a-b:a.localeCompare(b);}\n"
-	"var tables=document.querySelectorAll('table.sortable');\n"
-	"for(var i=0;i!==tables.length;i++)(function(t){\n"
-	" var ths=t.tHead.rows[0].cells;\n"
-	" for(var j=0;j!==ths.length;j++)(function(th,col){\n"
-	"  var b=document.createElement('button');b.type='button';\n"
-	"  while(th.firstChild)b.appendChild(th.firstChild);\n"
-	"  th.appendChild(b);\n"
-	"  b.addEventListener('click',function(){\n"
-	"   var asc=th.getAttribute('aria-sort')!=='ascending';\n"
-	"   for(var k=0;k!==ths.length;k++)ths[k].removeAttribute('aria-sort');\n"
-	"   th.setAttribute('aria-sort',asc?'ascending':'descending');\n"
-	"   var num=th.getAttribute('data-type')==='number';\n"
-	"   var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);\n"
-	"   rows.sort(function(x,y){var a=key(x.cells[col],num),b=key(y.cells[col],num);\n"
-	"    if(a===null||b===null)return (a===null)-(b===null);\n"
-	"    var c=cmp(a,b,num);return asc?c:-c;});\n"
-	"   rows.forEach(function(r){body.appendChild(r);});\n"
-	"  });\n"
-	" })(ths[j],j);\n"
-	"})(tables[i]);\n"
-	"})();\n";
+static const char script[] = "(function(){\n"
+                             "function key(c,num){if(!c)return null;var t=c.textContent.trim();if(t==='')return null;"
+                             "if(!num)return t;var v=parseFloat(t);return isNaN(v)?null:v;}\n"
+                             "function cmp(a,b,num){return num?a-b:a.localeCompare(b);}\n"
+                             "var tables=document.querySelectorAll('table.sortable');\n"
+                             "for(var i=0;i!==tables.length;i++)(function(t){\n"
+                             " var ths=t.tHead.rows[0].cells;\n"
+                             " for(var j=0;j!==ths.length;j++)(function(th,col){\n"
+                             "  var b=document.createElement('button');b.type='button';\n"
+                             "  while(th.firstChild)b.appendChild(th.firstChild);\n"
+                             "  th.appendChild(b);\n"
+                             "  b.addEventListener('click',function(){\n"
+                             "   var asc=th.getAttribute('aria-sort')!=='ascending';\n"
+                             "   for(var k=0;k!==ths.length;k++)ths[k].removeAttribute('aria-sort');\n"
+                             "   th.setAttribute('aria-sort',asc?'ascending':'descending');\n"
+                             "   var num=th.getAttribute('data-type')==='number';\n"
+                             "   var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);\n"
+                             "   rows.sort(function(x,y){var a=key(x.cells[col],num),b=key(y.cells[col],num);\n"
+                             "    if(a===null||b===null)return (a===null)-(b===null);\n"
+                             "    var c=cmp(a,b,num);return asc?c:-c;});\n"
+                             "   rows.forEach(function(r){body.appendChild(r);});\n"
+                             "  });\n"
+                             " })(ths[j],j);\n"
+                             "})(tables[i]);\n"
+                             "})();\n";
 
 static const char *const palette[] = {"#2f7d4f", "#e0a100", "#7a5195", "#c0392b",
-				      "#1f5fa8", "#8c564b", "#17a2b8", "#6c757d"};
+                                      "#1f5fa8", "#8c564b", "#17a2b8", "#6c757d"};
 #define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
 
 /* Chart geometry (SVG user units). */
@@ -164,7 +164,7 @@ static void attrf(ctx *c, xmlNodePtr n, const char *name, double v)
 
 /* An SVG text element; long labels are cut, with the whole label in a <title> (the tooltip). */
 static xmlNodePtr svg_text(ctx *c, xmlNodePtr svg, double x, double y, const char *anchor, const char *cls,
-			   const char *text, size_t max_chars)
+                           const char *text, size_t max_chars)
 {
 	char *shortened = max_chars ? gb_report_short_label(text, max_chars) : NULL;
 	xmlNodePtr t;
@@ -187,7 +187,7 @@ static xmlNodePtr svg_text(ctx *c, xmlNodePtr svg, double x, double y, const cha
 }
 
 static xmlNodePtr svg_rect(ctx *c, xmlNodePtr svg, double x, double y, double w, double h, const char *fill,
-			   const char *tip)
+                           const char *tip)
 {
 	xmlNodePtr r = el(c, svg, "rect", NULL);
 
@@ -236,7 +236,7 @@ static const char *tip_text(ctx *c, const char *label, const char *series, doubl
 
 	gb_report_format_number(v, num, sizeof(num));
 	return compose(c, "%s%s%s: %s%s%s", label, series ? ", " : "", series ? series : "", num,
-		       unit && *unit ? " " : "", unit ? unit : "");
+	               unit && *unit ? " " : "", unit ? unit : "");
 }
 
 static void chart_bar(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
@@ -259,7 +259,8 @@ static void chart_bar(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 		if (it->values[0] > 0 && w < 2)
 			w = 2;
 		svg_text(c, svg, LABEL_W, y + 14, "end", NULL, it->label, LABEL_CHARS);
-		svg_rect(c, svg, BAR_X, y + 2, w, ROW_H - 8, palette[4], tip_text(c, it->label, NULL, it->values[0], ch->unit));
+		svg_rect(c, svg, BAR_X, y + 2, w, ROW_H - 8, palette[4],
+		         tip_text(c, it->label, NULL, it->values[0], ch->unit));
 		gb_report_format_number(it->values[0], num, sizeof(num));
 		svg_text(c, svg, BAR_X + w + 6, y + 14, NULL, "muted", num, 0);
 	}
@@ -314,7 +315,7 @@ static void chart_stacked(ctx *c, xmlNodePtr fig, const gb_report_chart *ch)
 			if (w < 2)
 				w = 2;
 			svg_rect(c, svg, x, y + 2, w, ROW_H - 8, palette[j % PALETTE_N],
-				 tip_text(c, it->label, ch->series[j], it->values[j], ch->unit));
+			         tip_text(c, it->label, ch->series[j], it->values[j], ch->unit));
 			x += w;
 		}
 		gb_report_format_number(tot, num, sizeof(num));
@@ -401,7 +402,7 @@ static void chart(ctx *c, xmlNodePtr parent, const gb_report_chart *ch)
 	attr(c, fig, "class", "chart");
 	el(c, fig, "figcaption",
 	   compose(c, "%s%s%s%s", ch->title, ch->unit && *ch->unit ? " (" : "", ch->unit ? ch->unit : "",
-		   ch->unit && *ch->unit ? ")" : ""));
+	           ch->unit && *ch->unit ? ")" : ""));
 	if (ch->n == 0) {
 		el(c, fig, "p", "(no data)");
 		return;
@@ -558,8 +559,9 @@ static void build(ctx *c, const gb_report *r, xmlNodePtr html)
 				chart(c, card, b->chart);
 		}
 	}
-	el(c, mn, "footer", "A self-contained report: it loads nothing from the network. Tables sort when a column "
-			     "header is clicked.");
+	el(c, mn, "footer",
+	   "A self-contained report: it loads nothing from the network. Tables sort when a column "
+	   "header is clicked.");
 	el(c, body, "script", script);
 }
 

@@ -16,15 +16,15 @@ struct gb_report_table {
 	size_t ncols;
 	char **colnames;
 	gb_report_coltype *types;
-	char ***rows;          /* nrows arrays of ncols strings (NULL = empty cell) */
+	char ***rows; /* nrows arrays of ncols strings (NULL = empty cell) */
 	size_t nrows, caprows;
 };
 
 typedef struct gb_rchart_item {
 	char *label;
-	double *values;        /* bar: 1 value; stacked: nseries values; timeline: none */
+	double *values; /* bar: 1 value; stacked: nseries values; timeline: none */
 	char *start, *end, *status;
-	double t0, t1;         /* timeline: seconds since the epoch; t1 < 0 when still running */
+	double t0, t1; /* timeline: seconds since the epoch; t1 < 0 when still running */
 } gb_rchart_item;
 
 struct gb_report_chart {

@@ -58,7 +58,11 @@ static json_t *table(const gb_report_table *t, int *ok)
 	for (j = 0; j < t->ncols; j++) {
 		json_t *c = json_object();
 		set(c, "name", str(t->colnames[j]), ok);
-		set(c, "type", json_string(t->types[j] == GB_COL_NUMBER ? "number" : t->types[j] == GB_COL_TIME ? "time" : "text"), ok);
+		set(c, "type",
+		    json_string(t->types[j] == GB_COL_NUMBER ? "number"
+		                : t->types[j] == GB_COL_TIME ? "time"
+		                                             : "text"),
+		    ok);
 		push(cols, c, ok);
 	}
 	for (i = 0; i < t->nrows; i++) {

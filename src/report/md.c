@@ -128,7 +128,7 @@ static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
 	size_t i, j, ns = c->nseries, n = ns + 2;
 	const char **cells = calloc(n, sizeof(*cells));
 	gb_report_coltype *types = calloc(n, sizeof(*types));
-	char (*nums)[32] = calloc(n, sizeof(*nums));
+	char(*nums)[32] = calloc(n, sizeof(*nums));
 	double tot;
 	int rc = 0;
 

@@ -8,13 +8,14 @@
 
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
+
 #include "report/internal.h"
 
 const char *const gb_report_member_outcomes[GB_MEMBER_OUTCOME_COUNT] = {
-	"included",
-	"skipped: cloud-only",
-	"skipped: other forest",
-	"skipped: synced nested group",
+    "included",
+    "skipped: cloud-only",
+    "skipped: other forest",
+    "skipped: synced nested group",
 };
 
 static int nomem(gb_error *err)
@@ -227,7 +228,7 @@ int gb_report_format_from_path(const char *path, gb_report_format *out, gb_error
 			return (*out = GB_REPORT_CSV), 0;
 	}
 	return gb_error_set(err, GB_EINVAL, "cannot tell the report format from the name %s; give --format",
-			    path ? path : "(none)");
+	                    path ? path : "(none)");
 }
 
 const char *gb_report_format_name(gb_report_format f)
@@ -449,7 +450,7 @@ int gb_report_section_add_text(gb_report_section *s, const char *text, gb_error 
 }
 
 int gb_report_section_add_table(gb_report_section *s, const char *title, const gb_report_column *cols, size_t ncols,
-				gb_report_table **out, gb_error *err)
+                                gb_report_table **out, gb_error *err)
 {
 	gb_report_table *t;
 	gb_rblock *b;
@@ -458,11 +459,12 @@ int gb_report_section_add_table(gb_report_section *s, const char *title, const g
 
 	*out = NULL;
 	if (ncols == 0 || !cols)
-		return gb_error_set(err, GB_EINVAL, "report table \"%s\" needs at least one column", title ? title : "");
+		return gb_error_set(err, GB_EINVAL, "report table \"%s\" needs at least one column",
+		                    title ? title : "");
 	for (i = 0; i < ncols; i++)
 		if (!cols[i].name || !*cols[i].name)
 			return gb_error_set(err, GB_EINVAL, "column %zu of report table \"%s\" has no name", i + 1,
-					    title ? title : "");
+			                    title ? title : "");
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return nomem(err);
@@ -501,7 +503,7 @@ int gb_report_table_add_row(gb_report_table *t, const char *const *cells, size_t
 
 	if (ncols != t->ncols)
 		return gb_error_set(err, GB_EINVAL, "a row of %zu cells for report table \"%s\" of %zu columns", ncols,
-				    t->title, t->ncols);
+		                    t->title, t->ncols);
 	if (grow((void **)&t->rows, &t->caprows, t->nrows, sizeof(*t->rows)))
 		return nomem(err);
 	row = calloc(ncols, sizeof(*row));
@@ -547,8 +549,8 @@ int gb_report_table_sort(gb_report_table *t, size_t col, bool descending, gb_err
 	size_t i, j;
 
 	if (col >= t->ncols)
-		return gb_error_set(err, GB_EINVAL, "sorting report table \"%s\" by column %zu of %zu", t->title, col + 1,
-				    t->ncols);
+		return gb_error_set(err, GB_EINVAL, "sorting report table \"%s\" by column %zu of %zu", t->title,
+		                    col + 1, t->ncols);
 	/* insertion sort: stable, and tables are small enough */
 	for (i = 1; i < t->nrows; i++) {
 		char **row = t->rows[i];
@@ -567,7 +569,7 @@ int gb_report_table_sort(gb_report_table *t, size_t col, bool descending, gb_err
 }
 
 int gb_report_section_add_chart(gb_report_section *s, gb_report_chart_type type, const char *title, const char *unit,
-				const char *const *series, size_t nseries, gb_report_chart **out, gb_error *err)
+                                const char *const *series, size_t nseries, gb_report_chart **out, gb_error *err)
 {
 	gb_report_chart *c;
 	gb_rblock *b;
@@ -578,7 +580,8 @@ int gb_report_section_add_chart(gb_report_section *s, gb_report_chart_type type,
 	if (!title || !*title)
 		return gb_error_set(err, GB_EINVAL, "a report chart needs a title");
 	if ((type == GB_CHART_STACKED) != (nseries > 0) || (nseries > 0 && !series))
-		return gb_error_set(err, GB_EINVAL, "report chart \"%s\": a stacked chart takes series, others none", title);
+		return gb_error_set(err, GB_EINVAL, "report chart \"%s\": a stacked chart takes series, others none",
+		                    title);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return nomem(err);
@@ -594,8 +597,8 @@ int gb_report_section_add_chart(gb_report_section *s, gb_report_chart_type type,
 		for (i = 0; ok && i < nseries; i++) {
 			if (!series[i] || !*series[i]) {
 				chart_free(c);
-				return gb_error_set(err, GB_EINVAL, "report chart \"%s\": series %zu has no name", title,
-						    i + 1);
+				return gb_error_set(err, GB_EINVAL, "report chart \"%s\": series %zu has no name",
+				                    title, i + 1);
 			}
 			c->series[i] = take(series[i], &ok);
 		}
@@ -618,13 +621,14 @@ int gb_report_section_add_chart(gb_report_section *s, gb_report_chart_type type,
 int gb_report_add_member_outcomes(gb_report_section *s, const char *title, gb_report_chart **out, gb_error *err)
 {
 	return gb_report_section_add_chart(s, GB_CHART_STACKED, title, "members", gb_report_member_outcomes,
-					   GB_MEMBER_OUTCOME_COUNT, out, err);
+	                                   GB_MEMBER_OUTCOME_COUNT, out, err);
 }
 
 static int check_value(const gb_report_chart *c, double v, gb_error *err)
 {
 	if (!isfinite(v) || v < 0)
-		return gb_error_set(err, GB_EINVAL, "report chart \"%s\": value %g is not a finite count >= 0", c->title, v);
+		return gb_error_set(err, GB_EINVAL, "report chart \"%s\": value %g is not a finite count >= 0",
+		                    c->title, v);
 	return 0;
 }
 
@@ -675,7 +679,7 @@ int gb_report_chart_add_bar(gb_report_chart *c, const char *label, double value,
 }
 
 int gb_report_chart_add_stack(gb_report_chart *c, const char *label, const double *values, size_t nvalues,
-			      gb_error *err)
+                              gb_error *err)
 {
 	gb_rchart_item *it;
 	size_t i;
@@ -685,7 +689,7 @@ int gb_report_chart_add_stack(gb_report_chart *c, const char *label, const doubl
 		return gb_error_set(err, GB_EINVAL, "report chart \"%s\" is not a stacked chart", c->title);
 	if (nvalues != c->nseries || !values)
 		return gb_error_set(err, GB_EINVAL, "report chart \"%s\": %zu values for %zu series", c->title, nvalues,
-				    c->nseries);
+		                    c->nseries);
 	for (i = 0; i < nvalues; i++) {
 		rc = check_value(c, values[i], err);
 		if (rc)
@@ -705,7 +709,7 @@ int gb_report_chart_add_stack(gb_report_chart *c, const char *label, const doubl
 }
 
 int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *start, const char *end,
-			     const char *status, gb_error *err)
+                             const char *status, gb_error *err)
 {
 	gb_rchart_item *it;
 	double t0, t1 = -1;
@@ -715,16 +719,16 @@ int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *
 		return gb_error_set(err, GB_EINVAL, "report chart \"%s\" is not a timeline", c->title);
 	t0 = gb_report_parse_time(start);
 	if (t0 < 0)
-		return gb_error_set(err, GB_EINVAL, "report timeline \"%s\": start \"%.40s\" is not UTC ISO 8601", c->title,
-				    start ? start : "");
+		return gb_error_set(err, GB_EINVAL, "report timeline \"%s\": start \"%.40s\" is not UTC ISO 8601",
+		                    c->title, start ? start : "");
 	if (end) {
 		t1 = gb_report_parse_time(end);
 		if (t1 < 0)
 			return gb_error_set(err, GB_EINVAL, "report timeline \"%s\": end \"%.40s\" is not UTC ISO 8601",
-					    c->title, end);
+			                    c->title, end);
 		if (t1 < t0)
-			return gb_error_set(err, GB_EINVAL, "report timeline \"%s\": %s ends before it starts", c->title,
-					    label ? label : "");
+			return gb_error_set(err, GB_EINVAL, "report timeline \"%s\": %s ends before it starts",
+			                    c->title, label ? label : "");
 	}
 	it = add_item(c, label, err);
 	if (!it)

@@ -6,6 +6,7 @@
 
 #include "groupbridge/audit.h"
 #include "groupbridge/util.h"
+
 #include "report/internal.h"
 
 /* How results are classified, in SQL: "ok..." succeeded, "skipped..." skipped, anything else failed. */
@@ -43,12 +44,13 @@ static int find_run(gb_store *st, const char *id, run_row *out, gb_error *err)
 	int rc, n = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = gb_store_prepare(st,
-			      id ? "SELECT id, command, started, ended, exit_code, summary FROM runs WHERE "
-				   "substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, rowid DESC LIMIT 2"
-				 : "SELECT id, command, started, ended, exit_code, summary FROM runs ORDER BY started DESC, "
-				   "rowid DESC LIMIT 1",
-			      &s, err);
+	rc = gb_store_prepare(
+	    st,
+	    id ? "SELECT id, command, started, ended, exit_code, summary FROM runs WHERE "
+	         "substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, rowid DESC LIMIT 2"
+	       : "SELECT id, command, started, ended, exit_code, summary FROM runs ORDER BY started DESC, "
+	         "rowid DESC LIMIT 1",
+	    &s, err);
 	if (rc)
 		return rc;
 	if (id)
@@ -74,10 +76,10 @@ static int find_run(gb_store *st, const char *id, run_row *out, gb_error *err)
 	}
 	if (n == 0)
 		rc = id ? gb_error_set(err, GB_ENOTFOUND, "state %s has no run %s", gb_store_path(st), id)
-			: gb_error_set(err, GB_ENOTFOUND, "state %s has no runs yet", gb_store_path(st));
+		        : gb_error_set(err, GB_ENOTFOUND, "state %s has no runs yet", gb_store_path(st));
 	else if (n == 2)
-		rc = gb_error_set(err, GB_EINVAL, "run id prefix %s matches several runs in state %s; give more of it", id,
-				  gb_store_path(st));
+		rc = gb_error_set(err, GB_EINVAL, "run id prefix %s matches several runs in state %s; give more of it",
+		                  id, gb_store_path(st));
 	else
 		rc = 0;
 done:
@@ -145,9 +147,9 @@ static int totals(gb_store *st, const char *run, long long out[5], gb_error *err
 
 	memset(out, 0, 5 * sizeof(out[0]));
 	rc = prep(st,
-		  "SELECT count(*), coalesce(sum(" IS_OK "), 0), coalesce(sum(" IS_FAILED "), 0), coalesce(sum(" IS_SKIPPED
-		  "), 0), count(DISTINCT target) FROM audit_log WHERE run_id = ?1",
-		  run, &s, err);
+	          "SELECT count(*), coalesce(sum(" IS_OK "), 0), coalesce(sum(" IS_FAILED
+	          "), 0), coalesce(sum(" IS_SKIPPED "), 0), count(DISTINCT target) FROM audit_log WHERE run_id = ?1",
+	          run, &s, err);
 	if (rc)
 		return rc;
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -162,9 +164,11 @@ static int totals(gb_store *st, const char *run, long long out[5], gb_error *err
 
 static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Operation", GB_COL_TEXT}, {"Succeeded", GB_COL_NUMBER},
-						{"Failed", GB_COL_NUMBER},   {"Skipped", GB_COL_NUMBER},
-						{"Total", GB_COL_NUMBER}};
+	static const gb_report_column cols[] = {{"Operation", GB_COL_TEXT},
+	                                        {"Succeeded", GB_COL_NUMBER},
+	                                        {"Failed", GB_COL_NUMBER},
+	                                        {"Skipped", GB_COL_NUMBER},
+	                                        {"Total", GB_COL_NUMBER}};
 	gb_report_section *sec;
 	gb_report_chart *ch;
 	gb_report_table *t;
@@ -180,9 +184,9 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		rc = gb_report_section_add_table(sec, "Operations", cols, 5, &t, err);
 	if (!rc)
 		rc = prep(st,
-			  "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
-			  "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
-			  run, &s, err);
+		          "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
+		          "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
+		          run, &s, err);
 	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cells[0] = ctext(s, 0);
 		for (i = 0; i < 4; i++) {
@@ -203,9 +207,11 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 
 static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},	   {"First change", GB_COL_TIME},
-						{"Last change", GB_COL_TIME},  {"Changes", GB_COL_NUMBER},
-						{"Failed", GB_COL_NUMBER}};
+	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},
+	                                        {"First change", GB_COL_TIME},
+	                                        {"Last change", GB_COL_TIME},
+	                                        {"Changes", GB_COL_NUMBER},
+	                                        {"Failed", GB_COL_NUMBER}};
 	gb_report_section *sec;
 	gb_report_chart *ch;
 	gb_report_table *t;
@@ -221,9 +227,10 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		rc = gb_report_section_add_table(sec, "Changes per step", cols, 5, &t, err);
 	if (!rc)
 		rc = prep(st,
-			  "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED ") FROM audit_log WHERE run_id = "
-			  "?1 GROUP BY step ORDER BY min(seq)",
-			  run, &s, err);
+		          "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED
+		          ") FROM audit_log WHERE run_id = "
+		          "?1 GROUP BY step ORDER BY min(seq)",
+		          run, &s, err);
 	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		long long failed = sqlite3_column_int64(s, 4);
 		cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
@@ -247,9 +254,9 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 
 static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Object", GB_COL_TEXT},    {"Operations", GB_COL_TEXT},
-						{"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
-						{"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
+	static const gb_report_column cols[] = {{"Object", GB_COL_TEXT},      {"Operations", GB_COL_TEXT},
+	                                        {"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
+	                                        {"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
 	gb_report_section *sec;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
@@ -260,25 +267,29 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	rc = gb_report_add_section(rep, "Outcome per object", &sec, err);
 	if (!rc)
 		rc = gb_report_section_add_text(sec, "One row per object the run touched; objects with failures first.",
-						err);
+		                                err);
 	if (!rc)
 		rc = gb_report_section_add_table(sec, "Objects", cols, 6, &t, err);
 	if (!rc)
 		rc = prep(st,
-			  "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED
-			  ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
-			  "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
-			  run, &s, err);
+		          "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED
+		          "), sum(" IS_SKIPPED
+		          ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
+		          "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
+		          run, &s, err);
 	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		long long ok = sqlite3_column_int64(s, 2), failed = sqlite3_column_int64(s, 3),
-			  skipped = sqlite3_column_int64(s, 4);
+		          skipped = sqlite3_column_int64(s, 4);
 		cells[0] = ctext(s, 0);
 		cells[1] = ctext(s, 1);
 		for (i = 0; i < 3; i++) {
 			snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, i + 2));
 			cells[i + 2] = n[i];
 		}
-		cells[5] = failed ? (ok ? "partly failed" : "failed") : ok ? "changed" : skipped ? "skipped" : "unchanged";
+		cells[5] = failed    ? (ok ? "partly failed" : "failed")
+		           : ok      ? "changed"
+		           : skipped ? "skipped"
+		                     : "unchanged";
 		rc = gb_report_table_add_row(t, cells, 6, err);
 	}
 	if (rc == SQLITE_DONE)
@@ -291,10 +302,9 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 
 static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Seq", GB_COL_NUMBER},	   {"Time", GB_COL_TIME},
-						{"Step", GB_COL_TEXT},	   {"Operation", GB_COL_TEXT},
-						{"Object", GB_COL_TEXT},   {"Before", GB_COL_TEXT},
-						{"After", GB_COL_TEXT},	   {"Result", GB_COL_TEXT}};
+	static const gb_report_column cols[] = {
+	    {"Seq", GB_COL_NUMBER},  {"Time", GB_COL_TIME},   {"Step", GB_COL_TEXT},  {"Operation", GB_COL_TEXT},
+	    {"Object", GB_COL_TEXT}, {"Before", GB_COL_TEXT}, {"After", GB_COL_TEXT}, {"Result", GB_COL_TEXT}};
 	gb_report_section *sec;
 	gb_report_table *t;
 	gb_audit_iter *it = NULL;
@@ -306,7 +316,7 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	rc = gb_report_add_section(rep, "Changes", &sec, err);
 	if (!rc)
 		rc = gb_report_section_add_text(sec, "Every change of the run as the audit log recorded it, in order.",
-						err);
+		                                err);
 	if (!rc)
 		rc = gb_report_section_add_table(sec, "Audit records", cols, 8, &t, err);
 	if (!rc)
@@ -386,9 +396,10 @@ int gb_report_build_run(gb_store *st, const char *run_id, const char *generated,
 	if (!rc)
 		rc = gb_report_add_section(rep, "Audit log integrity", &sec, err);
 	if (!rc) {
-		snprintf(title, sizeof(title), "The whole audit log of this state database was verified when this report "
-					       "was generated: %s.",
-			 v.message);
+		snprintf(title, sizeof(title),
+		         "The whole audit log of this state database was verified when this report "
+		         "was generated: %s.",
+		         v.message);
 		rc = gb_report_section_add_text(sec, title, err);
 	}
 	if (!rc && tot[0] == 0) {

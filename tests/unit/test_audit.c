@@ -86,7 +86,7 @@ Test(audit, canonical_form_is_the_documented_netstring_list)
 	gb_buf b;
 	gb_error err;
 	static const char want[] = "gb-audit-v1\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,"
-				   "4:CN=G,-,0:,2:ok,";
+	                           "4:CN=G,-,0:,2:ok,";
 
 	memset(&r, 0, sizeof(r));
 	r.seq = 42;
@@ -311,15 +311,15 @@ Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
 	copy = *r;
 	copy.result = "failed: nothing happened here";
 	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
-	snprintf(q, sizeof(q), "UPDATE audit_log SET result = 'failed: nothing happened here', hash = '%s' WHERE seq = 3",
-		 h);
+	snprintf(q, sizeof(q),
+	         "UPDATE audit_log SET result = 'failed: nothing happened here', hash = '%s' WHERE seq = 3", h);
 	gb_audit_iter_free(it);
 	sql(q);
 	v = verify(NULL);
 	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
 	cr_assert_eq(v.seq, 3);
 	cr_assert(strstr(v.message, "record 3 (seq 3, 2026-11-24T08:03:00.000Z): hash differs from the head anchor"),
-		  "%s", v.message);
+	          "%s", v.message);
 }
 
 Test(audit, a_deleted_head_anchor_is_caught)
@@ -424,8 +424,13 @@ Test(audit, records_are_read_back_per_run)
 
 Test(audit, export_writes_json_lines_and_neutralised_csv)
 {
-	gb_audit_entry e = {.run_id = "r", .step = "s", .operation = "group.rename", .target = "=HYPERLINK(\"http://x\")",
-			    .before = "a,b", .after = "line1\nline2", .result = "ok"};
+	gb_audit_entry e = {.run_id = "r",
+	                    .step = "s",
+	                    .operation = "group.rename",
+	                    .target = "=HYPERLINK(\"http://x\")",
+	                    .before = "a,b",
+	                    .after = "line1\nline2",
+	                    .result = "ok"};
 	char *text = NULL;
 	size_t len = 0;
 	gb_error err;
@@ -442,7 +447,8 @@ Test(audit, export_writes_json_lines_and_neutralised_csv)
 	f = open_memstream(&text, &len);
 	cr_assert_eq(gb_report_audit_export(st, "r", "csv", f, &err), 0, "%s", err.msg);
 	fclose(f);
-	cr_assert(strstr(text, ",group.rename,\"'=HYPERLINK(\"\"http://x\"\")\",\"a,b\",\"line1\nline2\",ok,"), "%s", text);
+	cr_assert(strstr(text, ",group.rename,\"'=HYPERLINK(\"\"http://x\"\")\",\"a,b\",\"line1\nline2\",ok,"), "%s",
+	          text);
 	free(text);
 	f = open_memstream(&text, &len);
 	cr_assert_eq(gb_report_audit_export(st, NULL, "xml", f, &err), GB_EINVAL);

@@ -47,8 +47,9 @@ static void golden(const char *name, const gb_buf *got)
 	cr_assert_eq(gb_read_file(path, &want, &err), 0, "%s (regenerate with GB_UPDATE_GOLDEN=1)", err.msg);
 	if (want.len != got->len || memcmp(want.data, got->data, got->len) != 0) {
 		gb_write_file_atomic(apath, got->data, got->len, 0644, &err);
-		cr_assert(0, "%s differs from its golden file; the actual output is in %s (GB_UPDATE_GOLDEN=1 regenerates)",
-			  name, apath);
+		cr_assert(
+		    0, "%s differs from its golden file; the actual output is in %s (GB_UPDATE_GOLDEN=1 regenerates)",
+		    name, apath);
 	}
 	unlink(apath);
 	gb_buf_free(&want);
@@ -57,8 +58,8 @@ static void golden(const char *name, const gb_buf *got)
 /* A report that uses every part of the model, with hostile values in every kind of place. */
 static gb_report *sample(void)
 {
-	static const gb_report_column cols[] = {{"Group", GB_COL_TEXT}, {"Members", GB_COL_NUMBER},
-						{"Class", GB_COL_TEXT}};
+	static const gb_report_column cols[] = {
+	    {"Group", GB_COL_TEXT}, {"Members", GB_COL_NUMBER}, {"Class", GB_COL_TEXT}};
 	static const char *const series[] = {"created", "updated"};
 	gb_report *r;
 	gb_report_section *s;
@@ -68,7 +69,7 @@ static gb_report *sample(void)
 	const double mo1[] = {120, 3, 0, 2}, mo2[] = {40, 0, 7, 0}, mo3[] = {0, 0, 0, 1}, st1[] = {2, 5};
 
 	cr_assert_eq(gb_report_new("assessment", "Assessment of contoso.example", "2026-11-24T08:30:00Z", &r, &err), 0,
-		     "%s", err.msg);
+	             "%s", err.msg);
 	cr_assert_eq(gb_report_add_fact(r, "Connect Sync export", "/srv/export (2026-11-20)", &err), 0);
 	cr_assert_eq(gb_report_add_fact(r, "Forest", HOSTILE_NAME, &err), 0);
 	cr_assert_eq(gb_report_add_figure_int(r, "Groups in scope", 3, &err), 0);
@@ -76,18 +77,20 @@ static gb_report *sample(void)
 	cr_assert_eq(gb_report_add_figure(r, HOSTILE_SCRIPT, HOSTILE_FORMULA, &err), 0);
 
 	cr_assert_eq(gb_report_add_section(r, "Groups", &s, &err), 0);
-	cr_assert_eq(gb_report_section_add_text(s, "Groups written back by Connect Sync, largest first.\n"
-						   "# not a heading, - not a list, 1. not a list",
-						&err),
-		     0);
+	cr_assert_eq(gb_report_section_add_text(s,
+	                                        "Groups written back by Connect Sync, largest first.\n"
+	                                        "# not a heading, - not a list, 1. not a list",
+	                                        &err),
+	             0);
 	cr_assert_eq(gb_report_section_add_table(s, "Groups by size", cols, 3, &t, &err), 0);
 	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){"Sales | EMEA", "120", "security"}, 3, &err), 0);
-	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){HOSTILE_NAME, "9", "mail-enabled security"}, 3, &err), 0);
+	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){HOSTILE_NAME, "9", "mail-enabled security"}, 3, &err),
+	             0);
 	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){"+cmd|' /C calc'!A0", "40", NULL}, 3, &err), 0);
 	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){"@SUM(1+1)", "", "-2+3"}, 3, &err), 0);
-	cr_assert_eq(gb_report_table_add_row(t, (const char *[]){"[link](http://x) *bold* `code` &amp;", "1", "\tTab"}, 3,
-					     &err),
-		     0);
+	cr_assert_eq(
+	    gb_report_table_add_row(t, (const char *[]){"[link](http://x) *bold* `code` &amp;", "1", "\tTab"}, 3, &err),
+	    0);
 	cr_assert_eq(gb_report_table_sort(t, 1, true, &err), 0);
 
 	cr_assert_eq(gb_report_add_section(r, "Members", &s, &err), 0);
@@ -104,12 +107,12 @@ static gb_report *sample(void)
 
 	cr_assert_eq(gb_report_add_section(r, "Migration steps", &s, &err), 0);
 	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_TIMELINE, "Steps", NULL, NULL, 0, &c, &err), 0);
-	cr_assert_eq(gb_report_chart_add_span(c, "1 preflight", "2026-11-24T08:00:00Z", "2026-11-24T08:02:30Z", "done",
-					      &err),
-		     0);
-	cr_assert_eq(gb_report_chart_add_span(c, "2 import", "2026-11-24T08:03:00.250Z", "2026-11-24T08:10:00Z",
-					      "failed", &err),
-		     0);
+	cr_assert_eq(
+	    gb_report_chart_add_span(c, "1 preflight", "2026-11-24T08:00:00Z", "2026-11-24T08:02:30Z", "done", &err),
+	    0);
+	cr_assert_eq(
+	    gb_report_chart_add_span(c, "2 import", "2026-11-24T08:03:00.250Z", "2026-11-24T08:10:00Z", "failed", &err),
+	    0);
 	cr_assert_eq(gb_report_chart_add_span(c, HOSTILE_NAME, "2026-11-24T08:12:00Z", NULL, "running", &err), 0);
 	cr_assert_eq(gb_report_add_section(r, "Empty things", &s, &err), 0);
 	cr_assert_eq(gb_report_section_add_text(s, "- not a list item", &err), 0);
@@ -188,7 +191,8 @@ Test(report, hostile_name_is_text_in_html)
 	render(r, GB_REPORT_HTML, &b);
 	cr_assert_null(strstr(b.data, HOSTILE_SCRIPT), "raw markup in the page");
 	cr_assert_eq(count(b.data, "<script"), 1, "only the page's own sorting script");
-	cr_assert(count(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;") >= 6, "the name is escaped wherever it appears");
+	cr_assert(count(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;") >= 6,
+	          "the name is escaped wherever it appears");
 	cr_assert(strstr(b.data, "=HYPERLINK(&quot;http://x&quot;)") || strstr(b.data, "=HYPERLINK(\"http://x\")"));
 	cr_assert_null(strstr(b.data, "href="), "no links");
 	cr_assert_null(strstr(b.data, "src="), "no external resources");
@@ -250,7 +254,7 @@ static void no_formula(const char *field, size_t rec, size_t col, void *arg)
 	(void)rec;
 	(void)col;
 	cr_assert(!*field || !strchr("=+-@\t\r", field[0]), "field %zu:%zu starts with a formula character: %s", rec,
-		  col, field);
+	          col, field);
 	if (strcmp(field, "'" HOSTILE_NAME) == 0)
 		(*found)++;
 }
@@ -316,10 +320,8 @@ Test(report, hostile_name_round_trips_in_json)
 	cr_assert_not_null(root, "%s", je.text);
 	cr_assert_eq(json_integer_value(json_object_get(root, "schema_version")), GB_REPORT_SCHEMA_VERSION);
 	cr_assert_str_eq(json_string_value(json_object_get(root, "kind")), "assessment");
-	rows = json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(root, "sections"), 0),
-							      "blocks"),
-					      1),
-			       "rows");
+	rows = json_object_get(
+	    json_array_get(json_object_get(json_array_get(json_object_get(root, "sections"), 0), "blocks"), 1), "rows");
 	cr_assert_str_eq(json_string_value(json_array_get(json_array_get(rows, 2), 0)), HOSTILE_NAME);
 	json_decref(root);
 	gb_buf_free(&b);
@@ -331,19 +333,19 @@ Test(report, csv_cells_are_quoted_and_neutralised)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"plain", "plain"},
-		{"a,b", "\"a,b\""},
-		{"say \"hi\"", "\"say \"\"hi\"\"\""},
-		{"two\nlines", "\"two\nlines\""},
-		{"=1+1", "'=1+1"},
-		{"+1", "'+1"},
-		{"-1", "'-1"},
-		{"@SUM(A1)", "'@SUM(A1)"},
-		{"\t=1", "'\t=1"},
-		{"\r=1", "\"'\r=1\""},
-		{"=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""},
-		{"a=b", "a=b"},
-		{"", ""},
+	    {"plain", "plain"},
+	    {"a,b", "\"a,b\""},
+	    {"say \"hi\"", "\"say \"\"hi\"\"\""},
+	    {"two\nlines", "\"two\nlines\""},
+	    {"=1+1", "'=1+1"},
+	    {"+1", "'+1"},
+	    {"-1", "'-1"},
+	    {"@SUM(A1)", "'@SUM(A1)"},
+	    {"\t=1", "'\t=1"},
+	    {"\r=1", "\"'\r=1\""},
+	    {"=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""},
+	    {"a=b", "a=b"},
+	    {"", ""},
 	};
 	gb_error err;
 	gb_buf b;
@@ -416,7 +418,7 @@ Test(report, bad_input_is_refused)
 	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_STACKED, "s", NULL, NULL, 0, &c, &err), GB_EINVAL);
 	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_TIMELINE, "t", NULL, NULL, 0, &c, &err), 0);
 	cr_assert_eq(gb_report_chart_add_span(c, "x", "2026-01-01T10:00:00Z", "2026-01-01T09:00:00Z", "done", &err),
-		     GB_EINVAL);
+	             GB_EINVAL);
 	cr_assert_eq(gb_report_chart_add_span(c, "x", "10:00", NULL, "done", &err), GB_EINVAL);
 	gb_report_free(r);
 	gb_report_free(NULL);
@@ -483,16 +485,17 @@ static gb_store *run_state(char *dir, size_t n)
 	static const struct {
 		const char *time, *step, *op, *target, *before, *after, *result;
 	} recs[] = {
-		{"2026-11-24T09:00:01.000Z", "provision", "group.create", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
-		 NULL, "{\"sAMAccountName\":\"SalesEMEA\"}", "ok"},
-		{"2026-11-24T09:00:02.000Z", "provision", "member.add", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
-		 "[]", "[\"CN=Alice,OU=Users,DC=test,DC=example\"]", "ok"},
-		{"2026-11-24T09:00:03.000Z", "provision", "group.create", "CN=" HOSTILE_NAME ",OU=Groups,DC=test,DC=example",
-		 NULL, HOSTILE_NAME, "failed: constraint violation (LDAP 19)"},
-		{"2026-11-24T09:00:40.000Z", "writeback", "graph.patch", "group 6f1c...: Sales EMEA",
-		 "{\"writebackEnabled\":true}", "{\"writebackEnabled\":false}", "ok"},
-		{"2026-11-24T09:01:10.000Z", "writeback", "member.remove", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
-		 NULL, NULL, "skipped: member is cloud-only"},
+	    {"2026-11-24T09:00:01.000Z", "provision", "group.create", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
+	     NULL, "{\"sAMAccountName\":\"SalesEMEA\"}", "ok"},
+	    {"2026-11-24T09:00:02.000Z", "provision", "member.add", "CN=Sales EMEA,OU=Groups,DC=test,DC=example", "[]",
+	     "[\"CN=Alice,OU=Users,DC=test,DC=example\"]", "ok"},
+	    {"2026-11-24T09:00:03.000Z", "provision", "group.create",
+	     "CN=" HOSTILE_NAME ",OU=Groups,DC=test,DC=example", NULL, HOSTILE_NAME,
+	     "failed: constraint violation (LDAP 19)"},
+	    {"2026-11-24T09:00:40.000Z", "writeback", "graph.patch", "group 6f1c...: Sales EMEA",
+	     "{\"writebackEnabled\":true}", "{\"writebackEnabled\":false}", "ok"},
+	    {"2026-11-24T09:01:10.000Z", "writeback", "member.remove", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
+	     NULL, NULL, "skipped: member is cloud-only"},
 	};
 	char path[128];
 	gb_store *st;
@@ -504,17 +507,21 @@ static gb_store *run_state(char *dir, size_t n)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_store_exec(st,
-				   "INSERT INTO runs(id, command, started, ended, exit_code, summary) VALUES "
-				   "('0a1b2c3d-0000-4000-8000-000000000001', 'provision --dry-run', "
-				   "'2026-11-24T08:00:00.000Z', '2026-11-24T08:00:05.000Z', 0, 'nothing to do'),"
-				   "('0a1b2c3d-0000-4000-8000-000000000002', 'provision', '2026-11-24T09:00:00.000Z', "
-				   "'2026-11-24T09:01:15.500Z', 3, '4 changes, 1 failed')",
-				   &err),
-		     0, "%s", err.msg);
+	                           "INSERT INTO runs(id, command, started, ended, exit_code, summary) VALUES "
+	                           "('0a1b2c3d-0000-4000-8000-000000000001', 'provision --dry-run', "
+	                           "'2026-11-24T08:00:00.000Z', '2026-11-24T08:00:05.000Z', 0, 'nothing to do'),"
+	                           "('0a1b2c3d-0000-4000-8000-000000000002', 'provision', '2026-11-24T09:00:00.000Z', "
+	                           "'2026-11-24T09:01:15.500Z', 3, '4 changes, 1 failed')",
+	                           &err),
+	             0, "%s", err.msg);
 	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
-		gb_audit_entry e = {.run_id = "0a1b2c3d-0000-4000-8000-000000000002", .step = recs[i].step,
-				    .operation = recs[i].op, .target = recs[i].target, .before = recs[i].before,
-				    .after = recs[i].after, .result = recs[i].result};
+		gb_audit_entry e = {.run_id = "0a1b2c3d-0000-4000-8000-000000000002",
+		                    .step = recs[i].step,
+		                    .operation = recs[i].op,
+		                    .target = recs[i].target,
+		                    .before = recs[i].before,
+		                    .after = recs[i].after,
+		                    .result = recs[i].result};
 		cr_assert_eq(gb_audit_append_at(st, recs[i].time, &e, NULL, &err), 0, "%s", err.msg);
 	}
 	return st;
@@ -568,8 +575,9 @@ Test(report, run_report_finds_runs_by_prefix_and_says_what_is_missing)
 
 	cr_assert_eq(gb_report_build_run(st, "0a1b2c3d-0000-4000-8000-000000000001", NULL, &r, &err), 0, "%s", err.msg);
 	render(r, GB_REPORT_MD, &b);
-	cr_assert(strstr(b.data, "# Run report: provision \\-\\-dry-run") || strstr(b.data, "# Run report: provision --dry-run"),
-		  "%s", b.data);
+	cr_assert(strstr(b.data, "# Run report: provision \\-\\-dry-run") ||
+	              strstr(b.data, "# Run report: provision --dry-run"),
+	          "%s", b.data);
 	cr_assert(strstr(b.data, "This run recorded no changes in the audit log."), "%s", b.data);
 	gb_buf_free(&b);
 	gb_report_free(r);
@@ -652,20 +660,21 @@ Test(report, hostile_text_in_attributes_is_escaped)
 
 	cr_assert_eq(gb_report_new("run", HOSTILE_NAME, "2026-01-01T00:00:00Z", &r, &err), 0);
 	cr_assert_eq(gb_report_add_section(r, HOSTILE_NAME, &s, &err), 0);
-	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_BAR, "\"><img src=x onerror=alert(1)>", NULL, NULL, 0, &c,
-						 &err),
-		     0);
+	cr_assert_eq(
+	    gb_report_section_add_chart(s, GB_CHART_BAR, "\"><img src=x onerror=alert(1)>", NULL, NULL, 0, &c, &err),
+	    0);
 	cr_assert_eq(gb_report_chart_add_bar(c, "a", 1, &err), 0);
-	cr_assert_eq(gb_report_section_add_chart(s, GB_CHART_BAR, "\"'><img src=x onerror=alert(2)>", NULL, NULL, 0, &c,
-						 &err),
-		     0);
+	cr_assert_eq(
+	    gb_report_section_add_chart(s, GB_CHART_BAR, "\"'><img src=x onerror=alert(2)>", NULL, NULL, 0, &c, &err),
+	    0);
 	cr_assert_eq(gb_report_chart_add_bar(c, "a", 1, &err), 0);
 	render(r, GB_REPORT_HTML, &b);
 	/* libxml2 quotes with ' when the value holds only ", and escapes " when it holds both: safe either way */
 	cr_assert(strstr(b.data, "aria-label='\"&gt;&lt;img src=x onerror=alert(1)&gt;'"), "%s", b.data);
 	cr_assert(strstr(b.data, "aria-label=\"&quot;'&gt;&lt;img src=x onerror=alert(2)&gt;\""), "%s", b.data);
 	cr_assert_null(strstr(b.data, "<img"));
-	cr_assert(strstr(b.data, "<title>=HYPERLINK(\"http://x\") &lt;script&gt;alert(1)&lt;/script&gt;"), "%s", b.data);
+	cr_assert(strstr(b.data, "<title>=HYPERLINK(\"http://x\") &lt;script&gt;alert(1)&lt;/script&gt;"), "%s",
+	          b.data);
 	cr_assert_eq(count(b.data, "<script"), 1);
 	gb_buf_free(&b);
 	gb_report_free(r);
