@@ -9,6 +9,26 @@
 
 #define JSON_FORMAT "groupbridge.connect-sync/1"
 
+/* Every insertion goes through put/append, which clear *ok when a value could not be made or inserted (memory
+ * exhausted): the caller then reports GB_ENOMEM instead of writing a model with members missing. */
+static void put(bool *ok, json_t *o, const char *key, json_t *v)
+{
+	if (!v || !o || json_object_set_new(o, key, v) != 0) {
+		if (v && !o)
+			json_decref(v);
+		*ok = false;
+	}
+}
+
+static void append(bool *ok, json_t *a, json_t *v)
+{
+	if (!v || !a || json_array_append_new(a, v) != 0) {
+		if (v && !a)
+			json_decref(v);
+		*ok = false;
+	}
+}
+
 static json_t *jstr(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -19,24 +39,24 @@ static json_t *jtri(gb_cs_tristate t)
 	return t == GB_CS_UNKNOWN ? json_null() : json_boolean(t == GB_CS_YES);
 }
 
-static json_t *jlist(const gb_cs_strlist *l)
+static json_t *jlist(bool *ok, const gb_cs_strlist *l)
 {
 	json_t *a = json_array();
 	size_t i;
 
 	for (i = 0; a && i < l->count; i++)
-		json_array_append_new(a, jstr(l->items[i]));
+		append(ok, a, jstr(l->items[i]));
 	return a;
 }
 
-static json_t *jparams(const gb_cs_params *ps)
+static json_t *jparams(bool *ok, const gb_cs_params *ps)
 {
 	json_t *o = json_object();
 	size_t i;
 
 	for (i = 0; o && i < ps->count; i++)
 		if (ps->items[i].name && !json_object_get(o, ps->items[i].name))
-			json_object_set_new(o, ps->items[i].name, jstr(ps->items[i].value));
+			put(ok, o, ps->items[i].name, jstr(ps->items[i].value));
 	return o;
 }
 
@@ -50,7 +70,7 @@ static const char *flow_name(gb_cs_flow f)
 	return f == GB_CS_FLOW_EXPRESSION ? "expression" : f == GB_CS_FLOW_DIRECT ? "direct" : "constant";
 }
 
-static json_t *jroles(unsigned roles)
+static json_t *jroles(bool *ok, unsigned roles)
 {
 	static const struct {
 		unsigned bit;
@@ -71,111 +91,111 @@ static json_t *jroles(unsigned roles)
 
 	for (i = 0; a && i < sizeof(names) / sizeof(names[0]); i++)
 		if (roles & names[i].bit)
-			json_array_append_new(a, json_string(names[i].name));
+			append(ok, a, json_string(names[i].name));
 	return a;
 }
 
-static json_t *jconnector(const gb_cs_connector *c)
+static json_t *jconnector(bool *ok, const gb_cs_connector *c)
 {
 	json_t *o = json_object(), *parts = json_array();
 	size_t i;
 
 	for (i = 0; parts && i < c->partition_count; i++) {
 		const gb_cs_partition *p = &c->partitions[i];
-		json_array_append_new(parts, json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "name", jstr(p->name),
+		append(ok, parts, json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "name", jstr(p->name),
 		                                       "display_name", jstr(p->display_name), "selected", p->selected,
-		                                       "object_classes", jlist(&p->object_classes), "inclusions",
-		                                       jlist(&p->inclusions), "exclusions", jlist(&p->exclusions)));
+		                                       "object_classes", jlist(ok, &p->object_classes), "inclusions",
+		                                       jlist(ok, &p->inclusions), "exclusions", jlist(ok, &p->exclusions)));
 	}
-	json_object_set_new(o, "id", jstr(c->id));
-	json_object_set_new(o, "name", jstr(c->name));
-	json_object_set_new(o, "kind", json_string(kind_name(c->kind)));
-	json_object_set_new(o, "category", jstr(c->category));
-	json_object_set_new(o, "subtype", jstr(c->subtype));
-	json_object_set_new(o, "forest", jstr(c->forest));
-	json_object_set_new(o, "writeback_container", jstr(c->writeback_container));
-	json_object_set_new(o, "file", jstr(c->file));
-	json_object_set_new(o, "partitions", parts);
-	json_object_set_new(o, "parameters", jparams(&c->params));
-	json_object_set_new(o, "extension_attributes", jlist(&c->extension_attributes));
+	put(ok, o, "id", jstr(c->id));
+	put(ok, o, "name", jstr(c->name));
+	put(ok, o, "kind", json_string(kind_name(c->kind)));
+	put(ok, o, "category", jstr(c->category));
+	put(ok, o, "subtype", jstr(c->subtype));
+	put(ok, o, "forest", jstr(c->forest));
+	put(ok, o, "writeback_container", jstr(c->writeback_container));
+	put(ok, o, "file", jstr(c->file));
+	put(ok, o, "partitions", parts);
+	put(ok, o, "parameters", jparams(ok, &c->params));
+	put(ok, o, "extension_attributes", jlist(ok, &c->extension_attributes));
 	return o;
 }
 
-static json_t *jrule(const gb_cs_rule *r)
+static json_t *jrule(bool *ok, const gb_cs_rule *r)
 {
 	json_t *o = json_object();
 	size_t i, j;
 
-	json_object_set_new(o, "id", jstr(r->id));
-	json_object_set_new(o, "name", jstr(r->name));
-	json_object_set_new(o, "description", jstr(r->description));
-	json_object_set_new(o, "immutable_tag", jstr(r->immutable_tag));
-	json_object_set_new(o, "custom", json_boolean(r->immutable_tag == NULL));
-	json_object_set_new(o, "direction", jstr(r->direction));
-	json_object_set_new(o, "disabled", json_boolean(r->disabled));
-	json_object_set_new(o, "connector", jstr(r->connector));
-	json_object_set_new(o, "source_type", jstr(r->source_type));
-	json_object_set_new(o, "target_type", jstr(r->target_type));
-	json_object_set_new(o, "link_type", jstr(r->link_type));
-	json_object_set_new(o, "precedence", r->precedence >= 0 ? json_integer(r->precedence) : json_null());
-	json_object_set_new(o, "roles", jroles(r->roles));
-	json_object_set_new(o, "file", jstr(r->file));
+	put(ok, o, "id", jstr(r->id));
+	put(ok, o, "name", jstr(r->name));
+	put(ok, o, "description", jstr(r->description));
+	put(ok, o, "immutable_tag", jstr(r->immutable_tag));
+	put(ok, o, "custom", json_boolean(r->immutable_tag == NULL));
+	put(ok, o, "direction", jstr(r->direction));
+	put(ok, o, "disabled", json_boolean(r->disabled));
+	put(ok, o, "connector", jstr(r->connector));
+	put(ok, o, "source_type", jstr(r->source_type));
+	put(ok, o, "target_type", jstr(r->target_type));
+	put(ok, o, "link_type", jstr(r->link_type));
+	put(ok, o, "precedence", r->precedence >= 0 ? json_integer(r->precedence) : json_null());
+	put(ok, o, "roles", jroles(ok, r->roles));
+	put(ok, o, "file", jstr(r->file));
 	if (r->detailed) {
 		json_t *scope = json_array(), *join = json_array(), *maps = json_array();
 		for (i = 0; i < r->scope_count; i++) {
 			json_t *g = json_array();
 			for (j = 0; j < r->scope[i].count; j++) {
 				const gb_cs_scope *s = &r->scope[i].items[j];
-				json_array_append_new(g, json_pack("{s:o, s:o, s:o}", "attribute", jstr(s->attribute),
+				append(ok, g, json_pack("{s:o, s:o, s:o}", "attribute", jstr(s->attribute),
 				                                   "operator", jstr(s->op), "value", jstr(s->value)));
 			}
-			json_array_append_new(scope, g);
+			append(ok, scope, g);
 		}
 		for (i = 0; i < r->join_count; i++) {
 			json_t *g = json_array();
 			for (j = 0; j < r->join[i].count; j++) {
 				const gb_cs_join *c = &r->join[i].items[j];
-				json_array_append_new(g, json_pack("{s:o, s:o, s:b}", "cs_attribute",
+				append(ok, g, json_pack("{s:o, s:o, s:b}", "cs_attribute",
 				                                   jstr(c->cs_attribute), "mv_attribute",
 				                                   jstr(c->mv_attribute), "case_sensitive",
 				                                   c->case_sensitive));
 			}
-			json_array_append_new(join, g);
+			append(ok, join, g);
 		}
 		for (i = 0; i < r->mapping_count; i++) {
 			const gb_cs_mapping *m = &r->mappings[i];
-			json_array_append_new(maps, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "destination",
+			append(ok, maps, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "destination",
 			                                      jstr(m->dest), "flow", flow_name(m->flow), "sources",
-			                                      jlist(&m->sources), "expression", jstr(m->expression),
+			                                      jlist(ok, &m->sources), "expression", jstr(m->expression),
 			                                      "constant", jstr(m->constant), "merge", jstr(m->merge),
 			                                      "execute_once", m->execute_once));
 		}
-		json_object_set_new(o, "scope", scope);
-		json_object_set_new(o, "join", join);
-		json_object_set_new(o, "mappings", maps);
+		put(ok, o, "scope", scope);
+		put(ok, o, "join", join);
+		put(ok, o, "mappings", maps);
 	}
 	return o;
 }
 
-static json_t *jmodel(const gb_cs_export *exp)
+static json_t *jmodel(bool *ok, const gb_cs_export *exp)
 {
 	json_t *o = json_object(), *a;
 	size_t i, group_rules = 0;
 
-	json_object_set_new(o, "format", json_string(JSON_FORMAT));
-	json_object_set_new(o, "dir", jstr(exp->dir));
-	json_object_set_new(o, "server", jstr(exp->server));
-	json_object_set_new(o, "export_date", jstr(exp->export_date));
-	json_object_set_new(o, "version", jstr(exp->version));
-	json_object_set_new(o, "files", json_integer((json_int_t)exp->file_count));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)exp->byte_count));
-	json_object_set_new(o, "staging_mode", jtri(exp->staging_mode));
-	json_object_set_new(o, "staging_mode_source", jstr(exp->staging_mode_source));
-	json_object_set_new(o, "scheduler_suspended", jtri(exp->scheduler_suspended));
-	json_object_set_new(o, "delete_threshold",
+	put(ok, o, "format", json_string(JSON_FORMAT));
+	put(ok, o, "dir", jstr(exp->dir));
+	put(ok, o, "server", jstr(exp->server));
+	put(ok, o, "export_date", jstr(exp->export_date));
+	put(ok, o, "version", jstr(exp->version));
+	put(ok, o, "files", json_integer((json_int_t)exp->file_count));
+	put(ok, o, "bytes", json_integer((json_int_t)exp->byte_count));
+	put(ok, o, "staging_mode", jtri(exp->staging_mode));
+	put(ok, o, "staging_mode_source", jstr(exp->staging_mode_source));
+	put(ok, o, "scheduler_suspended", jtri(exp->scheduler_suspended));
+	put(ok, o, "delete_threshold",
 	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
 	                              exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
-	json_object_set_new(o, "writeback",
+	put(ok, o, "writeback",
 	                    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
 	                              jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
 	                              jstr(exp->writeback_container), "connector_container",
@@ -184,50 +204,49 @@ static json_t *jmodel(const gb_cs_export *exp)
 	a = json_array();
 	for (i = 0; i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "source", jstr(e->source),
+		append(ok, a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "source", jstr(e->source),
 		                                   "object_class", jstr(e->object_class), "type", jstr(e->type), "flag",
 		                                   jstr(e->flag), "target", jstr(e->target), "group_dn",
 		                                   e->group_dn ? e->group_dn : "no"));
 	}
-	json_object_set_new(o, "directory_extensions",
+	put(ok, o, "directory_extensions",
 	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->dirext_enabled), "extensions", a));
 	a = json_array();
 	for (i = 0; i < exp->finding_count; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "severity",
+		append(ok, a, json_pack("{s:s, s:s, s:s}", "severity",
 		                                   gb_cs_severity_name(exp->findings[i].severity), "code",
 		                                   exp->findings[i].code, "message", exp->findings[i].message));
-	json_object_set_new(o, "findings", a);
+	put(ok, o, "findings", a);
 	a = json_array();
 	for (i = 0; i < exp->connector_count; i++)
-		json_array_append_new(a, jconnector(&exp->connectors[i]));
-	json_object_set_new(o, "connectors", a);
+		append(ok, a, jconnector(ok, &exp->connectors[i]));
+	put(ok, o, "connectors", a);
 	a = json_array();
 	for (i = 0; i < exp->rule_count; i++) {
-		json_array_append_new(a, jrule(&exp->rules[i]));
+		append(ok, a, jrule(ok, &exp->rules[i]));
 		if (exp->rules[i].roles & GB_CS_ROLE_GROUP)
 			group_rules++;
 	}
-	json_object_set_new(o, "rules", a);
-	json_object_set_new(o, "counts",
+	put(ok, o, "rules", a);
+	put(ok, o, "counts",
 	                    json_pack("{s:I, s:I, s:I, s:I}", "connectors", (json_int_t)exp->connector_count, "rules",
 	                              (json_int_t)exp->rule_count, "group_rules", (json_int_t)group_rules, "findings",
 	                              (json_int_t)exp->finding_count));
-	json_object_set_new(o, "global_settings", jparams(&exp->global_params));
-	json_object_set_new(o, "persisted_state", exp->has_persisted_state ? jparams(&exp->persisted) : json_null());
+	put(ok, o, "global_settings", jparams(ok, &exp->global_params));
+	put(ok, o, "persisted_state", exp->has_persisted_state ? jparams(ok, &exp->persisted) : json_null());
 	return o;
 }
 
 int gb_cs_to_json(const gb_cs_export *exp, bool pretty, char **out, gb_error *err)
 {
 	json_t *o;
-	char *s;
+	char *s = NULL;
+	bool okay = true, *ok = &okay;
 
 	*out = NULL;
-	o = jmodel(exp);
-	if (!o)
-		return gb_error_set(err, GB_ENOMEM, "writing the export as json: out of memory");
-	/* json_pack yields NULL for a failed member, which json_object_set_new then drops: check the whole once */
-	s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+	o = jmodel(ok, exp);
+	if (o && okay)
+		s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!s)
 		return gb_error_set(err, GB_ENOMEM, "writing the export as json: out of memory");
@@ -260,8 +279,9 @@ static int step_done(gb_store *s, sqlite3_stmt *st, gb_error *err, const char *w
 
 static char *roles_text(unsigned roles)
 {
-	json_t *a = jroles(roles);
-	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	bool okay = true, *ok = &okay;
+	json_t *a = jroles(ok, roles);
+	char *s = a && okay ? json_dumps(a, JSON_COMPACT) : NULL;
 
 	json_decref(a);
 	return s;
