@@ -1,0 +1,94 @@
+#!/bin/sh
+# The Graph fake (graph_fake.py) for shell tests and the demo (see README.md).
+#   graph-fake.sh start DIR TENANT.json   issue a certificate from $GB_TEST_CA_DIR (a CA is made in DIR/ca when
+#                                         the variable is unset), start the fake on 127.0.0.1 with a free port, wait
+#                                         until it listens, write DIR/env (GB_TEST_GRAPH_* assignments), DIR/info.json
+#                                         and DIR/secret (mode 0600, the first client's secret)
+#   graph-fake.sh stop DIR                stop the fake started in DIR (SIGTERM, SIGKILL after 5 s)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+READY_TIMEOUT_MS=20000
+
+die() {
+	echo "graph-fake.sh: $*" >&2
+	exit 1
+}
+
+# is_our_fake PID DIR: PID is the python running graph_fake.py for DIR (guards against a recycled pid)
+is_our_fake() {
+	[ -r "/proc/$1/cmdline" ] || return 1
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "graph_fake.py .*--ready-file $2/ready"
+}
+
+stop() {
+	d=$1
+	[ -f "$d/pid" ] || return 0
+	pid=$(cat "$d/pid")
+	if is_our_fake "$pid" "$d"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		i=0
+		while is_our_fake "$pid" "$d"; do
+			i=$((i + 1))
+			[ $i -eq 100 ] && kill -KILL "$pid" 2>/dev/null
+			[ $i -gt 200 ] && die "pid $pid does not stop"
+			sleep 0.05
+		done
+	fi
+	rm -f "$d/pid"
+}
+
+start() {
+	d=$1
+	tenant=$2
+	[ -f "$tenant" ] || die "no tenant file $tenant"
+	mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	[ -f "$d/pid" ] && stop "$d"
+	rm -f "$d/ready" "$d/env" "$d/info.json" "$d/secret"
+	ca=${GB_TEST_CA_DIR:-$d/ca}
+	sh "$here/make-ca.sh" "$ca" || die "cannot create the CA in $ca"
+	# several fakes may start at once: the CA's serial file is shared, so issue under a lock, then move the
+	# certificate into DIR
+	name="graph-fake-$$-$(date +%s%N)"
+	if command -v flock >/dev/null 2>&1; then
+		flock "$ca/.issue.lock" sh "$here/make-ca.sh" "$ca" issue "$name" 127.0.0.1 || die "cannot issue a certificate"
+	else
+		sh "$here/make-ca.sh" "$ca" issue "$name" 127.0.0.1 || die "cannot issue a certificate"
+	fi
+	mv "$ca/$name.pem" "$d/server.pem"
+	mv "$ca/$name.key" "$d/server.key"
+	setsid python3 "$here/graph_fake.py" --tenant "$tenant" --cert "$d/server.pem" --key "$d/server.key" \
+		--ready-file "$d/ready" --env-file "$d/env" --info-file "$d/info.json" --secret-file "$d/secret" \
+		</dev/null >"$d/fake.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/pid"
+	waited=0
+	while [ ! -s "$d/ready" ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			cat "$d/fake.log" >&2
+			rm -f "$d/pid"
+			die "the fake exited during start-up (tenant $tenant)"
+		fi
+		waited=$((waited + 50))
+		if [ $waited -ge $READY_TIMEOUT_MS ]; then
+			stop "$d"
+			die "the fake is not ready after $((READY_TIMEOUT_MS / 1000)) s"
+		fi
+		sleep 0.05
+	done
+	echo "GB_TEST_GRAPH_CA_FILE='$ca/ca.pem'" >>"$d/env"
+}
+
+case ${1:-} in
+start)
+	[ $# -eq 3 ] || die "usage: graph-fake.sh start DIR TENANT.json"
+	start "$2" "$3"
+	;;
+stop)
+	[ $# -eq 2 ] || die "usage: graph-fake.sh stop DIR"
+	stop "$2"
+	;;
+*)
+	die "usage: graph-fake.sh start DIR TENANT.json | stop DIR"
+	;;
+esac
