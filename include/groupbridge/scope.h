@@ -1,8 +1,8 @@
 /*
  * scope.h: which cloud groups a configuration provisions.
  *
- * `scope = selected` takes object ids (the `groups` key, comma-separated, and `groups_file`, one id a line, `#`
- * comments). `scope = all` takes `filter` lines with Cloud Sync's scoping operators; the clauses of one line are
+ * `scope = selected` takes object ids (the `groups` key, separated by commas or white space, so a long list
+ * continues on indented lines; and `groups_file`, one id a line, `#` comments). `scope = all` takes `filter` lines with Cloud Sync's scoping operators; the clauses of one line are
  * joined by AND, the lines by OR:
  *
  *     filter = displayName REGEX MATCH "^Sales" AND description IS NOT NULL

@@ -226,6 +226,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 		la = strlen(*slot);
 		lb = strlen(value);
+		if (la == 0) {
+			char *v = gb_strdup(value);
+			if (!v)
+				return fail(p, p->line, "out of memory", NULL, NULL, NULL);
+			free(*slot);
+			*slot = v;
+			return 1;
+		}
 		joined = malloc(la + lb + 2);
 		if (!joined)
 			return fail(p, p->line, "out of memory", NULL, NULL, NULL);
@@ -253,8 +261,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		p->last_key = k;
 		switch (k->type) {
 		case K_STR:
-			if (!*value)
-				return fail(p, p->line, "[%s] %s is empty", section, name, NULL);
+			/* An empty value may be continued on the following indented lines; still empty at the end of the
+			 * file is an error (checked in check_empty). */
 			*(char **)(base + k->offset) = gb_strdup(value);
 			if (!*(char **)(base + k->offset))
 				return fail(p, p->line, "out of memory", NULL, NULL, NULL);
@@ -307,6 +315,18 @@ static int set_default(char **slot, const char *value)
 		return 0;
 	*slot = gb_strdup(value);
 	return *slot ? 0 : GB_ENOMEM;
+}
+
+/* A string key left empty (nothing on its line, nothing continued below it). */
+static void check_empty(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = keys[i].type == K_STR ? *(char **)((char *)p->cfg + keys[i].offset) : NULL;
+		if (v && !*v)
+			fail(p, p->key_line[i], "[%s] %s is empty", keys[i].section, keys[i].name, NULL);
+	}
 }
 
 /* Checks what single keys cannot: required keys, one credential source, URL schemes, enumerations. */
@@ -436,6 +456,8 @@ int gb_config_parse(const char *name, const char *text, gb_config **out, gb_erro
 		fail(&p, rc, "cannot parse this line (expected [section] or key = value)", NULL, NULL, NULL);
 	if (!p.failed && rc < 0)
 		fail(&p, p.line, "out of memory", NULL, NULL, NULL);
+	if (!p.failed)
+		check_empty(&p);
 	if (!p.failed)
 		validate(&p);
 	if (p.failed) {

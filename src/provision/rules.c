@@ -140,8 +140,14 @@ static int map_field(ctx *c, gb_mapping_field f, const gb_cloud_group *g, char *
 
 	*out = NULL;
 	gb_error_clear(&e);
-	if (c->in->map(c->in->map_ctx, f, g, out, &e) == 0)
+	if (c->in->map(c->in->map_ctx, f, g, out, &e) == 0) {
+		/* AD holds no empty strings: an empty result means "no value", as an absent attribute does. */
+		if (*out && !**out) {
+			free(*out);
+			*out = NULL;
+		}
 		return 0;
+	}
 	if (e.code == GB_ENOMEM)
 		return gb_error_set(c->err, GB_ENOMEM, "%s", e.msg);
 	*failed = true;

@@ -243,10 +243,9 @@ static int read_ids(gb_scope *s, const gb_config_provisioning *cfg, gb_error *er
 	const char *p, *q;
 	int rc = 0;
 
+	/* Ids are separated by commas or white space, so that a long list continues on indented lines. */
 	for (p = cfg->groups; p && *p && !rc; p = *q ? q + 1 : q) {
-		q = strchr(p, ',');
-		if (!q)
-			q = p + strlen(p);
+		q = p + strcspn(p, ", \t");
 		rc = add_id(s, p, (size_t)(q - p), err);
 	}
 	if (!rc && cfg->groups_file) {

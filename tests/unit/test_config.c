@@ -177,3 +177,12 @@ Test(config, utf8_bom_and_crlf_are_accepted)
 	cr_assert_str_eq(c->migration.connect_sync_export, "/srv/export");
 	gb_config_free(c);
 }
+
+Test(config, an_empty_first_line_continues_below)
+{
+	gb_config *c = parse_ok("[provisioning]\ngroups =\n    id-1,\n    id-2\ncn = x\n");
+
+	cr_assert_str_eq(c->provisioning.groups, "id-1, id-2");
+	gb_config_free(c);
+	parse_fails("[provisioning]\ngroups =\ncn = x\n", "t.ini:2: [provisioning] groups is empty");
+}

@@ -38,6 +38,10 @@ static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char 
 	case GB_MAPPING_DESCRIPTION:
 		if (!g->description)
 			return 0;
+		if (strcmp(g->description, "empty") == 0) {
+			*out = gb_strdup("");
+			return 0;
+		}
 		snprintf(buf, sizeof(buf), "%s", g->description);
 		break;
 	case GB_MAPPING_SAM:
@@ -641,5 +645,19 @@ Test(provision, sam_account_name_is_written_at_creation_only)
 	for (size_t i = 0; i < create->nattrs; i++)
 		found |= strcmp(create->attrs[i].name, "sAMAccountName") == 0 && strcmp(create->attrs[i].after, "sam-g2") == 0;
 	cr_assert(found);
+	gb_plan_free(p);
+}
+
+Test(provision, an_empty_mapping_result_is_no_value)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_plan *p;
+
+	g->description = "empty";
+	a->display_name = "Sales";
+	p = plan();
+	cr_assert_eq(p->nops, 0, "an absent description in AD equals an empty mapped one");
 	gb_plan_free(p);
 }

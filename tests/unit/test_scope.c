@@ -54,13 +54,15 @@ Test(scope, selected_ids_from_key_and_file)
 	close(fd);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.scope = "selected";
-	cfg.groups = "id-1, id-2,";
+	cfg.groups = "id-1, id-2,\tid-2b id-2c";
 	cfg.groups_file = path;
 	cr_assert_eq(gb_scope_new(&cfg, &s, &err), 0, "%s", err.msg);
 	cr_assert(gb_scope_is_selected(s));
 	cr_assert_str_eq(gb_scope_selected_ids(s)[1], "id-2");
-	cr_assert_str_eq(gb_scope_selected_ids(s)[3], "id-4");
-	cr_assert_null(gb_scope_selected_ids(s)[4]);
+	cr_assert_str_eq(gb_scope_selected_ids(s)[2], "id-2b");
+	cr_assert_str_eq(gb_scope_selected_ids(s)[3], "id-2c");
+	cr_assert_str_eq(gb_scope_selected_ids(s)[5], "id-4");
+	cr_assert_null(gb_scope_selected_ids(s)[6]);
 	cr_assert(in(s, &g), "object ids compare without regard to case");
 	g.id = "id-9";
 	cr_assert(!in(s, &g));
