@@ -1,0 +1,68 @@
+#!/bin/sh
+# `config check` against the test bed: every probe passes on a good configuration, and each fails clearly on a wrong
+# password, a wrong Graph secret, and a server whose certificate authority is not configured. No secret is printed.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+cp "$here/data/tenants/small.json" "$T/tenant.json"
+sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err" || {
+	cat "$T/fake.err"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+trap 'sh "$here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
+. "$T/fake/env"
+password=$(cat "$GB_TEST_DC1_BIND_PASSWORD_FILE")
+graph_secret=$(cat "$T/fake/secret")
+
+write_config() { # PASSWORD_FILE SECRET_FILE CA_LINE
+	cat >"$T/gb.ini" <<INI
+[graph]
+tenant_id = $GB_TEST_GRAPH_TENANT_ID
+client_id = $GB_TEST_GRAPH_CLIENT_ID
+client_secret_file = $2
+authority_url = $GB_TEST_AUTHORITY_URL
+graph_url = $GB_TEST_GRAPH_URL
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[directory]
+uri = $GB_TEST_DC1_LDAPS_URI
+bind_dn = $GB_TEST_DC1_BIND_DN
+bind_password_file = $1
+base_dn = $GB_TEST_DC1_BASE_DN
+$3
+INI
+}
+
+write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "good configuration passes" 0
+expect_out "ldap probe passes" "ldap     pass"
+expect_out "schema probe passes" "schema   pass"
+expect_out "graph probe passes" "graph    pass"
+expect_not "bind password not printed" "$password"
+expect_not "graph secret not printed" "$graph_secret"
+
+printf 'Wrong-Passw0rd!\n' >"$T/wrong"
+chmod 600 "$T/wrong"
+write_config "$T/wrong" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "wrong password fails" 1
+expect_out "ldap probe fails" "ldap     FAIL"
+expect_out "graph still passes" "graph    pass"
+expect_not "wrong password not printed" "Wrong-Passw0rd!"
+
+printf 'not-the-secret\n' >"$T/badsecret"
+chmod 600 "$T/badsecret"
+write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/badsecret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "wrong Graph secret fails" 1
+expect_out "graph probe fails" "graph    FAIL"
+expect_not "wrong secret not printed" "not-the-secret"
+
+write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" ""
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "unknown certificate authority fails" 1
+expect_out "ldap refuses the unverified server" "ldap     FAIL"
+
+finish
