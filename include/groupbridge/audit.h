@@ -24,7 +24,8 @@
  * the same transaction as each append.
  *
  * What gb_audit_verify detects, when whoever changed the database did not recompute the chain:
- *   - a record whose fields were edited (its hash no longer matches): "edited";
+ *   - a record whose fields were edited (its hash no longer matches), or edited with its own hash recomputed but
+ *     not the hashes after it (the next record's link no longer matches): "edited";
  *   - a record removed from the middle (a gap in seq, or a broken link): "deleted";
  *   - records moved or swapped (a record's link points at a record that is not its predecessor): "out of order";
  *   - records removed from the end, or the last record edited (the table no longer matches "audit.head").

@@ -422,8 +422,9 @@ static void verdict(gb_audit_verdict *v, gb_audit_problem p, int64_t seq, int64_
 	va_end(ap);
 }
 
-/* Judges a record that does not chain onto running (the hash of the record before it). */
-static int judge(gb_store *st, const gb_audit_record *r, const char *running, gb_audit_verdict *v, gb_error *err)
+/* Judges a record that does not chain onto running (the hash of the record before it, appended at prev_time). */
+static int judge(gb_store *st, const gb_audit_record *r, const char *running, const char *prev_time,
+                 gb_audit_verdict *v, gb_error *err)
 {
 	char self[GB_AUDIT_HASH_LEN + 1];
 	int selfok, linkok, rc;
@@ -458,11 +459,12 @@ static int judge(gb_store *st, const gb_audit_record *r, const char *running, gb
 		        "record %" PRId64 " (seq %" PRId64 ", %s): hash mismatch and no link to record %" PRId64
 		        ": edited, or a record before it was deleted and the rest renumbered",
 		        r->seq, r->seq, r->time, r->seq - 1);
-	} else if (q == 0 && r->prev_hash[0] && strcmp(r->prev_hash, genesis) != 0) {
-		verdict(v, GB_AUDIT_DELETED, r->seq - 1, 0,
-		        "record %" PRId64 " (seq %" PRId64 ", %s) links to a record that is no longer in the log: the "
-		        "record before it was deleted or replaced",
-		        r->seq, r->seq, r->time);
+	} else if (q == 0 && r->seq > 1) {
+		/* record seq-1 verified on its own, but it is not the record this one was chained to */
+		verdict(v, GB_AUDIT_EDITED, r->seq - 1, 0,
+		        "record %" PRId64 " (seq %" PRId64 ", %s): replaced with a recomputed hash: record %" PRId64
+		        " was chained to a different record %" PRId64 ": edited",
+		        r->seq - 1, r->seq - 1, prev_time, r->seq, r->seq - 1);
 	} else {
 		verdict(v, GB_AUDIT_EDITED, r->seq, 0,
 		        "record %" PRId64 " (seq %" PRId64 ", %s): its link to the previous record is wrong: edited",
@@ -525,7 +527,7 @@ int gb_audit_verify(gb_store *st, const char *expect_head, gb_audit_verdict *out
 		if (rc)
 			goto done;
 		if (strcmp(computed, r->hash) != 0 || strcmp(r->prev_hash, running) != 0) {
-			rc = judge(st, r, running, out, err);
+			rc = judge(st, r, running, last_time, out, err);
 			goto done;
 		}
 		memcpy(running, r->hash, sizeof(running));

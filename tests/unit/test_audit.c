@@ -322,6 +322,35 @@ Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
 	          "%s", v.message);
 }
 
+Test(audit, a_record_rewritten_with_its_own_hash_recomputed_is_named)
+{
+	gb_audit_verdict v;
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_audit_record copy;
+	char h[GB_AUDIT_HASH_LEN + 1], q[300];
+	gb_error err;
+
+	append_n(5, "run-1");
+	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
+	do
+		cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	while (r && r->seq != 2);
+	cr_assert_not_null(r);
+	copy = *r;
+	copy.target = "CN=Somebody Else,DC=test,DC=example";
+	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
+	gb_audit_iter_free(it);
+	snprintf(q, sizeof(q), "UPDATE audit_log SET target = '%s', hash = '%s' WHERE seq = 2", copy.target, h);
+	sql(q);
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 2);
+	cr_assert_str_eq(v.message,
+	                 "record 2 (seq 2, 2026-11-24T08:02:00.000Z): replaced with a recomputed hash: record 3 "
+	                 "was chained to a different record 2: edited");
+}
+
 Test(audit, a_deleted_head_anchor_is_caught)
 {
 	gb_audit_verdict v;
