@@ -641,3 +641,57 @@ int gb_cs_analyze(gb_cs_export *exp, gb_error *err)
 	sort_findings(exp);
 	return 0;
 }
+
+/* ---- provenance -------------------------------------------------------------------------------------------- */
+
+static const char *const sources[][2] = {
+    {"server", "GlobalSettings/MV.xml: saved-mv-configuration/@server"},
+    {"export_date", "GlobalSettings/MV.xml: saved-mv-configuration/@export-date"},
+    {"version", "GlobalSettings/MV.xml: parameter " P_VERSION},
+    {"staging_mode",
+     "GlobalSettings/MV.xml: parameter " P_STAGING "; when absent, PersistedState.xml: a key naming StagingMode"},
+    {"scheduler_suspended", "GlobalSettings/MV.xml: parameter " P_SCHED_SUSPENDED},
+    {"delete_threshold.enabled", "GlobalSettings/MV.xml: parameter " P_DEL_THRESHOLD},
+    {"delete_threshold.value", "GlobalSettings/MV.xml: parameter " P_DEL_THRESHOLD_VALUE},
+    {"writeback.flag", "GlobalSettings/MV.xml: parameter " P_GWB},
+    {"writeback.enabled", "the flag, or an enabled outbound Provision rule of the Group SOAInAAD family on an AD "
+                          "connector"},
+    {"writeback.forest", "GlobalSettings/MV.xml: parameter " P_GWB_FOREST},
+    {"writeback.container", "GlobalSettings/MV.xml: parameter " P_GWB_CONTAINER},
+    {"writeback.connector_container",
+     "Connectors/<the writeback forest's AD connector>: private-configuration/adma-configuration/parameter-values/"
+     "parameter Connector.GroupWriteBackContainerDn"},
+    {"writeback.ou_in_scope", "Connectors/<the writeback forest's AD connector>: ma-partition-data/partition/"
+                              "filter/containers (the closest listed container decides)"},
+    {"writeback.group_join_filter", "SynchronizationRules/<In from AD - Group Join>: synchronizationCriteria"},
+    {"directory_extensions", "GlobalSettings/MV.xml: parameters " P_DIREXT ", " P_DIREXT_ATTRS ", " P_DIREXT_MAP},
+};
+
+const char *const gb_cs_source_fields[] = {
+    "server",
+    "export_date",
+    "version",
+    "staging_mode",
+    "scheduler_suspended",
+    "delete_threshold.enabled",
+    "delete_threshold.value",
+    "writeback.flag",
+    "writeback.enabled",
+    "writeback.forest",
+    "writeback.container",
+    "writeback.connector_container",
+    "writeback.ou_in_scope",
+    "writeback.group_join_filter",
+    "directory_extensions",
+    NULL,
+};
+
+const char *gb_cs_source_of(const char *field)
+{
+	size_t i;
+
+	for (i = 0; field && i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (strcmp(sources[i][0], field) == 0)
+			return sources[i][1];
+	return NULL;
+}

@@ -102,10 +102,11 @@ static json_t *jconnector(bool *ok, const gb_cs_connector *c)
 
 	for (i = 0; parts && i < c->partition_count; i++) {
 		const gb_cs_partition *p = &c->partitions[i];
-		append(ok, parts, json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "name", jstr(p->name),
-		                                       "display_name", jstr(p->display_name), "selected", p->selected,
-		                                       "object_classes", jlist(ok, &p->object_classes), "inclusions",
-		                                       jlist(ok, &p->inclusions), "exclusions", jlist(ok, &p->exclusions)));
+		append(ok, parts,
+		       json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "name", jstr(p->name), "display_name",
+		                 jstr(p->display_name), "selected", p->selected, "object_classes",
+		                 jlist(ok, &p->object_classes), "inclusions", jlist(ok, &p->inclusions), "exclusions",
+		                 jlist(ok, &p->exclusions)));
 	}
 	put(ok, o, "id", jstr(c->id));
 	put(ok, o, "name", jstr(c->name));
@@ -146,8 +147,9 @@ static json_t *jrule(bool *ok, const gb_cs_rule *r)
 			json_t *g = json_array();
 			for (j = 0; j < r->scope[i].count; j++) {
 				const gb_cs_scope *s = &r->scope[i].items[j];
-				append(ok, g, json_pack("{s:o, s:o, s:o}", "attribute", jstr(s->attribute),
-				                                   "operator", jstr(s->op), "value", jstr(s->value)));
+				append(ok, g,
+				       json_pack("{s:o, s:o, s:o}", "attribute", jstr(s->attribute), "operator",
+				                 jstr(s->op), "value", jstr(s->value)));
 			}
 			append(ok, scope, g);
 		}
@@ -155,20 +157,20 @@ static json_t *jrule(bool *ok, const gb_cs_rule *r)
 			json_t *g = json_array();
 			for (j = 0; j < r->join[i].count; j++) {
 				const gb_cs_join *c = &r->join[i].items[j];
-				append(ok, g, json_pack("{s:o, s:o, s:b}", "cs_attribute",
-				                                   jstr(c->cs_attribute), "mv_attribute",
-				                                   jstr(c->mv_attribute), "case_sensitive",
-				                                   c->case_sensitive));
+				append(ok, g,
+				       json_pack("{s:o, s:o, s:b}", "cs_attribute", jstr(c->cs_attribute),
+				                 "mv_attribute", jstr(c->mv_attribute), "case_sensitive",
+				                 c->case_sensitive));
 			}
 			append(ok, join, g);
 		}
 		for (i = 0; i < r->mapping_count; i++) {
 			const gb_cs_mapping *m = &r->mappings[i];
-			append(ok, maps, json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "destination",
-			                                      jstr(m->dest), "flow", flow_name(m->flow), "sources",
-			                                      jlist(ok, &m->sources), "expression", jstr(m->expression),
-			                                      "constant", jstr(m->constant), "merge", jstr(m->merge),
-			                                      "execute_once", m->execute_once));
+			append(ok, maps,
+			       json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "destination", jstr(m->dest), "flow",
+			                 flow_name(m->flow), "sources", jlist(ok, &m->sources), "expression",
+			                 jstr(m->expression), "constant", jstr(m->constant), "merge", jstr(m->merge),
+			                 "execute_once", m->execute_once));
 		}
 		put(ok, o, "scope", scope);
 		put(ok, o, "join", join);
@@ -193,29 +195,28 @@ static json_t *jmodel(bool *ok, const gb_cs_export *exp)
 	put(ok, o, "staging_mode_source", jstr(exp->staging_mode_source));
 	put(ok, o, "scheduler_suspended", jtri(exp->scheduler_suspended));
 	put(ok, o, "delete_threshold",
-	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
-	                              exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
+	    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
+	              exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
 	put(ok, o, "writeback",
-	                    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
-	                              jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
-	                              jstr(exp->writeback_container), "connector_container",
-	                              jstr(exp->writeback_connector_container), "ou_in_scope",
-	                              jtri(exp->writeback_ou_in_scope), "group_join_filter", exp->group_join_filter));
+	    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
+	              jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
+	              jstr(exp->writeback_container), "connector_container", jstr(exp->writeback_connector_container),
+	              "ou_in_scope", jtri(exp->writeback_ou_in_scope), "group_join_filter", exp->group_join_filter));
 	a = json_array();
 	for (i = 0; i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];
-		append(ok, a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "source", jstr(e->source),
-		                                   "object_class", jstr(e->object_class), "type", jstr(e->type), "flag",
-		                                   jstr(e->flag), "target", jstr(e->target), "group_dn",
-		                                   e->group_dn ? e->group_dn : "no"));
+		append(ok, a,
+		       json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "source", jstr(e->source), "object_class",
+		                 jstr(e->object_class), "type", jstr(e->type), "flag", jstr(e->flag), "target",
+		                 jstr(e->target), "group_dn", e->group_dn ? e->group_dn : "no"));
 	}
 	put(ok, o, "directory_extensions",
-	                    json_pack("{s:o, s:o}", "enabled", jtri(exp->dirext_enabled), "extensions", a));
+	    json_pack("{s:o, s:o}", "enabled", jtri(exp->dirext_enabled), "extensions", a));
 	a = json_array();
 	for (i = 0; i < exp->finding_count; i++)
-		append(ok, a, json_pack("{s:s, s:s, s:s}", "severity",
-		                                   gb_cs_severity_name(exp->findings[i].severity), "code",
-		                                   exp->findings[i].code, "message", exp->findings[i].message));
+		append(ok, a,
+		       json_pack("{s:s, s:s, s:s}", "severity", gb_cs_severity_name(exp->findings[i].severity), "code",
+		                 exp->findings[i].code, "message", exp->findings[i].message));
 	put(ok, o, "findings", a);
 	a = json_array();
 	for (i = 0; i < exp->connector_count; i++)
@@ -229,9 +230,13 @@ static json_t *jmodel(bool *ok, const gb_cs_export *exp)
 	}
 	put(ok, o, "rules", a);
 	put(ok, o, "counts",
-	                    json_pack("{s:I, s:I, s:I, s:I}", "connectors", (json_int_t)exp->connector_count, "rules",
-	                              (json_int_t)exp->rule_count, "group_rules", (json_int_t)group_rules, "findings",
-	                              (json_int_t)exp->finding_count));
+	    json_pack("{s:I, s:I, s:I, s:I}", "connectors", (json_int_t)exp->connector_count, "rules",
+	              (json_int_t)exp->rule_count, "group_rules", (json_int_t)group_rules, "findings",
+	              (json_int_t)exp->finding_count));
+	a = json_object();
+	for (i = 0; gb_cs_source_fields[i]; i++)
+		put(ok, a, gb_cs_source_fields[i], json_string(gb_cs_source_of(gb_cs_source_fields[i])));
+	put(ok, o, "sources", a);
 	put(ok, o, "global_settings", jparams(ok, &exp->global_params));
 	put(ok, o, "persisted_state", exp->has_persisted_state ? jparams(ok, &exp->persisted) : json_null());
 	return o;

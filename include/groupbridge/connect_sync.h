@@ -267,6 +267,12 @@ bool gb_cs_guid_equal(const char *a, const char *b);
  * inclusion. DNs are compared without regard to case or spaces after commas. */
 bool gb_cs_dn_in_scope(const gb_cs_partition *p, const char *dn);
 
+/* Where a field of gb_cs_export comes from in the export, for people and for the JSON "sources" object: field is
+ * a JSON path such as "staging_mode" or "writeback.connector_container". A static string; NULL for unknown fields.
+ * gb_cs_source_fields lists the fields (NULL-terminated). */
+const char *gb_cs_source_of(const char *field);
+extern const char *const gb_cs_source_fields[];
+
 /* Short names for printing: "info", "warning", "danger"; "unknown"/"no"/"yes". Static strings. */
 const char *gb_cs_severity_name(gb_cs_severity s);
 const char *gb_cs_tristate_name(gb_cs_tristate t);

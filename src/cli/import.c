@@ -105,20 +105,23 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 		                                      : "info",
 		       f->message, f->code);
 	}
-	printf("\nServer state:\n");
-	printf("  staging mode          %s%s%s%s\n", gb_cs_tristate_name(exp->staging_mode),
-	       exp->staging_mode_source ? " (from " : "", exp->staging_mode_source ? exp->staging_mode_source : "",
-	       exp->staging_mode_source ? ")" : "");
-	printf("  scheduler suspended   %s\n", gb_cs_tristate_name(exp->scheduler_suspended));
+	printf("\nServer state (unknown: the export does not say):\n");
+	printf("  staging mode          %-8s from %s\n", gb_cs_tristate_name(exp->staging_mode),
+	       exp->staging_mode_source && strcmp(exp->staging_mode_source, "PersistedState.xml") == 0
+	           ? "PersistedState.xml (a key naming StagingMode)"
+	           : gb_cs_source_of("staging_mode"));
+	printf("  scheduler suspended   %-8s from %s\n", gb_cs_tristate_name(exp->scheduler_suspended),
+	       gb_cs_source_of("scheduler_suspended"));
+	printf("  delete threshold      %-8s from %s\n", gb_cs_tristate_name(exp->delete_threshold_enabled),
+	       gb_cs_source_of("delete_threshold.enabled"));
 	if (exp->delete_threshold >= 0)
-		printf("  delete threshold      %s, %ld objects\n", gb_cs_tristate_name(exp->delete_threshold_enabled),
-		       exp->delete_threshold);
+		printf("    objects             %-8ld from %s\n", exp->delete_threshold,
+		       gb_cs_source_of("delete_threshold.value"));
 	else
-		printf("  delete threshold      %s, value unknown\n",
-		       gb_cs_tristate_name(exp->delete_threshold_enabled));
+		printf("    objects             %-8s from %s\n", "unknown", gb_cs_source_of("delete_threshold.value"));
 	printf("\nGroup writeback:\n");
-	printf("  enabled               %s (feature flag %s)\n", exp->writeback_enabled ? "yes" : "no",
-	       gb_cs_tristate_name(exp->writeback_flag));
+	printf("  enabled               %-8s feature flag %s, from %s\n", exp->writeback_enabled ? "yes" : "no",
+	       gb_cs_tristate_name(exp->writeback_flag), gb_cs_source_of("writeback.flag"));
 	printf("  forest                %s\n", dash(exp->writeback_forest));
 	printf("  container (MV.xml)    %s\n", dash(exp->writeback_container));
 	printf("  container (connector) %s\n", dash(exp->writeback_connector_container));

@@ -353,6 +353,9 @@ Test(sample, json_holds_the_whole_model)
 	cr_assert_eq(json_array_size(rules), 62);
 	cr_assert_eq(json_array_size(json_object_get(j, "connectors")), 2);
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "delete_threshold"), "value")), 500);
+	cr_assert(
+	    strstr(json_string_value(json_object_get(json_object_get(j, "sources"), "writeback.connector_container")),
+	           "Connector.GroupWriteBackContainerDn") != NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "global_settings"),
 	                                                   "Microsoft.Synchronize.TimeInterval")),
 	                 "00:30:00");
