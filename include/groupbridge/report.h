@@ -46,9 +46,9 @@
  * A later version only adds members; a reader ignores what it does not know and checks schema_version.
  *
  * CSV layout: one block per table, in document order, blocks separated by an empty line. A block is a record with
- * the section and table titles, the header record, then the rows. Summary figures come first as a block "Summary"
- * (Figure, Value); charts are written as tables of their data (bar: Label, Value; stacked: Label and one column per
- * series; timeline: Label, Start, End, Status).
+ * the section and table titles, the header record, then the rows. Summary figures (if any) come first as a block
+ * "Summary" (Figure, Value); charts are written as tables of their data (bar: Label, Value; stacked: Label and one
+ * column per series; timeline: Label, Start, End, Status).
  *
  * Ownership: gb_report_new returns the caller's report (gb_report_free). Sections, tables and charts returned
  * through out are borrowed: they belong to the report and live as long as it. All strings are copied.

@@ -103,12 +103,13 @@ int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err)
 {
 	const char *cells[2];
 	size_t i, j, k;
-	int first = 1, rc;
+	int first = 1, rc = 0;
 
-	rc = block_head(out, &first, "Summary", r->title, err);
+	if (r->nfigures)
+		rc = block_head(out, &first, "Summary", r->title, err);
 	cells[0] = "Figure";
 	cells[1] = "Value";
-	if (!rc)
+	if (!rc && r->nfigures)
 		rc = record(out, cells, 2, err);
 	for (i = 0; !rc && i < r->nfigures; i++) {
 		cells[0] = r->figures[i].label;

@@ -679,3 +679,183 @@ Test(report, hostile_text_in_attributes_is_escaped)
 	gb_buf_free(&b);
 	gb_report_free(r);
 }
+
+/* Reads back the first data cell of the first table in each format and compares it to what went in: random
+ * strings of markup, punctuation, control characters and invalid UTF-8 must survive every writer as plain text. */
+#include <libxml/HTMLparser.h>
+
+#include "report/internal.h"
+
+static unsigned long rng_state = 12345;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((rng_state >> 33) % n);
+}
+
+static const char *const pieces[] = {
+    "<", ">", "&", "\"",   "'", ",",    "|",    "\\",       "\n",       "\r\n",  "\r",  "\t", "=",
+    "+", "-", "@", "`",    "*", "_",    "[",    "]",        "(",        ")",     "#",   "!",  "~",
+    "a", "Z", "é", "日本", " ", "\xff", "\x01", "<script>", "</table>", "&amp;", "]]>", "{",  "\xe2\x82"};
+
+static void first_csv_cell(const char *field, size_t rec, size_t col, void *arg)
+{
+	char **got = arg;
+
+	if (rec == 2 && col == 0)
+		*got = strdup(field);
+}
+
+static char *md_first_cell(const char *md)
+{
+	const char *p = strstr(md, "\n| --- |");
+	gb_buf b;
+
+	cr_assert_not_null(p);
+	p = strchr(p + 1, '\n');
+	cr_assert_not_null(p);
+	p += 3; /* "\n| " */
+	gb_buf_init(&b, 0);
+	for (; *p && !(*p == ' ' && p[1] == '|'); p++) {
+		cr_assert(*p != '\n' && *p != '\r', "a line break inside a markdown row");
+		cr_assert(*p != '|', "an unescaped pipe inside a cell");
+		if (*p == '\\' && p[1] == 'n') {
+			gb_buf_putc(&b, '\n', NULL);
+			p++;
+		} else if (*p == '\\' && p[1]) {
+			gb_buf_putc(&b, p[1], NULL);
+			p++;
+		} else {
+			cr_assert(*p != '<' && *p != '`' && *p != '[', "unescaped markup in a markdown cell");
+			gb_buf_putc(&b, *p, NULL);
+		}
+	}
+	return gb_buf_detach(&b);
+}
+
+/* What the text formats can carry: CRLF and CR become LF in Markdown, a tab becomes a space there. */
+static char *md_expect(const char *s)
+{
+	gb_buf b;
+
+	gb_buf_init(&b, 0);
+	for (; *s; s++) {
+		if (*s == '\r' && s[1] == '\n')
+			continue;
+		gb_buf_putc(&b, *s == '\r' ? '\n' : *s == '\t' ? ' ' : *s, NULL);
+	}
+	return gb_buf_detach(&b);
+}
+
+static char *strip_cr(const char *s)
+{
+	gb_buf b;
+
+	gb_buf_init(&b, 0);
+	for (; *s; s++)
+		if (*s != '\r')
+			gb_buf_putc(&b, *s, NULL);
+	return gb_buf_detach(&b);
+}
+
+Test(report, random_hostile_cells_survive_every_writer_as_text)
+{
+	static const gb_report_column cols[] = {{"Value", GB_COL_TEXT}};
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		char in[512] = "";
+		const char *cells[1];
+		char *clean, *got = NULL, *want, *a, *b2;
+		gb_report *r;
+		gb_report_section *s;
+		gb_report_table *t;
+		gb_error err;
+		gb_buf b;
+		json_t *root;
+		htmlDocPtr doc;
+		xmlNodePtr n;
+		int k, len = 1 + (int)rnd(12);
+
+		for (k = 0; k < len; k++)
+			strncat(in, pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))], sizeof(in) - strlen(in) - 1);
+		clean = gb_report_clean_text(in);
+		cells[0] = in;
+		cr_assert_eq(gb_report_new("run", "t", "2026-01-01T00:00:00Z", &r, &err), 0);
+		cr_assert_eq(gb_report_add_section(r, "s", &s, &err), 0);
+		cr_assert_eq(gb_report_section_add_table(s, "x", cols, 1, &t, &err), 0);
+		cr_assert_eq(gb_report_table_add_row(t, cells, 1, &err), 0);
+
+		render(r, GB_REPORT_JSON, &b);
+		root = json_loads(b.data, 0, NULL);
+		cr_assert_not_null(root, "round %d: json does not parse", round);
+		a = (char *)json_string_value(json_array_get(
+		    json_array_get(
+		        json_object_get(
+		            json_array_get(
+		                json_object_get(json_array_get(json_object_get(root, "sections"), 0), "blocks"), 0),
+		            "rows"),
+		        0),
+		    0));
+		cr_assert_str_eq(a, clean, "round %d: json", round);
+		json_decref(root);
+		gb_buf_free(&b);
+
+		render(r, GB_REPORT_CSV, &b);
+		csv_fields(b.data, first_csv_cell, &got);
+		cr_assert_not_null(got, "round %d: csv", round);
+		cr_assert_str_eq(got + (strchr("=+-@\t\r", clean[0]) ? 1 : 0), clean, "round %d: csv", round);
+		if (strchr("=+-@\t\r", clean[0]))
+			cr_assert_eq(got[0], '\'', "round %d: csv formula not neutralised", round);
+		free(got);
+		gb_buf_free(&b);
+
+		render(r, GB_REPORT_MD, &b);
+		got = md_first_cell(b.data);
+		want = md_expect(clean);
+		cr_assert_str_eq(got, want, "round %d: markdown", round);
+		free(got);
+		free(want);
+		gb_buf_free(&b);
+
+		render(r, GB_REPORT_HTML, &b);
+		cr_assert_eq(count(b.data, "<script"), 1, "round %d: a script element from data", round);
+		doc = htmlReadMemory(b.data, (int)b.len, NULL, "UTF-8", HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+		cr_assert_not_null(doc);
+		n = xmlDocGetRootElement(doc);
+		/* html > body > main > section > div.table-wrap > table > tbody > tr > td */
+		got = NULL;
+		for (n = n ? n->children : NULL; n; n = n->next)
+			if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "body") == 0)
+				break;
+		cr_assert_not_null(n);
+		{
+			xmlNodePtr stack[64];
+			int top = 0;
+			stack[top++] = n;
+			while (top && !got) {
+				xmlNodePtr x = stack[--top];
+				if (x->type == XML_ELEMENT_NODE && strcmp((const char *)x->name, "td") == 0) {
+					xmlChar *content = xmlNodeGetContent(x);
+					got = strdup((const char *)content);
+					xmlFree(content);
+					break;
+				}
+				for (xmlNodePtr ch = x->last; ch && top < 64; ch = ch->prev)
+					stack[top++] = ch;
+			}
+		}
+		cr_assert_not_null(got, "round %d: no td", round);
+		a = strip_cr(got);
+		b2 = strip_cr(clean);
+		cr_assert_str_eq(a, b2, "round %d: html cell text", round);
+		free(a);
+		free(b2);
+		free(got);
+		xmlFreeDoc(doc);
+		gb_buf_free(&b);
+		gb_report_free(r);
+		free(clean);
+	}
+}
