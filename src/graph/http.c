@@ -527,14 +527,14 @@ int gb_graph__send(gb_graph *g, const char *method, const char *url, const char 
 		int64_t t0;
 
 		if (g->throttle_pct >= SLOWDOWN_FROM) {
-			double ms = (g->throttle_pct - 0.8) * 10000;
+			int64_t ms = (int64_t)((g->throttle_pct - 0.8) * 10000 + 0.5);
 
 			if (ms > SLOWDOWN_MAX_MS)
 				ms = SLOWDOWN_MAX_MS;
-			gb_debug("graph", "throttle limit at %.0f%%: pausing %.0f ms before %s %s", g->throttle_pct * 100,
-				 ms, method, path);
-			g->stats.slowdown_ms += (int64_t)ms;
-			sleep_ms(ms * g->time_scale);
+			gb_debug("graph", "throttle limit at %.0f%%: pausing %lld ms before %s %s", g->throttle_pct * 100,
+				 (long long)ms, method, path);
+			g->stats.slowdown_ms += ms;
+			sleep_ms((double)ms * g->time_scale);
 			g->throttle_pct = 0;
 		}
 		if (use_auth) {
