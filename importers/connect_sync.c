@@ -935,6 +935,22 @@ static int import_folder(gb_cs_export *exp, const char *dir, const char *sub, gb
 	return rc;
 }
 
+/* PersistedState.xml beside the three folders, its name in any case (the folder may come from Windows). */
+static bool find_persisted(const char *dir, char *path, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)) != NULL)
+		if (gb_str_iequal(e->d_name, "PersistedState.xml"))
+			found = snprintf(path, n, "%s/%s", dir, e->d_name) < (int)n;
+	closedir(d);
+	return found;
+}
+
 int gb_cs_export_new(gb_cs_export **out, gb_error *err)
 {
 	gb_cs_export *exp;
@@ -992,8 +1008,7 @@ int gb_cs_import_dir(const char *dir, gb_cs_export **out, gb_error *err)
 	rc = import_folder(exp, dir, "SynchronizationRules", GB_CS_DOC_RULE, err);
 	if (rc)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/PersistedState.xml", dir);
-	if (access(path, F_OK) == 0) {
+	if (find_persisted(dir, path, sizeof(path))) {
 		rc = import_file(exp, path, GB_CS_DOC_PERSISTED, err);
 		if (rc)
 			goto fail;

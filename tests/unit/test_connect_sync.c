@@ -664,7 +664,7 @@ Test(settings, unknown_when_absent_then_persisted_state)
 	cr_assert(finding(exp, "staging.unknown", GB_CS_WARNING));
 	gb_cs_export_free(exp);
 
-	spit(path_in("PersistedState.xml"), persisted, sizeof(persisted) - 1);
+	spit(path_in("persistedstate.XML"), persisted, sizeof(persisted) - 1);
 	exp = import_ok();
 	cr_assert(exp->has_persisted_state);
 	cr_assert_eq(exp->staging_mode, GB_CS_YES);
