@@ -779,7 +779,8 @@ Test(report, random_hostile_cells_survive_every_writer_as_text)
 		int k, len = 1 + (int)rnd(12);
 
 		for (k = 0; k < len; k++)
-			strncat(in, pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))], sizeof(in) - strlen(in) - 1);
+			snprintf(in + strlen(in), sizeof(in) - strlen(in), "%s",
+			         pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))]);
 		clean = gb_report_clean_text(in);
 		cells[0] = in;
 		cr_assert_eq(gb_report_new("run", "t", "2026-01-01T00:00:00Z", &r, &err), 0);
