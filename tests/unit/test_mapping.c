@@ -1,0 +1,192 @@
+/* Unit tests of the [provisioning] mappings: Cloud Sync's defaults, constant and expression containers,
+ * Microsoft's published GroupDN expressions, and clear configuration errors. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/mapping.h"
+#include "groupbridge/provision.h"
+
+#define EXT "extension_0a1b2c3d4e5f60718293a4b5c6d7e8f9_GroupDN"
+
+static const char *container_expr =
+	"IIF(IsPresent([" EXT "]), Replace(Mid(Mid(Replace([" EXT "], \"\\,\", , , \"\\2C\", , ), "
+	"Instr(Replace([" EXT "], \"\\,\", , , \"\\2C\", , ), \",\", , ), 9999), 2, 9999), \"\\2C\", , , \",\", , ), "
+	"\"OU=Default,DC=contoso,DC=com\")";
+static const char *cn_expr =
+	"IIF(IsPresent([" EXT "]), Replace(Replace(Replace(Word(Replace([" EXT "], \"\\,\", , , \"\\2C\", , ), 1, "
+	"\",\"), \"CN=\", , , \"\", , ), \"cn=\", , , \"\", , ), \"\\2C\", , , \",\", , ), "
+	"Append(Append(Left(Trim([displayName]), 51), \"_\"), Mid([objectId], 25, 12)))";
+
+static gb_cloud_group group(const char *name, const char *desc, const char *ext)
+{
+	gb_cloud_group g;
+
+	memset(&g, 0, sizeof(g));
+	g.id = "3a5c3221-c465-48c0-95b8-e9305786a271";
+	g.display_name = (char *)name;
+	g.description = (char *)desc;
+	g.group_dn_ext = (char *)ext;
+	g.security_enabled = GB_TRI_TRUE;
+	return g;
+}
+
+static gb_mappings *mappings(const char *container, const char *cn)
+{
+	gb_config_provisioning cfg;
+	gb_mappings *m;
+	gb_error err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.target_container = (char *)container;
+	cfg.cn = (char *)cn;
+	cfg.group_dn_extension = EXT;
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), 0, "%s", err.msg);
+	return m;
+}
+
+static char *eval(gb_mappings *m, gb_mapping_field f, const gb_cloud_group *g)
+{
+	char *out = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_mappings_eval(m, f, g, &out, &err), 0, "%s", err.msg);
+	return out;
+}
+
+Test(mapping, cloud_sync_defaults_for_cn_and_description)
+{
+	gb_mappings *m = mappings("OU=Groups,DC=contoso,DC=com", NULL);
+	gb_cloud_group g = group("  Sales  ", "  Quarterly numbers  ", NULL);
+	char *cn = eval(m, GB_MAPPING_CN, &g), *d = eval(m, GB_MAPPING_DESCRIPTION, &g);
+
+	cr_assert_str_eq(cn, "Sales_e9305786a271");
+	cr_assert_str_eq(d, "Quarterly numbers");
+	free(cn);
+	free(d);
+	g.description = NULL;
+	cr_assert_null(eval(m, GB_MAPPING_DESCRIPTION, &g), "no description gives no attribute");
+	cr_assert_null(eval(m, GB_MAPPING_SAM, &g), "samaccountname is not mapped by default");
+	cr_assert_str_eq(gb_mappings_constant_container(m), "OU=Groups,DC=contoso,DC=com");
+	gb_mappings_free(m);
+}
+
+Test(mapping, default_cn_truncates_long_names_to_51_characters)
+{
+	gb_mappings *m = mappings("OU=Groups,DC=contoso,DC=com", NULL);
+	char name[80];
+	gb_cloud_group g;
+	char *cn;
+
+	memset(name, 'x', 70);
+	name[70] = '\0';
+	g = group(name, NULL, NULL);
+	cn = eval(m, GB_MAPPING_CN, &g);
+	cr_assert_eq(strlen(cn), 51 + 1 + 12);
+	free(cn);
+	gb_mappings_free(m);
+}
+
+Test(mapping, switch_routes_on_display_name)
+{
+	gb_mappings *m = mappings("Switch([displayName], \"OU=Default,DC=contoso,DC=com\", \"Marketing\", "
+				  "\"OU=Marketing,DC=contoso,DC=com\", \"Sales\", \"OU=Sales,DC=contoso,DC=com\")",
+				  NULL);
+	gb_cloud_group a = group("Marketing", NULL, NULL), b = group("Engineering", NULL, NULL);
+	char *x = eval(m, GB_MAPPING_CONTAINER, &a), *y = eval(m, GB_MAPPING_CONTAINER, &b);
+
+	cr_assert_str_eq(x, "OU=Marketing,DC=contoso,DC=com");
+	cr_assert_str_eq(y, "OU=Default,DC=contoso,DC=com");
+	cr_assert_null(gb_mappings_constant_container(m));
+	free(x);
+	free(y);
+	gb_mappings_free(m);
+}
+
+Test(mapping, published_group_dn_expressions_restore_ou_and_cn)
+{
+	gb_mappings *m = mappings(container_expr, cn_expr);
+	gb_cloud_group g = group("Finance", NULL, "CN=Finance-App-Access,OU=Groups,DC=contoso,DC=com");
+	char *c = eval(m, GB_MAPPING_CONTAINER, &g), *cn = eval(m, GB_MAPPING_CN, &g);
+
+	cr_assert_str_eq(c, "OU=Groups,DC=contoso,DC=com");
+	cr_assert_str_eq(cn, "Finance-App-Access");
+	free(c);
+	free(cn);
+	/* an escaped comma in the CN comes back as a plain comma in the cn value (escaped again when the DN is built) */
+	g = group("Sales", NULL, "CN=Sales\\, EMEA,OU=Groups,DC=contoso,DC=com");
+	c = eval(m, GB_MAPPING_CONTAINER, &g);
+	cn = eval(m, GB_MAPPING_CN, &g);
+	cr_assert_str_eq(c, "OU=Groups,DC=contoso,DC=com");
+	cr_assert_str_eq(cn, "Sales, EMEA");
+	free(c);
+	free(cn);
+	/* no extension value: the default container and the default cn */
+	g = group("Sales", NULL, NULL);
+	c = eval(m, GB_MAPPING_CONTAINER, &g);
+	cn = eval(m, GB_MAPPING_CN, &g);
+	cr_assert_str_eq(c, "OU=Default,DC=contoso,DC=com");
+	cr_assert_str_eq(cn, "Sales_e9305786a271");
+	free(c);
+	free(cn);
+	gb_mappings_free(m);
+}
+
+/* Microsoft's container expression turns \2C back into a bare comma (reference, section 6, item 12): an escaped
+ * comma inside an OU name yields a different DN. The engine must then refuse the group, never write elsewhere. */
+static int map_cb(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char **out, gb_error *err)
+{
+	return gb_mappings_eval(ctx, f, g, out, err);
+}
+
+Test(mapping, escaped_comma_in_an_ou_is_that_groups_error_not_a_wrong_place)
+{
+	gb_mappings *m = mappings(container_expr, cn_expr);
+	gb_cloud_group g = group("Sales", NULL, "CN=Sales,OU=EMEA\\, North,DC=contoso,DC=com");
+	gb_cloud_group *scope[1] = {&g};
+	gb_map *empty;
+	gb_provision_input in;
+	gb_plan *p;
+	gb_error err;
+	char *c = eval(m, GB_MAPPING_CONTAINER, &g);
+
+	cr_assert_str_eq(c, "OU=EMEA, North,DC=contoso,DC=com");
+	free(c);
+	cr_assert_eq(gb_map_new(0, &empty, NULL), 0);
+	memset(&in, 0, sizeof(in));
+	in.groups = scope;
+	in.ngroups = 1;
+	in.cloud_groups = in.cloud_users = in.forest_users = in.ad_by_anchor = empty;
+	in.map = map_cb;
+	in.map_ctx = m;
+	cr_assert_eq(gb_provision_plan(&in, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(p->nops, 0);
+	cr_assert_eq(p->nnotes, 1);
+	cr_assert_str_eq(p->notes[0].code, "mapping-error");
+	gb_plan_free(p);
+	gb_map_free(empty);
+	gb_mappings_free(m);
+}
+
+Test(mapping, configuration_errors_name_the_key_with_a_caret)
+{
+	gb_config_provisioning cfg;
+	gb_mappings *m;
+	gb_error err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "needs target_container") != NULL, "%s", err.msg);
+	cfg.target_container = "OU=Groups,DC=contoso,DC=com";
+	cfg.cn = "Append([displayName], \"_\"";
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "[provisioning] cn: expression:") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "\n") != NULL && strstr(err.msg, "^") != NULL, "a caret line: %s", err.msg);
+	cfg.cn = "Append([displayName], Guid())";
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "new value on every run") != NULL, "%s", err.msg);
+	cfg.cn = NULL;
+	cfg.target_container = "this is neither";
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "neither a DN") != NULL, "%s", err.msg);
+}
