@@ -454,7 +454,7 @@ int gb_plan_to_text(const gb_plan *plan, size_t max_values, char **out, gb_error
 	if (!rc && plan->nnotes)
 		rc = gb_buf_printf(&b, err, "\nNotes (%zu):\n", plan->nnotes);
 	for (i = 0; !rc && i < plan->nnotes; i++)
-		rc = gb_buf_printf(&b, err, "  %-17s %s\n", plan->notes[i].code ? plan->notes[i].code : "",
+		rc = gb_buf_printf(&b, err, "  %-20s %s\n", plan->notes[i].code ? plan->notes[i].code : "",
 				   plan->notes[i].message);
 	if (rc) {
 		gb_buf_free(&b);

@@ -1,0 +1,61 @@
+/*
+ * provisioner.h: one provisioning pass: read the tenant and the forest, plan with the rules (provision.h), stop at
+ * the delete threshold, apply operation by operation with an audit record for each, and record which groups are
+ * managed.
+ *
+ * Reading: the groups in scope and their direct members (Graph), the users they name (onPremisesObjectIdentifier),
+ * the member groups outside the scope (to tell synced groups apart); the forest's users by objectGUID (the Global
+ * Catalog when [directory] gc_uri is set, else the domain), the AD groups that carry a Group_ anchor, and for
+ * converted groups the AD group with their SID or GroupDN. Groups this state database manages but that are no longer
+ * in scope are looked up again: present in the tenant means they left scope, absent and in the tenant's deleted
+ * items means soft-deleted (both: management stops, nothing is deleted), absent from both means deleted for good
+ * (the AD group is deleted, if it still carries our anchor).
+ *
+ * Applying: operations run in plan order. A failed operation fails its group: the group's later operations are
+ * skipped (and audited as skipped), the other groups go on, and the run ends GB_EPARTIAL. Every write passes the
+ * directory's fence ([provisioning] allowed_containers, by default the constant target_container; an expression
+ * container needs allowed_containers). A rerun after an interruption plans from what is in AD then, so completed
+ * operations are not repeated and no group is created twice (the anchor finds it).
+ */
+#ifndef GROUPBRIDGE_PROVISIONER_H
+#define GROUPBRIDGE_PROVISIONER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "groupbridge/config.h"
+#include "groupbridge/directory.h"
+#include "groupbridge/error.h"
+#include "groupbridge/graph.h"
+#include "groupbridge/plan.h"
+#include "groupbridge/store.h"
+
+typedef struct gb_provision_opts {
+	bool dry_run;          /* plan only */
+	bool allow_deletes;    /* go past delete_threshold */
+	const char *run_id;    /* recorded with every audit record */
+} gb_provision_opts;
+
+typedef struct gb_provision_result {
+	gb_plan *plan;         /* owned; NULL until planning succeeded */
+	size_t groups_read;    /* cloud groups in scope */
+	size_t applied;        /* operations done */
+	size_t failed;         /* operations that failed */
+	size_t skipped;        /* operations skipped because an earlier one of the same group failed */
+	size_t group_errors;   /* groups noted as errors by the rules */
+} gb_provision_result;
+
+/* The fence for a configuration: allowed_containers, else the constant target_container; GB_ECONFIG when neither
+ * (an expression container without allowed_containers). *out: free(). */
+int gb_provisioner_fence(const gb_config *cfg, char **out, gb_error *err);
+
+/* Runs one pass (see above). Returns 0 when everything planned was applied (or, for a dry run, planned), GB_EGATE
+ * when the plan deletes more groups than delete_threshold and deletes are not allowed (nothing was changed),
+ * GB_EPARTIAL when some groups failed and the rest were done, or the error that stopped reading or planning (nothing
+ * was changed). res is filled in every case; clear it with gb_provision_result_clear. */
+int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err);
+
+void gb_provision_result_clear(gb_provision_result *res);
+
+#endif

@@ -1,0 +1,817 @@
+/* run.c: one provisioning pass: gather, plan, gate, apply (see provisioner.h). */
+#include "groupbridge/provisioner.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/adcodec.h"
+#include "groupbridge/audit.h"
+#include "groupbridge/buf.h"
+#include "groupbridge/log.h"
+#include "groupbridge/map.h"
+#include "groupbridge/mapping.h"
+#include "groupbridge/provision.h"
+#include "groupbridge/scope.h"
+#include "groupbridge/util.h"
+
+/* A growable array of pointers that owns its elements through a destructor. */
+typedef struct ptrs {
+	void **items;
+	size_t n, cap;
+} ptrs;
+
+static int ptrs_push(ptrs *p, void *item, gb_error *err)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		void **items = realloc(p->items, cap * sizeof(void *));
+		if (!items)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		p->items = items;
+		p->cap = cap;
+	}
+	p->items[p->n++] = item;
+	return 0;
+}
+
+/* Makes items a NULL-terminated array (the terminator is not counted in n). */
+static int ptrs_terminate(ptrs *p, gb_error *err)
+{
+	int rc = ptrs_push(p, NULL, err);
+
+	if (!rc)
+		p->n--;
+	return rc;
+}
+
+typedef struct gather {
+	const gb_config *cfg;
+	gb_graph *graph;
+	gb_directory *dir;
+	gb_store *st;
+	gb_scope *scope;
+	ptrs groups;          /* gb_cloud_group*: in scope (owned) */
+	ptrs extra_groups;    /* gb_cloud_group*: member groups outside the scope (owned) */
+	ptrs users;           /* gb_cloud_user* (owned) */
+	ptrs ad;              /* gb_ad_group* (owned) */
+	ptrs hard_deleted;    /* char* */
+	ptrs left_scope;      /* char* */
+	gb_map *cloud_groups; /* id -> gb_cloud_group* */
+	gb_map *cloud_users;  /* id -> gb_cloud_user* */
+	gb_map *wanted_users; /* user ids named as members -> 1 */
+	gb_map *forest_users; /* objectGUID -> 1 */
+	gb_map *ad_by_anchor;
+	gb_map *ad_by_sid;
+	gb_map *ad_by_dn;
+	gb_map *in_scope;     /* id -> 1 */
+} gather;
+
+static void gather_clear(gather *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->groups.n; i++)
+		gb_cloud_group_free(g->groups.items[i]);
+	for (i = 0; i < g->extra_groups.n; i++)
+		gb_cloud_group_free(g->extra_groups.items[i]);
+	for (i = 0; i < g->users.n; i++)
+		gb_cloud_user_free(g->users.items[i]);
+	for (i = 0; i < g->ad.n; i++)
+		gb_ad_group_free(g->ad.items[i]);
+	for (i = 0; i < g->hard_deleted.n; i++)
+		free(g->hard_deleted.items[i]);
+	for (i = 0; i < g->left_scope.n; i++)
+		free(g->left_scope.items[i]);
+	free(g->groups.items);
+	free(g->extra_groups.items);
+	free(g->users.items);
+	free(g->ad.items);
+	free(g->hard_deleted.items);
+	free(g->left_scope.items);
+	gb_map_free(g->cloud_groups);
+	gb_map_free(g->cloud_users);
+	gb_map_free(g->wanted_users);
+	gb_map_free(g->forest_users);
+	gb_map_free(g->ad_by_anchor);
+	gb_map_free(g->ad_by_sid);
+	gb_map_free(g->ad_by_dn);
+	gb_map_free(g->in_scope);
+	gb_scope_free(g->scope);
+}
+
+/* ---- the tenant ---- */
+
+static int keep_group(gather *g, gb_cloud_group *grp, gb_error *err)
+{
+	int rc;
+
+	if (gb_map_get(g->in_scope, grp->id)) {
+		gb_cloud_group_free(grp); /* listed twice */
+		return 0;
+	}
+	rc = gb_graph_read_members(g->graph, grp, 999, err);
+	if (rc) {
+		gb_error_prefix(err, "reading the members of group %s", grp->id);
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	rc = ptrs_push(&g->groups, grp, err);
+	if (rc) {
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	if (!rc)
+		rc = gb_map_set(g->in_scope, grp->id, (void *)1, err);
+	if (!rc)
+		rc = gb_map_set(g->cloud_groups, grp->id, grp, err);
+	return rc;
+}
+
+static int read_groups(gather *g, gb_error *err)
+{
+	const char *const *ids = gb_scope_selected_ids(g->scope);
+	int rc = 0;
+
+	if (ids) {
+		for (; *ids && !rc; ids++) {
+			gb_cloud_group *grp = NULL;
+			rc = gb_graph_get_group(g->graph, *ids, &grp, err);
+			if (rc == GB_ENOTFOUND) {
+				/* Gone from the tenant: decided with the managed groups below. */
+				gb_warn("provision", "selected group %s does not exist in the tenant", *ids);
+				rc = 0;
+				continue;
+			}
+			if (!rc)
+				rc = keep_group(g, grp, err);
+		}
+		return rc;
+	} else {
+		gb_cloud_group *all = NULL;
+		size_t n = 0, i;
+
+		rc = gb_graph_read_groups(g->graph, NULL, false, &all, &n, err);
+		if (rc)
+			return gb_error_prefix(err, "reading the tenant's groups");
+		for (i = 0; i < n && !rc; i++) {
+			bool match = false;
+			gb_cloud_group *copy;
+
+			rc = gb_scope_matches(g->scope, &all[i], &match, err);
+			if (rc || !match)
+				continue;
+			copy = malloc(sizeof(*copy));
+			if (!copy) {
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+				break;
+			}
+			*copy = all[i]; /* take the strings over */
+			memset(&all[i], 0, sizeof(all[i]));
+			rc = keep_group(g, copy, err);
+		}
+		gb_graph_groups_free(all, n);
+		return rc;
+	}
+}
+
+static int copy_user(const gb_cloud_user *u, gb_cloud_user **out)
+{
+	gb_cloud_user *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return GB_ENOMEM;
+	c->id = gb_strdup(u->id);
+	c->display_name = gb_strdup(u->display_name);
+	c->user_principal_name = gb_strdup(u->user_principal_name);
+	c->on_prem_object_id = gb_strdup(u->on_prem_object_id);
+	c->on_prem_sid = gb_strdup(u->on_prem_sid);
+	c->on_prem_sync_enabled = u->on_prem_sync_enabled;
+	if (!c->id || (u->display_name && !c->display_name) || (u->user_principal_name && !c->user_principal_name) ||
+	    (u->on_prem_object_id && !c->on_prem_object_id) || (u->on_prem_sid && !c->on_prem_sid)) {
+		gb_cloud_user_free(c);
+		return GB_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+static int on_user(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	gather *g = ud;
+	gb_cloud_user *c;
+
+	if (!u->id || !gb_map_get(g->wanted_users, u->id) || gb_map_get(g->cloud_users, u->id))
+		return 0;
+	if (copy_user(u, &c))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (ptrs_push(&g->users, c, err)) {
+		gb_cloud_user_free(c);
+		return GB_ENOMEM;
+	}
+	return gb_map_set(g->cloud_users, c->id, c, err);
+}
+
+/* The users named as members, and member groups outside the scope (to classify them). */
+static int read_members_referenced(gather *g, gb_error *err)
+{
+	size_t i, j, wanted = 0;
+	int rc = 0;
+
+	for (i = 0; i < g->groups.n && !rc; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		for (j = 0; j < grp->nmembers && !rc; j++) {
+			const gb_member_ref *m = &grp->members[j];
+			if (m->kind == GB_KIND_USER && !gb_map_get(g->wanted_users, m->id)) {
+				rc = gb_map_set(g->wanted_users, m->id, (void *)1, err);
+				wanted++;
+			} else if (m->kind == GB_KIND_GROUP && !gb_map_get(g->cloud_groups, m->id)) {
+				gb_cloud_group *other = NULL;
+				rc = gb_graph_get_group(g->graph, m->id, &other, err);
+				if (rc == GB_ENOTFOUND) {
+					rc = 0;
+					continue;
+				}
+				if (!rc && (rc = ptrs_push(&g->extra_groups, other, err)) != 0)
+					gb_cloud_group_free(other);
+				if (!rc)
+					rc = gb_map_set(g->cloud_groups, other->id, other, err);
+			}
+		}
+	}
+	if (rc || wanted == 0)
+		return rc;
+	/* One paged listing of the tenant's users costs far fewer requests than one request per member. */
+	rc = gb_graph_list_users(g->graph, NULL, 999, on_user, g, err);
+	return rc ? gb_error_prefix(err, "reading the tenant's users") : 0;
+}
+
+/* ---- the forest ---- */
+
+static int on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	gather *g = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE];
+
+	if (!gb_dir_entry_guid(e, guid))
+		return 0;
+	return gb_map_set(g->forest_users, guid, (void *)1, err);
+}
+
+static int add_ad_group(gather *g, gb_ad_group *a, gb_error *err)
+{
+	char *key = NULL;
+	int rc;
+
+	rc = ptrs_push(&g->ad, a, err);
+	if (rc) {
+		gb_ad_group_free(a);
+		return rc;
+	}
+	if (a->anchor && gb_str_has_prefix(a->anchor, "Group_"))
+		rc = gb_map_set(g->ad_by_anchor, a->anchor, a, err);
+	if (!rc && a->sid)
+		rc = gb_map_set(g->ad_by_sid, a->sid, a, err);
+	if (!rc && gb_provision_dn_key(a->dn, &key, NULL) == 0)
+		rc = gb_map_set(g->ad_by_dn, key, a, err);
+	free(key);
+	return rc;
+}
+
+/* Reads the group at dn unless it is loaded already. */
+static int load_ad_group(gather *g, const char *dn, bool with_members, gb_error *err)
+{
+	gb_ad_group *a = NULL;
+	char *key = NULL;
+	int rc;
+
+	if (gb_provision_dn_key(dn, &key, NULL) == 0 && gb_map_get(g->ad_by_dn, key)) {
+		free(key);
+		return 0;
+	}
+	free(key);
+	rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	if (rc)
+		return gb_error_prefix(err, "reading AD group %s", dn);
+	return add_ad_group(g, a, err);
+}
+
+typedef struct anchored {
+	gather *g;
+	ptrs dns;     /* char*: anchored groups to load */
+	ptrs members; /* (void*)1 when that group's members are needed */
+} anchored;
+
+static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	anchored *a = ctx;
+	const char *anchor = gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR);
+	char *dn = gb_strdup(e->dn);
+	bool need = anchor && gb_str_has_prefix(anchor, "Group_") && gb_map_get(a->g->in_scope, anchor + 6);
+
+	if (!dn)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (ptrs_push(&a->dns, dn, err)) {
+		free(dn);
+		return GB_ENOMEM;
+	}
+	return ptrs_push(&a->members, need ? (void *)1 : NULL, err);
+}
+
+static int read_forest(gather *g, gb_error *err)
+{
+	static const char *const guid_attr[] = {"objectGUID", NULL};
+	static const char *const anchor_attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	const gb_config_directory *dc = &g->cfg->directory;
+	unsigned flags = dc->gc_uri ? GB_DIR_GC : 0;
+	anchored a;
+	size_t i;
+	int rc;
+
+	rc = gb_directory_search(g->dir, dc->gc_uri ? "" : NULL, GB_DIR_SUBTREE,
+				 "(&(objectCategory=person)(objectClass=user))", guid_attr, flags, on_forest_user, g, err);
+	if (rc)
+		return gb_error_prefix(err, "reading the forest's users");
+	memset(&a, 0, sizeof(a));
+	a.g = g;
+	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, "(&(objectClass=group)(msDS-ExternalDirectoryObjectId=Group_*))",
+				 anchor_attrs, 0, on_anchored, &a, err);
+	if (rc)
+		gb_error_prefix(err, "finding anchored AD groups");
+	for (i = 0; !rc && i < a.dns.n; i++)
+		rc = load_ad_group(g, a.dns.items[i], a.members.items[i] != NULL, err);
+	for (i = 0; i < a.dns.n; i++)
+		free(a.dns.items[i]);
+	free(a.dns.items);
+	free(a.members.items);
+	/* Converted groups not anchored yet: their AD group by SID, or by the DN in the GroupDN extension. */
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		char anchor[128];
+
+		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
+			continue;
+		if (grp->on_prem_sid && !gb_map_get(g->ad_by_sid, grp->on_prem_sid)) {
+			static const char *const dn_attr[] = {"distinguishedName", NULL};
+			gb_dir_entry *e = NULL;
+			rc = gb_directory_find_by_sid(g->dir, grp->on_prem_sid, dn_attr, 0, &e, err);
+			if (rc == GB_ENOTFOUND) {
+				rc = 0;
+			} else if (!rc) {
+				rc = load_ad_group(g, e->dn, true, err);
+			}
+			gb_dir_entry_free(e);
+		}
+		if (!rc && grp->group_dn_ext)
+			rc = load_ad_group(g, grp->group_dn_ext, true, err);
+	}
+	return rc;
+}
+
+/* ---- groups that left management ---- */
+
+static int read_managed(gather *g, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	rc = gb_store_prepare(g->st, "SELECT object_id FROM managed_groups WHERE state = 'managed'", &s, err);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		gb_cloud_group *grp = NULL;
+		json_t *reply = NULL;
+		char url[256];
+		char *copy;
+
+		if (gb_map_get(g->in_scope, id))
+			continue;
+		rc = gb_graph_get_group(g->graph, id, &grp, err);
+		gb_cloud_group_free(grp);
+		if (rc == 0) {
+			copy = gb_strdup(id);
+			rc = copy ? ptrs_push(&g->left_scope, copy, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+			continue;
+		}
+		if (rc != GB_ENOTFOUND)
+			break;
+		/* Not in the tenant: soft-deleted groups are still in the deleted items for 30 days. */
+		snprintf(url, sizeof(url), "/v1.0/directory/deletedItems/%s", id);
+		rc = gb_graph_call(g->graph, "GET", url, NULL, &reply, err);
+		json_decref(reply);
+		copy = gb_strdup(id);
+		if (!copy) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			break;
+		}
+		if (rc == 0) {
+			rc = ptrs_push(&g->left_scope, copy, err);
+		} else if (rc == GB_ENOTFOUND) {
+			rc = ptrs_push(&g->hard_deleted, copy, err);
+		} else {
+			free(copy);
+		}
+	}
+	if (s && !rc && step != SQLITE_DONE)
+		rc = gb_store_error(g->st, err, "reading managed groups");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int gather_all(gather *g, gb_error *err)
+{
+	int rc;
+
+	rc = gb_scope_new(&g->cfg->provisioning, &g->scope, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->cloud_groups, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->cloud_users, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->wanted_users, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->forest_users, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->ad_by_anchor, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->ad_by_sid, err);
+	if (!rc)
+		rc = gb_map_new(0, &g->ad_by_dn, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->in_scope, err);
+	if (!rc) {
+		gb_info("provision", "reading groups in scope from the tenant");
+		rc = read_groups(g, err);
+	}
+	if (!rc)
+		rc = read_members_referenced(g, err);
+	if (!rc) {
+		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
+		rc = read_forest(g, err);
+	}
+	if (!rc)
+		rc = read_managed(g, err);
+	if (!rc)
+		gb_info("provision", "forest: %zu users, %zu anchored or matched groups", gb_map_count(g->forest_users),
+			g->ad.n);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+static const char *audit_op(gb_op_kind k)
+{
+	switch (k) {
+	case GB_OP_CREATE_GROUP: return "group.create";
+	case GB_OP_SET_ATTRS: return "group.set";
+	case GB_OP_RENAME: return "group.rename";
+	case GB_OP_MOVE: return "group.move";
+	case GB_OP_ADD_MEMBERS: return "member.add";
+	case GB_OP_REMOVE_MEMBERS: return "member.remove";
+	case GB_OP_DELETE_GROUP: return "group.delete";
+	case GB_OP_UNMANAGE: return "group.unmanage";
+	case GB_OP_GRAPH_PATCH: return "graph.patch";
+	}
+	return "unknown";
+}
+
+/* before/after of an operation as JSON text for the audit log. */
+static char *op_json(const gb_op *op, int after)
+{
+	json_t *o = json_object();
+	size_t i;
+	char *s;
+
+	for (i = 0; i < op->nattrs; i++) {
+		const char *v = after ? op->attrs[i].after : op->attrs[i].before;
+		json_object_set_new(o, op->attrs[i].name, v ? json_string(v) : json_null());
+	}
+	if (after && op->nvalues) {
+		json_t *a = json_array();
+		for (i = 0; i < op->nvalues; i++)
+			json_array_append_new(a, json_string(op->values[i]));
+		json_object_set_new(o, "member", a);
+	}
+	if (after && op->new_rdn)
+		json_object_set_new(o, "rdn", json_string(op->new_rdn));
+	if (after && op->new_parent)
+		json_object_set_new(o, "parent", json_string(op->new_parent));
+	s = json_object_size(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return s;
+}
+
+static const char *attr_after(const gb_op *op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < op->nattrs; i++)
+		if (strcmp(op->attrs[i].name, name) == 0)
+			return op->attrs[i].after;
+	return NULL;
+}
+
+static int set_managed(gb_store *st, const char *id, const char *dn, const char *guid, const char *state,
+		       const char *run_id, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = gb_store_prepare(st,
+			      "INSERT INTO managed_groups(object_id, dn, guid, state, last_run) VALUES (?1, ?2, ?3, ?4, ?5) "
+			      "ON CONFLICT(object_id) DO UPDATE SET dn = excluded.dn, guid = COALESCE(excluded.guid, guid), "
+			      "state = excluded.state, last_run = excluded.last_run, "
+			      "updated = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, guid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Executes one operation against the directory. */
+static int execute(gb_directory *dir, const gb_op *op, gb_error *err)
+{
+	size_t done = 0;
+
+	switch (op->kind) {
+	case GB_OP_CREATE_GROUP: {
+		gb_directory_group_spec spec;
+		memset(&spec, 0, sizeof(spec));
+		spec.dn = op->target;
+		spec.group_type = GB_GROUP_TYPE_UNIVERSAL_SECURITY;
+		spec.sam_account_name = attr_after(op, "sAMAccountName");
+		spec.description = attr_after(op, "description");
+		spec.display_name = attr_after(op, "displayName");
+		spec.anchor = attr_after(op, "msDS-ExternalDirectoryObjectId");
+		spec.admin_description = attr_after(op, "adminDescription");
+		return gb_directory_create_group(dir, &spec, err);
+	}
+	case GB_OP_SET_ATTRS: {
+		gb_dir_change changes[16];
+		const char *values[16][2];
+		size_t i, n = op->nattrs < 16 ? op->nattrs : 16;
+
+		for (i = 0; i < n; i++) {
+			values[i][0] = op->attrs[i].after;
+			values[i][1] = NULL;
+			changes[i].op = GB_DIR_MOD_REPLACE;
+			changes[i].attr = op->attrs[i].name;
+			changes[i].values = op->attrs[i].after ? values[i] : NULL;
+		}
+		return gb_directory_modify(dir, op->target, changes, n, err);
+	}
+	case GB_OP_RENAME:
+	case GB_OP_MOVE: return gb_directory_rename(dir, op->target, op->new_rdn, op->new_parent, err);
+	case GB_OP_ADD_MEMBERS:
+		return gb_directory_add_members(dir, op->target, (const char *const *)op->values, op->nvalues, &done, err);
+	case GB_OP_REMOVE_MEMBERS:
+		return gb_directory_remove_members(dir, op->target, (const char *const *)op->values, op->nvalues, &done,
+						   err);
+	case GB_OP_DELETE_GROUP: return gb_directory_delete(dir, op->target, op->object_id, err);
+	case GB_OP_UNMANAGE: return 0;
+	case GB_OP_GRAPH_PATCH: break;
+	}
+	return gb_error_set(err, GB_EUNSUPPORTED, "operation %s is not a directory operation", gb_op_kind_name(op->kind));
+}
+
+/* The DN a rename or move leaves the group at: the new (or current) RDN on the new (or current) parent. */
+static char *dn_after(const gb_op *op)
+{
+	gb_ad_dn *dn = NULL;
+	gb_buf b;
+	size_t end;
+	char *out = NULL;
+
+	if ((op->kind != GB_OP_RENAME && op->kind != GB_OP_MOVE) || gb_ad_dn_parse(op->target, &dn, NULL) ||
+	    dn->nrdns < 2) {
+		gb_ad_dn_free(dn);
+		return gb_strdup(op->target);
+	}
+	/* The current RDN's text ends before the separator that precedes the parent's first RDN. */
+	end = dn->rdns[1].offset;
+	while (end > 0 && op->target[end - 1] == ' ' && !(end > 1 && op->target[end - 2] == '\\'))
+		end--;
+	if (end > 0 && (op->target[end - 1] == ',' || op->target[end - 1] == ';'))
+		end--;
+	gb_buf_init(&b, 0);
+	if (op->new_rdn)
+		gb_buf_puts(&b, op->new_rdn, NULL);
+	else
+		gb_buf_append(&b, op->target, end, NULL);
+	gb_buf_putc(&b, ',', NULL);
+	gb_buf_puts(&b, op->new_parent ? op->new_parent : op->target + dn->rdns[1].offset, NULL);
+	gb_ad_dn_free(dn);
+	out = gb_buf_detach(&b);
+	return out;
+}
+
+static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb_provision_opts *o,
+		 gb_provision_result *res, gb_error *err)
+{
+	gb_plan *plan = res->plan;
+	gb_map *failed = NULL, *dn_now = NULL;
+	char **dns = NULL;
+	size_t i;
+	int rc;
+
+	(void)cfg;
+	rc = gb_map_new(GB_MAP_ICASE, &failed, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &dn_now, err);
+	if (!rc && plan->nops && !(dns = calloc(plan->nops, sizeof(char *))))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	for (i = 0; !rc && i < plan->nops; i++) {
+		const gb_op *op = &plan->ops[i];
+		char *before = NULL, *after = NULL, result[GB_ERROR_MSG_MAX + 16];
+		const char *target = op->target;
+		gb_audit_entry e;
+		gb_error oe;
+		int orc;
+
+		gb_error_clear(&oe);
+		/* A rename or move earlier in this run changed where the group is. */
+		if (op->object_id && gb_map_get(dn_now, op->object_id))
+			target = gb_map_get(dn_now, op->object_id);
+		if (op->object_id && gb_map_get(failed, op->object_id)) {
+			res->skipped++;
+			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
+			orc = 1;
+		} else {
+			gb_op copy = *op;
+			copy.target = (char *)target;
+			gb_info("provision", "[%zu/%zu] %s %s", i + 1, plan->nops, gb_op_kind_name(op->kind), target);
+			orc = execute(dir, &copy, &oe);
+			if (orc == 0) {
+				res->applied++;
+				snprintf(result, sizeof(result), "ok");
+				if (op->kind == GB_OP_RENAME || op->kind == GB_OP_MOVE) {
+					dns[i] = dn_after(&copy);
+					if (dns[i])
+						rc = gb_map_set(dn_now, op->object_id, dns[i], err);
+				}
+			} else {
+				res->failed++;
+				snprintf(result, sizeof(result), "failed: %s", oe.msg);
+				gb_err("provision", "%s %s: %s", gb_op_kind_name(op->kind), target, oe.msg);
+				if (op->object_id)
+					rc = gb_map_set(failed, op->object_id, (void *)1, err);
+				if (orc == GB_ENOMEM)
+					rc = gb_error_set(err, GB_ENOMEM, "%s", oe.msg);
+			}
+		}
+		before = op_json(op, 0);
+		after = op_json(op, 1);
+		memset(&e, 0, sizeof(e));
+		e.run_id = o->run_id;
+		e.step = "provision";
+		e.operation = audit_op(op->kind);
+		e.target = target;
+		e.before = before;
+		e.after = after;
+		e.result = result;
+		if (!rc)
+			rc = gb_audit_append(st, &e, NULL, err);
+		free(before);
+		free(after);
+		if (!rc && orc == 0 && op->kind == GB_OP_DELETE_GROUP)
+			rc = set_managed(st, op->object_id, target, op->guid, "deleted", o->run_id, err);
+		if (!rc && orc == 0 && op->kind == GB_OP_UNMANAGE)
+			rc = set_managed(st, op->object_id, target, op->guid, "unmanaged", o->run_id, err);
+	}
+	/* Every group the plan provisions and that did not fail is managed from now on. */
+	for (i = 0; !rc && i < plan->ngroups; i++) {
+		const gb_plan_group *pg = &plan->groups[i];
+		const char *dn = gb_map_get(dn_now, pg->object_id);
+		char *guid = NULL;
+
+		if (gb_map_get(failed, pg->object_id))
+			continue;
+		if (!pg->guid) {
+			gb_ad_group *a = NULL;
+			if (gb_directory_read_group(dir, dn ? dn : pg->dn, false, &a, NULL) == 0)
+				guid = gb_strdup(a->guid);
+			gb_ad_group_free(a);
+		}
+		rc = set_managed(st, pg->object_id, dn ? dn : pg->dn, pg->guid ? pg->guid : guid, "managed", o->run_id,
+				 err);
+		free(guid);
+	}
+	for (i = 0; dns && i < plan->nops; i++)
+		free(dns[i]);
+	free(dns);
+	gb_map_free(failed);
+	gb_map_free(dn_now);
+	return rc;
+}
+
+/* ---- the pass ---- */
+
+int gb_provisioner_fence(const gb_config *cfg, char **out, gb_error *err)
+{
+	gb_mappings *m = NULL;
+	const char *constant;
+	int rc;
+
+	*out = NULL;
+	if (cfg->provisioning.allowed_containers) {
+		*out = gb_strdup(cfg->provisioning.allowed_containers);
+		return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	rc = gb_mappings_new(&cfg->provisioning, &m, err);
+	if (rc)
+		return rc;
+	constant = gb_mappings_constant_container(m);
+	if (constant)
+		*out = gb_strdup(constant);
+	gb_mappings_free(m);
+	if (!constant)
+		return gb_error_set(err, GB_ECONFIG,
+				    "[provisioning] target_container is an expression: set allowed_containers to the "
+				    "containers it may produce (';'-separated DNs), so that no write can land elsewhere");
+	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+void gb_provision_result_clear(gb_provision_result *res)
+{
+	if (!res)
+		return;
+	gb_plan_free(res->plan);
+	memset(res, 0, sizeof(*res));
+}
+
+int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err)
+{
+	gather g;
+	gb_mappings *mappings = NULL;
+	gb_provision_input in;
+	char *fence = NULL;
+	size_t i, deletes;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&g, 0, sizeof(g));
+	g.cfg = cfg;
+	g.graph = graph;
+	g.dir = dir;
+	g.st = st;
+	rc = gb_mappings_new(&cfg->provisioning, &mappings, err);
+	if (!rc)
+		rc = gb_provisioner_fence(cfg, &fence, err);
+	if (!rc)
+		rc = gb_directory_set_fence(dir, fence, err);
+	if (!rc)
+		rc = gather_all(&g, err);
+	if (!rc) {
+		memset(&in, 0, sizeof(in));
+		in.groups = (gb_cloud_group *const *)g.groups.items;
+		in.ngroups = g.groups.n;
+		in.cloud_groups = g.cloud_groups;
+		in.cloud_users = g.cloud_users;
+		in.forest_users = g.forest_users;
+		in.ad_by_anchor = g.ad_by_anchor;
+		in.ad_by_sid = g.ad_by_sid;
+		in.ad_by_dn = g.ad_by_dn;
+		in.map = gb_mappings_eval;
+		in.map_ctx = mappings;
+		in.authoritative = strcmp(cfg->provisioning.membership, "additive") != 0;
+		in.move_on_container_change = cfg->provisioning.move_on_container_change;
+		rc = ptrs_terminate(&g.hard_deleted, err);
+		if (!rc)
+			rc = ptrs_terminate(&g.left_scope, err);
+		in.hard_deleted = (const char *const *)g.hard_deleted.items;
+		in.left_scope = (const char *const *)g.left_scope.items;
+		res->groups_read = g.groups.n;
+		if (!rc)
+			rc = gb_provision_plan(&in, &res->plan, err);
+	}
+	if (!rc) {
+		for (i = 0; i < res->plan->nnotes; i++)
+			res->group_errors += res->plan->notes[i].kind == GB_NOTE_GROUP_ERROR;
+		deletes = gb_plan_count(res->plan, GB_OP_DELETE_GROUP);
+		if (deletes > (size_t)cfg->provisioning.delete_threshold && !opts->allow_deletes)
+			rc = gb_error_set(err, GB_EGATE,
+					  "the plan deletes %zu groups, more than delete_threshold (%ld); nothing was changed. "
+					  "Check the plan (provision --dry-run), then rerun with --allow-deletes",
+					  deletes, cfg->provisioning.delete_threshold);
+	}
+	if (!rc && !opts->dry_run)
+		rc = apply(cfg, st, dir, opts, res, err);
+	if (!rc && (res->failed || res->group_errors))
+		rc = gb_error_set(err, GB_EPARTIAL, "%zu operations failed, %zu skipped, %zu groups could not be provisioned",
+				  res->failed, res->skipped, res->group_errors);
+	free(fence);
+	gb_mappings_free(mappings);
+	gather_clear(&g);
+	return rc;
+}

