@@ -58,9 +58,11 @@
  *   Error(message)                 an evaluation error carrying message
  *   FormatDateTime(s, [styles,] inputFormat, outputFormat)   reparses s with a .NET custom format and writes it
  *                                  with another; both the 3-argument (Cloud Sync) and 4-argument (app provisioning,
- *                                  dateTimeStyles ignored) forms; supported specifiers: yyyy yy MM M dd d HH H hh h
- *                                  mm m ss s f..fffffff F..FFFFFFF tt t zzz zz z K, '...' "..." quoted text and
- *                                  \c; any other letter is an error [rather than a silently different date]
+ *                                  dateTimeStyles ignored) forms; specifiers y.. M.. (MMM/MMMM English month
+ *                                  names) d.. (ddd/dddd day names) h hh H HH m mm s ss f..fffffff F..FFFFFFF t tt
+ *                                  z zz zzz K, '...' "..." quoted text and \c; other characters are literal, as
+ *                                  in .NET. No time-zone conversion: the fields read are the fields written [a
+ *                                  conversion would need a culture and zone Microsoft does not state]
  *   Guid()                         a new random GUID in lower case (non-deterministic: see gb_expr_is_deterministic)
  *   IgnoreFlowIfNullOrEmpty(x)     x, or GB_EXPR_IGNORE when x is null or "" (the attribute is not written);
  *                                  nested inside another function it acts as null

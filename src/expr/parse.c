@@ -111,9 +111,15 @@ static int parse_string(parser *p, node **out)
 	node *n;
 	char *buf;
 
-	buf = malloc(p->len - start + 1);
+	/* find the closing quote first, so that the buffer is the literal's size, not the rest of the text's */
+	while (i < p->len && p->s[i] != '"')
+		i += (p->s[i] == '\\' && i + 1 < p->len && (p->s[i + 1] == '\\' || p->s[i + 1] == '"')) ? 2 : 1;
+	if (i >= p->len)
+		return perr(p, start, "string not terminated (a \" inside a string is written \\\")");
+	buf = malloc(i - start);
 	if (!buf)
 		return gb_error_set(p->err, GB_ENOMEM, "out of memory");
+	i = start + 1;
 	for (;;) {
 		if (i >= p->len) {
 			free(buf);

@@ -120,6 +120,33 @@ static int to_cps(ctx *c, const char *s, size_t len, uint32_t **out, size_t *n)
 	return 0;
 }
 
+/* A set of code points (Word's delimiters, PCase's separators), looked up in logarithmic time. */
+typedef struct cpset {
+	uint32_t *cp;
+	size_t n;
+} cpset;
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cpset_init(ctx *c, cpset *set, const char *s, size_t len)
+{
+	int rc = to_cps(c, s, len, &set->cp, &set->n);
+
+	if (rc == 0 && set->n > 1)
+		qsort(set->cp, set->n, sizeof(uint32_t), cmp_u32);
+	return rc;
+}
+
+static bool cpset_has(const cpset *set, uint32_t cp)
+{
+	return set->n > 0 && bsearch(&cp, set->cp, set->n, sizeof(uint32_t), cmp_u32) != NULL;
+}
+
 /* Knuth-Morris-Pratt over code points: linear time whatever the input. */
 typedef struct pat {
 	const uint32_t *p;
@@ -372,7 +399,7 @@ static const char *diacritic(uint32_t cp)
 	size_t k, i, len;
 	uint32_t d;
 
-	if (cp < 0xC0)
+	if (cp < 0xC0 || cp > 0x1EFF)
 		return NULL;
 	for (k = 0; k < sizeof(diacritics) / sizeof(diacritics[0]); k++) {
 		len = strlen(diacritics[k].from);
@@ -415,25 +442,17 @@ static bool default_separator(uint32_t cp)
 
 static int x_pcase(ctx *c, const node *n, const char *s, size_t len, const void *arg, sb *out)
 {
-	const val *seps = arg;
-	size_t i = 0, j;
+	const cpset *seps = arg;
+	size_t i = 0;
 	bool start = true;
-	uint32_t cp, d;
+	uint32_t cp;
 	int rc;
 
 	while (i < len) {
 		bool sep;
 
 		i = u8_next(s, len, i, &cp);
-		if (seps && seps->type == V_STR) {
-			sep = false;
-			for (j = 0; j < seps->len && !sep;) {
-				j = u8_next(seps->s, seps->len, j, &d);
-				sep = d == cp;
-			}
-		} else {
-			sep = default_separator(cp);
-		}
+		sep = seps ? cpset_has(seps, cp) : default_separator(cp);
 		if (sep) {
 			start = true;
 			rc = sb_addcp(c, n, out, cp);
@@ -476,25 +495,16 @@ int fn_normalize(ctx *c, const node *n, val *out)
 
 int fn_pcase(ctx *c, const node *n, val *out)
 {
-	val seps;
 	const char *s;
 	size_t len;
-	bool present;
+	cpset set;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 1, &seps, &present)) < 0)
+	if ((rc = ex_arg_str(c, n, 1, &s, &len)) < 0)
 		return rc;
-	if (present) {
-		if ((rc = ex_to_str(c, n, &seps, &s, &len)) < 0)
-			return rc;
-		memset(&seps, 0, sizeof(seps));
-		if (s) {
-			seps.type = V_STR;
-			seps.s = s;
-			seps.len = len;
-		}
-	}
-	return map_arg0(c, n, x_pcase, present && seps.type == V_STR ? &seps : NULL, out);
+	if (s && (rc = cpset_init(c, &set, s, len)) < 0)
+		return rc;
+	return map_arg0(c, n, x_pcase, s ? &set : NULL, out);
 }
 
 /* ---- single-string functions ---- */
@@ -555,10 +565,11 @@ int fn_mid(ctx *c, const node *n, val *out)
 int fn_word(ctx *c, const node *n, val *out)
 {
 	const char *s, *d;
-	size_t len, dlen, i = 0, j, wstart = 0, count = 0;
+	size_t len, dlen, i = 0, wstart = 0, count = 0;
 	int64_t k;
 	bool in = false;
-	uint32_t cp, dc;
+	uint32_t cp;
+	cpset set;
 	int rc;
 
 	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0 ||
@@ -568,16 +579,15 @@ int fn_word(ctx *c, const node *n, val *out)
 		return ex_set_str(c, n, out, "", 0);
 	if (!d)
 		d = "", dlen = 0;
+	if ((rc = cpset_init(c, &set, d, dlen)) < 0)
+		return rc;
 	while (i <= len) {
 		bool delim = i == len;
 		size_t nx = i + 1;
 
 		if (i < len) {
 			nx = u8_next(s, len, i, &cp);
-			for (j = 0; j < dlen && !delim;) {
-				j = u8_next(d, dlen, j, &dc);
-				delim = dc == cp;
-			}
+			delim = cpset_has(&set, cp);
 		}
 		if (delim && in) {
 			if (++count == (uint64_t)k)

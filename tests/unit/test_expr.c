@@ -800,6 +800,15 @@ Test(expr_hostile, long_text_and_long_values)
 	doubling = nest("Append(Left([big], 100000), ", "[big]", ")", 30);
 	expect_fail(doubling, a, GB_ETOOBIG, NULL);
 	free(doubling);
+	/* quadratic traps stay linear: a long delimiter set, a long search */
+	{
+		int64_t t0 = gb_time_mono_ms();
+
+		expect("Word([big], 1, [big])", a, "");
+		expect("InStr([big], Append(Left([big], 100000), \"c\"))", a, "0");
+		expect("Count(Split([big], Left([big], 1000)))", a, "205");
+		cr_assert_lt(gb_time_mono_ms() - t0, 2000);
+	}
 	/* a long attribute still works within the limits */
 	expect("Left([big], 3)", a, "bbb");
 	free(text);
