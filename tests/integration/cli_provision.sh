@@ -179,12 +179,49 @@ expect "manual member present" test "$(members_of 'CloudOnly_000000000002')" = 2
 run $GB provision
 expect "manual member removed" test "$(members_of 'CloudOnly_000000000002')" = 1
 
+# --- deletes: soft delete keeps, hard delete stops at the threshold, then deletes only what we manage ---
+mutate() {
+	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" <<'PY'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+req = urllib.request.Request(sys.argv[1] + "/mutate", data=sys.argv[3].encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx).read()
+PY
+}
+printf 'dn: CN=Foreign,OU=Groups,%s\nobjectClass: group\nmsDS-ExternalDirectoryObjectId: Group_00000002-1111-4111-8111-000000000002x\n' "$OU" >"$T/foreign.ldif"
+ldap ldapadd -f "$T/foreign.ldif" >/dev/null 2>&1
+mutate '{"changes": [{"op": "soft_delete_group", "id": "00000003-1111-4111-8111-000000000003"}]}'
+run $GB provision
+expect_rc "soft delete run exits 0" 0
+expect "soft-deleted group kept in AD" test "$(count '(cn=Empty_000000000003)')" = 1
+mutate '{"changes": [{"op": "hard_delete_group", "id": "00000002-1111-4111-8111-000000000002"}]}'
+run $GB provision
+expect_rc "a delete over the threshold stops with exit 4" 4
+expect_err "the gate explains itself" "more than delete_threshold"
+expect "nothing deleted at the gate" test "$(count '(cn=CloudOnly_000000000002)')" = 1
+run $GB provision --dry-run
+expect_out "the plan shows the delete" "delete-group    CN=CloudOnly_000000000002"
+run $GB provision --allow-deletes
+expect_rc "allowed delete run exits 0" 0
+expect "hard-deleted group deleted" test "$(count '(cn=CloudOnly_000000000002)')" = 0
+expect "a group groupbridge does not manage is never deleted" test "$(count '(cn=Foreign)')" = 1
+
+# --- leaving scope stops management and deletes nothing ---
+sed -i 's/^    00000001-1111-4111-8111-000000000001$//' "$T/gb.ini"
+run $GB provision --allow-deletes
+expect_rc "out-of-scope run exits 0" 0
+expect "group that left scope is kept" test "$(count '(cn=Sales_000000000001)')" = 1
+expect "state marks it unmanaged" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id LIKE '00000001-%'")" = unmanaged
+expect "state marks the soft-deleted one unmanaged" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id LIKE '00000003-%'")" = unmanaged
+
 # --- the audit log holds every change and verifies ---
 run $GB audit verify
 expect_rc "audit verify passes" 0
 run $GB audit export --format jsonl
 expect_out "audit has the creates" '"operation":"group.create"'
 expect_out "audit has member removals" '"operation":"member.remove"'
+expect_out "audit has the delete" '"operation":"group.delete"'
 expect_not "no secret in the audit export" "fake-secret-value-1"
 
 finish

@@ -79,6 +79,7 @@ Graph endpoints (under /v1.0 and /beta; every call needs "Authorization: Bearer 
                                             refuses displayName/description/membership changes like Graph does
   GET/PATCH /groups/{id}/onPremisesSyncBehavior   isCloudManaged; true: onPremisesSyncEnabled becomes null
   GET  /directory/onPremisesSynchronization[/{id}];  PATCH /directory/onPremisesSynchronization/{id} (204)
+  GET  /directory/deletedItems/{id}          a soft-deleted object (404 once restored or deleted for good)
   POST /applications, /servicePrincipals; GET/POST /applications/{id}/extensionProperties
   GET/POST /servicePrincipals/{id}/appRoleAssignedTo; DELETE .../appRoleAssignedTo/{assignmentId}
   GET  /servicePrincipals/{id}/synchronization/jobs
@@ -1260,6 +1261,7 @@ class Fake:
             ("GET", r"/directory/onPremisesSynchronization", self.get_sync_list),
             ("GET", r"/directory/onPremisesSynchronization/" + G, self.get_sync_one),
             ("PATCH", r"/directory/onPremisesSynchronization/" + G, self.patch_sync),
+            ("GET", r"/directory/deletedItems/" + G, self.get_deleted_item),
             ("GET", r"/applications/" + G + r"/extensionProperties", self.list_ext),
             ("POST", r"/applications/" + G + r"/extensionProperties", self.create_ext),
             ("GET", r"/servicePrincipals/" + G + r"/appRoleAssignedTo", self.list_assignments),
@@ -1581,6 +1583,19 @@ class Fake:
         if self.t.settings["sync_behavior_patch_reply"] == "no_content":
             return Reply(204)
         return Reply(200, self.osb(g))
+
+    # -- directory/deletedItems: soft-deleted objects stay here until restored or deleted for good --
+
+    def get_deleted_item(self, req, ver, id):
+        o = self.t.deleted.get(id)
+        if o is None:
+            o = next((v for k, v in self.t.deleted.items() if k.lower() == id.lower()), None)
+        if o is None:
+            raise GraphError(404, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried "
+                             "reference-property objects are not present." % id)
+        body = {"@odata.context": "%s/%s/$metadata#directoryObjects/$entity" % (self.base_url, ver)}
+        body.update(self.render(o, ver, None, with_type=True))
+        return Reply(200, body)
 
     # -- directory/onPremisesSynchronization --
 
