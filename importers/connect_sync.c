@@ -1131,6 +1131,7 @@ void gb_cs_export_free(gb_cs_export *exp)
 	free(exp->writeback_forest);
 	free(exp->writeback_container);
 	free(exp->writeback_connector_container);
+	free(exp->writeback_ou_override);
 	gb_cs_extensions_clear(exp);
 	gb_cs_params_free(&exp->global_params);
 	gb_cs_params_free(&exp->persisted);

@@ -384,6 +384,15 @@ static gb_cs_tristate ou_in_scope(const gb_cs_connector *c, const char *ou)
 	return GB_CS_NO; /* no partition of the connector holds the OU */
 }
 
+/* The OU the migration works on: the configuration's override, else the connector's parameter (what the rules
+ * use), else MV.xml's. */
+static const char *effective_ou(const gb_cs_export *exp)
+{
+	if (exp->writeback_ou_override)
+		return exp->writeback_ou_override;
+	return exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
+}
+
 static const char *rule_label(const gb_cs_rule *r)
 {
 	return r->name ? r->name : r->id ? r->id : "(unnamed rule)";
@@ -445,7 +454,22 @@ static int findings(gb_cs_export *exp)
 		rc = add(exp, GB_CS_WARNING, "writeback.forest-unknown",
 		         "group writeback is enabled, but no AD connector matches the writeback forest %s",
 		         or_dash(exp->writeback_forest));
-	ou = exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
+	ou = effective_ou(exp);
+	if (!rc && exp->writeback_ou_override) {
+		const char *found =
+		    exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
+		if (found && !dn_equal(found, exp->writeback_ou_override))
+			rc = add(exp, GB_CS_WARNING, "writeback.ou-override",
+			         "the configuration's [migration] writeback_ou (%s) overrides the export's writeback "
+			         "container (%s); the migration uses the configuration's",
+			         exp->writeback_ou_override, found);
+		else if (!found)
+			rc = add(
+			    exp, GB_CS_INFO, "writeback.ou-override",
+			    "the writeback OU %s comes from the configuration's [migration] writeback_ou; the export "
+			    "names none",
+			    exp->writeback_ou_override);
+	}
 	if (!rc && ou && exp->writeback_ou_in_scope == GB_CS_YES)
 		rc = add(exp, GB_CS_INFO, "writeback.ou-in-scope",
 		         "the writeback OU %s is inside the included containers of connector %s", ou,
@@ -631,8 +655,7 @@ int gb_cs_analyze(gb_cs_export *exp, gb_error *err)
 	exp->writeback_connector_container = NULL;
 	if (wc && wc->writeback_container && !(exp->writeback_connector_container = gb_strdup(wc->writeback_container)))
 		return gb_error_set(err, GB_ENOMEM, "analysing the export: out of memory");
-	exp->writeback_ou_in_scope = ou_in_scope(
-	    wc, exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container);
+	exp->writeback_ou_in_scope = ou_in_scope(wc, effective_ou(exp));
 	rc = read_extensions(exp);
 	if (!rc)
 		rc = findings(exp);

@@ -198,10 +198,11 @@ static json_t *jmodel(bool *ok, const gb_cs_export *exp)
 	    json_pack("{s:o, s:o}", "enabled", jtri(exp->delete_threshold_enabled), "value",
 	              exp->delete_threshold >= 0 ? json_integer(exp->delete_threshold) : json_null()));
 	put(ok, o, "writeback",
-	    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
+	    json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "enabled", exp->writeback_enabled, "flag",
 	              jtri(exp->writeback_flag), "forest", jstr(exp->writeback_forest), "container",
 	              jstr(exp->writeback_container), "connector_container", jstr(exp->writeback_connector_container),
-	              "ou_in_scope", jtri(exp->writeback_ou_in_scope), "group_join_filter", exp->group_join_filter));
+	              "ou_override", jstr(exp->writeback_ou_override), "ou_in_scope", jtri(exp->writeback_ou_in_scope),
+	              "group_join_filter", exp->group_join_filter));
 	a = json_array();
 	for (i = 0; i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];

@@ -211,6 +211,8 @@ typedef struct gb_cs_export {
 	char *writeback_container;     /* Microsoft.GroupWriteBack.Container */
 	char *
 	    writeback_connector_container; /* Connector.GroupWriteBackContainerDn of the writeback forest's connector */
+	char *writeback_ou_override;       /* [migration] writeback_ou: owned; the caller sets it (allocated) and
+	                                    * calls gb_cs_analyze again; it then wins over the export's values */
 	gb_cs_tristate writeback_ou_in_scope; /* inside the included containers of that connector */
 	bool group_join_filter;               /* In from AD - Group Join has adminDescription NOTSTARTSWITH Group_ */
 	/* directory extensions */

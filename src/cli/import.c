@@ -7,6 +7,7 @@
 
 #include "groupbridge/connect_sync.h"
 #include "groupbridge/store.h"
+#include "groupbridge/util.h"
 
 #include "cli/cli.h"
 
@@ -90,8 +91,9 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 {
 	size_t i, group_rules = 0, custom = 0, soa = 0;
 	const gb_cs_rule **sorted;
-	const char *container =
-	    exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
+	const char *container = exp->writeback_ou_override           ? exp->writeback_ou_override
+	                        : exp->writeback_connector_container ? exp->writeback_connector_container
+	                                                             : exp->writeback_container;
 
 	printf("Connect Sync export %s\n", dash(exp->dir));
 	printf("  server %s, exported %s, Connect Sync %s; %zu files, %zu bytes\n\n", dash(exp->server),
@@ -125,6 +127,8 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 	printf("  forest                %s\n", dash(exp->writeback_forest));
 	printf("  container (MV.xml)    %s\n", dash(exp->writeback_container));
 	printf("  container (connector) %s\n", dash(exp->writeback_connector_container));
+	if (exp->writeback_ou_override)
+		printf("  OU (configuration)    %s  (overrides the export)\n", exp->writeback_ou_override);
 	if (container)
 		printf("  OU in connector scope %s\n", gb_cs_tristate_name(exp->writeback_ou_in_scope));
 	printf("  Group Join filter     %s\n",
@@ -226,22 +230,33 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 			                          argv[optind]);
 		dir = argv[optind];
 	}
-	if (!dir) {
-		rc = gb_cli_config(cli, &err);
-		if (rc)
-			return gb_cli_report("import", &err);
-		dir = cli->cfg->migration.connect_sync_export;
-		if (!dir || !*dir)
-			return gb_cli_usage_error("import",
-			                          "no export folder: give DIR, or set connect_sync_export in "
-			                          "the [migration] section of %s",
-			                          cli->config_path);
+	/* the configuration names the default folder and may override the writeback OU; it is checked either way */
+	rc = gb_cli_config(cli, &err);
+	if (rc) { /* an absent or unreadable configuration is a configuration error too */
+		code = gb_cli_report("import", &err);
+		return code == GB_EXIT_FAIL ? GB_EXIT_USAGE : code;
 	}
+	if (!dir)
+		dir = cli->cfg->migration.connect_sync_export;
+	if (!dir || !*dir)
+		return gb_cli_usage_error("import",
+		                          "no export folder: give DIR, or set connect_sync_export in the [migration] "
+		                          "section of %s",
+		                          cli->config_path);
 
 	rc = gb_cs_import_dir(dir, &exp, &err);
 	if (rc) {
 		gb_cli_report("import", &err);
 		return input_error(rc) ? GB_EXIT_USAGE : gb_error_exit_code(rc);
+	}
+	if (cli->cfg->migration.writeback_ou && *cli->cfg->migration.writeback_ou) {
+		exp->writeback_ou_override = gb_strdup(cli->cfg->migration.writeback_ou);
+		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, &err)
+		                                : gb_error_set(&err, GB_ENOMEM, "out of memory");
+		if (rc) {
+			code = gb_cli_report("import", &err);
+			goto done;
+		}
 	}
 	state = gb_cli_state_path(cli);
 	rc = gb_store_open(state, "import connect-sync", &st, &err);

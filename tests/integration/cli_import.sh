@@ -158,4 +158,16 @@ run "$GB_BIN" --config "$T/gb.ini" --state "$T/cfg.db" import connect-sync
 expect_rc "no folder anywhere is a usage error" 2
 expect_err "no folder: says where to set it" "connect_sync_export"
 
+# The configuration's writeback_ou overrides the export's container, and is said so.
+printf '[migration]\nwriteback_ou = OU=Moved,OU=CORP,DC=contoso,DC=com\n' >"$T/ou.ini"
+run "$GB_BIN" --config "$T/ou.ini" --state "$T/ou.db" import connect-sync "$T/wb"
+expect_rc "writeback_ou from the configuration: exit 0" 0
+expect_out "the override is a finding" "[writeback.ou-override]"
+expect_out "the override is shown" "OU (configuration)    OU=Moved,OU=CORP,DC=contoso,DC=com"
+
+# A configuration that does not load stops the import before anything is read or stored.
+run "$GB_BIN" --config "$T/absent.ini" --state "$T/absent.db" import connect-sync "$SAMPLE"
+expect_rc "missing configuration: exit 2" 2
+expect "missing configuration: no state file" [ ! -e "$T/absent.db" ]
+
 finish

@@ -423,6 +423,22 @@ Test(writeback, same_container_spelled_differently_agrees)
 	gb_cs_export_free(exp);
 }
 
+Test(writeback, configuration_overrides_the_ou)
+{
+	gb_cs_export *exp;
+	gb_error err = {0};
+
+	enable_writeback("OU=CloudGroups,OU=CORP,DC=contoso,DC=com");
+	exp = import_ok();
+	exp->writeback_ou_override = gb_strdup("OU=Elsewhere,DC=contoso,DC=com");
+	cr_assert_eq(gb_cs_analyze(exp, &err), 0, "%s", err.msg);
+	cr_assert(finding(exp, "writeback.ou-override", GB_CS_WARNING));
+	cr_assert_eq(exp->writeback_ou_in_scope, GB_CS_NO, "the scope check uses the configured OU");
+	cr_assert(finding(exp, "writeback.ou-out-of-scope", GB_CS_WARNING));
+	cr_assert_null(gb_cs_find_finding(exp, "writeback.ou-in-scope"), "analysis starts afresh");
+	gb_cs_export_free(exp);
+}
+
 Test(writeback, ou_outside_included_containers)
 {
 	gb_cs_export *exp;
