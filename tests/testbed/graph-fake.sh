@@ -5,6 +5,7 @@
 #                                         until it listens, write DIR/env (GB_TEST_GRAPH_* assignments), DIR/info.json
 #                                         and DIR/secret (mode 0600, the first client's secret)
 #   graph-fake.sh stop DIR                stop the fake started in DIR (SIGTERM, SIGKILL after 5 s)
+#   graph-fake.sh cert DIR CA_DIR         only issue DIR/server.pem and DIR/server.key (used by tests/support)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 READY_TIMEOUT_MS=20000
@@ -37,15 +38,11 @@ stop() {
 	rm -f "$d/pid"
 }
 
-start() {
+# cert DIR CA_DIR: DIR/server.pem and DIR/server.key for 127.0.0.1 from the CA in CA_DIR (created if absent)
+cert() {
 	d=$1
-	tenant=$2
-	[ -f "$tenant" ] || die "no tenant file $tenant"
+	ca=$2
 	mkdir -p "$d"
-	d=$(cd "$d" && pwd)
-	[ -f "$d/pid" ] && stop "$d"
-	rm -f "$d/ready" "$d/env" "$d/info.json" "$d/secret"
-	ca=${GB_TEST_CA_DIR:-$d/ca}
 	sh "$here/make-ca.sh" "$ca" || die "cannot create the CA in $ca"
 	# several fakes may start at once: the CA's serial file is shared, so issue under a lock, then move the
 	# certificate into DIR
@@ -57,6 +54,18 @@ start() {
 	fi
 	mv "$ca/$name.pem" "$d/server.pem"
 	mv "$ca/$name.key" "$d/server.key"
+}
+
+start() {
+	d=$1
+	tenant=$2
+	[ -f "$tenant" ] || die "no tenant file $tenant"
+	mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	[ -f "$d/pid" ] && stop "$d"
+	rm -f "$d/ready" "$d/env" "$d/info.json" "$d/secret"
+	ca=${GB_TEST_CA_DIR:-$d/ca}
+	cert "$d" "$ca"
 	setsid python3 "$here/graph_fake.py" --tenant "$tenant" --cert "$d/server.pem" --key "$d/server.key" \
 		--ready-file "$d/ready" --env-file "$d/env" --info-file "$d/info.json" --secret-file "$d/secret" \
 		</dev/null >"$d/fake.log" 2>&1 &
@@ -84,11 +93,15 @@ start)
 	[ $# -eq 3 ] || die "usage: graph-fake.sh start DIR TENANT.json"
 	start "$2" "$3"
 	;;
+cert)
+	[ $# -eq 3 ] || die "usage: graph-fake.sh cert DIR CA_DIR"
+	cert "$2" "$3"
+	;;
 stop)
 	[ $# -eq 2 ] || die "usage: graph-fake.sh stop DIR"
 	stop "$2"
 	;;
 *)
-	die "usage: graph-fake.sh start DIR TENANT.json | stop DIR"
+	die "usage: graph-fake.sh start DIR TENANT.json | stop DIR | cert DIR CA_DIR"
 	;;
 esac
