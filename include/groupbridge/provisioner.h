@@ -43,6 +43,8 @@ typedef struct gb_provision_result {
 	size_t failed;         /* operations that failed */
 	size_t skipped;        /* operations skipped because an earlier one of the same group failed */
 	size_t group_errors;   /* groups noted as errors by the rules */
+	char **not_members;    /* on-demand: chosen ids that are not members of the cloud group (owned) */
+	size_t nnot_members;
 } gb_provision_result;
 
 /* The fence for a configuration: allowed_containers, else the constant target_container; GB_ECONFIG when neither
@@ -55,6 +57,20 @@ int gb_provisioner_fence(const gb_config *cfg, char **out, gb_error *err);
  * was changed). res is filled in every case; clear it with gb_provision_result_clear. */
 int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
 		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err);
+
+/* On-demand provisioning: the one group group_id (which must be in scope) and only the n chosen members (1 to
+ * GB_ONDEMAND_MAX_MEMBERS); other members are neither added nor removed, and nothing is deleted. GB_EINVAL for a
+ * wrong count or a group out of scope; otherwise as gb_provisioner_run. A chosen id that is not a member of the
+ * cloud group is reported by gb_provision_member_outcome as "not a member". */
+int gb_provisioner_on_demand(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+			     const gb_provision_opts *opts, const char *group_id, const char *const *members, size_t n,
+			     gb_provision_result *res, gb_error *err);
+
+/* What happened to one member in an on-demand result: "added", "already a member", "skipped" (with *why, borrowed
+ * from the plan), "not a member" (of the cloud group), "not provisioned" (the group itself was not, *why says
+ * why). */
+const char *gb_provision_member_outcome(const gb_provision_result *res, const char *group_id, const char *member_id,
+					const char **why);
 
 void gb_provision_result_clear(gb_provision_result *res);
 

@@ -9,12 +9,14 @@
 #include "groupbridge/directory.h"
 #include "groupbridge/graph.h"
 #include "groupbridge/log.h"
+#include "groupbridge/provision.h"
 #include "groupbridge/provisioner.h"
 #include "groupbridge/store.h"
 
 static void help(void)
 {
 	puts("usage: groupbridge [--config FILE] provision [--dry-run] [--json] [--allow-deletes]\n"
+	     "       groupbridge [--config FILE] provision on-demand GROUP_ID --member ID [--member ID ...] [--dry-run]\n"
 	     "\n"
 	     "Makes the cloud security groups in [provisioning] scope exist in Active Directory with Cloud Sync's\n"
 	     "rules, and keeps their members right. Nothing is changed without a plan: --dry-run prints the plan and\n"
@@ -33,6 +35,12 @@ static void help(void)
 	     "  --dry-run        print the plan and change nothing\n"
 	     "  --json           print the plan as JSON (schema_version 1: groups, operations, notes)\n"
 	     "  --allow-deletes  go on when the run would delete more groups than delete_threshold\n"
+	     "\n"
+	     "On demand (to try the rules on one group before a full run, as Cloud Sync's provision on demand):\n"
+	     "  provision on-demand GROUP_ID --member ID ...   provisions the group (which must be in scope) and only\n"
+	     "                   the chosen members, one to five; other members are neither added nor removed and\n"
+	     "                   nothing is deleted. Prints each member's outcome: added, already a member, skipped\n"
+	     "                   (and why), or not a member of the cloud group.\n"
 	     "\n"
 	     "Safety: only groups that this state database manages and that still carry the anchor are ever deleted,\n"
 	     "and only when their cloud group is deleted for good; a soft-deleted group or one that leaves scope stops\n"
@@ -63,6 +71,102 @@ static void print_summary(const gb_provision_result *r, const char *run_id, int 
 		       unsupported, r->group_errors, run_id);
 }
 
+/* Loads the configuration and opens the store, Graph and the directory for a provisioning command. */
+static int open_all(gb_cli *cli, const char *holder, const char *command, bool record_run, char *run_id, size_t n,
+		    gb_store **st, gb_graph **graph, gb_directory **dir, gb_error *err)
+{
+	int rc = gb_cli_config(cli, err);
+
+	if (!rc)
+		rc = gb_config_require_graph(cli->cfg, err);
+	if (!rc)
+		rc = gb_config_require_directory(cli->cfg, err);
+	if (!rc && !cli->cfg->provisioning.present)
+		rc = gb_error_set(err, GB_ECONFIG, "%s: provisioning needs a [provisioning] section", cli->config_path);
+	if (!rc)
+		rc = gb_store_open(gb_cli_state_path(cli), holder, st, err);
+	if (!rc && record_run)
+		rc = gb_store_run_begin(*st, command, run_id, n, err);
+	if (!rc)
+		rc = gb_graph_new(cli->cfg, graph, err);
+	if (!rc)
+		rc = gb_directory_open_config(cli->cfg, dir, err);
+	return rc;
+}
+
+static void end_run(gb_store *st, const char *run_id, int exit_code, const gb_provision_result *res)
+{
+	gb_error e2;
+	char summary[256];
+
+	if (!st || !run_id[0])
+		return;
+	snprintf(summary, sizeof(summary), "%zu applied, %zu failed, %zu skipped", res->applied, res->failed,
+		 res->skipped);
+	gb_store_run_end(st, run_id, exit_code, summary, &e2);
+}
+
+static int on_demand(gb_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"member", required_argument, NULL, 'm'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *members[GB_ONDEMAND_MAX_MEMBERS + 1];
+	size_t n = 0, i;
+	gb_provision_opts po;
+	gb_provision_result res;
+	gb_graph *graph = NULL;
+	gb_directory *dir = NULL;
+	gb_store *st = NULL;
+	gb_error err;
+	char run_id[40] = "", holder[64];
+	const char *group;
+	int c, rc, exit_code;
+
+	memset(&po, 0, sizeof(po));
+	memset(&res, 0, sizeof(res));
+	gb_error_clear(&err);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (n == GB_ONDEMAND_MAX_MEMBERS)
+				return gb_cli_usage_error("provision", "on-demand takes at most %d members (as Cloud Sync's "
+								       "provision on demand)", GB_ONDEMAND_MAX_MEMBERS);
+			members[n++] = optarg;
+			break;
+		case 'n': po.dry_run = true; break;
+		case 'h': help(); return GB_EXIT_OK;
+		default: return gb_cli_usage_error("provision", "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return gb_cli_usage_error("provision", "on-demand needs exactly one GROUP_ID");
+	if (n == 0)
+		return gb_cli_usage_error("provision", "on-demand needs at least one --member ID");
+	group = argv[optind];
+	snprintf(holder, sizeof(holder), "provision on-demand (pid %ld)", (long)getpid());
+	rc = open_all(cli, holder, "provision on-demand", !po.dry_run, run_id, sizeof(run_id), &st, &graph, &dir, &err);
+	po.run_id = run_id;
+	if (!rc)
+		rc = gb_provisioner_on_demand(cli->cfg, st, graph, dir, &po, group, members, n, &res, &err);
+	for (i = 0; res.plan && i < n; i++) {
+		const char *why = NULL;
+		const char *outcome = gb_provision_member_outcome(&res, group, members[i], &why);
+		printf("member %s: %s%s%s\n", members[i], outcome, why ? ": " : "", why ? why : "");
+	}
+	exit_code = rc ? gb_cli_report("provision", &err) : GB_EXIT_OK;
+	end_run(st, run_id, exit_code, &res);
+	gb_provision_result_clear(&res);
+	gb_directory_free(dir);
+	gb_graph_free(graph);
+	gb_store_free(st);
+	return exit_code;
+}
+
 int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -81,6 +185,8 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	char run_id[40] = "", holder[64];
 	int c, json = 0, rc, exit_code;
 
+	if (argc > 1 && strcmp(argv[1], "on-demand") == 0)
+		return on_demand(cli, argc - 1, argv + 1);
 	memset(&po, 0, sizeof(po));
 	memset(&res, 0, sizeof(res));
 	gb_error_clear(&err);
@@ -97,25 +203,10 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return gb_cli_usage_error("provision", "unexpected argument \"%s\"", argv[optind]);
 
-	rc = gb_cli_config(cli, &err);
-	if (!rc)
-		rc = gb_config_require_graph(cli->cfg, &err);
-	if (!rc)
-		rc = gb_config_require_directory(cli->cfg, &err);
-	if (!rc && !cli->cfg->provisioning.present)
-		rc = gb_error_set(&err, GB_ECONFIG, "%s: provisioning needs a [provisioning] section", cli->config_path);
-	if (rc)
-		return gb_cli_report("provision", &err);
 	snprintf(holder, sizeof(holder), "provision%s (pid %ld)", po.dry_run ? " --dry-run" : "", (long)getpid());
-	rc = gb_store_open(gb_cli_state_path(cli), holder, &st, &err);
-	if (!rc && !po.dry_run)
-		rc = gb_store_run_begin(st, po.allow_deletes ? "provision --allow-deletes" : "provision", run_id,
-					sizeof(run_id), &err);
+	rc = open_all(cli, holder, po.allow_deletes ? "provision --allow-deletes" : "provision", !po.dry_run, run_id,
+		      sizeof(run_id), &st, &graph, &dir, &err);
 	po.run_id = run_id;
-	if (!rc)
-		rc = gb_graph_new(cli->cfg, &graph, &err);
-	if (!rc)
-		rc = gb_directory_open_config(cli->cfg, &dir, &err);
 	if (!rc)
 		rc = gb_provisioner_run(cli->cfg, st, graph, dir, &po, &res, &err);
 	if (res.plan && po.dry_run) {
@@ -130,13 +221,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	if (res.plan && !json)
 		print_summary(&res, run_id, po.dry_run);
 	exit_code = rc ? gb_cli_report("provision", &err) : GB_EXIT_OK;
-	if (st && run_id[0]) {
-		gb_error e2;
-		char summary[256];
-		snprintf(summary, sizeof(summary), "%zu applied, %zu failed, %zu skipped", res.applied, res.failed,
-			 res.skipped);
-		gb_store_run_end(st, run_id, exit_code, summary, &e2);
-	}
+	end_run(st, run_id, exit_code, &res);
 	gb_provision_result_clear(&res);
 	gb_directory_free(dir);
 	gb_graph_free(graph);

@@ -48,6 +48,10 @@ static int ptrs_terminate(ptrs *p, gb_error *err)
 
 typedef struct gather {
 	const gb_config *cfg;
+	const char *only_group;           /* on-demand: the one group */
+	const char *const *only_members;  /* on-demand: the chosen members */
+	size_t nonly;
+	ptrs not_members;                 /* on-demand: chosen ids that are not members of the cloud group */
 	gb_graph *graph;
 	gb_directory *dir;
 	gb_store *st;
@@ -84,6 +88,9 @@ static void gather_clear(gather *g)
 		free(g->hard_deleted.items[i]);
 	for (i = 0; i < g->left_scope.n; i++)
 		free(g->left_scope.items[i]);
+	for (i = 0; i < g->not_members.n; i++)
+		free(g->not_members.items[i]);
+	free(g->not_members.items);
 	free(g->groups.items);
 	free(g->extra_groups.items);
 	free(g->users.items);
@@ -117,6 +124,34 @@ static int keep_group(gather *g, gb_cloud_group *grp, gb_error *err)
 		gb_cloud_group_free(grp);
 		return rc;
 	}
+	if (g->only_group) {
+		/* On demand: only the chosen members take part (the others are neither added nor removed). */
+		size_t i, j, kept = 0;
+		for (i = 0; i < grp->nmembers; i++) {
+			bool chosen = false;
+			for (j = 0; j < g->nonly && !chosen; j++)
+				chosen = gb_str_iequal(grp->members[i].id, g->only_members[j]);
+			if (chosen)
+				grp->members[kept++] = grp->members[i];
+			else
+				free(grp->members[i].id);
+		}
+		grp->nmembers = kept;
+		for (j = 0; j < g->nonly; j++) {
+			bool found = false;
+			char *copy;
+			for (i = 0; i < grp->nmembers && !found; i++)
+				found = gb_str_iequal(grp->members[i].id, g->only_members[j]);
+			if (found)
+				continue;
+			copy = gb_strdup(g->only_members[j]);
+			if (!copy || ptrs_push(&g->not_members, copy, err)) {
+				free(copy);
+				gb_cloud_group_free(grp);
+				return gb_error_set(err, GB_ENOMEM, "out of memory");
+			}
+		}
+	}
 	rc = ptrs_push(&g->groups, grp, err);
 	if (rc) {
 		gb_cloud_group_free(grp);
@@ -134,6 +169,24 @@ static int read_groups(gather *g, gb_error *err)
 	const char *const *ids = gb_scope_selected_ids(g->scope);
 	int rc = 0;
 
+	if (g->only_group) {
+		gb_cloud_group *grp = NULL;
+		bool in_scope = false;
+
+		rc = gb_graph_get_group(g->graph, g->only_group, &grp, err);
+		if (rc)
+			return gb_error_prefix(err, "reading group %s", g->only_group);
+		rc = gb_scope_matches(g->scope, grp, &in_scope, err);
+		if (!rc && !in_scope)
+			rc = gb_error_set(err, GB_EINVAL, "group %s (%s) is not in the [provisioning] scope; on-demand "
+							  "provisioning only acts on groups in scope",
+					  grp->id, grp->display_name ? grp->display_name : "no name");
+		if (rc) {
+			gb_cloud_group_free(grp);
+			return rc;
+		}
+		return keep_group(g, grp, err);
+	}
 	if (ids) {
 		for (; *ids && !rc; ids++) {
 			gb_cloud_group *grp = NULL;
@@ -452,7 +505,7 @@ static int gather_all(gather *g, gb_error *err)
 		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
 		rc = read_forest(g, err);
 	}
-	if (!rc)
+	if (!rc && !g->only_group)
 		rc = read_managed(g, err);
 	if (!rc)
 		gb_info("provision", "forest: %zu users, %zu anchored or matched groups", gb_map_count(g->forest_users),
@@ -745,12 +798,18 @@ void gb_provision_result_clear(gb_provision_result *res)
 {
 	if (!res)
 		return;
+	size_t i;
+
 	gb_plan_free(res->plan);
+	for (i = 0; i < res->nnot_members; i++)
+		free(res->not_members[i]);
+	free(res->not_members);
 	memset(res, 0, sizeof(*res));
 }
 
-int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
-		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err)
+static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		const gb_provision_opts *opts, const char *only_group, const char *const *only_members, size_t nonly,
+		gb_provision_result *res, gb_error *err)
 {
 	gather g;
 	gb_mappings *mappings = NULL;
@@ -762,6 +821,9 @@ int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_d
 	memset(res, 0, sizeof(*res));
 	memset(&g, 0, sizeof(g));
 	g.cfg = cfg;
+	g.only_group = only_group;
+	g.only_members = only_members;
+	g.nonly = nonly;
 	g.graph = graph;
 	g.dir = dir;
 	g.st = st;
@@ -784,7 +846,7 @@ int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_d
 		in.ad_by_dn = g.ad_by_dn;
 		in.map = gb_mappings_eval;
 		in.map_ctx = mappings;
-		in.authoritative = strcmp(cfg->provisioning.membership, "additive") != 0;
+		in.authoritative = !only_group && strcmp(cfg->provisioning.membership, "additive") != 0;
 		in.move_on_container_change = cfg->provisioning.move_on_container_change;
 		rc = ptrs_terminate(&g.hard_deleted, err);
 		if (!rc)
@@ -792,6 +854,10 @@ int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_d
 		in.hard_deleted = (const char *const *)g.hard_deleted.items;
 		in.left_scope = (const char *const *)g.left_scope.items;
 		res->groups_read = g.groups.n;
+		/* hand the on-demand "not a member" ids over to the result */
+		res->not_members = (char **)g.not_members.items;
+		res->nnot_members = g.not_members.n;
+		memset(&g.not_members, 0, sizeof(g.not_members));
 		if (!rc)
 			rc = gb_provision_plan(&in, &res->plan, err);
 	}
@@ -814,4 +880,60 @@ int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_d
 	gb_mappings_free(mappings);
 	gather_clear(&g);
 	return rc;
+}
+
+int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err)
+{
+	return pass(cfg, st, graph, dir, opts, NULL, NULL, 0, res, err);
+}
+
+int gb_provisioner_on_demand(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+			     const gb_provision_opts *opts, const char *group_id, const char *const *members, size_t n,
+			     gb_provision_result *res, gb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (n < 1 || n > GB_ONDEMAND_MAX_MEMBERS)
+		return gb_error_set(err, GB_EINVAL, "on-demand provisioning takes one to %d members, not %zu",
+				    GB_ONDEMAND_MAX_MEMBERS, n);
+	return pass(cfg, st, graph, dir, opts, group_id, members, n, res, err);
+}
+
+const char *gb_provision_member_outcome(const gb_provision_result *res, const char *group_id, const char *member_id,
+					const char **why)
+{
+	size_t i, j;
+
+	*why = NULL;
+	for (i = 0; i < res->nnot_members; i++)
+		if (gb_str_iequal(res->not_members[i], member_id)) {
+			*why = "the id is not a direct member of the cloud group";
+			return "not a member";
+		}
+	if (!res->plan)
+		return "not provisioned";
+	for (i = 0; i < res->plan->nnotes; i++) {
+		const gb_note *n = &res->plan->notes[i];
+		if (n->kind == GB_NOTE_MEMBER_SKIPPED && n->subject_id && gb_str_iequal(n->subject_id, member_id)) {
+			*why = n->message;
+			return "skipped";
+		}
+	}
+	for (i = 0; i < res->plan->ngroups; i++)
+		if (gb_str_iequal(res->plan->groups[i].object_id, group_id))
+			break;
+	if (i == res->plan->ngroups) {
+		for (j = 0; j < res->plan->nnotes; j++)
+			if (res->plan->notes[j].object_id && gb_str_iequal(res->plan->notes[j].object_id, group_id)) {
+				*why = res->plan->notes[j].message;
+				break;
+			}
+		return "not provisioned";
+	}
+	for (i = 0; i < res->plan->nops; i++) {
+		const gb_op *op = &res->plan->ops[i];
+		if (op->kind == GB_OP_ADD_MEMBERS && op->object_id && gb_str_iequal(op->object_id, group_id))
+			return res->failed ? "not added (the run failed)" : "added";
+	}
+	return "already a member";
 }

@@ -172,6 +172,30 @@ expect_rc "change run exits 0" 0
 expect "bob removed from Sales" test "$(members_of 'Sales_000000000001')" = 1
 expect "carol added to CloudOnly" test "$(members_of 'CloudOnly_000000000002')" = 1
 
+# --- on demand: one group, only the chosen members ---
+python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+body = {"changes": [{"op": "add_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-carol", "u-bob"]}]}
+req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx).read()
+PY
+run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member u-carol --member u-cloud --member u-nobody
+expect_rc "on-demand exits 0" 0
+expect_out "on-demand adds the chosen member" "member u-carol: added"
+expect_out "on-demand explains a skip" "member u-cloud: skipped: user u-cloud in group"
+expect_out "on-demand names a non-member" "member u-nobody: not a member"
+expect "on-demand added carol only, not bob" test "$(members_of 'Sales_000000000001')" = 2
+run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member u-carol
+expect_out "on-demand again: already a member" "member u-carol: already a member"
+run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member a --member b --member c --member d --member e --member f
+expect_rc "a sixth member is a usage error" 2
+run $GB provision on-demand 00000006-1111-4111-8111-000000000006 --member u-alice
+expect_out "on-demand on an unsupported group says why" "member u-alice: not provisioned: group 00000006"
+run $GB provision
+expect "the full run adds bob too" test "$(members_of 'Sales_000000000001')" = 3
+
 # --- a member added by hand in AD is removed (membership = authoritative) ---
 printf 'dn: CN=CloudOnly_000000000002,OU=Groups,%s\nchangetype: modify\nadd: member\nmember: CN=alice-%s,%s\n' "$OU" $$ "$OU" >"$T/manual.ldif"
 ldap ldapmodify -f "$T/manual.ldif" >/dev/null 2>&1
