@@ -1,0 +1,931 @@
+/* Integration tests of the Graph client against the Graph fake (tests/testbed/graph_fake.py). Every test starts a
+ * fake of its own with a tenant written here, so tests can run in parallel. Waits are shrunk with
+ * gb_graph_set_time_scale; the throttling logic and its budget still count the full waits, and the tests assert
+ * on those logical figures. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "graph/graph_int.h" /* graph.h, plus g->token for the redaction test */
+#include "groupbridge/log.h"
+#include "groupbridge/store.h"
+#include "groupbridge/util.h"
+#include "support/graphfake.h"
+
+#define TENANT "7d1c2f4e-5a6b-4c8d-9e0f-112233445566"
+#define CLIENT "0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3"
+#define SECRET "graph-client-secret-do-not-log-9f8e7d"
+#define BIG "aaaaaaaa-1111-4111-8111-000000000001"
+#define MIXED "aaaaaaaa-1111-4111-8111-000000000002"
+#define SYNCED "aaaaaaaa-1111-4111-8111-000000000003"
+#define GONE "aaaaaaaa-1111-4111-8111-0000000000ff"
+#define U1 "bbbbbbbb-2222-4222-8222-000000000001"
+#define U2 "bbbbbbbb-2222-4222-8222-000000000002"
+#define DEV "cccccccc-3333-4333-8333-000000000001"
+#define CON "dddddddd-4444-4444-8444-000000000001"
+#define SP "eeeeeeee-5555-4555-8555-000000000001"
+#define SPAPP "eeeeeeee-5555-4555-8555-0000000000aa"
+#define ROLE "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"
+#define EXT "extension_0123456789abcdef0123456789abcdef_GroupDN"
+
+static const char *tenant_json =
+	"{\"tenant_id\": \"" TENANT "\", \"page_size\": 100,"
+	" \"clients\": [{\"client_id\": \"" CLIENT "\", \"secret\": \"" SECRET "\"}],"
+	" \"users\": ["
+	"  {\"id\": \"" U1 "\", \"displayName\": \"User One\", \"userPrincipalName\": \"one@test.example\","
+	"   \"onPremisesObjectIdentifier\": \"0f0e0d0c-0b0a-4908-8706-050403020100\", \"onPremisesSyncEnabled\": true},"
+	"  {\"id\": \"" U2 "\", \"displayName\": \"User Two\", \"userPrincipalName\": \"two@test.example\","
+	"   \"onPremisesObjectIdentifier\": null}],"
+	" \"devices\": [{\"id\": \"" DEV "\", \"displayName\": \"Laptop\", \"deviceId\": \"d1\"}],"
+	" \"orgContacts\": [{\"id\": \"" CON "\", \"displayName\": \"Contact\", \"mail\": \"c@example.org\"}],"
+	" \"servicePrincipals\": [{\"id\": \"" SP "\", \"appId\": \"" SPAPP "\", \"displayName\": \"Cloud Sync\","
+	"   \"appRoles\": [{\"id\": \"" ROLE "\", \"value\": \"Group\", \"displayName\": \"Group\","
+	"                   \"allowedMemberTypes\": [\"User\"]}],"
+	"   \"synchronization\": {\"jobs\": [{\"id\": \"AAD2ADGroupProvisioning.abc\", \"templateId\": \"t\","
+	"                                      \"on_demand_result\": \"Success\"}]}}],"
+	" \"groups\": ["
+	"  {\"id\": \"" BIG "\", \"displayName\": \"Big\", \"securityEnabled\": true, \"mailEnabled\": false,"
+	"   \"groupTypes\": [], \"generate_members\": {\"count\": 5000, \"id_prefix\": \"ffffffff-0000-4000-8000-\","
+	"   \"type\": \"user\", \"on_premises\": \"alternate\"}},"
+	"  {\"id\": \"" MIXED "\", \"displayName\": \"Mixed\", \"description\": \"all kinds\", \"securityEnabled\": true,"
+	"   \"mailEnabled\": false, \"groupTypes\": [], \"" EXT "\": \"CN=Mixed,OU=Groups,DC=test,DC=example\","
+	"   \"writebackConfiguration\": {\"isEnabled\": true, \"onPremisesGroupType\": \"universalSecurityGroup\"},"
+	"   \"onPremisesSyncBehavior\": {\"isCloudManaged\": false},"
+	"   \"members\": [\"" U1 "\", \"" U2 "\", \"" SYNCED "\", \"" DEV "\", \"" CON "\", \"" SP "\"]},"
+	"  {\"id\": \"" SYNCED "\", \"displayName\": \"Synced\", \"securityEnabled\": true, \"mailEnabled\": false,"
+	"   \"groupTypes\": [], \"onPremisesSyncEnabled\": true,"
+	"   \"onPremisesSecurityIdentifier\": \"S-1-5-21-1-2-3-1105\", \"members\": [\"" U1 "\"]}],"
+	" \"onPremisesSynchronization\": {\"features\": {\"groupWriteBackEnabled\": true,"
+	"   \"blockCloudObjectTakeoverThroughHardMatchEnabled\": false}}"
+	"}";
+
+/* ---- fixtures ---- */
+
+typedef struct env {
+	gb_fake *fake;
+	gb_config *cfg;
+	gb_graph *g;
+} env;
+
+static void start(env *e, long max_wait)
+{
+	char text[4096];
+	gb_error err;
+
+	memset(e, 0, sizeof(*e));
+	cr_assert_eq(gb_fake_start_json(tenant_json, &e->fake), 0, "the fake did not start");
+	snprintf(text, sizeof(text),
+		 "[graph]\ntenant_id = %s\nclient_id = %s\nclient_secret_file = %s\ngraph_url = %s\n"
+		 "authority_url = %s\nca_file = %s\ntimeout = 30\nmax_throttle_wait = %ld\n",
+		 e->fake->tenant_id, e->fake->client_id, e->fake->secret_file, e->fake->url, e->fake->authority_url,
+		 e->fake->ca_file, max_wait);
+	cr_assert_eq(gb_config_parse("test.ini", text, &e->cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_new(e->cfg, &e->g, &err), 0, "%s", err.msg);
+	gb_graph_set_time_scale(e->g, 0.001);
+}
+
+static void stop(env *e)
+{
+	gb_graph_free(e->g);
+	gb_config_free(e->cfg);
+	gb_fake_free(e->fake);
+}
+
+/* Sends a control request (path starts with "/_fake"); the parsed reply (NULL when empty) is the caller's. */
+static json_t *ctl(env *e, const char *method, const char *path, const char *body)
+{
+	char *text = NULL;
+	json_t *out = NULL;
+	int status = gb_fake_control(e->fake, method, path + strlen("/_fake"), body, &text);
+
+	cr_assert(status >= 200 && status < 300, "%s %s: %d %s", method, path, status, text ? text : "");
+	if (text && *text)
+		out = json_loads(text, 0, NULL);
+	free(text);
+	return out;
+}
+
+/* Counts log entries whose method matches and whose path contains needle (and whose status is status, or any
+ * when status is 0). */
+static size_t log_count(env *e, const char *method, const char *needle, long status)
+{
+	json_t *log = ctl(e, "GET", "/_fake/log", NULL), *v = json_object_get(log, "value"), *it;
+	size_t i, n = 0;
+
+	json_array_foreach(v, i, it) {
+		const char *m = json_string_value(json_object_get(it, "method"));
+		const char *p = json_string_value(json_object_get(it, "path"));
+		if (m && p && strcmp(m, method) == 0 && strstr(p, needle) &&
+		    (!status || json_integer_value(json_object_get(it, "status")) == status))
+			n++;
+	}
+	json_decref(log);
+	return n;
+}
+
+static void report(const char *what, env *e, int64_t ms)
+{
+	const gb_graph_stats *s = gb_graph_get_stats(e->g);
+
+	fprintf(stderr,
+		"graph-figures: %s: %lld ms, %lu requests (%lu token, %lu connections), %lu throttled, %lu auth "
+		"retries, %lu net retries, logical wait %lld ms, slowdown %lld ms\n",
+		what, (long long)ms, s->requests, s->token_requests, s->connections, s->throttled, s->auth_retries,
+		s->net_retries, (long long)s->wait_ms, (long long)s->slowdown_ms);
+}
+
+typedef struct counter {
+	size_t n, kinds[GB_KIND_OTHER + 1];
+	env *e;
+	size_t expire_at; /* expire every token when this many members were seen (0: never) */
+	char last[64];
+} counter;
+
+static int count_member(const gb_member_ref *m, void *ud, gb_error *err)
+{
+	counter *c = ud;
+
+	(void)err;
+	c->n++;
+	c->kinds[m->kind]++;
+	snprintf(c->last, sizeof(c->last), "%s", m->id);
+	if (c->expire_at && c->n == c->expire_at)
+		json_decref(ctl(c->e, "POST", "/_fake/faults", "{\"expire_all_tokens\": true}"));
+	return 0;
+}
+
+/* ---- paging ---- */
+
+Test(graph_fake, reads_5000_members_with_a_page_size_of_100)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	int64_t t0;
+
+	start(&e, 900);
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	report("5000 members, page 100", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(c.n, 5000);
+	cr_assert_eq(c.kinds[GB_KIND_USER], 5000);
+	cr_assert_str_eq(c.last, "ffffffff-0000-4000-8000-000000001387", "the last generated member (index 4999)");
+	cr_assert_eq(log_count(&e, "GET", "/members", 200), 50, "50 pages of 100");
+	cr_assert_eq(log_count(&e, "POST", "/oauth2/v2.0/token", 200), 1, "one token for the whole read");
+	cr_assert_eq(gb_graph_get_stats(e.g)->requests, 51);
+	cr_assert_eq(gb_graph_get_stats(e.g)->connections, 1, "one connection reused for every request");
+	stop(&e);
+}
+
+Test(graph_fake, members_come_with_their_kinds_and_groups_with_their_properties)
+{
+	env e;
+	counter c = {0};
+	gb_cloud_group *grp = NULL, *all = NULL;
+	size_t n = 0, i;
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 6);
+	cr_assert_eq(c.kinds[GB_KIND_USER], 2);
+	cr_assert_eq(c.kinds[GB_KIND_GROUP], 1);
+	cr_assert_eq(c.kinds[GB_KIND_DEVICE], 1);
+	cr_assert_eq(c.kinds[GB_KIND_CONTACT], 1);
+	cr_assert_eq(c.kinds[GB_KIND_SERVICE_PRINCIPAL], 1);
+	cr_assert_eq(gb_graph_set_group_extension(e.g, EXT, &err), 0);
+	cr_assert_eq(gb_graph_get_group(e.g, MIXED, &grp, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(grp->display_name, "Mixed");
+	cr_assert_str_eq(grp->description, "all kinds");
+	cr_assert_str_eq(grp->group_dn_ext, "CN=Mixed,OU=Groups,DC=test,DC=example");
+	cr_assert_eq(grp->security_enabled, GB_TRI_TRUE);
+	cr_assert_eq(grp->on_prem_sync_enabled, GB_TRI_UNKNOWN);
+	gb_cloud_group_free(grp);
+	cr_assert_eq(gb_graph_get_group(e.g, GONE, &grp, &err), GB_ENOTFOUND);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups/" GONE) == err.msg, "%s", err.msg);
+	cr_assert(strstr(err.msg, "Request_ResourceNotFound") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "(request-id ") != NULL, "%s", err.msg);
+	cr_assert_null(grp);
+	cr_assert_eq(gb_graph_read_groups(e.g, "securityEnabled eq true", true, &all, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		cr_assert(all[i].members_read);
+		if (strcmp(all[i].id, SYNCED) == 0) {
+			cr_assert_eq(all[i].on_prem_sync_enabled, GB_TRI_TRUE);
+			cr_assert_str_eq(all[i].on_prem_sid, "S-1-5-21-1-2-3-1105");
+			cr_assert_eq(all[i].nmembers, 1);
+		}
+		if (strcmp(all[i].id, BIG) == 0)
+			cr_assert_eq(all[i].nmembers, 5000);
+	}
+	gb_graph_groups_free(all, n);
+	stop(&e);
+}
+
+static int count_user(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	counter *c = ud;
+
+	(void)err;
+	if (u && strcmp(u->id, U1) == 0)
+		cr_assert_str_eq(u->on_prem_object_id, "0f0e0d0c-0b0a-4908-8706-050403020100");
+	c->n++;
+	return 0;
+}
+
+Test(graph_fake, users_with_on_premises_object_identifier)
+{
+	env e;
+	counter c = {0};
+	gb_cloud_user *u = NULL;
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_list_users(e.g, NULL, 999, count_user, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 5002, "2 listed users and the 5000 generated members");
+	cr_assert_eq(log_count(&e, "GET", "/v1.0/users", 200), 6, "999 per page");
+	cr_assert_eq(gb_graph_get_user(e.g, U2, &u, &err), 0, "%s", err.msg);
+	cr_assert_null(u->on_prem_object_id);
+	cr_assert_str_eq(u->user_principal_name, "two@test.example");
+	gb_cloud_user_free(u);
+	stop(&e);
+}
+
+/* ---- throttling ---- */
+
+Test(graph_fake, survives_a_storm_of_429_with_retry_after)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	int64_t t0;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
+			"\"retry_after\": \"3\", \"count\": 8, \"every\": 2}]}"));
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	report("429 storm with Retry-After 3", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(c.n, 5000, "every member once, none lost or repeated across retries");
+	cr_assert_eq(gb_graph_get_stats(e.g)->throttled, 8);
+	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 8 * 3000, "Retry-After is honoured exactly");
+	cr_assert_eq(log_count(&e, "GET", "/members", 429), 8);
+	cr_assert_eq(log_count(&e, "GET", "/members", 200), 50);
+	stop(&e);
+}
+
+Test(graph_fake, survives_a_storm_of_429_and_503_without_retry_after)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	int64_t t0, w;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 4},"
+			" {\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 503, \"count\": 2, "
+			"\"skip\": 20}]}"));
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	report("429x4 + 503x2 storm without Retry-After", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(c.n, 5000);
+	cr_assert_eq(gb_graph_get_stats(e.g)->throttled, 6);
+	/* exponential backoff with jitter in [half, full]: 1+2+4+8 s on the first page, then 1+2 s */
+	w = gb_graph_get_stats(e.g)->wait_ms;
+	cr_assert(w >= (15000 + 3000) / 2 && w <= 15000 + 3000, "backoff waits %lld ms", (long long)w);
+	cr_assert_eq(log_count(&e, "GET", "/members", 429), 4);
+	cr_assert_eq(log_count(&e, "GET", "/members", 503), 2);
+	stop(&e);
+}
+
+Test(graph_fake, stops_cleanly_when_throttling_outlasts_the_wait_cap)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+
+	start(&e, 30);
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
+			"\"retry_after\": \"10\", \"count\": -1, \"skip\": 3}]}"));
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), GB_ETHROTTLED);
+	cr_assert_eq(c.n, 300, "the pages before the storm were delivered");
+	cr_assert(strstr(err.msg, "/members") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 30000, "waited up to the cap, not beyond");
+	cr_assert_eq(log_count(&e, "GET", "/members", 429), 4, "three waits of 10 s, then the fourth refused");
+	stop(&e);
+}
+
+Test(graph_fake, slows_down_when_the_throttle_limit_percentage_is_high)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"throttle_percentage\": \"1.2\"}"));
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &c, &err), 0, "%s", err.msg);
+	/* three pages: the reply to each of the first two reports 120 %, so 4 s pauses before pages 2 and 3 */
+	cr_assert_eq(gb_graph_get_stats(e.g)->slowdown_ms, 8000);
+	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 0, "pre-emptive pauses are not throttling waits");
+	stop(&e);
+}
+
+/* ---- tokens ---- */
+
+Test(graph_fake, renews_a_token_that_expires_in_the_middle_of_paging)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	int64_t t0;
+
+	start(&e, 900);
+	c.e = &e;
+	c.expire_at = 2000;
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	report("token expired at member 2000", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(c.n, 5000);
+	cr_assert_eq(gb_graph_get_stats(e.g)->auth_retries, 1);
+	cr_assert_eq(gb_graph_get_stats(e.g)->token_requests, 2);
+	cr_assert_eq(log_count(&e, "GET", "/members", 401), 1);
+	cr_assert_eq(log_count(&e, "POST", "/oauth2/v2.0/token", 200), 2);
+	stop(&e);
+}
+
+Test(graph_fake, renews_a_short_lived_token_before_it_expires)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	long left = 0;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"token_lifetime\": 8}"));
+	cr_assert_eq(gb_graph_token(e.g, &left, &err), 0, "%s", err.msg);
+	cr_assert(left <= 8);
+	/* with 8 s tokens the client renews when 2 s are left: slow every page by 150 ms so the read spans ~8 s */
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"delay_ms\": 150, "
+			"\"count\": -1}]}"));
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 5000);
+	cr_assert(gb_graph_get_stats(e.g)->token_requests >= 2, "renewed before expiry");
+	cr_assert_eq(log_count(&e, "GET", "/members", 401), 0, "never sent an expired token");
+	stop(&e);
+}
+
+Test(graph_fake, a_wrong_secret_is_an_authentication_error_naming_the_client)
+{
+	env e;
+	gb_error err;
+	char path[GB_FAKE_PATH_MAX];
+	FILE *f;
+
+	start(&e, 900);
+	snprintf(path, sizeof(path), "%s", e.fake->secret_file);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("not-the-secret\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	gb_graph_free(e.g);
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_token(e.g, NULL, &err), GB_EAUTH);
+	cr_assert(strstr(err.msg, "/oauth2/v2.0/token") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, CLIENT) != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "invalid_client") != NULL, "%s", err.msg);
+	cr_assert_null(strstr(err.msg, "not-the-secret"));
+	stop(&e);
+}
+
+/* ---- malformed replies ---- */
+
+static int ignore_group(const gb_cloud_group *g, void *ud, gb_error *err)
+{
+	(void)g;
+	(void)ud;
+	(void)err;
+	return 0;
+}
+
+Test(graph_fake, malformed_and_truncated_json_are_clean_errors_naming_the_request)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"^/v1.0/groups\\\\?\", \"body\": "
+			"\"malformed\", \"count\": 1}]}"));
+	cr_assert_eq(gb_graph_list_groups(e.g, NULL, 0, ignore_group, NULL, &err), GB_EPARSE);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups?$select=") == err.msg, "%s", err.msg);
+	cr_assert(strstr(err.msg, "malformed JSON") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "client-request-id") != NULL, "%s", err.msg);
+	/* a transfer cut short is retried (it is a network failure) ... */
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
+			"\"truncated\", \"count\": 1, \"skip\": 5}]}"));
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 5000);
+	cr_assert_eq(gb_graph_get_stats(e.g)->net_retries, 1);
+	/* ... and when it keeps happening the call fails naming the request */
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
+			"\"truncated\", \"count\": -1}]}"));
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 100, count_member, &c, &err), GB_ENET);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups/" MIXED "/members") == err.msg, "%s", err.msg);
+	/* a body over the limit */
+	gb_graph_set_max_body(e.g, 1000);
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), GB_ETOOBIG);
+	cr_assert(strstr(err.msg, "exceeds the limit of 1000 bytes") != NULL, "%s", err.msg);
+	stop(&e);
+}
+
+/* ---- delta ---- */
+
+typedef struct dlog {
+	int resets;
+	size_t records, added, removed;
+	char text[8192];
+} dlog;
+
+static int on_delta(const gb_graph_group_delta *d, void *ud, gb_error *err)
+{
+	dlog *l = ud;
+	size_t i, n = strlen(l->text);
+
+	(void)err;
+	if (!d) {
+		l->resets++;
+		return 0;
+	}
+	l->records++;
+	l->added += d->nadded;
+	l->removed += d->nremoved;
+	if (strcmp(d->group.id, BIG) == 0)
+		return 0; /* too many to print */
+	n += (size_t)snprintf(l->text + n, sizeof(l->text) - n, "[%s%s%s", d->group.id + 24,
+			      d->group.deleted ? " deleted" : "", d->group.changed_out ? " changed" : "");
+	for (i = 0; i < d->nadded && n < sizeof(l->text); i++)
+		n += (size_t)snprintf(l->text + n, sizeof(l->text) - n, " +%s", d->added[i].id + 24);
+	for (i = 0; i < d->nremoved && n < sizeof(l->text); i++)
+		n += (size_t)snprintf(l->text + n, sizeof(l->text) - n, " -%s", d->removed[i].id + 24);
+	if (n < sizeof(l->text))
+		snprintf(l->text + n, sizeof(l->text) - n, "]");
+	return 0;
+}
+
+static gb_store *open_store(char *path, size_t n)
+{
+	gb_store *st = NULL;
+	gb_error err;
+	char dir[] = "/tmp/gb-graph-store-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, n, "%s/state.db", dir);
+	cr_assert_eq(gb_store_open(path, "test_graph", &st, &err), 0, "%s", err.msg);
+	return st;
+}
+
+Test(graph_fake, delta_resumes_from_the_saved_delta_link)
+{
+	env e;
+	dlog l1 = {0}, l2 = {0}, l3 = {0};
+	gb_graph_delta_info info;
+	char path[512], *link = NULL;
+	gb_store *st = open_store(path, sizeof(path));
+	gb_error err;
+	int64_t t0;
+
+	start(&e, 900);
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l1, &info, &err), 0, "%s", err.msg);
+	report("groups delta, first run", &e, gb_time_mono_ms() - t0);
+	cr_assert(info.full);
+	cr_assert_eq(l1.resets, 1, "a first run announces a full enumeration");
+	cr_assert_eq(l1.added, 5000 + 6 + 1, "every membership once");
+	cr_assert_eq(l1.removed, 0);
+	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "%s", err.msg);
+	cr_assert(strstr(link, "/v1.0/groups/delta?") && strstr(link, "deltatoken"), "%s", link);
+	free(link);
+	json_decref(ctl(&e, "POST", "/_fake/mutate",
+			"{\"changes\": ["
+			"{\"op\": \"add_members\", \"group\": \"" SYNCED "\", \"members\": [\"" U2 "\"]},"
+			"{\"op\": \"remove_members\", \"group\": \"" MIXED "\", \"members\": [\"" DEV "\"]},"
+			"{\"op\": \"remove_members\", \"group\": \"" BIG "\", \"members\": "
+			"[\"ffffffff-0000-4000-8000-000000000000\"]},"
+			"{\"op\": \"create_group\", \"object\": {\"id\": \"aaaaaaaa-1111-4111-8111-000000000004\", "
+			"\"displayName\": \"New\", \"securityEnabled\": true, \"mailEnabled\": false, \"groupTypes\": [], "
+			"\"members\": [\"" U1 "\"]}}]}"));
+	/* a second client (a new run) resumes from the store */
+	gb_graph_free(e.g);
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	report("groups delta, resumed", &e, gb_time_mono_ms() - t0);
+	cr_assert(!info.full);
+	cr_assert_eq(l2.resets, 0);
+	cr_assert(strstr(l2.text, "[000000000003 +000000000002]") != NULL, "%s", l2.text);
+	cr_assert(strstr(l2.text, "[000000000002 -000000000001]") != NULL, "%s", l2.text);
+	cr_assert(strstr(l2.text, "[000000000004 +000000000001]") != NULL, "%s", l2.text);
+	cr_assert_eq(l2.removed, 2, "the device from Mixed and one member of Big");
+	cr_assert_eq(l2.added, 2);
+	/* deleting groups: soft (restorable, "changed") and hard ("deleted") */
+	json_decref(ctl(&e, "POST", "/_fake/mutate",
+			"{\"changes\": [{\"op\": \"soft_delete_group\", \"id\": \"" SYNCED "\"},"
+			"{\"op\": \"hard_delete_group\", \"id\": \"aaaaaaaa-1111-4111-8111-000000000004\"}]}"));
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l3, &info, &err), 0, "%s", err.msg);
+	cr_assert(strstr(l3.text, "[000000000003 changed") != NULL, "%s", l3.text);
+	cr_assert(strstr(l3.text, "[000000000004 deleted") != NULL, "%s", l3.text);
+	gb_store_free(st);
+	unlink(path);
+	stop(&e);
+}
+
+Test(graph_fake, an_expired_delta_link_is_reported_or_falls_back_to_a_full_read)
+{
+	env e;
+	dlog l1 = {0}, l2 = {0};
+	gb_graph_delta_info info;
+	char path[512], *link = NULL;
+	gb_store *st = open_store(path, sizeof(path));
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l1, &info, &err), 0, "%s", err.msg);
+	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\"}"));
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), GB_ERETRY);
+	cr_assert(info.expired);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups/delta?") == err.msg, "%s", err.msg);
+	cr_assert(strstr(err.msg, "a full read is needed") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), GB_ENOTFOUND,
+		     "the dead link is forgotten");
+	/* with the fallback the client starts over by itself */
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 400, \"code\": \"resyncRequired\"}"));
+	memset(&l2, 0, sizeof(l2));
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, GB_GRAPH_DELTA_FALLBACK, on_delta, &l2, &info, &err), 0, "%s",
+		     err.msg);
+	cr_assert(info.expired && info.full);
+	cr_assert_eq(l2.resets, 1);
+	cr_assert_eq(l2.added, 5000 + 6 + 1);
+	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "a new link is saved");
+	free(link);
+	gb_store_free(st);
+	unlink(path);
+	stop(&e);
+}
+
+typedef struct ulog {
+	int resets;
+	size_t n;
+	char u1[64];
+} ulog;
+
+static int on_user_delta(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	ulog *l = ud;
+
+	(void)err;
+	if (!u) {
+		l->resets++;
+		return 0;
+	}
+	l->n++;
+	if (strcmp(u->id, U2) == 0)
+		snprintf(l->u1, sizeof(l->u1), "%s", u->on_prem_object_id ? u->on_prem_object_id : "(null)");
+	return 0;
+}
+
+Test(graph_fake, users_delta_reports_on_premises_object_identifier_changes)
+{
+	env e;
+	ulog l1 = {0}, l2 = {0};
+	gb_graph_delta_info info;
+	char path[512];
+	gb_store *st = open_store(path, sizeof(path));
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_delta_users(e.g, st, 0, on_user_delta, &l1, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(l1.n, 5002);
+	cr_assert_str_eq(l1.u1, "(null)");
+	json_decref(ctl(&e, "POST", "/_fake/mutate",
+			"{\"changes\": [{\"op\": \"update_user\", \"id\": \"" U2 "\", \"set\": "
+			"{\"onPremisesObjectIdentifier\": \"11112222-3333-4444-5555-666677778888\"}}]}"));
+	cr_assert_eq(gb_graph_delta_users(e.g, st, 0, on_user_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert(!info.full);
+	cr_assert_eq(l2.n, 1);
+	cr_assert_str_eq(l2.u1, "11112222-3333-4444-5555-666677778888");
+	gb_store_free(st);
+	unlink(path);
+	stop(&e);
+}
+
+/* ---- $batch ---- */
+
+Test(graph_fake, batch_parts_fail_differently_and_throttled_parts_are_retried)
+{
+	env e;
+	gb_graph_batch_item it[3] = {{.method = "GET", .url = "/groups/" GONE},
+				     {.method = "GET", .url = "/groups/" SYNCED "?$select=id,displayName"},
+				     {.method = "GET", .url = "/groups/" MIXED "?$select=id"}};
+	gb_error err;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"path_regex\": \"" SYNCED "\", \"status\": 429, \"retry_after\": \"5\", "
+			"\"count\": 1, \"where\": \"batch_part\"}]}"));
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 3, &err), 0, "%s", err.msg);
+	cr_assert_eq(it[0].status, 404);
+	cr_assert(strstr(it[0].error, "GET /groups/" GONE " (batch part 0): 404 Request_ResourceNotFound") ==
+			  it[0].error,
+		  "%s", it[0].error);
+	cr_assert_eq(it[1].status, 200, "the throttled part was sent again");
+	cr_assert(strstr(it[1].response, "\"displayName\":\"Synced\"") != NULL, "%s", it[1].response);
+	cr_assert_eq(it[2].status, 200);
+	cr_assert_str_eq(it[2].error, "");
+	cr_assert_eq(gb_graph_get_stats(e.g)->throttled, 1);
+	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 5000, "after the part's Retry-After");
+	cr_assert_eq(log_count(&e, "POST", "/$batch", 200), 2);
+	gb_graph_batch_clear(it, 3);
+	stop(&e);
+}
+
+Test(graph_fake, a_batch_of_45_is_split_into_20_20_5)
+{
+	env e;
+	gb_graph_batch_item it[45];
+	char urls[45][96];
+	size_t i;
+	gb_error err;
+
+	start(&e, 900);
+	for (i = 0; i < 45; i++) {
+		memset(&it[i], 0, sizeof(it[i]));
+		snprintf(urls[i], sizeof(urls[i]), "/users/ffffffff-0000-4000-8000-%012zx?$select=id", i);
+		it[i].method = "GET";
+		it[i].url = urls[i];
+	}
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"batch_response_order\": \"random\"}"));
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 45, &err), 0, "%s", err.msg);
+	for (i = 0; i < 45; i++) {
+		char want[80];
+		snprintf(want, sizeof(want), "\"id\":\"ffffffff-0000-4000-8000-%012zx\"", i);
+		cr_assert_eq(it[i].status, 200, "part %zu: %s", i, it[i].error);
+		cr_assert(strstr(it[i].response, want) != NULL, "part %zu got %s", i, it[i].response);
+	}
+	cr_assert_eq(log_count(&e, "POST", "/$batch", 200), 3);
+	gb_graph_batch_clear(it, 45);
+	stop(&e);
+}
+
+/* ---- the migration's resources ---- */
+
+Test(graph_fake, writeback_configuration_and_source_of_authority)
+{
+	env e;
+	gb_tri en = GB_TRI_UNKNOWN;
+	char *type = NULL;
+	bool cm = true;
+	const char *shapes[] = {"value_object", "value_array", "plain"};
+	size_t i;
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &err), 0, "%s", err.msg);
+	cr_assert_eq(en, GB_TRI_TRUE);
+	cr_assert_str_eq(type, "universalSecurityGroup");
+	free(type);
+	cr_assert_eq(gb_graph_set_writeback(e.g, MIXED, false, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &err), 0, "%s", err.msg);
+	cr_assert_eq(en, GB_TRI_FALSE);
+	free(type);
+	for (i = 0; i < 3; i++) {
+		char cfgtext[128];
+		snprintf(cfgtext, sizeof(cfgtext), "{\"sync_behavior_shape\": \"%s\"}", shapes[i]);
+		json_decref(ctl(&e, "POST", "/_fake/config", cfgtext));
+		cr_assert_eq(gb_graph_get_sync_behavior(e.g, MIXED, &cm, &err), 0, "%s: %s", shapes[i], err.msg);
+		cr_assert(!cm, "%s", shapes[i]);
+	}
+	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, true, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_sync_behavior(e.g, SYNCED, &cm, &err), 0, "%s", err.msg);
+	cr_assert(cm);
+	{
+		gb_cloud_group *g = NULL;
+		cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &err), 0, "%s", err.msg);
+		cr_assert_eq(g->on_prem_sync_enabled, GB_TRI_UNKNOWN, "converted groups have onPremisesSyncEnabled null");
+		gb_cloud_group_free(g);
+	}
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"sync_behavior_patch_reply\": \"no_content\"}"));
+	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, false, &err), 0, "%s", err.msg);
+	{
+		gb_graph_sync_features *f = NULL;
+		cr_assert_eq(gb_graph_get_sync_features(e.g, &f, &err), 0, "%s", err.msg);
+		cr_assert_eq(f->group_writeback_enabled, GB_TRI_TRUE);
+		cr_assert_eq(f->block_hard_match_enabled, GB_TRI_FALSE);
+		gb_graph_sync_features_free(f);
+	}
+	stop(&e);
+}
+
+Test(graph_fake, the_extension_application_and_the_group_dn_extension)
+{
+	env e;
+	gb_graph_app *app = NULL, *found = NULL;
+	gb_graph_extension_list *exts = NULL;
+	char *sp = NULL, *sp2 = NULL, *name = NULL, want[128];
+	gb_cloud_group *g = NULL;
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_find_extension_app(e.g, &app, &err), GB_ENOTFOUND);
+	cr_assert(strstr(err.msg, "api://" TENANT "/CloudSyncCustomExtensionsApp") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_graph_create_extension_app(e.g, &app, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_find_extension_app(e.g, &found, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(found->id, app->id);
+	cr_assert_str_eq(found->app_id, app->app_id);
+	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp, &err), GB_ENOTFOUND);
+	cr_assert_eq(gb_graph_create_service_principal(e.g, app->app_id, &sp, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp2, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(sp, sp2);
+	cr_assert_eq(gb_graph_create_extension_property(e.g, app->id, "GroupDN", &name, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_extension_name(app->app_id, "GroupDN", want, sizeof(want), &err), 0);
+	cr_assert_str_eq(name, want);
+	cr_assert_eq(gb_graph_list_extension_properties(e.g, app->id, &exts, &err), 0, "%s", err.msg);
+	cr_assert_eq(exts->n, 1);
+	cr_assert_str_eq(exts->items[0].name, want);
+	cr_assert(exts->items[0].targets_group);
+	cr_assert_eq(gb_graph_set_group_extension_value(e.g, SYNCED, name, "CN=Synced,OU=Old,DC=test,DC=example", &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(gb_graph_set_group_extension(e.g, name, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(g->group_dn_ext, "CN=Synced,OU=Old,DC=test,DC=example");
+	gb_cloud_group_free(g);
+	gb_graph_extension_list_free(exts);
+	gb_graph_app_free(app);
+	gb_graph_app_free(found);
+	free(sp);
+	free(sp2);
+	free(name);
+	stop(&e);
+}
+
+Test(graph_fake, app_role_assignments_and_provision_on_demand)
+{
+	env e;
+	gb_graph_role_assignment_list *l = NULL;
+	char *id = NULL, *result = NULL, *details = NULL;
+	const char *members[] = {U1, U2};
+	const char *six[6] = {U1, U2, U1, U2, U1, U2};
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l->n, 0);
+	gb_graph_role_assignment_list_free(l);
+	cr_assert_eq(gb_graph_assign_app_role(e.g, SP, MIXED, ROLE, &id, &err), 0, "%s", err.msg);
+	cr_assert_not_null(id);
+	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l->n, 1);
+	cr_assert_str_eq(l->items[0].principal_id, MIXED);
+	cr_assert_str_eq(l->items[0].app_role_id, ROLE);
+	gb_graph_role_assignment_list_free(l);
+	cr_assert_eq(gb_graph_provision_on_demand(e.g, SP, "AAD2ADGroupProvisioning.abc", "rule-1", MIXED, members, 2,
+						  &result, &details, &err),
+		     0, "%s", err.msg);
+	cr_assert_str_eq(result, "Success");
+	cr_assert_eq(gb_graph_provision_on_demand(e.g, SP, "AAD2ADGroupProvisioning.abc", "rule-1", MIXED, six, 6,
+						  NULL, NULL, &err),
+		     GB_EINVAL);
+	free(id);
+	free(result);
+	free(details);
+	stop(&e);
+}
+
+/* ---- secrets ---- */
+
+Test(graph_fake, nothing_secret_reaches_the_log)
+{
+	env e;
+	counter c = {0};
+	gb_error err;
+	char logpath[] = "/tmp/gb-graph-log-XXXXXX", *token;
+	int fd = mkstemp(logpath);
+	FILE *f = fdopen(fd, "w+");
+	gb_buf text;
+	gb_graph_batch_item it[2] = {{.method = "GET", .url = "/groups/" GONE},
+				     {.method = "PATCH", .url = "/groups/" MIXED, .body = "{\"description\":\"x\"}"}};
+
+	cr_assert_not_null(f);
+	gb_log_setup(GB_LOG_DEBUG, 0, f);
+	start(&e, 900);
+	c.e = &e;
+	c.expire_at = 150; /* a second token mid-way */
+	json_decref(ctl(&e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 1}]}"));
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	token = gb_strdup(e.g->token);
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 2, &err), 0, "%s", err.msg);
+	gb_graph_batch_clear(it, 2);
+	gb_graph_free(e.g);
+	e.g = NULL;
+	/* a refused secret and its error message are logged too */
+	{
+		FILE *sf = fopen(e.fake->secret_file, "w");
+		fputs(SECRET "-wrong\n", sf);
+		fclose(sf);
+		cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_graph_token(e.g, NULL, &err), GB_EAUTH);
+		gb_err("test", "%s", err.msg);
+	}
+	fflush(f);
+	gb_buf_init(&text, 0);
+	cr_assert_eq(gb_read_file(logpath, &text, &err), 0, "%s", err.msg);
+	cr_assert(strstr(text.data, "GET /v1.0/groups/" BIG "/members") != NULL, "debug lines are written");
+	cr_assert(strstr(text.data, "client-request-id") != NULL);
+	cr_assert(strstr(text.data, "-> 429 in ") != NULL);
+	cr_assert_null(strstr(text.data, SECRET), "the client secret is in the log");
+	cr_assert_null(strstr(text.data, token), "a token is in the log");
+	cr_assert_null(strstr(text.data, "Bearer "), "an Authorization header is in the log");
+	cr_assert_null(strstr(text.data, "client_secret="), "a token request body is in the log");
+	gb_log_setup(GB_LOG_INFO, 0, NULL);
+	gb_buf_free(&text);
+	fclose(f);
+	unlink(logpath);
+	free(token);
+	stop(&e);
+}
+
+/* ---- config check ---- */
+
+Test(graph_fake, the_probe_obtains_a_token)
+{
+	env e;
+	char detail[512];
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_probe(e.cfg, detail, sizeof(detail), &err), 0, "%s", err.msg);
+	cr_assert(strstr(detail, "token for client " CLIENT) == detail, "%s", detail);
+	cr_assert(strstr(detail, "valid") != NULL, "%s", detail);
+	cr_assert_null(strstr(detail, SECRET));
+	stop(&e);
+}
+
+/* ---- certificate credentials ---- */
+
+Test(graph_fake, certificate_credentials_with_ps256_and_rs256)
+{
+	char dir[] = "/tmp/gb-graph-cert-XXXXXX", tenant[4096], text[4096], detail[512], *cert = NULL, *key = NULL;
+	gb_fake *fake = NULL;
+	gb_config *cfg = NULL;
+	gb_graph *g = NULL;
+	gb_error err;
+	long left = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(gb_fake_make_cert(dir, "client", &cert, &key), 0);
+	snprintf(tenant, sizeof(tenant),
+		 "{\"tenant_id\": \"" TENANT "\", \"clients\": [{\"client_id\": \"" CLIENT "\", \"certificate\": "
+		 "\"%s\"}], \"groups\": [{\"id\": \"" MIXED "\", \"displayName\": \"Mixed\"}]}",
+		 cert);
+	cr_assert_eq(gb_fake_start_json(tenant, &fake), 0);
+	snprintf(text, sizeof(text),
+		 "[graph]\ntenant_id = %s\nclient_id = %s\ncertificate_file = %s\nprivate_key_file = %s\n"
+		 "graph_url = %s\nauthority_url = %s\nca_file = %s\n",
+		 fake->tenant_id, CLIENT, cert, key, fake->url, fake->authority_url, fake->ca_file);
+	cr_assert_eq(gb_config_parse("cert.ini", text, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_new(cfg, &g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_token(g, &left, &err), 0, "PS256: %s", err.msg);
+	cr_assert(left > 3000);
+	{
+		gb_cloud_group *grp = NULL;
+		cr_assert_eq(gb_graph_get_group(g, MIXED, &grp, &err), 0, "%s", err.msg);
+		gb_cloud_group_free(grp);
+	}
+	gb_graph_token_invalidate(g);
+	gb_graph_set_jwt_alg(g, GB_GRAPH_JWT_RS256);
+	cr_assert_eq(gb_graph_token(g, &left, &err), 0, "RS256: %s", err.msg);
+	cr_assert_eq(gb_graph_get_stats(g)->token_requests, 2);
+	cr_assert_eq(gb_graph_probe(cfg, detail, sizeof(detail), &err), 0, "%s", err.msg);
+	gb_graph_free(g);
+	gb_config_free(cfg);
+	gb_fake_free(fake);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+	free(cert);
+	free(key);
+}
