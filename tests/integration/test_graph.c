@@ -929,3 +929,31 @@ Test(graph_fake, certificate_credentials_with_ps256_and_rs256)
 	free(cert);
 	free(key);
 }
+
+/* ---- scale ---- */
+
+Test(graph_fake, streams_a_50000_member_group_in_pages_of_999)
+{
+	const char *tenant = "{\"tenant_id\": \"" TENANT "\", \"clients\": [{\"client_id\": \"" CLIENT "\", "
+			     "\"secret\": \"" SECRET "\"}], \"groups\": [{\"id\": \"" BIG "\", \"displayName\": "
+			     "\"Huge\", \"generate_members\": {\"count\": 50000, \"id_prefix\": "
+			     "\"ffffffff-0000-4000-8000-\", \"type\": \"user\"}}]}";
+	env e;
+	counter c = {0};
+	char text[4096];
+	gb_error err;
+	int64_t t0;
+
+	memset(&e, 0, sizeof(e));
+	cr_assert_eq(gb_fake_start_json(tenant, &e.fake), 0);
+	cr_assert_eq(gb_fake_graph_ini(e.fake, text, sizeof(text)), 0);
+	cr_assert_eq(gb_config_parse("scale.ini", text, &e.cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 0, count_member, &c, &err), 0, "%s", err.msg);
+	report("50000 members, page 999", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(c.n, 50000);
+	cr_assert_str_eq(c.last, "ffffffff-0000-4000-8000-00000000c34f");
+	cr_assert_eq(gb_graph_get_stats(e.g)->requests, 1 + 51, "a token and ceil(50000 / 999) pages");
+	stop(&e);
+}
