@@ -1025,7 +1025,130 @@ class FaultRule:
         return dict(self.spec, matched=self.matched, fired=self.fired)
 
 
-class Fake:
+# ---- control API ----------------------------------------------------------------------------------------------
+
+
+class ControlAPI:
+    """The /_fake/ endpoints of Fake: faults, settings, mutations, delta expiry, the log and the state."""
+
+    def control(self, req):
+        def ok(body=None, status=200):
+            return Reply(status, body if body is not None else {"ok": True})
+
+        path = req.path.rstrip("/")
+        try:
+            body = req.json() if req.method in ("POST", "PUT") and req.body else {}
+        except GraphError as e:
+            return self.error_reply(e, req)
+        t = self.t
+        try:
+            with self.lock:
+                if path == "/_fake/health" and req.method == "GET":
+                    return ok()
+                if path == "/_fake/faults":
+                    if req.method == "GET":
+                        return ok({"rules": [r.describe() for r in self.rules],
+                                   "throttle_percentage": t.settings["throttle_percentage"]})
+                    if req.method == "DELETE":
+                        self.rules = []
+                        return ok()
+                    if req.method == "POST":
+                        new = [FaultRule(r) for r in body.get("rules", [])]
+                        if body.get("clear"):
+                            self.rules = []
+                        self.rules.extend(new)
+                        if "token_lifetime" in body:
+                            t.settings["token_lifetime"] = int(body["token_lifetime"])
+                        if body.get("expire_all_tokens"):
+                            for tok in t.tokens.values():
+                                tok["expires"] = 0
+                        if "throttle_percentage" in body:
+                            v = body["throttle_percentage"]
+                            t.settings["throttle_percentage"] = None if v is None else str(v)
+                        return ok({"ok": True, "rules": len(self.rules)})
+                if path == "/_fake/config" and req.method == "POST":
+                    for k, v in body.items():
+                        if k not in t.settings:
+                            raise ValueError("unknown setting %s" % k)
+                        t.settings[k] = v
+                    return ok({"ok": True, "settings": t.settings})
+                if path == "/_fake/mutate" and req.method == "POST":
+                    changes = body if isinstance(body, list) else body.get("changes", [])
+                    for i, c in enumerate(changes):
+                        try:
+                            self.mutate(c)
+                        except GraphError as e:
+                            raise ValueError("change %d (%s): %s" % (i, c.get("op"), e.message))
+                    return ok({"ok": True, "seq": t.seq})
+                if path == "/_fake/delta/expire" and req.method == "POST":
+                    status = int(body.get("status", 410))
+                    code = body.get("code", "syncStateNotFound")
+                    kind = body.get("kind")
+                    n = 0
+                    for st in list(t.delta_tokens.values()) + list(t.delta_sessions.values()):
+                        if kind is None or COLLECTION_TYPE.get(kind) == st["type"]:
+                            st["expired"] = (status, code)
+                            n += 1
+                    return ok({"ok": True, "expired": n})
+                if path == "/_fake/log" and req.method == "GET":
+                    since = int(req.query.get("since", "0"))
+                    return ok({"value": [e for e in self.log if e["n"] > since]})
+                if path == "/_fake/log/clear" and req.method == "POST":
+                    self.log = []
+                    return ok()
+                if path == "/_fake/state" and req.method == "GET":
+                    oid = req.query.get("id")
+                    if oid:
+                        o = t.objects.get(oid) or t.deleted.get(oid)
+                        if o is None:
+                            return Reply(404, {"error": "no object %s" % oid})
+                        return ok(dict(t.export_object(o), **{"@odata.type": ODATA_TYPE[o["_type"]],
+                                                              "deleted": oid in t.deleted}))
+                    return ok(t.export())
+        except (ValueError, TypeError, KeyError, AttributeError, re.error) as e:
+            return Reply(400, {"error": "bad control request: %s" % e})
+        return Reply(404, {"error": "no control endpoint %s %s" % (req.method, path)})
+
+
+    def mutate(self, c):
+        t = self.t
+        op = c.get("op")
+        kinds = {"group": "group", "user": "user", "device": "device", "contact": "orgContact"}
+        if op in ("add_members", "remove_members"):
+            g = t.objects.get(c.get("group"))
+            if g is None or g["_type"] != "group":
+                raise GraphError(404, "Request_ResourceNotFound", "no group %s" % c.get("group"))
+            for m in c.get("members", []):
+                (t.add_member if op == "add_members" else t.remove_member)(g, m)
+        elif op and op.startswith("create_") and op[7:] in kinds:
+            t.add_object(kinds[op[7:]], c.get("object") or {})
+            o = t.objects[(c.get("object") or {}).get("id")] if (c.get("object") or {}).get("id") else None
+            if o is not None:
+                for m in o.get("_members", []):
+                    if m not in t.objects:
+                        raise GraphError(404, "Request_ResourceNotFound", "unknown member %s" % m)
+        elif op in ("update_group", "update_user", "update_object"):
+            o = t.objects.get(c.get("id"))
+            if o is None:
+                raise GraphError(404, "Request_ResourceNotFound", "no object %s" % c.get("id"))
+            s = dict(c.get("set") or {})
+            if "onPremisesSyncBehavior" in s and o["_type"] == "group":
+                o["_cloud_managed"] = bool((s.pop("onPremisesSyncBehavior") or {}).get("isCloudManaged"))
+            if s:
+                t.update(o, s)
+            else:
+                t.log_change(o["_type"], o["id"], "props", {"onPremisesSyncBehavior"})
+        elif op in ("soft_delete_group", "soft_delete_user", "soft_delete_object"):
+            t.delete(c.get("id"), hard=False)
+        elif op in ("hard_delete_group", "hard_delete_user", "delete_object"):
+            t.delete(c.get("id"), hard=True)
+        elif op in ("restore_group", "restore_user", "restore_object"):
+            t.restore(c.get("id"))
+        else:
+            raise GraphError(400, "BadRequest", "unknown op %s" % op)
+
+
+class Fake(ControlAPI):
     """The whole fake: tenant, faults, log, and the request router."""
 
     def __init__(self, tenant):
@@ -2081,128 +2204,6 @@ class BatchJob:
         return out
 
 
-# ---- control API ----------------------------------------------------------------------------------------------
-
-
-def control(self, req):
-    def ok(body=None, status=200):
-        return Reply(status, body if body is not None else {"ok": True})
-
-    path = req.path.rstrip("/")
-    try:
-        body = req.json() if req.method in ("POST", "PUT") and req.body else {}
-    except GraphError as e:
-        return self.error_reply(e, req)
-    t = self.t
-    try:
-        with self.lock:
-            if path == "/_fake/health" and req.method == "GET":
-                return ok()
-            if path == "/_fake/faults":
-                if req.method == "GET":
-                    return ok({"rules": [r.describe() for r in self.rules],
-                               "throttle_percentage": t.settings["throttle_percentage"]})
-                if req.method == "DELETE":
-                    self.rules = []
-                    return ok()
-                if req.method == "POST":
-                    new = [FaultRule(r) for r in body.get("rules", [])]
-                    if body.get("clear"):
-                        self.rules = []
-                    self.rules.extend(new)
-                    if "token_lifetime" in body:
-                        t.settings["token_lifetime"] = int(body["token_lifetime"])
-                    if body.get("expire_all_tokens"):
-                        for tok in t.tokens.values():
-                            tok["expires"] = 0
-                    if "throttle_percentage" in body:
-                        v = body["throttle_percentage"]
-                        t.settings["throttle_percentage"] = None if v is None else str(v)
-                    return ok({"ok": True, "rules": len(self.rules)})
-            if path == "/_fake/config" and req.method == "POST":
-                for k, v in body.items():
-                    if k not in t.settings:
-                        raise ValueError("unknown setting %s" % k)
-                    t.settings[k] = v
-                return ok({"ok": True, "settings": t.settings})
-            if path == "/_fake/mutate" and req.method == "POST":
-                changes = body if isinstance(body, list) else body.get("changes", [])
-                for i, c in enumerate(changes):
-                    try:
-                        self.mutate(c)
-                    except GraphError as e:
-                        raise ValueError("change %d (%s): %s" % (i, c.get("op"), e.message))
-                return ok({"ok": True, "seq": t.seq})
-            if path == "/_fake/delta/expire" and req.method == "POST":
-                status = int(body.get("status", 410))
-                code = body.get("code", "syncStateNotFound")
-                kind = body.get("kind")
-                n = 0
-                for st in list(t.delta_tokens.values()) + list(t.delta_sessions.values()):
-                    if kind is None or COLLECTION_TYPE.get(kind) == st["type"]:
-                        st["expired"] = (status, code)
-                        n += 1
-                return ok({"ok": True, "expired": n})
-            if path == "/_fake/log" and req.method == "GET":
-                since = int(req.query.get("since", "0"))
-                return ok({"value": [e for e in self.log if e["n"] > since]})
-            if path == "/_fake/log/clear" and req.method == "POST":
-                self.log = []
-                return ok()
-            if path == "/_fake/state" and req.method == "GET":
-                oid = req.query.get("id")
-                if oid:
-                    o = t.objects.get(oid) or t.deleted.get(oid)
-                    if o is None:
-                        return Reply(404, {"error": "no object %s" % oid})
-                    return ok(dict(t.export_object(o), **{"@odata.type": ODATA_TYPE[o["_type"]],
-                                                          "deleted": oid in t.deleted}))
-                return ok(t.export())
-    except (ValueError, TypeError, KeyError, AttributeError, re.error) as e:
-        return Reply(400, {"error": "bad control request: %s" % e})
-    return Reply(404, {"error": "no control endpoint %s %s" % (req.method, path)})
-
-
-def mutate(self, c):
-    t = self.t
-    op = c.get("op")
-    kinds = {"group": "group", "user": "user", "device": "device", "contact": "orgContact"}
-    if op in ("add_members", "remove_members"):
-        g = t.objects.get(c.get("group"))
-        if g is None or g["_type"] != "group":
-            raise GraphError(404, "Request_ResourceNotFound", "no group %s" % c.get("group"))
-        for m in c.get("members", []):
-            (t.add_member if op == "add_members" else t.remove_member)(g, m)
-    elif op and op.startswith("create_") and op[7:] in kinds:
-        t.add_object(kinds[op[7:]], c.get("object") or {})
-        o = t.objects[(c.get("object") or {}).get("id")] if (c.get("object") or {}).get("id") else None
-        if o is not None:
-            for m in o.get("_members", []):
-                if m not in t.objects:
-                    raise GraphError(404, "Request_ResourceNotFound", "unknown member %s" % m)
-    elif op in ("update_group", "update_user", "update_object"):
-        o = t.objects.get(c.get("id"))
-        if o is None:
-            raise GraphError(404, "Request_ResourceNotFound", "no object %s" % c.get("id"))
-        s = dict(c.get("set") or {})
-        if "onPremisesSyncBehavior" in s and o["_type"] == "group":
-            o["_cloud_managed"] = bool((s.pop("onPremisesSyncBehavior") or {}).get("isCloudManaged"))
-        if s:
-            t.update(o, s)
-        else:
-            t.log_change(o["_type"], o["id"], "props", {"onPremisesSyncBehavior"})
-    elif op in ("soft_delete_group", "soft_delete_user", "soft_delete_object"):
-        t.delete(c.get("id"), hard=False)
-    elif op in ("hard_delete_group", "hard_delete_user", "delete_object"):
-        t.delete(c.get("id"), hard=True)
-    elif op in ("restore_group", "restore_user", "restore_object"):
-        t.restore(c.get("id"))
-    else:
-        raise GraphError(400, "BadRequest", "unknown op %s" % op)
-
-
-Fake.control = control
-Fake.mutate = mutate
 
 
 # ---- HTTP -----------------------------------------------------------------------------------------------------
