@@ -200,6 +200,7 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 	const char *dir = NULL, *state;
 	char *json = NULL;
 	int64_t id = 0;
+	char command[4200], run_id[40] = "", summary[256];
 	int c, json_out = 0, rc, code = GB_EXIT_OK;
 
 	if (gb_cli_wants_help(argc, argv)) {
@@ -260,13 +261,33 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 	}
 	state = gb_cli_state_path(cli);
 	rc = gb_store_open(state, "import connect-sync", &st, &err);
-	if (!rc)
-		rc = gb_cs_save(st, exp, &id, &err);
+	if (rc) {
+		code = gb_cli_report("import", &err);
+		goto done;
+	}
+	/* the run history records the attempt; the import itself is stored in one transaction or not at all */
+	snprintf(command, sizeof(command), "import connect-sync %s", dir);
+	if (gb_store_run_begin(st, command, run_id, sizeof(run_id), &err) != 0)
+		run_id[0] = '\0'; /* history is a convenience: its failure does not stop the import */
+	rc = gb_cs_save(st, exp, &id, &err);
 	if (rc) {
 		code = gb_cli_report("import", &err);
 		if (code == GB_EXIT_OK)
 			code = GB_EXIT_FAIL;
+		if (run_id[0])
+			gb_store_run_end(st, run_id, code, err.msg, NULL);
 		goto done;
+	}
+	if (run_id[0]) {
+		size_t i, danger = 0, warning = 0;
+		for (i = 0; i < exp->finding_count; i++) {
+			danger += exp->findings[i].severity == GB_CS_DANGER;
+			warning += exp->findings[i].severity == GB_CS_WARNING;
+		}
+		snprintf(summary, sizeof(summary),
+		         "import %lld: group writeback %s, %zu rules, %zu danger, %zu warning", (long long)id,
+		         exp->writeback_enabled ? "on" : "off", exp->rule_count, danger, warning);
+		gb_store_run_end(st, run_id, GB_EXIT_OK, summary, NULL);
 	}
 	if (json_out) {
 		rc = gb_cs_to_json(exp, true, &json, &err);

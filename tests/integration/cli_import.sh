@@ -42,6 +42,7 @@ expect "findings come first" [ "${first:-99}" -le 4 ]
 expect "one import stored" [ "$(db 'SELECT count(*) FROM cs_imports')" = 1 ]
 expect "62 rules stored" [ "$(db 'SELECT count(*) FROM cs_rules')" = 62 ]
 expect "writeback off stored" [ "$(db 'SELECT writeback_enabled FROM cs_imports WHERE is_current = 1')" = 0 ]
+expect "the run is in the history" [ "$(db "SELECT exit_code || ' ' || summary FROM runs WHERE command LIKE 'import connect-sync %'")" = "0 import 1: group writeback off, 62 rules, 0 danger, 0 warning" ]
 
 # ---- --json prints the whole model ----------------------------------------------------------------------------
 gb import connect-sync "$SAMPLE" --json
