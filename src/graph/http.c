@@ -73,8 +73,13 @@ int gb_graph_new(const gb_config *cfg, gb_graph **out, gb_error *err)
 	}
 	if (cfg->provisioning.group_dn_extension) {
 		rc = gb_graph_set_group_extension(g, cfg->provisioning.group_dn_extension, err);
-		if (rc)
+		if (rc) {
+			gb_error_prefix(err, "%s: [provisioning] group_dn_extension", cfg->path ? cfg->path : "configuration");
+			rc = GB_ECONFIG;
+			if (err)
+				err->code = rc;
 			goto cleanup;
+		}
 	}
 	if (c->certificate_file) {
 		char *probe = NULL;
