@@ -338,6 +338,15 @@ class SmallTenant(unittest.TestCase):
         self.assertEqual(ids("/v1.0/servicePrincipals?$filter=" + q("appId eq '5e0e0000-0000-4000-8000-000000000001'")),
                          ["5b000000-0000-4000-8000-000000000001"])
         self.assertEqual(self.f.get("/v1.0/groups?$filter=" + q("displayName eq"))[0], 400)
+        self.assertEqual(ids("/v1.0/users?$orderby=displayName%20desc&$select=id&$top=999")[-4:],
+                         [U_DAVE, U_CAROL, U_BOB, U_ALICE])
+        st, _, b = self.f.get("/v1.0/users/carol@test.example?$select=id")
+        self.assertEqual((st, b["id"]), (200, U_CAROL))
+        self.f.control("POST", "/mutate", [{"op": "create_group", "object": {"displayName": "No id yet"}}])
+        self.assertEqual(len(ids("/v1.0/groups?$filter=" + q("displayName eq 'no id yet'"))), 1)
+        st, _, _ = self.f.request("POST", "/_fake/mutate", [{"op": "create_group", "object": {
+            "displayName": "Bad", "members": ["00000000-0000-4000-8000-0000000000ff"]}}])
+        self.assertEqual(st, 400)
 
     # -- faults --
 

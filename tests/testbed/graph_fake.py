@@ -68,8 +68,8 @@ Graph endpoints (under /v1.0 and /beta; every call needs "Authorization: Bearer 
                                             SHA-256 thumbprint, PSS salt = 32; aud = the token URL, iss = sub =
                                             client_id, jti, nbf <= now < exp); scope = https://<host:port>/.default
   GET  /users, /groups, /devices, /contacts, /applications, /servicePrincipals   ($select, $top 1..999, $filter,
-                                            $count=true with ConsistencyLevel: eventual, @odata.nextLink paging)
-  GET  /users/{id}, /groups/{id}, /devices/{id}, /contacts/{id}, /directoryObjects/{id}
+                                            $count=true with ConsistencyLevel: eventual, $orderby=p [asc|desc], @odata.nextLink paging)
+  GET  /users/{id or userPrincipalName}, /groups/{id}, /devices/{id}, /contacts/{id}, /directoryObjects/{id}
   GET  /groups/{id}/members[/microsoft.graph.user|group|device|orgContact|servicePrincipal], /transitiveMembers
   POST /groups/{id}/members/$ref {"@odata.id": ".../directoryObjects/{id}"}; DELETE /groups/{id}/members/{id}/$ref
   GET  /groups/delta, /users/delta          ($select incl. members; $filter=id eq '..' or ..; $deltatoken=latest)
@@ -1121,12 +1121,13 @@ class ControlAPI:
             for m in c.get("members", []):
                 (t.add_member if op == "add_members" else t.remove_member)(g, m)
         elif op and op.startswith("create_") and op[7:] in kinds:
-            t.add_object(kinds[op[7:]], c.get("object") or {})
-            o = t.objects[(c.get("object") or {}).get("id")] if (c.get("object") or {}).get("id") else None
-            if o is not None:
-                for m in o.get("_members", []):
-                    if m not in t.objects:
-                        raise GraphError(404, "Request_ResourceNotFound", "unknown member %s" % m)
+            missing = [m for m in (c.get("object") or {}).get("members", []) if m not in t.objects]
+            if missing:
+                raise GraphError(404, "Request_ResourceNotFound", "unknown members %s" % ", ".join(missing))
+            try:
+                t.add_object(kinds[op[7:]], c.get("object") or {})
+            except TenantError as e:
+                raise GraphError(400, "BadRequest", str(e))
         elif op in ("update_group", "update_user", "update_object"):
             o = t.objects.get(c.get("id"))
             if o is None:
@@ -1531,6 +1532,14 @@ class Fake(ControlAPI):
         otype = COLLECTION_TYPE[coll]
         select = self.parse_select(req, otype, ver)
         items = self.apply_filter(req, otype, list(self.t.coll[otype].values()))
+        order = req.query.get("$orderby")
+        if order:
+            m = re.fullmatch(r"\s*(\w+)(?:\s+(asc|desc))?\s*", order, re.I)
+            if not m or m.group(1) not in self.known(otype, ver):
+                raise GraphError(400, "Request_UnsupportedQuery", "Sorting by '%s' is not supported." % order)
+            key = m.group(1)
+            items.sort(key=lambda o: (o.get(key) is None, fold(o.get(key)) if o.get(key) is not None else ""),
+                       reverse=(m.group(2) or "").lower() == "desc")
         return self.page(req, items, lambda o: self.render(o, ver, select), coll)
 
     def get_one(self, req, ver, coll, id):
@@ -1539,7 +1548,14 @@ class Fake(ControlAPI):
             select = self.parse_select(req, o["_type"], ver)
             return Reply(200, self.render(o, ver, select, with_type=True))
         otype = COLLECTION_TYPE[coll]
-        o = self.obj(id, otype)
+        if otype == "user" and "@" in id:  # users are addressable by userPrincipalName too
+            o = next((u for u in self.t.coll["user"].values()
+                      if (u.get("userPrincipalName") or "").lower() == id.lower()), None)
+            if o is None:
+                raise GraphError(404, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its "
+                                 "queried reference-property objects are not present." % id)
+        else:
+            o = self.obj(id, otype)
         select = self.parse_select(req, otype, ver)
         body = {"@odata.context": "%s/%s/$metadata#%s/$entity" % (self.base_url, ver, coll)}
         body.update(self.render(o, ver, select))
