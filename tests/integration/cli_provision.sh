@@ -3,37 +3,16 @@
 # source-of-authority and nested-group tables, hostile names, convergence (a second run writes nothing), membership
 # changes, the audit log, and the delete threshold.
 . "$(dirname "$0")/lib.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
-export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
+. "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 OU="OU=gbprov-$$,$BASE"
-ldap() { "$@" -H "$GB_TEST_DC1_LDAPS_URI" -D "$GB_TEST_DC1_BIND_DN" -y "$GB_TEST_DC1_BIND_PASSWORD_FILE"; }
+ldap() { ldap_on DC1 "$@"; }
 
 # --- the forest: an OU with users ---
-{
-	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$OU"
-	printf 'dn: OU=Groups,%s\nobjectClass: organizationalUnit\n\n' "$OU"
-	for u in alice bob carol; do
-		printf 'dn: CN=%s-%s,%s\nobjectClass: user\nsAMAccountName: %s-%s\n\n' "$u" $$ "$OU" "$u" $$
-	done
-} >"$T/forest.ldif"
-expect "forest users created" sh -c "$(printf '%s' 'ldap ldapadd -Q -f "$T/forest.ldif" >/dev/null 2>&1 || ') true"
-ldap ldapadd -f "$T/forest.ldif" >"$T/ldapadd.out" 2>&1
-ldap ldapsearch -LLL -b "$OU" "(objectClass=user)" objectGUID cn >"$T/users.ldif"
-guids=$(python3 - "$T/users.ldif" <<'PY'
-import base64, re, sys, uuid
-text = open(sys.argv[1]).read().replace("\n ", "")
-out = {}
-for block in text.split("\n\n"):
-    cn = re.search(r"^cn: (\S+)", block, re.M)
-    g = re.search(r"^objectGUID:: (\S+)", block, re.M)
-    if cn and g:
-        out[cn.group(1).split("-")[0]] = str(uuid.UUID(bytes_le=base64.b64decode(g.group(1))))
-print(" ".join(f"{k}={v}" for k, v in sorted(out.items())))
-PY
-)
-eval "$guids"
+ad_ou DC1 "$OU"
+eval "$(ad_users DC1 "$OU" alice-$$ bob-$$ carol-$$)"
+eval "alice=\${alice_$$:-} bob=\${bob_$$:-} carol=\${carol_$$:-}"
 expect "three users have GUIDs" test -n "${alice:-}" -a -n "${bob:-}" -a -n "${carol:-}"
 
 # --- the tenant ---
@@ -70,13 +49,7 @@ tenant = {
 }
 json.dump(tenant, open(path, "w"), indent=1)
 PY
-sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err" || {
-	cat "$T/fake.err"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-trap 'sh "$here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
-. "$T/fake/env"
+fake_start "$T/tenant.json"
 ids=""
 for n in 1 2 3 4 5 6 7 8; do ids="$ids
     0000000$n-1111-4111-8111-00000000000$n"; done
@@ -139,7 +112,6 @@ expect "adminDescription set" grep -q "^adminDescription: Group_00000001-1111-41
 expect "description trimmed" grep -q "^description: Sales team$" "$T/sales.ldif"
 ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(msDS-ExternalDirectoryObjectId=Group_00000007-1111-4111-8111-000000000007)" \
 	cn displayName >"$T/hostile.ldif" 2>/dev/null
-hostile_cn=$(python3 -c "import sys;print(sys.argv[1].strip()[:51] if False else sys.argv[1][:51])" "$HOSTILE")
 expect "hostile name kept whole in one RDN" python3 - "$T/hostile.ldif" "$HOSTILE" <<'PY'
 import base64, re, sys
 text = open(sys.argv[1]).read()
@@ -158,29 +130,15 @@ expect_rc "second run exits 0" 0
 expect_out "second run applies nothing" "0 operations applied"
 
 # --- a membership change in the cloud ---
-python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
-import json, ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-body = {"changes": [{"op": "remove_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-bob"]},
-                    {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]}]}
-req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
-                             headers={"Content-Type": "application/json"})
-urllib.request.urlopen(req, context=ctx).read()
-PY
+fake_mutate '{"changes": [{"op": "remove_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-bob"]},
+  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]}]}'
 run $GB provision
 expect_rc "change run exits 0" 0
 expect "bob removed from Sales" test "$(members_of 'Sales_000000000001')" = 1
 expect "carol added to CloudOnly" test "$(members_of 'CloudOnly_000000000002')" = 1
 
 # --- on demand: one group, only the chosen members ---
-python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
-import json, ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-body = {"changes": [{"op": "add_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-carol", "u-bob"]}]}
-req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
-                             headers={"Content-Type": "application/json"})
-urllib.request.urlopen(req, context=ctx).read()
-PY
+fake_mutate '{"changes": [{"op": "add_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-carol", "u-bob"]}]}'
 run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member u-carol --member u-cloud --member u-nobody
 expect_rc "on-demand exits 0" 0
 expect_out "on-demand adds the chosen member" "member u-carol: added"
@@ -204,22 +162,13 @@ run $GB provision
 expect "manual member removed" test "$(members_of 'CloudOnly_000000000002')" = 1
 
 # --- deletes: soft delete keeps, hard delete stops at the threshold, then deletes only what we manage ---
-mutate() {
-	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" <<'PY'
-import json, ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-req = urllib.request.Request(sys.argv[1] + "/mutate", data=sys.argv[3].encode(), method="POST",
-                             headers={"Content-Type": "application/json"})
-urllib.request.urlopen(req, context=ctx).read()
-PY
-}
 printf 'dn: CN=Foreign,OU=Groups,%s\nobjectClass: group\nmsDS-ExternalDirectoryObjectId: Group_00000002-1111-4111-8111-000000000002x\n' "$OU" >"$T/foreign.ldif"
 ldap ldapadd -f "$T/foreign.ldif" >/dev/null 2>&1
-mutate '{"changes": [{"op": "soft_delete_group", "id": "00000003-1111-4111-8111-000000000003"}]}'
+fake_mutate '{"changes": [{"op": "soft_delete_group", "id": "00000003-1111-4111-8111-000000000003"}]}'
 run $GB provision
 expect_rc "soft delete run exits 0" 0
 expect "soft-deleted group kept in AD" test "$(count '(cn=Empty_000000000003)')" = 1
-mutate '{"changes": [{"op": "hard_delete_group", "id": "00000002-1111-4111-8111-000000000002"}]}'
+fake_mutate '{"changes": [{"op": "hard_delete_group", "id": "00000002-1111-4111-8111-000000000002"}]}'
 run $GB provision
 expect_rc "a delete over the threshold stops with exit 4" 4
 expect_err "the gate explains itself" "more than delete_threshold"

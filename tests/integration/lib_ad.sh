@@ -1,0 +1,92 @@
+# AD and Graph-fake fixtures for the shell integration tests (source after lib.sh, under with-testbed.sh).
+#   ldap_on DC CMD ARGS...          runs an OpenLDAP tool against DC (DC1 or DC2) over verified LDAPS as Administrator
+#   ad_ou DC OU                     creates OU (a DN) and OU=Groups below it
+#   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines (GUID as text)
+#   fake_start TENANT.json          starts a Graph fake for the test (stopped at exit) and sources its env
+#   fake_mutate JSON                POSTs a /_fake/mutate body
+#   gb_config FILE DC OU EXTRA...   writes a configuration for DC and the running fake, target OU=Groups,OU;
+#                                   EXTRA lines are appended to [provisioning]
+export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
+_lib_here=$(cd "$(dirname "$0")/.." && pwd)
+
+ldap_on() {
+	_dc=$1
+	shift
+	eval "_uri=\$GB_TEST_${_dc}_LDAPS_URI _dn=\$GB_TEST_${_dc}_BIND_DN _pw=\$GB_TEST_${_dc}_BIND_PASSWORD_FILE"
+	"$@" -H "$_uri" -D "$_dn" -y "$_pw"
+}
+
+ad_ou() {
+	printf 'dn: %s\nobjectClass: organizationalUnit\n\ndn: OU=Groups,%s\nobjectClass: organizationalUnit\n\n' "$2" "$2" |
+		ldap_on "$1" ldapadd >/dev/null
+}
+
+ad_users() {
+	_dc=$1
+	_ou=$2
+	shift 2
+	for _u in "$@"; do
+		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n\n' "$_u" "$_ou" "$(echo "$_u" | cut -c1-20)"
+	done | ldap_on "$_dc" ldapadd >/dev/null
+	ldap_on "$_dc" ldapsearch -LLL -b "$_ou" "(objectClass=user)" objectGUID cn | python3 -c '
+import base64, re, sys, uuid
+text = sys.stdin.read().replace("\n ", "")
+for block in text.split("\n\n"):
+    cn = re.search(r"^cn: (\S+)", block, re.M)
+    g = re.search(r"^objectGUID:: (\S+)", block, re.M)
+    if cn and g:
+        print("%s=%s" % (cn.group(1).replace("-", "_"), uuid.UUID(bytes_le=base64.b64decode(g.group(1)))))
+'
+}
+
+fake_start() {
+	sh "$_lib_here/testbed/graph-fake.sh" start "$T/fake" "$1" >/dev/null 2>"$T/fake.err" || {
+		cat "$T/fake.err"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+	trap 'sh "$_lib_here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
+	. "$T/fake/env"
+}
+
+fake_mutate() {
+	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+req = urllib.request.Request(sys.argv[1] + "/mutate", data=sys.argv[3].encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx).read()
+PY
+}
+
+gb_config() {
+	_file=$1
+	_dc=$2
+	_ou=$3
+	shift 3
+	eval "_uri=\$GB_TEST_${_dc}_LDAPS_URI _dn=\$GB_TEST_${_dc}_BIND_DN _pw=\$GB_TEST_${_dc}_BIND_PASSWORD_FILE _base=\$GB_TEST_${_dc}_BASE_DN"
+	{
+		cat <<INI
+[graph]
+tenant_id = $GB_TEST_GRAPH_TENANT_ID
+client_id = $GB_TEST_GRAPH_CLIENT_ID
+client_secret_file = $T/fake/secret
+authority_url = $GB_TEST_AUTHORITY_URL
+graph_url = $GB_TEST_GRAPH_URL
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[directory]
+uri = $_uri
+bind_dn = $_dn
+bind_password_file = $_pw
+base_dn = $_base
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[provisioning]
+target_container = OU=Groups,$_ou
+INI
+		for _line in "$@"; do
+			printf '%s\n' "$_line"
+		done
+	} >"$_file"
+}
