@@ -1,8 +1,14 @@
 /* conn.c: connecting, binding, TLS, reconnecting, error classification and the write fence. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "directory/internal.h"
 #include "groupbridge/log.h"
@@ -59,7 +65,51 @@ static bool looks_like_tls(const char *diag)
 	return false;
 }
 
-static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, bool connecting,
+/* Does a TCP connection to the URI's host and port succeed within timeout seconds? Used to tell a TLS failure
+ * (the server answers, the handshake fails) from an unreachable server when libldap's message does not say. */
+static bool tcp_reachable(const char *uri, long timeout)
+{
+	LDAPURLDesc *u = NULL;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[16];
+	bool ok = false;
+
+	if (ldap_url_parse(uri, &u) != LDAP_URL_SUCCESS || !u->lud_host || !*u->lud_host)
+		goto out;
+	snprintf(port, sizeof port, "%d", u->lud_port ? u->lud_port : gb_str_ihas_prefix(uri, "ldaps://") ? 636 : 389);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(u->lud_host, port, &hints, &res) != 0)
+		goto out;
+	for (ai = res; ai && !ok; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		struct pollfd pfd;
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, (int)(timeout * 1000)) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+			    soerr == 0)
+				ok = true;
+		}
+		close(fd);
+	}
+out:
+	if (res)
+		freeaddrinfo(res);
+	ldap_free_urldesc(u);
+	return ok;
+}
+
+/* tls_uri: the URI being connected over TLS (LDAPS or StartTLS), NULL otherwise; a client-side failure on it is
+ * classified GB_ETLS when the message names TLS or when the server is reachable over TCP. */
+static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, const char *tls_uri,
 			 gb_error *err)
 {
 	char *diag = NULL;
@@ -81,15 +131,19 @@ static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, 
 	clean[k] = '\0';
 	if (diag)
 		ldap_memfree(diag);
-	if (connecting && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && looks_like_tls(clean))
-		code = GB_ETLS;
+	if (tls_uri && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) &&
+	    (looks_like_tls(clean) || tcp_reachable(tls_uri, d ? d->connect_timeout : 5)))
+		return gb_error_set(err, GB_ETLS, "ldap %s %s: the tls handshake or certificate verification failed "
+				    "(ca_file %s): %s (%d)%s%s", opname, dn && *dn ? dn : "(root)",
+				    d && d->ca_file ? d->ca_file : "system default", ldap_err2string(rc), rc,
+				    k ? ": " : "", clean);
 	return gb_error_set(err, code, "ldap %s %s: %s (%d)%s%s", opname, dn && *dn ? dn : "(root)",
 			    ldap_err2string(rc), rc, k ? ": " : "", clean);
 }
 
 int gb_dir_ldap_error(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, gb_error *err)
 {
-	return ldap_error_ex(d, ld, rc, opname, dn, false, err);
+	return ldap_error_ex(d, ld, rc, opname, dn, NULL, err);
 }
 
 static void sleep_ms(long ms)
@@ -134,7 +188,7 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 	if (d->start_tls && !ldaps) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			rc = ldap_error_ex(d, ld, rc, "starttls", uri, true, err);
+			rc = ldap_error_ex(d, ld, rc, "starttls", uri, uri, err);
 			if (rc == GB_ELDAP) { /* a server that refuses StartTLS: the connection is not secure */
 				rc = GB_ETLS;
 				if (err)
@@ -150,7 +204,7 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 		char what[256];
 
 		snprintf(what, sizeof what, "%s as %s", uri, d->bind_dn);
-		rc = ldap_error_ex(d, ld, rc, "bind", what, true, err);
+		rc = ldap_error_ex(d, ld, rc, "bind", what, ldaps || d->start_tls ? uri : NULL, err);
 		goto fail;
 	}
 	*out = ld;

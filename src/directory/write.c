@@ -307,6 +307,141 @@ out:
 	return rc;
 }
 
+/* ---- member batches ---- */
+
+/* The current members of a group as a sorted set of keys: "g:<guid>", "s:<sid>" and "d:<canonical dn, lower case>"
+ * for each, so that a value given as a DN, a <GUID=...> or a <SID=...> can be looked up. */
+struct keyset {
+	char **keys;
+	size_t n;
+	size_t cap;
+};
+
+static void keyset_free(struct keyset *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->keys[i]);
+	free(k->keys);
+	memset(k, 0, sizeof *k);
+}
+
+static int keyset_add(struct keyset *k, const char *prefix, const char *value, gb_error *err)
+{
+	size_t len = strlen(prefix) + strlen(value) + 1, i;
+	char *key;
+
+	if (k->n == k->cap) {
+		size_t ncap = k->cap ? k->cap * 2 : 64;
+		char **nk = realloc(k->keys, ncap * sizeof *nk);
+		if (!nk)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		k->keys = nk;
+		k->cap = ncap;
+	}
+	key = malloc(len);
+	if (!key)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	snprintf(key, len, "%s%s", prefix, value);
+	for (i = 0; key[i]; i++)
+		if (key[i] >= 'A' && key[i] <= 'Z')
+			key[i] = (char)(key[i] - 'A' + 'a');
+	k->keys[k->n++] = key;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lookup key of a member value as given by a caller ("<GUID=...>", "<SID=...>" or a DN). *out: free(). */
+static int member_key(const char *value, char **out, gb_error *err)
+{
+	struct keyset one = {NULL, 0, 0};
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	const char *plain;
+	gb_ad_dn *dn = NULL;
+	char *canon = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
+		return rc;
+	if (guid[0])
+		rc = keyset_add(&one, "g:", guid, err);
+	else if (sid[0])
+		rc = keyset_add(&one, "s:", sid, err);
+	else if (!(rc = gb_ad_dn_parse(plain, &dn, err)) && !(rc = gb_ad_dn_format(dn, &canon, err)))
+		rc = keyset_add(&one, "d:", canon, err);
+	gb_ad_dn_free(dn);
+	free(canon);
+	if (!rc) {
+		*out = one.keys[0];
+		one.n = 0;
+	}
+	keyset_free(&one);
+	return rc;
+}
+
+static int current_member_cb(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	struct keyset *k = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	const char *plain;
+	gb_ad_dn *dn = NULL;
+	char *canon = NULL;
+	int rc;
+
+	(void)len;
+	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
+		return rc;
+	if (guid[0] && (rc = keyset_add(k, "g:", guid, err)))
+		return rc;
+	if (sid[0] && (rc = keyset_add(k, "s:", sid, err)))
+		return rc;
+	if (!(rc = gb_ad_dn_parse(plain, &dn, err)) && !(rc = gb_ad_dn_format(dn, &canon, err)))
+		rc = keyset_add(k, "d:", canon, err);
+	gb_ad_dn_free(dn);
+	free(canon);
+	return rc;
+}
+
+/* A server that does not honour the permissive modify control for linked attributes (Samba 4.17 does not) fails a
+ * whole batch with 68 (add) or 53/16 (delete) when one value is already (or no longer) there. The batch is then
+ * narrowed to the values that still need the change, read against the group's current members. *kept is the
+ * number of values left at the front of bvp. */
+static int narrow_batch(gb_directory *d, int op, const char *dn, struct berval **bvp, size_t count, size_t *kept,
+			gb_error *err)
+{
+	struct keyset cur = {NULL, 0, 0};
+	size_t i, k = 0;
+	int rc;
+
+	*kept = 0;
+	if ((rc = gb_directory_read_values(d, dn, "member", GB_DIR_EXTENDED_DN, current_member_cb, &cur, err)))
+		goto out;
+	if (cur.n)
+		qsort(cur.keys, cur.n, sizeof *cur.keys, cmp_key);
+	for (i = 0; i < count; i++) {
+		char *key = NULL;
+		bool present;
+
+		if ((rc = member_key(bvp[i]->bv_val, &key, err)))
+			goto out;
+		present = cur.n && bsearch(&key, cur.keys, cur.n, sizeof *cur.keys, cmp_key) != NULL;
+		free(key);
+		if (present != (op == LDAP_MOD_ADD))
+			bvp[k++] = bvp[i];
+	}
+	bvp[k] = NULL;
+	*kept = k;
+out:
+	keyset_free(&cur);
+	return rc;
+}
+
 static int change_members(gb_directory *d, int op, const char *dn, const char *const *members, size_t n,
 			  size_t *done, gb_error *err)
 {
@@ -353,7 +488,16 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 		a.dn = real;
 		a.mods = mods;
 		a.ctrls = ctrls;
-		if ((rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err))) {
+		rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
+		if (rc && ((op == LDAP_MOD_ADD && d->last_rc == LDAP_ALREADY_EXISTS) ||
+			   (op == LDAP_MOD_DELETE &&
+			    (d->last_rc == LDAP_UNWILLING_TO_PERFORM || d->last_rc == LDAP_NO_SUCH_ATTRIBUTE)))) {
+			size_t kept = 0;
+
+			if ((rc = narrow_batch(d, op, real, bvp, end - i, &kept, err)) == 0 && kept > 0)
+				rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
+		}
+		if (rc) {
 			gb_error_prefix(err, "values %zu to %zu of %zu", i + 1, end, n);
 			goto out;
 		}

@@ -1,0 +1,824 @@
+/* Integration tests of the directory client against the test bed's Samba AD DC (GB_TEST_DC1_*). Every test works
+ * in an OU of its own (tests run in parallel processes against the same DC). OUs are not removed afterwards: a
+ * tree delete of thousands of objects takes Samba minutes, and with-testbed.sh discards the whole DC anyway. */
+#include <criterion/criterion.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "groupbridge/adcodec.h"
+#include "groupbridge/directory.h"
+#include "groupbridge/util.h"
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	cr_assert(v && *v, "%s is not set: run under tests/testbed/with-testbed.sh", name);
+	return v;
+}
+
+static char *password(void)
+{
+	char *pw = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_secret_read_file(env("GB_TEST_DC1_BIND_PASSWORD_FILE"), &pw, &err), 0, "%s", err.msg);
+	return pw;
+}
+
+static char *ca_file(void)
+{
+	static char path[512];
+
+	snprintf(path, sizeof path, "%s/ca.pem", env("GB_TEST_CA_DIR"));
+	return path;
+}
+
+/* ---- a raw libldap connection for fixtures (creating OUs, users, cleanup), independent of the code under test */
+
+static LDAP *raw_connect(void)
+{
+	LDAP *ld = NULL;
+	int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
+	struct berval cred;
+	char *pw = password();
+
+	cr_assert_eq(ldap_initialize(&ld, env("GB_TEST_DC1_LDAPS_URI")), LDAP_SUCCESS);
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+	ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca_file());
+	ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	cred.bv_val = pw;
+	cred.bv_len = strlen(pw);
+	cr_assert_eq(ldap_sasl_bind_s(ld, env("GB_TEST_DC1_BIND_DN"), LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL),
+		     LDAP_SUCCESS);
+	gb_secret_free(pw);
+	return ld;
+}
+
+static int raw_add(LDAP *ld, const char *dn, const char *oc, const char *attr, const char *value)
+{
+	char *ocv[] = {(char *)oc, NULL}, *vv[] = {(char *)value, NULL};
+	LDAPMod m1 = {LDAP_MOD_ADD, "objectClass", {ocv}}, m2 = {LDAP_MOD_ADD, (char *)attr, {vv}};
+	LDAPMod *mods[] = {&m1, attr ? &m2 : NULL, NULL};
+
+	return ldap_add_ext_s(ld, dn, mods, NULL, NULL);
+}
+
+/* Creates "OU=gbtest-NAME-PID-N,BASE" and returns its DN (static storage per test process). */
+static const char *make_ou(LDAP *ld, const char *name)
+{
+	static char dn[256];
+	static int n;
+	char value[128], *built = NULL;
+
+	snprintf(value, sizeof value, "gbtest-%s-%ld-%d", name, (long)getpid(), n++);
+	cr_assert_eq(gb_ad_dn_build("OU", value, env("GB_TEST_DC1_BASE_DN"), &built, NULL), 0);
+	snprintf(dn, sizeof dn, "%s", built);
+	free(built);
+	cr_assert_eq(raw_add(ld, dn, "organizationalUnit", NULL, NULL), LDAP_SUCCESS, "creating %s", dn);
+	return dn;
+}
+
+static bool raw_exists(LDAP *ld, const char *dn)
+{
+	LDAPMessage *res = NULL;
+	char *attrs[] = {"1.1", NULL};
+	int rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL, NULL, 1, &res);
+
+	ldap_msgfree(res);
+	return rc == LDAP_SUCCESS;
+}
+
+/* n contacts CN=PREFIX-i,OU: asynchronous adds, 64 outstanding at a time. Returns their DNs (caller frees). */
+static char **bulk_contacts(LDAP *ld, const char *ou, const char *prefix, size_t n)
+{
+	char **dns = calloc(n, sizeof *dns);
+	size_t sent = 0, done = 0;
+	int outstanding = 0;
+
+	cr_assert_not_null(dns);
+	while (done < n) {
+		while (sent < n && outstanding < 64) {
+			char *ocv[] = {"contact", NULL};
+			LDAPMod m1 = {LDAP_MOD_ADD, "objectClass", {ocv}}, *mods[] = {&m1, NULL};
+			int msgid;
+			char buf[256];
+
+			snprintf(buf, sizeof buf, "CN=%s-%zu,%s", prefix, sent, ou);
+			dns[sent] = strdup(buf);
+			cr_assert_eq(ldap_add_ext(ld, dns[sent], mods, NULL, NULL, &msgid), LDAP_SUCCESS);
+			sent++;
+			outstanding++;
+		}
+		LDAPMessage *res = NULL;
+		int err = 0;
+		cr_assert_gt(ldap_result(ld, LDAP_RES_ANY, LDAP_MSG_ONE, NULL, &res), 0);
+		cr_assert_eq(ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1), LDAP_SUCCESS);
+		cr_assert_eq(err, LDAP_SUCCESS, "adding a contact: %s", ldap_err2string(err));
+		outstanding--;
+		done++;
+	}
+	return dns;
+}
+
+static void free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* ---- the code under test ---- */
+
+static int open_dir(const char *uri, bool start_tls, const char *ca, const char *bind, const char *fence,
+		    gb_directory **out, gb_error *err)
+{
+	gb_directory_params p;
+	char *pw = password();
+	int rc;
+
+	memset(&p, 0, sizeof p);
+	p.uri = uri;
+	p.bind_dn = bind ? bind : env("GB_TEST_DC1_BIND_DN");
+	p.password = pw;
+	p.base_dn = env("GB_TEST_DC1_BASE_DN");
+	p.ca_file = ca;
+	p.start_tls = start_tls;
+	p.allowed_containers = fence;
+	p.timeout = 60;
+	rc = gb_directory_open(&p, out, err);
+	gb_secret_free(pw);
+	return rc;
+}
+
+static gb_directory *dir_for(const char *fence)
+{
+	gb_directory *d = NULL;
+	gb_error err;
+
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAPS_URI"), false, ca_file(), NULL, fence, &d, &err), 0, "%s",
+		     err.msg);
+	return d;
+}
+
+static void create_group(gb_directory *d, const char *dn, const char *anchor)
+{
+	gb_directory_group_spec g;
+	gb_error err;
+
+	memset(&g, 0, sizeof g);
+	g.dn = dn;
+	g.anchor = anchor;
+	cr_assert_eq(gb_directory_create_group(d, &g, &err), 0, "%s", err.msg);
+}
+
+static char *child(const char *value, const char *parent)
+{
+	char *dn = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_ad_dn_build("CN", value, parent, &dn, &err), 0);
+	return dn;
+}
+
+static int count_cb(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	(void)value;
+	(void)len;
+	(void)err;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+struct found {
+	size_t n;
+	char cn[256];
+};
+
+static int found_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct found *f = ctx;
+	const char *cn = gb_dir_entry_str(e, "cn");
+
+	(void)err;
+	f->n++;
+	snprintf(f->cn, sizeof f->cn, "%s", cn ? cn : "");
+	return 0;
+}
+
+TestSuite(directory, .timeout = 300);
+
+Test(directory, tls_verified_with_the_test_ca_and_refused_without_it)
+{
+	gb_directory *d = NULL;
+	gb_dir_entry *root = NULL;
+	gb_error err;
+	static const char *const attrs[] = {"dnsHostName", NULL};
+
+	unsetenv("LDAPTLS_CACERT");
+	unsetenv("LDAPTLS_REQCERT");
+	/* LDAPS, verified */
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAPS_URI"), false, ca_file(), NULL, NULL, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get(d, "", attrs, 0, &root, &err), 0, "%s", err.msg);
+	cr_assert_not_null(gb_dir_entry_str(root, "dnsHostName"));
+	gb_dir_entry_free(root);
+	gb_directory_free(d);
+	/* StartTLS, verified, bound by UPN */
+	d = NULL;
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAP_URI"), true, ca_file(), env("GB_TEST_DC1_BIND_UPN"), NULL, &d, &err),
+		     0, "%s", err.msg);
+	gb_directory_free(d);
+	/* without the test CA (the system trust store does not know it): refused as a TLS failure */
+	d = NULL;
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAPS_URI"), false, NULL, NULL, NULL, &d, &err), GB_ETLS, "%s",
+		     err.msg);
+	cr_assert_null(d);
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAP_URI"), true, NULL, NULL, NULL, &d, &err), GB_ETLS, "%s", err.msg);
+	cr_assert_null(d);
+	/* a CA that did not sign the server's certificate */
+	char other[512], cmd[1200];
+	snprintf(other, sizeof other, "%s/other-ca-%ld", env("GB_TEST_TMP"), (long)getpid());
+	snprintf(cmd, sizeof cmd,
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other -keyout %s.key -out %s.pem "
+		 ">/dev/null 2>&1", other, other);
+	cr_assert_eq(system(cmd), 0);
+	char other_pem[600];
+	snprintf(other_pem, sizeof other_pem, "%s.pem", other);
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAPS_URI"), false, other_pem, NULL, NULL, &d, &err), GB_ETLS, "%s",
+		     err.msg);
+	cr_assert_null(d);
+	/* plain LDAP without allow_insecure is refused before connecting */
+	cr_assert_eq(open_dir(env("GB_TEST_DC1_LDAP_URI"), false, ca_file(), NULL, NULL, &d, &err), GB_EINVAL);
+}
+
+Test(directory, wrong_password_is_an_authentication_error)
+{
+	gb_directory_params p;
+	gb_directory *d = NULL;
+	gb_error err;
+
+	memset(&p, 0, sizeof p);
+	p.uri = env("GB_TEST_DC1_LDAPS_URI");
+	p.bind_dn = env("GB_TEST_DC1_BIND_DN");
+	p.password = "Not-The-Password-1";
+	p.base_dn = env("GB_TEST_DC1_BASE_DN");
+	p.ca_file = ca_file();
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EAUTH, "%s", err.msg);
+	cr_assert(strstr(err.msg, "(49)") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "52e") != NULL, "server diagnostic kept: %s", err.msg);
+	cr_assert(strstr(err.msg, "Not-The-Password") == NULL);
+}
+
+Test(directory, a_server_that_is_not_there_is_retryable)
+{
+	gb_directory_params p;
+	gb_directory *d = NULL;
+	gb_error err;
+
+	memset(&p, 0, sizeof p);
+	p.uri = "ldaps://127.0.0.1:9"; /* discard port: nothing listens */
+	p.bind_dn = "CN=x,DC=y";
+	p.password = "x";
+	p.base_dn = "DC=y";
+	p.ca_file = ca_file();
+	p.connect_timeout = 2;
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_ERETRY, "%s", err.msg);
+}
+
+Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_added_in_batches)
+{
+	LDAP *ld = raw_connect();
+	const char *ou = make_ou(ld, "bulk");
+	char ou_copy[256];
+	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
+	gb_directory *d = dir_for(ou_copy);
+	char **contacts;
+	char *g5 = child("five thousand", ou_copy), *g3 = child("three thousand", ou_copy);
+	size_t done = 0, count = 0, i;
+	int64_t t0;
+	gb_ad_group *group = NULL;
+	gb_error err;
+
+	t0 = gb_time_mono_ms();
+	contacts = bulk_contacts(ld, ou_copy, "member", 5000);
+	fprintf(stderr, "directory: 5000 contacts created in %.2f s (fixture)\n", (gb_time_mono_ms() - t0) / 1000.0);
+	create_group(d, g5, NULL);
+	create_group(d, g3, NULL);
+
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_directory_add_members(d, g5, (const char *const *)contacts, 5000, &done, &err), 0, "%s",
+		     err.msg);
+	fprintf(stderr, "directory: 5000 members added in batches of 1000 in %.2f s\n",
+		(gb_time_mono_ms() - t0) / 1000.0);
+	cr_assert_eq(done, 5000);
+	/* a retried batch is harmless (permissive modify): the first 1000 again */
+	cr_assert_eq(gb_directory_add_members(d, g5, (const char *const *)contacts, 1000, &done, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(gb_directory_read_values(d, g5, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 5000);
+
+	cr_assert_eq(gb_directory_add_members(d, g3, (const char *const *)contacts, 3000, &done, &err), 0, "%s",
+		     err.msg);
+	/* the server honours explicit ranges of 1000, so reading 3000 takes three chunks ending in -* */
+	static const char *const first[] = {"member;range=0-999", NULL};
+	gb_dir_entry *e = NULL;
+	cr_assert_eq(gb_directory_get(d, g3, first, 0, &e, &err), 0, "%s", err.msg);
+	cr_assert_not_null(gb_dir_entry_attr(e, "member;range=0-999"));
+	cr_assert_eq(gb_dir_entry_attr(e, "member;range=0-999")->nvalues, 1000);
+	gb_dir_entry_free(e);
+
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_directory_read_group(d, g3, true, &group, &err), 0, "%s", err.msg);
+	fprintf(stderr, "directory: a 3000-member group read (ranges of 1000, extended dn) in %.2f s\n",
+		(gb_time_mono_ms() - t0) / 1000.0);
+	cr_assert(group->members_read);
+	cr_assert_eq(group->nmembers, 3000);
+	/* every member GUID is the GUID of one of the first 3000 contacts */
+	for (i = 0; i < 3000; i += 499) {
+		static const char *const ga[] = {"objectGUID", NULL};
+		char guid[GB_AD_GUID_TEXT_SIZE];
+		size_t j;
+		bool found = false;
+
+		cr_assert_eq(gb_directory_get(d, contacts[i], ga, 0, &e, &err), 0, "%s", err.msg);
+		cr_assert(gb_dir_entry_guid(e, guid));
+		gb_dir_entry_free(e);
+		for (j = 0; j < group->nmembers && !found; j++)
+			found = strcmp(group->member_guids[j], guid) == 0;
+		cr_assert(found, "member %s (%s) not read", contacts[i], guid);
+	}
+	gb_ad_group_free(group);
+
+	/* removing in batches, again harmless when repeated */
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_directory_remove_members(d, g3, (const char *const *)contacts + 1000, 2000, &done, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(gb_directory_remove_members(d, g3, (const char *const *)contacts + 1000, 2000, &done, &err), 0,
+		     "%s", err.msg);
+	fprintf(stderr, "directory: 2000 members removed twice in %.2f s\n", (gb_time_mono_ms() - t0) / 1000.0);
+	count = 0;
+	cr_assert_eq(gb_directory_read_values(d, g3, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 1000);
+
+	free(g5);
+	free(g3);
+	free_list(contacts, 5000);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+Test(directory, error_cases_are_classified)
+{
+	LDAP *ld = raw_connect();
+	char ou[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "errors"));
+	gb_directory *d = dir_for(ou);
+	char *g = child("errors group", ou), *g2 = child("errors group 2", ou), *c1 = child("c1", ou);
+	char *missing = child("nobody", ou);
+	gb_error err;
+
+	create_group(d, g, NULL);
+	cr_assert_eq(raw_add(ld, c1, "contact", NULL, NULL), LDAP_SUCCESS);
+
+	/* add a member DN that does not exist: 32 */
+	const char *v_missing[] = {missing, NULL}, *v_c1[] = {c1, NULL};
+	gb_dir_change add_missing = {GB_DIR_MOD_ADD, "member", v_missing};
+	cr_assert_eq(gb_directory_modify(d, g, &add_missing, 1, &err), GB_ENOTFOUND, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 32);
+	cr_assert(strstr(err.msg, "ldap modify ") != NULL && strstr(err.msg, "errors group") != NULL, "%s", err.msg);
+
+	/* add a member that is already a member (without the permissive control): 68 */
+	gb_dir_change add_c1 = {GB_DIR_MOD_ADD, "member", v_c1};
+	cr_assert_eq(gb_directory_modify(d, g, &add_c1, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_modify(d, g, &add_c1, 1, &err), GB_EEXISTS, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 68);
+
+	/* delete a value that is not a member: 53 */
+	gb_dir_change del_c1 = {GB_DIR_MOD_DELETE, "member", v_c1};
+	cr_assert_eq(gb_directory_modify(d, g, &del_c1, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_modify(d, g, &del_c1, 1, &err), GB_ELDAP, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 53);
+
+	/* add an entry whose DN exists: 68 */
+	gb_directory_group_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.dn = g;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EEXISTS, "%s", err.msg);
+	cr_assert(strstr(err.msg, "ldap add ") != NULL, "%s", err.msg);
+
+	/* duplicate sAMAccountName, on add and on modify: 68 */
+	char sam[64];
+	snprintf(sam, sizeof sam, "gbdup%ld", (long)getpid());
+	spec.dn = g2;
+	spec.sam_account_name = sam;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
+	char *g3 = child("errors group 3", ou);
+	spec.dn = g3;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EEXISTS, "%s", err.msg);
+	const char *v_sam[] = {sam, NULL};
+	gb_dir_change set_sam = {GB_DIR_MOD_REPLACE, "sAMAccountName", v_sam};
+	cr_assert_eq(gb_directory_modify(d, g, &set_sam, 1, &err), GB_EEXISTS, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 68);
+
+	/* duplicate userPrincipalName: 19 */
+	char upn[128], *u1 = child("u1", ou), *u2 = child("u2", ou);
+	snprintf(upn, sizeof upn, "gbupn%ld@test.example", (long)getpid());
+	cr_assert_eq(raw_add(ld, u1, "user", "userPrincipalName", upn), LDAP_SUCCESS);
+	cr_assert_eq(raw_add(ld, u2, "user", NULL, NULL), LDAP_SUCCESS);
+	const char *v_upn[] = {upn, NULL};
+	gb_dir_change set_upn = {GB_DIR_MOD_REPLACE, "userPrincipalName", v_upn};
+	cr_assert_eq(gb_directory_modify(d, u2, &set_upn, 1, &err), GB_ELDAP, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 19);
+
+	/* attribute not in schema */
+	const char *v_x[] = {"x", NULL};
+	gb_dir_change bogus = {GB_DIR_MOD_REPLACE, "gbNoSuchAttribute", v_x};
+	cr_assert_eq(gb_directory_modify(d, g, &bogus, 1, &err), GB_ELDAP, "%s", err.msg);
+	cr_assert(gb_directory_last_ldap_code(d) == 16 || gb_directory_last_ldap_code(d) == 17, "%d",
+		  gb_directory_last_ldap_code(d));
+
+	/* modify an entry that does not exist: 32 */
+	gb_dir_change set_desc = {GB_DIR_MOD_REPLACE, "description", v_x};
+	cr_assert_eq(gb_directory_modify(d, missing, &set_desc, 1, &err), GB_ENOTFOUND, "%s", err.msg);
+
+	/* a modify with several changes where one fails: nothing applied */
+	gb_dir_change two[] = {{GB_DIR_MOD_REPLACE, "description", v_x}, {GB_DIR_MOD_ADD, "member", v_missing}};
+	cr_assert_eq(gb_directory_modify(d, g, two, 2, &err), GB_ENOTFOUND, "%s", err.msg);
+	gb_dir_entry *e = NULL;
+	static const char *const da[] = {"description", NULL};
+	cr_assert_eq(gb_directory_get(d, g, da, 0, &e, &err), 0);
+	cr_assert_null(gb_dir_entry_str(e, "description"));
+	gb_dir_entry_free(e);
+
+	/* a read of something that does not exist */
+	cr_assert_eq(gb_directory_get(d, missing, da, 0, &e, &err), GB_ENOTFOUND, "%s", err.msg);
+	cr_assert_null(e);
+
+	/* no wholesale replace of member, ever */
+	gb_dir_change repl = {GB_DIR_MOD_REPLACE, "member", v_c1};
+	cr_assert_eq(gb_directory_modify(d, g, &repl, 1, &err), GB_EINVAL);
+
+	free(g);
+	free(g2);
+	free(g3);
+	free(c1);
+	free(u1);
+	free(u2);
+	free(missing);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+Test(directory, dn_escaping_round_trips_through_the_dc)
+{
+	static const char *names[] = {"comma, here", "plus+sign", "quote\"d", "back\\slash", "<angle>", "semi;colon",
+				      "equal=s", "#hash", " leading space", "trailing space ", "Ågren Zoë Jürgen ñ",
+				      "all , + \" \\ < > ; = # of them", "  two leading and two trailing  "};
+	LDAP *ld = raw_connect();
+	char ou[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "escape, me + \"you\""));
+	gb_directory *d = dir_for(ou);
+	size_t i;
+	gb_error err;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *dn = child(names[i], ou);
+		gb_dir_entry *e = NULL;
+		static const char *const attrs[] = {"cn", "name", NULL};
+		gb_buf f;
+
+		create_group(d, dn, NULL);
+		/* read back by DN */
+		cr_assert_eq(gb_directory_get(d, dn, attrs, 0, &e, &err), 0, "%s: %s", names[i], err.msg);
+		cr_assert_str_eq(gb_dir_entry_str(e, "cn"), names[i]);
+		cr_assert_eq(gb_ad_dn_text_equal(e->dn, dn, &err), 1, "%s vs %s", e->dn, dn);
+		gb_dir_entry_free(e);
+		/* and by a filter on cn, escaped */
+		gb_buf_init(&f, 0);
+		gb_buf_puts(&f, "(cn=", NULL);
+		gb_ad_filter_escape(names[i], strlen(names[i]), &f, NULL);
+		gb_buf_putc(&f, ')', NULL);
+		struct found c = {0, ""};
+		cr_assert_eq(gb_directory_search(d, ou, GB_DIR_ONELEVEL, gb_buf_cstr(&f), attrs, 0, found_cb, &c, &err), 0,
+			     "%s", err.msg);
+		cr_assert_eq(c.n, 1, "filter %s found %zu", gb_buf_cstr(&f), c.n);
+		cr_assert_str_eq(c.cn, names[i]);
+		gb_buf_free(&f);
+		free(dn);
+	}
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+Test(directory, guid_and_sid_codecs_agree_with_the_extended_dn)
+{
+	LDAP *ld = raw_connect();
+	char ou[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "codecs"));
+	gb_directory *d = dir_for(ou);
+	char *dn = child("codec group", ou);
+	static const char *const attrs[] = {"objectGUID", "objectSid", NULL};
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	char xguid[GB_AD_GUID_TEXT_SIZE], xsid[GB_AD_SID_TEXT_SIZE];
+	const char *plain;
+	gb_dir_entry *e = NULL;
+	gb_error err;
+
+	create_group(d, dn, NULL);
+	cr_assert_eq(gb_directory_get(d, dn, attrs, GB_DIR_EXTENDED_DN, &e, &err), 0, "%s", err.msg);
+	cr_assert(gb_dir_entry_guid(e, guid));
+	cr_assert(gb_dir_entry_sid(e, sid));
+	cr_assert(gb_str_has_prefix(e->dn, "<GUID="), "%s", e->dn);
+	cr_assert_eq(gb_ad_extended_dn_split(e->dn, xguid, xsid, &plain, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(xguid, guid, "extended dn %s, objectGUID decoded %s", e->dn, guid);
+	cr_assert_str_eq(xsid, sid);
+	cr_assert(gb_str_has_prefix(sid, "S-1-5-21-"));
+	cr_assert_eq(gb_ad_dn_text_equal(plain, dn, &err), 1);
+
+	/* flag 0: the DC writes the GUID and SID as the hex of their wire bytes */
+	char raw_attrs0[] = "objectGUID";
+	char *ra[] = {raw_attrs0, NULL};
+	char v0[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+	LDAPControl x0 = {"1.2.840.113556.1.4.529", {sizeof v0, v0}, 0}, *ctrls[] = {&x0, NULL};
+	LDAPMessage *res = NULL;
+	cr_assert_eq(ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", ra, 0, ctrls, NULL, NULL, 1, &res),
+		     LDAP_SUCCESS);
+	char *xdn = ldap_get_dn(ld, ldap_first_entry(ld, res));
+	const gb_dir_attr *ga = gb_dir_entry_attr(e, "objectGUID");
+	char hex[64];
+	size_t i;
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)ga->values[0].data[i]);
+	cr_assert(strncasecmp(xdn + 6, hex, 32) == 0, "flag 0 dn %s, wire bytes %s", xdn, hex);
+	cr_assert_eq(gb_ad_extended_dn_split(xdn, xguid, xsid, &plain, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(xguid, guid);
+	cr_assert_str_eq(xsid, sid);
+	ldap_memfree(xdn);
+	ldap_msgfree(res);
+
+	/* the lookups built on the codecs find the same object */
+	gb_dir_entry *f = NULL;
+	cr_assert_eq(gb_directory_find_by_guid(d, guid, attrs, 0, &f, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(f->dn, dn, &err), 1);
+	gb_dir_entry_free(f);
+	cr_assert_eq(gb_directory_get_by_guid(d, guid, attrs, 0, &f, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(f->dn, dn, &err), 1, "%s", f->dn);
+	gb_dir_entry_free(f);
+	cr_assert_eq(gb_directory_find_by_sid(d, sid, attrs, 0, &f, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(f->dn, dn, &err), 1);
+	gb_dir_entry_free(f);
+	cr_assert_eq(gb_directory_find_by_guid(d, "00000000-0000-0000-0000-000000000001", attrs, 0, &f, &err),
+		     GB_ENOTFOUND);
+	gb_dir_entry_free(e);
+	free(dn);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+struct guid_set {
+	char **guids;
+	size_t n;
+	size_t found;
+};
+
+static int guid_set_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct guid_set *s = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE];
+	size_t i;
+
+	(void)err;
+	cr_assert(gb_dir_entry_guid(e, guid));
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->guids[i], guid) == 0)
+			s->found++;
+	return 0;
+}
+
+Test(directory, lookups_by_anchor_many_guids_and_the_global_catalog)
+{
+	LDAP *ld = raw_connect();
+	char ou[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "lookups"));
+	gb_directory *d = dir_for(ou);
+	char **contacts = bulk_contacts(ld, ou, "c", 150);
+	struct guid_set set = {calloc(150, sizeof(char *)), 150, 0};
+	static const char *const ga[] = {"objectGUID", NULL};
+	char anchor[96], *dn = child("anchored", ou);
+	gb_dir_entry *e = NULL;
+	size_t i;
+	gb_error err;
+
+	for (i = 0; i < 150; i++) {
+		char guid[GB_AD_GUID_TEXT_SIZE];
+		cr_assert_eq(gb_directory_get(d, contacts[i], ga, 0, &e, &err), 0, "%s", err.msg);
+		cr_assert(gb_dir_entry_guid(e, guid));
+		set.guids[i] = strdup(guid);
+		gb_dir_entry_free(e);
+	}
+	/* 150 GUIDs in two OR batches, plus one that does not exist */
+	char *query[151];
+	for (i = 0; i < 150; i++)
+		query[i] = set.guids[i];
+	query[150] = "00000000-0000-0000-0000-0000000000ff";
+	cr_assert_eq(gb_directory_find_by_guids(d, (const char *const *)query, 151, ga, 0, guid_set_cb, &set, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(set.found, 150);
+
+	/* by msDS-ExternalDirectoryObjectId, on the DC and on the Global Catalog (StartTLS on 3268) */
+	snprintf(anchor, sizeof anchor, "Group_%ld-%s", (long)getpid(), set.guids[0]);
+	create_group(d, dn, anchor);
+	cr_assert_eq(gb_directory_find_by_anchor(d, anchor, ga, 0, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(e->dn, dn, &err), 1);
+	gb_dir_entry_free(e);
+	/* the Global Catalog: StartTLS on the test bed's GC URI (port 3268), and LDAPS on 3269 */
+	gb_directory_params p;
+	gb_directory *gc = NULL;
+	char *pw = password(), gcs[128];
+	memset(&p, 0, sizeof p);
+	p.uri = env("GB_TEST_DC1_LDAP_URI");
+	p.gc_uri = env("GB_TEST_DC1_GC_URI");
+	p.start_tls = true;
+	p.bind_dn = env("GB_TEST_DC1_BIND_DN");
+	p.password = pw;
+	p.base_dn = env("GB_TEST_DC1_BASE_DN");
+	p.ca_file = ca_file();
+	cr_assert_eq(gb_directory_open(&p, &gc, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_find_by_anchor(gc, anchor, ga, GB_DIR_GC, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(e->dn, dn, &err), 1);
+	gb_dir_entry_free(e);
+	gb_directory_free(gc);
+	gc = NULL;
+	snprintf(gcs, sizeof gcs, "ldaps://%s:3269", env("GB_TEST_DC1_IP"));
+	p.uri = env("GB_TEST_DC1_LDAPS_URI");
+	p.gc_uri = gcs;
+	p.start_tls = false;
+	cr_assert_eq(gb_directory_open(&p, &gc, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_find_by_anchor(gc, anchor, ga, GB_DIR_GC, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_ad_dn_text_equal(e->dn, dn, &err), 1);
+	gb_dir_entry_free(e);
+	gb_directory_free(gc);
+	gb_secret_free(pw);
+	cr_assert_eq(gb_directory_find_by_anchor(d, "Group_nothing-like-this", ga, 0, &e, &err), GB_ENOTFOUND);
+	/* a filter metacharacter in an anchor is escaped, not interpreted */
+	cr_assert_eq(gb_directory_find_by_anchor(d, "Group_*", ga, 0, &e, &err), GB_ENOTFOUND);
+
+	for (i = 0; i < 150; i++)
+		free(set.guids[i]);
+	free(set.guids);
+	free(dn);
+	free_list(contacts, 150);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+Test(directory, writes_outside_the_allowed_containers_are_refused_before_the_server)
+{
+	LDAP *ld = raw_connect();
+	char ou[256], outside[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "fence-in"));
+	snprintf(outside, sizeof outside, "%s", make_ou(ld, "fence-out"));
+	gb_directory *d = dir_for(ou);
+	char *out_dn = child("outside group", outside), *in_dn = child("inside group", ou);
+	char *victim = child("victim", outside);
+	const char *v[] = {"changed", NULL};
+	gb_dir_change set_desc = {GB_DIR_MOD_REPLACE, "description", v};
+	const char *members[] = {victim, NULL};
+	char anchor[64];
+	gb_error err;
+
+	/* a group outside, made by the fixture, carrying an anchor: even so, nothing may touch it */
+	snprintf(anchor, sizeof anchor, "Group_victim-%ld", (long)getpid());
+	{
+		char *ocv[] = {"group", NULL}, *av[] = {anchor, NULL};
+		LDAPMod m1 = {LDAP_MOD_ADD, "objectClass", {ocv}}, m2 = {LDAP_MOD_ADD, GB_DIRECTORY_ANCHOR_ATTR, {av}};
+		LDAPMod *mods[] = {&m1, &m2, NULL};
+		cr_assert_eq(ldap_add_ext_s(ld, victim, mods, NULL, NULL), LDAP_SUCCESS);
+	}
+	gb_directory_group_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.dn = out_dn;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert(strstr(err.msg, "outside group") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_directory_last_ldap_code(d), 0, "nothing was sent");
+	cr_assert_not(raw_exists(ld, out_dn));
+	cr_assert_eq(gb_directory_modify(d, victim, &set_desc, 1, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert_eq(gb_directory_delete(d, victim, NULL, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert(raw_exists(ld, victim));
+	cr_assert_eq(gb_directory_add_members(d, victim, members, 1, NULL, &err), GB_EFENCE, "%s", err.msg);
+	/* the fence sees through <GUID=...>: the object is resolved to its DN first */
+	static const char *const ga[] = {"objectGUID", NULL};
+	gb_dir_entry *e = NULL;
+	char guid[GB_AD_GUID_TEXT_SIZE], byguid[64];
+	cr_assert_eq(gb_directory_get(d, victim, ga, 0, &e, &err), 0);
+	cr_assert(gb_dir_entry_guid(e, guid));
+	gb_dir_entry_free(e);
+	snprintf(byguid, sizeof byguid, "<GUID=%s>", guid);
+	cr_assert_eq(gb_directory_modify(d, byguid, &set_desc, 1, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert_eq(gb_directory_delete(d, byguid, NULL, &err), GB_EFENCE, "%s", err.msg);
+	static const char *const da[] = {"description", NULL};
+	cr_assert_eq(gb_directory_get(d, victim, da, 0, &e, &err), 0);
+	cr_assert_null(gb_dir_entry_str(e, "description"));
+	gb_dir_entry_free(e);
+
+	/* moves: out of the fence, and into it from outside, are both refused */
+	create_group(d, in_dn, NULL);
+	cr_assert_eq(gb_directory_rename(d, in_dn, NULL, outside, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert(raw_exists(ld, in_dn));
+	cr_assert_eq(gb_directory_rename(d, victim, NULL, ou, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert(raw_exists(ld, victim));
+
+	free(out_dn);
+	free(in_dn);
+	free(victim);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+Test(directory, create_modify_rename_move_and_delete_inside_the_fence)
+{
+	LDAP *ld = raw_connect();
+	char ou[256], sub1[300], sub2[300];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "lifecycle"));
+	snprintf(sub1, sizeof sub1, "OU=one,%s", ou);
+	snprintf(sub2, sizeof sub2, "OU=two,%s", ou);
+	cr_assert_eq(raw_add(ld, sub1, "organizationalUnit", NULL, NULL), LDAP_SUCCESS);
+	cr_assert_eq(raw_add(ld, sub2, "organizationalUnit", NULL, NULL), LDAP_SUCCESS);
+	gb_directory *d = dir_for(ou);
+	char *dn = child("Life, cycle", sub1), *plain = child("no anchor", sub1);
+	char id[64], anchor[80], sam[32];
+	gb_ad_group *g = NULL;
+	gb_error err;
+
+	snprintf(id, sizeof id, "5e1f0c3a-0000-4000-8000-%012ld", (long)getpid());
+	snprintf(anchor, sizeof anchor, "Group_%s", id);
+	snprintf(sam, sizeof sam, "gblife%ld", (long)getpid());
+	gb_directory_group_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.dn = dn;
+	spec.sam_account_name = sam;
+	spec.description = "a description";
+	spec.display_name = "Life cycle";
+	spec.anchor = anchor;
+	spec.admin_description = "Group_legacy";
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_read_group(d, dn, true, &g, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(g->cn, "Life, cycle");
+	cr_assert_str_eq(g->anchor, anchor);
+	cr_assert_str_eq(g->sam_account_name, sam);
+	cr_assert_str_eq(g->description, "a description");
+	cr_assert_str_eq(g->display_name, "Life cycle");
+	cr_assert_str_eq(g->admin_description, "Group_legacy");
+	cr_assert_eq(g->group_type, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	cr_assert_eq(g->nmembers, 0);
+	cr_assert(g->members_read);
+	char guid[GB_AD_GUID_TEXT_SIZE];
+	snprintf(guid, sizeof guid, "%s", g->guid);
+	gb_ad_group_free(g);
+
+	/* modify by <GUID=...>: convert to global security, change the description */
+	char byguid[64], gt[24];
+	snprintf(byguid, sizeof byguid, "<GUID=%s>", guid);
+	snprintf(gt, sizeof gt, "%ld", GB_GROUP_TYPE_GLOBAL_SECURITY);
+	const char *v_gt[] = {gt, NULL}, *v_d[] = {"new", NULL};
+	gb_dir_change ch[] = {{GB_DIR_MOD_REPLACE, "groupType", v_gt}, {GB_DIR_MOD_REPLACE, "description", v_d}};
+	cr_assert_eq(gb_directory_modify(d, byguid, ch, 2, &err), 0, "%s", err.msg);
+
+	/* rename and move to the other OU: the GUID stays */
+	cr_assert_eq(gb_directory_rename(d, dn, "CN=Renamed \\+ moved", sub2, &err), 0, "%s", err.msg);
+	char *moved = child("Renamed + moved", sub2);
+	cr_assert_eq(gb_directory_read_group(d, moved, false, &g, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(g->guid, guid);
+	cr_assert_str_eq(g->description, "new");
+	cr_assert_eq(g->group_type, GB_GROUP_TYPE_GLOBAL_SECURITY);
+	gb_ad_group_free(g);
+	/* a move that keeps the name */
+	cr_assert_eq(gb_directory_rename(d, moved, NULL, sub1, &err), 0, "%s", err.msg);
+	char *back = child("Renamed + moved", sub1);
+	cr_assert(raw_exists(ld, back));
+
+	/* delete: refused without groupbridge's anchor, and with someone else's id; done with ours */
+	create_group(d, plain, NULL);
+	cr_assert_eq(gb_directory_delete(d, plain, NULL, &err), GB_EFENCE, "%s", err.msg);
+	cr_assert(raw_exists(ld, plain));
+	cr_assert_eq(gb_directory_delete(d, back, "11111111-2222-3333-4444-555555555555", &err), GB_EFENCE, "%s",
+		     err.msg);
+	cr_assert(raw_exists(ld, back));
+	cr_assert_eq(gb_directory_delete(d, byguid, id, &err), 0, "%s", err.msg);
+	cr_assert_not(raw_exists(ld, back));
+	cr_assert_eq(gb_directory_delete(d, back, id, &err), GB_ENOTFOUND, "%s", err.msg);
+
+	free(dn);
+	free(plain);
+	free(moved);
+	free(back);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
