@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -152,6 +153,7 @@ int gb_fake_start(const char *tenant_json_path, gb_fake **out)
 	char cert[GB_FAKE_PATH_MAX + 16], key[GB_FAKE_PATH_MAX + 16], ready[GB_FAKE_PATH_MAX + 16];
 	char info[GB_FAKE_PATH_MAX + 16], secret[GB_FAKE_PATH_MAX + 16], log[GB_FAKE_PATH_MAX + 16];
 	int waited = 0, st;
+	pid_t parent;
 
 	*out = NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -193,6 +195,7 @@ int gb_fake_start(const char *tenant_json_path, gb_fake **out)
 			goto fail;
 		}
 	}
+	parent = getpid();
 	f->pid = fork();
 	if (f->pid < 0) {
 		fail("fork: %s", strerror(errno));
@@ -205,6 +208,9 @@ int gb_fake_start(const char *tenant_json_path, gb_fake **out)
 				"--ready-file", ready,	   "--info-file",   info,
 				"--secret-file", secret,   NULL};
 
+		/* a test that fails an assertion never reaches gb_fake_free: the fake goes when the test process goes */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(126);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);

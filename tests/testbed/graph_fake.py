@@ -143,6 +143,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 
@@ -1230,6 +1231,10 @@ class Fake(ControlAPI):
                 return self.dispatch(req, m.group(1), m.group(2) or "/")
         except GraphError as e:
             return self.error_reply(e, req)
+        except Exception as e:  # a bug of the fake: say so in the reply and in fake.log rather than hang up
+            traceback.print_exc()
+            return self.error_reply(GraphError(500, "generalException", "graph_fake.py failed on %s %s: %r"
+                                               % (req.method, req.target, e)), req)
 
     # -- authentication --
 
@@ -2425,7 +2430,7 @@ def main(argv=None):
     with open(args.ready_file + ".tmp", "w") as f:
         f.write("%d\n" % port)
     os.rename(args.ready_file + ".tmp", args.ready_file)
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         pass
     server.shutdown()
     server.server_close()
