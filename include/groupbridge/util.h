@@ -63,4 +63,11 @@ int gb_uuid_v4(char *dst, size_t n, gb_error *err);
 /* Writes a file atomically: a temporary file beside it, fsync, rename. mode is the new file's permission bits. */
 int gb_write_file_atomic(const char *path, const void *data, size_t n, unsigned mode, gb_error *err);
 
+/* Graceful stop: gb_stop_install makes SIGTERM and SIGINT set a flag instead of killing the process, so that long
+ * work finishes the operation under way, records its place and returns GB_EINTERRUPTED (exit 0). */
+void gb_stop_install(void);
+bool gb_stop_requested(void);
+/* Sleeps up to ms milliseconds, waking early when a stop is requested; returns true when it was. */
+bool gb_stop_sleep(long ms);
+
 #endif

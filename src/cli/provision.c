@@ -12,10 +12,11 @@
 #include "groupbridge/provision.h"
 #include "groupbridge/provisioner.h"
 #include "groupbridge/store.h"
+#include "groupbridge/util.h"
 
 static void help(void)
 {
-	puts("usage: groupbridge [--config FILE] provision [--dry-run] [--json] [--allow-deletes]\n"
+	puts("usage: groupbridge [--config FILE] provision [--dry-run] [--json] [--allow-deletes] [--watch SECONDS]\n"
 	     "       groupbridge [--config FILE] provision on-demand GROUP_ID --member ID [--member ID ...] [--dry-run]\n"
 	     "\n"
 	     "Makes the cloud security groups in [provisioning] scope exist in Active Directory with Cloud Sync's\n"
@@ -35,6 +36,9 @@ static void help(void)
 	     "  --dry-run        print the plan and change nothing\n"
 	     "  --json           print the plan as JSON (schema_version 1: groups, operations, notes)\n"
 	     "  --allow-deletes  go on when the run would delete more groups than delete_threshold\n"
+	     "  --watch SECONDS  run again and again, SECONDS after each pass ends (Cloud Sync runs every 10 to 20\n"
+	     "                   minutes: --watch 900 is similar); SIGTERM or Ctrl-C finishes the operation under way,\n"
+	     "                   records its place and exits 0\n"
 	     "\n"
 	     "On demand (to try the rules on one group before a full run, as Cloud Sync's provision on demand):\n"
 	     "  provision on-demand GROUP_ID --member ID ...   provisions the group (which must be in scope) and only\n"
@@ -173,9 +177,11 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"allow-deletes", no_argument, NULL, 'D'},
+		{"watch", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	long watch = 0;
 	gb_provision_opts po;
 	gb_provision_result res;
 	gb_graph *graph = NULL;
@@ -196,32 +202,62 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 		case 'n': po.dry_run = true; break;
 		case 'j': json = 1; break;
 		case 'D': po.allow_deletes = true; break;
+		case 'w':
+			if (gb_parse_long(optarg, 1, 86400, &watch))
+				return gb_cli_usage_error("provision", "--watch takes seconds from 1 to 86400, not \"%s\"",
+							  optarg);
+			break;
 		case 'h': help(); return GB_EXIT_OK;
 		default: return gb_cli_usage_error("provision", "unknown option %s", argv[optind - 1]);
 		}
 	}
+	if (watch && po.dry_run)
+		return gb_cli_usage_error("provision", "--watch applies changes; it does not go with --dry-run");
 	if (optind < argc)
 		return gb_cli_usage_error("provision", "unexpected argument \"%s\"", argv[optind]);
 
-	snprintf(holder, sizeof(holder), "provision%s (pid %ld)", po.dry_run ? " --dry-run" : "", (long)getpid());
-	rc = open_all(cli, holder, po.allow_deletes ? "provision --allow-deletes" : "provision", !po.dry_run, run_id,
+	gb_stop_install();
+	snprintf(holder, sizeof(holder), "provision%s (pid %ld)", watch ? " --watch" : po.dry_run ? " --dry-run" : "",
+		 (long)getpid());
+	rc = open_all(cli, holder, po.allow_deletes ? "provision --allow-deletes" : "provision", false, run_id,
 		      sizeof(run_id), &st, &graph, &dir, &err);
-	po.run_id = run_id;
-	if (!rc)
-		rc = gb_provisioner_run(cli->cfg, st, graph, dir, &po, &res, &err);
-	if (res.plan && po.dry_run) {
-		char *text = NULL;
-		gb_error perr;
-		if ((json ? gb_plan_to_json(res.plan, &text, &perr) : gb_plan_to_text(res.plan, 10, &text, &perr)) == 0)
-			fputs(text, stdout);
-		if (json)
-			fputc('\n', stdout);
-		free(text);
+	if (rc)
+		exit_code = gb_cli_report("provision", &err);
+	/* One pass, or (with --watch) passes until a stop is requested. Each pass is a run of its own. */
+	while (!rc) {
+		run_id[0] = '\0';
+		if (!po.dry_run)
+			rc = gb_store_run_begin(st, po.allow_deletes ? "provision --allow-deletes" : "provision", run_id,
+						sizeof(run_id), &err);
+		po.run_id = run_id;
+		if (!rc)
+			rc = gb_provisioner_run(cli->cfg, st, graph, dir, &po, &res, &err);
+		if (res.plan && po.dry_run) {
+			char *text = NULL;
+			gb_error perr;
+			if ((json ? gb_plan_to_json(res.plan, &text, &perr) : gb_plan_to_text(res.plan, 10, &text, &perr)) ==
+			    0)
+				fputs(text, stdout);
+			if (json)
+				fputc('\n', stdout);
+			free(text);
+		}
+		if (res.plan && !json)
+			print_summary(&res, run_id, po.dry_run);
+		fflush(stdout);
+		exit_code = rc ? gb_cli_report("provision", &err) : GB_EXIT_OK;
+		end_run(st, run_id, exit_code, &res);
+		gb_provision_result_clear(&res);
+		/* A watch goes on after a partial pass (the next pass retries), not after a failure or a gate. */
+		if (!watch || gb_stop_requested() || (rc && rc != GB_EPARTIAL))
+			break;
+		rc = 0;
+		gb_info("provision", "next pass in %ld s (SIGTERM or Ctrl-C stops)", watch);
+		if (gb_stop_sleep(watch * 1000L))
+			break;
 	}
-	if (res.plan && !json)
-		print_summary(&res, run_id, po.dry_run);
-	exit_code = rc ? gb_cli_report("provision", &err) : GB_EXIT_OK;
-	end_run(st, run_id, exit_code, &res);
+	if (gb_stop_requested() && exit_code == GB_EXIT_OK)
+		gb_info("provision", "stopped on request");
 	gb_provision_result_clear(&res);
 	gb_directory_free(dir);
 	gb_graph_free(graph);

@@ -2,6 +2,7 @@
 #include "groupbridge/util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -301,4 +302,39 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return err ? err->code : GB_EIO;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+void gb_stop_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+bool gb_stop_requested(void)
+{
+	return stop_flag != 0;
+}
+
+bool gb_stop_sleep(long ms)
+{
+	while (ms > 0 && !stop_flag) {
+		long step = ms < 100 ? ms : 100;
+		struct timespec ts = {step / 1000, (step % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return stop_flag != 0;
 }

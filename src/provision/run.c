@@ -691,6 +691,13 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 		gb_error oe;
 		int orc;
 
+		if (gb_stop_requested()) {
+			/* Stop between operations: what is done is in AD and in the audit log; a rerun plans the rest. */
+			gb_info("provision", "stopping on request after %zu of %zu operations", i, plan->nops);
+			rc = gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again to "
+								 "finish", i, plan->nops);
+			break;
+		}
 		gb_error_clear(&oe);
 		/* A rename or move earlier in this run changed where the group is. */
 		if (op->object_id && gb_map_get(dn_now, op->object_id))
@@ -742,7 +749,7 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			rc = set_managed(st, op->object_id, target, op->guid, "unmanaged", o->run_id, err);
 	}
 	/* Every group the plan provisions and that did not fail is managed from now on. */
-	for (i = 0; !rc && i < plan->ngroups; i++) {
+	for (i = 0; (!rc || rc == GB_EINTERRUPTED) && i < plan->ngroups; i++) {
 		const gb_plan_group *pg = &plan->groups[i];
 		const char *dn = gb_map_get(dn_now, pg->object_id);
 		char *guid = NULL;
