@@ -8,6 +8,8 @@
  * which is the repository root when make runs the tests), and waits until the fake listens (20 s at most). The
  * tenant JSON format and the control API are documented at the top of graph_fake.py and in
  * tests/testbed/README.md. Set GB_TEST_KEEP to keep the directory (the fake's stderr is in DIR/fake.log).
+ * The fake gets SIGTERM when the test process ends (PR_SET_PDEATHSIG), so a test that fails an assertion before
+ * gb_fake_free leaves no server behind (only its directory, under $GB_TEST_TMP).
  *
  * All functions print a one-line reason to stderr when they fail, so a test can simply assert on the result.
  */
