@@ -777,10 +777,25 @@ int fn_count(ctx *c, const node *n, val *out)
 	return 0;
 }
 
+typedef struct ival {
+	const char *s;
+	size_t i;
+} ival;
+
+static int cmp_ival(const void *a, const void *b)
+{
+	const ival *x = a, *y = b;
+	int r = strcmp(x->s, y->s);
+
+	return r ? r : (x->i < y->i ? -1 : x->i > y->i);
+}
+
 int fn_removedups(ctx *c, const node *n, val *out)
 {
 	val v;
-	size_t i, j, cap = 0;
+	ival *sorted;
+	bool *keep;
+	size_t i, cap = 0;
 	int rc;
 
 	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
@@ -789,19 +804,25 @@ int fn_removedups(ctx *c, const node *n, val *out)
 		*out = v;
 		return 0;
 	}
+	/* sort (value, position), keep the first position of each value, emit in the original order */
+	sorted = ex_alloc(c, v.count * sizeof(*sorted));
+	keep = ex_alloc(c, v.count * sizeof(*keep));
+	if (!sorted || !keep)
+		return ex_oom(c);
+	for (i = 0; i < v.count; i++) {
+		sorted[i].s = v.items[i];
+		sorted[i].i = i;
+		keep[i] = false;
+	}
+	qsort(sorted, v.count, sizeof(*sorted), cmp_ival);
+	for (i = 0; i < v.count; i++)
+		if (i == 0 || strcmp(sorted[i].s, sorted[i - 1].s) != 0)
+			keep[sorted[i].i] = true;
 	memset(out, 0, sizeof(*out));
 	out->type = V_LIST;
-	/* quadratic in the worst case; bounded by the evaluation deadline */
-	for (i = 0; i < v.count; i++) {
-		bool dup = false;
-
-		if ((i & 63) == 0 && (rc = ex_check_time(c, n)) < 0)
+	for (i = 0; i < v.count; i++)
+		if (keep[i] && (rc = list_push(c, n, out, &cap, v.items[i])) < 0)
 			return rc;
-		for (j = 0; j < out->count && !dup; j++)
-			dup = strcmp(out->items[j], v.items[i]) == 0;
-		if (!dup && (rc = list_push(c, n, out, &cap, v.items[i])) < 0)
-			return rc;
-	}
 	return 0;
 }
 

@@ -367,6 +367,7 @@ Test(expr_functions, search_and_lists)
 		{"Count([missing])", "0"},
 		{"Join(\";\", RemoveDuplicates([proxyAddresses]))", "SMTP:a@contoso.com;smtp:b@contoso.com"},
 		{"RemoveDuplicates([country])", "USA"},
+		{"Join(\",\", RemoveDuplicates(Split(\"b,a,b,c,a,B\", \",\")))", "b,a,c,B"},
 		{"Join(\", \", \"\", [surname], [givenName], [missing])", "Zoë"},
 		{"Join(\"-\", [country], 1000, True)", "USA-1000-True"},
 		{"Join(\"\", [missing])", ""},
@@ -813,6 +814,30 @@ Test(expr_hostile, long_text_and_long_values)
 	expect("Left([big], 3)", a, "bbb");
 	free(text);
 	free(big);
+}
+
+Test(expr_hostile, many_values_stay_fast)
+{
+	gb_buf csv;
+	char *commas = malloc(70001);
+	attr a[] = {{"csv", NULL, NULL, 0}, {"commas", commas, NULL, 0}, {NULL, NULL, NULL, 0}};
+	int64_t t0;
+	int i;
+
+	gb_buf_init(&csv, 0);
+	for (i = 0; i < 40000; i++)
+		cr_assert_eq(gb_buf_printf(&csv, NULL, "%s%d", i ? "," : "", i % 30000), 0);
+	a[0].value = gb_buf_cstr(&csv);
+	cr_assert_not_null(commas);
+	memset(commas, ',', 70000);
+	commas[70000] = '\0';
+	t0 = gb_time_mono_ms();
+	expect("Count(RemoveDuplicates(Split([csv], \",\")))", a, "30000");
+	expect("Item(RemoveDuplicates(Split([csv], \",\")), 30000)", a, "29999");
+	cr_assert_lt(gb_time_mono_ms() - t0, 2000);
+	expect_fail("Count(Split([commas], \",\"))", a, GB_ETOOBIG, "more than 65536 values");
+	gb_buf_free(&csv);
+	free(commas);
 }
 
 Test(expr_hostile, catastrophic_regex_fails_cleanly, .timeout = 20)
