@@ -205,6 +205,10 @@ static int read_groups(gather *g, gb_error *err)
 		gb_cloud_group *all = NULL;
 		size_t n = 0, i;
 
+		gb_warn("provision", "scope = all reads every group of the tenant on every run; Microsoft recommends "
+				     "selected groups for large tenants (more than 200,000 users, 40,000 groups or 1,000,000 "
+				     "memberships)");
+
 		rc = gb_graph_read_groups(g->graph, NULL, false, &all, &n, err);
 		if (rc)
 			return gb_error_prefix(err, "reading the tenant's groups");
