@@ -489,12 +489,34 @@ static gb_store *open_store(char *path, size_t n)
 {
 	gb_store *st = NULL;
 	gb_error err;
-	char dir[] = "/tmp/gb-graph-store-XXXXXX";
+	char dir[512];
+	const char *tmp = getenv("GB_TEST_TMP");
 
+	snprintf(dir, sizeof(dir), "%s/gb-graph-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, n, "%s/state.db", dir);
 	cr_assert_eq(gb_store_open(path, "test_graph", &st, &err), 0, "%s", err.msg);
 	return st;
+}
+
+/* Closes the store and removes its directory (the database, its WAL files and the lock file). */
+static void drop_store(gb_store *st, const char *path)
+{
+	const char *suffix[] = {"", "-wal", "-shm", "-journal", ".lock"};
+	char f[600], *slash;
+	size_t i;
+
+	gb_store_free(st);
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+		unlink(f);
+	}
+	snprintf(f, sizeof(f), "%s", path);
+	slash = strrchr(f, '/');
+	if (slash) {
+		*slash = '\0';
+		cr_assert_eq(rmdir(f), 0, "the store directory %s is not empty", f);
+	}
 }
 
 Test(graph_fake, delta_resumes_from_the_saved_delta_link)
@@ -547,8 +569,7 @@ Test(graph_fake, delta_resumes_from_the_saved_delta_link)
 	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l3, &info, &err), 0, "%s", err.msg);
 	cr_assert(strstr(l3.text, "[000000000003 changed") != NULL, "%s", l3.text);
 	cr_assert(strstr(l3.text, "[000000000004 deleted") != NULL, "%s", l3.text);
-	gb_store_free(st);
-	unlink(path);
+	drop_store(st, path);
 	stop(&e);
 }
 
@@ -581,8 +602,7 @@ Test(graph_fake, an_expired_delta_link_is_reported_or_falls_back_to_a_full_read)
 	cr_assert_eq(l2.added, 5000 + 6 + 1);
 	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "a new link is saved");
 	free(link);
-	gb_store_free(st);
-	unlink(path);
+	drop_store(st, path);
 	stop(&e);
 }
 
@@ -627,8 +647,7 @@ Test(graph_fake, users_delta_reports_on_premises_object_identifier_changes)
 	cr_assert(!info.full);
 	cr_assert_eq(l2.n, 1);
 	cr_assert_str_eq(l2.u1, "11112222-3333-4444-5555-666677778888");
-	gb_store_free(st);
-	unlink(path);
+	drop_store(st, path);
 	stop(&e);
 }
 
