@@ -23,6 +23,7 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(O)/tests/integration/%)
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
+.SECONDARY: $(TEST_SUPPORT_OBJS)
 
 # Debian packages that building, testing and the demo need. `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \

@@ -76,6 +76,7 @@ typedef struct gb_plan_group {
 	char *object_id;
 	char *dn;
 	char *guid;        /* NULL when the plan creates it */
+	size_t nmembers;   /* members the group will have in AD after the plan (provisioned members) */
 } gb_plan_group;
 
 typedef struct gb_plan {
@@ -116,7 +117,7 @@ int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const 
 size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind);
 
 /* The plan as JSON text (allocated; the caller frees):
- * {"schema_version":1,"groups":[{object_id,dn,guid}],"operations":[...],"notes":[...]}.
+ * {"schema_version":1,"groups":[{object_id,dn,guid,members}],"operations":[...],"notes":[...]}.
  * Operation fields: kind, object_id, target, guid, new_rdn, new_parent, attributes [{name,before,after}], values,
  * reason. */
 int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err);

@@ -181,6 +181,11 @@ void gb_report_file_abort(gb_report_file *f);
  * several runs; GB_EIO. */
 int gb_report_build_run(gb_store *st, const char *run_id, const char *generated, gb_report **out, gb_error *err);
 
+/* The plan report: the newest plan provisioning stored (a dry run's or a run's): summary figures, changes by kind,
+ * member outcomes per group (included, skipped cloud-only, skipped other forest, skipped synced nested group),
+ * every operation and every note. generated may be NULL for now. GB_ENOTFOUND when no plan was stored yet. */
+int gb_report_build_plan(gb_store *st, const char *generated, gb_report **out, gb_error *err);
+
 /* Exports the audit log (all records, or those of run_id) to out as JSON lines (one object per record with the
  * fields of gb_audit_record; before and after null when absent) or CSV (a header record, then one record per
  * audit record, cells as gb_report_csv_cell writes them). format is "jsonl" or "csv" (GB_EINVAL otherwise). */

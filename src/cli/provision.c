@@ -189,7 +189,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	gb_store *st = NULL;
 	gb_error err;
 	char run_id[40] = "", holder[64];
-	int c, json = 0, rc, exit_code;
+	int c, json = 0, rc, exit_code = GB_EXIT_OK;
 
 	if (argc > 1 && strcmp(argv[1], "on-demand") == 0)
 		return on_demand(cli, argc - 1, argv + 1);

@@ -17,13 +17,19 @@ static int build_run(gb_store *st, const char *run, gb_report **out, gb_error *e
 	return gb_report_build_run(st, run, NULL, out, err);
 }
 
+static int build_plan(gb_store *st, const char *run, gb_report **out, gb_error *err)
+{
+	(void)run;
+	return gb_report_build_plan(st, NULL, out, err);
+}
+
 static const struct {
 	const char *name;
 	builder_fn build;
 	const char *data; /* what the kind is made of, for help and for the "no data" message */
 } kinds[] = {
     {"assessment", NULL, "the Connect Sync inventory: groups by class, dropped members and why, blockers"},
-    {"plan", NULL, "the changes the next migration step or provisioning run will make"},
+    {"plan", build_plan, "the changes the newest provisioning plan makes (provision --dry-run stores it)"},
     {"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
     {"verification", NULL, "expected versus actual membership, drift"},
     {"status", NULL, "the migration's steps and where it stands"},

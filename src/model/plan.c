@@ -263,6 +263,7 @@ int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
 		json_object_set_new(o, "object_id", str_or_null(plan->groups[i].object_id));
 		json_object_set_new(o, "dn", str_or_null(plan->groups[i].dn));
 		json_object_set_new(o, "guid", str_or_null(plan->groups[i].guid));
+		json_object_set_new(o, "members", json_integer((json_int_t)plan->groups[i].nmembers));
 		json_array_append_new(groups, o);
 	}
 	json_object_set_new(root, "operations", ops);
@@ -360,9 +361,11 @@ int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err)
 		goto done;
 	json_array_foreach(json_object_get(root, "groups"), i, o)
 	{
+		json_int_t members = json_integer_value(json_object_get(o, "members"));
 		rc = gb_plan_add_group(plan, opt_str(o, "object_id"), opt_str(o, "dn"), opt_str(o, "guid"), err);
 		if (rc)
 			goto done;
+		plan->groups[plan->ngroups - 1].nmembers = members > 0 ? (size_t)members : 0;
 	}
 	json_array_foreach(ops, i, o)
 	{

@@ -20,6 +20,7 @@ typedef struct desired {
 	char *dn;               /* where the group is (matched) or will be (created) */
 	char *description;
 	char *sam;
+	size_t plan_group;      /* index of this group in plan->groups */
 } desired;
 
 typedef struct ctx {
@@ -223,6 +224,7 @@ static int prepare(ctx *c, const gb_cloud_group *g)
 		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
 	}
 	c->nitems++;
+	d->plan_group = c->plan->ngroups;
 	rc = gb_plan_add_group(c->plan, g->id, d->dn, d->ad ? d->ad->guid : NULL, c->err);
 	return rc ? rc : gb_map_set(c->desired_by_id, g->id, d, c->err);
 }
@@ -314,7 +316,7 @@ static int plan_group(ctx *c, const desired *d)
 	gb_map *want = NULL, *have = NULL;
 	gb_op *op = NULL, *adds = NULL, *removes = NULL;
 	char value[1024], key[128], gt[24];
-	size_t i;
+	size_t i, provisioned = 0;
 	int rc;
 
 	rc = gb_map_new(GB_MAP_ICASE, &want, c->err);
@@ -405,9 +407,12 @@ static int plan_group(ctx *c, const desired *d)
 		if (key[0]) {
 			if (gb_map_get(want, key))
 				continue; /* a member listed twice */
+			provisioned++;
 			rc = gb_map_set(want, key, (void *)1, c->err);
 			if (rc || gb_map_get(have, key))
 				continue;
+		} else {
+			provisioned++;
 		}
 		if (!adds) {
 			rc = gb_plan_add_op(c->plan, GB_OP_ADD_MEMBERS, g->id, d->dn, "members in the cloud group", &adds,
@@ -432,6 +437,8 @@ static int plan_group(ctx *c, const desired *d)
 		if (!rc)
 			rc = gb_op_add_value(removes, value, c->err);
 	}
+	if (!rc)
+		c->plan->groups[d->plan_group].nmembers = provisioned;
 	gb_map_free(want);
 	gb_map_free(have);
 	return rc;

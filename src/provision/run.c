@@ -778,6 +778,39 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 	return rc;
 }
 
+/* Keeps the plan for `report plan` (the 20 newest plans are kept). */
+static int store_plan(gb_store *st, const gb_plan *plan, const gb_provision_opts *o, const char *command,
+		      gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *json = NULL;
+	int rc;
+
+	rc = gb_plan_to_json(plan, &json, err);
+	if (!rc)
+		rc = gb_store_begin(st, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "INSERT INTO plans(command, run_id, dry_run, json) VALUES (?1, ?2, ?3, ?4)", &s,
+				      err);
+	if (!rc) {
+		sqlite3_bind_text(s, 1, command, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, o->run_id && *o->run_id ? o->run_id : NULL, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, o->dry_run);
+		sqlite3_bind_text(s, 4, json, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = gb_store_error(st, err, "recording the plan");
+	}
+	sqlite3_finalize(s);
+	if (!rc)
+		rc = gb_store_exec(st, "DELETE FROM plans WHERE id <= (SELECT max(id) - 20 FROM plans)", err);
+	if (!rc)
+		rc = gb_store_commit(st, err);
+	else
+		gb_store_rollback(st);
+	free(json);
+	return rc;
+}
+
 /* ---- the pass ---- */
 
 int gb_provisioner_fence(const gb_config *cfg, char **out, gb_error *err)
@@ -881,6 +914,14 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 					  "the plan deletes %zu groups, more than delete_threshold (%ld); nothing was changed. "
 					  "Check the plan (provision --dry-run), then rerun with --allow-deletes",
 					  deletes, cfg->provisioning.delete_threshold);
+	}
+	if ((!rc || rc == GB_EGATE) && res->plan) {
+		gb_error e2;
+		int src = store_plan(st, res->plan, opts, only_group ? "provision on-demand" : "provision", &e2);
+		if (src && !rc) {
+			rc = src;
+			*err = e2;
+		}
 	}
 	if (!rc && !opts->dry_run)
 		rc = apply(cfg, st, dir, opts, res, err);

@@ -100,6 +100,15 @@ const char *const gb_schema_migrations[] = {
 	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
 	"  last_run TEXT"
 	");",
+	/* 5: the plans provisioning made (src/provision/run.c), newest last, for `report plan`; the 20 newest are kept. */
+	"CREATE TABLE plans ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+	"  command TEXT NOT NULL,"
+	"  run_id TEXT,"
+	"  dry_run INTEGER NOT NULL,"
+	"  json TEXT NOT NULL"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

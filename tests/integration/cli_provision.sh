@@ -53,27 +53,7 @@ fake_start "$T/tenant.json"
 ids=""
 for n in 1 2 3 4 5 6 7 8; do ids="$ids
     0000000$n-1111-4111-8111-00000000000$n"; done
-cat >"$T/gb.ini" <<INI
-[graph]
-tenant_id = $GB_TEST_GRAPH_TENANT_ID
-client_id = $GB_TEST_GRAPH_CLIENT_ID
-client_secret_file = $T/fake/secret
-authority_url = $GB_TEST_AUTHORITY_URL
-graph_url = $GB_TEST_GRAPH_URL
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[directory]
-uri = $GB_TEST_DC1_LDAPS_URI
-bind_dn = $GB_TEST_DC1_BIND_DN
-bind_password_file = $GB_TEST_DC1_BIND_PASSWORD_FILE
-base_dn = $BASE
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[provisioning]
-groups =$ids
-target_container = OU=Groups,$OU
-delete_threshold = 0
-INI
+gb_config "$T/gb.ini" DC1 "$OU" "groups =$ids" "delete_threshold = 0"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 count() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "$1" dn 2>/dev/null | grep -c '^dn:'; }
 members_of() { ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null | grep -c '^member:'; }
@@ -90,6 +70,20 @@ expect_out "dry run refuses mail-enabled" "mail-enabled"
 expect_out "dry run refuses Microsoft 365" "microsoft-365-group"
 expect_out "dry run refuses the synced group" "synced-from-ad"
 expect "dry run created nothing" test "$(count '(objectClass=group)')" = 0
+
+# --- the plan report (reports read the stored plan, never the network) ---
+run $GB report plan --format md
+expect_rc "plan report exits 0" 0
+expect_out "plan report has the member outcomes" "Member outcomes per group"
+expect_out "plan report counts groups to create" "groups to create"
+expect_out "plan report explains skips" "cloud-only-user"
+run $GB report plan --output "$T/plan.html"
+expect_rc "plan report as HTML" 0
+expect "the hostile name is escaped in HTML" sh -c "grep -q '&lt;y&gt;' '$T/plan.html' && ! grep -q '<y>' '$T/plan.html'"
+run $GB report plan --format json
+expect "plan report JSON parses" python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['kind']=='plan'" "$out"
+run $GB report plan --format csv
+expect_rc "plan report as CSV" 0
 
 # --- the first run ---
 run $GB provision

@@ -246,6 +246,7 @@ Test(provision, soa_mixed_members_gets_only_onprem_references)
 	cr_assert_eq(add->nvalues, 1);
 	cr_assert(has_value(add, "<GUID=11111111-1111-1111-1111-111111111111>"));
 	cr_assert_not_null(find_note(p, "cloud-only-user", "c1"));
+	cr_assert_eq(p->groups[0].nmembers, 1, "the plan counts the members the group will have");
 	gb_plan_free(p);
 }
 
