@@ -29,6 +29,10 @@ gb_log_level gb_log_get_level(void);
  * ignored (they would redact ordinary words). Returns 0, or GB_ENOMEM. */
 int gb_log_add_secret(const char *secret);
 
+/* Registers a secret that is never forgotten when the table is full (credentials from the configuration); tokens use
+ * gb_log_add_secret, and the oldest of those make room. GB_ENOMEM when every slot holds a pinned secret. */
+int gb_log_pin_secret(const char *secret);
+
 /* Forgets every registered secret (wiping the copies). */
 void gb_log_clear_secrets(void);
 

@@ -539,7 +539,7 @@ static int read_secret(const char *file, const char *env, char **out, gb_error *
 		rc = gb_secret_read_env(env, out, err);
 	else
 		return gb_error_set(err, GB_ENOTFOUND, "no secret is configured");
-	if (rc == 0 && gb_log_add_secret(*out)) {
+	if (rc == 0 && gb_log_pin_secret(*out)) {
 		gb_secret_free(*out);
 		*out = NULL;
 		return gb_error_set(err, GB_ENOMEM, "out of memory");

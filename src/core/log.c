@@ -7,13 +7,14 @@
 #include "groupbridge/error.h"
 #include "groupbridge/util.h"
 
-#define MAX_SECRETS 16
+#define MAX_SECRETS 32
 #define LINE_MAX_BYTES 4096
 
 static gb_log_level g_level = GB_LOG_INFO;
 static int g_json;
 static FILE *g_out;
 static char *g_secrets[MAX_SECRETS];
+static int g_pinned[MAX_SECRETS];
 static size_t g_nsecrets;
 
 void gb_log_setup(gb_log_level level, int json, FILE *out)
@@ -28,26 +29,45 @@ gb_log_level gb_log_get_level(void)
 	return g_level;
 }
 
-int gb_log_add_secret(const char *secret)
+static int add_secret(const char *secret, int pinned)
 {
 	size_t i;
 
 	if (!secret || strlen(secret) < 4)
 		return 0;
 	for (i = 0; i < g_nsecrets; i++)
-		if (strcmp(g_secrets[i], secret) == 0)
+		if (strcmp(g_secrets[i], secret) == 0) {
+			g_pinned[i] |= pinned;
 			return 0;
+		}
 	if (g_nsecrets == MAX_SECRETS) {
-		/* Forget the oldest: renewed tokens replace old ones, and an old token is expired anyway. */
-		gb_secret_free(g_secrets[0]);
-		memmove(g_secrets, g_secrets + 1, sizeof(g_secrets[0]) * (MAX_SECRETS - 1));
+		/* Forget the oldest secret that is not pinned: renewed tokens replace old ones, and an old token has
+		 * expired anyway. Configuration secrets are pinned and never forgotten. */
+		for (i = 0; i < g_nsecrets && g_pinned[i]; i++)
+			;
+		if (i == g_nsecrets)
+			return GB_ENOMEM;
+		gb_secret_free(g_secrets[i]);
+		memmove(g_secrets + i, g_secrets + i + 1, sizeof(g_secrets[0]) * (g_nsecrets - i - 1));
+		memmove(g_pinned + i, g_pinned + i + 1, sizeof(g_pinned[0]) * (g_nsecrets - i - 1));
 		g_nsecrets--;
 	}
 	g_secrets[g_nsecrets] = gb_strdup(secret);
 	if (!g_secrets[g_nsecrets])
 		return GB_ENOMEM;
+	g_pinned[g_nsecrets] = pinned;
 	g_nsecrets++;
 	return 0;
+}
+
+int gb_log_add_secret(const char *secret)
+{
+	return add_secret(secret, 0);
+}
+
+int gb_log_pin_secret(const char *secret)
+{
+	return add_secret(secret, 1);
 }
 
 void gb_log_clear_secrets(void)

@@ -344,7 +344,7 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
 	    (rc = set_str(&d->bind_dn, p->bind_dn, err)) || (rc = set_str(&d->password, p->password, err)) ||
 	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)))
 		goto fail;
-	gb_log_add_secret(p->password);
+	gb_log_pin_secret(p->password);
 	d->start_tls = p->start_tls;
 	d->allow_insecure = p->allow_insecure;
 	d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 10;

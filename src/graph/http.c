@@ -100,7 +100,7 @@ int gb_graph_new(const gb_config *cfg, gb_graph **out, gb_error *err)
 		rc = gb_config_graph_secret(cfg, &g->secret, err);
 		if (rc)
 			goto cleanup;
-		rc = gb_log_add_secret(g->secret);
+		rc = gb_log_pin_secret(g->secret);
 		if (rc) {
 			rc = gb_error_set(err, rc, "out of memory registering the client secret for redaction");
 			goto cleanup;

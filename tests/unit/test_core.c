@@ -245,3 +245,20 @@ Test(util, atomic_write_replaces_whole_file_with_mode)
 	gb_buf_free(&b);
 	unlink(path);
 }
+
+Test(log, pinned_secrets_survive_many_token_renewals)
+{
+	char token[32], out[128];
+	int i;
+
+	cr_assert_eq(gb_log_pin_secret("client-secret-value"), 0);
+	for (i = 0; i < 200; i++) {
+		snprintf(token, sizeof(token), "token-number-%04d", i);
+		cr_assert_eq(gb_log_add_secret(token), 0);
+	}
+	gb_log_redact("client-secret-value token-number-0199", out, sizeof(out));
+	cr_assert_str_eq(out, "[secret] [secret]");
+	gb_log_redact("token-number-0000", out, sizeof(out));
+	cr_assert_str_eq(out, "token-number-0000", "the oldest tokens make room");
+	gb_log_clear_secrets();
+}
