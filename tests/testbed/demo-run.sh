@@ -66,6 +66,7 @@ gb import connect-sync
 
 step "groupbridge provision --dry-run: the plan, nothing changed yet"
 gb provision --dry-run
+gb report plan --output "$out/plan.html"
 
 step "groupbridge provision"
 gb provision
@@ -97,6 +98,7 @@ step "Reports"
 gb report run --output "$out/last-run.html"
 gb report run --output "$out/last-run.md"
 gb audit export --format csv --output "$out/audit.csv"
+echo "plan report (HTML):    $out/plan.html"
 echo "run report (HTML):     $out/last-run.html"
 echo "run report (Markdown): $out/last-run.md"
 echo "audit log (CSV):       $out/audit.csv"
