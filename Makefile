@@ -77,6 +77,7 @@ sanitize:
 # each run for FUZZ_SECONDS on its seeds in tests/fuzz/corpus/<name>/ (new inputs go to $(O)/fuzz/corpus/<name>/,
 # crashes to $(O)/fuzz/artifacts/; tests/fuzz/<name>.dict is used when present). FUZZ=fuzz_x runs only that one.
 FUZZ_SECONDS ?= 20
+FUZZ_FLAGS ?=
 FUZZ_CC  ?= clang
 FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-Wno-unknown-warning-option -Wno-error
@@ -95,7 +96,7 @@ fuzz:
 		mkdir -p $$work $(O)/fuzz/artifacts; \
 		dict=; [ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s (log $$log)"; \
-		if $(O)/fuzz/fuzzers/$$f $$work tests/fuzz/corpus/$$name $$dict -max_total_time=$(FUZZ_SECONDS) \
+		if $(O)/fuzz/fuzzers/$$f $$work tests/fuzz/corpus/$$name $$dict -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) \
 			-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix=$(O)/fuzz/artifacts/$$name- >$$log 2>&1; then \
 			grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)" $$log; \
@@ -116,6 +117,8 @@ check: deps
 	@rm -f build/check-results.txt
 	@GB_RESULTS=$(CURDIR)/build/check-results.txt $(MAKE) --no-print-directory unit integration
 	@GB_RESULTS=$(CURDIR)/build/check-results.txt $(MAKE) --no-print-directory sanitize
+	@# every fuzzer for a short while, from a fixed seed so that a run is repeatable (`make fuzz` runs longer)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10 FUZZ_FLAGS=-seed=1
 	@sh tests/run-suite.sh --total build/check-results.txt
 
 demo: deps all
