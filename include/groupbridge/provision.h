@@ -25,7 +25,9 @@
  * groups are a conflict for that group ("match-conflict"), not a guess.
  *
  * Changes: attribute differences are set; a cn difference is a rename; a container difference is a move only
- * when move_on_container_change (else a warning); members are added and, when authoritative, removed.
+ * when move_on_container_change (else a warning); members are added and, when authoritative, removed: but only
+ * members provisioning could have written (users of this forest, groups carrying a Group_ anchor). Any other AD
+ * member (a contact, a computer, a foreign principal, a group synced from AD) is kept and noted "kept-member".
  *
  * Deletes (3.7): only for ids in hard_deleted whose AD group carries our anchor. Soft deletes, leaving scope and
  * SOA rollback (ids in left_scope) stop management and delete nothing. The delete threshold is the caller's gate:

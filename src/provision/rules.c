@@ -26,6 +26,7 @@ typedef struct desired {
 typedef struct ctx {
 	const gb_provision_input *in;
 	gb_plan *plan;
+	gb_map *anchored_guids; /* objectGUIDs of AD groups that carry a Group_ anchor */
 	gb_map *desired_by_id;  /* id -> desired* for every group this run provisions */
 	desired *items;
 	size_t nitems;
@@ -426,6 +427,16 @@ static int plan_group(ctx *c, const desired *d)
 	for (i = 0; !rc && ad && c->in->authoritative && i < ad->nmembers; i++) {
 		if (gb_map_get(want, ad->member_guids[i]))
 			continue;
+		/* Authoritative removal touches only what provisioning could have written: users of this forest and
+		 * anchored groups. Contacts, computers, foreign principals and groups synced from AD are kept. */
+		if (!gb_map_get(c->in->forest_users, ad->member_guids[i]) &&
+		    !gb_map_get(c->anchored_guids, ad->member_guids[i])) {
+			rc = gb_plan_note(c->plan, GB_NOTE_WARNING, g->id, ad->member_guids[i], "kept-member", c->err,
+					  "AD member <GUID=%s> of group %s is kept: it is neither a user of this forest nor a "
+					  "provisioned group, so provisioning does not remove it",
+					  ad->member_guids[i], g->id);
+			continue;
+		}
 		if (!removes) {
 			rc = gb_plan_add_op(c->plan, GB_OP_REMOVE_MEMBERS, g->id, d->dn,
 					    "AD members that the cloud group does not have (membership = authoritative)",
@@ -527,6 +538,16 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
 	rc = gb_plan_new(&c.plan, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &c.desired_by_id, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &c.anchored_guids, err);
+	if (!rc) {
+		size_t pos = 0;
+		const char *key;
+		void *v;
+		while (!rc && gb_map_next(in->ad_by_anchor, &pos, &key, &v))
+			if (((const gb_ad_group *)v)->guid)
+				rc = gb_map_set(c.anchored_guids, ((const gb_ad_group *)v)->guid, (void *)1, err);
+	}
 	if (!rc && in->ngroups) {
 		c.items = calloc(in->ngroups, sizeof(desired));
 		if (!c.items)
@@ -547,6 +568,7 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
 		desired_clear(&c.items[i]);
 	free(c.items);
 	gb_map_free(c.desired_by_id);
+	gb_map_free(c.anchored_guids);
 	if (rc) {
 		gb_plan_free(c.plan);
 		return rc;

@@ -475,6 +475,7 @@ Test(provision, authoritative_removes_and_additive_keeps)
 	a->display_name = "Sales";
 	user("u1", "11111111-1111-1111-1111-111111111111", 1);
 	member(g, GB_KIND_USER, "u1");
+	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", (void *)1, NULL); /* a user added by hand */
 	gb_ad_group_add_member(a, "99999999-0000-0000-0000-000000000009", NULL);
 	p = plan();
 	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
@@ -660,5 +661,33 @@ Test(provision, an_empty_mapping_result_is_no_value)
 	a->display_name = "Sales";
 	p = plan();
 	cr_assert_eq(p->nops, 0, "an absent description in AD equals an empty mapped one");
+	gb_plan_free(p);
+}
+
+Test(provision, authoritative_removal_keeps_what_provisioning_could_not_have_written)
+{
+	gb_cloud_group *g = cloud_group("g1", "Converted", 1), *synced = cloud_group("s1", "Synced", 0);
+	gb_ad_group *a = ad_group("CN=Converted_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Converted_g1", "Group_g1");
+	gb_ad_group *other = ad_group("CN=Team_g2,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002",
+				      "Team_g2", "Group_g2");
+	gb_plan *p;
+	const gb_op *rm;
+
+	(void)other;
+	a->display_name = "Converted";
+	synced->on_prem_sync_enabled = GB_TRI_TRUE;
+	member(g, GB_KIND_GROUP, "s1");
+	/* AD holds: a group synced from AD, a contact, and a group provisioning manages that the cloud dropped */
+	gb_ad_group_add_member(a, "cccccccc-0000-0000-0000-000000000001", NULL);
+	gb_ad_group_add_member(a, "cccccccc-0000-0000-0000-000000000002", NULL);
+	gb_ad_group_add_member(a, "bbbbbbbb-0000-0000-0000-000000000002", NULL);
+	p = plan();
+	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
+	cr_assert_not_null(rm);
+	cr_assert_eq(rm->nvalues, 1, "only the anchored group is removed");
+	cr_assert(has_value(rm, "<GUID=bbbbbbbb-0000-0000-0000-000000000002>"));
+	cr_assert_not_null(find_note(p, "kept-member", "cccccccc-0000-0000-0000-000000000001"));
+	cr_assert_not_null(find_note(p, "kept-member", "cccccccc-0000-0000-0000-000000000002"));
 	gb_plan_free(p);
 }
