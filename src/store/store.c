@@ -21,9 +21,20 @@ struct gb_store {
 	int version;
 };
 
+/* SQLite's message, or plain words when the real cause is a full disk (SQLite reports ENOSPC while creating its
+ * WAL or journal as a generic "disk I/O error"). */
+static const char *describe(sqlite3 *db)
+{
+	if (!db)
+		return "cannot open";
+	if (sqlite3_errcode(db) == SQLITE_FULL || sqlite3_system_errno(db) == ENOSPC)
+		return "no space left on the device: the disk is full (nothing was written)";
+	return sqlite3_errmsg(db);
+}
+
 static int sql_fail(sqlite3 *db, gb_error *err, int code, const char *what, const char *path)
 {
-	return gb_error_set(err, code, "%s %s: %s", what, path, db ? sqlite3_errmsg(db) : "cannot open");
+	return gb_error_set(err, code, "%s %s: %s", what, path, describe(db));
 }
 
 /* Takes an exclusive, non-blocking lock on PATH.lock; on contention reads who holds it. */
@@ -120,7 +131,7 @@ static int migrate(gb_store *s, gb_error *err)
 	}
 	return 0;
 fail:
-	gb_error_set(err, GB_ESTATE, "migrating %s to schema version %zu: %s", s->path, v + 1, sqlite3_errmsg(s->db));
+	gb_error_set(err, GB_ESTATE, "migrating %s to schema version %zu: %s", s->path, v + 1, describe(s->db));
 	gb_store_rollback(s);
 	return GB_ESTATE;
 }
@@ -235,7 +246,7 @@ int gb_store_schema_version(gb_store *st)
 
 int gb_store_error(gb_store *st, gb_error *err, const char *what)
 {
-	return gb_error_set(err, GB_EIO, "%s (state %s): %s", what, st->path, sqlite3_errmsg(st->db));
+	return gb_error_set(err, GB_EIO, "%s (state %s): %s", what, st->path, describe(st->db));
 }
 
 int gb_store_exec(gb_store *st, const char *sql, gb_error *err)
@@ -243,7 +254,10 @@ int gb_store_exec(gb_store *st, const char *sql, gb_error *err)
 	char *msg = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		gb_error_set(err, GB_EIO, "state %s: %.60s...: %s", st->path, sql, msg ? msg : "failed");
+		gb_error_set(err, GB_EIO, "state %s: %.60s...: %s", st->path, sql,
+			     sqlite3_system_errno(st->db) == ENOSPC || sqlite3_errcode(st->db) == SQLITE_FULL
+				     ? describe(st->db)
+				     : msg ? msg : "failed");
 		sqlite3_free(msg);
 		return GB_EIO;
 	}
@@ -274,7 +288,7 @@ int gb_store_prepare(gb_store *st, const char *sql, sqlite3_stmt **out, gb_error
 {
 	*out = NULL;
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-		return gb_error_set(err, GB_EIO, "state %s: preparing %.60s: %s", st->path, sql, sqlite3_errmsg(st->db));
+		return gb_error_set(err, GB_EIO, "state %s: preparing %.60s: %s", st->path, sql, describe(st->db));
 	return 0;
 }
 
