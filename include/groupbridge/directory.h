@@ -67,8 +67,11 @@ typedef struct gb_directory_params {
 } gb_directory_params;
 
 /* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, ldap:// without start_tls or
- * allow_insecure, start_tls on ldaps://); GB_ETLS, GB_EAUTH, GB_ERETRY (server unreachable) or GB_ELDAP with the
- * server's message otherwise. *out is the caller's: gb_directory_free. The password is registered for log redaction. */
+ * allow_insecure, start_tls on ldaps://, an empty password, which would make the bind anonymous); GB_ETLS, GB_EAUTH,
+ * GB_ERETRY (server unreachable) or GB_ELDAP with the server's message otherwise. *out is the caller's:
+ * gb_directory_free. The password is registered for log redaction. Side effect: SIGPIPE is set to be ignored when it
+ * has its default action, because libldap writes to sockets without MSG_NOSIGNAL and a dropped connection must be
+ * an error (and a reconnect), not the end of the process. */
 int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error *err);
 
 /* The same from a configuration's [directory] section and bind password (gb_config_bind_password); the fence is

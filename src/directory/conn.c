@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,18 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
 		return gb_error_set(err, GB_EINVAL, "ldap bind as %s: the password is empty", p->bind_dn);
 	if ((rc = check_uri("uri", p->uri, p, err)) || (p->gc_uri && (rc = check_uri("gc_uri", p->gc_uri, p, err))))
 		return rc;
+	/* libldap writes to its sockets without MSG_NOSIGNAL: a server that closed the connection would otherwise end
+	 * the process with SIGPIPE instead of returning LDAP_SERVER_DOWN (and so never reconnect) */
+	{
+		struct sigaction sa;
+
+		if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+			sa.sa_handler = SIG_IGN;
+			sigemptyset(&sa.sa_mask);
+			sa.sa_flags = 0;
+			sigaction(SIGPIPE, &sa, NULL);
+		}
+	}
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");

@@ -822,3 +822,134 @@ Test(directory, create_modify_rename_move_and_delete_inside_the_fence)
 	gb_directory_free(d);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
+
+Test(directory, probe_reports_the_anchor_attribute_in_the_schema)
+{
+	char text[2048], detail[512];
+	gb_config *cfg = NULL;
+	int has = -1;
+	gb_error err;
+
+	snprintf(text, sizeof text,
+		 "[directory]\nuri = %s\nbind_dn = %s\nbind_password_file = %s\nbase_dn = %s\nca_file = %s\n"
+		 "start_tls = yes\n",
+		 env("GB_TEST_DC1_LDAP_URI"), env("GB_TEST_DC1_BIND_UPN"), env("GB_TEST_DC1_BIND_PASSWORD_FILE"),
+		 env("GB_TEST_DC1_BASE_DN"), ca_file());
+	cr_assert_eq(gb_config_parse("probe.ini", text, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_probe(cfg, detail, sizeof detail, &has, &err), 0, "%s", err.msg);
+	cr_assert_eq(has, 1, "the test bed extends the schema with msDS-ExternalDirectoryObjectId");
+	cr_assert(strstr(detail, "starttls") != NULL && strstr(detail, "bound as Administrator@") != NULL, "%s", detail);
+	gb_config_free(cfg);
+}
+
+/* ---- a TCP proxy in a child process, to make the server "go away" under an open connection ---- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+static void relay(int a, int b)
+{
+	char buf[16384];
+	struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			_exit(0);
+		for (int i = 0; i < 2; i++) {
+			if (p[i].revents) {
+				ssize_t n = read(p[i].fd, buf, sizeof buf);
+				if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n)
+					_exit(0);
+			}
+		}
+	}
+}
+
+/* Listens on IP:port (0: any free port, returned in *port) and forwards each connection to IP:636. */
+static pid_t start_proxy(const char *ip, int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	cr_assert_geq(ls, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)*port);
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	cr_assert_eq(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+	cr_assert_eq(listen(ls, 16), 0);
+	getsockname(ls, (struct sockaddr *)&sa, &sl);
+	*port = ntohs(sa.sin_port);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
+		signal(SIGCHLD, SIG_IGN);
+		for (;;) {
+			int c = accept(ls, NULL, NULL);
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				struct sockaddr_in up;
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				int s = socket(AF_INET, SOCK_STREAM, 0);
+				memset(&up, 0, sizeof up);
+				up.sin_family = AF_INET;
+				up.sin_port = htons(636);
+				inet_pton(AF_INET, ip, &up.sin_addr);
+				if (connect(s, (struct sockaddr *)&up, sizeof up) != 0)
+					_exit(0);
+				relay(c, s);
+			}
+			close(c);
+		}
+	}
+	setpgid(pid, pid);
+	close(ls);
+	return pid;
+}
+
+static void stop_proxy(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+Test(directory, reconnects_once_when_the_server_goes_away)
+{
+	static const char *const attrs[] = {"dnsHostName", NULL};
+	const char *ip = env("GB_TEST_DC1_IP");
+	int port = 0;
+	pid_t proxy = start_proxy(ip, &port);
+	char uri[64];
+	gb_directory *d = NULL;
+	gb_dir_entry *e = NULL;
+	gb_error err;
+
+	snprintf(uri, sizeof uri, "ldaps://%s:%d", ip, port);
+	cr_assert_eq(open_dir(uri, false, ca_file(), NULL, NULL, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get(d, "", attrs, 0, &e, &err), 0, "%s", err.msg);
+	gb_dir_entry_free(e);
+	/* the connection drops; a server is back on the same address: one reconnect, the read succeeds */
+	stop_proxy(proxy);
+	proxy = start_proxy(ip, &port);
+	cr_assert_eq(gb_directory_get(d, "", attrs, 0, &e, &err), 0, "%s", err.msg);
+	cr_assert_not_null(gb_dir_entry_str(e, "dnsHostName"));
+	gb_dir_entry_free(e);
+	/* gone for good: after the backoff the failure is reported as retryable */
+	stop_proxy(proxy);
+	int64_t t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_directory_get(d, "", attrs, 0, &e, &err), GB_ERETRY, "%s", err.msg);
+	cr_assert_geq(gb_time_mono_ms() - t0, 4000, "backoff 0.2 + 0.8 + 3.2 s");
+	cr_assert(strstr(err.msg, "reconnecting") != NULL, "%s", err.msg);
+	gb_directory_free(d);
+}
