@@ -134,6 +134,12 @@
  *     so the container is no longer the original OU's DN (it now parses as RDNs "OU=EMEA" and " West"). The
  *     evaluator computes exactly what Microsoft's text says; the provisioning engine must validate the resulting DN
  *     (and the write fence refuses it) rather than the evaluator silently "fixing" Microsoft's expression.
+ *   GroupDN "CN=R\+D \"Lab\",OU=Groups,DC=contoso,DC=com" (escapes other than the comma):
+ *     container "OU=Groups,DC=contoso,DC=com" (right: a container is a DN and keeps its escapes), but cn
+ *     "R\+D \"Lab\"" with the backslashes still in it: Microsoft's cn expression unescapes only commas, so a CN
+ *     holding + " \ < > ; = # or a leading/trailing space comes back different from the original cn. The engine
+ *     should compare such a result with the unescaped RDN value (DNComponent gives it) and report the difference
+ *     rather than rename the group.
  *   GroupDN absent: the container is the default OU string; the cn is the default cn below.
  *   GroupDN "CN=Solo" (no comma): the container expression is an evaluation error (InStr gives 0 and Mid(x, 0, ...)
  *     is an error), so such a group is an error, never put in a made-up container.

@@ -174,6 +174,9 @@ Test(expr_published, groupdn_container_and_cn)
 	group_dn("cn=lower,ou=Groups,dc=contoso,dc=com", "ou=Groups,dc=contoso,dc=com", "lower");
 	/* discrepancy 12: an escaped comma in an OU comes back as a bare comma, exactly as Microsoft's text says */
 	group_dn("CN=Sales,OU=EMEA\\, West,DC=contoso,DC=com", "OU=EMEA, West,DC=contoso,DC=com", "Sales");
+	/* other escapes stay escaped: right for the container (a DN), a changed value for the cn */
+	group_dn("CN=R\\+D \\\"Lab\\\",OU=Groups,DC=contoso,DC=com", "OU=Groups,DC=contoso,DC=com", "R\\+D \\\"Lab\\\"");
+	expect("DNComponent(\"CN=R\\\\+D \\\\\\\"Lab\\\\\\\",OU=Groups\", 1)", base, "R+D \"Lab\"");
 	/* non-ASCII and other escaped characters are carried through */
 	group_dn("CN=Ünïcødé \\+ Co,OU=Grüppen,DC=contoso,DC=com", "OU=Grüppen,DC=contoso,DC=com", "Ünïcødé \\+ Co");
 }
