@@ -525,6 +525,34 @@ Test(expr_functions, dates)
 	TABLE(t);
 }
 
+Test(expr_functions, null_inputs)
+{
+	static const tcase t[] = {
+		{"ConvertFromBase64([missing])", NULL},
+		{"DateDiff(\"d\", [missing], \"2021-01-01\")", NULL},
+		{"DateFromNum([missing])", NULL},
+		{"NumFromDate([missing])", NULL},
+		{"Redact([missing])", NULL},
+		{"RemoveDuplicates([missing])", NULL},
+		{"ToUpper([missing])", NULL},
+		{"Join([missing], \"a\", \"b\")", "ab"},
+		{"IsNullOrEmpty([missing])", "True"},
+		{"IsPresent([missing])", "False"},
+		{"IIF(IsNull([missing]), \"absent\", \"present\")", "absent"},
+	};
+
+	TABLE(t);
+	expect_fail("BitAnd([missing], 1)", base, GB_EINVAL, "BitAnd: argument 1 is null");
+	expect_fail("Item([proxyAddresses], [missing])", base, GB_EINVAL, "Item: argument 2 is null");
+	expect_fail("Split(\"a\", [missing])", base, GB_EINVAL, "Split: the delimiter is empty");
+	expect_fail("InStr(\"abc\", [missing])", base, GB_EINVAL, "InStr: the string to find is null");
+	expect_fail("Replace(\"a\", \"a\", , , , , [missing])", base, GB_EINVAL, "Replace: template is null");
+	expect_fail("Replace(\"a\", , [missing], , \"x\", , )", base, GB_EINVAL, "Replace: regexPattern is null");
+	expect_fail("Error([missing])", base, GB_EINVAL, "Error: (null message)");
+	expect_fail("DateAdd(\"d\", [missing], \"2021-01-01\")", base, GB_EINVAL, "DateAdd: argument 2 is null");
+	expect_fail("FormatDateTime(\"2021\", [missing], \"yyyy\")", base, GB_EINVAL, "the input format is null");
+}
+
 Test(expr_functions, nondeterministic)
 {
 	gb_error err;
