@@ -69,6 +69,8 @@ typedef struct gb_provision_input {
 	const gb_map *ad_by_anchor;    /* "Group_<id>" (any case) -> gb_ad_group* */
 	const gb_map *ad_by_sid;       /* objectSid text -> gb_ad_group* (may be NULL) */
 	const gb_map *ad_by_dn;        /* gb_provision_dn_key(DN) -> gb_ad_group* (may be NULL) */
+	const gb_map *provisioned;     /* id -> objectGUID text of groups provisioned earlier that this plan does not
+					* re-plan (an incremental run): nested references to them stay (may be NULL) */
 	gb_mapping_fn map;
 	void *map_ctx;
 	bool authoritative;            /* remove AD members that the cloud does not have */

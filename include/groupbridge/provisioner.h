@@ -11,6 +11,12 @@
  * items means soft-deleted (both: management stops, nothing is deleted), absent from both means deleted for good
  * (the AD group is deleted, if it still carries our anchor).
  *
+ * Incremental passes: a pass that applies starts with Graph delta (/groups/delta and /users/delta). The first
+ * pass, --full, a changed [provisioning] section or an expired delta link read everything. Otherwise only the
+ * groups delta names, the groups that hold a user delta names, and newly selected groups are read again, in full,
+ * from Graph and AD; with no change at all, AD is not read and nothing is written. The delta links of the previous
+ * pass are kept until a pass has applied everything, so a pass that fails or is killed is replayed by the next.
+ *
  * Applying: operations run in plan order. A failed operation fails its group: the group's later operations are
  * skipped (and audited as skipped), the other groups go on, and the run ends GB_EPARTIAL. Every write passes the
  * directory's fence ([provisioning] allowed_containers, by default the constant target_container; an expression
@@ -31,7 +37,8 @@
 #include "groupbridge/store.h"
 
 typedef struct gb_provision_opts {
-	bool dry_run;          /* plan only */
+	bool dry_run;          /* plan only (always a full read; the delta state is left alone) */
+	bool full;             /* read everything, not only what Graph delta reports as changed */
 	bool allow_deletes;    /* go past delete_threshold */
 	const char *run_id;    /* recorded with every audit record */
 } gb_provision_opts;
@@ -43,6 +50,7 @@ typedef struct gb_provision_result {
 	size_t failed;         /* operations that failed */
 	size_t skipped;        /* operations skipped because an earlier one of the same group failed */
 	size_t group_errors;   /* groups noted as errors by the rules */
+	bool incremental;      /* this pass read only what delta reported (else a full read) */
 	char **not_members;    /* on-demand: chosen ids that are not members of the cloud group (owned) */
 	size_t nnot_members;
 } gb_provision_result;

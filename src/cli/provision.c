@@ -16,7 +16,7 @@
 
 static void help(void)
 {
-	puts("usage: groupbridge [--config FILE] provision [--dry-run] [--json] [--allow-deletes] [--watch SECONDS]\n"
+	puts("usage: groupbridge [--config FILE] provision [--dry-run] [--json] [--full] [--allow-deletes] [--watch SECONDS]\n"
 	     "       groupbridge [--config FILE] provision on-demand GROUP_ID --member ID [--member ID ...] [--dry-run]\n"
 	     "\n"
 	     "Makes the cloud security groups in [provisioning] scope exist in Active Directory with Cloud Sync's\n"
@@ -33,8 +33,9 @@ static void help(void)
 	     "           msDS-ExternalDirectoryObjectId = adminDescription = Group_<objectId>\n"
 	     "\n"
 	     "Options:\n"
-	     "  --dry-run        print the plan and change nothing\n"
+	     "  --dry-run        print the plan and change nothing (a dry run always reads everything)\n"
 	     "  --json           print the plan as JSON (schema_version 1: groups, operations, notes)\n"
+	     "  --full           read every group in scope again, not only what changed since the last run\n"
 	     "  --allow-deletes  go on when the run would delete more groups than delete_threshold\n"
 	     "  --watch SECONDS  run again and again, SECONDS after each pass ends (Cloud Sync runs every 10 to 20\n"
 	     "                   minutes: --watch 900 is similar); SIGTERM or Ctrl-C finishes the operation under way,\n"
@@ -45,6 +46,10 @@ static void help(void)
 	     "                   the chosen members, one to five; other members are neither added nor removed and\n"
 	     "                   nothing is deleted. Prints each member's outcome: added, already a member, skipped\n"
 	     "                   (and why), or not a member of the cloud group.\n"
+	     "\n"
+	     "Runs after the first read only what changed (Microsoft Graph delta): the groups that changed, the groups\n"
+	     "of users that changed, and groups newly in scope; with no change in the cloud nothing is read from AD and\n"
+	     "nothing is written. A changed [provisioning] section, an expired delta link, or --full read everything.\n"
 	     "\n"
 	     "Safety: only groups that this state database manages and that still carry the anchor are ever deleted,\n"
 	     "and only when their cloud group is deleted for good; a soft-deleted group or one that leaves scope stops\n"
@@ -177,6 +182,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"allow-deletes", no_argument, NULL, 'D'},
+		{"full", no_argument, NULL, 'F'},
 		{"watch", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -202,6 +208,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 		case 'n': po.dry_run = true; break;
 		case 'j': json = 1; break;
 		case 'D': po.allow_deletes = true; break;
+		case 'F': po.full = true; break;
 		case 'w':
 			if (gb_parse_long(optarg, 1, 86400, &watch))
 				return gb_cli_usage_error("provision", "--watch takes seconds from 1 to 86400, not \"%s\"",

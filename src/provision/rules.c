@@ -276,6 +276,12 @@ static int resolve_member(ctx *c, const desired *d, const gb_member_ref *m, char
 			snprintf(value, n, "%s", nd->dn);
 			return 0;
 		}
+		if (in->provisioned && gb_map_get(in->provisioned, m->id)) {
+			const char *guid = gb_map_get(in->provisioned, m->id);
+			snprintf(value, n, "<GUID=%s>", guid);
+			snprintf(key, kn, "%s", guid);
+			return 0;
+		}
 		cg = gb_map_get(in->cloud_groups, m->id);
 		if (cg && cg->on_prem_sync_enabled == GB_TRI_TRUE)
 			return skip(c, d->cloud, m, "synced-group",
@@ -547,6 +553,9 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
 		while (!rc && gb_map_next(in->ad_by_anchor, &pos, &key, &v))
 			if (((const gb_ad_group *)v)->guid)
 				rc = gb_map_set(c.anchored_guids, ((const gb_ad_group *)v)->guid, (void *)1, err);
+		pos = 0;
+		while (!rc && in->provisioned && gb_map_next(in->provisioned, &pos, &key, &v))
+			rc = gb_map_set(c.anchored_guids, (const char *)v, (void *)1, err);
 	}
 	if (!rc && in->ngroups) {
 		c.items = calloc(in->ngroups, sizeof(desired));

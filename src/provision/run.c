@@ -2,6 +2,8 @@
 #include "groupbridge/provisioner.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,8 @@ typedef struct gather {
 	gb_map *ad_by_sid;
 	gb_map *ad_by_dn;
 	gb_map *in_scope;     /* id -> 1 */
+	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
+	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
 } gather;
 
 static void gather_clear(gather *g)
@@ -105,6 +109,15 @@ static void gather_clear(gather *g)
 	gb_map_free(g->ad_by_sid);
 	gb_map_free(g->ad_by_dn);
 	gb_map_free(g->in_scope);
+	if (g->managed) {
+		size_t pos = 0;
+		const char *k;
+		void *v;
+		while (gb_map_next(g->managed, &pos, &k, &v))
+			free(v);
+	}
+	gb_map_free(g->managed);
+	gb_map_free(g->provisioned);
 	gb_scope_free(g->scope);
 }
 
@@ -478,7 +491,7 @@ static int read_managed(gather *g, gb_error *err)
 	return rc;
 }
 
-static int gather_all(gather *g, gb_error *err)
+static int gather_init(gather *g, gb_error *err)
 {
 	int rc;
 
@@ -499,10 +512,15 @@ static int gather_all(gather *g, gb_error *err)
 		rc = gb_map_new(0, &g->ad_by_dn, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &g->in_scope, err);
-	if (!rc) {
-		gb_info("provision", "reading groups in scope from the tenant");
-		rc = read_groups(g, err);
-	}
+	return rc;
+}
+
+static int gather_all(gather *g, gb_error *err)
+{
+	int rc;
+
+	gb_info("provision", "reading groups in scope from the tenant");
+	rc = read_groups(g, err);
 	if (!rc)
 		rc = read_members_referenced(g, err);
 	if (!rc) {
@@ -514,6 +532,380 @@ static int gather_all(gather *g, gb_error *err)
 	if (!rc)
 		gb_info("provision", "forest: %zu users, %zu anchored or matched groups", gb_map_count(g->forest_users),
 			g->ad.n);
+	return rc;
+}
+
+/* ---- incremental passes (Graph delta) ---- */
+
+#define STASH_GROUPS "provision.delta.replay.groups"
+#define STASH_USERS "provision.delta.replay.users"
+#define FINGERPRINT_KEY "provision.fingerprint"
+
+enum { CHANGED = 1, DELETED = 2, CHANGED_OUT = 3 };
+
+typedef struct delta_changes {
+	gb_map *groups; /* id -> CHANGED, DELETED or CHANGED_OUT */
+	gb_map *users;  /* id -> 1 */
+	bool reset;     /* delta enumerated everything: a full pass is needed */
+} delta_changes;
+
+static void changes_clear(delta_changes *ch)
+{
+	gb_map_free(ch->groups);
+	gb_map_free(ch->users);
+	memset(ch, 0, sizeof(*ch));
+}
+
+static int on_group_delta(const gb_graph_group_delta *d, void *ud, gb_error *err)
+{
+	delta_changes *ch = ud;
+	uintptr_t kind, old;
+
+	if (!d) {
+		ch->reset = true;
+		return 0;
+	}
+	if (ch->reset || !d->group.id)
+		return 0;
+	kind = d->group.deleted ? DELETED : d->group.changed_out ? CHANGED_OUT : CHANGED;
+	old = (uintptr_t)gb_map_get(ch->groups, d->group.id);
+	return gb_map_set(ch->groups, d->group.id, (void *)(old > kind ? old : kind), err);
+}
+
+static int on_user_delta(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	delta_changes *ch = ud;
+
+	if (!u) {
+		ch->reset = true;
+		return 0;
+	}
+	return ch->reset || !u->id ? 0 : gb_map_set(ch->users, u->id, (void *)1, err);
+}
+
+/* Before reading delta: a stash left by an unfinished pass is put back (so its changes are read again); otherwise
+ * the current links are stashed until this pass has applied everything. */
+static int delta_begin(gb_store *st, gb_error *err)
+{
+	static const char *const keys[2][2] = {{GB_GRAPH_DELTA_KEY_GROUPS, STASH_GROUPS},
+					       {GB_GRAPH_DELTA_KEY_USERS, STASH_USERS}};
+	int i, rc = 0;
+
+	for (i = 0; i < 2 && !rc; i++) {
+		char *stash = NULL, *cur = NULL;
+
+		rc = gb_store_kv_get(st, keys[i][1], &stash, err);
+		if (rc == 0) {
+			gb_info("provision", "the previous pass did not finish; its changes are read again");
+			rc = *stash ? gb_store_kv_set(st, keys[i][0], stash, err) : gb_store_kv_del(st, keys[i][0], err);
+		} else if (rc == GB_ENOTFOUND) {
+			rc = gb_store_kv_get(st, keys[i][0], &cur, err);
+			if (rc == GB_ENOTFOUND)
+				rc = 0;
+			if (!rc)
+				rc = gb_store_kv_set(st, keys[i][1], cur ? cur : "", err);
+		}
+		free(stash);
+		free(cur);
+	}
+	return rc;
+}
+
+static int delta_commit(gb_store *st, gb_error *err)
+{
+	int rc = gb_store_kv_del(st, STASH_GROUPS, err);
+
+	return rc ? rc : gb_store_kv_del(st, STASH_USERS, err);
+}
+
+/* A fingerprint of everything that decides scope and mappings: when it changes, a full pass is needed. */
+static int fingerprint(const gather *g, char out[65], gb_error *err)
+{
+	const gb_config_provisioning *p = &g->cfg->provisioning;
+	const char *fields[] = {p->scope,      p->target_container, p->cn,         p->description,
+				p->samaccountname, p->group_dn_extension, p->membership, p->allowed_containers};
+	const char *const *ids = gb_scope_selected_ids(g->scope);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t i;
+
+	if (!ctx)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		EVP_DigestUpdate(ctx, fields[i] ? fields[i] : "\x01", fields[i] ? strlen(fields[i]) + 1 : 1);
+	for (i = 0; p->filters && p->filters[i]; i++)
+		EVP_DigestUpdate(ctx, p->filters[i], strlen(p->filters[i]) + 1);
+	for (; ids && *ids; ids++)
+		EVP_DigestUpdate(ctx, *ids, strlen(*ids) + 1);
+	EVP_DigestUpdate(ctx, p->move_on_container_change ? "m1" : "m0", 2);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static int load_managed(gather *g, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	rc = gb_map_new(GB_MAP_ICASE, &g->managed, err);
+	if (!rc)
+		rc = gb_store_prepare(g->st, "SELECT object_id, COALESCE(guid, '') FROM managed_groups WHERE state = 'managed'",
+				      &s, err);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		char *guid = gb_strdup((const char *)sqlite3_column_text(s, 1));
+		if (!guid || gb_map_set(g->managed, (const char *)sqlite3_column_text(s, 0), guid, err)) {
+			free(guid);
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+	}
+	if (s && !rc && step != SQLITE_DONE)
+		rc = gb_store_error(g->st, err, "reading managed groups");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int push_id(ptrs *p, const char *id, gb_error *err)
+{
+	char *copy = gb_strdup(id);
+
+	if (!copy || ptrs_push(p, copy, err)) {
+		free(copy);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The groups a changed user belongs to (as last read). */
+static int groups_of_user(gather *g, const char *user_id, gb_map *affected, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_store_prepare(g->st, "SELECT group_id FROM managed_members WHERE member_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, user_id, -1, SQLITE_STATIC);
+	while (!rc && sqlite3_step(s) == SQLITE_ROW)
+		rc = gb_map_set(affected, (const char *)sqlite3_column_text(s, 0), (void *)1, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Re-reads one affected group: in scope, it is provisioned; managed but out of scope or gone, it leaves
+ * management (or, deleted for good, is deleted). */
+static int reread_group(gather *g, const char *id, gb_error *err)
+{
+	gb_cloud_group *grp = NULL;
+	bool match = false;
+	json_t *reply = NULL;
+	char url[256];
+	int rc;
+
+	rc = gb_graph_get_group(g->graph, id, &grp, err);
+	if (rc == GB_ENOTFOUND) {
+		if (!gb_map_get(g->managed, id))
+			return 0;
+		snprintf(url, sizeof(url), "/v1.0/directory/deletedItems/%s", id);
+		rc = gb_graph_call(g->graph, "GET", url, NULL, &reply, err);
+		json_decref(reply);
+		if (rc == 0)
+			return push_id(&g->left_scope, id, err);
+		return rc == GB_ENOTFOUND ? push_id(&g->hard_deleted, id, err) : rc;
+	}
+	if (rc)
+		return gb_error_prefix(err, "reading group %s", id);
+	rc = gb_scope_matches(g->scope, grp, &match, err);
+	if (!rc && match)
+		return keep_group(g, grp, err);
+	gb_cloud_group_free(grp);
+	if (!rc && gb_map_get(g->managed, id))
+		rc = push_id(&g->left_scope, id, err);
+	return rc;
+}
+
+/* A user of this forest (objectClass user, not a computer: computers are users too in AD's schema). */
+static int on_found_user(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	const gb_dir_attr *oc = gb_dir_entry_attr(e, "objectClass");
+	bool user = false, computer = false;
+	size_t i;
+
+	for (i = 0; oc && i < oc->nvalues; i++) {
+		user |= gb_str_iequal(oc->values[i].data, "user");
+		computer |= gb_str_iequal(oc->values[i].data, "computer");
+	}
+	return user && !computer ? on_forest_user(e, ctx, err) : 0;
+}
+
+/* An incremental gather: only the affected groups, their members, and the AD objects they name. */
+static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
+{
+	gb_map *affected = NULL;
+	const char *const *ids = gb_scope_selected_ids(g->scope);
+	const char *key;
+	void *v;
+	size_t pos = 0, i;
+	ptrs guids;
+	int rc;
+
+	memset(&guids, 0, sizeof(guids));
+	rc = gb_map_new(GB_MAP_ICASE, &affected, err);
+	while (!rc && gb_map_next(ch->groups, &pos, &key, &v)) {
+		uintptr_t kind = (uintptr_t)v;
+		if (kind == DELETED) {
+			if (gb_map_get(g->managed, key))
+				rc = push_id(&g->hard_deleted, key, err);
+		} else if (kind == CHANGED_OUT) {
+			if (gb_map_get(g->managed, key))
+				rc = push_id(&g->left_scope, key, err);
+		} else if (gb_map_get(g->managed, key) || !ids) {
+			rc = gb_map_set(affected, key, (void *)1, err);
+		} else {
+			for (i = 0; ids[i] && !gb_str_iequal(ids[i], key); i++)
+				;
+			if (ids[i])
+				rc = gb_map_set(affected, key, (void *)1, err);
+		}
+	}
+	pos = 0;
+	while (!rc && gb_map_next(ch->users, &pos, &key, &v))
+		rc = groups_of_user(g, key, affected, err);
+	/* A change of the selected ids changes the fingerprint and makes a full pass: no id is newly selected here. */
+	gb_info("provision", "delta: %zu groups and %zu users changed; %zu groups to read again",
+		gb_map_count(ch->groups), gb_map_count(ch->users), affected ? gb_map_count(affected) : 0);
+	pos = 0;
+	while (!rc && gb_map_next(affected, &pos, &key, &v))
+		rc = reread_group(g, key, err);
+	if (!rc)
+		rc = read_members_referenced(g, err);
+	/* The forest: only the users the affected groups name, and only their AD groups. */
+	for (i = 0; !rc && i < g->users.n; i++) {
+		const gb_cloud_user *u = g->users.items[i];
+		if (u->on_prem_object_id && gb_ad_guid_is_text(u->on_prem_object_id))
+			rc = ptrs_push(&guids, u->on_prem_object_id, err);
+	}
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		static const char *const dn_attr[] = {"distinguishedName", NULL};
+		gb_dir_entry *e = NULL;
+		char anchor[128];
+
+		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)))
+			continue;
+		rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
+		if (rc == GB_ENOTFOUND)
+			rc = 0;
+		else if (!rc)
+			rc = load_ad_group(g, e->dn, true, err);
+		gb_dir_entry_free(e);
+	}
+	/* converted groups not anchored yet: by SID or GroupDN, as in a full pass */
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		char anchor[128];
+
+		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
+			continue;
+		if (grp->on_prem_sid && !gb_map_get(g->ad_by_sid, grp->on_prem_sid)) {
+			static const char *const dn_attr[] = {"distinguishedName", NULL};
+			gb_dir_entry *e = NULL;
+			rc = gb_directory_find_by_sid(g->dir, grp->on_prem_sid, dn_attr, 0, &e, err);
+			if (rc == GB_ENOTFOUND)
+				rc = 0;
+			else if (!rc)
+				rc = load_ad_group(g, e->dn, true, err);
+			gb_dir_entry_free(e);
+		}
+		if (!rc && grp->group_dn_ext)
+			rc = load_ad_group(g, grp->group_dn_ext, true, err);
+	}
+	/* Deleted or left: their AD groups, so that the plan can delete or stop managing them. */
+	for (i = 0; !rc && i < g->hard_deleted.n + g->left_scope.n; i++) {
+		const char *id = i < g->hard_deleted.n ? g->hard_deleted.items[i] : g->left_scope.items[i - g->hard_deleted.n];
+		static const char *const dn_attr[] = {"distinguishedName", NULL};
+		gb_dir_entry *e = NULL;
+		char anchor[128];
+
+		if (gb_provision_anchor(id, anchor, sizeof(anchor)))
+			continue;
+		rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
+		if (rc == GB_ENOTFOUND)
+			rc = 0;
+		else if (!rc)
+			rc = load_ad_group(g, e->dn, false, err);
+		gb_dir_entry_free(e);
+	}
+	/* Which of the GUIDs named (cloud members, and AD members of the groups read) are users of this forest: the
+	 * rules add the first and may remove the second only when they are. */
+	for (i = 0; !rc && i < g->ad.n; i++) {
+		const gb_ad_group *a = g->ad.items[i];
+		size_t j;
+		for (j = 0; !rc && j < a->nmembers; j++)
+			rc = ptrs_push(&guids, a->member_guids[j], err);
+	}
+	if (!rc && guids.n) {
+		static const char *const attrs[] = {"objectGUID", "objectClass", NULL};
+		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs,
+						g->cfg->directory.gc_uri ? GB_DIR_GC : 0, on_found_user, g, err);
+	}
+	/* Managed groups that are not read again stay referenced by the groups that nest them. */
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->provisioned, err);
+	pos = 0;
+	while (!rc && gb_map_next(g->managed, &pos, &key, &v))
+		if (!gb_map_get(g->in_scope, key) && *(const char *)v)
+			rc = gb_map_set(g->provisioned, key, v, err);
+	free(guids.items);
+	gb_map_free(affected);
+	return rc;
+}
+
+/* After a pass applied everything: the user members of every group read, for the next incremental pass. */
+static int record_members(gather *g, const gb_plan *plan, bool full, gb_error *err)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	size_t i, j;
+	int rc;
+
+	rc = gb_store_begin(g->st, err);
+	if (!rc && full)
+		rc = gb_store_exec(g->st, "DELETE FROM managed_members", err);
+	if (!rc)
+		rc = gb_store_prepare(g->st, "DELETE FROM managed_members WHERE group_id = ?1", &del, err);
+	if (!rc)
+		rc = gb_store_prepare(g->st, "INSERT OR IGNORE INTO managed_members(group_id, member_id) VALUES (?1, ?2)",
+				      &ins, err);
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		bool provisioned = false;
+
+		for (j = 0; j < plan->ngroups && !provisioned; j++)
+			provisioned = gb_str_iequal(plan->groups[j].object_id, grp->id);
+		sqlite3_reset(del);
+		sqlite3_bind_text(del, 1, grp->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			rc = gb_store_error(g->st, err, "recording members");
+		for (j = 0; !rc && provisioned && j < grp->nmembers; j++) {
+			if (grp->members[j].kind != GB_KIND_USER)
+				continue;
+			sqlite3_reset(ins);
+			sqlite3_bind_text(ins, 1, grp->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 2, grp->members[j].id, -1, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				rc = gb_store_error(g->st, err, "recording members");
+		}
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	if (!rc)
+		rc = gb_store_commit(g->st, err);
+	else
+		gb_store_rollback(g->st);
 	return rc;
 }
 
@@ -858,9 +1250,13 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	gather g;
 	gb_mappings *mappings = NULL;
 	gb_provision_input in;
-	char *fence = NULL;
+	delta_changes ch;
+	bool use_delta = !opts->dry_run && !only_group, incremental = false;
+	char *fence = NULL, *old_fp = NULL, fp[65] = "";
 	size_t i, deletes;
 	int rc;
+
+	memset(&ch, 0, sizeof(ch));
 
 	memset(res, 0, sizeof(*res));
 	memset(&g, 0, sizeof(g));
@@ -877,7 +1273,35 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	if (!rc)
 		rc = gb_directory_set_fence(dir, fence, err);
 	if (!rc)
-		rc = gather_all(&g, err);
+		rc = gather_init(&g, err);
+	if (!rc && use_delta) {
+		/* Delta first: changes made while this pass reads are then reported again next time (harmless). */
+		rc = delta_begin(st, err);
+		if (!rc)
+			rc = gb_map_new(GB_MAP_ICASE, &ch.groups, err);
+		if (!rc)
+			rc = gb_map_new(GB_MAP_ICASE, &ch.users, err);
+		if (!rc)
+			rc = gb_graph_delta_groups(graph, st, GB_GRAPH_DELTA_FALLBACK, on_group_delta, &ch, NULL, err);
+		if (!rc)
+			rc = gb_graph_delta_users(graph, st, GB_GRAPH_DELTA_FALLBACK, on_user_delta, &ch, NULL, err);
+		if (!rc)
+			rc = fingerprint(&g, fp, err);
+		if (!rc && gb_store_kv_get(st, FINGERPRINT_KEY, &old_fp, NULL) != 0)
+			old_fp = NULL;
+		if (!rc)
+			rc = load_managed(&g, err);
+		incremental = !rc && !opts->full && !ch.reset && old_fp && strcmp(old_fp, fp) == 0 &&
+			      gb_map_count(g.managed) > 0;
+		if (!rc && !incremental)
+			gb_info("provision", "reading everything (%s)",
+				opts->full ? "--full" : ch.reset ? "first pass, or the delta link expired"
+				: !old_fp || strcmp(old_fp, fp) ? "the [provisioning] section changed"
+								 : "no group is managed yet");
+	}
+	if (!rc)
+		rc = incremental ? gather_changes(&g, &ch, err) : gather_all(&g, err);
+	res->incremental = incremental;
 	if (!rc) {
 		memset(&in, 0, sizeof(in));
 		in.groups = (gb_cloud_group *const *)g.groups.items;
@@ -888,6 +1312,7 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 		in.ad_by_anchor = g.ad_by_anchor;
 		in.ad_by_sid = g.ad_by_sid;
 		in.ad_by_dn = g.ad_by_dn;
+		in.provisioned = g.provisioned;
 		in.map = gb_mappings_eval;
 		in.map_ctx = mappings;
 		in.authoritative = !only_group && strcmp(cfg->provisioning.membership, "additive") != 0;
@@ -925,10 +1350,19 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	}
 	if (!rc && !opts->dry_run)
 		rc = apply(cfg, st, dir, opts, res, err);
+	/* Everything applied: remember the members read, the configuration, and let the delta links move on. */
+	if (!rc && use_delta && !res->failed)
+		rc = record_members(&g, res->plan, !incremental, err);
+	if (!rc && use_delta && !res->failed)
+		rc = gb_store_kv_set(st, FINGERPRINT_KEY, fp, err);
+	if (!rc && use_delta && !res->failed)
+		rc = delta_commit(st, err);
 	if (!rc && (res->failed || res->group_errors))
 		rc = gb_error_set(err, GB_EPARTIAL, "%zu operations failed, %zu skipped, %zu groups could not be provisioned",
 				  res->failed, res->skipped, res->group_errors);
 	free(fence);
+	free(old_fp);
+	changes_clear(&ch);
 	gb_mappings_free(mappings);
 	gather_clear(&g);
 	return rc;

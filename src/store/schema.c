@@ -109,6 +109,14 @@ const char *const gb_schema_migrations[] = {
 	"  dry_run INTEGER NOT NULL,"
 	"  json TEXT NOT NULL"
 	");",
+	/* 6: the direct user members of each provisioned cloud group as last read (src/provision/run.c), so that an
+	 * incremental run knows which groups a changed user belongs to. */
+	"CREATE TABLE managed_members ("
+	"  group_id TEXT NOT NULL COLLATE NOCASE,"
+	"  member_id TEXT NOT NULL COLLATE NOCASE,"
+	"  PRIMARY KEY (group_id, member_id)"
+	");"
+	"CREATE INDEX managed_members_by_member ON managed_members(member_id);",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

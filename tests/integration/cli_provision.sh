@@ -153,7 +153,10 @@ printf 'dn: CN=CloudOnly_000000000002,OU=Groups,%s\nchangetype: modify\nadd: mem
 ldap ldapmodify -f "$T/manual.ldif" >/dev/null 2>&1
 expect "manual member present" test "$(members_of 'CloudOnly_000000000002')" = 2
 run $GB provision
-expect "manual member removed" test "$(members_of 'CloudOnly_000000000002')" = 1
+expect "an incremental run with no cloud change leaves AD alone" test "$(members_of 'CloudOnly_000000000002')" = 2
+expect_err "and reads no group again" "0 groups to read again"
+run $GB provision --full
+expect "--full corrects drift: the manual member is removed" test "$(members_of 'CloudOnly_000000000002')" = 1
 
 # --- deletes: soft delete keeps, hard delete stops at the threshold, then deletes only what we manage ---
 printf 'dn: CN=Foreign,OU=Groups,%s\nobjectClass: group\nmsDS-ExternalDirectoryObjectId: Group_00000002-1111-4111-8111-000000000002x\n' "$OU" >"$T/foreign.ldif"

@@ -90,3 +90,15 @@ INI
 		done
 	} >"$_file"
 }
+
+#   fake_control METHOD PATH [JSON]  calls the fake's control API (PATH below /_fake), prints the reply
+fake_control() {
+	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" "$2" "${3:-}" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+data = sys.argv[5].encode() if sys.argv[5] else None
+req = urllib.request.Request(sys.argv[1] + sys.argv[4], data=data, method=sys.argv[3],
+                             headers={"Content-Type": "application/json"})
+print(urllib.request.urlopen(req, context=ctx).read().decode())
+PY
+}

@@ -691,3 +691,24 @@ Test(provision, authoritative_removal_keeps_what_provisioning_could_not_have_wri
 	cr_assert_not_null(find_note(p, "kept-member", "cccccccc-0000-0000-0000-000000000002"));
 	gb_plan_free(p);
 }
+
+Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_plan)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_ad_group *a = ad_group("CN=Parent_p1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Parent_p1", "Group_p1");
+	gb_map *earlier;
+	gb_plan *p;
+
+	a->display_name = "Parent";
+	member(parent, GB_KIND_GROUP, "c1"); /* in scope, provisioned earlier, not re-planned in this run */
+	gb_ad_group_add_member(a, "dddddddd-0000-0000-0000-000000000001", NULL);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
+	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	in.provisioned = earlier;
+	p = plan();
+	cr_assert_eq(p->nops, 0, "the nested reference is neither re-added nor removed");
+	cr_assert_null(find_note(p, "group-not-in-scope", "c1"));
+	gb_plan_free(p);
+	gb_map_free(earlier);
+}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Incremental provisioning with Graph delta: the first pass reads everything; a pass with no cloud change makes only
+# the delta requests and writes nothing; a change reads only the group it concerns; a user's change reads that
+# user's groups; a pass that fails is replayed by the next; --full and a changed configuration read everything.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+OU="OU=gbdelta-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$OU"
+eval "$(ad_users DC1 "$OU" da-$$ db-$$ dc-$$)"
+eval "da=\$da_$$ db=\$db_$$ dc=\$dc_$$"
+G1=00000011-0000-4000-8000-000000000001
+G2=00000011-0000-4000-8000-000000000002
+G3=00000011-0000-4000-8000-000000000003
+cat >"$T/tenant.json" <<JSON
+{"tenant_id": "fffffffb-2222-4333-8444-555555555555",
+ "clients": [{"client_id": "fffffffc-2222-4333-8444-555555555555", "secret": "delta-secret"}],
+ "users": [{"id": "u-a", "onPremisesObjectIdentifier": "$da"}, {"id": "u-b", "onPremisesObjectIdentifier": "$db"},
+           {"id": "u-c", "onPremisesObjectIdentifier": null}],
+ "groups": [
+  {"id": "$G1", "displayName": "One", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["u-a"]},
+  {"id": "$G2", "displayName": "Two", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["u-c"]},
+  {"id": "$G3", "displayName": "Three", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": []}]}
+JSON
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$OU" "groups = $G1 $G2 $G3"
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+members_of() {
+	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null | grep -c '^member:'
+}
+audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log"; }
+graph_paths() { fake_control GET /log | python3 -c 'import json,sys; print("\n".join(r["path"] for r in json.load(sys.stdin)["value"]))'; }
+
+run $GB provision
+expect_rc "the first pass exits 0" 0
+expect_err "the first pass reads everything" "reading everything (first pass"
+expect "three groups created" test "$(ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" '(objectClass=group)' dn | grep -c '^dn:')" = 3
+
+# --- no cloud change: only the delta requests, nothing written ---
+fake_control POST /log/clear >/dev/null
+before=$(audit_count)
+run $GB provision
+expect_rc "a pass with no change exits 0" 0
+expect_err "it reads no group again" "0 groups to read again"
+expect "it wrote nothing (no audit record)" test "$(audit_count)" = "$before"
+graph_paths >"$T/paths"
+expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
+expect "Graph saw the group delta" grep -q "/groups/delta" "$T/paths"
+
+# --- a member added to one group: only that group is read ---
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G1\", \"members\": [\"u-b\"]}]}"
+fake_control POST /log/clear >/dev/null
+run $GB provision
+expect_err "one group read again" "1 groups to read again"
+expect "the member was added" test "$(members_of One_000000000001)" = 2
+graph_paths >"$T/paths"
+expect "the changed group was read" grep -q "/groups/$G1" "$T/paths"
+expect "the unchanged groups were not" sh -c "! grep -q -e '/groups/$G2' -e '/groups/$G3' '$T/paths'"
+
+# --- a user gets an AD account: the groups holding that user are read again ---
+fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"u-c\", \"set\": {\"onPremisesObjectIdentifier\": \"$dc\"}}]}"
+run $GB provision
+expect_err "the user's group is read again" "0 groups and 1 users changed; 1 groups to read again"
+expect "the user is now a member in AD" test "$(members_of Two_000000000002)" = 1
+
+# --- a pass that fails is replayed by the next one ---
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G3\", \"members\": [\"u-a\"]}]}"
+fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/groups/[^/]*/members", "status": 400, "code": "BadRequest", "count": 1}]}' >/dev/null
+run $GB provision
+expect "the pass with a failing read fails" test "$rc" = 1
+expect "nothing was added" test "$(members_of Three_000000000003)" = 0
+run $GB provision
+expect_rc "the next pass exits 0" 0
+expect_err "it says it reads the unfinished pass's changes again" "the previous pass did not finish"
+expect "the change was applied after all" test "$(members_of Three_000000000003)" = 1
+
+# --- --full, and a changed [provisioning] section, read everything ---
+run $GB provision --full
+expect_err "--full reads everything" "reading everything (--full)"
+printf 'description = Left(Trim([description]), 10)\n' >>"$T/gb.ini"
+run $GB provision
+expect_err "a changed configuration reads everything" "reading everything (the [provisioning] section changed)"
+run $GB provision
+expect_err "after that, incremental again" "0 groups to read again"
+run $GB audit verify
+expect_rc "the audit log verifies" 0
+finish
