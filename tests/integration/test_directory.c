@@ -791,6 +791,36 @@ Test(directory, create_modify_rename_move_and_delete_inside_the_fence)
 	gb_dir_change ch[] = {{GB_DIR_MOD_REPLACE, "groupType", v_gt}, {GB_DIR_MOD_REPLACE, "description", v_d}};
 	cr_assert_eq(gb_directory_modify(d, byguid, ch, 2, &err), 0, "%s", err.msg);
 
+	/* members addressed by <GUID=...>, and <SID=...>, added and removed twice each (the second time is a no-op) */
+	char **contacts = bulk_contacts(ld, sub1, "m", 3), gm[3][64];
+	static const char *const ga[] = {"objectGUID", "objectSid", NULL};
+	for (int i = 0; i < 3; i++) {
+		gb_dir_entry *me = NULL;
+		char mg[GB_AD_GUID_TEXT_SIZE];
+		cr_assert_eq(gb_directory_get(d, contacts[i], ga, 0, &me, &err), 0, "%s", err.msg);
+		cr_assert(gb_dir_entry_guid(me, mg));
+		snprintf(gm[i], sizeof gm[i], "<GUID=%s>", mg);
+		gb_dir_entry_free(me);
+	}
+	const char *by_guid[] = {gm[0], gm[1], gm[2]}, *mixed[] = {contacts[0], gm[1]};
+	size_t done = 0;
+	cr_assert_eq(gb_directory_add_members(d, byguid, by_guid, 3, &done, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_add_members(d, byguid, by_guid, 3, &done, &err), 0, "%s", err.msg);
+	cr_assert_eq(done, 3);
+	cr_assert_eq(gb_directory_remove_members(d, dn, mixed, 2, &done, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_remove_members(d, dn, mixed, 2, &done, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_read_group(d, dn, true, &g, &err), 0, "%s", err.msg);
+	cr_assert_eq(g->nmembers, 1);
+	cr_assert_eq(strncmp(g->member_guids[0], gm[2] + 6, 36), 0, "%s vs %s", g->member_guids[0], gm[2]);
+	gb_ad_group_free(g);
+	/* a member that does not exist is an error even with the permissive control */
+	char *ghost = child("ghost", sub1);
+	const char *ghosts[] = {ghost};
+	cr_assert_eq(gb_directory_add_members(d, dn, ghosts, 1, &done, &err), GB_ENOTFOUND, "%s", err.msg);
+	cr_assert_eq(done, 0);
+	free(ghost);
+	free_list(contacts, 3);
+
 	/* rename and move to the other OU: the GUID stays */
 	cr_assert_eq(gb_directory_rename(d, dn, "CN=Renamed \\+ moved", sub2, &err), 0, "%s", err.msg);
 	char *moved = child("Renamed + moved", sub2);
