@@ -170,7 +170,8 @@ typedef int (*gb_dir_entry_cb)(const gb_dir_entry *e, void *ctx, gb_error *err);
 
 /* A paged search (page_size entries per page) from base (NULL: the base DN) with filter; attrs is NULL-terminated
  * (NULL: all user attributes). Search references are skipped. Errors as above; GB_ENOTFOUND when base does not
- * exist. */
+ * exist. Do not read `member` (or any large multi-valued attribute) this way: Windows answers a plain read of a big
+ * group with an empty `member` and a `member;range=0-1499`; use gb_directory_read_values. */
 int gb_directory_search(gb_directory *d, const char *base, int scope, const char *filter, const char *const *attrs,
 			unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err);
 
