@@ -27,6 +27,7 @@ typedef struct gb_config_graph {
 	char *authority_url;       /* default GB_DEFAULT_AUTHORITY_URL */
 	char *graph_url;           /* default GB_DEFAULT_GRAPH_URL */
 	char *ca_file;             /* extra CA bundle for TLS verification (verification is always on) */
+	char *jwt_alg;             /* certificate assertions: "PS256" (default, x5t#S256) or "RS256" (x5t, older tenants) */
 	long timeout;              /* seconds per request, default 60 */
 	long max_throttle_wait;    /* seconds of throttling waits tolerated per run before stopping, default 900 */
 } gb_config_graph;

@@ -39,6 +39,7 @@ static const struct key_def keys[] = {
 	{"graph", "authority_url", K_STR, S(graph, authority_url), 0, 0},
 	{"graph", "graph_url", K_STR, S(graph, graph_url), 0, 0},
 	{"graph", "ca_file", K_STR, S(graph, ca_file), 0, 0},
+	{"graph", "jwt_alg", K_STR, S(graph, jwt_alg), 0, 0},
 	{"graph", "timeout", K_LONG, S(graph, timeout), 1, 3600},
 	{"graph", "max_throttle_wait", K_LONG, S(graph, max_throttle_wait), 0, 86400},
 	{"directory", "uri", K_STR, S(directory, uri), 0, 0},
@@ -354,6 +355,12 @@ static void validate(struct parse *p)
 			fail(p, sl, "[graph] certificate_file and private_key_file go together", NULL, NULL, NULL);
 		if (set_default(&g->authority_url, GB_DEFAULT_AUTHORITY_URL) || set_default(&g->graph_url, GB_DEFAULT_GRAPH_URL))
 			fail(p, sl, "out of memory", NULL, NULL, NULL);
+		if (g->jwt_alg && strcmp(g->jwt_alg, "PS256") != 0 && strcmp(g->jwt_alg, "RS256") != 0)
+			fail(p, key_line(p, "graph", "jwt_alg"), "[graph] jwt_alg must be PS256 or RS256, not \"%s\"", g->jwt_alg,
+			     NULL, NULL);
+		if (g->jwt_alg && !cert)
+			fail(p, key_line(p, "graph", "jwt_alg"), "[graph] jwt_alg is for certificate credentials", NULL, NULL,
+			     NULL);
 		if (!gb_str_ihas_prefix(g->authority_url, "https://"))
 			fail(p, key_line(p, "graph", "authority_url"), "[graph] authority_url must start with https://", NULL,
 			     NULL, NULL);

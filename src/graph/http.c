@@ -48,7 +48,7 @@ int gb_graph_new(const gb_config *cfg, gb_graph **out, gb_error *err)
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return gb_error_set(err, GB_ENOMEM, "out of memory creating the graph client");
-	g->alg = GB_GRAPH_JWT_PS256;
+	g->alg = cfg->graph.jwt_alg && strcmp(cfg->graph.jwt_alg, "RS256") == 0 ? GB_GRAPH_JWT_RS256 : GB_GRAPH_JWT_PS256;
 	g->timeout = c->timeout > 0 ? c->timeout : 60;
 	g->connect_timeout = g->timeout < CONNECT_TIMEOUT ? g->timeout : CONNECT_TIMEOUT;
 	g->max_wait_ms = (int64_t)c->max_throttle_wait * 1000;

@@ -65,4 +65,34 @@ run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "unknown certificate authority fails" 1
 expect_out "ldap refuses the unverified server" "ldap     FAIL"
 
+# Certificate credentials, both assertion algorithms, chosen in the configuration.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=groupbridge test app" -keyout "$T/app.key" \
+	-out "$T/app.pem" 2>/dev/null
+chmod 600 "$T/app.key"
+python3 - "$T/tenant.json" "$T/app.pem" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["clients"].append({"client_id": "ce470000-0000-4000-8000-000000000001", "certificate": sys.argv[2]})
+json.dump(t, open(sys.argv[1], "w"))
+PY
+sh "$here/testbed/graph-fake.sh" stop "$T/fake"
+sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err"
+. "$T/fake/env"
+for alg in PS256 RS256; do
+	cat >"$T/cert.ini" <<INI
+[graph]
+tenant_id = $GB_TEST_GRAPH_TENANT_ID
+client_id = ce470000-0000-4000-8000-000000000001
+certificate_file = $T/app.pem
+private_key_file = $T/app.key
+jwt_alg = $alg
+authority_url = $GB_TEST_AUTHORITY_URL
+graph_url = $GB_TEST_GRAPH_URL
+ca_file = $GB_TEST_CA_DIR/ca.pem
+INI
+	run "$GB_BIN" --config "$T/cert.ini" config check
+	expect_rc "a certificate assertion signed $alg gets a token" 0
+	expect_out "graph probe passes with $alg" "graph    pass"
+done
+
 finish

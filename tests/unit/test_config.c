@@ -186,3 +186,16 @@ Test(config, an_empty_first_line_continues_below)
 	gb_config_free(c);
 	parse_fails("[provisioning]\ngroups =\ncn = x\n", "t.ini:2: [provisioning] groups is empty");
 }
+
+Test(config, jwt_alg_is_ps256_or_rs256_for_certificates_only)
+{
+	gb_config *c = parse_ok("[graph]\ntenant_id = t\nclient_id = c\ncertificate_file = a\nprivate_key_file = b\n"
+				"jwt_alg = RS256\n");
+
+	cr_assert_str_eq(c->graph.jwt_alg, "RS256");
+	gb_config_free(c);
+	parse_fails("[graph]\ntenant_id = t\nclient_id = c\ncertificate_file = a\nprivate_key_file = b\njwt_alg = HS256\n",
+		    "t.ini:6: [graph] jwt_alg must be PS256 or RS256");
+	parse_fails("[graph]\ntenant_id = t\nclient_id = c\nclient_secret_env = X\njwt_alg = RS256\n",
+		    "jwt_alg is for certificate credentials");
+}
