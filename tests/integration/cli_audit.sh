@@ -148,12 +148,16 @@ expect_err "an unknown run is named" "no run ffffffff"
 run gbs "$T/edit.db" report run --run "$(sqlite3 "$DB" "SELECT run_id FROM audit_log WHERE seq = 3")"
 expect_rc "a run report on a damaged log is still written" 0
 expect_out "a run report on a damaged log says so" "| Audit log | DAMAGED |"
-for kind in assessment plan verification status; do
+for kind in assessment verification status; do
 	run gbs "$DB" report $kind
 	expect_rc "$kind report without data fails" 1
 	expect_err "$kind report says there is no data" "there is no $kind data yet in state database $DB"
 	expect_not "$kind report prints nothing else" "# "
 done
+run gbs "$DB" report plan
+expect_rc "plan report without a stored plan fails" 1
+expect_err "plan report says how to make one" "there is no plan in state $DB yet; run \`groupbridge provision --dry-run\` first"
+expect_not "plan report prints nothing else" "# "
 
 # A hostile note comes out inert in csv and markdown.
 run gbs "$DB" audit note '=HYPERLINK("http://x") <script>alert(1)</script>, "a,b"
