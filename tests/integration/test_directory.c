@@ -213,6 +213,16 @@ static int found_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return 0;
 }
 
+static int stop_at_1500(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct found *f = ctx;
+
+	(void)e;
+	if (++f->n == 1500)
+		return gb_error_set(err, GB_EINTERRUPTED, "stopped at 1500");
+	return 0;
+}
+
 TestSuite(directory, .timeout = 300);
 
 Test(directory, tls_verified_with_the_test_ca_and_refused_without_it)
@@ -323,6 +333,25 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 		     err.msg);
 	cr_assert_eq(gb_directory_read_values(d, g5, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
 	cr_assert_eq(count, 5000);
+
+	/* a paged search of the OU: 5000 contacts and 2 groups in pages of 1000 (a lost cookie would stop at 1000) */
+	struct found all = {0, ""};
+	static const char *const cn_only[] = {"cn", NULL};
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
+					 &err), 0, "%s", err.msg);
+	fprintf(stderr, "directory: paged search of 5002 entries in %.2f s\n", (gb_time_mono_ms() - t0) / 1000.0);
+	cr_assert_eq(all.n, 5002);
+	/* a callback that stops the search in the second page: its code comes back, the connection stays usable */
+	struct found some = {0, ""};
+	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, stop_at_1500, &some,
+					 &err), GB_EINTERRUPTED);
+	cr_assert_eq(some.n, 1500);
+	cr_assert_str_eq(err.msg, "stopped at 1500");
+	all.n = 0;
+	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
+					 &err), 0, "%s", err.msg);
+	cr_assert_eq(all.n, 5002);
 
 	cr_assert_eq(gb_directory_add_members(d, g3, (const char *const *)contacts, 3000, &done, &err), 0, "%s",
 		     err.msg);
