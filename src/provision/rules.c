@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/buf.h"
 #include "groupbridge/util.h"
 
 #define ANCHOR_MAX 128
@@ -315,6 +316,25 @@ static int add_attr_if_changed(gb_op **op, ctx *c, const desired *d, const char 
 	return gb_op_add_attr(*op, name, before, after, c->err);
 }
 
+/* True when a mapped cn names the AD group's cn once RFC 4514 escapes are undone. Microsoft's published cn expression
+ * for converted groups unescapes commas only, so "R\+D" must not rename a group whose cn is "R+D". */
+static bool same_name_escaped(const char *ad_cn, const char *mapped)
+{
+	gb_buf b;
+	gb_ad_dn *dn = NULL;
+	bool same = false;
+
+	if (!strchr(mapped, '\\'))
+		return false;
+	gb_buf_init(&b, 64 * 1024);
+	if (gb_buf_puts(&b, "CN=", NULL) == 0 && gb_buf_puts(&b, mapped, NULL) == 0 &&
+	    gb_ad_dn_parse(gb_buf_cstr(&b), &dn, NULL) == 0 && dn->nrdns == 1 && dn->rdns[0].navas == 1)
+		same = strcmp(dn->rdns[0].avas[0].value, ad_cn) == 0;
+	gb_ad_dn_free(dn);
+	gb_buf_free(&b);
+	return same;
+}
+
 /* Pass 2: members and the operations for one provisioned group. */
 static int plan_group(ctx *c, const desired *d)
 {
@@ -391,7 +411,7 @@ static int plan_group(ctx *c, const desired *d)
 			}
 		}
 		free(parent);
-		if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0) {
+		if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0 && !same_name_escaped(ad->cn, d->cn)) {
 			char *rdn = NULL;
 
 			rc = gb_ad_dn_build("CN", d->cn, NULL, &rdn, c->err);

@@ -32,6 +32,10 @@ static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char 
 	case GB_MAPPING_CN:
 		if (g->display_name && strcmp(g->display_name, "explode") == 0)
 			return gb_error_set(err, GB_EINVAL, "Mid: start beyond the end");
+		if (g->group_dn_ext && strcmp(g->group_dn_ext, "escaped-cn") == 0) {
+			*out = gb_strdup("R\\+D \\\"Lab\\\""); /* as Microsoft's cn expression leaves it: R\+D \"Lab\" */
+			return 0;
+		}
 		snprintf(buf, sizeof(buf), "%s_%s", g->display_name ? g->display_name : "", g->id);
 		break;
 	case GB_MAPPING_CONTAINER: snprintf(buf, sizeof(buf), "OU=Groups,DC=test,DC=example"); break;
@@ -711,4 +715,19 @@ Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_pla
 	cr_assert_null(find_note(p, "group-not-in-scope", "c1"));
 	gb_plan_free(p);
 	gb_map_free(earlier);
+}
+
+Test(provision, a_cn_left_escaped_by_the_published_expression_is_not_a_rename)
+{
+	gb_cloud_group *g = cloud_group("g1", "Lab", 1);
+	gb_ad_group *a = ad_group("CN=R\\+D \\\"Lab\\\",OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "R+D \"Lab\"", "Group_g1");
+	gb_plan *p;
+
+	g->group_dn_ext = "escaped-cn";
+	a->display_name = "Lab";
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_RENAME, "g1"), "the same name, escaped, is not a rename");
+	cr_assert_eq(p->nops, 0);
+	gb_plan_free(p);
 }
