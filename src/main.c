@@ -17,6 +17,7 @@ static const struct {
 	{"audit", gb_cmd_audit, "verify the audit log's hash chain, export it, or add an operator's note"},
 	{"config", gb_cmd_config, "check the configuration file and probe the directory and the tenant"},
 	{"import", gb_cmd_import, "read the Connect Sync configuration export and say what group writeback does"},
+	{"migrate", gb_cmd_migrate, "move group writeback v2 to cloud provisioning, step by step (status, plan, run, confirm)"},
 	{"provision", gb_cmd_provision, "provision cloud security groups to AD with Cloud Sync's rules (--dry-run shows the plan)"},
 	{"report", gb_cmd_report, "write a report (run, ...) as HTML, Markdown, JSON or CSV"},
 	{"version", gb_cmd_version, "print the version of groupbridge and of its libraries"},

@@ -47,6 +47,7 @@ bool gb_cli_wants_help(int argc, char **argv);
 int gb_cmd_audit(gb_cli *cli, int argc, char **argv);
 int gb_cmd_config(gb_cli *cli, int argc, char **argv);
 int gb_cmd_import(gb_cli *cli, int argc, char **argv);
+int gb_cmd_migrate(gb_cli *cli, int argc, char **argv);
 int gb_cmd_provision(gb_cli *cli, int argc, char **argv);
 int gb_cmd_report(gb_cli *cli, int argc, char **argv);
 int gb_cmd_version(gb_cli *cli, int argc, char **argv);

@@ -117,6 +117,29 @@ const char *const gb_schema_migrations[] = {
 	"  PRIMARY KEY (group_id, member_id)"
 	");"
 	"CREATE INDEX managed_members_by_member ON managed_members(member_id);",
+	/* 7: the migration (steps/): each step's state, and the inventory of written-back groups. stamped marks an anchor
+	 * that stamp-anchors wrote, so that its rollback removes only what it wrote. */
+	"CREATE TABLE migration_steps ("
+	"  name TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  started TEXT,"
+	"  ended TEXT,"
+	"  detail TEXT"
+	");"
+	"CREATE TABLE migration_groups ("
+	"  object_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  display_name TEXT,"
+	"  ad_dn TEXT,"
+	"  ad_guid TEXT,"
+	"  admin_description TEXT,"
+	"  anchor_before TEXT,"
+	"  class TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  members INTEGER NOT NULL DEFAULT 0,"
+	"  cloud_only INTEGER NOT NULL DEFAULT 0,"
+	"  other_forest INTEGER NOT NULL DEFAULT 0,"
+	"  stamped INTEGER NOT NULL DEFAULT 0"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

@@ -1,0 +1,95 @@
+/*
+ * migrate.h: the migration from Connect Sync group writeback v2, as an ordered set of checkpointed steps.
+ *
+ * Each step has a state in the state database (table migration_steps): pending, running, waiting (a gate or an
+ * operator step: `migrate confirm STEP` moves it on), done, failed, or rolled-back. `migrate run` runs the steps in
+ * order from the first that is not done, and stops at a gate, an operator step, a failure, or --until. A step's
+ * changes are planned first (the same gb_plan as provisioning), applied operation by operation with an audit record
+ * each, and verified; the step is done only when its verification passes. A step interrupted at any point (kill -9)
+ * is run again from its plan, which is computed from the directory as it is then: operations already done are found
+ * done and not repeated.
+ *
+ * Steps (their names are part of the interface): import, inventory, stamp-anchors, connect-sync-coexistence,
+ * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory and stamp-anchors;
+ * the runner stops before a step it cannot run and says so.
+ */
+#ifndef GROUPBRIDGE_MIGRATE_H
+#define GROUPBRIDGE_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "groupbridge/config.h"
+#include "groupbridge/directory.h"
+#include "groupbridge/error.h"
+#include "groupbridge/graph.h"
+#include "groupbridge/plan.h"
+#include "groupbridge/store.h"
+
+typedef enum gb_step_state {
+	GB_STEP_PENDING,
+	GB_STEP_RUNNING,
+	GB_STEP_WAITING,   /* needs `migrate confirm STEP` */
+	GB_STEP_DONE,
+	GB_STEP_FAILED,
+	GB_STEP_ROLLED_BACK
+} gb_step_state;
+
+const char *gb_step_state_name(gb_step_state s);
+
+/* What a step works with. Graph and the directory are opened on first use (gb_migrate_graph/gb_migrate_dir), so that
+ * a step that needs neither works offline. */
+typedef struct gb_migrate_ctx {
+	const gb_config *cfg;
+	gb_store *st;
+	const char *run_id;
+	gb_graph *graph;
+	gb_directory *dir;
+	FILE *out;         /* where steps print what a person should read */
+} gb_migrate_ctx;
+
+int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err);
+int gb_migrate_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err);
+void gb_migrate_ctx_close(gb_migrate_ctx *c);
+
+typedef struct gb_step {
+	const char *name;
+	const char *summary;
+	bool gate;          /* after it is done, the next step waits for `migrate confirm` of this one */
+	/* The plan of the step's changes (NULL plan ops for steps that only read). NULL: the step is not built. */
+	int (*plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+	/* Applies one operation of the plan (NULL: the plan has nothing to apply). */
+	int (*apply_op)(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+	/* Reads what the step needs to record (the import, the inventory); may be NULL. Called before the plan. */
+	int (*collect)(gb_migrate_ctx *c, gb_error *err);
+	/* 0 when the step's outcome holds; GB_ECONFLICT (with the reason) when not. */
+	int (*verify)(gb_migrate_ctx *c, gb_error *err);
+	/* The plan that undoes the step (NULL: rollback is refused, the reason in rollback_refusal). */
+	int (*rollback_plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+	const char *rollback_refusal;
+} gb_step;
+
+/* The steps in order (a static table) and their count. */
+extern const gb_step gb_migrate_steps[];
+extern const size_t gb_migrate_step_count;
+const gb_step *gb_migrate_find_step(const char *name);
+
+/* Prints every step with its state, times, counts, and the next command to run. */
+int gb_migrate_status(gb_migrate_ctx *c, gb_error *err);
+
+/* Prints the plan of the next step (or the named one), changing nothing. */
+int gb_migrate_plan(gb_migrate_ctx *c, const char *step, gb_error *err);
+
+/* Runs steps in order until --until (inclusive), a gate, an operator step, a step not built, or a failure. A step
+ * that plans changes applies them only with yes, or after a yes typed at a terminal (else GB_EGATE). Returns 0 when
+ * it stopped after --until or at the end, GB_EGATE at a gate, GB_EUNSUPPORTED before a step not built, or the
+ * error. */
+int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err);
+
+/* Confirms a waiting step (a gate). GB_EINVAL when the step is not waiting. */
+int gb_migrate_confirm(gb_migrate_ctx *c, const char *step, gb_error *err);
+
+/* Rolls back a done step: only the last done step (reverse order); refused where impossible. */
+int gb_migrate_rollback(gb_migrate_ctx *c, const char *step, gb_error *err);
+
+#endif

@@ -1,0 +1,444 @@
+/* runner.c: the migration's steps in order, their states, and the commands that move them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "groupbridge/audit.h"
+#include "groupbridge/log.h"
+#include "groupbridge/migrate.h"
+#include "groupbridge/util.h"
+#include "steps_int.h"
+
+const gb_step gb_migrate_steps[] = {
+	{"import", "read the Connect Sync configuration export ([migration] connect_sync_export)", false,
+	 gb_step_no_changes, NULL, gb_step_import_collect, gb_step_import_verify, NULL,
+	 "the import changes nothing outside the state database; import another export instead"},
+	{"inventory", "pair written-back AD groups with their cloud groups and classify them (the assessment)", true,
+	 gb_step_no_changes, NULL, gb_step_inventory_collect, gb_step_inventory_verify, NULL,
+	 "the inventory changes nothing; run it again instead"},
+	{"stamp-anchors", "copy adminDescription into msDS-ExternalDirectoryObjectId on every ready group", false,
+	 gb_step_stamp_plan, gb_step_stamp_apply, NULL, gb_step_stamp_verify, gb_step_stamp_rollback_plan, NULL},
+	{"connect-sync-coexistence", "the operator adds the coexistence rules on the Connect Sync server", false, NULL,
+	 NULL, NULL, NULL, NULL, "not built in this version"},
+	{"disable-writeback", "the operator disables group writeback v2 (irreversible)", false, NULL, NULL, NULL, NULL,
+	 NULL, "disabling writeback cannot be undone"},
+	{"convert-soa", "convert the listed groups' source of authority to the cloud", false, NULL, NULL, NULL, NULL, NULL,
+	 "not built in this version"},
+	{"match", "find each handed-over group's AD group and confirm it", false, NULL, NULL, NULL, NULL, NULL,
+	 "not built in this version"},
+	{"handoff", "put the matched groups in the provisioning scope", false, NULL, NULL, NULL, NULL, NULL,
+	 "not built in this version"},
+	{"verify", "compare AD membership with what the rules expect", false, NULL, NULL, NULL, NULL, NULL,
+	 "not built in this version"},
+};
+const size_t gb_migrate_step_count = sizeof(gb_migrate_steps) / sizeof(gb_migrate_steps[0]);
+
+static const char *state_names[] = {"pending", "running", "waiting", "done", "failed", "rolled-back"};
+
+const char *gb_step_state_name(gb_step_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
+}
+
+const gb_step *gb_migrate_find_step(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < gb_migrate_step_count; i++)
+		if (strcmp(gb_migrate_steps[i].name, name) == 0)
+			return &gb_migrate_steps[i];
+	return NULL;
+}
+
+int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err)
+{
+	int rc = 0;
+
+	if (!c->graph)
+		rc = gb_graph_new(c->cfg, &c->graph, err);
+	*out = c->graph;
+	return rc;
+}
+
+int gb_migrate_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err)
+{
+	int rc = 0;
+
+	if (!c->dir)
+		rc = gb_directory_open_config(c->cfg, &c->dir, err);
+	*out = c->dir;
+	return rc;
+}
+
+void gb_migrate_ctx_close(gb_migrate_ctx *c)
+{
+	gb_graph_free(c->graph);
+	gb_directory_free(c->dir);
+	c->graph = NULL;
+	c->dir = NULL;
+}
+
+int gb_step_no_changes(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+{
+	(void)c;
+	return gb_plan_new(out, err);
+}
+
+/* ---- states ---- */
+
+typedef struct step_row {
+	gb_step_state state;
+	char started[40], ended[40], detail[512];
+} step_row;
+
+static int load_state(gb_store *st, const char *name, step_row *row, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc, i;
+
+	memset(row, 0, sizeof(*row));
+	row->state = GB_STEP_PENDING;
+	rc = gb_store_prepare(st, "SELECT state, started, ended, detail FROM migration_steps WHERE name = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		for (i = 0; i < (int)(sizeof(state_names) / sizeof(state_names[0])); i++)
+			if (strcmp((const char *)sqlite3_column_text(s, 0), state_names[i]) == 0)
+				row->state = (gb_step_state)i;
+		snprintf(row->started, sizeof(row->started), "%s",
+			 sqlite3_column_text(s, 1) ? (const char *)sqlite3_column_text(s, 1) : "");
+		snprintf(row->ended, sizeof(row->ended), "%s",
+			 sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "");
+		snprintf(row->detail, sizeof(row->detail), "%s",
+			 sqlite3_column_text(s, 3) ? (const char *)sqlite3_column_text(s, 3) : "");
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* Records a state; "running" sets the start time, final states the end time. The change is audited. */
+static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail, gb_error *err)
+{
+	sqlite3_stmt *s;
+	gb_audit_entry e;
+	char ts[32];
+	int rc;
+
+	gb_time_iso8601(ts, sizeof(ts));
+	rc = gb_store_prepare(c->st,
+			      "INSERT INTO migration_steps(name, state, started, ended, detail) VALUES (?1, ?2, ?3, ?4, ?5) "
+			      "ON CONFLICT(name) DO UPDATE SET state = excluded.state, "
+			      "started = COALESCE(excluded.started, started), ended = excluded.ended, detail = excluded.detail",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, gb_step_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, state == GB_STEP_RUNNING ? ts : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, state == GB_STEP_RUNNING || state == GB_STEP_PENDING ? NULL : ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a step's state");
+	sqlite3_finalize(s);
+	if (rc)
+		return rc;
+	memset(&e, 0, sizeof(e));
+	e.run_id = c->run_id;
+	e.step = name;
+	e.operation = "step.state";
+	e.target = name;
+	e.after = gb_step_state_name(state);
+	e.result = detail && *detail ? detail : "ok";
+	return gb_audit_append(c->st, &e, NULL, err);
+}
+
+/* ---- status ---- */
+
+static const gb_step *next_step(gb_migrate_ctx *c, step_row *row, gb_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < gb_migrate_step_count; i++) {
+		if (load_state(c->st, gb_migrate_steps[i].name, row, err))
+			return NULL;
+		if (row->state != GB_STEP_DONE)
+			return &gb_migrate_steps[i];
+	}
+	return NULL;
+}
+
+int gb_migrate_status(gb_migrate_ctx *c, gb_error *err)
+{
+	const gb_step *next;
+	step_row row;
+	size_t i;
+	int rc;
+
+	fprintf(c->out, "%-26s %-12s %-25s %s\n", "step", "state", "ended", "detail");
+	for (i = 0; i < gb_migrate_step_count; i++) {
+		rc = load_state(c->st, gb_migrate_steps[i].name, &row, err);
+		if (rc)
+			return rc;
+		fprintf(c->out, "%-26s %-12s %-25s %s\n", gb_migrate_steps[i].name, gb_step_state_name(row.state),
+			row.ended[0] ? row.ended : "-", row.detail[0] ? row.detail : gb_migrate_steps[i].summary);
+	}
+	next = next_step(c, &row, err);
+	if (!next)
+		fprintf(c->out, "\nThe migration is complete.\n");
+	else if (row.state == GB_STEP_WAITING)
+		fprintf(c->out, "\nNext: review, then  groupbridge migrate confirm %s\n", next->name);
+	else if (!next->plan)
+		fprintf(c->out, "\nNext: step %s, which this version of groupbridge does not carry out yet (see the runbook "
+				"runbooks/%s.md)\n", next->name, next->name);
+	else
+		fprintf(c->out, "\nNext:  groupbridge migrate plan %s   then   groupbridge migrate run --until %s --yes\n",
+			next->name, next->name);
+	return 0;
+}
+
+/* ---- plan, apply ---- */
+
+/* collect: also run the step's reading phase, which records what it reads (not for `migrate plan`, which changes
+ * nothing at all). */
+static int step_plan(gb_migrate_ctx *c, const gb_step *s, bool collect, gb_plan **out, gb_error *err)
+{
+	int rc = 0;
+
+	*out = NULL;
+	if (!s->plan)
+		return gb_error_set(err, GB_EUNSUPPORTED, "step %s is not carried out by this version of groupbridge; follow "
+							  "runbooks/%s.md", s->name, s->name);
+	if (collect && s->collect)
+		rc = s->collect(c, err);
+	else if (s->collect)
+		fprintf(c->out, "(this step reads and records; it changes nothing in the directory or the tenant)\n");
+	if (!rc)
+		rc = s->plan(c, out, err);
+	return rc ? gb_error_prefix(err, "step %s", s->name) : 0;
+}
+
+int gb_migrate_plan(gb_migrate_ctx *c, const char *name, gb_error *err)
+{
+	const gb_step *s;
+	step_row row;
+	gb_plan *plan = NULL;
+	char *text = NULL;
+	int rc;
+
+	s = name ? gb_migrate_find_step(name) : next_step(c, &row, err);
+	if (!s)
+		return name ? gb_error_set(err, GB_EINVAL, "no step named %s", name)
+			    : (fprintf(c->out, "The migration is complete: nothing to plan.\n"), 0);
+	fprintf(c->out, "Step %s: %s\n", s->name, s->summary);
+	rc = step_plan(c, s, false, &plan, err);
+	if (!rc)
+		rc = gb_plan_to_text(plan, 10, &text, err);
+	if (!rc)
+		fputs(text, c->out);
+	free(text);
+	gb_plan_free(plan);
+	return rc;
+}
+
+static int apply_plan(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan,
+		      int (*apply)(gb_migrate_ctx *, const gb_op *, gb_error *), size_t *failed, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	*failed = 0;
+	for (i = 0; !rc && i < plan->nops; i++) {
+		const gb_op *op = &plan->ops[i];
+		char result[GB_ERROR_MSG_MAX + 16], before[1024] = "", after[1024] = "";
+		gb_audit_entry e;
+		gb_error oe;
+
+		if (gb_stop_requested())
+			return gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again "
+								 "to go on", i, plan->nops);
+		gb_error_clear(&oe);
+		fprintf(c->out, "[%zu/%zu] %s %s\n", i + 1, plan->nops, gb_op_kind_name(op->kind), op->target);
+		if (apply(c, op, &oe) == 0) {
+			snprintf(result, sizeof(result), "ok");
+		} else {
+			(*failed)++;
+			snprintf(result, sizeof(result), "failed: %s", oe.msg);
+			gb_err("migrate", "%s %s: %s", gb_op_kind_name(op->kind), op->target, oe.msg);
+		}
+		if (op->nattrs) {
+			snprintf(before, sizeof(before), "%s=%s", op->attrs[0].name,
+				 op->attrs[0].before ? op->attrs[0].before : "(none)");
+			snprintf(after, sizeof(after), "%s=%s", op->attrs[0].name,
+				 op->attrs[0].after ? op->attrs[0].after : "(none)");
+		}
+		memset(&e, 0, sizeof(e));
+		e.run_id = c->run_id;
+		e.step = s->name;
+		e.operation = gb_op_kind_name(op->kind);
+		e.target = op->target;
+		e.before = before[0] ? before : NULL;
+		e.after = after[0] ? after : NULL;
+		e.result = result;
+		rc = gb_audit_append(c->st, &e, NULL, err);
+	}
+	return rc;
+}
+
+static int confirm_apply(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan, bool yes, gb_error *err)
+{
+	char answer[16];
+
+	if (plan->nops == 0 || yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return gb_error_set(err, GB_EGATE, "step %s plans %zu changes; review them (migrate plan %s) and run again "
+						   "with --yes to apply them",
+				    s->name, plan->nops, s->name);
+	fprintf(c->out, "Apply these %zu changes? [y/N] ", plan->nops);
+	fflush(c->out);
+	if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
+		return gb_error_set(err, GB_EGATE, "step %s: not applied (answer was not yes)", s->name);
+	return 0;
+}
+
+static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err)
+{
+	gb_plan *plan = NULL;
+	char *text = NULL, detail[256];
+	size_t failed = 0;
+	int rc;
+
+	fprintf(c->out, "\n== step %s: %s\n", s->name, s->summary);
+	rc = step_plan(c, s, true, &plan, err);
+	if (!rc && plan->nops) {
+		rc = gb_plan_to_text(plan, 10, &text, err);
+		if (!rc)
+			fputs(text, c->out);
+		free(text);
+	}
+	if (!rc)
+		rc = confirm_apply(c, s, plan, yes, err);
+	if (!rc)
+		rc = set_state(c, s->name, GB_STEP_RUNNING, NULL, err);
+	if (!rc && plan->nops)
+		rc = apply_plan(c, s, plan, s->apply_op, &failed, err);
+	if (!rc && failed)
+		rc = gb_error_set(err, GB_EPARTIAL, "step %s: %zu of %zu changes failed (see the audit log); fix the cause "
+						    "and run again", s->name, failed, plan->nops);
+	if (!rc && s->verify) {
+		rc = s->verify(c, err);
+		if (rc)
+			gb_error_prefix(err, "step %s: verification failed", s->name);
+	}
+	if (!rc) {
+		snprintf(detail, sizeof(detail), "%zu changes applied%s", plan->nops,
+			 s->gate ? "; waiting for migrate confirm" : "");
+		rc = set_state(c, s->name, s->gate ? GB_STEP_WAITING : GB_STEP_DONE, detail, err);
+	} else if (rc != GB_EGATE && rc != GB_EINTERRUPTED) {
+		gb_error e2;
+		set_state(c, s->name, GB_STEP_FAILED, err ? err->msg : "failed", &e2);
+	}
+	gb_plan_free(plan);
+	return rc;
+}
+
+int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err)
+{
+	const gb_step *s;
+	step_row row;
+	size_t ran = 0;
+	int rc;
+
+	if (until && !gb_migrate_find_step(until))
+		return gb_error_set(err, GB_EINVAL, "no step named %s", until);
+	for (;;) {
+		s = next_step(c, &row, err);
+		if (!s) {
+			fprintf(c->out, "The migration is complete.\n");
+			return 0;
+		}
+		if (row.state == GB_STEP_WAITING)
+			return gb_error_set(err, GB_EGATE, "step %s is done and waits for your review: groupbridge migrate "
+							   "confirm %s",
+					    s->name, s->name);
+		if (!s->plan && ran) {
+			/* The run went as far as it can: the rest is for the operator. */
+			fprintf(c->out, "\nThe next step, %s, is not carried out by this version of groupbridge: follow "
+					"runbooks/%s.md\n", s->name, s->name);
+			return 0;
+		}
+		if (!s->plan)
+			return gb_error_set(err, GB_EUNSUPPORTED, "the next step, %s, is not carried out by this version of "
+								  "groupbridge; follow runbooks/%s.md",
+					    s->name, s->name);
+		rc = run_step(c, s, yes, err);
+		if (rc)
+			return rc;
+		ran++;
+		if (until && strcmp(until, s->name) == 0) {
+			fprintf(c->out, "\nStopped after %s, as asked (--until).\n", s->name);
+			return 0;
+		}
+	}
+}
+
+int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, gb_error *err)
+{
+	step_row row;
+	int rc;
+
+	if (!gb_migrate_find_step(name))
+		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
+	rc = load_state(c->st, name, &row, err);
+	if (rc)
+		return rc;
+	if (row.state != GB_STEP_WAITING)
+		return gb_error_set(err, GB_EINVAL, "step %s is %s, not waiting for a confirmation", name,
+				    gb_step_state_name(row.state));
+	rc = set_state(c, name, GB_STEP_DONE, "confirmed by the operator", err);
+	if (!rc)
+		fprintf(c->out, "step %s confirmed\n", name);
+	return rc;
+}
+
+int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
+{
+	const gb_step *s = gb_migrate_find_step(name);
+	gb_plan *plan = NULL;
+	step_row row;
+	size_t i, failed = 0;
+	int rc;
+
+	if (!s)
+		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
+	rc = load_state(c->st, name, &row, err);
+	if (rc)
+		return rc;
+	if (row.state != GB_STEP_DONE && row.state != GB_STEP_WAITING && row.state != GB_STEP_FAILED)
+		return gb_error_set(err, GB_EINVAL, "step %s is %s: there is nothing to roll back", name,
+				    gb_step_state_name(row.state));
+	/* Reverse order: no later step may have been carried out. */
+	for (i = (size_t)(s - gb_migrate_steps) + 1; i < gb_migrate_step_count; i++) {
+		step_row later;
+		rc = load_state(c->st, gb_migrate_steps[i].name, &later, err);
+		if (rc)
+			return rc;
+		if (later.state != GB_STEP_PENDING && later.state != GB_STEP_ROLLED_BACK)
+			return gb_error_set(err, GB_EINVAL, "roll back %s first: steps are rolled back in reverse order",
+					    gb_migrate_steps[i].name);
+	}
+	if (!s->rollback_plan)
+		return gb_error_set(err, GB_EUNSUPPORTED, "step %s cannot be rolled back: %s", name, s->rollback_refusal);
+	rc = s->rollback_plan(c, &plan, err);
+	if (!rc)
+		rc = apply_plan(c, s, plan, s->apply_op, &failed, err);
+	if (!rc && failed)
+		rc = gb_error_set(err, GB_EPARTIAL, "rolling back %s: %zu of %zu changes failed", name, failed, plan->nops);
+	if (!rc)
+		rc = set_state(c, name, GB_STEP_ROLLED_BACK, "rolled back", err);
+	if (!rc)
+		fprintf(c->out, "step %s rolled back (%zu changes)\n", name, plan->nops);
+	gb_plan_free(plan);
+	return rc;
+}

@@ -1,0 +1,291 @@
+/* step_stamp.c: step 3, copy adminDescription into msDS-ExternalDirectoryObjectId on every ready group.
+ *
+ * Microsoft's procedure (migration guide, step 1) adds the value with PowerShell; this does the same over LDAP, as an
+ * LDAP add of the value, so that a value written by someone else in the meantime makes the operation fail instead of
+ * being overwritten. An equal value is skipped; a different one is that group's conflict. The rollback deletes only
+ * the values this step wrote, and only while they are still the value it wrote.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/audit.h"
+#include "groupbridge/util.h"
+#include "steps_int.h"
+
+#define ANCHOR "msDS-ExternalDirectoryObjectId"
+
+typedef struct row {
+	char *id, *guid, *admin_description, *anchor_before;
+	int stamped;
+} row;
+
+static void rows_free(row *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(rows[i].id);
+		free(rows[i].guid);
+		free(rows[i].admin_description);
+		free(rows[i].anchor_before);
+	}
+	free(rows);
+}
+
+static int load_rows(gb_migrate_ctx *c, const char *where, row **out, size_t *n, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char sql[256];
+	row *rows = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(sql, sizeof(sql), "SELECT object_id, ad_guid, admin_description, anchor_before, stamped FROM "
+				   "migration_groups WHERE %s ORDER BY object_id", where);
+	rc = gb_store_prepare(c->st, sql, &s, err);
+	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+		row *r = realloc(rows, (*n + 1) * sizeof(*r));
+		if (!r) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			break;
+		}
+		rows = r;
+		rows[*n].id = gb_strdup((const char *)sqlite3_column_text(s, 0));
+		rows[*n].guid = gb_strdup((const char *)sqlite3_column_text(s, 1));
+		rows[*n].admin_description = gb_strdup((const char *)sqlite3_column_text(s, 2));
+		rows[*n].anchor_before = gb_strdup((const char *)sqlite3_column_text(s, 3));
+		rows[*n].stamped = sqlite3_column_int(s, 4);
+		(*n)++;
+	}
+	sqlite3_finalize(s);
+	if (rc) {
+		rows_free(rows, *n);
+		*n = 0;
+		return rc;
+	}
+	*out = rows;
+	return 0;
+}
+
+/* The directory, with the write fence on the writeback OU: this step writes nowhere else. */
+static int fenced_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err)
+{
+	char *ou = NULL;
+	int rc = gb_step_writeback_ou(c, &ou, err);
+
+	if (!rc)
+		rc = gb_migrate_dir(c, out, err);
+	if (!rc)
+		rc = gb_directory_set_fence(*out, ou, err);
+	free(ou);
+	return rc;
+}
+
+int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+{
+	gb_directory *dir = NULL;
+	gb_plan *plan = NULL;
+	row *rows = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	rc = fenced_dir(c, &dir, err);
+	if (!rc)
+		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
+	if (!rc)
+		rc = gb_plan_new(&plan, err);
+	for (i = 0; !rc && i < n; i++) {
+		char target[64];
+		gb_ad_group *a = NULL;
+		gb_op *op;
+
+		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
+		rc = gb_directory_read_group(dir, target, false, &a, err);
+		if (rc == GB_ENOTFOUND) {
+			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "ad-group-gone", err,
+					  "group %s: its AD group %s no longer exists; run the inventory again", rows[i].id,
+					  rows[i].guid);
+			continue;
+		}
+		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0)
+			rc = 0; /* already stamped: nothing to do */
+		else if (!rc && a->anchor)
+			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "anchor-conflict", err,
+					  "group %s (%s): %s is %s, not %s; resolve by hand", rows[i].id, a->dn, ANCHOR, a->anchor,
+					  rows[i].admin_description);
+		else if (!rc) {
+			rc = gb_plan_add_op(plan, GB_OP_SET_ATTRS, rows[i].id, a->dn,
+					    "copy adminDescription into the anchor (migration guide, step 1)", &op, err);
+			if (!rc)
+				rc = gb_op_set_guid(op, a->guid, err);
+			if (!rc)
+				rc = gb_op_add_attr(op, ANCHOR, NULL, rows[i].admin_description, err);
+		}
+		gb_ad_group_free(a);
+	}
+	rows_free(rows, n);
+	if (rc) {
+		gb_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
+static int mark(gb_migrate_ctx *c, const char *id, int stamped, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = gb_store_prepare(c->st, "UPDATE migration_groups SET stamped = ?2 WHERE object_id = ?1", &s, err);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, stamped);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a stamped anchor");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* One operation: add the value (stamp), or delete exactly the value written (rollback). */
+int gb_step_stamp_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
+{
+	gb_directory *dir = NULL;
+	const gb_attr_change *a = &op->attrs[0];
+	const char *value[2] = {a->after ? a->after : a->before, NULL};
+	gb_dir_change change;
+	int rc;
+
+	rc = fenced_dir(c, &dir, err);
+	if (rc)
+		return rc;
+	change.op = a->after ? GB_DIR_MOD_ADD : GB_DIR_MOD_DELETE;
+	change.attr = a->name;
+	change.values = value;
+	rc = gb_directory_modify(dir, op->target, &change, 1, err);
+	if (!rc)
+		rc = mark(c, op->object_id, a->after ? 1 : 0, err);
+	return rc;
+}
+
+/* Whether the audit log records a successful stamp of dn since the step was last rolled back. */
+static int recorded_since_rollback(gb_migrate_ctx *c, const char *dn, bool *out, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = false;
+	rc = gb_store_prepare(c->st,
+			      "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' "
+			      "AND target = ?1 AND result LIKE 'ok%' AND after IS NOT NULL AND after NOT LIKE '%=(none)' "
+			      "AND seq > COALESCE((SELECT max(seq) FROM audit_log WHERE step = 'stamp-anchors' AND "
+			      "operation = 'step.state' AND after = 'rolled-back'), 0)",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, dn, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0) > 0;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
+{
+	gb_directory *dir = NULL;
+	row *rows = NULL;
+	size_t n = 0, i, bad = 0;
+	int rc;
+
+	rc = fenced_dir(c, &dir, err);
+	if (!rc)
+		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
+	for (i = 0; !rc && i < n; i++) {
+		char target[64];
+		gb_ad_group *a = NULL;
+
+		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
+		rc = gb_directory_read_group(dir, target, false, &a, err);
+		if (!rc && (!a->anchor || strcmp(a->anchor, rows[i].admin_description) != 0) && bad++ == 0)
+			gb_error_set(err, GB_ECONFLICT, "group %s (%s): %s is %s, expected %s", rows[i].id, a->dn, ANCHOR,
+				     a->anchor ? a->anchor : "not set", rows[i].admin_description);
+		/* Stamped by a pass that was killed between the write and its record: the value is ours (there was
+		 * none at the inventory), and the audit log must hold the change. */
+		if (!rc && a->anchor && !rows[i].anchor_before && strcmp(a->anchor, rows[i].admin_description) == 0) {
+			bool recorded = false;
+
+			rc = recorded_since_rollback(c, a->dn, &recorded, err);
+			if (!rc && !rows[i].stamped)
+				rc = mark(c, rows[i].id, 1, err);
+			if (!rc && !recorded) {
+				gb_audit_entry e;
+				char after[512];
+
+				snprintf(after, sizeof(after), "%s=%s", ANCHOR, a->anchor);
+				memset(&e, 0, sizeof(e));
+				e.run_id = c->run_id;
+				e.step = "stamp-anchors";
+				e.operation = "set-attributes";
+				e.target = a->dn;
+				e.after = after;
+				e.result = "ok: found done after an interrupted run";
+				rc = gb_audit_append(c->st, &e, NULL, err);
+			}
+		}
+		gb_ad_group_free(a);
+	}
+	rows_free(rows, n);
+	if (!rc && bad)
+		return gb_error_prefix(err, "%zu of %zu ready groups are not stamped", bad, n);
+	if (!rc)
+		fprintf(c->out, "verified: %zu ready groups carry their anchor\n", n);
+	return rc;
+}
+
+int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+{
+	gb_directory *dir = NULL;
+	gb_plan *plan = NULL;
+	row *rows = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	rc = fenced_dir(c, &dir, err);
+	if (!rc)
+		rc = load_rows(c, "stamped = 1", &rows, &n, err);
+	if (!rc)
+		rc = gb_plan_new(&plan, err);
+	for (i = 0; !rc && i < n; i++) {
+		char target[64];
+		gb_ad_group *a = NULL;
+		gb_op *op;
+
+		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
+		rc = gb_directory_read_group(dir, target, false, &a, err);
+		if (rc == GB_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0) {
+			rc = gb_plan_add_op(plan, GB_OP_SET_ATTRS, rows[i].id, a->dn,
+					    "remove the anchor that stamp-anchors wrote", &op, err);
+			if (!rc)
+				rc = gb_op_add_attr(op, ANCHOR, a->anchor, NULL, err);
+		} else if (!rc) {
+			rc = gb_plan_note(plan, GB_NOTE_WARNING, rows[i].id, NULL, "anchor-changed", err,
+					  "group %s: the anchor is no longer the value stamp-anchors wrote; it is left alone",
+					  rows[i].id);
+		}
+		gb_ad_group_free(a);
+	}
+	rows_free(rows, n);
+	if (rc) {
+		gb_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}

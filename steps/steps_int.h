@@ -1,0 +1,24 @@
+/* steps_int.h: what the step files share with the runner (private to steps/). */
+#ifndef GROUPBRIDGE_STEPS_INT_H
+#define GROUPBRIDGE_STEPS_INT_H
+
+#include "groupbridge/migrate.h"
+
+/* Step implementations (steps/step_*.c). */
+int gb_step_import_collect(gb_migrate_ctx *c, gb_error *err);
+int gb_step_import_verify(gb_migrate_ctx *c, gb_error *err);
+int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err);
+int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err);
+int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+int gb_step_stamp_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err);
+int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+
+/* An empty plan, for steps that only read. */
+int gb_step_no_changes(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+
+/* The writeback OU: [migration] writeback_ou, else the current import's (the connector's container, else MV.xml's).
+ * GB_ECONFIG with advice when none is known. *out: free(). */
+int gb_step_writeback_ou(gb_migrate_ctx *c, char **out, gb_error *err);
+
+#endif

@@ -1,0 +1,117 @@
+#!/bin/sh
+# The migration's first steps on the test bed, from a writeback v2 fixture: AD groups as Connect Sync made them
+# (CN=Group_<objectId> in the writeback OU, adminDescription set) and their cloud twins in the Graph fake.
+# import -> inventory (a gate) -> confirm -> stamp-anchors (plan, --yes, kill -9 and resume) -> rollback.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+WB="OU=gbwb-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$WB"
+eval "$(ad_users DC1 "$WB" ma-$$ mb-$$)"
+eval "ma=\$ma_$$ mb=\$mb_$$"
+id() { printf '00000013-0000-4000-8000-%012d' "$1"; }
+# 30 ready groups, then one of each other class
+{
+	for n in $(seq 1 30); do
+		printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=ma-%s,%s\n\n' \
+			"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
+	done
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483646\nadminDescription: Group_%s\n\n' "$(id 31)" "$WB" "$(id 31)"
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nadminCount: 1\n\n' "$(id 32)" "$WB" "$(id 32)"
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\n\n' "$(id 33)" "$WB" "$(id 33)"
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\n\n' "$(id 34)" "$WB" "$(id 34)"
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' \
+		"$(id 35)" "$WB" "$(id 35)" "$(id 35)"
+} | ldap_on DC1 ldapadd >/dev/null
+python3 - "$T/tenant.json" "$ma" "$mb" <<'PY'
+import json, sys
+path, ma, mb = sys.argv[1:]
+gid = lambda n: "00000013-0000-4000-8000-%012d" % n
+sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": [],
+       "writebackConfiguration": {"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"}}
+groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["u-a", "u-cloud"]) for n in range(1, 33)]
+groups.append(dict(sec, id=gid(34), displayName="Mail", mailEnabled=True, members=[]))   # 33 is gone: orphan
+groups.append(dict(sec, id=gid(35), displayName="Stamped already", members=["u-b"]))
+json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
+           "clients": [{"client_id": "ffffffef-2222-4333-8444-555555555555", "secret": "migrate-secret"}],
+           "users": [{"id": "u-a", "onPremisesObjectIdentifier": ma}, {"id": "u-b", "onPremisesObjectIdentifier": mb},
+                     {"id": "u-cloud", "onPremisesObjectIdentifier": None}],
+           "groups": groups}, open(path, "w"))
+PY
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)"
+printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\n' "$here" "$WB" >>"$T/gb.ini"
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+anchor_of() {
+	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(cn=Group_$(id "$1"))" msDS-ExternalDirectoryObjectId 2>/dev/null |
+		sed -n 's/^msDS-ExternalDirectoryObjectId: //p'
+}
+stamped() { ldap_on DC1 ldapsearch -LLL -b "$WB" "(msDS-ExternalDirectoryObjectId=Group_*)" dn 2>/dev/null | grep -c '^dn:'; }
+
+run $GB migrate status
+expect_rc "status exits 0" 0
+expect_out "every step starts pending" "import                     pending"
+expect_out "status gives the next command" "groupbridge migrate plan import"
+
+run $GB migrate run
+expect_rc "run stops at the inventory gate (exit 4)" 4
+expect_err "it says what to do" "groupbridge migrate confirm inventory"
+expect_out "the import ran" "imported"
+expect_out "the inventory counts ready groups" "ready                  31 groups"
+expect_out "a global group is not universal" "not-universal           1 groups"
+expect_out "adminCount = 1 is protected" "protected               1 groups"
+expect_out "a vanished cloud group is an orphan" "orphan                  1 groups"
+expect_out "a mail-enabled group stays with v1" "unsupported-type        1 groups"
+expect_out "members that will be dropped are counted" "members dropped: 30 cloud-only"
+expect "the inventory changed nothing in AD" test "$(stamped)" = 1
+run $GB migrate status
+expect_out "the inventory waits" "inventory                  waiting"
+
+run $GB migrate run
+expect_rc "run refuses to pass the gate" 4
+run $GB migrate confirm inventory
+expect_rc "confirm exits 0" 0
+run $GB migrate plan stamp-anchors
+expect_rc "the plan exits 0" 0
+expect "the plan stamps the 30 ready groups that lack an anchor" test "$(printf '%s\n' "$out" | grep -c 'set-attributes')" = 30
+expect "the plan changed nothing" test "$(stamped)" = 1
+run $GB migrate run
+expect_rc "without --yes and without a terminal, changes are not applied" 4
+expect_err "it asks for --yes" "run again with --yes"
+expect "nothing stamped yet" test "$(stamped)" = 1
+
+# kill -9 in the middle of stamping, then resume
+audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes'"; }
+$GB migrate run --yes >"$T/killed.out" 2>&1 &
+pid=$!
+i=0
+while [ "$(audit_count)" -lt 10 ] && kill -0 $pid 2>/dev/null && [ $i -lt 500 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+partial=$(stamped)
+expect "the kill landed in the middle" test "$partial" -gt 1 -a "$partial" -lt 31
+run $GB migrate run --yes
+expect_rc "the resumed run exits 0 at the operator step" 0
+expect_out "it stops before the operator step" "The next step, connect-sync-coexistence"
+expect_out "verification passed" "verified: 31 ready groups carry their anchor"
+expect "every ready group is stamped" test "$(stamped)" = 31
+expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result LIKE 'ok%'")" = 30
+expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result = 'ok'")" -le 30
+expect "the anchor is adminDescription" test "$(anchor_of 7)" = "Group_$(id 7)"
+expect "non-ready groups are untouched" test -z "$(anchor_of 31)"
+run $GB migrate rollback inventory
+expect_rc "rolling back out of order is refused" 2
+expect_err "it says which step goes first" "roll back stamp-anchors first"
+run $GB migrate rollback stamp-anchors
+expect_rc "rollback exits 0" 0
+expect "rollback removed what the step wrote" test "$(stamped)" = 1
+expect "the anchor that was there before is kept" test "$(anchor_of 35)" = "Group_$(id 35)"
+run $GB migrate status
+expect_out "the step shows rolled back" "stamp-anchors              rolled-back"
+run $GB audit verify
+expect_rc "the audit log verifies" 0
+finish
