@@ -370,6 +370,30 @@ static int load_ad_group(gather *g, const char *dn, bool with_members, gb_error 
 	return add_ad_group(g, a, err);
 }
 
+/* Reads the AD group a converted group's GroupDN extension names. The value comes from the cloud and may be
+ * hostile: a value that is not a DN, or that the server refuses as such (a permanent LDAP error for that one base),
+ * matches nothing and is that group's business (its mapping or the fence refuses it later), never the run's. */
+static int load_group_dn_ext(gather *g, const gb_cloud_group *grp, gb_error *err)
+{
+	char *key = NULL;
+	int rc;
+
+	if (gb_provision_dn_key(grp->group_dn_ext, &key, NULL) != 0) {
+		gb_log_write(GB_LOG_WARN, "provision", "group %s: its GroupDN extension is not a DN; not matched by it",
+			     grp->id);
+		return 0;
+	}
+	free(key);
+	rc = load_ad_group(g, grp->group_dn_ext, true, err);
+	if (rc == GB_ELDAP) {
+		gb_log_write(GB_LOG_WARN, "provision", "group %s: not matched by its GroupDN extension: %s", grp->id,
+			     err->msg);
+		gb_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
 typedef struct anchored {
 	gather *g;
 	ptrs dns;     /* char*: anchored groups to load */
@@ -437,7 +461,7 @@ static int read_forest(gather *g, gb_error *err)
 			gb_dir_entry_free(e);
 		}
 		if (!rc && grp->group_dn_ext)
-			rc = load_ad_group(g, grp->group_dn_ext, true, err);
+			rc = load_group_dn_ext(g, grp, err);
 	}
 	return rc;
 }
@@ -822,7 +846,7 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 			gb_dir_entry_free(e);
 		}
 		if (!rc && grp->group_dn_ext)
-			rc = load_ad_group(g, grp->group_dn_ext, true, err);
+			rc = load_group_dn_ext(g, grp, err);
 	}
 	/* Deleted or left: their AD groups, so that the plan can delete or stop managing them. */
 	for (i = 0; !rc && i < g->hard_deleted.n + g->left_scope.n; i++) {
