@@ -16,7 +16,8 @@ LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c src/*/*/*.c importers/*.c steps/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o) $(O)/obj/gen/templates.o
+TEMPLATES := $(sort $(wildcard runbooks/templates/*.ps1.in))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
@@ -38,6 +39,16 @@ $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The PowerShell templates of the operator steps, compiled in (an installed groupbridge needs no source tree).
+$(O)/gen/templates.c: runbooks/templates/embed.py $(TEMPLATES)
+	@mkdir -p $(dir $@)
+	@python3 runbooks/templates/embed.py $(TEMPLATES) >$@.tmp && mv $@.tmp $@
+
+$(O)/obj/gen/templates.o: $(O)/gen/templates.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(BASE_CFLAGS) -Isteps $(CFLAGS) -c $< -o $@
 
 $(O)/libgroupbridge.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -19,8 +19,10 @@ const gb_step gb_migrate_steps[] = {
 	 "the inventory changes nothing; run it again instead"},
 	{"stamp-anchors", "copy adminDescription into msDS-ExternalDirectoryObjectId on every ready group", false,
 	 gb_step_stamp_plan, gb_step_stamp_apply, NULL, gb_step_stamp_verify, gb_step_stamp_rollback_plan, NULL},
-	{"connect-sync-coexistence", "the operator adds the coexistence rules on the Connect Sync server", false, NULL,
-	 NULL, NULL, NULL, NULL, "not built in this version"},
+	{"connect-sync-coexistence", "the operator adds the coexistence rules on the Connect Sync server (a script)",
+	 true, gb_step_no_changes, NULL, gb_step_coexist_collect, NULL, NULL,
+	 "the rules were added on the Connect Sync server: remove them there (runbooks/rollback.md)",
+	 gb_step_coexist_confirm},
 	{"disable-writeback", "the operator disables group writeback v2 (irreversible)", false, NULL, NULL, NULL, NULL,
 	 NULL, "disabling writeback cannot be undone"},
 	{"convert-soa", "convert the listed groups' source of authority to the cloud", false, NULL, NULL, NULL, NULL, NULL,
@@ -383,22 +385,35 @@ int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err
 	}
 }
 
-int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, gb_error *err)
+int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence, gb_error *err)
 {
+	const gb_step *s = gb_migrate_find_step(name);
 	step_row row;
 	int rc;
 
-	if (!gb_migrate_find_step(name))
+	if (!s)
 		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
+	if (evidence && !s->confirm)
+		return gb_error_set(err, GB_EINVAL, "step %s takes no --export", name);
 	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
 	if (row.state != GB_STEP_WAITING)
 		return gb_error_set(err, GB_EINVAL, "step %s is %s, not waiting for a confirmation", name,
 				    gb_step_state_name(row.state));
-	rc = set_state(c, name, GB_STEP_DONE, "confirmed by the operator", err);
+	if (s->confirm) {
+		rc = s->confirm(c, evidence, err);
+		if (rc)
+			return gb_error_prefix(err, "step %s stays waiting", name);
+	}
+	rc = set_state(c, name, GB_STEP_DONE,
+		       !s->confirm ? "confirmed by the operator"
+		       : evidence  ? "verified from the Connect Sync export given"
+				   : "ATTESTED by the operator, not verified from an export",
+		       err);
 	if (!rc)
-		fprintf(c->out, "step %s confirmed\n", name);
+		fprintf(c->out, "step %s confirmed%s\n", name,
+			s->confirm && !evidence ? " (attested, not verified: every report says so)" : "");
 	return rc;
 }
 

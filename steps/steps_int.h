@@ -14,6 +14,23 @@ int gb_step_stamp_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
 int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 
+/* The PowerShell templates of runbooks/templates/, compiled in by the Makefile (runbooks/templates/embed.py). */
+typedef struct gb_template {
+	const char *name; /* "connect-sync-coexistence", "disable-writeback" */
+	const char *text;
+} gb_template;
+extern const gb_template gb_templates[];
+extern const size_t gb_template_count;
+
+/* Fills template name: every @@KEY@@ is replaced by its value (keys and values NULL-terminated pairs). Values must
+ * be printable ASCII; a ' is doubled (the placeholders stand in single-quoted strings). GB_EINVAL for a value that
+ * is not, or a placeholder left without a value. *out: free(). */
+int gb_step_fill_template(const char *name, const char *const *pairs, char **out, gb_error *err);
+
+/* Step 4, connect-sync-coexistence. */
+int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
+int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
+
 /* An empty plan, for steps that only read. */
 int gb_step_no_changes(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 

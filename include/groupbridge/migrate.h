@@ -10,8 +10,8 @@
  * done and not repeated.
  *
  * Steps (their names are part of the interface): import, inventory, stamp-anchors, connect-sync-coexistence,
- * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory and stamp-anchors;
- * the runner stops before a step it cannot run and says so.
+ * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory, stamp-anchors and
+ * connect-sync-coexistence; the runner stops before a step it cannot run and says so.
  */
 #ifndef GROUPBRIDGE_MIGRATE_H
 #define GROUPBRIDGE_MIGRATE_H
@@ -67,6 +67,9 @@ typedef struct gb_step {
 	/* The plan that undoes the step (NULL: rollback is refused, the reason in rollback_refusal). */
 	int (*rollback_plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 	const char *rollback_refusal;
+	/* Operator steps: checks the operator's work when confirmed; evidence is the export folder given to
+	 * `migrate confirm STEP --export DIR` (NULL: the operator attests without evidence). */
+	int (*confirm)(gb_migrate_ctx *c, const char *evidence, gb_error *err);
 } gb_step;
 
 /* The steps in order (a static table) and their count. */
@@ -86,8 +89,10 @@ int gb_migrate_plan(gb_migrate_ctx *c, const char *step, gb_error *err);
  * error. */
 int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err);
 
-/* Confirms a waiting step (a gate). GB_EINVAL when the step is not waiting. */
-int gb_migrate_confirm(gb_migrate_ctx *c, const char *step, gb_error *err);
+/* Confirms a waiting step (a gate, or an operator step with its evidence, which is verified first). Without evidence
+ * an operator step is recorded as attested by the operator, not verified. GB_EINVAL when the step is not waiting or
+ * takes no evidence; the verification's error otherwise (the step stays waiting). */
+int gb_migrate_confirm(gb_migrate_ctx *c, const char *step, const char *evidence, gb_error *err);
 
 /* Rolls back a done step: only the last done step (reverse order); refused where impossible. */
 int gb_migrate_rollback(gb_migrate_ctx *c, const char *step, gb_error *err);

@@ -14,7 +14,7 @@
 #include "groupbridge/config.h"
 #include "groupbridge/error.h"
 
-#define GB_VERSION "0.1.0"
+#include "groupbridge/version.h"
 
 #define GB_EXIT_OK 0
 #define GB_EXIT_FAIL 1

@@ -15,7 +15,7 @@ static void help(void)
 	puts("usage: groupbridge [--config FILE] migrate status\n"
 	     "       groupbridge [--config FILE] migrate plan [STEP]\n"
 	     "       groupbridge [--config FILE] migrate run [--until STEP] [--yes]\n"
-	     "       groupbridge [--config FILE] migrate confirm STEP\n"
+	     "       groupbridge [--config FILE] migrate confirm STEP [--export DIR]\n"
 	     "       groupbridge [--config FILE] migrate rollback STEP\n"
 	     "\n"
 	     "Moves group writeback v2 to cloud provisioning step by step. Every step's state is kept in the state\n"
@@ -33,7 +33,9 @@ static void help(void)
 	     "  plan [STEP]   what the next (or the named) step will do; changes nothing\n"
 	     "  run           runs the steps in order; stops at a gate, at a step this version does not carry out,\n"
 	     "                after --until STEP, or at the first failure\n"
-	     "  confirm STEP  after reviewing a gate step's result (the inventory), lets the next step run\n"
+	     "  confirm STEP  after reviewing a gate step's result (the inventory), lets the next step run; for an\n"
+	     "                operator step, --export DIR is the fresh Connect Sync export that proves the work (without\n"
+	     "                it the step is recorded as attested by the operator, not verified)\n"
 	     "  rollback STEP undoes a step (the last one done first); refused where it is impossible\n"
 	     "\n"
 	     "Exit codes: 0 done; 1 failed; 2 usage or configuration; 3 some changes failed; 4 stopped at a gate\n"
@@ -45,10 +47,11 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"until", required_argument, NULL, 'u'},
 		{"yes", no_argument, NULL, 'y'},
+		{"export", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *sub, *until = NULL, *step = NULL;
+	const char *sub, *until = NULL, *step = NULL, *export_dir = NULL;
 	gb_migrate_ctx ctx;
 	gb_error err;
 	char run_id[40] = "", holder[80];
@@ -65,6 +68,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'u': until = optarg; break;
 		case 'y': yes = true; break;
+		case 'e': export_dir = optarg; break;
 		default: return gb_cli_usage_error("migrate", "unknown option %s", argv[optind]);
 		}
 	}
@@ -102,7 +106,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		else if (!strcmp(sub, "run"))
 			rc = gb_migrate_run(&ctx, until, yes, &err);
 		else if (!strcmp(sub, "confirm"))
-			rc = gb_migrate_confirm(&ctx, step, &err);
+			rc = gb_migrate_confirm(&ctx, step, export_dir, &err);
 		else
 			rc = gb_migrate_rollback(&ctx, step, &err);
 	}

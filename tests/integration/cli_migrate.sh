@@ -83,7 +83,7 @@ expect "nothing stamped yet" test "$(stamped)" = 1
 
 # kill -9 in the middle of stamping, then resume
 audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes'"; }
-$GB migrate run --yes >"$T/killed.out" 2>&1 &
+$GB migrate run --until stamp-anchors --yes >"$T/killed.out" 2>&1 &
 pid=$!
 i=0
 while [ "$(audit_count)" -lt 10 ] && kill -0 $pid 2>/dev/null && [ $i -lt 500 ]; do
@@ -94,9 +94,9 @@ kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 partial=$(stamped)
 expect "the kill landed in the middle" test "$partial" -gt 1 -a "$partial" -lt 31
-run $GB migrate run --yes
-expect_rc "the resumed run exits 0 at the operator step" 0
-expect_out "it stops before the operator step" "The next step, connect-sync-coexistence"
+run $GB migrate run --until stamp-anchors --yes
+expect_rc "the resumed run exits 0" 0
+expect_out "it stops where asked" "Stopped after stamp-anchors"
 expect_out "verification passed" "verified: 31 ready groups carry their anchor"
 expect "every ready group is stamped" test "$(stamped)" = 31
 expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result LIKE 'ok%'")" = 30
@@ -112,6 +112,34 @@ expect "rollback removed what the step wrote" test "$(stamped)" = 1
 expect "the anchor that was there before is kept" test "$(anchor_of 35)" = "Group_$(id 35)"
 run $GB migrate status
 expect_out "the step shows rolled back" "stamp-anchors              rolled-back"
+
+# --- step 4: the operator's script, then the proof ---
+run $GB migrate run --until stamp-anchors --yes
+expect_rc "stamping again after the rollback" 0
+expect "every ready group is stamped again" test "$(stamped)" = 31
+run $GB migrate run
+expect_rc "the run stops for the operator (exit 4)" 4
+expect_out "it writes the script" "connect-sync-coexistence.ps1"
+expect_err "it says how to confirm" "groupbridge migrate confirm connect-sync-coexistence"
+ps1="$T/connect-sync-coexistence.ps1"
+expect "the script exists" test -f "$ps1"
+expect "no placeholder is left" sh -c "! grep -q '@@[A-Z0-9_]*@@' '$ps1'"
+expect "the script names the AD connector" grep -q "\$AdConnectorName        = 'contoso.com'" "$ps1"
+expect "the script has Microsoft's inbound identifier" grep -q "e4eae1c9-b9bc-4328-ade9-df871cdd3027" "$ps1"
+expect "the script passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$ps1"
+cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
+run $GB migrate confirm connect-sync-coexistence --export "$T/after"
+expect_rc "an export without the rules is refused" 1
+expect_err "it says what is missing" "the inbound coexistence rule e4eae1c9-b9bc-4328-ade9-df871cdd3027 is missing"
+expect_err "and that staging mode is off" "staging mode is not on"
+cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
+sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+run $GB migrate confirm connect-sync-coexistence --export "$T/after"
+expect_rc "the export with the rules and staging mode confirms the step" 0
+expect_out "it says what it verified" "both coexistence rules are present and enabled, staging mode is on"
+run $GB migrate status
+expect_out "the step is done, verified" "verified from the Connect Sync export given"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
 finish
