@@ -1,0 +1,104 @@
+#!/bin/sh
+# Graph faults end to end, through `groupbridge provision` (the client's own tests are in test_graph.c): 429 storms
+# with and without Retry-After, 503 and 504, connection resets, malformed and truncated JSON on the members read, and
+# a storm longer than [graph] max_throttle_wait. Each run either finishes correctly or stops cleanly (exit 1, a
+# message naming the request), and a rerun without the fault converges: every group once, every member, nothing
+# left to do, and an intact audit log. Each scenario starts from an empty OU and a new state database.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+OU="OU=gbgfault-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$OU"
+names=""
+for i in 1 2 3 4 5 6 7 8; do names="$names gu$i-$$"; done
+ad_users DC1 "$OU" $names >"$T/guids"
+expect "eight users created" test "$(wc -l <"$T/guids")" = 8
+python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
+import json, sys
+path, guids, groups_txt = sys.argv[1:]
+users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
+         for l in open(guids) if "=" in l]
+ids = [u["id"] for u in users]
+groups = [{"id": "00000d00-0000-4000-8000-%012d" % n, "displayName": "Fault %d" % n, "securityEnabled": True,
+           "mailEnabled": False, "groupTypes": [], "members": ids} for n in range(1, 7)]
+json.dump({"tenant_id": "fffffff7-2222-4333-8444-555555555555", "page_size": 3,
+           "clients": [{"client_id": "fffffff8-2222-4333-8444-555555555555", "secret": "gfault-secret"}],
+           "users": users, "groups": groups}, open(path, "w"))
+open(groups_txt, "w").write("\n".join(g["id"] for g in groups) + "\n")
+PY
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/groups.txt"
+# a copy that tolerates only 2 s of throttling per run
+awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
+ldap() { ldap_on DC1 "$@"; }
+groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
+anchors_in_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" msDS-ExternalDirectoryObjectId 2>/dev/null |
+		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
+}
+members_in_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
+}
+reset_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
+		while read -r dn; do ldap ldapdelete "$dn" >/dev/null 2>&1; done
+	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
+	fake_control DELETE /faults >/dev/null
+}
+faults() { fake_control POST /faults "{\"clear\": true, \"rules\": [$1]}" >/dev/null; }
+fired() { fake_control GET /faults | python3 -c 'import json,sys; print(sum(r.get("fired", 0) for r in json.load(sys.stdin)["rules"]))'; }
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+
+converges() { # NAME: a rerun without faults reaches the expected state
+	fake_control DELETE /faults >/dev/null
+	run $GB provision
+	expect_rc "$1: the rerun exits 0" 0
+	expect "$1: six groups, each once" test "$(groups_in_ad)" = 6 -a "$(anchors_in_ad)" = 6
+	expect "$1: every member (48 references)" test "$(members_in_ad)" = 48
+	run $GB audit verify
+	expect_rc "$1: audit verify passes" 0
+	run $GB provision --dry-run --full
+	expect_out "$1: nothing left to do" "No changes."
+}
+
+# scenario NAME RULES: the run with the fault finishes correctly (exit 0, complete AD state)
+finishes() {
+	reset_ad
+	faults "$2"
+	s=$(date +%s)
+	run $GB provision
+	expect_rc "$1: the run finishes (exit 0)" 0
+	n=$(fired)
+	expect "$1: the fault fired ($n times)" test "$n" -ge 1
+	echo "     $1: $(($(date +%s) - s)) s, $n faults"
+	expect "$1: six groups, 48 members" test "$(groups_in_ad)" = 6 -a "$(members_in_ad)" = 48
+	converges "$1"
+}
+
+# stops NAME RULES TEXT [CONFIG]: the run stops cleanly (exit 1, TEXT and the request in the message), then converges
+stops() {
+	reset_ad
+	faults "$2"
+	run $GB_BIN --config "${4:-$T/gb.ini}" --state "$T/gb.db" provision
+	expect_rc "$1: the run stops cleanly (exit 1)" 1
+	expect_err "$1: the message says why" "$3"
+	expect "$1: the message names the request" grep -q 'GET .*members' "$T/.err"
+	expect_not "$1: no crash" "Segmentation"
+	expect "$1: no duplicate group" test "$(groups_in_ad)" = "$(anchors_in_ad)"
+	run $GB audit verify
+	expect_rc "$1: audit verify passes after the stop" 0
+	converges "$1"
+}
+
+finishes "429 with Retry-After" '{"path_regex": "/members", "status": 429, "retry_after": "1", "count": 3}'
+finishes "429 without Retry-After" '{"path_regex": "/members", "status": 429, "count": 2}'
+finishes "503 and 504" '{"path_regex": "/members", "status": 503, "retry_after": "1", "count": 1}, {"path_regex": "/members", "status": 504, "count": 1, "skip": 2}'
+finishes "connection reset" '{"path_regex": "/members", "reset_connection": true, "count": 2, "skip": 1}'
+stops "malformed JSON" '{"path_regex": "/members", "body": "malformed", "count": 1, "skip": 2}' "malformed JSON in the response"
+# a body cut short of its Content-Length is a network failure: retried, and the run finishes
+finishes "truncated JSON once" '{"path_regex": "/members", "body": "truncated", "count": 1, "skip": 2}'
+# cut short every time: the retries run out and the run stops
+stops "truncated JSON always" '{"path_regex": "/members", "body": "truncated", "count": -1, "skip": 2}' "transfer closed"
+stops "429 storm beyond max_throttle_wait" '{"path_regex": "/members", "status": 429, "retry_after": "1", "count": -1}' \
+	"max_throttle_wait" "$T/short.ini"
+finish
