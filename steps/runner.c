@@ -23,8 +23,10 @@ const gb_step gb_migrate_steps[] = {
 	 true, gb_step_no_changes, NULL, gb_step_coexist_collect, NULL, NULL,
 	 "the rules were added on the Connect Sync server: remove them there (runbooks/rollback.md)",
 	 gb_step_coexist_confirm},
-	{"disable-writeback", "the operator disables group writeback v2 (irreversible)", false, NULL, NULL, NULL, NULL,
-	 NULL, "disabling writeback cannot be undone"},
+	{"disable-writeback", "the operator disables group writeback v2 (irreversible; a script, after a snapshot)", true,
+	 gb_step_no_changes, NULL, gb_step_disable_collect, NULL, NULL,
+	 "disabling group writeback v2 cannot be undone (Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false)",
+	 gb_step_disable_confirm},
 	{"convert-soa", "convert the listed groups' source of authority to the cloud", false, NULL, NULL, NULL, NULL, NULL,
 	 "not built in this version"},
 	{"match", "find each handed-over group's AD group and confirm it", false, NULL, NULL, NULL, NULL, NULL,
@@ -153,6 +155,15 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 	e.after = gb_step_state_name(state);
 	e.result = detail && *detail ? detail : "ok";
 	return gb_audit_append(c->st, &e, NULL, err);
+}
+
+int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err)
+{
+	step_row row;
+	int rc = load_state(c->st, step, &row, err);
+
+	*out = rc ? NULL : gb_strdup(row.detail);
+	return rc ? rc : *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
 /* ---- status ---- */

@@ -31,6 +31,13 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
 
+/* Step 5, disable-writeback. */
+int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err);
+int gb_step_disable_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
+
+/* The detail recorded with a step's state ("" when none); *out: free(). */
+int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err);
+
 /* An empty plan, for steps that only read. */
 int gb_step_no_changes(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 

@@ -73,6 +73,7 @@ typedef struct gb_config_migration {
 	char *cloudsync_job_id;
 	char *convert_groups;      /* comma-separated object ids for convert-soa */
 	char *convert_groups_file;
+	char *tenant_domain;       /* the tenant's primary domain, typed by the operator to confirm the irreversible step */
 } gb_config_migration;
 
 typedef struct gb_config {

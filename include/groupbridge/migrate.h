@@ -10,8 +10,8 @@
  * done and not repeated.
  *
  * Steps (their names are part of the interface): import, inventory, stamp-anchors, connect-sync-coexistence,
- * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory, stamp-anchors and
- * connect-sync-coexistence; the runner stops before a step it cannot run and says so.
+ * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory, stamp-anchors,
+ * connect-sync-coexistence and disable-writeback; the runner stops before a step it cannot run and says so.
  */
 #ifndef GROUPBRIDGE_MIGRATE_H
 #define GROUPBRIDGE_MIGRATE_H
@@ -46,6 +46,7 @@ typedef struct gb_migrate_ctx {
 	gb_graph *graph;
 	gb_directory *dir;
 	FILE *out;         /* where steps print what a person should read */
+	bool irreversible_ok; /* --i-understand-this-is-irreversible was given */
 } gb_migrate_ctx;
 
 int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err);

@@ -14,7 +14,7 @@ static void help(void)
 
 	puts("usage: groupbridge [--config FILE] migrate status\n"
 	     "       groupbridge [--config FILE] migrate plan [STEP]\n"
-	     "       groupbridge [--config FILE] migrate run [--until STEP] [--yes]\n"
+	     "       groupbridge [--config FILE] migrate run [--until STEP] [--yes] [--i-understand-this-is-irreversible]\n"
 	     "       groupbridge [--config FILE] migrate confirm STEP [--export DIR]\n"
 	     "       groupbridge [--config FILE] migrate rollback STEP\n"
 	     "\n"
@@ -38,6 +38,10 @@ static void help(void)
 	     "                it the step is recorded as attested by the operator, not verified)\n"
 	     "  rollback STEP undoes a step (the last one done first); refused where it is impossible\n"
 	     "\n"
+	     "disable-writeback is irreversible: groupbridge prepares it (a snapshot of every group, the script) only with\n"
+	     "--i-understand-this-is-irreversible, and refuses while the export holds the rule that deletes groups leaving\n"
+	     "writeback scope, or while the coexistence step is attested but not verified from an export.\n"
+	     "\n"
 	     "Exit codes: 0 done; 1 failed; 2 usage or configuration; 3 some changes failed; 4 stopped at a gate\n"
 	     "(a confirmation, or --yes, is needed).");
 }
@@ -48,6 +52,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		{"until", required_argument, NULL, 'u'},
 		{"yes", no_argument, NULL, 'y'},
 		{"export", required_argument, NULL, 'e'},
+		{"i-understand-this-is-irreversible", no_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -55,7 +60,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 	gb_migrate_ctx ctx;
 	gb_error err;
 	char run_id[40] = "", holder[80];
-	bool yes = false, writes;
+	bool yes = false, writes, irreversible = false;
 	int c, rc, exit_code;
 
 	if (gb_cli_wants_help(argc, argv) || argc < 2) {
@@ -69,6 +74,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		case 'u': until = optarg; break;
 		case 'y': yes = true; break;
 		case 'e': export_dir = optarg; break;
+		case 'I': irreversible = true; break;
 		default: return gb_cli_usage_error("migrate", "unknown option %s", argv[optind]);
 		}
 	}
@@ -84,6 +90,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 	gb_error_clear(&err);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.out = stdout;
+	ctx.irreversible_ok = irreversible;
 	rc = gb_cli_config(cli, &err);
 	if (rc)
 		return gb_cli_report("migrate", &err);

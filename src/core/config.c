@@ -73,6 +73,7 @@ static const struct key_def keys[] = {
 	{"migration", "cloudsync_job_id", K_STR, S(migration, cloudsync_job_id), 0, 0},
 	{"migration", "convert_groups", K_STR, S(migration, convert_groups), 0, 0},
 	{"migration", "convert_groups_file", K_STR, S(migration, convert_groups_file), 0, 0},
+	{"migration", "tenant_domain", K_STR, S(migration, tenant_domain), 0, 0},
 };
 
 /* Keys that would put a secret in the file itself: refused with a pointer to the right key. */

@@ -140,6 +140,15 @@ const char *const gb_schema_migrations[] = {
 	"  other_forest INTEGER NOT NULL DEFAULT 0,"
 	"  stamped INTEGER NOT NULL DEFAULT 0"
 	");",
+	/* 8: the snapshot disable-writeback takes of every ready group before the irreversible change, and verifies
+	 * after it: the same objectGUID and the same members. */
+	"CREATE TABLE migration_snapshot ("
+	"  object_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  ad_guid TEXT NOT NULL,"
+	"  dn TEXT NOT NULL,"
+	"  members TEXT NOT NULL,"
+	"  taken TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

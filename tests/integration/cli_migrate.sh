@@ -41,7 +41,7 @@ json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
 PY
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)"
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\n' "$here" "$WB" >>"$T/gb.ini"
+printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\n' "$here" "$WB" >>"$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 anchor_of() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(cn=Group_$(id "$1"))" msDS-ExternalDirectoryObjectId 2>/dev/null |
@@ -135,11 +135,44 @@ expect_err "and that staging mode is off" "staging mode is not on"
 cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
 cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
 sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
-run $GB migrate confirm connect-sync-coexistence --export "$T/after"
+# the same export, but still holding the rule that deletes groups leaving writeback scope
+cp -r "$T/after" "$T/after-delete"
+cp "$here/data/connect-sync/fixtures/rules/delete-rule.xml" "$T/after-delete/SynchronizationRules/SynchronizationRule_{cb871f2d-0000-0000-0000-000000000000}.xml"
+run $GB migrate confirm connect-sync-coexistence --export "$T/after-delete"
 expect_rc "the export with the rules and staging mode confirms the step" 0
 expect_out "it says what it verified" "both coexistence rules are present and enabled, staging mode is on"
 run $GB migrate status
 expect_out "the step is done, verified" "verified from the Connect Sync export given"
+
+# --- step 5: irreversible, refused while unsafe, verified against a snapshot ---
+run $GB migrate run
+expect_rc "disable-writeback is refused while the delete rule exists" 4
+expect_err "it names the danger" "which deletes AD groups that leave writeback scope"
+expect "no script yet" test ! -f "$T/disable-writeback.ps1"
+run $GB import connect-sync "$T/after"
+expect_rc "a fresh export without the delete rule is imported" 0
+run $GB migrate run
+expect_rc "without the flag the irreversible step is refused" 4
+expect_err "it asks for the flag" "--i-understand-this-is-irreversible"
+run $GB migrate run --i-understand-this-is-irreversible
+expect_rc "with the flag: snapshot and script, then wait (exit 4)" 4
+expect_out "the snapshot covers the ready groups" "snapshot of 31 ready groups taken"
+expect "the script exists and names the tenant" grep -q "contoso.example" "$T/disable-writeback.ps1"
+expect "no placeholder is left in it" sh -c "! grep -q '@@[A-Z0-9_]*@@' '$T/disable-writeback.ps1'"
+expect "it passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$T/disable-writeback.ps1"
+# a member disappears (as a bad cutover would do): the confirmation must catch it
+printf 'dn: CN=Group_%s,%s\nchangetype: modify\ndelete: member\nmember: CN=ma-%s,%s\n' "$(id 3)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
+run $GB migrate confirm disable-writeback
+expect_rc "a changed group fails the verification" 1
+expect_err "it names the group" "Group_$(id 3)"
+expect_err "the step stays waiting" "stays waiting"
+printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=ma-%s,%s\n' "$(id 3)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
+run $GB migrate confirm disable-writeback
+expect_rc "with the member back, the verification passes" 0
+expect_out "it says what it verified" "all 31 groups exist with the same objectGUID and the same members"
+run $GB migrate rollback disable-writeback
+expect_rc "disable-writeback cannot be rolled back" 1
+expect_err "it says why" "cannot be undone"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
 finish
