@@ -1,0 +1,87 @@
+#!/bin/sh
+# groupbridge killed with SIGKILL at ten random points of a provisioning run (after a random number of audit
+# records; the seed is printed, GB_KILL_SEED=N repeats a run): after each kill no group exists twice, and a rerun
+# converges to the expected AD state with an intact audit log. Each round starts from an empty OU and a new state
+# database, so that every kill lands in a run with work to do.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
+OU="OU=gbkill-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$OU"
+names=""
+for i in $(seq 1 30); do names="$names k$i-$$"; done
+ad_users DC1 "$OU" $names >"$T/guids"
+expect "thirty users created" test "$(wc -l <"$T/guids")" = 30
+python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
+import json, sys
+path, guids, groups_txt = sys.argv[1:]
+users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
+         for l in open(guids) if "=" in l]
+ids = [u["id"] for u in users]
+groups = [{"id": "00000e00-0000-4000-8000-%012d" % n, "displayName": "Kill %02d" % n, "securityEnabled": True,
+           "mailEnabled": False, "groupTypes": [], "members": ids[n % 5:]} for n in range(1, 41)]
+json.dump({"tenant_id": "fffffff9-2222-4333-8444-555555555555", "page_size": 999,
+           "clients": [{"client_id": "fffffffa-2222-4333-8444-555555555555", "secret": "kill-secret"}],
+           "users": users, "groups": groups}, open(path, "w"))
+open(groups_txt, "w").write("\n".join(g["id"] for g in groups) + "\n")
+PY
+expected_members=$(python3 -c 'import json,sys; print(sum(len(g["members"]) for g in json.load(open(sys.argv[1]))["groups"]))' "$T/tenant.json")
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/groups.txt"
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+ldap() { ldap_on DC1 "$@"; }
+groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
+anchors_in_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" msDS-ExternalDirectoryObjectId 2>/dev/null |
+		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
+}
+members_in_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
+}
+audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log" 2>/dev/null || echo 0; }
+reset_ad() {
+	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
+		ldap ldapdelete >/dev/null 2>&1
+	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
+}
+
+# --- one clean run to learn how many audit records a run writes ---
+run $GB provision
+expect_rc "a clean run exits 0" 0
+total=$(audit_count)
+expect "a clean run writes audit records ($total)" test "$total" -gt 10
+expect "and the expected members ($expected_members)" test "$(members_in_ad)" = "$expected_members"
+
+# --- ten kills after a random number of records in 1..total-1 ---
+points=$(awk -v seed="$SEED" -v n="$total" 'BEGIN { srand(seed); for (i = 0; i < 10; i++) printf "%d ", 1 + int(rand() * (n - 1)) }')
+echo "kill after these audit record counts (of $total): $points"
+round=0
+for at in $points; do
+	round=$((round + 1))
+	reset_ad
+	$GB provision >"$T/killed.out" 2>&1 &
+	pid=$!
+	i=0
+	while [ "$(audit_count)" -lt "$at" ] && kill -0 $pid 2>/dev/null && [ $i -lt 1500 ]; do
+		sleep 0.01
+		i=$((i + 1))
+	done
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	got=$(audit_count)
+	echo "     round $round: killed at $got audit records (aimed at $at)"
+	expect "round $round (kill at $at): no duplicate group" test "$(groups_in_ad)" = "$(anchors_in_ad)"
+	run $GB audit verify
+	expect_rc "round $round: the audit log is intact right after the kill" 0
+	run $GB provision
+	expect_rc "round $round: the rerun exits 0" 0
+	expect "round $round: forty groups, each once" test "$(groups_in_ad)" = 40 -a "$(anchors_in_ad)" = 40
+	expect "round $round: every member ($expected_members references)" test "$(members_in_ad)" = "$expected_members"
+	run $GB audit verify
+	expect_rc "round $round: audit verify passes" 0
+	run $GB provision --dry-run --full
+	expect_out "round $round: nothing left to do" "No changes."
+done
+finish
