@@ -31,6 +31,12 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
 
+/* Step 6, convert-soa. */
+int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err);
+int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+
 /* Step 5, disable-writeback. */
 int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_disable_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);

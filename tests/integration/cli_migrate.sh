@@ -23,16 +23,21 @@ id() { printf '00000013-0000-4000-8000-%012d' "$1"; }
 	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\n\n' "$(id 34)" "$WB" "$(id 34)"
 	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' \
 		"$(id 35)" "$WB" "$(id 35)" "$(id 35)"
+	printf 'dn: CN=HR Synced-%s,%s\nobjectClass: group\ngroupType: -2147483640\n\n' $$ "$WB"
 } | ldap_on DC1 ldapadd >/dev/null
-python3 - "$T/tenant.json" "$ma" "$mb" <<'PY'
+HR_SID=$(ad_sid DC1 "$WB" "(cn=HR Synced-$$)")
+python3 - "$T/tenant.json" "$ma" "$mb" "$HR_SID" <<'PY'
 import json, sys
-path, ma, mb = sys.argv[1:]
+path, ma, mb, hr_sid = sys.argv[1:]
 gid = lambda n: "00000013-0000-4000-8000-%012d" % n
 sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": [],
        "writebackConfiguration": {"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"}}
 groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["u-a", "u-cloud"]) for n in range(1, 33)]
 groups.append(dict(sec, id=gid(34), displayName="Mail", mailEnabled=True, members=[]))   # 33 is gone: orphan
 groups.append(dict(sec, id=gid(35), displayName="Stamped already", members=["u-b"]))
+groups.append({"id": gid(90), "displayName": "HR Synced", "securityEnabled": True, "mailEnabled": False,
+               "groupTypes": [], "onPremisesSyncEnabled": True, "onPremisesSecurityIdentifier": hr_sid,
+               "onPremisesSyncBehavior": {"isCloudManaged": False}, "members": ["u-a"]})
 json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffffef-2222-4333-8444-555555555555", "secret": "migrate-secret"}],
            "users": [{"id": "u-a", "onPremisesObjectIdentifier": ma}, {"id": "u-b", "onPremisesObjectIdentifier": mb},
@@ -41,7 +46,7 @@ json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
 PY
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)"
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\n' "$here" "$WB" >>"$T/gb.ini"
+printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\nconvert_groups = %s\n' "$here" "$WB" "$(id 90)" >>"$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 anchor_of() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(cn=Group_$(id "$1"))" msDS-ExternalDirectoryObjectId 2>/dev/null |
@@ -173,6 +178,22 @@ expect_out "it says what it verified" "all 31 groups exist with the same objectG
 run $GB migrate rollback disable-writeback
 expect_rc "disable-writeback cannot be rolled back" 1
 expect_err "it says why" "cannot be undone"
+
+# --- step 6: convert the listed synced group's source of authority, and remember its AD DN ---
+fake_state() { fake_control GET "/state?id=$1"; }
+run $GB migrate plan convert-soa
+expect_out "the plan creates the extension application" "CloudSyncCustomExtensionsApp"
+expect_out "the plan converts the group" "isCloudManaged: false -> true"
+run $GB migrate run --yes
+expect_rc "convert-soa runs, then the run stops before the step not built" 0
+expect_out "it verified the conversion" "verified: 1 groups are cloud-managed and remember their AD DN"
+fake_state "$(id 90)" >"$T/hr.json"
+expect "the group is cloud-managed in the tenant" python3 -c "import json,sys; g=json.load(open(sys.argv[1])); g=g.get('value',g); s=json.dumps(g); assert '\"isCloudManaged\": true' in s, s" "$T/hr.json"
+expect "the group remembers its AD DN" grep -q "HR Synced-$$" "$T/hr.json"
+run $GB migrate rollback convert-soa
+expect_rc "convert-soa can be rolled back" 0
+fake_state "$(id 90)" >"$T/hr2.json"
+expect "after the rollback the group is AD-managed again" python3 -c "import json,sys; s=json.dumps(json.load(open(sys.argv[1]))); assert '\"isCloudManaged\": false' in s, s" "$T/hr2.json"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
 finish

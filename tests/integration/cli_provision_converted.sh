@@ -14,15 +14,7 @@ ad_ou DC1 "$OU"
 for n in ConvParent ConvChild Synced; do
 	printf 'dn: CN=%s-%s,OU=Groups,%s\nobjectClass: group\ngroupType: -2147483640\n\n' "$n" $$ "$OU"
 done | ldap_on DC1 ldapadd >/dev/null
-sid_of() {
-	ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" "(cn=$1-$$)" objectSid | sed -n 's/^objectSid:: //p' |
-		python3 -c '
-import base64, struct, sys
-b = base64.b64decode(sys.stdin.read().strip())
-auth = int.from_bytes(b[2:8], "big")
-subs = struct.unpack("<%dI" % b[1], b[8:8 + 4 * b[1]])
-print("S-%d-%d-%s" % (b[0], auth, "-".join(map(str, subs))))'
-}
+sid_of() { ad_sid DC1 "OU=Groups,$OU" "(cn=$1-$$)"; }
 P_SID=$(sid_of ConvParent)
 C_SID=$(sid_of ConvChild)
 S_SID=$(sid_of Synced)

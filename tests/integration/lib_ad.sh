@@ -102,3 +102,13 @@ req = urllib.request.Request(sys.argv[1] + sys.argv[4], data=data, method=sys.ar
 print(urllib.request.urlopen(req, context=ctx).read().decode())
 PY
 }
+
+#   ad_sid DC BASE FILTER            prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
+ad_sid() {
+	ldap_on "$1" ldapsearch -LLL -b "$2" "$3" objectSid | sed -n 's/^objectSid:: //p' | python3 -c '
+import base64, struct, sys
+b = base64.b64decode(sys.stdin.read().strip())
+auth = int.from_bytes(b[2:8], "big")
+subs = struct.unpack("<%dI" % b[1], b[8:8 + 4 * b[1]])
+print("S-%d-%d-%s" % (b[0], auth, "-".join(map(str, subs))))'
+}
