@@ -29,7 +29,7 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 # Debian packages that building, testing and the demo need. `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
 	libxml2-utils libssl-dev libsqlite3-dev libpcre2-dev libinih-dev libcriterion-dev samba samba-dsdb-modules \
-	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps \
+	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps time \
 	chromium
 
 .PHONY: all deps check test unit integration sanitize demo format clean install bench fuzz
@@ -122,6 +122,7 @@ bench: all
 	@for b in $(sort $(wildcard bench/*.sh)); do \
 		sh $$b $(CURDIR)/$(O)/groupbridge $(O)/bench/$$(basename $$b .sh).json || exit 1; \
 	done
+	@python3 bench/report.py $(O)/bench bench/results.json "make bench BENCH_SCALE=$${BENCH_SCALE:-full}"
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,302 @@
+#!/bin/sh
+# Benchmarks S1-S4 and S6 of issue 9 (provisioning, Graph request economy, memory at scale), each against a floor
+# measured in the same run on the same DC. Writes a JSON fragment with one object per figure.
+#   sh bench/provision.sh [GROUPBRIDGE] [OUT.json]       (make bench passes both)
+# Without a test bed in the environment it runs itself under tests/testbed/with-testbed.sh (DC1 only; set
+# GB_TEST_DC1_IP to keep off another test bed's address).
+#   BENCH_SCALE=full (default): 50,100 AD users + 5,000 cloud-only, 1,000 groups, 100,000 links, a 50,000-member
+#                               group; S6 with 1,000,000 and 2,000,000 links
+#   BENCH_SCALE=quick:          6,000 AD users + 600 cloud-only, 200 groups, 20,000 links, a 5,000-member group;
+#                               S6 with 100,000 and 200,000 links
+#
+# S1 first provisioning: AD time = wall time of `provision` minus wall time of `provision --dry-run` over the same
+#    empty target (the dry run does every Graph and AD read and the planning, the real run does the same plus the
+#    writes); LDAP floor = `ldapadd` of a minimal LDIF (one add per group with all its members) creating the same
+#    groups and members under a fresh OU. Graph requests (token requests excluded, a $batch counts as one) against
+#    the fewest pages of 999 that read the groups and every group's members.
+# S2 rerun with no cloud change: audit records written (one per LDAP write), Graph requests other than delta, time.
+# S3 1% of the AD users' memberships changed (outside the big group): audit records (= LDAP modifies) against the
+#    number of changed groups; Graph requests against the delta requests of the same pass.
+# S4 one member added to the big group: audit records (= LDAP modifies) and the values in that record.
+# S6 `provision --dry-run` over N and 2N links (N/1000 groups of 1000 members, every member an AD user): peak RSS
+#    (/usr/bin/time -v) and the time ratio.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$top/build/groupbridge}
+out=${2:-/dev/stdout}
+case $out in /*) ;; *) [ "$out" = /dev/stdout ] || out=$PWD/$out ;; esac
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+if [ -z "${GB_TEST_DC1_LDAPS_URI:-}" ]; then
+	GB_TESTBED_PARTS=dc1 exec sh "$top/tests/testbed/with-testbed.sh" sh "$0" "$bin" "$out"
+fi
+
+scale=${BENCH_SCALE:-full}
+case $scale in
+full) ad_users=50100 cloud=5000 groups=1000 links=100000 big=50000 nested=20 s6=1000000 ;;
+quick) ad_users=6000 cloud=600 groups=200 links=20000 big=5000 nested=5 s6=100000 ;;
+*) echo "bench: BENCH_SCALE is full or quick" >&2; exit 2 ;;
+esac
+
+export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
+W=$(mktemp -d "${GB_TEST_TMP:-/tmp}/gb-bench-prov.XXXXXX")
+fakes=""
+cleanup() {
+	for d in $fakes; do sh "$top/tests/testbed/graph-fake.sh" stop "$d" >/dev/null 2>&1; done
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b - a) / 1e9}'; }
+ldap() { # TOOL ARGS...
+	_t=$1
+	shift
+	"$_t" -H "$GB_TEST_DC1_LDAPS_URI" -D "$GB_TEST_DC1_BIND_DN" -y "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$@"
+}
+ou() { printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$1" | ldap ldapadd >/dev/null || die "cannot create $1"; }
+S=$top/bench/scenario.py
+base=$GB_TEST_DC1_BASE_DN
+tag=$$
+
+fake_start() { # DIR TENANT
+	sh "$top/tests/testbed/graph-fake.sh" start "$1" "$2" >/dev/null 2>"$1.err" || { cat "$1.err" >&2; die "the Graph fake did not start"; }
+	fakes="$fakes $1"
+	. "$1/env"
+}
+control() { # METHOD PATH [BODY-FILE]
+	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" "$2" "${3:-}" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+data = open(sys.argv[5], "rb").read() if sys.argv[5] else None
+req = urllib.request.Request(sys.argv[1] + sys.argv[4], data=data, method=sys.argv[3],
+                             headers={"Content-Type": "application/json"})
+sys.stdout.write(urllib.request.urlopen(req, context=ctx, timeout=600).read().decode())
+PY
+}
+config() { # FILE TARGET_OU
+	cat >"$1" <<INI
+[graph]
+tenant_id = $GB_TEST_GRAPH_TENANT_ID
+client_id = $GB_TEST_GRAPH_CLIENT_ID
+client_secret_file = $GB_TEST_GRAPH_SECRET_FILE
+authority_url = $GB_TEST_AUTHORITY_URL
+graph_url = $GB_TEST_GRAPH_URL
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[directory]
+uri = $GB_TEST_DC1_LDAPS_URI
+bind_dn = $GB_TEST_DC1_BIND_DN
+bind_password_file = $GB_TEST_DC1_BIND_PASSWORD_FILE
+base_dn = $base
+ca_file = $GB_TEST_CA_DIR/ca.pem
+
+[provisioning]
+target_container = OU=Groups,$2
+scope = all
+filter = displayName REGEX MATCH "^(Bench Group|Dry) "
+INI
+}
+graph_count() { control GET /log >"$W/log.json" && python3 "$S" graph-count "$W/log.json"; }
+jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+audit_count() { sqlite3 "$W/gb.db" "SELECT count(*) FROM audit_log"; }
+# row NAME METRIC VALUE FLOOR TARGET PASS SCALE DETAIL   (FLOOR "null" when none; ratio = VALUE / FLOOR)
+: >"$W/rows"
+row() {
+	python3 - "$@" >>"$W/rows" <<'PY'
+import json, sys
+name, metric, value, floor, target, ok, scale, detail = sys.argv[1:9]
+v = float(value)
+f = None if floor == "null" else float(floor)
+r = {"name": name, "metric": metric, "value": v, "floor": f,
+     "ratio": (round(v / f, 3) if f else None), "target": target, "pass": ok == "true", "scale": scale,
+     "detail": detail}
+print(json.dumps(r))
+PY
+}
+le() { awk -v a="$1" -v b="$2" 'BEGIN {print (a <= b) ? "true" : "false"}'; }
+scale_text="$groups groups, $links links, a $big-member group, $ad_users AD users + $cloud cloud-only, $nested nesting groups"
+
+# ---- the scenario: AD users, their objectGUIDs, the tenant ----
+# BENCH_USERS_OU: reuse the users an earlier run loaded into that OU (while working on the benchmark itself)
+UOU=${BENCH_USERS_OU:-"OU=bench-users-$tag,$base"}
+if [ -z "${BENCH_USERS_OU:-}" ]; then
+	ou "$UOU"
+	python3 "$S" users "$ad_users" "$UOU" bu >"$W/users.ldif"
+	t0=$(now)
+	ldap ldapadd -f "$W/users.ldif" >/dev/null || die "loading the users failed"
+	t1=$(now)
+	say "loaded $ad_users AD users into $UOU in $(secs "$t0" "$t1") s"
+fi
+ldap ldapsearch -LLL -o ldif-wrap=no -E pr=1000/noprompt -b "$UOU" '(objectClass=user)' cn objectGUID |
+	python3 "$S" guids bu >"$W/guids"
+[ "$(wc -l <"$W/guids")" -eq "$ad_users" ] || die "read back $(wc -l <"$W/guids") objectGUIDs of $ad_users users"
+python3 "$S" tenant "$W/guids" "$W/tenant.json" "$W/stats.json" --groups "$groups" --links "$links" --big "$big" \
+	--cloud-only "$cloud" --nested "$nested" || die "the tenant generator failed"
+say "tenant: $(cat "$W/stats.json")"
+fake_start "$W/fake" "$W/tenant.json"
+
+# ---- S1: first provisioning ----
+GOU="OU=bench-gb-$tag,$base"
+ou "$GOU"
+ou "OU=Groups,$GOU"
+config "$W/gb.ini" "$GOU"
+GB="$bin --config $W/gb.ini"
+t0=$(now)
+$GB --state "$W/dry.db" provision --dry-run >"$W/dry.out" 2>"$W/dry.err" || { cat "$W/dry.err" >&2; die "S1 dry run failed"; }
+t1=$(now)
+dry=$(secs "$t0" "$t1")
+control POST /log/clear >/dev/null
+t0=$(now)
+/usr/bin/time -o "$W/s1.time" -f '%U %S %M' $GB --state "$W/gb.db" provision >"$W/s1.out" 2>"$W/s1.err" ||
+	{ cat "$W/s1.err" >&2; die "S1 provisioning failed"; }
+t1=$(now)
+run1=$(secs "$t0" "$t1")
+say "S1: $(cat "$W/s1.out")"
+g1=$(graph_count)
+ad1=$(awk -v a="$run1" -v b="$dry" 'BEGIN {printf "%.3f", a - b}')
+# what groupbridge wrote, read back, becomes the floor's LDIF under a fresh OU
+ldap ldapsearch -LLL -o ldif-wrap=no -E pr=500/noprompt -b "OU=Groups,$GOU" '(objectClass=group)' \
+	cn sAMAccountName groupType description adminDescription msDS-ExternalDirectoryObjectId member >"$W/written.ldif" || die "reading back S1 failed"
+FOU="OU=bench-floor-$tag,$base"
+ou "$FOU"
+ou "OU=Groups,$FOU"
+python3 "$S" floor-ldif "$W/written.ldif" "$GOU" "$FOU" "$W/floor.ldif"
+t0=$(now)
+ldap ldapadd -f "$W/floor.ldif" >/dev/null || die "the LDAP floor's ldapadd failed"
+t1=$(now)
+floor1=$(secs "$t0" "$t1")
+nwritten=$(grep -c '^member:' "$W/written.ldif")
+nfloor=$(ldap ldapsearch -LLL -o ldif-wrap=no -E pr=500/noprompt -b "OU=Groups,$FOU" '(objectClass=group)' member | grep -c '^member:')
+expected_ad=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["links"])' "$W/stats.json")
+say "S1: run $run1 s, dry run $dry s, AD time $ad1 s, LDAP floor $floor1 s; $nwritten member values written ($nfloor in the floor's OU); graph $g1"
+[ "$nwritten" = "$nfloor" ] || die "the floor holds $nfloor member values, groupbridge wrote $nwritten"
+r=$(awk -v a="$ad1" -v b="$floor1" 'BEGIN {print a / b}')
+row S1 "AD time (s): provision minus its dry run, vs ldapadd of the same groups" "$ad1" "$floor1" "<= 1.3" \
+	"$(le "$r" 1.3)" "$scale_text" "whole run $run1 s (groupbridge's own CPU: $(awk '{printf "%.2f s user + %.2f s system, peak RSS %.0f MB", $1, $2, $3 / 1024}' "$W/s1.time")), dry run (all reads and planning) $dry s; $nwritten member values written; cloud-only members are skipped by design"
+gf=$(jget "$(cat "$W/stats.json")" graph_floor_requests)
+gr=$(jget "$g1" graph)
+r=$(awk -v a="$gr" -v b="$gf" 'BEGIN {print a / b}')
+row S1 "Graph requests vs fewest pages of 999" "$gr" "$gf" "<= 1.1" "$(le "$r" 1.1)" "$scale_text" \
+	"by kind $g1; floor: $(jget "$(cat "$W/stats.json")" graph_floor_detail)"
+
+# ---- S2: a rerun with no cloud change ----
+before=$(audit_count)
+control POST /log/clear >/dev/null
+t0=$(now)
+$GB --state "$W/gb.db" provision >"$W/s2.out" 2>"$W/s2.err" || { cat "$W/s2.err" >&2; die "S2 failed"; }
+t1=$(now)
+run2=$(secs "$t0" "$t1")
+w2=$(($(audit_count) - before))
+g2=$(graph_count)
+say "S2: $run2 s, $w2 audit records, graph $g2"
+row S2 "LDAP writes (audit records)" "$w2" null "= 0" "$([ "$w2" -eq 0 ] && echo true || echo false)" "$scale_text" "$(cat "$W/s2.out")"
+d2=$(jget "$g2" delta)
+gr=$(jget "$g2" graph)
+row S2 "Graph requests vs the delta requests" "$gr" "$d2" "= delta only" "$([ "$gr" -eq "$d2" ] && echo true || echo false)" "$scale_text" "by kind $g2"
+row S2 "time (s)" "$run2" null "< 2" "$(awk -v a="$run2" 'BEGIN {print (a < 2) ? "true" : "false"}')" "$scale_text" "whole run, token and delta requests included"
+
+# ---- S3: 1% of the memberships changed ----
+set -- $(python3 "$S" change "$W/tenant.json" 0.01 "$W/change.json")
+changed_groups=$1 changed_links=$2
+control POST /mutate "$W/change.json" >/dev/null || die "S3 mutate failed"
+before=$(audit_count)
+control POST /log/clear >/dev/null
+t0=$(now)
+$GB --state "$W/gb.db" provision >"$W/s3.out" 2>"$W/s3.err" || { cat "$W/s3.err" >&2; die "S3 failed"; }
+t1=$(now)
+run3=$(secs "$t0" "$t1")
+w3=$(($(audit_count) - before))
+g3=$(graph_count)
+say "S3: $changed_links links in $changed_groups groups changed; $run3 s, $w3 audit records, graph $g3"
+row S3 "LDAP modifies (audit records) vs changed groups" "$w3" "$changed_groups" "= changed groups" \
+	"$([ "$w3" -eq "$changed_groups" ] && echo true || echo false)" "$scale_text; $changed_links links changed" "run $run3 s; $(cat "$W/s3.out")"
+d3=$(jget "$g3" delta)
+gr=$(jget "$g3" graph)
+r=$(awk -v a="$gr" -v b="$d3" 'BEGIN {print a / b}')
+row S3 "Graph requests vs the delta requests" "$gr" "$d3" "= delta pages" "$([ "$gr" -eq "$d3" ] && echo true || echo false)" \
+	"$scale_text; $changed_links links changed" "by kind $g3 (members: the changed groups' member lists read again)"
+
+# ---- S4: one member added to the big group ----
+extra=$(printf '0be0c500-0000-4000-8000-%012x' "$big")
+bigid=0be0c100-0000-4000-8000-000000000000
+printf '{"changes": [{"op": "add_members", "group": "%s", "members": ["%s"]}]}' "$bigid" "$extra" >"$W/s4.json"
+control POST /mutate "$W/s4.json" >/dev/null || die "S4 mutate failed"
+before=$(audit_count)
+control POST /log/clear >/dev/null
+t0=$(now)
+$GB --state "$W/gb.db" provision >"$W/s4.out" 2>"$W/s4.err" || { cat "$W/s4.err" >&2; die "S4 failed"; }
+t1=$(now)
+run4=$(secs "$t0" "$t1")
+w4=$(($(audit_count) - before))
+g4=$(graph_count)
+sqlite3 "$W/gb.db" "SELECT operation, target, before, after FROM audit_log WHERE seq > $before" >"$W/s4.audit"
+# values carried: the member values in the record's after value, and whether the one is the added user's objectGUID
+want=$(awk -v i="$big" '$1 == i {print $2}' "$W/guids")
+vals=$(python3 - "$W/s4.audit" "$want" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+print(len(re.findall(r"<GUID=[0-9a-fA-F-]{36}>|CN=[^,]+,", text.split("|", 3)[-1] if text else "")),
+      int(sys.argv[2].lower() in text.lower()))
+PY
+)
+say "S4: $run4 s, $w4 audit records ($(head -c 400 "$W/s4.audit")), graph $g4"
+nbig=$(ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$GOU" '(cn=Bench Group 0000*)' member | grep -c '^member:')
+set -- $vals
+row S4 "LDAP modifies (audit records)" "$w4" 1 "= 1 modify, 1 value" \
+	"$([ "$w4" -eq 1 ] && [ "$1" -eq 1 ] && [ "$2" -eq 1 ] && echo true || echo false)" "group of $big members" \
+	"$1 member value(s) in the record's after value, the added user's objectGUID among them: $2; the group holds $nbig members in AD; run $run4 s; graph $g4"
+
+# ---- S6: dry runs over N and 2N links ----
+sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake" >/dev/null 2>&1
+s6run() { # LINKS
+	_n=$1
+	_g=$((_n / 1000))
+	python3 - "$W/guids" "$_g" "$W/t6.json" <<'PY'
+import json, sys
+guids = [l.split()[1] for l in open(sys.argv[1]) if l.strip()]
+groups = int(sys.argv[2])
+users = [{"id": "0be0c600-0000-4000-8000-%012x" % i, "displayName": "U%d" % i, "onPremisesObjectIdentifier": g,
+          "onPremisesSyncEnabled": True} for i, g in enumerate(guids)]
+ids = [u["id"] for u in users]
+out = []
+for n in range(groups):
+    start = (n * 997) % len(ids)
+    m = (ids[start:] + ids[:start])[:1000]
+    out.append({"id": "0be0c700-0000-4000-8000-%012x" % n, "displayName": "Dry %05d" % n, "securityEnabled": True,
+                "mailEnabled": False, "groupTypes": [], "members": m})
+json.dump({"tenant_id": "0be0c101-2222-4333-8444-555555555555",
+           "clients": [{"client_id": "0be0c102-2222-4333-8444-555555555555", "secret": "bench-secret"}],
+           "users": users, "groups": out}, open(sys.argv[3], "w"))
+PY
+	rm -rf "$W/fake6"
+	fake_start "$W/fake6" "$W/t6.json"
+	config "$W/gb6.ini" "OU=bench-dry-$tag,$base"
+	t0=$(now)
+	/usr/bin/time -v "$bin" --config "$W/gb6.ini" --state "$W/s6-$_n.db" provision --dry-run >"$W/s6.out" 2>"$W/s6.err" ||
+		{ cat "$W/s6.err" >&2; die "S6 dry run over $_n links failed"; }
+	t1=$(now)
+	s6t=$(secs "$t0" "$t1")
+	s6m=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$W/s6.err")
+	say "S6 $_n links: $s6t s, peak RSS $s6m MB; $(tail -n 1 "$W/s6.out")"
+	sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake6" >/dev/null 2>&1
+}
+ou "OU=bench-dry-$tag,$base"
+ou "OU=Groups,OU=bench-dry-$tag,$base"
+s6scale="$((s6 / 1000)) groups of 1000 AD users ($s6 links), then twice that"
+[ "$ad_users" -ge 1000 ] || die "S6 needs 1000 AD users"
+s6run "$s6"
+t_n=$s6t m_n=$s6m
+s6run $((s6 * 2))
+t_2n=$s6t m_2n=$s6m
+row S6 "peak RSS (MB) of the dry run over $s6 links" "$m_n" null "<= 256" "$(le "$m_n" 256)" "$s6scale" "$((s6 * 2)) links: $m_2n MB; $t_n s"
+r=$(awk -v a="$t_2n" -v b="$t_n" 'BEGIN {print a / b}')
+row S6 "time (s) of the dry run over twice the links, vs once" "$t_2n" "$t_n" "<= 2.2" "$(le "$r" 2.2)" "$s6scale" \
+	"the times include the Graph fake serving every page (Python); peak RSS over $((s6 * 2)) links: $m_2n MB"
+
+python3 - "$W/rows" "$out" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+with open(sys.argv[2], "w") as f:
+    json.dump({"benchmark": "provision", "scenarios": rows}, f, indent=1)
+PY
