@@ -227,8 +227,7 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	return 0;
 }
 
-/* The full name of the GroupDN extension on the application. */
-static int groupdn_name(gb_graph *graph, char **out, gb_error *err)
+int gb_step_groupdn_name(gb_graph *graph, char **out, gb_error *err)
 {
 	gb_graph_app *app = NULL;
 	gb_graph_extension_list *exts = NULL;
@@ -281,7 +280,7 @@ int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
 			rc = gb_error_set(err, GB_ECONFLICT, "group %s: isCloudManaged reads %s after the change", op->target,
 					  managed ? "true" : "false");
 	} else if (strcmp(attr, ATTR_DN) == 0) {
-		rc = groupdn_name(graph, &name, err);
+		rc = gb_step_groupdn_name(graph, &name, err);
 		if (!rc)
 			rc = gb_graph_set_group_extension_value(graph, op->target, name, after, err);
 	} else {
@@ -312,7 +311,7 @@ int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err)
 		char url[512];
 
 		if (!name)
-			rc = groupdn_name(graph, &name, err);
+			rc = gb_step_groupdn_name(graph, &name, err);
 		if (!rc)
 			rc = gb_graph_get_sync_behavior(graph, id, &managed, err);
 		if (!rc && !managed)

@@ -31,6 +31,13 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
 
+/* Step 7, match (reads and records; blocked groups are reported, not an error). */
+int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err);
+
+/* The full name (extension_<appId>_GroupDN) of the GroupDN extension on CloudSyncCustomExtensionsApp; GB_ENOTFOUND
+ * when the application or the extension is missing. *out: free(). */
+int gb_step_groupdn_name(gb_graph *graph, char **out, gb_error *err);
+
 /* Step 6, convert-soa. */
 int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);

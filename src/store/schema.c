@@ -149,6 +149,9 @@ const char *const gb_schema_migrations[] = {
 	"  members TEXT NOT NULL,"
 	"  taken TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 	");",
+	/* 9: the match step's outcome per group: the AD group it will hand over, or why it is blocked. */
+	"ALTER TABLE migration_groups ADD COLUMN matched_dn TEXT;"
+	"ALTER TABLE migration_groups ADD COLUMN match_result TEXT;",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

@@ -184,8 +184,8 @@ fake_state() { fake_control GET "/state?id=$1"; }
 run $GB migrate plan convert-soa
 expect_out "the plan creates the extension application" "CloudSyncCustomExtensionsApp"
 expect_out "the plan converts the group" "isCloudManaged: false -> true"
-run $GB migrate run --yes
-expect_rc "convert-soa runs, then the run stops before the step not built" 0
+run $GB migrate run --until convert-soa --yes
+expect_rc "convert-soa runs" 0
 expect_out "it verified the conversion" "verified: 1 groups are cloud-managed and remember their AD DN"
 fake_state "$(id 90)" >"$T/hr.json"
 expect "the group is cloud-managed in the tenant" python3 -c "import json,sys; g=json.load(open(sys.argv[1])); g=g.get('value',g); s=json.dumps(g); assert '\"isCloudManaged\": true' in s, s" "$T/hr.json"
@@ -194,6 +194,17 @@ run $GB migrate rollback convert-soa
 expect_rc "convert-soa can be rolled back" 0
 fake_state "$(id 90)" >"$T/hr2.json"
 expect "after the rollback the group is AD-managed again" python3 -c "import json,sys; s=json.dumps(json.load(open(sys.argv[1]))); assert '\"isCloudManaged\": false' in s, s" "$T/hr2.json"
+
+# --- step 7: match every group to hand over; a group without its anchor is blocked, with the reason ---
+printf 'dn: CN=Group_%s,%s\nchangetype: modify\ndelete: msDS-ExternalDirectoryObjectId\n' "$(id 5)" "$WB" | ldap_on DC1 ldapmodify >/dev/null
+run $GB migrate run --yes
+expect_rc "convert-soa again, then match stops at its gate (exit 4)" 4
+expect_out "match reports the blocked group and why" "$(id 5): blocked: no AD group carries the anchor Group_$(id 5)"
+expect_out "match counts" "matched 31 of 32 groups to hand over; 1 blocked"
+expect "the converted group is matched by its GroupDN and SID" test "$(sqlite3 "$T/gb.db" "SELECT match_result FROM migration_groups WHERE object_id = '$(id 90)'")" = matched
+expect "the match records the AD group" sh -c "sqlite3 '$T/gb.db' \"SELECT matched_dn FROM migration_groups WHERE object_id = '$(id 7)'\" | grep -q 'CN=Group_$(id 7)'"
+run $GB migrate status
+expect_out "match waits for review" "match                      waiting"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
 finish
