@@ -1093,11 +1093,13 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 {
 	gb_plan *plan = res->plan;
 	gb_map *failed = NULL, *dn_now = NULL;
+	gb_error unreachable;
 	char **dns = NULL;
 	size_t i;
 	int rc;
 
 	(void)cfg;
+	gb_error_clear(&unreachable);
 	rc = gb_map_new(GB_MAP_ICASE, &failed, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &dn_now, err);
@@ -1147,6 +1149,14 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 					rc = gb_map_set(failed, op->object_id, (void *)1, err);
 				if (orc == GB_ENOMEM)
 					rc = gb_error_set(err, GB_ENOMEM, "%s", oe.msg);
+				/* The directory stopped answering and reconnecting failed: every later operation would
+				 * wait for the same reconnect and fail too. Record this one, then stop; a rerun plans the
+				 * rest from what AD holds. */
+				if (orc == GB_ERETRY)
+					gb_error_set(&unreachable, GB_ERETRY,
+						     "%s %s: %s; stopped after %zu of %zu operations, run again when the "
+						     "directory answers",
+						     gb_op_kind_name(op->kind), target, oe.msg, i + 1, plan->nops);
 			}
 		}
 		before = op_json(op, 0);
@@ -1167,6 +1177,10 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			rc = set_managed(st, op->object_id, target, op->guid, "deleted", o->run_id, err);
 		if (!rc && orc == 0 && op->kind == GB_OP_UNMANAGE)
 			rc = set_managed(st, op->object_id, target, op->guid, "unmanaged", o->run_id, err);
+		if (!rc && unreachable.code) {
+			rc = gb_error_set(err, unreachable.code, "%s", unreachable.msg);
+			break;
+		}
 	}
 	/* Every group the plan provisions and that did not fail is managed from now on. */
 	for (i = 0; (!rc || rc == GB_EINTERRUPTED) && i < plan->ngroups; i++) {

@@ -2,6 +2,8 @@
 # A Samba AD DC on one loopback address, for tests (see README.md and the test bed reference).
 #   samba-dc.sh start DIR IP PREFIX REALM   provision (from a cached template), certify, start, wait, write DIR/env
 #   samba-dc.sh stop DIR                    stop the DC started in DIR (never leaves a samba process behind)
+#   samba-dc.sh restart DIR                 stop it if it runs, and start it again on the same data, IP and env
+#                                           (a DC that went away in the middle of a run and came back)
 #
 # Provisioning takes about 3 s and the schema extension 0.4 s, so both are done once per realm into a template
 # (/tmp/gb-dc-template-<realm>-<uid>) that each start copies in a few milliseconds. The template is rebuilt when
@@ -286,11 +288,25 @@ cmd_stop() {
 	rm -f "$pidfile"
 }
 
-[ $# -ge 1 ] || die "usage: samba-dc.sh start DIR IP PREFIX REALM | stop DIR"
+cmd_restart() {
+	[ $# -eq 1 ] || die "usage: samba-dc.sh restart DIR"
+	dir=$(cd "$1" 2>/dev/null && pwd) || die "no DC in $1"
+	[ -f "$dir/env" ] && [ -f "$dir/etc/smb.conf" ] || die "no DC was started in $dir"
+	[ "$(id -u)" = 0 ] || die "must run as root (samba needs it)"
+	ip=$(sed -n "s/^[A-Z0-9_]*_IP='\(.*\)'\$/\1/p" "$dir/env")
+	bind_dn=$(sed -n "s/^[A-Z0-9_]*_BIND_DN='\(.*\)'\$/\1/p" "$dir/env")
+	[ -n "$ip" ] && [ -n "$bind_dn" ] || die "$dir/env names no IP or bind DN"
+	sh "$0" stop "$dir"
+	launch "$dir" "$ip" "$bind_dn"
+	started_ok=yes
+}
+
+[ $# -ge 1 ] || die "usage: samba-dc.sh start DIR IP PREFIX REALM | stop DIR | restart DIR"
 action=$1
 shift
 case $action in
 start) cmd_start "$@" ;;
 stop) cmd_stop "$@" ;;
+restart) cmd_restart "$@" ;;
 *) die "unknown action $action" ;;
 esac
