@@ -31,10 +31,12 @@ const gb_step gb_migrate_steps[] = {
 	 gb_step_convert_plan, gb_step_convert_apply, NULL, gb_step_convert_verify, gb_step_convert_rollback_plan, NULL},
 	{"match", "find each group's AD group (anchor or GroupDN) and confirm it (anchor or SID); a gate", true,
 	 gb_step_no_changes, NULL, gb_step_match_collect, NULL, NULL, "the match changes nothing; run it again instead"},
-	{"handoff", "put the matched groups in the provisioning scope", false, NULL, NULL, NULL, NULL, NULL,
-	 "not built in this version"},
-	{"verify", "compare AD membership with what the rules expect", false, NULL, NULL, NULL, NULL, NULL,
-	 "not built in this version"},
+	{"handoff", "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)", true,
+	 gb_step_handoff_plan, NULL, NULL, NULL, NULL,
+	 "take the groups out of provisioning's hands in [provisioning] instead (runbooks/handoff.md)",
+	 gb_step_handoff_confirm},
+	{"verify", "compare each handed-over group with what the rules expect: no drift", false, gb_step_no_changes,
+	 NULL, gb_step_verify_collect, NULL, NULL, "verify changes nothing"},
 };
 const size_t gb_migrate_step_count = sizeof(gb_migrate_steps) / sizeof(gb_migrate_steps[0]);
 
@@ -330,11 +332,12 @@ static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err
 			fputs(text, c->out);
 		free(text);
 	}
-	if (!rc)
+	/* A plan without apply_op is what the step's confirmation will apply (handoff): shown, not applied here. */
+	if (!rc && s->apply_op)
 		rc = confirm_apply(c, s, plan, yes, err);
 	if (!rc)
 		rc = set_state(c, s->name, GB_STEP_RUNNING, NULL, err);
-	if (!rc && plan->nops)
+	if (!rc && plan->nops && s->apply_op)
 		rc = apply_plan(c, s, plan, s->apply_op, &failed, err);
 	if (!rc && failed)
 		rc = gb_error_set(err, GB_EPARTIAL, "step %s: %zu of %zu changes failed (see the audit log); fix the cause "
@@ -345,7 +348,7 @@ static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err
 			gb_error_prefix(err, "step %s: verification failed", s->name);
 	}
 	if (!rc) {
-		snprintf(detail, sizeof(detail), "%zu changes applied%s", plan->nops,
+		snprintf(detail, sizeof(detail), "%zu changes %s%s", plan->nops, s->apply_op ? "applied" : "planned",
 			 s->gate ? "; waiting for migrate confirm" : "");
 		rc = set_state(c, s->name, s->gate ? GB_STEP_WAITING : GB_STEP_DONE, detail, err);
 	} else if (rc != GB_EGATE && rc != GB_EINTERRUPTED) {

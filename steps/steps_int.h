@@ -31,6 +31,11 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
 
+/* Steps 8 and 9, handoff and verify. */
+int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *err);
+int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err);
+
 /* Step 7, match (reads and records; blocked groups are reported, not an error). */
 int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err);
 

@@ -11,7 +11,7 @@
  *
  * Steps (their names are part of the interface): import, inventory, stamp-anchors, connect-sync-coexistence,
  * disable-writeback, convert-soa, match, handoff, verify. This build implements import, inventory, stamp-anchors,
- * connect-sync-coexistence, disable-writeback, convert-soa and match; the runner stops before a step it cannot run and says so.
+ * connect-sync-coexistence, disable-writeback, convert-soa, match, handoff (to groupbridge provisioning) and verify.
  */
 #ifndef GROUPBRIDGE_MIGRATE_H
 #define GROUPBRIDGE_MIGRATE_H

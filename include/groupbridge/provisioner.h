@@ -17,6 +17,8 @@
  * from Graph and AD; with no change at all, AD is not read and nothing is written. The delta links of the previous
  * pass are kept until a pass has applied everything, so a pass that fails or is killed is replayed by the next.
  *
+ * Groups the migration handed over (migrate handoff) are in scope in addition to what [provisioning] selects.
+ *
  * Applying: operations run in plan order. A failed operation fails its group: the group's later operations are
  * skipped (and audited as skipped), the other groups go on, and the run ends GB_EPARTIAL. Every write passes the
  * directory's fence ([provisioning] allowed_containers, by default the constant target_container; an expression
@@ -41,6 +43,9 @@ typedef struct gb_provision_opts {
 	bool full;             /* read everything, not only what Graph delta reports as changed */
 	bool allow_deletes;    /* go past delete_threshold */
 	const char *run_id;    /* recorded with every audit record */
+	const char *const *only_ids; /* restrict the pass to these groups (NULL-terminated): nothing else is read or
+				      * planned, delta is not used and nothing is deleted (the migration's handoff and
+				      * verify steps) */
 } gb_provision_opts;
 
 typedef struct gb_provision_result {

@@ -72,6 +72,8 @@ typedef struct gather {
 	gb_map *ad_by_sid;
 	gb_map *ad_by_dn;
 	gb_map *in_scope;     /* id -> 1 */
+	gb_map *extra;        /* ids in scope besides [provisioning]: the groups the migration handed over */
+	const char *const *only_ids; /* restrict the pass to these groups */
 	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
 	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
 } gather;
@@ -109,6 +111,7 @@ static void gather_clear(gather *g)
 	gb_map_free(g->ad_by_sid);
 	gb_map_free(g->ad_by_dn);
 	gb_map_free(g->in_scope);
+	gb_map_free(g->extra);
 	if (g->managed) {
 		size_t pos = 0;
 		const char *k;
@@ -177,6 +180,16 @@ static int keep_group(gather *g, gb_cloud_group *grp, gb_error *err)
 	return rc;
 }
 
+/* In scope: selected or matched by [provisioning], or handed over by the migration. */
+static int scope_has(gather *g, const gb_cloud_group *grp, bool *out, gb_error *err)
+{
+	if (grp->id && g->extra && gb_map_get(g->extra, grp->id)) {
+		*out = true;
+		return 0;
+	}
+	return gb_scope_matches(g->scope, grp, out, err);
+}
+
 static int read_groups(gather *g, gb_error *err)
 {
 	const char *const *ids = gb_scope_selected_ids(g->scope);
@@ -189,7 +202,7 @@ static int read_groups(gather *g, gb_error *err)
 		rc = gb_graph_get_group(g->graph, g->only_group, &grp, err);
 		if (rc)
 			return gb_error_prefix(err, "reading group %s", g->only_group);
-		rc = gb_scope_matches(g->scope, grp, &in_scope, err);
+		rc = scope_has(g, grp, &in_scope, err);
 		if (!rc && !in_scope)
 			rc = gb_error_set(err, GB_EINVAL, "group %s (%s) is not in the [provisioning] scope; on-demand "
 							  "provisioning only acts on groups in scope",
@@ -200,7 +213,42 @@ static int read_groups(gather *g, gb_error *err)
 		}
 		return keep_group(g, grp, err);
 	}
+	if (g->only_ids) {
+		/* The caller names the groups (the migration's handoff and verify): they are in scope by definition. */
+		for (ids = g->only_ids; *ids && !rc; ids++) {
+			gb_cloud_group *grp = NULL;
+			rc = gb_graph_get_group(g->graph, *ids, &grp, err);
+			if (rc == GB_ENOTFOUND) {
+				gb_warn("provision", "group %s does not exist in the tenant", *ids);
+				rc = 0;
+				continue;
+			}
+			if (!rc)
+				rc = keep_group(g, grp, err);
+		}
+		return rc;
+	}
 	if (ids) {
+		size_t pos = 0;
+		const char *key;
+		void *v;
+
+		/* the selected groups, then the handed-over ones that are not among them */
+		while (!rc && g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
+			const char *const *s;
+			for (s = ids; *s && !gb_str_iequal(*s, key); s++)
+				;
+			if (!*s) {
+				gb_cloud_group *grp = NULL;
+				rc = gb_graph_get_group(g->graph, key, &grp, err);
+				if (rc == GB_ENOTFOUND) {
+					rc = 0;
+					continue;
+				}
+				if (!rc)
+					rc = keep_group(g, grp, err);
+			}
+		}
 		for (; *ids && !rc; ids++) {
 			gb_cloud_group *grp = NULL;
 			rc = gb_graph_get_group(g->graph, *ids, &grp, err);
@@ -229,7 +277,7 @@ static int read_groups(gather *g, gb_error *err)
 			bool match = false;
 			gb_cloud_group *copy;
 
-			rc = gb_scope_matches(g->scope, &all[i], &match, err);
+			rc = scope_has(g, &all[i], &match, err);
 			if (rc || !match)
 				continue;
 			copy = malloc(sizeof(*copy));
@@ -536,6 +584,16 @@ static int gather_init(gather *g, gb_error *err)
 		rc = gb_map_new(0, &g->ad_by_dn, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &g->in_scope, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->extra, err);
+	if (!rc) {
+		/* the groups the migration handed over are provisioning's too */
+		sqlite3_stmt *s = NULL;
+		rc = gb_store_prepare(g->st, "SELECT object_id FROM migration_groups WHERE handed_over = 1", &s, err);
+		while (!rc && sqlite3_step(s) == SQLITE_ROW)
+			rc = gb_map_set(g->extra, (const char *)sqlite3_column_text(s, 0), (void *)1, err);
+		sqlite3_finalize(s);
+	}
 	return rc;
 }
 
@@ -551,7 +609,7 @@ static int gather_all(gather *g, gb_error *err)
 		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
 		rc = read_forest(g, err);
 	}
-	if (!rc && !g->only_group)
+	if (!rc && !g->only_group && !g->only_ids)
 		rc = read_managed(g, err);
 	if (!rc)
 		gb_info("provision", "forest: %zu users, %zu anchored or matched groups", gb_map_count(g->forest_users),
@@ -642,6 +700,11 @@ static int delta_commit(gb_store *st, gb_error *err)
 	return rc ? rc : gb_store_kv_del(st, STASH_USERS, err);
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return gb_strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* A fingerprint of everything that decides scope and mappings: when it changes, a full pass is needed. */
 static int fingerprint(const gather *g, char out[65], gb_error *err)
 {
@@ -664,6 +727,25 @@ static int fingerprint(const gather *g, char out[65], gb_error *err)
 	for (; ids && *ids; ids++)
 		EVP_DigestUpdate(ctx, *ids, strlen(*ids) + 1);
 	EVP_DigestUpdate(ctx, p->move_on_container_change ? "m1" : "m0", 2);
+	if (g->extra && gb_map_count(g->extra)) {
+		/* the handed-over groups are scope too; sorted, so that the map's order does not matter */
+		const char **keys = malloc(gb_map_count(g->extra) * sizeof(char *));
+		size_t pos = 0, k = 0;
+		const char *key;
+		void *v;
+
+		if (!keys) {
+			EVP_MD_CTX_free(ctx);
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+		while (gb_map_next(g->extra, &pos, &key, &v))
+			keys[k++] = key;
+		qsort(keys, k, sizeof(char *), cmp_keys);
+		EVP_DigestUpdate(ctx, "handed-over", 11);
+		for (i = 0; i < k; i++)
+			EVP_DigestUpdate(ctx, keys[i], strlen(keys[i]) + 1);
+		free(keys);
+	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
 	for (i = 0; i < mdlen && i < 32; i++)
@@ -743,7 +825,7 @@ static int reread_group(gather *g, const char *id, gb_error *err)
 	}
 	if (rc)
 		return gb_error_prefix(err, "reading group %s", id);
-	rc = gb_scope_matches(g->scope, grp, &match, err);
+	rc = scope_has(g, grp, &match, err);
 	if (!rc && match)
 		return keep_group(g, grp, err);
 	gb_cloud_group_free(grp);
@@ -1289,7 +1371,7 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	gb_mappings *mappings = NULL;
 	gb_provision_input in;
 	delta_changes ch;
-	bool use_delta = !opts->dry_run && !only_group, incremental = false;
+	bool use_delta = !opts->dry_run && !only_group && !opts->only_ids, incremental = false;
 	char *fence = NULL, *old_fp = NULL, fp[65] = "";
 	size_t i, deletes;
 	int rc;
@@ -1300,6 +1382,7 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	memset(&g, 0, sizeof(g));
 	g.cfg = cfg;
 	g.only_group = only_group;
+	g.only_ids = opts->only_ids;
 	g.only_members = only_members;
 	g.nonly = nonly;
 	g.graph = graph;

@@ -152,6 +152,8 @@ const char *const gb_schema_migrations[] = {
 	/* 9: the match step's outcome per group: the AD group it will hand over, or why it is blocked. */
 	"ALTER TABLE migration_groups ADD COLUMN matched_dn TEXT;"
 	"ALTER TABLE migration_groups ADD COLUMN match_result TEXT;",
+	/* 10: groups the migration handed over to provisioning (migrate handoff); provisioning keeps them in scope. */
+	"ALTER TABLE migration_groups ADD COLUMN handed_over INTEGER NOT NULL DEFAULT 0;",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

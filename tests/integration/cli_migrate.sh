@@ -205,6 +205,37 @@ expect "the converted group is matched by its GroupDN and SID" test "$(sqlite3 "
 expect "the match records the AD group" sh -c "sqlite3 '$T/gb.db' \"SELECT matched_dn FROM migration_groups WHERE object_id = '$(id 7)'\" | grep -q 'CN=Group_$(id 7)'"
 run $GB migrate status
 expect_out "match waits for review" "match                      waiting"
+
+# --- step 8: handoff, the plan first, the warning about Connect-named groups, applied on confirm ---
+run $GB migrate confirm match
+expect_rc "confirming the match" 0
+sed -i "/^\[provisioning\]/a allowed_containers = $WB" "$T/gb.ini"
+run $GB migrate run --yes
+expect_rc "handoff shows its plan and waits (exit 4)" 4
+expect_out "it warns that the default cn would rename the Group_ groups" "30 groups are named Group_<objectId>"
+expect_out "it offers the mapping that keeps them" 'cn = Append("Group_", [objectId])'
+expect_out "the plan would rename them (the reason for the warning)" "rename"
+expect "nothing was handed over yet" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 0
+sed -i '/^\[provisioning\]/a cn = IIF(IsPresent([extension_33d8e3e344f54da2a9096572eb84075a_GroupDN]), [displayName], Append("Group_", [objectId]))' "$T/gb.ini"
+sed -i 's/^cn = IIF.*$/cn = Append("Group_", [objectId])/' "$T/gb.ini"
+run $GB migrate plan handoff
+expect_rc "the plan with the operator's cn mapping" 0
+expect_not "no written-back group is renamed any more" "new name: CN=Team"
+run $GB migrate confirm handoff
+expect_rc "confirming the handoff applies the provisioning plan" 0
+expect_out "it says how many groups it handed over" "handed over 31 groups"
+expect "31 groups are handed over" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 31
+expect "a handed-over group is now managed by provisioning" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id = '$(id 7)'")" = managed
+expect "the Connect-named group kept its name" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
+
+# --- step 9: verify; then a provisioning run keeps the handed-over groups in scope ---
+run $GB migrate run --yes
+expect_rc "verify passes and the migration is complete" 0
+expect_out "verify found no drift" "verified: the 31 handed-over groups hold exactly what the rules expect"
+expect_out "the migration is complete" "The migration is complete."
+run $GB provision --dry-run
+expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No changes."
+expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
 finish
