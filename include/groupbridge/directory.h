@@ -244,7 +244,9 @@ typedef struct gb_directory_group_spec {
 	const char *admin_description;  /* optional */
 } gb_directory_group_spec;
 
-/* Creates a group: objectClass group, groupType, cn (the RDN's value), and the optional attributes given. */
+/* Creates a group: objectClass group, groupType, cn (the RDN's value), and the optional attributes given. When the
+ * DN exists already and carries the given anchor (an add that landed before the connection broke, sent again after
+ * the reconnect), the add counts as done; any other existing entry is GB_EEXISTS. */
 int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err);
 
 enum gb_dir_mod_op { GB_DIR_MOD_ADD = 0, GB_DIR_MOD_DELETE = 1, GB_DIR_MOD_REPLACE = 2 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "directory/internal.h"
+#include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
 #define PERMISSIVE_MODIFY_OID "1.2.840.113556.1.4.1413"
@@ -169,6 +170,21 @@ int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g,
 	a.dn = g->dn;
 	a.mods = m.list;
 	rc = gb_dir_run(d, false, "add", g->dn, write_op, &a, NULL, err);
+	if (rc == GB_EEXISTS && g->anchor && *g->anchor) {
+		/* An add sent again after a reconnect, whose first attempt reached the DC before it went away: the
+		 * entry is there with this group's own anchor, so the add is done. Any other entry stays an error. */
+		gb_ad_group *have = NULL;
+		gb_error e2;
+
+		gb_error_clear(&e2);
+		if (gb_directory_read_group(d, g->dn, false, &have, &e2) == 0 && have->anchor &&
+		    strcmp(have->anchor, g->anchor) == 0) {
+			gb_info("ldap", "add %s: already there with this anchor (an earlier attempt landed); done", g->dn);
+			gb_error_clear(err);
+			rc = 0;
+		}
+		gb_ad_group_free(have);
+	}
 out:
 	mods_free(&m);
 	gb_ad_dn_free(dn);

@@ -403,6 +403,37 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+/* An add sent again after a reconnect whose first attempt had landed: the entry carries this group's anchor, so the
+ * add is done; an entry at that DN with another anchor, or none, stays "already exists". */
+Test(directory, an_add_that_already_landed_with_its_own_anchor_is_done)
+{
+	LDAP *ld = raw_connect();
+	char ou[256];
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, "relanded"));
+	gb_directory *d = dir_for(ou);
+	char *g = child("relanded group", ou), *h = child("plain group", ou);
+	gb_directory_group_spec spec;
+	gb_ad_group *a = NULL;
+	gb_error err;
+
+	create_group(d, g, "Group_00000a20-0000-4000-8000-000000000001");
+	create_group(d, g, "Group_00000a20-0000-4000-8000-000000000001");
+	cr_assert_eq(gb_directory_read_group(d, g, false, &a, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(a->anchor, "Group_00000a20-0000-4000-8000-000000000001");
+	gb_ad_group_free(a);
+	memset(&spec, 0, sizeof spec);
+	spec.dn = g;
+	spec.anchor = "Group_00000a20-0000-4000-8000-000000000002";
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EEXISTS, "another anchor: %s", err.msg);
+	create_group(d, h, NULL);
+	spec.dn = h;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EEXISTS, "no anchor there: %s", err.msg);
+	free(g);
+	free(h);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
 Test(directory, error_cases_are_classified)
 {
 	LDAP *ld = raw_connect();
