@@ -186,6 +186,14 @@ int gb_report_build_run(gb_store *st, const char *run_id, const char *generated,
  * every operation and every note. generated may be NULL for now. GB_ENOTFOUND when no plan was stored yet. */
 int gb_report_build_plan(gb_store *st, const char *generated, gb_report **out, gb_error *err);
 
+/* The migration's status: every step with its state and times, on a timeline; a warning when a step was attested
+ * rather than verified. GB_ENOTFOUND when no step has run yet. */
+int gb_report_build_status(gb_store *st, const char *generated, gb_report **out, gb_error *err);
+
+/* The assessment: the inventory's written-back groups by class, the members each will lose (cloud-only, other
+ * forest), blockers, and the Connect Sync export's findings. GB_ENOTFOUND before the inventory step. */
+int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **out, gb_error *err);
+
 /* Exports the audit log (all records, or those of run_id) to out as JSON lines (one object per record with the
  * fields of gb_audit_record; before and after null when absent) or CSV (a header record, then one record per
  * audit record, cells as gb_report_csv_cell writes them). format is "jsonl" or "csv" (GB_EINVAL otherwise). */

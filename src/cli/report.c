@@ -23,16 +23,28 @@ static int build_plan(gb_store *st, const char *run, gb_report **out, gb_error *
 	return gb_report_build_plan(st, NULL, out, err);
 }
 
+static int build_status(gb_store *st, const char *run, gb_report **out, gb_error *err)
+{
+	(void)run;
+	return gb_report_build_status(st, NULL, out, err);
+}
+
+static int build_assessment(gb_store *st, const char *run, gb_report **out, gb_error *err)
+{
+	(void)run;
+	return gb_report_build_assessment(st, NULL, out, err);
+}
+
 static const struct {
 	const char *name;
 	builder_fn build;
 	const char *data; /* what the kind is made of, for help and for the "no data" message */
 } kinds[] = {
-    {"assessment", NULL, "the Connect Sync inventory: groups by class, dropped members and why, blockers"},
+    {"assessment", build_assessment, "the migration's inventory: groups by class, dropped members and why, blockers"},
     {"plan", build_plan, "the changes the newest provisioning plan makes (provision --dry-run stores it)"},
     {"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
     {"verification", NULL, "expected versus actual membership, drift"},
-    {"status", NULL, "the migration's steps and where it stands"},
+    {"status", build_status, "the migration's steps and where it stands"},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 

@@ -72,6 +72,13 @@ expect_out "members that will be dropped are counted" "members dropped: 30 cloud
 expect "the inventory changed nothing in AD" test "$(stamped)" = 1
 run $GB migrate status
 expect_out "the inventory waits" "inventory                  waiting"
+run $GB report assessment --format md
+expect_rc "the assessment report exists after the inventory" 0
+expect_out "it counts the written-back groups" "written-back groups"
+expect_out "it names the classes" "not-universal"
+expect_out "it has the export's findings" "Findings from the Connect Sync export"
+run $GB report assessment --output "$T/assessment.html"
+expect_rc "the assessment as HTML" 0
 
 run $GB migrate run
 expect_rc "run refuses to pass the gate" 4
@@ -233,6 +240,11 @@ run $GB migrate run --yes
 expect_rc "verify passes and the migration is complete" 0
 expect_out "verify found no drift" "verified: the 31 handed-over groups hold exactly what the rules expect"
 expect_out "the migration is complete" "The migration is complete."
+run $GB report status --format md
+expect_rc "the status report" 0
+expect_out "every step is done" "steps to go | 0"
+run $GB report status --format csv
+expect_out "the status as CSV names the steps" "connect-sync-coexistence"
 run $GB provision --dry-run
 expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No changes."
 expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"
