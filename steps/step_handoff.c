@@ -149,6 +149,54 @@ int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *e
 	return rc;
 }
 
+/* Per group: the members the rules expect, the members AD holds (expected - missing + extra), and other changes. */
+static int record_verification(gb_migrate_ctx *c, const gb_plan *plan, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t i, j;
+	int rc;
+
+	rc = gb_store_begin(c->st, err);
+	if (!rc)
+		rc = gb_store_exec(c->st, "DELETE FROM migration_verify", err);
+	if (!rc)
+		rc = gb_store_prepare(c->st, "INSERT INTO migration_verify(object_id, dn, expected, actual, missing, extra, "
+					     "other_changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				      &s, err);
+	for (i = 0; !rc && i < plan->ngroups; i++) {
+		const gb_plan_group *pg = &plan->groups[i];
+		size_t missing = 0, extra = 0, other = 0;
+
+		for (j = 0; j < plan->nops; j++) {
+			const gb_op *op = &plan->ops[j];
+			if (!op->object_id || !gb_str_iequal(op->object_id, pg->object_id))
+				continue;
+			if (op->kind == GB_OP_ADD_MEMBERS)
+				missing += op->nvalues;
+			else if (op->kind == GB_OP_REMOVE_MEMBERS)
+				extra += op->nvalues;
+			else
+				other++;
+		}
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, pg->object_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, pg->dn, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)pg->nmembers);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)(pg->nmembers - missing + extra));
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)missing);
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)extra);
+		sqlite3_bind_int64(s, 7, (sqlite3_int64)other);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = gb_store_error(c->st, err, "recording the verification");
+	}
+	sqlite3_finalize(s);
+	if (!rc)
+		rc = gb_store_commit(c->st, err);
+	else
+		gb_store_rollback(c->st);
+	return rc;
+}
+
 int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	gb_provision_result res;
@@ -161,6 +209,8 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err)
 		return gb_error_set(err, GB_ECONFLICT, "no group was handed over");
 	if (!rc)
 		rc = pass(c, ids, true, &res, err);
+	if (!rc && res.plan)
+		rc = record_verification(c, res.plan, err);
 	if (!rc && res.plan && res.plan->nops) {
 		char *text = NULL;
 		if (gb_plan_to_text(res.plan, 10, &text, NULL) == 0)

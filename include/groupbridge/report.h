@@ -194,6 +194,10 @@ int gb_report_build_status(gb_store *st, const char *generated, gb_report **out,
  * forest), blockers, and the Connect Sync export's findings. GB_ENOTFOUND before the inventory step. */
 int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **out, gb_error *err);
 
+/* The verification: for every handed-over group, the members the rules expect against the members AD holds, what is
+ * missing or extra, and other pending changes, as the verify step last compared them. GB_ENOTFOUND before it ran. */
+int gb_report_build_verification(gb_store *st, const char *generated, gb_report **out, gb_error *err);
+
 /* Exports the audit log (all records, or those of run_id) to out as JSON lines (one object per record with the
  * fields of gb_audit_record; before and after null when absent) or CSV (a header record, then one record per
  * audit record, cells as gb_report_csv_cell writes them). format is "jsonl" or "csv" (GB_EINVAL otherwise). */

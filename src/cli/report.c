@@ -35,6 +35,12 @@ static int build_assessment(gb_store *st, const char *run, gb_report **out, gb_e
 	return gb_report_build_assessment(st, NULL, out, err);
 }
 
+static int build_verification(gb_store *st, const char *run, gb_report **out, gb_error *err)
+{
+	(void)run;
+	return gb_report_build_verification(st, NULL, out, err);
+}
+
 static const struct {
 	const char *name;
 	builder_fn build;
@@ -43,7 +49,7 @@ static const struct {
     {"assessment", build_assessment, "the migration's inventory: groups by class, dropped members and why, blockers"},
     {"plan", build_plan, "the changes the newest provisioning plan makes (provision --dry-run stores it)"},
     {"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
-    {"verification", NULL, "expected versus actual membership, drift"},
+    {"verification", build_verification, "expected versus actual membership of the handed-over groups, drift"},
     {"status", build_status, "the migration's steps and where it stands"},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))

@@ -205,3 +205,74 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 	*out = r;
 	return 0;
 }
+
+int gb_report_build_verification(gb_store *st, const char *generated, gb_report **out, gb_error *err)
+{
+	static const gb_report_column cols[] = {{"AD group", GB_COL_TEXT},        {"expected members", GB_COL_NUMBER},
+						{"members in AD", GB_COL_NUMBER},   {"missing", GB_COL_NUMBER},
+						{"extra", GB_COL_NUMBER},           {"other changes", GB_COL_NUMBER},
+						{"drift", GB_COL_TEXT},             {"checked", GB_COL_TIME}};
+	gb_report *r = NULL;
+	gb_report_section *sec;
+	gb_report_table *t;
+	gb_report_chart *chart;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0, drift = 0;
+	int rc;
+
+	*out = NULL;
+	rc = gb_report_new("verification", "Migration verification", generated, &r, err);
+	if (!rc)
+		rc = gb_report_add_fact(r, "state", gb_store_path(st), err);
+	if (!rc)
+		rc = gb_report_add_section(r, "Expected versus actual membership", &sec, err);
+	if (!rc)
+		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Groups with drift (missing + extra members)", "members",
+						 NULL, 0, &chart, err);
+	if (!rc)
+		rc = gb_report_section_add_table(sec, NULL, cols, 8, &t, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "SELECT COALESCE(dn, object_id), expected, actual, missing, extra, other_changes, "
+					  "checked FROM migration_verify ORDER BY missing + extra + other_changes DESC, dn",
+				      &s, err);
+	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+		char v[5][24];
+		const char *cells[8];
+		long long miss = sqlite3_column_int64(s, 3), extra = sqlite3_column_int64(s, 4),
+			  other = sqlite3_column_int64(s, 5);
+		int k;
+
+		n++;
+		for (k = 0; k < 5; k++)
+			snprintf(v[k], sizeof(v[k]), "%lld", sqlite3_column_int64(s, k + 1));
+		cells[0] = (const char *)sqlite3_column_text(s, 0);
+		for (k = 0; k < 5; k++)
+			cells[k + 1] = v[k];
+		cells[6] = miss || extra || other ? "DRIFT" : "none";
+		cells[7] = (const char *)sqlite3_column_text(s, 6);
+		rc = gb_report_table_add_row(t, cells, 8, err);
+		if (!rc && (miss || extra)) {
+			drift++;
+			rc = gb_report_chart_add_bar(chart, cells[0], (double)(miss + extra), err);
+		} else if (other) {
+			drift++;
+		}
+	}
+	sqlite3_finalize(s);
+	if (!rc && n == 0)
+		rc = gb_error_set(err, GB_ENOTFOUND, "there is no verification data yet in state database %s; run the "
+						     "verify step (groupbridge migrate run) first", gb_store_path(st));
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "groups checked", (long long)n, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "groups with drift", (long long)drift, err);
+	if (!rc && drift == 0)
+		rc = gb_report_section_add_text(sec, "No drift: every handed-over group holds exactly the members the rules "
+						     "expect.", err);
+	if (rc) {
+		gb_report_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}

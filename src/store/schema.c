@@ -154,6 +154,17 @@ const char *const gb_schema_migrations[] = {
 	"ALTER TABLE migration_groups ADD COLUMN match_result TEXT;",
 	/* 10: groups the migration handed over to provisioning (migrate handoff); provisioning keeps them in scope. */
 	"ALTER TABLE migration_groups ADD COLUMN handed_over INTEGER NOT NULL DEFAULT 0;",
+	/* 11: what the verify step compared, per handed-over group, for the verification report. */
+	"CREATE TABLE migration_verify ("
+	"  object_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  dn TEXT,"
+	"  expected INTEGER NOT NULL,"
+	"  actual INTEGER NOT NULL,"
+	"  missing INTEGER NOT NULL,"
+	"  extra INTEGER NOT NULL,"
+	"  other_changes INTEGER NOT NULL,"
+	"  checked TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

@@ -235,11 +235,24 @@ expect "31 groups are handed over" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) F
 expect "a handed-over group is now managed by provisioning" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id = '$(id 7)'")" = managed
 expect "the Connect-named group kept its name" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
 
-# --- step 9: verify; then a provisioning run keeps the handed-over groups in scope ---
+# --- step 9: verify catches drift (a member added by hand in AD), then passes once provisioning corrects it ---
+printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=mb-%s,%s\n' "$(id 7)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
+run $GB migrate run --yes
+expect_rc "verify fails on drift" 1
+expect_err "it says how much drift" "drift: provisioning would still make 1 changes to the 31 handed-over groups"
+run $GB report verification --format md
+expect_out "the verification report shows the drifting group" "DRIFT"
+expect_out "it counts one group with drift" "groups with drift | 1"
+run $GB provision --full
+expect_rc "provisioning corrects the drift" 0
 run $GB migrate run --yes
 expect_rc "verify passes and the migration is complete" 0
 expect_out "verify found no drift" "verified: the 31 handed-over groups hold exactly what the rules expect"
 expect_out "the migration is complete" "The migration is complete."
+run $GB report verification --format md
+expect_rc "the verification report" 0
+expect_out "it says there is no drift" "No drift: every handed-over group holds exactly the members the rules expect."
+expect_out "it counts the groups checked" "groups checked | 31"
 run $GB report status --format md
 expect_rc "the status report" 0
 expect_out "every step is done" "steps to go | 0"
