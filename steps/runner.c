@@ -26,7 +26,7 @@ const gb_step gb_migrate_steps[] = {
 	{"disable-writeback", "the operator disables group writeback v2 (irreversible; a script, after a snapshot)", true,
 	 gb_step_no_changes, NULL, gb_step_disable_collect, NULL, NULL,
 	 "disabling group writeback v2 cannot be undone (Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false)",
-	 gb_step_disable_confirm},
+	 gb_step_disable_confirm, "verified: every group as in the snapshot taken before"},
 	{"convert-soa", "convert the listed groups' source of authority to the cloud (and remember their AD DN)", false,
 	 gb_step_convert_plan, gb_step_convert_apply, NULL, gb_step_convert_verify, gb_step_convert_rollback_plan, NULL},
 	{"match", "find each group's AD group (anchor or GroupDN) and confirm it (anchor or SID); a gate", true,
@@ -34,7 +34,7 @@ const gb_step gb_migrate_steps[] = {
 	{"handoff", "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)", true,
 	 gb_step_handoff_plan, NULL, NULL, NULL, NULL,
 	 "take the groups out of provisioning's hands in [provisioning] instead (runbooks/handoff.md)",
-	 gb_step_handoff_confirm},
+	 gb_step_handoff_confirm, "handed over; the provisioning plan applied"},
 	{"verify", "compare each handed-over group with what the rules expect: no drift", false, gb_step_no_changes,
 	 NULL, gb_step_verify_collect, NULL, NULL, "verify changes nothing"},
 };
@@ -421,13 +421,14 @@ int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence
 			return gb_error_prefix(err, "step %s stays waiting", name);
 	}
 	rc = set_state(c, name, GB_STEP_DONE,
-		       !s->confirm ? "confirmed by the operator"
-		       : evidence  ? "verified from the Connect Sync export given"
-				   : "ATTESTED by the operator, not verified from an export",
+		       !s->confirm  ? "confirmed by the operator"
+		       : s->confirmed ? s->confirmed
+		       : evidence     ? "verified from the Connect Sync export given"
+				      : "ATTESTED by the operator, not verified from an export",
 		       err);
 	if (!rc)
 		fprintf(c->out, "step %s confirmed%s\n", name,
-			s->confirm && !evidence ? " (attested, not verified: every report says so)" : "");
+			s->confirm && !s->confirmed && !evidence ? " (attested, not verified: every report says so)" : "");
 	return rc;
 }
 

@@ -71,6 +71,9 @@ typedef struct gb_step {
 	/* Operator steps: checks the operator's work when confirmed; evidence is the export folder given to
 	 * `migrate confirm STEP --export DIR` (NULL: the operator attests without evidence). */
 	int (*confirm)(gb_migrate_ctx *c, const char *evidence, gb_error *err);
+	/* What a successful confirm hook established, for the step's record; NULL: the hook verifies evidence, and a
+	 * confirmation without evidence is recorded as ATTESTED. */
+	const char *confirmed;
 } gb_step;
 
 /* The steps in order (a static table) and their count. */

@@ -256,6 +256,8 @@ expect_out "it counts the groups checked" "groups checked | 31"
 run $GB report status --format md
 expect_rc "the status report" 0
 expect_out "every step is done" "steps to go | 0"
+expect_out "disable-writeback is recorded as verified, not attested" "verified: every group as in the snapshot taken before"
+expect_not "no step is marked attested in this migration" "ATTESTED"
 run $GB report status --format csv
 expect_out "the status as CSV names the steps" "connect-sync-coexistence"
 run $GB provision --dry-run

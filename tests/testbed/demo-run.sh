@@ -94,10 +94,50 @@ gb provision
 step "groupbridge audit verify"
 gb audit verify
 
+step "The migration from group writeback v2 (runbooks/README.md)"
+wb="OU=Writeback,$ou"
+{
+	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$wb"
+	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000001,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000001\nmember: CN=adele,%s\n\n' "$wb" "$ou"
+	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000002,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000002\nmember: CN=alex,%s\nmember: CN=diego,%s\n\n' "$wb" "$ou" "$ou"
+	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000003,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000003\n\n' "$wb"
+} | ldap ldapadd >/dev/null
+echo "three groups as Connect Sync wrote them, under $wb"
+sed -i "/^\[provisioning\]/a allowed_containers = OU=Groups,$ou;$wb\ncn = IIF(Left([displayName], 7) = \"Legacy \", Append(\"Group_\", [objectId]), Append(Append(Left(Trim([displayName]), 51), \"_\"), Mid([objectId], 25, 12)))" "$out/contoso.ini"
+printf 'writeback_ou = %s\ntenant_domain = contoso.example\n' "$wb" >>"$out/contoso.ini"
+gb migrate status
+gb migrate run --yes || true
+gb report assessment --output "$out/assessment.html"
+gb migrate confirm inventory
+gb migrate run --yes || true
+echo "(The demo has no Connect Sync server: it supplies the export the script above would produce there.)"
+cp -r "$repo/tests/data/connect-sync/contoso-2016" "$out/export-after-coexistence"
+cp "$repo/tests/data/connect-sync/fixtures/rules/coex-inbound.xml" \
+	"$out/export-after-coexistence/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+cp "$repo/tests/data/connect-sync/fixtures/rules/coex-outbound.xml" \
+	"$out/export-after-coexistence/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
+sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' \
+	"$out/export-after-coexistence/GlobalSettings/MV.xml"
+gb migrate confirm connect-sync-coexistence --export "$out/export-after-coexistence"
+gb migrate run --yes --i-understand-this-is-irreversible || true
+echo "(Here the operator would run disable-writeback.ps1 on the Connect Sync server.)"
+gb migrate confirm disable-writeback
+gb migrate run --yes || true
+gb migrate confirm match
+gb migrate run --yes || true
+gb migrate confirm handoff
+gb migrate run --yes
+gb migrate status
+
 step "Reports"
+gb report status --output "$out/migration-status.html"
+gb report verification --output "$out/verification.html"
 gb report run --output "$out/last-run.html"
 gb report run --output "$out/last-run.md"
 gb audit export --format csv --output "$out/audit.csv"
+echo "assessment (HTML):     $out/assessment.html"
+echo "migration status:      $out/migration-status.html"
+echo "verification (HTML):   $out/verification.html"
 echo "plan report (HTML):    $out/plan.html"
 echo "run report (HTML):     $out/last-run.html"
 echo "run report (Markdown): $out/last-run.md"

@@ -58,6 +58,13 @@ def main():
              members=["user-lee"]),
         dict(sec, id=gid(8), displayName="Contractors", members=["user-ext-auditor", "device-kiosk"]),
     ]
+    # Groups Connect Sync group writeback v2 wrote to AD as CN=Group_<objectId> (demo-run.sh creates their AD side).
+    wb = dict(sec, writebackConfiguration={"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"})
+    groups += [
+        dict(wb, id="wb000000-0000-4000-8000-000000000001", displayName="Legacy Finance", members=["user-adele", "user-ext-auditor"]),
+        dict(wb, id="wb000000-0000-4000-8000-000000000002", displayName="Legacy Sales", members=["user-alex", "user-diego"]),
+        dict(wb, id="wb000000-0000-4000-8000-000000000003", displayName="Legacy Newsletter", mailEnabled=True, members=[]),
+    ]
     tenant = {
         "tenant_id": "c0ffee00-0000-4000-8000-00000000d3a0",
         "domains": ["contoso.example"],
@@ -72,7 +79,8 @@ def main():
     with open(os.path.join(os.path.dirname(out), "groups.txt"), "w") as f:
         f.write("# the groups the demo provisions (the selected scope)\n")
         for g in groups:
-            f.write("%s  # %s\n" % (g["id"], g["displayName"]))
+            if not g["id"].startswith("wb"):
+                f.write("%s  # %s\n" % (g["id"], g["displayName"]))
 
 
 if __name__ == "__main__":
