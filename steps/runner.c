@@ -412,6 +412,11 @@ int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence
 	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
+	if (row.state == GB_STEP_DONE) {
+		/* A confirmation repeated after an interruption: it went through the first time. */
+		fprintf(c->out, "step %s is already confirmed (%s)\n", name, row.detail);
+		return 0;
+	}
 	if (row.state != GB_STEP_WAITING)
 		return gb_error_set(err, GB_EINVAL, "step %s is %s, not waiting for a confirmation", name,
 				    gb_step_state_name(row.state));
