@@ -34,7 +34,7 @@ const gb_step gb_migrate_steps[] = {
 	{"handoff", "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)", true,
 	 gb_step_handoff_plan, NULL, NULL, NULL, NULL,
 	 "take the groups out of provisioning's hands in [provisioning] instead (runbooks/handoff.md)",
-	 gb_step_handoff_confirm, "handed over; the provisioning plan applied"},
+	 gb_step_handoff_confirm, "handed over (to groupbridge provisioning or to the Cloud Sync job, as configured)"},
 	{"verify", "compare each handed-over group with what the rules expect: no drift", false, gb_step_no_changes,
 	 NULL, gb_step_verify_collect, NULL, NULL, "verify changes nothing"},
 };

@@ -1,5 +1,9 @@
 /* step_handoff.c: steps 8 and 9, handoff and verify.
  *
+ * With [migration] handoff_target = cloudsync the groups go to an existing Cloud Sync job instead: each is assigned
+ * to the job's service principal (appRoleAssignedTo) and provisionOnDemand runs for one of them, with at most five
+ * members, as a smoke test; verify then checks AD against the same rules.
+ *
  * handoff shows the provisioning plan that takes over the matched groups, and warns when Cloud Sync's default cn
  * mapping would rename groups Connect Sync named Group_<objectId> (offering the mapping that keeps them). It is a
  * gate: `migrate confirm handoff` hands the groups over (provisioning manages them from then on) and runs a
@@ -82,6 +86,127 @@ static int pass(gb_migrate_ctx *c, char **ids, bool dry_run, gb_provision_result
 	return rc;
 }
 
+#define PUBLIC_GROUP_ROLE "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f" /* the group-scope app role (public cloud) */
+
+static bool cloudsync(gb_migrate_ctx *c)
+{
+	return c->cfg->migration.handoff_target && strcmp(c->cfg->migration.handoff_target, "cloudsync") == 0;
+}
+
+static int cloudsync_config(gb_migrate_ctx *c, gb_error *err)
+{
+	const gb_config_migration *m = &c->cfg->migration;
+
+	if (!m->cloudsync_service_principal || !m->cloudsync_job_id || !m->cloudsync_rule_id)
+		return gb_error_set(err, GB_ECONFIG,
+				    "%s: handoff_target = cloudsync needs [migration] cloudsync_service_principal (the "
+				    "object id of the Cloud Sync job's service principal), cloudsync_job_id, and "
+				    "cloudsync_rule_id (GET /servicePrincipals/{sp}/synchronization/jobs/{job}/schema: "
+				    "synchronizationRules[].id)", c->cfg->path);
+	return 0;
+}
+
+/* Handing the groups to a Cloud Sync job: one app-role assignment per group not assigned yet. */
+static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+{
+	const char *sp = c->cfg->migration.cloudsync_service_principal;
+	gb_graph_role_assignment_list *have = NULL;
+	gb_graph *graph = NULL;
+	gb_plan *plan = NULL;
+	char **ids = NULL;
+	size_t n = 0, i, j;
+	int rc;
+
+	*out = NULL;
+	rc = cloudsync_config(c, err);
+	if (!rc)
+		rc = group_ids(c, "match_result = 'matched'", &ids, &n, err);
+	if (!rc && !ids)
+		rc = gb_error_set(err, GB_ECONFLICT, "no group is matched: nothing to hand over (see migrate status)");
+	if (!rc)
+		rc = gb_migrate_graph(c, &graph, err);
+	if (!rc)
+		rc = gb_graph_list_app_role_assigned_to(graph, sp, &have, err);
+	if (!rc)
+		rc = gb_plan_new(&plan, err);
+	for (i = 0; !rc && i < n; i++) {
+		bool assigned = false;
+		gb_op *op;
+
+		for (j = 0; j < have->n && !assigned; j++)
+			assigned = have->items[j].principal_id && gb_str_iequal(have->items[j].principal_id, ids[i]);
+		if (assigned)
+			continue;
+		rc = gb_plan_add_op(plan, GB_OP_GRAPH_PATCH, ids[i], ids[i],
+				    "assign the group to the Cloud Sync job (appRoleAssignedTo)", &op, err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "appRoleAssignment", NULL, PUBLIC_GROUP_ROLE, err);
+	}
+	if (!rc)
+		fprintf(c->out, "handing %zu groups to the Cloud Sync job %s (service principal %s); on confirm, "
+				"provisionOnDemand runs for one of them as a smoke test\n",
+			n, c->cfg->migration.cloudsync_job_id, sp);
+	gb_graph_role_assignment_list_free(have);
+	ids_free(ids);
+	if (rc) {
+		gb_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
+static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
+{
+	const gb_config_migration *m = &c->cfg->migration;
+	gb_graph *graph = NULL;
+	gb_plan *plan = NULL;
+	gb_cloud_group *g = NULL;
+	char *result = NULL, *details = NULL;
+	const char *members[5];
+	size_t i, k = 0;
+	int rc;
+
+	rc = cloudsync_plan(c, &plan, err);
+	if (!rc)
+		rc = gb_migrate_graph(c, &graph, err);
+	for (i = 0; !rc && i < plan->nops; i++)
+		rc = gb_graph_assign_app_role(graph, m->cloudsync_service_principal, plan->ops[i].object_id,
+					      PUBLIC_GROUP_ROLE, NULL, err);
+	if (!rc)
+		rc = gb_store_exec(c->st, "UPDATE migration_groups SET handed_over = 2 WHERE match_result = 'matched'", err);
+	/* the smoke test: one group and at most five of its user members */
+	if (!rc) {
+		sqlite3_stmt *s = NULL;
+		rc = gb_store_prepare(c->st, "SELECT object_id FROM migration_groups WHERE handed_over = 2 ORDER BY object_id "
+					     "LIMIT 1",
+				      &s, err);
+		if (!rc && sqlite3_step(s) == SQLITE_ROW)
+			rc = gb_graph_get_group(graph, (const char *)sqlite3_column_text(s, 0), &g, err);
+		sqlite3_finalize(s);
+	}
+	if (!rc && g)
+		rc = gb_graph_read_members(graph, g, 999, err);
+	for (i = 0; !rc && g && i < g->nmembers && k < 5; i++)
+		if (g->members[i].kind == GB_KIND_USER)
+			members[k++] = g->members[i].id;
+	if (!rc && g)
+		rc = gb_graph_provision_on_demand(graph, m->cloudsync_service_principal, m->cloudsync_job_id,
+						  m->cloudsync_rule_id, g->id, members, k, &result, &details, err);
+	if (!rc && result && strcmp(result, "Success") != 0 && strcmp(result, "Skipped") != 0)
+		rc = gb_error_set(err, GB_ECONFLICT, "provisionOnDemand for group %s reported %s: %s", g->id, result,
+				  details ? details : "");
+	if (!rc)
+		fprintf(c->out, "handed over to Cloud Sync: %zu new assignments; provisionOnDemand for %s with %zu members: "
+				"%s\n",
+			plan->nops, g ? g->id : "no group", k, result ? result : "no result");
+	free(result);
+	free(details);
+	gb_cloud_group_free(g);
+	gb_plan_free(plan);
+	return rc;
+}
+
 int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	gb_provision_result res;
@@ -92,10 +217,8 @@ int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 
 	*out = NULL;
 	memset(&res, 0, sizeof(res));
-	if (c->cfg->migration.handoff_target && strcmp(c->cfg->migration.handoff_target, "cloudsync") == 0)
-		return gb_error_set(err, GB_EUNSUPPORTED, "handoff_target = cloudsync (assigning the groups to a Cloud Sync "
-							  "job) is not carried out by this version of groupbridge; follow "
-							  "runbooks/handoff.md");
+	if (cloudsync(c))
+		return cloudsync_plan(c, out, err);
 	rc = group_ids(c, "match_result = 'matched'", &ids, &n, err);
 	if (!rc && !ids)
 		return gb_error_set(err, GB_ECONFLICT, "no group is matched: nothing to hand over (see migrate status)");
@@ -137,6 +260,8 @@ int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *e
 	int rc;
 
 	(void)evidence;
+	if (cloudsync(c))
+		return cloudsync_confirm(c, err);
 	rc = gb_store_exec(c->st, "UPDATE migration_groups SET handed_over = 1 WHERE match_result = 'matched'", err);
 	if (!rc)
 		rc = group_ids(c, "handed_over = 1", &ids, &n, err);
@@ -204,7 +329,7 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err)
 	size_t n = 0;
 	int rc;
 
-	rc = group_ids(c, "handed_over = 1", &ids, &n, err);
+	rc = group_ids(c, "handed_over >= 1", &ids, &n, err);
 	if (!rc && !ids)
 		return gb_error_set(err, GB_ECONFLICT, "no group was handed over");
 	if (!rc)
@@ -212,16 +337,25 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err)
 	if (!rc && res.plan)
 		rc = record_verification(c, res.plan, err);
 	if (!rc && res.plan && res.plan->nops) {
+		/* Drift is membership: members AD lacks or holds beyond the rules. Other differences (attributes the
+		 * provisioner would set) are listed, not counted. */
+		size_t i, member_ops = 0;
 		char *text = NULL;
+
+		for (i = 0; i < res.plan->nops; i++)
+			member_ops += res.plan->ops[i].kind == GB_OP_ADD_MEMBERS || res.plan->ops[i].kind == GB_OP_REMOVE_MEMBERS;
 		if (gb_plan_to_text(res.plan, 10, &text, NULL) == 0)
 			fputs(text, c->out);
 		free(text);
-		rc = gb_error_set(err, GB_ECONFLICT, "drift: provisioning would still make %zu changes to the %zu handed-over "
-						     "groups (listed above)",
-				  res.plan->nops, n);
+		if (member_ops)
+			rc = gb_error_set(err, GB_ECONFLICT, "drift: the membership of the handed-over groups differs from what the "
+							     "rules expect in %zu changes (listed above)",
+					  member_ops);
+		else
+			fprintf(c->out, "(%zu attribute changes are pending; they are not membership drift)\n", res.plan->nops);
 	}
 	if (!rc)
-		fprintf(c->out, "verified: the %zu handed-over groups hold exactly what the rules expect\n", n);
+		fprintf(c->out, "verified: the %zu handed-over groups hold exactly the members the rules expect\n", n);
 	gb_provision_result_clear(&res);
 	ids_free(ids);
 	return rc;

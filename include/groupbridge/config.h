@@ -71,6 +71,7 @@ typedef struct gb_config_migration {
 	char *handoff_target;      /* "groupbridge" (default) or "cloudsync" */
 	char *cloudsync_service_principal; /* object id of the Cloud Sync job's service principal */
 	char *cloudsync_job_id;
+	char *cloudsync_rule_id;   /* the job's synchronization rule id, for provisionOnDemand (from the job's schema) */
 	char *convert_groups;      /* comma-separated object ids for convert-soa */
 	char *convert_groups_file;
 	char *tenant_domain;       /* the tenant's primary domain, typed by the operator to confirm the irreversible step */

@@ -71,6 +71,7 @@ static const struct key_def keys[] = {
 	{"migration", "handoff_target", K_STR, S(migration, handoff_target), 0, 0},
 	{"migration", "cloudsync_service_principal", K_STR, S(migration, cloudsync_service_principal), 0, 0},
 	{"migration", "cloudsync_job_id", K_STR, S(migration, cloudsync_job_id), 0, 0},
+	{"migration", "cloudsync_rule_id", K_STR, S(migration, cloudsync_rule_id), 0, 0},
 	{"migration", "convert_groups", K_STR, S(migration, convert_groups), 0, 0},
 	{"migration", "convert_groups_file", K_STR, S(migration, convert_groups_file), 0, 0},
 	{"migration", "tenant_domain", K_STR, S(migration, tenant_domain), 0, 0},

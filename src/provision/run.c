@@ -589,6 +589,7 @@ static int gather_init(gather *g, gb_error *err)
 	if (!rc) {
 		/* the groups the migration handed over are provisioning's too */
 		sqlite3_stmt *s = NULL;
+		/* handed_over = 2: handed to a Cloud Sync job instead, which provisions them */
 		rc = gb_store_prepare(g->st, "SELECT object_id FROM migration_groups WHERE handed_over = 1", &s, err);
 		while (!rc && sqlite3_step(s) == SQLITE_ROW)
 			rc = gb_map_set(g->extra, (const char *)sqlite3_column_text(s, 0), (void *)1, err);

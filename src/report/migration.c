@@ -248,14 +248,12 @@ int gb_report_build_verification(gb_store *st, const char *generated, gb_report 
 		cells[0] = (const char *)sqlite3_column_text(s, 0);
 		for (k = 0; k < 5; k++)
 			cells[k + 1] = v[k];
-		cells[6] = miss || extra || other ? "DRIFT" : "none";
+		cells[6] = miss || extra ? "DRIFT" : other ? "none (attributes pending)" : "none";
 		cells[7] = (const char *)sqlite3_column_text(s, 6);
 		rc = gb_report_table_add_row(t, cells, 8, err);
 		if (!rc && (miss || extra)) {
 			drift++;
 			rc = gb_report_chart_add_bar(chart, cells[0], (double)(miss + extra), err);
-		} else if (other) {
-			drift++;
 		}
 	}
 	sqlite3_finalize(s);

@@ -1,0 +1,87 @@
+#!/bin/sh
+# The migration handing its groups to an existing Cloud Sync job ([migration] handoff_target = cloudsync): each group
+# is assigned to the job's service principal, provisionOnDemand runs for one group with at most five members as a
+# smoke test, and verify checks AD against the same rules. groupbridge's own provisioning does not take the groups.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$WB"
+eval "$(ad_users DC1 "$WB" ca-$$)"
+eval "ca=\$ca_$$"
+id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
+SP=00000016-0000-4000-8000-000000000001
+for n in 1 2 3; do
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=ca-%s,%s\n\n' \
+		"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
+done | ldap_on DC1 ldapadd >/dev/null
+python3 - "$T/tenant.json" "$ca" "$SP" <<'PY'
+import json, sys
+path, ca, sp = sys.argv[1:]
+gid = lambda n: "00000015-0000-4000-8000-%012d" % n
+groups = [{"id": gid(n), "displayName": "Team %d" % n, "securityEnabled": True, "mailEnabled": False,
+           "groupTypes": [], "members": ["u-a"]} for n in (1, 2, 3)]
+json.dump({"tenant_id": "ffffff03-2222-4333-8444-555555555555",
+           "clients": [{"client_id": "ffffff04-2222-4333-8444-555555555555", "secret": "cloudsync-secret"}],
+           "users": [{"id": "u-a", "onPremisesObjectIdentifier": ca}], "groups": groups,
+           "servicePrincipals": [{"id": sp, "appId": "00000016-0000-4000-8000-0000000000aa",
+                                  "displayName": "contoso.com (Cloud Sync)",
+                                  "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group",
+                                                "displayName": "Group", "allowedMemberTypes": ["User"]}],
+                                  "appRoleAssignedTo": [{"principalId": gid(3), "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
+                                  "synchronization": {"jobs": [{"id": "AAD2ADGroupProvisioning.fff03.1",
+                                                                "on_demand_result": "Success"}]}}]},
+          open(path, "w"))
+PY
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])'
+cat >>"$T/gb.ini" <<INI
+
+[migration]
+connect_sync_export = $here/data/connect-sync/contoso-2016
+writeback_ou = $WB
+tenant_domain = contoso.example
+handoff_target = cloudsync
+cloudsync_service_principal = $SP
+cloudsync_job_id = AAD2ADGroupProvisioning.fff03.1
+INI
+cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
+cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
+sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+$GB migrate run --yes >/dev/null 2>&1
+$GB migrate confirm inventory >/dev/null 2>&1
+$GB migrate run --yes >/dev/null 2>&1
+$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
+$GB migrate confirm disable-writeback >/dev/null 2>&1
+$GB migrate run --yes >/dev/null 2>&1
+$GB migrate confirm match >/dev/null 2>&1
+run $GB migrate run --yes
+expect_rc "without the rule id the handoff is a configuration error" 2
+expect_err "it says where to find the rule id" "cloudsync_rule_id"
+printf 'cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2\n' >>"$T/gb.ini"
+run $GB migrate run --yes
+expect_rc "with it, the handoff to Cloud Sync is planned and waits" 4
+run $GB migrate plan handoff
+expect_rc "the plan" 0
+expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-patch')" = 2
+run $GB migrate confirm handoff
+expect_rc "confirming hands the groups to the job" 0
+expect_out "the smoke test ran" "provisionOnDemand for"
+expect_out "and succeeded" ": Success"
+fake_control GET "/state?id=$SP" >"$T/sp.json"
+expect "all three groups are assigned to the job" test "$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s=s.get('value',s); print(len(s['appRoleAssignedTo']))" "$T/sp.json")" = 3
+expect "the job received one provisionOnDemand with a group and its member" python3 -c "
+import json, sys
+s = json.load(open(sys.argv[1])); s = s.get('value', s)
+p = s['synchronization']['jobs'][0]['provisionedOnDemand']
+assert len(p) == 1 and p[0]['ruleId'].startswith('33f7c90d'), p" "$T/sp.json"
+run $GB migrate run --yes
+expect_rc "verify passes: AD is as the rules expect" 0
+expect_out "the migration is complete" "The migration is complete."
+run $GB provision --dry-run
+expect_out "groupbridge's provisioning does not take the groups handed to Cloud Sync" "1 provisioned"
+finish
