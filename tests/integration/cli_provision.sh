@@ -16,7 +16,7 @@ eval "alice=\${alice_$$:-} bob=\${bob_$$:-} carol=\${carol_$$:-}"
 expect "three users have GUIDs" test -n "${alice:-}" -a -n "${bob:-}" -a -n "${carol:-}"
 
 # --- the tenant ---
-HOSTILE=' #Evil, "x" <y>;=+\ '
+HOSTILE=' #Évil Zürich, "x" <y>;=+\ ñ '
 python3 - "$T/tenant.json" "$alice" "$bob" "$carol" "$HOSTILE" <<'PY'
 import json, sys
 path, alice, bob, carol, hostile = sys.argv[1:]
@@ -114,7 +114,13 @@ m = re.search(r"^cn(::?) (.*)$", text, re.M)
 cn = base64.b64decode(m.group(2)).decode() if m.group(1) == "::" else m.group(2)
 sys.exit(0 if cn == want else 1)
 PY
-expect "hostile group is inside the OU" grep -q ",OU=Groups,$OU$" "$T/hostile.ldif"
+expect "hostile group is inside the OU" python3 - "$T/hostile.ldif" "OU=Groups,$OU" <<'PY'
+import base64, re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"^dn(::?) (.*)$", text, re.M)
+dn = base64.b64decode(m.group(2)).decode() if m.group(1) == "::" else m.group(2)
+sys.exit(0 if dn.endswith("," + sys.argv[2]) and dn.count(",OU=") == sys.argv[2].count("OU=") else 1)
+PY
 
 # --- convergence: a second run writes nothing ---
 run $GB provision --dry-run
