@@ -14,6 +14,7 @@
 
 #include "groupbridge/audit.h"
 #include "groupbridge/log.h"
+#include "groupbridge/plan.h"
 #include "groupbridge/report.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
@@ -860,3 +861,125 @@ Test(report, random_hostile_cells_survive_every_writer_as_text)
 		free(clean);
 	}
 }
+
+/* ---- the plan, assessment, verification and status kinds, from a state database with fixed content ---- */
+
+static gb_store *kinds_state(const char *kind, gb_report_format f, char *dir, size_t n)
+{
+	static const char *const ext[] = {"html", "md", "json", "csv"};
+	char path[160], sql[4096], *plan_json = NULL;
+	gb_plan *plan;
+	gb_op *op;
+	gb_store *st;
+	gb_error err;
+	sqlite3_stmt *s;
+
+	/* a fixed path: the reports name their state database, and golden files must not change from run to run */
+	snprintf(dir, n, "/tmp/gb-test-golden-%s-%s", kind, ext[f]);
+	snprintf(sql, sizeof(sql), "rm -rf %s && mkdir -p %s", dir, dir);
+	cr_assert_eq(system(sql), 0);
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_store_exec(st,
+				   "INSERT INTO migration_steps(name, state, started, ended, detail) VALUES "
+				   "('import', 'done', '2026-11-24T09:00:00.000Z', '2026-11-24T09:00:01.000Z', '0 changes planned'),"
+				   "('inventory', 'done', '2026-11-24T09:00:02.000Z', '2026-11-24T09:00:05.000Z', 'confirmed by the operator'),"
+				   "('stamp-anchors', 'done', '2026-11-24T09:10:00.000Z', '2026-11-24T09:10:30.000Z', '2 changes applied'),"
+				   "('connect-sync-coexistence', 'waiting', '2026-11-24T09:20:00.000Z', NULL, "
+				   "'ATTESTED by the operator, not verified from an export')",
+				   &err),
+		     0, "%s", err.msg);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO migration_groups(object_id, display_name, ad_dn, ad_guid, admin_description, class, reason, "
+		 "members, cloud_only, other_forest) VALUES "
+		 "('g1', 'Finance', 'CN=Group_g1,OU=WB,DC=test,DC=example', 'aaaa', 'Group_g1', 'ready', 'ready to hand over', 4, 1, 0),"
+		 "('g2', '%s', 'CN=Group_g2,OU=WB,DC=test,DC=example', 'bbbb', 'Group_g2', 'ready', 'ready to hand over', 3, 0, 2),"
+		 "('g3', 'Newsletter', 'CN=Group_g3,OU=WB,DC=test,DC=example', 'cccc', 'Group_g3', 'unsupported-type', "
+		 "'mail-enabled, Microsoft 365 or distribution: stays with group writeback v1', 0, 0, 0)",
+		 "=HYPERLINK(\"\"http://x\"\") <script>alert(1)</script>, \"\"a,b\"\"");
+	cr_assert_eq(gb_store_exec(st, sql, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_store_exec(st,
+				   "INSERT INTO migration_verify(object_id, dn, expected, actual, missing, extra, other_changes, "
+				   "checked) VALUES "
+				   "('g1', 'CN=Group_g1,OU=WB,DC=test,DC=example', 3, 3, 0, 0, 0, '2026-11-24T09:40:00.000Z'),"
+				   "('g2', 'CN=Group_g2,OU=WB,DC=test,DC=example', 1, 2, 0, 1, 0, '2026-11-24T09:40:00.000Z')",
+				   &err),
+		     0, "%s", err.msg);
+	/* a plan with an operation and skips on the hostile group */
+	cr_assert_eq(gb_plan_new(&plan, &err), 0);
+	cr_assert_eq(gb_plan_add_group(plan, "g2", "CN=" HOSTILE_NAME ",OU=G,DC=test,DC=example", NULL, &err), 0);
+	plan->groups[0].nmembers = 2;
+	cr_assert_eq(gb_plan_add_op(plan, GB_OP_CREATE_GROUP, "g2", "CN=" HOSTILE_NAME ",OU=G,DC=test,DC=example",
+				    "cloud group in scope has no AD group", &op, &err),
+		     0);
+	cr_assert_eq(gb_op_add_attr(op, "displayName", NULL, HOSTILE_NAME, &err), 0);
+	cr_assert_eq(gb_plan_add_op(plan, GB_OP_ADD_MEMBERS, "g2", "CN=" HOSTILE_NAME ",OU=G,DC=test,DC=example",
+				    "members in the cloud group", &op, &err),
+		     0);
+	cr_assert_eq(gb_op_add_value(op, "<GUID=11111111-1111-1111-1111-111111111111>", &err), 0);
+	cr_assert_eq(gb_op_add_value(op, "<GUID=22222222-2222-2222-2222-222222222222>", &err), 0);
+	cr_assert_eq(gb_plan_note(plan, GB_NOTE_MEMBER_SKIPPED, "g2", "u9", "cloud-only-user", &err,
+				  "user u9 in group g2: a cloud-only user has no AD account"),
+		     0);
+	cr_assert_eq(gb_plan_to_json(plan, &plan_json, &err), 0);
+	cr_assert_eq(gb_store_prepare(st, "INSERT INTO plans(created, command, run_id, dry_run, json) VALUES "
+					  "('2026-11-24T09:30:00.000Z', 'provision', NULL, 1, ?1)",
+				      &s, &err),
+		     0);
+	sqlite3_bind_text(s, 1, plan_json, -1, SQLITE_STATIC);
+	cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	free(plan_json);
+	gb_plan_free(plan);
+	return st;
+}
+
+static void kind_golden(const char *kind, gb_report_format f)
+{
+	static const char *const ext[] = {"html", "md", "json", "csv"};
+	char dir[96], cmd[160], name[64];
+	gb_store *st = kinds_state(kind, f, dir, sizeof(dir));
+	gb_report *r = NULL;
+	gb_error err;
+	gb_buf b;
+	int rc;
+
+	if (strcmp(kind, "plan") == 0)
+		rc = gb_report_build_plan(st, "2026-11-24T10:00:00Z", &r, &err);
+	else if (strcmp(kind, "assessment") == 0)
+		rc = gb_report_build_assessment(st, "2026-11-24T10:00:00Z", &r, &err);
+	else if (strcmp(kind, "verification") == 0)
+		rc = gb_report_build_verification(st, "2026-11-24T10:00:00Z", &r, &err);
+	else
+		rc = gb_report_build_status(st, "2026-11-24T10:00:00Z", &r, &err);
+	cr_assert_eq(rc, 0, "%s", err.msg);
+	render(r, f, &b);
+	snprintf(name, sizeof(name), "%s.%s", kind, ext[f]);
+	golden(name, &b);
+	if (f == GB_REPORT_HTML)
+		cr_assert(strstr(gb_buf_cstr(&b), "<script>alert") == NULL, "a hostile name became markup in %s", name);
+	gb_buf_free(&b);
+	gb_report_free(r);
+	gb_store_free(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+#define KIND_GOLDEN(kind, fmt, f) \
+	Test(report, kind##_golden_##fmt) { kind_golden(#kind, f); }
+KIND_GOLDEN(plan, html, GB_REPORT_HTML)
+KIND_GOLDEN(plan, md, GB_REPORT_MD)
+KIND_GOLDEN(plan, json, GB_REPORT_JSON)
+KIND_GOLDEN(plan, csv, GB_REPORT_CSV)
+KIND_GOLDEN(assessment, html, GB_REPORT_HTML)
+KIND_GOLDEN(assessment, md, GB_REPORT_MD)
+KIND_GOLDEN(assessment, json, GB_REPORT_JSON)
+KIND_GOLDEN(assessment, csv, GB_REPORT_CSV)
+KIND_GOLDEN(verification, html, GB_REPORT_HTML)
+KIND_GOLDEN(verification, md, GB_REPORT_MD)
+KIND_GOLDEN(verification, json, GB_REPORT_JSON)
+KIND_GOLDEN(verification, csv, GB_REPORT_CSV)
+KIND_GOLDEN(status, html, GB_REPORT_HTML)
+KIND_GOLDEN(status, md, GB_REPORT_MD)
+KIND_GOLDEN(status, json, GB_REPORT_JSON)
+KIND_GOLDEN(status, csv, GB_REPORT_CSV)
