@@ -122,7 +122,7 @@ bench: all
 	@for b in $(sort $(wildcard bench/*.sh)); do \
 		sh $$b $(CURDIR)/$(O)/groupbridge $(O)/bench/$$(basename $$b .sh).json || exit 1; \
 	done
-	@python3 bench/report.py $(O)/bench bench/results.json "make bench BENCH_SCALE=$${BENCH_SCALE:-full}"
+	@python3 bench/report.py $(O)/bench bench/results.json "make bench BENCH_SCALE=$${BENCH_SCALE:-default}"
 
 check: deps
 	@$(MAKE) --no-print-directory all
