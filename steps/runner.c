@@ -212,6 +212,70 @@ int gb_migrate_status(gb_migrate_ctx *c, gb_error *err)
 	return 0;
 }
 
+/* ---- preconditions ---- */
+
+/* Application permissions a step needs: each line is one need, met by any of its roles (the narrowest first). */
+static const struct {
+	const char *step;
+	const char *any[4];
+} needs[] = {
+	{"inventory", {"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+	{"inventory", {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+	{"convert-soa", {"Group-OnPremisesSyncBehavior.ReadWrite.All", NULL, NULL, NULL}},
+	{"convert-soa", {"Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", NULL, NULL}},
+	{"convert-soa", {"Group.ReadWrite.All", "Directory.ReadWrite.All", NULL, NULL}},
+	{"handoff", {"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+};
+
+/* Checks what a step needs before it starts: the Graph permissions granted to the app (from the token's roles), and
+ * for stamp-anchors the forest's schema. GB_ECONFIG naming what is missing. */
+static int preconditions(gb_migrate_ctx *c, const gb_step *s, gb_error *err)
+{
+	char **roles = NULL;
+	size_t nroles = 0, i, j, k;
+	bool read = false;
+	int rc = 0;
+
+	for (i = 0; !rc && i < sizeof(needs) / sizeof(needs[0]); i++) {
+		bool met = false;
+		gb_graph *graph;
+
+		if (strcmp(needs[i].step, s->name) != 0)
+			continue;
+		if (!read) {
+			gb_error e;
+			read = true;
+			rc = gb_migrate_graph(c, &graph, err);
+			if (!rc && gb_graph_token_roles(graph, &roles, &nroles, &e) != 0) {
+				fprintf(c->out, "precondition: the Graph permissions granted cannot be read (%s); going on\n",
+					e.msg);
+				break;
+			}
+		}
+		for (j = 0; !rc && j < 4 && needs[i].any[j] && !met; j++)
+			for (k = 0; k < nroles && !met; k++)
+				met = strcmp(roles[k], needs[i].any[j]) == 0;
+		if (!rc && !met)
+			rc = gb_error_set(err, GB_ECONFIG, "precondition of step %s: the app lacks the Microsoft Graph "
+							   "application permission %s (or one that includes it); grant it "
+							   "and consent (runbooks/preflight.md)",
+					  s->name, needs[i].any[0]);
+	}
+	for (k = 0; k < nroles; k++)
+		free(roles[k]);
+	free(roles);
+	if (!rc && strcmp(s->name, "stamp-anchors") == 0) {
+		char detail[GB_ERROR_MSG_MAX];
+		int has = 0;
+		rc = gb_directory_probe(c->cfg, detail, sizeof(detail), &has, err);
+		if (!rc && !has)
+			rc = gb_error_set(err, GB_ECONFIG, "precondition of step stamp-anchors: the forest's schema has no "
+							   "msDS-ExternalDirectoryObjectId (Windows Server 2016 schema or later "
+							   "is needed)");
+	}
+	return rc;
+}
+
 /* ---- plan, apply ---- */
 
 /* collect: also run the step's reading phase, which records what it reads (not for `migrate plan`, which changes
@@ -325,7 +389,9 @@ static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err
 	int rc;
 
 	fprintf(c->out, "\n== step %s: %s\n", s->name, s->summary);
-	rc = step_plan(c, s, true, &plan, err);
+	rc = preconditions(c, s, err);
+	if (!rc)
+		rc = step_plan(c, s, true, &plan, err);
 	if (!rc && plan->nops) {
 		rc = gb_plan_to_text(plan, 10, &text, err);
 		if (!rc)

@@ -93,6 +93,12 @@ const gb_graph_stats *gb_graph_get_stats(const gb_graph *g);
  * through expires_in (may be NULL). Errors as described above; GB_EAUTH when the authority refuses. */
 int gb_graph_token(gb_graph *g, long *expires_in, gb_error *err);
 
+/* The application permissions (the "roles" claim) of the access token, fetching one if needed: *out is a
+ * NULL-terminated list of *n names (free each, then the list). GB_ENOTFOUND when the token is not a JWT or carries
+ * no roles claim (Entra's app-only tokens are JWTs; this reads the claims, it does not check the signature, which is
+ * the issuer's business). */
+int gb_graph_token_roles(gb_graph *g, char ***out, size_t *n, gb_error *err);
+
 /* Forgets the cached token so the next request fetches a new one. */
 void gb_graph_token_invalidate(gb_graph *g);
 

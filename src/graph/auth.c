@@ -346,3 +346,96 @@ void gb_graph_token_invalidate(gb_graph *g)
 	g->token = NULL;
 	g->token_expires_ms = 0;
 }
+
+/* base64url text (no padding) to bytes; NULL on a bad character. */
+static unsigned char *b64url_decode(const char *s, size_t len, size_t *out_len)
+{
+	unsigned char *out = malloc(len * 3 / 4 + 3);
+	size_t i, o = 0;
+	unsigned int acc = 0;
+	int bits = 0;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		int v;
+		char ch = s[i];
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '-')
+			v = 62;
+		else if (ch == '_')
+			v = 63;
+		else if (ch == '=')
+			break;
+		else {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
+}
+
+int gb_graph_token_roles(gb_graph *g, char ***out, size_t *n, gb_error *err)
+{
+	const char *tok, *dot1, *dot2;
+	unsigned char *payload = NULL;
+	size_t plen = 0, i;
+	json_t *claims = NULL, *roles, *r;
+	json_error_t jerr;
+	char **list = NULL;
+	long life;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = gb_graph_token(g, &life, err);
+	if (rc)
+		return rc;
+	tok = g->token;
+	dot1 = strchr(tok, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (!dot2 || !(payload = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen)) ||
+	    !(claims = json_loadb((const char *)payload, plen, 0, &jerr))) {
+		free(payload);
+		return gb_error_set(err, GB_ENOTFOUND, "the access token is not a JWT: its permissions cannot be read");
+	}
+	free(payload);
+	roles = json_object_get(claims, "roles");
+	if (!json_is_array(roles)) {
+		json_decref(claims);
+		return gb_error_set(err, GB_ENOTFOUND, "the access token carries no roles claim (no application permission "
+						       "is granted to the app)");
+	}
+	list = calloc(json_array_size(roles) + 1, sizeof(char *));
+	if (!list) {
+		json_decref(claims);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	json_array_foreach(roles, i, r)
+	{
+		if (json_is_string(r) && !(list[(*n)++] = gb_strdup(json_string_value(r)))) {
+			json_decref(claims);
+			for (i = 0; list[i]; i++)
+				free(list[i]);
+			free(list);
+			*n = 0;
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+	}
+	json_decref(claims);
+	*out = list;
+	return 0;
+}

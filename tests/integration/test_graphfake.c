@@ -56,15 +56,16 @@ static void auth_header(gb_fake *f, char *dst, size_t n)
 	char *tok = NULL;
 
 	cr_assert_eq(gb_fake_token(f, &tok), 0);
-	snprintf(dst, n, "Authorization: Bearer %s", tok);
+	int len = snprintf(dst, n, "Authorization: Bearer %s", tok);
 	free(tok);
+	cr_assert(len > 0 && (size_t)len < n, "the token does not fit the header buffer");
 }
 
 Test(graphfake, secret_token_and_auth)
 {
 	gb_fake *f = start_small(NULL);
 	gb_fake_reply r;
-	char auth[512];
+	char auth[4096];
 	const char *h[] = {auth, NULL};
 	json_t *j;
 
@@ -300,7 +301,7 @@ static size_t read_all(gb_fake *f, const char *const *h, const char *url, int *p
 Test(graphfake, paging_follows_next_links)
 {
 	gb_fake *f = start_small(NULL);
-	char auth[512];
+	char auth[4096];
 	const char *h[] = {auth, NULL};
 	int pages = 0;
 	gb_fake_reply r;
@@ -321,7 +322,7 @@ Test(graphfake, paging_follows_next_links)
 Test(graphfake, throttling_with_and_without_retry_after)
 {
 	gb_fake *f = start_small(NULL);
-	char auth[512], *v;
+	char auth[4096], *v;
 	const char *h[] = {auth, NULL};
 	gb_fake_reply r;
 	int i;
@@ -356,7 +357,7 @@ Test(graphfake, throttling_with_and_without_retry_after)
 Test(graphfake, delta_reports_a_mutation)
 {
 	gb_fake *f = start_small(NULL);
-	char auth[512], link[2048];
+	char auth[4096], link[2048];
 	const char *h[] = {auth, NULL};
 	gb_fake_reply r;
 	json_t *j, *rec, *md;
@@ -428,7 +429,7 @@ static char *batch_body(int n)
 Test(graphfake, batch_limits_and_parts)
 {
 	gb_fake *f = start_small(NULL);
-	char auth[512], *body;
+	char auth[4096], *body;
 	const char *h[] = {auth, "Content-Type: application/json", NULL};
 	gb_fake_reply r;
 	json_t *j, *resp;
@@ -462,7 +463,7 @@ Test(graphfake, batch_limits_and_parts)
 Test(graphfake, log_records_requests_without_secrets)
 {
 	gb_fake *f = start_small(NULL);
-	char auth[512], *log = NULL;
+	char auth[4096], *log = NULL;
 	const char *h[] = {auth, "client-request-id: 0c0c0c0c-1111-4222-8333-444444444444", NULL};
 	gb_fake_reply r;
 

@@ -27,9 +27,11 @@ Tenant JSON
                                              or "no_content" (204)
   "batch_response_order": "request",         $batch responses in "request", "reverse" or "random" order
   "provision_on_demand_rate": [5, 10],       provisionOnDemand limit (requests, seconds) per job; null: none
-  "clients": [ {"client_id": "GUID", "secret": "s3cret"},
+  "clients": [ {"client_id": "GUID", "secret": "s3cret", "roles": ["Group.Read.All", ...]},
                {"client_id": "GUID", "certificate": "relative/or/absolute.pem", "private_key": "key.pem"} ],
-               a client may have a secret, a certificate (or "certificates": [..]) or both; private_key is not used
+               roles: the application permissions its tokens carry (JWT-shaped tokens with a "roles" claim; default:
+               what groupbridge needs, DEFAULT_ROLES); a client may have a secret, a certificate (or
+               "certificates": [..]) or both; private_key is not used
                by the fake (tests read it from --info-file); relative paths are relative to the tenant file
   "users": [ {"id", "displayName", "userPrincipalName", "onPremisesObjectIdentifier": "GUID" or null,
               "onPremisesSyncEnabled": true/null, "onPremisesSecurityIdentifier": "S-1-5-21-...", ...any property} ],
@@ -503,8 +505,12 @@ class Tenant:
             key = c.get("private_key")
             if key and not os.path.isabs(key):
                 key = os.path.join(self.base_dir, key)
+            roles = c.get("roles", DEFAULT_ROLES)
+            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+                raise TenantError("%s: client %s: roles must be a list of permission names" % (self.path, cid))
             self.clients[cid] = {"client_id": cid, "secret": c.get("secret"), "certs": certs,
-                                 "certificate_path": certs[0].path if certs else None, "private_key_path": key}
+                                 "certificate_path": certs[0].path if certs else None, "private_key_path": key,
+                                 "roles": roles}
 
     def add_object(self, otype, src, log=True):
         if not isinstance(src, dict):
@@ -759,6 +765,12 @@ FILTER_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|([()\[\],:])|([A-Za-z_$@][A-Z
 
 class FilterError(Exception):
     pass
+
+
+# The application permissions a client's tokens carry when the tenant file names none: what groupbridge needs.
+DEFAULT_ROLES = ["Group.ReadWrite.All", "User.Read.All", "Group-OnPremisesSyncBehavior.ReadWrite.All",
+                 "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Synchronization.ReadWrite.All",
+                 "Directory.Read.All"]
 
 
 def tokenize_filter(text):
@@ -1301,10 +1313,16 @@ class Fake(ControlAPI):
             else:
                 raise AadError(401, "invalid_client", 7000218, "The request body must contain the following "
                                "parameter: 'client_assertion' or 'client_secret'.")
-            token = b64url(os.urandom(48))
             with self.lock:
                 life = self.t.settings["token_lifetime"]
                 now = time.time()
+                # JWT-shaped, as Entra issues app-only tokens: clients may read the roles (application permissions)
+                # granted; the signature is random (only the issuer checks it, here by looking the token up).
+                claims = {"aud": self.base_url, "iss": "https://sts.fake/%s/" % self.t.tenant_id,
+                          "tid": self.t.tenant_id, "appid": cid, "roles": client["roles"],
+                          "iat": int(now), "nbf": int(now), "exp": int(now + life), "uti": b64url(os.urandom(9))}
+                token = ".".join([b64url(json.dumps({"typ": "JWT", "alg": "RS256"}).encode()),
+                                  b64url(json.dumps(claims).encode()), b64url(os.urandom(32))])
                 self.t.tokens = {k: v for k, v in self.t.tokens.items() if v["expires"] > now - 3600}
                 self.t.tokens[token] = {"client_id": cid, "expires": now + life}
             return Reply(200, {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life,
