@@ -590,6 +590,9 @@ int gb_graph__send(gb_graph *g, const char *method, const char *url, const char 
 		if (rc == GB_ENET && net_failures < NET_RETRIES) {
 			int64_t ms = gb_graph__backoff_ms(net_failures++);
 
+			/* Out of waiting budget: the network error, which names the request, is the one to report. */
+			if (g->stats.wait_ms + ms > g->max_wait_ms)
+				goto cleanup;
 			gb_warn("graph", "%s; retrying in %lld ms", err ? err->msg : "network failure", (long long)ms);
 			g->stats.net_retries++;
 			rc = gb_graph__wait(g, ms, method, err);

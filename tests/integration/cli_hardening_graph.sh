@@ -99,6 +99,14 @@ stops "malformed JSON" '{"path_regex": "/members", "body": "malformed", "count":
 finishes "truncated JSON once" '{"path_regex": "/members", "body": "truncated", "count": 1, "skip": 2}'
 # cut short every time: the retries run out and the run stops
 stops "truncated JSON always" '{"path_regex": "/members", "body": "truncated", "count": -1, "skip": 2}' "transfer closed"
+# resets that outlast the waiting budget: the network failure is what is reported, not "still throttled"
+reset_ad
+faults '{"path_regex": "/members", "reset_connection": true, "count": -1, "skip": 1}'
+run $GB_BIN --config "$T/short.ini" --state "$T/gb.db" provision
+expect_rc "resets beyond max_throttle_wait: the run stops cleanly (exit 1)" 1
+expect "resets beyond max_throttle_wait: the message names the request" grep -q 'GET .*members' "$T/.err"
+expect_not "resets beyond max_throttle_wait: not reported as throttling" "still throttled"
+converges "resets beyond max_throttle_wait"
 stops "429 storm beyond max_throttle_wait" '{"path_regex": "/members", "status": 429, "retry_after": "1", "count": -1}' \
 	"max_throttle_wait" "$T/short.ini"
 finish
