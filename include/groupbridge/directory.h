@@ -282,6 +282,25 @@ int gb_directory_add_members(gb_directory *d, const char *dn, const char *const 
 int gb_directory_remove_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
 				gb_error *err);
 
+/* Changes one group's membership: adds and removes (DNs or "<GUID=...>"/"<SID=...>", as above). When both are
+ * non-empty and together fit one batch (member_batch), they go in ONE modify (an add and a delete of `member`,
+ * atomic on AD) with the permissive modify control; a server that ignores the control gets both halves narrowed
+ * against the group's current members and sent once more. Otherwise this is gb_directory_add_members followed by
+ * gb_directory_remove_members. Errors as those. */
+int gb_directory_update_members(gb_directory *d, const char *dn, const char *const *adds, size_t nadd,
+				const char *const *removes, size_t nremove, gb_error *err);
+
+/* Write requests sent to the DC by this handle (every attempt, retries included). */
+typedef struct gb_directory_stats {
+	unsigned long adds;
+	unsigned long modifies;
+	unsigned long renames;
+	unsigned long deletes;
+} gb_directory_stats;
+
+/* The handle's counters (never NULL for a non-NULL d). */
+const gb_directory_stats *gb_directory_get_stats(const gb_directory *d);
+
 /* ---- for `config check` ---- */
 
 /* Connects and binds with the configuration's [directory] settings, then looks in the schema naming context for

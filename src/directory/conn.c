@@ -417,6 +417,11 @@ int gb_directory_last_ldap_code(const gb_directory *d)
 	return d ? d->last_rc : 0;
 }
 
+const gb_directory_stats *gb_directory_get_stats(const gb_directory *d)
+{
+	return &d->stats;
+}
+
 /* ---- the fence ---- */
 
 struct gb_dir_fence {

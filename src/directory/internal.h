@@ -25,6 +25,7 @@ struct gb_directory {
 	long member_batch;
 	gb_dir_fence *fence; /* allowed containers */
 	int last_rc;         /* LDAP result code of the last failure */
+	gb_directory_stats stats;
 };
 
 /* One LDAP operation on a handle; returns an LDAP result code. arg is the operation's own state. */

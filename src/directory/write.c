@@ -110,15 +110,18 @@ static int write_op(gb_directory *d, LDAP *ld, void *argp)
 {
 	struct write_arg *a = argp;
 
-	(void)d;
 	switch (a->kind) {
 	case 'a':
+		d->stats.adds++;
 		return ldap_add_ext_s(ld, a->dn, a->mods, a->ctrls, NULL);
 	case 'm':
+		d->stats.modifies++;
 		return ldap_modify_ext_s(ld, a->dn, a->mods, a->ctrls, NULL);
 	case 'r':
+		d->stats.renames++;
 		return ldap_rename_s(ld, a->dn, a->new_rdn, a->new_parent, 1, a->ctrls, NULL);
 	default:
+		d->stats.deletes++;
 		return ldap_delete_ext_s(ld, a->dn, a->ctrls, NULL);
 	}
 }
@@ -424,38 +427,64 @@ static int current_member_cb(const char *value, size_t len, void *ctx, gb_error 
 	return rc;
 }
 
+/* The group's current members, sorted, for narrow_batch. */
+static int load_current(gb_directory *d, const char *dn, struct keyset *cur, gb_error *err)
+{
+	int rc = gb_directory_read_values(d, dn, "member", GB_DIR_EXTENDED_DN, current_member_cb, cur, err);
+
+	if (!rc && cur->n)
+		qsort(cur->keys, cur->n, sizeof *cur->keys, cmp_key);
+	return rc;
+}
+
 /* A server that does not honour the permissive modify control for linked attributes (Samba 4.17 does not) fails a
  * whole batch with 68 (add) or 53/16 (delete) when one value is already (or no longer) there. The batch is then
- * narrowed to the values that still need the change, read against the group's current members. *kept is the
+ * narrowed to the values that still need the change, read against the group's current members (cur). *kept is the
  * number of values left at the front of bvp. */
-static int narrow_batch(gb_directory *d, int op, const char *dn, struct berval **bvp, size_t count, size_t *kept,
+static int narrow_batch(const struct keyset *cur, int op, struct berval **bvp, size_t count, size_t *kept,
 			gb_error *err)
 {
-	struct keyset cur = {NULL, 0, 0};
 	size_t i, k = 0;
 	int rc;
 
 	*kept = 0;
-	if ((rc = gb_directory_read_values(d, dn, "member", GB_DIR_EXTENDED_DN, current_member_cb, &cur, err)))
-		goto out;
-	if (cur.n)
-		qsort(cur.keys, cur.n, sizeof *cur.keys, cmp_key);
 	for (i = 0; i < count; i++) {
 		char *key = NULL;
 		bool present;
 
 		if ((rc = member_key(bvp[i]->bv_val, &key, err)))
-			goto out;
-		present = cur.n && bsearch(&key, cur.keys, cur.n, sizeof *cur.keys, cmp_key) != NULL;
+			return rc;
+		present = cur->n && bsearch(&key, cur->keys, cur->n, sizeof *cur->keys, cmp_key) != NULL;
 		free(key);
 		if (present != (op == LDAP_MOD_ADD))
 			bvp[k++] = bvp[i];
 	}
 	bvp[k] = NULL;
 	*kept = k;
-out:
-	keyset_free(&cur);
-	return rc;
+	return 0;
+}
+
+/* Fills bv/bvp with members[0..n) (bvp NULL-terminated); GB_EINVAL naming the empty value. */
+static int fill_batch(const char *opname, const char *dn, const char *const *members, size_t n, struct berval *bv,
+		      struct berval **bvp, gb_error *err)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		if (!members[j] || !*members[j])
+			return gb_error_set(err, GB_EINVAL, "ldap %s %s: member %zu is empty", opname, dn, j);
+		bv[j].bv_val = (char *)members[j];
+		bv[j].bv_len = strlen(members[j]);
+		bvp[j] = &bv[j];
+	}
+	bvp[n] = NULL;
+	return 0;
+}
+
+static bool narrowable(const gb_directory *d, int op)
+{
+	return (op == LDAP_MOD_ADD && d->last_rc == LDAP_ALREADY_EXISTS) ||
+	       (op == LDAP_MOD_DELETE && (d->last_rc == LDAP_UNWILLING_TO_PERFORM || d->last_rc == LDAP_NO_SUCH_ATTRIBUTE));
 }
 
 static int change_members(gb_directory *d, int op, const char *dn, const char *const *members, size_t n,
@@ -468,7 +497,7 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 	LDAPMod mod, *mods[2] = {&mod, NULL};
 	struct write_arg a;
 	char *real = NULL;
-	size_t batch = (size_t)d->member_batch, i, j;
+	size_t batch = (size_t)d->member_batch, i;
 	int rc;
 
 	if (done)
@@ -486,16 +515,8 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 	for (i = 0; i < n; i += batch) {
 		size_t end = i + batch < n ? i + batch : n;
 
-		for (j = i; j < end; j++) {
-			if (!members[j] || !*members[j]) {
-				rc = gb_error_set(err, GB_EINVAL, "ldap %s %s: member %zu is empty", opname, real, j);
-				goto out;
-			}
-			bv[j - i].bv_val = (char *)members[j];
-			bv[j - i].bv_len = strlen(members[j]);
-			bvp[j - i] = &bv[j - i];
-		}
-		bvp[end - i] = NULL;
+		if ((rc = fill_batch(opname, real, members + i, end - i, bv, bvp, err)))
+			goto out;
 		mod.mod_op = op | LDAP_MOD_BVALUES;
 		mod.mod_type = "member";
 		mod.mod_bvalues = bvp;
@@ -505,13 +526,14 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 		a.mods = mods;
 		a.ctrls = ctrls;
 		rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
-		if (rc && ((op == LDAP_MOD_ADD && d->last_rc == LDAP_ALREADY_EXISTS) ||
-			   (op == LDAP_MOD_DELETE &&
-			    (d->last_rc == LDAP_UNWILLING_TO_PERFORM || d->last_rc == LDAP_NO_SUCH_ATTRIBUTE)))) {
+		if (rc && narrowable(d, op)) {
+			struct keyset cur = {NULL, 0, 0};
 			size_t kept = 0;
 
-			if ((rc = narrow_batch(d, op, real, bvp, end - i, &kept, err)) == 0 && kept > 0)
+			if ((rc = load_current(d, real, &cur, err)) == 0 &&
+			    (rc = narrow_batch(&cur, op, bvp, end - i, &kept, err)) == 0 && kept > 0)
 				rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
+			keyset_free(&cur);
 		}
 		if (rc) {
 			gb_error_prefix(err, "values %zu to %zu of %zu", i + 1, end, n);
@@ -537,4 +559,72 @@ int gb_directory_remove_members(gb_directory *d, const char *dn, const char *con
 				gb_error *err)
 {
 	return change_members(d, LDAP_MOD_DELETE, dn, members, n, done, err);
+}
+
+int gb_directory_update_members(gb_directory *d, const char *dn, const char *const *adds, size_t nadd,
+				const char *const *removes, size_t nremove, gb_error *err)
+{
+	static LDAPControl permissive = {PERMISSIVE_MODIFY_OID, {0, NULL}, 1};
+	LDAPControl *ctrls[2] = {&permissive, NULL};
+	struct berval *bv = NULL, **add_p = NULL, **del_p = NULL;
+	LDAPMod madd, mdel, *mods[3];
+	struct keyset cur = {NULL, 0, 0};
+	struct write_arg a;
+	char *real = NULL;
+	int rc;
+
+	/* One side empty, or more values than one modify carries: the batched calls. */
+	if (nadd == 0 || nremove == 0 || nadd + nremove > (size_t)d->member_batch) {
+		rc = gb_directory_add_members(d, dn, adds, nadd, NULL, err);
+		return rc ? rc : gb_directory_remove_members(d, dn, removes, nremove, NULL, err);
+	}
+	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, "change members of", real, err)))
+		goto out;
+	bv = calloc(nadd + nremove, sizeof *bv);
+	add_p = calloc(nadd + 1, sizeof *add_p);
+	del_p = calloc(nremove + 1, sizeof *del_p);
+	if (!bv || !add_p || !del_p) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = fill_batch("add members to", real, adds, nadd, bv, add_p, err)) ||
+	    (rc = fill_batch("remove members from", real, removes, nremove, bv + nadd, del_p, err)))
+		goto out;
+	madd.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+	madd.mod_type = "member";
+	madd.mod_bvalues = add_p;
+	mdel.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
+	mdel.mod_type = "member";
+	mdel.mod_bvalues = del_p;
+	mods[0] = &madd;
+	mods[1] = &mdel;
+	mods[2] = NULL;
+	memset(&a, 0, sizeof a);
+	a.kind = 'm';
+	a.dn = real;
+	a.mods = mods;
+	a.ctrls = ctrls;
+	rc = gb_dir_run(d, false, "change members of", real, write_op, &a, NULL, err);
+	if (rc && (narrowable(d, LDAP_MOD_ADD) || narrowable(d, LDAP_MOD_DELETE))) {
+		/* Either half may have met a value already done (a retried run): narrow both, send what is left. */
+		size_t kadd = 0, kdel = 0, k = 0;
+
+		if ((rc = load_current(d, real, &cur, err)) || (rc = narrow_batch(&cur, LDAP_MOD_ADD, add_p, nadd, &kadd, err)) ||
+		    (rc = narrow_batch(&cur, LDAP_MOD_DELETE, del_p, nremove, &kdel, err)))
+			goto out;
+		if (kadd)
+			mods[k++] = &madd;
+		if (kdel)
+			mods[k++] = &mdel;
+		mods[k] = NULL;
+		if (k)
+			rc = gb_dir_run(d, false, "change members of", real, write_op, &a, NULL, err);
+	}
+out:
+	keyset_free(&cur);
+	free(bv);
+	free(add_p);
+	free(del_p);
+	free(real);
+	return rc;
 }

@@ -1176,7 +1176,9 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 {
 	gb_plan *plan = res->plan;
 	gb_map *failed = NULL, *dn_now = NULL;
-	gb_error unreachable;
+	gb_error unreachable, carried_err;
+	bool carried = false;
+	int carried_rc = 0;
 	char **dns = NULL;
 	size_t i;
 	int rc;
@@ -1196,7 +1198,7 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 		gb_error oe;
 		int orc;
 
-		if (gb_stop_requested()) {
+		if (!carried && gb_stop_requested()) {
 			/* Stop between operations: what is done is in AD and in the audit log; a rerun plans the rest. */
 			gb_info("provision", "stopping on request after %zu of %zu operations", i, plan->nops);
 			rc = gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again to "
@@ -1207,15 +1209,34 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 		/* A rename or move earlier in this run changed where the group is. */
 		if (op->object_id && gb_map_get(dn_now, op->object_id))
 			target = gb_map_get(dn_now, op->object_id);
-		if (op->object_id && gb_map_get(failed, op->object_id)) {
+		if (!carried && op->object_id && gb_map_get(failed, op->object_id)) {
 			res->skipped++;
 			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
 			orc = 1;
+		} else if (carried) {
+			/* the second half of a member change sent in one modify with the operation before it */
+			orc = carried_rc;
+			oe = carried_err;
+			carried = false;
 		} else {
 			gb_op copy = *op;
 			copy.target = (char *)target;
 			gb_info("provision", "[%zu/%zu] %s %s", i + 1, plan->nops, gb_op_kind_name(op->kind), target);
-			orc = execute(dir, &copy, &oe);
+			if (op->kind == GB_OP_ADD_MEMBERS && i + 1 < plan->nops &&
+			    plan->ops[i + 1].kind == GB_OP_REMOVE_MEMBERS && op->object_id &&
+			    plan->ops[i + 1].object_id && strcmp(op->object_id, plan->ops[i + 1].object_id) == 0 &&
+			    strcmp(op->target, plan->ops[i + 1].target) == 0) {
+				/* A group that gains and loses members: one modify for both where they fit one. */
+				const gb_op *rm = &plan->ops[i + 1];
+				orc = gb_directory_update_members(dir, target, (const char *const *)op->values,
+								  op->nvalues, (const char *const *)rm->values,
+								  rm->nvalues, &oe);
+				carried = true;
+				carried_rc = orc;
+				carried_err = oe;
+			} else {
+				orc = execute(dir, &copy, &oe);
+			}
 			if (orc == 0) {
 				res->applied++;
 				snprintf(result, sizeof(result), "ok");
@@ -1260,7 +1281,7 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			rc = set_managed(st, op->object_id, target, op->guid, "deleted", o->run_id, err);
 		if (!rc && orc == 0 && op->kind == GB_OP_UNMANAGE)
 			rc = set_managed(st, op->object_id, target, op->guid, "unmanaged", o->run_id, err);
-		if (!rc && unreachable.code) {
+		if (!rc && unreachable.code && !carried) {
 			rc = gb_error_set(err, unreachable.code, "%s", unreachable.msg);
 			break;
 		}
@@ -1482,6 +1503,12 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	if (!rc && (res->failed || res->group_errors))
 		rc = gb_error_set(err, GB_EPARTIAL, "%zu operations failed, %zu skipped, %zu groups could not be provisioned",
 				  res->failed, res->skipped, res->group_errors);
+	if (dir && graph) {
+		const gb_directory_stats *ds = gb_directory_get_stats(dir);
+		gb_info("provision", "requests: %lu to Graph; directory writes: %lu adds, %lu modifies, %lu renames, "
+			"%lu deletes", gb_graph_get_stats(graph)->requests, ds->adds, ds->modifies, ds->renames,
+			ds->deletes);
+	}
 	free(fence);
 	free(old_fp);
 	changes_clear(&ch);

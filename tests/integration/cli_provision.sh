@@ -164,6 +164,17 @@ expect_err "and reads no group again" "0 groups to read again"
 run $GB provision --full
 expect "--full corrects drift: the manual member is removed" test "$(members_of 'CloudOnly_000000000002')" = 1
 
+# --- a group that gains one member and loses another: both in one LDAP modify, and one audit record each ---
+before=$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log")
+fake_mutate '{"changes": [{"op": "remove_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]},
+  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-alice"]}]}'
+run $GB provision
+expect_rc "gain-and-lose run exits 0" 0
+expect_err "one modify carries both changes" "directory writes: 0 adds, 1 modifies"
+cloudonly=$(ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=CloudOnly_000000000002,OU=Groups,$OU" member | sed -n 's/^member: //p')
+expect "alice replaced carol in CloudOnly" test "$cloudonly" = "CN=alice-$$,$OU"
+expect "an audit record for each half" test "$(sqlite3 "$T/gb.db" "SELECT group_concat(operation) FROM audit_log WHERE seq > $before")" = "member.add,member.remove"
+
 # --- deletes: soft delete keeps, hard delete stops at the threshold, then deletes only what we manage ---
 printf 'dn: CN=Foreign,OU=Groups,%s\nobjectClass: group\nmsDS-ExternalDirectoryObjectId: Group_00000002-1111-4111-8111-000000000002x\n' "$OU" >"$T/foreign.ldif"
 ldap ldapadd -f "$T/foreign.ldif" >/dev/null 2>&1

@@ -1043,3 +1043,40 @@ Test(directory, reconnects_once_when_the_server_goes_away)
 	cr_assert(strstr(err.msg, "reconnecting") != NULL, "%s", err.msg);
 	gb_directory_free(d);
 }
+
+Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a_retry_is_harmless)
+{
+	LDAP *ld = raw_connect();
+	const char *ou = make_ou(ld, "update");
+	char ou_copy[256];
+	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
+	gb_directory *d = dir_for(ou_copy);
+	char **c = bulk_contacts(ld, ou_copy, "upd", 6);
+	char *g = child("gains and loses", ou_copy);
+	const char *start[] = {c[0], c[1], c[2]}, *adds[] = {c[3], c[4]}, *removes[] = {c[0], c[1]};
+	gb_ad_group *group = NULL;
+	unsigned long before;
+	size_t count = 0;
+	gb_error err;
+
+	create_group(d, g, NULL);
+	cr_assert_eq(gb_directory_add_members(d, g, start, 3, NULL, &err), 0, "%s", err.msg);
+	before = gb_directory_get_stats(d)->modifies;
+	cr_assert_eq(gb_directory_update_members(d, g, adds, 2, removes, 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get_stats(d)->modifies - before, 1, "two adds and two removes take one modify");
+	cr_assert_eq(gb_directory_read_group(d, g, true, &group, &err), 0, "%s", err.msg);
+	cr_assert_eq(group->nmembers, 3, "c2, c3 and c4 remain");
+	gb_ad_group_free(group);
+
+	/* the same change again (a rerun after a kill): every value is done already, nothing fails */
+	cr_assert_eq(gb_directory_update_members(d, g, adds, 2, removes, 2, &err), 0, "%s", err.msg);
+	/* half done: c5 still to add, c2 still to remove, c3 already added, c0 already gone */
+	const char *adds2[] = {c[3], c[5]}, *removes2[] = {c[0], c[2]};
+	cr_assert_eq(gb_directory_update_members(d, g, adds2, 2, removes2, 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_read_values(d, g, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 3, "c3, c4 and c5");
+	free(g);
+	free_list(c, 6);
+	gb_directory_free(d);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+}
