@@ -3,6 +3,8 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,86 +239,242 @@ size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind)
 	return n;
 }
 
-static json_t *str_or_null(const char *s)
+/* ---- the JSON form, written as a stream ----
+ * The plan is written straight into one buffer, never as a tree of JSON values: a plan over a million member links
+ * would otherwise hold the tree, the text and a copy at once. The output is what jansson's json_dumps gives with
+ * JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII (tests/unit/test_plan.c compares the two), so that the
+ * stored plan reads back with gb_plan_from_json. */
+
+typedef struct jw {
+	gb_buf b;
+	int depth;
+	bool first; /* no member written yet at this depth */
+	int rc;
+	gb_error *err;
+} jw;
+
+static void jw_put(jw *w, const char *s, size_t n)
 {
-	return s ? json_string(s) : json_null();
+	if (!w->rc)
+		w->rc = gb_buf_append(&w->b, s, n, w->err);
+}
+
+static void jw_puts(jw *w, const char *s)
+{
+	jw_put(w, s, strlen(s));
+}
+
+static void jw_newline(jw *w)
+{
+	static const char spaces[] = "                                ";
+	int n = w->depth * 2;
+
+	jw_put(w, "\n", 1);
+	while (n > 0) {
+		int k = n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1;
+		jw_put(w, spaces, (size_t)k);
+		n -= k;
+	}
+}
+
+/* The length of the UTF-8 sequence at p (at most n bytes) and its code point; 0 when it is not valid UTF-8. */
+static size_t utf8_next(const unsigned char *p, size_t n, unsigned long *cp)
+{
+	size_t len, i;
+	unsigned long c;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* A JSON string, ASCII only; a byte that is not valid UTF-8 becomes U+FFFD. NULL is null. */
+static void jw_string(jw *w, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run;
+	size_t n;
+
+	if (!s) {
+		jw_puts(w, "null");
+		return;
+	}
+	n = strlen(s);
+	jw_put(w, "\"", 1);
+	run = p;
+	while (n) {
+		unsigned long cp = 0;
+		size_t len = utf8_next(p, n, &cp);
+		char seq[16];
+
+		if (len == 1 && cp >= 0x20 && cp != '"' && cp != '\\') {
+			p++;
+			n--;
+			continue;
+		}
+		jw_put(w, (const char *)run, (size_t)(p - run));
+		if (len == 0) {
+			jw_puts(w, "\\uFFFD");
+			len = 1;
+		} else if (cp == '"' || cp == '\\') {
+			seq[0] = '\\';
+			seq[1] = (char)cp;
+			jw_put(w, seq, 2);
+		} else if (cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t') {
+			seq[0] = '\\';
+			seq[1] = cp == '\b' ? 'b' : cp == '\f' ? 'f' : cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+			jw_put(w, seq, 2);
+		} else if (cp < 0x10000) {
+			snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)cp);
+			jw_puts(w, seq);
+		} else {
+			cp -= 0x10000;
+			snprintf(seq, sizeof(seq), "\\u%04X\\u%04X", (unsigned)(0xd800 | (cp >> 10)),
+				 (unsigned)(0xdc00 | (cp & 0x3ff)));
+			jw_puts(w, seq);
+		}
+		p += len;
+		n -= len;
+		run = p;
+	}
+	jw_put(w, (const char *)run, (size_t)(p - run));
+	jw_put(w, "\"", 1);
+}
+
+/* Opens an object or array member (key NULL in an array): the separator, the indentation and the key. */
+static void jw_member(jw *w, const char *key)
+{
+	if (!w->first)
+		jw_put(w, ",", 1);
+	w->first = false;
+	jw_newline(w);
+	if (key) {
+		jw_string(w, key);
+		jw_put(w, ": ", 2);
+	}
+}
+
+static void jw_open(jw *w, const char *key, char bracket)
+{
+	jw_member(w, key);
+	jw_put(w, &bracket, 1);
+	w->depth++;
+	w->first = true;
+}
+
+/* Closes what jw_open opened: "[]" or "{}" when it stayed empty. */
+static void jw_close(jw *w, char bracket)
+{
+	w->depth--;
+	if (!w->first)
+		jw_newline(w);
+	jw_put(w, &bracket, 1);
+	w->first = false;
+}
+
+static void jw_str_member(jw *w, const char *key, const char *value)
+{
+	jw_member(w, key);
+	jw_string(w, value);
 }
 
 int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
 {
-	json_t *root, *ops, *notes, *groups;
+	jw w;
 	size_t i, j;
+	char num[32];
 
 	*out = NULL;
-	root = json_object();
-	ops = json_array();
-	notes = json_array();
-	groups = json_array();
-	if (!root || !ops || !notes || !groups) {
-		json_decref(groups);
-		goto oom;
-	}
-	json_object_set_new(root, "schema_version", json_integer(PLAN_SCHEMA_VERSION));
-	json_object_set_new(root, "groups", groups);
+	memset(&w, 0, sizeof(w));
+	gb_buf_init(&w.b, SIZE_MAX / 2); /* our own data, sized by the plan: no limit below memory */
+	w.err = err;
+	w.first = true;
+	jw_put(&w, "{", 1);
+	w.depth = 1;
+	jw_member(&w, "schema_version");
+	snprintf(num, sizeof(num), "%d", PLAN_SCHEMA_VERSION);
+	jw_puts(&w, num);
+	jw_open(&w, "groups", '[');
 	for (i = 0; i < plan->ngroups; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "object_id", str_or_null(plan->groups[i].object_id));
-		json_object_set_new(o, "dn", str_or_null(plan->groups[i].dn));
-		json_object_set_new(o, "guid", str_or_null(plan->groups[i].guid));
-		json_object_set_new(o, "members", json_integer((json_int_t)plan->groups[i].nmembers));
-		json_array_append_new(groups, o);
+		jw_open(&w, NULL, '{');
+		jw_str_member(&w, "object_id", plan->groups[i].object_id);
+		jw_str_member(&w, "dn", plan->groups[i].dn);
+		jw_str_member(&w, "guid", plan->groups[i].guid);
+		jw_member(&w, "members");
+		snprintf(num, sizeof(num), "%zu", plan->groups[i].nmembers);
+		jw_puts(&w, num);
+		jw_close(&w, '}');
 	}
-	json_object_set_new(root, "operations", ops);
-	json_object_set_new(root, "notes", notes);
+	jw_close(&w, ']');
+	jw_open(&w, "operations", '[');
 	for (i = 0; i < plan->nops; i++) {
 		const gb_op *op = &plan->ops[i];
-		json_t *o = json_object(), *attrs = json_array(), *values = json_array();
 
-		if (!o || !attrs || !values) {
-			json_decref(o);
-			json_decref(attrs);
-			json_decref(values);
-			goto oom;
-		}
-		json_object_set_new(o, "kind", json_string(gb_op_kind_name(op->kind)));
-		json_object_set_new(o, "object_id", str_or_null(op->object_id));
-		json_object_set_new(o, "target", str_or_null(op->target));
-		json_object_set_new(o, "guid", str_or_null(op->guid));
-		json_object_set_new(o, "new_rdn", str_or_null(op->new_rdn));
-		json_object_set_new(o, "new_parent", str_or_null(op->new_parent));
+		jw_open(&w, NULL, '{');
+		jw_str_member(&w, "kind", gb_op_kind_name(op->kind));
+		jw_str_member(&w, "object_id", op->object_id);
+		jw_str_member(&w, "target", op->target);
+		jw_str_member(&w, "guid", op->guid);
+		jw_str_member(&w, "new_rdn", op->new_rdn);
+		jw_str_member(&w, "new_parent", op->new_parent);
+		jw_open(&w, "attributes", '[');
 		for (j = 0; j < op->nattrs; j++) {
-			json_t *a = json_object();
-			json_object_set_new(a, "name", json_string(op->attrs[j].name));
-			json_object_set_new(a, "before", str_or_null(op->attrs[j].before));
-			json_object_set_new(a, "after", str_or_null(op->attrs[j].after));
-			json_array_append_new(attrs, a);
+			jw_open(&w, NULL, '{');
+			jw_str_member(&w, "name", op->attrs[j].name);
+			jw_str_member(&w, "before", op->attrs[j].before);
+			jw_str_member(&w, "after", op->attrs[j].after);
+			jw_close(&w, '}');
 		}
-		json_object_set_new(o, "attributes", attrs);
+		jw_close(&w, ']');
+		jw_open(&w, "values", '[');
 		for (j = 0; j < op->nvalues; j++)
-			json_array_append_new(values, json_string(op->values[j]));
-		json_object_set_new(o, "values", values);
-		json_object_set_new(o, "reason", str_or_null(op->reason));
-		json_array_append_new(ops, o);
+			jw_str_member(&w, NULL, op->values[j]);
+		jw_close(&w, ']');
+		jw_str_member(&w, "reason", op->reason);
+		jw_close(&w, '}');
 	}
+	jw_close(&w, ']');
+	jw_open(&w, "notes", '[');
 	for (i = 0; i < plan->nnotes; i++) {
 		const gb_note *n = &plan->notes[i];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "kind", json_string(gb_note_kind_name(n->kind)));
-		json_object_set_new(o, "object_id", str_or_null(n->object_id));
-		json_object_set_new(o, "subject_id", str_or_null(n->subject_id));
-		json_object_set_new(o, "code", str_or_null(n->code));
-		json_object_set_new(o, "message", str_or_null(n->message));
-		json_array_append_new(notes, o);
+		jw_open(&w, NULL, '{');
+		jw_str_member(&w, "kind", gb_note_kind_name(n->kind));
+		jw_str_member(&w, "object_id", n->object_id);
+		jw_str_member(&w, "subject_id", n->subject_id);
+		jw_str_member(&w, "code", n->code);
+		jw_str_member(&w, "message", n->message);
+		jw_close(&w, '}');
 	}
-	*out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	json_decref(root);
-	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory writing the plan");
-oom:
-	json_decref(root);
-	json_decref(ops);
-	json_decref(notes);
-	return gb_error_set(err, GB_ENOMEM, "out of memory writing the plan");
+	jw_close(&w, ']');
+	w.depth = 0;
+	jw_newline(&w);
+	jw_put(&w, "}", 1);
+	if (w.rc) {
+		gb_buf_free(&w.b);
+		return gb_error_prefix(err, "writing the plan");
+	}
+	*out = gb_buf_detach(&w.b);
+	return 0;
 }
 
 static int kind_from_name(const char *name, const char **names, size_t n)

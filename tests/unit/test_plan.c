@@ -1,5 +1,6 @@
 /* Unit tests of plans: building, JSON round trip (the apply checkpoint), text for people, bad JSON refused. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +108,65 @@ Test(plan, text_lists_reasons_and_limits_values)
 	cr_assert_str_eq(t, "No changes.\n");
 	free(t);
 	gb_plan_free(empty);
+}
+
+/* The plan is written as a stream; its text must be exactly what jansson writes for the same JSON (the format the
+ * stored plans and `provision --json` always had), hostile strings included. */
+Test(plan, streamed_json_is_what_jansson_writes)
+{
+	static const char *const hostile[] = {
+	    "quote \" backslash \\ slash / tab \t newline \n cr \r bs \b ff \f bell \a esc \x1b del \x7f",
+	    "Ünïcödé Grüppe, Ñandú, 日本語のグループ, emoji \xf0\x9f\x98\x80 and \xe2\x80\xa8 line separator",
+	    "", ")(|(cn=*))", "CN=a\\,b+c=d,OU=\"x\";<y>#z"};
+	gb_plan *p = sample(), *empty = NULL;
+	gb_op *op;
+	gb_error err;
+	json_error_t jerr;
+	json_t *tree;
+	char *mine, *theirs;
+	size_t i;
+
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		cr_assert_eq(gb_plan_add_op(p, GB_OP_SET_ATTRS, hostile[i], hostile[i], hostile[i], &op, &err), 0);
+		cr_assert_eq(gb_op_add_attr(op, hostile[i], hostile[i], NULL, &err), 0);
+		cr_assert_eq(gb_op_add_value(op, hostile[i], &err), 0);
+		cr_assert_eq(gb_plan_note(p, GB_NOTE_WARNING, hostile[i], NULL, hostile[i], &err, "%s", hostile[i]), 0);
+	}
+	cr_assert_eq(gb_plan_new(&empty, &err), 0);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(gb_plan_to_json(i ? empty : p, &mine, &err), 0, "%s", err.msg);
+		tree = json_loads(mine, 0, &jerr);
+		cr_assert_not_null(tree, "not JSON: %s at line %d", jerr.text, jerr.line);
+		theirs = json_dumps(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		cr_assert_str_eq(mine, theirs);
+		free(theirs);
+		json_decref(tree);
+		free(mine);
+	}
+	gb_plan_free(p);
+	gb_plan_free(empty);
+}
+
+/* A value that is not UTF-8 (a byte from a broken source) still gives valid JSON: the byte becomes U+FFFD. */
+Test(plan, bytes_that_are_not_utf8_become_replacement_characters)
+{
+	gb_plan *p = NULL;
+	gb_op *op;
+	gb_error err;
+	json_error_t jerr;
+	json_t *tree;
+	char *text;
+
+	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	cr_assert_eq(gb_plan_add_op(p, GB_OP_ADD_MEMBERS, "g", "CN=a\xff\xc3(,DC=t", "r", &op, &err), 0);
+	cr_assert_eq(gb_op_add_value(op, "\xed\xa0\x80 surrogate, \xc0\xaf overlong, \xe2\x82 cut", &err), 0);
+	cr_assert_eq(gb_plan_to_json(p, &text, &err), 0, "%s", err.msg);
+	tree = json_loads(text, 0, &jerr);
+	cr_assert_not_null(tree, "not JSON: %s", jerr.text);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(tree, "operations"), 0),
+							   "target")),
+			 "CN=a\xef\xbf\xbd\xef\xbf\xbd(,DC=t");
+	json_decref(tree);
+	free(text);
+	gb_plan_free(p);
 }
