@@ -8,10 +8,13 @@
  * isCloudManaged back to false; the AD group is kept and provisioning stops managing it.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/adcodec.h"
+#include "groupbridge/buf.h"
 #include "groupbridge/util.h"
 #include "steps_int.h"
 
@@ -20,6 +23,7 @@
 #define ATTR_EXT "extensionProperty"
 #define ATTR_SOA "isCloudManaged"
 #define ATTR_DN "GroupDN"
+#define ATTR_GROUP_TYPE "groupType"
 #define GROUP_TYPE_UNIVERSAL 0x8L
 
 static void ids_free(char **ids);
@@ -93,6 +97,95 @@ static int add_op(gb_plan *plan, const char *id, const char *target, const char 
 	return rc ? rc : gb_op_add_attr(op, attr, before, after, err);
 }
 
+static const char *scope_name(long group_type)
+{
+	return group_type & 0x2 ? "global" : group_type & 0x4 ? "domain local" : "of no known scope";
+}
+
+/* --make-universal: the AD group's scope becomes universal, its security flag kept. AD refuses where its rules
+ * forbid it (a global group that is a member of another global group; a domain local group that holds another
+ * domain local group), and the step reports that group. */
+static int universal_op(gb_plan *plan, const char *id, const gb_ad_group *a, gb_error *err)
+{
+	char before[24], after[24];
+	gb_op *op;
+	int rc;
+
+	snprintf(before, sizeof(before), "%ld", a->group_type);
+	snprintf(after, sizeof(after), "%ld", (long)(int32_t)(((uint32_t)a->group_type & ~0xEu) | GROUP_TYPE_UNIVERSAL));
+	rc = gb_plan_add_op(plan, GB_OP_SET_ATTRS, id, a->dn, "Cloud Sync provisions universal groups (--make-universal)",
+			    &op, err);
+	return rc ? rc : gb_op_add_attr(op, ATTR_GROUP_TYPE, before, after, err);
+}
+
+static int first_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	char *dn = ctx;
+
+	(void)err;
+	if (!dn[0])
+		snprintf(dn, 512, "%s", e->dn);
+	return 0;
+}
+
+/* AD's rules for a scope change to universal, checked here so that the plan says why before anything is tried (and
+ * so that a DC that does not enforce them, as Samba does not, is not used to break them): a global group must not be
+ * a member of another global group, and a domain local group must not hold another domain local group. *why is
+ * empty when the change is allowed. */
+static int universal_blocker(gb_directory *dir, const gb_ad_group *a, char why[512], gb_error *err)
+{
+	static const char *const dn_attr[] = {"distinguishedName", NULL};
+	bool global = a->group_type & 0x2;
+	char found[512] = "";
+	gb_buf f;
+	int rc;
+
+	why[0] = '\0';
+	if (!global && !(a->group_type & 0x4))
+		return 0;
+	gb_buf_init(&f, 4096);
+	rc = gb_buf_puts(&f, global ? "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2)(member="
+				    : "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=4)(memberOf=",
+			 err);
+	if (!rc)
+		rc = gb_ad_filter_escape(a->dn, strlen(a->dn), &f, err);
+	if (!rc)
+		rc = gb_buf_puts(&f, "))", err);
+	if (!rc)
+		rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, first_dn_cb, found, err);
+	gb_buf_free(&f);
+	if (!rc && found[0])
+		snprintf(why, 512, global ? "it is a member of the global group %s" : "it holds the domain local group %s",
+			 found);
+	return rc;
+}
+
+/* Whether group id's AD group (as recorded by the plan) is universal now: isCloudManaged is set only then. */
+static int check_universal(gb_migrate_ctx *c, const char *id, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	gb_directory *dir = NULL;
+	gb_ad_group *a = NULL;
+	int rc;
+
+	rc = gb_store_prepare(c->st, "SELECT ad_dn FROM migration_groups WHERE object_id = ?1 AND ad_dn IS NOT NULL", &s,
+			      err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		rc = gb_migrate_dir(c, &dir, err);
+		if (!rc)
+			rc = gb_directory_read_group(dir, (const char *)sqlite3_column_text(s, 0), false, &a, err);
+		if (!rc && !(a->group_type & GROUP_TYPE_UNIVERSAL))
+			rc = gb_error_set(err, GB_ECONFLICT, "group %s: AD group %s is %s, not universal; the source of "
+							     "authority stays in AD", id, a->dn, scope_name(a->group_type));
+	}
+	sqlite3_finalize(s);
+	gb_ad_group_free(a);
+	return rc;
+}
+
 int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	gb_graph *graph = NULL;
@@ -155,6 +248,7 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 		gb_ad_group *a = NULL;
 		bool managed = false;
 		static const char *const dn_attr[] = {"distinguishedName", NULL};
+		char why[512];
 
 		rc = gb_graph_get_group(graph, ids[i], &g, err);
 		if (rc == GB_ENOTFOUND) {
@@ -174,12 +268,21 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 				rc = r;
 			else
 				rc = gb_directory_read_group(dir, e->dn, false, &a, err);
-			if (!rc && a && !(a->group_type & GROUP_TYPE_UNIVERSAL))
+			if (!rc && a && !(a->group_type & GROUP_TYPE_UNIVERSAL) && !c->make_universal)
 				rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "not-universal", err,
-						  "group %s: AD group %s is not universal; convert its scope in AD first "
-						  "(runbooks/convert-soa.md)", ids[i], a->dn);
+						  "group %s: AD group %s is %s, not universal; convert its scope in AD first, "
+						  "or run with --make-universal (runbooks/convert-soa.md)",
+						  ids[i], a->dn, scope_name(a->group_type));
+			else if (!rc && a && !(a->group_type & GROUP_TYPE_UNIVERSAL) &&
+				 (rc = universal_blocker(dir, a, why, err)) == 0 && why[0])
+				rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "cannot-be-universal", err,
+						  "group %s: AD group %s cannot become universal: %s (AD forbids it); change "
+						  "that first (runbooks/convert-soa.md)", ids[i], a->dn, why);
 			else if (!rc && a) {
-				rc = gb_graph_get_sync_behavior(graph, ids[i], &managed, err);
+				if (!(a->group_type & GROUP_TYPE_UNIVERSAL))
+					rc = universal_op(plan, ids[i], a, err);
+				if (!rc)
+					rc = gb_graph_get_sync_behavior(graph, ids[i], &managed, err);
 				if (!rc && !managed)
 					rc = add_op(plan, ids[i], ids[i], ATTR_SOA, "false", "true",
 						    "move the group's source of authority to the cloud", err);
@@ -257,8 +360,17 @@ int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
 	gb_graph_app *app = NULL;
 	char *sp = NULL, *name = NULL;
 	bool managed = false;
-	int rc = gb_migrate_graph(c, &graph, err);
+	int rc;
 
+	if (op->kind == GB_OP_SET_ATTRS && strcmp(attr, ATTR_GROUP_TYPE) == 0) {
+		gb_directory *dir = NULL;
+		const char *values[2] = {after, NULL};
+		gb_dir_change change = {GB_DIR_MOD_REPLACE, ATTR_GROUP_TYPE, values};
+
+		rc = gb_migrate_dir(c, &dir, err);
+		return rc ? rc : gb_directory_modify(dir, op->target, &change, 1, err);
+	}
+	rc = gb_migrate_graph(c, &graph, err);
 	if (rc)
 		return rc;
 	if (strcmp(attr, ATTR_APP) == 0) {
@@ -273,7 +385,9 @@ int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
 			rc = gb_graph_create_extension_property(graph, app->id, ATTR_DN, &name, err);
 	} else if (strcmp(attr, ATTR_SOA) == 0) {
 		bool want = after && strcmp(after, "true") == 0;
-		rc = gb_graph_set_sync_behavior(graph, op->target, want, err);
+		rc = want ? check_universal(c, op->target, err) : 0;
+		if (!rc)
+			rc = gb_graph_set_sync_behavior(graph, op->target, want, err);
 		if (!rc)
 			rc = gb_graph_get_sync_behavior(graph, op->target, &managed, err);
 		if (!rc && managed != want)

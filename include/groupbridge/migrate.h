@@ -47,6 +47,7 @@ typedef struct gb_migrate_ctx {
 	gb_directory *dir;
 	FILE *out;         /* where steps print what a person should read */
 	bool irreversible_ok; /* --i-understand-this-is-irreversible was given */
+	bool make_universal;  /* --make-universal: convert-soa changes a global or domain local group's scope */
 } gb_migrate_ctx;
 
 int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err);

@@ -15,6 +15,7 @@ static void help(void)
 	puts("usage: groupbridge [--config FILE] migrate status\n"
 	     "       groupbridge [--config FILE] migrate plan [STEP]\n"
 	     "       groupbridge [--config FILE] migrate run [--until STEP] [--yes] [--i-understand-this-is-irreversible]\n"
+	     "                                                    [--make-universal]\n"
 	     "       groupbridge [--config FILE] migrate confirm STEP [--export DIR]\n"
 	     "       groupbridge [--config FILE] migrate rollback STEP\n"
 	     "\n"
@@ -42,6 +43,10 @@ static void help(void)
 	     "--i-understand-this-is-irreversible, and refuses while the export holds the rule that deletes groups leaving\n"
 	     "writeback scope, or while the coexistence step is attested but not verified from an export.\n"
 	     "\n"
+	     "convert-soa converts only universal AD groups (Cloud Sync provisions universal groups); it reports a\n"
+	     "global or domain local one, and with --make-universal changes its scope to universal first, where AD\n"
+	     "allows it (not for a global group that is a member of another global group).\n"
+	     "\n"
 	     "Exit codes: 0 done; 1 failed; 2 usage or configuration; 3 some changes failed; 4 stopped at a gate\n"
 	     "(a confirmation, or --yes, is needed).");
 }
@@ -53,6 +58,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		{"yes", no_argument, NULL, 'y'},
 		{"export", required_argument, NULL, 'e'},
 		{"i-understand-this-is-irreversible", no_argument, NULL, 'I'},
+		{"make-universal", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -60,7 +66,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 	gb_migrate_ctx ctx;
 	gb_error err;
 	char run_id[40] = "", holder[80];
-	bool yes = false, writes, irreversible = false;
+	bool yes = false, writes, irreversible = false, make_universal = false;
 	int c, rc, exit_code;
 
 	if (gb_cli_wants_help(argc, argv) || argc < 2) {
@@ -75,6 +81,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 		case 'y': yes = true; break;
 		case 'e': export_dir = optarg; break;
 		case 'I': irreversible = true; break;
+		case 'U': make_universal = true; break;
 		default: return gb_cli_usage_error("migrate", "unknown option %s", argv[optind]);
 		}
 	}
@@ -91,6 +98,7 @@ int gb_cmd_migrate(gb_cli *cli, int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.out = stdout;
 	ctx.irreversible_ok = irreversible;
+	ctx.make_universal = make_universal;
 	rc = gb_cli_config(cli, &err);
 	if (rc)
 		return gb_cli_report("migrate", &err);

@@ -1,0 +1,89 @@
+#!/bin/sh
+# convert-soa and the scope of AD groups (issue 7, step 6): Cloud Sync provisions universal groups, so a global
+# group listed for conversion is reported and left alone; with --make-universal its scope becomes universal first
+# (security flag kept), and a group whose scope AD's rules forbid to change (a global group that is a member of another
+# global group) is reported and stays in AD's hands.
+. "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+WB="OU=gbuni-$$,$GB_TEST_DC1_BASE_DN"
+ad_ou DC1 "$WB"
+eval "$(ad_users DC1 "$WB" un-$$)"
+eval "un=\$un_$$"
+WBG=00000015-0000-4000-8000-000000000001
+# a written-back group, a global group to convert, and a global group that is a member of another global group
+{
+	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=un-%s,%s\n\n' \
+		"$WBG" "$WB" "$WBG" $$ "$WB"
+	printf 'dn: CN=Global Team-%s,%s\nobjectClass: group\ngroupType: -2147483646\nmember: CN=un-%s,%s\n\n' $$ "$WB" $$ "$WB"
+	printf 'dn: CN=Inner Global-%s,%s\nobjectClass: group\ngroupType: -2147483646\n\n' $$ "$WB"
+	printf 'dn: CN=Outer Global-%s,%s\nobjectClass: group\ngroupType: -2147483646\nmember: CN=Inner Global-%s,%s\n\n' $$ "$WB" $$ "$WB"
+} | ldap_on DC1 ldapadd >/dev/null
+SID_G=$(ad_sid DC1 "$WB" "(cn=Global Team-$$)")
+SID_I=$(ad_sid DC1 "$WB" "(cn=Inner Global-$$)")
+G_ID=00000015-0000-4000-8000-000000000090
+I_ID=00000015-0000-4000-8000-000000000091
+python3 - "$T/tenant.json" "$un" "$SID_G" "$SID_I" "$WBG" "$G_ID" "$I_ID" <<'PY'
+import json, sys
+path, un, sid_g, sid_i, wbg, g_id, i_id = sys.argv[1:]
+sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
+groups = [dict(sec, id=wbg, displayName="Written Back", members=["u-a"]),
+          dict(sec, id=g_id, displayName="Global Team", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_g,
+               members=["u-a"]),
+          dict(sec, id=i_id, displayName="Inner Global", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_i,
+               members=[])]
+json.dump({"tenant_id": "ffffff15-2222-4333-8444-555555555555",
+           "clients": [{"client_id": "ffffff16-2222-4333-8444-555555555555", "secret": "uni-secret"}],
+           "users": [{"id": "u-a", "onPremisesObjectIdentifier": un}], "groups": groups}, open(path, "w"))
+PY
+fake_start "$T/tenant.json"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB"
+printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\nconvert_groups = %s, %s\n' \
+	"$here" "$WB" "$G_ID" "$I_ID" >>"$T/gb.ini"
+cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
+cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
+sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+group_type() { ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=$1-$$)" groupType | sed -n 's/^groupType: //p'; }
+cloud_managed() {
+	fake_control GET "/state?id=$1" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for g in s.get("groups", [s]) if isinstance(s, dict) else s:
+    print((g.get("onPremisesSyncBehavior") or {}).get("isCloudManaged", False))
+    break'
+}
+
+# to convert-soa
+$GB migrate run --yes >/dev/null 2>&1
+$GB migrate confirm inventory >/dev/null 2>&1
+$GB migrate run --yes >/dev/null 2>&1
+$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
+run $GB migrate confirm disable-writeback
+expect_rc "the migration reaches convert-soa" 0
+
+# without --make-universal: the plan reports the global groups and converts neither
+run $GB migrate plan convert-soa
+expect_out "the plan reports the global group" "is global, not universal"
+expect_out "and says how to go on" "--make-universal"
+expect_not "and plans no scope change" "groupType"
+expect "the global group keeps its scope" test "$(group_type 'Global Team')" = -2147483646
+expect "and is not converted" test "$(cloud_managed $G_ID)" = False
+
+# with it: the plan changes the scope of the group AD allows it for, and reports the nested one
+run $GB migrate plan convert-soa --make-universal
+expect_out "the plan changes the scope" "groupType: -2147483646 -> -2147483640"
+expect_out "the plan says why the nested group cannot become universal" "Inner Global-$$,$WB cannot become universal: it is a member of the global group CN=Outer Global-$$"
+run $GB migrate run --yes --until convert-soa --make-universal
+expect_rc "convert-soa runs (exit 0)" 0
+expect "the global group is now universal, still security" test "$(group_type 'Global Team')" = -2147483640
+expect "and cloud-managed" test "$(cloud_managed $G_ID)" = True
+expect "the nested global group stays global" test "$(group_type 'Inner Global')" = -2147483646
+expect "and its source of authority stays in AD" test "$(cloud_managed $I_ID)" = False
+expect "the scope change is in the audit log" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'convert-soa' AND target LIKE 'CN=Global Team-%' AND result = 'ok'")" = 1
+run $GB audit verify
+expect_rc "the audit log verifies" 0
+finish
