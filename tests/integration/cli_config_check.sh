@@ -1,6 +1,7 @@
 #!/bin/sh
 # `config check` against the test bed: every probe passes on a good configuration, and each fails clearly on a wrong
-# password, a wrong Graph secret, and a server whose certificate authority is not configured. No secret is printed.
+# password, a wrong Graph secret, and a server (the DC, or Graph) whose certificate authority is not configured. No
+# secret is printed.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
@@ -64,6 +65,15 @@ write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" ""
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "unknown certificate authority fails" 1
 expect_out "ldap refuses the unverified server" "ldap     FAIL"
+
+# The same for Graph: without the fake's CA in [graph] ca_file, its certificate is not trusted and nothing is sent
+write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+sed -i '/^\[graph\]/,/^\[directory\]/{/^ca_file/d}' "$T/gb.ini"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "Graph with an unknown certificate authority fails" 1
+expect_out "graph refuses the unverified server" "graph    FAIL"
+expect_out "and says it is the certificate" "SSL certificate problem"
+expect_out "ldap, with its CA, still passes" "ldap     pass"
 
 # Certificate credentials, both assertion algorithms, chosen in the configuration.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=groupbridge test app" -keyout "$T/app.key" \
