@@ -122,6 +122,13 @@ size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind);
  * reason. */
 int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err);
 
+/* Receives the JSON text in pieces (64 KiB or so each, in order); non-zero stops the writing and is returned. */
+typedef int (*gb_plan_sink)(void *ctx, const char *data, size_t n, gb_error *err);
+
+/* Writes the same text as gb_plan_to_json to sink, holding at most a chunk of it in memory (for plans too big to
+ * hold twice). Errors: the sink's, or GB_ENOMEM. */
+int gb_plan_write_json(const gb_plan *plan, gb_plan_sink sink, void *ctx, gb_error *err);
+
 /* Reads a plan back from gb_plan_to_json's text (the checkpoint of an apply). GB_EPARSE names what is wrong. */
 int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err);
 

@@ -240,23 +240,36 @@ size_t gb_plan_count(const gb_plan *plan, gb_op_kind kind)
 }
 
 /* ---- the JSON form, written as a stream ----
- * The plan is written straight into one buffer, never as a tree of JSON values: a plan over a million member links
+ * The plan is written in chunks to a sink, never built as a tree of JSON values: a plan over a million member links
  * would otherwise hold the tree, the text and a copy at once. The output is what jansson's json_dumps gives with
  * JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII (tests/unit/test_plan.c compares the two), so that the
  * stored plan reads back with gb_plan_from_json. */
 
+#define JW_CHUNK (64 * 1024)
+
 typedef struct jw {
-	gb_buf b;
+	gb_buf b;   /* text not yet handed to the sink */
 	int depth;
 	bool first; /* no member written yet at this depth */
 	int rc;
 	gb_error *err;
+	gb_plan_sink sink;
+	void *ctx;
 } jw;
+
+static void jw_flush(jw *w)
+{
+	if (!w->rc && w->b.len)
+		w->rc = w->sink(w->ctx, w->b.data, w->b.len, w->err);
+	gb_buf_clear(&w->b);
+}
 
 static void jw_put(jw *w, const char *s, size_t n)
 {
 	if (!w->rc)
 		w->rc = gb_buf_append(&w->b, s, n, w->err);
+	if (w->b.len >= JW_CHUNK)
+		jw_flush(w);
 }
 
 static void jw_puts(jw *w, const char *s)
@@ -397,16 +410,17 @@ static void jw_str_member(jw *w, const char *key, const char *value)
 	jw_string(w, value);
 }
 
-int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
+int gb_plan_write_json(const gb_plan *plan, gb_plan_sink sink, void *ctx, gb_error *err)
 {
 	jw w;
 	size_t i, j;
 	char num[32];
 
-	*out = NULL;
 	memset(&w, 0, sizeof(w));
-	gb_buf_init(&w.b, SIZE_MAX / 2); /* our own data, sized by the plan: no limit below memory */
+	gb_buf_init(&w.b, 2 * JW_CHUNK);
 	w.err = err;
+	w.sink = sink;
+	w.ctx = ctx;
 	w.first = true;
 	jw_put(&w, "{", 1);
 	w.depth = 1;
@@ -469,11 +483,31 @@ int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
 	w.depth = 0;
 	jw_newline(&w);
 	jw_put(&w, "}", 1);
-	if (w.rc) {
-		gb_buf_free(&w.b);
-		return gb_error_prefix(err, "writing the plan");
+	jw_flush(&w);
+	gb_buf_free(&w.b);
+	return w.rc ? gb_error_prefix(err, "writing the plan") : 0;
+}
+
+static int to_buf(void *ctx, const char *data, size_t n, gb_error *err)
+{
+	return gb_buf_append(ctx, data, n, err);
+}
+
+int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
+{
+	gb_buf b;
+	int rc;
+
+	*out = NULL;
+	gb_buf_init(&b, SIZE_MAX / 2); /* our own data, sized by the plan: no limit below memory */
+	rc = gb_plan_write_json(plan, to_buf, &b, err);
+	if (!rc && !b.data)
+		rc = gb_buf_append(&b, "", 0, err);
+	if (rc) {
+		gb_buf_free(&b);
+		return rc;
 	}
-	*out = gb_buf_detach(&w.b);
+	*out = gb_buf_detach(&b);
 	return 0;
 }
 

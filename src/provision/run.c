@@ -1312,36 +1312,73 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 	return rc;
 }
 
-/* Keeps the plan for `report plan` (the 20 newest plans are kept). */
+static int count_bytes(void *ctx, const char *data, size_t n, gb_error *err)
+{
+	(void)data;
+	(void)err;
+	*(sqlite3_int64 *)ctx += (sqlite3_int64)n;
+	return 0;
+}
+
+struct blob_sink {
+	sqlite3_blob *blob;
+	int offset;
+	gb_store *st;
+};
+
+static int to_blob(void *ctx, const char *data, size_t n, gb_error *err)
+{
+	struct blob_sink *b = ctx;
+
+	if (sqlite3_blob_write(b->blob, data, (int)n, b->offset) != SQLITE_OK)
+		return gb_store_error(b->st, err, "recording the plan");
+	b->offset += (int)n;
+	return 0;
+}
+
+/* Keeps the plan for `report plan` (the 20 newest plans are kept). The text is measured first, then streamed into a
+ * row of that size, so that a plan over millions of members is never held as text in memory. */
 static int store_plan(gb_store *st, const gb_plan *plan, const gb_provision_opts *o, const char *command,
 		      gb_error *err)
 {
+	struct blob_sink sink = {NULL, 0, st};
 	sqlite3_stmt *s = NULL;
-	char *json = NULL;
+	sqlite3_int64 size = 0;
 	int rc;
 
-	rc = gb_plan_to_json(plan, &json, err);
+	rc = gb_plan_write_json(plan, count_bytes, &size, err);
+	if (!rc && size > 1000000000)
+		rc = gb_error_set(err, GB_ETOOBIG, "the plan's text (%lld bytes) is too big to record", (long long)size);
 	if (!rc)
 		rc = gb_store_begin(st, err);
-	if (!rc)
-		rc = gb_store_prepare(st, "INSERT INTO plans(command, run_id, dry_run, json) VALUES (?1, ?2, ?3, ?4)", &s,
-				      err);
+	if (rc)
+		return rc;
+	rc = gb_store_prepare(st, "INSERT INTO plans(command, run_id, dry_run, json) VALUES (?1, ?2, ?3, zeroblob(?4))", &s,
+			      err);
 	if (!rc) {
 		sqlite3_bind_text(s, 1, command, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, o->run_id && *o->run_id ? o->run_id : NULL, -1, SQLITE_STATIC);
 		sqlite3_bind_int(s, 3, o->dry_run);
-		sqlite3_bind_text(s, 4, json, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, size);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = gb_store_error(st, err, "recording the plan");
 	}
 	sqlite3_finalize(s);
+	if (!rc && sqlite3_blob_open(gb_store_db(st), "main", "plans", "json", sqlite3_last_insert_rowid(gb_store_db(st)),
+				     1, &sink.blob) != SQLITE_OK)
+		rc = gb_store_error(st, err, "recording the plan");
+	if (!rc)
+		rc = gb_plan_write_json(plan, to_blob, &sink, err);
+	if (!rc && sink.offset != size)
+		rc = gb_error_set(err, GB_EINVAL, "recording the plan: %d bytes written of %lld", sink.offset,
+				  (long long)size);
+	sqlite3_blob_close(sink.blob);
 	if (!rc)
 		rc = gb_store_exec(st, "DELETE FROM plans WHERE id <= (SELECT max(id) - 20 FROM plans)", err);
 	if (!rc)
 		rc = gb_store_commit(st, err);
 	else
 		gb_store_rollback(st);
-	free(json);
 	return rc;
 }
 
