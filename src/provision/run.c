@@ -77,6 +77,7 @@ typedef struct gather {
 	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
 	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
 	bool record_users;    /* a full pass that keeps the tenant's users in cloud_users (the delta passes' source) */
+	bool incremental;     /* gather_changes: managed groups are named by their objectGUID (provisioned) */
 	sqlite3_stmt *user_ins; /* while listing the users of such a pass */
 	size_t built, props_read, reread; /* incremental: groups built from the store, of them with properties read,
 					   * and groups read again in full */
@@ -381,7 +382,7 @@ static int collect_referenced(gather *g, size_t *wanted, gb_error *err)
 				rc = gb_map_set(g->wanted_users, m->id, (void *)1, err);
 				(*wanted)++;
 			} else if (m->kind == GB_KIND_GROUP && !gb_map_get(g->cloud_groups, m->id)) {
-				if (g->managed && (guid = gb_map_get(g->managed, m->id)) != NULL && *guid)
+				if (g->incremental && (guid = gb_map_get(g->managed, m->id)) != NULL && *guid)
 					continue;
 				gb_cloud_group *other = NULL;
 				rc = gb_graph_get_group(g->graph, m->id, &other, err);
@@ -697,7 +698,8 @@ typedef struct group_change {
 	gb_cloud_group *props;  /* the properties of the last record that carried all of them (owned), or NULL */
 	gb_map *added;          /* member id -> (void *)(kind + 1) */
 	gb_map *removed;        /* member id -> (void *)(kind + 1) */
-	bool conflict;          /* a member both added and removed: the order cannot be trusted, read the group */
+	bool unsure;            /* a member both added and removed (the order cannot be trusted), or one added of an
+				 * unknown type: read the group in full */
 } group_change;
 
 typedef struct delta_changes {
@@ -760,15 +762,16 @@ static int copy_group_props(const gb_cloud_group *src, gb_cloud_group **out)
 	return 0;
 }
 
-/* Records one members@delta entry; the same member on both sides makes the change a conflict. */
+/* Records one members@delta entry. The same member on both sides, or a member added without a known type (a user
+ * taken for another kind would be removed from AD), makes the change unsure. */
 static int note_member(group_change *c, const gb_member_ref *m, bool removed, gb_error *err)
 {
 	gb_map *same = removed ? c->removed : c->added, *other = removed ? c->added : c->removed;
 
 	if (!m->id)
 		return 0;
-	if (gb_map_get(other, m->id))
-		c->conflict = true;
+	if (gb_map_get(other, m->id) || (!removed && m->kind == GB_KIND_OTHER))
+		c->unsure = true;
 	return gb_map_set(same, m->id, (void *)(uintptr_t)(m->kind + 1), err);
 }
 
@@ -1054,8 +1057,8 @@ static int stored_members(gather *g, const char *id, gb_cloud_group *grp, bool *
 /* An incremental pass's changed group built without reading its members: the membership stored by the pass that
  * last read or built it, plus and minus every members@delta entry of this pass's records (c, or NULL when only a
  * member user changed); the properties from a record that carried them all, or else read (without members). *done
- * is false when that is not safe: the group is not managed, its stored membership is missing, or its records
- * disagree (a member both added and removed); the caller then reads the group in full. */
+ * is false when that is not safe: the group is not managed, its stored membership is missing, or its records are
+ * unsure (a member both added and removed, or added without a known type); the caller then reads it in full. */
 static int build_group(gather *g, const char *id, const group_change *c, bool *done, gb_error *err)
 {
 	gb_cloud_group *grp = NULL, stored;
@@ -1066,7 +1069,7 @@ static int build_group(gather *g, const char *id, const group_change *c, bool *d
 	int rc;
 
 	*done = false;
-	if (!gb_map_get(g->managed, id) || (c && c->conflict))
+	if (!gb_map_get(g->managed, id) || (c && c->unsure))
 		return 0;
 	memset(&stored, 0, sizeof(stored));
 	gb_cloud_group_clear(&stored);
@@ -1220,6 +1223,7 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 	int rc;
 
 	memset(&guids, 0, sizeof(guids));
+	g->incremental = true;
 	rc = gb_map_new(GB_MAP_ICASE, &affected, err);
 	while (!rc && gb_map_next(ch->groups, &pos, &key, &v)) {
 		uintptr_t kind = ((const group_change *)v)->kind;
@@ -1819,6 +1823,12 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 			old_fp = NULL;
 		if (!rc)
 			rc = load_managed(&g, err);
+		/* A stored membership is good only while its group stays managed: every pass since it was recorded applied
+		 * that group's changes. A group that stopped being managed (by a pass whose other writes failed, say) loses
+		 * it here, before a later pass could manage it again and build it from an old membership. */
+		if (!rc)
+			rc = gb_store_exec(st, "DELETE FROM member_state WHERE group_id NOT IN "
+					       "(SELECT object_id FROM managed_groups WHERE state = 'managed')", err);
 		if (!rc) {
 			char *gl = NULL, *ul = NULL;
 			links = gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &gl, NULL) == 0 &&

@@ -3,7 +3,8 @@
 # members@delta, merged over every record and page (the fake splits them: one entry a record, two records a page),
 # with users from the stored listing kept current by users delta: such a pass makes only the delta requests. Also: a
 # nested group kept as a member, a user whose onPremisesObjectIdentifier changes, a delta replayed over a membership
-# already recorded (nothing written), the full re-read when the stored membership is missing, and an expired link.
+# already recorded (nothing written), the full re-read when the stored membership is missing or its group stopped
+# being managed, and an expired link.
 . "$(dirname "$0")/lib.sh"
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
@@ -107,6 +108,16 @@ run $GB provision
 expect_err "after that, Big is built again" "1 groups built from the stored membership and the delta records (0 with their properties read), 0 groups to read again"
 expect "m1 left Big again" test "$(members "$BIG")" = "m5 m6 m7"
 
+# --- a group that stopped being managed loses its stored membership, even when managed again before a change ---
+sqlite3 "$T/gb.db" "UPDATE managed_groups SET state = 'unmanaged' WHERE object_id = '$GB1'"
+run $GB provision
+sqlite3 "$T/gb.db" "UPDATE managed_groups SET state = 'managed' WHERE object_id = '$GB1'"
+expect "its stored membership is forgotten" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM member_state WHERE group_id = '$GB1'")" = 0
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"u-2\"]}]}"
+run $GB provision
+expect_err "so its next change reads it again" "1 groups to read again"
+expect "m2 is in Big" test "$(members "$BIG")" = "m2 m5 m6 m7"
+
 # --- an expired link: a full pass that takes new links from now, without paging through delta ---
 fake_control POST /delta/expire '{"status": 410, "code": "syncStateNotFound", "kind": "groups"}' >/dev/null
 fake_control POST /log/clear >/dev/null
@@ -115,7 +126,7 @@ expect_rc "the pass after the expiry exits 0" 0
 expect_err "it reads everything" "reading everything (the delta link expired)"
 graph_paths >"$T/paths"
 expect "new links from now" test "$(grep -c 'deltatoken=latest' "$T/paths")" = 2
-expect "Big is unchanged" test "$(members "$BIG")" = "m5 m6 m7"
+expect "Big is unchanged" test "$(members "$BIG")" = "m2 m5 m6 m7"
 expect "Other was never touched" test "$(members "$OTHER")" = "m6"
 run $GB provision
 expect_err "then incremental again" "0 groups to read again"
