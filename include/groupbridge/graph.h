@@ -219,13 +219,18 @@ void gb_graph_groups_free(gb_cloud_group *groups, size_t n);
 
 /* One group record of a delta page. group holds the properties the record carries (group.deleted or
  * group.changed_out for removed groups); added and removed are this record's members@delta entries (a large
- * group's members are spread across several records and pages: merge them). */
+ * group's members are spread across several records and pages: merge them). members_delta is true when the record
+ * carries a members@delta array at all (possibly empty); complete is true when it carries every property of
+ * GB_GRAPH_GROUP_SELECT (null ones included), as Graph does unless asked for "Prefer: return=minimal", so that
+ * group's properties are all known from the record. */
 typedef struct gb_graph_group_delta {
 	gb_cloud_group group;
 	gb_member_ref *added;
 	size_t nadded;
 	gb_member_ref *removed;
 	size_t nremoved;
+	bool members_delta;
+	bool complete;
 } gb_graph_group_delta;
 
 /* d == NULL announces a reset: the saved state is void and the records that follow are a full enumeration (on a
@@ -234,6 +239,9 @@ typedef int (*gb_graph_group_delta_fn)(const gb_graph_group_delta *d, void *ud, 
 typedef int (*gb_graph_user_delta_fn)(const gb_cloud_user *u, void *ud, gb_error *err);
 
 #define GB_GRAPH_DELTA_FALLBACK 1u /* on an expired link, start over with a full enumeration by itself */
+/* "Sync from now": ignore the saved link and ask for a new one with $deltatoken=latest (one request, no records:
+ * the caller reads the current state itself, and the changes made from then on are what the link reports). */
+#define GB_GRAPH_DELTA_LATEST 2u
 
 typedef struct gb_graph_delta_info {
 	bool full;             /* this run enumerated everything (first run or fallback) */
@@ -259,7 +267,10 @@ bool gb_graph_delta_is_expired(long status, const char *body, size_t len);
  * nextLink, and saves the new deltaLink only after the last page was delivered and fn accepted every record; a
  * run that stops early leaves the old link, and the next run replays from it (records are idempotent). An expired
  * saved link is deleted from the store; then, with GB_GRAPH_DELTA_FALLBACK, the client restarts from scratch (fn
- * first gets d == NULL), and without it the call fails with GB_ERETRY ("a full read is needed"). info may be NULL. */
+ * first gets d == NULL), and without it the call fails with GB_ERETRY ("a full read is needed"). With
+ * GB_GRAPH_DELTA_LATEST the saved link is not used: one request with $deltatoken=latest (and the same $select)
+ * saves a link that reports the changes made from now on (info->full stays false, fn gets no record unless the
+ * server sends some). info may be NULL. */
 int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
 			  gb_graph_delta_info *info, gb_error *err);
 

@@ -46,6 +46,27 @@ static int push_ref(gb_member_ref **v, size_t *n, gb_member_ref *m, gb_error *er
 	return 0;
 }
 
+/* True when the record carries every property of GB_GRAPH_GROUP_SELECT (a null one as null). */
+static bool record_complete(const json_t *item)
+{
+	const char *p = GB_GRAPH_GROUP_SELECT;
+	char name[64];
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n >= sizeof(name))
+			return false;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!json_object_get(item, name))
+			return false;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
 int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_graph_group_delta_fn fn, void *ud,
 				char **next_link, char **delta_link, gb_error *err)
 {
@@ -65,7 +86,9 @@ int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_gra
 		rc = gb_graph_group_from_json(item, ext_name, &d.group, err);
 		if (rc)
 			return rc;
+		d.complete = record_complete(item);
 		md = json_object_get(item, "members@delta");
+		d.members_delta = md != NULL;
 		if (md && !json_is_array(md)) {
 			rc = gb_error_set(err, GB_EPARSE, "group %s: members@delta is not an array", d.group.id);
 			goto next;
@@ -167,7 +190,18 @@ static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *ini
 	int rc, restarts = 0;
 
 	memset(info, 0, sizeof(*info));
-	if (st) {
+	if (flags & GB_GRAPH_DELTA_LATEST) {
+		gb_buf b;
+
+		gb_buf_init(&b, 8192);
+		rc = gb_buf_printf(&b, err, "%s%s$deltatoken=latest", initial, strchr(initial, '?') ? "&" : "?");
+		url = rc ? NULL : gb_strdup(gb_buf_cstr(&b));
+		gb_buf_free(&b);
+		if (rc)
+			return rc;
+		if (!url)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+	} else if (st) {
 		rc = gb_store_kv_get(st, key, &url, err);
 		if (rc == GB_ENOTFOUND)
 			url = NULL;

@@ -76,6 +76,11 @@ typedef struct gather {
 	const char *const *only_ids; /* restrict the pass to these groups */
 	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
 	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
+	bool record_users;    /* a full pass that keeps the tenant's users in cloud_users (the delta passes' source) */
+	bool incremental;     /* gather_changes: managed groups are named by their objectGUID (provisioned) */
+	sqlite3_stmt *user_ins; /* while listing the users of such a pass */
+	size_t built, props_read, reread; /* incremental: groups built from the store, of them with properties read,
+					   * and groups read again in full */
 } gather;
 
 static void gather_clear(gather *g)
@@ -126,6 +131,21 @@ static void gather_clear(gather *g)
 
 /* ---- the tenant ---- */
 
+/* Takes grp (members known) into the pass's groups in scope. */
+static int add_group(gather *g, gb_cloud_group *grp, gb_error *err)
+{
+	int rc = ptrs_push(&g->groups, grp, err);
+
+	if (rc) {
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	rc = gb_map_set(g->in_scope, grp->id, (void *)1, err);
+	if (!rc)
+		rc = gb_map_set(g->cloud_groups, grp->id, grp, err);
+	return rc;
+}
+
 static int keep_group(gather *g, gb_cloud_group *grp, gb_error *err)
 {
 	int rc;
@@ -168,16 +188,7 @@ static int keep_group(gather *g, gb_cloud_group *grp, gb_error *err)
 			}
 		}
 	}
-	rc = ptrs_push(&g->groups, grp, err);
-	if (rc) {
-		gb_cloud_group_free(grp);
-		return rc;
-	}
-	if (!rc)
-		rc = gb_map_set(g->in_scope, grp->id, (void *)1, err);
-	if (!rc)
-		rc = gb_map_set(g->cloud_groups, grp->id, grp, err);
-	return rc;
+	return add_group(g, grp, err);
 }
 
 /* In scope: selected or matched by [provisioning], or handed over by the migration. */
@@ -316,11 +327,33 @@ static int copy_user(const gb_cloud_user *u, gb_cloud_user **out)
 	return 0;
 }
 
+/* Inserts or replaces u in cloud_users with the prepared statement s. */
+static int store_user(gb_store *st, sqlite3_stmt *s, const gb_cloud_user *u, gb_error *err)
+{
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, u->display_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, u->user_principal_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, u->on_prem_object_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, u->on_prem_sid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, (int)u->on_prem_sync_enabled);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the tenant's users");
+}
+
+#define USER_UPSERT                                                                                                \
+	"INSERT OR REPLACE INTO cloud_users(id, display_name, user_principal_name, on_prem_object_id, on_prem_sid, "   \
+	"on_prem_sync_enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+
 static int on_user(const gb_cloud_user *u, void *ud, gb_error *err)
 {
 	gather *g = ud;
 	gb_cloud_user *c;
 
+	if (g->user_ins && u->id) {
+		int rc = store_user(g->st, g->user_ins, u, err);
+		if (rc)
+			return rc;
+	}
 	if (!u->id || !gb_map_get(g->wanted_users, u->id) || gb_map_get(g->cloud_users, u->id))
 		return 0;
 	if (copy_user(u, &c))
@@ -332,20 +365,25 @@ static int on_user(const gb_cloud_user *u, void *ud, gb_error *err)
 	return gb_map_set(g->cloud_users, c->id, c, err);
 }
 
-/* The users named as members, and member groups outside the scope (to classify them). */
-static int read_members_referenced(gather *g, gb_error *err)
+/* The users named as members (into wanted_users; *wanted counts them), and member groups outside the scope (to
+ * classify them; in an incremental pass, a managed group needs no reading: the rules name it by its objectGUID). */
+static int collect_referenced(gather *g, size_t *wanted, gb_error *err)
 {
-	size_t i, j, wanted = 0;
+	size_t i, j;
 	int rc = 0;
 
+	*wanted = 0;
 	for (i = 0; i < g->groups.n && !rc; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
 		for (j = 0; j < grp->nmembers && !rc; j++) {
 			const gb_member_ref *m = &grp->members[j];
+			const char *guid;
 			if (m->kind == GB_KIND_USER && !gb_map_get(g->wanted_users, m->id)) {
 				rc = gb_map_set(g->wanted_users, m->id, (void *)1, err);
-				wanted++;
+				(*wanted)++;
 			} else if (m->kind == GB_KIND_GROUP && !gb_map_get(g->cloud_groups, m->id)) {
+				if (g->incremental && (guid = gb_map_get(g->managed, m->id)) != NULL && *guid)
+					continue;
 				gb_cloud_group *other = NULL;
 				rc = gb_graph_get_group(g->graph, m->id, &other, err);
 				if (rc == GB_ENOTFOUND) {
@@ -359,11 +397,38 @@ static int read_members_referenced(gather *g, gb_error *err)
 			}
 		}
 	}
-	if (rc || wanted == 0)
-		return rc;
+	return rc;
+}
+
+/* A full pass: the users named as members, from one listing of the tenant's users. A pass that keeps delta state
+ * records every user listed in cloud_users, the incremental passes' source (kept current by users delta). */
+static int read_members_referenced(gather *g, gb_error *err)
+{
+	size_t wanted = 0;
+	int rc = collect_referenced(g, &wanted, err);
+
+	if (!rc && g->record_users) {
+		rc = gb_store_begin(g->st, err);
+		if (!rc)
+			rc = gb_store_exec(g->st, "DELETE FROM cloud_users", err);
+		if (!rc && wanted)
+			rc = gb_store_prepare(g->st, USER_UPSERT, &g->user_ins, err);
+	}
 	/* One paged listing of the tenant's users costs far fewer requests than one request per member. */
-	rc = gb_graph_list_users(g->graph, NULL, 999, on_user, g, err);
-	return rc ? gb_error_prefix(err, "reading the tenant's users") : 0;
+	if (!rc && wanted) {
+		rc = gb_graph_list_users(g->graph, NULL, 999, on_user, g, err);
+		if (rc)
+			gb_error_prefix(err, "reading the tenant's users");
+	}
+	if (g->record_users) {
+		sqlite3_finalize(g->user_ins);
+		g->user_ins = NULL;
+		if (!rc)
+			rc = gb_store_commit(g->st, err);
+		else
+			gb_store_rollback(g->st);
+	}
+	return rc;
 }
 
 /* ---- the forest ---- */
@@ -626,23 +691,97 @@ static int gather_all(gather *g, gb_error *err)
 
 enum { CHANGED = 1, DELETED = 2, CHANGED_OUT = 3 };
 
+/* What the delta records of one pass say about one group, merged over all its records (a large group's
+ * members@delta spans several records and pages, and a record may be replayed). */
+typedef struct group_change {
+	uintptr_t kind;         /* CHANGED, DELETED or CHANGED_OUT (the strongest seen) */
+	gb_cloud_group *props;  /* the properties of the last record that carried all of them (owned), or NULL */
+	gb_map *added;          /* member id -> (void *)(kind + 1) */
+	gb_map *removed;        /* member id -> (void *)(kind + 1) */
+	bool unsure;            /* a member both added and removed (the order cannot be trusted), or one added of an
+				 * unknown type: read the group in full */
+} group_change;
+
 typedef struct delta_changes {
-	gb_map *groups; /* id -> CHANGED, DELETED or CHANGED_OUT */
-	gb_map *users;  /* id -> 1 */
+	gb_map *groups; /* id -> group_change* (owned) */
+	gb_map *users;  /* id -> gb_cloud_user* (owned: the last record; deleted set for removed users) */
 	bool reset;     /* delta enumerated everything: a full pass is needed */
 } delta_changes;
 
+static void group_change_free(group_change *c)
+{
+	if (!c)
+		return;
+	gb_cloud_group_free(c->props);
+	gb_map_free(c->added);
+	gb_map_free(c->removed);
+	free(c);
+}
+
 static void changes_clear(delta_changes *ch)
 {
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (ch->groups && gb_map_next(ch->groups, &pos, &k, &v))
+		group_change_free(v);
+	pos = 0;
+	while (ch->users && gb_map_next(ch->users, &pos, &k, &v))
+		gb_cloud_user_free(v);
 	gb_map_free(ch->groups);
 	gb_map_free(ch->users);
 	memset(ch, 0, sizeof(*ch));
 }
 
+/* A copy of a group's properties (no members). */
+static int copy_group_props(const gb_cloud_group *src, gb_cloud_group **out)
+{
+	gb_cloud_group *c = malloc(sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return GB_ENOMEM;
+	*c = *src;
+	c->members = NULL;
+	c->nmembers = c->members_cap = 0;
+	c->members_read = false;
+	c->id = gb_strdup(src->id);
+	c->display_name = src->display_name ? gb_strdup(src->display_name) : NULL;
+	c->description = src->description ? gb_strdup(src->description) : NULL;
+	c->on_prem_sid = src->on_prem_sid ? gb_strdup(src->on_prem_sid) : NULL;
+	c->group_dn_ext = src->group_dn_ext ? gb_strdup(src->group_dn_ext) : NULL;
+	c->writeback_group_type = src->writeback_group_type ? gb_strdup(src->writeback_group_type) : NULL;
+	if (!c->id || (src->display_name && !c->display_name) || (src->description && !c->description) ||
+	    (src->on_prem_sid && !c->on_prem_sid) || (src->group_dn_ext && !c->group_dn_ext) ||
+	    (src->writeback_group_type && !c->writeback_group_type)) {
+		gb_cloud_group_free(c);
+		return GB_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Records one members@delta entry. The same member on both sides, or a member added without a known type (a user
+ * taken for another kind would be removed from AD), makes the change unsure. */
+static int note_member(group_change *c, const gb_member_ref *m, bool removed, gb_error *err)
+{
+	gb_map *same = removed ? c->removed : c->added, *other = removed ? c->added : c->removed;
+
+	if (!m->id)
+		return 0;
+	if (gb_map_get(other, m->id) || (!removed && m->kind == GB_KIND_OTHER))
+		c->unsure = true;
+	return gb_map_set(same, m->id, (void *)(uintptr_t)(m->kind + 1), err);
+}
+
 static int on_group_delta(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
 	delta_changes *ch = ud;
-	uintptr_t kind, old;
+	group_change *c;
+	uintptr_t kind;
+	size_t i;
+	int rc = 0;
 
 	if (!d) {
 		ch->reset = true;
@@ -651,19 +790,56 @@ static int on_group_delta(const gb_graph_group_delta *d, void *ud, gb_error *err
 	if (ch->reset || !d->group.id)
 		return 0;
 	kind = d->group.deleted ? DELETED : d->group.changed_out ? CHANGED_OUT : CHANGED;
-	old = (uintptr_t)gb_map_get(ch->groups, d->group.id);
-	return gb_map_set(ch->groups, d->group.id, (void *)(old > kind ? old : kind), err);
+	c = gb_map_get(ch->groups, d->group.id);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		if (gb_map_new(GB_MAP_ICASE, &c->added, err) || gb_map_new(GB_MAP_ICASE, &c->removed, err) ||
+		    gb_map_set(ch->groups, d->group.id, c, err)) {
+			group_change_free(c);
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+	}
+	if (kind > c->kind)
+		c->kind = kind;
+	if (kind != CHANGED)
+		return 0;
+	if (d->complete) {
+		gb_cloud_group *p = NULL;
+		if (copy_group_props(&d->group, &p))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		gb_cloud_group_free(c->props);
+		c->props = p;
+	}
+	for (i = 0; i < d->nadded && !rc; i++)
+		rc = note_member(c, &d->added[i], false, err);
+	for (i = 0; i < d->nremoved && !rc; i++)
+		rc = note_member(c, &d->removed[i], true, err);
+	return rc;
 }
 
 static int on_user_delta(const gb_cloud_user *u, void *ud, gb_error *err)
 {
 	delta_changes *ch = ud;
+	gb_cloud_user *c = NULL, *old;
 
 	if (!u) {
 		ch->reset = true;
 		return 0;
 	}
-	return ch->reset || !u->id ? 0 : gb_map_set(ch->users, u->id, (void *)1, err);
+	if (ch->reset || !u->id)
+		return 0;
+	if (copy_user(u, &c))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	c->deleted = u->deleted;
+	old = gb_map_get(ch->users, u->id);
+	if (gb_map_set(ch->users, u->id, c, err)) {
+		gb_cloud_user_free(c);
+		return GB_ENOMEM;
+	}
+	gb_cloud_user_free(old);
+	return 0;
 }
 
 /* Before reading delta: a stash left by an unfinished pass is put back (so its changes are read again); otherwise
@@ -835,6 +1011,192 @@ static int reread_group(gather *g, const char *id, gb_error *err)
 	return rc;
 }
 
+static gb_object_kind kind_from_name(const char *name)
+{
+	int k;
+
+	for (k = GB_KIND_USER; k < GB_KIND_OTHER; k++)
+		if (name && strcmp(name, gb_object_kind_name((gb_object_kind)k)) == 0)
+			return (gb_object_kind)k;
+	return GB_KIND_OTHER;
+}
+
+/* Loads into grp the direct membership stored for group id, when the store holds it complete (member_state):
+ * *have tells. */
+static int stored_members(gather *g, const char *id, gb_cloud_group *grp, bool *have, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	*have = false;
+	rc = gb_store_prepare(g->st, "SELECT 1 FROM member_state WHERE group_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step == SQLITE_DONE)
+		return 0;
+	if (step != SQLITE_ROW)
+		return gb_store_error(g->st, err, "reading the stored membership");
+	rc = gb_store_prepare(g->st, "SELECT member_id, kind FROM managed_members WHERE group_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = gb_cloud_group_add_member(grp, kind_from_name((const char *)sqlite3_column_text(s, 1)),
+					       (const char *)sqlite3_column_text(s, 0), err);
+	if (!rc && step != SQLITE_DONE)
+		rc = gb_store_error(g->st, err, "reading the stored membership");
+	sqlite3_finalize(s);
+	if (!rc)
+		*have = true;
+	return rc;
+}
+
+/* An incremental pass's changed group built without reading its members: the membership stored by the pass that
+ * last read or built it, plus and minus every members@delta entry of this pass's records (c, or NULL when only a
+ * member user changed); the properties from a record that carried them all, or else read (without members). *done
+ * is false when that is not safe: the group is not managed, its stored membership is missing, or its records are
+ * unsure (a member both added and removed, or added without a known type); the caller then reads it in full. */
+static int build_group(gather *g, const char *id, const group_change *c, bool *done, gb_error *err)
+{
+	gb_cloud_group *grp = NULL, stored;
+	bool have = false, match = false;
+	size_t i, kept = 0, pos = 0;
+	const char *key;
+	void *v;
+	int rc;
+
+	*done = false;
+	if (!gb_map_get(g->managed, id) || (c && c->unsure))
+		return 0;
+	memset(&stored, 0, sizeof(stored));
+	gb_cloud_group_clear(&stored);
+	rc = stored_members(g, id, &stored, &have, err);
+	if (rc || !have)
+		goto cleanup;
+	if (c && c->props) {
+		if (copy_group_props(c->props, &grp)) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	} else {
+		rc = gb_graph_get_group(g->graph, id, &grp, err);
+		if (rc == GB_ENOTFOUND) {
+			rc = 0; /* gone meanwhile: the full read decides between deleted and restorable */
+			goto cleanup;
+		}
+		if (rc) {
+			gb_error_prefix(err, "reading group %s", id);
+			goto cleanup;
+		}
+		g->props_read++;
+	}
+	/* the stored members, less those the records name (removed, or added: added once below) */
+	grp->members = stored.members;
+	grp->nmembers = stored.nmembers;
+	grp->members_cap = stored.members_cap;
+	stored.members = NULL;
+	stored.nmembers = stored.members_cap = 0;
+	for (i = 0; i < grp->nmembers; i++) {
+		if (c && (gb_map_get(c->removed, grp->members[i].id) || gb_map_get(c->added, grp->members[i].id)))
+			free(grp->members[i].id);
+		else
+			grp->members[kept++] = grp->members[i];
+	}
+	grp->nmembers = kept;
+	while (!rc && c && gb_map_next(c->added, &pos, &key, &v))
+		rc = gb_cloud_group_add_member(grp, (gb_object_kind)((uintptr_t)v - 1), key, err);
+	grp->members_read = true;
+	if (!rc)
+		rc = scope_has(g, grp, &match, err);
+	if (rc)
+		goto cleanup;
+	*done = true;
+	g->built++;
+	if (match) {
+		rc = add_group(g, grp, err);
+		grp = NULL;
+	} else {
+		rc = push_id(&g->left_scope, id, err);
+	}
+cleanup:
+	gb_cloud_group_free(grp);
+	gb_cloud_group_clear(&stored);
+	return rc;
+}
+
+/* An incremental pass: the users the groups built or read name, from this pass's users delta records, else from
+ * cloud_users as the last full pass listed them and users delta kept them, else read from the tenant. */
+static int resolve_users(gather *g, const delta_changes *ch, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t wanted = 0, pos = 0, i;
+	const char *key;
+	void *v;
+	ptrs miss;
+	int rc, step;
+
+	memset(&miss, 0, sizeof(miss));
+	rc = collect_referenced(g, &wanted, err);
+	if (rc || !wanted)
+		return rc;
+	rc = gb_store_prepare(g->st, "SELECT display_name, user_principal_name, on_prem_object_id, on_prem_sid, "
+				     "on_prem_sync_enabled FROM cloud_users WHERE id = ?1", &s, err);
+	while (!rc && gb_map_next(g->wanted_users, &pos, &key, &v)) {
+		const gb_cloud_user *u = gb_map_get(ch->users, key);
+		gb_cloud_user row;
+
+		if (gb_map_get(g->cloud_users, key))
+			continue;
+		if (u) {
+			if (!u->deleted) /* a removed user stays unknown, as a full read would find it */
+				rc = on_user(u, g, err);
+			continue;
+		}
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		step = sqlite3_step(s);
+		if (step == SQLITE_ROW) {
+			memset(&row, 0, sizeof(row));
+			row.id = (char *)key;
+			row.display_name = (char *)sqlite3_column_text(s, 0);
+			row.user_principal_name = (char *)sqlite3_column_text(s, 1);
+			row.on_prem_object_id = (char *)sqlite3_column_text(s, 2);
+			row.on_prem_sid = (char *)sqlite3_column_text(s, 3);
+			row.on_prem_sync_enabled = (gb_tri)sqlite3_column_int(s, 4);
+			rc = on_user(&row, g, err);
+		} else if (step == SQLITE_DONE) {
+			rc = ptrs_push(&miss, (void *)key, err);
+		} else {
+			rc = gb_store_error(g->st, err, "reading the stored users");
+		}
+	}
+	sqlite3_finalize(s);
+	/* Not known (a full pass without user members, say): read them, one listing when there are many. */
+	if (!rc && miss.n > 50) {
+		rc = gb_graph_list_users(g->graph, NULL, 999, on_user, g, err);
+		if (rc)
+			gb_error_prefix(err, "reading the tenant's users");
+	}
+	for (i = 0; !rc && miss.n <= 50 && i < miss.n; i++) {
+		gb_cloud_user *u = NULL;
+		rc = gb_graph_get_user(g->graph, miss.items[i], &u, err);
+		if (rc == GB_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			gb_error_prefix(err, "reading user %s", (const char *)miss.items[i]);
+		else
+			rc = on_user(u, g, err);
+		gb_cloud_user_free(u);
+	}
+	free(miss.items);
+	return rc;
+}
+
 /* A user of this forest (objectClass user, not a computer: computers are users too in AD's schema). */
 static int on_found_user(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
@@ -861,9 +1223,10 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 	int rc;
 
 	memset(&guids, 0, sizeof(guids));
+	g->incremental = true;
 	rc = gb_map_new(GB_MAP_ICASE, &affected, err);
 	while (!rc && gb_map_next(ch->groups, &pos, &key, &v)) {
-		uintptr_t kind = (uintptr_t)v;
+		uintptr_t kind = ((const group_change *)v)->kind;
 		if (kind == DELETED) {
 			if (gb_map_get(g->managed, key))
 				rc = push_id(&g->hard_deleted, key, err);
@@ -883,13 +1246,21 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 	while (!rc && gb_map_next(ch->users, &pos, &key, &v))
 		rc = groups_of_user(g, key, affected, err);
 	/* A change of the selected ids changes the fingerprint and makes a full pass: no id is newly selected here. */
-	gb_info("provision", "delta: %zu groups and %zu users changed; %zu groups to read again",
-		gb_map_count(ch->groups), gb_map_count(ch->users), affected ? gb_map_count(affected) : 0);
 	pos = 0;
-	while (!rc && gb_map_next(affected, &pos, &key, &v))
-		rc = reread_group(g, key, err);
+	while (!rc && gb_map_next(affected, &pos, &key, &v)) {
+		bool done = false;
+		rc = build_group(g, key, gb_map_get(ch->groups, key), &done, err);
+		if (!rc && !done) {
+			g->reread++;
+			rc = reread_group(g, key, err);
+		}
+	}
 	if (!rc)
-		rc = read_members_referenced(g, err);
+		gb_info("provision", "delta: %zu groups and %zu users changed; %zu groups built from the stored membership "
+				     "and the delta records (%zu with their properties read), %zu groups to read again",
+			gb_map_count(ch->groups), gb_map_count(ch->users), g->built, g->props_read, g->reread);
+	if (!rc)
+		rc = resolve_users(g, ch, err);
 	/* The forest: only the users the affected groups name, and only their AD groups. */
 	for (i = 0; !rc && i < g->users.n; i++) {
 		const gb_cloud_user *u = g->users.items[i];
@@ -972,43 +1343,80 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 	return rc;
 }
 
-/* After a pass applied everything: the user members of every group read, for the next incremental pass. */
-static int record_members(gather *g, const gb_plan *plan, bool full, gb_error *err)
+/* Runs s (bound to id) to its end. */
+static int step_id(gb_store *st, sqlite3_stmt *s, const char *id, gb_error *err)
 {
-	sqlite3_stmt *del = NULL, *ins = NULL;
-	size_t i, j;
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording members");
+}
+
+/* After a pass applied everything: the direct members of every group read or built (complete: member_state), for
+ * the next incremental pass, which builds a changed group from them and its delta records; groups that left are
+ * forgotten. An incremental pass also records its users delta in cloud_users. */
+static int record_members(gather *g, const gb_plan *plan, const delta_changes *ch, bool full, gb_error *err)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL, *del_state = NULL, *ins_state = NULL, *user_del = NULL, *user_ins = NULL;
+	size_t i, j, pos = 0;
+	const char *key;
+	void *v;
 	int rc;
 
 	rc = gb_store_begin(g->st, err);
 	if (!rc && full)
-		rc = gb_store_exec(g->st, "DELETE FROM managed_members", err);
+		rc = gb_store_exec(g->st, "DELETE FROM managed_members; DELETE FROM member_state", err);
 	if (!rc)
 		rc = gb_store_prepare(g->st, "DELETE FROM managed_members WHERE group_id = ?1", &del, err);
 	if (!rc)
-		rc = gb_store_prepare(g->st, "INSERT OR IGNORE INTO managed_members(group_id, member_id) VALUES (?1, ?2)",
-				      &ins, err);
+		rc = gb_store_prepare(g->st, "DELETE FROM member_state WHERE group_id = ?1", &del_state, err);
+	if (!rc)
+		rc = gb_store_prepare(g->st, "INSERT OR IGNORE INTO managed_members(group_id, member_id, kind) "
+					     "VALUES (?1, ?2, ?3)", &ins, err);
+	if (!rc)
+		rc = gb_store_prepare(g->st, "INSERT OR IGNORE INTO member_state(group_id) VALUES (?1)", &ins_state, err);
 	for (i = 0; !rc && i < g->groups.n; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
 		bool provisioned = false;
 
 		for (j = 0; j < plan->ngroups && !provisioned; j++)
 			provisioned = gb_str_iequal(plan->groups[j].object_id, grp->id);
-		sqlite3_reset(del);
-		sqlite3_bind_text(del, 1, grp->id, -1, SQLITE_STATIC);
-		if (sqlite3_step(del) != SQLITE_DONE)
-			rc = gb_store_error(g->st, err, "recording members");
-		for (j = 0; !rc && provisioned && j < grp->nmembers; j++) {
-			if (grp->members[j].kind != GB_KIND_USER)
-				continue;
+		rc = step_id(g->st, del, grp->id, err);
+		if (!rc)
+			rc = step_id(g->st, del_state, grp->id, err);
+		if (rc || !provisioned || !grp->members_read)
+			continue;
+		for (j = 0; !rc && j < grp->nmembers; j++) {
 			sqlite3_reset(ins);
 			sqlite3_bind_text(ins, 1, grp->id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(ins, 2, grp->members[j].id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 3, gb_object_kind_name(grp->members[j].kind), -1, SQLITE_STATIC);
 			if (sqlite3_step(ins) != SQLITE_DONE)
 				rc = gb_store_error(g->st, err, "recording members");
+		}
+		if (!rc)
+			rc = step_id(g->st, ins_state, grp->id, err);
+	}
+	for (i = 0; !rc && i < g->hard_deleted.n + g->left_scope.n; i++) {
+		const char *id = i < g->hard_deleted.n ? g->hard_deleted.items[i] : g->left_scope.items[i - g->hard_deleted.n];
+		rc = step_id(g->st, del, id, err);
+		if (!rc)
+			rc = step_id(g->st, del_state, id, err);
+	}
+	if (!rc && !full && ch->users && gb_map_count(ch->users)) {
+		rc = gb_store_prepare(g->st, "DELETE FROM cloud_users WHERE id = ?1", &user_del, err);
+		if (!rc)
+			rc = gb_store_prepare(g->st, USER_UPSERT, &user_ins, err);
+		while (!rc && gb_map_next(ch->users, &pos, &key, &v)) {
+			const gb_cloud_user *u = v;
+			rc = u->deleted ? step_id(g->st, user_del, u->id, err) : store_user(g->st, user_ins, u, err);
 		}
 	}
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(del_state);
+	sqlite3_finalize(ins_state);
+	sqlite3_finalize(user_del);
+	sqlite3_finalize(user_ins);
 	if (!rc)
 		rc = gb_store_commit(g->st, err);
 	else
@@ -1455,29 +1863,64 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	if (!rc)
 		rc = gather_init(&g, err);
 	if (!rc && use_delta) {
-		/* Delta first: changes made while this pass reads are then reported again next time (harmless). */
+		gb_graph_delta_info gi, ui;
+		bool links = false, expired = false;
+
+		memset(&gi, 0, sizeof(gi));
+		memset(&ui, 0, sizeof(ui));
+		/* Delta first: changes made while this pass reads are then reported again next time (harmless: a record
+		 * carries the current state, and applying it twice changes nothing). */
 		rc = delta_begin(st, err);
 		if (!rc)
 			rc = gb_map_new(GB_MAP_ICASE, &ch.groups, err);
 		if (!rc)
 			rc = gb_map_new(GB_MAP_ICASE, &ch.users, err);
 		if (!rc)
-			rc = gb_graph_delta_groups(graph, st, GB_GRAPH_DELTA_FALLBACK, on_group_delta, &ch, NULL, err);
-		if (!rc)
-			rc = gb_graph_delta_users(graph, st, GB_GRAPH_DELTA_FALLBACK, on_user_delta, &ch, NULL, err);
-		if (!rc)
 			rc = fingerprint(&g, fp, err);
 		if (!rc && gb_store_kv_get(st, FINGERPRINT_KEY, &old_fp, NULL) != 0)
 			old_fp = NULL;
 		if (!rc)
 			rc = load_managed(&g, err);
-		incremental = !rc && !opts->full && !ch.reset && old_fp && strcmp(old_fp, fp) == 0 &&
+		/* A stored membership is good only while its group stays managed: every pass since it was recorded applied
+		 * that group's changes. A group that stopped being managed (by a pass whose other writes failed, say) loses
+		 * it here, before a later pass could manage it again and build it from an old membership. */
+		if (!rc)
+			rc = gb_store_exec(st, "DELETE FROM member_state WHERE group_id NOT IN "
+					       "(SELECT object_id FROM managed_groups WHERE state = 'managed')", err);
+		if (!rc) {
+			char *gl = NULL, *ul = NULL;
+			links = gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &gl, NULL) == 0 &&
+				gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_USERS, &ul, NULL) == 0;
+			free(gl);
+			free(ul);
+		}
+		incremental = !rc && !opts->full && links && old_fp && strcmp(old_fp, fp) == 0 &&
 			      gb_map_count(g.managed) > 0;
-		if (!rc && !incremental)
+		if (incremental) {
+			rc = gb_graph_delta_groups(graph, st, 0, on_group_delta, &ch, &gi, err);
+			if (!rc)
+				rc = gb_graph_delta_users(graph, st, 0, on_user_delta, &ch, &ui, err);
+			if (rc == GB_ERETRY && (gi.expired || ui.expired)) {
+				gb_info("provision", "%s", err->msg);
+				gb_error_clear(err);
+				rc = 0;
+				expired = true;
+			}
+			if (!rc && (expired || ch.reset))
+				incremental = false;
+		}
+		if (!rc && !incremental) {
 			gb_info("provision", "reading everything (%s)",
-				opts->full ? "--full" : ch.reset ? "first pass, or the delta link expired"
+				opts->full ? "--full" : expired ? "the delta link expired"
+				: !links ? "first pass, or the delta link expired"
 				: !old_fp || strcmp(old_fp, fp) ? "the [provisioning] section changed"
 								 : "no group is managed yet");
+			/* Sync from now: the links report what changes from here on, including during the full read. */
+			rc = gb_graph_delta_groups(graph, st, GB_GRAPH_DELTA_LATEST, on_group_delta, &ch, NULL, err);
+			if (!rc)
+				rc = gb_graph_delta_users(graph, st, GB_GRAPH_DELTA_LATEST, on_user_delta, &ch, NULL, err);
+			g.record_users = !rc;
+		}
 	}
 	if (!rc)
 		rc = incremental ? gather_changes(&g, &ch, err) : gather_all(&g, err);
@@ -1532,7 +1975,7 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 		rc = apply(cfg, st, dir, opts, res, err);
 	/* Everything applied: remember the members read, the configuration, and let the delta links move on. */
 	if (!rc && use_delta && !res->failed)
-		rc = record_members(&g, res->plan, !incremental, err);
+		rc = record_members(&g, res->plan, &ch, !incremental, err);
 	if (!rc && use_delta && !res->failed)
 		rc = gb_store_kv_set(st, FINGERPRINT_KEY, fp, err);
 	if (!rc && use_delta && !res->failed)

@@ -165,6 +165,22 @@ const char *const gb_schema_migrations[] = {
 	"  other_changes INTEGER NOT NULL,"
 	"  checked TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 	");",
+	/* 12: what an incremental provisioning pass builds a changed group from instead of reading it again
+	 * (src/provision/run.c): managed_members holds every direct member with its kind (the rows before this migration
+	 * are users); member_state names the groups whose rows are their complete direct membership as of the saved
+	 * delta link; cloud_users holds the tenant's users as the last full pass listed them, updated from users delta. */
+	"ALTER TABLE managed_members ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';"
+	"CREATE TABLE member_state ("
+	"  group_id TEXT PRIMARY KEY COLLATE NOCASE"
+	");"
+	"CREATE TABLE cloud_users ("
+	"  id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  display_name TEXT,"
+	"  user_principal_name TEXT,"
+	"  on_prem_object_id TEXT,"
+	"  on_prem_sid TEXT,"
+	"  on_prem_sync_enabled INTEGER NOT NULL DEFAULT -1"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

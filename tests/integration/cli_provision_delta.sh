@@ -1,7 +1,9 @@
 #!/bin/sh
-# Incremental provisioning with Graph delta: the first pass reads everything; a pass with no cloud change makes only
-# the delta requests and writes nothing; a change reads only the group it concerns; a user's change reads that
-# user's groups; a pass that fails is replayed by the next; --full and a changed configuration read everything.
+# Incremental provisioning with Graph delta: the first pass reads everything (and takes its delta links with
+# $deltatoken=latest, without paging through delta); a pass with no cloud change makes only the delta requests and
+# writes nothing; a membership change is built from the delta record and the stored membership, reading nothing
+# else; a user's change is taken from users delta and re-reads only that user's groups' properties; a pass that fails
+# is replayed by the next; --full and a changed configuration read everything.
 . "$(dirname "$0")/lib.sh"
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
@@ -35,6 +37,9 @@ run $GB provision
 expect_rc "the first pass exits 0" 0
 expect_err "the first pass reads everything" "reading everything (first pass"
 expect "three groups created" test "$(ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" '(objectClass=group)' dn | grep -c '^dn:')" = 3
+graph_paths >"$T/paths"
+expect "the first pass took its delta links from now" test "$(grep -c 'delta?.*deltatoken=latest' "$T/paths")" = 2
+expect "and paged through no delta" test "$(grep -c '/delta' "$T/paths")" = 2
 
 # --- no cloud change: only the delta requests, nothing written ---
 fake_control POST /log/clear >/dev/null
@@ -47,25 +52,28 @@ graph_paths >"$T/paths"
 expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
 expect "Graph saw the group delta" grep -q "/groups/delta" "$T/paths"
 
-# --- a member added to one group: only that group is read ---
+# --- a member added to one group: built from its delta record, nothing read but delta ---
 fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G1\", \"members\": [\"u-b\"]}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
-expect_err "one group read again" "1 groups to read again"
+expect_err "the changed group is built from delta" "1 groups built from the stored membership and the delta records (0 with their properties read), 0 groups to read again"
 expect "the member was added" test "$(members_of One_000000000001)" = 2
 graph_paths >"$T/paths"
-expect "the changed group was read" grep -q "/groups/$G1" "$T/paths"
-expect "the unchanged groups were not" sh -c "! grep -q -e '/groups/$G2' -e '/groups/$G3' '$T/paths'"
+expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
 
-# --- a user gets an AD account: the groups holding that user are read again ---
+# --- a user gets an AD account: taken from users delta; its group's properties are read, not its members ---
 fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"u-c\", \"set\": {\"onPremisesObjectIdentifier\": \"$dc\"}}]}"
+fake_control POST /log/clear >/dev/null
 run $GB provision
-expect_err "the user's group is read again" "0 groups and 1 users changed; 1 groups to read again"
+expect_err "the user's group is built from the stored membership" "0 groups and 1 users changed; 1 groups built from the stored membership and the delta records (1 with their properties read), 0 groups to read again"
 expect "the user is now a member in AD" test "$(members_of Two_000000000002)" = 1
+graph_paths >"$T/paths"
+expect "no user and no member list was read" sh -c "! grep -e '/members' -e '/users[/?]' '$T/paths' | grep -v '/users/delta'"
+expect "only that group was read" test "$(grep -c "/groups/$G2" "$T/paths")" = 1
 
-# --- a pass that fails is replayed by the next one ---
+# --- a pass that fails after reading group delta is replayed by the next one ---
 fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G3\", \"members\": [\"u-a\"]}]}"
-fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/groups/[^/]*/members", "status": 400, "code": "BadRequest", "count": 1}]}' >/dev/null
+fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/users/delta", "status": 400, "code": "BadRequest", "count": 1}]}' >/dev/null
 run $GB provision
 expect "the pass with a failing read fails" test "$rc" = 1
 expect "nothing was added" test "$(members_of Three_000000000003)" = 0

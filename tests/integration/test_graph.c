@@ -573,6 +573,43 @@ Test(graph_fake, delta_resumes_from_the_saved_delta_link)
 	stop(&e);
 }
 
+Test(graph_fake, a_link_from_now_reports_only_later_changes)
+{
+	env e;
+	dlog l1 = {0}, l2 = {0};
+	gb_graph_delta_info info;
+	char path[512], *link = NULL, *text;
+	gb_store *st = open_store(path, sizeof(path));
+	json_t *log;
+	gb_error err;
+
+	start(&e, 900);
+	json_decref(ctl(&e, "POST", "/_fake/log/clear", NULL));
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, GB_GRAPH_DELTA_LATEST, on_delta, &l1, &info, &err), 0, "%s",
+		     err.msg);
+	cr_assert(!info.full);
+	cr_assert_eq(info.pages, 1, "one request, not the whole enumeration");
+	cr_assert_eq(l1.records, 0);
+	cr_assert_eq(l1.resets, 0);
+	log = ctl(&e, "GET", "/_fake/log", NULL);
+	text = json_dumps(log, 0);
+	cr_assert(text && strstr(text, "deltatoken=latest") != NULL, "the request asks for a link from now: %s", text);
+	free(text);
+	json_decref(log);
+	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "%s", err.msg);
+	cr_assert(strstr(link, "deltatoken") != NULL, "%s", link);
+	free(link);
+	json_decref(ctl(&e, "POST", "/_fake/mutate",
+			"{\"changes\": [{\"op\": \"add_members\", \"group\": \"" SYNCED "\", \"members\": [\"" U2 "\"]}]}"));
+	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert(!info.full);
+	cr_assert_eq(l2.resets, 0);
+	cr_assert_eq(l2.records, 1, "only the change made after the link: %s", l2.text);
+	cr_assert(strstr(l2.text, "[000000000003 +000000000002]") != NULL, "%s", l2.text);
+	drop_store(st, path);
+	stop(&e);
+}
+
 Test(graph_fake, an_expired_delta_link_is_reported_or_falls_back_to_a_full_read)
 {
 	env e;

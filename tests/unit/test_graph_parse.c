@@ -236,6 +236,38 @@ Test(graph_delta, members_added_removed_and_removed_groups)
 	json_decref(page);
 }
 
+static int on_flags(const gb_graph_group_delta *d, void *ud, gb_error *err)
+{
+	char *log = ud;
+	size_t l = strlen(log);
+
+	(void)err;
+	snprintf(log + l, 256 - l, "[%s%s%s]", d->group.id, d->complete ? " complete" : "",
+		 d->members_delta ? " members" : "");
+	return 0;
+}
+
+Test(graph_delta, a_record_says_whether_it_carries_every_property_and_members)
+{
+	const char *text =
+		"{\"@odata.deltaLink\":\"d\",\"value\":["
+		"{\"id\":\"full\",\"displayName\":\"A\",\"description\":null,\"securityEnabled\":true,"
+		"\"mailEnabled\":false,\"groupTypes\":[],\"onPremisesSyncEnabled\":null,"
+		"\"onPremisesSecurityIdentifier\":null,\"members@delta\":[]},"
+		"{\"id\":\"props\",\"displayName\":\"B\",\"description\":null,\"securityEnabled\":true,"
+		"\"mailEnabled\":false,\"groupTypes\":[],\"onPremisesSyncEnabled\":null,"
+		"\"onPremisesSecurityIdentifier\":null},"
+		"{\"id\":\"minimal\",\"displayName\":\"C\",\"members@delta\":[{\"id\":\"u\"}]}]}";
+	json_t *page = json_loads(text, 0, NULL);
+	char log[256] = "", *next = NULL, *delta = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_graph_delta_parse_groups(page, NULL, on_flags, log, &next, &delta, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(log, "[full complete members][props complete][minimal members]");
+	free(delta);
+	json_decref(page);
+}
+
 Test(graph_delta, a_page_needs_exactly_one_link)
 {
 	json_t *p1 = json_loads("{\"value\":[]}", 0, NULL);
