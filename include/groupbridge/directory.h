@@ -242,11 +242,14 @@ typedef struct gb_directory_group_spec {
 	const char *display_name;       /* optional */
 	const char *anchor;             /* optional msDS-ExternalDirectoryObjectId, e.g. "Group_<id>" */
 	const char *admin_description;  /* optional */
+	const char *const *members;     /* optional member values (DNs or "<GUID=...>"/"<SID=...>"), nmembers of them */
+	size_t nmembers;
 } gb_directory_group_spec;
 
-/* Creates a group: objectClass group, groupType, cn (the RDN's value), and the optional attributes given. When the
- * DN exists already and carries the given anchor (an add that landed before the connection broke, sent again after
- * the reconnect), the add counts as done; any other existing entry is GB_EEXISTS. */
+/* Creates a group: objectClass group, groupType, cn (the RDN's value), and the optional attributes given. The first
+ * member_batch members go in the add itself (one request, as ldapadd would do it; a member that does not resolve
+ * fails the whole add), the rest follow in batches as gb_directory_add_members adds them. When the DN exists already and carries the given anchor (an add that landed before the connection broke, sent
+ * again after the reconnect), the add counts as done; any other existing entry is GB_EEXISTS. */
 int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err);
 
 enum gb_dir_mod_op { GB_DIR_MOD_ADD = 0, GB_DIR_MOD_DELETE = 1, GB_DIR_MOD_REPLACE = 2 };

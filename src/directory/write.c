@@ -126,14 +126,31 @@ static int write_op(gb_directory *d, LDAP *ld, void *argp)
 	}
 }
 
+static int create_group(gb_directory *d, const gb_directory_group_spec *g, size_t with_members, gb_error *err);
+
 int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err)
+{
+	size_t first = 0;
+	int rc;
+
+	if (g && g->members && g->nmembers)
+		first = g->nmembers < (size_t)d->member_batch ? g->nmembers : (size_t)d->member_batch;
+	rc = create_group(d, g, first, err);
+	if (!rc && g->nmembers > first)
+		rc = gb_directory_add_members(d, g->dn, g->members + first, g->nmembers - first, NULL, err);
+	return rc;
+}
+
+/* The add itself, carrying the first with_members of g's members. */
+static int create_group(gb_directory *d, const gb_directory_group_spec *g, size_t with_members, gb_error *err)
 {
 	static const char *const oc[] = {"group", NULL};
 	struct mods m = {NULL, 0, 0};
 	struct write_arg a;
 	gb_ad_dn *dn = NULL;
 	char type[24];
-	const char *cn[2] = {NULL, NULL}, *gt[2] = {type, NULL};
+	const char *cn[2] = {NULL, NULL}, *gt[2] = {type, NULL}, **mv = NULL;
+	size_t i;
 	int rc;
 
 	if (!g || !g->dn)
@@ -166,6 +183,18 @@ int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g,
 	OPT(GB_DIRECTORY_ANCHOR_ATTR, g->anchor);
 	OPT("adminDescription", g->admin_description);
 #undef OPT
+	if (!rc && with_members) {
+		mv = calloc(with_members + 1, sizeof(*mv));
+		if (!mv)
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		for (i = 0; !rc && i < with_members; i++) {
+			if (!g->members[i] || !*g->members[i])
+				rc = gb_error_set(err, GB_EINVAL, "ldap add %s: member %zu is empty", g->dn, i);
+			mv[i] = g->members[i];
+		}
+		if (!rc)
+			rc = mods_add(&m, LDAP_MOD_ADD, "member", mv, err);
+	}
 	if (rc)
 		goto out;
 	memset(&a, 0, sizeof a);
@@ -189,6 +218,7 @@ int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g,
 		gb_ad_group_free(have);
 	}
 out:
+	free(mv);
 	mods_free(&m);
 	gb_ad_dn_free(dn);
 	return rc;

@@ -1502,6 +1502,68 @@ static int set_managed(gb_store *st, const char *id, const char *dn, const char 
 	return rc;
 }
 
+/* The group a create operation adds, with the members of add (its next operation) when not NULL. */
+static void create_spec(const gb_op *op, const gb_op *add, gb_directory_group_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->dn = op->target;
+	spec->group_type = GB_GROUP_TYPE_UNIVERSAL_SECURITY;
+	spec->sam_account_name = attr_after(op, "sAMAccountName");
+	spec->description = attr_after(op, "description");
+	spec->display_name = attr_after(op, "displayName");
+	spec->anchor = attr_after(op, "msDS-ExternalDirectoryObjectId");
+	spec->admin_description = attr_after(op, "adminDescription");
+	if (add) {
+		spec->members = (const char *const *)add->values;
+		spec->nmembers = add->nvalues;
+	}
+}
+
+/* Whether op and the next one go to the directory as one request: a new group and its members, when they fit one
+ * batch (one add, as ldapadd would do it), or a group's added and removed members (one modify). */
+static bool pairs(const gb_op *op, const gb_op *next, size_t batch)
+{
+	return next && op->object_id && next->object_id && strcmp(op->object_id, next->object_id) == 0 &&
+	       strcmp(op->target, next->target) == 0 &&
+	       ((op->kind == GB_OP_CREATE_GROUP && next->kind == GB_OP_ADD_MEMBERS && next->nvalues <= batch) ||
+		(op->kind == GB_OP_ADD_MEMBERS && next->kind == GB_OP_REMOVE_MEMBERS));
+}
+
+/* Executes op and next (see pairs) in one request; the outcome of next goes to *next_rc and *next_err. When an add
+ * with members fails for a reason of its own (a member that no longer resolves, say), the group is added alone and
+ * its members follow, so that each operation gets its own outcome. */
+static int execute_pair(gb_directory *dir, const gb_op *op, const gb_op *next, int *next_rc, gb_error *next_err,
+			gb_error *err)
+{
+	gb_directory_group_spec spec;
+	int rc;
+
+	if (op->kind == GB_OP_ADD_MEMBERS) {
+		rc = gb_directory_update_members(dir, op->target, (const char *const *)op->values, op->nvalues,
+						 (const char *const *)next->values, next->nvalues, err);
+		*next_rc = rc;
+		*next_err = *err;
+		return rc;
+	}
+	create_spec(op, next, &spec);
+	rc = gb_directory_create_group(dir, &spec, err);
+	if (rc && rc != GB_EEXISTS && rc != GB_ERETRY && rc != GB_EFENCE && rc != GB_ENOMEM) {
+		gb_info("provision", "add %s with its members failed (%s); adding the group, then its members", op->target,
+			err->msg);
+		gb_error_clear(err);
+		create_spec(op, NULL, &spec);
+		rc = gb_directory_create_group(dir, &spec, err);
+		*next_rc = rc ? rc : gb_directory_add_members(dir, op->target, (const char *const *)next->values,
+							       next->nvalues, NULL, next_err);
+		if (rc)
+			*next_err = *err;
+		return rc;
+	}
+	*next_rc = rc;
+	*next_err = *err;
+	return rc;
+}
+
 /* Executes one operation against the directory. */
 static int execute(gb_directory *dir, const gb_op *op, gb_error *err)
 {
@@ -1510,14 +1572,7 @@ static int execute(gb_directory *dir, const gb_op *op, gb_error *err)
 	switch (op->kind) {
 	case GB_OP_CREATE_GROUP: {
 		gb_directory_group_spec spec;
-		memset(&spec, 0, sizeof(spec));
-		spec.dn = op->target;
-		spec.group_type = GB_GROUP_TYPE_UNIVERSAL_SECURITY;
-		spec.sam_account_name = attr_after(op, "sAMAccountName");
-		spec.description = attr_after(op, "description");
-		spec.display_name = attr_after(op, "displayName");
-		spec.anchor = attr_after(op, "msDS-ExternalDirectoryObjectId");
-		spec.admin_description = attr_after(op, "adminDescription");
+		create_spec(op, NULL, &spec);
 		return gb_directory_create_group(dir, &spec, err);
 	}
 	case GB_OP_SET_ATTRS: {
@@ -1587,11 +1642,11 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 	gb_error unreachable, carried_err;
 	bool carried = false;
 	int carried_rc = 0;
+	size_t batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : GB_DIRECTORY_MEMBER_BATCH;
 	char **dns = NULL;
 	size_t i;
 	int rc;
 
-	(void)cfg;
 	gb_error_clear(&unreachable);
 	rc = gb_map_new(GB_MAP_ICASE, &failed, err);
 	if (!rc)
@@ -1630,18 +1685,11 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			gb_op copy = *op;
 			copy.target = (char *)target;
 			gb_info("provision", "[%zu/%zu] %s %s", i + 1, plan->nops, gb_op_kind_name(op->kind), target);
-			if (op->kind == GB_OP_ADD_MEMBERS && i + 1 < plan->nops &&
-			    plan->ops[i + 1].kind == GB_OP_REMOVE_MEMBERS && op->object_id &&
-			    plan->ops[i + 1].object_id && strcmp(op->object_id, plan->ops[i + 1].object_id) == 0 &&
-			    strcmp(op->target, plan->ops[i + 1].target) == 0) {
-				/* A group that gains and loses members: one modify for both where they fit one. */
-				const gb_op *rm = &plan->ops[i + 1];
-				orc = gb_directory_update_members(dir, target, (const char *const *)op->values,
-								  op->nvalues, (const char *const *)rm->values,
-								  rm->nvalues, &oe);
+			if (pairs(op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL, batch)) {
+				/* one request for both; the next operation's outcome is carried to it */
+				gb_error_clear(&carried_err);
+				orc = execute_pair(dir, &copy, &plan->ops[i + 1], &carried_rc, &carried_err, &oe);
 				carried = true;
-				carried_rc = orc;
-				carried_err = oe;
 			} else {
 				orc = execute(dir, &copy, &oe);
 			}

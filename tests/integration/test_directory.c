@@ -1080,3 +1080,54 @@ Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a
 	gb_directory_free(d);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
+
+Test(directory, a_group_created_with_its_members_takes_one_add_and_the_rest_follow_in_batches)
+{
+	LDAP *ld = raw_connect();
+	const char *ou = make_ou(ld, "withmembers");
+	char ou_copy[256];
+	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
+	gb_directory *d = dir_for(ou_copy);
+	char **c = bulk_contacts(ld, ou_copy, "wm", 2500);
+	char *small = child("small with members", ou_copy), *big = child("big with members", ou_copy);
+	gb_directory_group_spec spec;
+	unsigned long adds, modifies;
+	size_t count = 0;
+	gb_error err;
+
+	memset(&spec, 0, sizeof spec);
+	spec.dn = small;
+	spec.members = (const char *const *)c;
+	spec.nmembers = 3;
+	adds = gb_directory_get_stats(d)->adds;
+	modifies = gb_directory_get_stats(d)->modifies;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get_stats(d)->adds - adds, 1);
+	cr_assert_eq(gb_directory_get_stats(d)->modifies - modifies, 0, "three members go in the add itself");
+	cr_assert_eq(gb_directory_read_values(d, small, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 3);
+
+	/* 2500 members, 1000 a batch: the add carries 1000, two modifies carry the rest */
+	spec.dn = big;
+	spec.nmembers = 2500;
+	modifies = gb_directory_get_stats(d)->modifies;
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get_stats(d)->modifies - modifies, 2);
+	count = 0;
+	cr_assert_eq(gb_directory_read_values(d, big, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 2500);
+
+	/* a member that does not exist fails the whole add: no group is left half made */
+	const char *ghost[] = {"CN=nobody here,DC=test,DC=example"};
+	char *third = child("with a ghost", ou_copy);
+	spec.dn = third;
+	spec.members = ghost;
+	spec.nmembers = 1;
+	cr_assert_neq(gb_directory_create_group(d, &spec, &err), 0);
+	cr_assert(!raw_exists(ld, third), "the add failed as a whole");
+	free(third);
+	free(small);
+	free(big);
+	free_list(c, 2500);
+	gb_directory_free(d);
+}
