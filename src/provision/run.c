@@ -1634,13 +1634,31 @@ static char *dn_after(const gb_op *op)
 	return out;
 }
 
+/* Commits the transaction apply opened: what it holds describes what was done, so it is kept even after a failure.
+ * Returns rc, or the commit's error when rc was 0 or an interruption. */
+static int end_tx(gb_store *st, int rc, gb_error *err)
+{
+	gb_error ce;
+	int crc;
+
+	gb_error_clear(&ce);
+	crc = gb_store_commit(st, &ce);
+	if (!crc)
+		return rc;
+	gb_store_rollback(st);
+	if (rc && rc != GB_EINTERRUPTED)
+		return rc;
+	*err = ce;
+	return crc;
+}
+
 static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb_provision_opts *o,
 		 gb_provision_result *res, gb_error *err)
 {
 	gb_plan *plan = res->plan;
 	gb_map *failed = NULL, *dn_now = NULL;
 	gb_error unreachable, carried_err;
-	bool carried = false;
+	bool carried = false, tx = false;
 	int carried_rc = 0;
 	size_t batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : GB_DIRECTORY_MEMBER_BATCH;
 	char **dns = NULL;
@@ -1677,7 +1695,7 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
 			orc = 1;
 		} else if (carried) {
-			/* the second half of a member change sent in one modify with the operation before it */
+			/* the second of two operations sent as one request with the one before it */
 			orc = carried_rc;
 			oe = carried_err;
 			carried = false;
@@ -1729,8 +1747,15 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 		e.before = before;
 		e.after = after;
 		e.result = result;
+		/* The records of two operations sent as one request are committed together (one sync, not two). */
+		if (!rc && carried && !tx && (rc = gb_store_begin(st, err)) == 0)
+			tx = true;
 		if (!rc)
 			rc = gb_audit_append(st, &e, NULL, err);
+		if (tx && !carried) {
+			rc = end_tx(st, rc, err);
+			tx = false;
+		}
 		free(before);
 		free(after);
 		if (!rc && orc == 0 && op->kind == GB_OP_DELETE_GROUP)
@@ -1742,7 +1767,17 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			break;
 		}
 	}
-	/* Every group the plan provisions and that did not fail is managed from now on. */
+	if (tx)
+		rc = end_tx(st, rc, err);
+	tx = false;
+	/* Every group the plan provisions and that did not fail is managed from now on (in one transaction). */
+	if ((!rc || rc == GB_EINTERRUPTED) && plan->ngroups) {
+		int brc = gb_store_begin(st, err);
+		if (brc)
+			rc = brc;
+		else
+			tx = true;
+	}
 	for (i = 0; (!rc || rc == GB_EINTERRUPTED) && i < plan->ngroups; i++) {
 		const gb_plan_group *pg = &plan->groups[i];
 		const char *dn = gb_map_get(dn_now, pg->object_id);
@@ -1760,6 +1795,8 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 				 err);
 		free(guid);
 	}
+	if (tx)
+		rc = end_tx(st, rc, err);
 	for (i = 0; dns && i < plan->nops; i++)
 		free(dns[i]);
 	free(dns);
