@@ -2323,6 +2323,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers["x-ms-request-id"] = req.request_id
             headers["client-request-id"] = req.client_request_id
         headers.update(rep.headers)
+        if not is_control:
+            # Logged before the reply goes out: a client that reads /_fake/log right after its reply must find it.
+            entry = self.log_entry(req, rep.status, started, rule is not None, record=False)
+            if parts is not None:
+                entry["parts"] = parts
+            fake.add_log(entry)
         self.send_response(rep.status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -2336,11 +2342,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         elif self.command != "HEAD":
             self.wfile.write(payload)
-        if not is_control:
-            entry = self.log_entry(req, rep.status, started, rule is not None, record=False)
-            if parts is not None:
-                entry["parts"] = parts
-            fake.add_log(entry)
 
     def log_entry(self, req, status, started, fault, record=True):
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)) + ".%03dZ" %
