@@ -1658,7 +1658,7 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 	gb_plan *plan = res->plan;
 	gb_map *failed = NULL, *dn_now = NULL;
 	gb_error unreachable, carried_err;
-	bool carried = false, tx = false;
+	bool carried = false, carried_skip = false, tx = false;
 	int carried_rc = 0;
 	size_t batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : GB_DIRECTORY_MEMBER_BATCH;
 	char **dns = NULL;
@@ -1694,20 +1694,29 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 			res->skipped++;
 			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
 			orc = 1;
-		} else if (carried) {
-			/* the second of two operations sent as one request with the one before it */
-			orc = carried_rc;
-			oe = carried_err;
+		} else if (carried && carried_skip) {
+			/* the second of a pair whose group could not be added: its members were never sent */
+			res->skipped++;
+			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
+			orc = 1;
 			carried = false;
 		} else {
 			gb_op copy = *op;
+
 			copy.target = (char *)target;
-			gb_info("provision", "[%zu/%zu] %s %s", i + 1, plan->nops, gb_op_kind_name(op->kind), target);
-			if (pairs(op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL, batch)) {
+			gb_info("provision", "[%zu/%zu] %s %s%s", i + 1, plan->nops, gb_op_kind_name(op->kind), target,
+				carried ? " (sent with the operation before)" : "");
+			if (carried) {
+				/* the second of two operations sent as one request: the outcome that request gave it */
+				orc = carried_rc;
+				oe = carried_err;
+				carried = false;
+			} else if (pairs(op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL, batch)) {
 				/* one request for both; the next operation's outcome is carried to it */
 				gb_error_clear(&carried_err);
 				orc = execute_pair(dir, &copy, &plan->ops[i + 1], &carried_rc, &carried_err, &oe);
 				carried = true;
+				carried_skip = orc != 0 && op->kind == GB_OP_CREATE_GROUP;
 			} else {
 				orc = execute(dir, &copy, &oe);
 			}
