@@ -525,26 +525,55 @@ static int plan_deletes(ctx *c)
 	return rc;
 }
 
+/* Whether op (the members added to a new group) names only objects that exist before this run: <GUID=...> values.
+ * A value naming a group created in this run is its DN, which exists only once every create has run. */
+static bool names_existing_only(const gb_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->nvalues; i++)
+		if (strncmp(op->values[i], "<GUID=", 6) != 0)
+			return false;
+	return true;
+}
+
 /* Creates first, so that a member value naming a group created in this run (by DN) exists when it is added;
- * deletes and stop-managing last. Stable within each rank, so a group's own operations keep their order. */
+ * deletes and stop-managing last. A new group's members follow its create at once when they name only objects that
+ * already exist, so that the two can go to AD as one add. Stable within each rank, so a group's own operations keep
+ * their order. */
 static int order_ops(gb_plan *plan, gb_error *err)
 {
 	gb_op *sorted;
+	bool *taken;
 	size_t i, n = 0;
 	int rank;
 
 	if (plan->nops < 2)
 		return 0;
 	sorted = malloc(plan->nops * sizeof(gb_op));
-	if (!sorted)
+	taken = calloc(plan->nops, sizeof(bool));
+	if (!sorted || !taken) {
+		free(sorted);
+		free(taken);
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
 	for (rank = 0; rank < 3; rank++)
 		for (i = 0; i < plan->nops; i++) {
-			gb_op_kind k = plan->ops[i].kind;
+			const gb_op *op = &plan->ops[i], *next = i + 1 < plan->nops ? &plan->ops[i + 1] : NULL;
+			gb_op_kind k = op->kind;
 			int r = k == GB_OP_CREATE_GROUP ? 0 : (k == GB_OP_DELETE_GROUP || k == GB_OP_UNMANAGE) ? 2 : 1;
-			if (r == rank)
-				sorted[n++] = plan->ops[i];
+
+			if (r != rank || taken[i])
+				continue;
+			sorted[n++] = *op;
+			taken[i] = true;
+			if (k == GB_OP_CREATE_GROUP && next && next->kind == GB_OP_ADD_MEMBERS && op->object_id &&
+			    next->object_id && strcmp(op->object_id, next->object_id) == 0 && names_existing_only(next)) {
+				sorted[n++] = *next;
+				taken[i + 1] = true;
+			}
 		}
+	free(taken);
 	free(plan->ops);
 	plan->ops = sorted;
 	plan->ops_cap = plan->nops;

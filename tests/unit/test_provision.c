@@ -332,6 +332,38 @@ Test(provision, nested_cloud_group_in_scope_is_referenced_never_expanded)
 	gb_plan_free(p);
 }
 
+Test(provision, a_new_groups_members_follow_its_create_unless_they_name_a_group_created_in_the_run)
+{
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *child = cloud_group("c1", "Child", 1);
+	gb_cloud_group *other = cloud_group("o1", "Other", 1);
+	gb_plan *p;
+
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(parent, GB_KIND_USER, "u1");
+	member(parent, GB_KIND_GROUP, "c1");
+	member(child, GB_KIND_USER, "u1");
+	member(other, GB_KIND_USER, "u1");
+	p = plan();
+	cr_assert_eq(p->nops, 6);
+	/* the parent's members name the child by DN: after every create, as before */
+	cr_assert_eq(p->ops[0].kind, GB_OP_CREATE_GROUP);
+	cr_assert_str_eq(p->ops[0].object_id, "p1");
+	/* the child's and the other group's members exist already (<GUID=...>): right after their create, so that
+	 * each pair can go to AD as one add */
+	cr_assert_eq(p->ops[1].kind, GB_OP_CREATE_GROUP);
+	cr_assert_str_eq(p->ops[1].object_id, "c1");
+	cr_assert_eq(p->ops[2].kind, GB_OP_ADD_MEMBERS);
+	cr_assert_str_eq(p->ops[2].object_id, "c1");
+	cr_assert_eq(p->ops[3].kind, GB_OP_CREATE_GROUP);
+	cr_assert_str_eq(p->ops[3].object_id, "o1");
+	cr_assert_eq(p->ops[4].kind, GB_OP_ADD_MEMBERS);
+	cr_assert_str_eq(p->ops[4].object_id, "o1");
+	cr_assert_eq(p->ops[5].kind, GB_OP_ADD_MEMBERS);
+	cr_assert_str_eq(p->ops[5].object_id, "p1");
+	cr_assert(has_value(&p->ops[5], "CN=Child_c1,OU=Groups,DC=test,DC=example"));
+	gb_plan_free(p);
+}
+
 Test(provision, nested_synced_group_is_not_referenced)
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *synced = cloud_group("s1", "Synced", 0);
