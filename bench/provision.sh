@@ -178,11 +178,12 @@ floor1=$(secs "$t0" "$t1")
 nwritten=$(grep -c '^member:' "$W/written.ldif")
 nfloor=$(ldap ldapsearch -LLL -o ldif-wrap=no -E pr=500/noprompt -b "OU=Groups,$FOU" '(objectClass=group)' member | grep -c '^member:')
 expected_ad=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["links"])' "$W/stats.json")
-say "S1: run $run1 s, dry run $dry s, AD time $ad1 s, LDAP floor $floor1 s; $nwritten member values written ($nfloor in the floor's OU); graph $g1"
+w1=$(sed -n 's/.*directory writes: \(.*\)/\1/p' "$W/s1.err" | tail -n 1)
+say "S1: run $run1 s, dry run $dry s, AD time $ad1 s, LDAP floor $floor1 s; $nwritten member values written ($nfloor in the floor's OU); LDAP writes: $w1; graph $g1"
 [ "$nwritten" = "$nfloor" ] || die "the floor holds $nfloor member values, groupbridge wrote $nwritten"
 r=$(awk -v a="$ad1" -v b="$floor1" 'BEGIN {print a / b}')
 row S1 "AD time (s): provision minus its dry run, vs ldapadd of the same groups" "$ad1" "$floor1" "<= 1.3" \
-	"$(le "$r" 1.3)" "$scale_text" "whole run $run1 s (groupbridge's own CPU: $(awk '{printf "%.2f s user + %.2f s system, peak RSS %.0f MB", $1, $2, $3 / 1024}' "$W/s1.time")), dry run (all reads and planning) $dry s; $nwritten member values written; cloud-only members are skipped by design"
+	"$(le "$r" 1.3)" "$scale_text" "whole run $run1 s (groupbridge's own CPU: $(awk '{printf "%.2f s user + %.2f s system, peak RSS %.0f MB", $1, $2, $3 / 1024}' "$W/s1.time")), dry run (all reads and planning) $dry s; $nwritten member values written; LDAP writes: $w1; cloud-only members are skipped by design"
 gf=$(jget "$(cat "$W/stats.json")" graph_floor_requests)
 gr=$(jget "$g1" graph)
 r=$(awk -v a="$gr" -v b="$gf" 'BEGIN {print a / b}')
