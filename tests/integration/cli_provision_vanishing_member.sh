@@ -18,7 +18,7 @@ path, guids, groups_txt = sys.argv[1:]
 users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
          for l in open(guids) if "=" in l]
 ids = [u["id"] for u in users]
-groups = [{"id": "00000f00-0000-4000-8000-%012d" % n, "displayName": "Vanish %02d" % n, "securityEnabled": True,
+groups = [{"id": "0000ab12-0000-4000-8000-%012d" % n, "displayName": "Vanish %02d" % n, "securityEnabled": True,
            "mailEnabled": False, "groupTypes": [], "members": ids} for n in range(1, 61)]
 json.dump({"tenant_id": "fffffff9-3333-4333-8444-555555555555", "page_size": 999,
            "clients": [{"client_id": "fffffffa-3333-4333-8444-555555555555", "secret": "vanish-secret"}],
