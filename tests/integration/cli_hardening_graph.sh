@@ -13,21 +13,9 @@ names=""
 for i in 1 2 3 4 5 6 7 8; do names="$names gu$i-$$"; done
 ad_users DC1 "$OU" $names >"$T/guids"
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
-python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
-import json, sys
-path, guids, groups_txt = sys.argv[1:]
-users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
-         for l in open(guids) if "=" in l]
-ids = [u["id"] for u in users]
-groups = [{"id": "00000d00-0000-4000-8000-%012d" % n, "displayName": "Fault %d" % n, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ids} for n in range(1, 7)]
-json.dump({"tenant_id": "fffffff7-2222-4333-8444-555555555555", "page_size": 3,
-           "clients": [{"client_id": "fffffff8-2222-4333-8444-555555555555", "secret": "gfault-secret"}],
-           "users": users, "groups": groups}, open(path, "w"))
-open(groups_txt, "w").write("\n".join(g["id"] for g in groups) + "\n")
-PY
+tenant_of_groups "$T/tenant.json" "$T/guids" 00000d00 "Fault %d" 6 3
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/groups.txt"
+gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
 # a copy that tolerates only 2 s of throttling per run
 awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
 ldap() { ldap_on DC1 "$@"; }

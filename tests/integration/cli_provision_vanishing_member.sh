@@ -12,21 +12,9 @@ names=""
 for i in $(seq 1 8); do names="$names v$i-$$"; done
 ad_users DC1 "$OU" $names >"$T/guids"
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
-python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
-import json, sys
-path, guids, groups_txt = sys.argv[1:]
-users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
-         for l in open(guids) if "=" in l]
-ids = [u["id"] for u in users]
-groups = [{"id": "0000ab12-0000-4000-8000-%012d" % n, "displayName": "Vanish %02d" % n, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ids} for n in range(1, 61)]
-json.dump({"tenant_id": "fffffff9-3333-4333-8444-555555555555", "page_size": 999,
-           "clients": [{"client_id": "fffffffa-3333-4333-8444-555555555555", "secret": "vanish-secret"}],
-           "users": users, "groups": groups}, open(path, "w"))
-open(groups_txt, "w").write("\n".join(g["id"] for g in groups) + "\n")
-PY
+tenant_of_groups "$T/tenant.json" "$T/guids" 0000ab12 "Vanish %02d" 60
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/groups.txt"
+gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 ldap() { ldap_on DC1 "$@"; }
 groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }

@@ -6,6 +6,11 @@
 #   fake_mutate JSON                POSTs a /_fake/mutate body
 #   gb_config FILE DC OU EXTRA...   writes a configuration for DC and the running fake, target OU=Groups,OU;
 #                                   EXTRA lines are appended to [provisioning]
+#   tenant_of_groups OUT GUIDS PREFIX NAME COUNT [PAGE_SIZE [ROTATE]]
+#                                   writes a tenant to OUT whose users are the ad_users lines in GUIDS (synced from
+#                                   AD, id u-NAME) and COUNT security groups PREFIX-0000-4000-8000-<n, 12 digits>
+#                                   named by the printf format NAME with n, each with every user (ROTATE r: all but
+#                                   the first n % r), paged PAGE_SIZE (999); the group ids go to OUT.groups
 export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
 _lib_here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -89,6 +94,25 @@ INI
 			printf '%s\n' "$_line"
 		done
 	} >"$_file"
+}
+
+tenant_of_groups() {
+	python3 - "$@" <<'PY'
+import json, sys
+out, guids, prefix, name, count = sys.argv[1:6]
+page = int(sys.argv[6]) if len(sys.argv) > 6 else 999
+rotate = int(sys.argv[7]) if len(sys.argv) > 7 else 0
+users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
+         for l in open(guids) if "=" in l]
+ids = [u["id"] for u in users]
+groups = [{"id": "%s-0000-4000-8000-%012d" % (prefix, n), "displayName": name % n, "securityEnabled": True,
+           "mailEnabled": False, "groupTypes": [], "members": ids[n % rotate:] if rotate else ids}
+          for n in range(1, int(count) + 1)]
+json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555", "page_size": page,
+           "clients": [{"client_id": "fffffff1-2222-4333-8444-555555555555", "secret": "tenant-secret"}],
+           "users": users, "groups": groups}, open(out, "w"))
+open(out + ".groups", "w").write("\n".join(g["id"] for g in groups) + "\n")
+PY
 }
 
 #   fake_control METHOD PATH [JSON]  calls the fake's control API (PATH below /_fake), prints the reply
