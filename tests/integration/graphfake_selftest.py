@@ -580,7 +580,9 @@ class SmallTenant(unittest.TestCase):
             return self.f.call("POST", url, {"parameters": [{"ruleId": "r1", "subjects": subjects}]})
         st, _, b = pod([U_CAROL])
         self.assertEqual(st, 200, b)
-        self.assertEqual(json.loads(b["value"])["result"], "Success")
+        # the result is in key (provisionOnDemand Examples 1-3); value holds the provisioning steps
+        self.assertEqual(json.loads(b["key"])["result"], "Success")
+        self.assertIn("provisioningSteps", json.loads(b["value"]))
         self.assertEqual(pod([U_CAROL] * 6)[0], 400)
         self.assertEqual(pod([], groups=2)[0], 400)
         statuses = [pod([])[0] for _ in range(3)]
