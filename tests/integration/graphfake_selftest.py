@@ -612,6 +612,386 @@ class SmallTenant(unittest.TestCase):
         self.assertEqual(self.f.control("GET", "/log")["value"], [])
 
 
+GROUP_JOB = "AAD2ADGroupProvisioning.5c0000000000400080000000000000010.fidelity"
+SP_JOB = "5c000000-0000-4000-8000-000000000001"
+GOV_ROLE = "d8fa317e-0713-4930-91d8-1dbeb150978f"
+G_ONPREM_MEMBERS = "96000000-0000-4000-8000-000000000001"   # cloud security group with synced (on-premises) members
+G_CLOUD_MEMBERS = "96000000-0000-4000-8000-000000000002"    # cloud security group with cloud-only members
+C_LIMITED = "c33e0000-0000-4000-8000-000000000003"
+C_OWNER = "c44e0000-0000-4000-8000-000000000004"
+
+
+def fidelity_tenant(**over):
+    """small.json plus a Cloud Sync group job (no forced result, settings as Microsoft's defaults), an AD view in
+    which one migrated group already holds its members, and two clients with few permissions."""
+    with open(SMALL) as f:
+        doc = json.load(f)
+    doc["groups"] += [
+        {"id": G_ONPREM_MEMBERS, "displayName": "Migrated Ops", "securityEnabled": True, "mailEnabled": False,
+         "members": [U_BOB, U_CAROL]},
+        {"id": G_CLOUD_MEMBERS, "displayName": "Cloud Team", "securityEnabled": True, "mailEnabled": False,
+         "members": [U_ALICE, U_DAVE]}]
+    doc["clients"] += [{"client_id": C_LIMITED, "secret": "limited-secret", "roles": ["Group.Read.All"]},
+                       {"client_id": C_OWNER, "secret": "owner-secret", "roles": ["Application.ReadWrite.OwnedBy"]}]
+    doc["servicePrincipals"].append(
+        {"id": SP_JOB, "appId": "1a2b0000-0000-4000-8000-000000000003", "owners": [C_OWNER],
+         "displayName": "test.example (groups to AD)", "servicePrincipalType": "Application",
+         "appRoleAssignedTo": [{"principalId": G_ONPREM_MEMBERS, "appRoleId": ROLE},
+                               {"principalId": G_CLOUD_MEMBERS, "appRoleId": ROLE}],
+         "synchronization": {"jobs": [{"id": GROUP_JOB, "ad": {"groups": [
+             {"id": G_ONPREM_MEMBERS, "cn": "Group_" + G_ONPREM_MEMBERS, "container": "OU=WB,DC=test,DC=example",
+              "members": [U_BOB, U_CAROL]}]}}]}})
+    doc.update(over)
+    return doc
+
+
+class Fidelity(unittest.TestCase):
+    """What the fake does as Microsoft documents it (issue 16's list for the fake, issue 17's job, issue 14's budget)."""
+
+    def start(self, doc):
+        tmp = tempfile.mkdtemp(prefix="gbfake-fid-", dir=os.environ.get("GB_TEST_TMP"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "tenant.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        fake = Fake(path)
+        self.addCleanup(fake.stop)
+        return fake
+
+    def as_client(self, f, cid, secret):
+        st, _, b = f.token({"client_id": cid, "client_secret": secret})
+        self.assertEqual(st, 200, b)
+        return {"Authorization": "Bearer " + b["access_token"]}
+
+    def pod(self, f, group, members, job=GROUP_JOB, sp=SP_JOB, headers=None):
+        body = {"parameters": [{"ruleId": "33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2", "subjects": [{
+            "objectId": group, "objectTypeName": "Group",
+            "links": {"members": [{"objectId": m, "objectTypeName": "User"} for m in members]}}]}]}
+        url = "/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand" % (sp, job)
+        if headers is not None:
+            return f.request("POST", url, body, headers)
+        return f.call("POST", url, body)
+
+    def ad_view(self, f, group):
+        jobs = f.control("GET", "/state?id=" + SP_JOB)["synchronization"]["jobs"]
+        return next((g for g in jobs[0]["ad"]["groups"] if g["id"] == group), None)
+
+    # 1 and 6: provisionOnDemand as documented, driven by the job's settings
+
+    def test_provision_on_demand_follows_the_jobs_membership_setting(self):
+        f = self.start(fidelity_tenant(provision_on_demand_rate=None))
+        st, _, b = self.pod(f, G_ONPREM_MEMBERS, [U_BOB, U_CAROL])
+        self.assertEqual(st, 200, b)
+        self.assertEqual(json.loads(b["key"]), {"result": "Success", "details": {}})
+        steps = json.loads(b["value"])
+        export = [s for s in steps["provisioningSteps"] if s["type"] == "Export"][0]
+        self.assertIn("provisioning membership to on-premises users is off", export["details"]["MembersSkipped"])
+        # membership provisioning is off by default: the job empties the group that held both members
+        self.assertEqual(self.ad_view(f, G_ONPREM_MEMBERS)["members"], [])
+        self.assertTrue(self.ad_view(f, G_ONPREM_MEMBERS)["cn"].startswith("Migrated Ops_"))  # renamed by the cn map
+        f.control("POST", "/sync/config", {"job": GROUP_JOB, "settings": {
+            "provision_membership_to_on_premises_users": True, "cn": 'Append("Group_", [objectId])'}})
+        st, _, b = self.pod(f, G_ONPREM_MEMBERS, [U_BOB, U_CAROL])
+        self.assertEqual(json.loads(b["key"])["result"], "Success")
+        v = self.ad_view(f, G_ONPREM_MEMBERS)
+        self.assertEqual((v["members"], v["cn"]), ([U_BOB, U_CAROL], "Group_" + G_ONPREM_MEMBERS))
+        st, _, b = self.pod(f, G_ONPREM_MEMBERS, [U_BOB])
+        self.assertEqual(json.loads(b["key"])["details"]["errorCode"], "RedundantExport")
+        # cloud-only members have no AD account in a groups-only configuration, whatever the switch says
+        st, _, b = self.pod(f, G_CLOUD_MEMBERS, [U_ALICE])
+        self.assertEqual(json.loads(b["key"])["result"], "Success")
+        self.assertEqual(self.ad_view(f, G_CLOUD_MEMBERS)["members"], [])
+        # a group not assigned while the scope is "selected" is skipped, and one that does not exist fails
+        st, _, b = self.pod(f, G_SALES, [])
+        self.assertEqual(json.loads(b["key"])["details"]["errorCode"], "NotEffectivelyEntitled")
+        self.assertEqual(json.loads(b["key"])["result"], "Skipped")
+        st, _, b = self.pod(f, "96000000-0000-4000-8000-0000000000ff", [])
+        self.assertEqual(json.loads(b["key"])["result"], "Failure")
+        f.control("POST", "/config", {"provision_on_demand_value": "empty"})
+        st, _, b = self.pod(f, G_ONPREM_MEMBERS, [])
+        self.assertEqual((st, b["value"]), (200, "{}"))
+
+    def test_sync_cycle_applies_scope_mode_and_membership(self):
+        f = self.start(fidelity_tenant())
+        rep = f.control("POST", "/sync/run", {"job": GROUP_JOB})["jobs"][0]["groups"]
+        self.assertEqual(set(rep), {G_ONPREM_MEMBERS, G_CLOUD_MEMBERS})  # selected: the assigned groups only
+        self.assertEqual(sorted(rep[G_ONPREM_MEMBERS]["removed"]), sorted([U_BOB, U_CAROL]))
+        self.assertTrue(rep[G_ONPREM_MEMBERS]["renamed"])
+        f.control("POST", "/sync/config", {"job": GROUP_JOB, "settings": {
+            "scope": "all", "provision_membership_to_on_premises_users": True}})
+        rep = f.control("POST", "/sync/run", {"job": GROUP_JOB})["jobs"][0]["groups"]
+        # every cloud security group now, not the synced Finance group nor the Microsoft 365 group
+        self.assertIn(G_SALES, rep)
+        self.assertNotIn(G_FINANCE, rep)
+        self.assertNotIn("90000000-0000-4000-8000-000000000004", rep)
+        self.assertEqual(sorted(rep[G_ONPREM_MEMBERS]["added"]), sorted([U_BOB, U_CAROL]))
+        self.assertIn(G_SALES_EU, rep[G_SALES]["members_after"])  # nested cloud group in scope
+        self.assertNotIn("d0000000-0000-4000-8000-000000000001", rep[G_SALES]["members_after"])  # no devices
+        st, _, _ = f.request("POST", "/_fake/sync/config", {"settings": {"scope": "some"}})
+        self.assertEqual(st, 400)
+
+    def test_job_schema_and_settings_as_documented(self):
+        f = self.start(fidelity_tenant())
+        st, _, j = f.get("/v1.0/servicePrincipals/%s/synchronization/jobs/%s" % (SP_JOB, GROUP_JOB))
+        self.assertEqual((st, j["templateId"]), (200, "AAD2ADGroupProvisioning"))
+        settings = {kv["name"]: kv["value"] for kv in j["synchronizationJobSettings"]}
+        self.assertEqual(settings["ProvisionMembershipToOnPremisesUsers"], "False")  # off by default
+        self.assertEqual(settings["SyncAll"], "false")
+        st, _, sch = f.get("/v1.0/servicePrincipals/%s/synchronization/jobs/%s/schema" % (SP_JOB, GROUP_JOB))
+        rule = sch["synchronizationRules"][0]
+        om = rule["objectMappings"][0]
+        maps = {m["targetAttributeName"]: m["source"] for m in om["attributeMappings"]}
+        self.assertEqual(maps["cn"]["expression"],
+                         'Append(Append(Left(Trim([displayName]), 51), "_"), Mid([objectId], 25, 12))')
+        self.assertEqual((maps["parentDistinguishedName"]["type"], maps["parentDistinguishedName"]["name"]),
+                         ("Constant", "CN=Users,DC=test,DC=example"))
+        clauses = [(c["sourceOperandName"], c["operatorName"]) for c in om["scope"]["groups"][0]["clauses"]]
+        self.assertEqual(clauses, [("securityEnabled", "IS_TRUE"), ("dirSyncEnabled", "IS_FALSE"),
+                                   ("mailEnabled", "IS_FALSE")])
+        st, _, d = f.get("/v1.0/servicePrincipals/%s/synchronization/jobs/%s/schema/directories" % (SP_JOB,
+                                                                                                   GROUP_JOB))
+        self.assertEqual([x["name"] for x in d["value"]], ["Azure Active Directory", "Active Directory"])
+        f.control("POST", "/sync/config", {"job": GROUP_JOB, "settings": {
+            "target_container": "OU=Cloud,DC=test,DC=example",
+            "scope_filters": [[{"attribute": "displayName", "operator": "EQUALS", "value": "Cloud Team"}]]}})
+        _, _, sch = f.get("/v1.0/servicePrincipals/%s/synchronization/jobs/%s/schema" % (SP_JOB, GROUP_JOB))
+        om = sch["synchronizationRules"][0]["objectMappings"][0]
+        self.assertEqual(om["scope"]["groups"][0]["clauses"][-1]["targetOperand"]["values"], ["Cloud Team"])
+        rep = f.control("POST", "/sync/run", {"job": GROUP_JOB})["jobs"][0]["groups"]
+        self.assertEqual(list(rep), [G_CLOUD_MEMBERS])
+        self.assertTrue(rep[G_CLOUD_MEMBERS]["dn"].endswith(",OU=Cloud,DC=test,DC=example"))
+
+    # 2: delta leaves out what was never set; GET renders null
+
+    def test_delta_omits_never_set_properties(self):
+        f = self.start(fidelity_tenant())
+        sel = "displayName,description,onPremisesSyncEnabled,onPremisesSecurityIdentifier"
+        recs, _ = f.all_pages("/v1.0/groups/delta?$select=" + sel)
+        eu = [r for r in recs if r["id"] == G_SALES_EU][0]
+        self.assertEqual(set(eu), {"id", "displayName", "description"})
+        fin = [r for r in recs if r["id"] == G_FINANCE][0]
+        self.assertEqual(fin["onPremisesSyncEnabled"], True)
+        st, _, g = f.get("/v1.0/groups/%s?$select=%s" % (G_SALES_EU, sel))
+        self.assertEqual((g["onPremisesSyncEnabled"], g["onPremisesSecurityIdentifier"]), (None, None))
+        link = None
+        path = "/v1.0/groups/delta?$select=" + sel
+        while path:
+            _, _, b = f.get(path)
+            path, link = b.get("@odata.nextLink"), b.get("@odata.deltaLink", link)
+        f.control("POST", "/mutate", [{"op": "update_group", "id": G_SALES_EU, "set": {"description": None}}])
+        _, _, b = f.get(link)
+        self.assertEqual(b["value"], [{"id": G_SALES_EU, "displayName": "Sales EU", "description": None}])
+
+    # 3 and 4: permissions and opaque tokens
+
+    def test_permissions_enforced_per_endpoint(self):
+        f = self.start(fidelity_tenant(enforce_permissions=True))
+        lim = self.as_client(f, C_LIMITED, "limited-secret")
+        self.assertEqual(f.request("GET", "/v1.0/groups?$select=id", headers=lim)[0], 200)
+        for method, path, body in [("GET", "/v1.0/users", None),
+                                   ("GET", "/v1.0/servicePrincipals/%s/appRoleAssignedTo" % SP_JOB, None),
+                                   ("POST", "/v1.0/servicePrincipals/%s/appRoleAssignedTo" % SP_JOB,
+                                    {"principalId": G_SALES, "resourceId": SP_JOB, "appRoleId": ROLE}),
+                                   ("PATCH", "/v1.0/groups/%s/onPremisesSyncBehavior" % G_FINANCE,
+                                    {"isCloudManaged": True}),
+                                   ("GET", "/beta/groups/%s/onPremisesSyncBehavior" % G_FINANCE, None),
+                                   ("GET", "/v1.0/servicePrincipals/%s/synchronization/jobs/%s/schema"
+                                    % (SP_JOB, GROUP_JOB), None),
+                                   ("GET", "/v1.0/organization", None),
+                                   ("GET", "/v1.0/directory/onPremisesSynchronization", None),
+                                   ("POST", "/v1.0/applications/ab000000-0000-4000-8000-000000000001/"
+                                    "extensionProperties", {"name": "X", "dataType": "String",
+                                                            "targetObjects": ["Group"]})]:
+            st, _, b = f.request(method, path, body, lim)
+            self.assertEqual((st, b["error"]["code"]), (403, "Authorization_RequestDenied"), (method, path))
+            self.assertEqual(b["error"]["message"], "Insufficient privileges to complete the operation.")
+        st, _, b = f.request("POST", "/v1.0/$batch", {"requests": [
+            {"id": "1", "method": "GET", "url": "/groups/%s?$select=id" % G_SALES},
+            {"id": "2", "method": "GET", "url": "/users/%s" % U_BOB}]}, lim)
+        self.assertEqual({r["id"]: r["status"] for r in b["responses"]}, {"1": 200, "2": 403})
+        # Application.ReadWrite.OwnedBy: provisionOnDemand only on the service principal the client owns
+        own = self.as_client(f, C_OWNER, "owner-secret")
+        self.assertEqual(self.pod(f, G_ONPREM_MEMBERS, [], headers=own)[0], 200)
+        self.assertEqual(self.pod(f, G_CONVERTED, [], job=JOB, sp=SP_CS, headers=own)[0], 403)
+        st, _, app = f.request("POST", "/v1.0/applications", {"displayName": "Mine"}, own)
+        self.assertEqual(st, 201)
+        ext = {"name": "GroupDN", "dataType": "String", "targetObjects": ["Group"]}
+        self.assertEqual(f.request("POST", "/v1.0/applications/%s/extensionProperties" % app["id"], ext, own)[0],
+                         201)
+        self.assertEqual(f.request("POST", "/v1.0/applications/ab000000-0000-4000-8000-000000000001/"
+                                           "extensionProperties", ext, own)[0], 403)
+        # the default: no enforcement, whatever the token says (the roles of C_LIMITED are Group.Read.All)
+        g = self.start(fidelity_tenant())
+        self.assertEqual(g.request("GET", "/v1.0/users", headers=self.as_client(g, C_LIMITED, "limited-secret"))[0],
+                         200)
+
+    def test_app_role_assignment_needs_both_permissions(self):
+        doc = fidelity_tenant(enforce_permissions=True)
+        doc["clients"] += [{"client_id": "c55e0000-0000-4000-8000-000000000005", "secret": "a",
+                            "roles": ["AppRoleAssignment.ReadWrite.All"]},
+                           {"client_id": "c66e0000-0000-4000-8000-000000000006", "secret": "b",
+                            "roles": ["AppRoleAssignment.ReadWrite.All", "Application.Read.All"]}]
+        f = self.start(doc)
+        body = {"principalId": G_SALES, "resourceId": SP_JOB, "appRoleId": ROLE}
+        url = "/v1.0/servicePrincipals/%s/appRoleAssignedTo" % SP_JOB
+        one = self.as_client(f, "c55e0000-0000-4000-8000-000000000005", "a")
+        both = self.as_client(f, "c66e0000-0000-4000-8000-000000000006", "b")
+        self.assertEqual(f.request("POST", url, body, one)[0], 403)
+        self.assertEqual(f.request("POST", url, body, both)[0], 201)
+
+    def test_opaque_tokens(self):
+        f = self.start(fidelity_tenant(opaque_tokens=True))
+        st, _, b = f.token()
+        self.assertEqual(st, 200)
+        self.assertNotIn(".", b["access_token"])
+        self.assertEqual(f.request("GET", "/v1.0/groups", headers={"Authorization": "Bearer " +
+                                                                   b["access_token"]})[0], 200)
+
+    # 5: read-after-write lag
+
+    def test_read_after_write_lag(self):
+        f = self.start(fidelity_tenant(read_after_write_lag_ms=600000))
+        self.assertEqual(f.call("PATCH", "/v1.0/groups/%s" % G_SALES, {"displayName": "Sales 2"})[0], 204)
+        self.assertEqual(f.get("/v1.0/groups/%s?$select=displayName" % G_SALES)[2]["displayName"], "Sales")
+        st, _, b = f.call("PATCH", "/v1.0/groups/%s/onPremisesSyncBehavior" % G_FINANCE, {"isCloudManaged": True})
+        self.assertEqual((st, b["isCloudManaged"]), (200, True))   # the PATCH reply is current
+        self.assertEqual(f.get("/v1.0/groups/%s/onPremisesSyncBehavior" % G_FINANCE)[2]["value"]["isCloudManaged"],
+                         False)
+        st, _, app = f.call("POST", "/v1.0/applications", {"displayName": "New",
+                                                           "identifierUris": ["api://new-one"]})
+        self.assertEqual(st, 201)
+        q = "/v1.0/applications?$filter=" + urllib.parse.quote("identifierUris/any(u:u eq 'api://new-one')")
+        self.assertEqual(f.get(q)[2]["value"], [])
+        self.assertEqual(f.get("/v1.0/applications/%s" % app["id"])[0], 404)
+        st, _, e = f.call("POST", "/v1.0/applications/ab000000-0000-4000-8000-000000000001/extensionProperties",
+                          {"name": "Other", "dataType": "String", "targetObjects": ["Group"]})
+        self.assertEqual(st, 201)
+        names = [x["name"] for x in f.get("/v1.0/applications/ab000000-0000-4000-8000-000000000001/"
+                                          "extensionProperties")[2]["value"]]
+        self.assertNotIn(e["name"], names)
+        f.control("POST", "/config", {"read_after_write_lag_ms": 0})  # replicas caught up
+        self.assertEqual(f.get("/v1.0/groups/%s?$select=displayName" % G_SALES)[2]["displayName"], "Sales 2")
+        self.assertEqual([a["id"] for a in f.get(q)[2]["value"]], [app["id"]])
+
+    # 7 and 8: app roles per cloud, directory extension limit
+
+    def test_app_role_of_the_tenants_cloud(self):
+        doc = fidelity_tenant(cloud="AzureUSGovernment")
+        del doc["servicePrincipals"][-1]["appRoleAssignedTo"]
+        f = self.start(doc)
+        st, _, sp = f.get("/v1.0/servicePrincipals/%s?$select=id,appRoles" % SP_JOB)
+        self.assertEqual([r["id"] for r in sp["appRoles"]], [GOV_ROLE])
+        url = "/v1.0/servicePrincipals/%s/appRoleAssignedTo" % SP_JOB
+        for role in (ROLE, "00000000-0000-0000-0000-000000000000"):
+            st, _, b = f.call("POST", url, {"principalId": G_SALES, "resourceId": SP_JOB, "appRoleId": role})
+            self.assertEqual((st, b["error"]["code"]), (400, "Request_BadRequest"), role)
+        st, _, b = f.call("POST", url, {"principalId": G_SALES, "resourceId": SP_JOB, "appRoleId": GOV_ROLE})
+        self.assertEqual(st, 201, b)
+
+    def test_extension_string_limit(self):
+        f = self.start(fidelity_tenant())
+        dn = "CN=x," + "OU=" + "a" * 240 + ",DC=test,DC=example"
+        st, _, b = f.call("PATCH", "/v1.0/groups/%s" % G_SALES, {EXT: dn})
+        self.assertEqual((st, b["error"]["code"]), (400, "Request_BadRequest"))
+        self.assertIn("256", b["error"]["message"])
+        self.assertEqual(f.call("PATCH", "/v1.0/groups/%s" % G_SALES, {EXT: dn[:256]})[0], 204)
+
+    # 9: every documented shape of an expired token
+
+    def test_expired_delta_and_paging_tokens(self):
+        f = self.start(fidelity_tenant())
+        for status, code in [(410, "syncStateNotFound"), (400, "syncStateNotFound"), (400, "resyncRequired"),
+                             (400, "Directory_ExpiredPageToken")]:
+            _, _, b = f.get("/v1.0/groups/delta?$deltatoken=latest")
+            link = b["@odata.deltaLink"]
+            f.control("POST", "/delta/expire", {"status": status, "code": code})
+            st, h, b = f.get(link)
+            self.assertEqual((st, b["error"]["code"]), (status, code))
+            self.assertEqual("location" in h, status == 410)
+        _, _, b = f.get("/v1.0/groups?$select=id&$top=2")
+        nxt = b["@odata.nextLink"]
+        f.control("POST", "/delta/expire", {"scope": "paging", "status": 400, "code": "Directory_ExpiredPageToken"})
+        st, _, b = f.get(nxt)
+        self.assertEqual((st, b["error"]["code"]), (400, "Directory_ExpiredPageToken"))
+        _, _, b = f.get("/v1.0/groups?$select=id&$top=2")
+        self.assertEqual(f.get(b["@odata.nextLink"])[0], 200)  # a new read is not affected
+
+    # 10: onPremisesSyncBehavior on v1.0 and beta; organization
+
+    def test_sync_behavior_on_v1_and_beta_and_organization(self):
+        f = self.start(fidelity_tenant())
+        for ver in ("v1.0", "beta"):
+            st, _, b = f.get("/%s/groups/%s/onPremisesSyncBehavior" % (ver, G_CONVERTED))
+            self.assertEqual((st, b["value"]["isCloudManaged"]), (200, True), ver)
+        st, _, b = f.call("PATCH", "/v1.0/groups/%s/onPremisesSyncBehavior" % G_CONVERTED, {"isCloudManaged": False})
+        self.assertEqual((st, b["@odata.type"], b["isCloudManaged"]),
+                         (200, "#microsoft.graph.onPremisesSyncBehavior", False))
+        st, _, b = f.get("/v1.0/organization?$select=id")
+        self.assertEqual((st, b["value"]), (200, [{"id": TENANT}]))
+
+    # 11: latency, resource-unit budget, concurrency and statistics
+
+    def test_resource_unit_budget_and_statistics(self):
+        f = self.start(fidelity_tenant(ru_budget=5, ru_window_seconds=600))
+        f.get("/v1.0/groups/%s?$select=id" % G_SALES)  # token + 1 unit
+        pcts = [f.get("/v1.0/groups/%s?$select=id" % G_SALES)[1].get("x-ms-throttle-limit-percentage")
+                for _ in range(4)]
+        self.assertEqual(pcts, [None, None, None, "1.00"])  # only above 0.8 of the budget
+        st, h, b = f.get("/v1.0/groups/%s?$select=id" % G_SALES)
+        self.assertEqual((st, b["error"]["code"], h["x-ms-throttle-information"]),
+                         (429, "TooManyRequests", "ResourceUnitLimitExceeded"))
+        self.assertGreaterEqual(int(h["retry-after"]), 1)
+        st, _, b = f.call("POST", "/v1.0/$batch", {"requests": [
+            {"id": str(i), "method": "GET", "url": "/groups/%s?$select=id" % G_SALES} for i in range(3)]})
+        self.assertEqual((st, [r["status"] for r in b["responses"]]), (200, [429, 429, 429]))
+        self.assertIn("Retry-After", b["responses"][0]["headers"])
+        stats = f.control("GET", "/stats")
+        self.assertEqual((stats["units"], stats["throttled_429"], stats["windows"][-1]["units"]), (5, 4, 5))
+
+    def test_concurrent_requests_and_latency(self):
+        import threading
+        f = self.start(fidelity_tenant(latency_ms=400))
+        auth = f.bearer()
+        errors = []
+
+        def one():
+            try:
+                c = http.client.HTTPSConnection(f.host, int(f.port), context=f.ctx, timeout=30)
+                c.request("GET", "/v1.0/groups?$select=id", headers=auth)
+                errors.append(c.getresponse().status)
+                c.close()
+            except OSError as e:
+                errors.append(repr(e))
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [200] * 4)
+        stats = f.control("GET", "/stats")
+        self.assertGreaterEqual(stats["peak_in_flight"], 2)  # served at the same time, not one after the other
+        self.assertEqual(stats["requests"], 5)  # the token and the four reads
+
+    # 12: a POST that succeeds while the client has given up
+
+    def test_delay_after_creates_the_object(self):
+        f = self.start(fidelity_tenant())
+        auth = f.bearer()
+        f.control("POST", "/faults", {"rules": [{"method": "POST", "path_regex": "/applications$",
+                                                 "delay_after_ms": 3000}]})
+        c = http.client.HTTPSConnection(f.host, int(f.port), context=f.ctx, timeout=1)
+        with self.assertRaises(OSError):
+            c.request("POST", "/v1.0/applications", body=json.dumps({"displayName": "Slow",
+                                                                      "identifierUris": ["api://slow"]}),
+                      headers=dict(auth, **{"Content-Type": "application/json"}))
+            c.getresponse().read()
+        c.close()
+        q = "/v1.0/applications?$filter=" + urllib.parse.quote("identifierUris/any(u:u eq 'api://slow')")
+        self.assertEqual(len(f.get(q)[2]["value"]), 1)
+        st, _, b = f.call("POST", "/v1.0/applications", {"displayName": "Slow", "identifierUris": ["api://slow"]})
+        self.assertEqual(st, 400)  # a blind replay meets the object
+
+
 class BigTenants(unittest.TestCase):
     def run_big(self, doc, group_id, expect):
         tmp = tempfile.mkdtemp(prefix="gbfake-big-", dir=os.environ.get("GB_TEST_TMP"))
