@@ -27,6 +27,24 @@ Tenant JSON
                                              or "no_content" (204)
   "batch_response_order": "request",         $batch responses in "request", "reverse" or "random" order
   "provision_on_demand_rate": [5, 10],       provisionOnDemand limit (requests, seconds) per job; null: none
+  "provision_on_demand_value": "steps",      provisionOnDemand's value: "steps" (the provisioning steps JSON of the
+                                             documented examples 1 and 2) or "empty" ("{}", as in example 3)
+  "cloud": "AzurePublic",                    AzurePublic, AzureUSGovernment, AzureChinaCloud, AzureUSNatCloud or
+                                             AzureUSSecCloud: the group role a Cloud Sync job's service principal
+                                             exposes when the tenant file gives it no appRoles (CLOUD_GROUP_ROLE)
+  "enforce_permissions": false,              true: every Graph call (and $batch part) needs one of the application
+                                             permissions its reference page lists (PERMISSIONS) in the token's
+                                             roles, else 403 Authorization_RequestDenied; false: all granted
+  "opaque_tokens": false,                    true: access tokens are opaque strings, not JWTs
+  "read_after_write_lag_ms": 0,              for this long after a Graph write (PATCH/POST/DELETE) reads of that
+                                             object see the state before it; an application, service principal or
+                                             extension property just created is not found (0: consistent at once)
+  "latency_ms": 0, "latency_jitter_ms": 0,   added to every Graph reply (not the token endpoint or control calls);
+                                             jitter: +- uniformly
+  "ru_budget": null, "ru_window_seconds": 10,  directory read budget: 1 unit per GET, each GET part of a $batch on
+                                             its own; past it 429 + Retry-After (end of the window), Graph's body,
+                                             x-ms-throttle-information ResourceUnitLimitExceeded; replies above 0.8
+                                             of it carry x-ms-throttle-limit-percentage; null: no budget
   "clients": [ {"client_id": "GUID", "secret": "s3cret", "roles": ["Group.Read.All", ...]},
                {"client_id": "GUID", "certificate": "relative/or/absolute.pem", "private_key": "key.pem"} ],
                roles: the application permissions its tokens carry (JWT-shaped tokens with a "roles" claim; default:
@@ -47,12 +65,23 @@ Tenant JSON
                prefix gives GUIDs) and appended after the listed members
   "devices": [ {"id", "displayName", "deviceId", ...} ],
   "orgContacts": [ {"id", "displayName", "mail", ...} ],
-  "servicePrincipals": [ {"id", "appId", "displayName",
+  "servicePrincipals": [ {"id", "appId", "displayName", "owners": ["client id", ...],
                           "appRoles": [{"id": "GUID", "value": "...", "displayName": "...", "allowedMemberTypes": [..]}],
                           "appRoleAssignedTo": [{"principalId": "GUID", "appRoleId": "GUID"}],
-                          "synchronization": {"jobs": [{"id": "AD2AADProvisioning.xxx", "templateId": "...",
-                                                        "on_demand_result": "Success"}]} } ],
-  "applications": [ {"id", "appId", "displayName", "identifierUris": ["api://..."],
+                          "synchronization": {"jobs": [JOB, ...]} } ],
+      JOB = {"id": "AAD2ADGroupProvisioning.xxx" (the template follows from this prefix, or "templateId"),
+             "scope": "selected" (groups assigned through appRoleAssignedTo) | "all" (all security groups),
+             "provision_membership_to_on_premises_users": false (Microsoft's default),
+             "target_container": "CN=Users,DC=<domain>", "cn": DEFAULT_CN_EXPRESSION, "domain": "test.example",
+             "rule_id": DEFAULT_GROUP_RULE_ID, "scope_filters": [[{"attribute", "operator", "value"}, ..], ..]
+                        (attribute value filters: clauses ANDed, groups ORed; operators SCOPE_OPERATORS),
+             "ad": {"groups": [{"id": group id, "cn": "Group_<id>", "container": "OU=..", "members": [ids]}]}
+                        (the job's simulated AD view before it runs: groups already in AD and their members),
+             "on_demand_result": "Success" (forces provisionOnDemand's result; absent: computed)}
+      The job's GET shape, schema and settings: see "the synchronization API" in Fake. Scope mode and the
+      membership switch are synchronizationJobSettings "SyncAll" and "ProvisionMembershipToOnPremisesUsers"
+      (Microsoft documents no representation; chosen there), the container and cn are attribute mappings.
+  "applications": [ {"id", "appId", "displayName", "identifierUris": ["api://..."], "owners": ["client id"],
                      "extensionProperties": [{"name": "GroupDN" or "extension_<..>_GroupDN", "dataType": "String",
                                               "targetObjects": ["Group"]}]} ],
   "onPremisesSynchronization": {"features": {"groupWriteBackEnabled": true, ...}, "configuration": {...}}
@@ -84,9 +113,17 @@ Graph endpoints (under /v1.0 and /beta; every call needs "Authorization: Bearer 
   GET  /directory/deletedItems/{id}          a soft-deleted object (404 once restored or deleted for good)
   POST /applications, /servicePrincipals; GET/POST /applications/{id}/extensionProperties
   GET/POST /servicePrincipals/{id}/appRoleAssignedTo; DELETE .../appRoleAssignedTo/{assignmentId}
-  GET  /servicePrincipals/{id}/synchronization/jobs
+  GET  /servicePrincipals/{id}/synchronization/jobs[/{jobId}[/schema[/directories]]]
   POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/provisionOnDemand   (1 parameter, 1 group subject,
-                                            at most 5 members; reply {"key", "value": "<JSON text>"})
+                                            at most 5 members; reply stringKeyStringValuePair: key = the JSON text
+                                            {"result": "Success"|"Skipped"|"Failure", "details": {..}}, value = the
+                                            provisioning steps JSON or "{}"); the job evaluates the group (scope,
+                                            cn, container) and the listed members (membership switch, AD account)
+                                            against its AD view: Skipped NotEffectivelyEntitled out of scope,
+                                            Skipped RedundantExport when nothing changes, Failure for an unknown
+                                            group
+  GET  /organization[/{id}]                 the tenant (id = tenant_id, verifiedDomains)
+  GET/PATCH /groups/{id}/onPremisesSyncBehavior on /v1.0 and /beta alike
 $filter forms: `p eq 'x'`, `p eq true|false|null`, `p in ('a','b')`, `startswith(p,'x')`,
 `c/any(x:x eq 'v')` (groupTypes, identifierUris, proxyAddresses), joined with and/or and parentheses;
 `ne`, `not(...)` and `endswith` are advanced queries (ConsistencyLevel: eventual and $count=true, else 400).
@@ -102,13 +139,19 @@ Control API (no authentication; JSON in and out)
               "count": 1 (fires; -1 = forever), "every": K (fire on every K-th match), "skip": N (let the first N
               matches pass), "delay_ms": D, "body": "truncated" | "malformed" | "empty",
               "reset_connection": true, "code": "...", "message": "...", "headers": {"Name": "value"},
-              "where": "any" | "request" | "batch_part"}
+              "where": "any" | "request" | "batch_part", "delay_after_ms": D}
+      delay_ms waits before the request is carried out (a POST creates its object only after the wait);
+      delay_after_ms carries the request out first and then holds the reply, so a client with a shorter timeout
+      gives up on a POST that did create its object (a blind replay meets it).
       path_regex is searched in the request target (path and query as sent; for $batch parts "/v1.0" + url).
       A rule with only delay_ms slows the normal reply. $batch parts honour status, code, message, headers,
       retry_after and delay_ms only.
   GET  /_fake/faults                         the rules with their counters; DELETE /_fake/faults clears them
   POST /_fake/config  {"page_size", "delta_members_per_record", "sync_behavior_shape", "sync_behavior_patch_reply",
-                       "batch_response_order", "token_lifetime", "throttle_percentage", "provision_on_demand_rate"}
+                       "batch_response_order", "token_lifetime", "throttle_percentage", "provision_on_demand_rate",
+                       "provision_on_demand_value", "enforce_permissions", "opaque_tokens", "read_after_write_lag_ms"
+                       (0 also ends the lag of earlier writes), "latency_ms", "latency_jitter_ms", "ru_budget",
+                       "ru_window_seconds"}
   POST /_fake/mutate  {"changes": [CHANGE...]} (or a bare list), applied in order, reported by delta:
       {"op": "add_members" | "remove_members", "group": ID, "members": [ID...]}
       {"op": "create_group" | "create_user" | "create_device" | "create_contact", "object": {...}}
@@ -116,13 +159,30 @@ Control API (no authentication; JSON in and out)
       {"op": "soft_delete_group" | "soft_delete_user", "id": ID}   delta reason "changed" (restorable)
       {"op": "hard_delete_group" | "hard_delete_user" | "delete_object", "id": ID}   delta reason "deleted"
       {"op": "restore_group" | "restore_user", "id": ID}
-  POST /_fake/delta/expire {"status": 410, "code": "syncStateNotFound" | "resyncRequired", "kind": "groups"|"users"}
-                             every delta token and paging session issued so far now fails with that status/code
+  POST /_fake/delta/expire {"status": 410 | 400, "code": "syncStateNotFound" | "resyncRequired" |
+                            "Directory_ExpiredPageToken", "kind": "groups"|"users", "scope": "delta"|"paging"|"all"}
+                             scope delta (default): every delta link and delta paging session issued so far fails
+                             with that status/code (410 with a Location header); paging: every $skiptoken of a
+                             collection read issued so far; all: both
+  POST /_fake/sync/config {"servicePrincipal": ID, "job": ID, "settings": {JOB settings}}   change the settings of
+                             the AAD2ADGroupProvisioning jobs named (all when none is named)
+  POST /_fake/sync/run {"servicePrincipal": ID, "job": ID}   one cycle of those jobs: every group in scope gets
+                             its eligible members in the job's AD view; reply {"jobs": [{"job", "groups": {id:
+                             {"result", "action", "cn", "dn", "renamed", "moved", "added", "removed", "skipped",
+                             "members_before", "members_after"}}}]}
+  GET  /_fake/stats          {"requests", "in_flight", "peak_in_flight", "throttled_429", "units", "ru_budget",
+                              "ru_window_seconds", "windows": [{"start", "units", "throttled"}]}; POST
+                              /_fake/stats/reset starts them again
   GET  /_fake/log[?since=N]  {"value": [{"n", "time", "method", "path", "status", "client_request_id",
                               "request_id", "fault", "duration_ms", "parts": [..] for $batch}]}; never a
                               header value, a token or a body; POST /_fake/log/clear empties it
   GET  /_fake/state[?id=ID]  the tenant as it is now, in the tenant format (members expanded, "deleted" for
-                              soft-deleted objects, "onPremisesSyncBehavior", "provisionedOnDemand" per job)
+                              soft-deleted objects, "onPremisesSyncBehavior", per job "provisionedOnDemand" (each
+                              with its outcome), "settings" and "ad" (the job's simulated AD view))
+
+Reply shapes that follow Microsoft's documentation where the client once set the shape: provisionOnDemand's result
+is in key (graph-docs synchronization-synchronizationjob-provisionondemand.md); delta records leave out properties
+never set (group-delta.md) while GET renders selected unset properties as null (group-get.md examples).
 """
 
 import argparse
