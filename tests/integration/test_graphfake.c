@@ -488,3 +488,61 @@ Test(graphfake, log_records_requests_without_secrets)
 	cr_assert_eq(gb_fake_count_requests(f, NULL, NULL), 0);
 	gb_fake_free(f);
 }
+
+/* provisionOnDemand as graph-docs documents it: the result in key ("{\"result\":...,\"details\":{}}"), the
+ * provisioning steps in value; with Microsoft's default (membership to on-premises users off) the job's AD view
+ * loses the members of the migrated group. */
+Test(graphfake, provision_on_demand_result_is_in_key)
+{
+	static const char tenant[] =
+		"{\"tenant_id\": \"" TENANT "\", \"provision_on_demand_rate\": null,"
+		" \"clients\": [{\"client_id\": \"" CLIENT "\", \"secret\": \"s3cret-value\"}],"
+		" \"users\": [{\"id\": \"a0000000-0000-4000-8000-000000000002\", \"displayName\": \"Bob\","
+		"              \"onPremisesObjectIdentifier\": \"0b0b0b0b-0000-4000-8000-000000000002\","
+		"              \"onPremisesSyncEnabled\": true}],"
+		" \"groups\": [{\"id\": \"90000000-0000-4000-8000-000000000001\", \"displayName\": \"Ops\","
+		"               \"members\": [\"a0000000-0000-4000-8000-000000000002\"]}],"
+		" \"servicePrincipals\": [{\"id\": \"5b000000-0000-4000-8000-000000000002\","
+		"   \"appRoleAssignedTo\": [{\"principalId\": \"90000000-0000-4000-8000-000000000001\","
+		"                            \"appRoleId\": \"1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f\"}],"
+		"   \"synchronization\": {\"jobs\": [{\"id\": \"AAD2ADGroupProvisioning.c\", \"ad\": {\"groups\": ["
+		"     {\"id\": \"90000000-0000-4000-8000-000000000001\","
+		"      \"members\": [\"a0000000-0000-4000-8000-000000000002\"]}]}}]}}]}";
+	static const char body[] =
+		"{\"parameters\": [{\"ruleId\": \"33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2\", \"subjects\": ["
+		"{\"objectId\": \"90000000-0000-4000-8000-000000000001\", \"objectTypeName\": \"Group\","
+		" \"links\": {\"members\": [{\"objectId\": \"a0000000-0000-4000-8000-000000000002\","
+		" \"objectTypeName\": \"User\"}]}}]}]}";
+	gb_fake *f = NULL;
+	char auth[4096], *state = NULL;
+	const char *h[] = {auth, "Content-Type: application/json", NULL};
+	gb_fake_reply r;
+	json_t *j, *key, *value, *st;
+
+	cr_assert_eq(gb_fake_start_json(tenant, &f), 0, "the fake did not start");
+	auth_header(f, auth, sizeof(auth));
+	cr_assert_eq(gb_fake_http(f, "POST",
+				  "/v1.0/servicePrincipals/5b000000-0000-4000-8000-000000000002/synchronization/jobs/"
+				  "AAD2ADGroupProvisioning.c/provisionOnDemand",
+				  h, body, &r),
+		     0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	j = parse(r.body);
+	key = parse(json_string_value(json_object_get(j, "key")));
+	cr_assert_str_eq(json_string_value(json_object_get(key, "result")), "Success");
+	value = parse(json_string_value(json_object_get(j, "value")));
+	cr_assert(json_is_array(json_object_get(value, "provisioningSteps")), "%s", r.body);
+	cr_assert_null(json_object_get(value, "result"), "the result is not in value");
+	json_decref(value);
+	json_decref(key);
+	json_decref(j);
+	gb_fake_reply_clear(&r);
+	cr_assert_eq(gb_fake_control(f, "GET", "/state?id=5b000000-0000-4000-8000-000000000002", NULL, &state), 200);
+	st = parse(state);
+	j = json_array_get(json_object_get(json_object_get(st, "synchronization"), "jobs"), 0);
+	j = json_array_get(json_object_get(json_object_get(j, "ad"), "groups"), 0);
+	cr_assert_eq(json_array_size(json_object_get(j, "members")), 0, "%s", state);
+	json_decref(st);
+	free(state);
+	gb_fake_free(f);
+}
