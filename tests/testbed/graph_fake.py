@@ -495,6 +495,21 @@ class TenantError(Exception):
     pass
 
 
+NO_OWNERS = frozenset()
+
+
+def ever_set(o):
+    """The properties of o that ever had a value (computed from its values the first time, then kept up to date by
+    Tenant.update)."""
+    if o["_ever_set"] is None:
+        o["_ever_set"] = {k for k, v in o.items() if v is not None} - INTERNAL_KEYS
+    return o["_ever_set"]
+
+
+INTERNAL_KEYS = frozenset(("_type", "_created_seq", "_members", "_member_set", "_cloud_managed", "_assignments",
+                           "_jobs", "_ext", "_owners", "_ever_set"))
+
+
 def dn_escape(value):
     """An RDN value escaped as RFC 4514 asks (what the agent's LDAP add would send)."""
     out = "".join("\\" + c if c in ',+"\\<>;=' else c for c in value)
@@ -776,9 +791,10 @@ class Tenant:
                 self._add_extension(o, e)
         o.setdefault("createdDateTime", utc_now_iso() + "Z")
         # owners (client ids): Application.ReadWrite.OwnedBy manages only these objects
-        o["_owners"] = set(src.get("owners", []))
-        # properties that ever had a value: group-delta.md leaves the others out of delta records
-        o["_ever_set"] = {k for k, v in o.items() if not k.startswith("_") and v is not None}
+        o["_owners"] = set(src["owners"]) if src.get("owners") else NO_OWNERS
+        # the properties that ever had a value (group-delta.md leaves the others out of delta records): computed
+        # on first use, see ever_set()
+        o["_ever_set"] = None
         for k in o:
             if not k.startswith("_"):
                 if EXT_RE.match(k):
@@ -960,12 +976,13 @@ class Tenant:
         self.log_change("group", g["id"], "member", mid)
 
     def update(self, o, props):
+        ever = ever_set(o)
         for k, v in props.items():
             if k == "id" or k.startswith("_") or k in STRUCTURAL:
                 raise GraphError(400, "Request_BadRequest", "Property '%s' cannot be updated." % k)
             o[k] = v
             if v is not None:
-                o["_ever_set"].add(k)
+                ever.add(k)
             if EXT_RE.match(k):
                 self.declared_ext.add(k.lower())
         self.log_change(o["_type"], o["id"], "props", set(props))
@@ -1027,7 +1044,7 @@ class Tenant:
                     snap[k] = list(o[k])
             if "_member_set" in o:
                 snap["_member_set"] = set(o["_member_set"])
-            snap["_ever_set"] = set(o["_ever_set"])
+            snap["_ever_set"] = set(ever_set(o))
         self.lag[oid] = (until, snap)
 
     def seen(self, o):
@@ -2039,7 +2056,7 @@ class Fake(ControlAPI):
                 continue  # a property of another type in a polymorphic list
             if p == "writebackConfiguration" and ver != "beta":
                 continue
-            if omit_unset and p not in o["_ever_set"]:
+            if omit_unset and p not in ever_set(o):
                 continue
             out[p] = o.get(p)
         return out
@@ -2323,6 +2340,7 @@ class Fake(ControlAPI):
             # Source of authority table (SOA-CFG): converting a synced group gives onPremisesSyncEnabled null;
             # rolling back leaves it null until the sync client takes the object over.
             if v and g.get("onPremisesSyncEnabled") is not None:
+                ever_set(g)  # it was set: delta keeps reporting it, now as null
                 g["onPremisesSyncEnabled"] = None
                 changed.add("onPremisesSyncEnabled")
             self.t.log_change("group", id, "props", changed | {"onPremisesSyncBehavior"})
