@@ -107,6 +107,11 @@ void gb_graph_set_max_body(gb_graph *g, size_t max);
 /* The most requests in flight (at least 1); the window shrinks to it at once. */
 void gb_graph_set_max_concurrency(gb_graph *g, unsigned n);
 
+/* Whether the reads of many independent resources (graph_read.h, "Many at once") may be packed into $batch
+ * requests (default yes). Without, each goes out as a request of its own, several in flight. gb_graph_batch
+ * always batches. */
+void gb_graph_set_batching(gb_graph *g, bool on);
+
 /* The directory extension read with groups (default: [provisioning] group_dn_extension); NULL for none. The name
  * is copied. GB_EINVAL when it is not of the form extension_<32 hex>_<name>. */
 int gb_graph_set_group_extension(gb_graph *g, const char *name, gb_error *err);

@@ -187,6 +187,11 @@ bool gb_graph__extension_ok(const char *name)
 	return true;
 }
 
+void gb_graph_set_batching(gb_graph *g, bool on)
+{
+	g->no_batch = !on;
+}
+
 int gb_graph_set_group_extension(gb_graph *g, const char *name, gb_error *err)
 {
 	char *copy = NULL;

@@ -31,6 +31,8 @@ typedef struct gb_graph__xfer {
 	const char *url;                 /* absolute */
 	const char *body;                /* may be NULL */
 	struct curl_slist *headers;      /* every header to send */
+	bool fresh;                      /* on a new connection: libcurl silently sends a request again when a reused
+					  * connection dies before the reply, which must not happen to a POST */
 	/* the reply */
 	bool done;
 	gb_graph_transport_result result;
@@ -76,6 +78,7 @@ struct gb_graph {
 	double time_scale;
 	size_t max_body;
 	unsigned max_concurrency;
+	bool no_batch;            /* gb_graph_set_batching(g, false): independent reads go out one request each */
 	gb_graph__transport *tp;
 	gb_graph__hook_fn hook;
 	void *hook_ud;

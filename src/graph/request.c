@@ -237,6 +237,7 @@ static void start(gb_graph *g, gb_graph__req *r)
 		r->x.method = r->method;
 		r->x.url = r->url;
 		r->x.body = r->body;
+		r->x.fresh = !r->replay_safe && !gb_graph_method_idempotent(r->method);
 		r->token_gen = g->token_gen;
 		r->t0 = gb_graph__now(g);
 		g->stats.requests++;

@@ -322,6 +322,8 @@ static int send_carrier(gb_graph__sched *s, unsigned room, gb_error *err)
 
 	if (!c)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (s->g->no_batch && !s->always_batch)
+		room = 1;
 	while (c->n < room && c->n < GB_GRAPH_BATCH_MAX && s->queue) {
 		/* a part whose URL cannot go in a $batch goes alone */
 		if (c->n && !batch_url(s, s->queue))

@@ -192,6 +192,10 @@ static void setup(gb_graph *g, CURL *c, gb_graph__xfer *x)
 	if (g->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (x->fresh) {
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, g->connect_timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, g->timeout);

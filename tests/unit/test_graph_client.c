@@ -812,3 +812,125 @@ Test(graph_fidelity, object_ids_that_are_not_guids_are_refused_naming_the_object
 	json_decref(usr);
 	json_decref(ok);
 }
+
+/* ---- flow control: a server with a resource budget is exceeded by at most one window ---- */
+
+typedef struct budget {
+	gb_graph *g;
+	int64_t start;        /* logical ms the current budget window began */
+	unsigned used, over;  /* units granted and refused in this budget window */
+	unsigned max_over;    /* the most refused in one budget window */
+	unsigned served;      /* requests answered 200 */
+} budget;
+
+#define BUDGET 30
+#define BUDGET_MS 10000
+#define PAGE "{\"value\":[{\"@odata.type\":\"#microsoft.graph.user\",\"id\":\"u\"}]}"
+
+/* One unit: 200, or 429 with the seconds left in the budget window. */
+static long budget_take(budget *b, char *retry_after, size_t n)
+{
+	int64_t now = gb_graph__now(b->g);
+
+	if (now - b->start >= BUDGET_MS) {
+		b->start = now;
+		b->used = b->over = 0;
+	}
+	if (b->used < BUDGET) {
+		b->used++;
+		b->served++;
+		return 200;
+	}
+	b->over++;
+	if (b->over > b->max_over)
+		b->max_over = b->over;
+	snprintf(retry_after, n, "%lld", (long long)((b->start + BUDGET_MS - now + 999) / 1000));
+	return 429;
+}
+
+static void budget_hook(void *ud, gb_graph__xfer *x)
+{
+	budget *b = ud;
+	char ra[32];
+
+	if (strstr(x->url, "/oauth2/v2.0/token")) {
+		x->status = 200;
+		gb_buf_puts(&x->body_buf, "{\"access_token\":\"tok\",\"expires_in\":3600}", NULL);
+		return;
+	}
+	if (strstr(x->url, "/$batch")) {
+		json_t *in = json_loads(x->body, 0, NULL), *req, *out = json_pack("{s:[]}", "responses");
+		size_t i;
+		char *text;
+
+		json_array_foreach(json_object_get(in, "requests"), i, req) {
+			long st = budget_take(b, ra, sizeof(ra));
+			json_t *p = json_pack("{s:O, s:i}", "id", json_object_get(req, "id"), "status", (int)st);
+
+			if (st == 200)
+				json_object_set_new(p, "body", json_loads(PAGE, 0, NULL));
+			else
+				json_object_set_new(p, "headers", json_pack("{s:s}", "Retry-After", ra));
+			json_array_append_new(json_object_get(out, "responses"), p);
+		}
+		text = json_dumps(out, JSON_COMPACT);
+		x->status = 200;
+		gb_buf_puts(&x->body_buf, text, NULL);
+		free(text);
+		json_decref(in);
+		json_decref(out);
+		return;
+	}
+	x->status = budget_take(b, x->retry_after, sizeof(x->retry_after));
+	gb_buf_puts(&x->body_buf, x->status == 200 ? PAGE : "{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"x\"}}",
+		    NULL);
+}
+
+static void run_budget(bool batching)
+{
+	script s = {NULL, 0};
+	gb_config *cfg = NULL;
+	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	gb_cloud_group groups[100], *ptrs[100];
+	budget b;
+	size_t i, failed = 0;
+	char ids[100][40];
+	gb_error err;
+
+	memset(&b, 0, sizeof(b));
+	memset(groups, 0, sizeof(groups));
+	b.g = g;
+	b.start = gb_graph__now(g);
+	g->hook = budget_hook;
+	g->hook_ud = &b;
+	gb_graph_set_max_concurrency(g, 8);
+	gb_graph_set_batching(g, batching);
+	for (i = 0; i < 100; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "aaaaaaaa-1111-4111-8111-%012zx", i);
+		groups[i].id = ids[i];
+		ptrs[i] = &groups[i];
+	}
+	cr_assert_eq(gb_graph_read_members_many(g, ptrs, 100, 0, &failed, &err), 0, "%s", err.msg);
+	cr_assert_eq(b.served, 100);
+	for (i = 0; i < 100; i++)
+		cr_assert(groups[i].members_read && groups[i].nmembers == 1, "group %zu", i);
+	cr_assert(b.max_over <= 8, "%u refused in one budget window: more than one window (8) past the budget", b.max_over);
+	cr_assert(gb_graph_get_stats(g)->throttled_429 > 0, "the budget was reached");
+	cr_assert(gb_graph_get_stats(g)->peak_in_flight <= 8);
+	for (i = 0; i < 100; i++) {
+		groups[i].id = NULL;
+		gb_cloud_group_clear(&groups[i]);
+	}
+	gb_graph_free(g);
+	gb_config_free(cfg);
+}
+
+Test(graph_engine, a_budget_is_exceeded_by_at_most_one_window_of_batch_parts)
+{
+	run_budget(true);
+}
+
+Test(graph_engine, a_budget_is_exceeded_by_at_most_one_window_of_requests)
+{
+	run_budget(false);
+}
