@@ -39,10 +39,12 @@ typedef int (*gb_graph_group_fn)(const gb_cloud_group *grp, void *ud, gb_error *
 typedef int (*gb_graph_member_fn)(const gb_member_ref *m, void *ud, gb_error *err);
 typedef int (*gb_graph_user_fn)(const gb_cloud_user *u, void *ud, gb_error *err);
 
+/* Every group (GB_GRAPH_GROUP_SELECT and the configured extension) matching filter. */
 int gb_graph_list_groups(gb_graph *g, const char *filter, int top, gb_graph_group_fn fn, void *ud, gb_error *err);
 /* Direct members of a group with their @odata.type. */
 int gb_graph_list_members(gb_graph *g, const char *group_id, int top, gb_graph_member_fn fn, void *ud,
 			  gb_error *err);
+/* Every user (GB_GRAPH_USER_SELECT) matching filter. */
 int gb_graph_list_users(gb_graph *g, const char *filter, int top, gb_graph_user_fn fn, void *ud, gb_error *err);
 
 /* One group or user by id; GB_ENOTFOUND when absent. *out is the caller's (gb_cloud_group_free /

@@ -8,10 +8,11 @@
  *   retry.c      the retry decision (pure), Retry-After, backoff
  *   auth.c       the token: client secret or certificate assertion, cache, renewal (sends through transport.c)
  *   request.c    requests: the Authorization header, 401 renewal, throttling, the window of requests in flight,
- *                pausing the whole client, paging; reply interpretation
+ *                pausing the whole client, paging (reply.c: URLs, error bodies, JSON: pure)
  *   consistency.c  reads after the client's own writes (Graph is eventually consistent)
  *   sched.c      batch parts: $batch packing, each part's status and Retry-After on its own
- *   read.c, many.c, delta.c, batch.c, resources.c, apps.c: what Graph offers, built on request.c and sched.c
+ *   read.c, many.c, delta.c, batch.c, resources.c, apps.c, approles.c: what Graph offers, on request.c and
+ *                sched.c
  */
 #ifndef GROUPBRIDGE_GRAPH_INT_H
 #define GROUPBRIDGE_GRAPH_INT_H
