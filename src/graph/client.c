@@ -163,6 +163,7 @@ void gb_graph_set_max_body(gb_graph *g, size_t max)
 void gb_graph_set_max_concurrency(gb_graph *g, unsigned n)
 {
 	g->max_concurrency = n ? n : 1;
+	gb_graph__transport_limit(g);
 	if (g->window > g->max_concurrency || !g->window)
 		g->window = g->max_concurrency;
 	g->stats.window = g->window;

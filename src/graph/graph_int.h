@@ -133,6 +133,8 @@ int gb_graph__absolute(const gb_graph *g, const char *method, const char *url, g
 
 int gb_graph__transport_new(gb_graph *g, gb_error *err);
 void gb_graph__transport_free(gb_graph *g);
+/* Sets the connection limits from max_concurrency. */
+void gb_graph__transport_limit(gb_graph *g);
 /* Starts an exchange (x->done becomes true when it ends, whatever the outcome). GB_ENOMEM. */
 int gb_graph__xfer_start(gb_graph *g, gb_graph__xfer *x, gb_error *err);
 /* Drives the exchanges in flight until until is done (any one when until is NULL) or timeout_ms of real time

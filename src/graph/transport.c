@@ -17,20 +17,28 @@ struct gb_graph__transport {
 	size_t active;
 };
 
+void gb_graph__transport_limit(gb_graph *g)
+{
+	long conns = (long)g->max_concurrency;
+
+	if (!g->tp)
+		return;
+	/* HTTP/1.1 needs a connection per exchange in flight; HTTP/2 multiplexes them over one. */
+	curl_multi_setopt(g->tp->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
+	curl_multi_setopt(g->tp->multi, CURLMOPT_MAXCONNECTS, conns + 1);
+}
+
 int gb_graph__transport_new(gb_graph *g, gb_error *err)
 {
 	gb_graph__transport *t = calloc(1, sizeof(*t));
-	long conns = (long)g->max_concurrency;
 
 	if (!t || !(t->multi = curl_multi_init())) {
 		free(t);
 		return gb_error_set(err, GB_ENOMEM, "cannot create a libcurl multi handle");
 	}
 	curl_multi_setopt(t->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-	/* HTTP/1.1 needs a connection per exchange in flight; HTTP/2 multiplexes them over one. */
-	curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
-	curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, conns + 1);
 	g->tp = t;
+	gb_graph__transport_limit(g);
 	return 0;
 }
 
