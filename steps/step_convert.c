@@ -421,8 +421,7 @@ int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err)
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0), *dn = (const char *)sqlite3_column_text(s, 1);
 		bool managed = false;
-		json_t *g = NULL;
-		char url[512];
+		char *g = NULL;
 
 		if (!name)
 			rc = gb_step_groupdn_name(graph, &name, err);
@@ -430,13 +429,11 @@ int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err)
 			rc = gb_graph_get_sync_behavior(graph, id, &managed, err);
 		if (!rc && !managed)
 			rc = gb_error_set(err, GB_ECONFLICT, "group %s is not cloud-managed", id);
-		snprintf(url, sizeof(url), "/v1.0/groups/%s?$select=id,%s", id, name ? name : "id");
 		if (!rc)
-			rc = gb_graph_call(graph, "GET", url, NULL, &g, err);
-		if (!rc && (!json_is_string(json_object_get(g, name)) ||
-			    strcmp(json_string_value(json_object_get(g, name)), dn) != 0))
+			rc = gb_graph_get_group_extension_value(graph, id, name, &g, err);
+		if (!rc && (!g || strcmp(g, dn) != 0))
 			rc = gb_error_set(err, GB_ECONFLICT, "group %s: %s is not %s", id, name, dn);
-		json_decref(g);
+		free(g);
 		n++;
 	}
 	sqlite3_finalize(s);

@@ -86,8 +86,6 @@ static int pass(gb_migrate_ctx *c, char **ids, bool dry_run, gb_provision_result
 	return rc;
 }
 
-#define PUBLIC_GROUP_ROLE "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f" /* the group-scope app role (public cloud) */
-
 static bool cloudsync(gb_migrate_ctx *c)
 {
 	return c->cfg->migration.handoff_target && strcmp(c->cfg->migration.handoff_target, "cloudsync") == 0;
@@ -113,7 +111,7 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	gb_graph_role_assignment_list *have = NULL;
 	gb_graph *graph = NULL;
 	gb_plan *plan = NULL;
-	char **ids = NULL;
+	char **ids = NULL, *role = NULL;
 	size_t n = 0, i, j;
 	int rc;
 
@@ -125,6 +123,8 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 		rc = gb_error_set(err, GB_ECONFLICT, "no group is matched: nothing to hand over (see migrate status)");
 	if (!rc)
 		rc = gb_migrate_graph(c, &graph, err);
+	if (!rc)
+		rc = gb_graph_cloudsync_group_role(graph, sp, &role, err); /* the role differs by cloud */
 	if (!rc)
 		rc = gb_graph_list_app_role_assigned_to(graph, sp, &have, err);
 	if (!rc)
@@ -140,7 +140,7 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 		rc = gb_plan_add_op(plan, GB_OP_GRAPH_PATCH, ids[i], ids[i],
 				    "assign the group to the Cloud Sync job (appRoleAssignedTo)", &op, err);
 		if (!rc)
-			rc = gb_op_add_attr(op, "appRoleAssignment", NULL, PUBLIC_GROUP_ROLE, err);
+			rc = gb_op_add_attr(op, "appRoleAssignment", NULL, role, err);
 	}
 	if (!rc)
 		fprintf(c->out, "handing %zu groups to the Cloud Sync job %s (service principal %s); on confirm, "
@@ -148,6 +148,7 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 			n, c->cfg->migration.cloudsync_job_id, sp);
 	gb_graph_role_assignment_list_free(have);
 	ids_free(ids);
+	free(role);
 	if (rc) {
 		gb_plan_free(plan);
 		return rc;
@@ -172,7 +173,7 @@ static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
 		rc = gb_migrate_graph(c, &graph, err);
 	for (i = 0; !rc && i < plan->nops; i++)
 		rc = gb_graph_assign_app_role(graph, m->cloudsync_service_principal, plan->ops[i].object_id,
-					      PUBLIC_GROUP_ROLE, NULL, err);
+					      plan->ops[i].attrs[0].after, NULL, err);
 	if (!rc)
 		rc = gb_store_exec(c->st, "UPDATE migration_groups SET handed_over = 2 WHERE match_result = 'matched'", err);
 	/* the smoke test: one group and at most five of its user members */

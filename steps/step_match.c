@@ -57,8 +57,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 			rc = gb_directory_read_group(dir, e->dn, false, &a, err);
 	} else {
 		gb_cloud_group *g = NULL;
-		char *name = NULL, url[512];
-		json_t *reply = NULL;
+		char *name = NULL, *dn = NULL;
 
 		rc = gb_graph_get_group(graph, k->id, &g, err);
 		if (rc == GB_ENOTFOUND) {
@@ -66,14 +65,10 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 			return 0;
 		}
 		/* The GroupDN is read by the extension's real name, whatever [provisioning] names. */
-		if (!rc && gb_step_groupdn_name(graph, &name, err) == 0) {
-			snprintf(url, sizeof(url), "/v1.0/groups/%s?$select=id,%s", k->id, name);
-			if (gb_graph_call(graph, "GET", url, NULL, &reply, err) == 0 &&
-			    json_is_string(json_object_get(reply, name))) {
-				free(g->group_dn_ext);
-				g->group_dn_ext = gb_strdup(json_string_value(json_object_get(reply, name)));
-			}
-			json_decref(reply);
+		if (!rc && gb_step_groupdn_name(graph, &name, err) == 0 &&
+		    gb_graph_get_group_extension_value(graph, k->id, name, &dn, err) == 0 && dn) {
+			free(g->group_dn_ext);
+			g->group_dn_ext = dn;
 		}
 		free(name);
 		if (!rc && !g->group_dn_ext) {

@@ -42,6 +42,7 @@ static const struct key_def keys[] = {
 	{"graph", "jwt_alg", K_STR, S(graph, jwt_alg), 0, 0},
 	{"graph", "timeout", K_LONG, S(graph, timeout), 1, 3600},
 	{"graph", "max_throttle_wait", K_LONG, S(graph, max_throttle_wait), 0, 86400},
+	{"graph", "max_concurrency", K_LONG, S(graph, max_concurrency), 1, 1000},
 	{"directory", "uri", K_STR, S(directory, uri), 0, 0},
 	{"directory", "bind_dn", K_STR, S(directory, bind_dn), 0, 0},
 	{"directory", "bind_password_file", K_STR, S(directory, bind_password_file), 0, 0},
@@ -435,6 +436,7 @@ static void set_numeric_defaults(gb_config *c)
 {
 	c->graph.timeout = 60;
 	c->graph.max_throttle_wait = 900;
+	c->graph.max_concurrency = 40;
 	c->directory.timeout = 30;
 	c->directory.member_batch = 1000;
 	c->provisioning.delete_threshold = 500;

@@ -1,4 +1,5 @@
-/* batch.c: JSON batching: 20 requests per $batch, each part's status on its own, throttled parts sent again. */
+/* batch.c: JSON batching: the $batch body and reply (pure), and gb_graph_batch on top of sched.c (20 requests per
+ * $batch, each part's status on its own, throttled parts sent again). */
 #include "graph/graph_int.h"
 
 #include <ctype.h>
@@ -99,14 +100,54 @@ static const json_t *header_ci(const json_t *headers, const char *name)
 	return NULL;
 }
 
-int gb_graph_batch_parse(const char *body, size_t len, gb_graph_batch_item *items, size_t n, long *retry_after,
-			 gb_error *err)
+/* A throttled part's Retry-After (a number or a string of seconds or an HTTP date); -1 when none. */
+static long part_retry_after(const json_t *hdrs)
+{
+	const json_t *ra = json_is_object(hdrs) ? header_ci(hdrs, "Retry-After") : NULL;
+	long s = -1;
+
+	if (json_is_integer(ra))
+		s = (long)json_integer_value(ra);
+	else if (json_is_string(ra) && gb_graph_parse_retry_after(json_string_value(ra), time(NULL), &s))
+		s = -1;
+	return s;
+}
+
+/* Sets one part from its response object. */
+static int part_of(json_t *r, gb_graph_batch_item *it, size_t k, long *ra, gb_error *err)
+{
+	json_t *b = json_object_get(r, "body");
+
+	free(it->response);
+	it->response = NULL;
+	it->error[0] = '\0';
+	it->status = (long)json_integer_value(json_object_get(r, "status"));
+	if (b && !json_is_null(b)) {
+		it->response = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!it->response)
+			return gb_error_set(err, GB_ENOMEM, "out of memory reading a batch reply");
+	}
+	if (it->status < 200 || it->status >= 300) {
+		char desc[400];
+
+		gb_graph_describe_error(it->status, it->response, it->response ? strlen(it->response) : 0, desc,
+					sizeof(desc));
+		snprintf(it->error, sizeof(it->error), "%s %s (batch part %zu): %s", it->method, it->url, k, desc);
+	}
+	*ra = it->status == 429 || it->status == 503 || it->status == 504
+		      ? part_retry_after(json_object_get(r, "headers")) : -1;
+	return 0;
+}
+
+int gb_graph__batch_parse(const char *body, size_t len, gb_graph_batch_item *items, size_t n, long *retry_after,
+			  gb_error *err)
 {
 	json_t *root = NULL, *resps, *r;
 	size_t i;
 	int rc;
 
-	*retry_after = -1;
+	for (i = 0; i < n; i++)
+		retry_after[i] = -1;
 	rc = gb_graph_parse_json("POST $batch", body, len, &root, err);
 	if (rc)
 		return rc;
@@ -117,49 +158,35 @@ int gb_graph_batch_parse(const char *body, size_t len, gb_graph_batch_item *item
 	}
 	json_array_foreach(resps, i, r) {
 		size_t k;
-		json_t *st = json_object_get(r, "status"), *b = json_object_get(r, "body");
-		const json_t *hdrs = json_object_get(r, "headers"), *ra;
-		gb_graph_batch_item *it;
 
-		if (parse_index(gb_graph__str(r, "id"), n, &k) || !json_is_integer(st)) {
+		if (parse_index(gb_graph__str(r, "id"), n, &k) || !json_is_integer(json_object_get(r, "status"))) {
 			rc = gb_error_set(err, GB_EPARSE, "POST $batch: response %zu has an unknown id or no status", i);
 			goto cleanup;
 		}
-		it = &items[k];
-		free(it->response);
-		it->response = NULL;
-		it->error[0] = '\0';
-		it->status = (long)json_integer_value(st);
-		if (b && !json_is_null(b)) {
-			it->response = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
-			if (!it->response) {
-				rc = gb_error_set(err, GB_ENOMEM, "out of memory reading a batch reply");
-				goto cleanup;
-			}
-		}
-		if (it->status < 200 || it->status >= 300) {
-			char desc[400];
-
-			gb_graph_describe_error(it->status, it->response, it->response ? strlen(it->response) : 0, desc,
-						sizeof(desc));
-			snprintf(it->error, sizeof(it->error), "%s %s (batch part %zu): %s", it->method, it->url, k, desc);
-		}
-		if ((it->status == 429 || it->status == 503 || it->status == 504) && json_is_object(hdrs) &&
-		    (ra = header_ci(hdrs, "Retry-After")) != NULL) {
-			long s = -1;
-
-			if (json_is_integer(ra)) {
-				s = (long)json_integer_value(ra);
-			} else if (json_is_string(ra)) {
-				if (gb_graph_parse_retry_after(json_string_value(ra), time(NULL), &s))
-					s = -1;
-			}
-			if (s > *retry_after)
-				*retry_after = s;
-		}
+		rc = part_of(r, &items[k], k, &retry_after[k], err);
+		if (rc)
+			goto cleanup;
 	}
 cleanup:
 	json_decref(root);
+	return rc;
+}
+
+int gb_graph_batch_parse(const char *body, size_t len, gb_graph_batch_item *items, size_t n, long *retry_after,
+			 gb_error *err)
+{
+	long *each = calloc(n ? n : 1, sizeof(*each));
+	size_t i;
+	int rc;
+
+	*retry_after = -1;
+	if (!each)
+		return gb_error_set(err, GB_ENOMEM, "out of memory reading a batch reply");
+	rc = gb_graph__batch_parse(body, len, items, n, each, err);
+	for (i = 0; !rc && i < n; i++)
+		if (each[i] > *retry_after)
+			*retry_after = each[i];
+	free(each);
 	return rc;
 }
 
@@ -173,88 +200,81 @@ void gb_graph_batch_clear(gb_graph_batch_item *items, size_t n)
 	}
 }
 
-static int throttled(long status)
+typedef struct batch_ctx {
+	gb_graph_batch_item *items;
+	int rc;      /* the first failure of a whole batch request */
+	gb_error err;
+	bool throttled;
+} batch_ctx;
+
+static int on_part(gb_graph__sched *s, gb_graph__part *p, void *ud, gb_error *err)
 {
-	return status == 429 || status == 503 || status == 504;
+	batch_ctx *b = ud;
+	gb_graph_batch_item *it = &b->items[p->tag];
+
+	(void)s;
+	(void)err;
+	if (p->rc == GB_ETHROTTLED) {
+		/* still throttled at the budget: the part keeps its 429 */
+		it->status = 429;
+		snprintf(it->error, sizeof(it->error), "%s", p->err.msg);
+		if (!b->rc) {
+			b->rc = GB_ETHROTTLED;
+			b->err = p->err;
+		}
+		b->throttled = true;
+		return 0;
+	}
+	if (p->rc) {
+		snprintf(it->error, sizeof(it->error), "%s", p->err.msg);
+		if (!b->rc || b->throttled) {
+			b->rc = p->rc;
+			b->err = p->err;
+			b->throttled = false;
+		}
+		return 0;
+	}
+	it->status = p->status;
+	it->response = p->response;
+	p->response = NULL;
+	if (it->status < 200 || it->status >= 300) {
+		char desc[400];
+
+		gb_graph_describe_error(it->status, it->response, it->response ? strlen(it->response) : 0, desc,
+					sizeof(desc));
+		snprintf(it->error, sizeof(it->error), "%s %s (batch part %zu): %s", it->method, it->url, p->tag, desc);
+	}
+	return 0;
 }
 
 int gb_graph_batch(gb_graph *g, const char *version, gb_graph_batch_item *items, size_t n, gb_error *err)
 {
-	size_t *pending = NULL, npending = n, i, done;
-	char url[64], *text = NULL;
-	gb_graph_response *r = NULL;
-	unsigned round = 0;
-	int rc = 0;
+	gb_graph__sched *s = NULL;
+	batch_ctx b;
+	size_t i;
+	int rc;
 
-	snprintf(url, sizeof(url), "/%s/$batch", version ? version : "v1.0");
+	memset(&b, 0, sizeof(b));
+	b.items = items;
 	for (i = 0; i < n; i++) {
 		items[i].status = 0;
 		items[i].response = NULL;
 		items[i].error[0] = '\0';
+		if (!items[i].method || !items[i].url || items[i].url[0] != '/')
+			return gb_error_set(err, GB_EINVAL, "batch request %zu needs a method and a url starting with /", i);
 	}
 	if (!n)
 		return 0;
-	pending = malloc(n * sizeof(*pending));
-	if (!pending)
-		return gb_error_set(err, GB_ENOMEM, "out of memory sending a batch");
-	for (i = 0; i < n; i++)
-		pending[i] = i;
-	while (npending) {
-		long ra_max = -1;
-		size_t keep = 0;
-		int64_t ms;
-		char what[128];
-
-		for (done = 0; done < npending; done += GB_GRAPH_BATCH_MAX) {
-			size_t count = npending - done < GB_GRAPH_BATCH_MAX ? npending - done : GB_GRAPH_BATCH_MAX;
-			long ra;
-
-			rc = gb_graph_batch_build(items, pending + done, count, &text, err);
-			if (rc)
-				goto cleanup;
-			rc = gb_graph_request(g, "POST", url, text, NULL, &r, err);
-			free(text);
-			text = NULL;
-			if (rc)
-				goto cleanup;
-			if (r->status < 200 || r->status >= 300) {
-				rc = gb_graph__reply_error(g, "POST", url, r, err);
-				goto cleanup;
-			}
-			rc = gb_graph_batch_parse(r->body, r->body_len, items, n, &ra, err);
-			if (rc) {
-				gb_error_prefix(err, "client-request-id %s", r->client_request_id);
-				goto cleanup;
-			}
-			gb_graph_response_free(r);
-			r = NULL;
-			if (ra > ra_max)
-				ra_max = ra;
-		}
-		for (i = 0; i < npending; i++) {
-			gb_graph_batch_item *it = &items[pending[i]];
-
-			if (it->status == 0)
-				snprintf(it->error, sizeof(it->error), "%s %s (batch part %zu): no reply in the batch",
-					 it->method, it->url, pending[i]);
-			else if (throttled(it->status))
-				pending[keep++] = pending[i];
-		}
-		npending = keep;
-		if (!npending)
-			break;
-		g->stats.throttled += npending;
-		ms = ra_max >= 0 ? (ra_max < 1 ? 1 : ra_max) * 1000 : gb_graph__backoff_ms(round);
-		round++;
-		snprintf(what, sizeof(what), "POST %s (%zu throttled parts)", url, npending);
-		gb_debug("graph", "%s: sending them again in %lld ms", what, (long long)ms);
-		rc = gb_graph__wait(g, ms, what, err);
-		if (rc)
-			goto cleanup;
+	rc = gb_graph__sched_new(g, version, true, on_part, NULL, &b, &s, err);
+	for (i = 0; !rc && i < n; i++)
+		rc = gb_graph__sched_add(s, items[i].method, items[i].url, items[i].body, i, false, false, err);
+	if (!rc)
+		rc = gb_graph__sched_run(s, err);
+	gb_graph__sched_free(s);
+	if (!rc && b.rc) {
+		rc = b.rc;
+		if (err)
+			*err = b.err;
 	}
-cleanup:
-	gb_graph_response_free(r);
-	free(text);
-	free(pending);
 	return rc;
 }

@@ -46,24 +46,21 @@ static int push_ref(gb_member_ref **v, size_t *n, gb_member_ref *m, gb_error *er
 	return 0;
 }
 
-/* True when the record carries every property of GB_GRAPH_GROUP_SELECT (a null one as null). */
+/* Microsoft's rule for default delta replies (no "Prefer: return=minimal", which groupbridge never sends): every
+ * selected property is in the record, changed or not, except one that "has never been set before", which "will not
+ * be included in the response at all" (group-delta.md). So a record that is not @removed tells every property: one
+ * it omits is null. displayName, securityEnabled and mailEnabled are set when any group is created, so a record
+ * without them is not a default reply, and its absent properties mean nothing. */
 static bool record_complete(const json_t *item)
 {
-	const char *p = GB_GRAPH_GROUP_SELECT;
-	char name[64];
+	static const char *const always[] = {"displayName", "securityEnabled", "mailEnabled"};
+	size_t i;
 
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		if (n >= sizeof(name))
+	if (json_object_get(item, "@removed"))
+		return false;
+	for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (!json_object_get(item, always[i]))
 			return false;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (!json_object_get(item, name))
-			return false;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
 	return true;
 }
 
@@ -145,153 +142,140 @@ int gb_graph_delta_parse_users(const json_t *page, gb_graph_user_delta_fn fn, vo
 	return take_links(page, next_link, delta_link, err);
 }
 
-static bool icontains(const char *s, const char *needle)
-{
-	size_t n = strlen(needle), i;
-
-	for (; s && *s; s++) {
-		for (i = 0; i < n && s[i] && tolower((unsigned char)s[i]) == needle[i]; i++)
-			;
-		if (i == n)
-			return true;
-	}
-	return false;
-}
-
 bool gb_graph_delta_is_expired(long status, const char *body, size_t len)
 {
-	json_t *root, *e;
-	const char *code;
-	bool expired = false;
-
-	if (status == 410)
-		return true;
-	if (status < 400 || status >= 500 || !body || !len)
-		return false;
-	root = json_loadb(body, len, 0, NULL);
-	e = json_object_get(root, "error");
-	code = gb_graph__str(e, "code");
-	if (code && (icontains(code, "syncstate") || icontains(code, "resync") || icontains(code, "deltatoken")))
-		expired = true;
-	json_decref(root);
-	return expired;
+	return gb_graph_page_expired(status, body, len);
 }
 
 /* The common driver: parse is gb_graph_delta_parse_groups or _users bound to the caller's callback. */
 typedef int (*page_fn)(const json_t *page, void *ctx, char **next, char **delta, gb_error *err);
 typedef int (*reset_fn)(void *ctx, gb_error *err);
 
-static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *initial, unsigned flags, page_fn parse,
-		     reset_fn reset, void *ctx, gb_graph_delta_info *info, gb_error *err)
+/* Where a run starts: the "sync from now" URL, the saved link (*saved true), or initial for a full read. */
+static int start_url(gb_store *st, const char *key, const char *initial, unsigned flags, char **url, bool *saved,
+		     gb_error *err)
 {
-	char *url = NULL, *next = NULL, *delta = NULL, what[600];
-	gb_graph_response *r = NULL;
-	json_t *page = NULL;
-	int rc, restarts = 0;
+	int rc = 0;
 
-	memset(info, 0, sizeof(*info));
+	*url = NULL;
+	*saved = false;
 	if (flags & GB_GRAPH_DELTA_LATEST) {
 		gb_buf b;
 
 		gb_buf_init(&b, 8192);
 		rc = gb_buf_printf(&b, err, "%s%s$deltatoken=latest", initial, strchr(initial, '?') ? "&" : "?");
-		url = rc ? NULL : gb_strdup(gb_buf_cstr(&b));
+		if (!rc && !(*url = gb_strdup(gb_buf_cstr(&b))))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		gb_buf_free(&b);
-		if (rc)
-			return rc;
-		if (!url)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-	} else if (st) {
-		rc = gb_store_kv_get(st, key, &url, err);
+		return rc;
+	}
+	if (st) {
+		rc = gb_store_kv_get(st, key, url, err);
 		if (rc == GB_ENOTFOUND)
-			url = NULL;
-		else if (rc)
-			return rc;
+			rc = 0;
+		*saved = !rc && *url;
 	}
-	if (!url) {
-		info->full = true;
-		url = gb_strdup(initial);
-		if (!url)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-		rc = reset(ctx, err);
-		if (rc)
-			goto cleanup;
+	return rc;
+}
+
+/* A reply that says the link is dead: an expired state token by any shape, and for the saved link any other 4xx
+ * but 401 and 403 (those are about permissions, not the link, and the link stays for when they are granted). */
+static bool link_dead(const gb_graph_response *r, bool saved)
+{
+	if (gb_graph_delta_is_expired(r->status, r->body, r->body_len))
+		return true;
+	return saved && r->status >= 400 && r->status < 500 && r->status != 401 && r->status != 403;
+}
+
+/* A dead link: forgotten, then reported (GB_ERETRY: read everything) or, with the fallback, *restart. */
+static int on_dead(gb_store *st, const char *key, unsigned flags, const gb_graph_response *r, const char *what,
+		   gb_graph_delta_info *info, bool *restart, gb_error *err)
+{
+	char desc[800];
+	int rc = 0;
+
+	*restart = false;
+	info->expired = true;
+	if (st)
+		rc = gb_store_kv_del(st, key, err);
+	if (rc)
+		return rc;
+	gb_graph_describe_error(r->status, r->body, r->body_len, desc, sizeof(desc));
+	if (!(flags & GB_GRAPH_DELTA_FALLBACK))
+		return gb_error_set(err, GB_ERETRY, "%s: the saved delta link has expired (%s); a full read is needed",
+				    what, desc);
+	gb_info("graph", "%s: the delta link has expired (%s); reading everything again", what, desc);
+	*restart = true;
+	info->full = true;
+	return 0;
+}
+
+/* One page: parsed and handed to parse; *next is the next URL, or NULL after the last page (its deltaLink saved). */
+static int delta_page(gb_store *st, const char *key, gb_graph_response *r, const char *what, page_fn parse,
+		      void *ctx, char **next, gb_error *err)
+{
+	json_t *page = NULL;
+	char *delta = NULL;
+	int rc = gb_graph_parse_json(what, r->body, r->body_len, &page, err);
+
+	*next = NULL;
+	if (!rc) {
+		rc = parse(page, ctx, next, &delta, err);
+		if (rc == GB_EPARSE || rc == GB_ENOMEM)
+			gb_error_prefix(err, "%s", what);
 	}
-	for (;;) {
+	if (!rc && !*next && st)
+		rc = gb_store_kv_set(st, key, delta, err);
+	json_decref(page);
+	free(delta);
+	return rc;
+}
+
+static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *initial, unsigned flags, page_fn parse,
+		     reset_fn reset, void *ctx, gb_graph_delta_info *info, gb_error *err)
+{
+	char *url = NULL, *next = NULL, what[600];
+	gb_graph_response *r = NULL;
+	bool saved = false, restart = false;
+	int rc, restarts = 0;
+
+	memset(info, 0, sizeof(*info));
+	rc = start_url(st, key, initial, flags, &url, &saved, err);
+	while (!rc) {
+		if (!url || restart) {
+			free(url);
+			info->full = true;
+			url = gb_strdup(initial);
+			rc = url ? reset(ctx, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+			restart = saved = false;
+			if (rc)
+				break;
+		}
 		rc = gb_graph_request(g, "GET", url, NULL, NULL, &r, err);
 		if (rc)
-			goto cleanup;
+			break;
 		snprintf(what, sizeof(what), "GET %s (client-request-id %s)", gb_graph__path(g, url),
 			 r->client_request_id);
-		if (r->status < 200 || r->status >= 300) {
-			if (!gb_graph_delta_is_expired(r->status, r->body, r->body_len) || restarts) {
-				rc = gb_graph__reply_error(g, "GET", url, r, err);
-				goto cleanup;
-			}
-			info->expired = true;
-			if (st) {
-				rc = gb_store_kv_del(st, key, err);
-				if (rc)
-					goto cleanup;
-			}
-			if (!(flags & GB_GRAPH_DELTA_FALLBACK)) {
-				char desc[800];
-
-				gb_graph_describe_error(r->status, r->body, r->body_len, desc, sizeof(desc));
-				rc = gb_error_set(err, GB_ERETRY, "%s: the saved delta link has expired (%s); a full read is "
-						  "needed", what, desc);
-				goto cleanup;
-			}
-			gb_info("graph", "%s: the delta link has expired; reading everything again", what);
-			restarts++;
-			info->full = true;
+		if (r->status >= 200 && r->status < 300) {
+			rc = delta_page(st, key, r, what, parse, ctx, &next, err);
+			info->pages += !rc;
 			free(url);
-			url = gb_strdup(initial);
-			gb_graph_response_free(r);
-			r = NULL;
-			if (!url) {
-				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-				goto cleanup;
-			}
-			rc = reset(ctx, err);
-			if (rc)
-				goto cleanup;
-			continue;
-		}
-		rc = gb_graph_parse_json(what, r->body, r->body_len, &page, err);
-		if (rc)
-			goto cleanup;
-		gb_graph_response_free(r);
-		r = NULL;
-		rc = parse(page, ctx, &next, &delta, err);
-		if (rc) {
-			if (rc == GB_EPARSE || rc == GB_ENOMEM)
-				gb_error_prefix(err, "%s", what);
-			goto cleanup;
-		}
-		json_decref(page);
-		page = NULL;
-		info->pages++;
-		free(url);
-		url = NULL;
-		if (next) {
 			url = next;
 			next = NULL;
-			continue;
+			saved = false;
+			if (!rc && !url)
+				break;
+		} else if (!restarts && link_dead(r, saved)) {
+			restarts++;
+			rc = on_dead(st, key, flags, r, what, info, &restart, err);
+		} else {
+			rc = gb_graph__reply_error(g, "GET", url, r, err);
 		}
-		if (st) {
-			rc = gb_store_kv_set(st, key, delta, err);
-			if (rc)
-				goto cleanup;
-		}
-		break;
+		gb_graph_response_free(r);
+		r = NULL;
 	}
-cleanup:
-	json_decref(page);
 	gb_graph_response_free(r);
 	free(url);
-	free(next);
-	free(delta);
 	return rc;
 }
 

@@ -1,4 +1,5 @@
-/* read.c: groups, members and users: JSON to model, paged streaming reads, convenience reads. */
+/* read.c: groups, members and users: JSON to model (where non-GUID ids are refused), paged streaming reads,
+ * convenience reads. */
 #include "graph/graph_int.h"
 
 #include <stdlib.h>
@@ -65,6 +66,9 @@ int gb_graph_group_from_json(const json_t *o, const char *ext_name, gb_cloud_gro
 		return gb_error_set(err, GB_EPARSE, "a group record is not a JSON object");
 	if (!gb_graph__str(o, "id"))
 		return gb_error_set(err, GB_EPARSE, "a group record has no id");
+	if (!gb_graph_is_guid(gb_graph__str(o, "id")))
+		return gb_error_set(err, GB_EPARSE, "group \"%.80s\": its id is not a GUID (every Graph object id is one)",
+				    gb_graph__str(o, "id"));
 	rc = get_str(o, "id", &out->id, "group", err);
 	if (!rc)
 		rc = get_str(o, "displayName", &out->display_name, "group", err);
@@ -123,6 +127,9 @@ int gb_graph_user_from_json(const json_t *o, gb_cloud_user *out, gb_error *err)
 		return gb_error_set(err, GB_EPARSE, "a user record is not a JSON object");
 	if (!gb_graph__str(o, "id"))
 		return gb_error_set(err, GB_EPARSE, "a user record has no id");
+	if (!gb_graph_is_guid(gb_graph__str(o, "id")))
+		return gb_error_set(err, GB_EPARSE, "user \"%.80s\": its id is not a GUID (every Graph object id is one)",
+				    gb_graph__str(o, "id"));
 	rc = get_str(o, "id", &out->id, "user", err);
 	if (!rc)
 		rc = get_str(o, "displayName", &out->display_name, "user", err);
@@ -159,22 +166,25 @@ int gb_graph_member_from_json(const json_t *o, gb_member_ref *out, gb_error *err
 
 /* ---- URLs ---- */
 
-/* Appends s percent-encoded (for a path segment or a query value). */
-static int put_escaped(gb_buf *b, const char *s, gb_error *err)
-{
-	char *e = curl_easy_escape(NULL, s, 0);
-	int rc;
-
-	if (!e)
-		return gb_error_set(err, GB_ENOMEM, "out of memory encoding a URL");
-	rc = gb_buf_puts(b, e, err);
-	curl_free(e);
-	return rc;
-}
-
 static int top_of(int top)
 {
 	return top <= 0 || top > GB_GRAPH_PAGE_MAX ? GB_GRAPH_PAGE_MAX : top;
+}
+
+int gb_graph__members_url(gb_buf *b, const char *group_id, int top, gb_error *err)
+{
+	int rc = gb_graph_url(b, err, "/v1.0/groups/%s/members?$select=id&$top=", group_id);
+
+	return rc ? rc : gb_buf_printf(b, err, "%d", top_of(top));
+}
+
+int gb_graph__group_url(const gb_graph *g, gb_buf *b, const char *id, gb_error *err)
+{
+	int rc = gb_graph_url(b, err, "/v1.0/groups/%s?$select=" GB_GRAPH_GROUP_SELECT, id);
+
+	if (!rc && g->ext_name)
+		rc = gb_buf_printf(b, err, ",%s", g->ext_name);
+	return rc;
 }
 
 static int collection_url(gb_buf *b, const char *path, const char *select, const char *ext, const char *filter,
@@ -183,11 +193,8 @@ static int collection_url(gb_buf *b, const char *path, const char *select, const
 	int rc = gb_buf_printf(b, err, "%s?$select=%s%s%s&$top=%d", path, select, ext ? "," : "", ext ? ext : "",
 			       top_of(top));
 
-	if (!rc && filter) {
-		rc = gb_buf_puts(b, "&$filter=", err);
-		if (!rc)
-			rc = put_escaped(b, filter, err);
-	}
+	if (!rc && filter)
+		rc = gb_graph_url(b, err, "&$filter=%s", filter);
 	return rc;
 }
 
@@ -196,8 +203,16 @@ static int collection_url(gb_buf *b, const char *path, const char *select, const
 typedef struct group_ctx {
 	gb_graph *g;
 	gb_graph_group_fn fn;
+	gb_graph_reset_fn reset;
 	void *ud;
 } group_ctx;
+
+static int on_group_reset(void *ud, gb_error *err)
+{
+	group_ctx *c = ud;
+
+	return c->reset(c->ud, err);
+}
 
 static int on_group(const json_t *item, void *ud, gb_error *err)
 {
@@ -212,18 +227,24 @@ static int on_group(const json_t *item, void *ud, gb_error *err)
 	return rc;
 }
 
-int gb_graph_list_groups(gb_graph *g, const char *filter, int top, gb_graph_group_fn fn, void *ud, gb_error *err)
+static int list_groups(gb_graph *g, const char *filter, int top, gb_graph_group_fn fn, gb_graph_reset_fn reset,
+		       void *ud, gb_error *err)
 {
 	gb_buf url;
-	group_ctx c = {g, fn, ud};
+	group_ctx c = {g, fn, reset, ud};
 	int rc;
 
 	gb_buf_init(&url, 64 * 1024);
 	rc = collection_url(&url, "/v1.0/groups", GB_GRAPH_GROUP_SELECT, g->ext_name, filter, top, err);
 	if (!rc)
-		rc = gb_graph_each(g, gb_buf_cstr(&url), on_group, &c, err);
+		rc = gb_graph_each_reset(g, gb_buf_cstr(&url), on_group, reset ? on_group_reset : NULL, &c, err);
 	gb_buf_free(&url);
 	return rc;
+}
+
+int gb_graph_list_groups(gb_graph *g, const char *filter, int top, gb_graph_group_fn fn, void *ud, gb_error *err)
+{
+	return list_groups(g, filter, top, fn, NULL, ud, err);
 }
 
 typedef struct member_ctx {
@@ -252,11 +273,7 @@ int gb_graph_list_members(gb_graph *g, const char *group_id, int top, gb_graph_m
 	int rc;
 
 	gb_buf_init(&url, 64 * 1024);
-	rc = gb_buf_puts(&url, "/v1.0/groups/", err);
-	if (!rc)
-		rc = put_escaped(&url, group_id, err);
-	if (!rc)
-		rc = gb_buf_printf(&url, err, "/members?$select=id&$top=%d", top_of(top));
+	rc = gb_graph__members_url(&url, group_id, top, err);
 	if (!rc)
 		rc = gb_graph_each(g, gb_buf_cstr(&url), on_member, &c, err);
 	gb_buf_free(&url);
@@ -304,12 +321,7 @@ int gb_graph_get_group(gb_graph *g, const char *id, gb_cloud_group **out, gb_err
 
 	*out = NULL;
 	gb_buf_init(&url, 64 * 1024);
-	rc = gb_buf_puts(&url, "/v1.0/groups/", err);
-	if (!rc)
-		rc = put_escaped(&url, id, err);
-	if (!rc)
-		rc = gb_buf_printf(&url, err, "?$select=%s%s%s", GB_GRAPH_GROUP_SELECT, g->ext_name ? "," : "",
-				   g->ext_name ? g->ext_name : "");
+	rc = gb_graph__group_url(g, &url, id, err);
 	if (!rc)
 		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
 	if (rc)
@@ -340,11 +352,7 @@ int gb_graph_get_user(gb_graph *g, const char *id, gb_cloud_user **out, gb_error
 
 	*out = NULL;
 	gb_buf_init(&url, 64 * 1024);
-	rc = gb_buf_puts(&url, "/v1.0/users/", err);
-	if (!rc)
-		rc = put_escaped(&url, id, err);
-	if (!rc)
-		rc = gb_buf_printf(&url, err, "?$select=%s", GB_GRAPH_USER_SELECT);
+	rc = gb_graph_url(&url, err, "/v1.0/users/%s?$select=" GB_GRAPH_USER_SELECT, id);
 	if (!rc)
 		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
 	if (rc)
@@ -366,37 +374,11 @@ cleanup:
 	return rc;
 }
 
-static int add_member(const gb_member_ref *m, void *ud, gb_error *err)
-{
-	return gb_cloud_group_add_member(ud, m->kind, m->id, err);
-}
-
 int gb_graph_read_members(gb_graph *g, gb_cloud_group *grp, int top, gb_error *err)
 {
-	gb_cloud_group tmp;
-	int rc;
+	gb_cloud_group *one = grp;
 
-	memset(&tmp, 0, sizeof(tmp));
-	gb_cloud_group_clear(&tmp);
-	tmp.id = grp->id; /* borrowed for messages */
-	rc = gb_graph_list_members(g, grp->id, top, add_member, &tmp, err);
-	tmp.id = NULL;
-	if (rc) {
-		gb_cloud_group_clear(&tmp);
-		return rc;
-	}
-	{
-		size_t i;
-
-		for (i = 0; i < grp->nmembers; i++)
-			free(grp->members[i].id);
-		free(grp->members);
-	}
-	grp->members = tmp.members;
-	grp->nmembers = tmp.nmembers;
-	grp->members_cap = tmp.members_cap;
-	grp->members_read = true;
-	return 0;
+	return gb_graph_read_members_many(g, &one, 1, top, NULL, err);
 }
 
 typedef struct groups_acc {
@@ -443,6 +425,19 @@ static int collect_group(const gb_cloud_group *grp, void *ud, gb_error *err)
 	return 0;
 }
 
+/* After an expired page token the listing starts over: forget what was collected. */
+static int collect_reset(void *ud, gb_error *err)
+{
+	groups_acc *a = ud;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < a->n; i++)
+		gb_cloud_group_clear(&a->items[i]);
+	a->n = 0;
+	return 0;
+}
+
 void gb_graph_groups_free(gb_cloud_group *groups, size_t n)
 {
 	size_t i;
@@ -456,14 +451,23 @@ int gb_graph_read_groups(gb_graph *g, const char *filter, bool with_members, gb_
 			 gb_error *err)
 {
 	groups_acc a = {NULL, 0, 0};
+	gb_cloud_group **each = NULL;
 	size_t i;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	rc = gb_graph_list_groups(g, filter, 0, collect_group, &a, err);
-	for (i = 0; !rc && with_members && i < a.n; i++)
-		rc = gb_graph_read_members(g, &a.items[i], 0, err);
+	rc = list_groups(g, filter, 0, collect_group, collect_reset, &a, err);
+	if (!rc && with_members && a.n) {
+		each = malloc(a.n * sizeof(*each));
+		if (!each)
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory reading groups");
+		for (i = 0; !rc && i < a.n; i++)
+			each[i] = &a.items[i];
+		if (!rc)
+			rc = gb_graph_read_members_many(g, each, a.n, 0, NULL, err);
+		free(each);
+	}
 	if (rc) {
 		gb_graph_groups_free(a.items, a.n);
 		return rc;

@@ -1,9 +1,9 @@
-/* resources.c: the migration's Graph resources: writeback configuration, source of authority, synchronization
- * features, the extension application and its GroupDN property, app role assignments, provisionOnDemand; and the
- * probe for `config check`. */
+/* resources.c: the migration's group resources: writeback configuration, source of authority, the tenant's
+ * synchronization features, a group's directory extension value, provisionOnDemand. Applications, service
+ * principals, extension properties and app roles are in apps.c. */
 #include "graph/graph_int.h"
 
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,34 +11,6 @@
 #include "groupbridge/util.h"
 
 #define URL_MAX (16 * 1024)
-
-/* Builds a URL from fmt where every %s argument is a path segment or a literal query value (escaped). */
-static int url_of(gb_buf *b, gb_error *err, const char *fmt, ...)
-{
-	va_list ap;
-	const char *p;
-	int rc = 0;
-
-	va_start(ap, fmt);
-	for (p = fmt; *p && !rc; p++) {
-		if (p[0] == '%' && p[1] == 's') {
-			const char *arg = va_arg(ap, const char *);
-			char *e = curl_easy_escape(NULL, arg ? arg : "", 0);
-
-			if (!e) {
-				rc = gb_error_set(err, GB_ENOMEM, "out of memory encoding a URL");
-				break;
-			}
-			rc = gb_buf_puts(b, e, err);
-			curl_free(e);
-			p++;
-		} else {
-			rc = gb_buf_putc(b, *p, err);
-		}
-	}
-	va_end(ap);
-	return rc;
-}
 
 static int dupo(char **dst, const json_t *o, const char *key)
 {
@@ -82,7 +54,7 @@ int gb_graph_get_writeback(gb_graph *g, const char *group_id, gb_tri *enabled, c
 	gb_buf_init(&url, URL_MAX);
 	rc = require_id("reading writebackConfiguration", group_id, err);
 	if (!rc)
-		rc = url_of(&url, err, "/beta/groups/%s?$select=id,writebackConfiguration", group_id);
+		rc = gb_graph_url(&url, err, "/beta/groups/%s?$select=id,writebackConfiguration", group_id);
 	if (!rc)
 		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
 	if (rc)
@@ -110,7 +82,7 @@ int gb_graph_set_writeback(gb_graph *g, const char *group_id, bool enabled, cons
 	gb_buf_init(&url, URL_MAX);
 	rc = require_id("setting writebackConfiguration", group_id, err);
 	if (!rc)
-		rc = url_of(&url, err, "/beta/groups/%s", group_id);
+		rc = gb_graph_url(&url, err, "/beta/groups/%s", group_id);
 	if (rc)
 		goto cleanup;
 	body = json_object();
@@ -128,38 +100,75 @@ cleanup:
 	return rc;
 }
 
-/* ---- onPremisesSyncBehavior (beta) ---- */
+/* ---- onPremisesSyncBehavior (v1.0) ---- */
 
-int gb_graph_get_sync_behavior(gb_graph *g, const char *group_id, bool *is_cloud_managed, gb_error *err)
+#define SOA "soa"
+
+/* isCloudManaged from the documented GET shape ({"value":{...}}), a one-element array, or the plain object (the
+ * PATCH reply). */
+static const json_t *sync_behavior_of(const json_t *o)
 {
-	gb_buf url;
-	json_t *o = NULL, *v, *icm;
-	int rc;
+	const json_t *v = json_object_get(o, "value");
 
-	gb_buf_init(&url, URL_MAX);
-	rc = require_id("reading onPremisesSyncBehavior", group_id, err);
-	if (!rc)
-		rc = url_of(&url, err, "/beta/groups/%s/onPremisesSyncBehavior?$select=id,isCloudManaged", group_id);
-	if (!rc)
-		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
-	if (rc)
-		goto cleanup;
-	/* The documented GET example wraps the object in "value"; the PATCH reply does not; accept a one-element
-	 * array too. */
-	v = json_object_get(o, "value");
 	if (json_is_array(v))
 		v = json_array_size(v) == 1 ? json_array_get(v, 0) : NULL;
 	else if (!json_is_object(v))
 		v = o;
-	icm = json_object_get(v, "isCloudManaged");
-	if (!json_is_boolean(icm)) {
-		rc = gb_error_set(err, GB_EPARSE, "GET %s: the reply has no boolean isCloudManaged",
-				  gb_buf_cstr(&url));
-		goto cleanup;
+	return json_object_get(v, "isCloudManaged");
+}
+
+typedef struct soa_read {
+	const char *group_id;
+	const char *url;
+	bool value;
+	const char *want; /* the value this client wrote, or NULL */
+} soa_read;
+
+static int soa_get(gb_graph *g, void *ud, gb_error *err)
+{
+	soa_read *s = ud;
+	json_t *o = NULL;
+	const json_t *icm;
+	int rc = gb_graph_call(g, "GET", s->url, NULL, &o, err);
+
+	if (!rc) {
+		icm = sync_behavior_of(o);
+		if (!json_is_boolean(icm))
+			rc = gb_error_set(err, GB_EPARSE, "GET %s: the reply has no boolean isCloudManaged", s->url);
+		else
+			s->value = json_is_true(icm);
 	}
-	*is_cloud_managed = json_is_true(icm);
-cleanup:
 	json_decref(o);
+	return rc;
+}
+
+static bool soa_seen(void *ud)
+{
+	const soa_read *s = ud;
+
+	return !s->want || s->value == (strcmp(s->want, "true") == 0);
+}
+
+int gb_graph_get_sync_behavior(gb_graph *g, const char *group_id, bool *is_cloud_managed, gb_error *err)
+{
+	gb_buf url;
+	soa_read s = {group_id, NULL, false, NULL};
+	char what[128];
+	int rc;
+
+	gb_buf_init(&url, URL_MAX);
+	rc = require_id("reading onPremisesSyncBehavior", group_id, err);
+	/* $select as in Microsoft's own SOA scripts (the reference page says query parameters are not supported) */
+	if (!rc)
+		rc = gb_graph_url(&url, err, "/v1.0/groups/%s/onPremisesSyncBehavior?$select=id,isCloudManaged", group_id);
+	if (!rc) {
+		s.url = gb_buf_cstr(&url);
+		gb_graph__written(g, SOA, group_id, &s.want);
+		snprintf(what, sizeof(what), "group %s: onPremisesSyncBehavior", group_id);
+		rc = gb_graph__settle(g, what, soa_get, soa_seen, &s, err);
+	}
+	if (!rc)
+		*is_cloud_managed = s.value;
 	gb_buf_free(&url);
 	return rc;
 }
@@ -167,13 +176,14 @@ cleanup:
 int gb_graph_set_sync_behavior(gb_graph *g, const char *group_id, bool is_cloud_managed, gb_error *err)
 {
 	gb_buf url;
-	json_t *body = NULL;
+	json_t *body = NULL, *o = NULL;
+	const json_t *icm;
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
 	rc = require_id("setting onPremisesSyncBehavior", group_id, err);
 	if (!rc)
-		rc = url_of(&url, err, "/beta/groups/%s/onPremisesSyncBehavior", group_id);
+		rc = gb_graph_url(&url, err, "/v1.0/groups/%s/onPremisesSyncBehavior", group_id);
 	if (rc)
 		goto cleanup;
 	body = json_pack("{s:s, s:b}", "@odata.type", "#microsoft.graph.onPremisesSyncBehavior", "isCloudManaged",
@@ -182,8 +192,18 @@ int gb_graph_set_sync_behavior(gb_graph *g, const char *group_id, bool is_cloud_
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	rc = gb_graph_call(g, "PATCH", gb_buf_cstr(&url), body, NULL, err);
+	rc = gb_graph_call(g, "PATCH", gb_buf_cstr(&url), body, &o, err);
+	if (rc)
+		goto cleanup;
+	/* The documented reply is 200 with the object: it says what Graph now holds (204 says nothing). */
+	icm = sync_behavior_of(o);
+	if (o && json_is_boolean(icm) && json_is_true(icm) != is_cloud_managed)
+		rc = gb_error_set(err, GB_ECONFLICT, "PATCH %s: Graph answered isCloudManaged %s, not %s", gb_buf_cstr(&url),
+				  json_is_true(icm) ? "true" : "false", is_cloud_managed ? "true" : "false");
+	else
+		rc = gb_graph__wrote(g, SOA, group_id, is_cloud_managed ? "true" : "false", err);
 cleanup:
+	json_decref(o);
 	json_decref(body);
 	gb_buf_free(&url);
 	return rc;
@@ -235,283 +255,27 @@ cleanup:
 	return rc;
 }
 
-/* ---- applications, service principals, extension properties ---- */
+/* ---- a group's directory extension value ---- */
 
-void gb_graph_app_free(gb_graph_app *a)
+#define EXT "ext"
+
+/* UTF-16 code units of UTF-8 text (Graph, a .NET service, counts string lengths in them). */
+static size_t utf16_units(const char *s)
 {
-	if (!a)
-		return;
-	free(a->id);
-	free(a->app_id);
-	free(a->display_name);
-	free(a);
-}
+	size_t n = 0;
 
-static int app_from(const json_t *o, gb_graph_app **out, gb_error *err)
-{
-	gb_graph_app *a = calloc(1, sizeof(*a));
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
 
-	if (!a || dupo(&a->id, o, "id") || dupo(&a->app_id, o, "appId") || dupo(&a->display_name, o, "displayName")) {
-		gb_graph_app_free(a);
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
+		if ((c & 0xC0) != 0x80)
+			n += c >= 0xF0 ? 2 : 1; /* a character beyond the BMP is a surrogate pair */
 	}
-	if (!a->id || !a->app_id) {
-		gb_graph_app_free(a);
-		return gb_error_set(err, GB_EPARSE, "an application record lacks id or appId");
-	}
-	*out = a;
-	return 0;
+	return n;
 }
 
-static int ext_app_uri(gb_graph *g, gb_buf *b, gb_error *err)
+static int ext_key(char *dst, size_t n, const char *group_id, const char *ext_name)
 {
-	return gb_buf_printf(b, err, "api://%s/" GB_GRAPH_EXT_APP_NAME, g->tenant_id);
-}
-
-int gb_graph_find_extension_app(gb_graph *g, gb_graph_app **out, gb_error *err)
-{
-	gb_buf uri, filter, url;
-	json_t *o = NULL, *v;
-	int rc;
-
-	*out = NULL;
-	gb_buf_init(&uri, 1024);
-	gb_buf_init(&filter, 2048);
-	gb_buf_init(&url, URL_MAX);
-	rc = ext_app_uri(g, &uri, err);
-	if (!rc)
-		rc = gb_buf_printf(&filter, err, "identifierUris/any(uri:uri eq '%s')", gb_buf_cstr(&uri));
-	if (!rc)
-		rc = url_of(&url, err, "/v1.0/applications?$filter=%s&$select=id,appId,displayName,identifierUris",
-			    gb_buf_cstr(&filter));
-	if (!rc)
-		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
-	if (rc)
-		goto cleanup;
-	v = json_object_get(o, "value");
-	if (!json_is_array(v) || json_array_size(v) == 0) {
-		rc = gb_error_set(err, GB_ENOTFOUND, "no application has the identifier URI %s", gb_buf_cstr(&uri));
-		goto cleanup;
-	}
-	rc = app_from(json_array_get(v, 0), out, err);
-cleanup:
-	json_decref(o);
-	gb_buf_free(&uri);
-	gb_buf_free(&filter);
-	gb_buf_free(&url);
-	return rc;
-}
-
-int gb_graph_create_extension_app(gb_graph *g, gb_graph_app **out, gb_error *err)
-{
-	gb_buf uri;
-	json_t *body = NULL, *o = NULL;
-	int rc;
-
-	*out = NULL;
-	gb_buf_init(&uri, 1024);
-	rc = ext_app_uri(g, &uri, err);
-	if (rc)
-		goto cleanup;
-	body = json_pack("{s:s, s:[s]}", "displayName", GB_GRAPH_EXT_APP_NAME, "identifierUris", gb_buf_cstr(&uri));
-	if (!body) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = gb_graph_call(g, "POST", "/v1.0/applications", body, &o, err);
-	if (!rc)
-		rc = app_from(o, out, err);
-cleanup:
-	json_decref(body);
-	json_decref(o);
-	gb_buf_free(&uri);
-	return rc;
-}
-
-int gb_graph_find_service_principal(gb_graph *g, const char *app_id, char **out, gb_error *err)
-{
-	gb_buf filter, url;
-	json_t *o = NULL, *v;
-	int rc;
-
-	*out = NULL;
-	gb_buf_init(&filter, 1024);
-	gb_buf_init(&url, URL_MAX);
-	rc = require_id("finding a service principal", app_id, err);
-	if (!rc)
-		rc = gb_buf_printf(&filter, err, "appId eq '%s'", app_id);
-	if (!rc)
-		rc = url_of(&url, err, "/v1.0/servicePrincipals?$filter=%s&$select=id,appId", gb_buf_cstr(&filter));
-	if (!rc)
-		rc = gb_graph_call(g, "GET", gb_buf_cstr(&url), NULL, &o, err);
-	if (rc)
-		goto cleanup;
-	v = json_object_get(o, "value");
-	v = json_is_array(v) ? json_array_get(v, 0) : NULL;
-	if (!gb_graph__str(v, "id")) {
-		rc = gb_error_set(err, GB_ENOTFOUND, "no service principal for application %s", app_id);
-		goto cleanup;
-	}
-	*out = gb_strdup(gb_graph__str(v, "id"));
-	if (!*out)
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-cleanup:
-	json_decref(o);
-	gb_buf_free(&filter);
-	gb_buf_free(&url);
-	return rc;
-}
-
-int gb_graph_create_service_principal(gb_graph *g, const char *app_id, char **out, gb_error *err)
-{
-	json_t *body, *o = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = require_id("creating a service principal", app_id, err);
-	if (rc)
-		return rc;
-	body = json_pack("{s:s}", "appId", app_id);
-	if (!body)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	rc = gb_graph_call(g, "POST", "/v1.0/servicePrincipals", body, &o, err);
-	json_decref(body);
-	if (rc)
-		return rc;
-	if (!gb_graph__str(o, "id"))
-		rc = gb_error_set(err, GB_EPARSE, "POST /v1.0/servicePrincipals: the reply has no id");
-	else if (!(*out = gb_strdup(gb_graph__str(o, "id"))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-	json_decref(o);
-	return rc;
-}
-
-int gb_graph_extension_name(const char *app_id, const char *name, char *dst, size_t n, gb_error *err)
-{
-	char hex[33];
-	size_t i, k = 0;
-
-	for (i = 0; app_id && app_id[i]; i++) {
-		if (app_id[i] == '-')
-			continue;
-		if (!isxdigit((unsigned char)app_id[i]) || k == 32)
-			goto bad;
-		hex[k++] = (char)tolower((unsigned char)app_id[i]);
-	}
-	if (k != 32)
-		goto bad;
-	hex[k] = '\0';
-	if (!name || !*name)
-		return gb_error_set(err, GB_EINVAL, "an extension needs a name");
-	if ((size_t)snprintf(dst, n, "extension_%s_%s", hex, name) >= n)
-		return gb_error_set(err, GB_EINVAL, "extension name for %s is too long", name);
-	return 0;
-bad:
-	return gb_error_set(err, GB_EINVAL, "\"%s\" is not an application id (a GUID)", app_id ? app_id : "");
-}
-
-void gb_graph_extension_list_free(gb_graph_extension_list *l)
-{
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++) {
-		free(l->items[i].id);
-		free(l->items[i].name);
-		free(l->items[i].data_type);
-	}
-	free(l->items);
-	free(l);
-}
-
-
-static int on_ext(const json_t *item, void *ud, gb_error *err)
-{
-	gb_graph_extension_list *l = ud;
-	gb_graph_extension_property *p = realloc(l->items, (l->n + 1) * sizeof(*p)), *e;
-	json_t *targets, *t;
-	size_t i;
-
-	if (!p)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	l->items = p;
-	e = &p[l->n];
-	memset(e, 0, sizeof(*e));
-	l->n++;
-	if (dupo(&e->id, item, "id") || dupo(&e->name, item, "name") || dupo(&e->data_type, item, "dataType"))
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	if (!e->name)
-		return gb_error_set(err, GB_EPARSE, "an extension property record has no name");
-	targets = json_object_get(item, "targetObjects");
-	json_array_foreach(targets, i, t)
-		if (json_is_string(t) && strcmp(json_string_value(t), "Group") == 0)
-			e->targets_group = true;
-	return 0;
-}
-
-int gb_graph_list_extension_properties(gb_graph *g, const char *app_object_id, gb_graph_extension_list **out,
-				       gb_error *err)
-{
-	gb_buf url;
-	gb_graph_extension_list *l = NULL;
-	int rc;
-
-	*out = NULL;
-	gb_buf_init(&url, URL_MAX);
-	rc = require_id("listing extension properties", app_object_id, err);
-	if (!rc)
-		rc = url_of(&url, err, "/v1.0/applications/%s/extensionProperties", app_object_id);
-	if (rc)
-		goto cleanup;
-	l = calloc(1, sizeof(*l));
-	if (!l) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = gb_graph_each(g, gb_buf_cstr(&url), on_ext, l, err);
-	if (!rc) {
-		*out = l;
-		l = NULL;
-	}
-cleanup:
-	gb_graph_extension_list_free(l);
-	gb_buf_free(&url);
-	return rc;
-}
-
-int gb_graph_create_extension_property(gb_graph *g, const char *app_object_id, const char *short_name, char **out,
-				       gb_error *err)
-{
-	gb_buf url;
-	json_t *body = NULL, *o = NULL;
-	int rc;
-
-	*out = NULL;
-	gb_buf_init(&url, URL_MAX);
-	rc = require_id("creating an extension property", app_object_id, err);
-	if (!rc)
-		rc = url_of(&url, err, "/v1.0/applications/%s/extensionProperties", app_object_id);
-	if (rc)
-		goto cleanup;
-	body = json_pack("{s:s, s:s, s:b, s:[s]}", "name", short_name, "dataType", "String", "isMultiValued", 0,
-			 "targetObjects", "Group");
-	if (!body) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = gb_graph_call(g, "POST", gb_buf_cstr(&url), body, &o, err);
-	if (rc)
-		goto cleanup;
-	if (!gb_graph__str(o, "name"))
-		rc = gb_error_set(err, GB_EPARSE, "POST %s: the reply has no name", gb_buf_cstr(&url));
-	else if (!(*out = gb_strdup(gb_graph__str(o, "name"))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-cleanup:
-	json_decref(body);
-	json_decref(o);
-	gb_buf_free(&url);
-	return rc;
+	return (size_t)snprintf(dst, n, "%s/%s", group_id, ext_name) >= n ? GB_EINVAL : 0;
 }
 
 int gb_graph_set_group_extension_value(gb_graph *g, const char *group_id, const char *ext_name, const char *value,
@@ -519,12 +283,19 @@ int gb_graph_set_group_extension_value(gb_graph *g, const char *group_id, const 
 {
 	gb_buf url;
 	json_t *body = NULL;
+	char key[512];
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
 	rc = require_id("setting a group extension", group_id, err);
+	if (!rc && value && utf16_units(value) > GB_GRAPH_EXTENSION_VALUE_MAX)
+		rc = gb_error_set(err, GB_EINVAL, "group %s: the value for %s has %zu characters; a String directory "
+				  "extension holds at most %d", group_id, ext_name, utf16_units(value),
+				  GB_GRAPH_EXTENSION_VALUE_MAX);
+	if (!rc && ext_key(key, sizeof(key), group_id, ext_name))
+		rc = gb_error_set(err, GB_EINVAL, "group %s: extension name too long", group_id);
 	if (!rc)
-		rc = url_of(&url, err, "/v1.0/groups/%s", group_id);
+		rc = gb_graph_url(&url, err, "/v1.0/groups/%s", group_id);
 	if (rc)
 		goto cleanup;
 	body = json_object();
@@ -533,134 +304,153 @@ int gb_graph_set_group_extension_value(gb_graph *g, const char *group_id, const 
 		goto cleanup;
 	}
 	rc = gb_graph_call(g, "PATCH", gb_buf_cstr(&url), body, NULL, err);
+	if (!rc)
+		rc = gb_graph__wrote(g, EXT, key, value, err);
 cleanup:
 	json_decref(body);
 	gb_buf_free(&url);
 	return rc;
 }
 
-/* ---- app role assignments ---- */
+typedef struct ext_read {
+	const char *url;
+	const char *ext_name;
+	char *value;
+	bool expect;       /* this client wrote it */
+	const char *want;
+} ext_read;
 
-void gb_graph_role_assignment_list_free(gb_graph_role_assignment_list *l)
+static int ext_get(gb_graph *g, void *ud, gb_error *err)
 {
-	size_t i;
+	ext_read *e = ud;
+	json_t *o = NULL, *v;
+	int rc = gb_graph_call(g, "GET", e->url, NULL, &o, err);
 
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++) {
-		free(l->items[i].id);
-		free(l->items[i].principal_id);
-		free(l->items[i].principal_type);
-		free(l->items[i].app_role_id);
+	free(e->value);
+	e->value = NULL;
+	if (!rc) {
+		v = json_object_get(o, e->ext_name);
+		if (v && !json_is_null(v) && !json_is_string(v))
+			rc = gb_error_set(err, GB_EPARSE, "GET %s: %s is not a string", e->url, e->ext_name);
+		else if (json_is_string(v) && !(e->value = gb_strdup(json_string_value(v))))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	}
-	free(l->items);
-	free(l);
+	json_decref(o);
+	return rc;
 }
 
-static int on_assignment(const json_t *item, void *ud, gb_error *err)
+static bool ext_seen(void *ud)
 {
-	gb_graph_role_assignment_list *l = ud;
-	gb_graph_role_assignment *p = realloc(l->items, (l->n + 1) * sizeof(*p)), *a;
+	const ext_read *e = ud;
 
-	if (!p)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	l->items = p;
-	a = &p[l->n];
-	memset(a, 0, sizeof(*a));
-	l->n++;
-	if (dupo(&a->id, item, "id") || dupo(&a->principal_id, item, "principalId") ||
-	    dupo(&a->principal_type, item, "principalType") || dupo(&a->app_role_id, item, "appRoleId"))
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	if (!a->principal_id)
-		return gb_error_set(err, GB_EPARSE, "an appRoleAssignment record has no principalId");
-	return 0;
+	if (!e->expect)
+		return true;
+	if (!e->want || !e->value)
+		return !e->want && !e->value;
+	return strcmp(e->want, e->value) == 0;
 }
 
-int gb_graph_list_app_role_assigned_to(gb_graph *g, const char *sp_id, gb_graph_role_assignment_list **out,
+int gb_graph_get_group_extension_value(gb_graph *g, const char *group_id, const char *ext_name, char **value,
 				       gb_error *err)
 {
 	gb_buf url;
-	gb_graph_role_assignment_list *l = NULL;
+	ext_read e;
+	char key[512], what[600];
 	int rc;
 
-	*out = NULL;
+	*value = NULL;
+	memset(&e, 0, sizeof(e));
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("listing appRoleAssignedTo", sp_id, err);
+	rc = require_id("reading a group extension", group_id, err);
+	/* the name goes into $select: it must be an extension name and nothing else */
+	if (!rc && (!gb_graph__extension_ok(ext_name) || ext_key(key, sizeof(key), group_id, ext_name)))
+		rc = gb_error_set(err, GB_EINVAL, "\"%s\" is not of the form extension_<app id without hyphens>_<name>",
+				  ext_name ? ext_name : "");
 	if (!rc)
-		rc = url_of(&url, err, "/v1.0/servicePrincipals/%s/appRoleAssignedTo?$top=999", sp_id);
-	if (rc)
-		goto cleanup;
-	l = calloc(1, sizeof(*l));
-	if (!l) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = gb_graph_each(g, gb_buf_cstr(&url), on_assignment, l, err);
+		rc = gb_graph_url(&url, err, "/v1.0/groups/%s?$select=id,%s", group_id, ext_name);
 	if (!rc) {
-		*out = l;
-		l = NULL;
+		e.url = gb_buf_cstr(&url);
+		e.ext_name = ext_name;
+		e.expect = gb_graph__written(g, EXT, key, &e.want);
+		snprintf(what, sizeof(what), "group %s: %s", group_id, ext_name);
+		rc = gb_graph__settle(g, what, ext_get, ext_seen, &e, err);
 	}
-cleanup:
-	gb_graph_role_assignment_list_free(l);
-	gb_buf_free(&url);
-	return rc;
-}
-
-int gb_graph_assign_app_role(gb_graph *g, const char *sp_id, const char *principal_id, const char *app_role_id,
-			     char **out, gb_error *err)
-{
-	gb_buf url;
-	json_t *body = NULL, *o = NULL;
-	int rc;
-
-	if (out)
-		*out = NULL;
-	gb_buf_init(&url, URL_MAX);
-	rc = require_id("assigning an app role", sp_id, err);
-	if (!rc)
-		rc = require_id("assigning an app role", principal_id, err);
-	if (!rc)
-		rc = require_id("assigning an app role", app_role_id, err);
-	if (!rc)
-		rc = url_of(&url, err, "/v1.0/servicePrincipals/%s/appRoleAssignedTo", sp_id);
-	if (rc)
-		goto cleanup;
-	body = json_pack("{s:s, s:s, s:s}", "principalId", principal_id, "resourceId", sp_id, "appRoleId",
-			 app_role_id);
-	if (!body) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
+	if (!rc) {
+		*value = e.value;
+		e.value = NULL;
 	}
-	rc = gb_graph_call(g, "POST", gb_buf_cstr(&url), body, &o, err);
-	if (!rc && out && gb_graph__str(o, "id") && !(*out = gb_strdup(gb_graph__str(o, "id"))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-cleanup:
-	json_decref(body);
-	json_decref(o);
+	free(e.value);
 	gb_buf_free(&url);
 	return rc;
 }
 
 /* ---- provisionOnDemand ---- */
 
+int gb_graph_provision_on_demand_parse(const json_t *reply, char **result, char **details, gb_error *err)
+{
+	const char *key = gb_graph__str(reply, "key");
+	json_t *parsed = key ? json_loads(key, 0, NULL) : NULL;
+	const char *res = gb_graph__str(parsed, "result");
+	json_t *det = json_object_get(parsed, "details");
+	int rc = 0;
+
+	if (result)
+		*result = NULL;
+	if (details)
+		*details = NULL;
+	/* The result is in "key" as JSON text; "value" holds the provisioning steps, or "{}". */
+	if (!json_is_object(parsed) || !res)
+		rc = gb_error_set(err, GB_EPARSE, "provisionOnDemand: the reply's key is not a JSON object with a result "
+				  "(%.200s)", key ? key : "no key");
+	else if (result && !(*result = gb_strdup(res)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	else if (details && det && !(*details = json_dumps(det, JSON_COMPACT | JSON_ENCODE_ANY)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (rc && result) {
+		free(*result);
+		*result = NULL;
+	}
+	json_decref(parsed);
+	return rc;
+}
+
+static json_t *pod_body(const char *rule_id, const char *group_id, const char *const *member_ids, size_t nmembers)
+{
+	json_t *subject = json_pack("{s:s, s:s}", "objectId", group_id, "objectTypeName", "Group"), *members = NULL;
+	size_t i;
+
+	if (subject && nmembers) {
+		members = json_array();
+		for (i = 0; members && i < nmembers; i++)
+			if (json_array_append_new(members, json_pack("{s:s, s:s}", "objectId", member_ids[i],
+								     "objectTypeName", "User"))) {
+				json_decref(members);
+				members = NULL;
+			}
+		if (!members || json_object_set_new(subject, "links", json_pack("{s:o}", "members", members))) {
+			json_decref(subject);
+			return NULL;
+		}
+	}
+	return subject ? json_pack("{s:[{s:s, s:[o]}]}", "parameters", "ruleId", rule_id, "subjects", subject) : NULL;
+}
+
 int gb_graph_provision_on_demand(gb_graph *g, const char *sp_id, const char *job_id, const char *rule_id,
 				 const char *group_id, const char *const *member_ids, size_t nmembers, char **result,
 				 char **details, gb_error *err)
 {
 	gb_buf url;
-	json_t *body = NULL, *o = NULL, *members = NULL, *subject, *parsed = NULL;
-	const char *value;
-	size_t i;
+	json_t *body = NULL, *o = NULL;
 	int rc;
 
 	if (result)
 		*result = NULL;
 	if (details)
 		*details = NULL;
-	gb_buf_init(&url, URL_MAX);
 	if (nmembers > 5)
 		return gb_error_set(err, GB_EINVAL, "provisionOnDemand takes one group and at most 5 members, not %zu",
 				    nmembers);
+	gb_buf_init(&url, URL_MAX);
 	rc = require_id("provisionOnDemand", sp_id, err);
 	if (!rc)
 		rc = require_id("provisionOnDemand", job_id, err);
@@ -669,76 +459,19 @@ int gb_graph_provision_on_demand(gb_graph *g, const char *sp_id, const char *job
 	if (!rc)
 		rc = require_id("provisionOnDemand", group_id, err);
 	if (!rc)
-		rc = url_of(&url, err, "/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand", sp_id,
-			    job_id);
-	if (rc)
-		goto cleanup;
-	subject = json_pack("{s:s, s:s}", "objectId", group_id, "objectTypeName", "Group");
-	members = json_array();
-	if (!subject || !members) {
-		json_decref(subject);
+		rc = gb_graph_url(&url, err, "/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand", sp_id,
+				  job_id);
+	if (!rc && !(body = pod_body(rule_id, group_id, member_ids, nmembers)))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
+	if (!rc)
+		rc = gb_graph_call(g, "POST", gb_buf_cstr(&url), body, &o, err);
+	if (!rc) {
+		rc = gb_graph_provision_on_demand_parse(o, result, details, err);
+		if (rc)
+			gb_error_prefix(err, "POST %s", gb_buf_cstr(&url));
 	}
-	for (i = 0; i < nmembers; i++)
-		if (json_array_append_new(members, json_pack("{s:s, s:s}", "objectId", member_ids[i], "objectTypeName",
-							     "User"))) {
-			json_decref(subject);
-			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-	if (nmembers && json_object_set_new(subject, "links", json_pack("{s:O}", "members", members))) {
-		json_decref(subject);
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	body = json_pack("{s:[{s:s, s:[o]}]}", "parameters", "ruleId", rule_id, "subjects", subject);
-	if (!body) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = gb_graph_call(g, "POST", gb_buf_cstr(&url), body, &o, err);
-	if (rc)
-		goto cleanup;
-	/* The reply is a stringKeyStringValuePair whose value is itself JSON text: {"result": ..., "details": ...}. */
-	value = gb_graph__str(o, "value");
-	if (value)
-		parsed = json_loads(value, 0, NULL);
-	if (!json_is_object(parsed)) {
-		rc = gb_error_set(err, GB_EPARSE, "POST %s: the reply's value is not a JSON object in a string",
-				  gb_buf_cstr(&url));
-		goto cleanup;
-	}
-	if (result && gb_graph__str(parsed, "result") && !(*result = gb_strdup(gb_graph__str(parsed, "result"))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-	if (!rc && details && json_object_get(parsed, "details") &&
-	    !(*details = json_dumps(json_object_get(parsed, "details"), JSON_COMPACT | JSON_ENCODE_ANY)))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-cleanup:
-	json_decref(parsed);
-	json_decref(members);
 	json_decref(body);
 	json_decref(o);
 	gb_buf_free(&url);
-	return rc;
-}
-
-/* ---- config check ---- */
-
-int gb_graph_probe(const gb_config *cfg, char *detail, size_t n, gb_error *err)
-{
-	gb_graph *g = NULL;
-	long left = 0;
-	int rc;
-
-	rc = gb_graph_new(cfg, &g, err);
-	if (!rc)
-		rc = gb_graph_token(g, &left, err);
-	if (rc)
-		snprintf(detail, n, "%s", err ? err->msg : gb_error_name(rc));
-	else
-		snprintf(detail, n, "token for client %s in tenant %s from %s, valid %ld s", g->client_id, g->tenant_id,
-			 g->authority_url, left);
-	gb_graph_free(g);
 	return rc;
 }

@@ -30,9 +30,9 @@ for i in $(seq 1 50); do names="$names r$i-$$"; done
 ad_users DCR "$OU" $names >"$T/guids"
 expect "fifty users created" test "$(wc -l <"$T/guids")" = 50
 python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
-import json, sys
+import json, sys, uuid
 path, guids, groups_txt = sys.argv[1:]
-users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
+users = [{"id": str(uuid.uuid5(uuid.NAMESPACE_OID, "u-" + l.split("=")[0])), "onPremisesObjectIdentifier": l.split("=")[1].strip()}
          for l in open(guids) if "=" in l]
 ids = [u["id"] for u in users]
 groups = [{"id": "00000a10-0000-4000-8000-%012d" % n, "displayName": "Restart %02d" % n, "securityEnabled": True,

@@ -19,10 +19,10 @@ python3 - "$T/tenant.json" "$km" "$NGROUPS" <<'PY'
 import json, sys
 path, km, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 groups = [{"id": "00000e40-0000-4000-8000-%012d" % i, "displayName": "Team %d" % i, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ["u-a"]} for i in range(1, n + 1)]
+           "mailEnabled": False, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]} for i in range(1, n + 1)]
 json.dump({"tenant_id": "fffffe01-2222-4333-8444-555555555555",
            "clients": [{"client_id": "fffffe02-2222-4333-8444-555555555555", "secret": "kill-secret"}],
-           "users": [{"id": "u-a", "onPremisesObjectIdentifier": km}], "groups": groups}, open(path, "w"))
+           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": km}], "groups": groups}, open(path, "w"))
 PY
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB"

@@ -32,16 +32,16 @@ path, ma, mb, hr_sid = sys.argv[1:]
 gid = lambda n: "00000013-0000-4000-8000-%012d" % n
 sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": [],
        "writebackConfiguration": {"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"}}
-groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["u-a", "u-cloud"]) for n in range(1, 33)]
+groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["0000eeee-0000-4000-8000-000000000061", "0000eeee-0000-4000-8000-00636c6f7564"]) for n in range(1, 33)]
 groups.append(dict(sec, id=gid(34), displayName="Mail", mailEnabled=True, members=[]))   # 33 is gone: orphan
-groups.append(dict(sec, id=gid(35), displayName="Stamped already", members=["u-b"]))
+groups.append(dict(sec, id=gid(35), displayName="Stamped already", members=["0000eeee-0000-4000-8000-000000000062"]))
 groups.append({"id": gid(90), "displayName": "HR Synced", "securityEnabled": True, "mailEnabled": False,
                "groupTypes": [], "onPremisesSyncEnabled": True, "onPremisesSecurityIdentifier": hr_sid,
-               "onPremisesSyncBehavior": {"isCloudManaged": False}, "members": ["u-a"]})
+               "onPremisesSyncBehavior": {"isCloudManaged": False}, "members": ["0000eeee-0000-4000-8000-000000000061"]})
 json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffffef-2222-4333-8444-555555555555", "secret": "migrate-secret"}],
-           "users": [{"id": "u-a", "onPremisesObjectIdentifier": ma}, {"id": "u-b", "onPremisesObjectIdentifier": mb},
-                     {"id": "u-cloud", "onPremisesObjectIdentifier": None}],
+           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ma}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": mb},
+                     {"id": "0000eeee-0000-4000-8000-00636c6f7564", "onPremisesObjectIdentifier": None}],
            "groups": groups}, open(path, "w"))
 PY
 fake_start "$T/tenant.json"

@@ -21,10 +21,10 @@ import json, sys
 path, ca, sp = sys.argv[1:]
 gid = lambda n: "00000015-0000-4000-8000-%012d" % n
 groups = [{"id": gid(n), "displayName": "Team %d" % n, "securityEnabled": True, "mailEnabled": False,
-           "groupTypes": [], "members": ["u-a"]} for n in (1, 2, 3)]
+           "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]} for n in (1, 2, 3)]
 json.dump({"tenant_id": "ffffff03-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffff04-2222-4333-8444-555555555555", "secret": "cloudsync-secret"}],
-           "users": [{"id": "u-a", "onPremisesObjectIdentifier": ca}], "groups": groups,
+           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ca}], "groups": groups,
            "servicePrincipals": [{"id": sp, "appId": "00000016-0000-4000-8000-0000000000aa",
                                   "displayName": "contoso.com (Cloud Sync)",
                                   "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group",

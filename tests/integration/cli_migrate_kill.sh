@@ -26,12 +26,12 @@ import json, sys
 path, ka, sid = sys.argv[1:]
 gid = lambda n: "00000014-0000-4000-8000-%012d" % n
 sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
-groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["u-a"]) for n in range(1, 13)]
+groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["0000eeee-0000-4000-8000-000000000061"]) for n in range(1, 13)]
 groups.append(dict(sec, id=gid(90), displayName="Synced Team", onPremisesSyncEnabled=True,
-                   onPremisesSecurityIdentifier=sid, members=["u-a"]))
+                   onPremisesSecurityIdentifier=sid, members=["0000eeee-0000-4000-8000-000000000061"]))
 json.dump({"tenant_id": "ffffff01-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffff02-2222-4333-8444-555555555555", "secret": "kill-secret"}],
-           "users": [{"id": "u-a", "onPremisesObjectIdentifier": ka}], "groups": groups}, open(path, "w"))
+           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ka}], "groups": groups}, open(path, "w"))
 PY
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB" 'cn = IIF(IsPresent([onPremisesSecurityIdentifier]), [displayName], Append("Group_", [objectId]))'

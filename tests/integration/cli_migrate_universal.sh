@@ -28,14 +28,14 @@ python3 - "$T/tenant.json" "$un" "$SID_G" "$SID_I" "$WBG" "$G_ID" "$I_ID" <<'PY'
 import json, sys
 path, un, sid_g, sid_i, wbg, g_id, i_id = sys.argv[1:]
 sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
-groups = [dict(sec, id=wbg, displayName="Written Back", members=["u-a"]),
+groups = [dict(sec, id=wbg, displayName="Written Back", members=["0000eeee-0000-4000-8000-000000000061"]),
           dict(sec, id=g_id, displayName="Global Team", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_g,
-               members=["u-a"]),
+               members=["0000eeee-0000-4000-8000-000000000061"]),
           dict(sec, id=i_id, displayName="Inner Global", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_i,
                members=[])]
 json.dump({"tenant_id": "ffffff15-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffff16-2222-4333-8444-555555555555", "secret": "uni-secret"}],
-           "users": [{"id": "u-a", "onPremisesObjectIdentifier": un}], "groups": groups}, open(path, "w"))
+           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": un}], "groups": groups}, open(path, "w"))
 PY
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB"

@@ -22,22 +22,22 @@ import json, sys
 path, alice, bob, carol, hostile = sys.argv[1:]
 g = lambda n: "0000000%d-1111-4111-8111-%012d" % (n, n)
 users = [
-    {"id": "u-alice", "displayName": "Alice", "onPremisesObjectIdentifier": alice, "onPremisesSyncEnabled": True},
-    {"id": "u-bob", "displayName": "Bob", "onPremisesObjectIdentifier": bob.upper(), "onPremisesSyncEnabled": True},
-    {"id": "u-carol", "displayName": "Carol", "onPremisesObjectIdentifier": carol, "onPremisesSyncEnabled": True},
-    {"id": "u-cloud", "displayName": "Cloud Only", "onPremisesObjectIdentifier": None},
-    {"id": "u-other", "displayName": "Other Forest", "onPremisesObjectIdentifier": "99999999-9999-4999-8999-999999999999",
+    {"id": "0000eeee-0000-4000-8000-00616c696365", "displayName": "Alice", "onPremisesObjectIdentifier": alice, "onPremisesSyncEnabled": True},
+    {"id": "0000eeee-0000-4000-8000-000000626f62", "displayName": "Bob", "onPremisesObjectIdentifier": bob.upper(), "onPremisesSyncEnabled": True},
+    {"id": "0000eeee-0000-4000-8000-006361726f6c", "displayName": "Carol", "onPremisesObjectIdentifier": carol, "onPremisesSyncEnabled": True},
+    {"id": "0000eeee-0000-4000-8000-00636c6f7564", "displayName": "Cloud Only", "onPremisesObjectIdentifier": None},
+    {"id": "0000eeee-0000-4000-8000-006f74686572", "displayName": "Other Forest", "onPremisesObjectIdentifier": "99999999-9999-4999-8999-999999999999",
      "onPremisesSyncEnabled": True},
 ]
 sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
 groups = [
-    dict(sec, id=g(1), displayName="Sales", description="  Sales team  ", members=["u-alice", "u-bob", "u-cloud"]),
-    dict(sec, id=g(2), displayName="CloudOnly", members=["u-cloud"]),
+    dict(sec, id=g(1), displayName="Sales", description="  Sales team  ", members=["0000eeee-0000-4000-8000-00616c696365", "0000eeee-0000-4000-8000-000000626f62", "0000eeee-0000-4000-8000-00636c6f7564"]),
+    dict(sec, id=g(2), displayName="CloudOnly", members=["0000eeee-0000-4000-8000-00636c6f7564"]),
     dict(sec, id=g(3), displayName="Empty", members=[]),
-    dict(sec, id=g(4), displayName="SyncedFromAD", onPremisesSyncEnabled=True, members=["u-alice"]),
-    dict(sec, id=g(5), displayName="Parent", members=[g(1), g(4), "dev-1", "u-other"]),
-    dict(sec, id=g(6), displayName="Mail", mailEnabled=True, members=["u-alice"]),
-    dict(sec, id=g(7), displayName=hostile, members=["u-alice"]),
+    dict(sec, id=g(4), displayName="SyncedFromAD", onPremisesSyncEnabled=True, members=["0000eeee-0000-4000-8000-00616c696365"]),
+    dict(sec, id=g(5), displayName="Parent", members=[g(1), g(4), "dev-1", "0000eeee-0000-4000-8000-006f74686572"]),
+    dict(sec, id=g(6), displayName="Mail", mailEnabled=True, members=["0000eeee-0000-4000-8000-00616c696365"]),
+    dict(sec, id=g(7), displayName=hostile, members=["0000eeee-0000-4000-8000-00616c696365"]),
     dict(sec, id=g(8), displayName="M365", groupTypes=["Unified"], members=[]),
 ]
 tenant = {
@@ -130,27 +130,27 @@ expect_rc "second run exits 0" 0
 expect_out "second run applies nothing" "0 operations applied"
 
 # --- a membership change in the cloud ---
-fake_mutate '{"changes": [{"op": "remove_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-bob"]},
-  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]}]}'
+fake_mutate '{"changes": [{"op": "remove_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["0000eeee-0000-4000-8000-000000626f62"]},
+  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["0000eeee-0000-4000-8000-006361726f6c"]}]}'
 run $GB provision
 expect_rc "change run exits 0" 0
 expect "bob removed from Sales" test "$(members_of 'Sales_000000000001')" = 1
 expect "carol added to CloudOnly" test "$(members_of 'CloudOnly_000000000002')" = 1
 
 # --- on demand: one group, only the chosen members ---
-fake_mutate '{"changes": [{"op": "add_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["u-carol", "u-bob"]}]}'
-run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member u-carol --member u-cloud --member u-nobody
+fake_mutate '{"changes": [{"op": "add_members", "group": "00000001-1111-4111-8111-000000000001", "members": ["0000eeee-0000-4000-8000-006361726f6c", "0000eeee-0000-4000-8000-000000626f62"]}]}'
+run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member 0000eeee-0000-4000-8000-006361726f6c --member 0000eeee-0000-4000-8000-00636c6f7564 --member 0000eeee-0000-4000-8000-6e6f626f6479
 expect_rc "on-demand exits 0" 0
-expect_out "on-demand adds the chosen member" "member u-carol: added"
-expect_out "on-demand explains a skip" "member u-cloud: skipped: user u-cloud in group"
-expect_out "on-demand names a non-member" "member u-nobody: not a member"
+expect_out "on-demand adds the chosen member" "member 0000eeee-0000-4000-8000-006361726f6c: added"
+expect_out "on-demand explains a skip" "member 0000eeee-0000-4000-8000-00636c6f7564: skipped: user 0000eeee-0000-4000-8000-00636c6f7564 in group"
+expect_out "on-demand names a non-member" "member 0000eeee-0000-4000-8000-6e6f626f6479: not a member"
 expect "on-demand added carol only, not bob" test "$(members_of 'Sales_000000000001')" = 2
-run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member u-carol
-expect_out "on-demand again: already a member" "member u-carol: already a member"
+run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member 0000eeee-0000-4000-8000-006361726f6c
+expect_out "on-demand again: already a member" "member 0000eeee-0000-4000-8000-006361726f6c: already a member"
 run $GB provision on-demand 00000001-1111-4111-8111-000000000001 --member a --member b --member c --member d --member e --member f
 expect_rc "a sixth member is a usage error" 2
-run $GB provision on-demand 00000006-1111-4111-8111-000000000006 --member u-alice
-expect_out "on-demand on an unsupported group says why" "member u-alice: not provisioned: group 00000006"
+run $GB provision on-demand 00000006-1111-4111-8111-000000000006 --member 0000eeee-0000-4000-8000-00616c696365
+expect_out "on-demand on an unsupported group says why" "member 0000eeee-0000-4000-8000-00616c696365: not provisioned: group 00000006"
 run $GB provision
 expect "the full run adds bob too" test "$(members_of 'Sales_000000000001')" = 3
 
@@ -166,8 +166,8 @@ expect "--full corrects drift: the manual member is removed" test "$(members_of 
 
 # --- a group that gains one member and loses another: both in one LDAP modify, and one audit record each ---
 before=$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log")
-fake_mutate '{"changes": [{"op": "remove_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-carol"]},
-  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["u-alice"]}]}'
+fake_mutate '{"changes": [{"op": "remove_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["0000eeee-0000-4000-8000-006361726f6c"]},
+  {"op": "add_members", "group": "00000002-1111-4111-8111-000000000002", "members": ["0000eeee-0000-4000-8000-00616c696365"]}]}'
 run $GB provision
 expect_rc "gain-and-lose run exits 0" 0
 expect_err "one modify carries both changes" "directory writes: 0 adds, 1 modifies"

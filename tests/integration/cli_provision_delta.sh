@@ -17,11 +17,11 @@ G3=00000011-0000-4000-8000-000000000003
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffffb-2222-4333-8444-555555555555",
  "clients": [{"client_id": "fffffffc-2222-4333-8444-555555555555", "secret": "delta-secret"}],
- "users": [{"id": "u-a", "onPremisesObjectIdentifier": "$da"}, {"id": "u-b", "onPremisesObjectIdentifier": "$db"},
-           {"id": "u-c", "onPremisesObjectIdentifier": null}],
+ "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": "$da"}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": "$db"},
+           {"id": "0000eeee-0000-4000-8000-000000000063", "onPremisesObjectIdentifier": null}],
  "groups": [
-  {"id": "$G1", "displayName": "One", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["u-a"]},
-  {"id": "$G2", "displayName": "Two", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["u-c"]},
+  {"id": "$G1", "displayName": "One", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]},
+  {"id": "$G2", "displayName": "Two", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000063"]},
   {"id": "$G3", "displayName": "Three", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": []}]}
 JSON
 fake_start "$T/tenant.json"
@@ -53,7 +53,7 @@ expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2
 expect "Graph saw the group delta" grep -q "/groups/delta" "$T/paths"
 
 # --- a member added to one group: built from its delta record, nothing read but delta ---
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G1\", \"members\": [\"u-b\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G1\", \"members\": [\"0000eeee-0000-4000-8000-000000000062\"]}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
 expect_err "the changed group is built from delta" "1 groups built from the stored membership and the delta records (0 with their properties read), 0 groups to read again"
@@ -62,7 +62,7 @@ graph_paths >"$T/paths"
 expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
 
 # --- a user gets an AD account: taken from users delta; its group's properties are read, not its members ---
-fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"u-c\", \"set\": {\"onPremisesObjectIdentifier\": \"$dc\"}}]}"
+fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"0000eeee-0000-4000-8000-000000000063\", \"set\": {\"onPremisesObjectIdentifier\": \"$dc\"}}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
 expect_err "the user's group is built from the stored membership" "0 groups and 1 users changed; 1 groups built from the stored membership and the delta records (1 with their properties read), 0 groups to read again"
@@ -72,8 +72,8 @@ expect "no user and no member list was read" sh -c "! grep -e '/members' -e '/us
 expect "only that group was read" test "$(grep -c "/groups/$G2" "$T/paths")" = 1
 
 # --- a pass that fails after reading group delta is replayed by the next one ---
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G3\", \"members\": [\"u-a\"]}]}"
-fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/users/delta", "status": 400, "code": "BadRequest", "count": 1}]}' >/dev/null
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G3\", \"members\": [\"0000eeee-0000-4000-8000-000000000061\"]}]}"
+fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/users/delta", "status": 500, "code": "InternalServerError", "count": 1}]}' >/dev/null
 run $GB provision
 expect "the pass with a failing read fails" test "$rc" = 1
 expect "nothing was added" test "$(members_of Three_000000000003)" = 0
@@ -81,6 +81,12 @@ run $GB provision
 expect_rc "the next pass exits 0" 0
 expect_err "it says it reads the unfinished pass's changes again" "the previous pass did not finish"
 expect "the change was applied after all" test "$(members_of Three_000000000003)" = 1
+
+# --- a saved delta link that now fails with a 4xx is taken as expired: the pass reads everything ---
+fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/users/delta", "status": 400, "code": "BadRequest", "count": 1}]}' >/dev/null
+run $GB provision
+expect_rc "a 400 on the saved link does not fail the pass" 0
+expect_err "it reads everything instead" "reading everything (the delta link expired)"
 
 # --- --full, and a changed [provisioning] section, read everything ---
 run $GB provision --full

@@ -18,17 +18,17 @@ GO=00de17a0-0000-4000-8000-000000000003
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffffb-3333-4333-8444-555555555555",
  "clients": [{"client_id": "fffffffc-3333-4333-8444-555555555555", "secret": "deltam-secret"}],
- "users": [{"id": "u-1", "onPremisesObjectIdentifier": "$m1"}, {"id": "u-2", "onPremisesObjectIdentifier": "$m2"},
-           {"id": "u-3", "onPremisesObjectIdentifier": "$m3"}, {"id": "u-4", "onPremisesObjectIdentifier": "$m4"},
-           {"id": "u-5", "onPremisesObjectIdentifier": "$m5"}, {"id": "u-6", "onPremisesObjectIdentifier": "$m6"},
-           {"id": "u-7", "onPremisesObjectIdentifier": null}],
+ "users": [{"id": "0000eeee-0000-4000-8000-000000000031", "onPremisesObjectIdentifier": "$m1"}, {"id": "0000eeee-0000-4000-8000-000000000032", "onPremisesObjectIdentifier": "$m2"},
+           {"id": "0000eeee-0000-4000-8000-000000000033", "onPremisesObjectIdentifier": "$m3"}, {"id": "0000eeee-0000-4000-8000-000000000034", "onPremisesObjectIdentifier": "$m4"},
+           {"id": "0000eeee-0000-4000-8000-000000000035", "onPremisesObjectIdentifier": "$m5"}, {"id": "0000eeee-0000-4000-8000-000000000036", "onPremisesObjectIdentifier": "$m6"},
+           {"id": "0000eeee-0000-4000-8000-000000000037", "onPremisesObjectIdentifier": null}],
  "groups": [
   {"id": "$GB1", "displayName": "Big", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["u-1", "u-2", "u-3", "u-4"]},
+   "members": ["0000eeee-0000-4000-8000-000000000031", "0000eeee-0000-4000-8000-000000000032", "0000eeee-0000-4000-8000-000000000033", "0000eeee-0000-4000-8000-000000000034"]},
   {"id": "$GN", "displayName": "Nest", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["$GB1", "u-5"]},
+   "members": ["$GB1", "0000eeee-0000-4000-8000-000000000035"]},
   {"id": "$GO", "displayName": "Other", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["u-6"]}]}
+   "members": ["0000eeee-0000-4000-8000-000000000036"]}]}
 JSON
 fake_start "$T/tenant.json"
 fake_control POST /config '{"delta_members_per_record": 1, "page_size": 2}' >/dev/null
@@ -52,8 +52,8 @@ expect "Big holds m1..m4" test "$(members "$BIG")" = "m1 m2 m3 m4"
 expect "Nest holds Big and m5" test "$(members "$NEST")" = "Big_000000000001 m5"
 
 # --- members added and removed, members@delta spread over four records on two pages ---
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"u-5\", \"u-6\"]},
-  {\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"u-1\", \"u-2\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000035\", \"0000eeee-0000-4000-8000-000000000036\"]},
+  {\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000031\", \"0000eeee-0000-4000-8000-000000000032\"]}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
 expect_rc "the incremental pass exits 0" 0
@@ -64,13 +64,13 @@ expect "group delta took more than one page" test "$(grep -c '/groups/delta' "$T
 expect "the pass's requests are the delta pages" test "$(wc -l <"$T/paths")" = "$(grep -c -e '/groups/delta' -e '/users/delta' "$T/paths")"
 
 # --- a nested group's member change keeps its member group (stored with its kind) ---
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GN\", \"members\": [\"u-6\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GN\", \"members\": [\"0000eeee-0000-4000-8000-000000000036\"]}]}"
 run $GB provision
 expect_rc "the nested group's pass exits 0" 0
 expect "Nest still holds Big, and m5 and m6" test "$(members "$NEST")" = "Big_000000000001 m5 m6"
 
 # --- a user's onPremisesObjectIdentifier changes: from users delta, no user listing, no member list ---
-fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"u-3\", \"set\": {\"onPremisesObjectIdentifier\": \"$m7\"}}]}"
+fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"0000eeee-0000-4000-8000-000000000033\", \"set\": {\"onPremisesObjectIdentifier\": \"$m7\"}}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
 expect_rc "the user's pass exits 0" 0
@@ -81,7 +81,7 @@ expect "no member list was read" sh -c "! grep -q '/members' '$T/paths'"
 
 # --- a replayed delta: the links of before a pass, over the membership that pass recorded, change nothing ---
 links=$(sqlite3 "$T/gb.db" "SELECT key || '|' || value FROM kv WHERE key LIKE 'graph.delta.%'")
-fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"u-4\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000034\"]}]}"
 run $GB provision
 expect "m4 left Big" test "$(members "$BIG")" = "m5 m6 m7"
 echo "$links" | while IFS='|' read -r k v; do
@@ -96,14 +96,14 @@ expect "nothing was written" test "$(audit_count)" = "$before"
 
 # --- the stored membership is missing: that group is read again in full, then built again ---
 sqlite3 "$T/gb.db" "DELETE FROM member_state WHERE group_id = '$GB1'"
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"u-1\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000031\"]}]}"
 fake_control POST /log/clear >/dev/null
 run $GB provision
 expect_err "without its stored membership, Big is read again" "0 groups built from the stored membership and the delta records (0 with their properties read), 1 groups to read again"
 expect "m1 is back in Big" test "$(members "$BIG")" = "m1 m5 m6 m7"
 graph_paths >"$T/paths"
 expect "Big's members were listed" grep -q "/groups/$GB1/members" "$T/paths"
-fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"u-1\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000031\"]}]}"
 run $GB provision
 expect_err "after that, Big is built again" "1 groups built from the stored membership and the delta records (0 with their properties read), 0 groups to read again"
 expect "m1 left Big again" test "$(members "$BIG")" = "m5 m6 m7"
@@ -113,7 +113,7 @@ sqlite3 "$T/gb.db" "UPDATE managed_groups SET state = 'unmanaged' WHERE object_i
 run $GB provision
 sqlite3 "$T/gb.db" "UPDATE managed_groups SET state = 'managed' WHERE object_id = '$GB1'"
 expect "its stored membership is forgotten" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM member_state WHERE group_id = '$GB1'")" = 0
-fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"u-2\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GB1\", \"members\": [\"0000eeee-0000-4000-8000-000000000032\"]}]}"
 run $GB provision
 expect_err "so its next change reads it again" "1 groups to read again"
 expect "m2 is in Big" test "$(members "$BIG")" = "m2 m5 m6 m7"

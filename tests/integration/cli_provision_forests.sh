@@ -15,10 +15,10 @@ expect "users exist in both forests" test -n "$ann" -a -n "$amy" -a -n "$ben"
 python3 - "$T/tenant.json" "$ann" "$amy" "$ben" <<'PY'
 import json, sys
 path, ann, amy, ben = sys.argv[1:]
-users = [{"id": "u-ann", "onPremisesObjectIdentifier": ann}, {"id": "u-amy", "onPremisesObjectIdentifier": amy},
-         {"id": "u-ben", "onPremisesObjectIdentifier": ben}]
+users = [{"id": "0000eeee-0000-4000-8000-000000616e6e", "onPremisesObjectIdentifier": ann}, {"id": "0000eeee-0000-4000-8000-000000616d79", "onPremisesObjectIdentifier": amy},
+         {"id": "0000eeee-0000-4000-8000-00000062656e", "onPremisesObjectIdentifier": ben}]
 groups = [{"id": "0000000a-2222-4222-8222-00000000000a", "displayName": "Everyone", "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ["u-ann", "u-amy", "u-ben"]}]
+           "mailEnabled": False, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000616e6e", "0000eeee-0000-4000-8000-000000616d79", "0000eeee-0000-4000-8000-00000062656e"]}]
 json.dump({"tenant_id": "fffffff1-2222-4333-8444-555555555555",
            "clients": [{"client_id": "fffffff2-2222-4333-8444-555555555555", "secret": "two-forest-secret"}],
            "users": users, "groups": groups}, open(path, "w"))

@@ -13,9 +13,9 @@ ad_users DC1 "$OU" $names >"$T/guids"
 expect "thirty users created" test "$(wc -l <"$T/guids")" = 30
 
 python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
-import json, sys
+import json, sys, uuid
 path, guids, groups_txt = sys.argv[1:]
-users = [{"id": "u-%s" % line.split("=")[0], "onPremisesObjectIdentifier": line.split("=")[1].strip()}
+users = [{"id": str(uuid.uuid5(uuid.NAMESPACE_OID, "u-" + line.split("=")[0])), "onPremisesObjectIdentifier": line.split("=")[1].strip()}
          for line in open(guids) if "=" in line]
 ids = [u["id"] for u in users]
 groups = [{"id": "00000b00-0000-4000-8000-%012d" % n, "displayName": "Team %02d" % n, "securityEnabled": True,

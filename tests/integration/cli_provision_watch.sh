@@ -10,9 +10,9 @@ eval "wa=\$wa_$$ wb=\$wb_$$"
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffff5-2222-4333-8444-555555555555",
  "clients": [{"client_id": "fffffff6-2222-4333-8444-555555555555", "secret": "watch-secret"}],
- "users": [{"id": "u-a", "onPremisesObjectIdentifier": "$wa"}, {"id": "u-b", "onPremisesObjectIdentifier": "$wb"}],
+ "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": "$wa"}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": "$wb"}],
  "groups": [{"id": "0000000d-2222-4222-8222-00000000000d", "displayName": "Watched", "securityEnabled": true,
-             "mailEnabled": false, "groupTypes": [], "members": ["u-a"]}]}
+             "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]}]}
 JSON
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$OU" "groups = 0000000d-2222-4222-8222-00000000000d"
@@ -31,7 +31,7 @@ wait_for() { # N: wait until the group has N members (at most 20 s)
 "$GB_BIN" --config "$T/gb.ini" --state "$T/gb.db" provision --watch 1 >"$T/watch.out" 2>"$T/watch.err" &
 pid=$!
 expect "the first pass provisions the group with one member" wait_for 1
-fake_mutate '{"changes": [{"op": "add_members", "group": "0000000d-2222-4222-8222-00000000000d", "members": ["u-b"]}]}'
+fake_mutate '{"changes": [{"op": "add_members", "group": "0000000d-2222-4222-8222-00000000000d", "members": ["0000eeee-0000-4000-8000-000000000062"]}]}'
 expect "a later pass applies the cloud change" wait_for 2
 kill -TERM $pid
 wait $pid

@@ -14,9 +14,9 @@ GRAPH_SECRET="graph-Secret-$$-Zq81"
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffff9-2222-4333-8444-555555555555",
  "clients": [{"client_id": "fffffffa-2222-4333-8444-555555555555", "secret": "$GRAPH_SECRET"}],
- "users": [{"id": "u-a", "onPremisesObjectIdentifier": "$sa"}],
+ "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": "$sa"}],
  "groups": [{"id": "0000000f-2222-4222-8222-00000000000f", "displayName": "Secretive", "securityEnabled": true,
-             "mailEnabled": false, "groupTypes": [], "members": ["u-a"]}]}
+             "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]}]}
 JSON
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$OU" "groups = 0000000f-2222-4222-8222-00000000000f"

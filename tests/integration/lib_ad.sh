@@ -98,11 +98,11 @@ INI
 
 tenant_of_groups() {
 	python3 - "$@" <<'PY'
-import json, sys
+import json, sys, uuid
 out, guids, prefix, name, count = sys.argv[1:6]
 page = int(sys.argv[6]) if len(sys.argv) > 6 else 999
 rotate = int(sys.argv[7]) if len(sys.argv) > 7 else 0
-users = [{"id": "u-%s" % l.split("=")[0], "onPremisesObjectIdentifier": l.split("=")[1].strip()}
+users = [{"id": str(uuid.uuid5(uuid.NAMESPACE_OID, "u-" + l.split("=")[0])), "onPremisesObjectIdentifier": l.split("=")[1].strip()}
          for l in open(guids) if "=" in l]
 ids = [u["id"] for u in users]
 groups = [{"id": "%s-0000-4000-8000-%012d" % (prefix, n), "displayName": name % n, "securityEnabled": True,

@@ -907,7 +907,7 @@ Test(graph_fake, nothing_secret_reaches_the_log)
 		gb_err("test", "%s", err.msg);
 	}
 	fflush(f);
-	gb_buf_init(&text, 0);
+	gb_buf_init(&text, 16 * 1024 * 1024);
 	cr_assert_eq(gb_read_file(logpath, &text, &err), 0, "%s", err.msg);
 	cr_assert(strstr(text.data, "GET /v1.0/groups/" BIG "/members") != NULL, "debug lines are written");
 	cr_assert(strstr(text.data, "client-request-id") != NULL);
@@ -1012,4 +1012,306 @@ Test(graph_fake, streams_a_50000_member_group_in_pages_of_999)
 	cr_assert_str_eq(c.last, "ffffffff-0000-4000-8000-00000000c34f");
 	cr_assert_eq(gb_graph_get_stats(e.g)->requests, 1 + 51, "a token and ceil(50000 / 999) pages");
 	stop(&e);
+}
+
+/* ---- many requests in flight (issue 14) ---- */
+
+#define MBIG "dddddddd-1111-4111-8111-000000000001"
+#define MEMPTY "dddddddd-1111-4111-8111-000000000002"
+#define GONE2 "dddddddd-1111-4111-8111-0000000000ff"
+#define SPGOV "eeeeeeee-6666-4666-8666-000000000001"
+#define GOVROLE "d8fa317e-0713-4930-91d8-1dbeb150978f"
+
+/* 40 generated groups of 150 members (two pages of 100 each), one of 2,500 (25 pages) and an empty one; a Cloud
+ * Sync service principal of the US Government cloud. */
+static const char *many_json =
+	"{\"tenant_id\": \"" TENANT "\", \"page_size\": 100,"
+	" \"clients\": [{\"client_id\": \"" CLIENT "\", \"secret\": \"" SECRET "\"}],"
+	" \"generate\": {\"users\": {\"count\": 400, \"id_prefix\": \"cccccccc-0000-4000-8000-\", \"on_premises\": true},"
+	"              \"groups\": {\"count\": 40, \"id_prefix\": \"dddddddd-0000-4000-8000-\","
+	"                          \"members_per_group\": 150}},"
+	" \"groups\": [{\"id\": \"" MBIG "\", \"displayName\": \"Big\", \"securityEnabled\": true, \"mailEnabled\": false,"
+	"   \"groupTypes\": [], \"generate_members\": {\"count\": 2500, \"id_prefix\": \"bbbbbbbb-0000-4000-8000-\","
+	"   \"type\": \"user\"}},"
+	"  {\"id\": \"" MEMPTY "\", \"displayName\": \"Empty\", \"securityEnabled\": true, \"mailEnabled\": false,"
+	"   \"groupTypes\": []}],"
+	" \"servicePrincipals\": [{\"id\": \"" SPGOV "\", \"appId\": \"eeeeeeee-6666-4666-8666-0000000000aa\","
+	"   \"displayName\": \"Cloud Sync (US Gov)\", \"appRoles\": [{\"id\": \"" GOVROLE "\", \"value\": \"Group\","
+	"   \"displayName\": \"Group\", \"allowedMemberTypes\": [\"User\"]}]}]"
+	"}";
+
+typedef struct many_env {
+	env e;
+	gb_cloud_group *groups; /* as listed, without members */
+	size_t n;
+	gb_cloud_group **ptrs;
+} many_env;
+
+static void start_many(many_env *m, long max_wait)
+{
+	char text[4096];
+	gb_error err;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	cr_assert_eq(gb_fake_start_json(many_json, &m->e.fake), 0, "the fake did not start");
+	snprintf(text, sizeof(text),
+		 "[graph]\ntenant_id = %s\nclient_id = %s\nclient_secret_file = %s\ngraph_url = %s\n"
+		 "authority_url = %s\nca_file = %s\ntimeout = 30\nmax_throttle_wait = %ld\n",
+		 m->e.fake->tenant_id, m->e.fake->client_id, m->e.fake->secret_file, m->e.fake->url,
+		 m->e.fake->authority_url, m->e.fake->ca_file, max_wait);
+	cr_assert_eq(gb_config_parse("many.ini", text, &m->e.cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_new(m->e.cfg, &m->e.g, &err), 0, "%s", err.msg);
+	gb_graph_set_time_scale(m->e.g, 0.001);
+	cr_assert_eq(gb_graph_read_groups(m->e.g, NULL, false, &m->groups, &m->n, &err), 0, "%s", err.msg);
+	cr_assert_eq(m->n, 42);
+	m->ptrs = calloc(m->n, sizeof(*m->ptrs));
+	for (i = 0; i < m->n; i++)
+		m->ptrs[i] = &m->groups[i];
+	json_decref(ctl(&m->e, "POST", "/_fake/log/clear", NULL));
+}
+
+static void stop_many(many_env *m)
+{
+	gb_graph_groups_free(m->groups, m->n);
+	free(m->ptrs);
+	stop(&m->e);
+}
+
+/* The index of a group in the listing. */
+static size_t index_of(const many_env *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n && strcmp(m->groups[i].id, id) != 0; i++)
+		;
+	cr_assert(i < m->n, "%s is not listed", id);
+	return i;
+}
+
+/* Each group's members equal what gb_graph_read_members gives for it alone, in the same order. */
+static void assert_as_one_by_one(many_env *m, size_t upto, int top)
+{
+	size_t i, j;
+	gb_error err;
+
+	for (i = 0; i < upto; i++) {
+		gb_cloud_group one;
+
+		memset(&one, 0, sizeof(one));
+		one.id = m->groups[i].id;
+		cr_assert_eq(gb_graph_read_members(m->e.g, &one, top, &err), 0, "%s", err.msg);
+		cr_assert(m->groups[i].members_read, "group %zu was read", i);
+		cr_assert_eq(m->groups[i].nmembers, one.nmembers, "group %zu", i);
+		for (j = 0; j < one.nmembers; j++)
+			cr_assert_str_eq(m->groups[i].members[j].id, one.members[j].id, "group %zu member %zu", i, j);
+		one.id = NULL;
+		gb_cloud_group_clear(&one);
+	}
+}
+
+Test(graph_many, reads_the_members_of_many_groups_in_batches_as_one_by_one)
+{
+	many_env m;
+	size_t failed = 99;
+	gb_error err;
+	int64_t t0;
+
+	start_many(&m, 900);
+	t0 = gb_time_mono_ms();
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 100, &failed, &err), 0, "%s", err.msg);
+	report("42 groups, 8,500 members, batched", &m.e, gb_time_mono_ms() - t0);
+	cr_assert_eq(failed, m.n);
+	cr_assert_eq(m.groups[index_of(&m, MBIG)].nmembers, 2500);
+	cr_assert_eq(m.groups[index_of(&m, MEMPTY)].nmembers, 0);
+	cr_assert(m.groups[index_of(&m, MEMPTY)].members_read);
+	cr_assert(log_count(&m.e, "POST", "/$batch", 200) >= 3, "the pages went out in $batch requests");
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->batch_parts + log_count(&m.e, "GET", "/members", 0), 42 + 40 + 24,
+		     "every page once, as a part or alone (%lu parts)", gb_graph_get_stats(m.e.g)->batch_parts);
+	cr_assert(gb_graph_get_stats(m.e.g)->peak_in_flight > 1);
+	cr_assert(gb_graph_get_stats(m.e.g)->peak_in_flight <= GB_GRAPH_DEFAULT_CONCURRENCY);
+	assert_as_one_by_one(&m, m.n, 100);
+	stop_many(&m);
+}
+
+Test(graph_many, a_429_on_one_batch_part_waits_for_that_part_only)
+{
+	many_env m;
+	size_t k, failed = 99;
+	char rule[512];
+	gb_error err;
+
+	start_many(&m, 900);
+	k = 17;
+	snprintf(rule, sizeof(rule),
+		 "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"2\", \"count\": 1, "
+		 "\"where\": \"batch_part\"}]}", m.groups[k].id);
+	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->throttled_429, 1);
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 2000, "the part's own Retry-After, once");
+	cr_assert(gb_graph_get_stats(m.e.g)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "the window shrank for all");
+	assert_as_one_by_one(&m, m.n, 0);
+	stop_many(&m);
+}
+
+Test(graph_many, a_429_on_one_of_several_requests_in_flight)
+{
+	many_env m;
+	size_t k, failed = 99;
+	char rule[512];
+	gb_error err;
+
+	start_many(&m, 900);
+	gb_graph_set_batching(m.e.g, false);
+	k = 5;
+	snprintf(rule, sizeof(rule),
+		 "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": "
+		 "\"3\", \"count\": 1, \"where\": \"request\"}]}", m.groups[k].id);
+	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
+	cr_assert_eq(log_count(&m.e, "POST", "/$batch", 0), 0, "no batching asked for");
+	cr_assert(gb_graph_get_stats(m.e.g)->peak_in_flight > 1, "several requests were in flight");
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->throttled_429, 1);
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 3000, "the client paused once for the Retry-After");
+	assert_as_one_by_one(&m, m.n, 0);
+	stop_many(&m);
+}
+
+Test(graph_many, throttling_past_the_budget_stops_cleanly_at_the_first_group_that_cannot_be_read)
+{
+	many_env m;
+	size_t i, k, failed = 99;
+	char rule[512];
+	gb_error err;
+
+	start_many(&m, 30);
+	k = 9;
+	snprintf(rule, sizeof(rule),
+		 "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"10\", \"count\": -1}]}",
+		 m.groups[k].id);
+	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), GB_ETHROTTLED);
+	cr_assert_eq(failed, k, "the group that could not be read is named by its index");
+	cr_assert(strstr(err.msg, m.groups[k].id) && strstr(err.msg, "/members"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
+	cr_assert(gb_graph_get_stats(m.e.g)->wait_ms <= 30000, "never past the budget");
+	for (i = k; i < m.n; i++)
+		cr_assert(!m.groups[i].members_read && !m.groups[i].nmembers, "group %zu is left as it was", i);
+	assert_as_one_by_one(&m, k, 0);
+	stop_many(&m);
+}
+
+Test(graph_many, a_missing_group_fails_as_reading_it_alone_would)
+{
+	many_env m;
+	gb_cloud_group ghost, alone, **ptrs;
+	size_t i, failed = 99;
+	gb_error err, err1;
+	const char *cut;
+
+	start_many(&m, 900);
+	memset(&ghost, 0, sizeof(ghost));
+	memset(&alone, 0, sizeof(alone));
+	ghost.id = alone.id = (char *)GONE2;
+	ptrs = calloc(m.n + 1, sizeof(*ptrs));
+	for (i = 0; i < 3; i++)
+		ptrs[i] = m.ptrs[i];
+	ptrs[3] = &ghost;
+	for (i = 3; i < m.n; i++)
+		ptrs[i + 1] = m.ptrs[i];
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, ptrs, m.n + 1, 0, &failed, &err), GB_ENOTFOUND);
+	cr_assert_eq(failed, 3);
+	cr_assert_eq(gb_graph_read_members(m.e.g, &alone, 0, &err1), GB_ENOTFOUND);
+	/* the same message up to the request ids */
+	cut = strstr(err1.msg, "(request-id");
+	cr_assert_not_null(cut, "%s", err1.msg);
+	cr_assert(strncmp(err.msg, err1.msg, (size_t)(cut - err1.msg)) == 0, "%s\nvs\n%s", err.msg, err1.msg);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups/" GONE2 "/members?$select=id&$top=999: 404") == err.msg, "%s",
+		  err.msg);
+	cr_assert(!ghost.members_read);
+	assert_as_one_by_one(&m, 3, 0);
+	free(ptrs);
+	stop_many(&m);
+}
+
+Test(graph_many, many_groups_by_id_with_one_missing)
+{
+	many_env m;
+	const char *ids[4];
+	gb_cloud_group *out[4];
+	size_t i, failed = 99;
+	gb_error err;
+
+	start_many(&m, 900);
+	ids[0] = m.groups[0].id;
+	ids[1] = GONE2;
+	ids[2] = MBIG;
+	ids[3] = m.groups[41].id;
+	cr_assert_eq(gb_graph_get_groups_many(m.e.g, ids, 4, out, &failed, &err), 0, "%s", err.msg);
+	cr_assert_not_null(out[0]);
+	cr_assert_null(out[1], "404 is no group, not an error");
+	cr_assert_str_eq(out[2]->display_name, "Big");
+	cr_assert_str_eq(out[3]->id, m.groups[41].id);
+	for (i = 0; i < 4; i++)
+		gb_cloud_group_free(out[i]);
+	stop_many(&m);
+}
+
+Test(graph_many, a_high_throttle_percentage_shrinks_the_window_for_every_request)
+{
+	many_env m;
+	size_t failed = 99;
+	gb_error err;
+
+	start_many(&m, 900);
+	json_decref(ctl(&m.e, "POST", "/_fake/config", "{\"throttle_percentage\": \"0.95\"}"));
+	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
+	cr_assert(gb_graph_get_stats(m.e.g)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "window %u",
+		  gb_graph_get_stats(m.e.g)->window);
+	cr_assert(gb_graph_get_stats(m.e.g)->slowdown_ms > 0);
+	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 0, "slowing down is not throttling");
+	json_decref(ctl(&m.e, "POST", "/_fake/config", "{\"throttle_percentage\": null}"));
+	assert_as_one_by_one(&m, m.n, 0);
+	stop_many(&m);
+}
+
+/* ---- creating after a transport failure (review #9), the Cloud Sync role (#2) ---- */
+
+Test(graph_many, a_create_whose_connection_was_reset_is_looked_up_then_sent_again)
+{
+	many_env m;
+	gb_graph_app *app = NULL;
+	json_t *state;
+	size_t napps;
+	gb_error err;
+
+	start_many(&m, 900);
+	json_decref(ctl(&m.e, "POST", "/_fake/faults",
+			"{\"rules\": [{\"method\": \"POST\", \"path_regex\": \"/applications$\", \"reset_connection\": true, "
+			"\"count\": 1}]}"));
+	cr_assert_eq(gb_graph_create_extension_app(m.e.g, &app, &err), 0, "%s", err.msg);
+	cr_assert_eq(log_count(&m.e, "POST", "/v1.0/applications", 0), 2, "sent again only after the lookup");
+	cr_assert(log_count(&m.e, "GET", "/v1.0/applications?$filter=", 0) >= 1, "looked up first");
+	state = ctl(&m.e, "GET", "/_fake/state", NULL);
+	napps = json_array_size(json_object_get(state, "applications"));
+	cr_assert_eq(napps, 1, "one application, no duplicate");
+	json_decref(state);
+	gb_graph_app_free(app);
+	stop_many(&m);
+}
+
+Test(graph_many, the_cloud_sync_role_of_the_job_s_cloud_is_assigned)
+{
+	many_env m;
+	char *role = NULL, *id = NULL;
+	gb_error err;
+
+	start_many(&m, 900);
+	cr_assert_eq(gb_graph_cloudsync_group_role(m.e.g, SPGOV, &role, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(role, GOVROLE);
+	cr_assert_eq(gb_graph_assign_app_role(m.e.g, SPGOV, m.groups[0].id, role, &id, &err), 0, "%s", err.msg);
+	free(role);
+	free(id);
+	stop_many(&m);
 }

@@ -80,10 +80,11 @@ gb provision
 
 step "A change in the cloud: Megan joins Finance Approvers, Alex leaves Sales EMEA"
 python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
-import json, ssl, sys, urllib.request
+import json, ssl, sys, urllib.request, uuid
 ctx = ssl.create_default_context(cafile=sys.argv[2])
-body = {"changes": [{"op": "add_members", "group": "f1a00000-0000-4000-8000-000000000001", "members": ["user-megan"]},
-                    {"op": "remove_members", "group": "f1a00000-0000-4000-8000-000000000002", "members": ["user-alex"]}]}
+uid = lambda name: str(uuid.uuid5(uuid.NAMESPACE_OID, "groupbridge-demo-user-" + name))  # as demo_tenant.py
+body = {"changes": [{"op": "add_members", "group": "f1a00000-0000-4000-8000-000000000001", "members": [uid("megan")]},
+                    {"op": "remove_members", "group": "f1a00000-0000-4000-8000-000000000002", "members": [uid("alex")]}]}
 req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
                              headers={"Content-Type": "application/json"})
 urllib.request.urlopen(req, context=ctx).read()

@@ -14,6 +14,11 @@ import sys
 import uuid
 
 
+def uid(name):
+    """A user's object id: Graph's ids are GUIDs (groupbridge refuses others), derived from the name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, "groupbridge-demo-user-" + name))
+
+
 def read_users(path):
     text = open(path).read().replace("\n ", "")
     users = {}
@@ -30,12 +35,12 @@ def main():
     guids = read_users(ldif)
     if len(guids) < 8:
         sys.exit("demo_tenant.py: expected 8 users in %s, found %d" % (ldif, len(guids)))
-    users = [{"id": "user-" + cn, "displayName": cn.capitalize(), "userPrincipalName": cn + "@contoso.example",
+    users = [{"id": uid(cn), "displayName": cn.capitalize(), "userPrincipalName": cn + "@contoso.example",
               "onPremisesObjectIdentifier": g, "onPremisesSyncEnabled": True} for cn, g in sorted(guids.items())]
     users += [
-        {"id": "user-ext-auditor", "displayName": "External Auditor", "userPrincipalName": "auditor@contoso.example",
+        {"id": uid("ext-auditor"), "displayName": "External Auditor", "userPrincipalName": "auditor@contoso.example",
          "onPremisesObjectIdentifier": None},
-        {"id": "user-partner", "displayName": "Partner (fabrikam forest)", "userPrincipalName": "p@fabrikam.example",
+        {"id": uid("partner"), "displayName": "Partner (fabrikam forest)", "userPrincipalName": "p@fabrikam.example",
          "onPremisesObjectIdentifier": "0f0f0f0f-1111-4222-8333-444444444444", "onPremisesSyncEnabled": True},
     ]
 
@@ -45,24 +50,24 @@ def main():
     sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
     groups = [
         dict(sec, id=gid(1), displayName="Finance Approvers", description="Approves invoices over 10,000 EUR",
-             members=["user-adele", "user-grady", "user-ext-auditor"]),
+             members=[uid("adele"), uid("grady"), uid("ext-auditor")]),
         dict(sec, id=gid(2), displayName="Sales EMEA", description="Sales, Europe & Middle East",
-             members=["user-alex", "user-diego", "user-johanna", "user-partner"]),
-        dict(sec, id=gid(3), displayName="Engineering", members=["user-isaiah", "user-lee"]),
+             members=[uid("alex"), uid("diego"), uid("johanna"), uid("partner")]),
+        dict(sec, id=gid(3), displayName="Engineering", members=[uid("isaiah"), uid("lee")]),
         dict(sec, id=gid(4), displayName="All Staff", description="Every department",
              members=[gid(1), gid(2), gid(3), gid(6)]),
-        dict(sec, id=gid(5), displayName="Board Mail", mailEnabled=True, members=["user-megan"]),
+        dict(sec, id=gid(5), displayName="Board Mail", mailEnabled=True, members=[uid("megan")]),
         dict(sec, id=gid(6), displayName="HR (synced from AD)", onPremisesSyncEnabled=True,
-             onPremisesSecurityIdentifier="S-1-5-21-1-2-3-1104", members=["user-johanna"]),
+             onPremisesSecurityIdentifier="S-1-5-21-1-2-3-1104", members=[uid("johanna")]),
         dict(sec, id=gid(7), displayName="Project Falcon", groupTypes=["Unified"], mailEnabled=True,
-             members=["user-lee"]),
-        dict(sec, id=gid(8), displayName="Contractors", members=["user-ext-auditor", "device-kiosk"]),
+             members=[uid("lee")]),
+        dict(sec, id=gid(8), displayName="Contractors", members=[uid("ext-auditor"), "device-kiosk"]),
     ]
     # Groups Connect Sync group writeback v2 wrote to AD as CN=Group_<objectId> (demo-run.sh creates their AD side).
     wb = dict(sec, writebackConfiguration={"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"})
     groups += [
-        dict(wb, id="wb000000-0000-4000-8000-000000000001", displayName="Legacy Finance", members=["user-adele", "user-ext-auditor"]),
-        dict(wb, id="wb000000-0000-4000-8000-000000000002", displayName="Legacy Sales", members=["user-alex", "user-diego"]),
+        dict(wb, id="wb000000-0000-4000-8000-000000000001", displayName="Legacy Finance", members=[uid("adele"), uid("ext-auditor")]),
+        dict(wb, id="wb000000-0000-4000-8000-000000000002", displayName="Legacy Sales", members=[uid("alex"), uid("diego")]),
         dict(wb, id="wb000000-0000-4000-8000-000000000003", displayName="Legacy Newsletter", mailEnabled=True, members=[]),
     ]
     tenant = {

@@ -286,3 +286,38 @@ Test(graph_ext, extension_names_drop_hyphens)
 	cr_assert_eq(gb_graph_extension_name("9d98ed11-4c48-40d2-98fa-d781915f27e4", "GroupDN", buf, 20, &err),
 		     GB_EINVAL);
 }
+
+Test(graph_b64, base64url_decodes_what_it_encodes_and_refuses_other_alphabets)
+{
+	unsigned char all[256], *back;
+	size_t i, n = 0;
+	char *text;
+
+	for (i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)i;
+	for (i = 0; i <= 4; i++) {
+		text = gb_graph_base64url(all + 250, i);
+		back = gb_graph_base64url_decode(text, strlen(text), &n);
+		cr_assert_not_null(back, "%zu bytes: %s", i, text);
+		cr_assert_eq(n, i);
+		cr_assert(memcmp(back, all + 250, i) == 0);
+		free(back);
+		free(text);
+	}
+	text = gb_graph_base64url(all, sizeof(all));
+	cr_assert(!strchr(text, '+') && !strchr(text, '/') && !strchr(text, '='), "%s", text);
+	back = gb_graph_base64url_decode(text, strlen(text), &n);
+	cr_assert_eq(n, sizeof(all));
+	cr_assert(memcmp(back, all, sizeof(all)) == 0);
+	free(back);
+	free(text);
+	back = gb_graph_base64url_decode("Zm9v", 4, &n);
+	cr_assert_str_eq((char *)back, "foo", "a NUL follows the bytes");
+	free(back);
+	back = gb_graph_base64url_decode("Zg==", 4, &n);
+	cr_assert(back && n == 1, "padding is optional, and taken");
+	free(back);
+	cr_assert_null(gb_graph_base64url_decode("a+b/", 4, &n), "the standard alphabet is not base64url");
+	cr_assert_null(gb_graph_base64url_decode("ab cd", 5, &n));
+	cr_assert_null(gb_graph_base64url_decode("abcde", 5, &n), "a length that cannot be");
+}

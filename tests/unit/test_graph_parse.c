@@ -113,7 +113,7 @@ Test(graph_error, malformed_and_truncated_json_name_the_request)
 
 Test(graph_json, group_with_extension_and_tristates)
 {
-	const char *text = "{\"id\":\"g1\",\"displayName\":\"Sales\",\"description\":null,\"securityEnabled\":true,"
+	const char *text = "{\"id\":\"11111111-1111-4111-8111-000000000001\",\"displayName\":\"Sales\",\"description\":null,\"securityEnabled\":true,"
 			   "\"mailEnabled\":false,\"groupTypes\":[\"Unified\",\"DynamicMembership\"],"
 			   "\"onPremisesSyncEnabled\":null,\"onPremisesSecurityIdentifier\":\"S-1-5-21-1-2-3-1105\","
 			   "\"extension_0123456789abcdef0123456789abcdef_GroupDN\":\"CN=Sales,OU=G,DC=x\"}";
@@ -123,7 +123,7 @@ Test(graph_json, group_with_extension_and_tristates)
 
 	cr_assert_eq(gb_graph_group_from_json(o, "extension_0123456789abcdef0123456789abcdef_GroupDN", &g, &err), 0,
 		     "%s", err.msg);
-	cr_assert_str_eq(g.id, "g1");
+	cr_assert_str_eq(g.id, "11111111-1111-4111-8111-000000000001");
 	cr_assert_str_eq(g.display_name, "Sales");
 	cr_assert_null(g.description);
 	cr_assert_eq(g.security_enabled, GB_TRI_TRUE);
@@ -139,14 +139,14 @@ Test(graph_json, group_with_extension_and_tristates)
 
 Test(graph_json, wrong_types_are_parse_errors_naming_the_object)
 {
-	json_t *o = json_loads("{\"id\":\"g2\",\"securityEnabled\":\"yes\"}", 0, NULL);
+	json_t *o = json_loads("{\"id\":\"22222222-2222-4222-8222-000000000002\",\"securityEnabled\":\"yes\"}", 0, NULL);
 	gb_cloud_group g;
 	gb_cloud_user u;
 	gb_member_ref m;
 	gb_error err;
 
 	cr_assert_eq(gb_graph_group_from_json(o, NULL, &g, &err), GB_EPARSE);
-	cr_assert(strstr(err.msg, "group g2") && strstr(err.msg, "securityEnabled"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "group 22222222-2222-4222-8222-000000000002") && strstr(err.msg, "securityEnabled"), "%s", err.msg);
 	cr_assert_null(g.id);
 	json_decref(o);
 	o = json_loads("{\"displayName\":\"no id\"}", 0, NULL);
@@ -158,7 +158,7 @@ Test(graph_json, wrong_types_are_parse_errors_naming_the_object)
 
 Test(graph_json, users_and_member_kinds)
 {
-	json_t *o = json_loads("{\"id\":\"u1\",\"userPrincipalName\":\"a@x\",\"onPremisesObjectIdentifier\":"
+	json_t *o = json_loads("{\"id\":\"33333333-3333-4333-8333-000000000001\",\"userPrincipalName\":\"a@x\",\"onPremisesObjectIdentifier\":"
 			       "\"8a0e4f6d-1c5e-4d8c-9b7e-1f2a3b4c5d6e\",\"onPremisesSyncEnabled\":true}",
 			       0, NULL);
 	const char *types[] = {"#microsoft.graph.user", "#microsoft.graph.group", "#microsoft.graph.device",
@@ -217,12 +217,12 @@ Test(graph_delta, members_added_removed_and_removed_groups)
 {
 	const char *text =
 		"{\"@odata.context\":\"x\",\"@odata.deltaLink\":\"https://g/v1.0/groups/delta?$deltatoken=abc\","
-		"\"value\":[{\"displayName\":\"TestGroup3\",\"id\":\"2e58\",\"members@delta\":["
+		"\"value\":[{\"displayName\":\"TestGroup3\",\"id\":\"2e580000-0000-4000-8000-000000000000\",\"members@delta\":["
 		"{\"@odata.type\":\"#microsoft.graph.user\",\"id\":\"632f\",\"@removed\":{\"reason\":\"deleted\"}},"
 		"{\"@odata.type\":\"#microsoft.graph.user\",\"id\":\"37de\"},"
 		"{\"@odata.type\":\"#microsoft.graph.group\",\"id\":\"9999\"}]},"
-		"{\"id\":\"dead\",\"@removed\":{\"reason\":\"deleted\"}},"
-		"{\"id\":\"soft\",\"@removed\":{\"reason\":\"changed\"}}]}";
+		"{\"id\":\"dead0000-0000-4000-8000-000000000000\",\"@removed\":{\"reason\":\"deleted\"}},"
+		"{\"id\":\"50f70000-0000-4000-8000-000000000000\",\"@removed\":{\"reason\":\"changed\"}}]}";
 	json_t *page = json_loads(text, 0, NULL);
 	seen s = {0};
 	char *next = NULL, *delta = NULL;
@@ -231,7 +231,7 @@ Test(graph_delta, members_added_removed_and_removed_groups)
 	cr_assert_eq(gb_graph_delta_parse_groups(page, NULL, on_gdelta, &s, &next, &delta, &err), 0, "%s", err.msg);
 	cr_assert_null(next);
 	cr_assert_str_eq(delta, "https://g/v1.0/groups/delta?$deltatoken=abc");
-	cr_assert_str_eq(s.log, "[2e58 +user:37de +group:9999 -632f][dead deleted][soft changed]");
+	cr_assert_str_eq(s.log, "[2e580000-0000-4000-8000-000000000000 +user:37de +group:9999 -632f][dead0000-0000-4000-8000-000000000000 deleted][50f70000-0000-4000-8000-000000000000 changed]");
 	free(delta);
 	json_decref(page);
 }
@@ -242,7 +242,7 @@ static int on_flags(const gb_graph_group_delta *d, void *ud, gb_error *err)
 	size_t l = strlen(log);
 
 	(void)err;
-	snprintf(log + l, 256 - l, "[%s%s%s]", d->group.id, d->complete ? " complete" : "",
+	snprintf(log + l, 256 - l, "[...%s%s%s]", d->group.id + 32, d->complete ? " complete" : "",
 		 d->members_delta ? " members" : "");
 	return 0;
 }
@@ -251,19 +251,19 @@ Test(graph_delta, a_record_says_whether_it_carries_every_property_and_members)
 {
 	const char *text =
 		"{\"@odata.deltaLink\":\"d\",\"value\":["
-		"{\"id\":\"full\",\"displayName\":\"A\",\"description\":null,\"securityEnabled\":true,"
+		"{\"id\":\"f0000000-0000-4000-8000-000000000001\",\"displayName\":\"A\",\"description\":null,\"securityEnabled\":true,"
 		"\"mailEnabled\":false,\"groupTypes\":[],\"onPremisesSyncEnabled\":null,"
 		"\"onPremisesSecurityIdentifier\":null,\"members@delta\":[]},"
-		"{\"id\":\"props\",\"displayName\":\"B\",\"description\":null,\"securityEnabled\":true,"
+		"{\"id\":\"f0000000-0000-4000-8000-000000000002\",\"displayName\":\"B\",\"description\":null,\"securityEnabled\":true,"
 		"\"mailEnabled\":false,\"groupTypes\":[],\"onPremisesSyncEnabled\":null,"
 		"\"onPremisesSecurityIdentifier\":null},"
-		"{\"id\":\"minimal\",\"displayName\":\"C\",\"members@delta\":[{\"id\":\"u\"}]}]}";
+		"{\"id\":\"f0000000-0000-4000-8000-000000000003\",\"displayName\":\"C\",\"members@delta\":[{\"id\":\"u\"}]}]}";
 	json_t *page = json_loads(text, 0, NULL);
 	char log[256] = "", *next = NULL, *delta = NULL;
 	gb_error err;
 
 	cr_assert_eq(gb_graph_delta_parse_groups(page, NULL, on_flags, log, &next, &delta, &err), 0, "%s", err.msg);
-	cr_assert_str_eq(log, "[full complete members][props complete][minimal members]");
+	cr_assert_str_eq(log, "[...0001 complete members][...0002 complete][...0003 members]");
 	free(delta);
 	json_decref(page);
 }
@@ -303,14 +303,14 @@ static int on_udelta(const gb_cloud_user *u, void *ud, gb_error *err)
 
 Test(graph_delta, users_carry_on_premises_object_identifier_changes)
 {
-	json_t *page = json_loads("{\"@odata.nextLink\":\"next\",\"value\":[{\"id\":\"u1\",\"onPremisesObjectIdentifier\":"
-				  "\"guid-1\"},{\"id\":\"u2\",\"@removed\":{\"reason\":\"changed\"}}]}",
+	json_t *page = json_loads("{\"@odata.nextLink\":\"next\",\"value\":[{\"id\":\"44444444-4444-4444-8444-000000000001\",\"onPremisesObjectIdentifier\":"
+				  "\"guid-1\"},{\"id\":\"44444444-4444-4444-8444-000000000002\",\"@removed\":{\"reason\":\"changed\"}}]}",
 				  0, NULL);
 	seen s = {0};
 	char *next = NULL, *delta = NULL;
 
 	cr_assert_eq(gb_graph_delta_parse_users(page, on_udelta, &s, &next, &delta, NULL), 0);
-	cr_assert_str_eq(s.log, "[u1 guid-1][u2 - deleted]");
+	cr_assert_str_eq(s.log, "[44444444-4444-4444-8444-000000000001 guid-1][44444444-4444-4444-8444-000000000002 - deleted]");
 	cr_assert_str_eq(next, "next");
 	free(next);
 	json_decref(page);
