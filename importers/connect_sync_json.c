@@ -293,34 +293,20 @@ static char *roles_text(unsigned roles)
 	return s;
 }
 
-int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_error *err)
+static int save_import(gb_store *s, const gb_cs_export *exp, const char *model, int64_t *id, gb_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	char *model = NULL;
-	int64_t id = 0;
-	size_t i;
 	int rc;
 
-	if (import_id)
-		*import_id = 0;
-	rc = gb_cs_to_json(exp, false, &model, err);
-	if (rc)
-		return rc;
-	rc = gb_store_begin(s, err);
-	if (rc) {
-		free(model);
-		return rc;
-	}
 	rc = gb_store_exec(s, "UPDATE cs_imports SET is_current = 0 WHERE is_current = 1", err);
+	if (!rc)
+		rc = gb_store_prepare(s,
+		                      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
+		                      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
+		                      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		                      &st, err);
 	if (rc)
-		goto fail;
-	rc = gb_store_prepare(s,
-	                      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
-	                      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
-	                      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                      &st, err);
-	if (rc)
-		goto fail;
+		return rc;
 	bind_text(st, 1, exp->dir);
 	bind_text(st, 2, exp->server);
 	bind_text(st, 3, exp->export_date);
@@ -332,11 +318,17 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 	bind_tri(st, 8, exp->staging_mode);
 	sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
 	rc = step_done(s, st, err, "storing the connect sync import");
-	if (rc)
-		goto fail;
-	id = sqlite3_last_insert_rowid(gb_store_db(s));
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(gb_store_db(s));
 	sqlite3_finalize(st);
-	st = NULL;
+	return rc;
+}
+
+static int save_connectors(gb_store *s, const gb_cs_export *exp, int64_t id, gb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
 
 	rc = gb_store_prepare(s,
 	                      "INSERT INTO cs_connectors (import_id, seq, connector_id, name, kind, forest, "
@@ -354,9 +346,14 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 		rc = step_done(s, st, err, "storing a connector of the connect sync import");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
+	return rc;
+}
+
+static int save_rules(gb_store *s, const gb_cs_export *exp, int64_t id, gb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
 
 	rc = gb_store_prepare(s,
 	                      "INSERT INTO cs_rules (import_id, seq, rule_id, name, direction, connector_id, "
@@ -388,9 +385,14 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 		rc = step_done(s, st, err, "storing a rule of the connect sync import");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
+	return rc;
+}
+
+static int save_findings(gb_store *s, const gb_cs_export *exp, int64_t id, gb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
 
 	rc = gb_store_prepare(
 	    s, "INSERT INTO cs_findings (import_id, seq, severity, code, message) VALUES (?, ?, ?, ?, ?)", &st, err);
@@ -403,21 +405,42 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 		rc = step_done(s, st, err, "storing a finding of the connect sync import");
 	}
 	sqlite3_finalize(st);
-	st = NULL;
+	return rc;
+}
+
+int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_error *err)
+{
+	char *model = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if (import_id)
+		*import_id = 0;
+	rc = gb_cs_to_json(exp, false, &model, err);
 	if (rc)
-		goto fail;
-	rc = gb_store_commit(s, err);
-	if (rc)
-		goto fail;
+		return rc;
+	rc = gb_store_begin(s, err);
+	if (rc) {
+		free(model);
+		return rc;
+	}
+	rc = save_import(s, exp, model, &id, err);
+	if (!rc)
+		rc = save_connectors(s, exp, id, err);
+	if (!rc)
+		rc = save_rules(s, exp, id, err);
+	if (!rc)
+		rc = save_findings(s, exp, id, err);
+	if (!rc)
+		rc = gb_store_commit(s, err);
 	free(model);
+	if (rc) {
+		gb_store_rollback(s);
+		return rc;
+	}
 	if (import_id)
 		*import_id = id;
 	return 0;
-fail:
-	sqlite3_finalize(st);
-	gb_store_rollback(s);
-	free(model);
-	return rc;
 }
 
 int gb_cs_load_current(gb_store *s, char **out, int64_t *import_id, gb_error *err)
