@@ -370,11 +370,82 @@ static bool read_name(const char *s, size_t len, size_t *i, const char *const *n
 	return false;
 }
 
+/* What parsing a format has read so far besides the date: the AM/PM designator and a 12-hour clock hour. */
+typedef struct clock12 {
+	int pm;  /* 1 for PM, 0 for AM, -1 when the format has no t */
+	int h12; /* the h hour, -1 when the format has no h */
+} clock12;
+
+/* Reads the run of k letters ch (a format specifier) from s at *i. Returns false when s does not fit it. */
+static bool parse_spec(const char *s, size_t len, size_t *i, char ch, size_t k, dt *d, clock12 *ck)
+{
+	int v;
+
+	switch (ch) {
+	case 'y':
+		if (k <= 2) {
+			if (!digits(s, len, i, k == 1 ? 1 : 2, 2, &v))
+				return false;
+			d->year = v + (v <= 29 ? 2000 : 1900); /* .NET's two-digit window ends at 2029 */
+			return true;
+		} else {
+			int w = k > 4 ? (int)(k > 9 ? 9 : k) : 4;
+
+			return digits(s, len, i, k == 3 ? 3 : w, w, &d->year);
+		}
+	case 'M':
+		if (k <= 2)
+			return digits(s, len, i, (int)k, 2, &d->month);
+		if (!read_name(s, len, i, months, 12, k, &v))
+			return false;
+		d->month = v + 1;
+		return true;
+	case 'd':
+		if (k <= 2)
+			return digits(s, len, i, (int)k, 2, &d->day);
+		return read_name(s, len, i, wdays, 7, k, &v);
+	case 'h': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &ck->h12);
+	case 'H': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->hour);
+	case 'm': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->min);
+	case 's': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->sec);
+	case 'f':
+	case 'F': {
+		size_t start = *i, w = k > 7 ? 7 : k;
+		int32_t t = 0, scale = 1000000;
+
+		while (*i < len && *i - start < w && s[*i] >= '0' && s[*i] <= '9') {
+			t += (s[(*i)++] - '0') * scale;
+			scale /= 10;
+		}
+		if (ch == 'f' && *i - start != w)
+			return false;
+		d->ticks = t;
+		return true;
+	}
+	case 't':
+		if (*i >= len || (s[*i] != 'A' && s[*i] != 'P'))
+			return false;
+		ck->pm = s[(*i)++] == 'P';
+		if (k > 1) {
+			if (*i >= len || s[*i] != 'M')
+				return false;
+			(*i)++;
+		}
+		return true;
+	case 'z':
+	case 'K':
+		if (ch == 'K' && (*i >= len || (s[*i] != 'Z' && s[*i] != '+' && s[*i] != '-')))
+			return true;
+		return zone(s, len, i, d);
+	}
+	return true;
+}
+
 /* Parses s with a .NET custom format. Returns false when s does not fit the format. */
 static bool parse_format(const char *s, size_t len, const char *f, size_t flen, dt *d)
 {
 	size_t i = 0, p = 0, k;
-	int v, pm = -1, h12 = -1;
+	clock12 ck = {-1, -1};
 
 	memset(d, 0, sizeof(*d));
 	d->year = 1, d->month = 1, d->day = 1;
@@ -402,89 +473,8 @@ static bool parse_format(const char *s, size_t len, const char *f, size_t flen, 
 		} else if (is_spec(ch)) {
 			k = run(f, flen, p);
 			p += k;
-			switch (ch) {
-			case 'y':
-				if (k <= 2) {
-					if (!digits(s, len, &i, k == 1 ? 1 : 2, 2, &v))
-						return false;
-					d->year = v + (v <= 29 ? 2000 : 1900); /* .NET's two-digit window ends at 2029 */
-				} else {
-					int w = k > 4 ? (int)(k > 9 ? 9 : k) : 4;
-
-					if (!digits(s, len, &i, k == 3 ? 3 : w, w, &d->year))
-						return false;
-				}
-				break;
-			case 'M':
-				if (k <= 2) {
-					if (!digits(s, len, &i, (int)k, 2, &d->month))
-						return false;
-				} else {
-					if (!read_name(s, len, &i, months, 12, k, &v))
-						return false;
-					d->month = v + 1;
-				}
-				break;
-			case 'd':
-				if (k <= 2) {
-					if (!digits(s, len, &i, (int)k, 2, &d->day))
-						return false;
-				} else if (!read_name(s, len, &i, wdays, 7, k, &v)) {
-					return false;
-				}
-				break;
-			case 'h':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &h12))
-					return false;
-				break;
-			case 'H':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->hour))
-					return false;
-				break;
-			case 'm':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->min))
-					return false;
-				break;
-			case 's':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->sec))
-					return false;
-				break;
-			case 'f':
-			case 'F': {
-				size_t start = i, w = k > 7 ? 7 : k, nd;
-				int32_t t = 0, scale = 1000000;
-
-				while (i < len && i - start < w && s[i] >= '0' && s[i] <= '9') {
-					t += (s[i++] - '0') * scale;
-					scale /= 10;
-				}
-				nd = i - start;
-				if (ch == 'f' && nd != w)
-					return false;
-				d->ticks = t;
-				break;
-			}
-			case 't':
-				if (i < len && (s[i] == 'A' || s[i] == 'P')) {
-					pm = s[i] == 'P';
-					i++;
-					if (k > 1) {
-						if (i >= len || s[i] != 'M')
-							return false;
-						i++;
-					}
-				} else {
-					return false;
-				}
-				break;
-			case 'z':
-			case 'K':
-				if (ch == 'K' && (i >= len || (s[i] != 'Z' && s[i] != '+' && s[i] != '-')))
-					break;
-				if (!zone(s, len, &i, d))
-					return false;
-				break;
-			}
+			if (!parse_spec(s, len, &i, ch, k, d, &ck))
+				return false;
 		} else {
 			if (i >= len || s[i] != ch)
 				return false;
@@ -492,11 +482,11 @@ static bool parse_format(const char *s, size_t len, const char *f, size_t flen, 
 			p++;
 		}
 	}
-	if (h12 >= 0) {
-		if (h12 < 1 || h12 > 12)
+	if (ck.h12 >= 0) {
+		if (ck.h12 < 1 || ck.h12 > 12)
 			return false;
-		d->hour = h12 % 12 + (pm == 1 ? 12 : 0);
-	} else if (pm == 1 && d->hour < 12) {
+		d->hour = ck.h12 % 12 + (ck.pm == 1 ? 12 : 0);
+	} else if (ck.pm == 1 && d->hour < 12) {
 		d->hour += 12;
 	}
 	return i == len && valid(d);
