@@ -7,43 +7,19 @@
 #include <wctype.h>
 
 #include "expr/expr_int.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 /* ---- UTF-8 ---- */
 
 size_t u8_next(const char *s, size_t len, size_t i, uint32_t *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char b = u[i];
-	size_t n, k;
-	uint32_t v;
+	size_t k = gb_utf8_decode(s + i, len - i, cp);
 
-	if (b < 0x80) {
-		*cp = b;
-		return i + 1;
-	}
-	if (b >= 0xC2 && b <= 0xDF)
-		n = 1, v = b & 0x1F;
-	else if (b >= 0xE0 && b <= 0xEF)
-		n = 2, v = b & 0x0F;
-	else if (b >= 0xF0 && b <= 0xF4)
-		n = 3, v = b & 0x07;
-	else
-		goto bad;
-	if (i + n >= len)
-		goto bad;
-	for (k = 1; k <= n; k++) {
-		if ((u[i + k] & 0xC0) != 0x80)
-			goto bad;
-		v = (v << 6) | (u[i + k] & 0x3F);
-	}
-	if ((n == 2 && v < 0x800) || (n == 3 && (v < 0x10000 || v > 0x10FFFF)) || (v >= 0xD800 && v <= 0xDFFF))
-		goto bad;
-	*cp = v;
-	return i + n + 1;
-bad:
+	if (k)
+		return i + k;
 	/* an invalid byte is one character of its own, kept as it is; 0xDC00+byte marks it */
-	*cp = 0xDC00 + b;
+	*cp = 0xDC00 + (unsigned char)s[i];
 	return i + 1;
 }
 
@@ -77,26 +53,7 @@ size_t u8_put(uint32_t cp, char out[4])
 		out[0] = (char)(cp - 0xDC00);
 		return 1;
 	}
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
+	return gb_utf8_encode(cp, out);
 }
 
 static int sb_addcp(ctx *c, const node *n, sb *b, uint32_t cp)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "groupbridge/log.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 #include "report/internal.h"
@@ -42,34 +43,10 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one (overlongs and surrogates refused). */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 char *gb_report_clean_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, o = 0;
+	size_t n, i = 0, o = 0, l;
+	uint32_t cp;
 	char *d;
 
 	if (!s)
@@ -80,16 +57,16 @@ char *gb_report_clean_text(const char *s)
 	d = malloc(n * 3 + 1); /* a bad byte (1) becomes U+FFFD (3) */
 	if (!d)
 		return NULL;
-	while (*p) {
-		size_t l = utf8_len(p);
-		if (l == 0 || (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')) {
-			memcpy(d + o, "\xef\xbf\xbd", 3);
+	while (i < n) {
+		l = gb_utf8_decode(s + i, n - i, &cp);
+		if (l == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')) {
+			memcpy(d + o, GB_UTF8_REPLACEMENT, 3);
 			o += 3;
-			p++;
+			i++;
 		} else {
-			memcpy(d + o, p, l);
+			memcpy(d + o, s + i, l);
 			o += l;
-			p += l;
+			i += l;
 		}
 	}
 	d[o] = '\0';
