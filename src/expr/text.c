@@ -1,5 +1,7 @@
 /* text.c: UTF-8 helpers and the string functions (Append, Left, Mid, Trim, Word, InStr, Split, Join, case...). */
+#include <iconv.h>
 #include <locale.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,34 +851,65 @@ int fn_dncomponent(ctx *c, const node *n, val *out)
 	return 0;
 }
 
-/* ---- encodings ---- */
+/* ---- encodings ----
+ * Base64 is OpenSSL's (EVP_EncodeBlock, EVP_DecodeBlock) and UTF-16LE is glibc's iconv. What stays here are the
+ * rules of ConvertFromBase64 that differ from EVP_DecodeBlock's: the text may hold spaces and line breaks anywhere,
+ * it ends at the first '=' whatever follows, padding may be missing (a last group of 2 or 3 characters gives 1 or 2
+ * bytes, a lone last character nothing), and the first character outside the alphabet is named by its position. */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+static int too_long(ctx *c, const node *n)
+{
+	return ex_err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes", n->fn->name, GB_EXPR_MAX_STRING);
+}
+
+/* Converts len bytes at s from one encoding to the other into the arena (*out, *outlen; NUL-terminated). An input
+ * iconv refuses (EILSEQ, or EINVAL for a cut sequence at the end) returns 1 without a message: the caller words it. */
+static int transcode(ctx *c, const node *n, const char *to, const char *from, const char *s, size_t len, char **out,
+                     size_t *outlen)
+{
+	size_t cap = len * 2 + 4, in_left = len, out_left = cap; /* UTF-16 takes at most 2 bytes per UTF-8 byte and
+	                                                          * UTF-8 at most 3 per UTF-16 pair of bytes */
+	char *in = (char *)s, *o;
+	iconv_t cd;
+	size_t r;
+
+	if (len > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	*out = o = ex_alloc(c, cap);
+	if (!o)
+		return ex_oom(c);
+	cd = iconv_open(to, from);
+	if (cd == (iconv_t)-1)
+		return ex_err(c, n, GB_EINVAL, "%s: iconv cannot convert %s to %s", n->fn->name, from, to);
+	r = iconv(cd, &in, &in_left, &o, &out_left);
+	iconv_close(cd);
+	if (r == (size_t)-1)
+		return 1;
+	*outlen = cap - out_left;
+	(*out)[*outlen] = '\0';
+	return 0;
+}
+
 static int b64_encode(ctx *c, const node *n, const unsigned char *d, size_t len, val *out)
 {
-	sb b = {0};
-	size_t i;
-	int rc;
+	size_t olen = (len + 2) / 3 * 4;
+	char *t;
 
-	for (i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < len ? (uint32_t)d[i + 1] << 8 : 0) |
-		             (i + 2 < len ? d[i + 2] : 0);
-		char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < len ? b64[v >> 6 & 63] : '=',
-		             i + 2 < len ? b64[v & 63] : '='};
-
-		if ((rc = sb_add(c, n, &b, q, 4)) < 0)
-			return rc;
-	}
-	return sb_done(c, n, &b, out);
+	if (olen > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	t = ex_alloc(c, olen + 1);
+	if (!t)
+		return ex_oom(c);
+	return ex_set_strbuf(c, n, out, t, (size_t)EVP_EncodeBlock((unsigned char *)t, d, (int)len));
 }
 
 int fn_to_base64(ctx *c, const node *n, val *out)
 {
 	const char *s;
-	size_t len, i = 0;
-	sb u16 = {0};
-	uint32_t cp;
+	char *u16;
+	size_t len, u16len;
 	int rc;
 
 	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
@@ -885,37 +918,47 @@ int fn_to_base64(ctx *c, const node *n, val *out)
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
-	if ((rc = sb_add(c, n, &u16, "", 0)) < 0)
+	if ((rc = transcode(c, n, "UTF-16LE", "UTF-8", s, len, &u16, &u16len)) < 0)
 		return rc;
-	while (i < len) {
-		char u[4];
+	if (rc)
+		return ex_err(c, n, GB_EINVAL, "ConvertToBase64: the string is not valid UTF-8");
+	if (u16len > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	return b64_encode(c, n, (const unsigned char *)u16, u16len, out);
+}
 
-		i = u8_next(s, len, i, &cp);
-		if (cp >= 0xDC80 && cp <= 0xDCFF)
-			return ex_err(c, n, GB_EINVAL, "ConvertToBase64: the string is not valid UTF-8");
-		if (cp >= 0x10000) {
-			uint32_t hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+/* The base64 characters of s (ConvertFromBase64's rules above), padded for EVP_DecodeBlock, into the arena. *pad is
+ * the number of '=' added: so many of the decoded bytes are not data. */
+static int b64_clean(ctx *c, const node *n, const char *s, size_t len, char **out, size_t *olen, size_t *pad)
+{
+	size_t i, k = 0;
+	char *t = ex_alloc(c, len + 4);
 
-			u[0] = (char)(hi & 0xFF), u[1] = (char)(hi >> 8), u[2] = (char)(lo & 0xFF), u[3] = (char)(lo >> 8);
-			rc = sb_add(c, n, &u16, u, 4);
-		} else {
-			u[0] = (char)(cp & 0xFF), u[1] = (char)(cp >> 8);
-			rc = sb_add(c, n, &u16, u, 2);
-		}
-		if (rc < 0)
-			return rc;
+	if (!t)
+		return ex_oom(c);
+	for (i = 0; i < len && s[i] != '='; i++) {
+		if (s[i] == ' ' || s[i] == '\r' || s[i] == '\n')
+			continue;
+		if (!s[i] || !strchr(b64, s[i]))
+			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: not base64 at character %zu", i + 1);
+		t[k++] = s[i];
 	}
-	return b64_encode(c, n, (const unsigned char *)u16.p, u16.len, out);
+	if (k % 4 == 1) /* six bits make no byte */
+		k--;
+	*pad = (4 - k % 4) % 4;
+	memset(t + k, '=', *pad);
+	*olen = k + *pad;
+	*out = t;
+	return 0;
 }
 
 int fn_from_base64(ctx *c, const node *n, val *out)
 {
 	const char *s, *enc;
-	size_t len, elen, i, k = 0;
+	char *text = NULL, *u8;
+	size_t len, elen, tlen = 0, pad = 0, i, k, u8len;
 	unsigned char *d;
-	uint32_t acc = 0;
-	int bits = 0, mode = 0; /* 0 Unicode, 1 UTF8, 2 ASCII */
-	sb b = {0};
+	int mode = 0; /* 0 Unicode, 1 UTF8, 2 ASCII */
 	int rc;
 
 	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, 1, &enc, &elen)) < 0)
@@ -932,54 +975,26 @@ int fn_from_base64(ctx *c, const node *n, val *out)
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
-	d = ex_alloc(c, len + 1);
+	if ((rc = b64_clean(c, n, s, len, &text, &tlen, &pad)) < 0)
+		return rc;
+	d = ex_alloc(c, tlen / 4 * 3 + 1);
 	if (!d)
 		return ex_oom(c);
-	for (i = 0; i < len; i++) {
-		const char *p;
-
-		if (s[i] == '=')
-			break;
-		if (s[i] == ' ' || s[i] == '\r' || s[i] == '\n')
-			continue;
-		p = strchr(b64, s[i]);
-		if (!p || !s[i])
-			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: not base64 at character %zu", i + 1);
-		acc = acc << 6 | (uint32_t)(p - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[k++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
+	k = tlen ? (size_t)EVP_DecodeBlock(d, (const unsigned char *)text, (int)tlen) - pad : 0;
 	if (mode == 1 || mode == 2) {
 		for (i = 0; i < k; i++)
 			if (mode == 2 && d[i] >= 0x80)
 				return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: byte %zu is not ASCII", i + 1);
-		if ((rc = sb_add(c, n, &b, (const char *)d, k)) < 0)
-			return rc;
-		return sb_done(c, n, &b, out);
+		return ex_set_str(c, n, out, (const char *)d, k);
 	}
 	if (k % 2)
 		return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: odd number of bytes for UTF-16");
-	for (i = 0; i < k; i += 2) {
-		uint32_t u = d[i] | (uint32_t)d[i + 1] << 8;
-
-		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < k) {
-			uint32_t lo = d[i + 2] | (uint32_t)d[i + 3] << 8;
-
-			if (lo >= 0xDC00 && lo <= 0xDFFF) {
-				u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-				i += 2;
-			}
-		}
-		if (u >= 0xD800 && u <= 0xDFFF)
-			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: unpaired UTF-16 surrogate");
-		if ((rc = sb_addcp(c, n, &b, u)) < 0)
-			return rc;
-	}
-	return sb_done(c, n, &b, out);
+	/* the length is even: iconv refuses only an unpaired surrogate (EILSEQ, or EINVAL for a high one at the end) */
+	if ((rc = transcode(c, n, "UTF-8", "UTF-16LE", (const char *)d, k, &u8, &u8len)) < 0)
+		return rc;
+	if (rc)
+		return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: unpaired UTF-16 surrogate");
+	return ex_set_strbuf(c, n, out, u8, u8len);
 }
 
 int fn_to_utf8hex(ctx *c, const node *n, val *out)

@@ -486,6 +486,37 @@ Test(expr_functions, encodings)
 	TABLE(t);
 }
 
+/* ConvertFromBase64's reading of base64 (OpenSSL decodes, these rules are groupbridge's): spaces and line breaks are
+ * skipped, the text ends at the first '=', missing padding is fine, a lone last character gives nothing; the
+ * UTF-16LE side (iconv) refuses an odd length and an unpaired surrogate, and keeps a byte-order mark as U+FEFF. */
+Test(expr_functions, base64_edges)
+{
+	static const tcase t[] = {
+		{"ConvertFromBase64(\"QQ\", UTF8)", "A"},
+		{"ConvertFromBase64(\"QUI\", UTF8)", "AB"},
+		{"ConvertFromBase64(\"QUJDR\", UTF8)", "ABC"},
+		{"ConvertFromBase64(\"QU JD\r\nRA==\", UTF8)", "ABCD"},
+		{"ConvertFromBase64(\"QQ==QUJD\", UTF8)", "A"},
+		{"ConvertFromBase64(\"QQ=*\", UTF8)", "A"},
+		{"ConvertFromBase64(\"\", UTF8)", ""},
+		{"ConvertFromBase64(\"====\")", ""},
+		{"ConvertFromBase64(\"//79/w==\", UTF8)", "\xff\xfe\xfd\xff"},
+		{"ConvertFromBase64(\"//5BAA==\")", "\xef\xbb\xbf" "A"},
+		{"ConvertFromBase64(\"PdgA3g==\")", "\xf0\x9f\x98\x80"},
+		{"ConvertToBase64(\"\")", ""},
+		{"ConvertToBase64(\"\xef\xbb\xbf" "A\")", "//5BAA=="},
+		{"ConvertToBase64(\"\xf0\x9f\x98\x80\")", "PdgA3g=="},
+	};
+
+	TABLE(t);
+	expect_fail("ConvertFromBase64(\"QUJD-\")", base, GB_EINVAL, "not base64 at character 5");
+	expect_fail("ConvertFromBase64(\"QUJD\")", base, GB_EINVAL, "odd number of bytes for UTF-16");
+	expect_fail("ConvertFromBase64(\"ANg=\")", base, GB_EINVAL, "unpaired UTF-16 surrogate");
+	expect_fail("ConvertFromBase64(\"ANxBAA==\")", base, GB_EINVAL, "unpaired UTF-16 surrogate");
+	expect_fail("ConvertFromBase64(\"gA==\", ASCII)", base, GB_EINVAL, "byte 1 is not ASCII");
+	expect_fail("ConvertToBase64(\"a\xed\xa0\x80\")", base, GB_EINVAL, "not valid UTF-8");
+}
+
 Test(expr_functions, dates)
 {
 	static const tcase t[] = {
