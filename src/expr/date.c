@@ -252,7 +252,7 @@ static int put_num(ctx *c, const node *n, sb *b, long v, size_t width)
 	char t[32];
 
 	snprintf(t, sizeof(t), "%0*ld", (int)(width > 9 ? 9 : width), v);
-	return sb_add(c, n, b, t, strlen(t));
+	return gb_expr__sb_add(c, n, b, t, strlen(t));
 }
 
 static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t flen, sb *b)
@@ -264,14 +264,15 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 		char ch = f[i];
 
 		if (ch == '\\' && i + 1 < flen) {
-			rc = sb_addc(c, n, b, f[i + 1]);
+			rc = gb_expr__sb_addc(c, n, b, f[i + 1]);
 			i += 2;
 		} else if (ch == '\'' || ch == '"') {
 			const char *close = memchr(f + i + 1, ch, flen - i - 1);
 
 			if (!close)
-				return ex_err(c, n, GB_EINVAL, "%s: unterminated quote in the format", n->fn->name);
-			rc = sb_add(c, n, b, f + i + 1, (size_t)(close - f - i - 1));
+				return gb_expr__err(c, n, GB_EINVAL, "%s: unterminated quote in the format",
+				                    n->fn->name);
+			rc = gb_expr__sb_add(c, n, b, f + i + 1, (size_t)(close - f - i - 1));
 			i = (size_t)(close - f) + 1;
 		} else if (ch == '%') {
 			i++;
@@ -284,7 +285,8 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				break;
 			case 'M':
 				rc = k <= 2 ? put_num(c, n, b, d->month, k)
-				            : sb_add(c, n, b, months[d->month - 1], k == 3 ? 3 : strlen(months[d->month - 1]));
+				            : gb_expr__sb_add(c, n, b, months[d->month - 1],
+				                              k == 3 ? 3 : strlen(months[d->month - 1]));
 				break;
 			case 'd':
 				if (k <= 2) {
@@ -292,7 +294,7 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				} else {
 					int w = (int)((days_from_civil(d->year, d->month, d->day) % 7 + 11) % 7);
 
-					rc = sb_add(c, n, b, wdays[w], k == 3 ? 3 : strlen(wdays[w]));
+					rc = gb_expr__sb_add(c, n, b, wdays[w], k == 3 ? 3 : strlen(wdays[w]));
 				}
 				break;
 			case 'h':
@@ -317,12 +319,10 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				if (ch == 'F')
 					while (w > 0 && t[w - 1] == '0')
 						t[--w] = '\0';
-				rc = sb_add(c, n, b, t, w);
+				rc = gb_expr__sb_add(c, n, b, t, w);
 				break;
 			}
-			case 't':
-				rc = sb_add(c, n, b, d->hour < 12 ? "AM" : "PM", k == 1 ? 1 : 2);
-				break;
+			case 't': rc = gb_expr__sb_add(c, n, b, d->hour < 12 ? "AM" : "PM", k == 1 ? 1 : 2); break;
 			case 'z':
 			case 'K': {
 				int off = d->has_off ? d->off_min : 0, a = off < 0 ? -off : off;
@@ -330,7 +330,7 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 
 				if (ch == 'K' && !d->has_off) {
 					if (d->utc)
-						rc = sb_addc(c, n, b, 'Z');
+						rc = gb_expr__sb_addc(c, n, b, 'Z');
 					break;
 				}
 				if (ch == 'z' && k == 1)
@@ -339,13 +339,13 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 					snprintf(t, sizeof(t), "%c%02d", off < 0 ? '-' : '+', a / 60);
 				else
 					snprintf(t, sizeof(t), "%c%02d:%02d", off < 0 ? '-' : '+', a / 60, a % 60);
-				rc = sb_add(c, n, b, t, strlen(t));
+				rc = gb_expr__sb_add(c, n, b, t, strlen(t));
 				break;
 			}
 			}
 			i += k;
 		} else {
-			rc = sb_addc(c, n, b, ch);
+			rc = gb_expr__sb_addc(c, n, b, ch);
 			i++;
 		}
 		if (rc < 0)
@@ -501,15 +501,17 @@ static int arg_date(ctx *c, const node *n, size_t i, dt *d, bool *isnull)
 	int rc;
 
 	*isnull = false;
-	if ((rc = ex_arg_str(c, n, i, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, i, &s, &len)) < 0)
 		return rc;
 	if (!s) {
 		*isnull = true;
 		return 0;
 	}
 	if (!parse_generic(s, len, d))
-		return ex_err(c, n, GB_EINVAL, "%s: \"%.60s\" is not a date this evaluator reads (ISO 8601 or "
-		                               "M/d/yyyy h:mm:ss tt)", n->fn->name, s);
+		return gb_expr__err(c, n, GB_EINVAL,
+		                    "%s: \"%.60s\" is not a date this evaluator reads (ISO 8601 or "
+		                    "M/d/yyyy h:mm:ss tt)",
+		                    n->fn->name, s);
 	return 0;
 }
 
@@ -522,13 +524,13 @@ static int out_date(ctx *c, const node *n, int64_t secs, int32_t ticks, val *out
 	int rc;
 
 	if (!from_epoch(secs, ticks, &d))
-		return ex_err(c, n, GB_EINVAL, "%s: the date is outside the years 1 to 9999", n->fn->name);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: the date is outside the years 1 to 9999", n->fn->name);
 	if ((rc = format_dt(c, n, &d, general, strlen(general), &b)) < 0)
 		return rc;
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
-int fn_cdate(ctx *c, const node *n, val *out)
+int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
 {
 	bool isnull;
 	dt d;
@@ -543,7 +545,7 @@ int fn_cdate(ctx *c, const node *n, val *out)
 	return out_date(c, n, to_epoch(&d), d.ticks, out);
 }
 
-int fn_now(ctx *c, const node *n, val *out)
+int gb_expr__fn_now(ctx *c, const node *n, val *out)
 {
 	return out_date(c, n, (int64_t)time(NULL), 0, out);
 }
@@ -554,17 +556,17 @@ static int interval(ctx *c, const node *n, char *out, size_t outn)
 	size_t len;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
 	if (!s || !(strcmp(s, "yyyy") == 0 || strcmp(s, "m") == 0 || strcmp(s, "d") == 0 || strcmp(s, "ww") == 0 ||
 	            strcmp(s, "h") == 0 || strcmp(s, "n") == 0 || strcmp(s, "s") == 0))
-		return ex_err(c, n, GB_EINVAL, "%s: interval \"%.20s\" is not one of yyyy, m, d, ww, h, n, s", n->fn->name,
-		              s ? s : "(null)");
+		return gb_expr__err(c, n, GB_EINVAL, "%s: interval \"%.20s\" is not one of yyyy, m, d, ww, h, n, s",
+		                    n->fn->name, s ? s : "(null)");
 	snprintf(out, outn, "%s", s);
 	return 0;
 }
 
-int fn_dateadd(ctx *c, const node *n, val *out)
+int gb_expr__fn_dateadd(ctx *c, const node *n, val *out)
 {
 	char iv[8];
 	int64_t k, secs;
@@ -572,7 +574,7 @@ int fn_dateadd(ctx *c, const node *n, val *out)
 	dt d;
 	int rc;
 
-	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0 ||
+	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0 ||
 	    (rc = arg_date(c, n, 2, &d, &isnull)) < 0)
 		return rc;
 	if (isnull) {
@@ -580,19 +582,19 @@ int fn_dateadd(ctx *c, const node *n, val *out)
 		return 0;
 	}
 	if (k > 4000000000000LL || k < -4000000000000LL)
-		return ex_err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
+		return gb_expr__err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
 	if (strcmp(iv, "yyyy") == 0 || strcmp(iv, "m") == 0) {
 		int64_t nmonths = (strcmp(iv, "yyyy") == 0 ? k * 12 : k), total;
 
 		if (nmonths > 200000 || nmonths < -200000)
-			return ex_err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
+			return gb_expr__err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
 		/* convert to UTC first, then move the calendar month and clamp the day (as .NET AddMonths) */
 		from_epoch(to_epoch(&d), d.ticks, &d);
 		total = (int64_t)d.year * 12 + (d.month - 1) + nmonths;
 		d.year = (int)floordiv(total, 12);
 		d.month = (int)(total - (int64_t)d.year * 12) + 1;
 		if (d.year < 1 || d.year > 9999)
-			return ex_err(c, n, GB_EINVAL, "DateAdd: the date is outside the years 1 to 9999");
+			return gb_expr__err(c, n, GB_EINVAL, "DateAdd: the date is outside the years 1 to 9999");
 		if (d.day > mdays(d.year, d.month))
 			d.day = mdays(d.year, d.month);
 		secs = to_epoch(&d);
@@ -604,7 +606,7 @@ int fn_dateadd(ctx *c, const node *n, val *out)
 	return out_date(c, n, secs, d.ticks, out);
 }
 
-int fn_datediff(ctx *c, const node *n, val *out)
+int gb_expr__fn_datediff(ctx *c, const node *n, val *out)
 {
 	char iv[8];
 	bool n1, n2;
@@ -637,30 +639,30 @@ int fn_datediff(ctx *c, const node *n, val *out)
 		r = floordiv(sb_, 60) - floordiv(sa, 60);
 	else
 		r = sb_ - sa;
-	ex_set_int(out, r);
+	gb_expr__set_int(out, r);
 	return 0;
 }
 
-int fn_datefromnum(ctx *c, const node *n, val *out)
+int gb_expr__fn_datefromnum(ctx *c, const node *n, val *out)
 {
 	val v;
 	int64_t k;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	if (ex_is_null(&v)) {
+	if (gb_expr__is_null(&v)) {
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
-	if ((rc = ex_arg_int(c, n, 0, &k)) < 0)
+	if ((rc = gb_expr__arg_int(c, n, 0, &k)) < 0)
 		return rc;
 	if (k < 0)
-		return ex_err(c, n, GB_EINVAL, "DateFromNum: %lld is negative", (long long)k);
+		return gb_expr__err(c, n, GB_EINVAL, "DateFromNum: %lld is negative", (long long)k);
 	return out_date(c, n, k / TICKS_PER_SEC - EPOCH_1601, (int32_t)(k % TICKS_PER_SEC), out);
 }
 
-int fn_numfromdate(ctx *c, const node *n, val *out)
+int gb_expr__fn_numfromdate(ctx *c, const node *n, val *out)
 {
 	bool isnull;
 	int64_t secs;
@@ -675,12 +677,12 @@ int fn_numfromdate(ctx *c, const node *n, val *out)
 	}
 	secs = to_epoch(&d) + EPOCH_1601;
 	if (secs < 0)
-		return ex_err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
-	ex_set_int(out, secs * TICKS_PER_SEC + d.ticks);
+		return gb_expr__err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
+	gb_expr__set_int(out, secs * TICKS_PER_SEC + d.ticks);
 	return 0;
 }
 
-int fn_formatdatetime(ctx *c, const node *n, val *out)
+int gb_expr__fn_formatdatetime(ctx *c, const node *n, val *out)
 {
 	const char *s, *inf, *outf;
 	size_t len, inl, outl, base = n->nargs == 4 ? 2 : 1;
@@ -688,18 +690,19 @@ int fn_formatdatetime(ctx *c, const node *n, val *out)
 	dt d;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, base, &inf, &inl)) < 0 ||
-	    (rc = ex_arg_str(c, n, base + 1, &outf, &outl)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, base, &inf, &inl)) < 0 ||
+	    (rc = gb_expr__arg_str(c, n, base + 1, &outf, &outl)) < 0)
 		return rc;
 	if (!inf || !outf)
-		return ex_err(c, n, GB_EINVAL, "FormatDateTime: the %s format is null", inf ? "output" : "input");
+		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: the %s format is null", inf ? "output" : "input");
 	if (!s) {
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
 	if (!parse_format(s, len, inf, inl, &d))
-		return ex_err(c, n, GB_EINVAL, "FormatDateTime: \"%.60s\" does not match the format \"%.60s\"", s, inf);
+		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: \"%.60s\" does not match the format \"%.60s\"", s,
+		                    inf);
 	if ((rc = format_dt(c, n, &d, outf, outl, &b)) < 0)
 		return rc;
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
