@@ -5,6 +5,8 @@ In the manner of curl's checksrc.pl. It fails (exit 1) on:
 
   - a function longer than MAX_FUNCTION_LINES in src/, steps/ or importers/, counted from the line that names the
     function to the line of its closing brace, both included;
+  - a function there that is neither static nor named gb_... (a global symbol without the project's prefix can clash
+    with a library's: expr's old u8_next was also libunistring's);
   - a call of a banned function (BANNED) in any C file of the repository, tests included;
   - the literal ANCHOR_LITERAL outside the header that defines it and the exceptions listed in tools/lint.allow.
 
@@ -34,6 +36,8 @@ BANNED = {
     "gets": "use fgets",
     "atoi": "use strtol (or strtoul) with an end pointer and a range check",
 }
+GLOBAL_PREFIX = "gb_"
+GLOBAL_EXCEPTIONS = {"main"}
 ANCHOR_LITERAL = "msDS-ExternalDirectoryObjectId"
 ANCHOR_HOME = "include/groupbridge/directory.h"
 C_SUFFIXES = (".c", ".h")
@@ -101,7 +105,7 @@ TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
 
 
 def functions(code):
-    """Yields (name, first_line, last_line) for every function definition in comment-free, literal-free code:
+    """Yields (name, first_line, last_line, is_static) for every function definition in comment-free, literal-free code:
     a '{' at file scope right after a ')' whose '(' follows a name. Struct, union and enum bodies and initialisers
     are not functions (no ')' before their '{'). Attributes after the parameter list are skipped."""
     code = strip_preprocessor(code)
@@ -125,7 +129,8 @@ def functions(code):
                 end = matching_brace(tokens, i)
                 if found is not None and end is not None:
                     name, first = found
-                    yield name, first, tokens[end][1]
+                    is_static = any(t[0] == "static" for t in tokens[header_start:i])
+                    yield name, first, tokens[end][1], is_static
                 if end is None:
                     return
                 i = end
@@ -223,11 +228,15 @@ def lint_file(path, text, allow):
     if is_c:
         code, nocomment = scan_c(text)
         if path.startswith(FUNCTION_DIRS) and path.endswith(".c"):
-            for name, first, last in functions(code):
+            for name, first, last, is_static in functions(code):
                 length = last - first + 1
                 if length > MAX_FUNCTION_LINES:
                     out.append((path, first, "function %s is %d lines (at most %d)" %
                                 (name, length, MAX_FUNCTION_LINES)))
+                if not is_static and not name.startswith(GLOBAL_PREFIX) and name not in GLOBAL_EXCEPTIONS:
+                    out.append((path, first, "global function %s lacks the %s prefix (make it static, or name it "
+                                "gb_<module>_<verb>, or gb_<module>__<verb> when private to the module)" %
+                                (name, GLOBAL_PREFIX)))
         for m in BANNED_CALL.finditer(code):
             name = m.group(1)
             out.append((path, line_of(code, m.start()), "banned function %s (%s)" % (name, BANNED[name])))

@@ -21,7 +21,7 @@ def func(name, total, head="static int %s(void)\n"):
 
 def lengths(text):
     code, _ = lint.scan_c(text)
-    return {name: last - first + 1 for name, first, last in lint.functions(code)}
+    return {name: last - first + 1 for name, first, last, _ in lint.functions(code)}
 
 
 def offences(path, text, allow=()):
@@ -73,6 +73,19 @@ class FunctionLength(unittest.TestCase):
         self.assertEqual(len(offences("importers/x.c", func("long", 200))), 1)
 
 
+class GlobalNames(unittest.TestCase):
+    def test_a_global_function_needs_the_prefix(self):
+        text = "int helper(void)\n{\n\treturn 0;\n}\nstatic int local(void)\n{\n\treturn 0;\n}\n" \
+               "int gb_x_do(void)\n{\n\treturn 0;\n}\nstatic inline int\nsmall(void)\n{\n\treturn 1;\n}\n"
+        found = offences("src/x/x.c", text)
+        self.assertEqual([(line, what.split(" (")[0]) for line, what in found],
+                         [(1, "global function helper lacks the gb_ prefix")])
+
+    def test_main_and_tests_are_free(self):
+        self.assertEqual(offences("src/main.c", "int main(void)\n{\n\treturn 0;\n}\n"), [])
+        self.assertEqual(offences("tests/unit/t.c", "int helper(void)\n{\n\treturn 0;\n}\n"), [])
+
+
 class Banned(unittest.TestCase):
     def test_calls_are_found_with_their_line(self):
         text = "void f(char *d)\n{\n\tstrcpy(d, \"a\");\n\tstrcat (d, \"b\");\n\tint n = atoi(d);\n}\n"
@@ -84,7 +97,7 @@ class Banned(unittest.TestCase):
         text = ("void f(char *d, FILE *fp)\n{\n\tsnprintf(d, 4, \"%s\", \"sprintf(x)\");\n\tfgets(d, 4, fp);\n"
                 "\tvsnprintf(d, 4, \"\", ap);\n\tstrtok_r(d, \",\", &s);\n\t/* gets(d) */\n\tops.gets(d);\n"
                 "\tp->strcpy(d);\n\tmy_strcat(d);\n}\n")
-        self.assertEqual(offences("src/core/x.c", text), [])
+        self.assertEqual(offences("tests/unit/x.c", text), [])
 
     def test_every_banned_name_is_found(self):
         for name in lint.BANNED:
