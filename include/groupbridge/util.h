@@ -1,5 +1,6 @@
 /*
- * util.h: small helpers shared by every module: allocation, strings, bounded file reads, secrets, time.
+ * util.h: small helpers shared by every module: allocation, strings, bounded file reads and atomic writes (file.c),
+ * secrets, time.
  */
 #ifndef GROUPBRIDGE_UTIL_H
 #define GROUPBRIDGE_UTIL_H
