@@ -725,38 +725,3 @@ int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *
 	c->n++;
 	return 0;
 }
-
-int gb_report_render(const gb_report *r, gb_report_format f, gb_buf *out, gb_error *err)
-{
-	switch (f) {
-	case GB_REPORT_HTML: return gb_report_render_html(r, out, err);
-	case GB_REPORT_MD: return gb_report_render_md(r, out, err);
-	case GB_REPORT_JSON: return gb_report_render_json(r, out, err);
-	case GB_REPORT_CSV: return gb_report_render_csv(r, out, err);
-	}
-	return gb_error_set(err, GB_EINVAL, "unknown report format %d", (int)f);
-}
-
-int gb_report_write(const gb_report *r, gb_report_format f, const char *path, gb_error *err)
-{
-	gb_report_file *file = NULL;
-	gb_buf b;
-	int rc;
-
-	gb_buf_init(&b, 0);
-	rc = gb_report_render(r, f, &b, err);
-	if (rc)
-		goto done;
-	rc = gb_report_file_open(path, &file, err);
-	if (rc)
-		goto done;
-	if (b.len && fwrite(b.data, 1, b.len, gb_report_file_stream(file)) != b.len) {
-		rc = gb_error_set(err, GB_EIO, "writing report %s: short write", path ? path : "to standard output");
-		gb_report_file_abort(file);
-		goto done;
-	}
-	rc = gb_report_file_commit(file, err);
-done:
-	gb_buf_free(&b);
-	return rc;
-}
