@@ -8,6 +8,7 @@ In the manner of curl's checksrc.pl. It fails (exit 1) on:
   - a function there that is neither static nor named gb_... (a global symbol without the project's prefix can clash
     with a library's: expr's old u8_next was also libunistring's);
   - a call of a banned function (BANNED) in any C file of the repository, tests included;
+  - gb_buf_init(b, 0) in any C file (every buffer states its cap; 0 fails an assertion);
   - the literal ANCHOR_LITERAL outside the header that defines it and the exceptions listed in tools/lint.allow.
 
 Each offence is printed as FILE:LINE: what. Comments never count (they are documentation); string literals count
@@ -196,6 +197,7 @@ def matching_paren(tokens, start, close):
     return None
 
 
+ZERO_CAP = re.compile(r"\bgb_buf_init\s*\([^;()]*,\s*0\s*\)")
 BANNED_CALL = re.compile(r"(?<![A-Za-z0-9_.>])(" + "|".join(sorted(BANNED)) + r")\s*\(")
 
 
@@ -237,6 +239,9 @@ def lint_file(path, text, allow):
                     out.append((path, first, "global function %s lacks the %s prefix (make it static, or name it "
                                 "gb_<module>_<verb>, or gb_<module>__<verb> when private to the module)" %
                                 (name, GLOBAL_PREFIX)))
+        for m in ZERO_CAP.finditer(code):
+            out.append((path, line_of(code, m.start()), "gb_buf_init with cap 0 (state the buffer's cap; "
+                        "GB_BUF_DEFAULT_MAX for text composed from data already held)"))
         for m in BANNED_CALL.finditer(code):
             name = m.group(1)
             out.append((path, line_of(code, m.start()), "banned function %s (%s)" % (name, BANNED[name])))

@@ -105,6 +105,12 @@ class Banned(unittest.TestCase):
                 self.assertEqual(len(offences("tests/x.c", "void f(void)\n{\n\t%s(a);\n}\n" % name)), 1)
 
 
+class ZeroCap(unittest.TestCase):
+    def test_a_buffer_without_its_cap_is_an_offence(self):
+        text = "void f(void)\n{\n\tgb_buf_init(&b, 0);\n\tgb_buf_init(&c, 10);\n\tgb_buf_init(&d, GB_BUF_DEFAULT_MAX);\n}\n"
+        self.assertEqual([line for line, _ in offences("tests/unit/t.c", text)], [3])
+
+
 class Anchor(unittest.TestCase):
     LIT = "\"" + lint.ANCHOR_LITERAL + "\""
 

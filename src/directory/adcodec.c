@@ -444,7 +444,7 @@ int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err)
 	int rc = 0;
 
 	*out = NULL;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < dn->nrdns && !rc; i++) {
 		for (j = 0; j < dn->rdns[i].navas && !rc; j++) {
 			const gb_ad_ava *a = &dn->rdns[i].avas[j];
@@ -583,7 +583,7 @@ int gb_ad_dn_build(const char *type, const char *value, const char *parent, char
 	int rc;
 
 	*out = NULL;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	if ((rc = gb_buf_puts(&b, type, err)) || (rc = gb_buf_putc(&b, '=', err)) ||
 	    (rc = gb_ad_dn_escape_value(value, strlen(value), &b, err)))
 		goto out;

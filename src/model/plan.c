@@ -592,7 +592,7 @@ int gb_plan_to_text(const gb_plan *plan, size_t max_values, char **out, gb_error
 	int rc = 0;
 
 	*out = NULL;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	if (plan->nops == 0)
 		rc = gb_buf_puts(&b, "No changes.\n", err);
 	for (i = 0; !rc && i < plan->nops; i++) {

@@ -141,7 +141,7 @@ int gb_report_write(const gb_report *r, gb_report_format f, const char *path, gb
 	gb_buf b;
 	int rc;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	rc = gb_report_render(r, f, &b, err);
 	if (rc)
 		goto done;

@@ -31,7 +31,7 @@ static char *slurp(const char *path, size_t *len)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_read_file(path, &b, &err), 0, "%s", err.msg);
 	if (len)
 		*len = b.len;
@@ -112,7 +112,7 @@ static void edit(const char *rel, const char *old, const char *new)
 	const char *q = s;
 	int hits = 0;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	while ((p = strstr(q, old))) {
 		gb_buf_append(&out, q, (size_t)(p - q), NULL);
 		gb_buf_append(&out, new, nl, NULL);
@@ -743,7 +743,7 @@ static void to_crlf(const char *rel)
 	char *s = slurp(path_in(rel), &n);
 	gb_buf out;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\n')
 			gb_buf_putc(&out, '\r', NULL);
@@ -779,7 +779,7 @@ Test(lexical, utf8_bom_and_utf16_bom)
 
 	/* the Group Join rule as UTF-8 with a BOM */
 	s = slurp(path_in(GROUP_JOIN), &n);
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xEF\xBB\xBF", 3, NULL);
 	gb_buf_append(&out, s, n, NULL);
 	spit(path_in(GROUP_JOIN), out.data, out.len);
@@ -787,7 +787,7 @@ Test(lexical, utf8_bom_and_utf16_bom)
 	free(s);
 	/* MV.xml as UTF-16LE with a BOM and no declaration (the sample is ASCII, so widening each byte is exact) */
 	s = slurp(path_in(MV), &n);
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xFF\xFE", 2, NULL);
 	for (i = 0; i < n; i++) {
 		gb_buf_putc(&out, s[i], NULL);
@@ -814,7 +814,7 @@ Test(lexical, utf16_big_endian_with_declaration_and_non_ascii)
 	gb_buf out;
 	size_t i;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xFE\xFF", 2, NULL);
 	for (i = 0; head[i]; i++) {
 		gb_buf_putc(&out, '\0', NULL);
@@ -884,7 +884,7 @@ Test(lexical, two_megabyte_line)
 	gb_buf big;
 	size_t i;
 
-	gb_buf_init(&big, 0);
+	gb_buf_init(&big, GB_BUF_DEFAULT_MAX);
 	gb_buf_puts(&big, "<description>", NULL);
 	for (i = 0; i < 2 * 1024 * 1024; i += 16)
 		gb_buf_puts(&big, "0123456789abcdef", NULL);

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ Test(buf, grows_and_stays_terminated)
 	gb_buf b;
 	int i;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_str_eq(gb_buf_cstr(&b), "");
 	for (i = 0; i < 1000; i++)
 		cr_assert_eq(gb_buf_printf(&b, NULL, "%d,", i), 0);
@@ -84,12 +85,30 @@ Test(buf, refuses_to_exceed_its_maximum_and_stays_unchanged)
 	gb_buf_wipe(&b);
 }
 
+/* curl's dynbuf rule: every buffer states its cap. 0 used to mean "64 MiB" without saying so. */
+Test(buf, a_zero_cap_is_a_programming_error, .signal = SIGABRT)
+{
+	const size_t no_cap = 0; /* the mistake under test (make lint flags it when written as a literal) */
+	gb_buf b;
+
+	gb_buf_init(&b, no_cap);
+}
+
+Test(buf, a_broken_invariant_stops_before_the_write, .signal = SIGABRT)
+{
+	gb_buf b;
+
+	gb_buf_init(&b, 4);
+	b.len = 5; /* what a caller that edits the fields by hand could do */
+	gb_buf_putc(&b, 'x', NULL);
+}
+
 Test(buf, detach_hands_over_storage)
 {
 	gb_buf b;
 	char *s;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	s = gb_buf_detach(&b);
 	cr_assert_str_eq(s, "");
 	free(s);

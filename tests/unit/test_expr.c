@@ -776,7 +776,7 @@ Test(expr_parse, caret_line)
 	gb_buf b;
 
 	cr_assert_eq(gb_expr_parse(text, &e, &err), GB_EPARSE);
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_expr_caret(text, gb_expr_error_column(&err), &b, &err), 0);
 	cr_assert_str_eq(gb_buf_cstr(&b), "\tMid([a], 1),\n\t^");
 	gb_buf_clear(&b);
@@ -886,7 +886,7 @@ Test(expr_hostile, many_values_stay_fast)
 	int64_t t0;
 	int i;
 
-	gb_buf_init(&csv, 0);
+	gb_buf_init(&csv, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < 40000; i++)
 		cr_assert_eq(gb_buf_printf(&csv, NULL, "%s%d", i ? "," : "", i % 30000), 0);
 	a[0].value = gb_buf_cstr(&csv);
@@ -931,7 +931,7 @@ Test(expr_hostile, catastrophic_regex_fails_cleanly, .timeout = 20)
 	{
 		gb_buf b;
 
-		gb_buf_init(&b, 0);
+		gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 		cr_assert_eq(gb_buf_printf(&b, NULL, "Replace([evil], , \"%s\", , \"x\", , )", pat), 0);
 		cr_assert_eq(gb_expr_parse(gb_buf_cstr(&b), &e, &err), GB_EPARSE);
 		cr_assert(strstr(err.msg, "longer than 4096"), "%s", err.msg);
