@@ -27,8 +27,13 @@ size_t gb_utf8_encode(uint32_t cp, char out[4]);
 /* True when the n bytes at s are valid UTF-8 throughout. */
 bool gb_utf8_valid(const char *s, size_t n);
 
-/* A copy of the n bytes at s in which every byte that does not start a valid sequence is U+FFFD; NUL-terminated,
- * its length in *outlen when outlen is not NULL. The caller frees it; NULL on allocation failure. */
-char *gb_utf8_clean(const char *s, size_t n, size_t *outlen);
+/* gb_utf8_clean's flags: also replace the C0 control characters other than tab, line feed and carriage return
+ * (text for people: reports). */
+#define GB_UTF8_CONTROLS 1u
+
+/* A copy of the n bytes at s in which every byte that does not start a valid sequence is U+FFFD (and, with
+ * GB_UTF8_CONTROLS, every control character too); NUL-terminated, its length in *outlen when outlen is not NULL.
+ * The caller frees it; NULL on allocation failure. */
+char *gb_utf8_clean(const char *s, size_t n, unsigned flags, size_t *outlen);
 
 #endif

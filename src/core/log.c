@@ -116,7 +116,7 @@ void gb_log_redact(const char *src, char *dst, size_t n)
  * valid UTF-8, so a byte that is not (a value from a broken source) becomes U+FFFD; the line stays valid JSON. */
 static void json_line(FILE *f, const char *ts, const char *level, const char *module, const char *line)
 {
-	char *clean = gb_utf8_valid(line, strlen(line)) ? NULL : gb_utf8_clean(line, strlen(line), NULL);
+	char *clean = gb_utf8_valid(line, strlen(line)) ? NULL : gb_utf8_clean(line, strlen(line), 0, NULL);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", level, "module", module, "message",
 	                      clean ? clean : line);
 

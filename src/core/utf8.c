@@ -81,7 +81,7 @@ bool gb_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
-char *gb_utf8_clean(const char *s, size_t n, size_t *outlen)
+char *gb_utf8_clean(const char *s, size_t n, unsigned flags, size_t *outlen)
 {
 	size_t i = 0, o = 0, k;
 	uint32_t cp;
@@ -94,10 +94,10 @@ char *gb_utf8_clean(const char *s, size_t n, size_t *outlen)
 		return NULL;
 	while (i < n) {
 		k = gb_utf8_decode(s + i, n - i, &cp);
-		if (k == 0) {
+		if (k == 0 || ((flags & GB_UTF8_CONTROLS) && cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')) {
 			memcpy(d + o, GB_UTF8_REPLACEMENT, 3);
 			o += 3;
-			i++;
+			i++; /* a bad byte, or a control character (one byte) */
 		} else {
 			memcpy(d + o, s + i, k);
 			o += k;

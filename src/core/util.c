@@ -77,6 +77,17 @@ bool gb_str_ihas_prefix(const char *s, const char *prefix)
 	return true;
 }
 
+int gb_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int gb_parse_bool(const char *s, bool *out)
 {
 	static const char *yes[] = {"yes", "true", "on", "1"};

@@ -538,10 +538,8 @@ int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
 
 	if ((rc = arg_date(c, n, 0, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	return out_date(c, n, to_epoch(&d), d.ticks, out);
 }
 
@@ -577,10 +575,8 @@ int gb_expr__fn_dateadd(ctx *c, const node *n, val *out)
 	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0 ||
 	    (rc = arg_date(c, n, 2, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	if (k > 4000000000000LL || k < -4000000000000LL)
 		return gb_expr__err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
 	if (strcmp(iv, "yyyy") == 0 || strcmp(iv, "m") == 0) {
@@ -617,10 +613,8 @@ int gb_expr__fn_datediff(ctx *c, const node *n, val *out)
 	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = arg_date(c, n, 1, &a, &n1)) < 0 ||
 	    (rc = arg_date(c, n, 2, &b, &n2)) < 0)
 		return rc;
-	if (n1 || n2) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (n1 || n2)
+		return gb_expr__set_null(out);
 	sa = to_epoch(&a);
 	sb_ = to_epoch(&b);
 	from_epoch(sa, 0, &a);
@@ -651,10 +645,8 @@ int gb_expr__fn_datefromnum(ctx *c, const node *n, val *out)
 
 	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	if (gb_expr__is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
 	if ((rc = gb_expr__arg_int(c, n, 0, &k)) < 0)
 		return rc;
 	if (k < 0)
@@ -671,10 +663,8 @@ int gb_expr__fn_numfromdate(ctx *c, const node *n, val *out)
 
 	if ((rc = arg_date(c, n, 0, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	secs = to_epoch(&d) + EPOCH_1601;
 	if (secs < 0)
 		return gb_expr__err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
@@ -695,10 +685,8 @@ int gb_expr__fn_formatdatetime(ctx *c, const node *n, val *out)
 		return rc;
 	if (!inf || !outf)
 		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: the %s format is null", inf ? "output" : "input");
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	if (!parse_format(s, len, inf, inl, &d))
 		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: \"%.60s\" does not match the format \"%.60s\"", s,
 		                    inf);

@@ -102,6 +102,12 @@ int gb_expr__set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len)
 	return 0;
 }
 
+int gb_expr__set_null(val *out)
+{
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
 void gb_expr__set_bool(val *out, bool b)
 {
 	memset(out, 0, sizeof(*out));

@@ -104,6 +104,7 @@ int gb_expr__eval(ctx *c, const node *n, val *out);
 int gb_expr__check_time(ctx *c, const node *n);
 int gb_expr__set_str(ctx *c, const node *n, val *out, const char *s, size_t len); /* copies s */
 int gb_expr__set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len);    /* takes an arena string */
+int gb_expr__set_null(val *out); /* a null result; returns 0, so that a function can end with it */
 void gb_expr__set_bool(val *out, bool b);
 void gb_expr__set_int(val *out, int64_t i);
 bool gb_expr__is_null(const val *v);

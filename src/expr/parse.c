@@ -92,17 +92,6 @@ static bool is_ident_char(char c)
 	return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_expr(parser *p, node **out);
 
 static int parse_string(parser *p, node **out)
@@ -193,12 +182,12 @@ static int parse_number(parser *p, node **out)
 	}
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	if (hex) {
-		if (i >= p->len || hexval(p->s[i]) < 0)
+		if (i >= p->len || gb_hex_digit((unsigned char)p->s[i]) < 0)
 			return perr(p, start, "hexadecimal number without digits");
-		while (i < p->len && hexval(p->s[i]) >= 0) {
+		while (i < p->len && gb_hex_digit((unsigned char)p->s[i]) >= 0) {
 			if (v > (UINT64_MAX >> 4))
 				return perr(p, start, "number out of range");
-			v = v * 16 + (uint64_t)hexval(p->s[i++]);
+			v = v * 16 + (uint64_t)gb_hex_digit((unsigned char)p->s[i++]);
 		}
 		lim = UINT64_MAX; /* &HFFFFFFFFFFFFFFFF is -1 as in VBA's two's complement */
 	} else {

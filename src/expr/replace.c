@@ -345,8 +345,8 @@ static int need(ctx *c, const node *n, const char *s, const char *what)
 
 int gb_expr__fn_replace(ctx *c, const node *n, val *out)
 {
-	const char *src, *old = NULL, *pat = NULL, *group = NULL, *repl = NULL, *tmpl = NULL;
-	size_t slen, olen = 0, plen = 0, glen = 0, rlen = 0, tlen = 0;
+	const char *src, *old = NULL, *pat = NULL, *group = NULL, *repl = NULL;
+	size_t slen, olen = 0, plen = 0, glen = 0, rlen = 0;
 	pcre2_code *owned = NULL;
 	const pcre2_code *re = n->re;
 	int rc;
@@ -359,20 +359,16 @@ int gb_expr__fn_replace(ctx *c, const node *n, val *out)
 			return rc;
 		if (olen == 0)
 			return gb_expr__err(c, n, GB_EINVAL, "Replace: oldValue is empty");
-		if (n->mode == REPL_LITERAL) {
-			if ((rc = gb_expr__arg_str(c, n, A_REPL, &repl, &rlen)) < 0 ||
-			    (rc = need(c, n, repl, "replacementValue")) < 0)
-				return rc;
-			if (!src)
-				return 0;
-			return replace_literal(c, n, src, slen, old, olen, repl, rlen, out);
-		}
-		if ((rc = gb_expr__arg_str(c, n, A_TEMPLATE, &tmpl, &tlen)) < 0 ||
-		    (rc = need(c, n, tmpl, "template")) < 0)
+		/* literal: oldValue becomes replacementValue in source; template: oldValue becomes source in template */
+		bool literal = n->mode == REPL_LITERAL;
+
+		if ((rc = gb_expr__arg_str(c, n, literal ? A_REPL : A_TEMPLATE, &repl, &rlen)) < 0 ||
+		    (rc = need(c, n, repl, literal ? "replacementValue" : "template")) < 0)
 			return rc;
 		if (!src)
 			return 0;
-		return replace_literal(c, n, tmpl, tlen, old, olen, src, slen, out);
+		return literal ? replace_literal(c, n, src, slen, old, olen, repl, rlen, out)
+		               : replace_literal(c, n, repl, rlen, old, olen, src, slen, out);
 	}
 	if (!re) {
 		char msg[300];

@@ -259,10 +259,8 @@ static int map_arg0(ctx *c, const node *n, xform f, const void *arg, val *out)
 
 	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	if (gb_expr__is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
 	if (v.type == V_LIST && v.count > 1) {
 		const char **items = gb_expr__alloc(c, v.count * sizeof(*items));
 
@@ -513,10 +511,8 @@ int gb_expr__fn_mid(ctx *c, const node *n, val *out)
 		return gb_expr__err(c, n, GB_EINVAL, "Mid: start %lld is less than 1", (long long)start);
 	if (k < 0)
 		return gb_expr__err(c, n, GB_EINVAL, "Mid: length %lld is negative", (long long)k);
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	a = gb_expr__u8_offset(s, len, (size_t)(start - 1));
 	b = a + gb_expr__u8_offset(s + a, len - a, (size_t)k);
 	return gb_expr__set_str(c, n, out, s + a, b - a);
@@ -588,10 +584,8 @@ int gb_expr__fn_instr(ctx *c, const node *n, val *out)
 			                    "InStr: compare \"%.40s\" is neither vbBinaryCompare nor vbTextCompare",
 			                    cmp);
 	}
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	if (!f)
 		return gb_expr__err(c, n, GB_EINVAL, "InStr: the string to find is null");
 	if ((rc = to_cps(c, s, len, &h, &hn)) < 0 || (rc = to_cps(c, f, flen, &p, &fnn)) < 0)
@@ -715,10 +709,8 @@ int gb_expr__fn_item(ctx *c, const node *n, val *out)
 
 	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0)
 		return rc;
-	if (gb_expr__is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
 	cnt = v.type == V_LIST ? v.count : 1;
 	if (k < 1 || (uint64_t)k > cnt)
 		return gb_expr__err(c, n, GB_EINVAL, "Item: index %lld is out of range 1..%zu", (long long)k, cnt);
@@ -791,17 +783,6 @@ int gb_expr__fn_removedups(ctx *c, const node *n, val *out)
 
 /* ---- DNs ---- */
 
-static int hexv(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 int gb_expr__fn_dncomponent(ctx *c, const node *n, val *out)
 {
 	const char *s;
@@ -835,9 +816,11 @@ int gb_expr__fn_dncomponent(ctx *c, const node *n, val *out)
 				while (e > j && s[e - 1] == ' ' && !(e >= 2 && s[e - 2] == '\\'))
 					e--;
 				while (j < e) {
-					if (s[j] == '\\' && j + 2 < e && hexv(s[j + 1]) >= 0 && hexv(s[j + 2]) >= 0) {
-						rc = gb_expr__sb_addc(c, n, &b,
-						                      (char)(hexv(s[j + 1]) * 16 + hexv(s[j + 2])));
+					int hi = j + 2 < e ? gb_hex_digit((unsigned char)s[j + 1]) : -1;
+					int lo = hi >= 0 ? gb_hex_digit((unsigned char)s[j + 2]) : -1;
+
+					if (s[j] == '\\' && lo >= 0) {
+						rc = gb_expr__sb_addc(c, n, &b, (char)(hi * 16 + lo));
 						j += 3;
 					} else if (s[j] == '\\' && j + 1 < e) {
 						rc = gb_expr__sb_addc(c, n, &b, s[j + 1]);
@@ -920,10 +903,8 @@ int gb_expr__fn_to_base64(ctx *c, const node *n, val *out)
 
 	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	if ((rc = transcode(c, n, "UTF-16LE", "UTF-8", s, len, &u16, &u16len)) < 0)
 		return rc;
 	if (rc)
@@ -978,10 +959,8 @@ int gb_expr__fn_from_base64(ctx *c, const node *n, val *out)
 			return gb_expr__err(c, n, GB_EINVAL,
 			                    "ConvertFromBase64: encoding \"%.40s\" is not Unicode, UTF8 or ASCII", enc);
 	}
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	if ((rc = b64_clean(c, n, s, len, &text, &tlen, &pad)) < 0)
 		return rc;
 	d = gb_expr__alloc(c, tlen / 4 * 3 + 1);
@@ -1014,10 +993,8 @@ int gb_expr__fn_to_utf8hex(ctx *c, const node *n, val *out)
 
 	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	for (i = 0; i < len; i++) {
 		char h[2] = {hx[(unsigned char)s[i] >> 4], hx[(unsigned char)s[i] & 15]};
 

@@ -332,7 +332,7 @@ static void jw_string(jw *w, const char *s)
 		return;
 	}
 	n += strlen(s + n);
-	if (!gb_utf8_valid(s, n) && !(clean = gb_utf8_clean(s, n, &n))) {
+	if (!gb_utf8_valid(s, n) && !(clean = gb_utf8_clean(s, n, 0, &n))) {
 		if (!w->rc)
 			w->rc = gb_error_set(w->err, GB_ENOMEM, "writing the plan: out of memory");
 		return;

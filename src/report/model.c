@@ -45,32 +45,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
 
 char *gb_report_clean_text(const char *s)
 {
-	size_t n, i = 0, o = 0, l;
-	uint32_t cp;
-	char *d;
-
-	if (!s)
-		return NULL;
-	n = strlen(s);
-	if (n > (SIZE_MAX - 1) / 3)
-		return NULL;
-	d = malloc(n * 3 + 1); /* a bad byte (1) becomes U+FFFD (3) */
-	if (!d)
-		return NULL;
-	while (i < n) {
-		l = gb_utf8_decode(s + i, n - i, &cp);
-		if (l == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')) {
-			memcpy(d + o, GB_UTF8_REPLACEMENT, 3);
-			o += 3;
-			i++;
-		} else {
-			memcpy(d + o, s + i, l);
-			o += l;
-			i += l;
-		}
-	}
-	d[o] = '\0';
-	return d;
+	return s ? gb_utf8_clean(s, strlen(s), GB_UTF8_CONTROLS, NULL) : NULL;
 }
 
 /* The model's copy of a caller's string: redacted, then cleaned. NULL stays NULL; *ok is cleared on failure. */

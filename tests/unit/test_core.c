@@ -370,7 +370,7 @@ Test(utf8, clean_replaces_each_bad_byte)
 {
 	static const char bad[] = "a\xff" "b\xc3\xa9\xe2\x82" "c\xed\xa0\x80";
 	size_t n = 0;
-	char *s = gb_utf8_clean(bad, sizeof(bad) - 1, &n);
+	char *s = gb_utf8_clean(bad, sizeof(bad) - 1, 0, &n);
 
 	cr_assert_str_eq(s, "a\xef\xbf\xbd" "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	cr_assert_eq(n, strlen(s));
