@@ -700,3 +700,17 @@ int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *
 	c->n++;
 	return 0;
 }
+
+void gb_report_format_duration(double secs, char *dst, size_t n)
+{
+	long s = (long)(secs + 0.5);
+
+	if (secs < 1)
+		snprintf(dst, n, "%ld ms", (long)(secs * 1000 + 0.5));
+	else if (s < 60)
+		snprintf(dst, n, "%ld s", s);
+	else if (s < 3600)
+		snprintf(dst, n, "%ld min %ld s", s / 60, s % 60);
+	else
+		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
+}
