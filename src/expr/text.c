@@ -945,7 +945,7 @@ int gb_expr__fn_from_base64(ctx *c, const node *n, val *out)
 	char *text = NULL, *u8;
 	size_t len, elen, tlen = 0, pad = 0, i, k, u8len;
 	unsigned char *d;
-	int mode = 0; /* 0 Unicode, 1 UTF8, 2 ASCII */
+	int mode = 0, dlen; /* mode: 0 Unicode, 1 UTF8, 2 ASCII */
 	int rc;
 
 	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, 1, &enc, &elen)) < 0)
@@ -966,7 +966,10 @@ int gb_expr__fn_from_base64(ctx *c, const node *n, val *out)
 	d = gb_expr__alloc(c, tlen / 4 * 3 + 1);
 	if (!d)
 		return gb_expr__oom(c);
-	k = tlen ? (size_t)EVP_DecodeBlock(d, (const unsigned char *)text, (int)tlen) - pad : 0;
+	dlen = tlen ? EVP_DecodeBlock(d, (const unsigned char *)text, (int)tlen) : 0;
+	if (dlen < (int)pad) /* b64_clean gave it only the alphabet and padding: not expected */
+		return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: OpenSSL refused the text");
+	k = (size_t)dlen - pad;
 	if (mode == 1 || mode == 2) {
 		for (i = 0; i < k; i++)
 			if (mode == 2 && d[i] >= 0x80)
