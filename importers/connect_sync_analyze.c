@@ -398,196 +398,393 @@ static const char *rule_label(const gb_cs_rule *r)
 	return r->name ? r->name : r->id ? r->id : "(unnamed rule)";
 }
 
-static int findings(gb_cs_export *exp)
-{
-	const gb_cs_connector *wc = writeback_connector(exp);
-	const gb_cs_rule *coex_in = NULL, *coex_out = NULL, *del = NULL, *join = NULL;
-	size_t i, soa_enabled = 0, soa_total = 0;
-	const char *ou;
-	int rc = 0;
+/* What several checks look at, worked out once from the analysed export. */
+typedef struct facts {
+	const gb_cs_connector *wc; /* the writeback forest's AD connector, NULL when unknown */
+	const gb_cs_rule *coex_in, *coex_out, *del, *join;
+	size_t soa_enabled, soa_total;
+	const char *ou; /* effective_ou() */
+} facts;
 
+static void gather_facts(const gb_cs_export *exp, facts *f)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->wc = writeback_connector(exp);
+	f->ou = effective_ou(exp);
 	for (i = 0; i < exp->rule_count; i++) {
 		const gb_cs_rule *r = &exp->rules[i];
-		if ((r->roles & GB_CS_ROLE_COEX_INBOUND) && (!coex_in || coex_in->disabled))
-			coex_in = r;
-		if ((r->roles & GB_CS_ROLE_COEX_OUTBOUND) && (!coex_out || coex_out->disabled))
-			coex_out = r;
-		if ((r->roles & GB_CS_ROLE_DELETE_OUT_OF_SCOPE) && (!del || del->disabled))
-			del = r;
-		if ((r->roles & GB_CS_ROLE_GROUP_JOIN) && !join)
-			join = r;
+		if ((r->roles & GB_CS_ROLE_COEX_INBOUND) && (!f->coex_in || f->coex_in->disabled))
+			f->coex_in = r;
+		if ((r->roles & GB_CS_ROLE_COEX_OUTBOUND) && (!f->coex_out || f->coex_out->disabled))
+			f->coex_out = r;
+		if ((r->roles & GB_CS_ROLE_DELETE_OUT_OF_SCOPE) && (!f->del || f->del->disabled))
+			f->del = r;
+		if ((r->roles & GB_CS_ROLE_GROUP_JOIN) && !f->join)
+			f->join = r;
 		if (r->roles & GB_CS_ROLE_SOAINAAD) {
-			soa_total++;
+			f->soa_total++;
 			if (!r->disabled)
-				soa_enabled++;
+				f->soa_enabled++;
 		}
 	}
+}
 
-	/* writeback on or off */
+/* A check adds the finding code when what it looks for is there (0), or nothing (0); GB_ENOMEM. Each code has one
+ * check, and the checks of one family (writeback.ou-*, staging.*) look at mutually exclusive conditions. */
+typedef int (*check_fn)(gb_cs_export *exp, const facts *f, const char *code);
+
+static const char *writeback_container_used(const gb_cs_export *exp)
+{
+	return exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
+}
+
+static int check_writeback_enabled(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!exp->writeback_enabled)
+		return 0;
+	return add(exp, GB_CS_INFO, code,
+	           "group writeback is enabled: Connect Sync writes cloud groups to %s in forest %s",
+	           or_dash(writeback_container_used(exp)),
+	           or_dash(exp->writeback_forest ? exp->writeback_forest : f->wc ? f->wc->name : NULL));
+}
+
+static int check_writeback_disabled(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
 	if (exp->writeback_enabled)
-		rc = add(exp, GB_CS_INFO, "writeback.enabled",
-		         "group writeback is enabled: Connect Sync writes cloud groups to %s in forest %s",
-		         or_dash(exp->writeback_connector_container ? exp->writeback_connector_container
-		                                                    : exp->writeback_container),
-		         or_dash(exp->writeback_forest ? exp->writeback_forest
-		                 : wc                  ? wc->name
-		                                       : NULL));
-	else
-		rc = add(exp, GB_CS_INFO, "writeback.disabled",
-		         "group writeback is not enabled in this export, so Connect Sync writes no groups to Active "
-		         "Directory and there are no written-back groups to hand over");
-	if (!rc && exp->writeback_flag == GB_CS_NO && soa_enabled > 0)
-		rc = add(
-		    exp, GB_CS_WARNING, "writeback.flag-mismatch",
-		    "the group writeback feature flag is off, yet %zu enabled SOAInAAD rules still write groups back",
-		    soa_enabled);
-	if (!rc && exp->writeback_flag == GB_CS_YES && soa_total == 0)
-		rc = add(exp, GB_CS_WARNING, "writeback.rules-missing",
-		         "the group writeback feature flag is on, but the export holds no Group SOAInAAD rules");
-	if (!rc && exp->writeback_container && exp->writeback_connector_container &&
-	    !dn_equal(exp->writeback_container, exp->writeback_connector_container))
-		rc = add(exp, GB_CS_WARNING, "writeback.container-mismatch",
-		         "the writeback container differs between MV.xml (%s) and the AD connector's "
-		         "Connector.GroupWriteBackContainerDn (%s); the connector's value is the one the rules use",
-		         exp->writeback_container, exp->writeback_connector_container);
-	if (!rc && exp->writeback_enabled && !wc)
-		rc = add(exp, GB_CS_WARNING, "writeback.forest-unknown",
-		         "group writeback is enabled, but no AD connector matches the writeback forest %s",
-		         or_dash(exp->writeback_forest));
-	ou = effective_ou(exp);
-	if (!rc && exp->writeback_ou_override) {
-		const char *found =
-		    exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container;
-		if (found && !dn_equal(found, exp->writeback_ou_override))
-			rc = add(exp, GB_CS_WARNING, "writeback.ou-override",
-			         "the configuration's [migration] writeback_ou (%s) overrides the export's writeback "
-			         "container (%s); the migration uses the configuration's",
-			         exp->writeback_ou_override, found);
-		else if (!found)
-			rc = add(
-			    exp, GB_CS_INFO, "writeback.ou-override",
-			    "the writeback OU %s comes from the configuration's [migration] writeback_ou; the export "
-			    "names none",
-			    exp->writeback_ou_override);
-	}
-	if (!rc && ou && exp->writeback_ou_in_scope == GB_CS_YES)
-		rc = add(exp, GB_CS_INFO, "writeback.ou-in-scope",
-		         "the writeback OU %s is inside the included containers of connector %s", ou,
-		         or_dash(wc ? wc->name : NULL));
-	else if (!rc && ou && exp->writeback_ou_in_scope == GB_CS_NO)
-		rc = add(exp, GB_CS_WARNING, "writeback.ou-out-of-scope",
-		         "the writeback OU %s is outside the included containers of connector %s, so Connect Sync "
-		         "cannot see or manage the groups it writes there",
-		         ou, or_dash(wc ? wc->name : NULL));
-	else if (!rc && exp->writeback_enabled && !ou)
-		rc = add(exp, GB_CS_WARNING, "writeback.ou-unknown",
-		         "group writeback is enabled, but the export names no writeback container; set "
-		         "[migration] writeback_ou in the configuration");
+		return 0;
+	return add(exp, GB_CS_INFO, code,
+	           "group writeback is not enabled in this export, so Connect Sync writes no groups to Active "
+	           "Directory and there are no written-back groups to hand over");
+}
 
-	/* coexistence rules (migration steps 3 and 4) */
-	if (!rc) {
-		bool in_ok = coex_in && !coex_in->disabled, out_ok = coex_out && !coex_out->disabled;
-		if (in_ok && out_ok)
-			rc = add(
-			    exp, GB_CS_INFO, "coexistence.present",
-			    "both coexistence rules (%s, %s) are present and enabled, so the Connect Sync side of the "
-			    "hand-over is done",
-			    rule_label(coex_in), rule_label(coex_out));
-		else if (in_ok || out_ok)
-			rc = add(
-			    exp, GB_CS_DANGER, "coexistence.partial",
-			    "only one coexistence rule is in force (%s; the %s rule %s), and disabling writeback with "
-			    "one rule alone still deletes the written-back groups",
-			    rule_label(in_ok ? coex_in : coex_out),
-			    in_ok ? "outbound JoinNoFlow" : "inbound cloudNoFlow",
-			    (in_ok ? coex_out : coex_in) ? "is disabled" : "is missing");
-		else if (!exp->writeback_enabled && !coex_in && !coex_out)
-			rc =
-			    add(exp, GB_CS_INFO, "coexistence.missing",
-			        "the coexistence rules (%s, %s) are not present; none are needed while group writeback "
-			        "is off",
-			        GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID);
-		else
-			rc = add(
-			    exp, exp->writeback_enabled ? GB_CS_WARNING : GB_CS_INFO, "coexistence.missing",
-			    "the coexistence rules (inbound cloudNoFlow %s, outbound JoinNoFlow %s) are %s; they must "
-			    "be in place before group writeback is disabled, or Connect Sync deletes the groups it "
-			    "wrote",
-			    GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID,
-			    (coex_in || coex_out) ? "present but disabled" : "not present");
-	}
-	if (!rc && del && !del->disabled)
-		rc = add(exp, GB_CS_DANGER, "delete-rule.present",
-		         "DANGER: rule %s deletes AD groups that leave writeback scope, so disabling writeback would "
-		         "delete the written-back groups in Active Directory",
-		         rule_label(del));
-	else if (!rc && del)
-		rc = add(exp, GB_CS_WARNING, "delete-rule.disabled",
-		         "rule %s, which deletes AD groups that leave writeback scope, is present but disabled; "
-		         "keep it disabled or delete it before the migration",
-		         rule_label(del));
+static int check_flag_mismatch(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (exp->writeback_flag != GB_CS_NO || f->soa_enabled == 0)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the group writeback feature flag is off, yet %zu enabled SOAInAAD rules still write groups back",
+	           f->soa_enabled);
+}
 
-	/* the export's own state */
-	if (!rc) {
-		if (exp->staging_mode == GB_CS_YES)
-			rc =
-			    add(exp, GB_CS_INFO, "staging.on",
-			        "staging mode is on (per %s): this server imports and synchronises but exports nothing",
-			        or_dash(exp->staging_mode_source));
-		else if (exp->staging_mode == GB_CS_NO)
-			rc = add(exp, GB_CS_INFO, "staging.off",
-			         "staging mode is off (per %s): this server exports to Active Directory and Entra ID",
-			         or_dash(exp->staging_mode_source));
-		else
-			rc = add(exp, GB_CS_WARNING, "staging.unknown",
-			         "the export does not say whether staging mode is on; check with Get-ADSyncScheduler");
-	}
-	if (!rc && exp->scheduler_suspended == GB_CS_YES)
-		rc = add(exp, GB_CS_INFO, "scheduler.suspended", "the sync scheduler is suspended on this server");
-	if (!rc && exp->delete_threshold_enabled == GB_CS_NO)
-		rc = add(exp, GB_CS_WARNING, "delete-threshold.disabled",
-		         "the accidental-delete threshold is disabled, so nothing stops a large deletion from being "
-		         "exported");
-	if (!rc && join && !has_scope(join, "adminDescription", "NOTSTARTSWITH", "Group_"))
-		rc = add(exp, GB_CS_WARNING, "group-join.filter-missing",
-		         "rule %s lacks the scope adminDescription NOTSTARTSWITH Group_, so written-back groups can be "
-		         "synchronised back to Entra ID as new groups",
-		         rule_label(join));
-	else if (!rc && !join && exp->rule_count > 0)
-		rc = add(exp, GB_CS_WARNING, "group-join.missing",
-		         "the standard rule In from AD - Group Join is not in the export");
+static int check_rules_missing(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (exp->writeback_flag != GB_CS_YES || f->soa_total != 0)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the group writeback feature flag is on, but the export holds no Group SOAInAAD rules");
+}
 
+static int check_container_mismatch(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (!exp->writeback_container || !exp->writeback_connector_container ||
+	    dn_equal(exp->writeback_container, exp->writeback_connector_container))
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the writeback container differs between MV.xml (%s) and the AD connector's "
+	           "Connector.GroupWriteBackContainerDn (%s); the connector's value is the one the rules use",
+	           exp->writeback_container, exp->writeback_connector_container);
+}
+
+static int check_forest_unknown(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!exp->writeback_enabled || f->wc)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "group writeback is enabled, but no AD connector matches the writeback forest %s",
+	           or_dash(exp->writeback_forest));
+}
+
+static int check_ou_override(gb_cs_export *exp, const facts *f, const char *code)
+{
+	const char *found = writeback_container_used(exp);
+
+	(void)f;
+	if (!exp->writeback_ou_override)
+		return 0;
+	if (found && !dn_equal(found, exp->writeback_ou_override))
+		return add(exp, GB_CS_WARNING, code,
+		           "the configuration's [migration] writeback_ou (%s) overrides the export's writeback "
+		           "container (%s); the migration uses the configuration's",
+		           exp->writeback_ou_override, found);
+	if (!found)
+		return add(exp, GB_CS_INFO, code,
+		           "the writeback OU %s comes from the configuration's [migration] writeback_ou; the export "
+		           "names none",
+		           exp->writeback_ou_override);
+	return 0;
+}
+
+static int check_ou_in_scope(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!f->ou || exp->writeback_ou_in_scope != GB_CS_YES)
+		return 0;
+	return add(exp, GB_CS_INFO, code, "the writeback OU %s is inside the included containers of connector %s",
+	           f->ou, or_dash(f->wc ? f->wc->name : NULL));
+}
+
+static int check_ou_out_of_scope(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!f->ou || exp->writeback_ou_in_scope != GB_CS_NO)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the writeback OU %s is outside the included containers of connector %s, so Connect Sync "
+	           "cannot see or manage the groups it writes there",
+	           f->ou, or_dash(f->wc ? f->wc->name : NULL));
+}
+
+static int check_ou_unknown(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!exp->writeback_enabled || f->ou)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "group writeback is enabled, but the export names no writeback container; set "
+	           "[migration] writeback_ou in the configuration");
+}
+
+/* coexistence rules (migration steps 3 and 4) */
+static bool in_force(const gb_cs_rule *r)
+{
+	return r && !r->disabled;
+}
+
+static int check_coexistence_present(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!in_force(f->coex_in) || !in_force(f->coex_out))
+		return 0;
+	return add(exp, GB_CS_INFO, code,
+	           "both coexistence rules (%s, %s) are present and enabled, so the Connect Sync side of the "
+	           "hand-over is done",
+	           rule_label(f->coex_in), rule_label(f->coex_out));
+}
+
+static int check_coexistence_partial(gb_cs_export *exp, const facts *f, const char *code)
+{
+	bool in_ok = in_force(f->coex_in), out_ok = in_force(f->coex_out);
+
+	if (in_ok == out_ok)
+		return 0;
+	return add(exp, GB_CS_DANGER, code,
+	           "only one coexistence rule is in force (%s; the %s rule %s), and disabling writeback with "
+	           "one rule alone still deletes the written-back groups",
+	           rule_label(in_ok ? f->coex_in : f->coex_out), in_ok ? "outbound JoinNoFlow" : "inbound cloudNoFlow",
+	           (in_ok ? f->coex_out : f->coex_in) ? "is disabled" : "is missing");
+}
+
+static int check_coexistence_missing(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (in_force(f->coex_in) || in_force(f->coex_out))
+		return 0;
+	if (!exp->writeback_enabled && !f->coex_in && !f->coex_out)
+		return add(exp, GB_CS_INFO, code,
+		           "the coexistence rules (%s, %s) are not present; none are needed while group writeback "
+		           "is off",
+		           GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID);
+	return add(exp, exp->writeback_enabled ? GB_CS_WARNING : GB_CS_INFO, code,
+	           "the coexistence rules (inbound cloudNoFlow %s, outbound JoinNoFlow %s) are %s; they must "
+	           "be in place before group writeback is disabled, or Connect Sync deletes the groups it "
+	           "wrote",
+	           GB_CS_COEX_INBOUND_ID, GB_CS_COEX_OUTBOUND_ID,
+	           (f->coex_in || f->coex_out) ? "present but disabled" : "not present");
+}
+
+static int check_delete_rule_present(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!in_force(f->del))
+		return 0;
+	return add(exp, GB_CS_DANGER, code,
+	           "DANGER: rule %s deletes AD groups that leave writeback scope, so disabling writeback would "
+	           "delete the written-back groups in Active Directory",
+	           rule_label(f->del));
+}
+
+static int check_delete_rule_disabled(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!f->del || !f->del->disabled)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "rule %s, which deletes AD groups that leave writeback scope, is present but disabled; "
+	           "keep it disabled or delete it before the migration",
+	           rule_label(f->del));
+}
+
+/* the export's own state */
+static int check_staging_on(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (exp->staging_mode != GB_CS_YES)
+		return 0;
+	return add(exp, GB_CS_INFO, code,
+	           "staging mode is on (per %s): this server imports and synchronises but exports nothing",
+	           or_dash(exp->staging_mode_source));
+}
+
+static int check_staging_off(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (exp->staging_mode != GB_CS_NO)
+		return 0;
+	return add(exp, GB_CS_INFO, code,
+	           "staging mode is off (per %s): this server exports to Active Directory and Entra ID",
+	           or_dash(exp->staging_mode_source));
+}
+
+static int check_staging_unknown(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (exp->staging_mode == GB_CS_YES || exp->staging_mode == GB_CS_NO)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the export does not say whether staging mode is on; check with Get-ADSyncScheduler");
+}
+
+static int check_scheduler_suspended(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (exp->scheduler_suspended != GB_CS_YES)
+		return 0;
+	return add(exp, GB_CS_INFO, code, "the sync scheduler is suspended on this server");
+}
+
+static int check_delete_threshold_disabled(gb_cs_export *exp, const facts *f, const char *code)
+{
+	(void)f;
+	if (exp->delete_threshold_enabled != GB_CS_NO)
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "the accidental-delete threshold is disabled, so nothing stops a large deletion from being "
+	           "exported");
+}
+
+static int check_group_join_filter(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (!f->join || has_scope(f->join, "adminDescription", "NOTSTARTSWITH", "Group_"))
+		return 0;
+	return add(exp, GB_CS_WARNING, code,
+	           "rule %s lacks the scope adminDescription NOTSTARTSWITH Group_, so written-back groups can be "
+	           "synchronised back to Entra ID as new groups",
+	           rule_label(f->join));
+}
+
+static int check_group_join_missing(gb_cs_export *exp, const facts *f, const char *code)
+{
+	if (f->join || exp->rule_count == 0)
+		return 0;
+	return add(exp, GB_CS_WARNING, code, "the standard rule In from AD - Group Join is not in the export");
+}
+
+static int check_custom_rules(gb_cs_export *exp, const facts *f, const char *code)
+{
+	size_t i;
+	int rc = 0;
+
+	(void)f;
 	for (i = 0; !rc && i < exp->rule_count; i++) {
 		const gb_cs_rule *r = &exp->rules[i];
 		if (r->roles & GB_CS_ROLE_CUSTOM_GROUP)
-			rc =
-			    add(exp, GB_CS_WARNING, "custom-rule",
-			        "custom rule %s (%s, %s, precedence %ld%s) acts on groups; the migration must consider "
-			        "what it does",
-			        rule_label(r), or_dash(r->direction), or_dash(r->link_type), r->precedence,
-			        r->disabled ? ", disabled" : "");
+			rc = add(exp, GB_CS_WARNING, code,
+			         "custom rule %s (%s, %s, precedence %ld%s) acts on groups; the migration must consider "
+			         "what it does",
+			         rule_label(r), or_dash(r->direction), or_dash(r->link_type), r->precedence,
+			         r->disabled ? ", disabled" : "");
 	}
+	return rc;
+}
+
+static int check_group_dn_extensions(gb_cs_export *exp, const facts *f, const char *code)
+{
+	size_t i, j;
+	int rc = 0;
+
+	(void)f;
 	for (i = 0; !rc && i < exp->extension_count; i++) {
 		const gb_cs_extension *e = &exp->extensions[i];
-		if (strcmp(e->group_dn, "no") != 0)
-			rc = add(
-			    exp, GB_CS_INFO, "dirext.group-dn",
-			    "directory extension %s (from %s on %s) %s carry a group's distinguished name; consider it "
-			    "for [provisioning] group_dn_extension",
-			    or_dash(e->target), or_dash(e->source), or_dash(e->object_class),
-			    strcmp(e->group_dn, "likely") == 0 ? "likely can" : "could");
+		if (e->group_dn && strcmp(e->group_dn, "no") != 0)
+			rc = add(exp, GB_CS_INFO, code,
+			         "directory extension %s (from %s on %s) %s carry a group's distinguished name; consider it "
+			         "for [provisioning] group_dn_extension",
+			         or_dash(e->target), or_dash(e->source), or_dash(e->object_class),
+			         strcmp(e->group_dn, "likely") == 0 ? "likely can" : "could");
 	}
 	for (i = 0; !rc && i < exp->connector_count; i++) {
 		const gb_cs_connector *c = &exp->connectors[i];
-		for (size_t j = 0; !rc && j < c->extension_attributes.count; j++)
+		for (j = 0; !rc && j < c->extension_attributes.count; j++)
 			if (iends_with(c->extension_attributes.items[j], "_GroupDN"))
-				rc =
-				    add(exp, GB_CS_INFO, "dirext.group-dn",
-				        "connector %s knows the extension attribute %s, which likely carries a group's "
-				        "distinguished name",
-				        or_dash(c->name), c->extension_attributes.items[j]);
+				rc = add(exp, GB_CS_INFO, code,
+				         "connector %s knows the extension attribute %s, which likely carries a group's "
+				         "distinguished name",
+				         or_dash(c->name), c->extension_attributes.items[j]);
 	}
 	return rc;
+}
+
+/* Every finding the analysis knows, in the order it checks them (the order findings of one severity keep). */
+static const struct {
+	const char *code;
+	check_fn check;
+} checks[] = {
+    {"writeback.enabled", check_writeback_enabled},
+    {"writeback.disabled", check_writeback_disabled},
+    {"writeback.flag-mismatch", check_flag_mismatch},
+    {"writeback.rules-missing", check_rules_missing},
+    {"writeback.container-mismatch", check_container_mismatch},
+    {"writeback.forest-unknown", check_forest_unknown},
+    {"writeback.ou-override", check_ou_override},
+    {"writeback.ou-in-scope", check_ou_in_scope},
+    {"writeback.ou-out-of-scope", check_ou_out_of_scope},
+    {"writeback.ou-unknown", check_ou_unknown},
+    {"coexistence.present", check_coexistence_present},
+    {"coexistence.partial", check_coexistence_partial},
+    {"coexistence.missing", check_coexistence_missing},
+    {"delete-rule.present", check_delete_rule_present},
+    {"delete-rule.disabled", check_delete_rule_disabled},
+    {"staging.on", check_staging_on},
+    {"staging.off", check_staging_off},
+    {"staging.unknown", check_staging_unknown},
+    {"scheduler.suspended", check_scheduler_suspended},
+    {"delete-threshold.disabled", check_delete_threshold_disabled},
+    {"group-join.filter-missing", check_group_join_filter},
+    {"group-join.missing", check_group_join_missing},
+    {"custom-rule", check_custom_rules},
+    {"dirext.group-dn", check_group_dn_extensions},
+};
+
+#define CHECK_COUNT (sizeof(checks) / sizeof(checks[0]))
+
+const char *gb_cs_finding_code(size_t i)
+{
+	return i < CHECK_COUNT ? checks[i].code : NULL;
+}
+
+/* Runs the checks named code (every check when code is NULL). */
+static int findings(gb_cs_export *exp, const char *code)
+{
+	facts f;
+	size_t i;
+	int rc = 0;
+
+	gather_facts(exp, &f);
+	for (i = 0; !rc && i < CHECK_COUNT; i++)
+		if (!code || strcmp(code, checks[i].code) == 0)
+			rc = checks[i].check(exp, &f, checks[i].code);
+	return rc;
+}
+
+int gb_cs_check(gb_cs_export *exp, const char *code, gb_error *err)
+{
+	size_t i;
+
+	for (i = 0; code && i < CHECK_COUNT && strcmp(code, checks[i].code) != 0; i++)
+		;
+	if (!code || i == CHECK_COUNT)
+		return gb_error_set(err, GB_EINVAL, "no finding check is called %s", code ? code : "(null)");
+	gb_cs_findings_clear(exp);
+	if (findings(exp, code))
+		return gb_error_set(err, GB_ENOMEM, "checking %s: out of memory", code);
+	return 0;
 }
 
 static void sort_findings(gb_cs_export *exp)
@@ -658,7 +855,7 @@ int gb_cs_analyze(gb_cs_export *exp, gb_error *err)
 	exp->writeback_ou_in_scope = ou_in_scope(wc, effective_ou(exp));
 	rc = read_extensions(exp);
 	if (!rc)
-		rc = findings(exp);
+		rc = findings(exp, NULL);
 	if (rc)
 		return gb_error_set(err, GB_ENOMEM, "analysing the export: out of memory");
 	sort_findings(exp);

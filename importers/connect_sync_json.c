@@ -293,12 +293,109 @@ static char *roles_text(unsigned roles)
 	return s;
 }
 
-int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_error *err)
+static int save_import(gb_store *s, const gb_cs_export *exp, const char *model, int64_t *id, gb_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = gb_store_exec(s, "UPDATE cs_imports SET is_current = 0 WHERE is_current = 1", err);
+	if (!rc)
+		rc = gb_store_prepare(s,
+		                      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
+		                      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
+		                      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		                      &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, exp->dir);
+	bind_text(st, 2, exp->server);
+	bind_text(st, 3, exp->export_date);
+	bind_text(st, 4, exp->version);
+	sqlite3_bind_int(st, 5, exp->writeback_enabled);
+	bind_text(st, 6, exp->writeback_forest);
+	bind_text(st, 7,
+	          exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container);
+	bind_tri(st, 8, exp->staging_mode);
+	sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
+	rc = step_done(s, st, err, "storing the connect sync import");
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(gb_store_db(s));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Binds the columns of row i after import_id and seq (parameters 3 and on); GB_ENOMEM with a message. */
+typedef int (*bind_row)(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_error *err);
+
+static int bind_connector(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_error *err)
+{
+	const gb_cs_connector *c = &exp->connectors[i];
+
+	(void)err;
+	bind_text(st, 3, c->id);
+	bind_text(st, 4, c->name);
+	bind_text(st, 5, kind_name(c->kind));
+	bind_text(st, 6, c->forest);
+	bind_text(st, 7, c->writeback_container);
+	return 0;
+}
+
+static int bind_rule(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_error *err)
+{
+	const gb_cs_rule *r = &exp->rules[i];
+	char *roles = roles_text(r->roles);
+
+	if (!roles)
+		return gb_error_set(err, GB_ENOMEM, "storing the connect sync import: out of memory");
+	bind_text(st, 3, r->id);
+	bind_text(st, 4, r->name);
+	bind_text(st, 5, r->direction);
+	bind_text(st, 6, r->connector);
+	bind_text(st, 7, r->source_type);
+	bind_text(st, 8, r->target_type);
+	bind_text(st, 9, r->link_type);
+	if (r->precedence >= 0)
+		sqlite3_bind_int64(st, 10, r->precedence);
+	sqlite3_bind_int(st, 11, r->disabled);
+	bind_text(st, 12, r->immutable_tag);
+	sqlite3_bind_text(st, 13, roles, -1, SQLITE_TRANSIENT);
+	free(roles);
+	return 0;
+}
+
+static int bind_finding(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_error *err)
+{
+	(void)err;
+	bind_text(st, 3, gb_cs_severity_name(exp->findings[i].severity));
+	bind_text(st, 4, exp->findings[i].code);
+	bind_text(st, 5, exp->findings[i].message);
+	return 0;
+}
+
+/* Inserts count rows with sql, whose first two parameters are the import's id and the row's position. */
+static int save_rows(gb_store *s, const char *sql, const gb_cs_export *exp, size_t count, bind_row bind, int64_t id,
+                     const char *what, gb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	rc = gb_store_prepare(s, sql, &st, err);
+	for (i = 0; !rc && i < count; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		rc = bind(st, exp, i, err);
+		if (!rc)
+			rc = step_done(s, st, err, what);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_error *err)
+{
 	char *model = NULL;
 	int64_t id = 0;
-	size_t i;
 	int rc;
 
 	if (import_id)
@@ -311,113 +408,32 @@ int gb_cs_save(gb_store *s, const gb_cs_export *exp, int64_t *import_id, gb_erro
 		free(model);
 		return rc;
 	}
-	rc = gb_store_exec(s, "UPDATE cs_imports SET is_current = 0 WHERE is_current = 1", err);
-	if (rc)
-		goto fail;
-	rc = gb_store_prepare(s,
-	                      "INSERT INTO cs_imports (is_current, source_dir, server, export_date, version, "
-	                      "writeback_enabled, writeback_forest, writeback_container, staging_mode, model) "
-	                      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                      &st, err);
-	if (rc)
-		goto fail;
-	bind_text(st, 1, exp->dir);
-	bind_text(st, 2, exp->server);
-	bind_text(st, 3, exp->export_date);
-	bind_text(st, 4, exp->version);
-	sqlite3_bind_int(st, 5, exp->writeback_enabled);
-	bind_text(st, 6, exp->writeback_forest);
-	bind_text(st, 7,
-	          exp->writeback_connector_container ? exp->writeback_connector_container : exp->writeback_container);
-	bind_tri(st, 8, exp->staging_mode);
-	sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
-	rc = step_done(s, st, err, "storing the connect sync import");
-	if (rc)
-		goto fail;
-	id = sqlite3_last_insert_rowid(gb_store_db(s));
-	sqlite3_finalize(st);
-	st = NULL;
-
-	rc = gb_store_prepare(s,
-	                      "INSERT INTO cs_connectors (import_id, seq, connector_id, name, kind, forest, "
-	                      "writeback_container) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	                      &st, err);
-	for (i = 0; !rc && i < exp->connector_count; i++) {
-		const gb_cs_connector *c = &exp->connectors[i];
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-		bind_text(st, 3, c->id);
-		bind_text(st, 4, c->name);
-		bind_text(st, 5, kind_name(c->kind));
-		bind_text(st, 6, c->forest);
-		bind_text(st, 7, c->writeback_container);
-		rc = step_done(s, st, err, "storing a connector of the connect sync import");
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
-
-	rc = gb_store_prepare(s,
-	                      "INSERT INTO cs_rules (import_id, seq, rule_id, name, direction, connector_id, "
-	                      "source_type, target_type, link_type, precedence, disabled, immutable_tag, roles) "
-	                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                      &st, err);
-	for (i = 0; !rc && i < exp->rule_count; i++) {
-		const gb_cs_rule *r = &exp->rules[i];
-		char *roles = roles_text(r->roles);
-		if (!roles) {
-			rc = gb_error_set(err, GB_ENOMEM, "storing the connect sync import: out of memory");
-			break;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-		bind_text(st, 3, r->id);
-		bind_text(st, 4, r->name);
-		bind_text(st, 5, r->direction);
-		bind_text(st, 6, r->connector);
-		bind_text(st, 7, r->source_type);
-		bind_text(st, 8, r->target_type);
-		bind_text(st, 9, r->link_type);
-		if (r->precedence >= 0)
-			sqlite3_bind_int64(st, 10, r->precedence);
-		sqlite3_bind_int(st, 11, r->disabled);
-		bind_text(st, 12, r->immutable_tag);
-		sqlite3_bind_text(st, 13, roles, -1, SQLITE_TRANSIENT);
-		free(roles);
-		rc = step_done(s, st, err, "storing a rule of the connect sync import");
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
-
-	rc = gb_store_prepare(
-	    s, "INSERT INTO cs_findings (import_id, seq, severity, code, message) VALUES (?, ?, ?, ?, ?)", &st, err);
-	for (i = 0; !rc && i < exp->finding_count; i++) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-		bind_text(st, 3, gb_cs_severity_name(exp->findings[i].severity));
-		bind_text(st, 4, exp->findings[i].code);
-		bind_text(st, 5, exp->findings[i].message);
-		rc = step_done(s, st, err, "storing a finding of the connect sync import");
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc)
-		goto fail;
-	rc = gb_store_commit(s, err);
-	if (rc)
-		goto fail;
+	rc = save_import(s, exp, model, &id, err);
+	if (!rc)
+		rc = save_rows(s,
+		               "INSERT INTO cs_connectors (import_id, seq, connector_id, name, kind, forest, "
+		               "writeback_container) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		               exp, exp->connector_count, bind_connector, id, "storing a connector of the connect sync import",
+		               err);
+	if (!rc)
+		rc = save_rows(s,
+		               "INSERT INTO cs_rules (import_id, seq, rule_id, name, direction, connector_id, "
+		               "source_type, target_type, link_type, precedence, disabled, immutable_tag, roles) "
+		               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		               exp, exp->rule_count, bind_rule, id, "storing a rule of the connect sync import", err);
+	if (!rc)
+		rc = save_rows(s, "INSERT INTO cs_findings (import_id, seq, severity, code, message) VALUES (?, ?, ?, ?, ?)",
+		               exp, exp->finding_count, bind_finding, id, "storing a finding of the connect sync import", err);
+	if (!rc)
+		rc = gb_store_commit(s, err);
 	free(model);
+	if (rc) {
+		gb_store_rollback(s);
+		return rc;
+	}
 	if (import_id)
 		*import_id = id;
 	return 0;
-fail:
-	sqlite3_finalize(st);
-	gb_store_rollback(s);
-	free(model);
-	return rc;
 }
 
 int gb_cs_load_current(gb_store *s, char **out, int64_t *import_id, gb_error *err)

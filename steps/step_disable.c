@@ -39,7 +39,7 @@ static int member_list(const gb_ad_group *a, char **out, gb_error *err)
 		sorted[i] = a->member_guids[i];
 	if (a->nmembers)
 		qsort(sorted, a->nmembers, sizeof(char *), cmp_str);
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	for (i = 0; !rc && i < a->nmembers; i++)
 		rc = gb_buf_printf(&b, err, "%s%s", i ? "," : "", sorted[i]);
 	free(sorted);

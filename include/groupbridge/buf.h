@@ -13,16 +13,20 @@
 
 #include "groupbridge/error.h"
 
+/* The cap for text groupbridge composes from data it already holds (reports, plans, canonical DNs, test fixtures):
+ * large enough for any of them, small enough that a runaway loop fails instead of eating the machine. A buffer
+ * that receives data from a file or the network states a cap of its own, sized for that input. */
 #define GB_BUF_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
 
 typedef struct gb_buf {
 	char *data;  /* NULL until the first append; then NUL-terminated */
-	size_t len;  /* bytes used, not counting the terminating NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* the most len may ever be */
+	size_t len;  /* bytes used, not counting the terminating NUL: len <= max, and len < cap once data is set */
+	size_t cap;  /* bytes allocated (0 while data is NULL) */
+	size_t max;  /* the most len may ever be; never 0 */
 } gb_buf;
 
-/* Initialises an empty buffer that may hold at most max bytes (0 means GB_BUF_DEFAULT_MAX). Allocates nothing. */
+/* Initialises an empty buffer that may hold at most max bytes. Allocates nothing. Every caller states its cap, as
+ * curl's dynbuf requires: max 0 is a programming error and fails an assertion (it once meant "64 MiB"). */
 void gb_buf_init(gb_buf *b, size_t max);
 
 /* Appends n bytes. GB_ETOOBIG when the result would exceed max, GB_ENOMEM on allocation failure; on error the

@@ -252,6 +252,15 @@ int gb_cs_add_document(gb_cs_export *exp, gb_cs_doc_kind kind, const char *name,
  * earlier findings. GB_ENOMEM. */
 int gb_cs_analyze(gb_cs_export *exp, gb_error *err);
 
+/* The findings are a table of checks, one per finding code. gb_cs_finding_code(i) is the i-th code in the order
+ * gb_cs_analyze checks them (findings of one severity keep that order), NULL past the last one. */
+const char *gb_cs_finding_code(size_t i);
+
+/* Runs the one check that reports code on an export whose settings and rule roles are set (by gb_cs_analyze, or by
+ * hand in a test): clears exp's findings, then adds that check's findings (none when it does not apply).
+ * GB_EINVAL when no check is called code; GB_ENOMEM. */
+int gb_cs_check(gb_cs_export *exp, const char *code, gb_error *err);
+
 /* Frees the export and everything it owns; NULL is fine. */
 void gb_cs_export_free(gb_cs_export *exp);
 

@@ -43,7 +43,10 @@
  *   CDate(s)                       the date/time s (ISO 8601, "yyyy-MM-dd±hh:mm", or "M/d/yyyy h:mm:ss tt") as UTC
  *                                  in "M/d/yyyy h:mm:ss tt"
  *   Coalesce(v1, ..., default)     the first argument that is not null (an empty string is not null); null if none
- *   ConvertFromBase64(s, enc)      decodes base64; enc Unicode (UTF-16LE, the default), UTF8 or ASCII
+ *   ConvertFromBase64(s, enc)      decodes base64; enc Unicode (UTF-16LE, the default), UTF8 or ASCII. Spaces
+ *                                  and line breaks are skipped, the text ends at the first '=', padding may be
+ *                                  missing [lenient where .NET throws]; another character is an error naming its
+ *                                  position, as are an odd byte count or an unpaired surrogate for Unicode
  *   ConvertToBase64(s)             base64 of s in UTF-16LE ("Unicode" in .NET), as Microsoft's example shows
  *   ConvertToUTF8Hex(s)            upper-case hex of s's UTF-8 bytes
  *   Count(attr)                    number of values; 0 for null

@@ -1,5 +1,6 @@
 /*
- * util.h: small helpers shared by every module: allocation, strings, bounded file reads, secrets, time.
+ * util.h: small helpers shared by every module: allocation, strings, bounded file reads and atomic writes (file.c),
+ * secrets, time.
  */
 #ifndef GROUPBRIDGE_UTIL_H
 #define GROUPBRIDGE_UTIL_H
@@ -25,6 +26,9 @@ int gb_strcasecmp(const char *a, const char *b);
 bool gb_str_iequal(const char *a, const char *b);
 bool gb_str_has_prefix(const char *s, const char *prefix);
 bool gb_str_ihas_prefix(const char *s, const char *prefix);
+
+/* The value of hexadecimal digit c (0-9, a-f, A-F), or -1 when c is not one. */
+int gb_hex_digit(int c);
 
 /* Parses a boolean as the configuration spells it: yes/no, true/false, on/off, 1/0 (any case). GB_EINVAL else. */
 int gb_parse_bool(const char *s, bool *out);

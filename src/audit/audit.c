@@ -89,7 +89,7 @@ int gb_audit_hash(const char *prev_hash, const gb_audit_record *rec, char out[GB
 	gb_buf canon;
 	int rc;
 
-	gb_buf_init(&canon, 0);
+	gb_buf_init(&canon, GB_BUF_DEFAULT_MAX);
 	rc = gb_audit_canonical(rec, &canon, err);
 	if (rc)
 		goto done;

@@ -1,18 +1,30 @@
 /* buf.c: the bounded growable buffer. */
 #include "groupbridge/buf.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "groupbridge/util.h"
 
+/* The invariants of buf.h, checked on the way into every function that changes a buffer. */
+static void check(const gb_buf *b)
+{
+	assert(b);
+	assert(b->max > 0);
+	assert(b->len <= b->max);
+	assert(b->data ? b->len < b->cap && b->data[b->len] == '\0' : b->len == 0 && b->cap == 0);
+	(void)b;
+}
+
 void gb_buf_init(gb_buf *b, size_t max)
 {
+	assert(max > 0 && "every gb_buf states its cap");
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
-	b->max = max ? max : GB_BUF_DEFAULT_MAX;
+	b->max = max;
 }
 
 static int grow(gb_buf *b, size_t need, gb_error *err)
@@ -41,6 +53,8 @@ int gb_buf_append(gb_buf *b, const void *data, size_t n, gb_error *err)
 {
 	int rc;
 
+	check(b);
+	assert(data || n == 0);
 	if (n > SIZE_MAX - b->len - 1)
 		return gb_error_set(err, GB_ETOOBIG, "data exceeds the limit of %zu bytes", b->max);
 	rc = grow(b, b->len + n, err);
@@ -68,6 +82,7 @@ int gb_buf_vprintf(gb_buf *b, gb_error *err, const char *fmt, va_list ap)
 	va_list copy;
 	int n, rc;
 
+	check(b);
 	va_copy(copy, ap);
 	n = vsnprintf(NULL, 0, fmt, copy);
 	va_end(copy);
@@ -101,6 +116,7 @@ char *gb_buf_detach(gb_buf *b)
 {
 	char *p = b->data;
 
+	check(b);
 	if (!p)
 		p = calloc(1, 1);
 	b->data = NULL;
@@ -111,6 +127,7 @@ char *gb_buf_detach(gb_buf *b)
 
 void gb_buf_clear(gb_buf *b)
 {
+	check(b);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';

@@ -1,10 +1,12 @@
 /* log.c: leveled logging with secret redaction. */
 #include "groupbridge/log.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "groupbridge/error.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 #define MAX_SECRETS 32
@@ -110,23 +112,19 @@ void gb_log_redact(const char *src, char *dst, size_t n)
 	dst[o] = '\0';
 }
 
-static void json_string(FILE *f, const char *s)
+/* One JSON log line, written by jansson: {"time":...,"level":...,"module":...,"message":...}. jansson takes only
+ * valid UTF-8, so a byte that is not (a value from a broken source) becomes U+FFFD; the line stays valid JSON. */
+static void json_line(FILE *f, const char *ts, const char *level, const char *module, const char *line)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	char *clean = gb_utf8_valid(line, strlen(line)) ? NULL : gb_utf8_clean(line, strlen(line), 0, NULL);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", level, "module", module, "message",
+	                      clean ? clean : line);
+
+	if (!o || json_dumpf(o, f, JSON_COMPACT) != 0) /* out of memory: the line at least, unescaped */
+		fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"message\":\"(out of memory)\"}", ts, level);
+	fputc('\n', f);
+	json_decref(o);
+	free(clean);
 }
 
 void gb_log_vwrite(gb_log_kind kind, const char *module, const char *fmt, va_list ap)
@@ -143,11 +141,7 @@ void gb_log_vwrite(gb_log_kind kind, const char *module, const char *fmt, va_lis
 	gb_log_redact(raw, line, sizeof(line));
 	if (g_json) {
 		gb_time_iso8601(ts, sizeof(ts));
-		fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"module\":", ts, names[kind]);
-		json_string(f, module ? module : "");
-		fputs(",\"message\":", f);
-		json_string(f, line);
-		fputs("}\n", f);
+		json_line(f, ts, names[kind], module ? module : "", line);
 	} else if (kind == GB_LOG_NOTE) {
 		fprintf(f, "%s\n", line);
 	} else {

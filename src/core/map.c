@@ -1,6 +1,7 @@
 /* map.c: string-keyed hash map with linear probing and tombstones. */
 #include "groupbridge/map.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,16 @@ struct gb_map {
 	size_t used;   /* live keys and tombstones */
 	int icase;
 };
+
+/* The invariants: the capacity is a power of two of at least 16, and at least one slot stays empty, so that a
+ * probe always ends (set resizes before used reaches three quarters of cap). */
+static void check(const gb_map *m)
+{
+	assert(m);
+	assert(m->cap >= 16 && (m->cap & (m->cap - 1)) == 0);
+	assert(m->count <= m->used && m->used < m->cap);
+	(void)m;
+}
 
 static int lower(int c)
 {
@@ -130,6 +141,8 @@ int gb_map_set(gb_map *m, const char *key, void *value, gb_error *err)
 	int found;
 	char *copy;
 
+	check(m);
+	assert(key);
 	if ((m->used + 1) * 4 > m->cap * 3 && resize(m, m->count * 2 + 1 > m->cap / 2 ? m->cap * 2 : m->cap))
 		return gb_error_set(err, GB_ENOMEM, "out of memory growing a map to %zu entries", m->cap * 2);
 	i = find(m, key, &found);
@@ -151,16 +164,22 @@ int gb_map_set(gb_map *m, const char *key, void *value, gb_error *err)
 void *gb_map_get(const gb_map *m, const char *key)
 {
 	int found;
-	size_t i = find(m, key, &found);
+	size_t i;
 
+	check(m);
+	assert(key);
+	i = find(m, key, &found);
 	return found ? m->values[i] : NULL;
 }
 
 int gb_map_del(gb_map *m, const char *key)
 {
 	int found;
-	size_t i = find(m, key, &found);
+	size_t i;
 
+	check(m);
+	assert(key);
+	i = find(m, key, &found);
 	if (!found)
 		return 0;
 	free(m->keys[i]);
@@ -177,6 +196,7 @@ size_t gb_map_count(const gb_map *m)
 
 int gb_map_next(const gb_map *m, size_t *pos, const char **key, void **value)
 {
+	check(m);
 	for (; *pos < m->cap; (*pos)++) {
 		char *k = m->keys[*pos];
 		if (k && k != TOMBSTONE) {

@@ -359,7 +359,7 @@ static int find_by_filter(gb_directory *d, const char *attr, const char *value, 
 	int rc;
 
 	*out = NULL;
-	gb_buf_init(&f, 0);
+	gb_buf_init(&f, GB_BUF_DEFAULT_MAX);
 	if ((rc = gb_buf_printf(&f, err, "(%s=", attr)) || (rc = gb_buf_puts(&f, value, err)) ||
 	    (rc = gb_buf_putc(&f, ')', err)))
 		goto out;
@@ -379,7 +379,7 @@ int gb_directory_find_by_anchor(gb_directory *d, const char *anchor, const char 
 	*out = NULL;
 	if (!anchor || !*anchor)
 		return gb_error_set(err, GB_EINVAL, "an empty anchor");
-	gb_buf_init(&v, 0);
+	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
 	if (!(rc = gb_ad_filter_escape(anchor, strlen(anchor), &v, err)))
 		rc = find_by_filter(d, GB_DIRECTORY_ANCHOR_ATTR, gb_buf_cstr(&v), anchor, attrs, flags, out, err);
 	gb_buf_free(&v);
@@ -397,7 +397,7 @@ int gb_directory_find_by_sid(gb_directory *d, const char *sid, const char *const
 	*out = NULL;
 	if ((rc = gb_ad_sid_from_text(sid, bin, &len, err)))
 		return rc;
-	gb_buf_init(&v, 0);
+	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
 	if (!(rc = gb_ad_filter_escape_binary(bin, len, &v, err)))
 		rc = find_by_filter(d, "objectSid", gb_buf_cstr(&v), sid, attrs, flags, out, err);
 	gb_buf_free(&v);
@@ -414,7 +414,7 @@ int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *con
 	*out = NULL;
 	if ((rc = gb_ad_guid_from_text(guid, bin, err)))
 		return rc;
-	gb_buf_init(&v, 0);
+	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
 	if (!(rc = gb_ad_filter_escape_binary(bin, sizeof bin, &v, err)))
 		rc = find_by_filter(d, "objectGUID", gb_buf_cstr(&v), guid, attrs, flags, out, err);
 	gb_buf_free(&v);
@@ -428,7 +428,7 @@ int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t
 	size_t i, j;
 	int rc = 0;
 
-	gb_buf_init(&f, 0);
+	gb_buf_init(&f, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < n && !rc; i += GB_DIRECTORY_GUID_BATCH) {
 		size_t end = i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n;
 

@@ -252,7 +252,7 @@ static int put_num(ctx *c, const node *n, sb *b, long v, size_t width)
 	char t[32];
 
 	snprintf(t, sizeof(t), "%0*ld", (int)(width > 9 ? 9 : width), v);
-	return sb_add(c, n, b, t, strlen(t));
+	return gb_expr__sb_add(c, n, b, t, strlen(t));
 }
 
 static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t flen, sb *b)
@@ -264,14 +264,15 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 		char ch = f[i];
 
 		if (ch == '\\' && i + 1 < flen) {
-			rc = sb_addc(c, n, b, f[i + 1]);
+			rc = gb_expr__sb_addc(c, n, b, f[i + 1]);
 			i += 2;
 		} else if (ch == '\'' || ch == '"') {
 			const char *close = memchr(f + i + 1, ch, flen - i - 1);
 
 			if (!close)
-				return ex_err(c, n, GB_EINVAL, "%s: unterminated quote in the format", n->fn->name);
-			rc = sb_add(c, n, b, f + i + 1, (size_t)(close - f - i - 1));
+				return gb_expr__err(c, n, GB_EINVAL, "%s: unterminated quote in the format",
+				                    n->fn->name);
+			rc = gb_expr__sb_add(c, n, b, f + i + 1, (size_t)(close - f - i - 1));
 			i = (size_t)(close - f) + 1;
 		} else if (ch == '%') {
 			i++;
@@ -284,7 +285,8 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				break;
 			case 'M':
 				rc = k <= 2 ? put_num(c, n, b, d->month, k)
-				            : sb_add(c, n, b, months[d->month - 1], k == 3 ? 3 : strlen(months[d->month - 1]));
+				            : gb_expr__sb_add(c, n, b, months[d->month - 1],
+				                              k == 3 ? 3 : strlen(months[d->month - 1]));
 				break;
 			case 'd':
 				if (k <= 2) {
@@ -292,7 +294,7 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				} else {
 					int w = (int)((days_from_civil(d->year, d->month, d->day) % 7 + 11) % 7);
 
-					rc = sb_add(c, n, b, wdays[w], k == 3 ? 3 : strlen(wdays[w]));
+					rc = gb_expr__sb_add(c, n, b, wdays[w], k == 3 ? 3 : strlen(wdays[w]));
 				}
 				break;
 			case 'h':
@@ -317,12 +319,10 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 				if (ch == 'F')
 					while (w > 0 && t[w - 1] == '0')
 						t[--w] = '\0';
-				rc = sb_add(c, n, b, t, w);
+				rc = gb_expr__sb_add(c, n, b, t, w);
 				break;
 			}
-			case 't':
-				rc = sb_add(c, n, b, d->hour < 12 ? "AM" : "PM", k == 1 ? 1 : 2);
-				break;
+			case 't': rc = gb_expr__sb_add(c, n, b, d->hour < 12 ? "AM" : "PM", k == 1 ? 1 : 2); break;
 			case 'z':
 			case 'K': {
 				int off = d->has_off ? d->off_min : 0, a = off < 0 ? -off : off;
@@ -330,7 +330,7 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 
 				if (ch == 'K' && !d->has_off) {
 					if (d->utc)
-						rc = sb_addc(c, n, b, 'Z');
+						rc = gb_expr__sb_addc(c, n, b, 'Z');
 					break;
 				}
 				if (ch == 'z' && k == 1)
@@ -339,13 +339,13 @@ static int format_dt(ctx *c, const node *n, const dt *d, const char *f, size_t f
 					snprintf(t, sizeof(t), "%c%02d", off < 0 ? '-' : '+', a / 60);
 				else
 					snprintf(t, sizeof(t), "%c%02d:%02d", off < 0 ? '-' : '+', a / 60, a % 60);
-				rc = sb_add(c, n, b, t, strlen(t));
+				rc = gb_expr__sb_add(c, n, b, t, strlen(t));
 				break;
 			}
 			}
 			i += k;
 		} else {
-			rc = sb_addc(c, n, b, ch);
+			rc = gb_expr__sb_addc(c, n, b, ch);
 			i++;
 		}
 		if (rc < 0)
@@ -370,11 +370,82 @@ static bool read_name(const char *s, size_t len, size_t *i, const char *const *n
 	return false;
 }
 
+/* What parsing a format has read so far besides the date: the AM/PM designator and a 12-hour clock hour. */
+typedef struct clock12 {
+	int pm;  /* 1 for PM, 0 for AM, -1 when the format has no t */
+	int h12; /* the h hour, -1 when the format has no h */
+} clock12;
+
+/* Reads the run of k letters ch (a format specifier) from s at *i. Returns false when s does not fit it. */
+static bool parse_spec(const char *s, size_t len, size_t *i, char ch, size_t k, dt *d, clock12 *ck)
+{
+	int v;
+
+	switch (ch) {
+	case 'y':
+		if (k <= 2) {
+			if (!digits(s, len, i, k == 1 ? 1 : 2, 2, &v))
+				return false;
+			d->year = v + (v <= 29 ? 2000 : 1900); /* .NET's two-digit window ends at 2029 */
+			return true;
+		} else {
+			int w = k > 4 ? (int)(k > 9 ? 9 : k) : 4;
+
+			return digits(s, len, i, k == 3 ? 3 : w, w, &d->year);
+		}
+	case 'M':
+		if (k <= 2)
+			return digits(s, len, i, (int)k, 2, &d->month);
+		if (!read_name(s, len, i, months, 12, k, &v))
+			return false;
+		d->month = v + 1;
+		return true;
+	case 'd':
+		if (k <= 2)
+			return digits(s, len, i, (int)k, 2, &d->day);
+		return read_name(s, len, i, wdays, 7, k, &v);
+	case 'h': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &ck->h12);
+	case 'H': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->hour);
+	case 'm': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->min);
+	case 's': return digits(s, len, i, (int)(k > 2 ? 2 : k), 2, &d->sec);
+	case 'f':
+	case 'F': {
+		size_t start = *i, w = k > 7 ? 7 : k;
+		int32_t t = 0, scale = 1000000;
+
+		while (*i < len && *i - start < w && s[*i] >= '0' && s[*i] <= '9') {
+			t += (s[(*i)++] - '0') * scale;
+			scale /= 10;
+		}
+		if (ch == 'f' && *i - start != w)
+			return false;
+		d->ticks = t;
+		return true;
+	}
+	case 't':
+		if (*i >= len || (s[*i] != 'A' && s[*i] != 'P'))
+			return false;
+		ck->pm = s[(*i)++] == 'P';
+		if (k > 1) {
+			if (*i >= len || s[*i] != 'M')
+				return false;
+			(*i)++;
+		}
+		return true;
+	case 'z':
+	case 'K':
+		if (ch == 'K' && (*i >= len || (s[*i] != 'Z' && s[*i] != '+' && s[*i] != '-')))
+			return true;
+		return zone(s, len, i, d);
+	}
+	return true;
+}
+
 /* Parses s with a .NET custom format. Returns false when s does not fit the format. */
 static bool parse_format(const char *s, size_t len, const char *f, size_t flen, dt *d)
 {
 	size_t i = 0, p = 0, k;
-	int v, pm = -1, h12 = -1;
+	clock12 ck = {-1, -1};
 
 	memset(d, 0, sizeof(*d));
 	d->year = 1, d->month = 1, d->day = 1;
@@ -402,89 +473,8 @@ static bool parse_format(const char *s, size_t len, const char *f, size_t flen, 
 		} else if (is_spec(ch)) {
 			k = run(f, flen, p);
 			p += k;
-			switch (ch) {
-			case 'y':
-				if (k <= 2) {
-					if (!digits(s, len, &i, k == 1 ? 1 : 2, 2, &v))
-						return false;
-					d->year = v + (v <= 29 ? 2000 : 1900); /* .NET's two-digit window ends at 2029 */
-				} else {
-					int w = k > 4 ? (int)(k > 9 ? 9 : k) : 4;
-
-					if (!digits(s, len, &i, k == 3 ? 3 : w, w, &d->year))
-						return false;
-				}
-				break;
-			case 'M':
-				if (k <= 2) {
-					if (!digits(s, len, &i, (int)k, 2, &d->month))
-						return false;
-				} else {
-					if (!read_name(s, len, &i, months, 12, k, &v))
-						return false;
-					d->month = v + 1;
-				}
-				break;
-			case 'd':
-				if (k <= 2) {
-					if (!digits(s, len, &i, (int)k, 2, &d->day))
-						return false;
-				} else if (!read_name(s, len, &i, wdays, 7, k, &v)) {
-					return false;
-				}
-				break;
-			case 'h':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &h12))
-					return false;
-				break;
-			case 'H':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->hour))
-					return false;
-				break;
-			case 'm':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->min))
-					return false;
-				break;
-			case 's':
-				if (!digits(s, len, &i, (int)(k > 2 ? 2 : k), 2, &d->sec))
-					return false;
-				break;
-			case 'f':
-			case 'F': {
-				size_t start = i, w = k > 7 ? 7 : k, nd;
-				int32_t t = 0, scale = 1000000;
-
-				while (i < len && i - start < w && s[i] >= '0' && s[i] <= '9') {
-					t += (s[i++] - '0') * scale;
-					scale /= 10;
-				}
-				nd = i - start;
-				if (ch == 'f' && nd != w)
-					return false;
-				d->ticks = t;
-				break;
-			}
-			case 't':
-				if (i < len && (s[i] == 'A' || s[i] == 'P')) {
-					pm = s[i] == 'P';
-					i++;
-					if (k > 1) {
-						if (i >= len || s[i] != 'M')
-							return false;
-						i++;
-					}
-				} else {
-					return false;
-				}
-				break;
-			case 'z':
-			case 'K':
-				if (ch == 'K' && (i >= len || (s[i] != 'Z' && s[i] != '+' && s[i] != '-')))
-					break;
-				if (!zone(s, len, &i, d))
-					return false;
-				break;
-			}
+			if (!parse_spec(s, len, &i, ch, k, d, &ck))
+				return false;
 		} else {
 			if (i >= len || s[i] != ch)
 				return false;
@@ -492,11 +482,11 @@ static bool parse_format(const char *s, size_t len, const char *f, size_t flen, 
 			p++;
 		}
 	}
-	if (h12 >= 0) {
-		if (h12 < 1 || h12 > 12)
+	if (ck.h12 >= 0) {
+		if (ck.h12 < 1 || ck.h12 > 12)
 			return false;
-		d->hour = h12 % 12 + (pm == 1 ? 12 : 0);
-	} else if (pm == 1 && d->hour < 12) {
+		d->hour = ck.h12 % 12 + (ck.pm == 1 ? 12 : 0);
+	} else if (ck.pm == 1 && d->hour < 12) {
 		d->hour += 12;
 	}
 	return i == len && valid(d);
@@ -511,15 +501,17 @@ static int arg_date(ctx *c, const node *n, size_t i, dt *d, bool *isnull)
 	int rc;
 
 	*isnull = false;
-	if ((rc = ex_arg_str(c, n, i, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, i, &s, &len)) < 0)
 		return rc;
 	if (!s) {
 		*isnull = true;
 		return 0;
 	}
 	if (!parse_generic(s, len, d))
-		return ex_err(c, n, GB_EINVAL, "%s: \"%.60s\" is not a date this evaluator reads (ISO 8601 or "
-		                               "M/d/yyyy h:mm:ss tt)", n->fn->name, s);
+		return gb_expr__err(c, n, GB_EINVAL,
+		                    "%s: \"%.60s\" is not a date this evaluator reads (ISO 8601 or "
+		                    "M/d/yyyy h:mm:ss tt)",
+		                    n->fn->name, s);
 	return 0;
 }
 
@@ -532,13 +524,13 @@ static int out_date(ctx *c, const node *n, int64_t secs, int32_t ticks, val *out
 	int rc;
 
 	if (!from_epoch(secs, ticks, &d))
-		return ex_err(c, n, GB_EINVAL, "%s: the date is outside the years 1 to 9999", n->fn->name);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: the date is outside the years 1 to 9999", n->fn->name);
 	if ((rc = format_dt(c, n, &d, general, strlen(general), &b)) < 0)
 		return rc;
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
-int fn_cdate(ctx *c, const node *n, val *out)
+int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
 {
 	bool isnull;
 	dt d;
@@ -546,14 +538,12 @@ int fn_cdate(ctx *c, const node *n, val *out)
 
 	if ((rc = arg_date(c, n, 0, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	return out_date(c, n, to_epoch(&d), d.ticks, out);
 }
 
-int fn_now(ctx *c, const node *n, val *out)
+int gb_expr__fn_now(ctx *c, const node *n, val *out)
 {
 	return out_date(c, n, (int64_t)time(NULL), 0, out);
 }
@@ -564,17 +554,17 @@ static int interval(ctx *c, const node *n, char *out, size_t outn)
 	size_t len;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
 	if (!s || !(strcmp(s, "yyyy") == 0 || strcmp(s, "m") == 0 || strcmp(s, "d") == 0 || strcmp(s, "ww") == 0 ||
 	            strcmp(s, "h") == 0 || strcmp(s, "n") == 0 || strcmp(s, "s") == 0))
-		return ex_err(c, n, GB_EINVAL, "%s: interval \"%.20s\" is not one of yyyy, m, d, ww, h, n, s", n->fn->name,
-		              s ? s : "(null)");
+		return gb_expr__err(c, n, GB_EINVAL, "%s: interval \"%.20s\" is not one of yyyy, m, d, ww, h, n, s",
+		                    n->fn->name, s ? s : "(null)");
 	snprintf(out, outn, "%s", s);
 	return 0;
 }
 
-int fn_dateadd(ctx *c, const node *n, val *out)
+int gb_expr__fn_dateadd(ctx *c, const node *n, val *out)
 {
 	char iv[8];
 	int64_t k, secs;
@@ -582,27 +572,25 @@ int fn_dateadd(ctx *c, const node *n, val *out)
 	dt d;
 	int rc;
 
-	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0 ||
+	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0 ||
 	    (rc = arg_date(c, n, 2, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	if (k > 4000000000000LL || k < -4000000000000LL)
-		return ex_err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
+		return gb_expr__err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
 	if (strcmp(iv, "yyyy") == 0 || strcmp(iv, "m") == 0) {
 		int64_t nmonths = (strcmp(iv, "yyyy") == 0 ? k * 12 : k), total;
 
 		if (nmonths > 200000 || nmonths < -200000)
-			return ex_err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
+			return gb_expr__err(c, n, GB_EINVAL, "DateAdd: %lld is out of range", (long long)k);
 		/* convert to UTC first, then move the calendar month and clamp the day (as .NET AddMonths) */
 		from_epoch(to_epoch(&d), d.ticks, &d);
 		total = (int64_t)d.year * 12 + (d.month - 1) + nmonths;
 		d.year = (int)floordiv(total, 12);
 		d.month = (int)(total - (int64_t)d.year * 12) + 1;
 		if (d.year < 1 || d.year > 9999)
-			return ex_err(c, n, GB_EINVAL, "DateAdd: the date is outside the years 1 to 9999");
+			return gb_expr__err(c, n, GB_EINVAL, "DateAdd: the date is outside the years 1 to 9999");
 		if (d.day > mdays(d.year, d.month))
 			d.day = mdays(d.year, d.month);
 		secs = to_epoch(&d);
@@ -614,7 +602,7 @@ int fn_dateadd(ctx *c, const node *n, val *out)
 	return out_date(c, n, secs, d.ticks, out);
 }
 
-int fn_datediff(ctx *c, const node *n, val *out)
+int gb_expr__fn_datediff(ctx *c, const node *n, val *out)
 {
 	char iv[8];
 	bool n1, n2;
@@ -625,10 +613,8 @@ int fn_datediff(ctx *c, const node *n, val *out)
 	if ((rc = interval(c, n, iv, sizeof(iv))) < 0 || (rc = arg_date(c, n, 1, &a, &n1)) < 0 ||
 	    (rc = arg_date(c, n, 2, &b, &n2)) < 0)
 		return rc;
-	if (n1 || n2) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (n1 || n2)
+		return gb_expr__set_null(out);
 	sa = to_epoch(&a);
 	sb_ = to_epoch(&b);
 	from_epoch(sa, 0, &a);
@@ -647,30 +633,28 @@ int fn_datediff(ctx *c, const node *n, val *out)
 		r = floordiv(sb_, 60) - floordiv(sa, 60);
 	else
 		r = sb_ - sa;
-	ex_set_int(out, r);
+	gb_expr__set_int(out, r);
 	return 0;
 }
 
-int fn_datefromnum(ctx *c, const node *n, val *out)
+int gb_expr__fn_datefromnum(ctx *c, const node *n, val *out)
 {
 	val v;
 	int64_t k;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	if (ex_is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	if ((rc = ex_arg_int(c, n, 0, &k)) < 0)
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
+	if ((rc = gb_expr__arg_int(c, n, 0, &k)) < 0)
 		return rc;
 	if (k < 0)
-		return ex_err(c, n, GB_EINVAL, "DateFromNum: %lld is negative", (long long)k);
+		return gb_expr__err(c, n, GB_EINVAL, "DateFromNum: %lld is negative", (long long)k);
 	return out_date(c, n, k / TICKS_PER_SEC - EPOCH_1601, (int32_t)(k % TICKS_PER_SEC), out);
 }
 
-int fn_numfromdate(ctx *c, const node *n, val *out)
+int gb_expr__fn_numfromdate(ctx *c, const node *n, val *out)
 {
 	bool isnull;
 	int64_t secs;
@@ -679,18 +663,16 @@ int fn_numfromdate(ctx *c, const node *n, val *out)
 
 	if ((rc = arg_date(c, n, 0, &d, &isnull)) < 0)
 		return rc;
-	if (isnull) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (isnull)
+		return gb_expr__set_null(out);
 	secs = to_epoch(&d) + EPOCH_1601;
 	if (secs < 0)
-		return ex_err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
-	ex_set_int(out, secs * TICKS_PER_SEC + d.ticks);
+		return gb_expr__err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
+	gb_expr__set_int(out, secs * TICKS_PER_SEC + d.ticks);
 	return 0;
 }
 
-int fn_formatdatetime(ctx *c, const node *n, val *out)
+int gb_expr__fn_formatdatetime(ctx *c, const node *n, val *out)
 {
 	const char *s, *inf, *outf;
 	size_t len, inl, outl, base = n->nargs == 4 ? 2 : 1;
@@ -698,18 +680,17 @@ int fn_formatdatetime(ctx *c, const node *n, val *out)
 	dt d;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, base, &inf, &inl)) < 0 ||
-	    (rc = ex_arg_str(c, n, base + 1, &outf, &outl)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, base, &inf, &inl)) < 0 ||
+	    (rc = gb_expr__arg_str(c, n, base + 1, &outf, &outl)) < 0)
 		return rc;
 	if (!inf || !outf)
-		return ex_err(c, n, GB_EINVAL, "FormatDateTime: the %s format is null", inf ? "output" : "input");
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: the %s format is null", inf ? "output" : "input");
+	if (!s)
+		return gb_expr__set_null(out);
 	if (!parse_format(s, len, inf, inl, &d))
-		return ex_err(c, n, GB_EINVAL, "FormatDateTime: \"%.60s\" does not match the format \"%.60s\"", s, inf);
+		return gb_expr__err(c, n, GB_EINVAL, "FormatDateTime: \"%.60s\" does not match the format \"%.60s\"", s,
+		                    inf);
 	if ((rc = format_dt(c, n, &d, outf, outl, &b)) < 0)
 		return rc;
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }

@@ -18,7 +18,7 @@ struct gb_expr_value {
 	bool redacted;
 };
 
-void *ex_alloc(ctx *c, size_t n)
+void *gb_expr__alloc(ctx *c, size_t n)
 {
 	arena_block *b = c->blocks;
 	size_t a = sizeof(max_align_t), need = (n + a - 1) / a * a;
@@ -41,7 +41,7 @@ void *ex_alloc(ctx *c, size_t n)
 	return (char *)b->data + b->used - need;
 }
 
-int ex_err(ctx *c, const node *n, int code, const char *fmt, ...)
+int gb_expr__err(ctx *c, const node *n, int code, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -49,10 +49,10 @@ int ex_err(ctx *c, const node *n, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return gb_error_set(c->err, code, "expression:%zu: %s", ex_column(c->e->text, n ? n->off : 0), msg);
+	return gb_error_set(c->err, code, "expression:%zu: %s", gb_expr__column(c->e->text, n ? n->off : 0), msg);
 }
 
-int ex_oom(ctx *c)
+int gb_expr__oom(ctx *c)
 {
 	if (c->total >= GB_EXPR_MAX_WORK / 2)
 		return gb_error_set(c->err, GB_ETOOBIG, "expression: evaluation used more than %zu bytes",
@@ -60,40 +60,41 @@ int ex_oom(ctx *c)
 	return gb_error_set(c->err, GB_ENOMEM, "expression: out of memory");
 }
 
-int ex_check_time(ctx *c, const node *n)
+int gb_expr__check_time(ctx *c, const node *n)
 {
 	if (gb_time_mono_ms() > c->deadline_ms)
-		return ex_err(c, n, GB_ETOOBIG, "evaluation took longer than %d ms", GB_EXPR_MAX_TIME_MS);
+		return gb_expr__err(c, n, GB_ETOOBIG, "evaluation took longer than %d ms", GB_EXPR_MAX_TIME_MS);
 	return 0;
 }
 
-bool ex_is_null(const val *v)
+bool gb_expr__is_null(const val *v)
 {
 	return v->type == V_NULL || v->type == V_IGNORE || (v->type == V_LIST && v->count == 0);
 }
 
-int ex_set_str(ctx *c, const node *n, val *out, const char *s, size_t len)
+int gb_expr__set_str(ctx *c, const node *n, val *out, const char *s, size_t len)
 {
 	char *p;
 
 	if (len > GB_EXPR_MAX_STRING)
-		return ex_err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes", n && n->fn ? n->fn->name : "value",
-		              GB_EXPR_MAX_STRING);
-	p = ex_alloc(c, len + 1);
+		return gb_expr__err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes",
+		                    n && n->fn ? n->fn->name : "value", GB_EXPR_MAX_STRING);
+	p = gb_expr__alloc(c, len + 1);
 	if (!p)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	memcpy(p, s, len);
 	p[len] = '\0';
-	return ex_set_strbuf(c, n, out, p, len);
+	return gb_expr__set_strbuf(c, n, out, p, len);
 }
 
-int ex_set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len)
+int gb_expr__set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len)
 {
 	if (len > GB_EXPR_MAX_STRING)
-		return ex_err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes", n && n->fn ? n->fn->name : "value",
-		              GB_EXPR_MAX_STRING);
+		return gb_expr__err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes",
+		                    n && n->fn ? n->fn->name : "value", GB_EXPR_MAX_STRING);
 	if (memchr(s, '\0', len))
-		return ex_err(c, n, GB_EINVAL, "%s: result contains a NUL character", n && n->fn ? n->fn->name : "value");
+		return gb_expr__err(c, n, GB_EINVAL, "%s: result contains a NUL character",
+		                    n && n->fn ? n->fn->name : "value");
 	memset(out, 0, sizeof(*out));
 	out->type = V_STR;
 	out->s = s;
@@ -101,34 +102,40 @@ int ex_set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len)
 	return 0;
 }
 
-void ex_set_bool(val *out, bool b)
+int gb_expr__set_null(val *out)
+{
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+void gb_expr__set_bool(val *out, bool b)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = V_BOOL;
 	out->b = b;
 }
 
-void ex_set_int(val *out, int64_t i)
+void gb_expr__set_int(val *out, int64_t i)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = V_INT;
 	out->n = i;
 }
 
-int sb_add(ctx *c, const node *n, sb *b, const char *s, size_t len)
+int gb_expr__sb_add(ctx *c, const node *n, sb *b, const char *s, size_t len)
 {
 	if (len > GB_EXPR_MAX_STRING || b->len + len > GB_EXPR_MAX_STRING)
-		return ex_err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes", n && n->fn ? n->fn->name : "value",
-		              GB_EXPR_MAX_STRING);
+		return gb_expr__err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes",
+		                    n && n->fn ? n->fn->name : "value", GB_EXPR_MAX_STRING);
 	if (b->len + len + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
 		char *p;
 
 		while (cap < b->len + len + 1)
 			cap *= 2;
-		p = ex_alloc(c, cap);
+		p = gb_expr__alloc(c, cap);
 		if (!p)
-			return ex_oom(c);
+			return gb_expr__oom(c);
 		if (b->len)
 			memcpy(p, b->p, b->len);
 		b->p = p;
@@ -141,18 +148,18 @@ int sb_add(ctx *c, const node *n, sb *b, const char *s, size_t len)
 	return 0;
 }
 
-int sb_addc(ctx *c, const node *n, sb *b, char ch)
+int gb_expr__sb_addc(ctx *c, const node *n, sb *b, char ch)
 {
-	return sb_add(c, n, b, &ch, 1);
+	return gb_expr__sb_add(c, n, b, &ch, 1);
 }
 
-int sb_done(ctx *c, const node *n, sb *b, val *out)
+int gb_expr__sb_done(ctx *c, const node *n, sb *b, val *out)
 {
 	int rc;
 
-	if (!b->p && (rc = sb_add(c, n, b, "", 0)) < 0)
+	if (!b->p && (rc = gb_expr__sb_add(c, n, b, "", 0)) < 0)
 		return rc;
-	return ex_set_strbuf(c, n, out, b->p, b->len);
+	return gb_expr__set_strbuf(c, n, out, b->p, b->len);
 }
 
 static const char *fname(const node *n)
@@ -160,7 +167,7 @@ static const char *fname(const node *n)
 	return n->kind == N_CALL ? n->fn->name : "expression";
 }
 
-int ex_to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len)
+int gb_expr__to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len)
 {
 	char num[32], *p;
 	int k;
@@ -181,9 +188,9 @@ int ex_to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len)
 		return 0;
 	case V_INT:
 		k = snprintf(num, sizeof(num), "%" PRId64, v->n);
-		p = ex_alloc(c, (size_t)k + 1);
+		p = gb_expr__alloc(c, (size_t)k + 1);
 		if (!p)
-			return ex_oom(c);
+			return gb_expr__oom(c);
 		memcpy(p, num, (size_t)k + 1);
 		*s = p;
 		*len = (size_t)k;
@@ -196,12 +203,13 @@ int ex_to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len)
 			*len = strlen(v->items[0]);
 			return 0;
 		}
-		return ex_err(c, n, GB_EINVAL, "%s: expects a single value, not a list of %zu values", fname(n), v->count);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: expects a single value, not a list of %zu values", fname(n),
+		                    v->count);
 	}
 	return 0;
 }
 
-int ex_arg(ctx *c, const node *n, size_t i, val *out, bool *present)
+int gb_expr__arg(ctx *c, const node *n, size_t i, val *out, bool *present)
 {
 	memset(out, 0, sizeof(*out));
 	if (present)
@@ -210,19 +218,19 @@ int ex_arg(ctx *c, const node *n, size_t i, val *out, bool *present)
 		return 0;
 	if (present)
 		*present = true;
-	return ex_eval(c, n->args[i], out);
+	return gb_expr__eval(c, n->args[i], out);
 }
 
-int ex_arg_str(ctx *c, const node *n, size_t i, const char **s, size_t *len)
+int gb_expr__arg_str(ctx *c, const node *n, size_t i, const char **s, size_t *len)
 {
 	val v;
 	int rc;
 
 	*s = NULL;
 	*len = 0;
-	if ((rc = ex_arg(c, n, i, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, i, &v, NULL)) < 0)
 		return rc;
-	return ex_to_str(c, n, &v, s, len);
+	return gb_expr__to_str(c, n, &v, s, len);
 }
 
 static bool parse_i64(const char *s, size_t len, int64_t *out)
@@ -265,40 +273,41 @@ static int to_int(ctx *c, const node *n, size_t i, const val *v, int64_t *out)
 		return 0;
 	}
 	if (v->type == V_BOOL)
-		return ex_err(c, n, GB_EINVAL, "%s: argument %zu is a boolean, not a number", fname(n), i + 1);
-	if ((rc = ex_to_str(c, n, v, &s, &len)) < 0)
+		return gb_expr__err(c, n, GB_EINVAL, "%s: argument %zu is a boolean, not a number", fname(n), i + 1);
+	if ((rc = gb_expr__to_str(c, n, v, &s, &len)) < 0)
 		return rc;
 	if (!s)
-		return ex_err(c, n, GB_EINVAL, "%s: argument %zu is null, not a number", fname(n), i + 1);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: argument %zu is null, not a number", fname(n), i + 1);
 	if (!parse_i64(s, len, out))
-		return ex_err(c, n, GB_EINVAL, "%s: argument %zu \"%.40s\" is not a whole number", fname(n), i + 1, s);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: argument %zu \"%.40s\" is not a whole number", fname(n),
+		                    i + 1, s);
 	return 0;
 }
 
-int ex_arg_int_opt(ctx *c, const node *n, size_t i, int64_t *out, bool *present)
+int gb_expr__arg_int_opt(ctx *c, const node *n, size_t i, int64_t *out, bool *present)
 {
 	val v;
 	int rc;
 
 	*out = 0;
-	if ((rc = ex_arg(c, n, i, &v, present)) < 0)
+	if ((rc = gb_expr__arg(c, n, i, &v, present)) < 0)
 		return rc;
 	if (!*present)
 		return 0;
 	return to_int(c, n, i, &v, out);
 }
 
-int ex_arg_int(ctx *c, const node *n, size_t i, int64_t *out)
+int gb_expr__arg_int(ctx *c, const node *n, size_t i, int64_t *out)
 {
 	bool present;
-	int rc = ex_arg_int_opt(c, n, i, out, &present);
+	int rc = gb_expr__arg_int_opt(c, n, i, out, &present);
 
 	if (rc == 0 && !present)
-		return ex_err(c, n, GB_EINVAL, "%s: argument %zu is missing", fname(n), i + 1);
+		return gb_expr__err(c, n, GB_EINVAL, "%s: argument %zu is missing", fname(n), i + 1);
 	return rc;
 }
 
-int ex_to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out)
+int gb_expr__to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out)
 {
 	const char *s;
 	size_t len;
@@ -313,9 +322,9 @@ int ex_to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out)
 		*out = v->n != 0;
 		return 0;
 	}
-	if (ex_is_null(v))
-		return ex_err(c, n, GB_EINVAL, "%s: %s is null, not a boolean", fname(n), what);
-	if ((rc = ex_to_str(c, n, v, &s, &len)) < 0)
+	if (gb_expr__is_null(v))
+		return gb_expr__err(c, n, GB_EINVAL, "%s: %s is null, not a boolean", fname(n), what);
+	if ((rc = gb_expr__to_str(c, n, v, &s, &len)) < 0)
 		return rc;
 	if (gb_str_iequal(s, "true")) {
 		*out = true;
@@ -329,7 +338,7 @@ int ex_to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out)
 		*out = i != 0;
 		return 0;
 	}
-	return ex_err(c, n, GB_EINVAL, "%s: %s \"%.40s\" is not a boolean", fname(n), what, s);
+	return gb_expr__err(c, n, GB_EINVAL, "%s: %s \"%.40s\" is not a boolean", fname(n), what, s);
 }
 
 static int eval_attr(ctx *c, const node *n, val *out)
@@ -343,20 +352,20 @@ static int eval_attr(ctx *c, const node *n, val *out)
 	if ((rc = c->lookup(n->text, c->user, &a, c->err)) < 0)
 		return rc;
 	if (a.value)
-		return ex_set_str(c, n, out, a.value, strlen(a.value));
+		return gb_expr__set_str(c, n, out, a.value, strlen(a.value));
 	if (!a.values || a.count == 0)
 		return 0;
 	if (a.count > GB_EXPR_MAX_ITEMS)
-		return ex_err(c, n, GB_ETOOBIG, "[%s] has more than %zu values", n->text, GB_EXPR_MAX_ITEMS);
-	out->items = ex_alloc(c, a.count * sizeof(*out->items));
+		return gb_expr__err(c, n, GB_ETOOBIG, "[%s] has more than %zu values", n->text, GB_EXPR_MAX_ITEMS);
+	out->items = gb_expr__alloc(c, a.count * sizeof(*out->items));
 	if (!out->items)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	for (i = 0; i < a.count; i++) {
 		val tmp;
 
 		if (!a.values[i])
-			return ex_err(c, n, GB_EINVAL, "[%s]: value %zu is missing", n->text, i + 1);
-		if ((rc = ex_set_str(c, n, &tmp, a.values[i], strlen(a.values[i]))) < 0)
+			return gb_expr__err(c, n, GB_EINVAL, "[%s]: value %zu is missing", n->text, i + 1);
+		if ((rc = gb_expr__set_str(c, n, &tmp, a.values[i], strlen(a.values[i]))) < 0)
 			return rc;
 		out->items[i] = tmp.s;
 	}
@@ -374,12 +383,12 @@ static int eval_concat(ctx *c, const node *n, val *out)
 	int rc;
 
 	for (i = 0; i < n->nargs; i++) {
-		if ((rc = ex_eval(c, n->args[i], &v)) < 0 || (rc = ex_to_str(c, n, &v, &s, &len)) < 0)
+		if ((rc = gb_expr__eval(c, n->args[i], &v)) < 0 || (rc = gb_expr__to_str(c, n, &v, &s, &len)) < 0)
 			return rc;
-		if (s && (rc = sb_add(c, n, &b, s, len)) < 0)
+		if (s && (rc = gb_expr__sb_add(c, n, &b, s, len)) < 0)
 			return rc;
 	}
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
 static int eval_cmp(ctx *c, const node *n, val *out)
@@ -391,18 +400,18 @@ static int eval_cmp(ctx *c, const node *n, val *out)
 	int rc, r;
 	bool na, nb;
 
-	if ((rc = ex_eval(c, n->args[0], &a)) < 0 || (rc = ex_eval(c, n->args[1], &b)) < 0)
+	if ((rc = gb_expr__eval(c, n->args[0], &a)) < 0 || (rc = gb_expr__eval(c, n->args[1], &b)) < 0)
 		return rc;
-	na = ex_is_null(&a);
-	nb = ex_is_null(&b);
+	na = gb_expr__is_null(&a);
+	nb = gb_expr__is_null(&b);
 	if (na || nb) {
 		/* null equals only null; ordering against null is false (never a guessed order) */
 		bool eq = na && nb;
 
-		ex_set_bool(out, n->op == CMP_EQ ? eq : n->op == CMP_NE ? !eq : false);
+		gb_expr__set_bool(out, n->op == CMP_EQ ? eq : n->op == CMP_NE ? !eq : false);
 		return 0;
 	}
-	if ((rc = ex_to_str(c, n, &a, &sa, &la)) < 0 || (rc = ex_to_str(c, n, &b, &sb_, &lb)) < 0)
+	if ((rc = gb_expr__to_str(c, n, &a, &sa, &la)) < 0 || (rc = gb_expr__to_str(c, n, &b, &sb_, &lb)) < 0)
 		return rc;
 	if (parse_i64(sa, la, &ia) && parse_i64(sb_, lb, &ib)) {
 		r = ia < ib ? -1 : ia > ib;
@@ -415,21 +424,21 @@ static int eval_cmp(ctx *c, const node *n, val *out)
 			r = la < lb ? -1 : la > lb;
 	}
 	switch (n->op) {
-	case CMP_EQ: ex_set_bool(out, r == 0); break;
-	case CMP_NE: ex_set_bool(out, r != 0); break;
-	case CMP_LT: ex_set_bool(out, r < 0); break;
-	case CMP_LE: ex_set_bool(out, r <= 0); break;
-	case CMP_GT: ex_set_bool(out, r > 0); break;
-	case CMP_GE: ex_set_bool(out, r >= 0); break;
+	case CMP_EQ: gb_expr__set_bool(out, r == 0); break;
+	case CMP_NE: gb_expr__set_bool(out, r != 0); break;
+	case CMP_LT: gb_expr__set_bool(out, r < 0); break;
+	case CMP_LE: gb_expr__set_bool(out, r <= 0); break;
+	case CMP_GT: gb_expr__set_bool(out, r > 0); break;
+	case CMP_GE: gb_expr__set_bool(out, r >= 0); break;
 	}
 	return 0;
 }
 
-int ex_eval(ctx *c, const node *n, val *out)
+int gb_expr__eval(ctx *c, const node *n, val *out)
 {
 	memset(out, 0, sizeof(*out));
 	if ((++c->steps & 255) == 0) {
-		int rc = ex_check_time(c, n);
+		int rc = gb_expr__check_time(c, n);
 
 		if (rc < 0)
 			return rc;
@@ -445,12 +454,8 @@ int ex_eval(ctx *c, const node *n, val *out)
 		out->s = n->text;
 		out->len = n->len;
 		return 0;
-	case N_INT:
-		ex_set_int(out, n->num);
-		return 0;
-	case N_BOOL:
-		ex_set_bool(out, n->num != 0);
-		return 0;
+	case N_INT: gb_expr__set_int(out, n->num); return 0;
+	case N_BOOL: gb_expr__set_bool(out, n->num != 0); return 0;
 	case N_CONCAT:
 		return eval_concat(c, n, out);
 	case N_CMP:
@@ -464,50 +469,50 @@ int ex_eval(ctx *c, const node *n, val *out)
 		return rc;
 	}
 	}
-	return ex_err(c, n, GB_ERROR, "internal error: unknown node");
+	return gb_expr__err(c, n, GB_ERROR, "internal error: unknown node");
 }
 
 /* ---- core functions: logic, null tests, conversions ---- */
 
-int fn_iif(ctx *c, const node *n, val *out)
+int gb_expr__fn_iif(ctx *c, const node *n, val *out)
 {
 	val cond;
 	bool b;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &cond, NULL)) < 0 || (rc = ex_to_bool(c, n, &cond, "condition", &b)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &cond, NULL)) < 0 || (rc = gb_expr__to_bool(c, n, &cond, "condition", &b)) < 0)
 		return rc;
-	return ex_arg(c, n, b ? 1 : 2, out, NULL);
+	return gb_expr__arg(c, n, b ? 1 : 2, out, NULL);
 }
 
-int fn_switch(ctx *c, const node *n, val *out)
+int gb_expr__fn_switch(ctx *c, const node *n, val *out)
 {
 	const char *src, *key;
 	size_t slen, klen, i;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &src, &slen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &src, &slen)) < 0)
 		return rc;
 	if (!src) /* a null source matches the key "" (Microsoft's workaround for empty values relies on it) */
 		src = "", slen = 0;
 	for (i = 2; i + 1 < n->nargs; i += 2) {
-		if ((rc = ex_arg_str(c, n, i, &key, &klen)) < 0)
+		if ((rc = gb_expr__arg_str(c, n, i, &key, &klen)) < 0)
 			return rc;
 		if (key && klen == slen && memcmp(key, src, slen) == 0)
-			return ex_arg(c, n, i + 1, out, NULL);
+			return gb_expr__arg(c, n, i + 1, out, NULL);
 	}
-	return ex_arg(c, n, 1, out, NULL);
+	return gb_expr__arg(c, n, 1, out, NULL);
 }
 
-int fn_coalesce(ctx *c, const node *n, val *out)
+int gb_expr__fn_coalesce(ctx *c, const node *n, val *out)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < n->nargs; i++) {
-		if ((rc = ex_arg(c, n, i, out, NULL)) < 0)
+		if ((rc = gb_expr__arg(c, n, i, out, NULL)) < 0)
 			return rc;
-		if (!ex_is_null(out))
+		if (!gb_expr__is_null(out))
 			return 0;
 	}
 	memset(out, 0, sizeof(*out));
@@ -521,9 +526,9 @@ static int null_or_empty(ctx *c, const node *n, bool *isnull, bool *empty)
 	size_t len;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	*isnull = ex_is_null(&v);
+	*isnull = gb_expr__is_null(&v);
 	*empty = false;
 	if (!*isnull && v.type == V_STR)
 		*empty = v.len == 0;
@@ -541,48 +546,48 @@ static int null_or_empty(ctx *c, const node *n, bool *isnull, bool *empty)
 	return 0;
 }
 
-int fn_isnull(ctx *c, const node *n, val *out)
+int gb_expr__fn_isnull(ctx *c, const node *n, val *out)
 {
 	bool isnull, empty;
 	int rc = null_or_empty(c, n, &isnull, &empty);
 
 	if (rc == 0)
-		ex_set_bool(out, isnull);
+		gb_expr__set_bool(out, isnull);
 	return rc;
 }
 
-int fn_isnullorempty(ctx *c, const node *n, val *out)
+int gb_expr__fn_isnullorempty(ctx *c, const node *n, val *out)
 {
 	bool isnull, empty;
 	int rc = null_or_empty(c, n, &isnull, &empty);
 
 	if (rc == 0)
-		ex_set_bool(out, isnull || empty);
+		gb_expr__set_bool(out, isnull || empty);
 	return rc;
 }
 
-int fn_ispresent(ctx *c, const node *n, val *out)
+int gb_expr__fn_ispresent(ctx *c, const node *n, val *out)
 {
 	bool isnull, empty;
 	int rc = null_or_empty(c, n, &isnull, &empty);
 
 	if (rc == 0)
-		ex_set_bool(out, !isnull && !empty);
+		gb_expr__set_bool(out, !isnull && !empty);
 	return rc;
 }
 
-int fn_isstring(ctx *c, const node *n, val *out)
+int gb_expr__fn_isstring(ctx *c, const node *n, val *out)
 {
 	val v;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	ex_set_bool(out, !ex_is_null(&v) && !(v.type == V_LIST && v.count > 1));
+	gb_expr__set_bool(out, !gb_expr__is_null(&v) && !(v.type == V_LIST && v.count > 1));
 	return 0;
 }
 
-int fn_not(ctx *c, const node *n, val *out)
+int gb_expr__fn_not(ctx *c, const node *n, val *out)
 {
 	val v;
 	const char *s;
@@ -590,39 +595,39 @@ int fn_not(ctx *c, const node *n, val *out)
 	bool t = false;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
 	if (v.type == V_BOOL)
 		t = v.b;
 	else if (v.type == V_STR || (v.type == V_LIST && v.count == 1)) {
-		if ((rc = ex_to_str(c, n, &v, &s, &len)) < 0)
+		if ((rc = gb_expr__to_str(c, n, &v, &s, &len)) < 0)
 			return rc;
 		t = gb_str_iequal(s, "true");
 	}
-	ex_set_bool(out, !t);
+	gb_expr__set_bool(out, !t);
 	return 0;
 }
 
-int fn_cbool(ctx *c, const node *n, val *out)
+int gb_expr__fn_cbool(ctx *c, const node *n, val *out)
 {
 	val v;
 	bool b;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0 || (rc = ex_to_bool(c, n, &v, "value", &b)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0 || (rc = gb_expr__to_bool(c, n, &v, "value", &b)) < 0)
 		return rc;
-	ex_set_bool(out, b);
+	gb_expr__set_bool(out, b);
 	return 0;
 }
 
-int fn_cstr(ctx *c, const node *n, val *out)
+int gb_expr__fn_cstr(ctx *c, const node *n, val *out)
 {
 	val v;
 	const char *s;
 	size_t len;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0 || (rc = ex_to_str(c, n, &v, &s, &len)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0 || (rc = gb_expr__to_str(c, n, &v, &s, &len)) < 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	if (!s)
@@ -634,21 +639,21 @@ int fn_cstr(ctx *c, const node *n, val *out)
 	return 0;
 }
 
-int fn_error(ctx *c, const node *n, val *out)
+int gb_expr__fn_error(ctx *c, const node *n, val *out)
 {
 	const char *s;
 	size_t len;
 	int rc;
 
 	(void)out;
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
-	return ex_err(c, n, GB_EINVAL, "Error: %.400s", s ? s : "(null message)");
+	return gb_expr__err(c, n, GB_EINVAL, "Error: %.400s", s ? s : "(null message)");
 }
 
-int fn_redact(ctx *c, const node *n, val *out)
+int gb_expr__fn_redact(ctx *c, const node *n, val *out)
 {
-	int rc = ex_arg(c, n, 0, out, NULL);
+	int rc = gb_expr__arg(c, n, 0, out, NULL);
 
 	c->redacted = true; /* whatever the result is built from it, it is not logged */
 	if (rc == 0)
@@ -656,14 +661,14 @@ int fn_redact(ctx *c, const node *n, val *out)
 	return rc;
 }
 
-int fn_ignoreflow(ctx *c, const node *n, val *out)
+int gb_expr__fn_ignoreflow(ctx *c, const node *n, val *out)
 {
 	bool isnull, empty;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, out, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, out, NULL)) < 0)
 		return rc;
-	isnull = ex_is_null(out);
+	isnull = gb_expr__is_null(out);
 	empty = out->type == V_STR && out->len == 0;
 	if (isnull || empty) {
 		memset(out, 0, sizeof(*out));
@@ -756,7 +761,7 @@ int gb_expr_eval(const gb_expr *e, gb_expr_lookup_fn lookup, void *user, gb_expr
 	c.user = user;
 	c.err = err;
 	c.deadline_ms = gb_time_mono_ms() + GB_EXPR_MAX_TIME_MS;
-	rc = ex_eval(&c, e->root, &v);
+	rc = gb_expr__eval(&c, e->root, &v);
 	if (rc == 0)
 		rc = export_value(&c, &v, out);
 	arena_free(&c);

@@ -97,102 +97,103 @@ typedef struct ctx {
 } ctx;
 
 /* Arena and value helpers (eval.c). */
-void *ex_alloc(ctx *c, size_t n);
-int ex_err(ctx *c, const node *n, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int ex_oom(ctx *c);
-int ex_eval(ctx *c, const node *n, val *out);
-int ex_check_time(ctx *c, const node *n);
-int ex_set_str(ctx *c, const node *n, val *out, const char *s, size_t len); /* copies s */
-int ex_set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len);   /* takes an arena string */
-void ex_set_bool(val *out, bool b);
-void ex_set_int(val *out, int64_t i);
-bool ex_is_null(const val *v);
+void *gb_expr__alloc(ctx *c, size_t n);
+int gb_expr__err(ctx *c, const node *n, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int gb_expr__oom(ctx *c);
+int gb_expr__eval(ctx *c, const node *n, val *out);
+int gb_expr__check_time(ctx *c, const node *n);
+int gb_expr__set_str(ctx *c, const node *n, val *out, const char *s, size_t len); /* copies s */
+int gb_expr__set_strbuf(ctx *c, const node *n, val *out, char *s, size_t len);    /* takes an arena string */
+int gb_expr__set_null(val *out); /* a null result; returns 0, so that a function can end with it */
+void gb_expr__set_bool(val *out, bool b);
+void gb_expr__set_int(val *out, int64_t i);
+bool gb_expr__is_null(const val *v);
 /* Evaluates argument i; an omitted (empty) or missing argument gives *present false and a null value. */
-int ex_arg(ctx *c, const node *n, size_t i, val *out, bool *present);
+int gb_expr__arg(ctx *c, const node *n, size_t i, val *out, bool *present);
 /* Evaluates argument i as one string: *s NULL for null; lists of one collapse; several values are an error. */
-int ex_arg_str(ctx *c, const node *n, size_t i, const char **s, size_t *len);
+int gb_expr__arg_str(ctx *c, const node *n, size_t i, const char **s, size_t *len);
 /* Converts a value to one string as above (booleans True/False, integers decimal). */
-int ex_to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len);
+int gb_expr__to_str(ctx *c, const node *n, const val *v, const char **s, size_t *len);
 /* Evaluates argument i as an integer (a number, or a string holding one); null or empty is an error. */
-int ex_arg_int(ctx *c, const node *n, size_t i, int64_t *out);
-int ex_arg_int_opt(ctx *c, const node *n, size_t i, int64_t *out, bool *present);
+int gb_expr__arg_int(ctx *c, const node *n, size_t i, int64_t *out);
+int gb_expr__arg_int_opt(ctx *c, const node *n, size_t i, int64_t *out, bool *present);
 /* Converts a value to a boolean (True/False, "True"/"False" any case, numbers); others are an error. */
-int ex_to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out);
+int gb_expr__to_bool(ctx *c, const node *n, const val *v, const char *what, bool *out);
 /* Grows an arena string builder. */
 typedef struct sb {
 	char *p;
 	size_t len, cap;
 } sb;
-int sb_add(ctx *c, const node *n, sb *b, const char *s, size_t len);
-int sb_addc(ctx *c, const node *n, sb *b, char ch);
-int sb_done(ctx *c, const node *n, sb *b, val *out);
+int gb_expr__sb_add(ctx *c, const node *n, sb *b, const char *s, size_t len);
+int gb_expr__sb_addc(ctx *c, const node *n, sb *b, char ch);
+int gb_expr__sb_done(ctx *c, const node *n, sb *b, val *out);
 
 /* The 1-based character column of byte offset off in text (parse.c). */
-size_t ex_column(const char *text, size_t off);
+size_t gb_expr__column(const char *text, size_t off);
 
 /* UTF-8 helpers (text.c). Invalid bytes count as one character each and are kept as they are. */
-size_t u8_next(const char *s, size_t len, size_t i, uint32_t *cp); /* returns the index after the character */
-size_t u8_count(const char *s, size_t len);
-size_t u8_offset(const char *s, size_t len, size_t nchars); /* byte offset of character nchars (clamped) */
-size_t u8_put(uint32_t cp, char out[4]);
+size_t gb_expr__u8_next(const char *s, size_t len, size_t i, uint32_t *cp); /* returns the index after the character */
+size_t gb_expr__u8_count(const char *s, size_t len);
+size_t gb_expr__u8_offset(const char *s, size_t len, size_t nchars); /* byte offset of character nchars (clamped) */
+size_t gb_expr__u8_put(uint32_t cp, char out[4]);
 
 /* Positions (arena) of every non-overlapping occurrence of needle in hay, left to right, in linear time (text.c). */
-int ex_find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char *needle, size_t nlen, size_t **pos,
-                size_t *npos);
+int gb_expr__find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char *needle, size_t nlen,
+                      size_t **pos, size_t *npos);
 
 /* The function table (func.c) and its lookup for the parser. */
-const func_def *ex_func_find(const char *name, size_t len);
+const func_def *gb_expr__func_find(const char *name, size_t len);
 
 /* Regex helpers (replace.c). */
-pcre2_code *ex_regex_compile(const char *pat, size_t len, char *msg, size_t msgn, size_t *erroff);
+pcre2_code *gb_expr__regex_compile(const char *pat, size_t len, char *msg, size_t msgn, size_t *erroff);
 
 /* Implementations, spread over the files by subject. */
-int fn_append(ctx *, const node *, val *);
-int fn_bitand(ctx *, const node *, val *);
-int fn_cbool(ctx *, const node *, val *);
-int fn_cdate(ctx *, const node *, val *);
-int fn_coalesce(ctx *, const node *, val *);
-int fn_from_base64(ctx *, const node *, val *);
-int fn_to_base64(ctx *, const node *, val *);
-int fn_to_utf8hex(ctx *, const node *, val *);
-int fn_count(ctx *, const node *, val *);
-int fn_cstr(ctx *, const node *, val *);
-int fn_dateadd(ctx *, const node *, val *);
-int fn_datediff(ctx *, const node *, val *);
-int fn_datefromnum(ctx *, const node *, val *);
-int fn_dncomponent(ctx *, const node *, val *);
-int fn_error(ctx *, const node *, val *);
-int fn_formatdatetime(ctx *, const node *, val *);
-int fn_guid(ctx *, const node *, val *);
-int fn_ignoreflow(ctx *, const node *, val *);
-int fn_iif(ctx *, const node *, val *);
-int fn_instr(ctx *, const node *, val *);
-int fn_isnull(ctx *, const node *, val *);
-int fn_isnullorempty(ctx *, const node *, val *);
-int fn_ispresent(ctx *, const node *, val *);
-int fn_isstring(ctx *, const node *, val *);
-int fn_item(ctx *, const node *, val *);
-int fn_join(ctx *, const node *, val *);
-int fn_left(ctx *, const node *, val *);
-int fn_mid(ctx *, const node *, val *);
-int fn_normalize(ctx *, const node *, val *);
-int fn_not(ctx *, const node *, val *);
-int fn_now(ctx *, const node *, val *);
-int fn_numfromdate(ctx *, const node *, val *);
-int fn_pcase(ctx *, const node *, val *);
-int fn_randomstring(ctx *, const node *, val *);
-int fn_redact(ctx *, const node *, val *);
-int fn_removedups(ctx *, const node *, val *);
-int fn_replace(ctx *, const node *, val *);
-int fn_split(ctx *, const node *, val *);
-int fn_stripspaces(ctx *, const node *, val *);
-int fn_switch(ctx *, const node *, val *);
-int fn_tolower(ctx *, const node *, val *);
-int fn_toupper(ctx *, const node *, val *);
-int fn_trim(ctx *, const node *, val *);
-int fn_word(ctx *, const node *, val *);
+int gb_expr__fn_append(ctx *, const node *, val *);
+int gb_expr__fn_bitand(ctx *, const node *, val *);
+int gb_expr__fn_cbool(ctx *, const node *, val *);
+int gb_expr__fn_cdate(ctx *, const node *, val *);
+int gb_expr__fn_coalesce(ctx *, const node *, val *);
+int gb_expr__fn_from_base64(ctx *, const node *, val *);
+int gb_expr__fn_to_base64(ctx *, const node *, val *);
+int gb_expr__fn_to_utf8hex(ctx *, const node *, val *);
+int gb_expr__fn_count(ctx *, const node *, val *);
+int gb_expr__fn_cstr(ctx *, const node *, val *);
+int gb_expr__fn_dateadd(ctx *, const node *, val *);
+int gb_expr__fn_datediff(ctx *, const node *, val *);
+int gb_expr__fn_datefromnum(ctx *, const node *, val *);
+int gb_expr__fn_dncomponent(ctx *, const node *, val *);
+int gb_expr__fn_error(ctx *, const node *, val *);
+int gb_expr__fn_formatdatetime(ctx *, const node *, val *);
+int gb_expr__fn_guid(ctx *, const node *, val *);
+int gb_expr__fn_ignoreflow(ctx *, const node *, val *);
+int gb_expr__fn_iif(ctx *, const node *, val *);
+int gb_expr__fn_instr(ctx *, const node *, val *);
+int gb_expr__fn_isnull(ctx *, const node *, val *);
+int gb_expr__fn_isnullorempty(ctx *, const node *, val *);
+int gb_expr__fn_ispresent(ctx *, const node *, val *);
+int gb_expr__fn_isstring(ctx *, const node *, val *);
+int gb_expr__fn_item(ctx *, const node *, val *);
+int gb_expr__fn_join(ctx *, const node *, val *);
+int gb_expr__fn_left(ctx *, const node *, val *);
+int gb_expr__fn_mid(ctx *, const node *, val *);
+int gb_expr__fn_normalize(ctx *, const node *, val *);
+int gb_expr__fn_not(ctx *, const node *, val *);
+int gb_expr__fn_now(ctx *, const node *, val *);
+int gb_expr__fn_numfromdate(ctx *, const node *, val *);
+int gb_expr__fn_pcase(ctx *, const node *, val *);
+int gb_expr__fn_randomstring(ctx *, const node *, val *);
+int gb_expr__fn_redact(ctx *, const node *, val *);
+int gb_expr__fn_removedups(ctx *, const node *, val *);
+int gb_expr__fn_replace(ctx *, const node *, val *);
+int gb_expr__fn_split(ctx *, const node *, val *);
+int gb_expr__fn_stripspaces(ctx *, const node *, val *);
+int gb_expr__fn_switch(ctx *, const node *, val *);
+int gb_expr__fn_tolower(ctx *, const node *, val *);
+int gb_expr__fn_toupper(ctx *, const node *, val *);
+int gb_expr__fn_trim(ctx *, const node *, val *);
+int gb_expr__fn_word(ctx *, const node *, val *);
 
 /* Parse-time check of Replace's arguments (replace.c); returns a message or NULL, sets mode and may compile. */
-const char *ex_replace_prepare(node *n, char *msg, size_t msgn, size_t *errcol);
+const char *gb_expr__replace_prepare(node *n, char *msg, size_t msgn, size_t *errcol);
 
 #endif

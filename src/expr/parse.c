@@ -15,9 +15,9 @@ typedef struct parser {
 	bool nondet;
 } parser;
 
-size_t ex_column(const char *text, size_t off)
+size_t gb_expr__column(const char *text, size_t off)
 {
-	return u8_count(text, off) + 1;
+	return gb_expr__u8_count(text, off) + 1;
 }
 
 static int perr(parser *p, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -29,7 +29,7 @@ static int perr(parser *p, size_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return gb_error_set(p->err, GB_EPARSE, "expression:%zu: %s", ex_column(p->s, off), msg);
+	return gb_error_set(p->err, GB_EPARSE, "expression:%zu: %s", gb_expr__column(p->s, off), msg);
 }
 
 static void node_free(node *n)
@@ -90,17 +90,6 @@ static bool is_ident_start(char c)
 static bool is_ident_char(char c)
 {
 	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int parse_expr(parser *p, node **out);
@@ -193,12 +182,12 @@ static int parse_number(parser *p, node **out)
 	}
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	if (hex) {
-		if (i >= p->len || hexval(p->s[i]) < 0)
+		if (i >= p->len || gb_hex_digit((unsigned char)p->s[i]) < 0)
 			return perr(p, start, "hexadecimal number without digits");
-		while (i < p->len && hexval(p->s[i]) >= 0) {
+		while (i < p->len && gb_hex_digit((unsigned char)p->s[i]) >= 0) {
 			if (v > (UINT64_MAX >> 4))
 				return perr(p, start, "number out of range");
-			v = v * 16 + (uint64_t)hexval(p->s[i++]);
+			v = v * 16 + (uint64_t)gb_hex_digit((unsigned char)p->s[i++]);
 		}
 		lim = UINT64_MAX; /* &HFFFFFFFFFFFFFFFF is -1 as in VBA's two's complement */
 	} else {
@@ -257,13 +246,13 @@ static int check_call(parser *p, node *n, size_t name_off, const char *name)
 		if (n->args[i]->kind == N_EMPTY && (i >= 32 || !(f->optional & (1u << i))))
 			return perr(p, n->args[i]->off, "%s: argument %zu is required and cannot be left empty", name,
 			            i + 1);
-	if (f->impl == fn_switch && n->nargs % 2 != 0)
+	if (f->impl == gb_expr__fn_switch && n->nargs % 2 != 0)
 		return perr(p, name_off, "Switch takes a source, a default and key/value pairs (an even number of "
 		                         "arguments), not %zu", n->nargs);
-	if (f->impl == fn_replace) {
+	if (f->impl == gb_expr__fn_replace) {
 		char msg[400];
 		size_t errcol = name_off;
-		const char *m = ex_replace_prepare(n, msg, sizeof(msg), &errcol);
+		const char *m = gb_expr__replace_prepare(n, msg, sizeof(msg), &errcol);
 
 		if (m)
 			return perr(p, errcol, "Replace: %s", m);
@@ -277,7 +266,7 @@ static int parse_call(parser *p, size_t name_off, const char *name, size_t name_
 {
 	node *n = NULL, *arg = NULL;
 	size_t cap = 0;
-	const func_def *f = ex_func_find(name, name_len);
+	const func_def *f = gb_expr__func_find(name, name_len);
 	char nm[64];
 	size_t i;
 	int rc;
@@ -499,7 +488,7 @@ static int parse_expr(parser *p, node **out)
 	if (read_cmp(p, &op, &oplen)) {
 		node_free(cmp);
 		rc = perr(p, p->pos, "comparisons cannot be chained (the one at column %zu already compares; nest IIF)",
-		          ex_column(p->s, at));
+		          gb_expr__column(p->s, at));
 		goto out;
 	}
 	*out = cmp;
@@ -605,9 +594,9 @@ int gb_expr_caret(const char *text, size_t col, gb_buf *out, gb_error *err)
 	if (!text || col == 0)
 		return gb_error_set(err, GB_EINVAL, "expression caret: no column");
 	len = strlen(text);
-	if (col - 1 > u8_count(text, len))
+	if (col - 1 > gb_expr__u8_count(text, len))
 		return gb_error_set(err, GB_EINVAL, "expression caret: column %zu is past the end", col);
-	off = u8_offset(text, len, col - 1);
+	off = gb_expr__u8_offset(text, len, col - 1);
 	ls = off;
 	while (ls > 0 && text[ls - 1] != '\n')
 		ls--;
@@ -620,7 +609,7 @@ int gb_expr_caret(const char *text, size_t col, gb_buf *out, gb_error *err)
 		return rc;
 	for (i = ls; i < off;) {
 		uint32_t cp;
-		size_t nx = u8_next(text, len, i, &cp);
+		size_t nx = gb_expr__u8_next(text, len, i, &cp);
 
 		if ((rc = gb_buf_putc(out, text[i] == '\t' ? '\t' : ' ', err)) < 0)
 			return rc;

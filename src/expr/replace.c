@@ -13,7 +13,7 @@ static bool has(const node *n, size_t i)
 	return i < n->nargs && n->args[i]->kind != N_EMPTY;
 }
 
-pcre2_code *ex_regex_compile(const char *pat, size_t len, char *msg, size_t msgn, size_t *erroff)
+pcre2_code *gb_expr__regex_compile(const char *pat, size_t len, char *msg, size_t msgn, size_t *erroff)
 {
 	pcre2_compile_context *cc;
 	pcre2_code *re;
@@ -52,7 +52,7 @@ static bool group_exists(const pcre2_code *re, const char *name)
 	return pcre2_substring_nametable_scan(re, (PCRE2_SPTR)name, &first, &last) > 0;
 }
 
-const char *ex_replace_prepare(node *n, char *msg, size_t msgn, size_t *errcol)
+const char *gb_expr__replace_prepare(node *n, char *msg, size_t msgn, size_t *errcol)
 {
 	bool old = has(n, A_OLD), re = has(n, A_RE), group = has(n, A_GROUP), repl = has(n, A_REPL),
 	     attr = has(n, A_ATTR), tmpl = has(n, A_TEMPLATE);
@@ -86,7 +86,7 @@ const char *ex_replace_prepare(node *n, char *msg, size_t msgn, size_t *errcol)
 	if (re && n->args[A_RE]->kind == N_STR) {
 		size_t off;
 
-		n->re = ex_regex_compile(n->args[A_RE]->text, n->args[A_RE]->len, msg, msgn, &off);
+		n->re = gb_expr__regex_compile(n->args[A_RE]->text, n->args[A_RE]->len, msg, msgn, &off);
 		if (!n->re) {
 			*errcol = n->args[A_RE]->off;
 			return msg;
@@ -141,24 +141,24 @@ static int expand(ctx *c, const node *n, sb *b, const pcre2_code *re, const PCRE
 	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &ngroups);
 	while (i < rlen) {
 		if (r[i] != '$' || i + 1 >= rlen) {
-			if ((x = sb_addc(c, n, b, r[i++])) < 0)
+			if ((x = gb_expr__sb_addc(c, n, b, r[i++])) < 0)
 				return x;
 			continue;
 		}
 		if (r[i + 1] == '$') {
-			x = sb_addc(c, n, b, '$');
+			x = gb_expr__sb_addc(c, n, b, '$');
 			i += 2;
 		} else if (r[i + 1] == '&') {
-			x = sb_add(c, n, b, subj + ov[0], ov[1] - ov[0]);
+			x = gb_expr__sb_add(c, n, b, subj + ov[0], ov[1] - ov[0]);
 			i += 2;
 		} else if (r[i + 1] == '`') {
-			x = sb_add(c, n, b, subj, ov[0]);
+			x = gb_expr__sb_add(c, n, b, subj, ov[0]);
 			i += 2;
 		} else if (r[i + 1] == '\'') {
-			x = sb_add(c, n, b, subj + ov[1], slen - ov[1]);
+			x = gb_expr__sb_add(c, n, b, subj + ov[1], slen - ov[1]);
 			i += 2;
 		} else if (r[i + 1] == '_') {
-			x = sb_add(c, n, b, subj, slen);
+			x = gb_expr__sb_add(c, n, b, subj, slen);
 			i += 2;
 		} else if (r[i + 1] >= '0' && r[i + 1] <= '9') {
 			long g = 0;
@@ -167,10 +167,10 @@ static int expand(ctx *c, const node *n, sb *b, const pcre2_code *re, const PCRE
 			while (j < rlen && r[j] >= '0' && r[j] <= '9' && g * 10 + (r[j] - '0') <= (long)ngroups)
 				g = g * 10 + (r[j++] - '0');
 			if (j == i + 1) { /* $9 with fewer groups: literal, as .NET */
-				x = sb_add(c, n, b, r + i, 2);
+				x = gb_expr__sb_add(c, n, b, r + i, 2);
 				i += 2;
 			} else {
-				x = number_span(ov, rc, g, &s, &e) ? sb_add(c, n, b, subj + s, e - s) : 0;
+				x = number_span(ov, rc, g, &s, &e) ? gb_expr__sb_add(c, n, b, subj + s, e - s) : 0;
 				i = j;
 			}
 		} else if (r[i + 1] == '{') {
@@ -179,7 +179,7 @@ static int expand(ctx *c, const node *n, sb *b, const pcre2_code *re, const PCRE
 			size_t nl = close ? (size_t)(close - (r + i + 2)) : 0;
 
 			if (!close || nl == 0 || nl >= sizeof(name)) {
-				x = sb_addc(c, n, b, '$');
+				x = gb_expr__sb_addc(c, n, b, '$');
 				i++;
 			} else {
 				bool digits = true, known;
@@ -193,17 +193,21 @@ static int expand(ctx *c, const node *n, sb *b, const pcre2_code *re, const PCRE
 					long g = nl < 6 ? strtol(name, NULL, 10) : -1;
 
 					known = g >= 0 && g <= (long)ngroups;
-					x = known && number_span(ov, rc, g, &s, &e) ? sb_add(c, n, b, subj + s, e - s) : 0;
+					x = known && number_span(ov, rc, g, &s, &e)
+					        ? gb_expr__sb_add(c, n, b, subj + s, e - s)
+					        : 0;
 				} else {
 					known = group_exists(re, name);
-					x = known && named_span(re, ov, rc, name, &s, &e) ? sb_add(c, n, b, subj + s, e - s) : 0;
+					x = known && named_span(re, ov, rc, name, &s, &e)
+					        ? gb_expr__sb_add(c, n, b, subj + s, e - s)
+					        : 0;
 				}
 				if (x == 0 && !known) /* an unknown group stays literal, as .NET leaves it */
-					x = sb_add(c, n, b, r + i, nl + 3);
+					x = gb_expr__sb_add(c, n, b, r + i, nl + 3);
 				i += nl + 3;
 			}
 		} else {
-			x = sb_addc(c, n, b, '$');
+			x = gb_expr__sb_addc(c, n, b, '$');
 			i++;
 		}
 		if (x < 0)
@@ -217,10 +221,11 @@ static int match_error(ctx *c, const node *n, int rc)
 	PCRE2_UCHAR m[200];
 
 	pcre2_get_error_message(rc, m, sizeof(m));
-	return ex_err(c, n, rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT
+	return gb_expr__err(c, n,
+	                    rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT
 	                        ? GB_ETOOBIG
 	                        : GB_EINVAL,
-	              "Replace: regex match failed: %s", (const char *)m);
+	                    "Replace: regex match failed: %s", (const char *)m);
 }
 
 /* Replaces every match of re in s: the whole match by the expanded replacement (group NULL), or only the named
@@ -235,11 +240,11 @@ static int regex_replace(ctx *c, const node *n, const pcre2_code *re, const char
 	int rc, x;
 
 	if (!md)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	for (;;) {
 		PCRE2_SIZE *ov;
 
-		if ((x = ex_check_time(c, n)) < 0)
+		if ((x = gb_expr__check_time(c, n)) < 0)
 			goto done;
 		rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, opts, md, c->e->mctx);
 		if (rc == PCRE2_ERROR_NOMATCH) {
@@ -247,7 +252,7 @@ static int regex_replace(ctx *c, const node *n, const pcre2_code *re, const char
 
 			if (opts == 0 || start >= len)
 				break;
-			start = u8_next(s, len, start, &cp); /* after an empty match, move on one character */
+			start = gb_expr__u8_next(s, len, start, &cp); /* after an empty match, move on one character */
 			opts = 0;
 			continue;
 		}
@@ -257,10 +262,11 @@ static int regex_replace(ctx *c, const node *n, const pcre2_code *re, const char
 		}
 		ov = pcre2_get_ovector_pointer(md);
 		if (ov[0] < at || ov[1] < ov[0] || ov[1] > len) {
-			x = ex_err(c, n, GB_EINVAL, "Replace: the pattern's match moves backwards (\\K in a lookaround)");
+			x = gb_expr__err(c, n, GB_EINVAL,
+			                 "Replace: the pattern's match moves backwards (\\K in a lookaround)");
 			goto done;
 		}
-		if ((x = sb_add(c, n, &b, s + at, ov[0] - at)) < 0)
+		if ((x = gb_expr__sb_add(c, n, &b, s + at, ov[0] - at)) < 0)
 			goto done;
 		if (!group) {
 			x = expand(c, n, &b, re, ov, rc, s, len, repl, rlen);
@@ -268,10 +274,11 @@ static int regex_replace(ctx *c, const node *n, const pcre2_code *re, const char
 			size_t gs, ge;
 
 			if (named_span(re, ov, rc, group, &gs, &ge) && gs >= ov[0] && ge <= ov[1] && gs <= ge) {
-				if ((x = sb_add(c, n, &b, s + ov[0], gs - ov[0])) == 0 && (x = sb_add(c, n, &b, repl, rlen)) == 0)
-					x = sb_add(c, n, &b, s + ge, ov[1] - ge);
+				if ((x = gb_expr__sb_add(c, n, &b, s + ov[0], gs - ov[0])) == 0 &&
+				    (x = gb_expr__sb_add(c, n, &b, repl, rlen)) == 0)
+					x = gb_expr__sb_add(c, n, &b, s + ge, ov[1] - ge);
 			} else {
-				x = sb_add(c, n, &b, s + ov[0], ov[1] - ov[0]);
+				x = gb_expr__sb_add(c, n, &b, s + ov[0], ov[1] - ov[0]);
 			}
 		}
 		if (x < 0)
@@ -280,8 +287,8 @@ static int regex_replace(ctx *c, const node *n, const pcre2_code *re, const char
 		start = ov[1];
 		opts = ov[0] == ov[1] ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0;
 	}
-	if ((x = sb_add(c, n, &b, s + at, len - at)) == 0)
-		x = sb_done(c, n, &b, out);
+	if ((x = gb_expr__sb_add(c, n, &b, s + at, len - at)) == 0)
+		x = gb_expr__sb_done(c, n, &b, out);
 done:
 	pcre2_match_data_free(md);
 	return x;
@@ -297,13 +304,13 @@ static int regex_extract(ctx *c, const node *n, const pcre2_code *re, const char
 
 	*found = false;
 	if (!md)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, c->e->mctx);
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
 		x = match_error(c, n, rc);
 	else if (rc > 0 && named_span(re, pcre2_get_ovector_pointer(md), rc, group, &gs, &ge) && gs <= ge && ge <= len) {
 		*found = true;
-		x = ex_set_str(c, n, out, s + gs, ge - gs);
+		x = gb_expr__set_str(c, n, out, s + gs, ge - gs);
 	}
 	pcre2_match_data_free(md);
 	return x;
@@ -316,71 +323,72 @@ static int replace_literal(ctx *c, const node *n, const char *s, size_t len, con
 	sb b = {0};
 	int rc;
 
-	if ((rc = ex_find_all(c, n, s, len, old, olen, &pos, &npos)) < 0)
+	if ((rc = gb_expr__find_all(c, n, s, len, old, olen, &pos, &npos)) < 0)
 		return rc;
 	for (i = 0; i < npos; i++) {
-		if ((rc = sb_add(c, n, &b, s + at, pos[i] - at)) < 0 || (rc = sb_add(c, n, &b, repl, rlen)) < 0)
+		if ((rc = gb_expr__sb_add(c, n, &b, s + at, pos[i] - at)) < 0 ||
+		    (rc = gb_expr__sb_add(c, n, &b, repl, rlen)) < 0)
 			return rc;
 		at = pos[i] + olen;
 	}
-	if ((rc = sb_add(c, n, &b, s + at, len - at)) < 0)
+	if ((rc = gb_expr__sb_add(c, n, &b, s + at, len - at)) < 0)
 		return rc;
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
 static int need(ctx *c, const node *n, const char *s, const char *what)
 {
 	if (!s)
-		return ex_err(c, n, GB_EINVAL, "Replace: %s is null", what);
+		return gb_expr__err(c, n, GB_EINVAL, "Replace: %s is null", what);
 	return 0;
 }
 
-int fn_replace(ctx *c, const node *n, val *out)
+int gb_expr__fn_replace(ctx *c, const node *n, val *out)
 {
-	const char *src, *old = NULL, *pat = NULL, *group = NULL, *repl = NULL, *tmpl = NULL;
-	size_t slen, olen = 0, plen = 0, glen = 0, rlen = 0, tlen = 0;
+	const char *src, *old = NULL, *pat = NULL, *group = NULL, *repl = NULL;
+	size_t slen, olen = 0, plen = 0, glen = 0, rlen = 0;
 	pcre2_code *owned = NULL;
 	const pcre2_code *re = n->re;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = ex_arg_str(c, n, A_SRC, &src, &slen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, A_SRC, &src, &slen)) < 0)
 		return rc;
 	if (n->mode == REPL_LITERAL || n->mode == REPL_TEMPLATE) {
-		if ((rc = ex_arg_str(c, n, A_OLD, &old, &olen)) < 0 || (rc = need(c, n, old, "oldValue")) < 0)
+		if ((rc = gb_expr__arg_str(c, n, A_OLD, &old, &olen)) < 0 || (rc = need(c, n, old, "oldValue")) < 0)
 			return rc;
 		if (olen == 0)
-			return ex_err(c, n, GB_EINVAL, "Replace: oldValue is empty");
-		if (n->mode == REPL_LITERAL) {
-			if ((rc = ex_arg_str(c, n, A_REPL, &repl, &rlen)) < 0 || (rc = need(c, n, repl, "replacementValue")) < 0)
-				return rc;
-			if (!src)
-				return 0;
-			return replace_literal(c, n, src, slen, old, olen, repl, rlen, out);
-		}
-		if ((rc = ex_arg_str(c, n, A_TEMPLATE, &tmpl, &tlen)) < 0 || (rc = need(c, n, tmpl, "template")) < 0)
+			return gb_expr__err(c, n, GB_EINVAL, "Replace: oldValue is empty");
+		/* literal: oldValue becomes replacementValue in source; template: oldValue becomes source in template */
+		bool literal = n->mode == REPL_LITERAL;
+
+		if ((rc = gb_expr__arg_str(c, n, literal ? A_REPL : A_TEMPLATE, &repl, &rlen)) < 0 ||
+		    (rc = need(c, n, repl, literal ? "replacementValue" : "template")) < 0)
 			return rc;
 		if (!src)
 			return 0;
-		return replace_literal(c, n, tmpl, tlen, old, olen, src, slen, out);
+		return literal ? replace_literal(c, n, src, slen, old, olen, repl, rlen, out)
+		               : replace_literal(c, n, repl, rlen, old, olen, src, slen, out);
 	}
 	if (!re) {
 		char msg[300];
 		size_t off;
 
-		if ((rc = ex_arg_str(c, n, A_RE, &pat, &plen)) < 0 || (rc = need(c, n, pat, "regexPattern")) < 0)
+		if ((rc = gb_expr__arg_str(c, n, A_RE, &pat, &plen)) < 0 || (rc = need(c, n, pat, "regexPattern")) < 0)
 			return rc;
-		owned = ex_regex_compile(pat, plen, msg, sizeof(msg), &off);
+		owned = gb_expr__regex_compile(pat, plen, msg, sizeof(msg), &off);
 		if (!owned)
-			return ex_err(c, n, GB_EINVAL, "Replace: %s", msg);
+			return gb_expr__err(c, n, GB_EINVAL, "Replace: %s", msg);
 		re = owned;
 	}
 	if (n->mode == REPL_REGEX_GROUP || n->mode == REPL_REGEX_ATTR) {
-		if ((rc = ex_arg_str(c, n, A_GROUP, &group, &glen)) < 0 || (rc = need(c, n, group, "regexGroupName")) < 0)
+		if ((rc = gb_expr__arg_str(c, n, A_GROUP, &group, &glen)) < 0 ||
+		    (rc = need(c, n, group, "regexGroupName")) < 0)
 			goto done;
 		if (!group_exists(re, group)) {
-			rc = ex_err(c, n, GB_EINVAL, "Replace: regexGroupName \"%.60s\" is not a named group of the pattern",
-			            group);
+			rc = gb_expr__err(c, n, GB_EINVAL,
+			                  "Replace: regexGroupName \"%.60s\" is not a named group of the pattern",
+			                  group);
 			goto done;
 		}
 	}
@@ -390,17 +398,17 @@ int fn_replace(ctx *c, const node *n, val *out)
 		bool found;
 
 		if (src && slen > 0) {
-			rc = ex_set_str(c, n, out, src, slen);
+			rc = gb_expr__set_str(c, n, out, src, slen);
 			goto done;
 		}
-		if ((rc = ex_arg_str(c, n, A_ATTR, &a, &alen)) < 0)
+		if ((rc = gb_expr__arg_str(c, n, A_ATTR, &a, &alen)) < 0)
 			goto done;
 		if (a && (rc = regex_extract(c, n, re, a, alen, group, out, &found)) == 0 && found)
 			goto done;
-		rc = src ? ex_set_str(c, n, out, src, slen) : 0;
+		rc = src ? gb_expr__set_str(c, n, out, src, slen) : 0;
 		goto done;
 	}
-	if ((rc = ex_arg_str(c, n, A_REPL, &repl, &rlen)) < 0 || (rc = need(c, n, repl, "replacementValue")) < 0)
+	if ((rc = gb_expr__arg_str(c, n, A_REPL, &repl, &rlen)) < 0 || (rc = need(c, n, repl, "replacementValue")) < 0)
 		goto done;
 	if (src)
 		rc = regex_replace(c, n, re, src, slen, repl, rlen, n->mode == REPL_REGEX_GROUP ? group : NULL, out);

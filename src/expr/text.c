@@ -1,5 +1,7 @@
 /* text.c: UTF-8 helpers and the string functions (Append, Left, Mid, Trim, Word, InStr, Split, Join, case...). */
+#include <iconv.h>
 #include <locale.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,103 +9,60 @@
 #include <wctype.h>
 
 #include "expr/expr_int.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 /* ---- UTF-8 ---- */
 
-size_t u8_next(const char *s, size_t len, size_t i, uint32_t *cp)
+size_t gb_expr__u8_next(const char *s, size_t len, size_t i, uint32_t *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char b = u[i];
-	size_t n, k;
-	uint32_t v;
+	size_t k = gb_utf8_decode(s + i, len - i, cp);
 
-	if (b < 0x80) {
-		*cp = b;
-		return i + 1;
-	}
-	if (b >= 0xC2 && b <= 0xDF)
-		n = 1, v = b & 0x1F;
-	else if (b >= 0xE0 && b <= 0xEF)
-		n = 2, v = b & 0x0F;
-	else if (b >= 0xF0 && b <= 0xF4)
-		n = 3, v = b & 0x07;
-	else
-		goto bad;
-	if (i + n >= len)
-		goto bad;
-	for (k = 1; k <= n; k++) {
-		if ((u[i + k] & 0xC0) != 0x80)
-			goto bad;
-		v = (v << 6) | (u[i + k] & 0x3F);
-	}
-	if ((n == 2 && v < 0x800) || (n == 3 && (v < 0x10000 || v > 0x10FFFF)) || (v >= 0xD800 && v <= 0xDFFF))
-		goto bad;
-	*cp = v;
-	return i + n + 1;
-bad:
+	if (k)
+		return i + k;
 	/* an invalid byte is one character of its own, kept as it is; 0xDC00+byte marks it */
-	*cp = 0xDC00 + b;
+	*cp = 0xDC00 + (unsigned char)s[i];
 	return i + 1;
 }
 
-size_t u8_count(const char *s, size_t len)
+size_t gb_expr__u8_count(const char *s, size_t len)
 {
 	size_t i = 0, n = 0;
 	uint32_t cp;
 
 	while (i < len) {
-		i = u8_next(s, len, i, &cp);
+		i = gb_expr__u8_next(s, len, i, &cp);
 		n++;
 	}
 	return n;
 }
 
-size_t u8_offset(const char *s, size_t len, size_t nchars)
+size_t gb_expr__u8_offset(const char *s, size_t len, size_t nchars)
 {
 	size_t i = 0;
 	uint32_t cp;
 
 	while (i < len && nchars > 0) {
-		i = u8_next(s, len, i, &cp);
+		i = gb_expr__u8_next(s, len, i, &cp);
 		nchars--;
 	}
 	return i;
 }
 
-size_t u8_put(uint32_t cp, char out[4])
+size_t gb_expr__u8_put(uint32_t cp, char out[4])
 {
 	if (cp >= 0xDC80 && cp <= 0xDCFF) { /* an invalid byte kept from the input */
 		out[0] = (char)(cp - 0xDC00);
 		return 1;
 	}
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
+	return gb_utf8_encode(cp, out);
 }
 
 static int sb_addcp(ctx *c, const node *n, sb *b, uint32_t cp)
 {
 	char t[4];
 
-	return sb_add(c, n, b, t, u8_put(cp, t));
+	return gb_expr__sb_add(c, n, b, t, gb_expr__u8_put(cp, t));
 }
 
 /* Decodes s into code points (arena). */
@@ -111,11 +70,11 @@ static int to_cps(ctx *c, const char *s, size_t len, uint32_t **out, size_t *n)
 {
 	size_t i = 0, k = 0;
 
-	*out = ex_alloc(c, (len + 1) * sizeof(uint32_t));
+	*out = gb_expr__alloc(c, (len + 1) * sizeof(uint32_t));
 	if (!*out)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	while (i < len)
-		i = u8_next(s, len, i, &(*out)[k++]);
+		i = gb_expr__u8_next(s, len, i, &(*out)[k++]);
 	*n = k;
 	return 0;
 }
@@ -160,9 +119,9 @@ static int pat_init(ctx *c, pat *pt, const uint32_t *p, size_t n)
 
 	pt->p = p;
 	pt->n = n;
-	pt->fail = ex_alloc(c, (n + 1) * sizeof(size_t));
+	pt->fail = gb_expr__alloc(c, (n + 1) * sizeof(size_t));
 	if (!pt->fail)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	pt->fail[0] = 0;
 	for (i = 1; i < n; i++) {
 		while (k > 0 && p[i] != p[k])
@@ -191,8 +150,8 @@ static size_t pat_find(const pat *pt, const uint32_t *t, size_t tn, size_t from)
 }
 
 /* Finds needle in hay by bytes; fills positions (arena) of every non-overlapping match, left to right. */
-int ex_find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char *needle, size_t nlen, size_t **pos,
-                size_t *npos)
+int gb_expr__find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char *needle, size_t nlen,
+                      size_t **pos, size_t *npos)
 {
 	uint32_t *h, *p;
 	pat pt;
@@ -204,10 +163,10 @@ int ex_find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char 
 	*npos = 0;
 	if (nlen == 0 || nlen > hlen)
 		return 0;
-	h = ex_alloc(c, hlen * sizeof(uint32_t));
-	p = ex_alloc(c, nlen * sizeof(uint32_t));
+	h = gb_expr__alloc(c, hlen * sizeof(uint32_t));
+	p = gb_expr__alloc(c, nlen * sizeof(uint32_t));
 	if (!h || !p)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	for (i = 0; i < hlen; i++)
 		h[i] = (unsigned char)hay[i];
 	for (i = 0; i < nlen; i++)
@@ -220,10 +179,10 @@ int ex_find_all(ctx *c, const node *n, const char *hay, size_t hlen, const char 
 		if (m == SIZE_MAX)
 			break;
 		if (*npos == cap) {
-			size_t ncap = cap ? cap * 2 : 16, *np = ex_alloc(c, ncap * sizeof(size_t));
+			size_t ncap = cap ? cap * 2 : 16, *np = gb_expr__alloc(c, ncap * sizeof(size_t));
 
 			if (!np)
-				return ex_oom(c);
+				return gb_expr__oom(c);
 			if (cap)
 				memcpy(np, *pos, cap * sizeof(size_t));
 			*pos = np;
@@ -298,22 +257,21 @@ static int map_arg0(ctx *c, const node *n, xform f, const void *arg, val *out)
 	size_t i;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	if (ex_is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
 	if (v.type == V_LIST && v.count > 1) {
-		const char **items = ex_alloc(c, v.count * sizeof(*items));
+		const char **items = gb_expr__alloc(c, v.count * sizeof(*items));
 
 		if (!items)
-			return ex_oom(c);
+			return gb_expr__oom(c);
 		for (i = 0; i < v.count; i++) {
 			sb b = {0};
 			val tmp;
 
-			if ((rc = f(c, n, v.items[i], strlen(v.items[i]), arg, &b)) < 0 || (rc = sb_done(c, n, &b, &tmp)) < 0)
+			if ((rc = f(c, n, v.items[i], strlen(v.items[i]), arg, &b)) < 0 ||
+			    (rc = gb_expr__sb_done(c, n, &b, &tmp)) < 0)
 				return rc;
 			items[i] = tmp.s;
 		}
@@ -328,9 +286,9 @@ static int map_arg0(ctx *c, const node *n, xform f, const void *arg, val *out)
 		size_t len;
 		sb b = {0};
 
-		if ((rc = ex_to_str(c, n, &v, &s, &len)) < 0 || (rc = f(c, n, s, len, arg, &b)) < 0)
+		if ((rc = gb_expr__to_str(c, n, &v, &s, &len)) < 0 || (rc = f(c, n, s, len, arg, &b)) < 0)
 			return rc;
-		return sb_done(c, n, &b, out);
+		return gb_expr__sb_done(c, n, &b, out);
 	}
 }
 
@@ -342,7 +300,7 @@ static int x_trim(ctx *c, const node *n, const char *s, size_t len, const void *
 
 	(void)arg;
 	while (i < len) {
-		size_t nx = u8_next(s, len, i, &cp);
+		size_t nx = gb_expr__u8_next(s, len, i, &cp);
 
 		if (!cp_space(cp)) {
 			if (!seen)
@@ -352,7 +310,7 @@ static int x_trim(ctx *c, const node *n, const char *s, size_t len, const void *
 		}
 		i = nx;
 	}
-	return seen ? sb_add(c, n, out, s + start, end - start) : sb_add(c, n, out, "", 0);
+	return seen ? gb_expr__sb_add(c, n, out, s + start, end - start) : gb_expr__sb_add(c, n, out, "", 0);
 }
 
 static int x_case(ctx *c, const node *n, const char *s, size_t len, const void *arg, sb *out)
@@ -363,11 +321,11 @@ static int x_case(ctx *c, const node *n, const char *s, size_t len, const void *
 	int rc;
 
 	while (i < len) {
-		i = u8_next(s, len, i, &cp);
+		i = gb_expr__u8_next(s, len, i, &cp);
 		if ((rc = sb_addcp(c, n, out, upper ? cp_upper(cp) : cp_lower(cp))) < 0)
 			return rc;
 	}
-	return sb_add(c, n, out, "", 0);
+	return gb_expr__sb_add(c, n, out, "", 0);
 }
 
 static int x_strip(ctx *c, const node *n, const char *s, size_t len, const void *arg, sb *out)
@@ -377,9 +335,9 @@ static int x_strip(ctx *c, const node *n, const char *s, size_t len, const void 
 
 	(void)arg;
 	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && (rc = sb_addc(c, n, out, s[i])) < 0)
+		if (s[i] != ' ' && (rc = gb_expr__sb_addc(c, n, out, s[i])) < 0)
 			return rc;
-	return sb_add(c, n, out, "", 0);
+	return gb_expr__sb_add(c, n, out, "", 0);
 }
 
 /* Microsoft's NormalizeDiacritics table: each group of characters maps to the replacement. */
@@ -404,7 +362,7 @@ static const char *diacritic(uint32_t cp)
 	for (k = 0; k < sizeof(diacritics) / sizeof(diacritics[0]); k++) {
 		len = strlen(diacritics[k].from);
 		for (i = 0; i < len;) {
-			i = u8_next(diacritics[k].from, len, i, &d);
+			i = gb_expr__u8_next(diacritics[k].from, len, i, &d);
 			if (d == cp)
 				return diacritics[k].to;
 		}
@@ -421,15 +379,15 @@ static int x_normalize(ctx *c, const node *n, const char *s, size_t len, const v
 
 	(void)arg;
 	while (i < len) {
-		i = u8_next(s, len, i, &cp);
+		i = gb_expr__u8_next(s, len, i, &cp);
 		if (cp_mark(cp))
 			continue;
 		r = diacritic(cp);
-		rc = r ? sb_add(c, n, out, r, strlen(r)) : sb_addcp(c, n, out, cp);
+		rc = r ? gb_expr__sb_add(c, n, out, r, strlen(r)) : sb_addcp(c, n, out, cp);
 		if (rc < 0)
 			return rc;
 	}
-	return sb_add(c, n, out, "", 0);
+	return gb_expr__sb_add(c, n, out, "", 0);
 }
 
 static bool default_separator(uint32_t cp)
@@ -451,7 +409,7 @@ static int x_pcase(ctx *c, const node *n, const char *s, size_t len, const void 
 	while (i < len) {
 		bool sep;
 
-		i = u8_next(s, len, i, &cp);
+		i = gb_expr__u8_next(s, len, i, &cp);
 		sep = seps ? cpset_has(seps, cp) : default_separator(cp);
 		if (sep) {
 			start = true;
@@ -465,42 +423,42 @@ static int x_pcase(ctx *c, const node *n, const char *s, size_t len, const void 
 		if (rc < 0)
 			return rc;
 	}
-	return sb_add(c, n, out, "", 0);
+	return gb_expr__sb_add(c, n, out, "", 0);
 }
 
-int fn_trim(ctx *c, const node *n, val *out)
+int gb_expr__fn_trim(ctx *c, const node *n, val *out)
 {
 	return map_arg0(c, n, x_trim, NULL, out);
 }
 
-int fn_tolower(ctx *c, const node *n, val *out)
+int gb_expr__fn_tolower(ctx *c, const node *n, val *out)
 {
 	return map_arg0(c, n, x_case, NULL, out);
 }
 
-int fn_toupper(ctx *c, const node *n, val *out)
+int gb_expr__fn_toupper(ctx *c, const node *n, val *out)
 {
 	return map_arg0(c, n, x_case, "upper", out);
 }
 
-int fn_stripspaces(ctx *c, const node *n, val *out)
+int gb_expr__fn_stripspaces(ctx *c, const node *n, val *out)
 {
 	return map_arg0(c, n, x_strip, NULL, out);
 }
 
-int fn_normalize(ctx *c, const node *n, val *out)
+int gb_expr__fn_normalize(ctx *c, const node *n, val *out)
 {
 	return map_arg0(c, n, x_normalize, NULL, out);
 }
 
-int fn_pcase(ctx *c, const node *n, val *out)
+int gb_expr__fn_pcase(ctx *c, const node *n, val *out)
 {
 	const char *s;
 	size_t len;
 	cpset set;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 1, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 1, &s, &len)) < 0)
 		return rc;
 	if (s && (rc = cpset_init(c, &set, s, len)) < 0)
 		return rc;
@@ -509,60 +467,58 @@ int fn_pcase(ctx *c, const node *n, val *out)
 
 /* ---- single-string functions ---- */
 
-int fn_append(ctx *c, const node *n, val *out)
+int gb_expr__fn_append(ctx *c, const node *n, val *out)
 {
 	const char *a, *b;
 	size_t la, lb;
 	sb r = {0};
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &a, &la)) < 0 || (rc = ex_arg_str(c, n, 1, &b, &lb)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &a, &la)) < 0 || (rc = gb_expr__arg_str(c, n, 1, &b, &lb)) < 0)
 		return rc;
-	if ((a && (rc = sb_add(c, n, &r, a, la)) < 0) || (b && (rc = sb_add(c, n, &r, b, lb)) < 0))
+	if ((a && (rc = gb_expr__sb_add(c, n, &r, a, la)) < 0) || (b && (rc = gb_expr__sb_add(c, n, &r, b, lb)) < 0))
 		return rc;
-	return sb_done(c, n, &r, out);
+	return gb_expr__sb_done(c, n, &r, out);
 }
 
-int fn_left(ctx *c, const node *n, val *out)
+int gb_expr__fn_left(ctx *c, const node *n, val *out)
 {
 	const char *s;
 	size_t len;
 	int64_t k;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0)
 		return rc;
 	if (!s)
-		return ex_set_str(c, n, out, "", 0);
+		return gb_expr__set_str(c, n, out, "", 0);
 	if (k < 0)
-		return ex_set_str(c, n, out, s, len);
-	return ex_set_str(c, n, out, s, u8_offset(s, len, (size_t)k));
+		return gb_expr__set_str(c, n, out, s, len);
+	return gb_expr__set_str(c, n, out, s, gb_expr__u8_offset(s, len, (size_t)k));
 }
 
-int fn_mid(ctx *c, const node *n, val *out)
+int gb_expr__fn_mid(ctx *c, const node *n, val *out)
 {
 	const char *s;
 	size_t len, a, b;
 	int64_t start, k;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_int(c, n, 1, &start)) < 0 ||
-	    (rc = ex_arg_int(c, n, 2, &k)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &start)) < 0 ||
+	    (rc = gb_expr__arg_int(c, n, 2, &k)) < 0)
 		return rc;
 	if (start < 1)
-		return ex_err(c, n, GB_EINVAL, "Mid: start %lld is less than 1", (long long)start);
+		return gb_expr__err(c, n, GB_EINVAL, "Mid: start %lld is less than 1", (long long)start);
 	if (k < 0)
-		return ex_err(c, n, GB_EINVAL, "Mid: length %lld is negative", (long long)k);
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	a = u8_offset(s, len, (size_t)(start - 1));
-	b = a + u8_offset(s + a, len - a, (size_t)k);
-	return ex_set_str(c, n, out, s + a, b - a);
+		return gb_expr__err(c, n, GB_EINVAL, "Mid: length %lld is negative", (long long)k);
+	if (!s)
+		return gb_expr__set_null(out);
+	a = gb_expr__u8_offset(s, len, (size_t)(start - 1));
+	b = a + gb_expr__u8_offset(s + a, len - a, (size_t)k);
+	return gb_expr__set_str(c, n, out, s + a, b - a);
 }
 
-int fn_word(ctx *c, const node *n, val *out)
+int gb_expr__fn_word(ctx *c, const node *n, val *out)
 {
 	const char *s, *d;
 	size_t len, dlen, i = 0, wstart = 0, count = 0;
@@ -572,11 +528,11 @@ int fn_word(ctx *c, const node *n, val *out)
 	cpset set;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0 ||
-	    (rc = ex_arg_str(c, n, 2, &d, &dlen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0 ||
+	    (rc = gb_expr__arg_str(c, n, 2, &d, &dlen)) < 0)
 		return rc;
 	if (!s || k < 1)
-		return ex_set_str(c, n, out, "", 0);
+		return gb_expr__set_str(c, n, out, "", 0);
 	if (!d)
 		d = "", dlen = 0;
 	if ((rc = cpset_init(c, &set, d, dlen)) < 0)
@@ -586,12 +542,12 @@ int fn_word(ctx *c, const node *n, val *out)
 		size_t nx = i + 1;
 
 		if (i < len) {
-			nx = u8_next(s, len, i, &cp);
+			nx = gb_expr__u8_next(s, len, i, &cp);
 			delim = cpset_has(&set, cp);
 		}
 		if (delim && in) {
 			if (++count == (uint64_t)k)
-				return ex_set_str(c, n, out, s + wstart, i - wstart);
+				return gb_expr__set_str(c, n, out, s + wstart, i - wstart);
 			in = false;
 		} else if (!delim && !in) {
 			in = true;
@@ -599,10 +555,10 @@ int fn_word(ctx *c, const node *n, val *out)
 		}
 		i = nx;
 	}
-	return ex_set_str(c, n, out, "", 0);
+	return gb_expr__set_str(c, n, out, "", 0);
 }
 
-int fn_instr(ctx *c, const node *n, val *out)
+int gb_expr__fn_instr(ctx *c, const node *n, val *out)
 {
 	const char *s, *f, *cmp;
 	size_t len, flen, clen, hn, fnn, i, m;
@@ -612,34 +568,34 @@ int fn_instr(ctx *c, const node *n, val *out)
 	pat pt;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, 1, &f, &flen)) < 0 ||
-	    (rc = ex_arg_int_opt(c, n, 2, &start, &present)) < 0 || (rc = ex_arg_str(c, n, 3, &cmp, &clen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, 1, &f, &flen)) < 0 ||
+	    (rc = gb_expr__arg_int_opt(c, n, 2, &start, &present)) < 0 ||
+	    (rc = gb_expr__arg_str(c, n, 3, &cmp, &clen)) < 0)
 		return rc;
 	if (!present)
 		start = 1;
 	if (start < 1)
-		return ex_err(c, n, GB_EINVAL, "InStr: start %lld is less than 1", (long long)start);
+		return gb_expr__err(c, n, GB_EINVAL, "InStr: start %lld is less than 1", (long long)start);
 	if (cmp) {
 		if (gb_str_iequal(cmp, "vbTextCompare") || gb_str_iequal(cmp, "1"))
 			text = true;
 		else if (!gb_str_iequal(cmp, "vbBinaryCompare") && !gb_str_iequal(cmp, "0"))
-			return ex_err(c, n, GB_EINVAL, "InStr: compare \"%.40s\" is neither vbBinaryCompare nor vbTextCompare",
-			              cmp);
+			return gb_expr__err(c, n, GB_EINVAL,
+			                    "InStr: compare \"%.40s\" is neither vbBinaryCompare nor vbTextCompare",
+			                    cmp);
 	}
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	if (!f)
-		return ex_err(c, n, GB_EINVAL, "InStr: the string to find is null");
+		return gb_expr__err(c, n, GB_EINVAL, "InStr: the string to find is null");
 	if ((rc = to_cps(c, s, len, &h, &hn)) < 0 || (rc = to_cps(c, f, flen, &p, &fnn)) < 0)
 		return rc;
 	if ((uint64_t)start > hn) {
-		ex_set_int(out, 0);
+		gb_expr__set_int(out, 0);
 		return 0;
 	}
 	if (fnn == 0) {
-		ex_set_int(out, start);
+		gb_expr__set_int(out, start);
 		return 0;
 	}
 	if (text) {
@@ -651,7 +607,7 @@ int fn_instr(ctx *c, const node *n, val *out)
 	if ((rc = pat_init(c, &pt, p, fnn)) < 0)
 		return rc;
 	m = pat_find(&pt, h, hn, (size_t)start - 1);
-	ex_set_int(out, m == SIZE_MAX ? 0 : (int64_t)m + 1);
+	gb_expr__set_int(out, m == SIZE_MAX ? 0 : (int64_t)m + 1);
 	return 0;
 }
 
@@ -660,13 +616,13 @@ int fn_instr(ctx *c, const node *n, val *out)
 static int list_push(ctx *c, const node *n, val *l, size_t *cap, const char *s)
 {
 	if (l->count >= GB_EXPR_MAX_ITEMS)
-		return ex_err(c, n, GB_ETOOBIG, "%s: more than %zu values", n->fn->name, GB_EXPR_MAX_ITEMS);
+		return gb_expr__err(c, n, GB_ETOOBIG, "%s: more than %zu values", n->fn->name, GB_EXPR_MAX_ITEMS);
 	if (l->count == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
-		const char **items = ex_alloc(c, ncap * sizeof(*items));
+		const char **items = gb_expr__alloc(c, ncap * sizeof(*items));
 
 		if (!items)
-			return ex_oom(c);
+			return gb_expr__oom(c);
 		if (l->count)
 			memcpy(items, l->items, l->count * sizeof(*items));
 		l->items = items;
@@ -676,34 +632,35 @@ static int list_push(ctx *c, const node *n, val *l, size_t *cap, const char *s)
 	return 0;
 }
 
-int fn_split(ctx *c, const node *n, val *out)
+int gb_expr__fn_split(ctx *c, const node *n, val *out)
 {
 	const char *s, *d;
 	size_t len, dlen, *pos, npos, i, at = 0, cap = 0;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, 1, &d, &dlen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, 1, &d, &dlen)) < 0)
 		return rc;
 	if (!d || dlen == 0)
-		return ex_err(c, n, GB_EINVAL, "Split: the delimiter is empty");
+		return gb_expr__err(c, n, GB_EINVAL, "Split: the delimiter is empty");
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return 0;
-	if ((rc = ex_find_all(c, n, s, len, d, dlen, &pos, &npos)) < 0)
+	if ((rc = gb_expr__find_all(c, n, s, len, d, dlen, &pos, &npos)) < 0)
 		return rc;
 	out->type = V_LIST;
 	for (i = 0; i <= npos; i++) {
 		size_t end = i < npos ? pos[i] : len;
 		val tmp;
 
-		if ((rc = ex_set_str(c, n, &tmp, s + at, end - at)) < 0 || (rc = list_push(c, n, out, &cap, tmp.s)) < 0)
+		if ((rc = gb_expr__set_str(c, n, &tmp, s + at, end - at)) < 0 ||
+		    (rc = list_push(c, n, out, &cap, tmp.s)) < 0)
 			return rc;
 		at = end + dlen;
 	}
 	return 0;
 }
 
-int fn_join(ctx *c, const node *n, val *out)
+int gb_expr__fn_join(ctx *c, const node *n, val *out)
 {
 	const char *sep, *s;
 	size_t seplen, len, i, k;
@@ -712,68 +669,66 @@ int fn_join(ctx *c, const node *n, val *out)
 	val v;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &sep, &seplen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &sep, &seplen)) < 0)
 		return rc;
 	if (!sep)
 		sep = "", seplen = 0;
 	for (i = 1; i < n->nargs; i++) {
 		size_t cnt;
 
-		if ((rc = ex_arg(c, n, i, &v, NULL)) < 0)
+		if ((rc = gb_expr__arg(c, n, i, &v, NULL)) < 0)
 			return rc;
-		if (ex_is_null(&v))
+		if (gb_expr__is_null(&v))
 			continue;
 		cnt = v.type == V_LIST ? v.count : 1;
 		for (k = 0; k < cnt; k++) {
 			if (v.type == V_LIST) {
 				s = v.items[k];
 				len = strlen(s);
-			} else if ((rc = ex_to_str(c, n, &v, &s, &len)) < 0) {
+			} else if ((rc = gb_expr__to_str(c, n, &v, &s, &len)) < 0) {
 				return rc;
 			}
 			if (len == 0)
 				continue;
-			if (!first && (rc = sb_add(c, n, &b, sep, seplen)) < 0)
+			if (!first && (rc = gb_expr__sb_add(c, n, &b, sep, seplen)) < 0)
 				return rc;
-			if ((rc = sb_add(c, n, &b, s, len)) < 0)
+			if ((rc = gb_expr__sb_add(c, n, &b, s, len)) < 0)
 				return rc;
 			first = false;
 		}
 	}
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
-int fn_item(ctx *c, const node *n, val *out)
+int gb_expr__fn_item(ctx *c, const node *n, val *out)
 {
 	val v;
 	int64_t k;
 	size_t cnt;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0)
 		return rc;
-	if (ex_is_null(&v)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (gb_expr__is_null(&v))
+		return gb_expr__set_null(out);
 	cnt = v.type == V_LIST ? v.count : 1;
 	if (k < 1 || (uint64_t)k > cnt)
-		return ex_err(c, n, GB_EINVAL, "Item: index %lld is out of range 1..%zu", (long long)k, cnt);
+		return gb_expr__err(c, n, GB_EINVAL, "Item: index %lld is out of range 1..%zu", (long long)k, cnt);
 	if (v.type != V_LIST) {
 		*out = v;
 		return 0;
 	}
-	return ex_set_str(c, n, out, v.items[k - 1], strlen(v.items[k - 1]));
+	return gb_expr__set_str(c, n, out, v.items[k - 1], strlen(v.items[k - 1]));
 }
 
-int fn_count(ctx *c, const node *n, val *out)
+int gb_expr__fn_count(ctx *c, const node *n, val *out)
 {
 	val v;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
-	ex_set_int(out, ex_is_null(&v) ? 0 : v.type == V_LIST ? (int64_t)v.count : 1);
+	gb_expr__set_int(out, gb_expr__is_null(&v) ? 0 : v.type == V_LIST ? (int64_t)v.count : 1);
 	return 0;
 }
 
@@ -790,7 +745,7 @@ static int cmp_ival(const void *a, const void *b)
 	return r ? r : (x->i < y->i ? -1 : x->i > y->i);
 }
 
-int fn_removedups(ctx *c, const node *n, val *out)
+int gb_expr__fn_removedups(ctx *c, const node *n, val *out)
 {
 	val v;
 	ival *sorted;
@@ -798,17 +753,17 @@ int fn_removedups(ctx *c, const node *n, val *out)
 	size_t i, cap = 0;
 	int rc;
 
-	if ((rc = ex_arg(c, n, 0, &v, NULL)) < 0)
+	if ((rc = gb_expr__arg(c, n, 0, &v, NULL)) < 0)
 		return rc;
 	if (v.type != V_LIST) {
 		*out = v;
 		return 0;
 	}
 	/* sort (value, position), keep the first position of each value, emit in the original order */
-	sorted = ex_alloc(c, v.count * sizeof(*sorted));
-	keep = ex_alloc(c, v.count * sizeof(*keep));
+	sorted = gb_expr__alloc(c, v.count * sizeof(*sorted));
+	keep = gb_expr__alloc(c, v.count * sizeof(*keep));
 	if (!sorted || !keep)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	for (i = 0; i < v.count; i++) {
 		sorted[i].s = v.items[i];
 		sorted[i].i = i;
@@ -828,25 +783,14 @@ int fn_removedups(ctx *c, const node *n, val *out)
 
 /* ---- DNs ---- */
 
-static int hexv(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int fn_dncomponent(ctx *c, const node *n, val *out)
+int gb_expr__fn_dncomponent(ctx *c, const node *n, val *out)
 {
 	const char *s;
 	size_t len, i, start = 0, comp = 1;
 	int64_t k;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_int(c, n, 1, &k)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &k)) < 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	if (!s || k < 1)
@@ -864,26 +808,30 @@ int fn_dncomponent(ctx *c, const node *n, val *out)
 				while (j < e && s[j] != '=') /* the attribute type holds no escapes */
 					j++;
 				if (j == e)
-					return ex_err(c, n, GB_EINVAL, "DNComponent: component %lld has no '='", (long long)k);
+					return gb_expr__err(c, n, GB_EINVAL, "DNComponent: component %lld has no '='",
+					                    (long long)k);
 				j++;
 				while (j < e && s[j] == ' ')
 					j++;
 				while (e > j && s[e - 1] == ' ' && !(e >= 2 && s[e - 2] == '\\'))
 					e--;
 				while (j < e) {
-					if (s[j] == '\\' && j + 2 < e && hexv(s[j + 1]) >= 0 && hexv(s[j + 2]) >= 0) {
-						rc = sb_addc(c, n, &b, (char)(hexv(s[j + 1]) * 16 + hexv(s[j + 2])));
+					int hi = j + 2 < e ? gb_hex_digit((unsigned char)s[j + 1]) : -1;
+					int lo = hi >= 0 ? gb_hex_digit((unsigned char)s[j + 2]) : -1;
+
+					if (s[j] == '\\' && lo >= 0) {
+						rc = gb_expr__sb_addc(c, n, &b, (char)(hi * 16 + lo));
 						j += 3;
 					} else if (s[j] == '\\' && j + 1 < e) {
-						rc = sb_addc(c, n, &b, s[j + 1]);
+						rc = gb_expr__sb_addc(c, n, &b, s[j + 1]);
 						j += 2;
 					} else {
-						rc = sb_addc(c, n, &b, s[j++]);
+						rc = gb_expr__sb_addc(c, n, &b, s[j++]);
 					}
 					if (rc < 0)
 						return rc;
 				}
-				return sb_done(c, n, &b, out);
+				return gb_expr__sb_done(c, n, &b, out);
 			}
 			comp++;
 			start = i + 1;
@@ -892,76 +840,115 @@ int fn_dncomponent(ctx *c, const node *n, val *out)
 	return 0;
 }
 
-/* ---- encodings ---- */
+/* ---- encodings ----
+ * Base64 is OpenSSL's (EVP_EncodeBlock, EVP_DecodeBlock) and UTF-16LE is glibc's iconv. What stays here are the
+ * rules of ConvertFromBase64 that differ from EVP_DecodeBlock's: the text may hold spaces and line breaks anywhere,
+ * it ends at the first '=' whatever follows, padding may be missing (a last group of 2 or 3 characters gives 1 or 2
+ * bytes, a lone last character nothing), and the first character outside the alphabet is named by its position. */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+static int too_long(ctx *c, const node *n)
+{
+	return gb_expr__err(c, n, GB_ETOOBIG, "%s: result longer than %zu bytes", n->fn->name, GB_EXPR_MAX_STRING);
+}
+
+/* Converts len bytes at s from one encoding to the other into the arena (*out, *outlen; NUL-terminated). An input
+ * iconv refuses (EILSEQ, or EINVAL for a cut sequence at the end) returns 1 without a message: the caller words it. */
+static int transcode(ctx *c, const node *n, const char *to, const char *from, const char *s, size_t len, char **out,
+                     size_t *outlen)
+{
+	size_t cap = len * 2 + 4, in_left = len, out_left = cap; /* UTF-16 takes at most 2 bytes per UTF-8 byte and
+	                                                          * UTF-8 at most 3 per UTF-16 pair of bytes */
+	char *in = (char *)s, *o;
+	iconv_t cd;
+	size_t r;
+
+	if (len > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	*out = o = gb_expr__alloc(c, cap);
+	if (!o)
+		return gb_expr__oom(c);
+	cd = iconv_open(to, from);
+	if (cd == (iconv_t)-1)
+		return gb_expr__err(c, n, GB_EINVAL, "%s: iconv cannot convert %s to %s", n->fn->name, from, to);
+	r = iconv(cd, &in, &in_left, &o, &out_left);
+	iconv_close(cd);
+	if (r == (size_t)-1)
+		return 1;
+	*outlen = cap - out_left;
+	(*out)[*outlen] = '\0';
+	return 0;
+}
+
 static int b64_encode(ctx *c, const node *n, const unsigned char *d, size_t len, val *out)
 {
-	sb b = {0};
-	size_t i;
-	int rc;
+	size_t olen = (len + 2) / 3 * 4;
+	char *t;
 
-	for (i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < len ? (uint32_t)d[i + 1] << 8 : 0) |
-		             (i + 2 < len ? d[i + 2] : 0);
-		char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < len ? b64[v >> 6 & 63] : '=',
-		             i + 2 < len ? b64[v & 63] : '='};
-
-		if ((rc = sb_add(c, n, &b, q, 4)) < 0)
-			return rc;
-	}
-	return sb_done(c, n, &b, out);
+	if (olen > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	t = gb_expr__alloc(c, olen + 1);
+	if (!t)
+		return gb_expr__oom(c);
+	return gb_expr__set_strbuf(c, n, out, t, (size_t)EVP_EncodeBlock((unsigned char *)t, d, (int)len));
 }
 
-int fn_to_base64(ctx *c, const node *n, val *out)
+int gb_expr__fn_to_base64(ctx *c, const node *n, val *out)
 {
 	const char *s;
-	size_t len, i = 0;
-	sb u16 = {0};
-	uint32_t cp;
+	char *u16;
+	size_t len, u16len;
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	if ((rc = sb_add(c, n, &u16, "", 0)) < 0)
+	if (!s)
+		return gb_expr__set_null(out);
+	if ((rc = transcode(c, n, "UTF-16LE", "UTF-8", s, len, &u16, &u16len)) < 0)
 		return rc;
-	while (i < len) {
-		char u[4];
-
-		i = u8_next(s, len, i, &cp);
-		if (cp >= 0xDC80 && cp <= 0xDCFF)
-			return ex_err(c, n, GB_EINVAL, "ConvertToBase64: the string is not valid UTF-8");
-		if (cp >= 0x10000) {
-			uint32_t hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-
-			u[0] = (char)(hi & 0xFF), u[1] = (char)(hi >> 8), u[2] = (char)(lo & 0xFF), u[3] = (char)(lo >> 8);
-			rc = sb_add(c, n, &u16, u, 4);
-		} else {
-			u[0] = (char)(cp & 0xFF), u[1] = (char)(cp >> 8);
-			rc = sb_add(c, n, &u16, u, 2);
-		}
-		if (rc < 0)
-			return rc;
-	}
-	return b64_encode(c, n, (const unsigned char *)u16.p, u16.len, out);
+	if (rc)
+		return gb_expr__err(c, n, GB_EINVAL, "ConvertToBase64: the string is not valid UTF-8");
+	if (u16len > GB_EXPR_MAX_STRING)
+		return too_long(c, n);
+	return b64_encode(c, n, (const unsigned char *)u16, u16len, out);
 }
 
-int fn_from_base64(ctx *c, const node *n, val *out)
+/* The base64 characters of s (ConvertFromBase64's rules above), padded for EVP_DecodeBlock, into the arena. *pad is
+ * the number of '=' added: so many of the decoded bytes are not data. */
+static int b64_clean(ctx *c, const node *n, const char *s, size_t len, char **out, size_t *olen, size_t *pad)
+{
+	size_t i, k = 0;
+	char *t = gb_expr__alloc(c, len + 4);
+
+	if (!t)
+		return gb_expr__oom(c);
+	for (i = 0; i < len && s[i] != '='; i++) {
+		if (s[i] == ' ' || s[i] == '\r' || s[i] == '\n')
+			continue;
+		if (!s[i] || !strchr(b64, s[i]))
+			return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: not base64 at character %zu", i + 1);
+		t[k++] = s[i];
+	}
+	if (k % 4 == 1) /* six bits make no byte */
+		k--;
+	*pad = (4 - k % 4) % 4;
+	memset(t + k, '=', *pad);
+	*olen = k + *pad;
+	*out = t;
+	return 0;
+}
+
+int gb_expr__fn_from_base64(ctx *c, const node *n, val *out)
 {
 	const char *s, *enc;
-	size_t len, elen, i, k = 0;
+	char *text = NULL, *u8;
+	size_t len, elen, tlen = 0, pad = 0, i, k, u8len;
 	unsigned char *d;
-	uint32_t acc = 0;
-	int bits = 0, mode = 0; /* 0 Unicode, 1 UTF8, 2 ASCII */
-	sb b = {0};
+	int mode = 0, dlen; /* mode: 0 Unicode, 1 UTF8, 2 ASCII */
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0 || (rc = ex_arg_str(c, n, 1, &enc, &elen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0 || (rc = gb_expr__arg_str(c, n, 1, &enc, &elen)) < 0)
 		return rc;
 	if (enc) {
 		if (gb_str_iequal(enc, "UTF8"))
@@ -969,63 +956,37 @@ int fn_from_base64(ctx *c, const node *n, val *out)
 		else if (gb_str_iequal(enc, "ASCII"))
 			mode = 2;
 		else if (!gb_str_iequal(enc, "Unicode"))
-			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: encoding \"%.40s\" is not Unicode, UTF8 or ASCII", enc);
+			return gb_expr__err(c, n, GB_EINVAL,
+			                    "ConvertFromBase64: encoding \"%.40s\" is not Unicode, UTF8 or ASCII", enc);
 	}
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	d = ex_alloc(c, len + 1);
+	if (!s)
+		return gb_expr__set_null(out);
+	if ((rc = b64_clean(c, n, s, len, &text, &tlen, &pad)) < 0)
+		return rc;
+	d = gb_expr__alloc(c, tlen / 4 * 3 + 1);
 	if (!d)
-		return ex_oom(c);
-	for (i = 0; i < len; i++) {
-		const char *p;
-
-		if (s[i] == '=')
-			break;
-		if (s[i] == ' ' || s[i] == '\r' || s[i] == '\n')
-			continue;
-		p = strchr(b64, s[i]);
-		if (!p || !s[i])
-			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: not base64 at character %zu", i + 1);
-		acc = acc << 6 | (uint32_t)(p - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[k++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
+		return gb_expr__oom(c);
+	dlen = tlen ? EVP_DecodeBlock(d, (const unsigned char *)text, (int)tlen) : 0;
+	if (dlen < (int)pad) /* b64_clean gave it only the alphabet and padding: not expected */
+		return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: OpenSSL refused the text");
+	k = (size_t)dlen - pad;
 	if (mode == 1 || mode == 2) {
 		for (i = 0; i < k; i++)
 			if (mode == 2 && d[i] >= 0x80)
-				return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: byte %zu is not ASCII", i + 1);
-		if ((rc = sb_add(c, n, &b, (const char *)d, k)) < 0)
-			return rc;
-		return sb_done(c, n, &b, out);
+				return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: byte %zu is not ASCII", i + 1);
+		return gb_expr__set_str(c, n, out, (const char *)d, k);
 	}
 	if (k % 2)
-		return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: odd number of bytes for UTF-16");
-	for (i = 0; i < k; i += 2) {
-		uint32_t u = d[i] | (uint32_t)d[i + 1] << 8;
-
-		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < k) {
-			uint32_t lo = d[i + 2] | (uint32_t)d[i + 3] << 8;
-
-			if (lo >= 0xDC00 && lo <= 0xDFFF) {
-				u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-				i += 2;
-			}
-		}
-		if (u >= 0xD800 && u <= 0xDFFF)
-			return ex_err(c, n, GB_EINVAL, "ConvertFromBase64: unpaired UTF-16 surrogate");
-		if ((rc = sb_addcp(c, n, &b, u)) < 0)
-			return rc;
-	}
-	return sb_done(c, n, &b, out);
+		return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: odd number of bytes for UTF-16");
+	/* the length is even: iconv refuses only an unpaired surrogate (EILSEQ, or EINVAL for a high one at the end) */
+	if ((rc = transcode(c, n, "UTF-8", "UTF-16LE", (const char *)d, k, &u8, &u8len)) < 0)
+		return rc;
+	if (rc)
+		return gb_expr__err(c, n, GB_EINVAL, "ConvertFromBase64: unpaired UTF-16 surrogate");
+	return gb_expr__set_strbuf(c, n, out, u8, u8len);
 }
 
-int fn_to_utf8hex(ctx *c, const node *n, val *out)
+int gb_expr__fn_to_utf8hex(ctx *c, const node *n, val *out)
 {
 	static const char hx[] = "0123456789ABCDEF";
 	const char *s;
@@ -1033,42 +994,40 @@ int fn_to_utf8hex(ctx *c, const node *n, val *out)
 	sb b = {0};
 	int rc;
 
-	if ((rc = ex_arg_str(c, n, 0, &s, &len)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 0, &s, &len)) < 0)
 		return rc;
-	if (!s) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
+	if (!s)
+		return gb_expr__set_null(out);
 	for (i = 0; i < len; i++) {
 		char h[2] = {hx[(unsigned char)s[i] >> 4], hx[(unsigned char)s[i] & 15]};
 
-		if ((rc = sb_add(c, n, &b, h, 2)) < 0)
+		if ((rc = gb_expr__sb_add(c, n, &b, h, 2)) < 0)
 			return rc;
 	}
-	return sb_done(c, n, &b, out);
+	return gb_expr__sb_done(c, n, &b, out);
 }
 
-int fn_bitand(ctx *c, const node *n, val *out)
+int gb_expr__fn_bitand(ctx *c, const node *n, val *out)
 {
 	int64_t a, b;
 	int rc;
 
-	if ((rc = ex_arg_int(c, n, 0, &a)) < 0 || (rc = ex_arg_int(c, n, 1, &b)) < 0)
+	if ((rc = gb_expr__arg_int(c, n, 0, &a)) < 0 || (rc = gb_expr__arg_int(c, n, 1, &b)) < 0)
 		return rc;
-	ex_set_int(out, (int64_t)((uint64_t)a & (uint64_t)b));
+	gb_expr__set_int(out, (int64_t)((uint64_t)a & (uint64_t)b));
 	return 0;
 }
 
 /* ---- non-deterministic functions ---- */
 
-int fn_guid(ctx *c, const node *n, val *out)
+int gb_expr__fn_guid(ctx *c, const node *n, val *out)
 {
 	char g[40];
 	int rc;
 
 	if ((rc = gb_uuid_v4(g, sizeof(g), c->err)) < 0)
-		return gb_error_prefix(c->err, "expression:%zu: Guid", ex_column(c->e->text, n->off));
-	return ex_set_str(c, n, out, g, strlen(g));
+		return gb_error_prefix(c->err, "expression:%zu: Guid", gb_expr__column(c->e->text, n->off));
+	return gb_expr__set_str(c, n, out, g, strlen(g));
 }
 
 static int rand_below(ctx *c, const node *n, uint32_t bound, uint32_t *out)
@@ -1077,13 +1036,13 @@ static int rand_below(ctx *c, const node *n, uint32_t bound, uint32_t *out)
 
 	do {
 		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			return ex_err(c, n, GB_EIO, "RandomString: the system random source failed");
+			return gb_expr__err(c, n, GB_EIO, "RandomString: the system random source failed");
 	} while (r >= lim);
 	*out = r % bound;
 	return 0;
 }
 
-int fn_randomstring(ctx *c, const node *n, val *out)
+int gb_expr__fn_randomstring(ctx *c, const node *n, val *out)
 {
 	static const char *const classes[4] = {"0123456789", "~!@#$%^&*_-+=`|\\(){}[]:;\"'<>,.?/",
 	                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"};
@@ -1093,22 +1052,25 @@ int fn_randomstring(ctx *c, const node *n, val *out)
 	int64_t len, mins[4], sum = 0;
 	int rc;
 
-	if ((rc = ex_arg_int(c, n, 0, &len)) < 0)
+	if ((rc = gb_expr__arg_int(c, n, 0, &len)) < 0)
 		return rc;
 	for (k = 0; k < 4; k++) {
-		if ((rc = ex_arg_int(c, n, k + 1, &mins[k])) < 0)
+		if ((rc = gb_expr__arg_int(c, n, k + 1, &mins[k])) < 0)
 			return rc;
 		if (mins[k] < 0 || mins[k] > 256)
-			return ex_err(c, n, GB_EINVAL, "RandomString: minimum %lld is out of range", (long long)mins[k]);
+			return gb_expr__err(c, n, GB_EINVAL, "RandomString: minimum %lld is out of range",
+			                    (long long)mins[k]);
 		sum += mins[k];
 	}
-	if ((rc = ex_arg_str(c, n, 5, &avoid, &alen)) < 0)
+	if ((rc = gb_expr__arg_str(c, n, 5, &avoid, &alen)) < 0)
 		return rc;
 	if (len < 1 || len > 256)
-		return ex_err(c, n, GB_EINVAL, "RandomString: length %lld is not between 1 and 256", (long long)len);
+		return gb_expr__err(c, n, GB_EINVAL, "RandomString: length %lld is not between 1 and 256",
+		                    (long long)len);
 	if (sum > len)
-		return ex_err(c, n, GB_EINVAL, "RandomString: the minimums add up to %lld, more than the length %lld",
-		              (long long)sum, (long long)len);
+		return gb_expr__err(c, n, GB_EINVAL,
+		                    "RandomString: the minimums add up to %lld, more than the length %lld",
+		                    (long long)sum, (long long)len);
 	for (k = 0; k < 4; k++) {
 		size_t w = 0;
 
@@ -1117,15 +1079,16 @@ int fn_randomstring(ctx *c, const node *n, val *out)
 				allowed[k][w++] = classes[k][i];
 		allowed[k][w] = '\0';
 		if (w == 0 && mins[k] > 0)
-			return ex_err(c, n, GB_EINVAL, "RandomString: every character of a required class is avoided");
+			return gb_expr__err(c, n, GB_EINVAL,
+			                    "RandomString: every character of a required class is avoided");
 		memcpy(all + na, allowed[k], w);
 		na += w;
 	}
 	if (na == 0)
-		return ex_err(c, n, GB_EINVAL, "RandomString: every character is avoided");
-	buf = ex_alloc(c, (size_t)len + 1);
+		return gb_expr__err(c, n, GB_EINVAL, "RandomString: every character is avoided");
+	buf = gb_expr__alloc(c, (size_t)len + 1);
 	if (!buf)
-		return ex_oom(c);
+		return gb_expr__oom(c);
 	for (k = 0; k < 4; k++)
 		for (i = 0; i < (size_t)mins[k]; i++) {
 			uint32_t r = 0;
@@ -1150,5 +1113,5 @@ int fn_randomstring(ctx *c, const node *n, val *out)
 		t = buf[i - 1], buf[i - 1] = buf[r], buf[r] = t;
 	}
 	buf[fill] = '\0';
-	return ex_set_strbuf(c, n, out, buf, fill);
+	return gb_expr__set_strbuf(c, n, out, buf, fill);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "groupbridge/buf.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 #define PLAN_SCHEMA_VERSION 1
@@ -290,87 +291,57 @@ static void jw_newline(jw *w)
 	}
 }
 
-/* The length of the UTF-8 sequence at p (at most n bytes) and its code point; 0 when it is not valid UTF-8. */
-static size_t utf8_next(const unsigned char *p, size_t n, unsigned long *cp)
+static int jw_dumped(const char *buffer, size_t size, void *data)
 {
-	size_t len, i;
-	unsigned long c;
+	jw *w = data;
 
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, c = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
-	return len;
+	jw_put(w, buffer, size);
+	return w->rc ? -1 : 0;
 }
 
-/* A JSON string, ASCII only; a byte that is not valid UTF-8 becomes U+FFFD. NULL is null. */
+/* True when jansson would write s as it is: printable ASCII without a quotation mark or a backslash. */
+static bool needs_no_escape(const char *s, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			break;
+	*n = (size_t)(p - (const unsigned char *)s);
+	return *p == '\0';
+}
+
+/* A JSON string as jansson escapes it (ASCII only, as the rest of the plan); NULL is null. Most strings (GUIDs,
+ * DNs, ASCII names) need no escape and are copied as they are, which keeps a plan of a million member links fast
+ * (jansson's json_dump_callback sets up its own state for each string). jansson takes only valid UTF-8, so a
+ * byte that is not (from a broken source) becomes U+FFFD first. */
 static void jw_string(jw *w, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *run;
+	char *clean = NULL;
+	json_t *j;
 	size_t n;
 
 	if (!s) {
 		jw_puts(w, "null");
 		return;
 	}
-	n = strlen(s);
-	jw_put(w, "\"", 1);
-	run = p;
-	while (n) {
-		unsigned long cp = 0;
-		size_t len = utf8_next(p, n, &cp);
-		char seq[16];
-
-		if (len == 1 && cp >= 0x20 && cp != '"' && cp != '\\') {
-			p++;
-			n--;
-			continue;
-		}
-		jw_put(w, (const char *)run, (size_t)(p - run));
-		if (len == 0) {
-			jw_puts(w, "\\uFFFD");
-			len = 1;
-		} else if (cp == '"' || cp == '\\') {
-			seq[0] = '\\';
-			seq[1] = (char)cp;
-			jw_put(w, seq, 2);
-		} else if (cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t') {
-			seq[0] = '\\';
-			seq[1] = cp == '\b' ? 'b' : cp == '\f' ? 'f' : cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
-			jw_put(w, seq, 2);
-		} else if (cp < 0x10000) {
-			snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)cp);
-			jw_puts(w, seq);
-		} else {
-			cp -= 0x10000;
-			snprintf(seq, sizeof(seq), "\\u%04X\\u%04X", (unsigned)(0xd800 | (cp >> 10)),
-				 (unsigned)(0xdc00 | (cp & 0x3ff)));
-			jw_puts(w, seq);
-		}
-		p += len;
-		n -= len;
-		run = p;
+	if (needs_no_escape(s, &n)) {
+		jw_put(w, "\"", 1);
+		jw_put(w, s, n);
+		jw_put(w, "\"", 1);
+		return;
 	}
-	jw_put(w, (const char *)run, (size_t)(p - run));
-	jw_put(w, "\"", 1);
+	n += strlen(s + n);
+	if (!gb_utf8_valid(s, n) && !(clean = gb_utf8_clean(s, n, 0, &n))) {
+		if (!w->rc)
+			w->rc = gb_error_set(w->err, GB_ENOMEM, "writing the plan: out of memory");
+		return;
+	}
+	j = json_stringn_nocheck(clean ? clean : s, n);
+	if ((!j || json_dump_callback(j, jw_dumped, w, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) != 0) && !w->rc)
+		w->rc = gb_error_set(w->err, GB_ENOMEM, "writing the plan: out of memory");
+	json_decref(j);
+	free(clean);
 }
 
 /* Opens an object or array member (key NULL in an array): the separator, the indentation and the key. */
@@ -621,7 +592,7 @@ int gb_plan_to_text(const gb_plan *plan, size_t max_values, char **out, gb_error
 	int rc = 0;
 
 	*out = NULL;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	if (plan->nops == 0)
 		rc = gb_buf_puts(&b, "No changes.\n", err);
 	for (i = 0; !rc && i < plan->nops; i++) {

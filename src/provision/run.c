@@ -1622,7 +1622,7 @@ static char *dn_after(const gb_op *op)
 		end--;
 	if (end > 0 && (op->target[end - 1] == ',' || op->target[end - 1] == ';'))
 		end--;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	if (op->new_rdn)
 		gb_buf_puts(&b, op->new_rdn, NULL);
 	else

@@ -100,7 +100,7 @@ int gb_report_audit_export(gb_store *st, const char *run_id, const char *format,
 		return gb_error_set(err, GB_EINVAL, "unknown audit export format \"%s\" (jsonl or csv)",
 		                    format ? format : "");
 	is_csv = strcmp(format, "csv") == 0;
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	rc = gb_audit_iter_new(st, run_id, &it, err);
 	if (!rc && is_csv)
 		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash\r\n",

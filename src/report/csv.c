@@ -4,6 +4,25 @@
 
 #include "report/internal.h"
 
+int gb_report_csv_cell(gb_buf *out, const char *s, gb_error *err)
+{
+	int quote, rc = 0;
+
+	if (!s || !*s)
+		return 0;
+	quote = strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		rc = gb_buf_putc(out, '"', err);
+	/* a spreadsheet runs a cell that starts with these as a formula (or strips the tab/CR and then runs it) */
+	if (!rc && strchr("=+-@\t\r", s[0]))
+		rc = gb_buf_putc(out, '\'', err);
+	for (; !rc && *s; s++)
+		rc = *s == '"' ? gb_buf_puts(out, "\"\"", err) : gb_buf_putc(out, *s, err);
+	if (!rc && quote)
+		rc = gb_buf_putc(out, '"', err);
+	return rc;
+}
+
 static int record(gb_buf *out, const char *const *cells, size_t n, gb_error *err)
 {
 	size_t i;

@@ -1,4 +1,6 @@
-/* file.c: report and export output files (owner-only, replaced atomically) and CSV cells. */
+/* file.c: report and export output files (owner-only, replaced atomically) and the dispatch of a report
+ * to its format's renderer. The dispatch lives here, not in model.c, so that the renderers call the model and this
+ * file calls the renderers, with no circle between them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -122,21 +124,37 @@ void gb_report_file_abort(gb_report_file *rf)
 	free(rf);
 }
 
-int gb_report_csv_cell(gb_buf *out, const char *s, gb_error *err)
+int gb_report_render(const gb_report *r, gb_report_format f, gb_buf *out, gb_error *err)
 {
-	int quote, rc = 0;
+	switch (f) {
+	case GB_REPORT_HTML: return gb_report_render_html(r, out, err);
+	case GB_REPORT_MD: return gb_report_render_md(r, out, err);
+	case GB_REPORT_JSON: return gb_report_render_json(r, out, err);
+	case GB_REPORT_CSV: return gb_report_render_csv(r, out, err);
+	}
+	return gb_error_set(err, GB_EINVAL, "unknown report format %d", (int)f);
+}
 
-	if (!s || !*s)
-		return 0;
-	quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		rc = gb_buf_putc(out, '"', err);
-	/* a spreadsheet runs a cell that starts with these as a formula (or strips the tab/CR and then runs it) */
-	if (!rc && strchr("=+-@\t\r", s[0]))
-		rc = gb_buf_putc(out, '\'', err);
-	for (; !rc && *s; s++)
-		rc = *s == '"' ? gb_buf_puts(out, "\"\"", err) : gb_buf_putc(out, *s, err);
-	if (!rc && quote)
-		rc = gb_buf_putc(out, '"', err);
+int gb_report_write(const gb_report *r, gb_report_format f, const char *path, gb_error *err)
+{
+	gb_report_file *file = NULL;
+	gb_buf b;
+	int rc;
+
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
+	rc = gb_report_render(r, f, &b, err);
+	if (rc)
+		goto done;
+	rc = gb_report_file_open(path, &file, err);
+	if (rc)
+		goto done;
+	if (b.len && fwrite(b.data, 1, b.len, gb_report_file_stream(file)) != b.len) {
+		rc = gb_error_set(err, GB_EIO, "writing report %s: short write", path ? path : "to standard output");
+		gb_report_file_abort(file);
+		goto done;
+	}
+	rc = gb_report_file_commit(file, err);
+done:
+	gb_buf_free(&b);
 	return rc;
 }

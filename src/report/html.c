@@ -575,7 +575,7 @@ int gb_report_render_html(const gb_report *r, gb_buf *out, gb_error *err)
 	memset(&c, 0, sizeof(c));
 	c.ok = 1;
 	c.now = r->generated_t;
-	gb_buf_init(&c.tmp, 0);
+	gb_buf_init(&c.tmp, GB_BUF_DEFAULT_MAX);
 	c.doc = htmlNewDocNoDtD(NULL, NULL);
 	if (!c.doc)
 		return gb_error_set(err, GB_ENOMEM, "building the html report: out of memory");

@@ -81,6 +81,9 @@ double gb_report_parse_time(const char *s);
 /* Formats a chart value: integers without decimals, others with up to two. */
 void gb_report_format_number(double v, char *dst, size_t n);
 
+/* A duration for people: "850 ms", "42 s", "3 min 5 s", "2 h 10 min" (rounded to the unit shown). */
+void gb_report_format_duration(double secs, char *dst, size_t n);
+
 /* A chart's long label cut to at most max characters (not bytes), with "…" when cut; allocated. */
 char *gb_report_short_label(const char *s, size_t max);
 

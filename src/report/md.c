@@ -108,20 +108,6 @@ static void bar(double v, double max, char *dst, size_t n)
 	dst[o] = '\0';
 }
 
-static void duration(double secs, char *dst, size_t n)
-{
-	long s = (long)(secs + 0.5);
-
-	if (secs < 1)
-		snprintf(dst, n, "%ld ms", (long)(secs * 1000 + 0.5));
-	else if (s < 60)
-		snprintf(dst, n, "%ld s", s);
-	else if (s < 3600)
-		snprintf(dst, n, "%ld min %ld s", s / 60, s % 60);
-	else
-		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
-}
-
 /* A stacked chart as a table: one column per series and a total. */
 static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
 {
@@ -212,7 +198,7 @@ static int chart(gb_buf *out, const gb_report_chart *c, double now, gb_error *er
 			rc = rule(out, tl_types, 5, err);
 		for (i = 0; !rc && i < c->n; i++) {
 			const gb_rchart_item *it = &c->items[i];
-			duration((it->t1 >= 0 ? it->t1 : now) - it->t0, num, sizeof(num));
+			gb_report_format_duration((it->t1 >= 0 ? it->t1 : now) - it->t0, num, sizeof(num));
 			cells[0] = it->label;
 			cells[1] = it->start;
 			cells[2] = it->end ? it->end : "(running)";

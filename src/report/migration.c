@@ -83,33 +83,15 @@ int gb_report_build_status(gb_store *st, const char *generated, gb_report **out,
 	return 0;
 }
 
-int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **out, gb_error *err)
+/* The chart of written-back groups by class; counts the groups, the ready ones and the others. */
+static int assessment_classes(gb_store *st, gb_report *r, size_t *n, size_t *ready, size_t *blockers, gb_error *err)
 {
-	static const gb_report_column gcols[] = {{"group", GB_COL_TEXT},         {"class", GB_COL_TEXT},
-						 {"AD group", GB_COL_TEXT},      {"members", GB_COL_NUMBER},
-						 {"cloud-only users", GB_COL_NUMBER}, {"other-forest users", GB_COL_NUMBER},
-						 {"why", GB_COL_TEXT}};
-	static const gb_report_column fcols[] = {{"severity", GB_COL_TEXT}, {"finding", GB_COL_TEXT},
-						 {"what it means", GB_COL_TEXT}};
-	gb_report *r = NULL;
 	gb_report_section *sec;
-	gb_report_table *t;
-	gb_report_chart *chart, *drops;
+	gb_report_chart *chart;
 	sqlite3_stmt *s = NULL;
-	json_t *import = NULL, *f;
-	json_error_t jerr;
-	char *json = NULL;
-	size_t i, n = 0, ready = 0, blockers = 0;
-	long long cloud_only = 0, other_forest = 0;
 	int rc;
 
-	*out = NULL;
-	rc = gb_report_new("assessment", "Migration assessment", generated, &r, err);
-	if (!rc)
-		rc = gb_report_add_fact(r, "state", gb_store_path(st), err);
-	/* the groups by class */
-	if (!rc)
-		rc = gb_report_add_section(r, "Written-back groups by class", &sec, err);
+	rc = gb_report_add_section(r, "Written-back groups by class", &sec, err);
 	if (!rc)
 		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Groups by class", "groups", NULL, 0, &chart, err);
 	if (!rc)
@@ -119,21 +101,35 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		const char *cls = (const char *)sqlite3_column_text(s, 0);
 		long long k = sqlite3_column_int64(s, 1);
-		n += (size_t)k;
+		*n += (size_t)k;
 		if (strcmp(cls, "ready") == 0)
-			ready += (size_t)k;
+			*ready += (size_t)k;
 		else
-			blockers += (size_t)k;
+			*blockers += (size_t)k;
 		rc = gb_report_chart_add_bar(chart, cls, (double)k, err);
 	}
 	sqlite3_finalize(s);
-	s = NULL;
-	if (!rc && n == 0)
+	if (!rc && *n == 0)
 		rc = gb_error_set(err, GB_ENOTFOUND, "there is no assessment data yet in state database %s; run the "
 						     "inventory step (groupbridge migrate run) first", gb_store_path(st));
-	/* members that will be dropped, and every group */
-	if (!rc)
-		rc = gb_report_add_section(r, "Members that provisioning will not write, per group", &sec, err);
+	return rc;
+}
+
+/* Members that will be dropped, and every group; sums the dropped members. */
+static int assessment_groups(gb_store *st, gb_report *r, long long *cloud_only, long long *other_forest,
+			     gb_error *err)
+{
+	static const gb_report_column gcols[] = {{"group", GB_COL_TEXT},         {"class", GB_COL_TEXT},
+						 {"AD group", GB_COL_TEXT},      {"members", GB_COL_NUMBER},
+						 {"cloud-only users", GB_COL_NUMBER}, {"other-forest users", GB_COL_NUMBER},
+						 {"why", GB_COL_TEXT}};
+	gb_report_section *sec;
+	gb_report_table *t;
+	gb_report_chart *drops;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_report_add_section(r, "Members that provisioning will not write, per group", &sec, err);
 	if (!rc)
 		rc = gb_report_section_add_text(sec, "Cloud Sync writes a member only when the user has an AD account in this "
 						     "forest (onPremisesObjectIdentifier = objectGUID): cloud-only users and "
@@ -155,8 +151,8 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 		double v[GB_MEMBER_OUTCOME_COUNT] = {(double)(members - c1 - c2 > 0 ? members - c1 - c2 : 0), (double)c1,
 						     (double)c2, 0};
 
-		cloud_only += c1;
-		other_forest += c2;
+		*cloud_only += c1;
+		*other_forest += c2;
 		snprintf(m, sizeof(m), "%lld", members);
 		snprintf(co, sizeof(co), "%lld", c1);
 		snprintf(of, sizeof(of), "%lld", c2);
@@ -172,18 +168,23 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 			rc = gb_report_chart_add_stack(drops, cells[0], v, GB_MEMBER_OUTCOME_COUNT, err);
 	}
 	sqlite3_finalize(s);
-	if (!rc)
-		rc = gb_report_add_figure_int(r, "written-back groups", (long long)n, err);
-	if (!rc)
-		rc = gb_report_add_figure_int(r, "ready", (long long)ready, err);
-	if (!rc)
-		rc = gb_report_add_figure_int(r, "blocked or out of scope", (long long)blockers, err);
-	if (!rc)
-		rc = gb_report_add_figure_int(r, "cloud-only members dropped", cloud_only, err);
-	if (!rc)
-		rc = gb_report_add_figure_int(r, "other-forest members dropped", other_forest, err);
-	/* the import's findings */
-	if (!rc && gb_cs_load_current(st, &json, NULL, NULL) == 0 && (import = json_loads(json, 0, &jerr)) != NULL) {
+	return rc;
+}
+
+/* The current import's findings, when there is an import. */
+static int assessment_findings(gb_store *st, gb_report *r, gb_error *err)
+{
+	static const gb_report_column fcols[] = {{"severity", GB_COL_TEXT}, {"finding", GB_COL_TEXT},
+						 {"what it means", GB_COL_TEXT}};
+	gb_report_section *sec;
+	gb_report_table *t;
+	json_t *import = NULL, *f;
+	json_error_t jerr;
+	char *json = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (gb_cs_load_current(st, &json, NULL, NULL) == 0 && (import = json_loads(json, 0, &jerr)) != NULL) {
 		rc = gb_report_add_section(r, "Findings from the Connect Sync export", &sec, err);
 		if (!rc)
 			rc = gb_report_section_add_table(sec, NULL, fcols, 3, &t, err);
@@ -198,6 +199,36 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 	}
 	json_decref(import);
 	free(json);
+	return rc;
+}
+
+int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **out, gb_error *err)
+{
+	gb_report *r = NULL;
+	size_t n = 0, ready = 0, blockers = 0;
+	long long cloud_only = 0, other_forest = 0;
+	int rc;
+
+	*out = NULL;
+	rc = gb_report_new("assessment", "Migration assessment", generated, &r, err);
+	if (!rc)
+		rc = gb_report_add_fact(r, "state", gb_store_path(st), err);
+	if (!rc)
+		rc = assessment_classes(st, r, &n, &ready, &blockers, err);
+	if (!rc)
+		rc = assessment_groups(st, r, &cloud_only, &other_forest, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "written-back groups", (long long)n, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "ready", (long long)ready, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "blocked or out of scope", (long long)blockers, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "cloud-only members dropped", cloud_only, err);
+	if (!rc)
+		rc = gb_report_add_figure_int(r, "other-forest members dropped", other_forest, err);
+	if (!rc)
+		rc = assessment_findings(st, r, err);
 	if (rc) {
 		gb_report_free(r);
 		return rc;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "groupbridge/log.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 #include "report/internal.h"
@@ -42,58 +43,9 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
 	return 0;
 }
 
-/* The length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one (overlongs and surrogates refused). */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 char *gb_report_clean_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, o = 0;
-	char *d;
-
-	if (!s)
-		return NULL;
-	n = strlen(s);
-	if (n > (SIZE_MAX - 1) / 3)
-		return NULL;
-	d = malloc(n * 3 + 1); /* a bad byte (1) becomes U+FFFD (3) */
-	if (!d)
-		return NULL;
-	while (*p) {
-		size_t l = utf8_len(p);
-		if (l == 0 || (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')) {
-			memcpy(d + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		} else {
-			memcpy(d + o, p, l);
-			o += l;
-			p += l;
-		}
-	}
-	d[o] = '\0';
-	return d;
+	return s ? gb_utf8_clean(s, strlen(s), GB_UTF8_CONTROLS, NULL) : NULL;
 }
 
 /* The model's copy of a caller's string: redacted, then cleaned. NULL stays NULL; *ok is cleared on failure. */
@@ -749,37 +701,16 @@ int gb_report_chart_add_span(gb_report_chart *c, const char *label, const char *
 	return 0;
 }
 
-int gb_report_render(const gb_report *r, gb_report_format f, gb_buf *out, gb_error *err)
+void gb_report_format_duration(double secs, char *dst, size_t n)
 {
-	switch (f) {
-	case GB_REPORT_HTML: return gb_report_render_html(r, out, err);
-	case GB_REPORT_MD: return gb_report_render_md(r, out, err);
-	case GB_REPORT_JSON: return gb_report_render_json(r, out, err);
-	case GB_REPORT_CSV: return gb_report_render_csv(r, out, err);
-	}
-	return gb_error_set(err, GB_EINVAL, "unknown report format %d", (int)f);
-}
+	long s = (long)(secs + 0.5);
 
-int gb_report_write(const gb_report *r, gb_report_format f, const char *path, gb_error *err)
-{
-	gb_report_file *file = NULL;
-	gb_buf b;
-	int rc;
-
-	gb_buf_init(&b, 0);
-	rc = gb_report_render(r, f, &b, err);
-	if (rc)
-		goto done;
-	rc = gb_report_file_open(path, &file, err);
-	if (rc)
-		goto done;
-	if (b.len && fwrite(b.data, 1, b.len, gb_report_file_stream(file)) != b.len) {
-		rc = gb_error_set(err, GB_EIO, "writing report %s: short write", path ? path : "to standard output");
-		gb_report_file_abort(file);
-		goto done;
-	}
-	rc = gb_report_file_commit(file, err);
-done:
-	gb_buf_free(&b);
-	return rc;
+	if (secs < 1)
+		snprintf(dst, n, "%ld ms", (long)(secs * 1000 + 0.5));
+	else if (s < 60)
+		snprintf(dst, n, "%ld s", s);
+	else if (s < 3600)
+		snprintf(dst, n, "%ld min %ld s", s / 60, s % 60);
+	else
+		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
 }

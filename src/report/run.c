@@ -104,23 +104,13 @@ static const char *outcome(const run_row *r)
 
 static void duration(const run_row *r, char *dst, size_t n)
 {
-	double a = gb_report_parse_time(r->started), b = gb_report_parse_time(r->ended), d;
-	long s;
+	double a = gb_report_parse_time(r->started), b = gb_report_parse_time(r->ended);
 
 	if (a < 0 || b < 0 || b < a) {
 		snprintf(dst, n, "unknown");
 		return;
 	}
-	d = b - a;
-	s = (long)(d + 0.5);
-	if (d < 1)
-		snprintf(dst, n, "%ld ms", (long)(d * 1000 + 0.5));
-	else if (s < 60)
-		snprintf(dst, n, "%ld s", s);
-	else if (s < 3600)
-		snprintf(dst, n, "%ld min %ld s", s / 60, s % 60);
-	else
-		snprintf(dst, n, "%ld h %ld min", s / 3600, (s % 3600) / 60);
+	gb_report_format_duration(b - a, dst, n);
 }
 
 static int prep(gb_store *st, const char *sql, const char *run, sqlite3_stmt **s, gb_error *err)

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gb_buf b;
 
 		if (col) {
-			gb_buf_init(&b, 0);
+			gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 			(void)gb_expr_caret(text, col, &b, NULL);
 			gb_buf_free(&b);
 		}

@@ -562,7 +562,7 @@ Test(directory, dn_escaping_round_trips_through_the_dc)
 		cr_assert_eq(gb_ad_dn_text_equal(e->dn, dn, &err), 1, "%s vs %s", e->dn, dn);
 		gb_dir_entry_free(e);
 		/* and by a filter on cn, escaped */
-		gb_buf_init(&f, 0);
+		gb_buf_init(&f, GB_BUF_DEFAULT_MAX);
 		gb_buf_puts(&f, "(cn=", NULL);
 		gb_ad_filter_escape(names[i], strlen(names[i]), &f, NULL);
 		gb_buf_putc(&f, ')', NULL);

@@ -109,7 +109,7 @@ static char *escape_dn(const char *v, size_t n)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_ad_dn_escape_value(v, n, &b, &err), 0);
 	return gb_buf_detach(&b);
 }
@@ -281,7 +281,7 @@ Test(filter, escaping_follows_rfc4515)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_ad_filter_escape("a*(b)\\c\0d", 9, &b, &err), 0);
 	cr_assert_str_eq(gb_buf_cstr(&b), "a\\2a\\28b\\29\\5cc\\00d");
 	gb_buf_clear(&b);

@@ -98,7 +98,7 @@ Test(audit, canonical_form_is_the_documented_netstring_list)
 	r.before = NULL;
 	r.after = "";
 	r.result = "ok";
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
 	cr_assert_eq(b.len, sizeof(want) - 1);
 	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
@@ -124,7 +124,7 @@ Test(audit, hash_is_sha256_of_previous_hash_and_canonical_form)
 	r.target = "alice";
 	r.after = "x";
 	r.result = "ok";
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_buf_puts(&b, prev, &err), 0);
 	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
 	SHA256((const unsigned char *)b.data, b.len, md);

@@ -132,12 +132,12 @@ Test(config, graph_urls_must_be_https_and_credentials_unique)
 
 Test(config, over_long_line_is_a_clear_error_not_a_split_value)
 {
+	char value[301];
 	char text[600];
 
-	memset(text, 0, sizeof(text));
-	strcpy(text, "[provisioning]\ncn = ");
-	memset(text + strlen(text), 'x', 300);
-	strcat(text, "\n");
+	memset(value, 'x', 300);
+	value[300] = '\0';
+	snprintf(text, sizeof(text), "[provisioning]\ncn = %s\n", value);
 	parse_fails(text, "t.ini:2: line is longer than 199 characters");
 }
 

@@ -31,7 +31,7 @@ static char *slurp(const char *path, size_t *len)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_read_file(path, &b, &err), 0, "%s", err.msg);
 	if (len)
 		*len = b.len;
@@ -112,7 +112,7 @@ static void edit(const char *rel, const char *old, const char *new)
 	const char *q = s;
 	int hits = 0;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	while ((p = strstr(q, old))) {
 		gb_buf_append(&out, q, (size_t)(p - q), NULL);
 		gb_buf_append(&out, new, nl, NULL);
@@ -743,7 +743,7 @@ static void to_crlf(const char *rel)
 	char *s = slurp(path_in(rel), &n);
 	gb_buf out;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\n')
 			gb_buf_putc(&out, '\r', NULL);
@@ -779,7 +779,7 @@ Test(lexical, utf8_bom_and_utf16_bom)
 
 	/* the Group Join rule as UTF-8 with a BOM */
 	s = slurp(path_in(GROUP_JOIN), &n);
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xEF\xBB\xBF", 3, NULL);
 	gb_buf_append(&out, s, n, NULL);
 	spit(path_in(GROUP_JOIN), out.data, out.len);
@@ -787,7 +787,7 @@ Test(lexical, utf8_bom_and_utf16_bom)
 	free(s);
 	/* MV.xml as UTF-16LE with a BOM and no declaration (the sample is ASCII, so widening each byte is exact) */
 	s = slurp(path_in(MV), &n);
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xFF\xFE", 2, NULL);
 	for (i = 0; i < n; i++) {
 		gb_buf_putc(&out, s[i], NULL);
@@ -814,7 +814,7 @@ Test(lexical, utf16_big_endian_with_declaration_and_non_ascii)
 	gb_buf out;
 	size_t i;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xFE\xFF", 2, NULL);
 	for (i = 0; head[i]; i++) {
 		gb_buf_putc(&out, '\0', NULL);
@@ -884,7 +884,7 @@ Test(lexical, two_megabyte_line)
 	gb_buf big;
 	size_t i;
 
-	gb_buf_init(&big, 0);
+	gb_buf_init(&big, GB_BUF_DEFAULT_MAX);
 	gb_buf_puts(&big, "<description>", NULL);
 	for (i = 0; i < 2 * 1024 * 1024; i += 16)
 		gb_buf_puts(&big, "0123456789abcdef", NULL);
@@ -1167,5 +1167,258 @@ Test(store, failure_stores_nothing)
 	cr_assert_eq(count_rows(st, "SELECT id FROM cs_imports WHERE is_current = 1"), (int)id);
 	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_rules"), 62);
 	gb_store_free(st);
+	gb_cs_export_free(exp);
+}
+
+/* ---- the finding checks, one code at a time, on exports built by hand ------------------------------------- */
+
+static gb_cs_export *bare(void)
+{
+	gb_cs_export *exp = NULL;
+	gb_error err = {0};
+
+	cr_assert_eq(gb_cs_export_new(&exp, &err), 0, "%s", err.msg);
+	return exp;
+}
+
+static gb_cs_rule *with_rule(gb_cs_export *exp, const char *name, unsigned roles, bool disabled)
+{
+	gb_cs_rule *r;
+
+	exp->rules = realloc(exp->rules, (exp->rule_count + 1) * sizeof(*exp->rules));
+	cr_assert_not_null(exp->rules);
+	r = &exp->rules[exp->rule_count++];
+	memset(r, 0, sizeof(*r));
+	r->name = gb_strdup(name);
+	r->roles = roles;
+	r->disabled = disabled;
+	r->precedence = -1;
+	return r;
+}
+
+static void with_ad_connector(gb_cs_export *exp, const char *name)
+{
+	exp->connectors = calloc(1, sizeof(*exp->connectors));
+	cr_assert_not_null(exp->connectors);
+	exp->connector_count = 1;
+	exp->connectors[0].kind = GB_CS_CONNECTOR_AD;
+	exp->connectors[0].name = gb_strdup(name);
+}
+
+static void enabled(gb_cs_export *e)
+{
+	e->writeback_enabled = true;
+}
+static void disabled_default(gb_cs_export *e)
+{
+	(void)e;
+}
+static void flag_off_rules_on(gb_cs_export *e)
+{
+	e->writeback_flag = GB_CS_NO;
+	with_rule(e, "Out to AD - Group SOAInAAD", GB_CS_ROLE_SOAINAAD | GB_CS_ROLE_GROUP, false);
+}
+static void flag_on_no_rules(gb_cs_export *e)
+{
+	e->writeback_flag = GB_CS_YES;
+}
+static void containers_disagree(gb_cs_export *e)
+{
+	e->writeback_container = gb_strdup("OU=A,DC=contoso,DC=com");
+	e->writeback_connector_container = gb_strdup("OU=B,DC=contoso,DC=com");
+}
+static void enabled_no_connector(gb_cs_export *e)
+{
+	e->writeback_enabled = true;
+	e->writeback_forest = gb_strdup("fabrikam.com");
+}
+static void override_differs(gb_cs_export *e)
+{
+	e->writeback_container = gb_strdup("OU=A,DC=contoso,DC=com");
+	e->writeback_ou_override = gb_strdup("OU=Z,DC=contoso,DC=com");
+}
+static void ou_inside(gb_cs_export *e)
+{
+	with_ad_connector(e, "contoso.com");
+	e->writeback_container = gb_strdup("OU=A,DC=contoso,DC=com");
+	e->writeback_ou_in_scope = GB_CS_YES;
+}
+static void ou_outside(gb_cs_export *e)
+{
+	e->writeback_container = gb_strdup("OU=A,DC=contoso,DC=com");
+	e->writeback_ou_in_scope = GB_CS_NO;
+}
+static void both_coexistence_rules(gb_cs_export *e)
+{
+	with_rule(e, "coex in", GB_CS_ROLE_COEX_INBOUND, false);
+	with_rule(e, "coex out", GB_CS_ROLE_COEX_OUTBOUND, false);
+}
+static void one_coexistence_rule(gb_cs_export *e)
+{
+	with_rule(e, "coex in", GB_CS_ROLE_COEX_INBOUND, false);
+}
+static void enabled_coexistence_disabled(gb_cs_export *e)
+{
+	e->writeback_enabled = true;
+	with_rule(e, "coex in", GB_CS_ROLE_COEX_INBOUND, true);
+	with_rule(e, "coex out", GB_CS_ROLE_COEX_OUTBOUND, true);
+}
+static void delete_rule(gb_cs_export *e)
+{
+	with_rule(e, "the delete rule", GB_CS_ROLE_DELETE_OUT_OF_SCOPE, false);
+}
+static void delete_rule_disabled(gb_cs_export *e)
+{
+	with_rule(e, "the delete rule", GB_CS_ROLE_DELETE_OUT_OF_SCOPE, true);
+}
+static void staging_on(gb_cs_export *e)
+{
+	e->staging_mode = GB_CS_YES;
+	e->staging_mode_source = "MV.xml";
+}
+static void staging_off(gb_cs_export *e)
+{
+	e->staging_mode = GB_CS_NO;
+	e->staging_mode_source = "PersistedState.xml";
+}
+static void suspended(gb_cs_export *e)
+{
+	e->scheduler_suspended = GB_CS_YES;
+}
+static void threshold_off(gb_cs_export *e)
+{
+	e->delete_threshold_enabled = GB_CS_NO;
+}
+static void join_without_filter(gb_cs_export *e)
+{
+	with_rule(e, "In from AD - Group Join", GB_CS_ROLE_GROUP_JOIN | GB_CS_ROLE_GROUP, false);
+}
+static void rules_without_join(gb_cs_export *e)
+{
+	with_rule(e, "In from AD - User Join", 0, false);
+}
+static void custom_group_rule(gb_cs_export *e)
+{
+	gb_cs_rule *r = with_rule(e, "Contoso groups", GB_CS_ROLE_CUSTOM_GROUP | GB_CS_ROLE_GROUP, true);
+
+	r->precedence = 42;
+}
+static void group_dn_extension(gb_cs_export *e)
+{
+	e->extensions = calloc(1, sizeof(*e->extensions));
+	cr_assert_not_null(e->extensions);
+	e->extension_count = 1;
+	e->extensions[0].source = gb_strdup("distinguishedName");
+	e->extensions[0].target = gb_strdup("extension_app_GroupDN");
+	e->extensions[0].group_dn = "likely";
+}
+
+static const struct {
+	const char *code;
+	void (*arrange)(gb_cs_export *);
+	gb_cs_severity severity;
+	const char *says;
+} check_cases[] = {
+    {"writeback.enabled", enabled, GB_CS_INFO, "group writeback is enabled"},
+    {"writeback.disabled", disabled_default, GB_CS_INFO, "not enabled in this export"},
+    {"writeback.flag-mismatch", flag_off_rules_on, GB_CS_WARNING, "yet 1 enabled SOAInAAD rules"},
+    {"writeback.rules-missing", flag_on_no_rules, GB_CS_WARNING, "holds no Group SOAInAAD rules"},
+    {"writeback.container-mismatch", containers_disagree, GB_CS_WARNING, "MV.xml (OU=A,DC=contoso,DC=com)"},
+    {"writeback.forest-unknown", enabled_no_connector, GB_CS_WARNING, "the writeback forest fabrikam.com"},
+    {"writeback.ou-override", override_differs, GB_CS_WARNING, "writeback_ou (OU=Z,DC=contoso,DC=com) overrides"},
+    {"writeback.ou-in-scope", ou_inside, GB_CS_INFO, "containers of connector contoso.com"},
+    {"writeback.ou-out-of-scope", ou_outside, GB_CS_WARNING, "cannot see or manage"},
+    {"writeback.ou-unknown", enabled, GB_CS_WARNING, "names no writeback container"},
+    {"coexistence.present", both_coexistence_rules, GB_CS_INFO, "(coex in, coex out)"},
+    {"coexistence.partial", one_coexistence_rule, GB_CS_DANGER, "the outbound JoinNoFlow rule is missing"},
+    {"coexistence.missing", enabled_coexistence_disabled, GB_CS_WARNING, "are present but disabled"},
+    {"delete-rule.present", delete_rule, GB_CS_DANGER, "DANGER: rule the delete rule"},
+    {"delete-rule.disabled", delete_rule_disabled, GB_CS_WARNING, "is present but disabled"},
+    {"staging.on", staging_on, GB_CS_INFO, "staging mode is on (per MV.xml)"},
+    {"staging.off", staging_off, GB_CS_INFO, "(per PersistedState.xml)"},
+    {"staging.unknown", disabled_default, GB_CS_WARNING, "Get-ADSyncScheduler"},
+    {"scheduler.suspended", suspended, GB_CS_INFO, "suspended"},
+    {"delete-threshold.disabled", threshold_off, GB_CS_WARNING, "accidental-delete threshold is disabled"},
+    {"group-join.filter-missing", join_without_filter, GB_CS_WARNING, "NOTSTARTSWITH Group_"},
+    {"group-join.missing", rules_without_join, GB_CS_WARNING, "In from AD - Group Join is not in the export"},
+    {"custom-rule", custom_group_rule, GB_CS_WARNING, "precedence 42, disabled"},
+    {"dirext.group-dn", group_dn_extension, GB_CS_INFO, "extension_app_GroupDN (from distinguishedName"},
+};
+
+#define CHECK_CASES (sizeof(check_cases) / sizeof(check_cases[0]))
+
+Test(checks, every_code_has_one_check_and_a_case_here)
+{
+	size_t i, j;
+
+	for (i = 0; gb_cs_finding_code(i); i++) {
+		for (j = 0; j < i; j++)
+			cr_assert_str_neq(gb_cs_finding_code(j), gb_cs_finding_code(i), "one check per code");
+		for (j = 0; j < CHECK_CASES && strcmp(check_cases[j].code, gb_cs_finding_code(i)) != 0; j++)
+			;
+		cr_assert_lt(j, CHECK_CASES, "no test case for %s", gb_cs_finding_code(i));
+	}
+	cr_assert_eq(i, CHECK_CASES);
+}
+
+Test(checks, each_check_reports_its_code_alone)
+{
+	size_t i;
+
+	for (i = 0; i < CHECK_CASES; i++) {
+		gb_cs_export *exp = bare();
+		gb_error err = {0};
+
+		check_cases[i].arrange(exp);
+		cr_assert_eq(gb_cs_check(exp, check_cases[i].code, &err), 0, "%s", err.msg);
+		cr_assert_eq(exp->finding_count, 1, "%s: %zu findings", check_cases[i].code, exp->finding_count);
+		cr_assert_str_eq(exp->findings[0].code, check_cases[i].code);
+		cr_assert_eq(exp->findings[0].severity, check_cases[i].severity, "%s", check_cases[i].code);
+		cr_assert(strstr(exp->findings[0].message, check_cases[i].says) != NULL, "%s: %s", check_cases[i].code,
+		          exp->findings[0].message);
+		gb_cs_export_free(exp);
+	}
+}
+
+Test(checks, an_empty_export_has_three_findings)
+{
+	static const char *const expected[] = {"writeback.disabled", "coexistence.missing", "staging.unknown"};
+	size_t i, k = 0;
+
+	for (i = 0; gb_cs_finding_code(i); i++) {
+		gb_cs_export *exp = bare();
+		gb_error err = {0};
+
+		cr_assert_eq(gb_cs_check(exp, gb_cs_finding_code(i), &err), 0, "%s", err.msg);
+		if (exp->finding_count) {
+			cr_assert_lt(k, 3, "unexpected %s", gb_cs_finding_code(i));
+			cr_assert_str_eq(exp->findings[0].code, expected[k++]);
+		}
+		gb_cs_export_free(exp);
+	}
+	cr_assert_eq(k, 3);
+}
+
+Test(checks, one_check_clears_what_the_analysis_found)
+{
+	gb_cs_export *exp = bare();
+	gb_error err = {0};
+
+	staging_on(exp);
+	cr_assert_eq(gb_cs_analyze(exp, &err), 0, "%s", err.msg);
+	cr_assert_gt(exp->finding_count, 1);
+	cr_assert_eq(gb_cs_check(exp, "scheduler.suspended", &err), 0, "%s", err.msg);
+	cr_assert_eq(exp->finding_count, 0);
+	gb_cs_export_free(exp);
+}
+
+Test(checks, an_unknown_code_is_refused)
+{
+	gb_cs_export *exp = bare();
+	gb_error err = {0};
+
+	cr_assert_eq(gb_cs_check(exp, "writeback.nonsense", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "writeback.nonsense") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_cs_check(exp, NULL, &err), GB_EINVAL);
 	gb_cs_export_free(exp);
 }

@@ -1,6 +1,8 @@
 /* Unit tests of src/core: errors, bounded buffers, strings, secrets, redaction. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "groupbridge/buf.h"
 #include "groupbridge/error.h"
 #include "groupbridge/log.h"
+#include "groupbridge/utf8.h"
 #include "groupbridge/util.h"
 
 Test(error, set_and_prefix_keep_code_and_order)
@@ -54,7 +57,7 @@ Test(buf, grows_and_stays_terminated)
 	gb_buf b;
 	int i;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_str_eq(gb_buf_cstr(&b), "");
 	for (i = 0; i < 1000; i++)
 		cr_assert_eq(gb_buf_printf(&b, NULL, "%d,", i), 0);
@@ -82,12 +85,30 @@ Test(buf, refuses_to_exceed_its_maximum_and_stays_unchanged)
 	gb_buf_wipe(&b);
 }
 
+/* curl's dynbuf rule: every buffer states its cap. 0 used to mean "64 MiB" without saying so. */
+Test(buf, a_zero_cap_is_a_programming_error, .signal = SIGABRT)
+{
+	const size_t no_cap = 0; /* the mistake under test (make lint flags it when written as a literal) */
+	gb_buf b;
+
+	gb_buf_init(&b, no_cap);
+}
+
+Test(buf, a_broken_invariant_stops_before_the_write, .signal = SIGABRT)
+{
+	gb_buf b;
+
+	gb_buf_init(&b, 4);
+	b.len = 5; /* what a caller that edits the fields by hand could do */
+	gb_buf_putc(&b, 'x', NULL);
+}
+
 Test(buf, detach_hands_over_storage)
 {
 	gb_buf b;
 	char *s;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	s = gb_buf_detach(&b);
 	cr_assert_str_eq(s, "");
 	free(s);
@@ -200,6 +221,32 @@ Test(log, registered_secrets_are_redacted_everywhere)
 	gb_log_setup(GB_LOG_INFO, 0, NULL);
 }
 
+/* A JSON log line is JSON whatever the message holds: control characters, quotes, and bytes that are not UTF-8 (a
+ * value from a broken source), which become U+FFFD. */
+Test(log, json_lines_stay_json_with_hostile_messages)
+{
+	FILE *f = tmpfile();
+	char line[512] = {0};
+	json_error_t jerr;
+	json_t *j;
+
+	gb_log_setup(GB_LOG_DEBUG, 1, f);
+	gb_info("mod\"ule", "tab\t cr\r esc\x1b quote\" bs\\ bad\xff\xc3 cut\xe2\x82 ok \xc3\xa9");
+	rewind(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	j = json_loads(line, 0, &jerr);
+	cr_assert_not_null(j, "not JSON (%s): %s", jerr.text, line);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "level")), "info");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "module")), "mod\"ule");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "message")),
+			 "tab\t cr\r esc\x1b quote\" bs\\ bad\xef\xbf\xbd\xef\xbf\xbd cut\xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9");
+	cr_assert_eq(strncmp(line, "{\"time\":\"", 9), 0, "%s", line);
+	cr_assert(strstr(line, "\",\"level\":\"info\",\"module\":") != NULL, "keys in order, compact: %s", line);
+	json_decref(j);
+	fclose(f);
+	gb_log_setup(GB_LOG_INFO, 0, NULL);
+}
+
 Test(log, quiet_level_drops_info_and_debug)
 {
 	FILE *f = tmpfile();
@@ -261,4 +308,74 @@ Test(log, pinned_secrets_survive_many_token_renewals)
 	gb_log_redact("token-number-0000", out, sizeof(out));
 	cr_assert_str_eq(out, "token-number-0000", "the oldest tokens make room");
 	gb_log_clear_secrets();
+}
+
+/* ---- UTF-8 (RFC 3629): the one decoder of the expression language, the plan writer, the reports and the log ---- */
+
+Test(utf8, decode_takes_shortest_forms_only)
+{
+	static const struct {
+		const char *s;
+		size_t n, len;
+		uint32_t cp;
+	} cases[] = {
+	    {"A", 1, 1, 'A'},
+	    {"\xc3\xa9", 2, 2, 0xE9},
+	    {"\xe2\x82\xac", 3, 3, 0x20AC},
+	    {"\xf0\x9f\x98\x80", 4, 4, 0x1F600},
+	    {"\xf4\x8f\xbf\xbf", 4, 4, 0x10FFFF},
+	    {"\xef\xbf\xbf", 3, 3, 0xFFFF},
+	    {"\xc0\xaf", 2, 0, 0},             /* overlong '/' */
+	    {"\xc1\xbf", 2, 0, 0},             /* overlong */
+	    {"\xe0\x9f\xbf", 3, 0, 0},         /* overlong 3-byte */
+	    {"\xf0\x8f\xbf\xbf", 4, 0, 0},     /* overlong 4-byte */
+	    {"\xed\xa0\x80", 3, 0, 0},         /* surrogate U+D800 */
+	    {"\xed\xbf\xbf", 3, 0, 0},         /* surrogate U+DFFF */
+	    {"\xf4\x90\x80\x80", 4, 0, 0},     /* above U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, 0, 0},     /* lead byte F5 */
+	    {"\xff", 1, 0, 0},
+	    {"\x80", 1, 0, 0},                 /* continuation byte alone */
+	    {"\xe2\x82\xac", 2, 0, 0},         /* cut by n */
+	    {"\xe2\x28\xa1", 3, 0, 0},         /* second byte not a continuation */
+	    {"", 0, 0, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cp = 0;
+		size_t len = gb_utf8_decode(cases[i].s, cases[i].n, &cp);
+
+		cr_assert_eq(len, cases[i].len, "case %zu: length %zu", i, len);
+		if (len)
+			cr_assert_eq(cp, cases[i].cp, "case %zu: U+%04X", i, (unsigned)cp);
+	}
+}
+
+Test(utf8, encode_is_decode_reversed)
+{
+	static const uint32_t cps[] = {0, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFD, 0x10000, 0x10FFFF};
+	size_t i;
+
+	for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+		char b[4];
+		uint32_t back = 1;
+		size_t n = gb_utf8_encode(cps[i], b);
+
+		cr_assert_eq(gb_utf8_decode(b, n, &back), n);
+		cr_assert_eq(back, cps[i]);
+	}
+}
+
+Test(utf8, clean_replaces_each_bad_byte)
+{
+	static const char bad[] = "a\xff" "b\xc3\xa9\xe2\x82" "c\xed\xa0\x80";
+	size_t n = 0;
+	char *s = gb_utf8_clean(bad, sizeof(bad) - 1, 0, &n);
+
+	cr_assert_str_eq(s, "a\xef\xbf\xbd" "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	cr_assert_eq(n, strlen(s));
+	cr_assert(gb_utf8_valid(s, n));
+	cr_assert_not(gb_utf8_valid(bad, sizeof(bad) - 1));
+	cr_assert(gb_utf8_valid("", 0));
+	free(s);
 }

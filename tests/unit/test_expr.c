@@ -486,6 +486,37 @@ Test(expr_functions, encodings)
 	TABLE(t);
 }
 
+/* ConvertFromBase64's reading of base64 (OpenSSL decodes, these rules are groupbridge's): spaces and line breaks are
+ * skipped, the text ends at the first '=', missing padding is fine, a lone last character gives nothing; the
+ * UTF-16LE side (iconv) refuses an odd length and an unpaired surrogate, and keeps a byte-order mark as U+FEFF. */
+Test(expr_functions, base64_edges)
+{
+	static const tcase t[] = {
+		{"ConvertFromBase64(\"QQ\", UTF8)", "A"},
+		{"ConvertFromBase64(\"QUI\", UTF8)", "AB"},
+		{"ConvertFromBase64(\"QUJDR\", UTF8)", "ABC"},
+		{"ConvertFromBase64(\"QU JD\r\nRA==\", UTF8)", "ABCD"},
+		{"ConvertFromBase64(\"QQ==QUJD\", UTF8)", "A"},
+		{"ConvertFromBase64(\"QQ=*\", UTF8)", "A"},
+		{"ConvertFromBase64(\"\", UTF8)", ""},
+		{"ConvertFromBase64(\"====\")", ""},
+		{"ConvertFromBase64(\"//79/w==\", UTF8)", "\xff\xfe\xfd\xff"},
+		{"ConvertFromBase64(\"//5BAA==\")", "\xef\xbb\xbf" "A"},
+		{"ConvertFromBase64(\"PdgA3g==\")", "\xf0\x9f\x98\x80"},
+		{"ConvertToBase64(\"\")", ""},
+		{"ConvertToBase64(\"\xef\xbb\xbf" "A\")", "//5BAA=="},
+		{"ConvertToBase64(\"\xf0\x9f\x98\x80\")", "PdgA3g=="},
+	};
+
+	TABLE(t);
+	expect_fail("ConvertFromBase64(\"QUJD-\")", base, GB_EINVAL, "not base64 at character 5");
+	expect_fail("ConvertFromBase64(\"QUJD\")", base, GB_EINVAL, "odd number of bytes for UTF-16");
+	expect_fail("ConvertFromBase64(\"ANg=\")", base, GB_EINVAL, "unpaired UTF-16 surrogate");
+	expect_fail("ConvertFromBase64(\"ANxBAA==\")", base, GB_EINVAL, "unpaired UTF-16 surrogate");
+	expect_fail("ConvertFromBase64(\"gA==\", ASCII)", base, GB_EINVAL, "byte 1 is not ASCII");
+	expect_fail("ConvertToBase64(\"a\xed\xa0\x80\")", base, GB_EINVAL, "not valid UTF-8");
+}
+
 Test(expr_functions, dates)
 {
 	static const tcase t[] = {
@@ -745,7 +776,7 @@ Test(expr_parse, caret_line)
 	gb_buf b;
 
 	cr_assert_eq(gb_expr_parse(text, &e, &err), GB_EPARSE);
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_expr_caret(text, gb_expr_error_column(&err), &b, &err), 0);
 	cr_assert_str_eq(gb_buf_cstr(&b), "\tMid([a], 1),\n\t^");
 	gb_buf_clear(&b);
@@ -855,7 +886,7 @@ Test(expr_hostile, many_values_stay_fast)
 	int64_t t0;
 	int i;
 
-	gb_buf_init(&csv, 0);
+	gb_buf_init(&csv, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < 40000; i++)
 		cr_assert_eq(gb_buf_printf(&csv, NULL, "%s%d", i ? "," : "", i % 30000), 0);
 	a[0].value = gb_buf_cstr(&csv);
@@ -900,7 +931,7 @@ Test(expr_hostile, catastrophic_regex_fails_cleanly, .timeout = 20)
 	{
 		gb_buf b;
 
-		gb_buf_init(&b, 0);
+		gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 		cr_assert_eq(gb_buf_printf(&b, NULL, "Replace([evil], , \"%s\", , \"x\", , )", pat), 0);
 		cr_assert_eq(gb_expr_parse(gb_buf_cstr(&b), &e, &err), GB_EPARSE);
 		cr_assert(strstr(err.msg, "longer than 4096"), "%s", err.msg);

@@ -1,5 +1,6 @@
 /* Unit tests of the hash map: many keys, replacement, deletion with reuse, case-insensitive keys, iteration. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -59,5 +60,33 @@ Test(map, icase_keys_match_regardless_of_case)
 	cr_assert_eq(gb_map_new(0, &m, NULL), 0);
 	gb_map_set(m, "A", (void *)1, NULL);
 	cr_assert_null(gb_map_get(m, "a"));
+	gb_map_free(m);
+}
+
+/* A NULL key is a programming error the map stops at (it used to read through the NULL pointer). */
+Test(map, a_null_key_fails_an_assertion, .signal = SIGABRT)
+{
+	gb_map *m;
+
+	cr_assert_eq(gb_map_new(0, &m, NULL), 0);
+	gb_map_set(m, NULL, m, NULL);
+}
+
+/* Many sets and deletes keep the invariants the assertions check (a free slot always ends a probe). */
+Test(map, churn_keeps_the_invariants)
+{
+	gb_map *m;
+	char k[32];
+	size_t i;
+
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &m, NULL), 0);
+	for (i = 0; i < 50000; i++) {
+		snprintf(k, sizeof(k), "K%zu", i % 97);
+		if (i % 3 == 2)
+			gb_map_del(m, k);
+		else
+			cr_assert_eq(gb_map_set(m, k, m, NULL), 0);
+		cr_assert_leq(gb_map_count(m), 97);
+	}
 	gb_map_free(m);
 }

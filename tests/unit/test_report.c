@@ -44,7 +44,7 @@ static void golden(const char *name, const gb_buf *got)
 		cr_assert_eq(gb_write_file_atomic(path, got->data, got->len, 0644, &err), 0, "%s", err.msg);
 		return;
 	}
-	gb_buf_init(&want, 0);
+	gb_buf_init(&want, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_read_file(path, &want, &err), 0, "%s (regenerate with GB_UPDATE_GOLDEN=1)", err.msg);
 	if (want.len != got->len || memcmp(want.data, got->data, got->len) != 0) {
 		gb_write_file_atomic(apath, got->data, got->len, 0644, &err);
@@ -127,7 +127,7 @@ static void render(const gb_report *r, gb_report_format f, gb_buf *out)
 {
 	gb_error err;
 
-	gb_buf_init(out, 0);
+	gb_buf_init(out, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_report_render(r, f, out, &err), 0, "%s", err.msg);
 }
 
@@ -353,12 +353,12 @@ Test(report, csv_cells_are_quoted_and_neutralised)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		gb_buf_init(&b, 0);
+		gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 		cr_assert_eq(gb_report_csv_cell(&b, cases[i].in, &err), 0);
 		cr_assert_str_eq(gb_buf_cstr(&b), cases[i].out, "case %zu", i);
 		gb_buf_free(&b);
 	}
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_report_csv_cell(&b, NULL, &err), 0);
 	cr_assert_eq(b.len, 0);
 }
@@ -717,7 +717,7 @@ static char *md_first_cell(const char *md)
 	p = strchr(p + 1, '\n');
 	cr_assert_not_null(p);
 	p += 3; /* "\n| " */
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	for (; *p && !(*p == ' ' && p[1] == '|'); p++) {
 		cr_assert(*p != '\n' && *p != '\r', "a line break inside a markdown row");
 		cr_assert(*p != '|', "an unescaped pipe inside a cell");
@@ -740,7 +740,7 @@ static char *md_expect(const char *s)
 {
 	gb_buf b;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	for (; *s; s++) {
 		if (*s == '\r' && s[1] == '\n')
 			continue;
@@ -753,7 +753,7 @@ static char *strip_cr(const char *s)
 {
 	gb_buf b;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	for (; *s; s++)
 		if (*s != '\r')
 			gb_buf_putc(&b, *s, NULL);

@@ -14,7 +14,7 @@ static char path[128];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/gb-test-store-XXXXXX");
+	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-store-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 }
