@@ -113,8 +113,9 @@ static void precedences(json_t *rules, long *in, long *out)
 	}
 	if (ein < 0 || ein > 99)
 		ein = -1;
+	/* two rules at one value: the outbound one is given another, as the script refuses equal values */
 	if (eout < 0 || eout > 99 || eout == ein)
-		eout = -1; /* two rules at one value: the outbound one is given another (the script refuses equal values) */
+		eout = -1;
 	if (ein >= 0)
 		used[ein] = true;
 	if (eout >= 0)
@@ -162,7 +163,8 @@ static const char *writeback_connector(json_t *root, const char *ou)
 		json_array_foreach(json_object_get(cn, "partitions"), j, part)
 		{
 			const char *pdn = json_string_value(json_object_get(part, "name"));
-			holds = holds || (ou && pdn && json_is_true(json_object_get(part, "selected")) && dn_under(ou, pdn));
+			holds = holds ||
+			        (ou && pdn && json_is_true(json_object_get(part, "selected")) && dn_under(ou, pdn));
 		}
 		if (holds) {
 			nou++;
@@ -209,11 +211,12 @@ int gb_step_writeback_connector(gb_migrate_ctx *c, char **out, gb_error *err)
 			if (kind && strcmp(kind, "ad") == 0)
 				gb_buf_printf(&names, NULL, "%s\"%s\"", names.len ? ", " : "", cname ? cname : "?");
 		}
-		rc = gb_error_set(err, GB_ECONFIG, "the imported export does not say which AD connector serves the group "
-						   "writeback forest (AD connectors: %s; none matches MV.xml's "
-						   "Microsoft.GroupWriteBack.Forest, carries Connector.GroupWriteBackContainerDn "
-						   "alone, or alone holds the writeback OU %s); the scripts need its name",
-				  names.len ? gb_buf_cstr(&names) : "none", ou ? ou : "(unknown)");
+		rc = gb_error_set(err, GB_ECONFIG,
+		                  "the imported export does not say which AD connector serves the group "
+		                  "writeback forest (AD connectors: %s; none matches MV.xml's "
+		                  "Microsoft.GroupWriteBack.Forest, carries Connector.GroupWriteBackContainerDn "
+		                  "alone, or alone holds the writeback OU %s); the scripts need its name",
+		                  names.len ? gb_buf_cstr(&names) : "none", ou ? ou : "(unknown)");
 		gb_buf_free(&names);
 	}
 	free(ou);
@@ -313,15 +316,16 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	 * configuration's writeback OU), so that every later check judges the server as it is now. */
 	if (!rc && c->cfg->migration.writeback_ou && *c->cfg->migration.writeback_ou) {
 		exp->writeback_ou_override = gb_strdup(c->cfg->migration.writeback_ou);
-		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, err)
+		                                : gb_error_set(err, GB_ENOMEM, "out of memory");
 	}
 	if (!rc)
 		rc = gb_cs_save(c->st, exp, &id, err);
 	if (!rc)
 		fprintf(c->out,
-			"verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
-			"recorded as import %lld: the later steps judge this export\n",
-			export_dir, (long long)id);
+		        "verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
+		        "recorded as import %lld: the later steps judge this export\n",
+		        export_dir, (long long)id);
 	gb_buf_free(&why);
 	gb_cs_export_free(exp);
 	return rc;

@@ -115,12 +115,13 @@ static int check_import(gb_migrate_ctx *c, gb_error *err)
 	if (!root)
 		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
 	if ((del = rule_with_role(root, "delete-out-of-scope")) != NULL) {
-		rc = gb_error_set(err, GB_EGATE,
-				  "the Connect Sync export holds the rule \"%s\", which deletes AD groups that leave "
-				  "writeback scope: disabling writeback now would delete them (a disabled rule counts too: it "
-				  "is one click from active). Remove the rule, import a fresh export (groupbridge import "
-				  "connect-sync DIR), and run again (runbooks/disable-writeback.md)",
-				  del);
+		rc = gb_error_set(
+		    err, GB_EGATE,
+		    "the Connect Sync export holds the rule \"%s\", which deletes AD groups that leave "
+		    "writeback scope: disabling writeback now would delete them (a disabled rule counts too: it "
+		    "is one click from active). Remove the rule, import a fresh export (groupbridge import "
+		    "connect-sync DIR), and run again (runbooks/disable-writeback.md)",
+		    del);
 		json_decref(root);
 		return rc;
 	}
@@ -132,15 +133,16 @@ static int check_import(gb_migrate_ctx *c, gb_error *err)
 	if (!json_is_true(json_object_get(root, "staging_mode")))
 		gb_buf_puts(&why, "; staging mode is not on", NULL);
 	if (why.len)
-		rc = gb_error_set(err, GB_EGATE,
-				  "the newest Connect Sync export (import %lld, %s) does not show step 4 in place%s. Give "
-				  "groupbridge the export the coexistence script wrote: groupbridge migrate confirm "
-				  "connect-sync-coexistence --export DIR (or, once that step is confirmed, groupbridge "
-				  "import connect-sync DIR), then run again",
-				  (long long)id,
-				  json_string_value(json_object_get(root, "dir")) ? json_string_value(json_object_get(root, "dir"))
-										  : "no folder",
-				  gb_buf_cstr(&why));
+		rc = gb_error_set(
+		    err, GB_EGATE,
+		    "the newest Connect Sync export (import %lld, %s) does not show step 4 in place%s. Give "
+		    "groupbridge the export the coexistence script wrote: groupbridge migrate confirm "
+		    "connect-sync-coexistence --export DIR (or, once that step is confirmed, groupbridge "
+		    "import connect-sync DIR), then run again",
+		    (long long)id,
+		    json_string_value(json_object_get(root, "dir")) ? json_string_value(json_object_get(root, "dir"))
+		                                                    : "no folder",
+		    gb_buf_cstr(&why));
 	gb_buf_free(&why);
 	json_decref(root);
 	return rc;
@@ -249,32 +251,37 @@ static int check_tenant_flag(gb_migrate_ctx *c, gb_error *err)
 	rc = gb_graph_get_sync_features(g, &f, &e);
 	if (rc == GB_EAUTH || rc == GB_ENOTFOUND || rc == GB_EGRAPH || rc == GB_EUNSUPPORTED) {
 		fprintf(c->out,
-			"the tenant's group writeback flag could not be read through Graph (%s); NOT checked: read "
-			"(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must be False "
-			"(runbooks/disable-writeback.md)\n",
-			e.msg);
+		        "the tenant's group writeback flag could not be read through Graph (%s); NOT checked: read "
+		        "(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must "
+		        "be False "
+		        "(runbooks/disable-writeback.md)\n",
+		        e.msg);
 		return 0;
 	}
 	if (rc) {
 		if (err)
 			*err = e;
-		return gb_error_prefix(err, "reading the tenant's group writeback flag (GET /directory/onPremisesSynchronization)");
+		return gb_error_prefix(
+		    err, "reading the tenant's group writeback flag (GET /directory/onPremisesSynchronization)");
 	}
 	if (f->group_writeback_enabled == GB_TRI_TRUE)
-		rc = gb_error_set(err, GB_ECONFLICT,
-				  "the tenant still reports group writeback on (Graph: directory/onPremisesSynchronization "
-				  "features.groupWriteBackEnabled = true): the script has not disabled group writeback v2, or "
-				  "it stopped before Set-ADSyncAADCompanyFeature. Read (Get-ADSyncAADCompanyFeature)."
-				  "GroupWritebackV2 on the Connect Sync server: if it is True, run the script (again); if it is "
-				  "False, wait a few minutes and confirm again. That Graph's flag is the same switch is not "
-				  "confirmed by Microsoft: if the two keep disagreeing, stop and open a support case "
-				  "(runbooks/disable-writeback.md)");
+		rc = gb_error_set(
+		    err, GB_ECONFLICT,
+		    "the tenant still reports group writeback on (Graph: directory/onPremisesSynchronization "
+		    "features.groupWriteBackEnabled = true): the script has not disabled group writeback v2, or "
+		    "it stopped before Set-ADSyncAADCompanyFeature. Read (Get-ADSyncAADCompanyFeature)."
+		    "GroupWritebackV2 on the Connect Sync server: if it is True, run the script (again); if it is "
+		    "False, wait a few minutes and confirm again. That Graph's flag is the same switch is not "
+		    "confirmed by Microsoft: if the two keep disagreeing, stop and open a support case "
+		    "(runbooks/disable-writeback.md)");
 	else if (f->group_writeback_enabled == GB_TRI_FALSE)
 		fprintf(c->out, "verified through Graph: the tenant reports groupWriteBackEnabled = false\n");
 	else
-		fprintf(c->out, "Graph reports no groupWriteBackEnabled flag for the tenant; NOT checked: read "
-				"(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must be "
-				"False (runbooks/disable-writeback.md)\n");
+		fprintf(
+		    c->out,
+		    "Graph reports no groupWriteBackEnabled flag for the tenant; NOT checked: read "
+		    "(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must be "
+		    "False (runbooks/disable-writeback.md)\n");
 	gb_graph_sync_features_free(f);
 	return rc;
 }

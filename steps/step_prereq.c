@@ -21,6 +21,7 @@
 
 #include "groupbridge/connect_sync.h"
 #include "groupbridge/util.h"
+
 #include "steps_int.h"
 
 #define GB_CS_MIN_OBJECT_IDENTIFIER "2.2.8.0" /* objectGUID -> onPremisesObjectIdentifier (PREREQ-2026) */
@@ -59,10 +60,10 @@ int gb_step_version_compare(const char *a, const char *b, int *cmp, gb_error *er
 	*cmp = 0;
 	if (parse_version(a, x))
 		return gb_error_set(err, GB_EINVAL, "\"%s\" is not a version of up to four numbers (such as 2.2.8.0)",
-				    a ? a : "");
+		                    a ? a : "");
 	if (parse_version(b, y))
 		return gb_error_set(err, GB_EINVAL, "\"%s\" is not a version of up to four numbers (such as 2.2.8.0)",
-				    b ? b : "");
+		                    b ? b : "");
 	for (i = 0; i < 4 && !*cmp; i++)
 		*cmp = x[i] < y[i] ? -1 : x[i] > y[i];
 	return 0;
@@ -111,8 +112,8 @@ int gb_step_prereq_check(gb_migrate_ctx *c, const char *step, gb_error *err)
 		why = "which syncs each user's objectGUID to onPremisesObjectIdentifier: without it provisioning to AD "
 		      "writes no synced member (Microsoft, provisioning to AD prerequisites)";
 	} else if (strcmp(step, "convert-soa") == 0 &&
-		   ((c->cfg->migration.convert_groups && *c->cfg->migration.convert_groups) ||
-		    (c->cfg->migration.convert_groups_file && *c->cfg->migration.convert_groups_file))) {
+	           ((c->cfg->migration.convert_groups && *c->cfg->migration.convert_groups) ||
+	            (c->cfg->migration.convert_groups_file && *c->cfg->migration.convert_groups_file))) {
 		min = GB_CS_MIN_SOA;
 		why = "which Microsoft requires to convert a group's source of authority (Configure Group SOA)";
 	}
@@ -120,23 +121,27 @@ int gb_step_prereq_check(gb_migrate_ctx *c, const char *step, gb_error *err)
 		return 0;
 	rc = export_version(c, &version, &server, err);
 	if (rc == GB_ENOTFOUND)
-		rc = gb_error_set(err, GB_ECONFIG, "precondition of step %s: no Connect Sync export is imported; run the "
-						   "import step first", step);
+		rc = gb_error_set(err, GB_ECONFIG,
+		                  "precondition of step %s: no Connect Sync export is imported; run the "
+		                  "import step first",
+		                  step);
 	if (rc)
 		return rc;
 	gb_error_clear(&e);
 	if (!version || gb_step_version_compare(version, min, &cmp, &e) != 0) {
 		fprintf(c->out,
-			"precondition of step %s: the Connect Sync export%s%s does not state a version groupbridge can "
-			"read (%s); check by hand that every Connect Sync server runs %s or later (runbooks/preflight.md)\n",
-			step, server ? " of " : "", server ? server : "", version ? e.msg : "no ServerConfigurationVersion",
-			min);
+		        "precondition of step %s: the Connect Sync export%s%s does not state a version groupbridge can "
+		        "read (%s); check by hand that every Connect Sync server runs %s or later "
+		        "(runbooks/preflight.md)\n",
+		        step, server ? " of " : "", server ? server : "",
+		        version ? e.msg : "no ServerConfigurationVersion", min);
 	} else if (cmp < 0) {
-		rc = gb_error_set(err, GB_ECONFIG, "precondition of step %s: the Connect Sync export%s%s is version %s; "
-						   "%s or later is needed, %s. Upgrade Connect Sync, export its "
-						   "configuration again, import it (groupbridge import connect-sync DIR) "
-						   "and run again",
-				  step, server ? " of " : "", server ? server : "", version, min, why);
+		rc = gb_error_set(err, GB_ECONFIG,
+		                  "precondition of step %s: the Connect Sync export%s%s is version %s; "
+		                  "%s or later is needed, %s. Upgrade Connect Sync, export its "
+		                  "configuration again, import it (groupbridge import connect-sync DIR) "
+		                  "and run again",
+		                  step, server ? " of " : "", server ? server : "", version, min, why);
 	}
 	free(version);
 	free(server);

@@ -255,8 +255,9 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 	 * one, and reading an export needs none */
 	if (without_configuration(cli)) {
 		if (!dir)
-			return gb_cli_usage_error("import", "no export folder: give DIR (there is no configuration file %s "
-			                                    "to name connect_sync_export)",
+			return gb_cli_usage_error("import",
+			                          "no export folder: give DIR (there is no configuration file %s "
+			                          "to name connect_sync_export)",
 			                          cli->config_path);
 		fprintf(stderr, "groupbridge: import: no configuration file %s: importing into %s\n", cli->config_path,
 		        gb_cli_state_path(cli));

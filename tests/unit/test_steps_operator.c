@@ -169,10 +169,10 @@ static void set_version(const char *export, const char *version)
 static void staging_on(const char *export)
 {
 	export_edit(export, MV,
-		    "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
-		    "dataType=\"String\">False",
-		    "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
-		    "dataType=\"String\">True");
+	            "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
+	            "dataType=\"String\">False",
+	            "\"Microsoft.Synchronize.StagingMode\" type=\"string\" use=\"SynchronizationGlobal\" "
+	            "dataType=\"String\">True");
 }
 
 /* Both coexistence rules (optionally at other precedences: -1 keeps the fixture's) and staging mode on. */
@@ -206,20 +206,23 @@ static void second_forest(const char *export, const char *writeback_forest)
 	data = slurp(src, &n);
 	spit(dst, data, n);
 	free(data);
-	edit_file(dst, "<id>{AE4DB4CC-B16B-4EB2-ACF5-837CA84E4D7D}</id>", "<id>{0000ADAD-0000-4000-8000-000000000001}</id>");
+	edit_file(dst, "<id>{AE4DB4CC-B16B-4EB2-ACF5-837CA84E4D7D}</id>",
+	          "<id>{0000ADAD-0000-4000-8000-000000000001}</id>");
 	edit_file(dst, "<name>contoso.com</name>", "<name>adatum.com</name>");
 	edit_file(dst, "<forest-name>contoso.com</forest-name>", "<forest-name>adatum.com</forest-name>");
 	edit_file(dst, "DC=contoso,DC=com", "DC=adatum,DC=com");
 	if (writeback_forest) {
 		char p[512];
-		snprintf(p, sizeof(p),
-			 "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
-			 "dataType=\"String\">%s</parameter>",
-			 writeback_forest);
-		export_edit(export, MV,
-			    "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
-			    "dataType=\"String\" />",
-			    p);
+		snprintf(
+		    p, sizeof(p),
+		    "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
+		    "dataType=\"String\">%s</parameter>",
+		    writeback_forest);
+		export_edit(
+		    export, MV,
+		    "<parameter name=\"Microsoft.GroupWriteBack.Forest\" type=\"string\" use=\"SynchronizationGlobal\" "
+		    "dataType=\"String\" />",
+		    p);
 	}
 }
 
@@ -231,12 +234,12 @@ static void open_ctx(const char *migration_extra)
 	char text[2048], path[1024];
 
 	snprintf(text, sizeof(text),
-		 "[graph]\ntenant_id = 11111111-2222-3333-4444-555555555555\n"
-		 "client_id = 66666666-7777-8888-9999-000000000000\nclient_secret_env = GB_TEST_UNUSED\n"
-		 "[directory]\nuri = ldaps://127.0.0.1:9\nbind_dn = cn=unused\nbind_password_env = GB_TEST_UNUSED\n"
-		 "base_dn = DC=contoso,DC=com\n"
-		 "[migration]\ntenant_domain = contoso.example\n%s",
-		 migration_extra ? migration_extra : "");
+	         "[graph]\ntenant_id = 11111111-2222-3333-4444-555555555555\n"
+	         "client_id = 66666666-7777-8888-9999-000000000000\nclient_secret_env = GB_TEST_UNUSED\n"
+	         "[directory]\nuri = ldaps://127.0.0.1:9\nbind_dn = cn=unused\nbind_password_env = GB_TEST_UNUSED\n"
+	         "base_dn = DC=contoso,DC=com\n"
+	         "[migration]\ntenant_domain = contoso.example\n%s",
+	         migration_extra ? migration_extra : "");
 	cr_assert_eq(gb_config_parse("t.ini", text, &cfg, &err), 0, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/state.db", tmp);
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
@@ -346,13 +349,14 @@ Test(prereq, versions_compare_part_by_part_as_numbers)
 
 Test(prereq, malformed_versions_are_refused)
 {
-	const char *bad[] = {"", "2..8.0", ".2.8.0", "2.2.8.", "v2.2.8.0", "2.2.8.0.1", " 2.2.8.0", "2.2.8.0 ",
-			     "2.2.8-beta", "2,2,8,0", "99999999999.0", "2.-1.0.0", NULL};
+	const char *bad[] = {"",         "2..8.0",     ".2.8.0",  "2.2.8.",        "v2.2.8.0", "2.2.8.0.1", " 2.2.8.0",
+	                     "2.2.8.0 ", "2.2.8-beta", "2,2,8,0", "99999999999.0", "2.-1.0.0", NULL};
 	gb_error err;
 	int c, i;
 
 	for (i = 0; bad[i]; i++)
-		cr_assert_eq(gb_step_version_compare(bad[i], "2.2.8.0", &c, &err), GB_EINVAL, "\"%s\" accepted", bad[i]);
+		cr_assert_eq(gb_step_version_compare(bad[i], "2.2.8.0", &c, &err), GB_EINVAL, "\"%s\" accepted",
+		             bad[i]);
 	cr_assert_eq(gb_step_version_compare("2.2.8.0", NULL, &c, &err), GB_EINVAL);
 }
 
@@ -364,8 +368,9 @@ Test(prereq, inventory_needs_2_2_8_0, .init = setup, .fini = teardown)
 	open_ctx(NULL);
 	import(old); /* the sample: Connect Sync 1.1.130.0 */
 	cr_assert_eq(gb_step_prereq_check(&ctx, "inventory", &err), GB_ECONFIG);
-	cr_assert(strstr(err.msg, "1.1.130.0") && strstr(err.msg, "2.2.8.0") && strstr(err.msg, "onPremisesObjectIdentifier"),
-		  "%s", err.msg);
+	cr_assert(strstr(err.msg, "1.1.130.0") && strstr(err.msg, "2.2.8.0") &&
+	              strstr(err.msg, "onPremisesObjectIdentifier"),
+	          "%s", err.msg);
 	cr_assert_eq(gb_step_prereq_check(&ctx, "stamp-anchors", &err), 0, "other steps need nothing of it");
 	cr_assert_eq(gb_step_prereq_check(&ctx, "convert-soa", &err), 0, "no group to convert: no version needed");
 	set_version(ok, "2.2.8.0");
@@ -459,8 +464,10 @@ Test(coexist, a_coexistence_rule_at_100_or_more_is_given_a_free_value, .init = s
 	put_file(x, COEX_IN_FILE, "coex-inbound.xml");
 	export_edit(x, COEX_IN_FILE, "<precedence>88</precedence>", "<precedence>120</precedence>");
 	precedences_for(x, &in, &out);
-	cr_assert(in >= 0 && in < 100, "the script's 0-99 check must pass, so that it reaches its message about the rule "
-				       "(got %ld)", in);
+	cr_assert(in >= 0 && in < 100,
+	          "the script's 0-99 check must pass, so that it reaches its message about the rule "
+	          "(got %ld)",
+	          in);
 	cr_assert_neq(in, out);
 	script = slurp(in_tmp("connect-sync-coexistence.ps1"), NULL);
 	cr_assert(strstr(script, "A coexistence rule has precedence 100 or more"), "the script says what to do");
@@ -553,7 +560,7 @@ Test(gate, the_confirmed_export_becomes_the_current_import, .init = setup, .fini
 	root = current();
 	cr_assert_str_eq(json_string_value(json_object_get(root, "dir")), after);
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(root, "writeback"), "ou_override")),
-			 "OU=Groups,DC=contoso,DC=com", "read with the configuration's writeback OU, as an import is");
+	                 "OU=Groups,DC=contoso,DC=com", "read with the configuration's writeback OU, as an import is");
 	json_decref(root);
 	/* step 5 judges it: the delete rule of the older import no longer stops it; the flag does */
 	cr_assert_eq(gb_step_disable_collect(&ctx, &err), GB_EGATE);
@@ -572,8 +579,8 @@ Test(gate, an_attested_step_4_does_not_pass_for_a_verified_one, .init = setup, .
 	cr_assert_eq(gb_migrate_confirm(&ctx, "connect-sync-coexistence", NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_step_disable_collect(&ctx, &err), GB_EGATE);
 	cr_assert(strstr(err.msg, "does not show step 4 in place") && strstr(err.msg, "no enabled inbound") &&
-		      strstr(err.msg, "staging mode is not on"),
-		  "%s", err.msg);
+	              strstr(err.msg, "staging mode is not on"),
+	          "%s", err.msg);
 	/* the fresh export, imported, shows it: the gate opens (the next thing needed is the directory) */
 	coexistence(fresh, -1, -1);
 	import(fresh);
@@ -610,9 +617,21 @@ static int run_checker(const char *path)
 
 static char *filled(const char *name)
 {
-	const char *pairs[] = {"AD_CONNECTOR_NAME", "contoso.com", "INBOUND_PRECEDENCE", "88", "OUTBOUND_PRECEDENCE",
-			       "89", "EXPORT_DIR", "C:\\groupbridge\\export", "GENERATED_AT", "2026-12-01T00:00:00Z",
-			       "GROUPBRIDGE_VERSION", "test", "TENANT_DOMAIN", "contoso.example", NULL};
+	const char *pairs[] = {"AD_CONNECTOR_NAME",
+	                       "contoso.com",
+	                       "INBOUND_PRECEDENCE",
+	                       "88",
+	                       "OUTBOUND_PRECEDENCE",
+	                       "89",
+	                       "EXPORT_DIR",
+	                       "C:\\groupbridge\\export",
+	                       "GENERATED_AT",
+	                       "2026-12-01T00:00:00Z",
+	                       "GROUPBRIDGE_VERSION",
+	                       "test",
+	                       "TENANT_DOMAIN",
+	                       "contoso.example",
+	                       NULL};
 	char *text = NULL;
 	gb_error err;
 
@@ -654,25 +673,27 @@ static void template_is_guarded(const char *name, const char *guard, const char 
 	p = variant(file, text, NULL, NULL);
 	cr_assert_eq(run_checker(p), 0, "%s fails the checker (see %s.check)", name, p);
 	snprintf(file, sizeof(file), "%s-unguarded.ps1", name);
-	cr_assert_eq(run_checker(variant(file, text, guard, "if ($false) {")), 1, "%s: an unguarded change passed", name);
+	cr_assert_eq(run_checker(variant(file, text, guard, "if ($false) {")), 1, "%s: an unguarded change passed",
+	             name);
 	snprintf(file, sizeof(file), "%s-noswitch.ps1", name);
 	cr_assert_eq(run_checker(variant(file, text, "param([switch]$WhatIf)", "$WhatIf = $false")), 1,
-		     "%s: a script without the switch passed", name);
+	             "%s: a script without the switch passed", name);
 	snprintf(file, sizeof(file), "%s-silent.ps1", name);
-	cr_assert_eq(run_checker(variant(file, text, say, "Write-Host (")), 1, "%s: a silent WhatIf branch passed", name);
+	cr_assert_eq(run_checker(variant(file, text, say, "Write-Host (")), 1, "%s: a silent WhatIf branch passed",
+	             name);
 	free(text);
 }
 
 Test(templates, coexistence_script_guards_every_change_behind_whatif, .init = setup, .fini = teardown)
 {
 	template_is_guarded("connect-sync-coexistence", "if ($WhatIf) {\n    if ($plan['inbound']) {",
-			    "Write-WhatIf ('move an earlier export");
+	                    "Write-WhatIf ('move an earlier export");
 }
 
 Test(templates, disable_script_guards_every_change_behind_whatif, .init = setup, .fini = teardown)
 {
 	template_is_guarded("disable-writeback", "if ($WhatIf) {\n        Write-WhatIf ('disable group writeback v2",
-			    "Write-WhatIf ('write the exports pending");
+	                    "Write-WhatIf ('write the exports pending");
 }
 
 Test(templates, the_checker_refuses_an_adsync_change_anywhere_outside_a_guard, .init = setup, .fini = teardown)
@@ -681,10 +702,13 @@ Test(templates, the_checker_refuses_an_adsync_change_anywhere_outside_a_guard, .
 
 	/* a read cmdlet is fine anywhere; a new state-changing ADSync call added at the end is not */
 	cr_assert_eq(run_checker(variant("read.ps1", text, "exit 0\n", "Get-ADSyncScheduler | Out-Null\nexit 0\n")), 0);
-	cr_assert_eq(run_checker(variant("stop.ps1", text, "exit 0\n", "Stop-ADSyncSyncCycle | Out-Null\nexit 0\n")), 1);
-	cr_assert_eq(run_checker(variant("rule.ps1", text, "exit 0\n", "Remove-ADSyncRule -Identifier 'x'\nexit 0\n")), 1);
-	cr_assert_eq(run_checker(variant("inwhatif.ps1", text, "Write-WhatIf 'turn the scheduler back on",
-					 "Set-ADSyncScheduler -SyncCycleEnabled $true; Write-WhatIf 'turn the scheduler back on")),
-		     1, "a change inside the if ($WhatIf) branch would be made by a -WhatIf run");
+	cr_assert_eq(run_checker(variant("stop.ps1", text, "exit 0\n", "Stop-ADSyncSyncCycle | Out-Null\nexit 0\n")),
+	             1);
+	cr_assert_eq(run_checker(variant("rule.ps1", text, "exit 0\n", "Remove-ADSyncRule -Identifier 'x'\nexit 0\n")),
+	             1);
+	cr_assert_eq(run_checker(variant(
+	                 "inwhatif.ps1", text, "Write-WhatIf 'turn the scheduler back on",
+	                 "Set-ADSyncScheduler -SyncCycleEnabled $true; Write-WhatIf 'turn the scheduler back on")),
+	             1, "a change inside the if ($WhatIf) branch would be made by a -WhatIf run");
 	free(text);
 }
