@@ -207,6 +207,38 @@ static int input_error(int code)
 	       code == GB_EUNSUPPORTED;
 }
 
+/* Loads the configuration when there is one and settles the export folder: DIR, else the configuration's
+ * connect_sync_export. The configuration names the default folder and may override the writeback OU; it is checked
+ * when there is one, and reading an export needs none. GB_EXIT_OK, or the exit code of a problem already reported. */
+static int settle_folder(gb_cli *cli, const char **dir)
+{
+	gb_error err = {0};
+	int code;
+
+	if (without_configuration(cli)) {
+		if (!*dir)
+			return gb_cli_usage_error("import",
+			                          "no export folder: give DIR (there is no configuration file %s "
+			                          "to name connect_sync_export)",
+			                          cli->config_path);
+		fprintf(stderr, "groupbridge: import: no configuration file %s: importing into %s\n", cli->config_path,
+		        gb_cli_state_path(cli));
+		return GB_EXIT_OK;
+	}
+	if (gb_cli_config(cli, &err) != 0) { /* an unreadable or invalid configuration is a configuration error too */
+		code = gb_cli_report("import", &err);
+		return code == GB_EXIT_FAIL ? GB_EXIT_USAGE : code;
+	}
+	if (!*dir)
+		*dir = cli->cfg->migration.connect_sync_export;
+	if (!*dir || !**dir)
+		return gb_cli_usage_error("import",
+		                          "no export folder: give DIR, or set connect_sync_export in the [migration] "
+		                          "section of %s",
+		                          cli->config_path);
+	return GB_EXIT_OK;
+}
+
 int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -251,31 +283,9 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 			                          argv[optind]);
 		dir = argv[optind];
 	}
-	/* the configuration names the default folder and may override the writeback OU; it is checked when there is
-	 * one, and reading an export needs none */
-	if (without_configuration(cli)) {
-		if (!dir)
-			return gb_cli_usage_error("import",
-			                          "no export folder: give DIR (there is no configuration file %s "
-			                          "to name connect_sync_export)",
-			                          cli->config_path);
-		fprintf(stderr, "groupbridge: import: no configuration file %s: importing into %s\n", cli->config_path,
-		        gb_cli_state_path(cli));
-	} else {
-		rc = gb_cli_config(cli, &err);
-		if (rc) { /* an unreadable or invalid configuration is a configuration error too */
-			code = gb_cli_report("import", &err);
-			return code == GB_EXIT_FAIL ? GB_EXIT_USAGE : code;
-		}
-	}
-	if (!dir)
-		dir = cli->cfg->migration.connect_sync_export;
-	if (!dir || !*dir)
-		return gb_cli_usage_error("import",
-		                          "no export folder: give DIR, or set connect_sync_export in the [migration] "
-		                          "section of %s",
-		                          cli->config_path);
-
+	code = settle_folder(cli, &dir);
+	if (code != GB_EXIT_OK)
+		return code;
 	rc = gb_cs_import_dir(dir, &exp, &err);
 	if (rc) {
 		gb_cli_report("import", &err);
