@@ -3,11 +3,11 @@
  * Before: refused while the current import (the newest export) holds a rule that deletes groups leaving writeback
  * scope, enabled or not (disabling writeback would delete AD groups), or does not show both coexistence rules
  * enabled and staging mode on (an attested confirmation of step 4 is not enough); prepared only with
- * --i-understand-this-is-irreversible. The script is generated for the writeback forest's AD connector, the one the
- * coexistence script used. Then every ready group is snapshotted (objectGUID
- * and members) and the operator gets the script. On confirmation every snapshotted group must still exist with the
- * same objectGUID and the same members, and the tenant must not report group writeback through Graph
- * (groupWriteBackEnabled; when Graph does not give the flag, that is said and AD decides alone).
+ * --i-understand-this-is-irreversible. Then every ready group is snapshotted (objectGUID and members) and the
+ * operator gets the script, generated for the writeback forest's AD connector (the one the coexistence script used).
+ * On confirmation the tenant must not report group writeback through Graph (groupWriteBackEnabled; when Graph does
+ * not give the flag, that is said and AD decides alone), and every snapshotted group must still exist with the same
+ * objectGUID and the same members.
  */
 #include <jansson.h>
 #include <libgen.h>
