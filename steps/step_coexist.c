@@ -271,6 +271,8 @@ int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 		fprintf(c->out,
 			"wrote %s (AD connector %s, precedences %ld and %ld)\n"
 			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n"
+			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1 -WhatIf\n"
+			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
 			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1\n"
 			"Then copy the export folder it writes (%s) here and run:\n"
 			"  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",

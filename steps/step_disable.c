@@ -221,8 +221,10 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 		fprintf(c->out,
 			"snapshot of %zu ready groups taken (objectGUID and members)\n"
 			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n"
+			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1 -WhatIf\n"
+			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
 			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1\n"
-			"Then: groupbridge migrate confirm disable-writeback   (it checks every group against the snapshot)\n",
+			"Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
 			n, path);
 	free(connector);
 	free(script);
