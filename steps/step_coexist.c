@@ -74,80 +74,176 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
-/* Precedences for the two rules: the existing rule's when the export holds it, else Microsoft's 88 and 89 when free,
- * else the highest free values below 100. */
+/* The precedence a missing rule gets: preferred (Microsoft's 88 or 89) when free, else the highest free value below
+ * 100; -1 when none is free. */
+static long free_precedence(const bool used[100], long preferred)
+{
+	long p;
+
+	if (!used[preferred])
+		return preferred;
+	for (p = 99; p >= 0; p--)
+		if (!used[p])
+			return p;
+	return -1;
+}
+
+/* Precedences for the two rules (review D17). A coexistence rule the export already holds keeps its precedence when
+ * it is below 100: the script leaves such a rule alone, and its value is taken. A rule at 100 or more is treated as
+ * missing: it gets a free value, so that the script passes its 0-99 check and reaches the clearer message about
+ * the rule (delete it and run the script again, which then adds it with this value). Every other rule's precedence
+ * below 100 is taken. Microsoft's 88 and 89 when free, else the highest free values. */
 static void precedences(json_t *rules, long *in, long *out)
 {
 	bool used[100] = {false};
-	json_t *r;
+	long ein = -1, eout = -1;
+	json_t *r, *pv;
 	size_t i;
-	long p;
 
-	*in = *out = -1;
 	json_array_foreach(rules, i, r)
 	{
 		const char *id = json_string_value(json_object_get(r, "id"));
-		p = (long)json_integer_value(json_object_get(r, "precedence"));
+		long p = json_is_integer(pv = json_object_get(r, "precedence")) ? (long)json_integer_value(pv) : -1;
 		if (id && gb_str_iequal(id, COEX_IN))
-			*in = p;
+			ein = p;
 		else if (id && gb_str_iequal(id, COEX_OUT))
-			*out = p;
+			eout = p;
 		else if (p >= 0 && p < 100)
 			used[p] = true;
 	}
-	if (*in < 0)
-		*in = !used[88] ? 88 : -1;
-	for (p = 99; *in < 0 && p >= 0; p--)
-		if (!used[p] && p != *out)
-			*in = p;
-	used[*in >= 0 ? *in : 0] = true;
-	if (*out < 0)
-		*out = !used[89] && *in != 89 ? 89 : -1;
-	for (p = 99; *out < 0 && p >= 0; p--)
-		if (!used[p] && p != *in)
-			*out = p;
+	if (ein < 0 || ein > 99)
+		ein = -1;
+	/* two rules at one value: the outbound one is given another, as the script refuses equal values */
+	if (eout < 0 || eout > 99 || eout == ein)
+		eout = -1;
+	if (ein >= 0)
+		used[ein] = true;
+	if (eout >= 0)
+		used[eout] = true;
+	*in = ein >= 0 ? ein : free_precedence(used, 88);
+	if (*in >= 0)
+		used[*in] = true;
+	*out = eout >= 0 ? eout : free_precedence(used, 89);
 }
 
-/* The AD connector of the writeback forest (else the only AD connector). */
-static const char *ad_connector(json_t *root)
+/* Whether dn is at or below base (case-insensitive, as AD compares DNs; spaces after commas are not normalised). */
+static bool dn_under(const char *dn, const char *base)
 {
-	json_t *conns = json_object_get(root, "connectors"), *cn;
-	const char *forest = json_string_value(json_object_get(json_object_get(root, "writeback"), "forest")), *any = NULL;
-	size_t i, n = 0;
+	size_t n = strlen(dn), m = strlen(base);
+
+	if (!m || m > n)
+		return false;
+	return gb_str_iequal(dn + n - m, base) && (n == m || dn[n - m - 1] == ',');
+}
+
+/* The AD connector of the writeback forest; see gb_step_writeback_connector. NULL when the export does not tell. */
+static const char *writeback_connector(json_t *root, const char *ou)
+{
+	json_t *conns = json_object_get(root, "connectors"), *cn, *part;
+	const char *forest = json_string_value(json_object_get(json_object_get(root, "writeback"), "forest"));
+	const char *only = NULL, *with_container = NULL, *holding_ou = NULL;
+	size_t i, j, n = 0, ncontainer = 0, nou = 0;
 
 	json_array_foreach(conns, i, cn)
 	{
 		const char *kind = json_string_value(json_object_get(cn, "kind"));
 		const char *f = json_string_value(json_object_get(cn, "forest"));
-		if (!kind || strcmp(kind, "ad") != 0)
+		const char *name = json_string_value(json_object_get(cn, "name"));
+		bool holds = false;
+		if (!kind || strcmp(kind, "ad") != 0 || !name)
 			continue;
-		n++;
-		any = json_string_value(json_object_get(cn, "name"));
 		if (forest && f && gb_str_iequal(forest, f))
-			return any;
+			return name;
+		n++;
+		only = name;
+		if (json_string_value(json_object_get(cn, "writeback_container"))) {
+			ncontainer++;
+			with_container = name;
+		}
+		json_array_foreach(json_object_get(cn, "partitions"), j, part)
+		{
+			const char *pdn = json_string_value(json_object_get(part, "name"));
+			holds = holds ||
+			        (ou && pdn && json_is_true(json_object_get(part, "selected")) && dn_under(ou, pdn));
+		}
+		if (holds) {
+			nou++;
+			holding_ou = name;
+		}
 	}
-	return n == 1 ? any : NULL;
+	if (ncontainer == 1)
+		return with_container;
+	if (nou == 1)
+		return holding_ou;
+	return n == 1 ? only : NULL;
+}
+
+int gb_step_writeback_connector(gb_migrate_ctx *c, char **out, gb_error *err)
+{
+	json_t *root = NULL, *cn;
+	json_error_t jerr;
+	char *json = NULL, *ou = NULL;
+	const char *name;
+	gb_buf names;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	rc = gb_cs_load_current(c->st, &json, NULL, err);
+	if (rc)
+		return rc == GB_ENOTFOUND ? gb_error_set(err, GB_ECONFIG, "no Connect Sync export is imported") : rc;
+	root = json_loads(json, 0, &jerr);
+	free(json);
+	if (!root)
+		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
+	if (gb_step_writeback_ou(c, &ou, NULL) != 0)
+		ou = NULL; /* only a clue here */
+	name = writeback_connector(root, ou);
+	if (name) {
+		*out = gb_strdup(name);
+		rc = *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+	} else {
+		gb_buf_init(&names, 4096);
+		json_array_foreach(json_object_get(root, "connectors"), i, cn)
+		{
+			const char *kind = json_string_value(json_object_get(cn, "kind"));
+			const char *cname = json_string_value(json_object_get(cn, "name"));
+			if (kind && strcmp(kind, "ad") == 0)
+				gb_buf_printf(&names, NULL, "%s\"%s\"", names.len ? ", " : "", cname ? cname : "?");
+		}
+		rc = gb_error_set(err, GB_ECONFIG,
+		                  "the imported export does not say which AD connector serves the group "
+		                  "writeback forest (AD connectors: %s; none matches MV.xml's "
+		                  "Microsoft.GroupWriteBack.Forest, carries Connector.GroupWriteBackContainerDn "
+		                  "alone, or alone holds the writeback OU %s); the scripts need its name",
+		                  names.len ? gb_buf_cstr(&names) : "none", ou ? ou : "(unknown)");
+		gb_buf_free(&names);
+	}
+	free(ou);
+	json_decref(root);
+	return rc;
 }
 
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	json_t *root = NULL;
 	json_error_t jerr;
-	char *json = NULL, *script = NULL, path[PATH_MAX], dir[PATH_MAX], ts[32], export_dir[64], pin[8], pout[8];
-	const char *connector;
+	char *json = NULL, *script = NULL, *connector = NULL, path[PATH_MAX], dir[PATH_MAX], ts[32], export_dir[64];
+	char pin[8], pout[8];
 	long in, out;
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc;
 
+	rc = gb_step_writeback_connector(c, &connector, err);
+	if (rc)
+		return rc;
 	rc = gb_cs_load_current(c->st, &json, NULL, err);
 	if (rc)
-		return rc == GB_ENOTFOUND ? gb_error_set(err, GB_ECONFIG, "no Connect Sync export is imported") : rc;
+		goto done;
 	root = json_loads(json, 0, &jerr);
-	connector = root ? ad_connector(root) : NULL;
-	if (!connector) {
-		rc = gb_error_set(err, GB_ECONFIG, "the imported export does not say which AD connector serves the "
-						   "writeback forest; the script needs its name");
+	if (!root) {
+		rc = gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
 		goto done;
 	}
 	precedences(json_object_get(root, "rules"), &in, &out);
@@ -175,6 +271,8 @@ int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 		fprintf(c->out,
 			"wrote %s (AD connector %s, precedences %ld and %ld)\n"
 			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n"
+			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1 -WhatIf\n"
+			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
 			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1\n"
 			"Then copy the export folder it writes (%s) here and run:\n"
 			"  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",
@@ -182,6 +280,7 @@ int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 done:
 	json_decref(root);
 	free(json);
+	free(connector);
 	free(script);
 	return rc;
 }
@@ -190,6 +289,7 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 {
 	gb_cs_export *exp = NULL;
 	const gb_cs_rule *rin, *rout;
+	int64_t id = 0;
 	gb_buf why;
 	int rc;
 
@@ -214,11 +314,20 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	if (why.len)
 		rc = gb_error_set(err, GB_ECONFLICT, "the export %s does not show the coexistence in place%s", export_dir,
 				  gb_buf_cstr(&why));
-	else
-		rc = gb_cs_save(c->st, exp, NULL, err);
+	/* The export verified here becomes the current import, read as the import step reads one (with the
+	 * configuration's writeback OU), so that every later check judges the server as it is now. */
+	if (!rc && c->cfg->migration.writeback_ou && *c->cfg->migration.writeback_ou) {
+		exp->writeback_ou_override = gb_strdup(c->cfg->migration.writeback_ou);
+		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, err)
+		                                : gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
 	if (!rc)
-		fprintf(c->out, "verified from %s: both coexistence rules are present and enabled, staging mode is on\n",
-			export_dir);
+		rc = gb_cs_save(c->st, exp, &id, err);
+	if (!rc)
+		fprintf(c->out,
+		        "verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
+		        "recorded as import %lld: the later steps judge this export\n",
+		        export_dir, (long long)id);
 	gb_buf_free(&why);
 	gb_cs_export_free(exp);
 	return rc;

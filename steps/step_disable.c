@@ -1,10 +1,13 @@
 /* step_disable.c: step 5, disable-writeback: irreversible, carried out by the operator.
  *
- * Before: refused while the current import holds an enabled rule that deletes groups leaving writeback scope
- * (disabling writeback would delete AD groups), or while the coexistence step is attested rather than verified from
- * an export; prepared only with --i-understand-this-is-irreversible. Then every ready group is snapshotted (objectGUID
- * and members) and the operator gets the script. On confirmation every snapshotted group must still exist with the
- * same objectGUID and the same members.
+ * Before: refused while the current import (the newest export) holds a rule that deletes groups leaving writeback
+ * scope, enabled or not (disabling writeback would delete AD groups), or does not show both coexistence rules
+ * enabled and staging mode on (an attested confirmation of step 4 is not enough); prepared only with
+ * --i-understand-this-is-irreversible. Then every ready group is snapshotted (objectGUID and members) and the
+ * operator gets the script, generated for the writeback forest's AD connector (the one the coexistence script used).
+ * On confirmation the tenant must not report group writeback through Graph (groupWriteBackEnabled; when Graph does
+ * not give the flag, that is said and AD decides alone), and every snapshotted group must still exist with the same
+ * objectGUID and the same members.
  */
 #include <jansson.h>
 #include <libgen.h>
@@ -51,67 +54,109 @@ static int member_list(const gb_ad_group *a, char **out, gb_error *err)
 	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
-static int refuse_delete_rule(gb_migrate_ctx *c, const char **connector_out, json_t **root_out, gb_error *err)
+/* Whether the current import holds a rule with this role (disabled rules count). Its name, else NULL. */
+static const char *rule_with_role(json_t *root, const char *role)
+{
+	json_t *r, *v;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(root, "rules"), i, r)
+	{
+		json_array_foreach(json_object_get(r, "roles"), j, v)
+		{
+			if (json_is_string(v) && strcmp(json_string_value(v), role) == 0) {
+				const char *name = json_string_value(json_object_get(r, "name"));
+				return name ? name : "(no name)";
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Whether the current import holds the coexistence rule with this identifier, enabled. */
+static bool rule_enabled(json_t *root, const char *id)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(root, "rules"), i, r)
+	{
+		const char *rid = json_string_value(json_object_get(r, "id"));
+		if (rid && gb_cs_guid_equal(rid, id) && !json_is_true(json_object_get(r, "disabled")))
+			return true;
+	}
+	return false;
+}
+
+/* What the newest export must show before the script may be written (GB_EGATE otherwise):
+ * - no rule that deletes groups leaving writeback scope, enabled or not (review D18). The script refuses such a rule
+ *   whether or not it is enabled, and so does groupbridge: a disabled rule is one click in the Synchronization Rules
+ *   Editor away from deleting every written-back group once writeback is off, and removing it costs nothing (it is
+ *   optional, GWB-MODIFY);
+ * - both coexistence rules enabled and staging mode on: step 4 in place on the server, as a fresh export shows it.
+ *   This is judged from the current import (the export `migrate confirm connect-sync-coexistence --export` verified,
+ *   or one imported since), not from the words of the step's record, so that an attested confirmation never passes
+ *   for a verified one and a newer export always counts. */
+static int check_import(gb_migrate_ctx *c, gb_error *err)
 {
 	json_error_t jerr;
-	json_t *root, *r;
+	json_t *root;
+	const char *del;
 	char *json = NULL;
-	size_t i, j;
+	int64_t id = 0;
+	gb_buf why;
 	int rc;
 
-	*root_out = NULL;
-	rc = gb_cs_load_current(c->st, &json, NULL, err);
+	rc = gb_cs_load_current(c->st, &json, &id, err);
 	if (rc)
 		return rc;
 	root = json_loads(json, 0, &jerr);
 	free(json);
 	if (!root)
 		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
-	json_array_foreach(json_object_get(root, "rules"), i, r)
-	{
-		json_t *role;
-		json_array_foreach(json_object_get(r, "roles"), j, role)
-		{
-			if (json_is_string(role) && strcmp(json_string_value(role), "delete-out-of-scope") == 0 &&
-			    !json_is_true(json_object_get(r, "disabled"))) {
-				rc = gb_error_set(err, GB_EGATE,
-						  "the Connect Sync export holds the rule \"%s\", which deletes AD groups that leave "
-						  "writeback scope: disabling writeback now would delete them. Remove the rule, "
-						  "import a fresh export, and run again (runbooks/disable-writeback.md)",
-						  json_string_value(json_object_get(r, "name")));
-				json_decref(root);
-				return rc;
-			}
-		}
+	if ((del = rule_with_role(root, "delete-out-of-scope")) != NULL) {
+		rc = gb_error_set(
+		    err, GB_EGATE,
+		    "the Connect Sync export holds the rule \"%s\", which deletes AD groups that leave "
+		    "writeback scope: disabling writeback now would delete them (a disabled rule counts too: it "
+		    "is one click from active). Remove the rule, import a fresh export (groupbridge import "
+		    "connect-sync DIR), and run again (runbooks/disable-writeback.md)",
+		    del);
+		json_decref(root);
+		return rc;
 	}
-	*connector_out = NULL;
-	json_array_foreach(json_object_get(root, "connectors"), i, r)
-	{
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		if (kind && strcmp(kind, "ad") == 0 && !*connector_out)
-			*connector_out = json_string_value(json_object_get(r, "name"));
-	}
-	*root_out = root;
-	return 0;
+	gb_buf_init(&why, 1024);
+	if (!rule_enabled(root, GB_CS_COEX_INBOUND_ID))
+		gb_buf_puts(&why, "; no enabled inbound coexistence rule " GB_CS_COEX_INBOUND_ID, NULL);
+	if (!rule_enabled(root, GB_CS_COEX_OUTBOUND_ID))
+		gb_buf_puts(&why, "; no enabled outbound coexistence rule " GB_CS_COEX_OUTBOUND_ID, NULL);
+	if (!json_is_true(json_object_get(root, "staging_mode")))
+		gb_buf_puts(&why, "; staging mode is not on", NULL);
+	if (why.len)
+		rc = gb_error_set(
+		    err, GB_EGATE,
+		    "the newest Connect Sync export (import %lld, %s) does not show step 4 in place%s. Give "
+		    "groupbridge the export the coexistence script wrote: groupbridge migrate confirm "
+		    "connect-sync-coexistence --export DIR (or, once that step is confirmed, groupbridge "
+		    "import connect-sync DIR), then run again",
+		    (long long)id,
+		    json_string_value(json_object_get(root, "dir")) ? json_string_value(json_object_get(root, "dir"))
+		                                                    : "no folder",
+		    gb_buf_cstr(&why));
+	gb_buf_free(&why);
+	json_decref(root);
+	return rc;
 }
 
 int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	gb_directory *dir = NULL;
-	json_t *root = NULL;
 	sqlite3_stmt *s = NULL, *ins = NULL;
-	const char *connector = NULL;
-	char *detail = NULL, *script = NULL, path[PATH_MAX], sdir[PATH_MAX], ts[32];
+	char *connector = NULL, *script = NULL, path[PATH_MAX], sdir[PATH_MAX], ts[32];
 	size_t n = 0;
 	int rc;
 
-	rc = refuse_delete_rule(c, &connector, &root, err);
-	if (!rc)
-		rc = gb_step_detail(c, "connect-sync-coexistence", &detail, err);
-	if (!rc && !strstr(detail, "verified from"))
-		rc = gb_error_set(err, GB_EGATE, "the coexistence rules are not verified from an export (%s); confirm "
-						 "connect-sync-coexistence with --export first",
-				  detail[0] ? detail : "not confirmed");
+	rc = check_import(c, err);
 	if (!rc && !c->irreversible_ok)
 		rc = gb_error_set(err, GB_EGATE, "disabling group writeback v2 cannot be undone; read "
 						 "runbooks/disable-writeback.md, then run again with "
@@ -119,8 +164,8 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 	if (!rc && !c->cfg->migration.tenant_domain)
 		rc = gb_error_set(err, GB_ECONFIG, "set [migration] tenant_domain to the tenant's primary domain: the "
 						   "script asks the operator to type it before the irreversible change");
-	if (!rc && !connector)
-		rc = gb_error_set(err, GB_ECONFIG, "the imported export names no AD connector");
+	if (!rc) /* the coexistence script's connector: the writeback forest's (review D3) */
+		rc = gb_step_writeback_connector(c, &connector, err);
 	/* The snapshot: every ready group, its objectGUID and its members. */
 	if (!rc)
 		rc = gb_migrate_dir(c, &dir, err);
@@ -176,12 +221,70 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 		fprintf(c->out,
 			"snapshot of %zu ready groups taken (objectGUID and members)\n"
 			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n"
+			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1 -WhatIf\n"
+			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
 			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1\n"
-			"Then: groupbridge migrate confirm disable-writeback   (it checks every group against the snapshot)\n",
+			"Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
 			n, path);
-	free(detail);
+	free(connector);
 	free(script);
-	json_decref(root);
+	return rc;
+}
+
+/* The tenant's group writeback flag through Graph (review D4): GET /directory/onPremisesSynchronization, features.
+ * groupWriteBackEnabled, which Graph documents as "used to enable object-level group writeback feature for additional
+ * group types", the description of group writeback v2 (v1 is unifiedGroupWritebackEnabled). That it is the switch
+ * Set-ADSyncAADCompanyFeature -GroupWritebackV2 turns off is not confirmed by Microsoft (UNCONFIRMED); groupbridge
+ * treats true as "v2 may still write to these groups" and refuses, since a second writer is what the step prevents.
+ * A flag Graph does not give (refused: Microsoft lists no application permission for this GET; not reported; not
+ * found) cannot be checked: that is printed and the AD check decides alone. A transient failure is an error: the step
+ * stays waiting and the confirmation can be repeated. */
+static int check_tenant_flag(gb_migrate_ctx *c, gb_error *err)
+{
+	gb_graph_sync_features *f = NULL;
+	gb_graph *g = NULL;
+	gb_error e;
+	int rc;
+
+	rc = gb_migrate_graph(c, &g, err);
+	if (rc)
+		return rc;
+	gb_error_clear(&e);
+	rc = gb_graph_get_sync_features(g, &f, &e);
+	if (rc == GB_EAUTH || rc == GB_ENOTFOUND || rc == GB_EGRAPH || rc == GB_EUNSUPPORTED) {
+		fprintf(c->out,
+		        "the tenant's group writeback flag could not be read through Graph (%s); NOT checked: read "
+		        "(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must "
+		        "be False "
+		        "(runbooks/disable-writeback.md)\n",
+		        e.msg);
+		return 0;
+	}
+	if (rc) {
+		if (err)
+			*err = e;
+		return gb_error_prefix(
+		    err, "reading the tenant's group writeback flag (GET /directory/onPremisesSynchronization)");
+	}
+	if (f->group_writeback_enabled == GB_TRI_TRUE)
+		rc = gb_error_set(
+		    err, GB_ECONFLICT,
+		    "the tenant still reports group writeback on (Graph: directory/onPremisesSynchronization "
+		    "features.groupWriteBackEnabled = true): the script has not disabled group writeback v2, or "
+		    "it stopped before Set-ADSyncAADCompanyFeature. Read (Get-ADSyncAADCompanyFeature)."
+		    "GroupWritebackV2 on the Connect Sync server: if it is True, run the script (again); if it is "
+		    "False, wait a few minutes and confirm again. That Graph's flag is the same switch is not "
+		    "confirmed by Microsoft: if the two keep disagreeing, stop and open a support case "
+		    "(runbooks/disable-writeback.md)");
+	else if (f->group_writeback_enabled == GB_TRI_FALSE)
+		fprintf(c->out, "verified through Graph: the tenant reports groupWriteBackEnabled = false\n");
+	else
+		fprintf(
+		    c->out,
+		    "Graph reports no groupWriteBackEnabled flag for the tenant; NOT checked: read "
+		    "(Get-ADSyncAADCompanyFeature).GroupWritebackV2 on the Connect Sync server yourself, it must be "
+		    "False (runbooks/disable-writeback.md)\n");
+	gb_graph_sync_features_free(f);
 	return rc;
 }
 
@@ -193,7 +296,9 @@ int gb_step_disable_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	int rc;
 
 	(void)export_dir;
-	rc = gb_migrate_dir(c, &dir, err);
+	rc = check_tenant_flag(c, err);
+	if (!rc)
+		rc = gb_migrate_dir(c, &dir, err);
 	if (!rc)
 		rc = gb_store_prepare(c->st, "SELECT object_id, ad_guid, dn, members FROM migration_snapshot ORDER BY object_id",
 				      &s, err);

@@ -49,9 +49,26 @@ int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
 int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 
+/* The name of the Connect Sync AD connector that serves the group writeback forest, from the current import: the
+ * connector of MV.xml's Microsoft.GroupWriteBack.Forest, else the only AD connector with a
+ * Connector.GroupWriteBackContainerDn, else the only one whose partition holds the writeback OU, else the only AD
+ * connector. Steps 4 and 5 generate their scripts for it. GB_ECONFIG naming the AD connectors when the export does
+ * not say which one it is, or when nothing is imported. *out: free(). */
+int gb_step_writeback_connector(gb_migrate_ctx *c, char **out, gb_error *err);
+
 /* Step 5, disable-writeback. */
 int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_disable_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
+
+/* Microsoft's prerequisites for a step that the current import shows (steps/step_prereq.c): before "inventory",
+ * Connect Sync 2.2.8.0 or later (objectGUID -> onPremisesObjectIdentifier); before "convert-soa" with groups to
+ * convert, 2.5.76.0 or later. Other steps: 0. GB_ECONFIG naming the version found and the one needed; an export that
+ * states no readable version is reported on c->out and not refused. For the runner's preconditions. */
+int gb_step_prereq_check(gb_migrate_ctx *c, const char *step, gb_error *err);
+
+/* Compares versions of up to four dot-separated numbers ("2.2.8.0"; missing parts count as 0): *cmp < 0, 0 or > 0
+ * as a is older than, the same as, or newer than b. GB_EINVAL when either is not such a version. */
+int gb_step_version_compare(const char *a, const char *b, int *cmp, gb_error *err);
 
 /* The detail recorded with a step's state ("" when none); *out: free(). */
 int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err);

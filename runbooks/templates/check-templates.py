@@ -9,8 +9,96 @@ Not a parser: it catches what a careful reader can miss at 2 a.m.
 - checks backtick continuations are last on the line
 - lists variables read but never assigned (StrictMode 1.0 would fail on them)
 - lists placeholders and checks each is documented in the header
+- the -WhatIf contract (see whatif_errors): the script's first statement is param([switch]$WhatIf), and every
+  state-changing call (any ADSync cmdlet whose verb is not Get, Get-ADSyncServerConfiguration, the cmdlets that write
+  files, the call operator & that runs a program) sits in the else branch of an `if ($WhatIf) { Write-WhatIf ... }`,
+  so that a -WhatIf run prints each change and makes none. The script's own transcript (Start-Transcript) is not
+  counted as a change. A guard is recognised by its text only: a change inside a function must be guarded inside
+  that function, whoever calls it.
 """
 import re, sys
+
+# State-changing calls. ADSync cmdlets are matched by verb: all but Get change the sync engine (Set-, Add-, New-,
+# Remove-, Start-, Stop-, Enable-, Disable-, Invoke-, Update-, Register-, Sync- ...). Get-ADSyncServerConfiguration
+# writes an export folder. The file cmdlets write or move files. "& $program" runs an external program.
+ADSYNC_CALL = re.compile(r'\b([A-Za-z]+)-(ADSync[A-Za-z0-9]*)\b')
+WRITES = {'get-adsyncserverconfiguration', 'move-item', 'new-item', 'remove-item', 'rename-item', 'copy-item',
+          'set-item', 'set-content', 'add-content', 'clear-content', 'out-file', 'export-csv', 'export-clixml',
+          'start-process', 'set-adsyncaadcompanyfeature'}
+CMDLET = re.compile(r'\b([A-Za-z]+-[A-Za-z0-9]+)\b')
+CALL_OPERATOR = re.compile(r'(?:^|[\n;|{(])[ \t]*&[ \t]*[$\w]')
+WHATIF_PARAM = re.compile(r'param\s*\(\s*\[switch\]\s*\$WhatIf\s*\)', re.I)
+WHATIF_IF = re.compile(r'(?:^|[\s;])if\s*\(\s*\$WhatIf\s*\)\s*$', re.I)
+
+
+def state_changes(text):
+    """(position, name) of every state-changing call in code text (strings and comments already blanked)."""
+    found = []
+    for m in ADSYNC_CALL.finditer(text):
+        if m.group(1).lower() != 'get' or m.group(0).lower() in WRITES:
+            found.append((m.start(), m.group(0)))
+    for m in CMDLET.finditer(text):
+        name = m.group(1).lower()
+        if name in WRITES and not ADSYNC_CALL.fullmatch(m.group(1)):
+            found.append((m.start(), m.group(1)))
+    for m in CALL_OPERATOR.finditer(text):
+        found.append((m.end() - 1, '& (runs a program)'))
+    return sorted(found)
+
+
+def whatif_errors(text):
+    """The -WhatIf contract, checked on code text (strings and comments blanked, same length as the source)."""
+    errors = []
+    lineno = lambda pos: text.count('\n', 0, pos) + 1
+    first = re.search(r'\S', text)
+    if not first or not WHATIF_PARAM.match(text, first.start()):
+        errors.append(f'{lineno(first.start()) if first else 1}: the first statement must be param([switch]$WhatIf)')
+    if not re.search(r'function\s+Write-WhatIf\b', text, re.I):
+        errors.append('no function Write-WhatIf: the -WhatIf branches have nothing to print with')
+    for m in re.finditer(r'\$WhatIf\s*(?:=(?!=)|\+=)', text, re.I):
+        errors.append(f'{lineno(m.start())}: $WhatIf is assigned; it must only ever be the switch the operator gave')
+    # Blocks: kind of each {...}: 'whatif' (body of if ($WhatIf)), 'guarded' (the else right after a whatif block)
+    # or 'other'. A position is guarded when an enclosing block is 'guarded'.
+    stack, closed, spans, partners = [], [], [], []
+    start = 0  # where the current statement's text starts
+    for i, c in enumerate(text):
+        if c == '{':
+            prefix = text[start:i]
+            kind = 'other'
+            if WHATIF_IF.search(prefix):
+                kind = 'whatif'
+            elif (prefix.strip().lower() == 'else' and closed and closed[-1][0] == 'whatif'
+                  and closed[-1][2] == len(stack)):
+                kind = 'guarded'
+                partners.append(closed[-1][3])  # where that whatif block opened
+            stack.append((kind, i))
+            start = i + 1
+        elif c == '}':
+            if not stack:
+                continue  # reported by the bracket check
+            kind, at = stack.pop()
+            spans.append((kind, at, i))
+            closed.append((kind, i, len(stack), at))
+            start = i + 1
+        elif c in ';\n':
+            # a line ending in a backtick continues the statement
+            if c == '\n' and text[start:i].rstrip(' \t').endswith('`'):
+                continue
+            if text[start:i].strip():
+                closed.append(('statement', i, len(stack), start))
+            start = i + 1
+    for pos, name in state_changes(text):
+        inside = [k for k, a, b in spans if a < pos < b]
+        if 'whatif' in inside:
+            errors.append(f'{lineno(pos)}: {name} inside an if ($WhatIf) branch: a -WhatIf run would make the change')
+        elif 'guarded' not in inside:
+            errors.append(f'{lineno(pos)}: {name} changes state outside a WhatIf guard: put it in the else branch of '
+                          'if ($WhatIf) { Write-WhatIf ... } else { ... }')
+    for k, a, b in spans:
+        if k == 'whatif' and a in partners and not re.search(r'\bWrite-WhatIf\b', text[a:b], re.I):
+            errors.append(f'{lineno(a)}: this if ($WhatIf) branch guards a change but prints nothing (Write-WhatIf)')
+    return errors, state_changes(text)
+
 
 AUTO = {'_', 'true', 'false', 'null', 'PSScriptRoot', 'PSVersionTable', 'LASTEXITCODE', 'env', 'ErrorActionPreference', 'args'}
 
@@ -103,7 +191,9 @@ def check(path):
     header = raw.split('$ErrorActionPreference')[0]
     for p in ph:
         if not re.search(r'^#\s+' + p + r'\s', header, re.M): errors.append(f'placeholder {p} not documented in the header')
-    return errors, ph, sorted(called - defined)
+    werrors, changes = whatif_errors(text)
+    errors += werrors
+    return errors, ph, sorted(called - defined), changes
 
 def main(paths):
     if not paths:
@@ -111,9 +201,11 @@ def main(paths):
         return 2
     ok = True
     for p in paths:
-        errs, ph, calls = check(p)
+        errs, ph, calls, changes = check(p)
         print(f'{p}: placeholders {", ".join(ph) or "none"}')
         print(f'{p}: commands it relies on (PowerShell or ADSync): {", ".join(calls)}')
+        print(f'{p}: state-changing calls, each behind -WhatIf: {len(changes)} '
+              f'({", ".join(sorted(set(n for _, n in changes)))})')
         for e in errs:
             print(f'{p}:{e}')
             ok = False

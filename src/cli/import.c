@@ -1,9 +1,11 @@
 /* import.c: `groupbridge import connect-sync DIR [--json]`: read the Connect Sync configuration export, store it as
  * the current import in the state database, and say what group writeback does today. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "groupbridge/connect_sync.h"
 #include "groupbridge/store.h"
@@ -35,12 +37,17 @@ static const char import_help[] =
     "with it) and info. For example \"delete-rule.present\" means that disabling writeback would delete the\n"
     "written-back groups in AD; \"coexistence.present\" means the Connect Sync side of the hand-over is done.\n"
     "\n"
+    "No configuration is needed to read an export: when no file is named (--config, $GROUPBRIDGE_CONFIG) and\n"
+    "groupbridge.ini does not exist here, give DIR; the import is stored in groupbridge.state.db in the current\n"
+    "directory (or --state FILE), the state database that a groupbridge.ini written here later uses too.\n"
+    "\n"
     "Exit codes: 0 imported; 2 the folder is missing or incomplete, a file is unreadable, too big or not\n"
     "well-formed XML (the message names the file and line; nothing is stored); 1 the state database failed.\n"
     "\n"
     "Example:\n"
     "  groupbridge --config contoso.ini import connect-sync ./contoso-export\n"
-    "  groupbridge --config contoso.ini import connect-sync ./contoso-export --json | jq .writeback\n";
+    "  groupbridge --config contoso.ini import connect-sync ./contoso-export --json | jq .writeback\n"
+    "  groupbridge import connect-sync ./contoso-export      # no configuration yet: into ./groupbridge.state.db\n";
 
 static void print_list(const char *label, const gb_cs_strlist *l)
 {
@@ -180,11 +187,56 @@ static void print_summary(const gb_cs_export *exp, const char *state, int64_t id
 	printf("\nStored as import %lld in %s.\n", (long long)id, state);
 }
 
+/* True when no configuration file was named and the default one (groupbridge.ini) does not exist: reading an export
+ * needs none. A file named with --config or $GROUPBRIDGE_CONFIG must exist (a typo must not import into a database
+ * nobody will look at); so must a default file that exists but cannot be read. */
+static bool without_configuration(const gb_cli *cli)
+{
+	const char *env = getenv("GROUPBRIDGE_CONFIG");
+	struct stat sb;
+
+	if (env && *env && strcmp(env, cli->config_path) == 0)
+		return false;
+	return strcmp(cli->config_path, "groupbridge.ini") == 0 && lstat(cli->config_path, &sb) != 0 && errno == ENOENT;
+}
+
 /* Input problems (folder, files, XML) are the operator's to fix: exit 2, as for usage and configuration. */
 static int input_error(int code)
 {
 	return code == GB_ENOTFOUND || code == GB_EIO || code == GB_EPARSE || code == GB_ETOOBIG || code == GB_EINVAL ||
 	       code == GB_EUNSUPPORTED;
+}
+
+/* Loads the configuration when there is one and settles the export folder: DIR, else the configuration's
+ * connect_sync_export. The configuration names the default folder and may override the writeback OU; it is checked
+ * when there is one, and reading an export needs none. GB_EXIT_OK, or the exit code of a problem already reported. */
+static int settle_folder(gb_cli *cli, const char **dir)
+{
+	gb_error err = {0};
+	int code;
+
+	if (without_configuration(cli)) {
+		if (!*dir)
+			return gb_cli_usage_error("import",
+			                          "no export folder: give DIR (there is no configuration file %s "
+			                          "to name connect_sync_export)",
+			                          cli->config_path);
+		fprintf(stderr, "groupbridge: import: no configuration file %s: importing into %s\n", cli->config_path,
+		        gb_cli_state_path(cli));
+		return GB_EXIT_OK;
+	}
+	if (gb_cli_config(cli, &err) != 0) { /* an unreadable or invalid configuration is a configuration error too */
+		code = gb_cli_report("import", &err);
+		return code == GB_EXIT_FAIL ? GB_EXIT_USAGE : code;
+	}
+	if (!*dir)
+		*dir = cli->cfg->migration.connect_sync_export;
+	if (!*dir || !**dir)
+		return gb_cli_usage_error("import",
+		                          "no export folder: give DIR, or set connect_sync_export in the [migration] "
+		                          "section of %s",
+		                          cli->config_path);
+	return GB_EXIT_OK;
 }
 
 int gb_cmd_import(gb_cli *cli, int argc, char **argv)
@@ -231,26 +283,15 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv)
 			                          argv[optind]);
 		dir = argv[optind];
 	}
-	/* the configuration names the default folder and may override the writeback OU; it is checked either way */
-	rc = gb_cli_config(cli, &err);
-	if (rc) { /* an absent or unreadable configuration is a configuration error too */
-		code = gb_cli_report("import", &err);
-		return code == GB_EXIT_FAIL ? GB_EXIT_USAGE : code;
-	}
-	if (!dir)
-		dir = cli->cfg->migration.connect_sync_export;
-	if (!dir || !*dir)
-		return gb_cli_usage_error("import",
-		                          "no export folder: give DIR, or set connect_sync_export in the [migration] "
-		                          "section of %s",
-		                          cli->config_path);
-
+	code = settle_folder(cli, &dir);
+	if (code != GB_EXIT_OK)
+		return code;
 	rc = gb_cs_import_dir(dir, &exp, &err);
 	if (rc) {
 		gb_cli_report("import", &err);
 		return input_error(rc) ? GB_EXIT_USAGE : gb_error_exit_code(rc);
 	}
-	if (cli->cfg->migration.writeback_ou && *cli->cfg->migration.writeback_ou) {
+	if (cli->cfg && cli->cfg->migration.writeback_ou && *cli->cfg->migration.writeback_ou) {
 		exp->writeback_ou_override = gb_strdup(cli->cfg->migration.writeback_ou);
 		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, &err)
 		                                : gb_error_set(&err, GB_ENOMEM, "out of memory");

@@ -170,5 +170,23 @@ expect_out "the override is shown" "OU (configuration)    OU=Moved,OU=CORP,DC=co
 run "$GB_BIN" --config "$T/absent.ini" --state "$T/absent.db" import connect-sync "$SAMPLE"
 expect_rc "missing configuration: exit 2" 2
 expect "missing configuration: no state file" [ ! -e "$T/absent.db" ]
+GROUPBRIDGE_CONFIG="$T/absent.ini" run "$GB_BIN" --state "$T/absent.db" import connect-sync "$SAMPLE"
+expect_rc "a configuration named by \$GROUPBRIDGE_CONFIG must exist: exit 2" 2
+
+# Reading an export needs no configuration: with no file named and no groupbridge.ini here, DIR is imported into
+# groupbridge.state.db in the current directory, the database a groupbridge.ini written here later uses.
+mkdir "$T/bare"
+(cd "$T/bare" && unset GROUPBRIDGE_CONFIG && run "$GB_BIN" import connect-sync "$SAMPLE" && echo "$rc" >rc)
+expect "no configuration file: exit 0" [ "$(cat "$T/bare/rc")" = 0 ]
+expect "no configuration file: stored in ./groupbridge.state.db" \
+	[ "$(sqlite3 "$T/bare/groupbridge.state.db" 'SELECT count(*) FROM cs_imports WHERE is_current = 1')" = 1 ]
+expect "no configuration file: it says where" grep -q "importing into groupbridge.state.db" "$T/.err"
+(cd "$T/bare" && unset GROUPBRIDGE_CONFIG && run "$GB_BIN" import connect-sync && echo "$rc" >rc)
+expect "no configuration file and no DIR: usage error" [ "$(cat "$T/bare/rc")" = 2 ]
+expect "it asks for DIR" grep -q "give DIR" "$T/.err"
+printf '[migration]\nconnect_sync_export = %s\n' "$SAMPLE" >"$T/bare/groupbridge.ini"
+(cd "$T/bare" && unset GROUPBRIDGE_CONFIG && run "$GB_BIN" import connect-sync && echo "$rc" >rc)
+expect "a groupbridge.ini written later uses the same database" \
+	[ "$(cat "$T/bare/rc") $(sqlite3 "$T/bare/groupbridge.state.db" 'SELECT count(*) FROM cs_imports')" = "0 2" ]
 
 finish

@@ -40,6 +40,7 @@ groups.append({"id": gid(90), "displayName": "HR Synced", "securityEnabled": Tru
                "onPremisesSyncBehavior": {"isCloudManaged": False}, "members": ["0000eeee-0000-4000-8000-000000000061"]})
 json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
            "clients": [{"client_id": "ffffffef-2222-4333-8444-555555555555", "secret": "migrate-secret"}],
+           "onPremisesSynchronization": {"features": {"groupWriteBackEnabled": True}},
            "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ma}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": mb},
                      {"id": "0000eeee-0000-4000-8000-00636c6f7564", "onPremisesObjectIdentifier": None}],
            "groups": groups}, open(path, "w"))
@@ -53,6 +54,23 @@ anchor_of() {
 		sed -n 's/^msDS-ExternalDirectoryObjectId: //p'
 }
 stamped() { ldap_on DC1 ldapsearch -LLL -b "$WB" "(msDS-ExternalDirectoryObjectId=Group_*)" dn 2>/dev/null | grep -c '^dn:'; }
+# The tenant's groupWriteBackEnabled set through Graph (PATCH directory/onPremisesSynchronization), as it changes when
+# Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false has run (that the two are one switch is UNCONFIRMED).
+tenant_gwb() {
+	python3 - "$GB_TEST_AUTHORITY_URL" "$GB_TEST_GRAPH_URL" "$GB_TEST_GRAPH_TENANT_ID" "$GB_TEST_GRAPH_CLIENT_ID" \
+		"$T/fake/secret" "$GB_TEST_CA_DIR/ca.pem" "$1" <<'PY'
+import json, ssl, sys, urllib.parse, urllib.request
+auth, graph, tenant, client, secret, ca, value = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client, "scope": graph.rstrip("/") + "/.default",
+                               "client_secret": open(secret).read().strip()}).encode()
+tok = json.load(urllib.request.urlopen(auth.rstrip("/") + "/" + tenant + "/oauth2/v2.0/token", data=form, context=ctx))
+req = urllib.request.Request(graph.rstrip("/") + "/v1.0/directory/onPremisesSynchronization/" + tenant, method="PATCH",
+                             data=json.dumps({"features": {"groupWriteBackEnabled": value == "true"}}).encode(),
+                             headers={"Authorization": "Bearer " + tok["access_token"], "Content-Type": "application/json"})
+urllib.request.urlopen(req, context=ctx).read()
+PY
+}
 
 run $GB migrate status
 expect_rc "status exits 0" 0
@@ -140,6 +158,22 @@ expect "the script names the AD connector" grep -q "\$AdConnectorName        = '
 expect "the script has Microsoft's inbound identifier" grep -q "e4eae1c9-b9bc-4328-ade9-df871cdd3027" "$ps1"
 expect "the script passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$ps1"
 cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
+# A second forest's AD connector that sorts first, and MV.xml naming contoso.com as the writeback forest: step 5's
+# script must be for contoso.com, as step 4's was, not for the first AD connector (review D3).
+python3 - "$T/after" <<'PY'
+import sys
+d = sys.argv[1]
+s = open(d + "/Connectors/Connector_{ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d}.xml").read()
+s = s.replace("<id>{AE4DB4CC-B16B-4EB2-ACF5-837CA84E4D7D}</id>", "<id>{0000ADAD-0000-4000-8000-000000000001}</id>")
+s = s.replace("<name>contoso.com</name>", "<name>adatum.com</name>", 1).replace("DC=contoso,DC=com", "DC=adatum,DC=com")
+s = s.replace("<forest-name>contoso.com</forest-name>", "<forest-name>adatum.com</forest-name>")
+open(d + "/Connectors/Connector_{0000adad-0000-4000-8000-000000000001}.xml", "w").write(s)
+mv = d + "/GlobalSettings/MV.xml"
+empty = '<parameter name="Microsoft.GroupWriteBack.Forest" type="string" use="SynchronizationGlobal" dataType="String" />'
+m = open(mv).read()
+assert empty in m
+open(mv, "w").write(m.replace(empty, empty[:-3] + ">contoso.com</parameter>"))
+PY
 run $GB migrate confirm connect-sync-coexistence --export "$T/after"
 expect_rc "an export without the rules is refused" 1
 expect_err "it says what is missing" "the inbound coexistence rule e4eae1c9-b9bc-4328-ade9-df871cdd3027 is missing"
@@ -170,8 +204,17 @@ run $GB migrate run --i-understand-this-is-irreversible
 expect_rc "with the flag: snapshot and script, then wait (exit 4)" 4
 expect_out "the snapshot covers the ready groups" "snapshot of 31 ready groups taken"
 expect "the script exists and names the tenant" grep -q "contoso.example" "$T/disable-writeback.ps1"
+expect "it is for the writeback forest's AD connector, not the first one" \
+	grep -q "^\$AdConnectorName    = 'contoso.com'" "$T/disable-writeback.ps1"
+expect "it has the -WhatIf switch" grep -q '^param(\[switch\]\$WhatIf)' "$T/disable-writeback.ps1"
 expect "no placeholder is left in it" sh -c "! grep -q '@@[A-Z0-9_]*@@' '$T/disable-writeback.ps1'"
 expect "it passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$T/disable-writeback.ps1"
+# the tenant still reports group writeback (the script did not run, or stopped early): refused (review D4)
+run $GB migrate confirm disable-writeback
+expect_rc "while Graph reports groupWriteBackEnabled = true the confirmation is refused" 1
+expect_err "it names Graph's flag" "groupWriteBackEnabled = true"
+expect_err "the step stays waiting while the flag is on" "stays waiting"
+tenant_gwb false
 # a member disappears (as a bad cutover would do): the confirmation must catch it
 printf 'dn: CN=Group_%s,%s\nchangetype: modify\ndelete: member\nmember: CN=ma-%s,%s\n' "$(id 3)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
 run $GB migrate confirm disable-writeback
@@ -182,6 +225,7 @@ printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=ma-%s,%s
 run $GB migrate confirm disable-writeback
 expect_rc "with the member back, the verification passes" 0
 expect_out "it says what it verified" "all 31 groups exist with the same objectGUID and the same members"
+expect_out "and that Graph reports writeback off" "the tenant reports groupWriteBackEnabled = false"
 run $GB migrate rollback disable-writeback
 expect_rc "disable-writeback cannot be rolled back" 1
 expect_err "it says why" "cannot be undone"
