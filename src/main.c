@@ -20,6 +20,7 @@ static const struct {
 	{"migrate", gb_cmd_migrate, "move group writeback v2 to cloud provisioning, step by step (status, plan, run, confirm)"},
 	{"provision", gb_cmd_provision, "provision cloud security groups to AD with Cloud Sync's rules (--dry-run shows the plan)"},
 	{"report", gb_cmd_report, "write a report (run, ...) as HTML, Markdown, JSON or CSV"},
+	{"status", gb_cmd_status, "the last provisioning pass, its outcome and its age (--max-age: exit 1 when too old)"},
 	{"version", gb_cmd_version, "print the version of groupbridge and of its libraries"},
 };
 
