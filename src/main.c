@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	      "  -v, --verbose         say more: every request and directory operation (secrets are never logged)\n"
 	      "  -q, --quiet           say only errors\n"
 	      "      --log-format F    text (default) or json, one object per line on standard error\n"
+	      "      --version         print the version (as the version command)\n"
 	      "  -h, --help            this help\n"
 	      "\n"
 	      "Exit codes, for scripts:\n"
