@@ -438,6 +438,8 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	}
 	if (watch && c.po.dry_run)
 		return gb_cli_usage_error("provision", "--watch applies changes; it does not go with --dry-run");
+	if (!watch && max_backoff != GB_WATCH_MAX_BACKOFF)
+		return gb_cli_usage_error("provision", "--max-backoff goes with --watch");
 	if (optind < argc)
 		return gb_cli_usage_error("provision", "unexpected argument \"%s\"", argv[optind]);
 

@@ -119,6 +119,10 @@ sys.exit(not (d['healthy'] and d['last_pass']['exit_code'] == 0 and d['max_age_s
               and d['last_pass']['run_id'] == '$(db "SELECT id FROM runs ORDER BY started DESC LIMIT 1")'))"
 run $GB status --max-age 1x
 expect_rc "a bad duration is a usage error" 2
+run $GB provision --max-backoff 60
+expect_rc "--max-backoff without --watch is a usage error" 2
+run $GB provision --watch 0
+expect_rc "--watch 0 is a usage error" 2
 
 # ---- a failing pass ----
 fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/groups", "status": 400, "count": -1}]}' >/dev/null
