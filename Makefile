@@ -5,7 +5,18 @@
 
 O        ?= build
 CC       ?= cc
+# Where `make install` puts things (DESTDIR is put in front of each). Debian's package: debian/rules.
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/groupbridge
+DATADIR  ?= $(PREFIX)/share/groupbridge
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+GB_VERSION := $(shell sed -n 's/^\#define GB_VERSION "\(.*\)"/\1/p' include/groupbridge/version.h)
 PKGS     := libcurl jansson ldap libxml-2.0 openssl sqlite3 libpcre2-8 inih
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
             -Wno-format-truncation  # messages are bounded on purpose: truncation is the intended behaviour
@@ -30,15 +41,16 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
 	libxml2-utils libssl-dev libsqlite3-dev libpcre2-dev libinih-dev libcriterion-dev samba samba-dsdb-modules \
 	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps time \
-	chromium
+	chromium \
+	debhelper dpkg-dev fakeroot lintian man-db systemd python3-prometheus-client
 
-.PHONY: all deps check test unit integration sanitize demo format clean install bench fuzz lint
+.PHONY: all deps check test unit integration sanitize demo format clean install bench fuzz lint man deb
 all: $(O)/groupbridge
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The PowerShell templates of the operator steps, compiled in (an installed groupbridge needs no source tree).
 $(O)/gen/templates.c: runbooks/templates/embed.py $(TEMPLATES)
@@ -48,7 +60,7 @@ $(O)/gen/templates.c: runbooks/templates/embed.py $(TEMPLATES)
 $(O)/obj/gen/templates.o: $(O)/gen/templates.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(BASE_CFLAGS) -Isteps $(CFLAGS) -c $< -o $@
+	@$(CC) $(BASE_CFLAGS) -Isteps $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(O)/libgroupbridge.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -146,8 +158,37 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-install: all
-	install -D -m 0755 $(O)/groupbridge $(DESTDIR)$(PREFIX)/bin/groupbridge
+# The man pages, with the version filled in (man/*.in; tests/integration/cli_manpages.sh checks them against --help).
+MAN_PAGES := $(O)/man/groupbridge.8 $(O)/man/groupbridge.ini.5
+man: $(MAN_PAGES)
+$(O)/man/%: man/%.in include/groupbridge/version.h
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(GB_VERSION)/g' $< >$@
+
+# Everything an operator needs: the binary, the man pages, the systemd template unit (hardened), sysusers.d and
+# tmpfiles.d entries (the groupbridge user, /var/lib/groupbridge 0700, /etc/groupbridge), bash completion, a commented
+# example configuration, the runbooks and the PowerShell templates. Honours PREFIX, DESTDIR and the *DIR variables.
+install: all man
+	install -D -m 0755 $(O)/groupbridge $(DESTDIR)$(BINDIR)/groupbridge
+	install -D -m 0644 $(O)/man/groupbridge.8 $(DESTDIR)$(MANDIR)/man8/groupbridge.8
+	install -D -m 0644 $(O)/man/groupbridge.ini.5 $(DESTDIR)$(MANDIR)/man5/groupbridge.ini.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/groupbridge@.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/groupbridge@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/groupbridge@.service
+	install -D -m 0644 dist/groupbridge.sysusers $(DESTDIR)$(SYSUSERSDIR)/groupbridge.conf
+	install -D -m 0644 dist/groupbridge.tmpfiles $(DESTDIR)$(TMPFILESDIR)/groupbridge.conf
+	install -D -m 0644 dist/groupbridge.bash-completion $(DESTDIR)$(BASHCOMPDIR)/groupbridge
+	install -D -m 0644 dist/groupbridge.ini.example $(DESTDIR)$(DOCDIR)/examples/groupbridge.ini
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/runbooks $(DESTDIR)$(DATADIR)/templates
+	install -m 0644 runbooks/*.md $(DESTDIR)$(DOCDIR)/runbooks/
+	install -m 0644 $(TEMPLATES) runbooks/templates/README.md $(DESTDIR)$(DATADIR)/templates/
+
+# The Debian package, built with dpkg-buildpackage from a copy of the tree in $(O)/deb (so that the package's own
+# build never touches $(O)); the .deb lands in $(O)/deb/.
+deb:
+	@sh dist/make-deb.sh $(abspath $(O))/deb
 
 clean:
 	rm -rf build

@@ -20,6 +20,7 @@ static const struct {
 	{"migrate", gb_cmd_migrate, "move group writeback v2 to cloud provisioning, step by step (status, plan, run, confirm)"},
 	{"provision", gb_cmd_provision, "provision cloud security groups to AD with Cloud Sync's rules (--dry-run shows the plan)"},
 	{"report", gb_cmd_report, "write a report (run, ...) as HTML, Markdown, JSON or CSV"},
+	{"status", gb_cmd_status, "the last provisioning pass, its outcome and its age (--max-age: exit 1 when too old)"},
 	{"version", gb_cmd_version, "print the version of groupbridge and of its libraries"},
 };
 
@@ -44,6 +45,7 @@ static void usage(FILE *f)
 	      "  -v, --verbose         say more: every request and directory operation (secrets are never logged)\n"
 	      "  -q, --quiet           say only errors\n"
 	      "      --log-format F    text (default) or json, one object per line on standard error\n"
+	      "      --version         print the version (as the version command)\n"
 	      "  -h, --help            this help\n"
 	      "\n"
 	      "Exit codes, for scripts:\n"

@@ -63,6 +63,7 @@ typedef struct gb_config_provisioning {
 	long delete_threshold;     /* default 500 */
 	bool move_on_container_change;
 	char *allowed_containers;  /* ';'-separated DNs; default: what the mappings can produce */
+	char *metrics_file;        /* Prometheus text-format metrics written after every pass (NULL: none) */
 } gb_config_provisioning;
 
 typedef struct gb_config_migration {

@@ -42,8 +42,17 @@ int gb_read_file(const char *path, gb_buf *out, gb_error *err);
 
 /* Reads a secret from a file that must be a regular file not readable or writable by group or others (mode & 077
  * == 0), and not larger than 64 KiB. One trailing newline (LF or CRLF) is removed. *out is allocated; the caller
- * wipes it with gb_secret_free. Refusals are GB_ECONFIG with a message that names the file, never its content. */
+ * wipes it with gb_secret_free. Refusals are GB_ECONFIG with a message that names the file, never its content.
+ * A path "credential:NAME" is the file NAME in $CREDENTIALS_DIRECTORY (see gb_credential_path). */
 int gb_secret_read_file(const char *path, char **out, gb_error *err);
+
+/* systemd's LoadCredential= hands a service its secrets as files in $CREDENTIALS_DIRECTORY (owned by the service's
+ * user, mode 0400, in memory). A secret file key of the configuration names one as "credential:NAME". */
+#define GB_CREDENTIAL_PREFIX "credential:"
+
+/* Resolves "credential:NAME" into dst (n bytes): $CREDENTIALS_DIRECTORY/NAME. GB_ECONFIG when the variable is not
+ * set or NAME is not a plain file name (empty, ".", "..", or with a '/'); GB_EINVAL when value lacks the prefix. */
+int gb_credential_path(const char *value, char *dst, size_t n, gb_error *err);
 
 /* Reads a secret from an environment variable; GB_ECONFIG when unset or empty. *out as above. */
 int gb_secret_read_env(const char *name, char **out, gb_error *err);

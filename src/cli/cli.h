@@ -41,6 +41,11 @@ int gb_cli_report(const char *command, const gb_error *err);
 /* Prints a usage error with a pointer to --help and returns GB_EXIT_USAGE. */
 int gb_cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* provision --watch: the wait before the next pass, in seconds. interval after a pass that did not fail; after the
+ * n-th failed pass in a row, interval * 2^n, at most max_backoff (which is raised to interval when below it). */
+#define GB_WATCH_MAX_BACKOFF 3600
+long gb_cli_watch_delay(long interval, unsigned failures, long max_backoff);
+
 /* True when argv holds -h or --help. */
 bool gb_cli_wants_help(int argc, char **argv);
 
@@ -50,6 +55,7 @@ int gb_cmd_import(gb_cli *cli, int argc, char **argv);
 int gb_cmd_migrate(gb_cli *cli, int argc, char **argv);
 int gb_cmd_provision(gb_cli *cli, int argc, char **argv);
 int gb_cmd_report(gb_cli *cli, int argc, char **argv);
+int gb_cmd_status(gb_cli *cli, int argc, char **argv);
 int gb_cmd_version(gb_cli *cli, int argc, char **argv);
 
 #endif

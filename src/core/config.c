@@ -67,6 +67,7 @@ static const struct key_def keys[] = {
 	{"provisioning", "delete_threshold", K_LONG, S(provisioning, delete_threshold), 0, 1000000},
 	{"provisioning", "move_on_container_change", K_BOOL, S(provisioning, move_on_container_change), 0, 0},
 	{"provisioning", "allowed_containers", K_STR, S(provisioning, allowed_containers), 0, 0},
+	{"provisioning", "metrics_file", K_STR, S(provisioning, metrics_file), 0, 0},
 	{"migration", "connect_sync_export", K_STR, S(migration, connect_sync_export), 0, 0},
 	{"migration", "writeback_ou", K_STR, S(migration, writeback_ou), 0, 0},
 	{"migration", "handoff_target", K_STR, S(migration, handoff_target), 0, 0},

@@ -38,15 +38,39 @@ int gb_read_file(const char *path, gb_buf *out, gb_error *err)
 	return rc;
 }
 
+int gb_credential_path(const char *value, char *dst, size_t n, gb_error *err)
+{
+	const char *name = value + strlen(GB_CREDENTIAL_PREFIX), *dir = getenv("CREDENTIALS_DIRECTORY");
+
+	if (!gb_str_has_prefix(value, GB_CREDENTIAL_PREFIX))
+		return gb_error_set(err, GB_EINVAL, "%s does not start with %s", value, GB_CREDENTIAL_PREFIX);
+	/* systemd's rule for credential names: a plain file name */
+	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return gb_error_set(err, GB_ECONFIG, "%s: a credential is named by a plain file name, such as "
+						     "credential:graph.secret", value);
+	if (!dir || !*dir)
+		return gb_error_set(err, GB_ECONFIG, "%s: $CREDENTIALS_DIRECTORY is not set (systemd's LoadCredential= sets "
+						     "it for the service; outside the service, name the file itself)", value);
+	if (snprintf(dst, n, "%s/%s", dir, name) >= (int)n)
+		return gb_error_set(err, GB_ECONFIG, "%s: path too long", value);
+	return 0;
+}
+
 int gb_secret_read_file(const char *path, char **out, gb_error *err)
 {
 	struct stat st;
 	gb_buf b;
 	int fd, rc;
-	char chunk[4096];
+	char chunk[4096], cred[PATH_MAX];
 	ssize_t n;
 
 	*out = NULL;
+	if (gb_str_has_prefix(path, GB_CREDENTIAL_PREFIX)) {
+		rc = gb_credential_path(path, cred, sizeof(cred), err);
+		if (rc)
+			return rc;
+		path = cred;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return gb_error_set(err, GB_ECONFIG, "secret file %s: %s", path, strerror(errno));
