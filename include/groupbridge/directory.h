@@ -13,10 +13,18 @@
  * LDAP_CONNECT_ERROR), the client reconnects with backoff (0.2 s, 0.8 s, 3.2 s) and retries the operation once; a
  * paged search is retried only when no entry has reached the callback yet.
  *
- * Errors: an LDAP failure becomes one message "ldap OPERATION DN: REASON (CODE): SERVER DIAGNOSTIC" and a code:
+ * Errors: an LDAP failure becomes one message "ldap OPERATION DN: REASON (CODE): SERVER DIAGNOSTIC (MEANING)" and a
+ * code; MEANING is what a Windows DC's extended error text says in words (gb_directory_explain_diagnostic), when
+ * it is one of the common ones:
  *   GB_ERETRY   retryable: busy, unavailable, server down, connect error, time limit, timeout
- *   GB_EAUTH    invalid credentials (49) and other bind refusals
- *   GB_ETLS     the TLS handshake or certificate verification failed
+ *   GB_EAUTH    invalid credentials (49), strongerAuthRequired (8: a simple bind without TLS on a hardened DC) and
+ *               other bind refusals
+ *   GB_ETLS     the TLS handshake or certificate verification failed, or the DC refused StartTLS (a DC without a
+ *               usable certificate answers it with unavailable, 52, "Error initializing SSL/TLS")
+ *   GB_EREFERRAL referral (10): the object lies in another domain of the forest (a DC answers so for another
+ *               domain's naming context, "0000202B: RefErr ... ref 1: 'child.contoso.com'"); the message names that
+ *               domain, gb_directory_last_referral gives it. Not an error of the object: read it through the Global
+ *               Catalog (GB_DIR_GC, gc_uri) or from a DC of that domain, or report it as "in domain X"
  *   GB_ENOTFOUND noSuchObject (32)
  *   GB_EEXISTS  entryAlreadyExists (68)
  *   GB_ELDAP    every other LDAP result (permanent)
@@ -113,6 +121,10 @@ int gb_directory_last_ldap_code(const gb_directory *d);
 /* The base DN the directory was opened with (borrowed). */
 const char *gb_directory_base_dn(const gb_directory *d);
 
+/* The domain named by the referral of the last failed operation ("child.contoso.com"), or NULL when the last
+ * failure was not a referral (GB_EREFERRAL). Borrowed until the next operation on d. */
+const char *gb_directory_last_referral(const gb_directory *d);
+
 /* ---- errors ---- */
 
 /* True for LDAP result codes worth retrying later: busy (51), unavailable (52), time limit (3), server down (-1),
@@ -121,6 +133,16 @@ bool gb_directory_ldap_code_is_retryable(int ldap_code);
 
 /* The GB_E* code for an LDAP result code, as in the table at the top of this file. */
 int gb_directory_ldap_code_to_error(int ldap_code);
+
+/* What a Windows DC's extended error text means, in words, for the codes an operator meets: the "data" code of a
+ * refused bind ("AcceptSecurityContext error, data 52e": 52e wrong password, 525 no such user, 530 and 531 not at
+ * this time or from this workstation, 532 password expired, 533 account disabled, 701 account expired, 773 the
+ * password must be changed, 775 account locked out) and the error number the text starts with (0000202B referral,
+ * 00002024 an administrative limit, 00002028 stronger authentication required, 00000005 access denied,
+ * 00000525 and 0000208D no such object, 00000523 a value AD does not accept, 00000524 the name is in use), and a
+ * member refused because the group is its primary group (Samba's "already set via primaryGroupID"). NULL for any
+ * other text (NULL too). Static storage. */
+const char *gb_directory_explain_diagnostic(const char *diag);
 
 /* ---- entries ---- */
 
@@ -292,6 +314,32 @@ int gb_directory_remove_members(gb_directory *d, const char *dn, const char *con
  * gb_directory_remove_members. Errors as those. */
 int gb_directory_update_members(gb_directory *d, const char *dn, const char *const *adds, size_t nadd,
 				const char *const *removes, size_t nremove, gb_error *err);
+
+/* A member value that the last member change left out, and why (gb_directory_refusals). */
+enum gb_dir_refusal_reason {
+	GB_DIR_REFUSED_PRIMARY_GROUP = 1 /* the group is the object's primary group (its primaryGroupID): the object is
+					  * a member already, which AD never lists in member, and that membership can be
+					  * neither added nor removed through member (only by changing primaryGroupID) */
+};
+
+typedef struct gb_dir_refusal {
+	char *value; /* the value as the caller gave it */
+	int reason;  /* enum gb_dir_refusal_reason */
+} gb_dir_refusal;
+
+/* The values the last member change on d (gb_directory_add_members, remove_members, update_members, or the members
+ * of gb_directory_create_group) left out because AD refuses them for a reason no retry fixes; the call itself
+ * succeeded when it returned 0 (every other value was written). *out is borrowed until the next member change on
+ * d; the count is returned. A caller records each as that member's outcome (for example "member through its
+ * primary group") instead of planning it again. */
+size_t gb_directory_refusals(const gb_directory *d, const gb_dir_refusal **out);
+
+/* Calls cb with the objectGUID (text) of every object whose primary group is the group dn (a DN or "<GUID=...>"):
+ * those with primaryGroupID equal to the RID of its objectSid, searched below the base DN (a primary group is
+ * always of the object's own domain). These are members of the group that `member` does not list. GB_ENOTFOUND
+ * when the group does not exist. */
+int gb_directory_primary_group_members(gb_directory *d, const char *dn, gb_dir_value_cb cb, void *ctx,
+				       gb_error *err);
 
 /* Write requests sent to the DC by this handle (every attempt, retries included). */
 typedef struct gb_directory_stats {
