@@ -42,6 +42,17 @@ run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "unknown certificate authority fails" 1
 expect_out "ldap refuses the unverified server" "ldap     FAIL"
 
+# A hardened DC (Samba's default, Windows' LDAPServerIntegrity 2) refuses a simple bind without TLS with
+# strongerAuthRequired (8): even allow_insecure cannot bind in the clear, and it is reported as an authentication
+# failure (AD review D10)
+gb_ini "$T/gb.ini" DC1
+sed -i "s|^uri = .*|uri = ${GB_TEST_DC1_GB_LDAP_URI:-$GB_TEST_DC1_LDAP_URI}\nallow_insecure = yes|" "$T/gb.ini"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a plain simple bind fails" 1
+expect_out "ldap refuses the plain bind" "ldap     FAIL"
+expect_out "it is the DC's demand for TLS (strongerAuthRequired)" "(8)"
+expect_not "the password is not printed" "$password"
+
 # The same for Graph: without the fake's CA in [graph] ca_file, its certificate is not trusted and nothing is sent
 gb_ini "$T/gb.ini" DC1
 sed -i '/^\[graph\]/,/^\[directory\]/{/^ca_file/d}' "$T/gb.ini"

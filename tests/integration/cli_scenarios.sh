@@ -12,7 +12,7 @@ GOLDEN=$here/data/golden/plan
 # the placeholder map of the scenario in $S: the OU, the base DN, and every fixture object's GUID and SID
 make_map() {
 	{
-		printf '@OU@\t%s\n@BASE@\t%s\n@TAG@\t%s\n' "$OU" "$GB_TEST_DC1_BASE_DN" "$TAG"
+		printf '@OU@\t%s\n@BASE@\t%s\n@TAG@\t%s\n@RUN@\t%s\n' "$OU" "$GB_TEST_DC1_BASE_DN" "$TAG" "$RUN"
 		ldap_on DC1 ldapsearch -LLL -b "$OU" "(|(objectClass=user)(objectClass=group))" cn objectGUID objectSid |
 			$GBTEST objects
 	} >"$W/map"
@@ -75,11 +75,12 @@ scenario() {
 	S=$SCEN/$name
 	W=$T/$name
 	TAG=$$
+	RUN=$(printf '5c%06x' $(($$ % 16777216)))
 	mkdir -p "$W"
 	OU="OU=gbsc-$name-$$,$GB_TEST_DC1_BASE_DN"
 	GB_DB=$W/gb.db
 	ad_ou DC1 "$OU"
-	printf '@OU@\t%s\n@BASE@\t%s\n@TAG@\t%s\n' "$OU" "$GB_TEST_DC1_BASE_DN" "$TAG" >"$W/map"
+	printf '@OU@\t%s\n@BASE@\t%s\n@TAG@\t%s\n@RUN@\t%s\n' "$OU" "$GB_TEST_DC1_BASE_DN" "$TAG" "$RUN" >"$W/map"
 	if [ -f "$S/ad.ldif" ] && ! subst "$S/ad.ldif" | ldap_on DC1 ldapadd >"$W/ad.out" 2>&1; then
 		_no "$name: the AD fixture loads" "$(cat "$W/ad.out")"
 		return

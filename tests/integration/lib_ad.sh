@@ -73,11 +73,12 @@ ad_sid() {
 	ldap_on "$1" ldapsearch -LLL -b "$2" "$3" objectSid | $GBTEST sid
 }
 
-ad_protect() {
+ad_protect() { # the DACL of AdminSDHolder without what it inherits, marked protected; owner and group are kept
 	_sd=$(ldap_on "$1" ldapsearch -LLL -o ldif-wrap=no -b "CN=AdminSDHolder,CN=System,$(eval "echo \$GB_TEST_${1}_BASE_DN")" \
-		-s base -E '!1.2.840.113556.1.4.801=::MAMCAQQ=' nTSecurityDescriptor | sed -n 's/^nTSecurityDescriptor:: //p')
+		-s base -E '!1.2.840.113556.1.4.801=::MAMCAQQ=' nTSecurityDescriptor | sed -n 's/^nTSecurityDescriptor:: //p' |
+		$GBTEST protect-sd)
 	printf 'dn: %s\nchangetype: modify\nreplace: adminCount\nadminCount: 1\n-\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor:: %s\n-\n' \
-		"$2" "$_sd" | ldap_on "$1" ldapmodify -E '!1.2.840.113556.1.4.801=::MAMCAQQ=' >/dev/null
+		"$2" "$_sd" | ldap_on "$1" ldapmodify >/dev/null
 }
 
 ad_scope() {

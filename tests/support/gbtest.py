@@ -34,6 +34,8 @@ The shell helpers in tests/integration/lib_ad.sh call this instead of carrying P
                                            lines) replaced by its value; --reverse replaces values by their keys,
                                            longest first, and sorts runs of "<GUID=...>" value lines (normalising
                                            output for golden files)
+  gbtest.py protect-sd                     a security descriptor (base64, self-relative) on stdin -> the same with
+                                           SE_DACL_PROTECTED set (its DACL no longer inherits), base64
   gbtest.py own-anchors                    LDIF (adminDescription, msDS-ExternalDirectoryObjectId) on stdin -> the
                                            number of entries whose two values are equal and set
 """
@@ -259,7 +261,7 @@ def cmd_subst(args):
     text = sys.stdin.read()
     if len(args) > 1 and args[1] == "--reverse":
         for key, value in sorted(pairs, key=lambda kv: -len(kv[1])):
-            if value:
+            if len(value) >= 8:  # a short value (@TAG@, a pid) could stand inside other numbers
                 text = re.sub(re.escape(value), lambda _m, k=key: k, text, flags=re.I)
         text = sort_value_runs(text)
     else:
@@ -271,7 +273,28 @@ def cmd_subst(args):
     sys.stdout.write(text)
 
 
-COMMANDS = {"objects": cmd_objects, "subst": cmd_subst, "coexistence-export": cmd_coexistence_export, "guids": cmd_guids, "sid": cmd_sid, "control": cmd_control, "tenant": cmd_tenant, "json": cmd_json,
+def cmd_protect_sd(_args):
+    """SE_DACL_PROTECTED set, and the ACEs the DACL inherited (INHERITED_ACE) dropped, as SDProp leaves a protected
+    object: only its own ACEs, none from above. Handles the DACL-only descriptors an SD_FLAGS read gives."""
+    sd = bytearray(base64.b64decode(sys.stdin.read().strip()))
+    control = struct.unpack_from("<H", sd, 2)[0] | 0x1000  # SE_DACL_PROTECTED
+    struct.pack_into("<H", sd, 2, control)
+    owner, group, sacl, dacl = struct.unpack_from("<IIII", sd, 4)
+    if dacl and max(owner, group, sacl) < dacl:
+        rev, _sbz, size, count = struct.unpack_from("<BBHH", sd, dacl)
+        off, kept = dacl + 8, []
+        for _ in range(count):
+            flags, ace_size = sd[off + 1], struct.unpack_from("<H", sd, off + 2)[0]
+            if not flags & 0x10:  # INHERITED_ACE
+                kept.append(bytes(sd[off:off + ace_size]))
+            off += ace_size
+        body = b"".join(kept)
+        acl = struct.pack("<BBHHH", rev, 0, 8 + len(body), len(kept), 0) + body
+        sd = sd[:dacl] + acl
+    print(base64.b64encode(bytes(sd)).decode())
+
+
+COMMANDS = {"protect-sd": cmd_protect_sd, "objects": cmd_objects, "subst": cmd_subst, "coexistence-export": cmd_coexistence_export, "guids": cmd_guids, "sid": cmd_sid, "control": cmd_control, "tenant": cmd_tenant, "json": cmd_json,
             "own-anchors": cmd_own_anchors}
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import sys
 
 import ldb
 from samba.auth import system_session
+from samba import NTSTATUSError
 from samba.dcerpc import security
 from samba.ndr import ndr_pack, ndr_unpack
 from samba.param import LoadParm
@@ -49,10 +50,7 @@ def main():
     db.setexpiry("(sAMAccountName=%s)" % ldb.binary_encode(account), 0, no_expiry_req=True)
     res = db.search(base="CN=%s,CN=Users,%s" % (account, base), scope=ldb.SCOPE_BASE, attrs=["objectSid"])
     sid = str(ndr_unpack(security.dom_sid, res[0]["objectSid"][0]))
-    aces = "(OA;CIIO;CCDC;%s;%s;%s)" % (GROUP_CLASS, OU_CLASS, sid)
-    aces += "".join("(OA;CIIO;WP;%s;%s;%s)" % (guid, GROUP_CLASS, sid) for guid in WRITABLE.values())
-    SDUtils(db).dacl_add_ace(base, aces)
-
+    # the protected group first, with AdminSDHolder's own ACEs (before the delegation is inherited by it)
     dn = "CN=%s,CN=Users,%s" % (PROTECTED, base)
     db.add({"dn": dn, "objectClass": "group", "groupType": "-2147483640", "adminCount": "1",
             "description": "protected by AdminSDHolder: the delegated account cannot write it"})
@@ -60,7 +58,17 @@ def main():
                        attrs=["nTSecurityDescriptor"])
     sd = ndr_unpack(security.descriptor, holder[0]["nTSecurityDescriptor"][0])
     sd.type |= security.SEC_DESC_DACL_PROTECTED
+    for ace in list(sd.dacl.aces):
+        if ace.flags & security.SEC_ACE_FLAG_INHERITED_ACE:
+            try:
+                sd.dacl_del_ace(ace)
+            except NTSTATUSError:
+                pass  # an identical ACE, removed with the one before
     SDUtils(db).modify_sd_on_dn(dn, sd, controls=["sd_flags:1:%d" % security.SECINFO_DACL])
+
+    aces = "(OA;CIIO;CCDC;%s;%s;%s)" % (GROUP_CLASS, OU_CLASS, sid)
+    aces += "".join("(OA;CIIO;WP;%s;%s;%s)" % (guid, GROUP_CLASS, sid) for guid in WRITABLE.values())
+    SDUtils(db).dacl_add_ace(base, aces)
     print(sid)
     return 0
 

@@ -15,7 +15,7 @@
 # simple bind needs TLS (LDAPS or StartTLS) and gets strongerAuthRequired (8) without it.
 set -eu
 
-TEMPLATE_VERSION=2
+TEMPLATE_VERSION=3
 ADMIN_PASSWORD='Gb-Test-Pa55word!'
 SVC_ACCOUNT=svc-groupbridge
 SVC_PASSWORD='Gb-Svc-Pa55word!7'
