@@ -4,8 +4,6 @@
 # published expression) in another; groups whose values aim at OU=Domain Controllers, at the domain root, or hide
 # commas behind escapes are refused (each its own error, naming the group), nothing is written outside the fence,
 # and the well-behaved groups are provisioned.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 OU="OU=gbfence-$$,$BASE"

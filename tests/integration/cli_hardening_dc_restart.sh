@@ -10,10 +10,7 @@
 #          cleanly (exit 1, where it stopped) without trying every later operation, and after the DC is back a
 #          rerun converges.
 # Converged: every group once, every member, nothing left to do, `audit verify` passes.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 IP=${GB_TEST_RESTART_IP:-$(echo "$GB_TEST_DC1_IP" | awk -F. '{ printf "127.%d.%d.%d", ($2 + 100) % 256, $3, $4 }')}
 DC="$T/dc"
 if ! sh "$here/testbed/samba-dc.sh" start "$DC" "$IP" GB_TEST_DCR TEST.EXAMPLE >"$T/dc.log" 2>&1; then
@@ -26,15 +23,10 @@ at_exit stop_dc
 . "$DC/env"
 OU="OU=gbrestart-$$,$GB_TEST_DCR_BASE_DN"
 ad_scope DCR "OU=Groups,$OU"
-ad_ou DCR "$OU"
-names=""
-for i in $(seq 1 50); do names="$names r$i-$$"; done
-ad_users DCR "$OU" $names >"$T/guids"
+ad_numbered_users DCR "$OU" r 50
 expect "fifty users created" test "$(wc -l <"$T/guids")" = 50
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000a10 "Restart %02d" 60
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DCR "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+provision_start DCR "$OU"
 # outage NAME AT SECONDS: starts a run, stops the DC once AT audit records exist, keeps it away SECONDS, restarts
 # it, and leaves the run's exit code in $rc, its output in $T/.out and $T/.err
 outage() {

@@ -4,18 +4,12 @@
 # a storm longer than [graph] max_throttle_wait. Each run either finishes correctly or stops cleanly (exit 1, a
 # message naming the request), and a rerun without the fault converges: every group once, every member, nothing
 # left to do, and an intact audit log. Each scenario starts from an empty OU and a new state database.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbgfault-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in 1 2 3 4 5 6 7 8; do names="$names gu$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" gu 8
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000d00 "Fault %d" 6 3
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
+provision_start DC1 "$OU"
 # a copy that tolerates only 2 s of throttling per run
 awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
 reset() { # an empty OU, a new state database, no faults
@@ -23,7 +17,6 @@ reset() { # an empty OU, a new state database, no faults
 	fake_control DELETE /faults >/dev/null
 }
 fired() { fake_control GET /faults | python3 -c 'import json,sys; print(sum(r.get("fired", 0) for r in json.load(sys.stdin)["rules"]))'; }
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 
 converges() { # NAME: a rerun without faults reaches the expected state
 	fake_control DELETE /faults >/dev/null

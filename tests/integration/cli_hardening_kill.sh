@@ -3,22 +3,15 @@
 # records; the seed is printed, GB_KILL_SEED=N repeats a run): after each kill no group exists twice, and a rerun
 # converges to the expected AD state with an intact audit log. Each round starts from an empty OU and a new state
 # database, so that every kill lands in a run with work to do.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
 OU="OU=gbkill-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in $(seq 1 30); do names="$names k$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" k 30
 expect "thirty users created" test "$(wc -l <"$T/guids")" = 30
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000e00 "Kill %02d" 40 999 5
 expected_members=$($GBTEST tenant count-links "$T/tenant.json")
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+provision_start DC1 "$OU"
 
 # --- one clean run to learn how many audit records a run writes ---
 run $GB provision

@@ -3,10 +3,7 @@
 # after a random number of its audit records (the seed is printed, GB_KILL_SEED=N repeats a run). After each kill the
 # audit log is intact and no AD group exists twice; the rerun stamps every written-back group exactly once with its
 # own anchor and reaches the operator step. Each round starts from unstamped groups and a new state database.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
 WB="OU=gbkm-$$,$GB_TEST_DC1_BASE_DN"

@@ -2,10 +2,7 @@
 # The migration's first steps on the test bed, from a writeback v2 fixture: AD groups as Connect Sync made them
 # (CN=Group_<objectId> in the writeback OU, adminDescription set) and their cloud twins in the Graph fake.
 # import -> inventory (a gate) -> confirm -> stamp-anchors (plan, --yes, kill -9 and resume) -> rollback.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbwb-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" ma-$$ mb-$$)"

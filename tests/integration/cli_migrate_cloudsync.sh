@@ -2,10 +2,7 @@
 # The migration handing its groups to an existing Cloud Sync job ([migration] handoff_target = cloudsync): each group
 # is assigned to the job's service principal, provisionOnDemand runs for one group with at most five members as a
 # smoke test, and verify checks AD against the same rules. groupbridge's own provisioning does not take the groups.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" ca-$$)"

@@ -2,10 +2,7 @@
 # Every migration command killed with SIGKILL at a random moment, then run again: the migration still reaches
 # "The migration is complete", with every group stamped once, no duplicate AD group, the right groups handed over,
 # and an intact audit log. The seed is printed so that a failure can be replayed (GB_KILL_SEED=N).
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 seed=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "seed $seed"
 WB="OU=gbwbk-$$,$GB_TEST_DC1_BASE_DN"

@@ -1,10 +1,7 @@
 #!/bin/sh
 # Preconditions are checked before a step starts: an app without the Graph permissions a step needs is stopped
 # before the step, with the permission named (the fake's tokens carry the roles the tenant file grants).
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbpre-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 tenant_new "$T/tenant.json" 'clients:=[{"client_id": "ffffff06-2222-4333-8444-555555555555", "secret": "precondition-secret",

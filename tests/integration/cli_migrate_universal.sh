@@ -3,10 +3,7 @@
 # group listed for conversion is reported and left alone; with --make-universal its scope becomes universal first
 # (security flag kept), and a group whose scope AD's rules forbid to change (a global group that is a member of another
 # global group) is reported and stays in AD's hands.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbuni-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" un-$$)"

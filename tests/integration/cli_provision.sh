@@ -2,8 +2,6 @@
 # Provisioning end to end on the test bed: a real Samba AD DC (DC1) and the Graph fake. Covers the rows of the
 # source-of-authority and nested-group tables, hostile names, convergence (a second run writes nothing), membership
 # changes, the audit log, and the delete threshold.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 OU="OU=gbprov-$$,$BASE"

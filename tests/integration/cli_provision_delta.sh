@@ -4,8 +4,6 @@
 # writes nothing; a membership change is built from the delta record and the stored membership, reading nothing
 # else; a user's change is taken from users delta and re-reads only that user's groups' properties; a pass that fails
 # is replayed by the next; --full and a changed configuration read everything.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdelta-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"

@@ -5,8 +5,6 @@
 # nested group kept as a member, a user whose onPremisesObjectIdentifier changes, a delta replayed over a membership
 # already recorded (nothing written), the full re-read when the stored membership is missing or its group stopped
 # being managed, and an expired link.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdeltam-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"

@@ -2,22 +2,15 @@
 # Limits and interruptions: a 50,001-member group is that group's error while the others are provisioned; a run
 # killed with SIGKILL in the middle of applying converges when run again, with no duplicate group and an intact
 # audit log.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gblimits-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in $(seq 1 30); do names="$names u$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" u 30
 expect "thirty users created" test "$(wc -l <"$T/guids")" = 30
 
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000b00 "Team %02d" 40
 tenant_group "$T/tenant.json" 00000b00-0000-4000-8000-000000099999 Everybody \
 	'generate_members:={"count": 50001, "id_prefix": "00000c00-0000-4000-8000-", "type": "user", "on_premises": false}'
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+provision_start DC1 "$OU"
 
 # --- the 50,000-member limit: the dry run says so, the others go on ---
 run $GB provision --dry-run

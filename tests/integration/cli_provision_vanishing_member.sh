@@ -3,19 +3,12 @@
 # request, which AD then refuses because one member no longer exists. The group must still be created (added alone,
 # then its members), the failure named and the exit code partial (3), and the next run must converge without the
 # vanished user. The run is paused with SIGSTOP after its first audit record, the user is deleted, and it goes on.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbvanish-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in $(seq 1 8); do names="$names v$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" v 8
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
 tenant_of_groups "$T/tenant.json" "$T/guids" 0000ab12 "Vanish %02d" 60
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+provision_start DC1 "$OU"
 victim_refs() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null |
 		grep -c "^member: CN=v8-$$," || true

@@ -2,10 +2,7 @@
 # Integration tests as data: every directory under tests/data/scenarios/ is one scenario, run here against DC1 and a
 # Graph fake of its own (the format is in tests/data/scenarios/README.md). GB_SCENARIOS="a b" runs only those;
 # GB_UPDATE_GOLDEN=1 writes the golden plans (tests/data/golden/plan/) instead of comparing them.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 SCEN=$here/data/scenarios
 GOLDEN=$here/data/golden/plan
 

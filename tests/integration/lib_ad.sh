@@ -1,10 +1,13 @@
-# AD and Graph-fake fixtures for the shell integration tests (source after lib.sh, under with-testbed.sh).
+# AD and Graph-fake fixtures for the shell integration tests, under with-testbed.sh (sources lib.sh unless it was;
+# sets $here to tests/).
 #
 # The directory, as Administrator and directly on the DC (fixtures and assertions never go through the Windows
 # personality proxy nor bind as the delegated account that groupbridge uses):
 #   ldap_on DC CMD ARGS...          runs an OpenLDAP tool against DC (DC1, DC2, DCR) over verified LDAPS
 #   ad_ou DC OU                     creates OU (a DN) and OU=Groups below it
 #   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines ("-" in NAME as "_")
+#   ad_numbered_users DC OU PREFIX N  creates OU (ad_ou) and N users PREFIX1-<pid> .. PREFIXN-<pid> in it; their
+#                                   ad_users lines go to $T/guids
 #   ad_sid DC BASE FILTER           prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
 #   ad_protect DC DN                makes DN look as AdminSDHolder leaves a protected object: adminCount 1 and
 #                                   AdminSDHolder's security descriptor, whose DACL is protected from inheritance (so
@@ -41,8 +44,13 @@
 # The configuration:
 #   gb_config FILE DC OU EXTRA...   writes a configuration (tests/testbed/ini.sh) for DC and the running fake, with
 #                                   [provisioning] target_container = OU=Groups,OU and the EXTRA lines after it
+#   provision_start DC OU [EXTRA...]  starts the fake on $T/tenant.json and writes $T/gb.ini for the groups listed in
+#                                   $T/tenant.json.groups (and EXTRA lines); $GB is groupbridge with it and $GB_DB
+[ -n "${_gb_lib_sh:-}" ] || . "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
 _lib_here=$(cd "$(dirname "$0")/.." && pwd)
+here=$_lib_here # tests/, for the data and the test bed
 GBTEST="python3 $_lib_here/support/gbtest.py"
 GB_DB=${GB_DB:-$T/gb.db}
 . "$_lib_here/testbed/ini.sh"
@@ -67,6 +75,13 @@ ad_users() {
 		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n\n' "$_u" "$_ou" "$(echo "$_u" | cut -c1-20)"
 	done | ldap_on "$_dc" ldapadd >/dev/null
 	ldap_on "$_dc" ldapsearch -LLL -b "$_ou" "(objectClass=user)" objectGUID cn | $GBTEST guids
+}
+
+ad_numbered_users() {
+	ad_ou "$1" "$2"
+	_names=""
+	for _i in $(seq 1 "$4"); do _names="$_names $3$_i-$$"; done
+	ad_users "$1" "$2" $_names >"$T/guids"
 }
 
 ad_sid() {
@@ -181,4 +196,13 @@ gb_config() {
 	_ou=$3
 	shift 3
 	gb_ini "$_file" "$_dc" "[provisioning]" "target_container = OU=Groups,$_ou" "$@"
+}
+
+provision_start() {
+	_dc=$1
+	_ou=$2
+	shift 2
+	fake_start "$T/tenant.json"
+	gb_config "$T/gb.ini" "$_dc" "$_ou" "groups_file = $T/tenant.json.groups" "$@"
+	GB="$GB_BIN --config $T/gb.ini --state $GB_DB"
 }

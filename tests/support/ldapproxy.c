@@ -1,16 +1,13 @@
 /* ldapproxy.c: see ldapproxy.h. */
-#include "ldapproxy.h"
+#include "ldapproxy.h" /* support objects build without -Itests */
+
+#include "proc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define READY_TIMEOUT_MS 20000
@@ -26,14 +23,6 @@ static void fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* The port after "\"NAME\": " in the ready file's JSON, or 0. */
@@ -79,8 +68,7 @@ int gb_ldap_proxy_start(const char *const *switches, gb_ldap_proxy **out)
 	char script[600], ca[600], cert[600], key[600], ready[600], log[600];
 	char *argv[16 + MAX_SWITCHES];
 	gb_ldap_proxy *p;
-	int waited = 0, st, n = 0, i;
-	pid_t parent;
+	int n = 0, i;
 
 	*out = NULL;
 	if (!ca_dir || !ip) {
@@ -124,38 +112,15 @@ int gb_ldap_proxy_start(const char *const *switches, gb_ldap_proxy **out)
 	for (i = 0; switches && switches[i] && i < MAX_SWITCHES; i++)
 		argv[n++] = (char *)switches[i];
 	argv[n] = NULL;
-	parent = getpid();
-	p->pid = fork();
-	if (p->pid < 0) {
-		fail("fork: %s", strerror(errno));
+	switch (gb_proc_start(argv, log, ready, READY_TIMEOUT_MS, &p->pid)) {
+	case 0:
+		break;
+	case -1:
+		fail("the proxy exited during start-up (log %s)", log);
 		goto fail;
-	}
-	if (p->pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		/* a test that fails an assertion never reaches gb_ldap_proxy_free: the proxy goes with the test */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-			_exit(126);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (access(ready, F_OK) != 0) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = -1;
-			fail("the proxy exited during start-up (log %s)", log);
-			goto fail;
-		}
-		if (waited >= READY_TIMEOUT_MS) {
-			fail("the proxy is not ready after %d s", READY_TIMEOUT_MS / 1000);
-			goto fail;
-		}
-		sleep_ms(20);
-		waited += 20;
+	default:
+		fail("the proxy is not ready after %d s", READY_TIMEOUT_MS / 1000);
+		goto fail;
 	}
 	if (read_ready(p, ready, ip)) {
 		fail("cannot read %s", ready);
@@ -170,24 +135,9 @@ fail:
 
 void gb_ldap_proxy_free(gb_ldap_proxy *p)
 {
-	int st, i;
-
 	if (!p)
 		return;
-	if (p->pid > 0) {
-		kill(p->pid, SIGTERM);
-		for (i = 0; i < 250; i++) {
-			pid_t r = waitpid(p->pid, &st, WNOHANG);
-
-			if (r == p->pid || (r < 0 && errno != EINTR))
-				break;
-			if (i == 249) {
-				kill(p->pid, SIGKILL);
-				waitpid(p->pid, &st, 0);
-			}
-			sleep_ms(20);
-		}
-	}
+	gb_proc_stop(p->pid);
 	if (p->dir[0] && !getenv("GB_TEST_KEEP")) {
 		char ready[600], log[600];
 

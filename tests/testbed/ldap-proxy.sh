@@ -15,27 +15,8 @@ die() {
 	exit 1
 }
 
-is_our_proxy() { # PID DIR
-	[ -r "/proc/$1/cmdline" ] || return 1
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "ldap_proxy.py .*--ready-file $2/ready"
-}
-
-stop() {
-	d=$1
-	[ -f "$d/pid" ] || return 0
-	pid=$(cat "$d/pid")
-	if is_our_proxy "$pid" "$d"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		while is_our_proxy "$pid" "$d"; do
-			i=$((i + 1))
-			[ $i -eq 100 ] && kill -KILL "$pid" 2>/dev/null
-			[ $i -gt 200 ] && die "pid $pid does not stop"
-			sleep 0.05
-		done
-	fi
-	rm -f "$d/pid"
-}
+. "$here/proc.sh"
+stop() { proc_stop "$1" "ldap_proxy.py .*--ready-file $1/ready"; }
 
 start() {
 	d=$1
@@ -54,20 +35,7 @@ start() {
 		--log "$d/proxy.log" "$@" </dev/null >"$d/proxy.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/pid"
-	waited=0
-	while [ ! -s "$d/ready" ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$d/proxy.out" >&2
-			rm -f "$d/pid"
-			die "the proxy exited during start-up"
-		fi
-		waited=$((waited + 50))
-		if [ $waited -ge $READY_TIMEOUT_MS ]; then
-			stop "$d"
-			die "the proxy is not ready after $((READY_TIMEOUT_MS / 1000)) s"
-		fi
-		sleep 0.05
-	done
+	proc_wait_ready "$pid" "$d/ready" "$d/proxy.out" "the proxy"
 	cat "$dc/env" "$d/proxy.env" >"$d/env"
 }
 
