@@ -33,7 +33,7 @@ sh "$here/graph-fake.sh" start "$out/fake" "$out/tenant.json" >/dev/null
 echo "Graph fake at $GB_TEST_GRAPH_URL serving tenant $GB_TEST_GRAPH_TENANT_ID"
 
 . "$here/ini.sh"
-gb_ini --admin "$out/contoso.ini" DC1 "[provisioning]" "groups_file = $out/groups.txt" "target_container = OU=Groups,$ou" \
+gb_ini "$out/contoso.ini" DC1 "[provisioning]" "groups_file = $out/groups.txt" "target_container = OU=Groups,$ou" \
 	"" "[migration]" "connect_sync_export = $repo/tests/data/connect-sync/contoso-2016"
 gb() { "$bin" --config "$out/contoso.ini" "$@"; }
 
