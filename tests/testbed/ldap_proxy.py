@@ -199,6 +199,7 @@ class Conn:
             self.opt.note("upstream %s:%d: %s" % (self.opt.upstream, self.upstream_port, e))
             self.cw.close()
             return
+        self.opt.note("connection to the DC's %d%s" % (self.upstream_port, " (TLS)" if self.upstream_tls else ""))
         tasks = [asyncio.create_task(t) for t in (self.read_client(), self.write_dc(), self.read_dc(),
                                                   self.write_client())]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
