@@ -63,19 +63,22 @@ typedef struct gb_directory_params {
 	const char *password;
 	const char *base_dn;           /* the domain's naming context: where subtree lookups start */
 	const char *ca_file;           /* PEM bundle to verify the server; NULL: the system's trust store */
-	bool start_tls;                /* ldap:// upgraded with StartTLS */
+	bool start_tls;                /* every ldap:// URI (uri, gc_uri) upgraded with StartTLS */
 	bool allow_insecure;           /* ldap:// without TLS (test directories only) */
-	const char *gc_uri;            /* Global Catalog, e.g. ldap://dc:3268 (same TLS settings and credentials) */
+	const char *gc_uri;            /* Global Catalog, e.g. ldap://dc:3268 or ldaps://dc:3269 (same CA and credentials;
+				        * its TLS mode is its own: LDAPS for ldaps://, StartTLS for ldap:// with start_tls) */
 	const char *allowed_containers;/* ';'-separated DNs below which writes are allowed; NULL: every write refused */
 	long connect_timeout;          /* seconds, default 10 */
 	long timeout;                  /* seconds per operation, default 30 */
 	long page_size;                /* default GB_DIRECTORY_PAGE_SIZE */
 	long range_size;               /* default GB_DIRECTORY_RANGE_SIZE */
-	long member_batch;             /* default GB_DIRECTORY_MEMBER_BATCH */
+	long member_batch;             /* default GB_DIRECTORY_MEMBER_BATCH; halved for the handle's life whenever the
+				        * DC refuses a request for carrying too many values (adminLimitExceeded, 11) */
 } gb_directory_params;
 
-/* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, ldap:// without start_tls or
- * allow_insecure, start_tls on ldaps://, an empty password, which would make the bind anonymous); GB_ETLS, GB_EAUTH,
+/* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, an ldap:// uri or gc_uri without
+ * start_tls or allow_insecure, start_tls when no URI is ldap://, an empty password, which would make the bind
+ * anonymous); GB_ETLS, GB_EAUTH,
  * GB_ERETRY (server unreachable) or GB_ELDAP with the server's message otherwise. *out is the caller's:
  * gb_directory_free. The password is registered for log redaction. Side effect: SIGPIPE is set to be ignored when it
  * has its default action, because libldap writes to sockets without MSG_NOSIGNAL and a dropped connection must be
@@ -299,7 +302,11 @@ int gb_directory_delete(gb_directory *d, const char *dn, const char *expected_id
  * each, never a replace, with the permissive modify control (1.2.840.113556.1.4.1413) so that a value already
  * present (or already absent) is not an error and a retried batch is harmless. A server that ignores the control
  * for linked attributes (Samba 4.17 does) fails such a batch with 68 (53 or 16 on delete): the batch is then
- * narrowed to the values that still need the change, read from the group's current members, and sent once more.
+ * narrowed to the values that still need the change, read from the group's current members, and sent once more;
+ * values refused because the group is their primary group are left out and recorded (gb_directory_refusals). A
+ * batch the DC refuses as too large (adminLimitExceeded, 11: Windows has an undocumented limit, met at about 1,500
+ * values) is halved and sent again, until it passes or holds one value; the handle keeps the smaller size (the same
+ * for the members carried by gb_directory_create_group's add, and gb_directory_update_members' single modify).
  * On failure, *done (when not NULL) is the number of values in batches that succeeded; the message names the
  * failed batch ("values 1001 to 2000 of 5000: ..."). */
 int gb_directory_add_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
