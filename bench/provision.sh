@@ -78,7 +78,8 @@ sys.stdout.write(urllib.request.urlopen(req, context=ctx, timeout=600).read().de
 PY
 }
 . "$top/tests/testbed/ini.sh"
-config() { # FILE TARGET_OU: as Administrator, as the floors are measured
+config() { # FILE TARGET_OU: as Administrator, as the floors are measured (through the LDAP relay when the test bed
+	# was started with GB_TEST_LDAP_DELAY_MS, issue 14's S7; the floors' ldapadd goes to the DC directly)
 	gb_ini --admin "$1" DC1 "[provisioning]" "target_container = OU=Groups,$2" "scope = all" \
 		'filter = displayName REGEX MATCH "^(Bench Group|Dry) "'
 }

@@ -9,7 +9,8 @@
 #   front of it), GB_TEST_<DC>_GB_BIND_DN and GB_TEST_<DC>_GB_PASSWORD_FILE (the delegated account), falling back to
 #   the DC's own URI and Administrator when a test bed predates them. DC "-" writes no [directory] section.
 #   Options:
-#     --admin               bind as the DC's Administrator, directly to the DC (fixtures, benchmarks' floors);
+#     --admin               bind as the DC's Administrator instead of the delegated account (the URI stays the one
+#                           groupbridge is given: the DC, or the proxy in front of it);
 #                           GB_TEST_BIND=admin in the environment does the same for every configuration (how
 #                           run-suite.sh runs a suite listed as known to fail under the delegated account)
 #     --starttls            ldap:// with start_tls = yes instead of ldaps://
@@ -55,12 +56,11 @@ gb_ini() {
 # the [directory] section for DC (see gb_ini)
 _gi_directory() {
 	eval "_gi_base=\$GB_TEST_${1}_BASE_DN"
+	eval "_gi_ldaps=\${GB_TEST_${1}_GB_LDAPS_URI:-\$GB_TEST_${1}_LDAPS_URI}"
+	eval "_gi_ldap=\${GB_TEST_${1}_GB_LDAP_URI:-\$GB_TEST_${1}_LDAP_URI}"
 	if [ -n "$_gi_admin" ]; then
-		eval "_gi_ldaps=\$GB_TEST_${1}_LDAPS_URI _gi_ldap=\$GB_TEST_${1}_LDAP_URI"
 		eval "_gi_dn=\$GB_TEST_${1}_BIND_DN _gi_file_pw=\$GB_TEST_${1}_BIND_PASSWORD_FILE"
 	else
-		eval "_gi_ldaps=\${GB_TEST_${1}_GB_LDAPS_URI:-\$GB_TEST_${1}_LDAPS_URI}"
-		eval "_gi_ldap=\${GB_TEST_${1}_GB_LDAP_URI:-\$GB_TEST_${1}_LDAP_URI}"
 		eval "_gi_dn=\${GB_TEST_${1}_GB_BIND_DN:-\$GB_TEST_${1}_BIND_DN}"
 		eval "_gi_file_pw=\${GB_TEST_${1}_GB_PASSWORD_FILE:-\$GB_TEST_${1}_BIND_PASSWORD_FILE}"
 	fi
