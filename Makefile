@@ -44,7 +44,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-de
 	chromium \
 	debhelper dpkg-dev fakeroot lintian man-db systemd python3-prometheus-client
 
-.PHONY: all deps check test unit integration sanitize demo format clean install bench fuzz lint man deb
+.PHONY: all deps check test unit integration integration-windows sanitize demo format clean install bench fuzz lint man deb
 all: $(O)/groupbridge
 
 $(O)/obj/%.o: %.c
@@ -86,8 +86,19 @@ deps:
 unit: $(O)/groupbridge $(UNIT_BINS)
 	@GB_TEST_LOGS=$(O)/test-logs sh tests/run-suite.sh "unit ($(O))" $(UNIT_BINS)
 
+# Integration tests run twice: against the Samba DCs directly, then (the suites below) through the Windows
+# personality of the test bed, an LDAP proxy that answers as a Windows DC does where Samba does not (MaxValRange 7,
+# MaxPageSize 50, adminLimitExceeded, referrals; tests/testbed/README.md). Suites that fail in a pass because of a
+# known product defect are listed in tests/testbed/known-failing.
+WINDOWS_SUITES := $(O)/tests/integration/test_directory $(sort $(wildcard tests/integration/cli_provision*.sh \
+	tests/integration/cli_migrate*.sh)) tests/integration/cli_scenarios.sh
+
 integration: $(O)/groupbridge $(INTEG_BINS)
-	@GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh))
+	@rc=0; GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh)) || rc=1; \
+	$(MAKE) --no-print-directory integration-windows || rc=1; exit $$rc
+
+integration-windows: $(O)/groupbridge $(INTEG_BINS)
+	@GB_TEST_LOGS=$(O)/test-logs/windows GB_TEST_WINDOWS=1 GB_TEST_VARIANT=windows GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration windows ($(O))" $(WINDOWS_SUITES)
 
 test: unit integration
 

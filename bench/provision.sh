@@ -77,28 +77,11 @@ req = urllib.request.Request(sys.argv[1] + sys.argv[4], data=data, method=sys.ar
 sys.stdout.write(urllib.request.urlopen(req, context=ctx, timeout=600).read().decode())
 PY
 }
-config() { # FILE TARGET_OU
-	cat >"$1" <<INI
-[graph]
-tenant_id = $GB_TEST_GRAPH_TENANT_ID
-client_id = $GB_TEST_GRAPH_CLIENT_ID
-client_secret_file = $GB_TEST_GRAPH_SECRET_FILE
-authority_url = $GB_TEST_AUTHORITY_URL
-graph_url = $GB_TEST_GRAPH_URL
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[directory]
-uri = $GB_TEST_DC1_LDAPS_URI
-bind_dn = $GB_TEST_DC1_BIND_DN
-bind_password_file = $GB_TEST_DC1_BIND_PASSWORD_FILE
-base_dn = $base
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[provisioning]
-target_container = OU=Groups,$2
-scope = all
-filter = displayName REGEX MATCH "^(Bench Group|Dry) "
-INI
+. "$top/tests/testbed/ini.sh"
+config() { # FILE TARGET_OU: as Administrator, as the floors are measured (through the LDAP relay when the test bed
+	# was started with GB_TEST_LDAP_DELAY_MS, issue 14's S7; the floors' ldapadd goes to the DC directly)
+	gb_ini --admin "$1" DC1 "[provisioning]" "target_container = OU=Groups,$2" "scope = all" \
+		'filter = displayName REGEX MATCH "^(Bench Group|Dry) "'
 }
 graph_count() { control GET /log >"$W/log.json" && python3 "$S" graph-count "$W/log.json"; }
 jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }

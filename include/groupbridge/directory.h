@@ -13,10 +13,18 @@
  * LDAP_CONNECT_ERROR), the client reconnects with backoff (0.2 s, 0.8 s, 3.2 s) and retries the operation once; a
  * paged search is retried only when no entry has reached the callback yet.
  *
- * Errors: an LDAP failure becomes one message "ldap OPERATION DN: REASON (CODE): SERVER DIAGNOSTIC" and a code:
+ * Errors: an LDAP failure becomes one message "ldap OPERATION DN: REASON (CODE): SERVER DIAGNOSTIC (MEANING)" and a
+ * code; MEANING is what a Windows DC's extended error text says in words (gb_directory_explain_diagnostic), when
+ * it is one of the common ones:
  *   GB_ERETRY   retryable: busy, unavailable, server down, connect error, time limit, timeout
- *   GB_EAUTH    invalid credentials (49) and other bind refusals
- *   GB_ETLS     the TLS handshake or certificate verification failed
+ *   GB_EAUTH    invalid credentials (49), strongerAuthRequired (8: a simple bind without TLS on a hardened DC) and
+ *               other bind refusals
+ *   GB_ETLS     the TLS handshake or certificate verification failed, or the DC refused StartTLS (a DC without a
+ *               usable certificate answers it with unavailable, 52, "Error initializing SSL/TLS")
+ *   GB_EREFERRAL referral (10): the object lies in another domain of the forest (a DC answers so for another
+ *               domain's naming context, "0000202B: RefErr ... ref 1: 'child.contoso.com'"); the message names that
+ *               domain, gb_directory_last_referral gives it. Not an error of the object: read it through the Global
+ *               Catalog (GB_DIR_GC, gc_uri) or from a DC of that domain, or report it as "in domain X"
  *   GB_ENOTFOUND noSuchObject (32)
  *   GB_EEXISTS  entryAlreadyExists (68)
  *   GB_ELDAP    every other LDAP result (permanent)
@@ -55,19 +63,22 @@ typedef struct gb_directory_params {
 	const char *password;
 	const char *base_dn;           /* the domain's naming context: where subtree lookups start */
 	const char *ca_file;           /* PEM bundle to verify the server; NULL: the system's trust store */
-	bool start_tls;                /* ldap:// upgraded with StartTLS */
+	bool start_tls;                /* every ldap:// URI (uri, gc_uri) upgraded with StartTLS */
 	bool allow_insecure;           /* ldap:// without TLS (test directories only) */
-	const char *gc_uri;            /* Global Catalog, e.g. ldap://dc:3268 (same TLS settings and credentials) */
+	const char *gc_uri;            /* Global Catalog, e.g. ldap://dc:3268 or ldaps://dc:3269 (same CA and credentials;
+				        * its TLS mode is its own: LDAPS for ldaps://, StartTLS for ldap:// with start_tls) */
 	const char *allowed_containers;/* ';'-separated DNs below which writes are allowed; NULL: every write refused */
 	long connect_timeout;          /* seconds, default 10 */
 	long timeout;                  /* seconds per operation, default 30 */
 	long page_size;                /* default GB_DIRECTORY_PAGE_SIZE */
 	long range_size;               /* default GB_DIRECTORY_RANGE_SIZE */
-	long member_batch;             /* default GB_DIRECTORY_MEMBER_BATCH */
+	long member_batch;             /* default GB_DIRECTORY_MEMBER_BATCH; halved for the handle's life whenever the
+				        * DC refuses a request for carrying too many values (adminLimitExceeded, 11) */
 } gb_directory_params;
 
-/* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, ldap:// without start_tls or
- * allow_insecure, start_tls on ldaps://, an empty password, which would make the bind anonymous); GB_ETLS, GB_EAUTH,
+/* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, an ldap:// uri or gc_uri without
+ * start_tls or allow_insecure, start_tls when no URI is ldap://, an empty password, which would make the bind
+ * anonymous); GB_ETLS, GB_EAUTH,
  * GB_ERETRY (server unreachable) or GB_ELDAP with the server's message otherwise. *out is the caller's:
  * gb_directory_free. The password is registered for log redaction. Side effect: SIGPIPE is set to be ignored when it
  * has its default action, because libldap writes to sockets without MSG_NOSIGNAL and a dropped connection must be
@@ -113,6 +124,10 @@ int gb_directory_last_ldap_code(const gb_directory *d);
 /* The base DN the directory was opened with (borrowed). */
 const char *gb_directory_base_dn(const gb_directory *d);
 
+/* The domain named by the referral of the last failed operation ("child.contoso.com"), or NULL when the last
+ * failure was not a referral (GB_EREFERRAL). Borrowed until the next operation on d. */
+const char *gb_directory_last_referral(const gb_directory *d);
+
 /* ---- errors ---- */
 
 /* True for LDAP result codes worth retrying later: busy (51), unavailable (52), time limit (3), server down (-1),
@@ -121,6 +136,16 @@ bool gb_directory_ldap_code_is_retryable(int ldap_code);
 
 /* The GB_E* code for an LDAP result code, as in the table at the top of this file. */
 int gb_directory_ldap_code_to_error(int ldap_code);
+
+/* What a Windows DC's extended error text means, in words, for the codes an operator meets: the "data" code of a
+ * refused bind ("AcceptSecurityContext error, data 52e": 52e wrong password, 525 no such user, 530 and 531 not at
+ * this time or from this workstation, 532 password expired, 533 account disabled, 701 account expired, 773 the
+ * password must be changed, 775 account locked out) and the error number the text starts with (0000202B referral,
+ * 00002024 an administrative limit, 00002028 stronger authentication required, 00000005 access denied,
+ * 00000525 and 0000208D no such object, 00000523 a value AD does not accept, 00000524 the name is in use), and a
+ * member refused because the group is its primary group (Samba's "already set via primaryGroupID"). NULL for any
+ * other text (NULL too). Static storage. */
+const char *gb_directory_explain_diagnostic(const char *diag);
 
 /* ---- entries ---- */
 
@@ -277,7 +302,11 @@ int gb_directory_delete(gb_directory *d, const char *dn, const char *expected_id
  * each, never a replace, with the permissive modify control (1.2.840.113556.1.4.1413) so that a value already
  * present (or already absent) is not an error and a retried batch is harmless. A server that ignores the control
  * for linked attributes (Samba 4.17 does) fails such a batch with 68 (53 or 16 on delete): the batch is then
- * narrowed to the values that still need the change, read from the group's current members, and sent once more.
+ * narrowed to the values that still need the change, read from the group's current members, and sent once more;
+ * values refused because the group is their primary group are left out and recorded (gb_directory_refusals). A
+ * batch the DC refuses as too large (adminLimitExceeded, 11: Windows has an undocumented limit, met at about 1,500
+ * values) is halved and sent again, until it passes or holds one value; the handle keeps the smaller size (the same
+ * for the members carried by gb_directory_create_group's add, and gb_directory_update_members' single modify).
  * On failure, *done (when not NULL) is the number of values in batches that succeeded; the message names the
  * failed batch ("values 1001 to 2000 of 5000: ..."). */
 int gb_directory_add_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
@@ -292,6 +321,32 @@ int gb_directory_remove_members(gb_directory *d, const char *dn, const char *con
  * gb_directory_remove_members. Errors as those. */
 int gb_directory_update_members(gb_directory *d, const char *dn, const char *const *adds, size_t nadd,
 				const char *const *removes, size_t nremove, gb_error *err);
+
+/* A member value that the last member change left out, and why (gb_directory_refusals). */
+enum gb_dir_refusal_reason {
+	GB_DIR_REFUSED_PRIMARY_GROUP = 1 /* the group is the object's primary group (its primaryGroupID): the object is
+					  * a member already, which AD never lists in member, and that membership can be
+					  * neither added nor removed through member (only by changing primaryGroupID) */
+};
+
+typedef struct gb_dir_refusal {
+	char *value; /* the value as the caller gave it */
+	int reason;  /* enum gb_dir_refusal_reason */
+} gb_dir_refusal;
+
+/* The values the last member change on d (gb_directory_add_members, remove_members, update_members, or the members
+ * of gb_directory_create_group) left out because AD refuses them for a reason no retry fixes; the call itself
+ * succeeded when it returned 0 (every other value was written). *out is borrowed until the next member change on
+ * d; the count is returned. A caller records each as that member's outcome (for example "member through its
+ * primary group") instead of planning it again. */
+size_t gb_directory_refusals(const gb_directory *d, const gb_dir_refusal **out);
+
+/* Calls cb with the objectGUID (text) of every object whose primary group is the group dn (a DN or "<GUID=...>"):
+ * those with primaryGroupID equal to the RID of its objectSid, searched below the base DN (a primary group is
+ * always of the object's own domain). These are members of the group that `member` does not list. GB_ENOTFOUND
+ * when the group does not exist. */
+int gb_directory_primary_group_members(gb_directory *d, const char *dn, gb_dir_value_cb cb, void *ctx,
+				       gb_error *err);
 
 /* Write requests sent to the DC by this handle (every attempt, retries included). */
 typedef struct gb_directory_stats {

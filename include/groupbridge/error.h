@@ -36,7 +36,9 @@ enum gb_error_code {
 	GB_EGATE = -21,       /* stopped by a safety gate (confirmation or threshold needed) */
 	GB_EPARTIAL = -22,    /* some objects failed, the rest were done */
 	GB_ESTATE = -23,      /* the state database is damaged or of an unknown version */
-	GB_EINTERRUPTED = -24 /* stopped by a signal at a safe point; resumable */
+	GB_EINTERRUPTED = -24,/* stopped by a signal at a safe point; resumable */
+	GB_EREFERRAL = -25    /* the object is in another domain of the forest (an LDAP referral): read it there or
+			       * through the Global Catalog */
 };
 
 #define GB_ERROR_MSG_MAX 1024

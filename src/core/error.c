@@ -74,6 +74,7 @@ const char *gb_error_name(int code)
 	case GB_EPARTIAL: return "EPARTIAL";
 	case GB_ESTATE: return "ESTATE";
 	case GB_EINTERRUPTED: return "EINTERRUPTED";
+	case GB_EREFERRAL: return "EREFERRAL";
 	default: return "EUNKNOWN";
 	}
 }

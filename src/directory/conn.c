@@ -47,9 +47,98 @@ int gb_directory_ldap_code_to_error(int rc)
 		return GB_EEXISTS;
 	case LDAP_NO_MEMORY:
 		return GB_ENOMEM;
+	case LDAP_REFERRAL:
+		return GB_EREFERRAL;
 	default:
 		return GB_ELDAP;
 	}
+}
+
+/* The "data XXX" code of a Windows bind refusal ("AcceptSecurityContext error, data 52e, v4563"), lower case, or
+ * "" when the text has none. */
+static void bind_data_code(const char *diag, char *code, size_t n)
+{
+	const char *p = strstr(diag, "AcceptSecurityContext");
+	size_t k = 0;
+
+	code[0] = '\0';
+	if (!p || !(p = strstr(p, "data ")))
+		return;
+	for (p += 5; k + 1 < n && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'));
+	     p++)
+		code[k++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+	code[k] = '\0';
+}
+
+const char *gb_directory_explain_diagnostic(const char *diag)
+{
+	/* bind refusals by their data code; sources: Microsoft's Win32 error codes (ERROR_LOGON_FAILURE 0x52e, ...) */
+	static const struct {
+		const char *code, *meaning;
+	} binds[] = {
+		{"525", "no such user"},
+		{"52e", "the password is wrong"},
+		{"530", "the account may not log on at this time"},
+		{"531", "the account may not log on from this workstation"},
+		{"532", "the password has expired"},
+		{"533", "the account is disabled"},
+		{"701", "the account has expired"},
+		{"773", "the password must be changed before the next logon"},
+		{"775", "the account is locked out"},
+	},
+	  /* the error number the extended text starts with */
+	  numbers[] = {
+		  {"0000202B", "a referral: the object is in another domain or naming context of the forest"},
+		  {"00002024", "an administrative limit of the DC was exceeded (for a member change: too many values in "
+			       "one request)"},
+		  {"00002028", "the DC requires TLS or signing for this bind (LDAP server signing requirements)"},
+		  {"00000005", "access denied: the account lacks the right (missing delegation, or an object protected "
+			       "by AdminSDHolder)"},
+		  {"00000525", "an object named in the request does not exist (for a member change: a member value)"},
+		  {"0000208D", "the object does not exist"},
+		  {"00000523", "AD does not accept the value (for sAMAccountName: a forbidden character or a trailing "
+			       "period)"},
+		  {"00000524", "the name is in use by another object"},
+	  };
+	char code[16];
+	size_t i;
+
+	if (!diag)
+		return NULL;
+	if (strstr(diag, "primaryGroupID"))
+		return "the group is the member's primary group: it is a member already, through its primaryGroupID";
+	bind_data_code(diag, code, sizeof code);
+	for (i = 0; code[0] && i < sizeof binds / sizeof binds[0]; i++)
+		if (strcmp(code, binds[i].code) == 0)
+			return binds[i].meaning;
+	for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		if (gb_str_ihas_prefix(diag, numbers[i].code) && diag[8] == ':')
+			return numbers[i].meaning;
+	return NULL;
+}
+
+/* The domain a referral names: the host of its first URL (LDAP_OPT_REFERRAL_URLS), else the "ref 1: 'DOMAIN'" of
+ * a Windows RefErr text; "" when neither says. */
+static void referral_domain(LDAP *ld, const char *diag, char *out, size_t n)
+{
+	char **urls = NULL;
+	const char *p;
+	size_t k = 0;
+
+	out[0] = '\0';
+	if (ld && ldap_get_option(ld, LDAP_OPT_REFERRAL_URLS, &urls) == LDAP_OPT_SUCCESS && urls && urls[0]) {
+		LDAPURLDesc *u = NULL;
+
+		if (ldap_url_parse(urls[0], &u) == LDAP_URL_SUCCESS && u->lud_host)
+			snprintf(out, n, "%s", u->lud_host);
+		ldap_free_urldesc(u);
+	}
+	ldap_memvfree((void **)urls);
+	if (out[0] || !diag || !(p = strstr(diag, "ref 1: '")))
+		return;
+	for (p += 8; *p && *p != '\'' && k + 1 < n; p++)
+		out[k++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+	out[k] = '\0';
 }
 
 /* Does a client-side failure while connecting come from TLS? libldap reports a failed handshake or an unverified
@@ -118,8 +207,12 @@ static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, 
 	size_t i, k = 0;
 	int code = gb_directory_ldap_code_to_error(rc);
 
-	if (d)
+	const char *meaning;
+
+	if (d) {
 		d->last_rc = rc;
+		d->last_referral[0] = '\0';
+	}
 	if (ld)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 	/* the server's text is untrusted: bounded, control characters flattened, trailing blanks dropped */
@@ -132,14 +225,27 @@ static int ldap_error_ex(gb_directory *d, LDAP *ld, int rc, const char *opname, 
 	clean[k] = '\0';
 	if (diag)
 		ldap_memfree(diag);
+	meaning = gb_directory_explain_diagnostic(clean);
+	if (rc == LDAP_REFERRAL) {
+		char domain[256];
+
+		referral_domain(ld, clean, domain, sizeof domain);
+		if (d)
+			snprintf(d->last_referral, sizeof d->last_referral, "%s", domain[0] ? domain : "another domain");
+		return gb_error_set(err, GB_EREFERRAL, "ldap %s %s: the object is in %s%s of this forest, not in this DC's "
+				    "domain: read it through the global catalog (gc_uri) or from that domain's DC: %s (%d)%s%s",
+				    opname, dn && *dn ? dn : "(root)", domain[0] ? "the domain " : "another domain",
+				    domain, ldap_err2string(rc), rc, k ? ": " : "", clean);
+	}
 	if (tls_uri && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) &&
 	    (looks_like_tls(clean) || tcp_reachable(tls_uri, d ? d->connect_timeout : 5)))
 		return gb_error_set(err, GB_ETLS, "ldap %s %s: the tls handshake or certificate verification failed "
 				    "(ca_file %s): %s (%d)%s%s", opname, dn && *dn ? dn : "(root)",
 				    d && d->ca_file ? d->ca_file : "system default", ldap_err2string(rc), rc,
 				    k ? ": " : "", clean);
-	return gb_error_set(err, code, "ldap %s %s: %s (%d)%s%s", opname, dn && *dn ? dn : "(root)",
-			    ldap_err2string(rc), rc, k ? ": " : "", clean);
+	return gb_error_set(err, code, "ldap %s %s: %s (%d)%s%s%s%s%s", opname, dn && *dn ? dn : "(root)",
+			    ldap_err2string(rc), rc, k ? ": " : "", clean, meaning ? " (" : "", meaning ? meaning : "",
+			    meaning ? ")" : "");
 }
 
 int gb_dir_ldap_error(gb_directory *d, LDAP *ld, int rc, const char *opname, const char *dn, gb_error *err)
@@ -189,8 +295,14 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 	if (d->start_tls && !ldaps) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
+			int ldap_rc = rc;
+
 			rc = ldap_error_ex(d, ld, rc, "starttls", uri, uri, err);
-			if (rc == GB_ELDAP) { /* a server that refuses StartTLS: the connection is not secure */
+			/* the server answered and refused StartTLS (a DC without a usable certificate says unavailable, 52,
+			 * "Error initializing SSL/TLS"): a TLS failure, which no retry mends; only a connection that never
+			 * got an answer stays retryable */
+			if (ldap_rc > 0 && rc != GB_ETLS) {
+				gb_error_prefix(err, "the server refused StartTLS");
 				rc = GB_ETLS;
 				if (err)
 					err->code = rc;
@@ -270,6 +382,7 @@ int gb_dir_run(gb_directory *d, bool gc, const char *opname, const char *dn, gb_
 		rc = op(d, ld, arg);
 		if (rc == LDAP_SUCCESS) {
 			d->last_rc = 0;
+			d->last_referral[0] = '\0';
 			return 0;
 		}
 		if (attempt == 0 && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && (!may_retry || *may_retry)) {
@@ -306,13 +419,19 @@ void gb_directory_free(gb_directory *d)
 	free(d->base_dn);
 	free(d->ca_file);
 	gb_dir_fence_free(d->fence);
+	gb_dir_refusals_clear(d);
 	free(d);
 }
 
+/* Each URI has its own TLS mode: ldaps:// is TLS from the first byte, ldap:// is upgraded with StartTLS when
+ * start_tls is set (else plain, with allow_insecure only). So a DC on ldap:// with StartTLS and a Global Catalog on
+ * ldaps://...:3269 go together, as do a DC on ldaps:// and a GC on ldap://...:3268 with StartTLS; start_tls is only
+ * refused when no URI is ldap:// (it would do nothing). */
 static int check_uri(const char *name, const char *uri, const gb_directory_params *p, gb_error *err)
 {
 	if (gb_str_ihas_prefix(uri, "ldaps://")) {
-		if (p->start_tls)
+		if (p->start_tls && gb_str_ihas_prefix(p->uri, "ldaps://") &&
+		    (!p->gc_uri || gb_str_ihas_prefix(p->gc_uri, "ldaps://")))
 			return gb_error_set(err, GB_EINVAL, "%s %s: start_tls is for ldap:// uris", name, uri);
 	} else if (gb_str_ihas_prefix(uri, "ldap://")) {
 		if (!p->start_tls && !p->allow_insecure)
@@ -410,6 +529,11 @@ int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error 
 const char *gb_directory_base_dn(const gb_directory *d)
 {
 	return d->base_dn;
+}
+
+const char *gb_directory_last_referral(const gb_directory *d)
+{
+	return d && d->last_referral[0] ? d->last_referral : NULL;
 }
 
 int gb_directory_last_ldap_code(const gb_directory *d)

@@ -25,8 +25,14 @@ struct gb_directory {
 	long member_batch;
 	gb_dir_fence *fence; /* allowed containers */
 	int last_rc;         /* LDAP result code of the last failure */
+	char last_referral[256]; /* the domain the last referral named, "" when the last failure was none */
+	gb_dir_refusal *refused; /* the values the last member change left out (gb_directory_refusals) */
+	size_t nrefused;
 	gb_directory_stats stats;
 };
+
+/* Forgets the refusals of the previous member change (at the start of each). */
+void gb_dir_refusals_clear(gb_directory *d);
 
 /* One LDAP operation on a handle; returns an LDAP result code. arg is the operation's own state. */
 typedef int (*gb_dir_op_fn)(gb_directory *d, LDAP *ld, void *arg);

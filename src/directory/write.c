@@ -128,16 +128,40 @@ static int write_op(gb_directory *d, LDAP *ld, void *argp)
 
 static int create_group(gb_directory *d, const gb_directory_group_spec *g, size_t with_members, gb_error *err);
 
+static int change_members(gb_directory *d, int op, const char *dn, const char *const *members, size_t n,
+			  size_t *done, gb_error *err);
+
+/* The DC refused a request for carrying too many values (adminLimitExceeded, 11): Windows has a limit of its own,
+ * not documented by Microsoft, that a peer met at about 1,500 member values. The handle remembers the smaller
+ * batch, so that later requests do not meet the limit again. Returns the new batch size (at least 1). */
+static size_t halve_batch(gb_directory *d, const char *opname, const char *dn, size_t refused)
+{
+	size_t half = refused / 2 ? refused / 2 : 1;
+
+	if ((long)half < d->member_batch)
+		d->member_batch = (long)half;
+	gb_warn("ldap", "%s %s: the DC refused %zu member values in one request (an administrative limit); sending %zu "
+		"at a time", opname, dn, refused, half);
+	return half;
+}
+
 int gb_directory_create_group(gb_directory *d, const gb_directory_group_spec *g, gb_error *err)
 {
 	size_t first = 0;
 	int rc;
 
+	gb_dir_refusals_clear(d);
 	if (g && g->members && g->nmembers)
 		first = g->nmembers < (size_t)d->member_batch ? g->nmembers : (size_t)d->member_batch;
-	rc = create_group(d, g, first, err);
+	for (;;) {
+		rc = create_group(d, g, first, err);
+		if (!rc || first == 0 || d->last_rc != LDAP_ADMINLIMIT_EXCEEDED)
+			break;
+		first = first > 1 ? halve_batch(d, "add", g->dn, first) : 0;
+		gb_error_clear(err);
+	}
 	if (!rc && g->nmembers > first)
-		rc = gb_directory_add_members(d, g->dn, g->members + first, g->nmembers - first, NULL, err);
+		rc = change_members(d, LDAP_MOD_ADD, g->dn, g->members + first, g->nmembers - first, NULL, err);
 	return rc;
 }
 
@@ -457,6 +481,150 @@ static int current_member_cb(const char *value, size_t len, void *ctx, gb_error 
 	return rc;
 }
 
+/* ---- refusals and primary groups ---- */
+
+void gb_dir_refusals_clear(gb_directory *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrefused; i++)
+		free(d->refused[i].value);
+	free(d->refused);
+	d->refused = NULL;
+	d->nrefused = 0;
+}
+
+static int refusal_add(gb_directory *d, const char *value, int reason, gb_error *err)
+{
+	gb_dir_refusal *nr = realloc(d->refused, (d->nrefused + 1) * sizeof *nr);
+
+	if (!nr)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	d->refused = nr;
+	if (!(nr[d->nrefused].value = gb_strdup(value)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	nr[d->nrefused++].reason = reason;
+	return 0;
+}
+
+size_t gb_directory_refusals(const gb_directory *d, const gb_dir_refusal **out)
+{
+	*out = d->refused;
+	return d->nrefused;
+}
+
+/* The filter "(primaryGroupID=RID)" of the group dn, from the last component of its objectSid. */
+static int primary_filter(gb_directory *d, const char *dn, char *filter, size_t n, gb_error *err)
+{
+	static const char *const attrs[] = {"objectSid", NULL};
+	char sid[GB_AD_SID_TEXT_SIZE];
+	gb_dir_entry *e = NULL;
+	const char *rid;
+	int rc;
+
+	if ((rc = gb_directory_get(d, dn, attrs, 0, &e, err)))
+		return rc;
+	if (!gb_dir_entry_sid(e, sid) || !(rid = strrchr(sid, '-'))) {
+		gb_dir_entry_free(e);
+		return gb_error_set(err, GB_EPARSE, "ldap %s: the group has no objectSid", dn);
+	}
+	snprintf(filter, n, "(primaryGroupID=%s)", rid + 1);
+	gb_dir_entry_free(e);
+	return 0;
+}
+
+struct primary_ctx {
+	gb_dir_value_cb cb;
+	void *ctx;
+};
+
+static int primary_guid_cb(const gb_dir_entry *e, void *ctxp, gb_error *err)
+{
+	struct primary_ctx *c = ctxp;
+	char guid[GB_AD_GUID_TEXT_SIZE];
+
+	if (!gb_dir_entry_guid(e, guid))
+		return 0;
+	return c->cb(guid, strlen(guid), c->ctx, err);
+}
+
+int gb_directory_primary_group_members(gb_directory *d, const char *dn, gb_dir_value_cb cb, void *ctx,
+				       gb_error *err)
+{
+	static const char *const attrs[] = {"objectGUID", NULL};
+	struct primary_ctx c = {cb, ctx};
+	char filter[64];
+	int rc;
+
+	if ((rc = primary_filter(d, dn, filter, sizeof filter, err)))
+		return rc;
+	return gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, primary_guid_cb, &c, err);
+}
+
+/* Every key (g:, s:, d:) of the objects whose primary group is dn, sorted. */
+static int primary_key_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct keyset *k = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	gb_ad_dn *dn = NULL;
+	char *canon = NULL;
+	int rc = 0;
+
+	if (gb_dir_entry_guid(e, guid))
+		rc = keyset_add(k, "g:", guid, err);
+	if (!rc && gb_dir_entry_sid(e, sid))
+		rc = keyset_add(k, "s:", sid, err);
+	if (!rc && !(rc = gb_ad_dn_parse(e->dn, &dn, err)) && !(rc = gb_ad_dn_format(dn, &canon, err)))
+		rc = keyset_add(k, "d:", canon, err);
+	gb_ad_dn_free(dn);
+	free(canon);
+	return rc;
+}
+
+static int load_primary(gb_directory *d, const char *dn, struct keyset *k, gb_error *err)
+{
+	static const char *const attrs[] = {"objectGUID", "objectSid", NULL};
+	char filter[64];
+	int rc;
+
+	if ((rc = primary_filter(d, dn, filter, sizeof filter, err)) ||
+	    (rc = gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, primary_key_cb, k, err)))
+		return rc;
+	if (k->n)
+		qsort(k->keys, k->n, sizeof *k->keys, cmp_key);
+	return 0;
+}
+
+/* Leaves out of bvp[0..count) the values whose primary group is the group (prim), recording each as refused;
+ * *left is the number of values left at the front. */
+static int drop_primary(gb_directory *d, const struct keyset *prim, struct berval **bvp, size_t count, size_t *left,
+			gb_error *err)
+{
+	size_t i, k = 0;
+	int rc;
+
+	for (i = 0; i < count; i++) {
+		char *key = NULL;
+		bool primary;
+
+		if ((rc = member_key(bvp[i]->bv_val, &key, err)))
+			return rc;
+		primary = prim->n && bsearch(&key, prim->keys, prim->n, sizeof *prim->keys, cmp_key) != NULL;
+		free(key);
+		if (!primary) {
+			bvp[k++] = bvp[i];
+		} else {
+			gb_warn("ldap", "member %s: the group is its primary group (a member already, through its "
+				"primaryGroupID); not written", bvp[i]->bv_val);
+			if ((rc = refusal_add(d, bvp[i]->bv_val, GB_DIR_REFUSED_PRIMARY_GROUP, err)))
+				return rc;
+		}
+	}
+	bvp[k] = NULL;
+	*left = k;
+	return 0;
+}
+
 /* The group's current members, sorted, for narrow_batch. */
 static int load_current(gb_directory *d, const char *dn, struct keyset *cur, gb_error *err)
 {
@@ -517,6 +685,29 @@ static bool narrowable(const gb_directory *d, int op)
 	       (op == LDAP_MOD_DELETE && (d->last_rc == LDAP_UNWILLING_TO_PERFORM || d->last_rc == LDAP_NO_SUCH_ATTRIBUTE));
 }
 
+/* The batch in bvp[0..count) failed with a code that says some of its values are done already (68 on an add, 53 or
+ * 16 on a delete: a server that ignores the permissive modify control): the values whose primary group is the
+ * group are left out (and recorded), those that no longer need the change are dropped (read against the group's
+ * current members), and the rest is sent once more. */
+static int narrow_and_retry(gb_directory *d, int op, const char *real, struct write_arg *a, struct berval **bvp,
+			    size_t count, const char *opname, gb_error *err)
+{
+	struct keyset cur = {NULL, 0, 0}, prim = {NULL, 0, 0};
+	size_t left = 0, kept = 0;
+	int rc;
+
+	if ((rc = load_current(d, real, &cur, err)) || (rc = load_primary(d, real, &prim, err)) ||
+	    (rc = drop_primary(d, &prim, bvp, count, &left, err)) ||
+	    (rc = narrow_batch(&cur, op, bvp, left, &kept, err)))
+		goto out;
+	if (kept > 0)
+		rc = gb_dir_run(d, false, opname, real, write_op, a, NULL, err);
+out:
+	keyset_free(&cur);
+	keyset_free(&prim);
+	return rc;
+}
+
 static int change_members(gb_directory *d, int op, const char *dn, const char *const *members, size_t n,
 			  size_t *done, gb_error *err)
 {
@@ -542,7 +733,7 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i += batch) {
+	for (i = 0; i < n;) {
 		size_t end = i + batch < n ? i + batch : n;
 
 		if ((rc = fill_batch(opname, real, members + i, end - i, bv, bvp, err)))
@@ -556,21 +747,20 @@ static int change_members(gb_directory *d, int op, const char *dn, const char *c
 		a.mods = mods;
 		a.ctrls = ctrls;
 		rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
-		if (rc && narrowable(d, op)) {
-			struct keyset cur = {NULL, 0, 0};
-			size_t kept = 0;
-
-			if ((rc = load_current(d, real, &cur, err)) == 0 &&
-			    (rc = narrow_batch(&cur, op, bvp, end - i, &kept, err)) == 0 && kept > 0)
-				rc = gb_dir_run(d, false, opname, real, write_op, &a, NULL, err);
-			keyset_free(&cur);
+		if (rc && d->last_rc == LDAP_ADMINLIMIT_EXCEEDED && end - i > 1) {
+			batch = halve_batch(d, opname, real, end - i);
+			gb_error_clear(err);
+			continue;
 		}
+		if (rc && narrowable(d, op))
+			rc = narrow_and_retry(d, op, real, &a, bvp, end - i, opname, err);
 		if (rc) {
 			gb_error_prefix(err, "values %zu to %zu of %zu", i + 1, end, n);
 			goto out;
 		}
 		if (done)
 			*done = end;
+		i = end;
 	}
 out:
 	free(bv);
@@ -582,12 +772,14 @@ out:
 int gb_directory_add_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
 			     gb_error *err)
 {
+	gb_dir_refusals_clear(d);
 	return change_members(d, LDAP_MOD_ADD, dn, members, n, done, err);
 }
 
 int gb_directory_remove_members(gb_directory *d, const char *dn, const char *const *members, size_t n, size_t *done,
 				gb_error *err)
 {
+	gb_dir_refusals_clear(d);
 	return change_members(d, LDAP_MOD_DELETE, dn, members, n, done, err);
 }
 
@@ -598,15 +790,16 @@ int gb_directory_update_members(gb_directory *d, const char *dn, const char *con
 	LDAPControl *ctrls[2] = {&permissive, NULL};
 	struct berval *bv = NULL, **add_p = NULL, **del_p = NULL;
 	LDAPMod madd, mdel, *mods[3];
-	struct keyset cur = {NULL, 0, 0};
+	struct keyset cur = {NULL, 0, 0}, prim = {NULL, 0, 0};
 	struct write_arg a;
 	char *real = NULL;
 	int rc;
 
+	gb_dir_refusals_clear(d);
 	/* One side empty, or more values than one modify carries: the batched calls. */
 	if (nadd == 0 || nremove == 0 || nadd + nremove > (size_t)d->member_batch) {
-		rc = gb_directory_add_members(d, dn, adds, nadd, NULL, err);
-		return rc ? rc : gb_directory_remove_members(d, dn, removes, nremove, NULL, err);
+		rc = change_members(d, LDAP_MOD_ADD, dn, adds, nadd, NULL, err);
+		return rc ? rc : change_members(d, LDAP_MOD_DELETE, dn, removes, nremove, NULL, err);
 	}
 	if ((rc = gb_dir_resolve(d, dn, &real, err)) || (rc = gb_directory_fence_check(d, "change members of", real, err)))
 		goto out;
@@ -635,11 +828,24 @@ int gb_directory_update_members(gb_directory *d, const char *dn, const char *con
 	a.mods = mods;
 	a.ctrls = ctrls;
 	rc = gb_dir_run(d, false, "change members of", real, write_op, &a, NULL, err);
+	if (rc && d->last_rc == LDAP_ADMINLIMIT_EXCEEDED) {
+		/* too many values for one request: the halves go in batches below what was refused */
+		halve_batch(d, "change members of", real, nadd + nremove);
+		gb_error_clear(err);
+		rc = change_members(d, LDAP_MOD_ADD, real, adds, nadd, NULL, err);
+		if (!rc)
+			rc = change_members(d, LDAP_MOD_DELETE, real, removes, nremove, NULL, err);
+		goto out;
+	}
 	if (rc && (narrowable(d, LDAP_MOD_ADD) || narrowable(d, LDAP_MOD_DELETE))) {
-		/* Either half may have met a value already done (a retried run): narrow both, send what is left. */
+		/* Either half may have met a value already done (a retried run), or a member whose primary group this
+		 * is: leave those out of both, narrow both, send what is left. */
 		size_t kadd = 0, kdel = 0, k = 0;
 
-		if ((rc = load_current(d, real, &cur, err)) || (rc = narrow_batch(&cur, LDAP_MOD_ADD, add_p, nadd, &kadd, err)) ||
+		if ((rc = load_current(d, real, &cur, err)) || (rc = load_primary(d, real, &prim, err)) ||
+		    (rc = drop_primary(d, &prim, add_p, nadd, &nadd, err)) ||
+		    (rc = drop_primary(d, &prim, del_p, nremove, &nremove, err)) ||
+		    (rc = narrow_batch(&cur, LDAP_MOD_ADD, add_p, nadd, &kadd, err)) ||
 		    (rc = narrow_batch(&cur, LDAP_MOD_DELETE, del_p, nremove, &kdel, err)))
 			goto out;
 		if (kadd)
@@ -652,6 +858,7 @@ int gb_directory_update_members(gb_directory *d, const char *dn, const char *con
 	}
 out:
 	keyset_free(&cur);
+	keyset_free(&prim);
 	free(bv);
 	free(add_p);
 	free(del_p);

@@ -5,37 +5,13 @@
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
 cp "$here/data/tenants/small.json" "$T/tenant.json"
-sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err" || {
-	cat "$T/fake.err"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-trap 'sh "$here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
-. "$T/fake/env"
-password=$(cat "$GB_TEST_DC1_BIND_PASSWORD_FILE")
+fake_start "$T/tenant.json"
+password=$(cat "${GB_TEST_DC1_GB_PASSWORD_FILE:-$GB_TEST_DC1_BIND_PASSWORD_FILE}")
 graph_secret=$(cat "$T/fake/secret")
 
-write_config() { # PASSWORD_FILE SECRET_FILE CA_LINE
-	cat >"$T/gb.ini" <<INI
-[graph]
-tenant_id = $GB_TEST_GRAPH_TENANT_ID
-client_id = $GB_TEST_GRAPH_CLIENT_ID
-client_secret_file = $2
-authority_url = $GB_TEST_AUTHORITY_URL
-graph_url = $GB_TEST_GRAPH_URL
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[directory]
-uri = $GB_TEST_DC1_LDAPS_URI
-bind_dn = $GB_TEST_DC1_BIND_DN
-bind_password_file = $1
-base_dn = $GB_TEST_DC1_BASE_DN
-$3
-INI
-}
-
-write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+gb_ini "$T/gb.ini" DC1
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "good configuration passes" 0
 expect_out "ldap probe passes" "ldap     pass"
@@ -46,7 +22,7 @@ expect_not "graph secret not printed" "$graph_secret"
 
 printf 'Wrong-Passw0rd!\n' >"$T/wrong"
 chmod 600 "$T/wrong"
-write_config "$T/wrong" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+gb_ini --password-file "$T/wrong" "$T/gb.ini" DC1
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "wrong password fails" 1
 expect_out "ldap probe fails" "ldap     FAIL"
@@ -55,19 +31,30 @@ expect_not "wrong password not printed" "Wrong-Passw0rd!"
 
 printf 'not-the-secret\n' >"$T/badsecret"
 chmod 600 "$T/badsecret"
-write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/badsecret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+gb_ini --secret-file "$T/badsecret" "$T/gb.ini" DC1
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "wrong Graph secret fails" 1
 expect_out "graph probe fails" "graph    FAIL"
 expect_not "wrong secret not printed" "not-the-secret"
 
-write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" ""
+gb_ini --no-ca "$T/gb.ini" DC1
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "unknown certificate authority fails" 1
 expect_out "ldap refuses the unverified server" "ldap     FAIL"
 
+# A hardened DC (Samba's default, Windows' LDAPServerIntegrity 2) refuses a simple bind without TLS with
+# strongerAuthRequired (8): even allow_insecure cannot bind in the clear, and it is reported as an authentication
+# failure (AD review D10)
+gb_ini "$T/gb.ini" DC1
+sed -i "s|^uri = .*|uri = ${GB_TEST_DC1_GB_LDAP_URI:-$GB_TEST_DC1_LDAP_URI}\nallow_insecure = yes|" "$T/gb.ini"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a plain simple bind fails" 1
+expect_out "ldap refuses the plain bind" "ldap     FAIL"
+expect_out "it is the DC's demand for TLS (strongerAuthRequired)" "(8)"
+expect_not "the password is not printed" "$password"
+
 # The same for Graph: without the fake's CA in [graph] ca_file, its certificate is not trusted and nothing is sent
-write_config "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$T/fake/secret" "ca_file = $GB_TEST_CA_DIR/ca.pem"
+gb_ini "$T/gb.ini" DC1
 sed -i '/^\[graph\]/,/^\[directory\]/{/^ca_file/d}' "$T/gb.ini"
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "Graph with an unknown certificate authority fails" 1
@@ -79,15 +66,10 @@ expect_out "ldap, with its CA, still passes" "ldap     pass"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=groupbridge test app" -keyout "$T/app.key" \
 	-out "$T/app.pem" 2>/dev/null
 chmod 600 "$T/app.key"
-python3 - "$T/tenant.json" "$T/app.pem" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["clients"].append({"client_id": "ce470000-0000-4000-8000-000000000001", "certificate": sys.argv[2]})
-json.dump(t, open(sys.argv[1], "w"))
-PY
+$GBTEST tenant append "$T/tenant.json" clients \
+	"{\"client_id\": \"ce470000-0000-4000-8000-000000000001\", \"certificate\": \"$T/app.pem\"}"
 sh "$here/testbed/graph-fake.sh" stop "$T/fake"
-sh "$here/testbed/graph-fake.sh" start "$T/fake" "$T/tenant.json" >/dev/null 2>"$T/fake.err"
-. "$T/fake/env"
+fake_start "$T/tenant.json"
 for alg in PS256 RS256; do
 	cat >"$T/cert.ini" <<INI
 [graph]

@@ -4,8 +4,6 @@
 # published expression) in another; groups whose values aim at OU=Domain Controllers, at the domain root, or hide
 # commas behind escapes are refused (each its own error, naming the group), nothing is written outside the fence,
 # and the well-behaved groups are provisioned.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 OU="OU=gbfence-$$,$BASE"
@@ -15,32 +13,23 @@ printf 'dn: OU=A,OU=Groups,%s\nobjectClass: organizationalUnit\n\ndn: OU=B,OU=Gr
 APP=0a1b2c3d4e5f60718293a4b5c6d7e8f9
 EXT="extension_${APP}_GroupDN"
 G=00000f00-0000-4000-8000-0000000000
-python3 - "$T/tenant.json" "$G" "$EXT" "$OU" "$BASE" <<'PY'
-import json, sys
-path, g, ext, ou, base = sys.argv[1:]
-sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": [], "members": []}
-groups = [
-    # by displayName (first configuration): two good ones, then hostile names
-    dict(sec, id=g + "01", displayName="A"),
-    dict(sec, id=g + "02", displayName="B"),
-    dict(sec, id=g + "03", displayName="Domain Controllers," + base + " #"),
-    dict(sec, id=g + "04", displayName="A,OU=Outside"),
-    dict(sec, id=g + "05", displayName="A\\,OU=Outside"),
-    dict(sec, id=g + "06", displayName="Outside"),
-    # by GroupDN (second configuration): a good one, then hostile values
-    dict(sec, id=g + "11", displayName="Good", **{ext: "CN=Good,OU=A,OU=Groups," + ou}),
-    dict(sec, id=g + "12", displayName="DCs", **{ext: "CN=Evil,OU=Domain Controllers," + base}),
-    dict(sec, id=g + "13", displayName="Root", **{ext: "CN=Evil," + base}),
-    dict(sec, id=g + "14", displayName="Escaped", **{ext: "CN=Evil\\,OU=A,OU=Outside," + ou}),
-    dict(sec, id=g + "15", displayName="Commas", **{ext: "CN=Evil,OU=A\\,OU=Groups," + ou}),
-    dict(sec, id=g + "16", displayName="Plus", **{ext: "CN=Evil+OU=A,OU=Outside," + ou}),
-    dict(sec, id=g + "17", displayName="Admins", members=[], **{ext: "CN=Domain Admins,CN=Users," + base}),
-    dict(sec, id=g + "18", displayName="Garbage", **{ext: "not a dn, OU=A"}),
-]
-json.dump({"tenant_id": "fffffff5-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "fffffff6-2222-4333-8444-555555555555", "secret": "fence-secret"}],
-           "groups": groups}, open(path, "w"))
-PY
+tenant_new "$T/tenant.json"
+# by displayName (first configuration): two good ones, then hostile names
+tenant_group "$T/tenant.json" "${G}01" A
+tenant_group "$T/tenant.json" "${G}02" B
+tenant_group "$T/tenant.json" "${G}03" "Domain Controllers,$BASE #"
+tenant_group "$T/tenant.json" "${G}04" "A,OU=Outside"
+tenant_group "$T/tenant.json" "${G}05" 'A\,OU=Outside'
+tenant_group "$T/tenant.json" "${G}06" Outside
+# by GroupDN (second configuration): a good one, then hostile values
+tenant_group "$T/tenant.json" "${G}11" Good "$EXT=CN=Good,OU=A,OU=Groups,$OU"
+tenant_group "$T/tenant.json" "${G}12" DCs "$EXT=CN=Evil,OU=Domain Controllers,$BASE"
+tenant_group "$T/tenant.json" "${G}13" Root "$EXT=CN=Evil,$BASE"
+tenant_group "$T/tenant.json" "${G}14" Escaped "$EXT=CN=Evil\\,OU=A,OU=Outside,$OU"
+tenant_group "$T/tenant.json" "${G}15" Commas "$EXT=CN=Evil,OU=A\\,OU=Groups,$OU"
+tenant_group "$T/tenant.json" "${G}16" Plus "$EXT=CN=Evil+OU=A,OU=Outside,$OU"
+tenant_group "$T/tenant.json" "${G}17" Admins "$EXT=CN=Domain Admins,CN=Users,$BASE"
+tenant_group "$T/tenant.json" "${G}18" Garbage "$EXT=not a dn, OU=A"
 fake_start "$T/tenant.json"
 groups_outside() {
 	# every group of the test's OU that is not below OU=A or OU=B of OU=Groups, plus any group named Evil anywhere

@@ -10,10 +10,7 @@
 #          cleanly (exit 1, where it stopped) without trying every later operation, and after the DC is back a
 #          rerun converges.
 # Converged: every group once, every member, nothing left to do, `audit verify` passes.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 IP=${GB_TEST_RESTART_IP:-$(echo "$GB_TEST_DC1_IP" | awk -F. '{ printf "127.%d.%d.%d", ($2 + 100) % 256, $3, $4 }')}
 DC="$T/dc"
 if ! sh "$here/testbed/samba-dc.sh" start "$DC" "$IP" GB_TEST_DCR TEST.EXAMPLE >"$T/dc.log" 2>&1; then
@@ -21,68 +18,31 @@ if ! sh "$here/testbed/samba-dc.sh" start "$DC" "$IP" GB_TEST_DCR TEST.EXAMPLE >
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-trap 'sh "$here/testbed/samba-dc.sh" stop "$DC"; rm -rf "$T"' EXIT
+stop_dc() { sh "$here/testbed/samba-dc.sh" stop "$DC"; }
+at_exit stop_dc
 . "$DC/env"
 OU="OU=gbrestart-$$,$GB_TEST_DCR_BASE_DN"
-ad_ou DCR "$OU"
-names=""
-for i in $(seq 1 50); do names="$names r$i-$$"; done
-ad_users DCR "$OU" $names >"$T/guids"
+ad_scope DCR "OU=Groups,$OU"
+ad_numbered_users DCR "$OU" r 50
 expect "fifty users created" test "$(wc -l <"$T/guids")" = 50
-python3 - "$T/tenant.json" "$T/guids" "$T/groups.txt" <<'PY'
-import json, sys, uuid
-path, guids, groups_txt = sys.argv[1:]
-users = [{"id": str(uuid.uuid5(uuid.NAMESPACE_OID, "u-" + l.split("=")[0])), "onPremisesObjectIdentifier": l.split("=")[1].strip()}
-         for l in open(guids) if "=" in l]
-ids = [u["id"] for u in users]
-groups = [{"id": "00000a10-0000-4000-8000-%012d" % n, "displayName": "Restart %02d" % n, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ids} for n in range(1, 61)]
-json.dump({"tenant_id": "fffffffb-2222-4333-8444-555555555555", "page_size": 999,
-           "clients": [{"client_id": "fffffffc-2222-4333-8444-555555555555", "secret": "restart-secret"}],
-           "users": users, "groups": groups}, open(path, "w"))
-open(groups_txt, "w").write("\n".join(g["id"] for g in groups) + "\n")
-PY
-fake_start "$T/tenant.json"
-trap 'sh "$here/testbed/samba-dc.sh" stop "$DC"; sh "$here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
-gb_config "$T/gb.ini" DCR "$OU" "groups_file = $T/groups.txt"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
-ldap() { ldap_on DCR "$@"; }
-groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
-anchors_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" msDS-ExternalDirectoryObjectId 2>/dev/null |
-		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
-}
-members_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
-}
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log" 2>/dev/null || echo 0; }
-reset_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
-		ldap ldapdelete >/dev/null 2>&1
-	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
-}
+tenant_of_groups "$T/tenant.json" "$T/guids" 00000a10 "Restart %02d" 60
+provision_start DCR "$OU"
 # outage NAME AT SECONDS: starts a run, stops the DC once AT audit records exist, keeps it away SECONDS, restarts
 # it, and leaves the run's exit code in $rc, its output in $T/.out and $T/.err
 outage() {
 	reset_ad
-	$GB provision >"$T/.out" 2>"$T/.err" &
-	pid=$!
-	i=0
-	while [ "$(audit_count)" -lt "$2" ] && kill -0 $pid 2>/dev/null && [ $i -lt 1500 ]; do
-		sleep 0.01
-		i=$((i + 1))
-	done
+	run_bg $GB provision
+	wait_audit "$2"
 	at=$(audit_count)
-	kill -0 $pid 2>/dev/null
+	kill -0 $bg_pid 2>/dev/null
 	running=$?
-	sh "$here/testbed/samba-dc.sh" stop "$DC"
+	stop_dc
 	sleep "$3"
-	kill -0 $pid 2>/dev/null
+	kill -0 $bg_pid 2>/dev/null
 	still=$?
 	sh "$here/testbed/samba-dc.sh" restart "$DC" >>"$T/dc.log" 2>&1
 	restarted=$?
-	wait $pid
-	rc=$?
+	wait_bg
 	echo "     $1: DC stopped at $at audit records, away $3 s; the run exited $rc"
 	expect "$1: the run was still applying when the DC stopped" test "$running" = 0 -a "$at" -lt 120
 	expect "$1: the DC is back" test "$restarted" = 0

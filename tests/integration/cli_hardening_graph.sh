@@ -4,38 +4,19 @@
 # a storm longer than [graph] max_throttle_wait. Each run either finishes correctly or stops cleanly (exit 1, a
 # message naming the request), and a rerun without the fault converges: every group once, every member, nothing
 # left to do, and an intact audit log. Each scenario starts from an empty OU and a new state database.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbgfault-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in 1 2 3 4 5 6 7 8; do names="$names gu$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" gu 8
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000d00 "Fault %d" 6 3
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
+provision_start DC1 "$OU"
 # a copy that tolerates only 2 s of throttling per run
 awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
-ldap() { ldap_on DC1 "$@"; }
-groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
-anchors_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" msDS-ExternalDirectoryObjectId 2>/dev/null |
-		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
-}
-members_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
-}
-reset_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
-		while read -r dn; do ldap ldapdelete "$dn" >/dev/null 2>&1; done
-	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
+reset() { # an empty OU, a new state database, no faults
+	reset_ad
 	fake_control DELETE /faults >/dev/null
 }
-faults() { fake_control POST /faults "{\"clear\": true, \"rules\": [$1]}" >/dev/null; }
 fired() { fake_control GET /faults | python3 -c 'import json,sys; print(sum(r.get("fired", 0) for r in json.load(sys.stdin)["rules"]))'; }
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 
 converges() { # NAME: a rerun without faults reaches the expected state
 	fake_control DELETE /faults >/dev/null
@@ -51,8 +32,8 @@ converges() { # NAME: a rerun without faults reaches the expected state
 
 # scenario NAME RULES: the run with the fault finishes correctly (exit 0, complete AD state)
 finishes() {
-	reset_ad
-	faults "$2"
+	reset
+	fake_faults "$2"
 	s=$(date +%s)
 	run $GB provision
 	expect_rc "$1: the run finishes (exit 0)" 0
@@ -65,8 +46,8 @@ finishes() {
 
 # stops NAME RULES TEXT [CONFIG]: the run stops cleanly (exit 1, TEXT and the request in the message), then converges
 stops() {
-	reset_ad
-	faults "$2"
+	reset
+	fake_faults "$2"
 	run $GB_BIN --config "${4:-$T/gb.ini}" --state "$T/gb.db" provision
 	expect_rc "$1: the run stops cleanly (exit 1)" 1
 	expect_err "$1: the message says why" "$3"
@@ -88,8 +69,8 @@ finishes "truncated JSON once" '{"path_regex": "/members", "body": "truncated", 
 # cut short every time: the retries run out and the run stops
 stops "truncated JSON always" '{"path_regex": "/members", "body": "truncated", "count": -1, "skip": 2}' "transfer closed"
 # resets that outlast the waiting budget: the network failure is what is reported, not "still throttled"
-reset_ad
-faults '{"path_regex": "/members", "reset_connection": true, "count": -1, "skip": 1}'
+reset
+fake_faults '{"path_regex": "/members", "reset_connection": true, "count": -1, "skip": 1}'
 run $GB_BIN --config "$T/short.ini" --state "$T/gb.db" provision
 expect_rc "resets beyond max_throttle_wait: the run stops cleanly (exit 1)" 1
 expect "resets beyond max_throttle_wait: the message names the request" grep -q 'GET .*members' "$T/.err"

@@ -3,37 +3,15 @@
 # records; the seed is printed, GB_KILL_SEED=N repeats a run): after each kill no group exists twice, and a rerun
 # converges to the expected AD state with an intact audit log. Each round starts from an empty OU and a new state
 # database, so that every kill lands in a run with work to do.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
 OU="OU=gbkill-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in $(seq 1 30); do names="$names k$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" k 30
 expect "thirty users created" test "$(wc -l <"$T/guids")" = 30
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000e00 "Kill %02d" 40 999 5
-expected_members=$(python3 -c 'import json,sys; print(sum(len(g["members"]) for g in json.load(open(sys.argv[1]))["groups"]))' "$T/tenant.json")
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
-ldap() { ldap_on DC1 "$@"; }
-groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
-anchors_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" msDS-ExternalDirectoryObjectId 2>/dev/null |
-		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
-}
-members_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
-}
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log" 2>/dev/null || echo 0; }
-reset_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
-		ldap ldapdelete >/dev/null 2>&1
-	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
-}
+expected_members=$($GBTEST tenant count-links "$T/tenant.json")
+provision_start DC1 "$OU"
 
 # --- one clean run to learn how many audit records a run writes ---
 run $GB provision
@@ -49,15 +27,7 @@ round=0
 for at in $points; do
 	round=$((round + 1))
 	reset_ad
-	$GB provision >"$T/killed.out" 2>&1 &
-	pid=$!
-	i=0
-	while [ "$(audit_count)" -lt "$at" ] && kill -0 $pid 2>/dev/null && [ $i -lt 1500 ]; do
-		sleep 0.01
-		i=$((i + 1))
-	done
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
+	kill_at_audit "$at" $GB provision
 	got=$(audit_count)
 	echo "     round $round: killed at $got audit records (aimed at $at)"
 	expect "round $round (kill at $at): no duplicate group" test "$(groups_in_ad)" = "$(anchors_in_ad)"

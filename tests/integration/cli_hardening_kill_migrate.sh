@@ -3,46 +3,25 @@
 # after a random number of its audit records (the seed is printed, GB_KILL_SEED=N repeats a run). After each kill the
 # audit log is intact and no AD group exists twice; the rerun stamps every written-back group exactly once with its
 # own anchor and reaches the operator step. Each round starts from unstamped groups and a new state database.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
 WB="OU=gbkm-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" km-$$)"
-eval "km=\$km_$$"
+ad_users DC1 "$WB" km-$$ >"$T/guids"
 NGROUPS=40
 id() { printf '00000e40-0000-4000-8000-%012d' "$1"; }
-python3 - "$T/tenant.json" "$km" "$NGROUPS" <<'PY'
-import json, sys
-path, km, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-groups = [{"id": "00000e40-0000-4000-8000-%012d" % i, "displayName": "Team %d" % i, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]} for i in range(1, n + 1)]
-json.dump({"tenant_id": "fffffe01-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "fffffe02-2222-4333-8444-555555555555", "secret": "kill-secret"}],
-           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": km}], "groups": groups}, open(path, "w"))
-PY
+tenant_of_groups "$T/tenant.json" "$T/guids" 00000e40 "Team %d" $NGROUPS
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB"
 printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\n' \
 	"$here" "$WB" >>"$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
-ldap() { ldap_on DC1 "$@"; }
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log" 2>/dev/null || echo 0; }
-groups_in_ad() { ldap ldapsearch -LLL -b "$WB" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
+ad_scope DC1 "$WB"
 # groups whose anchor is their own (msDS-ExternalDirectoryObjectId equal to the adminDescription Group_<objectId>)
 own_anchors() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(&(objectClass=group)(msDS-ExternalDirectoryObjectId=Group_*))" \
-		adminDescription msDS-ExternalDirectoryObjectId 2>/dev/null | python3 -c '
-import sys
-n = 0
-for block in sys.stdin.read().split("\n\n"):
-    kv = dict(l.split(": ", 1) for l in block.splitlines() if ": " in l)
-    if kv.get("adminDescription") and kv.get("adminDescription") == kv.get("msDS-ExternalDirectoryObjectId"):
-        n += 1
-print(n)'
+	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(&(objectClass=group)(msDS-ExternalDirectoryObjectId=Group_*))" \
+		adminDescription msDS-ExternalDirectoryObjectId 2>/dev/null | $GBTEST own-anchors
 }
 stamped_twice() {
 	sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors'
@@ -50,13 +29,11 @@ stamped_twice() {
 }
 # reset: written-back groups without anchors, and a migration that has passed its inventory gate
 reset() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(objectClass=group)" dn 2>/dev/null | sed -n 's/^dn: //p' |
-		ldap ldapdelete >/dev/null 2>&1
+	reset_ad
 	for n in $(seq 1 $NGROUPS); do
 		printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=km-%s,%s\n\n' \
 			"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
-	done | ldap ldapadd >/dev/null
-	rm -f "$T/gb.db" "$T/gb.db-wal" "$T/gb.db-shm"
+	done | ldap_on DC1 ldapadd >/dev/null
 	$GB migrate run --yes >/dev/null 2>&1
 	$GB migrate confirm inventory >/dev/null 2>&1
 }
@@ -78,15 +55,7 @@ for at in $points; do
 	round=$((round + 1))
 	reset
 	base=$(audit_count)
-	$GB migrate run --yes >"$T/killed.out" 2>&1 &
-	pid=$!
-	i=0
-	while [ "$(audit_count)" -lt $((base + at)) ] && kill -0 $pid 2>/dev/null && [ $i -lt 1500 ]; do
-		sleep 0.01
-		i=$((i + 1))
-	done
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
+	kill_at_audit $((base + at)) $GB migrate run --yes
 	echo "     round $round: killed at $(($(audit_count) - base)) records (aimed at $at)"
 	expect "round $round: $NGROUPS groups, none twice" test "$(groups_in_ad)" = "$NGROUPS"
 	run $GB audit verify

@@ -2,10 +2,7 @@
 # The migration's first steps on the test bed, from a writeback v2 fixture: AD groups as Connect Sync made them
 # (CN=Group_<objectId> in the writeback OU, adminDescription set) and their cloud twins in the Graph fake.
 # import -> inventory (a gate) -> confirm -> stamp-anchors (plan, --yes, kill -9 and resume) -> rollback.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbwb-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" ma-$$ mb-$$)"
@@ -26,28 +23,20 @@ id() { printf '00000013-0000-4000-8000-%012d' "$1"; }
 	printf 'dn: CN=HR Synced-%s,%s\nobjectClass: group\ngroupType: -2147483640\n\n' $$ "$WB"
 } | ldap_on DC1 ldapadd >/dev/null
 HR_SID=$(ad_sid DC1 "$WB" "(cn=HR Synced-$$)")
-python3 - "$T/tenant.json" "$ma" "$mb" "$HR_SID" <<'PY'
-import json, sys
-path, ma, mb, hr_sid = sys.argv[1:]
-gid = lambda n: "00000013-0000-4000-8000-%012d" % n
-sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": [],
-       "writebackConfiguration": {"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"}}
-groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["0000eeee-0000-4000-8000-000000000061", "0000eeee-0000-4000-8000-00636c6f7564"]) for n in range(1, 33)]
-groups.append(dict(sec, id=gid(34), displayName="Mail", mailEnabled=True, members=[]))   # 33 is gone: orphan
-groups.append(dict(sec, id=gid(35), displayName="Stamped already", members=["0000eeee-0000-4000-8000-000000000062"]))
-groups.append({"id": gid(90), "displayName": "HR Synced", "securityEnabled": True, "mailEnabled": False,
-               "groupTypes": [], "onPremisesSyncEnabled": True, "onPremisesSecurityIdentifier": hr_sid,
-               "onPremisesSyncBehavior": {"isCloudManaged": False}, "members": ["0000eeee-0000-4000-8000-000000000061"]})
-json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "ffffffef-2222-4333-8444-555555555555", "secret": "migrate-secret"}],
-           "onPremisesSynchronization": {"features": {"groupWriteBackEnabled": True}},
-           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ma}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": mb},
-                     {"id": "0000eeee-0000-4000-8000-00636c6f7564", "onPremisesObjectIdentifier": None}],
-           "groups": groups}, open(path, "w"))
-PY
+wbc='writebackConfiguration:={"isEnabled": true, "onPremisesGroupType": "universalSecurityGroup"}'
+tenant_new "$T/tenant.json" 'onPremisesSynchronization:={"features": {"groupWriteBackEnabled": true}}'
+tenant_user "$T/tenant.json" u-a "$ma"
+tenant_user "$T/tenant.json" u-b "$mb"
+tenant_user "$T/tenant.json" u-cloud null
+for n in $(seq 1 32); do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a,u-cloud "$wbc"; done
+tenant_group "$T/tenant.json" "$(id 34)" Mail mailEnabled:=true "$wbc" # 33 is gone: an orphan
+tenant_group "$T/tenant.json" "$(id 35)" "Stamped already" members=u-b "$wbc"
+tenant_group "$T/tenant.json" "$(id 90)" "HR Synced" members=u-a onPremisesSyncEnabled:=true \
+	"onPremisesSecurityIdentifier=$HR_SID" 'onPremisesSyncBehavior:={"isCloudManaged": false}'
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)"
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\nconvert_groups = %s\n' "$here" "$WB" "$(id 90)" >>"$T/gb.ini"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"tenant_domain = contoso.example" "convert_groups = $(id 90)"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 anchor_of() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$WB" "(cn=Group_$(id "$1"))" msDS-ExternalDirectoryObjectId 2>/dev/null |
@@ -112,16 +101,8 @@ expect_err "it asks for --yes" "run again with --yes"
 expect "nothing stamped yet" test "$(stamped)" = 1
 
 # kill -9 in the middle of stamping, then resume
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes'"; }
-$GB migrate run --until stamp-anchors --yes >"$T/killed.out" 2>&1 &
-pid=$!
-i=0
-while [ "$(audit_count)" -lt 10 ] && kill -0 $pid 2>/dev/null && [ $i -lt 500 ]; do
-	sleep 0.02
-	i=$((i + 1))
-done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
+AUDIT_WHERE="step = 'stamp-anchors' AND operation = 'set-attributes'"
+kill_at_audit 10 $GB migrate run --until stamp-anchors --yes
 partial=$(stamped)
 expect "the kill landed in the middle" test "$partial" -gt 1 -a "$partial" -lt 31
 run $GB migrate run --until stamp-anchors --yes

@@ -2,10 +2,7 @@
 # The migration handing its groups to an existing Cloud Sync job ([migration] handoff_target = cloudsync): each group
 # is assigned to the job's service principal, provisionOnDemand runs for one group with at most five members as a
 # smoke test, and verify checks AD against the same rules. groupbridge's own provisioning does not take the groups.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" ca-$$)"
@@ -16,40 +13,19 @@ for n in 1 2 3; do
 	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=ca-%s,%s\n\n' \
 		"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
 done | ldap_on DC1 ldapadd >/dev/null
-python3 - "$T/tenant.json" "$ca" "$SP" <<'PY'
-import json, sys
-path, ca, sp = sys.argv[1:]
-gid = lambda n: "00000015-0000-4000-8000-%012d" % n
-groups = [{"id": gid(n), "displayName": "Team %d" % n, "securityEnabled": True, "mailEnabled": False,
-           "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]} for n in (1, 2, 3)]
-json.dump({"tenant_id": "ffffff03-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "ffffff04-2222-4333-8444-555555555555", "secret": "cloudsync-secret"}],
-           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ca}], "groups": groups,
-           "servicePrincipals": [{"id": sp, "appId": "00000016-0000-4000-8000-0000000000aa",
-                                  "displayName": "contoso.com (Cloud Sync)",
-                                  "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group",
-                                                "displayName": "Group", "allowedMemberTypes": ["User"]}],
-                                  "appRoleAssignedTo": [{"principalId": gid(3), "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
-                                  "synchronization": {"jobs": [{"id": "AAD2ADGroupProvisioning.fff03.1",
-                                                                "on_demand_result": "Success"}]}}]},
-          open(path, "w"))
-PY
+tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "00000016-0000-4000-8000-0000000000aa",
+  "displayName": "contoso.com (Cloud Sync)",
+  "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group", "displayName": "Group", "allowedMemberTypes": ["User"]}],
+  "appRoleAssignedTo": [{"principalId": "'"$(id 3)"'", "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
+  "synchronization": {"jobs": [{"id": "AAD2ADGroupProvisioning.fff03.1", "on_demand_result": "Success"}]}}]'
+tenant_user "$T/tenant.json" u-a "$ca"
+for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a; done
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])'
-cat >>"$T/gb.ini" <<INI
-
-[migration]
-connect_sync_export = $here/data/connect-sync/contoso-2016
-writeback_ou = $WB
-tenant_domain = contoso.example
-handoff_target = cloudsync
-cloudsync_service_principal = $SP
-cloudsync_job_id = AAD2ADGroupProvisioning.fff03.1
-INI
-cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
-cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
-cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
-sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
+	"cloudsync_job_id = AAD2ADGroupProvisioning.fff03.1"
+$GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm inventory >/dev/null 2>&1

@@ -2,16 +2,12 @@
 # Every migration command killed with SIGKILL at a random moment, then run again: the migration still reaches
 # "The migration is complete", with every group stamped once, no duplicate AD group, the right groups handed over,
 # and an intact audit log. The seed is printed so that a failure can be replayed (GB_KILL_SEED=N).
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 seed=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 echo "seed $seed"
 WB="OU=gbwbk-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" ka-$$)"
-eval "ka=\$ka_$$"
+ad_users DC1 "$WB" ka-$$ >"$T/guids"
 id() { printf '00000014-0000-4000-8000-%012d' "$1"; }
 {
 	for n in $(seq 1 12); do
@@ -21,26 +17,15 @@ id() { printf '00000014-0000-4000-8000-%012d' "$1"; }
 	printf 'dn: CN=Synced Team-%s,%s\nobjectClass: group\ngroupType: -2147483640\n\n' $$ "$WB"
 } | ldap_on DC1 ldapadd >/dev/null
 SID=$(ad_sid DC1 "$WB" "(cn=Synced Team-$$)")
-python3 - "$T/tenant.json" "$ka" "$SID" <<'PY'
-import json, sys
-path, ka, sid = sys.argv[1:]
-gid = lambda n: "00000014-0000-4000-8000-%012d" % n
-sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
-groups = [dict(sec, id=gid(n), displayName="Team %d" % n, members=["0000eeee-0000-4000-8000-000000000061"]) for n in range(1, 13)]
-groups.append(dict(sec, id=gid(90), displayName="Synced Team", onPremisesSyncEnabled=True,
-                   onPremisesSecurityIdentifier=sid, members=["0000eeee-0000-4000-8000-000000000061"]))
-json.dump({"tenant_id": "ffffff01-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "ffffff02-2222-4333-8444-555555555555", "secret": "kill-secret"}],
-           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": ka}], "groups": groups}, open(path, "w"))
-PY
+tenant_of_groups "$T/tenant.json" "$T/guids" 00000014 "Team %d" 12
+tenant_group "$T/tenant.json" "$(id 90)" "Synced Team" "members=u-ka_$$" onPremisesSyncEnabled:=true \
+	"onPremisesSecurityIdentifier=$SID"
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB" 'cn = IIF(IsPresent([onPremisesSecurityIdentifier]), [displayName], Append("Group_", [objectId]))'
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\nconvert_groups = %s\n' \
-	"$here" "$WB" "$(id 90)" >>"$T/gb.ini"
-cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
-cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
-cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
-sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB" \
+	'cn = IIF(IsPresent([onPremisesSecurityIdentifier]), [displayName], Append("Group_", [objectId]))' \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"tenant_domain = contoso.example" "convert_groups = $(id 90)"
+$GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 
 n=0

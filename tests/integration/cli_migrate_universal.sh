@@ -3,15 +3,12 @@
 # group listed for conversion is reported and left alone; with --make-universal its scope becomes universal first
 # (security flag kept), and a group whose scope AD's rules forbid to change (a global group that is a member of another
 # global group) is reported and stays in AD's hands.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 WB="OU=gbuni-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 eval "$(ad_users DC1 "$WB" un-$$)"
 eval "un=\$un_$$"
-WBG=00000015-0000-4000-8000-000000000001
+WBG=00000017-0000-4000-8000-000000000001
 # a written-back group, a global group to convert, and a global group that is a member of another global group
 {
 	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=un-%s,%s\n\n' \
@@ -22,29 +19,18 @@ WBG=00000015-0000-4000-8000-000000000001
 } | ldap_on DC1 ldapadd >/dev/null
 SID_G=$(ad_sid DC1 "$WB" "(cn=Global Team-$$)")
 SID_I=$(ad_sid DC1 "$WB" "(cn=Inner Global-$$)")
-G_ID=00000015-0000-4000-8000-000000000090
-I_ID=00000015-0000-4000-8000-000000000091
-python3 - "$T/tenant.json" "$un" "$SID_G" "$SID_I" "$WBG" "$G_ID" "$I_ID" <<'PY'
-import json, sys
-path, un, sid_g, sid_i, wbg, g_id, i_id = sys.argv[1:]
-sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
-groups = [dict(sec, id=wbg, displayName="Written Back", members=["0000eeee-0000-4000-8000-000000000061"]),
-          dict(sec, id=g_id, displayName="Global Team", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_g,
-               members=["0000eeee-0000-4000-8000-000000000061"]),
-          dict(sec, id=i_id, displayName="Inner Global", onPremisesSyncEnabled=True, onPremisesSecurityIdentifier=sid_i,
-               members=[])]
-json.dump({"tenant_id": "ffffff15-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "ffffff16-2222-4333-8444-555555555555", "secret": "uni-secret"}],
-           "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": un}], "groups": groups}, open(path, "w"))
-PY
+G_ID=00000017-0000-4000-8000-000000000090
+I_ID=00000017-0000-4000-8000-000000000091
+tenant_new "$T/tenant.json"
+tenant_user "$T/tenant.json" u-a "$un"
+tenant_group "$T/tenant.json" "$WBG" "Written Back" members=u-a
+tenant_group "$T/tenant.json" "$G_ID" "Global Team" members=u-a onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_G"
+tenant_group "$T/tenant.json" "$I_ID" "Inner Global" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_I"
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB"
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\nconvert_groups = %s, %s\n' \
-	"$here" "$WB" "$G_ID" "$I_ID" >>"$T/gb.ini"
-cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
-cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
-cp "$here/data/connect-sync/fixtures/rules/coex-outbound.xml" "$T/after/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
-sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' "$T/after/GlobalSettings/MV.xml"
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"tenant_domain = contoso.example" "convert_groups = $G_ID, $I_ID"
+$GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 group_type() { ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=$1-$$)" groupType | sed -n 's/^groupType: //p'; }
 cloud_managed() {

@@ -2,8 +2,6 @@
 # Provisioning end to end on the test bed: a real Samba AD DC (DC1) and the Graph fake. Covers the rows of the
 # source-of-authority and nested-group tables, hostile names, convergence (a second run writes nothing), membership
 # changes, the audit log, and the delete threshold.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 OU="OU=gbprov-$$,$BASE"
@@ -17,42 +15,27 @@ expect "three users have GUIDs" test -n "${alice:-}" -a -n "${bob:-}" -a -n "${c
 
 # --- the tenant ---
 HOSTILE=' #Évil Zürich, "x" <y>;=+\ ñ '
-python3 - "$T/tenant.json" "$alice" "$bob" "$carol" "$HOSTILE" <<'PY'
-import json, sys
-path, alice, bob, carol, hostile = sys.argv[1:]
-g = lambda n: "0000000%d-1111-4111-8111-%012d" % (n, n)
-users = [
-    {"id": "0000eeee-0000-4000-8000-00616c696365", "displayName": "Alice", "onPremisesObjectIdentifier": alice, "onPremisesSyncEnabled": True},
-    {"id": "0000eeee-0000-4000-8000-000000626f62", "displayName": "Bob", "onPremisesObjectIdentifier": bob.upper(), "onPremisesSyncEnabled": True},
-    {"id": "0000eeee-0000-4000-8000-006361726f6c", "displayName": "Carol", "onPremisesObjectIdentifier": carol, "onPremisesSyncEnabled": True},
-    {"id": "0000eeee-0000-4000-8000-00636c6f7564", "displayName": "Cloud Only", "onPremisesObjectIdentifier": None},
-    {"id": "0000eeee-0000-4000-8000-006f74686572", "displayName": "Other Forest", "onPremisesObjectIdentifier": "99999999-9999-4999-8999-999999999999",
-     "onPremisesSyncEnabled": True},
-]
-sec = {"securityEnabled": True, "mailEnabled": False, "groupTypes": []}
-groups = [
-    dict(sec, id=g(1), displayName="Sales", description="  Sales team  ", members=["0000eeee-0000-4000-8000-00616c696365", "0000eeee-0000-4000-8000-000000626f62", "0000eeee-0000-4000-8000-00636c6f7564"]),
-    dict(sec, id=g(2), displayName="CloudOnly", members=["0000eeee-0000-4000-8000-00636c6f7564"]),
-    dict(sec, id=g(3), displayName="Empty", members=[]),
-    dict(sec, id=g(4), displayName="SyncedFromAD", onPremisesSyncEnabled=True, members=["0000eeee-0000-4000-8000-00616c696365"]),
-    dict(sec, id=g(5), displayName="Parent", members=[g(1), g(4), "dev-1", "0000eeee-0000-4000-8000-006f74686572"]),
-    dict(sec, id=g(6), displayName="Mail", mailEnabled=True, members=["0000eeee-0000-4000-8000-00616c696365"]),
-    dict(sec, id=g(7), displayName=hostile, members=["0000eeee-0000-4000-8000-00616c696365"]),
-    dict(sec, id=g(8), displayName="M365", groupTypes=["Unified"], members=[]),
-]
-tenant = {
-    "tenant_id": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-    "clients": [{"client_id": "11111111-2222-4333-8444-555555555555", "secret": "fake-secret-value-1"}],
-    "page_size": 2,
-    "users": users, "groups": groups,
-    "devices": [{"id": "dev-1", "displayName": "Laptop"}],
-}
-json.dump(tenant, open(path, "w"), indent=1)
-PY
+g() { printf '0000000%d-1111-4111-8111-%012d' "$1" "$1"; }
+bob_upper=$(echo "$bob" | tr '[:lower:]' '[:upper:]')
+tenant_new "$T/tenant.json" page_size:=2 'devices:=[{"id": "dev-1", "displayName": "Laptop"}]' \
+	'clients:=[{"client_id": "11111111-2222-4333-8444-555555555555", "secret": "fake-secret-value-1"}]'
+tenant_user "$T/tenant.json" u-alice "$alice" displayName=Alice onPremisesSyncEnabled:=true
+tenant_user "$T/tenant.json" u-bob "$bob_upper" displayName=Bob onPremisesSyncEnabled:=true
+tenant_user "$T/tenant.json" u-carol "$carol" displayName=Carol onPremisesSyncEnabled:=true
+tenant_user "$T/tenant.json" u-cloud null "displayName=Cloud Only"
+tenant_user "$T/tenant.json" u-other 99999999-9999-4999-8999-999999999999 "displayName=Other Forest" onPremisesSyncEnabled:=true
+tenant_group "$T/tenant.json" "$(g 1)" Sales "description=  Sales team  " members=u-alice,u-bob,u-cloud
+tenant_group "$T/tenant.json" "$(g 2)" CloudOnly members=u-cloud
+tenant_group "$T/tenant.json" "$(g 3)" Empty
+tenant_group "$T/tenant.json" "$(g 4)" SyncedFromAD members=u-alice onPremisesSyncEnabled:=true
+tenant_group "$T/tenant.json" "$(g 5)" Parent "members=$(g 1),$(g 4),dev-1,u-other"
+tenant_group "$T/tenant.json" "$(g 6)" Mail members=u-alice mailEnabled:=true
+tenant_group "$T/tenant.json" "$(g 7)" "$HOSTILE" members=u-alice
+tenant_group "$T/tenant.json" "$(g 8)" M365 'groupTypes:=["Unified"]'
 fake_start "$T/tenant.json"
 ids=""
 for n in 1 2 3 4 5 6 7 8; do ids="$ids
-    0000000$n-1111-4111-8111-00000000000$n"; done
+    $(g $n)"; done
 gb_config "$T/gb.ini" DC1 "$OU" "groups =$ids" "delete_threshold = 0"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 count() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "$1" dn 2>/dev/null | grep -c '^dn:'; }

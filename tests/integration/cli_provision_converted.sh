@@ -5,8 +5,6 @@
 #   converted parent + group synced from AD       -> not referenced (and an existing reference is kept)
 #   converted parent + converted member group     -> referenced
 #   cloud parent     + converted member group     -> referenced
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbconv-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"

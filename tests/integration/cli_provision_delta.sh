@@ -4,8 +4,6 @@
 # writes nothing; a membership change is built from the delta record and the stored membership, reading nothing
 # else; a user's change is taken from users delta and re-reads only that user's groups' properties; a pass that fails
 # is replayed by the next; --full and a changed configuration read everything.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdelta-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"
@@ -14,24 +12,19 @@ eval "da=\$da_$$ db=\$db_$$ dc=\$dc_$$"
 G1=00000011-0000-4000-8000-000000000001
 G2=00000011-0000-4000-8000-000000000002
 G3=00000011-0000-4000-8000-000000000003
-cat >"$T/tenant.json" <<JSON
-{"tenant_id": "fffffffb-2222-4333-8444-555555555555",
- "clients": [{"client_id": "fffffffc-2222-4333-8444-555555555555", "secret": "delta-secret"}],
- "users": [{"id": "0000eeee-0000-4000-8000-000000000061", "onPremisesObjectIdentifier": "$da"}, {"id": "0000eeee-0000-4000-8000-000000000062", "onPremisesObjectIdentifier": "$db"},
-           {"id": "0000eeee-0000-4000-8000-000000000063", "onPremisesObjectIdentifier": null}],
- "groups": [
-  {"id": "$G1", "displayName": "One", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000061"]},
-  {"id": "$G2", "displayName": "Two", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000000063"]},
-  {"id": "$G3", "displayName": "Three", "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": []}]}
-JSON
+tenant_new "$T/tenant.json"
+tenant_user "$T/tenant.json" u-a "$da"
+tenant_user "$T/tenant.json" u-b "$db"
+tenant_user "$T/tenant.json" u-c null
+tenant_group "$T/tenant.json" "$G1" One members=u-a
+tenant_group "$T/tenant.json" "$G2" Two members=u-c
+tenant_group "$T/tenant.json" "$G3" Three
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$OU" "groups = $G1 $G2 $G3"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 members_of() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null | grep -c '^member:'
 }
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log"; }
-graph_paths() { fake_control GET /log | python3 -c 'import json,sys; print("\n".join(r["path"] for r in json.load(sys.stdin)["value"]))'; }
 
 run $GB provision
 expect_rc "the first pass exits 0" 0
@@ -73,7 +66,7 @@ expect "only that group was read" test "$(grep -c "/groups/$G2" "$T/paths")" = 1
 
 # --- a pass that fails after reading group delta is replayed by the next one ---
 fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G3\", \"members\": [\"0000eeee-0000-4000-8000-000000000061\"]}]}"
-fake_control POST /faults '{"rules": [{"method": "GET", "path_regex": "/users/delta", "status": 500, "code": "InternalServerError", "count": 1}]}' >/dev/null
+fake_faults '{"method": "GET", "path_regex": "/users/delta", "status": 500, "code": "InternalServerError", "count": 1}'
 run $GB provision
 expect "the pass with a failing read fails" test "$rc" = 1
 expect "nothing was added" test "$(members_of Three_000000000003)" = 0

@@ -5,8 +5,6 @@
 # nested group kept as a member, a user whose onPremisesObjectIdentifier changes, a delta replayed over a membership
 # already recorded (nothing written), the full re-read when the stored membership is missing or its group stopped
 # being managed, and an expired link.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdeltam-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"
@@ -15,21 +13,12 @@ eval "m1=\$m1_$$ m2=\$m2_$$ m3=\$m3_$$ m4=\$m4_$$ m5=\$m5_$$ m6=\$m6_$$ m7=\$m7_
 GB1=00de17a0-0000-4000-8000-000000000001
 GN=00de17a0-0000-4000-8000-000000000002
 GO=00de17a0-0000-4000-8000-000000000003
-cat >"$T/tenant.json" <<JSON
-{"tenant_id": "fffffffb-3333-4333-8444-555555555555",
- "clients": [{"client_id": "fffffffc-3333-4333-8444-555555555555", "secret": "deltam-secret"}],
- "users": [{"id": "0000eeee-0000-4000-8000-000000000031", "onPremisesObjectIdentifier": "$m1"}, {"id": "0000eeee-0000-4000-8000-000000000032", "onPremisesObjectIdentifier": "$m2"},
-           {"id": "0000eeee-0000-4000-8000-000000000033", "onPremisesObjectIdentifier": "$m3"}, {"id": "0000eeee-0000-4000-8000-000000000034", "onPremisesObjectIdentifier": "$m4"},
-           {"id": "0000eeee-0000-4000-8000-000000000035", "onPremisesObjectIdentifier": "$m5"}, {"id": "0000eeee-0000-4000-8000-000000000036", "onPremisesObjectIdentifier": "$m6"},
-           {"id": "0000eeee-0000-4000-8000-000000000037", "onPremisesObjectIdentifier": null}],
- "groups": [
-  {"id": "$GB1", "displayName": "Big", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["0000eeee-0000-4000-8000-000000000031", "0000eeee-0000-4000-8000-000000000032", "0000eeee-0000-4000-8000-000000000033", "0000eeee-0000-4000-8000-000000000034"]},
-  {"id": "$GN", "displayName": "Nest", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["$GB1", "0000eeee-0000-4000-8000-000000000035"]},
-  {"id": "$GO", "displayName": "Other", "securityEnabled": true, "mailEnabled": false, "groupTypes": [],
-   "members": ["0000eeee-0000-4000-8000-000000000036"]}]}
-JSON
+tenant_new "$T/tenant.json"
+for n in 1 2 3 4 5 6; do tenant_user "$T/tenant.json" u-$n "$(eval "echo \$m$n")"; done
+tenant_user "$T/tenant.json" u-7 null
+tenant_group "$T/tenant.json" "$GB1" Big members=u-1,u-2,u-3,u-4
+tenant_group "$T/tenant.json" "$GN" Nest "members=$GB1,u-5"
+tenant_group "$T/tenant.json" "$GO" Other members=u-6
 fake_start "$T/tenant.json"
 fake_control POST /config '{"delta_members_per_record": 1, "page_size": 2}' >/dev/null
 gb_config "$T/gb.ini" DC1 "$OU" "groups = $GB1 $GN $GO"
@@ -38,11 +27,6 @@ GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 members() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null |
 		sed -n 's/^member: CN=\([^,]*\),.*/\1/p' | sed "s/-$$\$//" | sort | tr '\n' ' ' | sed 's/ $//'
-}
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log"; }
-graph_paths() {
-	fake_control GET /log | python3 -c 'import json,sys; print("\n".join(r["path"] for r in json.load(sys.stdin)["value"]))' |
-		grep -v 'oauth2/v2.0/token'
 }
 BIG=Big_000000000001 NEST=Nest_000000000002 OTHER=Other_000000000003
 

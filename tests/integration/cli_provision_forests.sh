@@ -12,17 +12,11 @@ eval "$(ad_users DC1 "$OU1" ann-$$ amy-$$)"
 eval "$(ad_users DC2 "$OU2" ben-$$)"
 eval "ann=\$ann_$$ amy=\$amy_$$ ben=\$ben_$$"
 expect "users exist in both forests" test -n "$ann" -a -n "$amy" -a -n "$ben"
-python3 - "$T/tenant.json" "$ann" "$amy" "$ben" <<'PY'
-import json, sys
-path, ann, amy, ben = sys.argv[1:]
-users = [{"id": "0000eeee-0000-4000-8000-000000616e6e", "onPremisesObjectIdentifier": ann}, {"id": "0000eeee-0000-4000-8000-000000616d79", "onPremisesObjectIdentifier": amy},
-         {"id": "0000eeee-0000-4000-8000-00000062656e", "onPremisesObjectIdentifier": ben}]
-groups = [{"id": "0000000a-2222-4222-8222-00000000000a", "displayName": "Everyone", "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ["0000eeee-0000-4000-8000-000000616e6e", "0000eeee-0000-4000-8000-000000616d79", "0000eeee-0000-4000-8000-00000062656e"]}]
-json.dump({"tenant_id": "fffffff1-2222-4333-8444-555555555555",
-           "clients": [{"client_id": "fffffff2-2222-4333-8444-555555555555", "secret": "two-forest-secret"}],
-           "users": users, "groups": groups}, open(path, "w"))
-PY
+tenant_new "$T/tenant.json"
+tenant_user "$T/tenant.json" u-ann "$ann"
+tenant_user "$T/tenant.json" u-amy "$amy"
+tenant_user "$T/tenant.json" u-ben "$ben"
+tenant_group "$T/tenant.json" 0000000a-2222-4222-8222-00000000000a Everyone members=u-ann,u-amy,u-ben
 fake_start "$T/tenant.json"
 gb_config "$T/f1.ini" DC1 "$OU1" "groups = 0000000a-2222-4222-8222-00000000000a"
 gb_config "$T/f2.ini" DC2 "$OU2" "groups = 0000000a-2222-4222-8222-00000000000a"

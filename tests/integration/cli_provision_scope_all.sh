@@ -1,8 +1,6 @@
 #!/bin/sh
 # scope = all with Cloud Sync's filter operators: only the groups that match a filter line are provisioned, and the
 # run warns about the cost of reading the whole tenant.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gball-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"

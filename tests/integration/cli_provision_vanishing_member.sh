@@ -3,51 +3,33 @@
 # request, which AD then refuses because one member no longer exists. The group must still be created (added alone,
 # then its members), the failure named and the exit code partial (3), and the next run must converge without the
 # vanished user. The run is paused with SIGSTOP after its first audit record, the user is deleted, and it goes on.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbvanish-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-names=""
-for i in $(seq 1 8); do names="$names v$i-$$"; done
-ad_users DC1 "$OU" $names >"$T/guids"
+ad_numbered_users DC1 "$OU" v 8
 expect "eight users created" test "$(wc -l <"$T/guids")" = 8
 tenant_of_groups "$T/tenant.json" "$T/guids" 0000ab12 "Vanish %02d" 60
-fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
-ldap() { ldap_on DC1 "$@"; }
-groups_in_ad() { ldap ldapsearch -LLL -b "OU=Groups,$OU" "(objectClass=group)" dn 2>/dev/null | grep -c '^dn:'; }
-members_in_ad() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null | grep -c '^member:'
-}
+provision_start DC1 "$OU"
 victim_refs() {
-	ldap ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null |
+	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(objectClass=group)" member 2>/dev/null |
 		grep -c "^member: CN=v8-$$," || true
 }
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log" 2>/dev/null || echo 0; }
 
 run $GB provision --dry-run
 expect_rc "the dry run exits 0" 0
 expect "the plan creates sixty groups" test "$(grep -c '^ *[0-9]*\. create-group ' "$T/.out")" = 60
 
 # --- the run, paused after its first write while the eighth user is deleted ---
-$GB -v provision >"$T/run.out" 2>"$T/run.err" &
-pid=$!
-i=0
-while [ "$(audit_count)" -lt 1 ] && kill -0 $pid 2>/dev/null && [ $i -lt 3000 ]; do
-	sleep 0.01
-	i=$((i + 1))
-done
-kill -STOP $pid 2>/dev/null
+run_bg $GB -v provision
+wait_audit 1 3000
+kill -STOP $bg_pid 2>/dev/null
 paused_at=$(audit_count)
 echo "     paused at $paused_at audit record(s)"
-ldap ldapdelete "CN=v8-$$,$OU" >/dev/null 2>&1
+ldap_on DC1 ldapdelete "CN=v8-$$,$OU" >/dev/null 2>&1
 expect "the eighth user is deleted while the run is paused" \
-	test -z "$(ldap ldapsearch -LLL -b "$OU" "(cn=v8-$$)" dn 2>/dev/null)"
-kill -CONT $pid 2>/dev/null
-wait $pid
-rc=$?
+	test -z "$(ldap_on DC1 ldapsearch -LLL -b "$OU" "(cn=v8-$$)" dn 2>/dev/null)"
+kill -CONT $bg_pid 2>/dev/null
+wait_bg
+cp "$T/.err" "$T/run.err"
 expect "the run was paused before its last group ($paused_at of about 120 records)" test "$paused_at" -lt 100
 expect "the run reports a partial result (exit 3, got $rc)" test "$rc" = 3
 expect "it says which add failed and that the group was added alone" \

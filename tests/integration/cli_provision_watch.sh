@@ -1,7 +1,5 @@
 #!/bin/sh
 # provision --watch: passes repeat, a cloud change is applied by a later pass, and SIGTERM stops with exit 0.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbwatch-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"

@@ -2,10 +2,7 @@
 # Secrets are kept: a full flow at debug level (config check, import, dry run, provision, reports, audit export)
 # and then every log line, report, audit record, the state database and the process argument list are searched for
 # the bind password and the Graph client secret. None may appear.
-. "$(dirname "$0")/lib.sh"
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
 OU="OU=gbsecret-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"
 eval "$(ad_users DC1 "$OU" sa-$$)"

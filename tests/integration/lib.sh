@@ -6,6 +6,7 @@
 #   expect_err NAME TEXT        the last run's stderr contains TEXT
 #   expect_not NAME TEXT        neither stdout nor stderr contains TEXT
 #   expect NAME CMD...          CMD succeeds
+_gb_lib_sh=1
 GB_BIN=${GB_BIN:-$(pwd)/build/groupbridge}
 _passed=0
 _failed=0

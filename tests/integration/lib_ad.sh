@@ -1,18 +1,59 @@
-# AD and Graph-fake fixtures for the shell integration tests (source after lib.sh, under with-testbed.sh).
-#   ldap_on DC CMD ARGS...          runs an OpenLDAP tool against DC (DC1 or DC2) over verified LDAPS as Administrator
+# AD and Graph-fake fixtures for the shell integration tests, under with-testbed.sh (sources lib.sh unless it was;
+# sets $here to tests/).
+#
+# The directory, as Administrator and directly on the DC (fixtures and assertions never go through the Windows
+# personality proxy nor bind as the delegated account that groupbridge uses):
+#   ldap_on DC CMD ARGS...          runs an OpenLDAP tool against DC (DC1, DC2, DCR) over verified LDAPS
 #   ad_ou DC OU                     creates OU (a DN) and OU=Groups below it
-#   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines (GUID as text)
+#   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines ("-" in NAME as "_")
+#   ad_numbered_users DC OU PREFIX N  creates OU (ad_ou) and N users PREFIX1-<pid> .. PREFIXN-<pid> in it; their
+#                                   ad_users lines go to $T/guids
+#   ad_sid DC BASE FILTER           prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
+#   ad_protect DC DN                makes DN look as AdminSDHolder leaves a protected object: adminCount 1 and
+#                                   AdminSDHolder's security descriptor, whose DACL is protected from inheritance (so
+#                                   the delegated account's inherited rights do not reach it)
+# The groups of a test (below $AD_BASE, default OU=Groups,$OU, on $AD_DC, default DC1; ad_scope DC BASE sets both):
+#   groups_in_ad [BASE]             how many groups
+#   anchors_in_ad [BASE]            how many distinct msDS-ExternalDirectoryObjectId values they carry
+#   members_in_ad [BASE]            how many member values they hold in all
+#   reset_ad [BASE]                 deletes them, and the state database $GB_DB
+# The state database ($GB_DB, default $T/gb.db) and runs killed on the way:
+#   audit_count [WHERE]             records in its audit log (optionally only those WHERE says), 0 without one
+#   run_bg CMD...                   starts CMD in the background (stdout $T/.out, stderr $T/.err, as `run` keeps
+#                                   them for expect_out and expect_err); pid in $bg_pid
+#   wait_audit N [TICKS]            waits until audit_count (with $AUDIT_WHERE) reaches N while $bg_pid runs, at most
+#                                   TICKS times 10 ms (1500)
+#   wait_bg                         waits until $bg_pid ends; its exit code in $rc, its output in $out and $errout
+#   kill_bg [SIGNAL]                sends SIGNAL (KILL) to $bg_pid and reaps it; its exit code in $rc
+#   kill_at_audit N CMD...          run_bg CMD, wait_audit N, kill_bg: groupbridge killed after N audit records
+# The Graph fake and tenants:
 #   fake_start TENANT.json          starts a Graph fake for the test (stopped at exit) and sources its env
 #   fake_mutate JSON                POSTs a /_fake/mutate body
-#   gb_config FILE DC OU EXTRA...   writes a configuration for DC and the running fake, target OU=Groups,OU;
-#                                   EXTRA lines are appended to [provisioning]
+#   fake_control METHOD PATH [JSON] calls the fake's control API (PATH below /_fake), prints the reply
+#   fake_faults RULES               replaces the fake's fault rules with RULES (the inside of a JSON list)
+#   graph_paths                     the paths of the requests the fake served, token requests left out
+#   tenant_new FILE [K=V|K:=JSON]...            a tenant with no objects (tests/support/gbtest.py tenant new)
+#   tenant_user FILE ID GUID|null [K=V...]      adds a user synced from AD (null: cloud-only)
+#   tenant_group FILE ID NAME [members=A,B] [K=V...]
+#                                   adds a security group; its id is appended to FILE.groups
 #   tenant_of_groups OUT GUIDS PREFIX NAME COUNT [PAGE_SIZE [ROTATE]]
-#                                   writes a tenant to OUT whose users are the ad_users lines in GUIDS (synced from
-#                                   AD, id u-NAME) and COUNT security groups PREFIX-0000-4000-8000-<n, 12 digits>
-#                                   named by the printf format NAME with n, each with every user (ROTATE r: all but
-#                                   the first n % r), paged PAGE_SIZE (999); the group ids go to OUT.groups
+#                                   users from the ad_users lines in GUIDS (id u-NAME) and COUNT security groups
+#                                   PREFIX-0000-4000-8000-<n, 12 digits> named by the printf format NAME with n, each
+#                                   with every user (ROTATE r: all but the first n % r), paged PAGE_SIZE (999); the
+#                                   group ids go to OUT.groups
+# The configuration:
+#   gb_config FILE DC OU EXTRA...   writes a configuration (tests/testbed/ini.sh) for DC and the running fake, with
+#                                   [provisioning] target_container = OU=Groups,OU and the EXTRA lines after it
+#   provision_start DC OU [EXTRA...]  starts the fake on $T/tenant.json and writes $T/gb.ini for the groups listed in
+#                                   $T/tenant.json.groups (and EXTRA lines); $GB is groupbridge with it and $GB_DB
+[ -n "${_gb_lib_sh:-}" ] || . "$(dirname "$0")/lib.sh"
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
 _lib_here=$(cd "$(dirname "$0")/.." && pwd)
+here=$_lib_here # tests/, for the data and the test bed
+GBTEST="python3 $_lib_here/support/gbtest.py"
+GB_DB=${GB_DB:-$T/gb.db}
+. "$_lib_here/testbed/ini.sh"
 
 ldap_on() {
 	_dc=$1
@@ -33,15 +74,86 @@ ad_users() {
 	for _u in "$@"; do
 		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n\n' "$_u" "$_ou" "$(echo "$_u" | cut -c1-20)"
 	done | ldap_on "$_dc" ldapadd >/dev/null
-	ldap_on "$_dc" ldapsearch -LLL -b "$_ou" "(objectClass=user)" objectGUID cn | python3 -c '
-import base64, re, sys, uuid
-text = sys.stdin.read().replace("\n ", "")
-for block in text.split("\n\n"):
-    cn = re.search(r"^cn: (\S+)", block, re.M)
-    g = re.search(r"^objectGUID:: (\S+)", block, re.M)
-    if cn and g:
-        print("%s=%s" % (cn.group(1).replace("-", "_"), uuid.UUID(bytes_le=base64.b64decode(g.group(1)))))
-'
+	ldap_on "$_dc" ldapsearch -LLL -b "$_ou" "(objectClass=user)" objectGUID cn | $GBTEST guids
+}
+
+ad_numbered_users() {
+	ad_ou "$1" "$2"
+	_names=""
+	for _i in $(seq 1 "$4"); do _names="$_names $3$_i-$$"; done
+	ad_users "$1" "$2" $_names >"$T/guids"
+}
+
+ad_sid() {
+	ldap_on "$1" ldapsearch -LLL -b "$2" "$3" objectSid | $GBTEST sid
+}
+
+ad_protect() { # the DACL of AdminSDHolder without what it inherits, marked protected; owner and group are kept
+	_sd=$(ldap_on "$1" ldapsearch -LLL -o ldif-wrap=no -b "CN=AdminSDHolder,CN=System,$(eval "echo \$GB_TEST_${1}_BASE_DN")" \
+		-s base -E '!1.2.840.113556.1.4.801=::MAMCAQQ=' nTSecurityDescriptor | sed -n 's/^nTSecurityDescriptor:: //p' |
+		$GBTEST protect-sd)
+	printf 'dn: %s\nchangetype: modify\nreplace: adminCount\nadminCount: 1\n-\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor:: %s\n-\n' \
+		"$2" "$_sd" | ldap_on "$1" ldapmodify >/dev/null
+}
+
+ad_scope() {
+	AD_DC=$1
+	AD_BASE=$2
+}
+
+_ad_search() { # BASE FILTER ATTR...: LDIF of the groups below BASE, unwrapped
+	_b=$1
+	shift
+	ldap_on "${AD_DC:-DC1}" ldapsearch -LLL -o ldif-wrap=no -b "$_b" "(objectClass=group)" "$@" 2>/dev/null
+}
+
+groups_in_ad() { _ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" 1.1 | grep -c '^dn:'; }
+anchors_in_ad() {
+	_ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" msDS-ExternalDirectoryObjectId |
+		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
+}
+members_in_ad() { _ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" member | grep -c '^member:'; }
+reset_ad() {
+	_ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" 1.1 | sed -n 's/^dn: //p' | ldap_on "${AD_DC:-DC1}" ldapdelete -c >/dev/null 2>&1
+	rm -f "$GB_DB" "$GB_DB-wal" "$GB_DB-shm"
+}
+
+audit_count() {
+	sqlite3 "$GB_DB" "SELECT count(*) FROM audit_log${1:+ WHERE $1}" 2>/dev/null || echo 0
+}
+
+run_bg() {
+	"$@" >"$T/.out" 2>"$T/.err" &
+	bg_pid=$!
+}
+
+wait_audit() {
+	_i=0
+	while [ "$(audit_count "${AUDIT_WHERE:-}")" -lt "$1" ] && kill -0 "$bg_pid" 2>/dev/null && [ $_i -lt "${2:-1500}" ]; do
+		sleep 0.01
+		_i=$((_i + 1))
+	done
+}
+
+wait_bg() {
+	wait "$bg_pid"
+	rc=$?
+	out=$(cat "$T/.out")
+	errout=$(cat "$T/.err")
+}
+
+kill_bg() {
+	kill -"${1:-KILL}" "$bg_pid" 2>/dev/null
+	wait "$bg_pid" 2>/dev/null
+	rc=$?
+}
+
+kill_at_audit() {
+	_n=$1
+	shift
+	run_bg "$@"
+	wait_audit "$_n"
+	kill_bg
 }
 
 fake_start() {
@@ -50,89 +162,47 @@ fake_start() {
 		echo "0 passed, 1 failed"
 		exit 1
 	}
-	trap 'sh "$_lib_here/testbed/graph-fake.sh" stop "$T/fake"; rm -rf "$T"' EXIT
+	_fake_started=yes
 	. "$T/fake/env"
 }
 
-fake_mutate() {
-	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" <<'PY'
-import ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-req = urllib.request.Request(sys.argv[1] + "/mutate", data=sys.argv[3].encode(), method="POST",
-                             headers={"Content-Type": "application/json"})
-urllib.request.urlopen(req, context=ctx).read()
-PY
+fake_control() { $GBTEST control "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" "$2" "${3:-}"; }
+fake_mutate() { fake_control POST /mutate "$1" >/dev/null; }
+fake_faults() { fake_control POST /faults "{\"clear\": true, \"rules\": [$1]}" >/dev/null; }
+graph_paths() {
+	fake_control GET /log | python3 -c 'import json,sys; print("\n".join(r["path"] for r in json.load(sys.stdin)["value"]))' |
+		grep -v 'oauth2/v2.0/token'
 }
+
+# every exit path stops the fake (when one was started) and whatever the test registered with at_exit
+_lib_ad_exit() {
+	for _cmd in $_at_exit; do eval "$_cmd"; done
+	[ -z "${_fake_started:-}" ] || sh "$_lib_here/testbed/graph-fake.sh" stop "$T/fake"
+	rm -rf "$T"
+}
+_at_exit=""
+# at_exit FUNCTION: runs FUNCTION (a name) when the test exits, before the fake is stopped
+at_exit() { _at_exit="$_at_exit $1"; }
+trap _lib_ad_exit EXIT
+
+tenant_new() { $GBTEST tenant new "$@"; }
+tenant_user() { $GBTEST tenant user "$@"; }
+tenant_group() { $GBTEST tenant group "$@"; }
+tenant_of_groups() { $GBTEST tenant of-groups "$@"; }
 
 gb_config() {
 	_file=$1
 	_dc=$2
 	_ou=$3
 	shift 3
-	eval "_uri=\$GB_TEST_${_dc}_LDAPS_URI _dn=\$GB_TEST_${_dc}_BIND_DN _pw=\$GB_TEST_${_dc}_BIND_PASSWORD_FILE _base=\$GB_TEST_${_dc}_BASE_DN"
-	{
-		cat <<INI
-[graph]
-tenant_id = $GB_TEST_GRAPH_TENANT_ID
-client_id = $GB_TEST_GRAPH_CLIENT_ID
-client_secret_file = $T/fake/secret
-authority_url = $GB_TEST_AUTHORITY_URL
-graph_url = $GB_TEST_GRAPH_URL
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[directory]
-uri = $_uri
-bind_dn = $_dn
-bind_password_file = $_pw
-base_dn = $_base
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[provisioning]
-target_container = OU=Groups,$_ou
-INI
-		for _line in "$@"; do
-			printf '%s\n' "$_line"
-		done
-	} >"$_file"
+	gb_ini "$_file" "$_dc" "[provisioning]" "target_container = OU=Groups,$_ou" "$@"
 }
 
-tenant_of_groups() {
-	python3 - "$@" <<'PY'
-import json, sys, uuid
-out, guids, prefix, name, count = sys.argv[1:6]
-page = int(sys.argv[6]) if len(sys.argv) > 6 else 999
-rotate = int(sys.argv[7]) if len(sys.argv) > 7 else 0
-users = [{"id": str(uuid.uuid5(uuid.NAMESPACE_OID, "u-" + l.split("=")[0])), "onPremisesObjectIdentifier": l.split("=")[1].strip()}
-         for l in open(guids) if "=" in l]
-ids = [u["id"] for u in users]
-groups = [{"id": "%s-0000-4000-8000-%012d" % (prefix, n), "displayName": name % n, "securityEnabled": True,
-           "mailEnabled": False, "groupTypes": [], "members": ids[n % rotate:] if rotate else ids}
-          for n in range(1, int(count) + 1)]
-json.dump({"tenant_id": "fffffff0-2222-4333-8444-555555555555", "page_size": page,
-           "clients": [{"client_id": "fffffff1-2222-4333-8444-555555555555", "secret": "tenant-secret"}],
-           "users": users, "groups": groups}, open(out, "w"))
-open(out + ".groups", "w").write("\n".join(g["id"] for g in groups) + "\n")
-PY
-}
-
-#   fake_control METHOD PATH [JSON]  calls the fake's control API (PATH below /_fake), prints the reply
-fake_control() {
-	python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" "$2" "${3:-}" <<'PY'
-import ssl, sys, urllib.request
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-data = sys.argv[5].encode() if sys.argv[5] else None
-req = urllib.request.Request(sys.argv[1] + sys.argv[4], data=data, method=sys.argv[3],
-                             headers={"Content-Type": "application/json"})
-print(urllib.request.urlopen(req, context=ctx).read().decode())
-PY
-}
-
-#   ad_sid DC BASE FILTER            prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
-ad_sid() {
-	ldap_on "$1" ldapsearch -LLL -b "$2" "$3" objectSid | sed -n 's/^objectSid:: //p' | python3 -c '
-import base64, struct, sys
-b = base64.b64decode(sys.stdin.read().strip())
-auth = int.from_bytes(b[2:8], "big")
-subs = struct.unpack("<%dI" % b[1], b[8:8 + 4 * b[1]])
-print("S-%d-%d-%s" % (b[0], auth, "-".join(map(str, subs))))'
+provision_start() {
+	_dc=$1
+	_ou=$2
+	shift 2
+	fake_start "$T/tenant.json"
+	gb_config "$T/gb.ini" "$_dc" "$_ou" "groups_file = $T/tenant.json.groups" "$@"
+	GB="$GB_BIN --config $T/gb.ini --state $GB_DB"
 }

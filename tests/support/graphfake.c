@@ -1,5 +1,6 @@
 /* graphfake.c: start and stop a private Graph fake per test; a libcurl client for it (see graphfake.h). */
 #include "graphfake.h" /* support objects build without -Itests */
+#include "proc.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,14 +19,6 @@
 
 #define READY_TIMEOUT_MS 20000
 #define REPLY_MAX (256u * 1024 * 1024)
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static void fail(const char *fmt, ...)
 {
@@ -39,32 +31,7 @@ static void fail(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Runs argv to completion with stdout and stderr going to log (or inherited when NULL); its exit status or -1. */
-static int run(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (log) {
-			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-				close(fd);
-			}
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define run gb_proc_run
 
 static int path_join(char *dst, size_t n, const char *a, const char *b)
 {
@@ -152,9 +119,6 @@ int gb_fake_start(const char *tenant_json_path, gb_fake **out)
 	char ca_dir[GB_FAKE_PATH_MAX], script[GB_FAKE_PATH_MAX], sh_script[GB_FAKE_PATH_MAX];
 	char cert[GB_FAKE_PATH_MAX + 16], key[GB_FAKE_PATH_MAX + 16], ready[GB_FAKE_PATH_MAX + 16];
 	char info[GB_FAKE_PATH_MAX + 16], secret[GB_FAKE_PATH_MAX + 16], log[GB_FAKE_PATH_MAX + 16];
-	int waited = 0, st;
-	pid_t parent;
-
 	*out = NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	f = calloc(1, sizeof(*f));
@@ -195,43 +159,22 @@ int gb_fake_start(const char *tenant_json_path, gb_fake **out)
 			goto fail;
 		}
 	}
-	parent = getpid();
-	f->pid = fork();
-	if (f->pid < 0) {
-		fail("fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (f->pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	{
 		char *argv[] = {"python3",     script,     "--tenant",	    (char *)tenant_json_path,
 				"--cert",      cert,	   "--key",	    key,
 				"--ready-file", ready,	   "--info-file",   info,
 				"--secret-file", secret,   NULL};
+		int rc = gb_proc_start(argv, log, ready, READY_TIMEOUT_MS, &f->pid);
 
-		/* a test that fails an assertion never reaches gb_fake_free: the fake goes when the test process goes */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-			_exit(126);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (access(ready, F_OK) != 0) {
-		if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
-			f->pid = -1;
+		if (rc == -1) {
 			fail("the fake exited during start-up (tenant %s):", tenant_json_path);
 			dump_log(f);
 			goto fail;
 		}
-		if (waited >= READY_TIMEOUT_MS) {
+		if (rc) {
 			fail("the fake is not ready after %d s", READY_TIMEOUT_MS / 1000);
 			goto fail;
 		}
-		sleep_ms(20);
-		waited += 20;
 	}
 	if (read_info(f)) {
 		fail("cannot read %s", info);
@@ -270,24 +213,9 @@ int gb_fake_start_json(const char *tenant_json, gb_fake **out)
 
 void gb_fake_free(gb_fake *f)
 {
-	int st, i;
-
 	if (!f)
 		return;
-	if (f->pid > 0) {
-		kill(f->pid, SIGTERM);
-		for (i = 0; i < 250; i++) {
-			pid_t r = waitpid(f->pid, &st, WNOHANG);
-
-			if (r == f->pid || (r < 0 && errno != EINTR))
-				break;
-			if (i == 249) {
-				kill(f->pid, SIGKILL);
-				waitpid(f->pid, &st, 0);
-			}
-			sleep_ms(20);
-		}
-	}
+	gb_proc_stop(f->pid);
 	if (f->dir[0] && !getenv("GB_TEST_KEEP")) {
 		char *argv[] = {"rm", "-rf", f->dir, NULL};
 

@@ -32,30 +32,9 @@ sh "$here/graph-fake.sh" start "$out/fake" "$out/tenant.json" >/dev/null
 . "$out/fake/env"
 echo "Graph fake at $GB_TEST_GRAPH_URL serving tenant $GB_TEST_GRAPH_TENANT_ID"
 
-cat >"$out/contoso.ini" <<INI
-; groupbridge demo configuration: one forest, one tenant
-[graph]
-tenant_id = $GB_TEST_GRAPH_TENANT_ID
-client_id = $GB_TEST_GRAPH_CLIENT_ID
-client_secret_file = $out/fake/secret
-authority_url = $GB_TEST_AUTHORITY_URL
-graph_url = $GB_TEST_GRAPH_URL
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[directory]
-uri = $GB_TEST_DC1_LDAPS_URI
-bind_dn = $GB_TEST_DC1_BIND_DN
-bind_password_file = $GB_TEST_DC1_BIND_PASSWORD_FILE
-base_dn = $base
-ca_file = $GB_TEST_CA_DIR/ca.pem
-
-[provisioning]
-groups_file = $out/groups.txt
-target_container = OU=Groups,$ou
-
-[migration]
-connect_sync_export = $repo/tests/data/connect-sync/contoso-2016
-INI
+. "$here/ini.sh"
+gb_ini "$out/contoso.ini" DC1 "[provisioning]" "groups_file = $out/groups.txt" "target_container = OU=Groups,$ou" \
+	"" "[migration]" "connect_sync_export = $repo/tests/data/connect-sync/contoso-2016"
 gb() { "$bin" --config "$out/contoso.ini" "$@"; }
 
 step "groupbridge config check"
@@ -79,16 +58,11 @@ step "groupbridge provision again: nothing to do"
 gb provision
 
 step "A change in the cloud: Megan joins Finance Approvers, Alex leaves Sales EMEA"
-python3 - "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" <<'PY'
-import json, ssl, sys, urllib.request, uuid
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-uid = lambda name: str(uuid.uuid5(uuid.NAMESPACE_OID, "groupbridge-demo-user-" + name))  # as demo_tenant.py
-body = {"changes": [{"op": "add_members", "group": "f1a00000-0000-4000-8000-000000000001", "members": [uid("megan")]},
-                    {"op": "remove_members", "group": "f1a00000-0000-4000-8000-000000000002", "members": [uid("alex")]}]}
-req = urllib.request.Request(sys.argv[1] + "/mutate", data=json.dumps(body).encode(), method="POST",
-                             headers={"Content-Type": "application/json"})
-urllib.request.urlopen(req, context=ctx).read()
-PY
+megan=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import demo_tenant; print(demo_tenant.uid("megan"))' "$here")
+alex=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import demo_tenant; print(demo_tenant.uid("alex"))' "$here")
+python3 "$repo/tests/support/gbtest.py" control "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" POST /mutate \
+	'{"changes": [{"op": "add_members", "group": "f1a00000-0000-4000-8000-000000000001", "members": ["'"$megan"'"]},
+	 {"op": "remove_members", "group": "f1a00000-0000-4000-8000-000000000002", "members": ["'"$alex"'"]}]}' >/dev/null
 gb provision --dry-run
 gb provision
 
@@ -112,13 +86,7 @@ gb report assessment --output "$out/assessment.html"
 gb migrate confirm inventory
 gb migrate run --yes || true
 echo "(The demo has no Connect Sync server: it supplies the export the script above would produce there.)"
-cp -r "$repo/tests/data/connect-sync/contoso-2016" "$out/export-after-coexistence"
-cp "$repo/tests/data/connect-sync/fixtures/rules/coex-inbound.xml" \
-	"$out/export-after-coexistence/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
-cp "$repo/tests/data/connect-sync/fixtures/rules/coex-outbound.xml" \
-	"$out/export-after-coexistence/SynchronizationRules/SynchronizationRule_{419fda18-75bb-4e23-b947-8b06e7246551}.xml"
-sed -i 's|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">False|"Microsoft.Synchronize.StagingMode" type="string" use="SynchronizationGlobal" dataType="String">True|' \
-	"$out/export-after-coexistence/GlobalSettings/MV.xml"
+python3 "$repo/tests/support/gbtest.py" coexistence-export "$repo" "$out/export-after-coexistence"
 gb migrate confirm connect-sync-coexistence --export "$out/export-after-coexistence"
 gb migrate run --yes --i-understand-this-is-irreversible || true
 echo "(Here the operator would run disable-writeback.ps1 on the Connect Sync server.)"

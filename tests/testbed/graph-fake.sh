@@ -15,28 +15,8 @@ die() {
 	exit 1
 }
 
-# is_our_fake PID DIR: PID is the python running graph_fake.py for DIR (guards against a recycled pid)
-is_our_fake() {
-	[ -r "/proc/$1/cmdline" ] || return 1
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "graph_fake.py .*--ready-file $2/ready"
-}
-
-stop() {
-	d=$1
-	[ -f "$d/pid" ] || return 0
-	pid=$(cat "$d/pid")
-	if is_our_fake "$pid" "$d"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		while is_our_fake "$pid" "$d"; do
-			i=$((i + 1))
-			[ $i -eq 100 ] && kill -KILL "$pid" 2>/dev/null
-			[ $i -gt 200 ] && die "pid $pid does not stop"
-			sleep 0.05
-		done
-	fi
-	rm -f "$d/pid"
-}
+. "$here/proc.sh"
+stop() { proc_stop "$1" "graph_fake.py .*--ready-file $1/ready"; }
 
 # cert DIR CA_DIR: DIR/server.pem and DIR/server.key for 127.0.0.1 from the CA in CA_DIR (created if absent)
 cert() {
@@ -71,20 +51,7 @@ start() {
 		</dev/null >"$d/fake.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/pid"
-	waited=0
-	while [ ! -s "$d/ready" ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$d/fake.log" >&2
-			rm -f "$d/pid"
-			die "the fake exited during start-up (tenant $tenant)"
-		fi
-		waited=$((waited + 50))
-		if [ $waited -ge $READY_TIMEOUT_MS ]; then
-			stop "$d"
-			die "the fake is not ready after $((READY_TIMEOUT_MS / 1000)) s"
-		fi
-		sleep 0.05
-	done
+	proc_wait_ready "$pid" "$d/ready" "$d/fake.log" "the fake (tenant $tenant)" || { rm -f "$d/pid"; exit 1; }
 	echo "GB_TEST_GRAPH_CA_FILE='$ca/ca.pem'" >>"$d/env"
 }
 

@@ -5,13 +5,20 @@
 #   samba-dc.sh restart DIR                 stop it if it runs, and start it again on the same data, IP and env
 #                                           (a DC that went away in the middle of a run and came back)
 #
-# Provisioning takes about 3 s and the schema extension 0.4 s, so both are done once per realm into a template
-# (/tmp/gb-dc-template-<realm>-<uid>) that each start copies in a few milliseconds. The template is rebuilt when
-# TEMPLATE_VERSION changes. Needs root (samba-tool provision chowns files) and $GB_TEST_CA_DIR for the certificate.
+# Provisioning takes about 3 s, the schema extension 0.4 s and the delegated account (dc_delegate.py) 3 s, so all
+# are done once per realm into a template (/tmp/gb-dc-template-<realm>-<uid>-v<TEMPLATE_VERSION>) that each start
+# copies in a few milliseconds. The version is part of the path: worktrees with templates of different versions
+# share a machine without rebuilding each other's. Needs root (samba-tool provision chowns files) and
+# $GB_TEST_CA_DIR for the certificate.
+#
+# The DC runs with Samba's (and Windows Server 2025's) hardening: "ldap server require strong auth = yes", so a
+# simple bind needs TLS (LDAPS or StartTLS) and gets strongerAuthRequired (8) without it.
 set -eu
 
-TEMPLATE_VERSION=1
+TEMPLATE_VERSION=3
 ADMIN_PASSWORD='Gb-Test-Pa55word!'
+SVC_ACCOUNT=svc-groupbridge
+SVC_PASSWORD='Gb-Svc-Pa55word!7'
 READY_TIMEOUT_MS=30000
 samba_pid=""
 started_ok=""
@@ -69,11 +76,14 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# write_conf DIR IP TLS(yes|no): smb.conf from the identity lines of the provisioned one plus test-bed settings
+# write_conf DIR IP TLS(yes|no): smb.conf from the identity lines of the provisioned one plus test-bed settings;
+# without TLS (building the template, on loopback only) plain simple binds are allowed, with it they are not
 write_conf() {
 	d=$1
 	ip=$2
 	tls=$3
+	strong=yes
+	[ "$tls" = yes ] || strong=no
 	{
 		echo "[global]"
 		grep -E '^[[:space:]]*(netbios name|realm|workgroup|server role|idmap_ldb:use rfc2307)[[:space:]]*=' \
@@ -87,7 +97,7 @@ write_conf() {
 	interfaces = $ip/8
 	bind interfaces only = yes
 	server services = ldap
-	ldap server require strong auth = no
+	ldap server require strong auth = $strong
 	pid directory = $d/run
 	ncalrpc dir = $d/run/ncalrpc
 	winbindd socket directory = $d/run/winbindd
@@ -110,11 +120,14 @@ EOF
 	mv "$d/etc/smb.conf.new" "$d/etc/smb.conf"
 }
 
-# launch DIR IP BINDDN: start samba in DIR, wait for an authenticated bind; sets $samba_pid
+# launch DIR IP BINDDN [TLS]: start samba in DIR, wait for an authenticated bind (over LDAPS verified with DIR's CA
+# when TLS is yes, the default); sets $samba_pid
 launch() {
 	d=$1
 	ip=$2
 	binddn=$3
+	uri=ldaps://$ip
+	[ "${4:-yes}" = yes ] || uri=ldap://$ip
 	port_busy "$ip" && die "something already listens on $ip:389"
 	mkdir -p "$d/run" "$d/log"
 	setsid samba -s "$d/etc/smb.conf" -M single -i </dev/null >"$d/log/samba.stdout" 2>&1 &
@@ -127,7 +140,8 @@ launch() {
 			tail -n 20 "$d/log/samba.stdout" >&2 2>/dev/null || true
 			die "samba in $d exited during start-up"
 		fi
-		if ldapsearch -x -H "ldap://$ip" -D "$binddn" -y "$d/password" -b "" -s base -LLL dn >/dev/null 2>&1; then
+		if LDAPTLS_CACERT="$d/tls/ca.pem" ldapsearch -x -H "$uri" -D "$binddn" -y "$d/password" -b "" -s base -LLL dn \
+			>/dev/null 2>&1; then
 			break
 		fi
 		waited=$((waited + 50))
@@ -210,7 +224,7 @@ build_template() {
 	printf '%s' "$ADMIN_PASSWORD" >"$work/password"
 	chmod 600 "$work/password"
 	write_conf "$work" "$ip" no
-	launch "$work" "$ip" "CN=Administrator,CN=Users,$base_dn"
+	launch "$work" "$ip" "CN=Administrator,CN=Users,$base_dn" no
 	if ! schema_ldif | ldapmodify -x -H "ldap://$ip" -D "CN=Administrator,CN=Users,$base_dn" \
 		-y "$work/password" >"$work/log/schema.log" 2>&1; then
 		stop_pid "$samba_pid"
@@ -220,6 +234,12 @@ build_template() {
 	fi
 	stop_pid "$samba_pid"
 	samba_pid=""
+	if ! /usr/bin/python3 "$(dirname "$0")/dc_delegate.py" "$work" "$SVC_ACCOUNT" "$SVC_PASSWORD" \
+		>"$work/log/delegate.log" 2>&1; then
+		cat "$work/log/delegate.log" >&2
+		rm -rf "$work"
+		die "the delegated account of $realm could not be set up"
+	fi
 	rm -rf "$work/run" "$work/log" "$work/password"
 	echo "$TEMPLATE_VERSION" >"$work/gb-template-version"
 	rm -rf "$tpl"
@@ -241,7 +261,7 @@ cmd_start() {
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 
-	tpl="/tmp/gb-dc-template-$realm_lower-$(id -u)"
+	tpl="/tmp/gb-dc-template-$realm_lower-$(id -u)-v$TEMPLATE_VERSION"
 	exec 9>"$tpl.lock"
 	flock 9
 	if [ "$(cat "$tpl/gb-template-version" 2>/dev/null)" != "$TEMPLATE_VERSION" ]; then
@@ -258,7 +278,8 @@ cmd_start() {
 	cp "$GB_TEST_CA_DIR/ca.pem" "$dir/tls/ca.pem"
 	chmod 600 "$dir/tls/key.pem"
 	printf '%s' "$ADMIN_PASSWORD" >"$dir/password"
-	chmod 600 "$dir/password"
+	printf '%s' "$SVC_PASSWORD" >"$dir/svc-password"
+	chmod 600 "$dir/password" "$dir/svc-password"
 	write_conf "$dir" "$ip" yes
 	bind_dn="CN=Administrator,CN=Users,$base_dn"
 	launch "$dir" "$ip" "$bind_dn"
@@ -272,6 +293,14 @@ ${prefix}_BASE_DN='$base_dn'
 ${prefix}_BIND_DN='$bind_dn'
 ${prefix}_BIND_UPN='Administrator@$realm_lower'
 ${prefix}_BIND_PASSWORD_FILE='$dir/password'
+${prefix}_GB_LDAPS_URI='ldaps://$ip'
+${prefix}_GB_LDAP_URI='ldap://$ip'
+${prefix}_GB_GC_URI='ldap://$ip:3268'
+${prefix}_GB_GCS_URI='ldaps://$ip:3269'
+${prefix}_GB_BIND_DN='CN=$SVC_ACCOUNT,CN=Users,$base_dn'
+${prefix}_GB_BIND_UPN='$SVC_ACCOUNT@$realm_lower'
+${prefix}_GB_PASSWORD_FILE='$dir/svc-password'
+${prefix}_PROTECTED_GROUP_DN='CN=gb-protected-group,CN=Users,$base_dn'
 EOF
 	started_ok=yes
 }
@@ -294,7 +323,8 @@ cmd_restart() {
 	[ -f "$dir/env" ] && [ -f "$dir/etc/smb.conf" ] || die "no DC was started in $dir"
 	[ "$(id -u)" = 0 ] || die "must run as root (samba needs it)"
 	ip=$(sed -n "s/^[A-Z0-9_]*_IP='\(.*\)'\$/\1/p" "$dir/env")
-	bind_dn=$(sed -n "s/^[A-Z0-9_]*_BIND_DN='\(.*\)'\$/\1/p" "$dir/env")
+	prefix=$(sed -n "s/^\([A-Z0-9_]*\)_IP='.*'\$/\1/p" "$dir/env")
+	bind_dn=$(sed -n "s/^${prefix}_BIND_DN='\(.*\)'\$/\1/p" "$dir/env")
 	[ -n "$ip" ] && [ -n "$bind_dn" ] || die "$dir/env names no IP or bind DN"
 	sh "$0" stop "$dir"
 	launch "$dir" "$ip" "$bind_dn"

@@ -261,3 +261,100 @@ Test(open, refuses_insecure_and_empty_passwords_before_connecting)
 	p.uri = "http://x";
 	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
 }
+
+/* AD review D14: the DC and the Global Catalog each have their own TLS mode (LDAPS on 636/3269, StartTLS on
+ * 389/3268): a DC on ldap:// with StartTLS and a GC on ldaps://, or the other way round, pass the parameter checks
+ * (and then fail to connect, nothing listens there), while start_tls with no ldap:// URI at all, or a plain ldap://
+ * GC without StartTLS, is still refused before connecting. */
+Test(open, dc_and_gc_tls_modes_may_differ)
+{
+	gb_directory *d = NULL;
+	gb_directory_params p;
+	gb_error err;
+
+	memset(&p, 0, sizeof p);
+	p.bind_dn = "CN=a,DC=x";
+	p.password = "secret";
+	p.base_dn = "DC=x";
+	p.connect_timeout = 2;
+	p.uri = "ldap://127.0.0.1:1";
+	p.start_tls = true;
+	p.gc_uri = "ldaps://127.0.0.1:2";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_ERETRY, "StartTLS DC, LDAPS GC: %s", err.msg);
+	p.uri = "ldaps://127.0.0.1:1";
+	p.gc_uri = "ldap://127.0.0.1:2";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_ERETRY, "LDAPS DC, StartTLS GC: %s", err.msg);
+	p.gc_uri = "ldaps://127.0.0.1:2";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL, "start_tls and no ldap:// uri");
+	cr_assert(strstr(err.msg, "start_tls is for ldap://") != NULL, "%s", err.msg);
+	p.start_tls = false;
+	p.gc_uri = "ldap://127.0.0.1:2";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL, "a plain GC");
+	cr_assert(strstr(err.msg, "gc_uri") != NULL && strstr(err.msg, "unencrypted") != NULL, "%s", err.msg);
+	cr_assert_null(d);
+}
+
+/* AD review D1: a referral is its own class, so that callers can tell "in another domain of this forest" from a
+ * failure. */
+Test(errors, a_referral_is_another_domain_not_a_failure)
+{
+	cr_assert_eq(gb_directory_ldap_code_to_error(LDAP_REFERRAL), GB_EREFERRAL);
+	cr_assert_not(gb_directory_ldap_code_is_retryable(LDAP_REFERRAL));
+	cr_assert_str_eq(gb_error_name(GB_EREFERRAL), "EREFERRAL");
+}
+
+/* AD review D15: Windows' extended error texts, as captured from Windows Server DCs (peer clients' reports), say
+ * what went wrong in words. */
+Test(errors, windows_extended_error_texts_are_explained)
+{
+	static const struct {
+		const char *text, *meaning;
+	} cases[] = {
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563",
+		 "the password is wrong"},
+		{"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563",
+		 "the account is locked out"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 532, v4563",
+		 "the password has expired"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 533, v4563",
+		 "the account is disabled"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 701, v4563",
+		 "the account has expired"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 773, v4563",
+		 "the password must be changed"},
+		{"80090308: LdapErr: DSID-0C090446, comment: AcceptSecurityContext error, data 525, v2580", "no such user"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 530, v4563",
+		 "at this time"},
+		{"80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 531, v4563",
+		 "from this workstation"},
+		{"0000202B: RefErr: DSID-0310082F, data 0, 1 access points\tref 1: 'child.contoso.com'", "a referral"},
+		{"00002024: SvcErr: DSID-031A1217, problem 5008 (ADMIN_LIMIT_EXCEEDED), data 0",
+		 "administrative limit"},
+		{"00002028: LdapErr: DSID-0C090259, comment: The server requires binds to turn on integrity checking if "
+		 "SSL\\TLS are not already active on the connection, data 0, v4563",
+		 "requires TLS or signing"},
+		{"00000005: SecErr: DSID-03152857, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0", "access denied"},
+		{"00000525: NameErr: DSID-031A1262, problem 2001 (NO_OBJECT), data 0, best match of:",
+		 "does not exist (for a member change: a member value)"},
+		{"0000208D: NameErr: DSID-03100241, problem 2001 (NO_OBJECT), data 0, best match of:",
+		 "the object does not exist"},
+		{"00000523: SysErr: DSID-031A1256, problem 22 (Invalid argument), data 0", "does not accept the value"},
+		{"00000524: UpdErr: DSID-031A11E0, problem 6005 (ENTRY_EXISTS), data 0", "in use"},
+		{"00002071: samldb: member CN=u,OU=x,DC=test,DC=example already set via primaryGroupID 1896",
+		 "primary group"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *m = gb_directory_explain_diagnostic(cases[i].text);
+
+		cr_assert_not_null(m, "no meaning for %s", cases[i].text);
+		cr_assert(strstr(m, cases[i].meaning) != NULL, "%s: %s", cases[i].text, m);
+	}
+	cr_assert_null(gb_directory_explain_diagnostic(NULL));
+	cr_assert_null(gb_directory_explain_diagnostic(""));
+	cr_assert_null(gb_directory_explain_diagnostic("Invalid DN syntax"));
+	cr_assert_null(gb_directory_explain_diagnostic("000020EF: SvcErr: DSID-0208058F, problem 5012 (DIR_ERROR)"));
+	/* "data 52e" outside a bind refusal is no password verdict */
+	cr_assert_null(gb_directory_explain_diagnostic("0000052E: something, data 52e"));
+}
