@@ -129,7 +129,7 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 {
 	sqlite3_stmt *s;
 	gb_audit_entry e;
-	char ts[32];
+	char ts[32], after[64];
 	int rc;
 
 	gb_time_iso8601(ts, sizeof(ts));
@@ -149,13 +149,15 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 	sqlite3_finalize(s);
 	if (rc)
 		return rc;
+	snprintf(after, sizeof(after), "{\"state\":\"%s\"}", gb_step_state_name(state));
 	memset(&e, 0, sizeof(e));
 	e.run_id = c->run_id;
 	e.step = name;
 	e.operation = "step.state";
 	e.target = name;
-	e.after = gb_step_state_name(state);
-	e.result = detail && *detail ? detail : "ok";
+	e.after = after;
+	e.outcome = state == GB_STEP_FAILED ? GB_OUTCOME_FAILED : GB_OUTCOME_OK;
+	e.message = detail && *detail ? detail : NULL;
 	return gb_audit_append(c->st, &e, NULL, err);
 }
 
@@ -320,6 +322,28 @@ int gb_migrate_plan(gb_migrate_ctx *c, const char *name, gb_error *err)
 	return rc;
 }
 
+/* The audit vocabulary's name of a step's operation (until the steps use the apply engine's explicit kinds). */
+static const char *audit_name(const gb_op *op)
+{
+	static const char *const graph[][2] = {{"application", "graph.app.create"},
+					       {"servicePrincipal", "graph.sp.create"},
+					       {"extensionProperty", "graph.extension.create"},
+					       {"isCloudManaged", "graph.soa.set"},
+					       {"GroupDN", "graph.extension.set"},
+					       {"appRoleAssignment", "graph.approle.assign"}};
+	size_t i;
+
+	if (op->kind == GB_OP_GRAPH_PATCH) {
+		for (i = 0; i < sizeof(graph) / sizeof(graph[0]); i++)
+			if (strcmp(op->attrs[0].name, graph[i][0]) == 0)
+				return graph[i][1];
+		return "unknown";
+	}
+	if (strcmp(op->attrs[0].name, "groupType") == 0)
+		return "group.set";
+	return op->attrs[0].after ? "attribute.add" : "attribute.remove";
+}
+
 static int apply_plan(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan,
 		      int (*apply)(gb_migrate_ctx *, const gb_op *, gb_error *), size_t *failed, gb_error *err)
 {
@@ -354,11 +378,12 @@ static int apply_plan(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan,
 		memset(&e, 0, sizeof(e));
 		e.run_id = c->run_id;
 		e.step = s->name;
-		e.operation = gb_op_kind_name(op->kind);
+		e.operation = audit_name(op);
 		e.target = op->target;
 		e.before = before[0] ? before : NULL;
 		e.after = after[0] ? after : NULL;
-		e.result = result;
+		e.outcome = result[0] == 'o' ? GB_OUTCOME_OK : GB_OUTCOME_FAILED;
+		e.message = result[0] == 'o' ? NULL : result + 8;
 		rc = gb_audit_append(c->st, &e, NULL, err);
 	}
 	return rc;

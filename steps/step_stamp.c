@@ -178,10 +178,10 @@ static int recorded_since_rollback(gb_migrate_ctx *c, const char *dn, bool *out,
 
 	*out = false;
 	rc = gb_store_prepare(c->st,
-			      "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' "
+			      "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' "
 			      "AND target = ?1 AND result LIKE 'ok%' AND after IS NOT NULL AND after NOT LIKE '%=(none)' "
 			      "AND seq > COALESCE((SELECT max(seq) FROM audit_log WHERE step = 'stamp-anchors' AND "
-			      "operation = 'step.state' AND after = 'rolled-back'), 0)",
+			      "operation = 'step.state' AND after = '{\"state\":\"rolled-back\"}'), 0)",
 			      &s, err);
 	if (rc)
 		return rc;
@@ -227,10 +227,11 @@ int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
 				memset(&e, 0, sizeof(e));
 				e.run_id = c->run_id;
 				e.step = "stamp-anchors";
-				e.operation = "set-attributes";
+				e.operation = "attribute.add";
 				e.target = a->dn;
 				e.after = after;
-				e.result = "ok: found done after an interrupted run";
+				e.outcome = GB_OUTCOME_OK;
+				e.message = "found done after an interrupted run";
 				rc = gb_audit_append(c->st, &e, NULL, err);
 			}
 		}

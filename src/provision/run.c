@@ -1755,7 +1755,8 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb
 		e.target = target;
 		e.before = before;
 		e.after = after;
-		e.result = result;
+		e.outcome = strncmp(result, "ok", 2) == 0 ? GB_OUTCOME_OK : result[0] == 's' ? GB_OUTCOME_SKIPPED : GB_OUTCOME_FAILED;
+		e.message = strchr(result, ':') ? strchr(result, ':') + 2 : NULL;
 		/* The records of two operations sent as one request are committed together (one sync, not two). */
 		if (!rc && carried && !tx && (rc = gb_store_begin(st, err)) == 0)
 			tx = true;

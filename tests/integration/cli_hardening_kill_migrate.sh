@@ -46,7 +46,7 @@ print(n)'
 }
 stamped_twice() {
 	sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors'
-		AND operation = 'set-attributes' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)"
+		AND operation = 'attribute.add' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)"
 }
 # reset: written-back groups without anchors, and a migration that has passed its inventory gate
 reset() {

@@ -94,7 +94,7 @@ expect_err "it asks for --yes" "run again with --yes"
 expect "nothing stamped yet" test "$(stamped)" = 1
 
 # kill -9 in the middle of stamping, then resume
-audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes'"; }
+audit_count() { sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add'"; }
 $GB migrate run --until stamp-anchors --yes >"$T/killed.out" 2>&1 &
 pid=$!
 i=0
@@ -111,8 +111,8 @@ expect_rc "the resumed run exits 0" 0
 expect_out "it stops where asked" "Stopped after stamp-anchors"
 expect_out "verification passed" "verified: 31 ready groups carry their anchor"
 expect "every ready group is stamped" test "$(stamped)" = 31
-expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result LIKE 'ok%'")" = 30
-expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result = 'ok'")" -le 30
+expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result LIKE 'ok%'")" = 30
+expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result = 'ok'")" -le 30
 expect "the anchor is adminDescription" test "$(anchor_of 7)" = "Group_$(id 7)"
 expect "non-ready groups are untouched" test -z "$(anchor_of 31)"
 run $GB migrate rollback inventory
