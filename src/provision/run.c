@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/apply.h"
 #include "groupbridge/audit.h"
 #include "groupbridge/buf.h"
 #include "groupbridge/log.h"
 #include "groupbridge/map.h"
 #include "groupbridge/mapping.h"
+#include "groupbridge/plan_store.h"
 #include "groupbridge/provision.h"
 #include "groupbridge/scope.h"
 #include "groupbridge/util.h"
@@ -1424,59 +1426,7 @@ static int record_members(gather *g, const gb_plan *plan, const delta_changes *c
 	return rc;
 }
 
-/* ---- apply ---- */
-
-static const char *audit_op(gb_op_kind k)
-{
-	switch (k) {
-	case GB_OP_CREATE_GROUP: return "group.create";
-	case GB_OP_SET_ATTRS: return "group.set";
-	case GB_OP_RENAME: return "group.rename";
-	case GB_OP_MOVE: return "group.move";
-	case GB_OP_ADD_MEMBERS: return "member.add";
-	case GB_OP_REMOVE_MEMBERS: return "member.remove";
-	case GB_OP_DELETE_GROUP: return "group.delete";
-	case GB_OP_UNMANAGE: return "group.unmanage";
-	case GB_OP_GRAPH_PATCH: return "graph.patch";
-	}
-	return "unknown";
-}
-
-/* before/after of an operation as JSON text for the audit log. */
-static char *op_json(const gb_op *op, int after)
-{
-	json_t *o = json_object();
-	size_t i;
-	char *s;
-
-	for (i = 0; i < op->nattrs; i++) {
-		const char *v = after ? op->attrs[i].after : op->attrs[i].before;
-		json_object_set_new(o, op->attrs[i].name, v ? json_string(v) : json_null());
-	}
-	if (after && op->nvalues) {
-		json_t *a = json_array();
-		for (i = 0; i < op->nvalues; i++)
-			json_array_append_new(a, json_string(op->values[i]));
-		json_object_set_new(o, "member", a);
-	}
-	if (after && op->new_rdn)
-		json_object_set_new(o, "rdn", json_string(op->new_rdn));
-	if (after && op->new_parent)
-		json_object_set_new(o, "parent", json_string(op->new_parent));
-	s = json_object_size(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return s;
-}
-
-static const char *attr_after(const gb_op *op, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < op->nattrs; i++)
-		if (strcmp(op->attrs[i].name, name) == 0)
-			return op->attrs[i].after;
-	return NULL;
-}
+/* ---- apply (the shared engine, apply.h) ---- */
 
 static int set_managed(gb_store *st, const char *id, const char *dn, const char *guid, const char *state,
 		       const char *run_id, gb_error *err)
@@ -1502,386 +1452,162 @@ static int set_managed(gb_store *st, const char *id, const char *dn, const char 
 	return rc;
 }
 
-/* The group a create operation adds, with the members of add (its next operation) when not NULL. */
-static void create_spec(const gb_op *op, const gb_op *add, gb_directory_group_spec *spec)
+static int set_managed_dn(gb_store *st, const char *id, const char *dn, gb_error *err)
 {
-	memset(spec, 0, sizeof(*spec));
-	spec->dn = op->target;
-	spec->group_type = GB_GROUP_TYPE_UNIVERSAL_SECURITY;
-	spec->sam_account_name = attr_after(op, "sAMAccountName");
-	spec->description = attr_after(op, "description");
-	spec->display_name = attr_after(op, "displayName");
-	spec->anchor = attr_after(op, "msDS-ExternalDirectoryObjectId");
-	spec->admin_description = attr_after(op, "adminDescription");
-	if (add) {
-		spec->members = (const char *const *)add->values;
-		spec->nmembers = add->nvalues;
-	}
-}
-
-/* Whether op and the next one go to the directory as one request: a new group and its members, when they fit one
- * batch (one add, as ldapadd would do it), or a group's added and removed members (one modify). */
-static bool pairs(const gb_op *op, const gb_op *next, size_t batch)
-{
-	return next && op->object_id && next->object_id && strcmp(op->object_id, next->object_id) == 0 &&
-	       strcmp(op->target, next->target) == 0 &&
-	       ((op->kind == GB_OP_CREATE_GROUP && next->kind == GB_OP_ADD_MEMBERS && next->nvalues <= batch) ||
-		(op->kind == GB_OP_ADD_MEMBERS && next->kind == GB_OP_REMOVE_MEMBERS));
-}
-
-/* Executes op and next (see pairs) in one request; the outcome of next goes to *next_rc and *next_err. When an add
- * with members fails for a reason of its own (a member that no longer resolves, say), the group is added alone and
- * its members follow, so that each operation gets its own outcome. */
-static int execute_pair(gb_directory *dir, const gb_op *op, const gb_op *next, int *next_rc, gb_error *next_err,
-			gb_error *err)
-{
-	gb_directory_group_spec spec;
+	sqlite3_stmt *s;
 	int rc;
 
-	if (op->kind == GB_OP_ADD_MEMBERS) {
-		rc = gb_directory_update_members(dir, op->target, (const char *const *)op->values, op->nvalues,
-						 (const char *const *)next->values, next->nvalues, err);
-		*next_rc = rc;
-		*next_err = *err;
+	rc = gb_store_prepare(st, "UPDATE managed_groups SET dn = ?2, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+				  "WHERE object_id = ?1",
+			      &s, err);
+	if (rc)
 		return rc;
-	}
-	create_spec(op, next, &spec);
-	rc = gb_directory_create_group(dir, &spec, err);
-	if (rc && rc != GB_EEXISTS && rc != GB_ERETRY && rc != GB_EFENCE && rc != GB_ENOMEM) {
-		gb_info("provision", "add %s with its members failed (%s); adding the group, then its members", op->target,
-			err->msg);
-		gb_error_clear(err);
-		create_spec(op, NULL, &spec);
-		rc = gb_directory_create_group(dir, &spec, err);
-		*next_rc = rc ? rc : gb_directory_add_members(dir, op->target, (const char *const *)next->values,
-							       next->nvalues, NULL, next_err);
-		if (rc)
-			*next_err = *err;
-		return rc;
-	}
-	*next_rc = rc;
-	*next_err = *err;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dn, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
+	sqlite3_finalize(s);
 	return rc;
 }
 
-/* Executes one operation against the directory. */
-static int execute(gb_directory *dir, const gb_op *op, gb_error *err)
-{
-	size_t done = 0;
+/* What the pass learns from the engine's outcomes, per group. */
+typedef struct applied {
+	const char *run_id;
+	gb_map *failed;  /* object id -> 1: an operation of the group failed or was skipped */
+	gb_map *dn_now;  /* object id -> DN after a rename or move (owned) */
+	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
+} applied;
 
+static int remember(gb_map *m, const char *id, const char *value, gb_error *err)
+{
+	char *copy = gb_strdup(value), *old = gb_map_get(m, id);
+
+	if (!copy || gb_map_set(m, id, copy, err)) {
+		free(copy);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	free(old);
+	return 0;
+}
+
+/* The engine's hook: provisioning's state changes for one operation, in the transaction of its audit record. */
+static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
+{
+	applied *a = ctx;
+	int rc = 0;
+
+	if (!op->object_id)
+		return 0;
+	if (o->outcome != GB_OUTCOME_OK)
+		return gb_map_set(a->failed, op->object_id, (void *)1, err);
 	switch (op->kind) {
-	case GB_OP_CREATE_GROUP: {
-		gb_directory_group_spec spec;
-		create_spec(op, NULL, &spec);
-		return gb_directory_create_group(dir, &spec, err);
-	}
-	case GB_OP_SET_ATTRS: {
-		gb_dir_change changes[16];
-		const char *values[16][2];
-		size_t i, n = op->nattrs < 16 ? op->nattrs : 16;
-
-		for (i = 0; i < n; i++) {
-			values[i][0] = op->attrs[i].after;
-			values[i][1] = NULL;
-			changes[i].op = GB_DIR_MOD_REPLACE;
-			changes[i].attr = op->attrs[i].name;
-			changes[i].values = op->attrs[i].after ? values[i] : NULL;
-		}
-		return gb_directory_modify(dir, op->target, changes, n, err);
-	}
+	case GB_OP_CREATE_GROUP:
+		rc = set_managed(st, op->object_id, o->dn_after, o->guid, "managed", a->run_id, err);
+		if (!rc && o->guid)
+			rc = remember(a->guid, op->object_id, o->guid, err);
+		break;
 	case GB_OP_RENAME:
-	case GB_OP_MOVE: return gb_directory_rename(dir, op->target, op->new_rdn, op->new_parent, err);
-	case GB_OP_ADD_MEMBERS:
-		return gb_directory_add_members(dir, op->target, (const char *const *)op->values, op->nvalues, &done, err);
-	case GB_OP_REMOVE_MEMBERS:
-		return gb_directory_remove_members(dir, op->target, (const char *const *)op->values, op->nvalues, &done,
-						   err);
-	case GB_OP_DELETE_GROUP: return gb_directory_delete(dir, op->target, op->object_id, err);
-	case GB_OP_UNMANAGE: return 0;
-	case GB_OP_GRAPH_PATCH: break;
+	case GB_OP_MOVE:
+		rc = set_managed_dn(st, op->object_id, o->dn_after, err);
+		if (!rc)
+			rc = remember(a->dn_now, op->object_id, o->dn_after, err);
+		break;
+	case GB_OP_DELETE_GROUP: rc = set_managed(st, op->object_id, o->target, op->guid, "deleted", a->run_id, err); break;
+	case GB_OP_UNMANAGE: rc = set_managed(st, op->object_id, o->target, op->guid, "unmanaged", a->run_id, err); break;
+	default: break;
 	}
-	return gb_error_set(err, GB_EUNSUPPORTED, "operation %s is not a directory operation", gb_op_kind_name(op->kind));
+	return rc;
 }
 
-/* The DN a rename or move leaves the group at: the new (or current) RDN on the new (or current) parent. */
-static char *dn_after(const gb_op *op)
+static void applied_clear(applied *a)
 {
-	gb_ad_dn *dn = NULL;
-	gb_buf b;
-	size_t end;
-	char *out = NULL;
+	gb_map *maps[2] = {a->dn_now, a->guid};
+	size_t pos, i;
+	const char *k;
+	void *v;
 
-	if ((op->kind != GB_OP_RENAME && op->kind != GB_OP_MOVE) || gb_ad_dn_parse(op->target, &dn, NULL) ||
-	    dn->nrdns < 2) {
-		gb_ad_dn_free(dn);
-		return gb_strdup(op->target);
+	for (i = 0; i < 2; i++) {
+		pos = 0;
+		while (maps[i] && gb_map_next(maps[i], &pos, &k, &v))
+			free(v);
+		gb_map_free(maps[i]);
 	}
-	/* The current RDN's text ends before the separator that precedes the parent's first RDN. */
-	end = dn->rdns[1].offset;
-	while (end > 0 && op->target[end - 1] == ' ' && !(end > 1 && op->target[end - 2] == '\\'))
-		end--;
-	if (end > 0 && (op->target[end - 1] == ',' || op->target[end - 1] == ';'))
-		end--;
-	gb_buf_init(&b, 0);
-	if (op->new_rdn)
-		gb_buf_puts(&b, op->new_rdn, NULL);
-	else
-		gb_buf_append(&b, op->target, end, NULL);
-	gb_buf_putc(&b, ',', NULL);
-	gb_buf_puts(&b, op->new_parent ? op->new_parent : op->target + dn->rdns[1].offset, NULL);
-	gb_ad_dn_free(dn);
-	out = gb_buf_detach(&b);
-	return out;
+	gb_map_free(a->failed);
+	memset(a, 0, sizeof(*a));
 }
 
-/* Commits the transaction apply opened: what it holds describes what was done, so it is kept even after a failure.
- * Returns rc, or the commit's error when rc was 0 or an interruption. */
-static int end_tx(gb_store *st, int rc, gb_error *err)
+/* Every group the plan provisions and whose operations all succeeded is managed from now on (in one transaction). */
+static int record_managed(gb_store *st, gb_directory *dir, const gb_plan *plan, const applied *a, gb_error *err)
 {
-	gb_error ce;
-	int crc;
-
-	gb_error_clear(&ce);
-	crc = gb_store_commit(st, &ce);
-	if (!crc)
-		return rc;
-	gb_store_rollback(st);
-	if (rc && rc != GB_EINTERRUPTED)
-		return rc;
-	*err = ce;
-	return crc;
-}
-
-static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const gb_provision_opts *o,
-		 gb_provision_result *res, gb_error *err)
-{
-	gb_plan *plan = res->plan;
-	gb_map *failed = NULL, *dn_now = NULL;
-	gb_error unreachable, carried_err;
-	bool carried = false, carried_skip = false, tx = false;
-	int carried_rc = 0;
-	size_t batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : GB_DIRECTORY_MEMBER_BATCH;
-	char **dns = NULL;
 	size_t i;
 	int rc;
 
-	gb_error_clear(&unreachable);
-	rc = gb_map_new(GB_MAP_ICASE, &failed, err);
-	if (!rc)
-		rc = gb_map_new(GB_MAP_ICASE, &dn_now, err);
-	if (!rc && plan->nops && !(dns = calloc(plan->nops, sizeof(char *))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-	for (i = 0; !rc && i < plan->nops; i++) {
-		const gb_op *op = &plan->ops[i];
-		char *before = NULL, *after = NULL, result[GB_ERROR_MSG_MAX + 16];
-		const char *target = op->target;
-		gb_audit_entry e;
-		gb_error oe;
-		int orc;
-
-		if (!carried && gb_stop_requested()) {
-			/* Stop between operations: what is done is in AD and in the audit log; a rerun plans the rest. */
-			gb_info("provision", "stopping on request after %zu of %zu operations", i, plan->nops);
-			rc = gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again to "
-								 "finish", i, plan->nops);
-			break;
-		}
-		gb_error_clear(&oe);
-		/* A rename or move earlier in this run changed where the group is. */
-		if (op->object_id && gb_map_get(dn_now, op->object_id))
-			target = gb_map_get(dn_now, op->object_id);
-		if (!carried && op->object_id && gb_map_get(failed, op->object_id)) {
-			res->skipped++;
-			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
-			orc = 1;
-		} else if (carried && carried_skip) {
-			/* the second of a pair whose group could not be added: its members were never sent */
-			res->skipped++;
-			snprintf(result, sizeof(result), "skipped: an earlier operation on this group failed");
-			orc = 1;
-			carried = false;
-		} else {
-			gb_op copy = *op;
-
-			copy.target = (char *)target;
-			gb_info("provision", "[%zu/%zu] %s %s%s", i + 1, plan->nops, gb_op_kind_name(op->kind), target,
-				carried ? " (sent with the operation before)" : "");
-			if (carried) {
-				/* the second of two operations sent as one request: the outcome that request gave it */
-				orc = carried_rc;
-				oe = carried_err;
-				carried = false;
-			} else if (pairs(op, i + 1 < plan->nops ? &plan->ops[i + 1] : NULL, batch)) {
-				/* one request for both; the next operation's outcome is carried to it */
-				gb_error_clear(&carried_err);
-				orc = execute_pair(dir, &copy, &plan->ops[i + 1], &carried_rc, &carried_err, &oe);
-				carried = true;
-				carried_skip = orc != 0 && op->kind == GB_OP_CREATE_GROUP;
-			} else {
-				orc = execute(dir, &copy, &oe);
-			}
-			if (orc == 0) {
-				res->applied++;
-				snprintf(result, sizeof(result), "ok");
-				if (op->kind == GB_OP_RENAME || op->kind == GB_OP_MOVE) {
-					dns[i] = dn_after(&copy);
-					if (dns[i])
-						rc = gb_map_set(dn_now, op->object_id, dns[i], err);
-				}
-			} else {
-				res->failed++;
-				snprintf(result, sizeof(result), "failed: %s", oe.msg);
-				gb_err("provision", "%s %s: %s", gb_op_kind_name(op->kind), target, oe.msg);
-				if (op->object_id)
-					rc = gb_map_set(failed, op->object_id, (void *)1, err);
-				if (orc == GB_ENOMEM)
-					rc = gb_error_set(err, GB_ENOMEM, "%s", oe.msg);
-				/* The directory stopped answering and reconnecting failed: every later operation would
-				 * wait for the same reconnect and fail too. Record this one, then stop; a rerun plans the
-				 * rest from what AD holds. */
-				if (orc == GB_ERETRY)
-					gb_error_set(&unreachable, GB_ERETRY,
-						     "%s %s: %s; stopped after %zu of %zu operations, run again when the "
-						     "directory answers",
-						     gb_op_kind_name(op->kind), target, oe.msg, i + 1, plan->nops);
-			}
-		}
-		before = op_json(op, 0);
-		after = op_json(op, 1);
-		memset(&e, 0, sizeof(e));
-		e.run_id = o->run_id;
-		e.step = "provision";
-		e.operation = audit_op(op->kind);
-		e.target = target;
-		e.before = before;
-		e.after = after;
-		e.outcome = strncmp(result, "ok", 2) == 0 ? GB_OUTCOME_OK : result[0] == 's' ? GB_OUTCOME_SKIPPED : GB_OUTCOME_FAILED;
-		e.message = strchr(result, ':') ? strchr(result, ':') + 2 : NULL;
-		/* The records of two operations sent as one request are committed together (one sync, not two). */
-		if (!rc && carried && !tx && (rc = gb_store_begin(st, err)) == 0)
-			tx = true;
-		if (!rc)
-			rc = gb_audit_append(st, &e, NULL, err);
-		if (tx && !carried) {
-			rc = end_tx(st, rc, err);
-			tx = false;
-		}
-		free(before);
-		free(after);
-		if (!rc && orc == 0 && op->kind == GB_OP_DELETE_GROUP)
-			rc = set_managed(st, op->object_id, target, op->guid, "deleted", o->run_id, err);
-		if (!rc && orc == 0 && op->kind == GB_OP_UNMANAGE)
-			rc = set_managed(st, op->object_id, target, op->guid, "unmanaged", o->run_id, err);
-		if (!rc && unreachable.code && !carried) {
-			rc = gb_error_set(err, unreachable.code, "%s", unreachable.msg);
-			break;
-		}
-	}
-	if (tx)
-		rc = end_tx(st, rc, err);
-	tx = false;
-	/* Every group the plan provisions and that did not fail is managed from now on (in one transaction). */
-	if ((!rc || rc == GB_EINTERRUPTED) && plan->ngroups) {
-		int brc = gb_store_begin(st, err);
-		if (brc)
-			rc = brc;
-		else
-			tx = true;
-	}
-	for (i = 0; (!rc || rc == GB_EINTERRUPTED) && i < plan->ngroups; i++) {
+	if (!plan->ngroups)
+		return 0;
+	rc = gb_store_begin(st, err);
+	for (i = 0; !rc && i < plan->ngroups; i++) {
 		const gb_plan_group *pg = &plan->groups[i];
-		const char *dn = gb_map_get(dn_now, pg->object_id);
-		char *guid = NULL;
+		const char *dn = gb_map_get(a->dn_now, pg->object_id), *guid = pg->guid;
+		char *read = NULL;
 
-		if (gb_map_get(failed, pg->object_id))
+		if (gb_map_get(a->failed, pg->object_id))
 			continue;
-		if (!pg->guid) {
-			gb_ad_group *a = NULL;
-			if (gb_directory_read_group(dir, dn ? dn : pg->dn, false, &a, NULL) == 0)
-				guid = gb_strdup(a->guid);
-			gb_ad_group_free(a);
+		if (!guid)
+			guid = gb_map_get(a->guid, pg->object_id);
+		if (!guid) {
+			gb_ad_group *g = NULL;
+			if (gb_directory_read_group(dir, dn ? dn : pg->dn, false, &g, NULL) == 0)
+				read = gb_strdup(g->guid);
+			gb_ad_group_free(g);
+			guid = read;
 		}
-		rc = set_managed(st, pg->object_id, dn ? dn : pg->dn, pg->guid ? pg->guid : guid, "managed", o->run_id,
-				 err);
-		free(guid);
+		rc = set_managed(st, pg->object_id, dn ? dn : pg->dn, guid, "managed", a->run_id, err);
+		free(read);
 	}
-	if (tx)
-		rc = end_tx(st, rc, err);
-	for (i = 0; dns && i < plan->nops; i++)
-		free(dns[i]);
-	free(dns);
-	gb_map_free(failed);
-	gb_map_free(dn_now);
+	if (!rc)
+		return gb_store_commit(st, err);
+	gb_store_rollback(st);
 	return rc;
 }
 
-static int count_bytes(void *ctx, const char *data, size_t n, gb_error *err)
+static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const char *fence,
+		 const gb_provision_opts *o, gb_provision_result *res, gb_error *err)
 {
-	(void)data;
-	(void)err;
-	*(sqlite3_int64 *)ctx += (sqlite3_int64)n;
-	return 0;
-}
-
-struct blob_sink {
-	sqlite3_blob *blob;
-	int offset;
-	gb_store *st;
-};
-
-static int to_blob(void *ctx, const char *data, size_t n, gb_error *err)
-{
-	struct blob_sink *b = ctx;
-
-	if (sqlite3_blob_write(b->blob, data, (int)n, b->offset) != SQLITE_OK)
-		return gb_store_error(b->st, err, "recording the plan");
-	b->offset += (int)n;
-	return 0;
-}
-
-/* Keeps the plan for `report plan` (the 20 newest plans are kept). The text is measured first, then streamed into a
- * row of that size, so that a plan over millions of members is never held as text in memory. */
-static int store_plan(gb_store *st, const gb_plan *plan, const gb_provision_opts *o, const char *command,
-		      gb_error *err)
-{
-	struct blob_sink sink = {NULL, 0, st};
-	sqlite3_stmt *s = NULL;
-	sqlite3_int64 size = 0;
+	gb_apply_opts ao;
+	gb_apply_result ar;
+	applied a;
 	int rc;
 
-	rc = gb_plan_write_json(plan, count_bytes, &size, err);
-	if (!rc && size > 1000000000)
-		rc = gb_error_set(err, GB_ETOOBIG, "the plan's text (%lld bytes) is too big to record", (long long)size);
+	memset(&ar, 0, sizeof(ar));
+	memset(&a, 0, sizeof(a));
+	a.run_id = o->run_id;
+	rc = gb_map_new(GB_MAP_ICASE, &a.failed, err);
 	if (!rc)
-		rc = gb_store_begin(st, err);
-	if (rc)
-		return rc;
-	rc = gb_store_prepare(st, "INSERT INTO plans(command, run_id, dry_run, json) VALUES (?1, ?2, ?3, zeroblob(?4))", &s,
-			      err);
-	if (!rc) {
-		sqlite3_bind_text(s, 1, command, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, o->run_id && *o->run_id ? o->run_id : NULL, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 3, o->dry_run);
-		sqlite3_bind_int64(s, 4, size);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = gb_store_error(st, err, "recording the plan");
+		rc = gb_map_new(GB_MAP_ICASE, &a.dn_now, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &a.guid, err);
+	memset(&ao, 0, sizeof(ao));
+	ao.st = st;
+	ao.run_id = o->run_id;
+	ao.step = "provision";
+	ao.dir = dir;
+	ao.fence = fence;
+	ao.member_batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : 0;
+	ao.hook = on_outcome;
+	ao.ctx = &a;
+	if (!rc)
+		rc = gb_apply(res->plan, &ao, &ar, err);
+	res->applied = ar.applied;
+	res->failed = ar.failed;
+	res->skipped = ar.skipped;
+	if (!rc || rc == GB_EINTERRUPTED) {
+		gb_error e2;
+		int mrc = record_managed(st, dir, res->plan, &a, &e2);
+		if (mrc) {
+			rc = mrc;
+			*err = e2;
+		}
 	}
-	sqlite3_finalize(s);
-	if (!rc && sqlite3_blob_open(gb_store_db(st), "main", "plans", "json", sqlite3_last_insert_rowid(gb_store_db(st)),
-				     1, &sink.blob) != SQLITE_OK)
-		rc = gb_store_error(st, err, "recording the plan");
-	if (!rc)
-		rc = gb_plan_write_json(plan, to_blob, &sink, err);
-	if (!rc && sink.offset != size)
-		rc = gb_error_set(err, GB_EINVAL, "recording the plan: %d bytes written of %lld", sink.offset,
-				  (long long)size);
-	sqlite3_blob_close(sink.blob);
-	if (!rc)
-		rc = gb_store_exec(st, "DELETE FROM plans WHERE id <= (SELECT max(id) - 20 FROM plans)", err);
-	if (!rc)
-		rc = gb_store_commit(st, err);
-	else
-		gb_store_rollback(st);
+	applied_clear(&a);
 	return rc;
 }
 
@@ -1953,8 +1679,12 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	rc = gb_mappings_new(&cfg->provisioning, &mappings, err);
 	if (!rc)
 		rc = gb_provisioner_fence(cfg, &fence, err);
-	if (!rc)
-		rc = gb_directory_set_fence(dir, fence, err);
+	if (!rc) {
+		/* a fence that does not parse is an error of the configuration, dry run or not (apply sets it) */
+		gb_dir_fence *f = NULL;
+		rc = gb_dir_fence_new(fence, &f, err);
+		gb_dir_fence_free(f);
+	}
 	if (!rc)
 		rc = gather_init(&g, err);
 	if (!rc && use_delta) {
@@ -2060,14 +1790,15 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	}
 	if ((!rc || rc == GB_EGATE) && res->plan) {
 		gb_error e2;
-		int src = store_plan(st, res->plan, opts, only_group ? "provision on-demand" : "provision", &e2);
+		int src = gb_plan_store_save(st, res->plan, only_group ? "provision on-demand" : "provision", opts->run_id,
+					     opts->dry_run, &e2);
 		if (src && !rc) {
 			rc = src;
 			*err = e2;
 		}
 	}
 	if (!rc && !opts->dry_run)
-		rc = apply(cfg, st, dir, opts, res, err);
+		rc = apply(cfg, st, dir, fence, opts, res, err);
 	/* Everything applied: remember the members read, the configuration, and let the delta links move on. */
 	if (!rc && use_delta && !res->failed)
 		rc = record_members(&g, res->plan, &ch, !incremental, err);

@@ -86,7 +86,7 @@ run $GB migrate confirm inventory
 expect_rc "confirm exits 0" 0
 run $GB migrate plan stamp-anchors
 expect_rc "the plan exits 0" 0
-expect "the plan stamps the 30 ready groups that lack an anchor" test "$(printf '%s\n' "$out" | grep -c 'set-attributes')" = 30
+expect "the plan stamps the 30 ready groups that lack an anchor" test "$(printf '%s\n' "$out" | grep -c 'add-value')" = 30
 expect "the plan changed nothing" test "$(stamped)" = 1
 run $GB migrate run
 expect_rc "without --yes and without a terminal, changes are not applied" 4

@@ -67,7 +67,7 @@ run $GB migrate run --yes
 expect_rc "with it, the handoff to Cloud Sync is planned and waits" 4
 run $GB migrate plan handoff
 expect_rc "the plan" 0
-expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-patch')" = 2
+expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-assign-app-role')" = 2
 run $GB migrate confirm handoff
 expect_rc "confirming hands the groups to the job" 0
 expect_out "the smoke test ran" "provisionOnDemand for"
