@@ -340,8 +340,8 @@ static int preconditions(gb_migrate_ctx *c, const gb_step *s, gb_error *err)
 		rc = gb_directory_probe(c->cfg, detail, sizeof(detail), &has, err);
 		if (!rc && !has)
 			rc = gb_error_set(err, GB_ECONFIG, "precondition of step stamp-anchors: the forest's schema has no "
-							   "msDS-ExternalDirectoryObjectId (Windows Server 2016 schema or later "
-							   "is needed)");
+							   GB_DIRECTORY_ANCHOR_ATTR " (Windows Server 2016 schema or later is "
+							   "needed)");
 	}
 	return rc;
 }

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/probe.h"
+#include "groupbridge/directory.h"
 #include "groupbridge/util.h"
 
 static void help(void)
@@ -14,7 +15,7 @@ static void help(void)
 	     "  config    the file's sections and keys (unknown keys, missing keys and bad values name FILE:LINE)\n"
 	     "  secrets   the secret files are private (mode 0600) and readable, or the variables are set\n"
 	     "  ldap      a TLS connection and a bind to [directory] uri as bind_dn\n"
-	     "  schema    the forest's schema has msDS-ExternalDirectoryObjectId (Windows Server 2016 schema)\n"
+	     "  schema    the forest's schema has " GB_DIRECTORY_ANCHOR_ATTR " (Windows Server 2016 schema)\n"
 	     "  graph     an access token can be had from the tenant with the configured credential\n"
 	     "\n"
 	     "  --offline   check the file and the secrets only, contact nothing\n"

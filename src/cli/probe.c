@@ -17,10 +17,10 @@ int gb_probe_all(const gb_config *cfg, gb_probe_report report)
 		if (gb_directory_probe(cfg, detail, sizeof(detail), &has_anchor, &err) == 0) {
 			report("ldap", 1, detail);
 			if (has_anchor) {
-				report("schema", 1, "msDS-ExternalDirectoryObjectId is in the schema");
+				report("schema", 1, GB_DIRECTORY_ANCHOR_ATTR " is in the schema");
 			} else {
 				report("schema", 0,
-				       "msDS-ExternalDirectoryObjectId is not in the schema: the forest needs the Windows Server "
+				       GB_DIRECTORY_ANCHOR_ATTR " is not in the schema: the forest needs the Windows Server "
 				       "2016 schema (or later) for Cloud Sync's anchor");
 				failed++;
 			}

@@ -6,16 +6,17 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/buf.h"
+#include "groupbridge/directory.h"
 #include "groupbridge/util.h"
 
-#define ANCHOR_MAX 128
 
 /* What pass 1 decides for each provisioned group; pass 2 reads it to resolve nested members. */
 typedef struct desired {
 	const gb_cloud_group *cloud;
 	const gb_ad_group *ad;  /* the matched AD group, or NULL: it will be created */
-	char anchor[ANCHOR_MAX];
+	char anchor[GB_ANCHOR_MAX];
 	char *cn;
 	char *container;
 	char *dn;               /* where the group is (matched) or will be (created) */
@@ -45,13 +46,6 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err)
 		rc = gb_ad_dn_format(parsed, out, err);
 	gb_ad_dn_free(parsed);
 	return rc;
-}
-
-int gb_provision_anchor(const char *object_id, char *dst, size_t n)
-{
-	int w = snprintf(dst, n, "Group_%s", object_id ? object_id : "");
-
-	return (w < 0 || (size_t)w >= n) ? GB_EINVAL : 0;
 }
 
 static void desired_clear(desired *d)
@@ -180,8 +174,8 @@ static int prepare(ctx *c, const gb_cloud_group *g)
 			 g->nmembers, GB_MAX_GROUP_MEMBERS);
 		return note_group_error(c, g, "over-member-limit", msg);
 	}
-	if (gb_provision_anchor(g->id, d->anchor, sizeof(d->anchor)))
-		return note_group_error(c, g, "bad-object-id", "its object id is too long to be an anchor");
+	if (gb_anchor_format(g->id, d->anchor, sizeof(d->anchor)))
+		return note_group_error(c, g, "bad-object-id", "its object id is empty or too long to be an anchor");
 	rc = map_field(c, GB_MAPPING_CN, g, &d->cn, &failed);
 	if (!rc && !failed)
 		rc = map_field(c, GB_MAPPING_CONTAINER, g, &d->container, &failed);
@@ -371,7 +365,7 @@ static int plan_group(ctx *c, const desired *d)
 		if (!rc && g->display_name)
 			rc = gb_op_add_attr(op, "displayName", NULL, g->display_name, c->err);
 		if (!rc)
-			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", NULL, d->anchor, c->err);
+			rc = gb_op_add_attr(op, GB_DIRECTORY_ANCHOR_ATTR, NULL, d->anchor, c->err);
 		if (!rc)
 			rc = gb_op_add_attr(op, "adminDescription", NULL, d->anchor, c->err);
 		if (!rc && d->sam)
@@ -386,7 +380,7 @@ static int plan_group(ctx *c, const desired *d)
 		if (!rc)
 			rc = add_attr_if_changed(&op, c, d, "displayName", ad->display_name, g->display_name);
 		if (!rc)
-			rc = add_attr_if_changed(&op, c, d, "msDS-ExternalDirectoryObjectId", ad->anchor, d->anchor);
+			rc = add_attr_if_changed(&op, c, d, GB_DIRECTORY_ANCHOR_ATTR, ad->anchor, d->anchor);
 		if (!rc)
 			rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
 		/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
@@ -484,14 +478,14 @@ static int plan_group(ctx *c, const desired *d)
 static int plan_deletes(ctx *c)
 {
 	const char *const *id;
-	char anchor[ANCHOR_MAX];
+	char anchor[GB_ANCHOR_MAX];
 	int rc = 0;
 
 	for (id = c->in->hard_deleted; !rc && id && *id; id++) {
 		const gb_ad_group *ad;
 		gb_op *op;
 
-		if (gb_provision_anchor(*id, anchor, sizeof(anchor)))
+		if (gb_anchor_format(*id, anchor, sizeof(anchor)))
 			continue;
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)
@@ -501,13 +495,13 @@ static int plan_deletes(ctx *c)
 		if (!rc)
 			rc = gb_op_set_guid(op, ad->guid, c->err);
 		if (!rc)
-			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", ad->anchor, NULL, c->err);
+			rc = gb_op_add_attr(op, GB_DIRECTORY_ANCHOR_ATTR, ad->anchor, NULL, c->err);
 	}
 	for (id = c->in->left_scope; !rc && id && *id; id++) {
 		const gb_ad_group *ad;
 		gb_op *op;
 
-		if (gb_provision_anchor(*id, anchor, sizeof(anchor)) || in_list(c->in->hard_deleted, *id))
+		if (gb_anchor_format(*id, anchor, sizeof(anchor)) || in_list(c->in->hard_deleted, *id))
 			continue;
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)

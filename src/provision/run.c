@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/apply.h"
 #include "groupbridge/audit.h"
 #include "groupbridge/buf.h"
@@ -455,7 +456,7 @@ static int add_ad_group(gather *g, gb_ad_group *a, gb_error *err)
 		gb_ad_group_free(a);
 		return rc;
 	}
-	if (a->anchor && gb_str_has_prefix(a->anchor, "Group_"))
+	if (gb_anchor_is_ours(a->anchor))
 		rc = gb_map_set(g->ad_by_anchor, a->anchor, a, err);
 	if (!rc && a->sid)
 		rc = gb_map_set(g->ad_by_sid, a->sid, a, err);
@@ -518,9 +519,9 @@ typedef struct anchored {
 static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
 	anchored *a = ctx;
-	const char *anchor = gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR);
+	const char *id = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
 	char *dn = gb_strdup(e->dn);
-	bool need = anchor && gb_str_has_prefix(anchor, "Group_") && gb_map_get(a->g->in_scope, anchor + 6);
+	bool need = id && gb_map_get(a->g->in_scope, id);
 
 	if (!dn)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
@@ -547,7 +548,7 @@ static int read_forest(gather *g, gb_error *err)
 		return gb_error_prefix(err, "reading the forest's users");
 	memset(&a, 0, sizeof(a));
 	a.g = g;
-	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, "(&(objectClass=group)(msDS-ExternalDirectoryObjectId=Group_*))",
+	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))",
 				 anchor_attrs, 0, on_anchored, &a, err);
 	if (rc)
 		gb_error_prefix(err, "finding anchored AD groups");
@@ -560,9 +561,9 @@ static int read_forest(gather *g, gb_error *err)
 	/* Converted groups not anchored yet: their AD group by SID, or by the DN in the GroupDN extension. */
 	for (i = 0; !rc && i < g->groups.n; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
-		char anchor[128];
+		char anchor[GB_ANCHOR_MAX];
 
-		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
+		if (gb_anchor_format(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
 			continue;
 		if (grp->on_prem_sid && !gb_map_get(g->ad_by_sid, grp->on_prem_sid)) {
 			static const char *const dn_attr[] = {"distinguishedName", NULL};
@@ -1273,9 +1274,9 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 		const gb_cloud_group *grp = g->groups.items[i];
 		static const char *const dn_attr[] = {"distinguishedName", NULL};
 		gb_dir_entry *e = NULL;
-		char anchor[128];
+		char anchor[GB_ANCHOR_MAX];
 
-		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)))
+		if (gb_anchor_format(grp->id, anchor, sizeof(anchor)))
 			continue;
 		rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
 		if (rc == GB_ENOTFOUND)
@@ -1287,9 +1288,9 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 	/* converted groups not anchored yet: by SID or GroupDN, as in a full pass */
 	for (i = 0; !rc && i < g->groups.n; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
-		char anchor[128];
+		char anchor[GB_ANCHOR_MAX];
 
-		if (gb_provision_anchor(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
+		if (gb_anchor_format(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
 			continue;
 		if (grp->on_prem_sid && !gb_map_get(g->ad_by_sid, grp->on_prem_sid)) {
 			static const char *const dn_attr[] = {"distinguishedName", NULL};
@@ -1309,9 +1310,9 @@ static int gather_changes(gather *g, const delta_changes *ch, gb_error *err)
 		const char *id = i < g->hard_deleted.n ? g->hard_deleted.items[i] : g->left_scope.items[i - g->hard_deleted.n];
 		static const char *const dn_attr[] = {"distinguishedName", NULL};
 		gb_dir_entry *e = NULL;
-		char anchor[128];
+		char anchor[GB_ANCHOR_MAX];
 
-		if (gb_provision_anchor(id, anchor, sizeof(anchor)))
+		if (gb_anchor_format(id, anchor, sizeof(anchor)))
 			continue;
 		rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
 		if (rc == GB_ENOTFOUND)
