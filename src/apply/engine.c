@@ -250,6 +250,7 @@ static int dispatch(engine *e, size_t i, size_t n, slot *slots)
 		return GB_ENOMEM;
 	progress(e, i, slots[0].target, false);
 	rc = e->o->check ? e->o->check(e->o->ctx, op, &oe) : 0;
+	nskip = rc != 0; /* refused by the check: the operation sent with it is not sent either */
 	if (!rc && n == 2)
 		rc = gb_exec_ldap_pair(e->o, op, slots[0].target, &e->plan->ops[i + 1], &slots[0].x, &nrc, &nskip, &ne,
 				       &oe);

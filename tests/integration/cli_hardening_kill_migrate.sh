@@ -99,4 +99,5 @@ for at in $points; do
 	run $GB audit verify
 	expect_rc "round $round: audit verify passes" 0
 done
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -265,4 +265,5 @@ expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No
 expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

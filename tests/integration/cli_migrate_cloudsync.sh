@@ -84,4 +84,5 @@ expect_rc "verify passes: AD is as the rules expect" 0
 expect_out "the migration is complete" "The migration is complete."
 run $GB provision --dry-run
 expect_out "groupbridge's provisioning does not take the groups handed to Cloud Sync" "1 provisioned"
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

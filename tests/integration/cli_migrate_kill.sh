@@ -81,4 +81,5 @@ expect "thirteen groups handed over (12 written back, 1 converted)" test "$(sqli
 expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)")" = 0
 run $GB audit verify
 expect_rc "the audit log survived every kill" 0
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish
