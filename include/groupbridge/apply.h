@@ -88,8 +88,8 @@ typedef struct gb_apply_result {
 /* Applies plan (see above). res is set in every case. Returns 0 when every operation was recorded, whatever its
  * outcome (look at res->failed); GB_EINTERRUPTED when a stop was requested (the message says after how many);
  * GB_ERETRY when the directory stopped answering (the message names the operation and where it stopped); GB_ENOMEM;
- * GB_EINVAL for missing options or a fence that does not parse (nothing was sent); or the error of the audit log
- * or the hook that stopped recording (that operation's transaction was rolled back). */
+ * GB_EINVAL for missing options, GB_EPARSE for a fence that does not parse (nothing was sent then); or the error of
+ * the audit log or the hook that stopped recording (that operation's transaction was rolled back). */
 int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *res, gb_error *err);
 
 /* ---- ordering as data ---- */

@@ -254,6 +254,9 @@ static int dispatch(engine *e, size_t i, size_t n, slot *slots)
 	if (!rc && n == 2)
 		rc = gb_exec_ldap_pair(e->o, op, slots[0].target, &e->plan->ops[i + 1], &slots[0].x, &nrc, &nskip, &ne,
 				       &oe);
+	else if (!rc && ((unsigned)op->kind >= GB_OP_KIND_COUNT || !executors[op->kind]))
+		rc = gb_error_set(&oe, GB_EUNSUPPORTED, "%s %s: no executor for this kind of operation",
+				  gb_op_kind_name(op->kind), slots[0].target);
 	else if (!rc)
 		rc = executors[op->kind](e->o, op, slots[0].target, &slots[0].x, &oe);
 	finish_slot(e, op, &slots[0], rc, &oe);
