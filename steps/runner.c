@@ -11,32 +11,69 @@
 #include "steps_int.h"
 
 const gb_step gb_migrate_steps[] = {
-	{"import", "read the Connect Sync configuration export ([migration] connect_sync_export)", false,
-	 gb_step_no_changes, NULL, gb_step_import_collect, gb_step_import_verify, NULL,
-	 "the import changes nothing outside the state database; import another export instead"},
-	{"inventory", "pair written-back AD groups with their cloud groups and classify them (the assessment)", true,
-	 gb_step_no_changes, NULL, gb_step_inventory_collect, gb_step_inventory_verify, NULL,
-	 "the inventory changes nothing; run it again instead"},
-	{"stamp-anchors", "copy adminDescription into msDS-ExternalDirectoryObjectId on every ready group", false,
-	 gb_step_stamp_plan, gb_step_stamp_apply, NULL, gb_step_stamp_verify, gb_step_stamp_rollback_plan, NULL},
-	{"connect-sync-coexistence", "the operator adds the coexistence rules on the Connect Sync server (a script)",
-	 true, gb_step_no_changes, NULL, gb_step_coexist_collect, NULL, NULL,
-	 "the rules were added on the Connect Sync server: remove them there (runbooks/rollback.md)",
-	 gb_step_coexist_confirm},
-	{"disable-writeback", "the operator disables group writeback v2 (irreversible; a script, after a snapshot)", true,
-	 gb_step_no_changes, NULL, gb_step_disable_collect, NULL, NULL,
-	 "disabling group writeback v2 cannot be undone (Set-ADSyncAADCompanyFeature -GroupWritebackV2 $false)",
-	 gb_step_disable_confirm, "verified: every group as in the snapshot taken before"},
-	{"convert-soa", "convert the listed groups' source of authority to the cloud (and remember their AD DN)", false,
-	 gb_step_convert_plan, gb_step_convert_apply, NULL, gb_step_convert_verify, gb_step_convert_rollback_plan, NULL},
-	{"match", "find each group's AD group (anchor or GroupDN) and confirm it (anchor or SID); a gate", true,
-	 gb_step_no_changes, NULL, gb_step_match_collect, NULL, NULL, "the match changes nothing; run it again instead"},
-	{"handoff", "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)", true,
-	 gb_step_handoff_plan, NULL, NULL, NULL, NULL,
-	 "take the groups out of provisioning's hands in [provisioning] instead (runbooks/handoff.md)",
-	 gb_step_handoff_confirm, "handed over (to groupbridge provisioning or to the Cloud Sync job, as configured)"},
-	{"verify", "compare each handed-over group with what the rules expect: no drift", false, gb_step_no_changes,
-	 NULL, gb_step_verify_collect, NULL, NULL, "verify changes nothing"},
+    {.name = "import",
+     .summary = "read the Connect Sync configuration export ([migration] connect_sync_export)",
+     .plan = gb_step_no_changes,
+     .collect = gb_step_import_collect,
+     .verify = gb_step_import_verify,
+     .rollback_refusal = "the import changes nothing outside the state database; import another export instead"},
+    {.name = "inventory",
+     .summary = "pair written-back AD groups with their cloud groups and classify them (the assessment)",
+     .gate = true,
+     .plan = gb_step_no_changes,
+     .collect = gb_step_inventory_collect,
+     .verify = gb_step_inventory_verify,
+     .rollback_refusal = "the inventory changes nothing; run it again instead"},
+    {.name = "stamp-anchors",
+     .summary = "copy adminDescription into " GB_DIRECTORY_ANCHOR_ATTR " on every ready group",
+     .plan = gb_step_stamp_plan,
+     .applies = true,
+     .fence = gb_step_writeback_ou,
+     .hook = gb_step_stamp_hook,
+     .verify = gb_step_stamp_verify,
+     .rollback_plan = gb_step_stamp_rollback_plan},
+    {.name = "connect-sync-coexistence",
+     .summary = "the operator adds the coexistence rules on the Connect Sync server (a script)",
+     .gate = true,
+     .plan = gb_step_no_changes,
+     .collect = gb_step_coexist_collect,
+     .rollback_refusal = "the rules were added on the Connect Sync server: remove them there (runbooks/rollback.md)",
+     .confirm = gb_step_coexist_confirm},
+    {.name = "disable-writeback",
+     .summary = "the operator disables group writeback v2 (irreversible; a script, after a snapshot)",
+     .gate = true,
+     .plan = gb_step_no_changes,
+     .collect = gb_step_disable_collect,
+     .rollback_refusal = "disabling group writeback v2 cannot be undone (Set-ADSyncAADCompanyFeature -GroupWritebackV2 "
+			 "$false)",
+     .confirm = gb_step_disable_confirm,
+     .confirmed = "verified: every group as in the snapshot taken before"},
+    {.name = "convert-soa",
+     .summary = "convert the listed groups' source of authority to the cloud (and remember their AD DN)",
+     .plan = gb_step_convert_plan,
+     .applies = true,
+     .fence = gb_step_convert_fence,
+     .check = gb_step_convert_check,
+     .verify = gb_step_convert_verify,
+     .rollback_plan = gb_step_convert_rollback_plan},
+    {.name = "match",
+     .summary = "find each group's AD group (anchor or GroupDN) and confirm it (anchor or SID); a gate",
+     .gate = true,
+     .plan = gb_step_no_changes,
+     .collect = gb_step_match_collect,
+     .rollback_refusal = "the match changes nothing; run it again instead"},
+    {.name = "handoff",
+     .summary = "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)",
+     .gate = true,
+     .plan = gb_step_handoff_plan,
+     .hook = gb_step_handoff_hook,
+     .rollback_refusal = "take the groups out of provisioning's hands in [provisioning] instead (runbooks/handoff.md)",
+     .confirm = gb_step_handoff_confirm},
+    {.name = "verify",
+     .summary = "compare each handed-over group with what the rules expect: no drift",
+     .plan = gb_step_no_changes,
+     .collect = gb_step_verify_collect,
+     .rollback_refusal = "verify changes nothing"},
 };
 const size_t gb_migrate_step_count = sizeof(gb_migrate_steps) / sizeof(gb_migrate_steps[0]);
 
@@ -45,6 +82,13 @@ static const char *state_names[] = {"pending", "running", "waiting", "done", "fa
 const char *gb_step_state_name(gb_step_state s)
 {
 	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
+}
+
+int gb_step_state_json(gb_step_state s, char *dst, size_t n)
+{
+	int w = snprintf(dst, n, "{\"state\":\"%s\"}", gb_step_state_name(s));
+
+	return w < 0 || (size_t)w >= n ? GB_EINVAL : 0;
 }
 
 const gb_step *gb_migrate_find_step(const char *name)
@@ -124,16 +168,14 @@ static int load_state(gb_store *st, const char *name, step_row *row, gb_error *e
 	return 0;
 }
 
-/* Records a state; "running" sets the start time, final states the end time. The change is audited. */
-static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail, gb_error *err)
+static int write_state(gb_store *st, const char *name, gb_step_state state, const char *detail, gb_error *err)
 {
 	sqlite3_stmt *s;
-	gb_audit_entry e;
 	char ts[32];
 	int rc;
 
 	gb_time_iso8601(ts, sizeof(ts));
-	rc = gb_store_prepare(c->st,
+	rc = gb_store_prepare(st,
 			      "INSERT INTO migration_steps(name, state, started, ended, detail) VALUES (?1, ?2, ?3, ?4, ?5) "
 			      "ON CONFLICT(name) DO UPDATE SET state = excluded.state, "
 			      "started = COALESCE(excluded.started, started), ended = excluded.ended, detail = excluded.detail",
@@ -145,18 +187,46 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 	sqlite3_bind_text(s, 3, state == GB_STEP_RUNNING ? ts : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, state == GB_STEP_RUNNING || state == GB_STEP_PENDING ? NULL : ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a step's state");
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a step's state");
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Records a state; "running" sets the start time, final states the end time. The change and its audit record
+ * (before and after {"state": ...}, the detail as its message; outcome failed for a failed step) are committed
+ * together. */
+static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail, gb_error *err)
+{
+	gb_audit_entry e;
+	step_row old;
+	char before[64], after[64];
+	int rc;
+
+	rc = load_state(c->st, name, &old, err);
+	if (!rc)
+		rc = gb_step_state_json(old.state, before, sizeof(before));
+	if (!rc)
+		rc = gb_step_state_json(state, after, sizeof(after));
+	if (!rc)
+		rc = gb_store_begin(c->st, err);
 	if (rc)
 		return rc;
+	rc = write_state(c->st, name, state, detail, err);
 	memset(&e, 0, sizeof(e));
 	e.run_id = c->run_id;
 	e.step = name;
 	e.operation = "step.state";
 	e.target = name;
-	e.after = gb_step_state_name(state);
-	e.result = detail && *detail ? detail : "ok";
-	return gb_audit_append(c->st, &e, NULL, err);
+	e.before = before;
+	e.after = after;
+	e.outcome = state == GB_STEP_FAILED ? GB_OUTCOME_FAILED : GB_OUTCOME_OK;
+	e.message = detail && *detail ? detail : NULL;
+	if (!rc)
+		rc = gb_audit_append(c->st, &e, NULL, err);
+	if (!rc)
+		return gb_store_commit(c->st, err);
+	gb_store_rollback(c->st);
+	return rc;
 }
 
 int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err)
@@ -270,8 +340,8 @@ static int preconditions(gb_migrate_ctx *c, const gb_step *s, gb_error *err)
 		rc = gb_directory_probe(c->cfg, detail, sizeof(detail), &has, err);
 		if (!rc && !has)
 			rc = gb_error_set(err, GB_ECONFIG, "precondition of step stamp-anchors: the forest's schema has no "
-							   "msDS-ExternalDirectoryObjectId (Windows Server 2016 schema or later "
-							   "is needed)");
+							   GB_DIRECTORY_ANCHOR_ATTR " (Windows Server 2016 schema or later is "
+							   "needed)");
 	}
 	return rc;
 }
@@ -320,47 +390,39 @@ int gb_migrate_plan(gb_migrate_ctx *c, const char *name, gb_error *err)
 	return rc;
 }
 
-static int apply_plan(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan,
-		      int (*apply)(gb_migrate_ctx *, const gb_op *, gb_error *), size_t *failed, gb_error *err)
+int gb_step_apply(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan, gb_apply_result *res, gb_error *err)
 {
+	gb_apply_opts o;
+	char *fence = NULL;
+	bool ldap = false, graph = false;
 	size_t i;
 	int rc = 0;
 
-	*failed = 0;
-	for (i = 0; !rc && i < plan->nops; i++) {
-		const gb_op *op = &plan->ops[i];
-		char result[GB_ERROR_MSG_MAX + 16], before[1024] = "", after[1024] = "";
-		gb_audit_entry e;
-		gb_error oe;
-
-		if (gb_stop_requested())
-			return gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again "
-								 "to go on", i, plan->nops);
-		gb_error_clear(&oe);
-		fprintf(c->out, "[%zu/%zu] %s %s\n", i + 1, plan->nops, gb_op_kind_name(op->kind), op->target);
-		if (apply(c, op, &oe) == 0) {
-			snprintf(result, sizeof(result), "ok");
-		} else {
-			(*failed)++;
-			snprintf(result, sizeof(result), "failed: %s", oe.msg);
-			gb_err("migrate", "%s %s: %s", gb_op_kind_name(op->kind), op->target, oe.msg);
-		}
-		if (op->nattrs) {
-			snprintf(before, sizeof(before), "%s=%s", op->attrs[0].name,
-				 op->attrs[0].before ? op->attrs[0].before : "(none)");
-			snprintf(after, sizeof(after), "%s=%s", op->attrs[0].name,
-				 op->attrs[0].after ? op->attrs[0].after : "(none)");
-		}
-		memset(&e, 0, sizeof(e));
-		e.run_id = c->run_id;
-		e.step = s->name;
-		e.operation = gb_op_kind_name(op->kind);
-		e.target = op->target;
-		e.before = before[0] ? before : NULL;
-		e.after = after[0] ? after : NULL;
-		e.result = result;
-		rc = gb_audit_append(c->st, &e, NULL, err);
+	memset(res, 0, sizeof(*res));
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < plan->nops; i++) {
+		ldap |= gb_op_kind_is_ldap(plan->ops[i].kind);
+		graph |= gb_op_kind_is_graph(plan->ops[i].kind);
 	}
+	if (ldap && s->fence)
+		rc = s->fence(c, &fence, err);
+	if (!rc && ldap)
+		rc = gb_migrate_dir(c, &o.dir, err);
+	if (!rc && graph)
+		rc = gb_migrate_graph(c, &o.graph, err);
+	o.st = c->st;
+	o.run_id = c->run_id;
+	o.step = s->name;
+	o.log_tag = "migrate";
+	o.fence = fence;
+	o.member_batch = c->cfg->directory.member_batch > 0 ? (size_t)c->cfg->directory.member_batch : 0;
+	o.progress = c->out;
+	o.check = s->check;
+	o.hook = s->hook;
+	o.ctx = c;
+	if (!rc)
+		rc = gb_apply(plan, &o, res, err);
+	free(fence);
 	return rc;
 }
 
@@ -383,6 +445,7 @@ static int confirm_apply(gb_migrate_ctx *c, const gb_step *s, const gb_plan *pla
 
 static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err)
 {
+	gb_apply_result res;
 	gb_plan *plan = NULL;
 	char *text = NULL, detail[256];
 	size_t failed = 0;
@@ -398,13 +461,15 @@ static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err
 			fputs(text, c->out);
 		free(text);
 	}
-	/* A plan without apply_op is what the step's confirmation will apply (handoff): shown, not applied here. */
-	if (!rc && s->apply_op)
+	/* A plan the step does not apply here is what its confirmation will apply (handoff): shown, not applied. */
+	if (!rc && s->applies)
 		rc = confirm_apply(c, s, plan, yes, err);
 	if (!rc)
 		rc = set_state(c, s->name, GB_STEP_RUNNING, NULL, err);
-	if (!rc && plan->nops && s->apply_op)
-		rc = apply_plan(c, s, plan, s->apply_op, &failed, err);
+	if (!rc && plan->nops && s->applies) {
+		rc = gb_step_apply(c, s, plan, &res, err);
+		failed = res.failed;
+	}
 	if (!rc && failed)
 		rc = gb_error_set(err, GB_EPARTIAL, "step %s: %zu of %zu changes failed (see the audit log); fix the cause "
 						    "and run again", s->name, failed, plan->nops);
@@ -414,7 +479,7 @@ static int run_step(gb_migrate_ctx *c, const gb_step *s, bool yes, gb_error *err
 			gb_error_prefix(err, "step %s: verification failed", s->name);
 	}
 	if (!rc) {
-		snprintf(detail, sizeof(detail), "%zu changes %s%s", plan->nops, s->apply_op ? "applied" : "planned",
+		snprintf(detail, sizeof(detail), "%zu changes %s%s", plan->nops, s->applies ? "applied" : "planned",
 			 s->gate ? "; waiting for migrate confirm" : "");
 		rc = set_state(c, s->name, s->gate ? GB_STEP_WAITING : GB_STEP_DONE, detail, err);
 	} else if (rc != GB_EGATE && rc != GB_EINTERRUPTED) {
@@ -486,26 +551,31 @@ int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence
 	if (row.state != GB_STEP_WAITING)
 		return gb_error_set(err, GB_EINVAL, "step %s is %s, not waiting for a confirmation", name,
 				    gb_step_state_name(row.state));
+	c->confirmed[0] = '\0';
 	if (s->confirm) {
 		rc = s->confirm(c, evidence, err);
 		if (rc)
 			return gb_error_prefix(err, "step %s stays waiting", name);
 	}
 	rc = set_state(c, name, GB_STEP_DONE,
-		       !s->confirm  ? "confirmed by the operator"
-		       : s->confirmed ? s->confirmed
+		       !s->confirm     ? "confirmed by the operator"
+		       : c->confirmed[0] ? c->confirmed
+		       : s->confirmed  ? s->confirmed
 		       : evidence     ? "verified from the Connect Sync export given"
 				      : "ATTESTED by the operator, not verified from an export",
 		       err);
 	if (!rc)
 		fprintf(c->out, "step %s confirmed%s\n", name,
-			s->confirm && !s->confirmed && !evidence ? " (attested, not verified: every report says so)" : "");
+			s->confirm && !s->confirmed && !c->confirmed[0] && !evidence
+			    ? " (attested, not verified: every report says so)"
+			    : "");
 	return rc;
 }
 
 int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
 {
 	const gb_step *s = gb_migrate_find_step(name);
+	gb_apply_result res;
 	gb_plan *plan = NULL;
 	step_row row;
 	size_t i, failed = 0;
@@ -532,8 +602,10 @@ int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
 	if (!s->rollback_plan)
 		return gb_error_set(err, GB_EUNSUPPORTED, "step %s cannot be rolled back: %s", name, s->rollback_refusal);
 	rc = s->rollback_plan(c, &plan, err);
-	if (!rc)
-		rc = apply_plan(c, s, plan, s->apply_op, &failed, err);
+	if (!rc) {
+		rc = gb_step_apply(c, s, plan, &res, err);
+		failed = res.failed;
+	}
 	if (!rc && failed)
 		rc = gb_error_set(err, GB_EPARTIAL, "rolling back %s: %zu of %zu changes failed", name, failed, plan->nops);
 	if (!rc)

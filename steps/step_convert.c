@@ -18,9 +18,6 @@
 #include "groupbridge/util.h"
 #include "steps_int.h"
 
-#define ATTR_APP "application"
-#define ATTR_SP "servicePrincipal"
-#define ATTR_EXT "extensionProperty"
 #define ATTR_SOA "isCloudManaged"
 #define ATTR_DN "GroupDN"
 #define ATTR_GROUP_TYPE "groupType"
@@ -88,13 +85,14 @@ static void ids_free(char **ids)
 	free(ids);
 }
 
-static int add_op(gb_plan *plan, const char *id, const char *target, const char *attr, const char *before,
-		  const char *after, const char *reason, gb_error *err)
+/* One operation of kind on target, with at most one attribute (name NULL: none). */
+static int add_op(gb_plan *plan, gb_op_kind kind, const char *id, const char *target, const char *attr,
+		  const char *before, const char *after, const char *reason, gb_error *err)
 {
 	gb_op *op;
-	int rc = gb_plan_add_op(plan, GB_OP_GRAPH_PATCH, id, target, reason, &op, err);
+	int rc = gb_plan_add_op(plan, kind, id, target, reason, &op, err);
 
-	return rc ? rc : gb_op_add_attr(op, attr, before, after, err);
+	return rc || !attr ? rc : gb_op_add_attr(op, attr, before, after, err);
 }
 
 static const char *scope_name(long group_type)
@@ -160,29 +158,178 @@ static int universal_blocker(gb_directory *dir, const gb_ad_group *a, char why[5
 	return rc;
 }
 
-/* Whether group id's AD group (as recorded by the plan) is universal now: isCloudManaged is set only then. */
-static int check_universal(gb_migrate_ctx *c, const char *id, gb_error *err)
+/* The engine's check: isCloudManaged becomes true only while the group's AD group (as recorded by the plan) is
+ * universal. */
+int gb_step_convert_check(void *ctx, const gb_op *op, gb_error *err)
 {
+	gb_migrate_ctx *c = ctx;
+	const gb_attr_change *soa = gb_op_find_attr(op, ATTR_SOA);
 	sqlite3_stmt *s = NULL;
 	gb_directory *dir = NULL;
 	gb_ad_group *a = NULL;
 	int rc;
 
+	if (op->kind != GB_OP_GRAPH_SET_SOA || !soa || !soa->after || strcmp(soa->after, "true") != 0)
+		return 0;
 	rc = gb_store_prepare(c->st, "SELECT ad_dn FROM migration_groups WHERE object_id = ?1 AND ad_dn IS NOT NULL", &s,
 			      err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, op->target, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		rc = gb_migrate_dir(c, &dir, err);
 		if (!rc)
 			rc = gb_directory_read_group(dir, (const char *)sqlite3_column_text(s, 0), false, &a, err);
 		if (!rc && !(a->group_type & GROUP_TYPE_UNIVERSAL))
 			rc = gb_error_set(err, GB_ECONFLICT, "group %s: AD group %s is %s, not universal; the source of "
-							     "authority stays in AD", id, a->dn, scope_name(a->group_type));
+							     "authority stays in AD", op->target, a->dn, scope_name(a->group_type));
 	}
 	sqlite3_finalize(s);
 	gb_ad_group_free(a);
+	return rc;
+}
+
+int gb_step_convert_fence(gb_migrate_ctx *c, char **out, gb_error *err)
+{
+	const char *allowed = c->cfg->provisioning.allowed_containers;
+
+	*out = allowed ? gb_strdup(allowed) : NULL;
+	return allowed && !*out ? gb_error_set(err, GB_ENOMEM, "out of memory") : 0;
+}
+
+/* The extension application, its service principal and the GroupDN property, when missing. */
+static int plan_extension(gb_graph *graph, gb_plan *plan, gb_error *err)
+{
+	gb_graph_app *app = NULL;
+	char *sp = NULL, *name = NULL;
+	int rc;
+
+	rc = gb_graph_find_extension_app(graph, &app, err);
+	if (rc == GB_ENOTFOUND) {
+		gb_error_clear(err);
+		rc = add_op(plan, GB_OP_GRAPH_CREATE_APP, NULL, GB_GRAPH_EXT_APP_NAME, "displayName", NULL,
+			    GB_GRAPH_EXT_APP_NAME, "the GroupDN extension lives on this application", err);
+		if (!rc)
+			rc = add_op(plan, GB_OP_GRAPH_CREATE_SP, NULL, GB_GRAPH_EXT_APP_NAME, NULL, NULL, NULL,
+				    "its service principal", err);
+	} else if (!rc) {
+		rc = gb_graph_find_service_principal(graph, app->app_id, &sp, err);
+		if (rc == GB_ENOTFOUND) {
+			gb_error_clear(err);
+			rc = add_op(plan, GB_OP_GRAPH_CREATE_SP, NULL, GB_GRAPH_EXT_APP_NAME, NULL, NULL, NULL,
+				    "its service principal", err);
+		}
+	}
+	if (!rc && app) {
+		gb_graph_extension_list *exts = NULL;
+		size_t j;
+
+		rc = gb_graph_list_extension_properties(graph, app->id, &exts, err);
+		for (j = 0; !rc && exts && j < exts->n && !name; j++) {
+			size_t len = strlen(exts->items[j].name);
+			if (len > 8 && strcmp(exts->items[j].name + len - 8, "_" ATTR_DN) == 0)
+				name = gb_strdup(exts->items[j].name);
+		}
+		gb_graph_extension_list_free(exts);
+	}
+	if (!rc && (!app || !name))
+		rc = add_op(plan, GB_OP_GRAPH_CREATE_EXTENSION, NULL, GB_GRAPH_EXT_APP_NAME, "name", NULL, ATTR_DN,
+			    "the extension that keeps each group's original DN", err);
+	gb_graph_app_free(app);
+	free(sp);
+	free(name);
+	return rc;
+}
+
+/* Records a group to convert (its AD group) in the migration's inventory. */
+static int record_converted(gb_migrate_ctx *c, const gb_cloud_group *g, const gb_ad_group *a, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_store_prepare(c->st,
+			      "INSERT INTO migration_groups(object_id, display_name, ad_dn, ad_guid, class, reason) VALUES "
+			      "(?1, ?2, ?3, ?4, 'converted', 'listed for conversion') ON CONFLICT(object_id) DO UPDATE SET "
+			      "ad_dn = excluded.ad_dn, ad_guid = excluded.ad_guid, class = 'converted'",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, g->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, g->display_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->dn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, a->guid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a group to convert");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The operations that convert group g, whose AD group is a, or the note that says why it cannot be. */
+static int plan_group(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb_plan *plan, const gb_cloud_group *g,
+		      const gb_ad_group *a, gb_error *err)
+{
+	const char *id = g->id;
+	bool managed = false;
+	char why[512];
+	int rc = 0;
+
+	if (!(a->group_type & GROUP_TYPE_UNIVERSAL) && !c->make_universal)
+		return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "not-universal", err,
+				    "group %s: AD group %s is %s, not universal; convert its scope in AD first, or run with "
+				    "--make-universal (runbooks/convert-soa.md)",
+				    id, a->dn, scope_name(a->group_type));
+	if (!(a->group_type & GROUP_TYPE_UNIVERSAL)) {
+		rc = universal_blocker(dir, a, why, err);
+		if (!rc && why[0])
+			return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "cannot-be-universal", err,
+					    "group %s: AD group %s cannot become universal: %s (AD forbids it); change that "
+					    "first (runbooks/convert-soa.md)",
+					    id, a->dn, why);
+		if (!rc)
+			rc = universal_op(plan, id, a, err);
+	}
+	if (!rc)
+		rc = gb_graph_get_sync_behavior(graph, id, &managed, err);
+	if (!rc && !managed)
+		rc = add_op(plan, GB_OP_GRAPH_SET_SOA, id, id, ATTR_SOA, "false", "true",
+			    "move the group's source of authority to the cloud", err);
+	if (!rc && (!g->group_dn_ext || strcmp(g->group_dn_ext, a->dn) != 0))
+		rc = add_op(plan, GB_OP_GRAPH_SET_EXTENSION, id, id, ATTR_DN, g->group_dn_ext, a->dn,
+			    "remember the AD DN so that provisioning keeps the group in place", err);
+	if (!rc)
+		rc = record_converted(c, g, a, err);
+	return rc;
+}
+
+/* One listed group: found in the tenant and in AD by its SID, then planned, or noted. */
+static int plan_listed(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb_plan *plan, const char *id,
+		       gb_error *err)
+{
+	static const char *const dn_attr[] = {"distinguishedName", NULL};
+	gb_cloud_group *g = NULL;
+	gb_dir_entry *e = NULL;
+	gb_ad_group *a = NULL;
+	int rc;
+
+	rc = gb_graph_get_group(graph, id, &g, err);
+	if (rc == GB_ENOTFOUND)
+		return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "not-found", err,
+				    "group %s does not exist in the tenant", id);
+	if (!rc && !g->on_prem_sid) {
+		rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "not-synced", err,
+				  "group %s has no onPremisesSecurityIdentifier: it is not a group synced from AD", id);
+	} else if (!rc) {
+		rc = gb_directory_find_by_sid(dir, g->on_prem_sid, dn_attr, 0, &e, err);
+		if (rc == GB_ENOTFOUND)
+			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "ad-group-not-found", err,
+					  "group %s: no AD group in this forest has its SID %s", id, g->on_prem_sid);
+		else if (!rc)
+			rc = gb_directory_read_group(dir, e->dn, false, &a, err);
+		if (!rc && a)
+			rc = plan_group(c, graph, dir, plan, g, a, err);
+	}
+	gb_dir_entry_free(e);
+	gb_ad_group_free(a);
+	gb_cloud_group_free(g);
 	return rc;
 }
 
@@ -190,9 +337,8 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	gb_graph *graph = NULL;
 	gb_directory *dir = NULL;
-	gb_graph_app *app = NULL;
 	gb_plan *plan = NULL;
-	char **ids = NULL, *sp = NULL;
+	char **ids = NULL;
 	size_t i;
 	int rc;
 
@@ -209,118 +355,20 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 		rc = gb_migrate_graph(c, &graph, err);
 	if (!rc)
 		rc = gb_migrate_dir(c, &dir, err);
-	/* The extension application, its service principal and the GroupDN property, when missing. */
-	if (!rc) {
-		rc = gb_graph_find_extension_app(graph, &app, err);
-		if (rc == GB_ENOTFOUND) {
-			rc = add_op(plan, NULL, GB_GRAPH_EXT_APP_NAME, ATTR_APP, NULL, GB_GRAPH_EXT_APP_NAME,
-				    "the GroupDN extension lives on this application", err);
-			if (!rc)
-				rc = add_op(plan, NULL, GB_GRAPH_EXT_APP_NAME, ATTR_SP, NULL, "created",
-					    "its service principal", err);
-			if (!rc)
-				rc = add_op(plan, NULL, GB_GRAPH_EXT_APP_NAME, ATTR_EXT, NULL, ATTR_DN,
-					    "the extension that keeps each group's original DN", err);
-		} else if (!rc) {
-			gb_graph_extension_list *exts = NULL;
-			bool has = false;
-			size_t j;
-
-			rc = gb_graph_find_service_principal(graph, app->app_id, &sp, err);
-			if (rc == GB_ENOTFOUND)
-				rc = add_op(plan, NULL, GB_GRAPH_EXT_APP_NAME, ATTR_SP, NULL, "created", "its service principal",
-					    err);
-			if (!rc)
-				rc = gb_graph_list_extension_properties(graph, app->id, &exts, err);
-			for (j = 0; !rc && exts && j < exts->n; j++) {
-				size_t len = strlen(exts->items[j].name);
-				has |= len > 8 && strcmp(exts->items[j].name + len - 8, "_" ATTR_DN) == 0;
-			}
-			gb_graph_extension_list_free(exts);
-			if (!rc && !has)
-				rc = add_op(plan, NULL, GB_GRAPH_EXT_APP_NAME, ATTR_EXT, NULL, ATTR_DN,
-					    "the extension that keeps each group's original DN", err);
-		}
-	}
+	if (!rc)
+		rc = plan_extension(graph, plan, err);
+	/* The inventory rows of the groups planned, in one transaction. */
+	if (!rc)
+		rc = gb_store_begin(c->st, err);
 	for (i = 0; !rc && ids[i]; i++) {
-		gb_cloud_group *g = NULL;
-		gb_dir_entry *e = NULL;
-		gb_ad_group *a = NULL;
-		bool managed = false;
-		static const char *const dn_attr[] = {"distinguishedName", NULL};
-		char why[512];
-
-		rc = gb_graph_get_group(graph, ids[i], &g, err);
-		if (rc == GB_ENOTFOUND) {
-			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "not-found", err,
-					  "group %s does not exist in the tenant", ids[i]);
-			continue;
+		rc = plan_listed(c, graph, dir, plan, ids[i], err);
+		if (rc) {
+			gb_store_rollback(c->st);
+			break;
 		}
-		if (!rc && !g->on_prem_sid)
-			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "not-synced", err,
-					  "group %s has no onPremisesSecurityIdentifier: it is not a group synced from AD", ids[i]);
-		else if (!rc) {
-			int r = gb_directory_find_by_sid(dir, g->on_prem_sid, dn_attr, 0, &e, err);
-			if (r == GB_ENOTFOUND)
-				rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "ad-group-not-found", err,
-						  "group %s: no AD group in this forest has its SID %s", ids[i], g->on_prem_sid);
-			else if (r)
-				rc = r;
-			else
-				rc = gb_directory_read_group(dir, e->dn, false, &a, err);
-			if (!rc && a && !(a->group_type & GROUP_TYPE_UNIVERSAL) && !c->make_universal)
-				rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "not-universal", err,
-						  "group %s: AD group %s is %s, not universal; convert its scope in AD first, "
-						  "or run with --make-universal (runbooks/convert-soa.md)",
-						  ids[i], a->dn, scope_name(a->group_type));
-			else if (!rc && a && !(a->group_type & GROUP_TYPE_UNIVERSAL) &&
-				 (rc = universal_blocker(dir, a, why, err)) == 0 && why[0])
-				rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, ids[i], NULL, "cannot-be-universal", err,
-						  "group %s: AD group %s cannot become universal: %s (AD forbids it); change "
-						  "that first (runbooks/convert-soa.md)", ids[i], a->dn, why);
-			else if (!rc && a) {
-				if (!(a->group_type & GROUP_TYPE_UNIVERSAL))
-					rc = universal_op(plan, ids[i], a, err);
-				if (!rc)
-					rc = gb_graph_get_sync_behavior(graph, ids[i], &managed, err);
-				if (!rc && !managed)
-					rc = add_op(plan, ids[i], ids[i], ATTR_SOA, "false", "true",
-						    "move the group's source of authority to the cloud", err);
-				if (!rc && (!g->group_dn_ext || strcmp(g->group_dn_ext, a->dn) != 0))
-					rc = add_op(plan, ids[i], ids[i], ATTR_DN, g->group_dn_ext, a->dn,
-						    "remember the AD DN so that provisioning keeps the group in place", err);
-				if (!rc)
-					rc = gb_store_begin(c->st, err);
-				if (!rc) {
-					sqlite3_stmt *s = NULL;
-					rc = gb_store_prepare(c->st,
-							      "INSERT INTO migration_groups(object_id, display_name, ad_dn, ad_guid, "
-							      "class, reason) VALUES (?1, ?2, ?3, ?4, 'converted', 'listed for "
-							      "conversion') ON CONFLICT(object_id) DO UPDATE SET ad_dn = excluded.ad_dn, "
-							      "ad_guid = excluded.ad_guid, class = 'converted'",
-							      &s, err);
-					if (!rc) {
-						sqlite3_bind_text(s, 1, ids[i], -1, SQLITE_STATIC);
-						sqlite3_bind_text(s, 2, g->display_name, -1, SQLITE_STATIC);
-						sqlite3_bind_text(s, 3, a->dn, -1, SQLITE_STATIC);
-						sqlite3_bind_text(s, 4, a->guid, -1, SQLITE_STATIC);
-						if (sqlite3_step(s) != SQLITE_DONE)
-							rc = gb_store_error(c->st, err, "recording a group to convert");
-					}
-					sqlite3_finalize(s);
-					if (!rc)
-						rc = gb_store_commit(c->st, err);
-					else
-						gb_store_rollback(c->st);
-				}
-			}
-		}
-		gb_dir_entry_free(e);
-		gb_ad_group_free(a);
-		gb_cloud_group_free(g);
 	}
-	gb_graph_app_free(app);
-	free(sp);
+	if (!rc)
+		rc = gb_store_commit(c->st, err);
 	ids_free(ids);
 	if (rc) {
 		gb_plan_free(plan);
@@ -332,78 +380,7 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 
 int gb_step_groupdn_name(gb_graph *graph, char **out, gb_error *err)
 {
-	gb_graph_app *app = NULL;
-	gb_graph_extension_list *exts = NULL;
-	size_t j;
-	int rc;
-
-	*out = NULL;
-	rc = gb_graph_find_extension_app(graph, &app, err);
-	if (!rc)
-		rc = gb_graph_list_extension_properties(graph, app->id, &exts, err);
-	for (j = 0; !rc && j < exts->n && !*out; j++) {
-		size_t len = strlen(exts->items[j].name);
-		if (len > 8 && strcmp(exts->items[j].name + len - 8, "_" ATTR_DN) == 0)
-			*out = gb_strdup(exts->items[j].name);
-	}
-	if (!rc && !*out)
-		rc = gb_error_set(err, GB_ENOTFOUND, "the GroupDN extension does not exist on %s", GB_GRAPH_EXT_APP_NAME);
-	gb_graph_extension_list_free(exts);
-	gb_graph_app_free(app);
-	return rc;
-}
-
-int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
-{
-	const char *attr = op->attrs[0].name, *after = op->attrs[0].after;
-	gb_graph *graph = NULL;
-	gb_graph_app *app = NULL;
-	char *sp = NULL, *name = NULL;
-	bool managed = false;
-	int rc;
-
-	if (op->kind == GB_OP_SET_ATTRS && strcmp(attr, ATTR_GROUP_TYPE) == 0) {
-		gb_directory *dir = NULL;
-		const char *values[2] = {after, NULL};
-		gb_dir_change change = {GB_DIR_MOD_REPLACE, ATTR_GROUP_TYPE, values};
-
-		rc = gb_migrate_dir(c, &dir, err);
-		return rc ? rc : gb_directory_modify(dir, op->target, &change, 1, err);
-	}
-	rc = gb_migrate_graph(c, &graph, err);
-	if (rc)
-		return rc;
-	if (strcmp(attr, ATTR_APP) == 0) {
-		rc = gb_graph_create_extension_app(graph, &app, err);
-	} else if (strcmp(attr, ATTR_SP) == 0) {
-		rc = gb_graph_find_extension_app(graph, &app, err);
-		if (!rc)
-			rc = gb_graph_create_service_principal(graph, app->app_id, &sp, err);
-	} else if (strcmp(attr, ATTR_EXT) == 0) {
-		rc = gb_graph_find_extension_app(graph, &app, err);
-		if (!rc)
-			rc = gb_graph_create_extension_property(graph, app->id, ATTR_DN, &name, err);
-	} else if (strcmp(attr, ATTR_SOA) == 0) {
-		bool want = after && strcmp(after, "true") == 0;
-		rc = want ? check_universal(c, op->target, err) : 0;
-		if (!rc)
-			rc = gb_graph_set_sync_behavior(graph, op->target, want, err);
-		if (!rc)
-			rc = gb_graph_get_sync_behavior(graph, op->target, &managed, err);
-		if (!rc && managed != want)
-			rc = gb_error_set(err, GB_ECONFLICT, "group %s: isCloudManaged reads %s after the change", op->target,
-					  managed ? "true" : "false");
-	} else if (strcmp(attr, ATTR_DN) == 0) {
-		rc = gb_step_groupdn_name(graph, &name, err);
-		if (!rc)
-			rc = gb_graph_set_group_extension_value(graph, op->target, name, after, err);
-	} else {
-		rc = gb_error_set(err, GB_EINVAL, "unknown convert-soa operation %s", attr);
-	}
-	gb_graph_app_free(app);
-	free(sp);
-	free(name);
-	return rc;
+	return gb_apply_extension_name(graph, ATTR_DN, out, err);
 }
 
 int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err)
@@ -455,7 +432,7 @@ int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *er
 		rc = gb_store_prepare(c->st, "SELECT object_id FROM migration_groups WHERE class = 'converted'", &s, err);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
-		rc = add_op(plan, id, id, ATTR_SOA, "true", "false",
+		rc = add_op(plan, GB_OP_GRAPH_SET_SOA, id, id, ATTR_SOA, "true", "false",
 			    "give the source of authority back to AD (the AD group is kept)", err);
 	}
 	sqlite3_finalize(s);

@@ -86,6 +86,8 @@ static int pass(gb_migrate_ctx *c, char **ids, bool dry_run, gb_provision_result
 	return rc;
 }
 
+#define HANDED_TO_GROUPBRIDGE "groupbridge"
+
 static bool cloudsync(gb_migrate_ctx *c)
 {
 	return c->cfg->migration.handoff_target && strcmp(c->cfg->migration.handoff_target, "cloudsync") == 0;
@@ -104,15 +106,25 @@ static int cloudsync_config(gb_migrate_ctx *c, gb_error *err)
 	return 0;
 }
 
-/* Handing the groups to a Cloud Sync job: one app-role assignment per group not assigned yet. */
+/* A hand-over operation for group id, to whom. */
+static int add_handoff(gb_plan *plan, const char *id, const char *to, gb_error *err)
+{
+	gb_op *op;
+	int rc = gb_plan_add_op(plan, GB_OP_HANDOFF, id, id, "the match confirmed the group's AD group", &op, err);
+
+	return rc ? rc : gb_op_add_attr(op, "handedTo", NULL, to, err);
+}
+
+/* Handing the groups to a Cloud Sync job: one app-role assignment per group not assigned yet, then the hand-over of
+ * every matched group not handed to the job yet (its record names the job). */
 static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
-	const char *sp = c->cfg->migration.cloudsync_service_principal;
+	const gb_config_migration *m = &c->cfg->migration;
 	gb_graph_role_assignment_list *have = NULL;
 	gb_graph *graph = NULL;
 	gb_plan *plan = NULL;
-	char **ids = NULL, *role = NULL;
-	size_t n = 0, i, j;
+	char **ids = NULL, **pending = NULL, *role = NULL, to[300];
+	size_t n = 0, npending = 0, i, j;
 	int rc;
 
 	*out = NULL;
@@ -122,13 +134,16 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	if (!rc && !ids)
 		rc = gb_error_set(err, GB_ECONFLICT, "no group is matched: nothing to hand over (see migrate status)");
 	if (!rc)
+		rc = group_ids(c, "match_result = 'matched' AND handed_over <> 2", &pending, &npending, err);
+	if (!rc)
 		rc = gb_migrate_graph(c, &graph, err);
 	if (!rc)
-		rc = gb_graph_cloudsync_group_role(graph, sp, &role, err); /* the role differs by cloud */
+		rc = gb_graph_cloudsync_group_role(graph, m->cloudsync_service_principal, &role, err); /* differs by cloud */
 	if (!rc)
-		rc = gb_graph_list_app_role_assigned_to(graph, sp, &have, err);
+		rc = gb_graph_list_app_role_assigned_to(graph, m->cloudsync_service_principal, &have, err);
 	if (!rc)
 		rc = gb_plan_new(&plan, err);
+	snprintf(to, sizeof(to), "cloudsync job %s", m->cloudsync_job_id ? m->cloudsync_job_id : "");
 	for (i = 0; !rc && i < n; i++) {
 		bool assigned = false;
 		gb_op *op;
@@ -137,24 +152,65 @@ static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 			assigned = have->items[j].principal_id && gb_str_iequal(have->items[j].principal_id, ids[i]);
 		if (assigned)
 			continue;
-		rc = gb_plan_add_op(plan, GB_OP_GRAPH_PATCH, ids[i], ids[i],
+		rc = gb_plan_add_op(plan, GB_OP_GRAPH_ASSIGN_ROLE, ids[i], ids[i],
 				    "assign the group to the Cloud Sync job (appRoleAssignedTo)", &op, err);
 		if (!rc)
-			rc = gb_op_add_attr(op, "appRoleAssignment", NULL, role, err);
+			rc = gb_op_add_attr(op, "resourceId", NULL, m->cloudsync_service_principal, err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "appRoleId", NULL, role, err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "jobId", NULL, m->cloudsync_job_id, err);
 	}
+	for (i = 0; !rc && i < npending; i++)
+		rc = add_handoff(plan, pending[i], to, err);
 	if (!rc)
 		fprintf(c->out, "handing %zu groups to the Cloud Sync job %s (service principal %s); on confirm, "
 				"provisionOnDemand runs for one of them as a smoke test\n",
-			n, c->cfg->migration.cloudsync_job_id, sp);
+			n, m->cloudsync_job_id, m->cloudsync_service_principal);
 	gb_graph_role_assignment_list_free(have);
 	ids_free(ids);
 	free(role);
+	ids_free(pending);
 	if (rc) {
 		gb_plan_free(plan);
 		return rc;
 	}
 	*out = plan;
 	return 0;
+}
+
+/* The engine's hook: a group handed over is marked (1: groupbridge provisioning, 2: the Cloud Sync job) with the
+ * audit record that says so. */
+int gb_step_handoff_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
+{
+	const gb_attr_change *to = gb_op_find_attr(op, "handedTo");
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	(void)ctx;
+	if (op->kind != GB_OP_HANDOFF || o->outcome != GB_OUTCOME_OK || !to || !to->after)
+		return 0;
+	rc = gb_store_prepare(st, "UPDATE migration_groups SET handed_over = ?2 WHERE object_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, op->object_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, strcmp(to->after, HANDED_TO_GROUPBRIDGE) == 0 ? 1 : 2);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a hand-over");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Applies a hand-over plan as the handoff step. GB_EPARTIAL when an operation failed. */
+static int apply_handoff(gb_migrate_ctx *c, const gb_plan *plan, gb_error *err)
+{
+	gb_apply_result res;
+	int rc = gb_step_apply(c, gb_migrate_find_step("handoff"), plan, &res, err);
+
+	if (!rc && res.failed)
+		rc = gb_error_set(err, GB_EPARTIAL, "%zu of %zu hand-over operations failed (see the audit log); fix the "
+						    "cause and confirm again",
+				  res.failed, plan->nops);
+	return rc;
 }
 
 static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
@@ -171,11 +227,8 @@ static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
 	rc = cloudsync_plan(c, &plan, err);
 	if (!rc)
 		rc = gb_migrate_graph(c, &graph, err);
-	for (i = 0; !rc && i < plan->nops; i++)
-		rc = gb_graph_assign_app_role(graph, m->cloudsync_service_principal, plan->ops[i].object_id,
-					      plan->ops[i].attrs[0].after, NULL, err);
 	if (!rc)
-		rc = gb_store_exec(c->st, "UPDATE migration_groups SET handed_over = 2 WHERE match_result = 'matched'", err);
+		rc = apply_handoff(c, plan, err);
 	/* the smoke test: one group and at most five of its user members */
 	if (!rc) {
 		sqlite3_stmt *s = NULL;
@@ -197,10 +250,12 @@ static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
 	if (!rc && result && strcmp(result, "Success") != 0 && strcmp(result, "Skipped") != 0)
 		rc = gb_error_set(err, GB_ECONFLICT, "provisionOnDemand for group %s reported %s: %s", g->id, result,
 				  details ? details : "");
-	if (!rc)
+	if (!rc) {
 		fprintf(c->out, "handed over to Cloud Sync: %zu new assignments; provisionOnDemand for %s with %zu members: "
 				"%s\n",
-			plan->nops, g ? g->id : "no group", k, result ? result : "no result");
+			gb_plan_count(plan, GB_OP_GRAPH_ASSIGN_ROLE), g ? g->id : "no group", k, result ? result : "no result");
+		snprintf(c->confirmed, sizeof(c->confirmed), "handed over to the Cloud Sync job %s", m->cloudsync_job_id);
+	}
 	free(result);
 	free(details);
 	gb_cloud_group_free(g);
@@ -256,20 +311,34 @@ int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *err)
 {
 	gb_provision_result res;
+	gb_plan *plan = NULL;
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	int rc;
 
 	(void)evidence;
+	memset(&res, 0, sizeof(res));
 	if (cloudsync(c))
 		return cloudsync_confirm(c, err);
-	rc = gb_store_exec(c->st, "UPDATE migration_groups SET handed_over = 1 WHERE match_result = 'matched'", err);
+	/* Each matched group is handed over with its own record (to groupbridge); then one provisioning pass. */
+	rc = group_ids(c, "match_result = 'matched' AND handed_over <> 1", &ids, &n, err);
+	if (!rc)
+		rc = gb_plan_new(&plan, err);
+	for (i = 0; !rc && i < n; i++)
+		rc = add_handoff(plan, ids[i], HANDED_TO_GROUPBRIDGE, err);
+	if (!rc && plan->nops)
+		rc = apply_handoff(c, plan, err);
+	ids_free(ids);
+	ids = NULL;
 	if (!rc)
 		rc = group_ids(c, "handed_over = 1", &ids, &n, err);
 	if (!rc)
 		rc = pass(c, ids, false, &res, err);
-	if (!rc)
+	if (!rc) {
 		fprintf(c->out, "handed over %zu groups: %zu provisioning operations applied\n", n, res.applied);
+		snprintf(c->confirmed, sizeof(c->confirmed), "handed over to groupbridge provisioning (%zu groups)", n);
+	}
+	gb_plan_free(plan);
 	gb_provision_result_clear(&res);
 	ids_free(ids);
 	return rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/map.h"
 #include "groupbridge/provision.h"
 #include "groupbridge/util.h"
@@ -27,6 +28,10 @@ typedef struct inv {
 	gb_map *domain_local;  /* GUID of a domain-local group -> 1 */
 	char **dns;
 	size_t ndns;
+	gb_ad_group **ad;       /* per DN: the AD group, with members */
+	gb_cloud_group **cloud; /* per DN: the cloud group its adminDescription names, or NULL */
+	char **guids;           /* GUIDs named (borrowed) */
+	size_t nguids, guids_cap;
 } inv;
 
 static int on_group_dn(const gb_dir_entry *e, void *ctx, gb_error *err)
@@ -115,7 +120,7 @@ static int record(gb_migrate_ctx *c, const char *id, const char *name, const gb_
 /* Classifies one AD group against its cloud group (NULL when it is gone). */
 static int classify(inv *v, const gb_ad_group *a, const gb_cloud_group *g, gb_error *err)
 {
-	const char *id = a->admin_description + 6, *cls = "ready", *reason = "ready to hand over";
+	const char *id = gb_anchor_object_id(a->admin_description), *cls = "ready", *reason = "ready to hand over";
 	size_t i, cloud_only = 0, other_forest = 0;
 	char why[256];
 
@@ -157,16 +162,133 @@ static int classify(inv *v, const gb_ad_group *a, const gb_cloud_group *g, gb_er
 		      other_forest, err);
 }
 
+/* The cloud group a written-back group's adminDescription names (NULL for none). */
+static const char *paired_id(const gb_ad_group *a)
+{
+	return a ? gb_anchor_object_id(a->admin_description) : NULL;
+}
+
+/* Each written-back group (members read), and the cloud group it names with its members. */
+static int read_pairs(inv *v, gb_directory *dir, gb_graph *graph, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (v->ndns && (!(v->ad = calloc(v->ndns, sizeof(*v->ad))) || !(v->cloud = calloc(v->ndns, sizeof(*v->cloud)))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	for (i = 0; !rc && i < v->ndns; i++) {
+		rc = gb_directory_read_group(dir, v->dns[i], true, &v->ad[i], err);
+		if (rc || !paired_id(v->ad[i]))
+			continue;
+		rc = gb_graph_get_group(graph, paired_id(v->ad[i]), &v->cloud[i], err);
+		if (rc == GB_ENOTFOUND)
+			rc = 0;
+		else if (!rc)
+			rc = gb_graph_read_members(graph, v->cloud[i], 999, err);
+	}
+	return rc;
+}
+
+static int push_guid(inv *v, const char *guid, gb_error *err)
+{
+	if (v->nguids == v->guids_cap) {
+		size_t cap = v->guids_cap ? v->guids_cap * 2 : 64;
+		char **n = realloc(v->guids, cap * sizeof(char *));
+		if (!n)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		v->guids = n;
+		v->guids_cap = cap;
+	}
+	v->guids[v->nguids++] = (char *)guid;
+	return 0;
+}
+
+/* What the GUIDs named are: the cloud users' AD accounts, and the AD groups' members. */
+static int classify_guids(inv *v, gb_directory *dir, gb_error *err)
+{
+	static const char *const obj_attrs[] = {"objectGUID", "objectClass", "groupType", NULL};
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; !rc && i < v->ndns; i++) {
+		for (j = 0; !rc && v->cloud[i] && j < v->cloud[i]->nmembers; j++) {
+			const gb_member_ref *m = &v->cloud[i]->members[j];
+			const char *g = m->kind == GB_KIND_USER ? gb_map_get(v->cloud_users, m->id) : NULL;
+			if (g && *g && gb_ad_guid_is_text(g))
+				rc = push_guid(v, g, err);
+		}
+		for (j = 0; !rc && v->ad[i] && j < v->ad[i]->nmembers; j++)
+			rc = push_guid(v, v->ad[i]->member_guids[j], err);
+	}
+	if (!rc && v->nguids)
+		rc = gb_directory_find_by_guids(dir, (const char *const *)v->guids, v->nguids, obj_attrs, 0, on_object, v,
+						err);
+	return rc;
+}
+
+/* The inventory replaces the one before (keeping the rows of groups stamp-anchors wrote), in one transaction. */
+static int record_inventory(inv *v, gb_error *err)
+{
+	size_t i;
+	int rc = gb_store_begin(v->c->st, err);
+
+	if (!rc)
+		rc = gb_store_exec(v->c->st, "DELETE FROM migration_groups WHERE stamped = 0", err);
+	for (i = 0; !rc && i < v->ndns; i++)
+		if (paired_id(v->ad[i]))
+			rc = classify(v, v->ad[i], v->cloud[i], err);
+	if (!rc)
+		return gb_store_commit(v->c->st, err);
+	gb_store_rollback(v->c->st);
+	return rc;
+}
+
+static void print_summary(inv *v)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (gb_store_prepare(v->c->st, "SELECT class, count(*), sum(cloud_only), sum(other_forest) FROM migration_groups "
+				       "GROUP BY class ORDER BY class",
+			     &s, NULL) != 0)
+		return;
+	fprintf(v->c->out, "inventory of %zu written-back groups:\n", v->ndns);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		fprintf(v->c->out, "  %-20s %4d groups   members dropped: %d cloud-only, %d other forest\n",
+			(const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1), sqlite3_column_int(s, 2),
+			sqlite3_column_int(s, 3));
+	sqlite3_finalize(s);
+}
+
+static void inv_clear(inv *v)
+{
+	size_t i, pos = 0;
+	const char *k;
+	void *val;
+
+	for (i = 0; i < v->ndns; i++) {
+		free(v->dns[i]);
+		if (v->ad)
+			gb_ad_group_free(v->ad[i]);
+		if (v->cloud)
+			gb_cloud_group_free(v->cloud[i]);
+	}
+	while (v->cloud_users && gb_map_next(v->cloud_users, &pos, &k, &val))
+		free(val);
+	free(v->dns);
+	free(v->ad);
+	free(v->cloud);
+	free(v->guids);
+	gb_map_free(v->cloud_users);
+	gb_map_free(v->forest_users);
+	gb_map_free(v->domain_local);
+}
+
 int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	static const char *const dn_attr[] = {"distinguishedName", NULL};
-	static const char *const obj_attrs[] = {"objectGUID", "objectClass", "groupType", NULL};
 	gb_directory *dir = NULL;
 	gb_graph *graph = NULL;
-	gb_ad_group **ad = NULL;
-	gb_cloud_group **cloud = NULL;
-	char *ou = NULL, **guids = NULL;
-	size_t i, j, nguids = 0, cap = 0;
+	char *ou = NULL;
 	inv v;
 	int rc;
 
@@ -185,103 +307,21 @@ int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err)
 		rc = gb_map_new(GB_MAP_ICASE, &v.domain_local, err);
 	if (!rc) {
 		fprintf(c->out, "reading written-back groups under %s\n", ou);
-		rc = gb_directory_search(dir, ou, GB_DIR_SUBTREE, "(&(objectClass=group)(adminDescription=Group_*))", dn_attr,
-					 0, on_group_dn, &v, err);
+		rc = gb_directory_search(dir, ou, GB_DIR_SUBTREE, "(&(objectClass=group)(adminDescription=" GB_ANCHOR_PREFIX "*))",
+					 dn_attr, 0, on_group_dn, &v, err);
 	}
-	if (!rc && v.ndns && (!(ad = calloc(v.ndns, sizeof(*ad))) || !(cloud = calloc(v.ndns, sizeof(*cloud)))))
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-	for (i = 0; !rc && i < v.ndns; i++) {
-		rc = gb_directory_read_group(dir, v.dns[i], true, &ad[i], err);
-		if (!rc && (!ad[i]->admin_description || strlen(ad[i]->admin_description) <= 6))
-			continue;
-		if (!rc) {
-			rc = gb_graph_get_group(graph, ad[i]->admin_description + 6, &cloud[i], err);
-			if (rc == GB_ENOTFOUND)
-				rc = 0;
-			else if (!rc)
-				rc = gb_graph_read_members(graph, cloud[i], 999, err);
-		}
-	}
+	if (!rc)
+		rc = read_pairs(&v, dir, graph, err);
 	if (!rc && v.ndns)
 		rc = gb_graph_list_users(graph, NULL, 999, on_user, &v, err);
-	/* What the GUIDs named are: the cloud users' AD accounts, and the AD groups' members. */
-	for (i = 0; !rc && i < v.ndns; i++) {
-		for (j = 0; !rc && cloud[i] && j < cloud[i]->nmembers; j++) {
-			const char *g = cloud[i]->members[j].kind == GB_KIND_USER
-						? gb_map_get(v.cloud_users, cloud[i]->members[j].id)
-						: NULL;
-			if (!g || !*g || !gb_ad_guid_is_text(g))
-				continue;
-			if (nguids == cap) {
-				char **n = realloc(guids, (cap = cap ? cap * 2 : 64) * sizeof(char *));
-				if (!n) {
-					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-					break;
-				}
-				guids = n;
-			}
-			guids[nguids++] = (char *)g;
-		}
-		for (j = 0; !rc && ad[i] && j < ad[i]->nmembers; j++) {
-			if (nguids == cap) {
-				char **n = realloc(guids, (cap = cap ? cap * 2 : 64) * sizeof(char *));
-				if (!n) {
-					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-					break;
-				}
-				guids = n;
-			}
-			guids[nguids++] = ad[i]->member_guids[j];
-		}
-	}
-	if (!rc && nguids)
-		rc = gb_directory_find_by_guids(dir, (const char *const *)guids, nguids, obj_attrs, 0, on_object, &v, err);
 	if (!rc)
-		rc = gb_store_begin(c->st, err);
+		rc = classify_guids(&v, dir, err);
 	if (!rc)
-		rc = gb_store_exec(c->st, "DELETE FROM migration_groups WHERE stamped = 0", err);
-	for (i = 0; !rc && i < v.ndns; i++)
-		if (ad[i] && ad[i]->admin_description && strlen(ad[i]->admin_description) > 6)
-			rc = classify(&v, ad[i], cloud[i], err);
+		rc = record_inventory(&v, err);
 	if (!rc)
-		rc = gb_store_commit(c->st, err);
-	else
-		gb_store_rollback(c->st);
-	if (!rc) {
-		sqlite3_stmt *s = NULL;
-		if (gb_store_prepare(c->st, "SELECT class, count(*), sum(cloud_only), sum(other_forest) FROM migration_groups "
-					    "GROUP BY class ORDER BY class",
-				     &s, NULL) == 0) {
-			fprintf(c->out, "inventory of %zu written-back groups:\n", v.ndns);
-			while (sqlite3_step(s) == SQLITE_ROW)
-				fprintf(c->out, "  %-20s %4d groups   members dropped: %d cloud-only, %d other forest\n",
-					(const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
-					sqlite3_column_int(s, 2), sqlite3_column_int(s, 3));
-			sqlite3_finalize(s);
-		}
-	}
-	for (i = 0; i < v.ndns; i++) {
-		free(v.dns[i]);
-		if (ad)
-			gb_ad_group_free(ad[i]);
-		if (cloud)
-			gb_cloud_group_free(cloud[i]);
-	}
-	if (v.cloud_users) {
-		size_t pos = 0;
-		const char *k;
-		void *val;
-		while (gb_map_next(v.cloud_users, &pos, &k, &val))
-			free(val);
-	}
-	free(v.dns);
-	free(ad);
-	free(cloud);
-	free(guids);
+		print_summary(&v);
+	inv_clear(&v);
 	free(ou);
-	gb_map_free(v.cloud_users);
-	gb_map_free(v.forest_users);
-	gb_map_free(v.domain_local);
 	return rc;
 }
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/anchor.h"
 #include "groupbridge/map.h"
-#include "groupbridge/provision.h"
 #include "groupbridge/util.h"
 #include "steps_int.h"
 
@@ -37,12 +37,12 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 	static const char *const attrs[] = {"distinguishedName", NULL};
 	gb_dir_entry *e = NULL;
 	gb_ad_group *a = NULL;
-	char anchor[128];
+	char anchor[GB_ANCHOR_MAX];
 	int rc = 0;
 
 	(void)c;
 	if (strcmp(k->cls, "ready") == 0) {
-		if (gb_provision_anchor(k->id, anchor, sizeof(anchor)))
+		if (gb_anchor_format(k->id, anchor, sizeof(anchor)))
 			return 0;
 		rc = gb_directory_find_by_anchor(dir, anchor, attrs, 0, &e, err);
 		if (rc == GB_ENOTFOUND) {

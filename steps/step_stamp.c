@@ -1,10 +1,13 @@
 /* step_stamp.c: step 3, copy adminDescription into msDS-ExternalDirectoryObjectId on every ready group.
  *
  * Microsoft's procedure (migration guide, step 1) adds the value with PowerShell; this does the same over LDAP, as an
- * LDAP add of the value, so that a value written by someone else in the meantime makes the operation fail instead of
- * being overwritten. An equal value is skipped; a different one is that group's conflict. The rollback deletes only
- * the values this step wrote, and only while they are still the value it wrote.
+ * add-if-absent operation (GB_OP_ADD_VALUE: an LDAP add of the value), so that a value written by someone else in the
+ * meantime makes the operation fail instead of being overwritten. An equal value is skipped; a different one is that
+ * group's conflict. The rollback deletes only the values this step wrote, and only while they are still the value it
+ * wrote (GB_OP_DELETE_VALUE: delete-if-equal). Which values it wrote is migration_groups.stamped, changed by the
+ * engine's hook in the transaction of each operation's audit record.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 #include "groupbridge/util.h"
 #include "steps_int.h"
 
-#define ANCHOR "msDS-ExternalDirectoryObjectId"
+#define ANCHOR GB_DIRECTORY_ANCHOR_ATTR
 
 typedef struct row {
 	char *id, *guid, *admin_description, *anchor_before;
@@ -69,18 +72,15 @@ static int load_rows(gb_migrate_ctx *c, const char *where, row **out, size_t *n,
 	return 0;
 }
 
-/* The directory, with the write fence on the writeback OU: this step writes nowhere else. */
-static int fenced_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err)
+/* The directory to read, once the writeback OU (the step's write fence, runner.c) is known: this step writes
+ * nowhere else, and says so before it plans anything. */
+static int step_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err)
 {
 	char *ou = NULL;
 	int rc = gb_step_writeback_ou(c, &ou, err);
 
-	if (!rc)
-		rc = gb_migrate_dir(c, out, err);
-	if (!rc)
-		rc = gb_directory_set_fence(*out, ou, err);
 	free(ou);
-	return rc;
+	return rc ? rc : gb_migrate_dir(c, out, err);
 }
 
 int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
@@ -92,7 +92,7 @@ int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	int rc;
 
 	*out = NULL;
-	rc = fenced_dir(c, &dir, err);
+	rc = step_dir(c, &dir, err);
 	if (!rc)
 		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
 	if (!rc)
@@ -117,7 +117,7 @@ int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 					  "group %s (%s): %s is %s, not %s; resolve by hand", rows[i].id, a->dn, ANCHOR, a->anchor,
 					  rows[i].admin_description);
 		else if (!rc) {
-			rc = gb_plan_add_op(plan, GB_OP_SET_ATTRS, rows[i].id, a->dn,
+			rc = gb_plan_add_op(plan, GB_OP_ADD_VALUE, rows[i].id, a->dn,
 					    "copy adminDescription into the anchor (migration guide, step 1)", &op, err);
 			if (!rc)
 				rc = gb_op_set_guid(op, a->guid, err);
@@ -135,61 +135,90 @@ int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	return 0;
 }
 
-static int mark(gb_migrate_ctx *c, const char *id, int stamped, gb_error *err)
+static int mark(gb_store *st, const char *id, int stamped, gb_error *err)
 {
 	sqlite3_stmt *s;
-	int rc = gb_store_prepare(c->st, "UPDATE migration_groups SET stamped = ?2 WHERE object_id = ?1", &s, err);
+	int rc = gb_store_prepare(st, "UPDATE migration_groups SET stamped = ?2 WHERE object_id = ?1", &s, err);
 
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, stamped);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a stamped anchor");
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a stamped anchor");
 	sqlite3_finalize(s);
 	return rc;
 }
 
-/* One operation: add the value (stamp), or delete exactly the value written (rollback). */
-int gb_step_stamp_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err)
+/* The engine's hook: a stamp written (or, by the rollback, removed) is marked with its audit record. */
+int gb_step_stamp_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
 {
-	gb_directory *dir = NULL;
-	const gb_attr_change *a = &op->attrs[0];
-	const char *value[2] = {a->after ? a->after : a->before, NULL};
-	gb_dir_change change;
-	int rc;
-
-	rc = fenced_dir(c, &dir, err);
-	if (rc)
-		return rc;
-	change.op = a->after ? GB_DIR_MOD_ADD : GB_DIR_MOD_DELETE;
-	change.attr = a->name;
-	change.values = value;
-	rc = gb_directory_modify(dir, op->target, &change, 1, err);
-	if (!rc)
-		rc = mark(c, op->object_id, a->after ? 1 : 0, err);
-	return rc;
+	(void)ctx;
+	if (o->outcome != GB_OUTCOME_OK || !op->object_id)
+		return 0;
+	if (op->kind == GB_OP_ADD_VALUE)
+		return mark(st, op->object_id, 1, err);
+	if (op->kind == GB_OP_DELETE_VALUE)
+		return mark(st, op->object_id, 0, err);
+	return 0;
 }
 
 /* Whether the audit log records a successful stamp of dn since the step was last rolled back. */
 static int recorded_since_rollback(gb_migrate_ctx *c, const char *dn, bool *out, gb_error *err)
 {
-	sqlite3_stmt *s;
+	gb_audit_query q;
+	char rolled_back[64];
+	int64_t since = 0, seq = 0;
 	int rc;
 
 	*out = false;
-	rc = gb_store_prepare(c->st,
-			      "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' "
-			      "AND target = ?1 AND result LIKE 'ok%' AND after IS NOT NULL AND after NOT LIKE '%=(none)' "
-			      "AND seq > COALESCE((SELECT max(seq) FROM audit_log WHERE step = 'stamp-anchors' AND "
-			      "operation = 'step.state' AND after = 'rolled-back'), 0)",
-			      &s, err);
-	if (rc)
+	gb_step_state_json(GB_STEP_ROLLED_BACK, rolled_back, sizeof(rolled_back));
+	memset(&q, 0, sizeof(q));
+	q.step = "stamp-anchors";
+	q.operation = "step.state";
+	q.after = rolled_back;
+	rc = gb_audit_last_seq(c->st, &q, &since, err);
+	memset(&q, 0, sizeof(q));
+	q.step = "stamp-anchors";
+	q.operation = gb_op_kind_operation(GB_OP_ADD_VALUE);
+	q.target = dn;
+	q.outcome = GB_OUTCOME_OK;
+	q.since_seq = since;
+	if (!rc)
+		rc = gb_audit_last_seq(c->st, &q, &seq, err);
+	*out = seq > 0;
+	return rc;
+}
+
+/* A stamp found in AD that a killed run wrote but did not record: marked, with its record, in one transaction. */
+static int record_found(gb_migrate_ctx *c, const char *id, const gb_ad_group *a, gb_error *err)
+{
+	gb_audit_entry e;
+	json_t *j = json_pack("{s:s}", ANCHOR, a->anchor);
+	char *after = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(j);
+	rc = after ? gb_store_begin(c->st, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (rc) {
+		free(after);
 		return rc;
-	sqlite3_bind_text(s, 1, dn, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*out = sqlite3_column_int(s, 0) > 0;
-	sqlite3_finalize(s);
-	return 0;
+	}
+	rc = mark(c->st, id, 1, err);
+	memset(&e, 0, sizeof(e));
+	e.run_id = c->run_id;
+	e.step = "stamp-anchors";
+	e.operation = gb_op_kind_operation(GB_OP_ADD_VALUE);
+	e.target = a->dn;
+	e.after = after;
+	e.outcome = GB_OUTCOME_OK;
+	e.message = "found done after an interrupted run";
+	if (!rc)
+		rc = gb_audit_append(c->st, &e, NULL, err);
+	free(after);
+	if (!rc)
+		return gb_store_commit(c->st, err);
+	gb_store_rollback(c->st);
+	return rc;
 }
 
 int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
@@ -199,7 +228,7 @@ int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
 	size_t n = 0, i, bad = 0;
 	int rc;
 
-	rc = fenced_dir(c, &dir, err);
+	rc = step_dir(c, &dir, err);
 	if (!rc)
 		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
 	for (i = 0; !rc && i < n; i++) {
@@ -217,22 +246,10 @@ int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
 			bool recorded = false;
 
 			rc = recorded_since_rollback(c, a->dn, &recorded, err);
-			if (!rc && !rows[i].stamped)
-				rc = mark(c, rows[i].id, 1, err);
-			if (!rc && !recorded) {
-				gb_audit_entry e;
-				char after[512];
-
-				snprintf(after, sizeof(after), "%s=%s", ANCHOR, a->anchor);
-				memset(&e, 0, sizeof(e));
-				e.run_id = c->run_id;
-				e.step = "stamp-anchors";
-				e.operation = "set-attributes";
-				e.target = a->dn;
-				e.after = after;
-				e.result = "ok: found done after an interrupted run";
-				rc = gb_audit_append(c->st, &e, NULL, err);
-			}
+			if (!rc && !recorded)
+				rc = record_found(c, rows[i].id, a, err);
+			else if (!rc && !rows[i].stamped)
+				rc = mark(c->st, rows[i].id, 1, err);
 		}
 		gb_ad_group_free(a);
 	}
@@ -253,7 +270,7 @@ int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	int rc;
 
 	*out = NULL;
-	rc = fenced_dir(c, &dir, err);
+	rc = step_dir(c, &dir, err);
 	if (!rc)
 		rc = load_rows(c, "stamped = 1", &rows, &n, err);
 	if (!rc)
@@ -270,8 +287,10 @@ int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 			continue;
 		}
 		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0) {
-			rc = gb_plan_add_op(plan, GB_OP_SET_ATTRS, rows[i].id, a->dn,
+			rc = gb_plan_add_op(plan, GB_OP_DELETE_VALUE, rows[i].id, a->dn,
 					    "remove the anchor that stamp-anchors wrote", &op, err);
+			if (!rc)
+				rc = gb_op_set_guid(op, a->guid, err);
 			if (!rc)
 				rc = gb_op_add_attr(op, ANCHOR, a->anchor, NULL, err);
 		} else if (!rc) {

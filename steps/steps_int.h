@@ -10,9 +10,13 @@ int gb_step_import_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
-int gb_step_stamp_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+int gb_step_stamp_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err);
 int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+
+/* Applies plan with the apply engine as step s: s's fence, check and hook, the directory and Graph opened as the
+ * plan's kinds need them, progress lines on c->out. res is set in every case; errors as gb_apply. */
+int gb_step_apply(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan, gb_apply_result *res, gb_error *err);
 
 /* The PowerShell templates of runbooks/templates/, compiled in by the Makefile (runbooks/templates/embed.py). */
 typedef struct gb_template {
@@ -33,6 +37,7 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 
 /* Steps 8 and 9, handoff and verify. */
 int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+int gb_step_handoff_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err);
 int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *err);
 int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err);
 
@@ -40,12 +45,15 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err);
 
 /* The full name (extension_<appId>_GroupDN) of the GroupDN extension on CloudSyncCustomExtensionsApp; GB_ENOTFOUND
- * when the application or the extension is missing. *out: free(). */
+ * when the application or the extension is missing. *out: free(). (gb_apply_extension_name for "GroupDN".) */
 int gb_step_groupdn_name(gb_graph *graph, char **out, gb_error *err);
 
 /* Step 6, convert-soa. */
 int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
-int gb_step_convert_apply(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+/* Its write fence: [provisioning] allowed_containers (NULL when unset: no LDAP write is allowed). */
+int gb_step_convert_fence(gb_migrate_ctx *c, char **out, gb_error *err);
+/* isCloudManaged is set to true only while the group's AD group is universal. */
+int gb_step_convert_check(void *ctx, const gb_op *op, gb_error *err);
 int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 

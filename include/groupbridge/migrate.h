@@ -4,8 +4,8 @@
  * Each step has a state in the state database (table migration_steps): pending, running, waiting (a gate or an
  * operator step: `migrate confirm STEP` moves it on), done, failed, or rolled-back. `migrate run` runs the steps in
  * order from the first that is not done, and stops at a gate, an operator step, a failure, or --until. A step's
- * changes are planned first (the same gb_plan as provisioning), applied operation by operation with an audit record
- * each, and verified; the step is done only when its verification passes. A step interrupted at any point (kill -9)
+ * changes are planned first (the same gb_plan as provisioning), applied by the same engine (apply.h) operation by
+ * operation with an audit record each, and verified; the step is done only when its verification passes. A step interrupted at any point (kill -9)
  * is run again from its plan, which is computed from the directory as it is then: operations already done are found
  * done and not repeated.
  *
@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "groupbridge/apply.h"
 #include "groupbridge/config.h"
 #include "groupbridge/directory.h"
 #include "groupbridge/error.h"
@@ -35,7 +36,11 @@ typedef enum gb_step_state {
 	GB_STEP_ROLLED_BACK
 } gb_step_state;
 
+/* "pending", "running", "waiting", "done", "failed", "rolled-back"; "unknown" outside the enum. */
 const char *gb_step_state_name(gb_step_state s);
+
+/* A step state as the audit log records it in before and after of step.state: {"state":"done"}. */
+int gb_step_state_json(gb_step_state s, char *dst, size_t n);
 
 /* What a step works with. Graph and the directory are opened on first use (gb_migrate_graph/gb_migrate_dir), so that
  * a step that needs neither works offline. */
@@ -48,10 +53,16 @@ typedef struct gb_migrate_ctx {
 	FILE *out;         /* where steps print what a person should read */
 	bool irreversible_ok; /* --i-understand-this-is-irreversible was given */
 	bool make_universal;  /* --make-universal: convert-soa changes a global or domain local group's scope */
+	char confirmed[256];  /* set by a confirm hook: what the confirmation established, for the step's record ("" for
+			       * the step's static text) */
 } gb_migrate_ctx;
 
+/* The Graph client and the directory of the context, opened on first use. *out is BORROWED: it belongs to c and
+ * lives until gb_migrate_ctx_close. Errors as gb_graph_new and gb_directory_open_config. */
 int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err);
 int gb_migrate_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err);
+
+/* Closes what gb_migrate_graph and gb_migrate_dir opened (the context itself is the caller's). */
 void gb_migrate_ctx_close(gb_migrate_ctx *c);
 
 typedef struct gb_step {
@@ -60,8 +71,16 @@ typedef struct gb_step {
 	bool gate;          /* after it is done, the next step waits for `migrate confirm` of this one */
 	/* The plan of the step's changes (NULL plan ops for steps that only read). NULL: the step is not built. */
 	int (*plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
-	/* Applies one operation of the plan (NULL: the plan has nothing to apply). */
-	int (*apply_op)(gb_migrate_ctx *c, const gb_op *op, gb_error *err);
+	/* Whether `migrate run` applies the plan (with the apply engine, apply.h); false: the plan is shown, and the
+	 * step's confirmation applies what it plans then (handoff). */
+	bool applies;
+	/* How the engine applies the step's plans and rollback plans: the write fence for their LDAP operations
+	 * (';'-separated containers into *out, allocated; NULL allows none; this function NULL: the step writes no
+	 * LDAP), a last check before each operation, and the step's own state changes per outcome, made in the
+	 * transaction of the operation's audit record. check and hook get the gb_migrate_ctx as their ctx. */
+	int (*fence)(gb_migrate_ctx *c, char **out, gb_error *err);
+	gb_apply_check_fn check;
+	gb_apply_hook_fn hook;
 	/* Reads what the step needs to record (the import, the inventory); may be NULL. Called before the plan. */
 	int (*collect)(gb_migrate_ctx *c, gb_error *err);
 	/* 0 when the step's outcome holds; GB_ECONFLICT (with the reason) when not. */
@@ -70,10 +89,11 @@ typedef struct gb_step {
 	int (*rollback_plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 	const char *rollback_refusal;
 	/* Operator steps: checks the operator's work when confirmed; evidence is the export folder given to
-	 * `migrate confirm STEP --export DIR` (NULL: the operator attests without evidence). */
+	 * `migrate confirm STEP --export DIR` (NULL: the operator attests without evidence). It may say what it
+	 * established in c->confirmed. */
 	int (*confirm)(gb_migrate_ctx *c, const char *evidence, gb_error *err);
-	/* What a successful confirm hook established, for the step's record; NULL: the hook verifies evidence, and a
-	 * confirmation without evidence is recorded as ATTESTED. */
+	/* What a successful confirm hook established, for the step's record, unless it said so in c->confirmed; NULL:
+	 * the hook verifies evidence, and a confirmation without evidence is recorded as ATTESTED. */
 	const char *confirmed;
 } gb_step;
 

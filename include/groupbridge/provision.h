@@ -87,9 +87,6 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
  * the same group. *out: free(). GB_EPARSE for a malformed DN. */
 int gb_provision_dn_key(const char *dn, char **out, gb_error *err);
 
-/* "Group_<objectId>": the anchor Cloud Sync writes to msDS-ExternalDirectoryObjectId and adminDescription. */
-int gb_provision_anchor(const char *object_id, char *dst, size_t n);
-
 /* The groupType of a universal security group (0x80000008), as AD stores it: a signed 32-bit integer. */
 #define GB_GROUP_TYPE_UNIVERSAL_SECURITY (-2147483640L)
 

@@ -19,11 +19,17 @@
  *
  * Groups the migration handed over (migrate handoff) are in scope in addition to what [provisioning] selects.
  *
- * Applying: operations run in plan order. A failed operation fails its group: the group's later operations are
- * skipped (and audited as skipped), the other groups go on, and the run ends GB_EPARTIAL. Every write passes the
- * directory's fence ([provisioning] allowed_containers, by default the constant target_container; an expression
- * container needs allowed_containers). A rerun after an interruption plans from what is in AD then, so completed
- * operations are not repeated and no group is created twice (the anchor finds it).
+ * Applying: the shared apply engine (apply.h) runs the operations in plan order. A failed operation fails its group:
+ * the group's later operations are skipped (and audited as skipped), the other groups go on, and the run ends
+ * GB_EPARTIAL. Every write passes the fence the engine sets ([provisioning] allowed_containers, by default the
+ * constant target_container; an expression container needs allowed_containers). Which groups are managed changes
+ * in the transaction of the audit record of the operation that made it so (a create, a delete, a stop), and every
+ * group the plan provisions whose operations all succeeded is managed at the end. A rerun after an interruption
+ * plans from what is in AD then, so completed operations are not repeated and no group is created twice (the anchor
+ * finds it).
+ *
+ * The code: src/provision/gather.c reads, incremental.c handles delta, state.c owns the tables provisioning keeps
+ * (provision_state.h), rules.c plans (provision.h), pass.c runs the phases; the plan is kept with plan_store.h.
  */
 #ifndef GROUPBRIDGE_PROVISIONER_H
 #define GROUPBRIDGE_PROVISIONER_H
@@ -85,6 +91,7 @@ int gb_provisioner_on_demand(const gb_config *cfg, gb_store *st, gb_graph *graph
 const char *gb_provision_member_outcome(const gb_provision_result *res, const char *group_id, const char *member_id,
 					const char **why);
 
+/* Frees what res holds (the plan, the on-demand ids) and zeroes it; NULL is fine. */
 void gb_provision_result_clear(gb_provision_result *res);
 
 #endif

@@ -11,7 +11,18 @@
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
-#define CANON_MAGIC "gb-audit-v1\n"
+#define CANON_V1 "gb-audit-v1\n"
+#define CANON_V2 "gb-audit-v2\n"
+
+/* The vocabulary of audit.h, in its order (tests/unit/test_audit.c compares the two). */
+static const char *const operations[] = {
+    "group.create",     "group.set",        "group.rename",           "group.move",          "group.delete",
+    "group.unmanage",   "group.handoff",    "member.add",             "member.remove",       "attribute.add",
+    "attribute.remove", "graph.app.create", "graph.sp.create",        "graph.extension.create",
+    "graph.extension.set", "graph.soa.set", "graph.approle.assign",   "graph.approle.remove", "step.state",
+    "note",             NULL};
+
+static const char *const outcome_names[] = {"", "ok", "failed", "skipped"};
 
 static const char genesis[GB_AUDIT_HASH_LEN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -24,6 +35,73 @@ struct gb_audit_iter {
 static int nomem(gb_error *err)
 {
 	return gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+const char *gb_audit_outcome_name(gb_audit_outcome o)
+{
+	return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : "";
+}
+
+const char *const *gb_audit_operations(void)
+{
+	return operations;
+}
+
+bool gb_audit_operation_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && operations[i]; i++)
+		if (strcmp(operations[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A form 1 record's outcome and message as schema migration 13 derived them from its result (the rule in audit.h;
+ * store/schema.c runs the same rule in SQL). *msg points into result, or is NULL. */
+static const char *v1_outcome(const char *operation, const char *after, const char *result, const char **msg)
+{
+	static const char *const words[] = {"ok", "skipped", "failed"};
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		n = strlen(words[i]);
+		if (strncmp(result, words[i], n) != 0)
+			continue;
+		*msg = result[n] == '\0' ? NULL : strncmp(result + n, ": ", 2) == 0 ? result + n + 2 : result;
+		return words[i];
+	}
+	*msg = result;
+	if (strcmp(operation, "step.state") == 0)
+		return after && strcmp(after, "failed") == 0 ? "failed" : "ok";
+	return "failed";
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a record's result, outcome and message agree (see audit.h). */
+static bool fields_agree(const gb_audit_record *r)
+{
+	const char *msg = NULL, *want;
+	size_t n;
+
+	if (!r->outcome || !r->result)
+		return false;
+	if (r->form == GB_AUDIT_FORM_V1) {
+		want = v1_outcome(r->operation ? r->operation : "", r->after, r->result, &msg);
+		return strcmp(want, r->outcome) == 0 && same(msg, r->message);
+	}
+	if (r->form != GB_AUDIT_FORM_V2 || (strcmp(r->outcome, "ok") && strcmp(r->outcome, "failed") &&
+					    strcmp(r->outcome, "skipped")))
+		return false;
+	n = strlen(r->outcome);
+	if (!r->message)
+		return strcmp(r->result, r->outcome) == 0;
+	return strncmp(r->result, r->outcome, n) == 0 && strncmp(r->result + n, ": ", 2) == 0 &&
+	       strcmp(r->result + n + 2, r->message) == 0;
 }
 
 /* A redacted copy: a secret (at least 4 bytes) becomes "[secret]" (8), so twice the length always suffices. */
@@ -60,22 +138,28 @@ static int put_field(gb_buf *b, const char *v, gb_error *err)
 int gb_audit_canonical(const gb_audit_record *rec, gb_buf *out, gb_error *err)
 {
 	char seq[32];
-	const char *fields[9];
-	size_t i;
+	const char *fields[10];
+	size_t i, n = 0;
+	bool v2 = rec->form == GB_AUDIT_FORM_V2;
 	int rc;
 
 	snprintf(seq, sizeof(seq), "%" PRId64, rec->seq);
-	fields[0] = seq;
-	fields[1] = rec->time ? rec->time : "";
-	fields[2] = rec->run_id ? rec->run_id : "";
-	fields[3] = rec->step ? rec->step : "";
-	fields[4] = rec->operation ? rec->operation : "";
-	fields[5] = rec->target ? rec->target : "";
-	fields[6] = rec->before;
-	fields[7] = rec->after;
-	fields[8] = rec->result ? rec->result : "";
-	rc = gb_buf_puts(out, CANON_MAGIC, err);
-	for (i = 0; !rc && i < 9; i++)
+	fields[n++] = seq;
+	fields[n++] = rec->time ? rec->time : "";
+	fields[n++] = rec->run_id ? rec->run_id : "";
+	fields[n++] = rec->step ? rec->step : "";
+	fields[n++] = rec->operation ? rec->operation : "";
+	fields[n++] = rec->target ? rec->target : "";
+	fields[n++] = rec->before;
+	fields[n++] = rec->after;
+	if (v2) {
+		fields[n++] = rec->outcome ? rec->outcome : "";
+		fields[n++] = rec->message;
+	} else {
+		fields[n++] = rec->result ? rec->result : "";
+	}
+	rc = gb_buf_puts(out, v2 ? CANON_V2 : CANON_V1, err);
+	for (i = 0; !rc && i < n; i++)
 		rc = put_field(out, fields[i], err);
 	return rc;
 }
@@ -126,6 +210,8 @@ static void record_clear(gb_audit_record *rec)
 	free(rec->target);
 	free(rec->before);
 	free(rec->after);
+	free(rec->outcome);
+	free(rec->message);
 	free(rec->result);
 	memset(rec, 0, sizeof(*rec));
 }
@@ -145,11 +231,15 @@ static char *col_dup(sqlite3_stmt *s, int i)
 	return t ? gb_strdup((const char *)t) : NULL;
 }
 
-/* Fills rec from a row of "SELECT seq, time, run_id, step, operation, target, before, after, result, prev_hash,
- * hash". */
+#define RECORD_COLUMNS                                                                                             \
+	"seq, time, run_id, step, operation, target, before, after, result, prev_hash, hash, form, outcome, message"
+
+/* Fills rec from a row of "SELECT " RECORD_COLUMNS. */
 static int record_from_row(sqlite3_stmt *s, gb_audit_record *rec, gb_error *err)
 {
 	const unsigned char *h;
+	static const int nullable[] = {6, 7, 12, 13};
+	size_t i;
 
 	record_clear(rec);
 	rec->seq = sqlite3_column_int64(s, 0);
@@ -161,11 +251,21 @@ static int record_from_row(sqlite3_stmt *s, gb_audit_record *rec, gb_error *err)
 	rec->before = col_dup(s, 6);
 	rec->after = col_dup(s, 7);
 	rec->result = col_dup(s, 8);
-	if (!rec->time || !rec->run_id || !rec->step || !rec->operation || !rec->target || !rec->result ||
-	    (!rec->before && sqlite3_column_type(s, 6) != SQLITE_NULL) ||
-	    (!rec->after && sqlite3_column_type(s, 7) != SQLITE_NULL)) {
+	rec->form = sqlite3_column_int(s, 11);
+	rec->outcome = col_dup(s, 12);
+	rec->message = col_dup(s, 13);
+	if (!rec->time || !rec->run_id || !rec->step || !rec->operation || !rec->target || !rec->result) {
 		record_clear(rec);
 		return nomem(err);
+	}
+	for (i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++) {
+		if (sqlite3_column_type(s, nullable[i]) == SQLITE_NULL)
+			continue;
+		if ((nullable[i] == 6 && !rec->before) || (nullable[i] == 7 && !rec->after) ||
+		    (nullable[i] == 12 && !rec->outcome) || (nullable[i] == 13 && !rec->message)) {
+			record_clear(rec);
+			return nomem(err);
+		}
 	}
 	h = sqlite3_column_text(s, 9);
 	snprintf(rec->prev_hash, sizeof(rec->prev_hash), "%s", h ? (const char *)h : "");
@@ -173,8 +273,6 @@ static int record_from_row(sqlite3_stmt *s, gb_audit_record *rec, gb_error *err)
 	snprintf(rec->hash, sizeof(rec->hash), "%s", h ? (const char *)h : "");
 	return 0;
 }
-
-#define RECORD_COLUMNS "seq, time, run_id, step, operation, target, before, after, result, prev_hash, hash"
 
 /* The last record's seq and hash, or 0 and the genesis value. */
 static int table_head(gb_store *st, int64_t *seq, char hash[GB_AUDIT_HASH_LEN + 1], gb_error *err)
@@ -229,99 +327,149 @@ static int anchor_head(gb_store *st, int64_t *seq, char hash[GB_AUDIT_HASH_LEN +
 	return found;
 }
 
+/* rec from e, as it will be stored: validated, redacted, with its derived result. */
+static int record_from_entry(const char *time, const gb_audit_entry *e, gb_audit_record *rec, gb_error *err)
+{
+	const char *outcome;
+	size_t n;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!e || !e->operation || !e->target || e->outcome == GB_OUTCOME_NONE || !time || !*time)
+		return gb_error_set(err, GB_EINVAL, "audit record without %s",
+		                    !e                                ? "an entry"
+		                    : !e->operation                   ? "an operation"
+		                    : !e->target                      ? "a target"
+		                    : e->outcome == GB_OUTCOME_NONE ? "a result (an outcome: ok, failed or skipped)"
+		                                                      : "a time");
+	outcome = gb_audit_outcome_name(e->outcome);
+	if (!*outcome)
+		return gb_error_set(err, GB_EINVAL, "audit record of %s: outcome %d is not ok, failed or skipped",
+		                    e->operation, (int)e->outcome);
+	if (!gb_audit_operation_known(e->operation))
+		return gb_error_set(err, GB_EINVAL,
+		                    "audit record of \"%.80s\": not an operation of the audit vocabulary (audit.h)",
+		                    e->operation);
+	rec->form = GB_AUDIT_FORM_V2;
+	rec->time = redact_dup(time);
+	rec->run_id = redact_dup(e->run_id ? e->run_id : "");
+	rec->step = redact_dup(e->step ? e->step : "");
+	rec->operation = redact_dup(e->operation);
+	rec->target = redact_dup(e->target);
+	rec->before = redact_dup(e->before);
+	rec->after = redact_dup(e->after);
+	rec->outcome = gb_strdup(outcome);
+	rec->message = redact_dup(e->message);
+	n = strlen(outcome) + (rec->message ? strlen(rec->message) + 2 : 0) + 1;
+	rec->result = malloc(n);
+	if (rec->result)
+		snprintf(rec->result, n, "%s%s%s", outcome, rec->message ? ": " : "", rec->message ? rec->message : "");
+	if (!rec->time || !rec->run_id || !rec->step || !rec->operation || !rec->target || !rec->outcome ||
+	    !rec->result || (e->before && !rec->before) || (e->after && !rec->after) || (e->message && !rec->message)) {
+		record_clear(rec);
+		return nomem(err);
+	}
+	return 0;
+}
+
+/* The table's last record and the head anchor must agree before anything is appended after them. */
+static int check_head(gb_store *st, int64_t *last_seq, char last_hash[GB_AUDIT_HASH_LEN + 1], gb_error *err)
+{
+	char anchor_hash[GB_AUDIT_HASH_LEN + 1];
+	int64_t anchor_seq = 0;
+	int rc, have;
+
+	rc = table_head(st, last_seq, last_hash, err);
+	if (rc)
+		return rc;
+	have = anchor_head(st, &anchor_seq, anchor_hash, err, &rc);
+	if (rc)
+		return rc;
+	if ((have == 0 && *last_seq != 0) || have < 0 ||
+	    (have == 1 && (anchor_seq != *last_seq || strcmp(anchor_hash, last_hash) != 0)))
+		return gb_error_set(err, GB_ESTATE,
+		                    "appending to the audit log of %s: the log ends at record %" PRId64
+		                    " but its head anchor (kv %s) %s; nothing was appended, run groupbridge audit verify",
+		                    gb_store_path(st), *last_seq, GB_AUDIT_HEAD_KEY,
+		                    have == 0  ? "is missing"
+		                    : have < 0 ? "is unreadable"
+		                               : "disagrees");
+	return 0;
+}
+
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static int insert_record(gb_store *st, const gb_audit_record *rec, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_store_prepare(st,
+	                      "INSERT INTO audit_log(" RECORD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	                      "?10, ?11, ?12, ?13, ?14)",
+	                      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, rec->seq);
+	sqlite3_bind_text(s, 2, rec->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, rec->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, rec->step, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, rec->operation, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, rec->target, -1, SQLITE_STATIC);
+	bind_opt(s, 7, rec->before);
+	bind_opt(s, 8, rec->after);
+	sqlite3_bind_text(s, 9, rec->result, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 10, rec->prev_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 11, rec->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 12, rec->form);
+	sqlite3_bind_text(s, 13, rec->outcome, -1, SQLITE_STATIC);
+	bind_opt(s, 14, rec->message);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "appending to the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int gb_audit_append_at(gb_store *st, const char *time, const gb_audit_entry *e, int64_t *seq_out, gb_error *err)
 {
 	gb_audit_record rec;
-	sqlite3_stmt *s = NULL;
-	int64_t last_seq, anchor_seq = 0;
-	char last_hash[GB_AUDIT_HASH_LEN + 1], anchor_hash[GB_AUDIT_HASH_LEN + 1], head[GB_AUDIT_HASH_LEN + 32];
-	int rc, have, in_savepoint = 0;
+	int64_t last_seq;
+	char last_hash[GB_AUDIT_HASH_LEN + 1], head[GB_AUDIT_HASH_LEN + 32];
+	int rc, in_savepoint = 0;
 
-	memset(&rec, 0, sizeof(rec));
-	if (!e || !e->operation || !e->target || !e->result || !time || !*time)
-		return gb_error_set(err, GB_EINVAL, "audit record without %s",
-		                    !e              ? "an entry"
-		                    : !e->operation ? "an operation"
-		                    : !e->target    ? "a target"
-		                    : !e->result    ? "a result"
-		                                    : "a time");
-	rec.time = redact_dup(time);
-	rec.run_id = redact_dup(e->run_id ? e->run_id : "");
-	rec.step = redact_dup(e->step ? e->step : "");
-	rec.operation = redact_dup(e->operation);
-	rec.target = redact_dup(e->target);
-	rec.before = redact_dup(e->before);
-	rec.after = redact_dup(e->after);
-	rec.result = redact_dup(e->result);
-	if (!rec.time || !rec.run_id || !rec.step || !rec.operation || !rec.target || !rec.result ||
-	    (e->before && !rec.before) || (e->after && !rec.after)) {
-		rc = nomem(err);
-		goto done;
-	}
+	rc = record_from_entry(time, e, &rec, err);
+	if (rc)
+		return rc;
 	rc = gb_store_exec(st, "SAVEPOINT gb_audit_append", err);
 	if (rc)
 		goto done;
 	in_savepoint = 1;
-	rc = table_head(st, &last_seq, last_hash, err);
+	rc = check_head(st, &last_seq, last_hash, err);
 	if (rc)
 		goto done;
-	have = anchor_head(st, &anchor_seq, anchor_hash, err, &rc);
-	if (rc)
-		goto done;
-	if ((have == 0 && last_seq != 0) || have < 0 ||
-	    (have == 1 && (anchor_seq != last_seq || strcmp(anchor_hash, last_hash) != 0))) {
-		rc = gb_error_set(err, GB_ESTATE,
-		                  "appending to the audit log of %s: the log ends at record %" PRId64
-		                  " but its head anchor (kv %s) %s; nothing was appended, run groupbridge audit verify",
-		                  gb_store_path(st), last_seq, GB_AUDIT_HEAD_KEY,
-		                  have == 0  ? "is missing"
-		                  : have < 0 ? "is unreadable"
-		                             : "disagrees");
-		goto done;
-	}
 	rec.seq = last_seq + 1;
 	memcpy(rec.prev_hash, last_hash, sizeof(rec.prev_hash));
 	rc = gb_audit_hash(rec.prev_hash, &rec, rec.hash, err);
+	if (!rc)
+		rc = insert_record(st, &rec, err);
 	if (rc)
 		goto done;
-	rc = gb_store_prepare(st,
-	                      "INSERT INTO audit_log(" RECORD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	                      "?10, ?11)",
-	                      &s, err);
-	if (rc)
-		goto done;
-	sqlite3_bind_int64(s, 1, rec.seq);
-	sqlite3_bind_text(s, 2, rec.time, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, rec.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, rec.step, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, rec.operation, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, rec.target, -1, SQLITE_STATIC);
-	if (rec.before)
-		sqlite3_bind_text(s, 7, rec.before, -1, SQLITE_STATIC);
-	if (rec.after)
-		sqlite3_bind_text(s, 8, rec.after, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 9, rec.result, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 10, rec.prev_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 11, rec.hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = gb_store_error(st, err, "appending to the audit log");
-		goto done;
-	}
 	snprintf(head, sizeof(head), "%" PRId64 ":%s", rec.seq, rec.hash);
 	rc = gb_store_kv_set(st, GB_AUDIT_HEAD_KEY, head, err);
-	if (rc)
-		goto done;
-	rc = gb_store_exec(st, "RELEASE gb_audit_append", err);
+	if (!rc)
+		rc = gb_store_exec(st, "RELEASE gb_audit_append", err);
 	if (rc)
 		goto done;
 	in_savepoint = 0;
 	if (seq_out)
 		*seq_out = rec.seq;
 done:
-	if (in_savepoint) {
+	if (in_savepoint)
 		sqlite3_exec(gb_store_db(st), "ROLLBACK TO gb_audit_append; RELEASE gb_audit_append", NULL, NULL, NULL);
-	}
-	sqlite3_finalize(s);
 	record_clear(&rec);
 	return rc;
 }
@@ -386,6 +534,33 @@ void gb_audit_iter_free(gb_audit_iter *it)
 	sqlite3_finalize(it->stmt);
 	record_clear(&it->rec);
 	free(it);
+}
+
+int gb_audit_last_seq(gb_store *st, const gb_audit_query *q, int64_t *out, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = 0;
+	rc = gb_store_prepare(st,
+	                      "SELECT max(seq) FROM audit_log WHERE (?1 IS NULL OR step = ?1) AND (?2 IS NULL OR "
+	                      "operation = ?2) AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR after = ?4) AND "
+	                      "(?5 IS NULL OR outcome = ?5) AND seq > ?6",
+	                      &s, err);
+	if (rc)
+		return rc;
+	bind_opt(s, 1, q->step);
+	bind_opt(s, 2, q->operation);
+	bind_opt(s, 3, q->target);
+	bind_opt(s, 4, q->after);
+	bind_opt(s, 5, q->outcome != GB_OUTCOME_NONE ? gb_audit_outcome_name(q->outcome) : NULL);
+	sqlite3_bind_int64(s, 6, q->since_seq);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : gb_store_error(st, err, "searching the audit log");
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* The seq of a record whose stored hash is h, or 0. */
@@ -528,6 +703,12 @@ int gb_audit_verify(gb_store *st, const char *expect_head, gb_audit_verdict *out
 			goto done;
 		if (strcmp(computed, r->hash) != 0 || strcmp(r->prev_hash, running) != 0) {
 			rc = judge(st, r, running, last_time, out, err);
+			goto done;
+		}
+		if (!fields_agree(r)) {
+			verdict(out, GB_AUDIT_EDITED, r->seq, 0,
+			        "record %" PRId64 " (seq %" PRId64 ", %s): its result, outcome and message disagree: edited",
+			        r->seq, r->seq, r->time);
 			goto done;
 		}
 		memcpy(running, r->hash, sizeof(running));

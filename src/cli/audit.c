@@ -20,8 +20,8 @@ static void help(void)
 	    "       groupbridge [--state FILE] audit note TEXT\n"
 	    "\n"
 	    "Every change groupbridge makes to Active Directory or to Microsoft Graph is appended to the audit log in\n"
-	    "the state database: time, run id, step or command, operation, target, value before, value after and\n"
-	    "result. Secrets are never recorded. Each record is chained to the one before it with SHA-256, so an\n"
+	    "the state database: time, run id, step or command, operation, target, value before, value after,\n"
+	    "outcome (ok, failed or skipped) and message. Secrets are never recorded. Each record is chained to the one before it with SHA-256, so an\n"
 	    "edited, deleted or moved record breaks the chain.\n"
 	    "\n"
 	    "  verify    check the whole chain and its head. Prints \"intact: N records, head seq N hash H\" and exits "
@@ -159,7 +159,7 @@ static int note(gb_cli *cli, int argc, char **argv)
 		e.operation = "note";
 		e.target = pw && pw->pw_name ? pw->pw_name : "unknown user";
 		e.after = argv[1];
-		e.result = "ok";
+		e.outcome = GB_OUTCOME_OK;
 		rc = gb_audit_append(st, &e, &seq, &err);
 		snprintf(summary, sizeof(summary), rc ? "note not recorded" : "note recorded as audit record %lld",
 		         (long long)seq);

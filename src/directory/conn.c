@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "directory/internal.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
@@ -654,12 +655,11 @@ int gb_dir_fence_check(const gb_dir_fence *f, const char *op, const char *dn, gb
 
 int gb_dir_anchor_check(const char *dn, const char *anchor, const char *expected_id, gb_error *err)
 {
-	bool ok = anchor && gb_str_has_prefix(anchor, "Group_") && anchor[6] &&
-		  (!expected_id || gb_str_iequal(anchor + 6, expected_id));
+	bool ok = expected_id ? gb_anchor_names(anchor, expected_id) : gb_anchor_is_ours(anchor);
 
 	if (ok)
 		return 0;
-	return gb_error_set(err, GB_EFENCE, "ldap delete %s refused: its %s is %s%s%s, not Group_%s", dn,
+	return gb_error_set(err, GB_EFENCE, "ldap delete %s refused: its %s is %s%s%s, not " GB_ANCHOR_PREFIX "%s", dn,
 			    GB_DIRECTORY_ANCHOR_ATTR, anchor ? "\"" : "", anchor ? anchor : "unset", anchor ? "\"" : "",
 			    expected_id ? expected_id : "<id>");
 }

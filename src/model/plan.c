@@ -15,14 +15,51 @@
 
 #define PLAN_SCHEMA_VERSION 1
 
-static const char *op_names[] = {"create-group",   "set-attributes", "rename",       "move",        "add-members",
-				 "remove-members", "delete-group",   "stop-managing", "graph-patch"};
+/* Per kind: its name in JSON and texts, and its operation in the audit vocabulary (audit.h). */
+static const struct {
+	const char *name, *operation;
+	char where; /* 'l' LDAP, 'g' Graph, 's' state only */
+} kinds[GB_OP_KIND_COUNT] = {
+    [GB_OP_CREATE_GROUP] = {"create-group", "group.create", 'l'},
+    [GB_OP_SET_ATTRS] = {"set-attributes", "group.set", 'l'},
+    [GB_OP_RENAME] = {"rename", "group.rename", 'l'},
+    [GB_OP_MOVE] = {"move", "group.move", 'l'},
+    [GB_OP_ADD_MEMBERS] = {"add-members", "member.add", 'l'},
+    [GB_OP_REMOVE_MEMBERS] = {"remove-members", "member.remove", 'l'},
+    [GB_OP_DELETE_GROUP] = {"delete-group", "group.delete", 'l'},
+    [GB_OP_UNMANAGE] = {"stop-managing", "group.unmanage", 's'},
+    [GB_OP_ADD_VALUE] = {"add-value", "attribute.add", 'l'},
+    [GB_OP_DELETE_VALUE] = {"delete-value", "attribute.remove", 'l'},
+    [GB_OP_HANDOFF] = {"hand-over", "group.handoff", 's'},
+    [GB_OP_GRAPH_CREATE_APP] = {"graph-create-application", "graph.app.create", 'g'},
+    [GB_OP_GRAPH_CREATE_SP] = {"graph-create-service-principal", "graph.sp.create", 'g'},
+    [GB_OP_GRAPH_CREATE_EXTENSION] = {"graph-create-extension", "graph.extension.create", 'g'},
+    [GB_OP_GRAPH_SET_EXTENSION] = {"graph-set-extension", "graph.extension.set", 'g'},
+    [GB_OP_GRAPH_SET_SOA] = {"graph-set-source-of-authority", "graph.soa.set", 'g'},
+    [GB_OP_GRAPH_ASSIGN_ROLE] = {"graph-assign-app-role", "graph.approle.assign", 'g'},
+    [GB_OP_GRAPH_REMOVE_ROLE] = {"graph-remove-app-role", "graph.approle.remove", 'g'},
+};
 static const char *note_names[] = {"member-skipped", "group-unsupported", "group-error", "group-unmanaged",
 				   "warning"};
 
 const char *gb_op_kind_name(gb_op_kind kind)
 {
-	return (unsigned)kind < sizeof(op_names) / sizeof(op_names[0]) ? op_names[kind] : "unknown";
+	return (unsigned)kind < GB_OP_KIND_COUNT ? kinds[kind].name : "unknown";
+}
+
+const char *gb_op_kind_operation(gb_op_kind kind)
+{
+	return (unsigned)kind < GB_OP_KIND_COUNT ? kinds[kind].operation : "unknown";
+}
+
+bool gb_op_kind_is_graph(gb_op_kind kind)
+{
+	return (unsigned)kind < GB_OP_KIND_COUNT && kinds[kind].where == 'g';
+}
+
+bool gb_op_kind_is_ldap(gb_op_kind kind)
+{
+	return (unsigned)kind < GB_OP_KIND_COUNT && kinds[kind].where == 'l';
 }
 
 const char *gb_note_kind_name(gb_note_kind kind)
@@ -184,6 +221,16 @@ int gb_op_add_value(gb_op *op, const char *value, gb_error *err)
 	}
 	op->values[op->nvalues++] = copy;
 	return 0;
+}
+
+const gb_attr_change *gb_op_find_attr(const gb_op *op, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < op->nattrs; i++)
+		if (strcmp(op->attrs[i].name, name) == 0)
+			return &op->attrs[i];
+	return NULL;
 }
 
 int gb_plan_add_group(gb_plan *plan, const char *object_id, const char *dn, const char *guid, gb_error *err)
@@ -482,12 +529,22 @@ int gb_plan_to_json(const gb_plan *plan, char **out, gb_error *err)
 	return 0;
 }
 
-static int kind_from_name(const char *name, const char **names, size_t n)
+static int op_kind_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < GB_OP_KIND_COUNT; i++)
+		if (strcmp(name, kinds[i].name) == 0)
+			return i;
+	return -1;
+}
+
+static int note_kind_from_name(const char *name)
 {
 	size_t i;
 
-	for (i = 0; name && i < n; i++)
-		if (strcmp(name, names[i]) == 0)
+	for (i = 0; name && i < sizeof(note_names) / sizeof(note_names[0]); i++)
+		if (strcmp(name, note_names[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -534,8 +591,15 @@ int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err)
 	{
 		gb_op *op;
 		json_t *a, *v;
-		int k = kind_from_name(opt_str(o, "kind"), op_names, sizeof(op_names) / sizeof(op_names[0]));
+		int k = op_kind_from_name(opt_str(o, "kind"));
 
+		if (k < 0 && opt_str(o, "kind") && strcmp(opt_str(o, "kind"), "graph-patch") == 0) {
+			rc = gb_error_set(err, GB_EPARSE, "plan: operation %zu is a graph-patch, a Graph change of a plan made "
+							  "before operations had explicit kinds (its meaning hung on its attribute's "
+							  "name); plan again",
+					  i);
+			goto done;
+		}
 		if (k < 0) {
 			rc = gb_error_set(err, GB_EPARSE, "plan: operation %zu has an unknown kind", i);
 			goto done;
@@ -565,7 +629,7 @@ int gb_plan_from_json(const char *json, gb_plan **out, gb_error *err)
 	}
 	json_array_foreach(notes, i, o)
 	{
-		int k = kind_from_name(opt_str(o, "kind"), note_names, sizeof(note_names) / sizeof(note_names[0]));
+		int k = note_kind_from_name(opt_str(o, "kind"));
 
 		if (k < 0) {
 			rc = gb_error_set(err, GB_EPARSE, "plan: note %zu has an unknown kind", i);

@@ -6,16 +6,17 @@
 #include <string.h>
 
 #include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/buf.h"
+#include "groupbridge/directory.h"
 #include "groupbridge/util.h"
 
-#define ANCHOR_MAX 128
 
 /* What pass 1 decides for each provisioned group; pass 2 reads it to resolve nested members. */
 typedef struct desired {
 	const gb_cloud_group *cloud;
 	const gb_ad_group *ad;  /* the matched AD group, or NULL: it will be created */
-	char anchor[ANCHOR_MAX];
+	char anchor[GB_ANCHOR_MAX];
 	char *cn;
 	char *container;
 	char *dn;               /* where the group is (matched) or will be (created) */
@@ -45,13 +46,6 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err)
 		rc = gb_ad_dn_format(parsed, out, err);
 	gb_ad_dn_free(parsed);
 	return rc;
-}
-
-int gb_provision_anchor(const char *object_id, char *dst, size_t n)
-{
-	int w = snprintf(dst, n, "Group_%s", object_id ? object_id : "");
-
-	return (w < 0 || (size_t)w >= n) ? GB_EINVAL : 0;
 }
 
 static void desired_clear(desired *d)
@@ -180,8 +174,8 @@ static int prepare(ctx *c, const gb_cloud_group *g)
 			 g->nmembers, GB_MAX_GROUP_MEMBERS);
 		return note_group_error(c, g, "over-member-limit", msg);
 	}
-	if (gb_provision_anchor(g->id, d->anchor, sizeof(d->anchor)))
-		return note_group_error(c, g, "bad-object-id", "its object id is too long to be an anchor");
+	if (gb_anchor_format(g->id, d->anchor, sizeof(d->anchor)))
+		return note_group_error(c, g, "bad-object-id", "its object id is empty or too long to be an anchor");
 	rc = map_field(c, GB_MAPPING_CN, g, &d->cn, &failed);
 	if (!rc && !failed)
 		rc = map_field(c, GB_MAPPING_CONTAINER, g, &d->container, &failed);
@@ -335,98 +329,116 @@ static bool same_name_escaped(const char *ad_cn, const char *mapped)
 	return same;
 }
 
-/* Pass 2: members and the operations for one provisioned group. */
-static int plan_group(ctx *c, const desired *d)
+/* A new group: one create operation carrying every attribute written. */
+static int plan_create(ctx *c, const desired *d)
 {
 	const gb_cloud_group *g = d->cloud;
-	const gb_ad_group *ad = d->ad;
-	gb_map *want = NULL, *have = NULL;
-	gb_op *op = NULL, *adds = NULL, *removes = NULL;
-	char value[1024], key[128], gt[24];
-	size_t i, provisioned = 0;
+	gb_op *op = NULL;
+	char gt[24];
 	int rc;
 
-	rc = gb_map_new(GB_MAP_ICASE, &want, c->err);
-	if (!rc)
-		rc = gb_map_new(GB_MAP_ICASE, &have, c->err);
-	if (!rc && ad && !ad->members_read) {
-		gb_map_free(want);
-		gb_map_free(have);
-		return note_group_error(c, g, "members-not-read",
-					"the AD group's members could not be read completely; nothing is changed");
-	}
-	for (i = 0; !rc && ad && i < ad->nmembers; i++)
-		rc = gb_map_set(have, ad->member_guids[i], (void *)1, c->err);
 	snprintf(gt, sizeof(gt), "%ld", GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	rc = gb_plan_add_op(c->plan, GB_OP_CREATE_GROUP, g->id, d->dn, "cloud group in scope has no AD group", &op,
+			    c->err);
+	if (!rc)
+		rc = gb_op_add_attr(op, "cn", NULL, d->cn, c->err);
+	if (!rc)
+		rc = gb_op_add_attr(op, "groupType", NULL, gt, c->err);
+	if (!rc && d->description)
+		rc = gb_op_add_attr(op, "description", NULL, d->description, c->err);
+	if (!rc && g->display_name)
+		rc = gb_op_add_attr(op, "displayName", NULL, g->display_name, c->err);
+	if (!rc)
+		rc = gb_op_add_attr(op, GB_DIRECTORY_ANCHOR_ATTR, NULL, d->anchor, c->err);
+	if (!rc)
+		rc = gb_op_add_attr(op, "adminDescription", NULL, d->anchor, c->err);
+	if (!rc && d->sam)
+		rc = gb_op_add_attr(op, "sAMAccountName", NULL, d->sam, c->err);
+	return rc;
+}
 
-	if (!rc && !ad) {
-		rc = gb_plan_add_op(c->plan, GB_OP_CREATE_GROUP, g->id, d->dn, "cloud group in scope has no AD group",
-				    &op, c->err);
-		if (!rc)
-			rc = gb_op_add_attr(op, "cn", NULL, d->cn, c->err);
-		if (!rc)
-			rc = gb_op_add_attr(op, "groupType", NULL, gt, c->err);
-		if (!rc && d->description)
-			rc = gb_op_add_attr(op, "description", NULL, d->description, c->err);
-		if (!rc && g->display_name)
-			rc = gb_op_add_attr(op, "displayName", NULL, g->display_name, c->err);
-		if (!rc)
-			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", NULL, d->anchor, c->err);
-		if (!rc)
-			rc = gb_op_add_attr(op, "adminDescription", NULL, d->anchor, c->err);
-		if (!rc && d->sam)
-			rc = gb_op_add_attr(op, "sAMAccountName", NULL, d->sam, c->err);
-	} else if (!rc) {
-		char before_gt[24];
-		char *parent = NULL;
-		gb_error e;
+/* A matched group in another container: a move, or a warning (move_on_container_change = no). */
+static int plan_move(ctx *c, const desired *d)
+{
+	const gb_ad_group *ad = d->ad;
+	char *parent = NULL;
+	gb_op *op = NULL;
+	gb_error e;
+	int rc = 0;
 
-		snprintf(before_gt, sizeof(before_gt), "%ld", ad->group_type);
-		rc = add_attr_if_changed(&op, c, d, "description", ad->description, d->description);
-		if (!rc)
-			rc = add_attr_if_changed(&op, c, d, "displayName", ad->display_name, g->display_name);
-		if (!rc)
-			rc = add_attr_if_changed(&op, c, d, "msDS-ExternalDirectoryObjectId", ad->anchor, d->anchor);
-		if (!rc)
-			rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
-		/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
-		 * references by name, and a generated one (RandomString) would change on every run. */
-		if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY)
-			rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
-		if (!rc && gb_ad_dn_parent(ad->dn, &parent, &e) == GB_ENOMEM)
-			rc = gb_error_set(c->err, GB_ENOMEM, "out of memory");
-		if (!rc && parent && gb_ad_dn_text_equal(parent, d->container, &e) == 0) {
-			if (c->in->move_on_container_change) {
-				rc = gb_plan_add_op(c->plan, GB_OP_MOVE, g->id, ad->dn, "the container mapping changed", &op,
-						    c->err);
-				if (!rc)
-					rc = gb_op_set_guid(op, ad->guid, c->err);
-				if (!rc)
-					rc = gb_op_set_rdn(op, NULL, d->container, c->err);
-			} else {
-				rc = gb_plan_note(c->plan, GB_NOTE_WARNING, g->id, NULL, "container-changed", c->err,
-						  "group %s is in %s but the mapping gives %s; it is not moved "
-						  "(move_on_container_change = no)",
-						  g->id, parent, d->container);
-			}
-		}
-		free(parent);
-		if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0 && !same_name_escaped(ad->cn, d->cn)) {
-			char *rdn = NULL;
-
-			rc = gb_ad_dn_build("CN", d->cn, NULL, &rdn, c->err);
-			if (!rc)
-				rc = gb_plan_add_op(c->plan, GB_OP_RENAME, g->id, ad->dn, "the cn mapping gives a new name",
-						    &op, c->err);
+	if (gb_ad_dn_parent(ad->dn, &parent, &e) == GB_ENOMEM)
+		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
+	if (parent && gb_ad_dn_text_equal(parent, d->container, &e) == 0) {
+		if (c->in->move_on_container_change) {
+			rc = gb_plan_add_op(c->plan, GB_OP_MOVE, d->cloud->id, ad->dn, "the container mapping changed", &op,
+					    c->err);
 			if (!rc)
 				rc = gb_op_set_guid(op, ad->guid, c->err);
 			if (!rc)
-				rc = gb_op_set_rdn(op, rdn, NULL, c->err);
-			if (!rc)
-				rc = gb_op_add_attr(op, "cn", ad->cn, d->cn, c->err);
-			free(rdn);
+				rc = gb_op_set_rdn(op, NULL, d->container, c->err);
+		} else {
+			rc = gb_plan_note(c->plan, GB_NOTE_WARNING, d->cloud->id, NULL, "container-changed", c->err,
+					  "group %s is in %s but the mapping gives %s; it is not moved "
+					  "(move_on_container_change = no)",
+					  d->cloud->id, parent, d->container);
 		}
 	}
+	free(parent);
+	return rc;
+}
+
+/* A matched group: its attributes that differ set, then a move and a rename where the mappings say so. */
+static int plan_update(ctx *c, const desired *d)
+{
+	const gb_cloud_group *g = d->cloud;
+	const gb_ad_group *ad = d->ad;
+	gb_op *op = NULL;
+	char before_gt[24], gt[24];
+	int rc;
+
+	snprintf(gt, sizeof(gt), "%ld", GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	snprintf(before_gt, sizeof(before_gt), "%ld", ad->group_type);
+	rc = add_attr_if_changed(&op, c, d, "description", ad->description, d->description);
+	if (!rc)
+		rc = add_attr_if_changed(&op, c, d, "displayName", ad->display_name, g->display_name);
+	if (!rc)
+		rc = add_attr_if_changed(&op, c, d, GB_DIRECTORY_ANCHOR_ATTR, ad->anchor, d->anchor);
+	if (!rc)
+		rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
+	/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
+	 * references by name, and a generated one (RandomString) would change on every run. */
+	if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY)
+		rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
+	if (!rc)
+		rc = plan_move(c, d);
+	if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0 && !same_name_escaped(ad->cn, d->cn)) {
+		char *rdn = NULL;
+
+		rc = gb_ad_dn_build("CN", d->cn, NULL, &rdn, c->err);
+		if (!rc)
+			rc = gb_plan_add_op(c->plan, GB_OP_RENAME, g->id, ad->dn, "the cn mapping gives a new name", &op,
+					    c->err);
+		if (!rc)
+			rc = gb_op_set_guid(op, ad->guid, c->err);
+		if (!rc)
+			rc = gb_op_set_rdn(op, rdn, NULL, c->err);
+		if (!rc)
+			rc = gb_op_add_attr(op, "cn", ad->cn, d->cn, c->err);
+		free(rdn);
+	}
+	return rc;
+}
+
+/* The cloud members AD lacks (want gets every member provisioned; *provisioned counts them). */
+static int plan_adds(ctx *c, const desired *d, gb_map *want, const gb_map *have, size_t *provisioned)
+{
+	const gb_cloud_group *g = d->cloud;
+	gb_op *adds = NULL;
+	char value[1024], key[128];
+	size_t i;
+	int rc = 0;
+
+	*provisioned = 0;
 	for (i = 0; !rc && i < g->nmembers; i++) {
 		rc = resolve_member(c, d, &g->members[i], value, sizeof(value), key, sizeof(key));
 		if (rc || !value[0])
@@ -434,37 +446,49 @@ static int plan_group(ctx *c, const desired *d)
 		if (key[0]) {
 			if (gb_map_get(want, key))
 				continue; /* a member listed twice */
-			provisioned++;
+			(*provisioned)++;
 			rc = gb_map_set(want, key, (void *)1, c->err);
 			if (rc || gb_map_get(have, key))
 				continue;
 		} else {
-			provisioned++;
+			(*provisioned)++;
 		}
 		if (!adds) {
 			rc = gb_plan_add_op(c->plan, GB_OP_ADD_MEMBERS, g->id, d->dn, "members in the cloud group", &adds,
 					    c->err);
-			if (!rc && ad)
-				rc = gb_op_set_guid(adds, ad->guid, c->err);
+			if (!rc && d->ad)
+				rc = gb_op_set_guid(adds, d->ad->guid, c->err);
 		}
 		if (!rc)
 			rc = gb_op_add_value(adds, value, c->err);
 	}
+	return rc;
+}
+
+/* Authoritative membership: the AD members the cloud group lacks, but only those provisioning could have written
+ * (users of this forest and anchored groups). Contacts, computers, foreign principals and groups synced from AD are
+ * kept. */
+static int plan_removes(ctx *c, const desired *d, const gb_map *want)
+{
+	const gb_ad_group *ad = d->ad;
+	gb_op *removes = NULL;
+	char value[128];
+	size_t i;
+	int rc = 0;
+
 	for (i = 0; !rc && ad && c->in->authoritative && i < ad->nmembers; i++) {
 		if (gb_map_get(want, ad->member_guids[i]))
 			continue;
-		/* Authoritative removal touches only what provisioning could have written: users of this forest and
-		 * anchored groups. Contacts, computers, foreign principals and groups synced from AD are kept. */
 		if (!gb_map_get(c->in->forest_users, ad->member_guids[i]) &&
 		    !gb_map_get(c->anchored_guids, ad->member_guids[i])) {
-			rc = gb_plan_note(c->plan, GB_NOTE_WARNING, g->id, ad->member_guids[i], "kept-member", c->err,
+			rc = gb_plan_note(c->plan, GB_NOTE_WARNING, d->cloud->id, ad->member_guids[i], "kept-member", c->err,
 					  "AD member <GUID=%s> of group %s is kept: it is neither a user of this forest nor a "
 					  "provisioned group, so provisioning does not remove it",
-					  ad->member_guids[i], g->id);
+					  ad->member_guids[i], d->cloud->id);
 			continue;
 		}
 		if (!removes) {
-			rc = gb_plan_add_op(c->plan, GB_OP_REMOVE_MEMBERS, g->id, d->dn,
+			rc = gb_plan_add_op(c->plan, GB_OP_REMOVE_MEMBERS, d->cloud->id, d->dn,
 					    "AD members that the cloud group does not have (membership = authoritative)",
 					    &removes, c->err);
 			if (!rc)
@@ -474,6 +498,31 @@ static int plan_group(ctx *c, const desired *d)
 		if (!rc)
 			rc = gb_op_add_value(removes, value, c->err);
 	}
+	return rc;
+}
+
+/* Pass 2: members and the operations for one provisioned group. */
+static int plan_group(ctx *c, const desired *d)
+{
+	const gb_ad_group *ad = d->ad;
+	gb_map *want = NULL, *have = NULL;
+	size_t i, provisioned = 0;
+	int rc;
+
+	if (ad && !ad->members_read)
+		return note_group_error(c, d->cloud, "members-not-read",
+					"the AD group's members could not be read completely; nothing is changed");
+	rc = gb_map_new(GB_MAP_ICASE, &want, c->err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &have, c->err);
+	for (i = 0; !rc && ad && i < ad->nmembers; i++)
+		rc = gb_map_set(have, ad->member_guids[i], (void *)1, c->err);
+	if (!rc)
+		rc = ad ? plan_update(c, d) : plan_create(c, d);
+	if (!rc)
+		rc = plan_adds(c, d, want, have, &provisioned);
+	if (!rc)
+		rc = plan_removes(c, d, want);
 	if (!rc)
 		c->plan->groups[d->plan_group].nmembers = provisioned;
 	gb_map_free(want);
@@ -484,14 +533,14 @@ static int plan_group(ctx *c, const desired *d)
 static int plan_deletes(ctx *c)
 {
 	const char *const *id;
-	char anchor[ANCHOR_MAX];
+	char anchor[GB_ANCHOR_MAX];
 	int rc = 0;
 
 	for (id = c->in->hard_deleted; !rc && id && *id; id++) {
 		const gb_ad_group *ad;
 		gb_op *op;
 
-		if (gb_provision_anchor(*id, anchor, sizeof(anchor)))
+		if (gb_anchor_format(*id, anchor, sizeof(anchor)))
 			continue;
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)
@@ -501,13 +550,13 @@ static int plan_deletes(ctx *c)
 		if (!rc)
 			rc = gb_op_set_guid(op, ad->guid, c->err);
 		if (!rc)
-			rc = gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", ad->anchor, NULL, c->err);
+			rc = gb_op_add_attr(op, GB_DIRECTORY_ANCHOR_ATTR, ad->anchor, NULL, c->err);
 	}
 	for (id = c->in->left_scope; !rc && id && *id; id++) {
 		const gb_ad_group *ad;
 		gb_op *op;
 
-		if (gb_provision_anchor(*id, anchor, sizeof(anchor)) || in_list(c->in->hard_deleted, *id))
+		if (gb_anchor_format(*id, anchor, sizeof(anchor)) || in_list(c->in->hard_deleted, *id))
 			continue;
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)

@@ -1,4 +1,6 @@
-/* audit_export.c: `audit export`: the audit log as JSON lines or CSV. */
+/* audit_export.c: `audit export`: the audit log as JSON lines or CSV. Each record carries every stored field: the
+ * result its form 1 hash covers (or, for form 2, the text derived from outcome and message) comes first, where it
+ * always stood; form, outcome and message follow the hashes, so that readers of the older layout keep working. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -26,9 +28,9 @@ static json_t *jstr(const char *s, int *ok)
 
 static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 {
-	static const char *const names[] = {"time",   "run_id", "step",   "operation", "target",
-	                                    "before", "after",  "result", "prev_hash", "hash"};
-	const char *vals[10];
+	static const char *const names[] = {"time",  "run_id", "step",      "operation", "target",  "before",
+	                                    "after", "result", "prev_hash", "hash",      "outcome", "message"};
+	const char *vals[12];
 	json_t *o = json_object();
 	char *text = NULL;
 	size_t i;
@@ -44,9 +46,16 @@ static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 	vals[7] = r->result;
 	vals[8] = r->prev_hash;
 	vals[9] = r->hash;
+	vals[10] = r->outcome;
+	vals[11] = r->message;
 	if (ok && json_object_set_new(o, "seq", json_integer((json_int_t)r->seq)) != 0)
 		ok = 0;
 	for (i = 0; ok && i < 10; i++)
+		if (json_object_set_new(o, names[i], jstr(vals[i], &ok)) != 0)
+			ok = 0;
+	if (ok && json_object_set_new(o, "form", json_integer(r->form)) != 0)
+		ok = 0;
+	for (; ok && i < 12; i++)
 		if (json_object_set_new(o, names[i], jstr(vals[i], &ok)) != 0)
 			ok = 0;
 	if (ok)
@@ -63,8 +72,8 @@ static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 
 static int csv(const gb_audit_record *r, gb_buf *b, gb_error *err)
 {
-	char seq[24];
-	const char *vals[11];
+	char seq[24], form[8];
+	const char *vals[14];
 	size_t i;
 	int rc = 0;
 
@@ -80,7 +89,11 @@ static int csv(const gb_audit_record *r, gb_buf *b, gb_error *err)
 	vals[8] = r->result;
 	vals[9] = r->prev_hash;
 	vals[10] = r->hash;
-	for (i = 0; !rc && i < 11; i++) {
+	snprintf(form, sizeof(form), "%d", r->form);
+	vals[11] = form;
+	vals[12] = r->outcome;
+	vals[13] = r->message;
+	for (i = 0; !rc && i < 14; i++) {
 		if (i)
 			rc = gb_buf_putc(b, ',', err);
 		if (!rc)
@@ -103,7 +116,7 @@ int gb_report_audit_export(gb_store *st, const char *run_id, const char *format,
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	rc = gb_audit_iter_new(st, run_id, &it, err);
 	if (!rc && is_csv)
-		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash\r\n",
+		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash,form,outcome,message\r\n",
 		                 err);
 	while (!rc) {
 		rc = gb_audit_iter_next(it, &r, err);

@@ -6,6 +6,7 @@
 #include "groupbridge/adcodec.h"
 #include "groupbridge/map.h"
 #include "groupbridge/plan.h"
+#include "groupbridge/plan_store.h"
 #include "groupbridge/report.h"
 #include "groupbridge/util.h"
 
@@ -16,29 +17,23 @@ typedef struct outcome {
 
 static int load_plan(gb_store *st, gb_plan **out, char *created, size_t cn, char *what, size_t wn, gb_error *err)
 {
-	sqlite3_stmt *s = NULL;
+	gb_plan_info info;
 	int rc;
 
 	*out = NULL;
-	rc = gb_store_prepare(st, "SELECT created, command, run_id, dry_run, json FROM plans ORDER BY id DESC LIMIT 1", &s,
-			      err);
-	if (rc)
-		return rc;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+	rc = gb_plan_store_latest(st, out, &info, err);
+	if (rc == GB_ENOTFOUND)
 		return gb_error_set(err, GB_ENOTFOUND, "there is no plan in state %s yet; run `groupbridge provision "
 						       "--dry-run` first",
 				    gb_store_path(st));
-	}
-	snprintf(created, cn, "%s", (const char *)sqlite3_column_text(s, 0));
-	if (sqlite3_column_int(s, 3))
-		snprintf(what, wn, "%s --dry-run (nothing was changed)", (const char *)sqlite3_column_text(s, 1));
+	if (rc)
+		return rc;
+	snprintf(created, cn, "%s", info.created);
+	if (info.dry_run)
+		snprintf(what, wn, "%s --dry-run (nothing was changed)", info.command);
 	else
-		snprintf(what, wn, "%s, run %s", (const char *)sqlite3_column_text(s, 1),
-			 sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "?");
-	rc = gb_plan_from_json((const char *)sqlite3_column_text(s, 4), out, err);
-	sqlite3_finalize(s);
-	return rc;
+		snprintf(what, wn, "%s, run %s", info.command, info.run_id[0] ? info.run_id : "?");
+	return 0;
 }
 
 /* The group's name as people know it: the value of the first RDN of its DN. */

@@ -9,10 +9,10 @@
 
 #include "report/internal.h"
 
-/* How results are classified, in SQL: "ok..." succeeded, "skipped..." skipped, anything else failed. */
-#define IS_OK "(substr(result, 1, 2) = 'ok')"
-#define IS_SKIPPED "(substr(result, 1, 7) = 'skipped')"
-#define IS_FAILED "(NOT " IS_OK " AND NOT " IS_SKIPPED ")"
+/* Records are counted by their outcome field (audit.h), never by their message. */
+#define IS_OK "(outcome = 'ok')"
+#define IS_SKIPPED "(outcome = 'skipped')"
+#define IS_FAILED "(outcome = 'failed')"
 
 typedef struct run_row {
 	char *id, *command, *started, *ended, *summary;
@@ -294,12 +294,13 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
 	static const gb_report_column cols[] = {
 	    {"Seq", GB_COL_NUMBER},  {"Time", GB_COL_TIME},   {"Step", GB_COL_TEXT},  {"Operation", GB_COL_TEXT},
-	    {"Object", GB_COL_TEXT}, {"Before", GB_COL_TEXT}, {"After", GB_COL_TEXT}, {"Result", GB_COL_TEXT}};
+	    {"Object", GB_COL_TEXT}, {"Before", GB_COL_TEXT}, {"After", GB_COL_TEXT}, {"Outcome", GB_COL_TEXT},
+	    {"Message", GB_COL_TEXT}};
 	gb_report_section *sec;
 	gb_report_table *t;
 	gb_audit_iter *it = NULL;
 	const gb_audit_record *r;
-	const char *cells[8];
+	const char *cells[9];
 	char seq[24];
 	int rc;
 
@@ -308,7 +309,7 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		rc = gb_report_section_add_text(sec, "Every change of the run as the audit log recorded it, in order.",
 		                                err);
 	if (!rc)
-		rc = gb_report_section_add_table(sec, "Audit records", cols, 8, &t, err);
+		rc = gb_report_section_add_table(sec, "Audit records", cols, 9, &t, err);
 	if (!rc)
 		rc = gb_audit_iter_new(st, run, &it, err);
 	while (!rc) {
@@ -323,8 +324,9 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		cells[4] = r->target;
 		cells[5] = r->before;
 		cells[6] = r->after;
-		cells[7] = r->result;
-		rc = gb_report_table_add_row(t, cells, 8, err);
+		cells[7] = r->outcome;
+		cells[8] = r->message;
+		rc = gb_report_table_add_row(t, cells, 9, err);
 	}
 	gb_audit_iter_free(it);
 	return rc;

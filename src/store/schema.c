@@ -181,6 +181,26 @@ const char *const gb_schema_migrations[] = {
 	"  on_prem_sid TEXT,"
 	"  on_prem_sync_enabled INTEGER NOT NULL DEFAULT -1"
 	");",
+	/* 13: one audit record shape (include/groupbridge/audit.h): outcome ("ok", "failed", "skipped") and message as
+	 * fields of their own, and form, the canonical form a record's hash follows. The records already written keep
+	 * form 1 and their hashes; their outcome and message are derived from their free-text result by the rule in
+	 * audit.h (src/audit/audit.c checks the same rule when it verifies). */
+	"ALTER TABLE audit_log ADD COLUMN form INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE audit_log ADD COLUMN outcome TEXT;"
+	"ALTER TABLE audit_log ADD COLUMN message TEXT;"
+	"UPDATE audit_log SET"
+	"  outcome = CASE"
+	"    WHEN substr(result, 1, 2) = 'ok' THEN 'ok'"
+	"    WHEN substr(result, 1, 7) = 'skipped' THEN 'skipped'"
+	"    WHEN substr(result, 1, 6) = 'failed' THEN 'failed'"
+	"    WHEN operation = 'step.state' AND after IS NOT 'failed' THEN 'ok'"
+	"    ELSE 'failed' END,"
+	"  message = CASE"
+	"    WHEN result IN ('ok', 'skipped', 'failed') THEN NULL"
+	"    WHEN substr(result, 1, 4) = 'ok: ' THEN substr(result, 5)"
+	"    WHEN substr(result, 1, 9) = 'skipped: ' THEN substr(result, 10)"
+	"    WHEN substr(result, 1, 8) = 'failed: ' THEN substr(result, 9)"
+	"    ELSE result END;",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

@@ -47,7 +47,8 @@ expect_rc "untouched log verifies" 0
 expect_out "untouched log is intact" "intact: 5 records, head seq 5 hash "
 head=$(sed -n 's/.*head seq 5 hash \([0-9a-f]*\).*/\1/p' "$T/.out")
 
-# The documented canonical form, recomputed here independently: SHA-256 over the genesis hash and netstrings.
+# The documented canonical form (gb-audit-v2), recomputed here independently: SHA-256 over the genesis hash and
+# netstrings; the outcome ok and no message ("-,") close it.
 ns() { printf '%s:%s,' "$(printf '%s' "$1" | wc -c | tr -d ' ')" "$1"; }
 row=$(sqlite3 -separator '|' "$DB" "SELECT time, run_id, step, operation, target, after, hash FROM audit_log WHERE seq = 1")
 IFS='|' read -r t_time t_run t_step t_op t_target t_after t_hash <<EOF
@@ -55,7 +56,7 @@ $row
 EOF
 calc=$({
 	printf '%s' 0000000000000000000000000000000000000000000000000000000000000000
-	printf 'gb-audit-v1\n'
+	printf 'gb-audit-v2\n'
 	ns 1
 	ns "$t_time"
 	ns "$t_run"
@@ -65,6 +66,7 @@ calc=$({
 	printf -- '-,'
 	ns "$t_after"
 	ns ok
+	printf -- '-,'
 } | sha256sum | cut -d' ' -f1)
 if [ "$calc" = "$t_hash" ]; then _ok "record 1's hash follows the documented canonical form"; else _no "canonical form" "computed $calc, stored $t_hash"; fi
 

@@ -25,7 +25,7 @@ own_anchors() {
 }
 stamped_twice() {
 	sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors'
-		AND operation = 'set-attributes' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)"
+		AND operation = 'attribute.add' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)"
 }
 # reset: written-back groups without anchors, and a migration that has passed its inventory gate
 reset() {
@@ -68,4 +68,5 @@ for at in $points; do
 	run $GB audit verify
 	expect_rc "round $round: audit verify passes" 0
 done
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

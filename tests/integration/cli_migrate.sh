@@ -93,7 +93,7 @@ run $GB migrate confirm inventory
 expect_rc "confirm exits 0" 0
 run $GB migrate plan stamp-anchors
 expect_rc "the plan exits 0" 0
-expect "the plan stamps the 30 ready groups that lack an anchor" test "$(printf '%s\n' "$out" | grep -c 'set-attributes')" = 30
+expect "the plan stamps the 30 ready groups that lack an anchor" test "$(printf '%s\n' "$out" | grep -c 'add-value')" = 30
 expect "the plan changed nothing" test "$(stamped)" = 1
 run $GB migrate run
 expect_rc "without --yes and without a terminal, changes are not applied" 4
@@ -101,7 +101,7 @@ expect_err "it asks for --yes" "run again with --yes"
 expect "nothing stamped yet" test "$(stamped)" = 1
 
 # kill -9 in the middle of stamping, then resume
-AUDIT_WHERE="step = 'stamp-anchors' AND operation = 'set-attributes'"
+AUDIT_WHERE="step = 'stamp-anchors' AND operation = 'attribute.add'"
 kill_at_audit 10 $GB migrate run --until stamp-anchors --yes
 partial=$(stamped)
 expect "the kill landed in the middle" test "$partial" -gt 1 -a "$partial" -lt 31
@@ -110,8 +110,8 @@ expect_rc "the resumed run exits 0" 0
 expect_out "it stops where asked" "Stopped after stamp-anchors"
 expect_out "verification passed" "verified: 31 ready groups carry their anchor"
 expect "every ready group is stamped" test "$(stamped)" = 31
-expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result LIKE 'ok%'")" = 30
-expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result = 'ok'")" -le 30
+expect "every stamp is in the audit log, each once" test "$(sqlite3 "$T/gb.db" "SELECT count(DISTINCT target) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result LIKE 'ok%'")" = 30
+expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result = 'ok'")" -le 30
 expect "the anchor is adminDescription" test "$(anchor_of 7)" = "Group_$(id 7)"
 expect "non-ready groups are untouched" test -z "$(anchor_of 31)"
 run $GB migrate rollback inventory
@@ -290,4 +290,5 @@ expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No
 expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"
 run $GB audit verify
 expect_rc "the audit log verifies" 0
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

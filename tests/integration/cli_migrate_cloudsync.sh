@@ -43,7 +43,7 @@ run $GB migrate run --yes
 expect_rc "with it, the handoff to Cloud Sync is planned and waits" 4
 run $GB migrate plan handoff
 expect_rc "the plan" 0
-expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-patch')" = 2
+expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-assign-app-role')" = 2
 run $GB migrate confirm handoff
 expect_rc "confirming hands the groups to the job" 0
 expect_out "the smoke test ran" "provisionOnDemand for"
@@ -60,4 +60,5 @@ expect_rc "verify passes: AD is as the rules expect" 0
 expect_out "the migration is complete" "The migration is complete."
 run $GB provision --dry-run
 expect_out "groupbridge's provisioning does not take the groups handed to Cloud Sync" "1 provisioned"
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -63,7 +63,8 @@ expect_out "the migration is complete" "The migration is complete."
 expect "every written-back group carries its anchor, once" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" '(msDS-ExternalDirectoryObjectId=Group_*)' dn | grep -c '^dn:')" = 13
 expect "no duplicate AD group" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" '(objectClass=group)' dn | grep -c '^dn:')" = 13
 expect "thirteen groups handed over (12 written back, 1 converted)" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 13
-expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'set-attributes' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)")" = 0
+expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM (SELECT target FROM audit_log WHERE step = 'stamp-anchors' AND operation = 'attribute.add' AND result LIKE 'ok%' GROUP BY target HAVING count(*) > 1)")" = 0
 run $GB audit verify
 expect_rc "the audit log survived every kill" 0
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -14,4 +14,5 @@ expect_rc "the inventory does not start without the permission (exit 2)" 2
 expect_err "the missing permission is named" "lacks the Microsoft Graph application permission User.Read.All"
 run "$GB_BIN" --config "$T/gb.ini" --state "$T/gb.db" migrate status
 expect_out "status shows why the inventory stopped" "precondition of step inventory"
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -72,4 +72,5 @@ expect "and its source of authority stays in AD" test "$(cloud_managed $I_ID)" =
 expect "the scope change is in the audit log" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'convert-soa' AND target LIKE 'CN=Global Team-%' AND result = 'ok'")" = 1
 run $GB audit verify
 expect_rc "the audit log verifies" 0
+expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

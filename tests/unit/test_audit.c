@@ -11,6 +11,7 @@
 #include "groupbridge/log.h"
 #include "groupbridge/report.h"
 #include "groupbridge/store.h"
+#include "groupbridge/util.h"
 
 static char dir[64];
 static char path[128];
@@ -58,7 +59,7 @@ static void append_n(int n, const char *run)
 		e.operation = i % 2 ? "group.create" : "member.add";
 		e.target = target;
 		e.after = after;
-		e.result = "ok";
+		e.outcome = GB_OUTCOME_OK;
 		cr_assert_eq(gb_audit_append_at(st, tm, &e, &seq, &err), 0, "%s", err.msg);
 		cr_assert_eq(seq, i);
 	}
@@ -244,7 +245,7 @@ Test(audit, swapped_contents_at_a_distance_are_named)
 	sql("CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (2, 6);"
 	    "DELETE FROM audit_log WHERE seq IN (2, 6);"
 	    "INSERT INTO audit_log SELECT CASE seq WHEN 2 THEN 6 ELSE 2 END, time, run_id, step, operation, target, "
-	    "before, after, result, prev_hash, hash FROM t");
+	    "before, after, result, prev_hash, hash, form, outcome, message FROM t");
 	v = verify(NULL);
 	cr_assert_eq(v.problem, GB_AUDIT_MOVED, "%s", v.message);
 	cr_assert_eq(v.seq, 2);
@@ -278,7 +279,7 @@ Test(audit, a_deleted_and_renumbered_record_is_caught)
 Test(audit, a_truncated_tail_is_caught_by_the_head_anchor)
 {
 	gb_audit_verdict v;
-	gb_audit_entry e = {.operation = "note", .target = "x", .result = "ok"};
+	gb_audit_entry e = {.operation = "note", .target = "x", .outcome = GB_OUTCOME_OK};
 	gb_error err;
 
 	append_n(5, "run-1");
@@ -309,10 +310,13 @@ Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
 	while (r && r->seq != 3);
 	cr_assert_not_null(r);
 	copy = *r;
-	copy.result = "failed: nothing happened here";
+	copy.outcome = "failed";
+	copy.message = "nothing happened here";
 	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
 	snprintf(q, sizeof(q),
-	         "UPDATE audit_log SET result = 'failed: nothing happened here', hash = '%s' WHERE seq = 3", h);
+	         "UPDATE audit_log SET result = 'failed: nothing happened here', outcome = 'failed', message = 'nothing "
+	         "happened here', hash = '%s' WHERE seq = 3",
+	         h);
 	gb_audit_iter_free(it);
 	sql(q);
 	v = verify(NULL);
@@ -369,7 +373,7 @@ Test(audit, an_expected_head_must_be_in_the_log)
 	append_n(2, "run-1");
 	first = verify(NULL);
 	{
-		gb_audit_entry e = {.run_id = "run-2", .operation = "note", .target = "y", .result = "ok"};
+		gb_audit_entry e = {.run_id = "run-2", .operation = "note", .target = "y", .outcome = GB_OUTCOME_OK};
 		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
 	}
 	v = verify(first.head_hash);
@@ -382,7 +386,7 @@ Test(audit, an_expected_head_must_be_in_the_log)
 
 Test(audit, secrets_are_redacted_before_storing)
 {
-	gb_audit_entry e = {.operation = "graph.patch", .target = "app", .result = "ok"};
+	gb_audit_entry e = {.operation = "graph.app.create", .target = "app", .outcome = GB_OUTCOME_OK};
 	gb_audit_iter *it;
 	const gb_audit_record *r;
 	gb_error err;
@@ -411,7 +415,7 @@ Test(audit, required_fields_are_checked)
 
 Test(audit, an_append_rolled_back_with_the_callers_transaction_leaves_no_trace)
 {
-	gb_audit_entry e = {.operation = "note", .target = "x", .result = "ok"};
+	gb_audit_entry e = {.operation = "note", .target = "x", .outcome = GB_OUTCOME_OK};
 	gb_audit_verdict v;
 	gb_error err;
 	int64_t seq;
@@ -437,7 +441,7 @@ Test(audit, records_are_read_back_per_run)
 
 	append_n(3, "run-a");
 	{
-		gb_audit_entry e = {.run_id = "run-b", .operation = "note", .target = "y", .result = "ok"};
+		gb_audit_entry e = {.run_id = "run-b", .operation = "note", .target = "y", .outcome = GB_OUTCOME_OK};
 		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
 	}
 	cr_assert_eq(gb_audit_iter_new(st, "run-a", &it, &err), 0);
@@ -459,7 +463,7 @@ Test(audit, export_writes_json_lines_and_neutralised_csv)
 	                    .target = "=HYPERLINK(\"http://x\")",
 	                    .before = "a,b",
 	                    .after = "line1\nline2",
-	                    .result = "ok"};
+	                    .outcome = GB_OUTCOME_OK};
 	char *text = NULL;
 	size_t len = 0;
 	gb_error err;
@@ -482,5 +486,276 @@ Test(audit, export_writes_json_lines_and_neutralised_csv)
 	f = open_memstream(&text, &len);
 	cr_assert_eq(gb_report_audit_export(st, NULL, "xml", f, &err), GB_EINVAL);
 	fclose(f);
+	free(text);
+}
+
+Test(audit, canonical_form_v2_carries_outcome_and_message)
+{
+	gb_audit_record r;
+	gb_buf b;
+	gb_error err;
+	static const char want[] = "gb-audit-v2\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,"
+	                           "4:CN=G,-,0:,6:failed,12:no such user,";
+
+	memset(&r, 0, sizeof(r));
+	r.form = GB_AUDIT_FORM_V2;
+	r.seq = 42;
+	r.time = "2026-11-24T08:31:54.123Z";
+	r.run_id = "r-1";
+	r.step = "provision";
+	r.operation = "member.add";
+	r.target = "CN=G";
+	r.after = "";
+	r.outcome = "failed";
+	r.message = "no such user";
+	r.result = "failed: no such user";
+	gb_buf_init(&b, 0);
+	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
+	cr_assert_eq(b.len, sizeof(want) - 1, "got %s", b.data);
+	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
+	gb_buf_clear(&b);
+	r.message = NULL;
+	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
+	cr_assert(strstr(b.data, "6:failed,-,"), "an absent message is \"-,\": %s", b.data);
+	gb_buf_free(&b);
+}
+
+/* The vocabulary that audit.h documents between its markers, one name a line. */
+static size_t documented_operations(char names[64][40])
+{
+	char line[256];
+	size_t n = 0;
+	int in = 0;
+	FILE *f = fopen("include/groupbridge/audit.h", "r");
+
+	cr_assert_not_null(f, "run from the repository's top directory");
+	while (fgets(line, sizeof(line), f)) {
+		char name[40];
+		if (strstr(line, "vocabulary-begin")) {
+			in = 1;
+			continue;
+		}
+		if (strstr(line, "vocabulary-end"))
+			break;
+		if (in && n < 64 && sscanf(line, " * %39s", name) == 1)
+			snprintf(names[n++], 40, "%s", name);
+	}
+	fclose(f);
+	return n;
+}
+
+Test(audit, the_code_knows_exactly_the_documented_vocabulary)
+{
+	char names[64][40];
+	const char *const *ops = gb_audit_operations();
+	size_t n = documented_operations(names), i;
+
+	cr_assert_gt(n, 10);
+	for (i = 0; i < n; i++) {
+		cr_assert_not_null(ops[i], "audit.h documents %s, the code stops before it", names[i]);
+		cr_assert_str_eq(ops[i], names[i]);
+		cr_assert(gb_audit_operation_known(names[i]));
+	}
+	cr_assert_null(ops[n], "the code knows %s, which audit.h does not document", ops[n]);
+	cr_assert_not(gb_audit_operation_known("create-group"));
+	cr_assert_not(gb_audit_operation_known(NULL));
+}
+
+Test(audit, an_operation_outside_the_vocabulary_is_refused)
+{
+	gb_audit_entry e = {.operation = "set-attributes", .target = "x", .outcome = GB_OUTCOME_OK};
+	gb_error err;
+
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "set-attributes") && strstr(err.msg, "vocabulary"), "%s", err.msg);
+	e.operation = "note";
+	e.outcome = (gb_audit_outcome)7;
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), GB_EINVAL);
+	cr_assert_eq(verify(NULL).count, 0, "nothing was appended");
+}
+
+Test(audit, outcome_and_message_are_stored_apart_and_the_result_is_derived)
+{
+	gb_audit_entry e = {.run_id = "r",
+	                    .operation = "member.add",
+	                    .target = "CN=G",
+	                    .outcome = GB_OUTCOME_FAILED,
+	                    .message = "no such object (32)"};
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_error err;
+
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	e.outcome = GB_OUTCOME_OK;
+	e.message = NULL;
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
+	cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	cr_assert_eq(r->form, GB_AUDIT_FORM_V2);
+	cr_assert_str_eq(r->outcome, "failed");
+	cr_assert_str_eq(r->message, "no such object (32)");
+	cr_assert_str_eq(r->result, "failed: no such object (32)");
+	cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	cr_assert_str_eq(r->outcome, "ok");
+	cr_assert_null(r->message);
+	cr_assert_str_eq(r->result, "ok");
+	gb_audit_iter_free(it);
+	cr_assert_eq(verify(NULL).problem, GB_AUDIT_INTACT);
+}
+
+Test(audit, a_result_edited_apart_from_its_outcome_is_caught)
+{
+	gb_audit_verdict v;
+
+	append_n(3, "run-1");
+	/* the result of a form 2 record is not hashed: it must still agree with the outcome that is */
+	sql("UPDATE audit_log SET result = 'failed: the DC refused it' WHERE seq = 2");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 2);
+	cr_assert(strstr(v.message, "record 2 (seq 2, 2026-11-24T08:02:00.000Z): its result, outcome and message "
+	                            "disagree: edited"),
+	          "%s", v.message);
+	sql("UPDATE audit_log SET result = 'ok' WHERE seq = 2; UPDATE audit_log SET outcome = 'skipped', result = "
+	    "'skipped' WHERE seq = 3");
+	v = verify(NULL);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 3, "the outcome is hashed: %s", v.message);
+}
+
+Test(audit, the_newest_record_matching_a_query_is_found)
+{
+	gb_audit_entry e = {.step = "stamp-anchors", .operation = "attribute.add", .target = "CN=A", .outcome = GB_OUTCOME_OK};
+	gb_audit_query q;
+	int64_t seq;
+	gb_error err;
+
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	e.target = "CN=B";
+	e.outcome = GB_OUTCOME_FAILED;
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	e.operation = "step.state";
+	e.target = "stamp-anchors";
+	e.after = "{\"state\":\"rolled-back\"}";
+	e.outcome = GB_OUTCOME_OK;
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+	memset(&q, 0, sizeof(q));
+	q.step = "stamp-anchors";
+	q.operation = "attribute.add";
+	q.outcome = GB_OUTCOME_OK;
+	cr_assert_eq(gb_audit_last_seq(st, &q, &seq, &err), 0, "%s", err.msg);
+	cr_assert_eq(seq, 1);
+	q.target = "CN=B";
+	cr_assert_eq(gb_audit_last_seq(st, &q, &seq, &err), 0);
+	cr_assert_eq(seq, 0, "CN=B failed");
+	memset(&q, 0, sizeof(q));
+	q.after = "{\"state\":\"rolled-back\"}";
+	cr_assert_eq(gb_audit_last_seq(st, &q, &seq, &err), 0);
+	cr_assert_eq(seq, 3);
+	q.since_seq = 3;
+	cr_assert_eq(gb_audit_last_seq(st, &q, &seq, &err), 0);
+	cr_assert_eq(seq, 0);
+}
+
+/* Loads the state database that the code of commit a9a93fe wrote (schema 12, form 1 records) into path. */
+static void old_state(const char *p)
+{
+	gb_buf sqltext;
+	gb_error err;
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	gb_buf_init(&sqltext, 0);
+	cr_assert_eq(gb_read_file("tests/data/state/schema12-audit.sql", &sqltext, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, gb_buf_cstr(&sqltext), NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");
+	sqlite3_close(db);
+	gb_buf_free(&sqltext);
+}
+
+Test(audit, a_log_written_before_the_outcome_field_still_verifies_and_reads_its_outcomes)
+{
+	static const struct {
+		int64_t seq;
+		const char *outcome, *message;
+	} want[] = {
+	    {1, "ok", NULL},
+	    {3, "failed", "ldap modify CN=Sales: no such object (32)"},
+	    {4, "skipped", "an earlier operation on this group failed"},
+	    {7, "ok", "found done after an interrupted run"},
+	    {8, "ok", "2 changes applied"},
+	    {10, "failed", "step verify: verification failed: drift"},
+	    {11, "ok", "0 changes planned"},
+	};
+	char old[160];
+	gb_store *o = NULL;
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_audit_verdict v;
+	gb_audit_entry e = {.operation = "note", .target = "x", .outcome = GB_OUTCOME_OK};
+	gb_error err;
+	size_t k = 0;
+
+	snprintf(old, sizeof(old), "%s/old.db", dir);
+	old_state(old);
+	cr_assert_eq(gb_store_open(old, "test", &o, &err), 0, "%s", err.msg);
+	cr_assert_geq(gb_store_schema_version(o), 13);
+	cr_assert_eq(gb_audit_verify(o, NULL, &v, &err), 0, "%s", err.msg);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	cr_assert_eq(v.count, 11);
+	cr_assert_str_eq(v.head_hash, "abaf5bddfac9db84035b5341db401314ab012270e2a5fe3dbe627832c2263c02");
+	cr_assert_eq(gb_audit_iter_new(o, NULL, &it, &err), 0);
+	while (gb_audit_iter_next(it, &r, &err) == 0 && r) {
+		cr_assert_eq(r->form, GB_AUDIT_FORM_V1);
+		if (k < sizeof(want) / sizeof(want[0]) && r->seq == want[k].seq) {
+			cr_assert_str_eq(r->outcome, want[k].outcome, "record %lld", (long long)r->seq);
+			if (want[k].message)
+				cr_assert_str_eq(r->message, want[k].message);
+			else
+				cr_assert_null(r->message);
+			k++;
+		}
+	}
+	gb_audit_iter_free(it);
+	cr_assert_eq(k, sizeof(want) / sizeof(want[0]));
+	/* new records chain onto the old ones in the new form */
+	cr_assert_eq(gb_audit_append(o, &e, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_audit_verify(o, "abaf5bddfac9db84035b5341db401314ab012270e2a5fe3dbe627832c2263c02", &v, &err), 0);
+	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
+	cr_assert_eq(v.count, 12);
+	/* an old failure turned into a success is caught, though the old hash does not cover the outcome field */
+	cr_assert_eq(sqlite3_exec(gb_store_db(o), "UPDATE audit_log SET outcome = 'ok' WHERE seq = 3", NULL, NULL, NULL),
+	             SQLITE_OK);
+	cr_assert_eq(gb_audit_verify(o, NULL, &v, &err), 0);
+	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	cr_assert_eq(v.seq, 3);
+	gb_store_free(o);
+}
+
+Test(audit, export_carries_form_outcome_and_message)
+{
+	gb_audit_entry e = {.run_id = "r",
+	                    .operation = "member.remove",
+	                    .target = "CN=G",
+	                    .outcome = GB_OUTCOME_SKIPPED,
+	                    .message = "an earlier operation on this group failed"};
+	char *text = NULL;
+	size_t len = 0;
+	gb_error err;
+	FILE *f;
+
+	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:00:00.000Z", &e, NULL, &err), 0, "%s", err.msg);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(gb_report_audit_export(st, NULL, "jsonl", f, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_assert(strstr(text, "\"form\":2,\"outcome\":\"skipped\",\"message\":\"an earlier operation on this group "
+	                       "failed\"}"),
+	          "%s", text);
+	free(text);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(gb_report_audit_export(st, NULL, "csv", f, &err), 0, "%s", err.msg);
+	fclose(f);
+	cr_assert(strstr(text, "prev_hash,hash,form,outcome,message\r\n"), "%s", text);
+	cr_assert(strstr(text, ",2,skipped,an earlier operation on this group failed\r\n"), "%s", text);
 	free(text);
 }

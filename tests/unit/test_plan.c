@@ -170,3 +170,65 @@ Test(plan, bytes_that_are_not_utf8_become_replacement_characters)
 	free(text);
 	gb_plan_free(p);
 }
+
+/* A plan stored by an earlier version (before the explicit kinds) still reads: its kinds kept their names and
+ * meanings. The Graph change whose meaning hung on its attribute's name is refused with the reason. */
+Test(plan, plans_stored_before_the_explicit_kinds_still_read)
+{
+	static const char old[] =
+	    "{\"schema_version\":1,\"groups\":[{\"object_id\":\"g1\",\"dn\":\"CN=A,OU=G,DC=t\",\"guid\":null,\"members\":1}],"
+	    "\"operations\":[{\"kind\":\"create-group\",\"object_id\":\"g1\",\"target\":\"CN=A,OU=G,DC=t\",\"guid\":null,"
+	    "\"new_rdn\":null,\"new_parent\":null,\"attributes\":[{\"name\":\"cn\",\"before\":null,\"after\":\"A\"}],"
+	    "\"values\":[],\"reason\":\"r\"},{\"kind\":\"set-attributes\",\"object_id\":\"g2\",\"target\":\"CN=B,OU=G,DC=t\","
+	    "\"guid\":\"7ddabd6a-bb4b-4560-9a76-b1f20de3b347\",\"new_rdn\":null,\"new_parent\":null,\"attributes\":[{\"name\":"
+	    "\"description\",\"before\":\"x\",\"after\":\"y\"}],\"values\":[],\"reason\":\"r\"},{\"kind\":\"stop-managing\","
+	    "\"object_id\":\"g3\",\"target\":\"CN=C,OU=G,DC=t\",\"guid\":null,\"new_rdn\":null,\"new_parent\":null,"
+	    "\"attributes\":[],\"values\":[],\"reason\":\"r\"}],\"notes\":[]}";
+	static const char patch[] = "{\"schema_version\":1,\"operations\":[{\"kind\":\"graph-patch\",\"target\":\"g1\","
+				    "\"attributes\":[{\"name\":\"isCloudManaged\",\"before\":\"false\",\"after\":\"true\"}]}],"
+				    "\"notes\":[]}";
+	gb_plan *q;
+	gb_error err;
+
+	cr_assert_eq(gb_plan_from_json(old, &q, &err), 0, "%s", err.msg);
+	cr_assert_eq(q->nops, 3);
+	cr_assert_eq(q->ops[0].kind, GB_OP_CREATE_GROUP);
+	cr_assert_eq(q->ops[1].kind, GB_OP_SET_ATTRS);
+	cr_assert_str_eq(gb_op_kind_operation(q->ops[1].kind), "group.set");
+	cr_assert_eq(q->ops[2].kind, GB_OP_UNMANAGE);
+	gb_plan_free(q);
+	cr_assert_eq(gb_plan_from_json(patch, &q, &err), GB_EPARSE);
+	cr_assert_null(q);
+	cr_assert(strstr(err.msg, "operation 0 is a graph-patch") && strstr(err.msg, "plan again"), "%s", err.msg);
+}
+
+Test(plan, the_new_kinds_round_trip_and_say_where_they_go)
+{
+	gb_plan *p, *q;
+	gb_op *op;
+	char *a, *b;
+	gb_error err;
+
+	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	cr_assert_eq(gb_plan_add_op(p, GB_OP_ADD_VALUE, "g1", "CN=A,DC=t", "stamp", &op, &err), 0);
+	cr_assert_eq(gb_op_add_attr(op, "msDS-ExternalDirectoryObjectId", NULL, "Group_g1", &err), 0);
+	cr_assert_eq(gb_plan_add_op(p, GB_OP_GRAPH_SET_SOA, "g1", "g1", "soa", &op, &err), 0);
+	cr_assert_eq(gb_op_add_attr(op, "isCloudManaged", "false", "true", &err), 0);
+	cr_assert_eq(gb_plan_add_op(p, GB_OP_HANDOFF, "g1", "g1", "handoff", &op, &err), 0);
+	cr_assert_eq(gb_plan_to_json(p, &a, &err), 0);
+	cr_assert(strstr(a, "\"kind\": \"add-value\"") && strstr(a, "\"kind\": \"graph-set-source-of-authority\"") &&
+		      strstr(a, "\"kind\": \"hand-over\""),
+		  "%s", a);
+	cr_assert_eq(gb_plan_from_json(a, &q, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_plan_to_json(q, &b, &err), 0);
+	cr_assert_str_eq(a, b);
+	cr_assert(gb_op_kind_is_ldap(GB_OP_ADD_VALUE) && !gb_op_kind_is_graph(GB_OP_ADD_VALUE));
+	cr_assert(gb_op_kind_is_graph(GB_OP_GRAPH_SET_SOA) && !gb_op_kind_is_ldap(GB_OP_GRAPH_SET_SOA));
+	cr_assert(!gb_op_kind_is_ldap(GB_OP_HANDOFF) && !gb_op_kind_is_graph(GB_OP_HANDOFF));
+	cr_assert_not_null(gb_op_find_attr(&q->ops[1], "isCloudManaged"));
+	cr_assert_null(gb_op_find_attr(&q->ops[1], "GroupDN"));
+	free(a);
+	free(b);
+	gb_plan_free(p);
+	gb_plan_free(q);
+}

@@ -484,19 +484,21 @@ Test(report, formats_parse_and_files_are_owner_only)
 static gb_store *run_state(char *dir, size_t n)
 {
 	static const struct {
-		const char *time, *step, *op, *target, *before, *after, *result;
+		const char *time, *step, *op, *target, *before, *after;
+		gb_audit_outcome outcome;
+		const char *message;
 	} recs[] = {
 	    {"2026-11-24T09:00:01.000Z", "provision", "group.create", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
-	     NULL, "{\"sAMAccountName\":\"SalesEMEA\"}", "ok"},
+	     NULL, "{\"sAMAccountName\":\"SalesEMEA\"}", GB_OUTCOME_OK, NULL},
 	    {"2026-11-24T09:00:02.000Z", "provision", "member.add", "CN=Sales EMEA,OU=Groups,DC=test,DC=example", "[]",
-	     "[\"CN=Alice,OU=Users,DC=test,DC=example\"]", "ok"},
+	     "[\"CN=Alice,OU=Users,DC=test,DC=example\"]", GB_OUTCOME_OK, NULL},
 	    {"2026-11-24T09:00:03.000Z", "provision", "group.create",
-	     "CN=" HOSTILE_NAME ",OU=Groups,DC=test,DC=example", NULL, HOSTILE_NAME,
-	     "failed: constraint violation (LDAP 19)"},
-	    {"2026-11-24T09:00:40.000Z", "writeback", "graph.patch", "group 6f1c...: Sales EMEA",
-	     "{\"writebackEnabled\":true}", "{\"writebackEnabled\":false}", "ok"},
-	    {"2026-11-24T09:01:10.000Z", "writeback", "member.remove", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
-	     NULL, NULL, "skipped: member is cloud-only"},
+	     "CN=" HOSTILE_NAME ",OU=Groups,DC=test,DC=example", NULL, HOSTILE_NAME, GB_OUTCOME_FAILED,
+	     "constraint violation (LDAP 19)"},
+	    {"2026-11-24T09:00:40.000Z", "convert-soa", "graph.soa.set", "group 6f1c...: Sales EMEA",
+	     "{\"isCloudManaged\":false}", "{\"isCloudManaged\":true}", GB_OUTCOME_OK, NULL},
+	    {"2026-11-24T09:01:10.000Z", "convert-soa", "member.remove", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
+	     NULL, NULL, GB_OUTCOME_SKIPPED, "member is cloud-only"},
 	};
 	char path[128];
 	gb_store *st;
@@ -522,7 +524,8 @@ static gb_store *run_state(char *dir, size_t n)
 		                    .target = recs[i].target,
 		                    .before = recs[i].before,
 		                    .after = recs[i].after,
-		                    .result = recs[i].result};
+		                    .outcome = recs[i].outcome,
+		                    .message = recs[i].message};
 		cr_assert_eq(gb_audit_append_at(st, recs[i].time, &e, NULL, &err), 0, "%s", err.msg);
 	}
 	return st;
@@ -604,11 +607,43 @@ Test(report, run_report_says_when_the_audit_log_is_damaged)
 	gb_error err;
 	gb_buf b;
 
-	cr_assert_eq(gb_store_exec(st, "UPDATE audit_log SET result = 'ok' WHERE seq = 3", &err), 0);
+	cr_assert_eq(
+	    gb_store_exec(st, "UPDATE audit_log SET result = 'ok', outcome = 'ok', message = NULL WHERE seq = 3", &err), 0);
 	cr_assert_eq(gb_report_build_run(st, NULL, NULL, &r, &err), 0, "%s", err.msg);
 	render(r, GB_REPORT_MD, &b);
 	cr_assert(strstr(b.data, "| Audit log | DAMAGED |"), "%s", b.data);
 	cr_assert(strstr(b.data, "record 3 (seq 3, 2026-11-24T09:00:03.000Z): hash mismatch: edited"), "%s", b.data);
+	gb_buf_free(&b);
+	gb_report_free(r);
+	gb_store_free(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* A step that finished with a detail that reads like a failure ("0 changes planned" was counted as one before the
+ * audit log had an outcome field) counts as what its outcome says. */
+Test(report, run_report_counts_outcomes_not_messages)
+{
+	char dir[64], cmd[128];
+	gb_store *st = run_state(dir, sizeof(dir));
+	gb_audit_entry e = {.run_id = "0a1b2c3d-0000-4000-8000-000000000002",
+	                    .step = "verify",
+	                    .operation = "step.state",
+	                    .target = "verify",
+	                    .after = "{\"state\":\"done\"}",
+	                    .outcome = GB_OUTCOME_OK,
+	                    .message = "0 changes planned"};
+	gb_report *r;
+	gb_error err;
+	gb_buf b;
+
+	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:01:11.000Z", &e, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_report_build_run(st, NULL, NULL, &r, &err), 0, "%s", err.msg);
+	render(r, GB_REPORT_MD, &b);
+	cr_assert(strstr(b.data, "| Succeeded | 4 |"), "%s", b.data);
+	cr_assert(strstr(b.data, "| Failed | 1 |"), "only the failed create: %s", b.data);
+	cr_assert(strstr(b.data, "| verify | step.state | 1 | 0 | 0 | changed |"), "%s", b.data);
+	cr_assert(strstr(b.data, "| ok | 0 changes planned |"), "the detail is the message: %s", b.data);
 	gb_buf_free(&b);
 	gb_report_free(r);
 	gb_store_free(st);

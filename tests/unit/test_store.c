@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "groupbridge/plan_store.h"
 #include "groupbridge/store.h"
 
 static char dir[64];
@@ -173,5 +174,40 @@ Test(store, readonly_open_needs_an_existing_current_database)
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0);
 	gb_store_free(st);
 	cr_assert_eq(gb_store_open_readonly(path, &st, &err), 0, "%s", err.msg);
+	gb_store_free(st);
+}
+
+Test(store, plans_are_kept_by_their_owner_newest_first_twenty_at_most)
+{
+	gb_store *st;
+	gb_plan *p, *q;
+	gb_plan_info info;
+	gb_op *op;
+	gb_error err;
+	sqlite3_stmt *s;
+	int i;
+
+	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_plan_store_latest(st, &q, &info, &err), GB_ENOTFOUND);
+	cr_assert_null(q);
+	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	cr_assert_eq(gb_plan_add_op(p, GB_OP_CREATE_GROUP, "g1", "CN=A,DC=t", "r", &op, &err), 0);
+	for (i = 0; i < 25; i++)
+		cr_assert_eq(gb_plan_store_save(st, p, i % 2 ? "provision" : "provision on-demand", i % 2 ? "run-x" : NULL,
+						i == 24, &err),
+			     0, "%s", err.msg);
+	cr_assert_eq(gb_plan_store_latest(st, &q, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(q->nops, 1);
+	cr_assert_str_eq(q->ops[0].target, "CN=A,DC=t");
+	cr_assert_str_eq(info.command, "provision on-demand");
+	cr_assert_str_eq(info.run_id, "");
+	cr_assert(info.dry_run);
+	cr_assert_neq(info.created[0], '\0');
+	cr_assert_eq(gb_store_prepare(st, "SELECT count(*) FROM plans", &s, &err), 0);
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(s, 0), 20);
+	sqlite3_finalize(s);
+	gb_plan_free(q);
+	gb_plan_free(p);
 	gb_store_free(st);
 }

@@ -1,0 +1,614 @@
+/* gather.c: what a provisioning pass reads: the tenant (groups in scope, their members, the users they name) and the
+ * forest (its users, the AD groups that may match), and the groups that left management (see provisioner.h). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
+#include "groupbridge/log.h"
+#include "groupbridge/provision.h"
+#include "groupbridge/util.h"
+
+#include "provision/provision_int.h"
+
+int gb_ptrs_push(gb_ptrs *p, void *item, gb_error *err)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		void **items = realloc(p->items, cap * sizeof(void *));
+		if (!items)
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		p->items = items;
+		p->cap = cap;
+	}
+	p->items[p->n++] = item;
+	return 0;
+}
+
+int gb_ptrs_push_copy(gb_ptrs *p, const char *s, gb_error *err)
+{
+	char *copy = gb_strdup(s);
+
+	if (!copy || gb_ptrs_push(p, copy, err)) {
+		free(copy);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int gb_ptrs_terminate(gb_ptrs *p, gb_error *err)
+{
+	int rc = gb_ptrs_push(p, NULL, err);
+
+	if (!rc)
+		p->n--;
+	return rc;
+}
+
+/* Frees the elements of p with f, then its array. */
+static void ptrs_clear(gb_ptrs *p, void (*f)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		f(p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+static void free_cloud_group(void *p)
+{
+	gb_cloud_group_free(p);
+}
+
+static void free_cloud_user(void *p)
+{
+	gb_cloud_user_free(p);
+}
+
+static void free_ad_group(void *p)
+{
+	gb_ad_group_free(p);
+}
+
+void gb_provision__gather_clear(gb_gather *g)
+{
+	gb_map *maps[] = {g->cloud_groups, g->cloud_users, g->wanted_users, g->forest_users, g->ad_by_anchor,
+			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned};
+	size_t i, pos = 0;
+	const char *k;
+	void *v;
+
+	ptrs_clear(&g->groups, free_cloud_group);
+	ptrs_clear(&g->extra_groups, free_cloud_group);
+	ptrs_clear(&g->users, free_cloud_user);
+	ptrs_clear(&g->ad, free_ad_group);
+	ptrs_clear(&g->hard_deleted, free);
+	ptrs_clear(&g->left_scope, free);
+	ptrs_clear(&g->not_members, free);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		gb_map_free(maps[i]);
+	while (g->managed && gb_map_next(g->managed, &pos, &k, &v))
+		free(v);
+	gb_map_free(g->managed);
+	gb_scope_free(g->scope);
+	if (g->listing)
+		gb_pstate_listing_end(g->listing, GB_EINTERRUPTED, NULL);
+	memset(g, 0, sizeof(*g));
+}
+
+/* ---- the tenant ---- */
+
+int gb_provision__add_group(gb_gather *g, gb_cloud_group *grp, gb_error *err)
+{
+	int rc = gb_ptrs_push(&g->groups, grp, err);
+
+	if (rc) {
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	rc = gb_map_set(g->in_scope, grp->id, (void *)1, err);
+	if (!rc)
+		rc = gb_map_set(g->cloud_groups, grp->id, grp, err);
+	return rc;
+}
+
+/* On demand: only the chosen members take part (the others are neither added nor removed); the chosen ids that are
+ * not members are kept for the result. */
+static int keep_chosen(gb_gather *g, gb_cloud_group *grp, gb_error *err)
+{
+	size_t i, j, kept = 0;
+	int rc = 0;
+
+	for (i = 0; i < grp->nmembers; i++) {
+		bool chosen = false;
+		for (j = 0; j < g->nonly && !chosen; j++)
+			chosen = gb_str_iequal(grp->members[i].id, g->only_members[j]);
+		if (chosen)
+			grp->members[kept++] = grp->members[i];
+		else
+			free(grp->members[i].id);
+	}
+	grp->nmembers = kept;
+	for (j = 0; j < g->nonly && !rc; j++) {
+		bool found = false;
+		for (i = 0; i < grp->nmembers && !found; i++)
+			found = gb_str_iequal(grp->members[i].id, g->only_members[j]);
+		if (!found)
+			rc = gb_ptrs_push_copy(&g->not_members, g->only_members[j], err);
+	}
+	return rc;
+}
+
+int gb_provision__keep_group(gb_gather *g, gb_cloud_group *grp, gb_error *err)
+{
+	int rc;
+
+	if (gb_map_get(g->in_scope, grp->id)) {
+		gb_cloud_group_free(grp); /* listed twice */
+		return 0;
+	}
+	rc = gb_graph_read_members(g->graph, grp, 999, err);
+	if (rc)
+		gb_error_prefix(err, "reading the members of group %s", grp->id);
+	if (!rc && g->only_group)
+		rc = keep_chosen(g, grp, err);
+	if (rc) {
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	return gb_provision__add_group(g, grp, err);
+}
+
+int gb_provision__scope_has(gb_gather *g, const gb_cloud_group *grp, bool *out, gb_error *err)
+{
+	if (grp->id && g->extra && gb_map_get(g->extra, grp->id)) {
+		*out = true;
+		return 0;
+	}
+	return gb_scope_matches(g->scope, grp, out, err);
+}
+
+/* Reads group id and keeps it; a group gone from the tenant is skipped (warning names it when not NULL). */
+static int read_id(gb_gather *g, const char *id, const char *warning, gb_error *err)
+{
+	gb_cloud_group *grp = NULL;
+	int rc = gb_graph_get_group(g->graph, id, &grp, err);
+
+	if (rc == GB_ENOTFOUND) {
+		if (warning)
+			gb_warn("provision", warning, id);
+		return 0;
+	}
+	return rc ? rc : gb_provision__keep_group(g, grp, err);
+}
+
+/* On demand: the one group, which must be in scope. */
+static int read_on_demand(gb_gather *g, gb_error *err)
+{
+	gb_cloud_group *grp = NULL;
+	bool in_scope = false;
+	int rc;
+
+	rc = gb_graph_get_group(g->graph, g->only_group, &grp, err);
+	if (rc)
+		return gb_error_prefix(err, "reading group %s", g->only_group);
+	rc = gb_provision__scope_has(g, grp, &in_scope, err);
+	if (!rc && !in_scope)
+		rc = gb_error_set(err, GB_EINVAL, "group %s (%s) is not in the [provisioning] scope; on-demand "
+						  "provisioning only acts on groups in scope",
+				  grp->id, grp->display_name ? grp->display_name : "no name");
+	if (rc) {
+		gb_cloud_group_free(grp);
+		return rc;
+	}
+	return gb_provision__keep_group(g, grp, err);
+}
+
+/* scope = selected: the handed-over groups that are not selected, then the selected ones. */
+static int read_selected(gb_gather *g, const char *const *ids, gb_error *err)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+	int rc = 0;
+
+	while (!rc && g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
+		const char *const *s;
+		for (s = ids; *s && !gb_str_iequal(*s, key); s++)
+			;
+		if (!*s)
+			rc = read_id(g, key, NULL, err);
+	}
+	/* A selected group gone from the tenant is decided with the managed groups (read_managed). */
+	for (; *ids && !rc; ids++)
+		rc = read_id(g, *ids, "selected group %s does not exist in the tenant", err);
+	return rc;
+}
+
+/* scope = all: every group of the tenant, kept when the filters match. */
+static int read_all(gb_gather *g, gb_error *err)
+{
+	gb_cloud_group *all = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	gb_warn("provision", "scope = all reads every group of the tenant on every run; Microsoft recommends selected "
+			     "groups for large tenants (more than 200,000 users, 40,000 groups or 1,000,000 memberships)");
+	rc = gb_graph_read_groups(g->graph, NULL, false, &all, &n, err);
+	if (rc)
+		return gb_error_prefix(err, "reading the tenant's groups");
+	for (i = 0; i < n && !rc; i++) {
+		bool match = false;
+		gb_cloud_group *copy;
+
+		rc = gb_provision__scope_has(g, &all[i], &match, err);
+		if (rc || !match)
+			continue;
+		copy = malloc(sizeof(*copy));
+		if (!copy) {
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+			break;
+		}
+		*copy = all[i]; /* take the strings over */
+		memset(&all[i], 0, sizeof(all[i]));
+		rc = gb_provision__keep_group(g, copy, err);
+	}
+	gb_graph_groups_free(all, n);
+	return rc;
+}
+
+static int read_groups(gb_gather *g, gb_error *err)
+{
+	const char *const *ids = gb_scope_selected_ids(g->scope);
+	int rc = 0;
+
+	if (g->only_group)
+		return read_on_demand(g, err);
+	if (g->only_ids) {
+		/* The caller names the groups (the migration's handoff and verify): they are in scope by definition. */
+		for (ids = g->only_ids; *ids && !rc; ids++)
+			rc = read_id(g, *ids, "group %s does not exist in the tenant", err);
+		return rc;
+	}
+	return ids ? read_selected(g, ids, err) : read_all(g, err);
+}
+
+int gb_provision__copy_user(const gb_cloud_user *u, gb_cloud_user **out)
+{
+	gb_cloud_user *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return GB_ENOMEM;
+	c->id = gb_strdup(u->id);
+	c->display_name = gb_strdup(u->display_name);
+	c->user_principal_name = gb_strdup(u->user_principal_name);
+	c->on_prem_object_id = gb_strdup(u->on_prem_object_id);
+	c->on_prem_sid = gb_strdup(u->on_prem_sid);
+	c->on_prem_sync_enabled = u->on_prem_sync_enabled;
+	if (!c->id || (u->display_name && !c->display_name) || (u->user_principal_name && !c->user_principal_name) ||
+	    (u->on_prem_object_id && !c->on_prem_object_id) || (u->on_prem_sid && !c->on_prem_sid)) {
+		gb_cloud_user_free(c);
+		return GB_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+int gb_provision__on_user(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	gb_gather *g = ud;
+	gb_cloud_user *c;
+
+	if (g->listing && u->id) {
+		int rc = gb_pstate_listing_put(g->listing, u, err);
+		if (rc)
+			return rc;
+	}
+	if (!u->id || !gb_map_get(g->wanted_users, u->id) || gb_map_get(g->cloud_users, u->id))
+		return 0;
+	if (gb_provision__copy_user(u, &c))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (gb_ptrs_push(&g->users, c, err)) {
+		gb_cloud_user_free(c);
+		return GB_ENOMEM;
+	}
+	return gb_map_set(g->cloud_users, c->id, c, err);
+}
+
+/* A member group outside the scope, read to classify it (a group synced from AD, say); absent is fine. */
+static int read_member_group(gb_gather *g, const char *id, gb_error *err)
+{
+	gb_cloud_group *other = NULL;
+	int rc = gb_graph_get_group(g->graph, id, &other, err);
+
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	if (!rc && (rc = gb_ptrs_push(&g->extra_groups, other, err)) != 0)
+		gb_cloud_group_free(other);
+	if (!rc)
+		rc = gb_map_set(g->cloud_groups, other->id, other, err);
+	return rc;
+}
+
+int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err)
+{
+	size_t i, j;
+	int rc = 0;
+
+	*wanted = 0;
+	for (i = 0; i < g->groups.n && !rc; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		for (j = 0; j < grp->nmembers && !rc; j++) {
+			const gb_member_ref *m = &grp->members[j];
+			const char *guid;
+			if (m->kind == GB_KIND_USER && !gb_map_get(g->wanted_users, m->id)) {
+				rc = gb_map_set(g->wanted_users, m->id, (void *)1, err);
+				(*wanted)++;
+			} else if (m->kind == GB_KIND_GROUP && !gb_map_get(g->cloud_groups, m->id)) {
+				/* in an incremental pass, a managed group needs no reading: the rules name it by GUID */
+				if (g->incremental && (guid = gb_map_get(g->managed, m->id)) != NULL && *guid)
+					continue;
+				rc = read_member_group(g, m->id, err);
+			}
+		}
+	}
+	return rc;
+}
+
+/* A full pass: the users named as members, from one listing of the tenant's users. A pass that keeps delta state
+ * records every user listed in cloud_users, the incremental passes' source (kept current by users delta). */
+static int read_members_referenced(gb_gather *g, gb_error *err)
+{
+	size_t wanted = 0;
+	int rc = gb_provision__collect_referenced(g, &wanted, err);
+
+	if (!rc && g->record_users)
+		rc = gb_pstate_listing_begin(g->st, &g->listing, err);
+	/* One paged listing of the tenant's users costs far fewer requests than one request per member. */
+	if (!rc && wanted) {
+		rc = gb_graph_list_users(g->graph, NULL, 999, gb_provision__on_user, g, err);
+		if (rc)
+			gb_error_prefix(err, "reading the tenant's users");
+	}
+	if (g->listing) {
+		rc = gb_pstate_listing_end(g->listing, rc, err);
+		g->listing = NULL;
+	}
+	return rc;
+}
+
+/* ---- the forest ---- */
+
+int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	gb_gather *g = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE];
+
+	if (!gb_dir_entry_guid(e, guid))
+		return 0;
+	return gb_map_set(g->forest_users, guid, (void *)1, err);
+}
+
+static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
+{
+	char *key = NULL;
+	int rc;
+
+	rc = gb_ptrs_push(&g->ad, a, err);
+	if (rc) {
+		gb_ad_group_free(a);
+		return rc;
+	}
+	if (gb_anchor_is_ours(a->anchor))
+		rc = gb_map_set(g->ad_by_anchor, a->anchor, a, err);
+	if (!rc && a->sid)
+		rc = gb_map_set(g->ad_by_sid, a->sid, a, err);
+	if (!rc && gb_provision_dn_key(a->dn, &key, NULL) == 0)
+		rc = gb_map_set(g->ad_by_dn, key, a, err);
+	free(key);
+	return rc;
+}
+
+int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err)
+{
+	gb_ad_group *a = NULL;
+	char *key = NULL;
+	int rc;
+
+	if (gb_provision_dn_key(dn, &key, NULL) == 0 && gb_map_get(g->ad_by_dn, key)) {
+		free(key);
+		return 0;
+	}
+	free(key);
+	rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	if (rc)
+		return gb_error_prefix(err, "reading AD group %s", dn);
+	return add_ad_group(g, a, err);
+}
+
+/* Reads the AD group a converted group's GroupDN extension names. The value comes from the cloud and may be
+ * hostile: a value that is not a DN, or that the server refuses as such (a permanent LDAP error for that one base),
+ * matches nothing and is that group's business (its mapping or the fence refuses it later), never the run's. */
+static int load_group_dn_ext(gb_gather *g, const gb_cloud_group *grp, gb_error *err)
+{
+	char *key = NULL;
+	int rc;
+
+	if (gb_provision_dn_key(grp->group_dn_ext, &key, NULL) != 0) {
+		gb_log_write(GB_LOG_WARN, "provision", "group %s: its GroupDN extension is not a DN; not matched by it",
+			     grp->id);
+		return 0;
+	}
+	free(key);
+	rc = gb_provision__load_ad_group(g, grp->group_dn_ext, true, err);
+	if (rc == GB_ELDAP) {
+		gb_log_write(GB_LOG_WARN, "provision", "group %s: not matched by its GroupDN extension: %s", grp->id,
+			     err->msg);
+		gb_error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+int gb_provision__load_unanchored(gb_gather *g, gb_error *err)
+{
+	static const char *const dn_attr[] = {"distinguishedName", NULL};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		char anchor[GB_ANCHOR_MAX];
+
+		if (gb_anchor_format(grp->id, anchor, sizeof(anchor)) || gb_map_get(g->ad_by_anchor, anchor))
+			continue;
+		if (grp->on_prem_sid && !gb_map_get(g->ad_by_sid, grp->on_prem_sid)) {
+			gb_dir_entry *e = NULL;
+			rc = gb_directory_find_by_sid(g->dir, grp->on_prem_sid, dn_attr, 0, &e, err);
+			if (rc == GB_ENOTFOUND)
+				rc = 0;
+			else if (!rc)
+				rc = gb_provision__load_ad_group(g, e->dn, true, err);
+			gb_dir_entry_free(e);
+		}
+		if (!rc && grp->group_dn_ext)
+			rc = load_group_dn_ext(g, grp, err);
+	}
+	return rc;
+}
+
+typedef struct anchored {
+	gb_gather *g;
+	gb_ptrs dns;     /* char*: anchored groups to load */
+	gb_ptrs members; /* (void*)1 when that group's members are needed */
+} anchored;
+
+static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	anchored *a = ctx;
+	const char *id = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
+	int rc = gb_ptrs_push_copy(&a->dns, e->dn, err);
+
+	return rc ? rc : gb_ptrs_push(&a->members, id && gb_map_get(a->g->in_scope, id) ? (void *)1 : NULL, err);
+}
+
+static int read_forest(gb_gather *g, gb_error *err)
+{
+	static const char *const guid_attr[] = {"objectGUID", NULL};
+	static const char *const anchor_attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	const gb_config_directory *dc = &g->cfg->directory;
+	unsigned flags = dc->gc_uri ? GB_DIR_GC : 0;
+	anchored a;
+	size_t i;
+	int rc;
+
+	rc = gb_directory_search(g->dir, dc->gc_uri ? "" : NULL, GB_DIR_SUBTREE,
+				 "(&(objectCategory=person)(objectClass=user))", guid_attr, flags,
+				 gb_provision__on_forest_user, g, err);
+	if (rc)
+		return gb_error_prefix(err, "reading the forest's users");
+	memset(&a, 0, sizeof(a));
+	a.g = g;
+	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE,
+				 "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))", anchor_attrs, 0,
+				 on_anchored, &a, err);
+	if (rc)
+		gb_error_prefix(err, "finding anchored AD groups");
+	for (i = 0; !rc && i < a.dns.n; i++)
+		rc = gb_provision__load_ad_group(g, a.dns.items[i], a.members.items[i] != NULL, err);
+	ptrs_clear(&a.dns, free);
+	free(a.members.items);
+	return rc ? rc : gb_provision__load_unanchored(g, err);
+}
+
+/* ---- groups that left management ---- */
+
+/* A managed group not in scope: present in the tenant means it left scope; absent and in the deleted items means
+ * soft-deleted (both: management stops); absent from both means deleted for good. */
+static int on_managed(void *ctx, const char *id, const char *guid, gb_error *err)
+{
+	gb_gather *g = ctx;
+	gb_cloud_group *grp = NULL;
+	json_t *reply = NULL;
+	char url[256];
+	int rc;
+
+	(void)guid;
+	if (gb_map_get(g->in_scope, id))
+		return 0;
+	rc = gb_graph_get_group(g->graph, id, &grp, err);
+	gb_cloud_group_free(grp);
+	if (rc == 0)
+		return gb_ptrs_push_copy(&g->left_scope, id, err);
+	if (rc != GB_ENOTFOUND)
+		return rc;
+	/* Not in the tenant: soft-deleted groups are still in the deleted items for 30 days. */
+	snprintf(url, sizeof(url), "/v1.0/directory/deletedItems/%s", id);
+	rc = gb_graph_call(g->graph, "GET", url, NULL, &reply, err);
+	json_decref(reply);
+	if (rc == 0)
+		return gb_ptrs_push_copy(&g->left_scope, id, err);
+	if (rc == GB_ENOTFOUND) {
+		gb_error_clear(err);
+		return gb_ptrs_push_copy(&g->hard_deleted, id, err);
+	}
+	return rc;
+}
+
+/* The groups the migration handed over (handed_over = 1) are provisioning's too; handed_over = 2 means handed to a
+ * Cloud Sync job instead, which provisions them. (migration_groups belongs to steps/; this read is all provisioning
+ * needs of it.) */
+static int read_handed_over(gb_gather *g, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_store_prepare(g->st, "SELECT object_id FROM migration_groups WHERE handed_over = 1", &s, err);
+	while (!rc && sqlite3_step(s) == SQLITE_ROW)
+		rc = gb_map_set(g->extra, (const char *)sqlite3_column_text(s, 0), (void *)1, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int gb_provision__gather_init(gb_gather *g, gb_error *err)
+{
+	gb_map **icase[] = {&g->cloud_groups, &g->cloud_users, &g->wanted_users, &g->forest_users,
+			    &g->ad_by_anchor, &g->ad_by_sid,   &g->in_scope,     &g->extra};
+	size_t i;
+	int rc;
+
+	rc = gb_scope_new(&g->cfg->provisioning, &g->scope, err);
+	for (i = 0; !rc && i < sizeof(icase) / sizeof(icase[0]); i++)
+		rc = gb_map_new(GB_MAP_ICASE, icase[i], err);
+	if (!rc)
+		rc = gb_map_new(0, &g->ad_by_dn, err);
+	if (!rc)
+		rc = read_handed_over(g, err);
+	return rc;
+}
+
+int gb_provision__gather_all(gb_gather *g, gb_error *err)
+{
+	int rc;
+
+	gb_info("provision", "reading groups in scope from the tenant");
+	rc = read_groups(g, err);
+	if (!rc)
+		rc = read_members_referenced(g, err);
+	if (!rc) {
+		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
+		rc = read_forest(g, err);
+	}
+	if (!rc && !g->only_group && !g->only_ids)
+		rc = gb_pstate_each_managed(g->st, on_managed, g, err);
+	if (!rc)
+		gb_info("provision", "forest: %zu users, %zu anchored or matched groups", gb_map_count(g->forest_users),
+			g->ad.n);
+	return rc;
+}

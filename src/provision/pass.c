@@ -1,0 +1,422 @@
+/* pass.c: one provisioning pass in named phases (see provisioner.h): set up, read (incremental or full), plan, gate,
+ * keep the plan, apply through the shared engine (apply.h), and record what the next pass builds from. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/apply.h"
+#include "groupbridge/log.h"
+#include "groupbridge/mapping.h"
+#include "groupbridge/plan_store.h"
+#include "groupbridge/provision.h"
+#include "groupbridge/util.h"
+
+#include "provision/provision_int.h"
+
+/* ---- apply: the engine, and provisioning's state changes per outcome ---- */
+
+/* What the pass learns from the engine's outcomes, per group. */
+typedef struct applied {
+	const char *run_id;
+	gb_map *failed;  /* object id -> 1: an operation of the group failed or was skipped */
+	gb_map *dn_now;  /* object id -> DN after a rename or move (owned) */
+	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
+} applied;
+
+static int remember(gb_map *m, const char *id, const char *value, gb_error *err)
+{
+	char *copy = gb_strdup(value), *old = gb_map_get(m, id);
+
+	if (!copy || gb_map_set(m, id, copy, err)) {
+		free(copy);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	free(old);
+	return 0;
+}
+
+/* The engine's hook: provisioning's state changes for one operation, in the transaction of its audit record. */
+static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
+{
+	applied *a = ctx;
+	int rc = 0;
+
+	if (!op->object_id)
+		return 0;
+	if (o->outcome != GB_OUTCOME_OK)
+		return gb_map_set(a->failed, op->object_id, (void *)1, err);
+	switch (op->kind) {
+	case GB_OP_CREATE_GROUP:
+		rc = gb_pstate_set_managed(st, op->object_id, o->dn_after, o->guid, GB_MANAGED, a->run_id, err);
+		if (!rc && o->guid)
+			rc = remember(a->guid, op->object_id, o->guid, err);
+		break;
+	case GB_OP_RENAME:
+	case GB_OP_MOVE:
+		rc = gb_pstate_set_dn(st, op->object_id, o->dn_after, err);
+		if (!rc)
+			rc = remember(a->dn_now, op->object_id, o->dn_after, err);
+		break;
+	case GB_OP_DELETE_GROUP:
+		rc = gb_pstate_set_managed(st, op->object_id, o->target, op->guid, GB_DELETED, a->run_id, err);
+		break;
+	case GB_OP_UNMANAGE:
+		rc = gb_pstate_set_managed(st, op->object_id, o->target, op->guid, GB_UNMANAGED, a->run_id, err);
+		break;
+	default: break;
+	}
+	return rc;
+}
+
+static void applied_clear(applied *a)
+{
+	gb_map *maps[2] = {a->dn_now, a->guid};
+	size_t pos, i;
+	const char *k;
+	void *v;
+
+	for (i = 0; i < 2; i++) {
+		pos = 0;
+		while (maps[i] && gb_map_next(maps[i], &pos, &k, &v))
+			free(v);
+		gb_map_free(maps[i]);
+	}
+	gb_map_free(a->failed);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Every group the plan provisions and whose operations all succeeded is managed from now on (in one transaction). */
+static int record_managed(gb_store *st, gb_directory *dir, const gb_plan *plan, const applied *a, gb_error *err)
+{
+	size_t i;
+	int rc;
+
+	if (!plan->ngroups)
+		return 0;
+	rc = gb_store_begin(st, err);
+	for (i = 0; !rc && i < plan->ngroups; i++) {
+		const gb_plan_group *pg = &plan->groups[i];
+		const char *dn = gb_map_get(a->dn_now, pg->object_id), *guid = pg->guid;
+		char *read = NULL;
+
+		if (gb_map_get(a->failed, pg->object_id))
+			continue;
+		if (!guid)
+			guid = gb_map_get(a->guid, pg->object_id);
+		if (!guid) {
+			gb_ad_group *g = NULL;
+			if (gb_directory_read_group(dir, dn ? dn : pg->dn, false, &g, NULL) == 0)
+				read = gb_strdup(g->guid);
+			gb_ad_group_free(g);
+			guid = read;
+		}
+		rc = gb_pstate_set_managed(st, pg->object_id, dn ? dn : pg->dn, guid, GB_MANAGED, a->run_id, err);
+		free(read);
+	}
+	if (!rc)
+		return gb_store_commit(st, err);
+	gb_store_rollback(st);
+	return rc;
+}
+
+static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const char *fence,
+		 const gb_provision_opts *o, gb_provision_result *res, gb_error *err)
+{
+	gb_apply_opts ao;
+	gb_apply_result ar;
+	applied a;
+	int rc;
+
+	memset(&ar, 0, sizeof(ar));
+	memset(&a, 0, sizeof(a));
+	a.run_id = o->run_id;
+	rc = gb_map_new(GB_MAP_ICASE, &a.failed, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &a.dn_now, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &a.guid, err);
+	memset(&ao, 0, sizeof(ao));
+	ao.st = st;
+	ao.run_id = o->run_id;
+	ao.step = "provision";
+	ao.dir = dir;
+	ao.fence = fence;
+	ao.member_batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : 0;
+	ao.hook = on_outcome;
+	ao.ctx = &a;
+	if (!rc)
+		rc = gb_apply(res->plan, &ao, &ar, err);
+	res->applied = ar.applied;
+	res->failed = ar.failed;
+	res->skipped = ar.skipped;
+	if (!rc || rc == GB_EINTERRUPTED) {
+		gb_error e2;
+		int mrc = record_managed(st, dir, res->plan, &a, &e2);
+		if (mrc) {
+			rc = mrc;
+			*err = e2;
+		}
+	}
+	applied_clear(&a);
+	return rc;
+}
+
+/* ---- the pass ---- */
+
+int gb_provisioner_fence(const gb_config *cfg, char **out, gb_error *err)
+{
+	gb_mappings *m = NULL;
+	const char *constant;
+	int rc;
+
+	*out = NULL;
+	if (cfg->provisioning.allowed_containers) {
+		*out = gb_strdup(cfg->provisioning.allowed_containers);
+		return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	rc = gb_mappings_new(&cfg->provisioning, &m, err);
+	if (rc)
+		return rc;
+	constant = gb_mappings_constant_container(m);
+	if (constant)
+		*out = gb_strdup(constant);
+	gb_mappings_free(m);
+	if (!constant)
+		return gb_error_set(err, GB_ECONFIG,
+				    "[provisioning] target_container is an expression: set allowed_containers to the "
+				    "containers it may produce (';'-separated DNs), so that no write can land elsewhere");
+	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+void gb_provision_result_clear(gb_provision_result *res)
+{
+	if (!res)
+		return;
+	size_t i;
+
+	gb_plan_free(res->plan);
+	for (i = 0; i < res->nnot_members; i++)
+		free(res->not_members[i]);
+	free(res->not_members);
+	memset(res, 0, sizeof(*res));
+}
+
+/* What one pass holds from phase to phase. */
+typedef struct pass_ctx {
+	const gb_config *cfg;
+	const gb_provision_opts *opts;
+	const char *only_group;
+	gb_gather g;
+	gb_delta_changes ch;
+	gb_mappings *mappings;
+	char *fence;
+	bool use_delta; /* a pass that applies reads Graph delta and moves its links on (not dry runs, not on demand) */
+} pass_ctx;
+
+/* Set up: the mappings, the fence (which must parse, dry run or not: apply sets it), what will be read. */
+static int setup(pass_ctx *p, gb_error *err)
+{
+	gb_dir_fence *f = NULL;
+	int rc;
+
+	rc = gb_mappings_new(&p->cfg->provisioning, &p->mappings, err);
+	if (!rc)
+		rc = gb_provisioner_fence(p->cfg, &p->fence, err);
+	if (!rc)
+		rc = gb_dir_fence_new(p->fence, &f, err);
+	gb_dir_fence_free(f);
+	return rc ? rc : gb_provision__gather_init(&p->g, err);
+}
+
+/* Read: the delta records first when the pass applies, then only what changed, or everything. */
+static int read_phase(pass_ctx *p, gb_provision_result *res, gb_error *err)
+{
+	int rc = p->use_delta ? gb_provision__delta_open(&p->g, p->opts, &p->ch, err) : 0;
+
+	if (!rc)
+		rc = p->ch.incremental ? gb_provision__gather_changes(&p->g, &p->ch, err)
+				       : gb_provision__gather_all(&p->g, err);
+	res->incremental = p->ch.incremental;
+	return rc;
+}
+
+/* Plan: what was read, handed to the rules (provision.h). */
+static int plan_phase(pass_ctx *p, gb_provision_result *res, gb_error *err)
+{
+	gb_gather *g = &p->g;
+	gb_provision_input in;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.groups = (gb_cloud_group *const *)g->groups.items;
+	in.ngroups = g->groups.n;
+	in.cloud_groups = g->cloud_groups;
+	in.cloud_users = g->cloud_users;
+	in.forest_users = g->forest_users;
+	in.ad_by_anchor = g->ad_by_anchor;
+	in.ad_by_sid = g->ad_by_sid;
+	in.ad_by_dn = g->ad_by_dn;
+	in.provisioned = g->provisioned;
+	in.map = gb_mappings_eval;
+	in.map_ctx = p->mappings;
+	in.authoritative = !p->only_group && strcmp(p->cfg->provisioning.membership, "additive") != 0;
+	in.move_on_container_change = p->cfg->provisioning.move_on_container_change;
+	rc = gb_ptrs_terminate(&g->hard_deleted, err);
+	if (!rc)
+		rc = gb_ptrs_terminate(&g->left_scope, err);
+	in.hard_deleted = (const char *const *)g->hard_deleted.items;
+	in.left_scope = (const char *const *)g->left_scope.items;
+	res->groups_read = g->groups.n;
+	/* hand the on-demand "not a member" ids over to the result */
+	res->not_members = (char **)g->not_members.items;
+	res->nnot_members = g->not_members.n;
+	memset(&g->not_members, 0, sizeof(g->not_members));
+	return rc ? rc : gb_provision_plan(&in, &res->plan, err);
+}
+
+/* Gate: more deletes than delete_threshold stop the pass before any change (GB_EGATE). */
+static int gate(const pass_ctx *p, gb_provision_result *res, gb_error *err)
+{
+	size_t i, deletes = gb_plan_count(res->plan, GB_OP_DELETE_GROUP);
+
+	for (i = 0; i < res->plan->nnotes; i++)
+		res->group_errors += res->plan->notes[i].kind == GB_NOTE_GROUP_ERROR;
+	if (deletes > (size_t)p->cfg->provisioning.delete_threshold && !p->opts->allow_deletes)
+		return gb_error_set(err, GB_EGATE,
+				    "the plan deletes %zu groups, more than delete_threshold (%ld); nothing was changed. "
+				    "Check the plan (provision --dry-run), then rerun with --allow-deletes",
+				    deletes, p->cfg->provisioning.delete_threshold);
+	return 0;
+}
+
+/* Keep the plan for `report plan` (also a plan stopped at the gate); rc is the outcome so far. */
+static int keep_plan(const pass_ctx *p, const gb_provision_result *res, int rc, gb_error *err)
+{
+	gb_error e2;
+	int src;
+
+	if ((rc && rc != GB_EGATE) || !res->plan)
+		return rc;
+	src = gb_plan_store_save(p->g.st, res->plan, p->only_group ? "provision on-demand" : "provision",
+				 p->opts->run_id, p->opts->dry_run, &e2);
+	if (src && !rc) {
+		*err = e2;
+		return src;
+	}
+	return rc;
+}
+
+/* Finish: once everything applied, what the next pass builds from; the outcome; the requests made. */
+static int finish(pass_ctx *p, gb_provision_result *res, int rc, gb_error *err)
+{
+	gb_directory *dir = p->g.dir;
+	gb_graph *graph = p->g.graph;
+
+	if (!rc && p->use_delta && !res->failed)
+		rc = gb_provision__delta_close(&p->g, res->plan, &p->ch, err);
+	if (!rc && (res->failed || res->group_errors))
+		rc = gb_error_set(err, GB_EPARTIAL, "%zu operations failed, %zu skipped, %zu groups could not be provisioned",
+				  res->failed, res->skipped, res->group_errors);
+	if (dir && graph) {
+		const gb_directory_stats *ds = gb_directory_get_stats(dir);
+		gb_info("provision", "requests: %lu to Graph; directory writes: %lu adds, %lu modifies, %lu renames, "
+			"%lu deletes", gb_graph_get_stats(graph)->requests, ds->adds, ds->modifies, ds->renames,
+			ds->deletes);
+	}
+	return rc;
+}
+
+static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		const gb_provision_opts *opts, const char *only_group, const char *const *only_members, size_t nonly,
+		gb_provision_result *res, gb_error *err)
+{
+	pass_ctx p;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.opts = opts;
+	p.only_group = only_group;
+	p.use_delta = !opts->dry_run && !only_group && !opts->only_ids;
+	p.g.cfg = cfg;
+	p.g.only_group = only_group;
+	p.g.only_ids = opts->only_ids;
+	p.g.only_members = only_members;
+	p.g.nonly = nonly;
+	p.g.graph = graph;
+	p.g.dir = dir;
+	p.g.st = st;
+	rc = setup(&p, err);
+	if (!rc)
+		rc = read_phase(&p, res, err);
+	if (!rc)
+		rc = plan_phase(&p, res, err);
+	if (!rc)
+		rc = gate(&p, res, err);
+	rc = keep_plan(&p, res, rc, err);
+	if (!rc && !opts->dry_run)
+		rc = apply(cfg, st, dir, p.fence, opts, res, err);
+	rc = finish(&p, res, rc, err);
+	free(p.fence);
+	gb_provision__delta_clear(&p.ch);
+	gb_mappings_free(p.mappings);
+	gb_provision__gather_clear(&p.g);
+	return rc;
+}
+
+int gb_provisioner_run(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+		       const gb_provision_opts *opts, gb_provision_result *res, gb_error *err)
+{
+	return pass(cfg, st, graph, dir, opts, NULL, NULL, 0, res, err);
+}
+
+int gb_provisioner_on_demand(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_directory *dir,
+			     const gb_provision_opts *opts, const char *group_id, const char *const *members, size_t n,
+			     gb_provision_result *res, gb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (n < 1 || n > GB_ONDEMAND_MAX_MEMBERS)
+		return gb_error_set(err, GB_EINVAL, "on-demand provisioning takes one to %d members, not %zu",
+				    GB_ONDEMAND_MAX_MEMBERS, n);
+	return pass(cfg, st, graph, dir, opts, group_id, members, n, res, err);
+}
+
+const char *gb_provision_member_outcome(const gb_provision_result *res, const char *group_id, const char *member_id,
+					const char **why)
+{
+	size_t i, j;
+
+	*why = NULL;
+	for (i = 0; i < res->nnot_members; i++)
+		if (gb_str_iequal(res->not_members[i], member_id)) {
+			*why = "the id is not a direct member of the cloud group";
+			return "not a member";
+		}
+	if (!res->plan)
+		return "not provisioned";
+	for (i = 0; i < res->plan->nnotes; i++) {
+		const gb_note *n = &res->plan->notes[i];
+		if (n->kind == GB_NOTE_MEMBER_SKIPPED && n->subject_id && gb_str_iequal(n->subject_id, member_id)) {
+			*why = n->message;
+			return "skipped";
+		}
+	}
+	for (i = 0; i < res->plan->ngroups; i++)
+		if (gb_str_iequal(res->plan->groups[i].object_id, group_id))
+			break;
+	if (i == res->plan->ngroups) {
+		for (j = 0; j < res->plan->nnotes; j++)
+			if (res->plan->notes[j].object_id && gb_str_iequal(res->plan->notes[j].object_id, group_id)) {
+				*why = res->plan->notes[j].message;
+				break;
+			}
+		return "not provisioned";
+	}
+	for (i = 0; i < res->plan->nops; i++) {
+		const gb_op *op = &res->plan->ops[i];
+		if (op->kind == GB_OP_ADD_MEMBERS && op->object_id && gb_str_iequal(op->object_id, group_id))
+			return res->failed ? "not added (the run failed)" : "added";
+	}
+	return "already a member";
+}

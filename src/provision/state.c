@@ -1,0 +1,374 @@
+/* state.c: provisioning's tables (provision_state.h); the only SQL on managed_groups, managed_members, member_state
+ * and cloud_users. */
+#include "groupbridge/provision_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/util.h"
+
+static const char *const state_names[] = {"managed", "unmanaged", "deleted"};
+
+#define USER_UPSERT                                                                                                \
+	"INSERT OR REPLACE INTO cloud_users(id, display_name, user_principal_name, on_prem_object_id, on_prem_sid, "   \
+	"on_prem_sync_enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+
+/* Runs s (bound to id) to its end. */
+static int step_id(gb_store *st, sqlite3_stmt *s, const char *id, const char *what, gb_error *err)
+{
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, what);
+}
+
+/* ---- managed_groups ---- */
+
+int gb_pstate_set_managed(gb_store *st, const char *id, const char *dn, const char *guid, gb_managed_state state,
+			  const char *run_id, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = gb_store_prepare(st,
+			      "INSERT INTO managed_groups(object_id, dn, guid, state, last_run) VALUES (?1, ?2, ?3, ?4, ?5) "
+			      "ON CONFLICT(object_id) DO UPDATE SET dn = excluded.dn, guid = COALESCE(excluded.guid, guid), "
+			      "state = excluded.state, last_run = excluded.last_run, "
+			      "updated = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, guid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, state_names[state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int gb_pstate_set_dn(gb_store *st, const char *id, const char *dn, gb_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = gb_store_prepare(st, "UPDATE managed_groups SET dn = ?2, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+				  "WHERE object_id = ?1",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dn, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int gb_pstate_each_managed(gb_store *st, gb_pstate_managed_cb cb, void *ctx, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step = SQLITE_DONE;
+
+	rc = gb_store_prepare(st, "SELECT object_id, guid FROM managed_groups WHERE state = 'managed' ORDER BY object_id",
+			      &s, err);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = cb(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), err);
+	if (s && !rc && step != SQLITE_DONE)
+		rc = gb_store_error(st, err, "reading managed groups");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- managed_members and member_state ---- */
+
+int gb_pstate_forget_unmanaged_members(gb_store *st, gb_error *err)
+{
+	return gb_store_exec(st, "DELETE FROM member_state WHERE group_id NOT IN "
+				 "(SELECT object_id FROM managed_groups WHERE state = 'managed')",
+			     err);
+}
+
+int gb_pstate_groups_of_member(gb_store *st, const char *member_id, gb_map *into, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_store_prepare(st, "SELECT group_id FROM managed_members WHERE member_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, member_id, -1, SQLITE_STATIC);
+	while (!rc && sqlite3_step(s) == SQLITE_ROW)
+		rc = gb_map_set(into, (const char *)sqlite3_column_text(s, 0), (void *)1, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static gb_object_kind kind_from_name(const char *name)
+{
+	int k;
+
+	for (k = GB_KIND_USER; k < GB_KIND_OTHER; k++)
+		if (name && strcmp(name, gb_object_kind_name((gb_object_kind)k)) == 0)
+			return (gb_object_kind)k;
+	return GB_KIND_OTHER;
+}
+
+int gb_pstate_members(gb_store *st, const char *id, gb_cloud_group *grp, bool *complete, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	*complete = false;
+	rc = gb_store_prepare(st, "SELECT 1 FROM member_state WHERE group_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step == SQLITE_DONE)
+		return 0;
+	if (step != SQLITE_ROW)
+		return gb_store_error(st, err, "reading the stored membership");
+	rc = gb_store_prepare(st, "SELECT member_id, kind FROM managed_members WHERE group_id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = gb_cloud_group_add_member(grp, kind_from_name((const char *)sqlite3_column_text(s, 1)),
+					       (const char *)sqlite3_column_text(s, 0), err);
+	if (!rc && step != SQLITE_DONE)
+		rc = gb_store_error(st, err, "reading the stored membership");
+	sqlite3_finalize(s);
+	if (!rc)
+		*complete = true;
+	return rc;
+}
+
+struct gb_pstate_writer {
+	gb_store *st;
+	sqlite3_stmt *del, *ins, *del_state, *ins_state, *user_del, *user_ins;
+};
+
+/* Binds u into s (USER_UPSERT) and runs it. */
+static int put_user(gb_store *st, sqlite3_stmt *s, const gb_cloud_user *u, gb_error *err)
+{
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, u->display_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, u->user_principal_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, u->on_prem_object_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, u->on_prem_sid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, (int)u->on_prem_sync_enabled);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the tenant's users");
+}
+
+static void writer_free(gb_pstate_writer *w)
+{
+	sqlite3_finalize(w->del);
+	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->del_state);
+	sqlite3_finalize(w->ins_state);
+	sqlite3_finalize(w->user_del);
+	sqlite3_finalize(w->user_ins);
+	free(w);
+}
+
+int gb_pstate_writer_begin(gb_store *st, bool replace_all, gb_pstate_writer **out, gb_error *err)
+{
+	gb_pstate_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	w->st = st;
+	rc = gb_store_begin(st, err);
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	if (replace_all)
+		rc = gb_store_exec(st, "DELETE FROM managed_members; DELETE FROM member_state", err);
+	if (!rc)
+		rc = gb_store_prepare(st, "DELETE FROM managed_members WHERE group_id = ?1", &w->del, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "DELETE FROM member_state WHERE group_id = ?1", &w->del_state, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "INSERT OR IGNORE INTO managed_members(group_id, member_id, kind) VALUES (?1, ?2, "
+					  "?3)",
+				      &w->ins, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "INSERT OR IGNORE INTO member_state(group_id) VALUES (?1)", &w->ins_state, err);
+	if (!rc)
+		rc = gb_store_prepare(st, "DELETE FROM cloud_users WHERE id = ?1", &w->user_del, err);
+	if (!rc)
+		rc = gb_store_prepare(st, USER_UPSERT, &w->user_ins, err);
+	if (rc) {
+		gb_store_rollback(st);
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int gb_pstate_writer_forget(gb_pstate_writer *w, const char *id, gb_error *err)
+{
+	int rc = step_id(w->st, w->del, id, "recording members", err);
+
+	return rc ? rc : step_id(w->st, w->del_state, id, "recording members", err);
+}
+
+int gb_pstate_writer_members(gb_pstate_writer *w, const gb_cloud_group *grp, gb_error *err)
+{
+	size_t j;
+	int rc = gb_pstate_writer_forget(w, grp->id, err);
+
+	for (j = 0; !rc && j < grp->nmembers; j++) {
+		sqlite3_reset(w->ins);
+		sqlite3_bind_text(w->ins, 1, grp->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->ins, 2, grp->members[j].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->ins, 3, gb_object_kind_name(grp->members[j].kind), -1, SQLITE_STATIC);
+		if (sqlite3_step(w->ins) != SQLITE_DONE)
+			rc = gb_store_error(w->st, err, "recording members");
+	}
+	return rc ? rc : step_id(w->st, w->ins_state, grp->id, "recording members", err);
+}
+
+int gb_pstate_writer_user(gb_pstate_writer *w, const gb_cloud_user *u, gb_error *err)
+{
+	return u->deleted ? step_id(w->st, w->user_del, u->id, "recording the tenant's users", err)
+			  : put_user(w->st, w->user_ins, u, err);
+}
+
+int gb_pstate_writer_end(gb_pstate_writer *w, int rc, gb_error *err)
+{
+	gb_store *st = w->st;
+
+	writer_free(w);
+	if (!rc)
+		return gb_store_commit(st, err);
+	gb_store_rollback(st);
+	return rc;
+}
+
+/* ---- cloud_users ---- */
+
+struct gb_pstate_users {
+	gb_store *st;
+	sqlite3_stmt *get;
+};
+
+int gb_pstate_users_open(gb_store *st, gb_pstate_users **out, gb_error *err)
+{
+	gb_pstate_users *u = calloc(1, sizeof(*u));
+	int rc;
+
+	*out = NULL;
+	if (!u)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	u->st = st;
+	rc = gb_store_prepare(st, "SELECT display_name, user_principal_name, on_prem_object_id, on_prem_sid, "
+				  "on_prem_sync_enabled FROM cloud_users WHERE id = ?1",
+			      &u->get, err);
+	if (rc) {
+		free(u);
+		return rc;
+	}
+	*out = u;
+	return 0;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i, bool *nomem)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	char *d = t ? gb_strdup((const char *)t) : NULL;
+
+	*nomem |= t && !d;
+	return d;
+}
+
+int gb_pstate_users_get(gb_pstate_users *u, const char *id, gb_cloud_user **out, gb_error *err)
+{
+	gb_cloud_user *c;
+	bool nomem = false;
+	int step;
+
+	*out = NULL;
+	sqlite3_reset(u->get);
+	sqlite3_bind_text(u->get, 1, id, -1, SQLITE_TRANSIENT);
+	step = sqlite3_step(u->get);
+	if (step == SQLITE_DONE)
+		return gb_error_set(err, GB_ENOTFOUND, "user %s is not stored", id);
+	if (step != SQLITE_ROW)
+		return gb_store_error(u->st, err, "reading the stored users");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	c->id = gb_strdup(id);
+	c->display_name = col_dup(u->get, 0, &nomem);
+	c->user_principal_name = col_dup(u->get, 1, &nomem);
+	c->on_prem_object_id = col_dup(u->get, 2, &nomem);
+	c->on_prem_sid = col_dup(u->get, 3, &nomem);
+	c->on_prem_sync_enabled = (gb_tri)sqlite3_column_int(u->get, 4);
+	if (nomem || !c->id) {
+		gb_cloud_user_free(c);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
+void gb_pstate_users_close(gb_pstate_users *u)
+{
+	if (!u)
+		return;
+	sqlite3_finalize(u->get);
+	free(u);
+}
+
+struct gb_pstate_listing {
+	gb_store *st;
+	sqlite3_stmt *ins;
+};
+
+int gb_pstate_listing_begin(gb_store *st, gb_pstate_listing **out, gb_error *err)
+{
+	gb_pstate_listing *l = calloc(1, sizeof(*l));
+	int rc;
+
+	*out = NULL;
+	if (!l)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	l->st = st;
+	rc = gb_store_begin(st, err);
+	if (!rc)
+		rc = gb_store_exec(st, "DELETE FROM cloud_users", err);
+	if (!rc)
+		rc = gb_store_prepare(st, USER_UPSERT, &l->ins, err);
+	if (rc) {
+		gb_store_rollback(st);
+		sqlite3_finalize(l->ins);
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int gb_pstate_listing_put(gb_pstate_listing *l, const gb_cloud_user *u, gb_error *err)
+{
+	return u->id ? put_user(l->st, l->ins, u, err) : 0;
+}
+
+int gb_pstate_listing_end(gb_pstate_listing *l, int rc, gb_error *err)
+{
+	gb_store *st = l->st;
+
+	sqlite3_finalize(l->ins);
+	free(l);
+	if (!rc)
+		return gb_store_commit(st, err);
+	gb_store_rollback(st);
+	return rc;
+}

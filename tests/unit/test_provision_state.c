@@ -1,0 +1,135 @@
+/* Unit tests of what provisioning keeps between passes (provision_state.h): managed groups, stored memberships and
+ * the stored users, each only through the module that owns their tables. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groupbridge/map.h"
+#include "groupbridge/provision_state.h"
+#include "groupbridge/store.h"
+
+static char dir[64];
+static gb_store *st;
+
+static void setup(void)
+{
+	char path[128];
+	gb_error err;
+
+	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-pstate-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	gb_store_free(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(pstate, .init = setup, .fini = teardown);
+
+static int collect(void *ctx, const char *id, const char *guid, gb_error *err)
+{
+	char *buf = ctx;
+	size_t n = strlen(buf);
+
+	(void)err;
+	snprintf(buf + n, 512 - n, "%s=%s;", id, guid ? guid : "-");
+	return 0;
+}
+
+Test(pstate, managed_groups_keep_their_guid_and_change_state)
+{
+	char seen[512] = "";
+	gb_error err;
+
+	cr_assert_eq(gb_pstate_set_managed(st, "b", "CN=B,DC=t", "guid-b", GB_MANAGED, "r1", &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_set_managed(st, "a", "CN=A,DC=t", NULL, GB_MANAGED, "r1", &err), 0);
+	cr_assert_eq(gb_pstate_set_managed(st, "c", "CN=C,DC=t", "guid-c", GB_MANAGED, "r1", &err), 0);
+	/* a later record without a GUID keeps the one known; a state change takes the group out */
+	cr_assert_eq(gb_pstate_set_managed(st, "b", "CN=B2,DC=t", NULL, GB_MANAGED, "r2", &err), 0);
+	cr_assert_eq(gb_pstate_set_managed(st, "c", "CN=C,DC=t", NULL, GB_UNMANAGED, "r2", &err), 0);
+	cr_assert_eq(gb_pstate_set_dn(st, "a", "CN=A2,DC=t", &err), 0);
+	cr_assert_eq(gb_pstate_each_managed(st, collect, seen, &err), 0);
+	cr_assert_str_eq(seen, "a=-;b=guid-b;", "in object id order, the unmanaged one left out");
+}
+
+Test(pstate, memberships_are_complete_or_absent_and_forgotten_with_management)
+{
+	gb_cloud_group g, got;
+	gb_pstate_writer *w;
+	gb_map *holders;
+	bool complete = true;
+	gb_error err;
+
+	memset(&g, 0, sizeof(g));
+	gb_cloud_group_clear(&g);
+	g.id = "g1";
+	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u1", &err), 0);
+	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_GROUP, "g2", &err), 0);
+	cr_assert_eq(gb_pstate_writer_begin(st, true, &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_writer_members(w, &g, &err), 0);
+	cr_assert_eq(gb_pstate_writer_end(w, 0, &err), 0);
+	memset(&got, 0, sizeof(got));
+	gb_cloud_group_clear(&got);
+	cr_assert_eq(gb_pstate_members(st, "g1", &got, &complete, &err), 0);
+	cr_assert(complete);
+	cr_assert_eq(got.nmembers, 2);
+	cr_assert_eq(gb_pstate_members(st, "unknown", &got, &complete, &err), 0);
+	cr_assert_not(complete, "never recorded");
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &holders, &err), 0);
+	cr_assert_eq(gb_pstate_groups_of_member(st, "U1", holders, &err), 0);
+	cr_assert_not_null(gb_map_get(holders, "g1"));
+	gb_map_free(holders);
+	/* g1 is not managed: its stored membership cannot be trusted any more */
+	cr_assert_eq(gb_pstate_forget_unmanaged_members(st, &err), 0);
+	cr_assert_eq(gb_pstate_members(st, "g1", &got, &complete, &err), 0);
+	cr_assert_not(complete);
+	/* a writer that ends with an error keeps nothing */
+	cr_assert_eq(gb_pstate_set_managed(st, "g1", "CN=G1,DC=t", NULL, GB_MANAGED, "r", &err), 0);
+	cr_assert_eq(gb_pstate_writer_begin(st, false, &w, &err), 0);
+	cr_assert_eq(gb_pstate_writer_members(w, &g, &err), 0);
+	cr_assert_eq(gb_pstate_writer_end(w, GB_EIO, &err), GB_EIO);
+	cr_assert_eq(gb_pstate_members(st, "g1", &got, &complete, &err), 0);
+	cr_assert_not(complete);
+	gb_cloud_group_clear(&got);
+	g.id = NULL;
+	gb_cloud_group_clear(&g);
+}
+
+Test(pstate, users_are_listed_read_and_kept_current)
+{
+	gb_cloud_user u = {.id = "u1", .display_name = "Alice", .on_prem_object_id = "6f1c", .on_prem_sync_enabled = 1};
+	gb_cloud_user gone = {.id = "u1", .deleted = true};
+	gb_pstate_listing *l;
+	gb_pstate_users *r;
+	gb_pstate_writer *w;
+	gb_cloud_user *got = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_pstate_listing_begin(st, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_listing_put(l, &u, &err), 0);
+	cr_assert_eq(gb_pstate_listing_end(l, 0, &err), 0);
+	cr_assert_eq(gb_pstate_users_open(st, &r, &err), 0);
+	cr_assert_eq(gb_pstate_users_get(r, "U1", &got, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(got->display_name, "Alice");
+	cr_assert_str_eq(got->on_prem_object_id, "6f1c");
+	cr_assert_null(got->on_prem_sid);
+	gb_cloud_user_free(got);
+	cr_assert_eq(gb_pstate_users_get(r, "u2", &got, &err), GB_ENOTFOUND);
+	gb_pstate_users_close(r);
+	/* users delta removes a deleted user */
+	cr_assert_eq(gb_pstate_writer_begin(st, false, &w, &err), 0);
+	cr_assert_eq(gb_pstate_writer_user(w, &gone, &err), 0);
+	cr_assert_eq(gb_pstate_writer_end(w, 0, &err), 0);
+	cr_assert_eq(gb_pstate_users_open(st, &r, &err), 0);
+	cr_assert_eq(gb_pstate_users_get(r, "u1", &got, &err), GB_ENOTFOUND);
+	gb_pstate_users_close(r);
+	gb_pstate_users_close(NULL);
+}
