@@ -33,11 +33,7 @@ static void help(void)
 	     "           this configuration provisions too (referenced, never expanded); anything else is skipped, and\n"
 	     "           the plan says why (cloud-only-user, other-forest, synced-group, group-not-in-scope, device...)\n"
 	     "  names    cn, description and the container from the [provisioning] mappings; the anchor\n"
-<<<<<<< HEAD
-	     "           " GB_DIRECTORY_ANCHOR_ATTR " = adminDescription = Group_<objectId>\n"
-=======
 	     "           " GB_DIRECTORY_ANCHOR_ATTR " = adminDescription = " GB_ANCHOR_PREFIX "<objectId>\n"
->>>>>>> engine
 	     "\n"
 	     "Options:\n"
 	     "  --dry-run        print the plan and change nothing (a dry run always reads everything)\n"
