@@ -148,6 +148,7 @@ bench: all
 	@python3 bench/report.py $(O)/bench bench/results.json "make bench BENCH_SCALE=$${BENCH_SCALE:-default}"
 
 check: deps
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory all
 	@rm -f build/check-results.txt
 	@GB_RESULTS=$(CURDIR)/build/check-results.txt $(MAKE) --no-print-directory unit integration

@@ -28,12 +28,16 @@ static void fail(const char *fmt, ...)
 /* The port after "\"NAME\": " in the ready file's JSON, or 0. */
 static int port_of(const char *json, const char *name)
 {
-	char key[32];
+	char key[32], *end;
 	const char *p;
+	long port;
 
 	snprintf(key, sizeof key, "\"%s\": ", name);
 	p = strstr(json, key);
-	return p ? atoi(p + strlen(key)) : 0;
+	if (!p)
+		return 0;
+	port = strtol(p + strlen(key), &end, 10);
+	return end != p + strlen(key) && port > 0 && port < 65536 ? (int)port : 0;
 }
 
 static int read_ready(gb_ldap_proxy *p, const char *ready, const char *ip)

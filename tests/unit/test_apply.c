@@ -75,7 +75,7 @@ static char *records(void)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
 	while (gb_audit_iter_next(it, &r, &err) == 0 && r)
 		cr_assert_eq(gb_buf_printf(&b, &err, "%s %s %s\n", r->operation, r->target, r->result), 0);

@@ -509,7 +509,7 @@ Test(audit, canonical_form_v2_carries_outcome_and_message)
 	r.outcome = "failed";
 	r.message = "no such user";
 	r.result = "failed: no such user";
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
 	cr_assert_eq(b.len, sizeof(want) - 1, "got %s", b.data);
 	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
@@ -665,7 +665,7 @@ static void old_state(const char *p)
 	sqlite3 *db = NULL;
 	char *msg = NULL;
 
-	gb_buf_init(&sqltext, 0);
+	gb_buf_init(&sqltext, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_read_file("tests/data/state/schema12-audit.sql", &sqltext, &err), 0, "%s", err.msg);
 	cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, gb_buf_cstr(&sqltext), NULL, NULL, &msg), SQLITE_OK, "%s", msg ? msg : "");

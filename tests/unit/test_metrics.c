@@ -72,7 +72,7 @@ static char *render(const char *config, const gb_metrics_pass *p, const gb_metri
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_metrics_render(config, p, t, v, &b, &err), 0, "%s", err.msg);
 	return gb_buf_detach(&b);
 }

@@ -47,7 +47,7 @@ static char *slurp(const char *path, size_t *len)
 	gb_buf b;
 	gb_error err;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_read_file(path, &b, &err), 0, "%s", err.msg);
 	if (len)
 		*len = b.len;
@@ -110,7 +110,7 @@ static void edit_file(const char *path, const char *old, const char *new)
 	gb_buf out;
 	int hits = 0;
 
-	gb_buf_init(&out, 0);
+	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	while ((p = strstr(q, old))) {
 		gb_buf_append(&out, q, (size_t)(p - q), NULL);
 		gb_buf_puts(&out, new, NULL);
@@ -645,7 +645,7 @@ static const char *variant(const char *file, const char *text, const char *old, 
 	const char *path = in_tmp(file);
 	gb_buf b;
 
-	gb_buf_init(&b, 0);
+	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	if (old) {
 		const char *p = strstr(text, old);
 		cr_assert(p, "%s not found", old);
