@@ -84,7 +84,7 @@ def main():
     with open(os.path.join(os.path.dirname(out), "groups.txt"), "w") as f:
         f.write("# the groups the demo provisions (the selected scope)\n")
         for g in groups:
-            if not g["id"].startswith("wb"):
+            if "writebackConfiguration" not in g:
                 f.write("%s  # %s\n" % (g["id"], g["displayName"]))
 
 
