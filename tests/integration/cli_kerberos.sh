@@ -64,6 +64,27 @@ run "$GB_BIN" --config "$T/starttls.ini" --state "$T/starttls.db" config check
 expect_rc "config check passes with kerberos over StartTLS" 0
 expect_out "StartTLS bound as the principal" "(starttls, ca $GB_TEST_CA_DIR/ca.pem) bound as $GB_TEST_DC1_GB_PRINCIPAL"
 
+# --- channel binding: the bind hands Kerberos the TLS channel's tls-server-end-point binding (RFC 5929: the
+# prefix and a SHA-256 hash of the DC's certificate, 21 + 32 bytes), what a Windows DC with LdapEnforceChannelBinding
+# checks; Samba does not check it, so a shim around gss_init_sec_context (gss_shim.c) records what was handed over ---
+if cc -shared -fPIC -o "$T/gss_shim.so" "$here/integration/gss_shim.c" $(pkg-config --cflags --libs krb5-gssapi) -ldl \
+	2>"$T/shim.err"; then
+	for cfg in gb.ini starttls.ini; do
+		rm -f "$T/gss.log"
+		# ASan (make sanitize) insists on coming first among the preloaded libraries; the shim only wraps one call
+		run env GB_GSS_SHIM_LOG="$T/gss.log" LD_PRELOAD="$T/gss_shim.so" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			"$GB_BIN" --config "$T/$cfg" --state "$T/cb.db" config check
+		expect_rc "config check under the shim passes ($cfg)" 0
+		expect "the bind sent the tls-server-end-point channel binding ($cfg)" \
+			grep -qx 'channel-bindings tls-server-end-point 53' "$T/gss.log"
+		expect "and never none ($cfg)" sh -c "! grep -q 'channel-bindings none' '$T/gss.log'"
+	done
+else
+	expect "the gssapi shim builds" false
+	cat "$T/shim.err"
+fi
+
 # --- errors name the principal and the keytab, never a key ---
 sed "s|^principal = .*|principal = nobody-$$@$GB_TEST_DC1_REALM|" "$T/gb.ini" >"$T/nobody.ini"
 run "$GB_BIN" --config "$T/nobody.ini" --state "$T/nobody.db" config check
@@ -133,6 +154,27 @@ kerberos_ini "$T/starttls.ini" --starttls
 run "$GB_BIN" --config "$T/starttls.ini" --state "$T/starttls.db" config check
 expect_rc "config check passes with kerberos over StartTLS" 0
 expect_out "StartTLS bound as the principal" "(starttls, ca $GB_TEST_CA_DIR/ca.pem) bound as $GB_TEST_DC1_GB_PRINCIPAL"
+
+# --- channel binding: the bind hands Kerberos the TLS channel's tls-server-end-point binding (RFC 5929: the
+# prefix and a SHA-256 hash of the DC's certificate, 21 + 32 bytes), what a Windows DC with LdapEnforceChannelBinding
+# checks; Samba does not check it, so a shim around gss_init_sec_context (gss_shim.c) records what was handed over ---
+if cc -shared -fPIC -o "$T/gss_shim.so" "$here/integration/gss_shim.c" $(pkg-config --cflags --libs krb5-gssapi) -ldl \
+	2>"$T/shim.err"; then
+	for cfg in gb.ini starttls.ini; do
+		rm -f "$T/gss.log"
+		# ASan (make sanitize) insists on coming first among the preloaded libraries; the shim only wraps one call
+		run env GB_GSS_SHIM_LOG="$T/gss.log" LD_PRELOAD="$T/gss_shim.so" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			"$GB_BIN" --config "$T/$cfg" --state "$T/cb.db" config check
+		expect_rc "config check under the shim passes ($cfg)" 0
+		expect "the bind sent the tls-server-end-point channel binding ($cfg)" \
+			grep -qx 'channel-bindings tls-server-end-point 53' "$T/gss.log"
+		expect "and never none ($cfg)" sh -c "! grep -q 'channel-bindings none' '$T/gss.log'"
+	done
+else
+	expect "the gssapi shim builds" false
+	cat "$T/shim.err"
+fi
 
 # --- errors name the principal and the keytab, never a key ---
 sed "s|^principal = .*|principal = nobody-$$@$GB_TEST_DC1_REALM|" "$T/gb.ini" >"$T/nobody.ini"
