@@ -99,7 +99,7 @@ typedef struct gb_directory_params {
  * bind uses that cache through gss_krb5_ccache_name for the duration of the bind only. The DC's service principal
  * is ldap/HOST with HOST as written in the URI (LDAP_OPT_X_SASL_NOCANON, as sssd's default: no reverse DNS); the
  * realm and KDCs come from krb5.conf ($KRB5_CONFIG). Over TLS no SASL security layer is negotiated (maxssf=0):
- * Windows refuses sign or seal inside TLS ("00002029"), and TLS already protects the session; channel binding
+ * Windows refuses sign or seal inside TLS, and TLS already protects the session; channel binding
  * (tls-server-end-point, RFC 5929, LDAP_OPT_X_SASL_CBINDING) is handed to SASL, which puts it in the Kerberos
  * authenticator where the SASL library supports it (Debian 12's Cyrus SASL 2.1.28 does, by its patch 0034).
  * Without TLS (allow_insecure) the SASL layer is left to negotiate. A Kerberos failure (no keys for the principal in

@@ -270,7 +270,7 @@ static const char *gssapi_hint(int ldap_rc, const char *diag)
 	if (diag && strstr(diag, "not found in Kerberos database"))
 		return " (the KDC knows no service principal ldap/HOST for the host named in uri: name the DC in uri as "
 		       "its SPN does, normally its fully qualified name)";
-	if (diag && (strstr(diag, "Sign or Seal") || strstr(diag, "00002029")))
+	if (diag && strstr(diag, "Sign or Seal"))
 		return " (the DC and groupbridge disagree on a SASL security layer inside TLS)";
 	return "";
 }

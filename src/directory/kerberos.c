@@ -177,7 +177,7 @@ int gb_dir_gssapi_bind(gb_directory *d, LDAP *ld, bool tls)
 	 * loopback test DC would otherwise ask for a ticket to whatever the PTR record says) */
 	if (ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS)
 		return LDAP_LOCAL_ERROR;
-	/* inside TLS: no SASL signing or sealing (Windows refuses it there, 00002029), and the TLS channel bound into
+	/* inside TLS: no SASL signing or sealing (Windows refuses it there, as sssd's AD provider knows), and the TLS channel bound into
 	 * the authenticator (tls-server-end-point, what Windows' LdapEnforceChannelBinding checks) */
 	if (tls && (ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "maxssf=0") != LDAP_OPT_SUCCESS ||
 		    ldap_set_option(ld, LDAP_OPT_X_SASL_CBINDING, &cb) != LDAP_OPT_SUCCESS))
