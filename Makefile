@@ -92,7 +92,7 @@ unit: $(O)/groupbridge $(UNIT_BINS)
 # MaxPageSize 50, adminLimitExceeded, referrals; tests/testbed/README.md). Suites that fail in a pass because of a
 # known product defect are listed in tests/testbed/known-failing.
 WINDOWS_SUITES := $(O)/tests/integration/test_directory $(sort $(wildcard tests/integration/cli_provision*.sh \
-	tests/integration/cli_migrate*.sh)) tests/integration/cli_scenarios.sh
+	tests/integration/cli_migrate*.sh)) tests/integration/cli_scenarios.sh tests/integration/cli_kerberos.sh
 
 integration: $(O)/groupbridge $(INTEG_BINS)
 	@rc=0; GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh)) || rc=1; \
