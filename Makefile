@@ -17,7 +17,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 GB_VERSION := $(shell sed -n 's/^\#define GB_VERSION "\(.*\)"/\1/p' include/groupbridge/version.h)
-PKGS     := libcurl jansson ldap libxml-2.0 openssl sqlite3 libpcre2-8 inih
+PKGS     := libcurl jansson ldap libxml-2.0 openssl sqlite3 libpcre2-8 inih krb5-gssapi krb5
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
             -Wno-format-truncation  # messages are bounded on purpose: truncation is the intended behaviour
 OPT      ?= -O2 -g
@@ -40,6 +40,7 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/obj/%.o)
 # Debian packages that building, testing and the demo need. `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcurl4-openssl-dev libjansson-dev libldap2-dev libxml2-dev \
 	libxml2-utils libssl-dev libsqlite3-dev libpcre2-dev libinih-dev libcriterion-dev samba samba-dsdb-modules \
+	libkrb5-dev libsasl2-dev libsasl2-modules-gssapi-mit krb5-user \
 	samba-vfs-modules samba-ad-provision ldap-utils python3 sqlite3 openssl procps time \
 	chromium \
 	debhelper dpkg-dev fakeroot lintian man-db systemd python3-prometheus-client
@@ -91,7 +92,7 @@ unit: $(O)/groupbridge $(UNIT_BINS)
 # MaxPageSize 50, adminLimitExceeded, referrals; tests/testbed/README.md). Suites that fail in a pass because of a
 # known product defect are listed in tests/testbed/known-failing.
 WINDOWS_SUITES := $(O)/tests/integration/test_directory $(sort $(wildcard tests/integration/cli_provision*.sh \
-	tests/integration/cli_migrate*.sh)) tests/integration/cli_scenarios.sh
+	tests/integration/cli_migrate*.sh)) tests/integration/cli_scenarios.sh tests/integration/cli_kerberos.sh
 
 integration: $(O)/groupbridge $(INTEG_BINS)
 	@rc=0; GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh)) || rc=1; \

@@ -36,7 +36,8 @@ typedef struct gb_config_graph {
 typedef struct gb_config_directory {
 	bool present;
 	char *uri;                 /* ldaps://host or ldap://host (ldap:// needs start_tls or allow_insecure) */
-	char *bind_dn;             /* a DN or a UPN */
+	char *bind_method;         /* "simple" (default: bind_dn and a password) or "gssapi" (keytab and principal) */
+	char *bind_dn;             /* a DN or a UPN (simple) */
 	char *bind_password_file;
 	char *bind_password_env;
 	char *base_dn;
@@ -46,6 +47,8 @@ typedef struct gb_config_directory {
 	char *gc_uri;              /* optional Global Catalog URI for forest-wide lookups */
 	long timeout;              /* seconds per operation, default 30 */
 	long member_batch;         /* values per member modify, default 1000 */
+	char *keytab;              /* gssapi: the keytab file, or credential:NAME (see gb_config_keytab) */
+	char *principal;           /* gssapi: the Kerberos principal bound as, svc-groupbridge@CONTOSO.COM */
 } gb_config_directory;
 
 typedef struct gb_config_provisioning {
@@ -107,5 +110,10 @@ int gb_config_graph_secret(const gb_config *cfg, char **out, gb_error *err);
 
 /* Reads the directory bind password likewise. */
 int gb_config_bind_password(const gb_config *cfg, char **out, gb_error *err);
+
+/* The path of [directory] keytab (credential:NAME resolved in $CREDENTIALS_DIRECTORY), checked like a secret file:
+ * a regular file, not a symbolic link, with no access for group or others. GB_ECONFIG with a message naming the file
+ * otherwise, GB_ENOTFOUND when no keytab is configured. The keys are not read here (libkrb5 reads them). *out: free(). */
+int gb_config_keytab(const gb_config *cfg, char **out, gb_error *err);
 
 #endif

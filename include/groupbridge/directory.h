@@ -57,10 +57,19 @@ typedef struct gb_directory gb_directory;
 
 /* Explicit connection parameters (tests, tools); gb_directory_open_config fills them from a configuration.
  * Strings are copied by gb_directory_open; zero numbers mean the defaults. */
+typedef enum gb_directory_bind_method {
+	GB_DIR_BIND_SIMPLE = 0,        /* bind_dn and password, over TLS */
+	GB_DIR_BIND_GSSAPI             /* SASL/GSSAPI (Kerberos) as principal, with the keys in keytab */
+} gb_directory_bind_method;
+
 typedef struct gb_directory_params {
-	const char *uri;               /* ldaps://host[:port] or ldap://host[:port] */
-	const char *bind_dn;           /* a DN or a UPN (user@domain) */
-	const char *password;
+	const char *uri;               /* ldaps://host[:port] or ldap://host[:port]; with GSSAPI the host is the one of
+				        * the DC's service principal ldap/HOST (never canonicalised through DNS) */
+	gb_directory_bind_method bind_method;
+	const char *bind_dn;           /* simple: a DN or a UPN (user@domain) */
+	const char *password;          /* simple */
+	const char *keytab;            /* GSSAPI: a keytab file (path, or any name libkrb5 resolves: FILE:..) */
+	const char *principal;         /* GSSAPI: the client principal, svc-groupbridge@CONTOSO.COM */
 	const char *base_dn;           /* the domain's naming context: where subtree lookups start */
 	const char *ca_file;           /* PEM bundle to verify the server; NULL: the system's trust store */
 	bool start_tls;                /* every ldap:// URI (uri, gc_uri) upgraded with StartTLS */
@@ -78,14 +87,28 @@ typedef struct gb_directory_params {
 
 /* Connects and binds. GB_EINVAL for missing or contradictory parameters (no uri, an ldap:// uri or gc_uri without
  * start_tls or allow_insecure, start_tls when no URI is ldap://, an empty password, which would make the bind
- * anonymous); GB_ETLS, GB_EAUTH,
+ * anonymous, GSSAPI without keytab or principal); GB_ETLS, GB_EAUTH,
  * GB_ERETRY (server unreachable) or GB_ELDAP with the server's message otherwise. *out is the caller's:
  * gb_directory_free. The password is registered for log redaction. Side effect: SIGPIPE is set to be ignored when it
  * has its default action, because libldap writes to sockets without MSG_NOSIGNAL and a dropped connection must be
- * an error (and a reconnect), not the end of the process. */
+ * an error (and a reconnect), not the end of the process.
+ *
+ * GSSAPI (the way sssd and adcli bind): every connect (the first, the GC's, each reconnect) first gets a fresh
+ * ticket-granting ticket for principal from keytab (libkrb5, as `kinit -k` does) into a credential cache of this
+ * handle's own in memory (MEMORY:, never the user's default cache, destroyed by gb_directory_free), and the SASL
+ * bind uses that cache through gss_krb5_ccache_name for the duration of the bind only. The DC's service principal
+ * is ldap/HOST with HOST as written in the URI (LDAP_OPT_X_SASL_NOCANON, as sssd's default: no reverse DNS); the
+ * realm and KDCs come from krb5.conf ($KRB5_CONFIG). Over TLS no SASL security layer is negotiated (maxssf=0):
+ * Windows refuses sign or seal inside TLS, and TLS already protects the session; channel binding
+ * (tls-server-end-point, RFC 5929, LDAP_OPT_X_SASL_CBINDING) is handed to SASL, which puts it in the Kerberos
+ * authenticator where the SASL library supports it (Debian 12's Cyrus SASL 2.1.28 does, by its patch 0034).
+ * Without TLS (allow_insecure) the SASL layer is left to negotiate. A Kerberos failure (no keys for the principal in
+ * the keytab, an unknown principal, no KDC) is GB_EAUTH, or GB_ERETRY when no KDC answered, naming principal and
+ * keytab. */
 int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error *err);
 
-/* The same from a configuration's [directory] section and bind password (gb_config_bind_password); the fence is
+/* The same from a configuration's [directory] section and bind password (gb_config_bind_password), or its keytab
+ * (gb_config_keytab) and principal with bind_method = gssapi; the fence is
  * [provisioning] allowed_containers when set (else every write is refused until gb_directory_set_fence). */
 int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error *err);
 

@@ -1,5 +1,6 @@
 /* config.c: `groupbridge config check`: validate the file, then probe what it points at. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -14,7 +15,7 @@ static void help(void)
 	     "Validates the configuration file, then probes what it points at and prints one line per check:\n"
 	     "  config    the file's sections and keys (unknown keys, missing keys and bad values name FILE:LINE)\n"
 	     "  secrets   the secret files are private (mode 0600) and readable, or the variables are set\n"
-	     "  ldap      a TLS connection and a bind to [directory] uri as bind_dn\n"
+	     "  ldap      a TLS connection and a bind to [directory] uri as bind_dn (or as principal with kerberos)\n"
 	     "  schema    the forest's schema has " GB_DIRECTORY_ANCHOR_ATTR " (Windows Server 2016 schema)\n"
 	     "  graph     an access token can be had from the tenant with the configured credential\n"
 	     "\n"
@@ -46,7 +47,14 @@ static int check(gb_cli *cli, int offline)
 		 cli->cfg->provisioning.present ? "[provisioning] " : "", cli->cfg->migration.present ? "[migration]" : "");
 	line("config", 1, detail);
 
-	if (cli->cfg->directory.present) {
+	if (cli->cfg->directory.present && cli->cfg->directory.keytab) {
+		rc = gb_config_keytab(cli->cfg, &secret, &err); /* bind_method = gssapi: the keytab's path and mode */
+		snprintf(detail, sizeof(detail), "keytab %s for %s", secret ? secret : "", cli->cfg->directory.principal);
+		free(secret);
+		secret = NULL;
+		line("secrets", rc == 0, rc ? err.msg : detail);
+		failed |= rc != 0;
+	} else if (cli->cfg->directory.present) {
 		rc = gb_config_bind_password(cli->cfg, &secret, &err);
 		gb_secret_free(secret);
 		secret = NULL;

@@ -6,10 +6,13 @@
  */
 #include "groupbridge/config.h"
 
+#include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "groupbridge/buf.h"
 #include "groupbridge/log.h"
@@ -54,6 +57,9 @@ static const struct key_def keys[] = {
 	{"directory", "gc_uri", K_STR, S(directory, gc_uri), 0, 0},
 	{"directory", "timeout", K_LONG, S(directory, timeout), 1, 3600},
 	{"directory", "member_batch", K_LONG, S(directory, member_batch), 1, 5000},
+	{"directory", "bind_method", K_STR, S(directory, bind_method), 0, 0},
+	{"directory", "keytab", K_STR, S(directory, keytab), 0, 0},
+	{"directory", "principal", K_STR, S(directory, principal), 0, 0},
 	{"provisioning", "scope", K_STR, S(provisioning, scope), 0, 0},
 	{"provisioning", "groups", K_STR, S(provisioning, groups), 0, 0},
 	{"provisioning", "groups_file", K_STR, S(provisioning, groups_file), 0, 0},
@@ -334,6 +340,44 @@ static void check_empty(struct parse *p)
 	}
 }
 
+/* [directory]'s credentials: simple (bind_dn and one password source) or gssapi (keytab and principal, and none of
+ * the simple bind's keys, so that a forgotten password file never lingers next to a keytab). Returns p->failed. */
+static int validate_bind(struct parse *p)
+{
+	gb_config_directory *d = &p->cfg->directory;
+	int pw = (d->bind_password_file != NULL) + (d->bind_password_env != NULL), sl = p->section_line[1];
+
+	if (set_default(&d->bind_method, "simple"))
+		return fail(p, sl, "out of memory", NULL, NULL, NULL), p->failed;
+	if (!one_of(d->bind_method, "simple", "gssapi"))
+		fail(p, key_line(p, "directory", "bind_method"), "[directory] bind_method must be simple or gssapi, not "
+		     "\"%s\"", d->bind_method, NULL, NULL);
+	else if (strcmp(d->bind_method, "gssapi") == 0) {
+		const char *simple_key = d->bind_dn ? "bind_dn" : d->bind_password_file ? "bind_password_file"
+				       : d->bind_password_env ? "bind_password_env" : NULL;
+
+		if (simple_key)
+			fail(p, key_line(p, "directory", simple_key), "[directory] %s is for bind_method = simple; "
+			     "bind_method = gssapi binds as principal with the keys in keytab", simple_key, NULL, NULL);
+		else if (!d->keytab)
+			fail(p, sl, "[directory] bind_method = gssapi needs keytab (a keytab file, or credential:NAME)",
+			     NULL, NULL, NULL);
+		else if (!d->principal)
+			fail(p, sl, "[directory] bind_method = gssapi needs principal (the account's Kerberos name, such "
+			     "as svc-groupbridge@CONTOSO.COM)", NULL, NULL, NULL);
+	} else if (d->keytab || d->principal) {
+		fail(p, key_line(p, "directory", d->keytab ? "keytab" : "principal"),
+		     "[directory] %s is for bind_method = gssapi", d->keytab ? "keytab" : "principal", NULL, NULL);
+	} else if (!d->bind_dn) {
+		fail(p, sl, "[directory] needs bind_dn", NULL, NULL, NULL);
+	} else if (pw == 0) {
+		fail(p, sl, "[directory] needs bind_password_file or bind_password_env", NULL, NULL, NULL);
+	} else if (pw > 1) {
+		fail(p, sl, "[directory] has both bind_password_file and bind_password_env; keep one", NULL, NULL, NULL);
+	}
+	return p->failed;
+}
+
 /* Checks what single keys cannot: required keys, one credential source, URL schemes, enumerations. */
 static void validate(struct parse *p)
 {
@@ -374,20 +418,14 @@ static void validate(struct parse *p)
 	}
 	if (c->directory.present) {
 		gb_config_directory *d = &c->directory;
-		int pw = (d->bind_password_file != NULL) + (d->bind_password_env != NULL);
 
 		sl = p->section_line[1];
 		if (!d->uri)
 			fail(p, sl, "[directory] needs uri", NULL, NULL, NULL);
-		else if (!d->bind_dn)
-			fail(p, sl, "[directory] needs bind_dn", NULL, NULL, NULL);
+		else if (validate_bind(p))
+			; /* its message is set */
 		else if (!d->base_dn)
 			fail(p, sl, "[directory] needs base_dn", NULL, NULL, NULL);
-		else if (pw == 0)
-			fail(p, sl, "[directory] needs bind_password_file or bind_password_env", NULL, NULL, NULL);
-		else if (pw > 1)
-			fail(p, sl, "[directory] has both bind_password_file and bind_password_env; keep one", NULL, NULL,
-			     NULL);
 		else if (gb_str_ihas_prefix(d->uri, "ldaps://")) {
 			if (d->start_tls)
 				fail(p, key_line(p, "directory", "start_tls"),
@@ -395,8 +433,10 @@ static void validate(struct parse *p)
 		} else if (gb_str_ihas_prefix(d->uri, "ldap://")) {
 			if (!d->start_tls && !d->allow_insecure)
 				fail(p, key_line(p, "directory", "uri"),
-				     "[directory] uri %s sends the password unencrypted; use ldaps://, or start_tls = yes "
-				     "(allow_insecure = yes is for test directories only)", d->uri, NULL, NULL);
+				     "[directory] uri %s %s unencrypted; use ldaps://, or start_tls = yes "
+				     "(allow_insecure = yes is for test directories only)", d->uri,
+				     strcmp(d->bind_method, "gssapi") == 0 ? "would bind and read" : "sends the password",
+				     NULL);
 		} else {
 			fail(p, key_line(p, "directory", "uri"), "[directory] uri must start with ldaps:// or ldap://", NULL,
 			     NULL, NULL);
@@ -573,4 +613,34 @@ int gb_config_bind_password(const gb_config *cfg, char **out, gb_error *err)
 
 	*out = NULL;
 	return rc ? rc : read_secret(cfg->directory.bind_password_file, cfg->directory.bind_password_env, out, err);
+}
+
+int gb_config_keytab(const gb_config *cfg, char **out, gb_error *err)
+{
+	char cred[PATH_MAX];
+	const char *path;
+	struct stat st;
+	int rc = gb_config_require_directory(cfg, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	path = cfg->directory.keytab;
+	if (!path)
+		return gb_error_set(err, GB_ENOTFOUND, "[directory] has no keytab");
+	if (gb_str_has_prefix(path, GB_CREDENTIAL_PREFIX)) {
+		if ((rc = gb_credential_path(path, cred, sizeof cred, err)))
+			return gb_error_prefix(err, "keytab");
+		path = cred;
+	}
+	/* a keytab holds the account's keys: the same rule as a secret file (regular, no access for group or others) */
+	if (lstat(path, &st) != 0)
+		return gb_error_set(err, GB_ECONFIG, "keytab %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return gb_error_set(err, GB_ECONFIG, "keytab %s: not a regular file", path);
+	if (st.st_mode & 077)
+		return gb_error_set(err, GB_ECONFIG, "keytab %s is accessible by group or others (mode %03o); run chmod "
+				    "600 %s", path, (unsigned)(st.st_mode & 0777), path);
+	*out = gb_strdup(path);
+	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }

@@ -262,6 +262,67 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* What a failed GSSAPI bind most likely means, from libldap's result and SASL's text ("" when nothing useful). */
+static const char *gssapi_hint(int ldap_rc, const char *diag)
+{
+	if (ldap_rc == LDAP_AUTH_UNKNOWN || (diag && strstr(diag, "No such mechanism")))
+		return " (no SASL GSSAPI mechanism on this host: install libsasl2-modules-gssapi-mit)";
+	if (diag && strstr(diag, "not found in Kerberos database"))
+		return " (the KDC knows no service principal ldap/HOST for the host named in uri: name the DC in uri as "
+		       "its SPN does, normally its fully qualified name)";
+	if (diag && strstr(diag, "Sign or Seal"))
+		return " (the DC and groupbridge disagree on a SASL security layer inside TLS)";
+	return "";
+}
+
+/* Binds ld: simple (bind_dn, password) or SASL/GSSAPI (principal, keytab). tls: the connection is TLS-protected. */
+static int bind_ld(gb_directory *d, LDAP *ld, const char *uri, bool tls, gb_error *err)
+{
+	char what[512];
+	int rc;
+
+	if (d->bind_method == GB_DIR_BIND_GSSAPI) {
+		char *diag = NULL;
+		const char *hint;
+
+		if ((rc = gb_dir_krb5_login(d, err)))
+			return gb_error_prefix(err, "ldap bind %s", uri);
+		rc = gb_dir_gssapi_bind(d, ld, tls);
+		if (rc == LDAP_SUCCESS)
+			return 0;
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		hint = gssapi_hint(rc, diag);
+		ldap_memfree(diag);
+		snprintf(what, sizeof what, "%s as %s (gssapi, keytab %s)", uri, d->principal, d->keytab);
+		rc = ldap_error_ex(d, ld, rc, "bind", what, tls ? uri : NULL, err);
+		/* a SASL failure on the client (no ticket for the DC, no mechanism) is an authentication failure, not a
+		 * directory error */
+		if (rc == GB_ELDAP) {
+			rc = GB_EAUTH;
+			if (err)
+				err->code = rc;
+		}
+		if (*hint && err) {
+			char msg[GB_ERROR_MSG_MAX];
+
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			gb_error_set(err, rc, "%s%s", msg, hint);
+		}
+		return rc;
+	}
+	{
+		struct berval cred;
+
+		cred.bv_val = d->password;
+		cred.bv_len = strlen(d->password);
+		rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	}
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	snprintf(what, sizeof what, "%s as %s", uri, d->bind_dn);
+	return ldap_error_ex(d, ld, rc, "bind", what, tls ? uri : NULL, err);
+}
+
 /* Opens and binds one connection to uri. */
 static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *err)
 {
@@ -269,7 +330,6 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 	int rc, v3 = LDAP_VERSION3, zero = 0, demand = LDAP_OPT_X_TLS_DEMAND, tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
 	struct timeval ct = {d->connect_timeout, 0}, ot = {d->timeout, 0};
 	bool ldaps = gb_str_ihas_prefix(uri, "ldaps://");
-	struct berval cred;
 
 	*out = NULL;
 	rc = ldap_initialize(&ld, uri);
@@ -311,16 +371,8 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 			goto fail;
 		}
 	}
-	cred.bv_val = d->password;
-	cred.bv_len = strlen(d->password);
-	rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		char what[256];
-
-		snprintf(what, sizeof what, "%s as %s", uri, d->bind_dn);
-		rc = ldap_error_ex(d, ld, rc, "bind", what, ldaps || d->start_tls ? uri : NULL, err);
+	if ((rc = bind_ld(d, ld, uri, ldaps || d->start_tls, err)))
 		goto fail;
-	}
 	*out = ld;
 	return 0;
 fail:
@@ -417,6 +469,9 @@ void gb_directory_free(gb_directory *d)
 	free(d->gc_uri);
 	free(d->bind_dn);
 	gb_secret_free(d->password);
+	free(d->keytab);
+	free(d->principal);
+	gb_dir_krb5_free(d->krb5);
 	free(d->base_dn);
 	free(d->ca_file);
 	gb_dir_fence_free(d->fence);
@@ -451,11 +506,17 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
 	int rc;
 
 	*out = NULL;
-	if (!p || !p->uri || !p->bind_dn || !*p->bind_dn || !p->base_dn)
-		return gb_error_set(err, GB_EINVAL, "ldap: uri, bind_dn and base_dn are required");
-	/* an empty password makes a simple bind anonymous (RFC 4513 5.1.2): refuse it rather than bind as nobody */
-	if (!p->password || !*p->password)
+	if (!p || !p->uri || !p->base_dn)
+		return gb_error_set(err, GB_EINVAL, "ldap: uri and base_dn are required");
+	if (p->bind_method == GB_DIR_BIND_GSSAPI) {
+		if (!p->keytab || !*p->keytab || !p->principal || !*p->principal)
+			return gb_error_set(err, GB_EINVAL, "ldap: a gssapi bind needs keytab and principal");
+	} else if (p->bind_method != GB_DIR_BIND_SIMPLE || !p->bind_dn || !*p->bind_dn) {
+		return gb_error_set(err, GB_EINVAL, "ldap: a simple bind needs bind_dn");
+	} else if (!p->password || !*p->password) {
+		/* an empty password makes a simple bind anonymous (RFC 4513 5.1.2): refuse it rather than bind as nobody */
 		return gb_error_set(err, GB_EINVAL, "ldap bind as %s: the password is empty", p->bind_dn);
+	}
 	if ((rc = check_uri("uri", p->uri, p, err)) || (p->gc_uri && (rc = check_uri("gc_uri", p->gc_uri, p, err))))
 		return rc;
 	/* libldap writes to its sockets without MSG_NOSIGNAL: a server that closed the connection would otherwise end
@@ -475,9 +536,12 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	if ((rc = set_str(&d->uri, p->uri, err)) || (rc = set_str(&d->gc_uri, p->gc_uri, err)) ||
 	    (rc = set_str(&d->bind_dn, p->bind_dn, err)) || (rc = set_str(&d->password, p->password, err)) ||
-	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)))
+	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)) ||
+	    (rc = set_str(&d->keytab, p->keytab, err)) || (rc = set_str(&d->principal, p->principal, err)))
 		goto fail;
-	gb_log_pin_secret(p->password);
+	d->bind_method = p->bind_method;
+	if (p->password)
+		gb_log_pin_secret(p->password);
 	d->start_tls = p->start_tls;
 	d->allow_insecure = p->allow_insecure;
 	d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 10;
@@ -500,19 +564,26 @@ int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error 
 {
 	const gb_config_directory *c;
 	gb_directory_params p;
-	char *password = NULL;
+	char *password = NULL, *keytab = NULL;
 	int rc;
 
 	*out = NULL;
 	if ((rc = gb_config_require_directory(cfg, err)))
 		return rc;
-	if ((rc = gb_config_bind_password(cfg, &password, err)))
-		return rc;
 	c = &cfg->directory;
 	memset(&p, 0, sizeof p);
+	if (c->bind_method && strcmp(c->bind_method, "gssapi") == 0) {
+		p.bind_method = GB_DIR_BIND_GSSAPI;
+		if ((rc = gb_config_keytab(cfg, &keytab, err)))
+			return rc;
+	} else if ((rc = gb_config_bind_password(cfg, &password, err))) {
+		return rc;
+	}
 	p.uri = c->uri;
 	p.bind_dn = c->bind_dn;
 	p.password = password;
+	p.keytab = keytab;
+	p.principal = c->principal;
 	p.base_dn = c->base_dn;
 	p.ca_file = c->ca_file;
 	p.start_tls = c->start_tls;
@@ -524,6 +595,7 @@ int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error 
 	p.allowed_containers = cfg->provisioning.present ? cfg->provisioning.allowed_containers : NULL;
 	rc = gb_directory_open(&p, out, err);
 	gb_secret_free(password);
+	free(keytab);
 	return rc;
 }
 

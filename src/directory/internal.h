@@ -7,13 +7,20 @@
 #include "groupbridge/adcodec.h"
 #include "groupbridge/directory.h"
 
+/* The Kerberos side of a GSSAPI bind (kerberos.c). */
+typedef struct gb_dir_krb5 gb_dir_krb5;
+
 struct gb_directory {
 	LDAP *ld;            /* the DC */
 	LDAP *gc;            /* the Global Catalog, opened on first use */
 	char *uri;
 	char *gc_uri;
+	gb_directory_bind_method bind_method;
 	char *bind_dn;
 	char *password;
+	char *keytab;        /* GSSAPI */
+	char *principal;     /* GSSAPI */
+	gb_dir_krb5 *krb5;   /* GSSAPI: libkrb5 context and the private credential cache, made on first connect */
 	char *base_dn;
 	char *ca_file;
 	bool start_tls;
@@ -30,6 +37,19 @@ struct gb_directory {
 	size_t nrefused;
 	gb_directory_stats stats;
 };
+
+/* GSSAPI, step 1: a fresh TGT for d->principal from d->keytab into d's private memory credential cache (made on
+ * first use). 0, or GB_EAUTH (no usable key, unknown principal, clock skew...), GB_ERETRY (no KDC answered),
+ * GB_ECONFIG (no realm or KDC configured, unreadable keytab) with a message naming principal and keytab. */
+int gb_dir_krb5_login(gb_directory *d, gb_error *err);
+
+/* GSSAPI, step 2: binds ld with SASL/GSSAPI from that cache (the thread's GSSAPI cache name is set for the bind and
+ * restored afterwards). tls: the connection is TLS-protected (no SASL security layer, channel binding). Returns an
+ * LDAP result code, as ldap_sasl_bind_s does (its diagnostic message on ld). */
+int gb_dir_gssapi_bind(gb_directory *d, LDAP *ld, bool tls);
+
+/* Destroys the private credential cache and frees the Kerberos context. NULL is fine. */
+void gb_dir_krb5_free(gb_dir_krb5 *k);
 
 /* Forgets the refusals of the previous member change (at the start of each). */
 void gb_dir_refusals_clear(gb_directory *d);

@@ -706,9 +706,10 @@ int gb_directory_probe(const gb_config *cfg, char *detail, size_t n, int *has_an
 		tls = "starttls";
 	else
 		tls = "no tls (allow_insecure)";
-	snprintf(detail, n, "%s (%s, ca %s) bound as %s; dc %s", d->uri, tls,
-		 strncmp(tls, "no", 2) == 0 ? "none" : d->ca_file ? d->ca_file : "system trust store", d->bind_dn,
-		 host ? host : "unknown");
+	snprintf(detail, n, "%s (%s, ca %s) bound as %s%s; dc %s", d->uri, tls,
+		 strncmp(tls, "no", 2) == 0 ? "none" : d->ca_file ? d->ca_file : "system trust store",
+		 d->bind_method == GB_DIR_BIND_GSSAPI ? d->principal : d->bind_dn,
+		 d->bind_method == GB_DIR_BIND_GSSAPI ? " (kerberos, sasl/gssapi)" : "", host ? host : "unknown");
 out:
 	gb_dir_entry_free(attr);
 	gb_dir_entry_free(root);

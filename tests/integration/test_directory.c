@@ -313,7 +313,7 @@ Test(directory, tls_verified_with_the_test_ca_and_refused_without_it)
 	cr_assert_eq(open_dir(env("GB_TEST_DC1_GB_LDAP_URI"), false, ca_file(), NULL, NULL, &d, &err), GB_EINVAL);
 }
 
-/* AD review D10: the DC requires TLS for a simple bind (Samba's default "ldap server require strong auth = yes", as
+/* AD review D10: the DC requires TLS for a simple bind (the test bed's "ldap server require strong auth = allow_sasl_over_tls", as
  * Windows with LDAPServerIntegrity 2): even with allow_insecure, a plain bind gets strongerAuthRequired (8), which is
  * an authentication error, and the server's reason is kept. */
 Test(directory, a_plain_simple_bind_on_a_hardened_dc_is_an_authentication_error)

@@ -18,8 +18,11 @@
 #     --secret-file F       the Graph client secret from F instead of the fake's
 #     --no-ca               no ca_file line in [directory] (tests of an unknown certificate authority)
 #     --no-graph            no [graph] section
+#     --kerberos            bind with bind_method = gssapi as the delegated account's principal, with the keys of
+#                           GB_TEST_<DC>_GB_KEYTAB (the test bed's KDC; groupbridge needs KRB5_CONFIG set to
+#                           GB_TEST_<DC>_KRB5_CONFIG in its environment)
 gb_ini() {
-	_gi_admin="" _gi_starttls="" _gi_pw="" _gi_secret="" _gi_ca=yes _gi_graph=yes
+	_gi_admin="" _gi_starttls="" _gi_pw="" _gi_secret="" _gi_ca=yes _gi_graph=yes _gi_krb5=""
 	[ "${GB_TEST_BIND:-}" != admin ] || _gi_admin=yes
 	while :; do
 		case ${1:-} in
@@ -29,6 +32,7 @@ gb_ini() {
 		--secret-file) _gi_secret=$2; shift ;;
 		--no-ca) _gi_ca="" ;;
 		--no-graph) _gi_graph="" ;;
+		--kerberos) _gi_krb5=yes ;;
 		*) break ;;
 		esac
 		shift
@@ -69,7 +73,14 @@ _gi_directory() {
 	else
 		printf '[directory]\nuri = %s\n' "$_gi_ldaps"
 	fi
-	printf 'bind_dn = %s\nbind_password_file = %s\nbase_dn = %s\n' "$_gi_dn" "${_gi_pw:-$_gi_file_pw}" "$_gi_base"
+	if [ -n "$_gi_krb5" ]; then
+		eval "_gi_keytab=\$GB_TEST_${1}_GB_KEYTAB _gi_principal=\$GB_TEST_${1}_GB_PRINCIPAL"
+		printf 'bind_method = gssapi\nkeytab = %s\nprincipal = %s\nbase_dn = %s\n' "$_gi_keytab" "$_gi_principal" \
+			"$_gi_base"
+	else
+		printf 'bind_dn = %s\nbind_password_file = %s\nbase_dn = %s\n' "$_gi_dn" "${_gi_pw:-$_gi_file_pw}" \
+			"$_gi_base"
+	fi
 	[ -z "$_gi_ca" ] || printf 'ca_file = %s\n' "$GB_TEST_CA_DIR/ca.pem"
 	printf '\n'
 }

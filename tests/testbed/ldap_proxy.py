@@ -16,7 +16,7 @@ TLS: each leg is a TLS session of its own. Towards the client the proxy presents
 test CA for the listen address); towards Samba it verifies the DC's certificate against --ca. A StartTLS request is
 forwarded to Samba; when Samba accepts it, the proxy upgrades its upstream leg, passes the success on and upgrades the
 client's leg. So a client that binds before StartTLS meets Samba's own plain-text policy (strongerAuthRequired with
-"ldap server require strong auth = yes"), exactly as without the proxy.
+"ldap server require strong auth = allow_sasl_over_tls"), exactly as without the proxy.
 
 What it changes, each switch off when 0 or absent:
   --max-val-range N   MaxValRange: an answer "attr;range=L-H" or "attr;range=L-*" with more than N values keeps the

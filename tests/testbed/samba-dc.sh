@@ -11,11 +11,14 @@
 # share a machine without rebuilding each other's. Needs root (samba-tool provision chowns files) and
 # $GB_TEST_CA_DIR for the certificate.
 #
-# The DC runs with Samba's (and Windows Server 2025's) hardening: "ldap server require strong auth = yes", so a
-# simple bind needs TLS (LDAPS or StartTLS) and gets strongerAuthRequired (8) without it.
+# The DC runs hardened as Windows Server 2025 is: "ldap server require strong auth = allow_sasl_over_tls", so a
+# simple bind needs TLS (LDAPS or StartTLS) and gets strongerAuthRequired (8) without it, and a SASL bind needs sign
+# or seal without TLS and must have neither inside TLS (Windows refuses sign/seal over TLS, 00002029; Samba's "yes"
+# would instead refuse SASL binds inside TLS that Windows accepts). Its KDC runs too (port 88 on IP): the delegated
+# account's keytab, a krb5.conf and the service principal ldap/IP make Kerberos (SASL/GSSAPI) binds work.
 set -eu
 
-TEMPLATE_VERSION=3
+TEMPLATE_VERSION=4
 ADMIN_PASSWORD='Gb-Test-Pa55word!'
 SVC_ACCOUNT=svc-groupbridge
 SVC_PASSWORD='Gb-Svc-Pa55word!7'
@@ -82,7 +85,7 @@ write_conf() {
 	d=$1
 	ip=$2
 	tls=$3
-	strong=yes
+	strong=allow_sasl_over_tls
 	[ "$tls" = yes ] || strong=no
 	{
 		echo "[global]"
@@ -96,7 +99,7 @@ write_conf() {
 	binddns dir = $d/bind-dns
 	interfaces = $ip/8
 	bind interfaces only = yes
-	server services = ldap
+	server services = ldap, kdc
 	ldap server require strong auth = $strong
 	pid directory = $d/run
 	ncalrpc dir = $d/run/ncalrpc
@@ -118,6 +121,36 @@ EOF
 		fi
 	} >"$d/etc/smb.conf.new"
 	mv "$d/etc/smb.conf.new" "$d/etc/smb.conf"
+}
+
+# kerberize DIR IP BINDDN: the KDC side of the test bed. A krb5.conf for clients (KDC on IP, no DNS, no reverse
+# lookups, the host name of a service taken as written) and the service principal ldap/IP on the DC's account, so
+# that a client given ldaps://IP asks for a ticket the DC can read: on loopback there is no DNS name that resolves
+# to IP without editing /etc/hosts, and a Windows DC accepts IP-address SPNs as well (Windows Server 2016 and
+# later). The keytab of the delegated account is in the template (svc.keytab).
+kerberize() {
+	d=$1
+	ip=$2
+	cat >"$d/krb5.conf" <<KRB5
+[libdefaults]
+	default_realm = $realm
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	dns_canonicalize_hostname = false
+	rdns = false
+	udp_preference_limit = 0
+[realms]
+	$realm = {
+		kdc = $ip
+	}
+[domain_realm]
+	$ip = $realm
+	.$realm_lower = $realm
+KRB5
+	printf 'dn: CN=DC1,OU=Domain Controllers,%s\nchangetype: modify\nadd: servicePrincipalName\nservicePrincipalName: ldap/%s\n-\n' \
+		"$base_dn" "$ip" | LDAPTLS_CACERT="$d/tls/ca.pem" ldapmodify -H "ldaps://$ip" -D "$3" -y "$d/password" \
+		>"$d/log/spn.log" 2>&1 || grep -q 'Type or value exists\|(20)' "$d/log/spn.log" ||
+		die "the service principal ldap/$ip could not be added: $(cat "$d/log/spn.log")"
 }
 
 # launch DIR IP BINDDN [TLS]: start samba in DIR, wait for an authenticated bind (over LDAPS verified with DIR's CA
@@ -240,6 +273,14 @@ build_template() {
 		rm -rf "$work"
 		die "the delegated account of $realm could not be set up"
 	fi
+	# the delegated account's Kerberos keys, as an administrator exports them for a Linux host (sssd, adcli)
+	if ! samba-tool domain exportkeytab "$work/svc.keytab" --principal="$SVC_ACCOUNT@$realm" \
+		-s "$work/etc/smb.conf" >"$work/log/keytab.log" 2>&1; then
+		cat "$work/log/keytab.log" >&2
+		rm -rf "$work"
+		die "the keytab of $SVC_ACCOUNT@$realm could not be exported"
+	fi
+	chmod 600 "$work/svc.keytab"
 	rm -rf "$work/run" "$work/log" "$work/password"
 	echo "$TEMPLATE_VERSION" >"$work/gb-template-version"
 	rm -rf "$tpl"
@@ -283,12 +324,14 @@ cmd_start() {
 	write_conf "$dir" "$ip" yes
 	bind_dn="CN=Administrator,CN=Users,$base_dn"
 	launch "$dir" "$ip" "$bind_dn"
+	kerberize "$dir" "$ip" "$bind_dn"
 	cat >"$dir/env" <<EOF
 ${prefix}_IP='$ip'
 ${prefix}_LDAP_URI='ldap://$ip'
 ${prefix}_LDAPS_URI='ldaps://$ip'
 ${prefix}_GC_URI='ldap://$ip:3268'
 ${prefix}_REALM='$realm'
+${prefix}_DIR='$dir'
 ${prefix}_BASE_DN='$base_dn'
 ${prefix}_BIND_DN='$bind_dn'
 ${prefix}_BIND_UPN='Administrator@$realm_lower'
@@ -301,6 +344,9 @@ ${prefix}_GB_BIND_DN='CN=$SVC_ACCOUNT,CN=Users,$base_dn'
 ${prefix}_GB_BIND_UPN='$SVC_ACCOUNT@$realm_lower'
 ${prefix}_GB_PASSWORD_FILE='$dir/svc-password'
 ${prefix}_PROTECTED_GROUP_DN='CN=gb-protected-group,CN=Users,$base_dn'
+${prefix}_KRB5_CONFIG='$dir/krb5.conf'
+${prefix}_GB_KEYTAB='$dir/svc.keytab'
+${prefix}_GB_PRINCIPAL='$SVC_ACCOUNT@$realm'
 EOF
 	started_ok=yes
 }

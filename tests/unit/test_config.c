@@ -1,7 +1,10 @@
 /* Unit tests of the configuration reader: every problem names FILE:LINE, secrets never live in the file. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "groupbridge/config.h"
 
@@ -198,4 +201,96 @@ Test(config, jwt_alg_is_ps256_or_rs256_for_certificates_only)
 		    "t.ini:6: [graph] jwt_alg must be PS256 or RS256");
 	parse_fails("[graph]\ntenant_id = t\nclient_id = c\nclient_secret_env = X\njwt_alg = RS256\n",
 		    "jwt_alg is for certificate credentials");
+}
+
+/* Issue 16: bind_method = gssapi binds as principal with the keys in keytab; no password key may sit next to it,
+ * and each missing or misplaced key is named. */
+Test(config, gssapi_bind_takes_a_keytab_and_a_principal_instead_of_a_password)
+{
+	const char *head = "[directory]\nuri = ldaps://dc1.contoso.com\nbase_dn = DC=contoso,DC=com\n";
+	char text[512];
+	gb_config *c;
+
+	snprintf(text, sizeof text, "%sbind_method = gssapi\nkeytab = /etc/groupbridge/svc.keytab\n"
+		 "principal = svc-groupbridge@CONTOSO.COM\n", head);
+	c = parse_ok(text);
+	cr_assert_str_eq(c->directory.bind_method, "gssapi");
+	cr_assert_str_eq(c->directory.keytab, "/etc/groupbridge/svc.keytab");
+	cr_assert_str_eq(c->directory.principal, "svc-groupbridge@CONTOSO.COM");
+	cr_assert_null(c->directory.bind_dn);
+	gb_config_free(c);
+
+	c = parse_ok("[directory]\nuri = ldaps://dc\nbind_dn = x\nbind_password_env = P\nbase_dn = DC=x\n");
+	cr_assert_str_eq(c->directory.bind_method, "simple", "simple is the default");
+	gb_config_free(c);
+
+	snprintf(text, sizeof text, "%sbind_method = gssapi\nkeytab = /k\nprincipal = p@R\nbind_password_file = /pw\n",
+		 head);
+	parse_fails(text, "t.ini:7: [directory] bind_password_file is for bind_method = simple");
+	snprintf(text, sizeof text, "%sbind_method = gssapi\nbind_dn = x\nkeytab = /k\nprincipal = p@R\n", head);
+	parse_fails(text, "t.ini:5: [directory] bind_dn is for bind_method = simple");
+	snprintf(text, sizeof text, "%sbind_method = gssapi\nprincipal = p@R\n", head);
+	parse_fails(text, "t.ini:1: [directory] bind_method = gssapi needs keytab");
+	snprintf(text, sizeof text, "%sbind_method = gssapi\nkeytab = /k\n", head);
+	parse_fails(text, "t.ini:1: [directory] bind_method = gssapi needs principal");
+	snprintf(text, sizeof text, "%sbind_dn = x\nbind_password_env = P\nkeytab = /k\n", head);
+	parse_fails(text, "t.ini:6: [directory] keytab is for bind_method = gssapi");
+	snprintf(text, sizeof text, "%sbind_method = kerberos\n", head);
+	parse_fails(text, "t.ini:4: [directory] bind_method must be simple or gssapi, not \"kerberos\"");
+	/* ldap:// without TLS: the message does not speak of a password that a Kerberos bind does not send */
+	parse_fails("[directory]\nuri = ldap://dc\nbase_dn = DC=x\nbind_method = gssapi\nkeytab = /k\nprincipal = p@R\n",
+		    "t.ini:2: [directory] uri ldap://dc would bind and read unencrypted");
+}
+
+/* The keytab holds the account's keys: it is checked as a secret file is (mode, regular file), and may be a systemd
+ * credential. */
+Test(config, the_keytab_is_private_and_may_be_a_credential)
+{
+	char dir[] = "/tmp/gb-keytab-XXXXXX", path[256], link[256], text[768];
+	gb_config *c;
+	char *out = (char *)1;
+	gb_error err;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/svc.keytab", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("\x05\x02", f);
+	fclose(f);
+	chmod(path, 0644);
+	snprintf(text, sizeof text, "[directory]\nuri = ldaps://dc\nbase_dn = DC=x\nbind_method = gssapi\nkeytab = %s\n"
+		 "principal = p@R\n", path);
+	c = parse_ok(text);
+	cr_assert_eq(gb_config_keytab(c, &out, &err), GB_ECONFIG);
+	cr_assert_null(out);
+	cr_assert(strstr(err.msg, "is accessible by group or others (mode 644)") != NULL, "%s", err.msg);
+	chmod(path, 0600);
+	cr_assert_eq(gb_config_keytab(c, &out, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, path);
+	free(out);
+	gb_config_free(c);
+
+	snprintf(link, sizeof link, "%s/link.keytab", dir);
+	cr_assert_eq(symlink(path, link), 0);
+	snprintf(text, sizeof text, "[directory]\nuri = ldaps://dc\nbase_dn = DC=x\nbind_method = gssapi\nkeytab = %s\n"
+		 "principal = p@R\n", link);
+	c = parse_ok(text);
+	cr_assert_eq(gb_config_keytab(c, &out, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+	gb_config_free(c);
+
+	c = parse_ok("[directory]\nuri = ldaps://dc\nbase_dn = DC=x\nbind_method = gssapi\nkeytab = credential:svc.keytab\n"
+		     "principal = p@R\n");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	cr_assert_eq(gb_config_keytab(c, &out, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "CREDENTIALS_DIRECTORY") != NULL, "%s", err.msg);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	cr_assert_eq(gb_config_keytab(c, &out, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, path);
+	free(out);
+	gb_config_free(c);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
 }

@@ -2,7 +2,10 @@
  * Samba never produces), the write fence, the delete rule, and the classification of LDAP result codes. */
 #include <criterion/criterion.h>
 #include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "groupbridge/directory.h"
 
@@ -292,6 +295,49 @@ Test(open, dc_and_gc_tls_modes_may_differ)
 	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL, "a plain GC");
 	cr_assert(strstr(err.msg, "gc_uri") != NULL && strstr(err.msg, "unencrypted") != NULL, "%s", err.msg);
 	cr_assert_null(d);
+}
+
+/* Issue 16: a Kerberos bind needs keytab and principal (checked before connecting), and a Kerberos failure names
+ * both, never a key: here the KDC of the realm does not answer (a closed port). */
+Test(open, gssapi_needs_keytab_and_principal_and_its_errors_name_them)
+{
+	char dir[] = "/tmp/gb-krb5-XXXXXX", conf[256];
+	gb_directory *d = (gb_directory *)1;
+	gb_directory_params p;
+	gb_error err;
+	FILE *f;
+	int rc;
+
+	memset(&p, 0, sizeof p);
+	p.bind_method = GB_DIR_BIND_GSSAPI;
+	p.uri = "ldaps://127.0.0.1:1";
+	p.base_dn = "DC=x";
+	p.principal = "svc-groupbridge@TEST.INVALID";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+	cr_assert_null(d);
+	cr_assert(strstr(err.msg, "needs keytab and principal") != NULL, "%s", err.msg);
+	p.principal = NULL;
+	p.keytab = "/nonexistent/svc.keytab";
+	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(conf, sizeof conf, "%s/krb5.conf", dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("[libdefaults]\n default_realm = TEST.INVALID\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
+	      "[realms]\n TEST.INVALID = {\n  kdc = 127.0.0.1:1\n }\n", f);
+	fclose(f);
+	setenv("KRB5_CONFIG", conf, 1);
+	p.principal = "svc-groupbridge@TEST.INVALID";
+	p.connect_timeout = 2;
+	rc = gb_directory_open(&p, &d, &err);
+	cr_assert(rc == GB_ERETRY || rc == GB_ECONFIG || rc == GB_EAUTH, "rc %d: %s", rc, err.msg);
+	cr_assert_null(d);
+	cr_assert(strstr(err.msg, "kerberos login as svc-groupbridge@TEST.INVALID with keytab /nonexistent/svc.keytab") !=
+		  NULL, "%s", err.msg);
+	unsetenv("KRB5_CONFIG");
+	unlink(conf);
+	rmdir(dir);
 }
 
 /* AD review D1: a referral is its own class, so that callers can tell "in another domain of this forest" from a
