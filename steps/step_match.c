@@ -178,3 +178,26 @@ int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err)
 	gb_map_free(by_dn);
 	return rc;
 }
+
+int gb_step_match_forget(gb_migrate_ctx *c, char *detail, size_t n, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, forgotten = 0;
+
+	rc = gb_store_prepare(c->st, "UPDATE migration_groups SET matched_dn = NULL, match_result = NULL WHERE "
+				     "match_result IS NOT NULL OR matched_dn IS NOT NULL",
+			      &s, err);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "forgetting the matches");
+	sqlite3_finalize(s);
+	if (!rc)
+		forgotten = sqlite3_changes(gb_store_db(c->st));
+	if (!rc) {
+		char prefix[128];
+		snprintf(prefix, sizeof(prefix), "%s", *detail ? detail : "rolled back");
+		snprintf(detail, n, "%s: the matches of %d groups forgotten (state only; AD and the tenant unchanged)",
+			 prefix, forgotten);
+	}
+	return rc;
+}
