@@ -33,9 +33,10 @@ The shell helpers in tests/integration/lib_ad.sh call this instead of carrying P
                                            scenario runner: "@GUID:CN@<TAB>guid" and "@SID:CN@<TAB>sid" lines for
                                            entry below OU
   gbtest.py subst MAP [--reverse]          copies stdin to stdout with every placeholder of MAP ("KEY<TAB>VALUE"
-                                           lines) replaced by its value; --reverse replaces values by their keys,
-                                           longest first, and sorts runs of "<GUID=...>" value lines (normalising
-                                           output for golden files)
+                                           lines) replaced by its value, and test user names (u-alice) by their
+                                           GUIDs (user_id); --reverse replaces values by their keys, longest first,
+                                           the users' GUIDs by their names, and sorts runs of "<GUID=...>" value
+                                           lines (normalising output for golden files)
   gbtest.py protect-sd                     a security descriptor (base64, self-relative) on stdin -> the same with
                                            SE_DACL_PROTECTED set (its DACL no longer inherits), base64
   gbtest.py own-anchors                    LDIF (adminDescription, msDS-ExternalDirectoryObjectId) on stdin -> the
@@ -154,6 +155,14 @@ def user_id(name):
     if len(short) <= 6:
         return "0000eeee-0000-4000-8000-" + short.encode().hex().zfill(12)
     return str(uuid.uuid5(uuid.NAMESPACE_OID, name))
+
+
+def user_name(guid):
+    """user_id's inverse for its readable form: 0000eeee-0000-4000-8000-00616c696365 -> u-alice."""
+    h = guid[-12:]
+    while h.startswith("00"):
+        h = h[2:]
+    return "u-" + bytes.fromhex(h).decode()
 
 
 def security_group(gid, name, members):
@@ -280,10 +289,12 @@ def cmd_subst(args):
         for key, value in sorted(pairs, key=lambda kv: -len(kv[1])):
             if len(value) >= 8:  # a short value (@TAG@, a pid) could stand inside other numbers
                 text = re.sub(re.escape(value), lambda _m, k=key: k, text, flags=re.I)
+        text = re.sub(r"0000eeee-0000-4000-8000-[0-9a-f]{12}", lambda m: user_name(m.group(0)), text)
         text = sort_value_runs(text)
     else:
         for key, value in pairs:
             text = text.replace(key, value)
+        text = re.sub(r"(?<![\w-])u-[a-z0-9_]{1,6}(?![\w-])", lambda m: user_id(m.group(0)), text)
         left = re.findall(r"@[A-Z]+(?::[^@\n]*)?@", text)
         if left:
             sys.exit("gbtest.py subst: no value for %s" % ", ".join(sorted(set(left))))
