@@ -336,20 +336,19 @@ int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err)
 	return 0; /* the inventory is what it read; the gate is a person's review of it */
 }
 
-int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err)
+int gb_migrate_scope_check(const gb_config *cfg, gb_store *st, const char *what, gb_error *err)
 {
-	const gb_config_provisioning *p = &c->cfg->provisioning;
-	const char *target = c->cfg->migration.handoff_target;
+	const gb_config_provisioning *p = &cfg->provisioning;
 	sqlite3_stmt *s = NULL;
 	gb_buf some;
 	size_t n = 0;
 	int rc;
 
-	if ((target && strcmp(target, "groupbridge") != 0) || !p->scope || strcmp(p->scope, "all") != 0)
+	if (!p->scope || strcmp(p->scope, "all") != 0)
 		return 0;
-	rc = gb_store_prepare(c->st, "SELECT object_id, class, COALESCE(match_result, reason) FROM migration_groups "
-				     "WHERE class NOT IN ('ready', 'converted', 'orphan') OR match_result LIKE 'blocked%' "
-				     "ORDER BY object_id",
+	rc = gb_store_prepare(st, "SELECT object_id, class, COALESCE(match_result, reason) FROM migration_groups "
+				  "WHERE class NOT IN ('ready', 'converted', 'orphan') OR match_result LIKE 'blocked%' "
+				  "ORDER BY object_id",
 			      &s, err);
 	if (rc)
 		return rc;
@@ -362,12 +361,20 @@ int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err)
 	sqlite3_finalize(s);
 	if (n)
 		rc = gb_error_set(err, GB_ECONFIG,
-				  "precondition of step handoff: [provisioning] scope = all would create %zu groups the "
-				  "migration leaves out again, beside their written-back AD groups, which carry no anchor "
-				  "(%s%s): a filter cannot tell them apart, as their cloud groups match like any other; use "
-				  "scope = selected, to which the hand-over adds the matched groups (runbooks/rollback.md, "
-				  "\"Groups left out\")",
-				  n, gb_buf_cstr(&some), n > 3 ? "; ..." : "");
+				  "%s: [provisioning] scope = all would create %zu groups the migration leaves out again, "
+				  "beside their written-back AD groups, which carry no anchor (%s%s): a filter cannot tell "
+				  "them apart, as their cloud groups match like any other; use scope = selected, to which "
+				  "the hand-over adds the matched groups (runbooks/rollback.md, \"Groups left out\")",
+				  what, n, gb_buf_cstr(&some), n > 3 ? "; ..." : "");
 	gb_buf_free(&some);
 	return rc;
+}
+
+int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err)
+{
+	const char *target = c->cfg->migration.handoff_target;
+
+	if (target && strcmp(target, "groupbridge") != 0)
+		return 0;
+	return gb_migrate_scope_check(c->cfg, c->st, "precondition of step handoff", err);
 }

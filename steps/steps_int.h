@@ -9,11 +9,8 @@ int gb_step_import_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_import_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err);
-/* Review D8: the groups the migration leaves out (classes other than ready, converted and orphan, and groups match
- * blocked) keep their written-back AD group without an anchor, so a provisioning whose scope takes every group would
- * create each of them again beside the old one. With handoff_target = groupbridge and [provisioning] scope = all,
- * GB_ECONFIG naming how many, a few of them and why, while any exists; 0 otherwise (and for the cloudsync target,
- * whose scope mode runbooks/handoff.md covers). */
+/* gb_migrate_scope_check for the handoff to groupbridge (the cloudsync target: 0, its job's scope mode is in
+ * runbooks/handoff.md and runbooks/rollback.md). */
 int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err);
 int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 int gb_step_stamp_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err);

@@ -141,6 +141,12 @@ int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err
  * rolling-back, or takes no evidence; the verification's error otherwise (the step stays as it was). */
 int gb_migrate_confirm(gb_migrate_ctx *c, const char *step, const char *evidence, gb_error *err);
 
+/* Review D8: the groups the migration leaves out (classes other than ready, converted and orphan, and the groups match
+ * blocked) keep their written-back AD group without an anchor, so provisioning with [provisioning] scope = all would
+ * create each again beside it. GB_ECONFIG (prefixed by what: the command or step) naming how many, the first ones
+ * and why, while scope = all and any is recorded in st; 0 otherwise (and when no migration is recorded). */
+int gb_migrate_scope_check(const gb_config *cfg, gb_store *st, const char *what, gb_error *err);
+
 /* Rolls back a step that ran (done, waiting, failed, or rolling-back to write its script again). Allowed when every
  * later step that has run is rolled back, or harmless to it (gb_step_later); the later steps that only recorded what
  * they read are forgotten with it (rolled-back, to run again). A step with a plan applies its rollback plan; a step

@@ -361,6 +361,9 @@ expect_out "disable-writeback is recorded as verified, not attested" "verified: 
 expect_not "no step is marked attested in this migration" "ATTESTED"
 run $GB report status --format csv
 expect_out "the status as CSV names the steps" "connect-sync-coexistence"
+run $GB_BIN --config "$T/gb-all.ini" --state "$T/gb.db" provision --dry-run
+expect_rc "provision with scope = all is refused while the migration leaves groups out (review D8)" 2
+expect_err "it says why" "provision: [provisioning] scope = all would create 4 groups the migration leaves out again"
 run $GB provision --dry-run
 expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No changes."
 expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"

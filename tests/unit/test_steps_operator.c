@@ -1018,6 +1018,9 @@ Test(leftout, scope_all_is_refused_while_groups_are_left_out, .init = setup, .fi
 	cr_assert(strstr(err.msg, "scope = all would create 2 groups") && strstr(err.msg, "000000000032 (protected") &&
 	              strstr(err.msg, "000000000005 (ready: blocked: no anchor)") && !strstr(err.msg, "000000000033"),
 	          "%s", err.msg);
+	/* groupbridge provision asks the same */
+	cr_assert_eq(gb_migrate_scope_check(cfg, st, "provision", &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "provision: [provisioning] scope = all would create 2 groups"), "%s", err.msg);
 	cr_assert_eq(gb_store_exec(st, "DELETE FROM migration_groups WHERE class = 'protected' OR match_result LIKE 'b%'",
 	                           &err),
 	             0);
