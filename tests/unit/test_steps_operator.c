@@ -941,6 +941,34 @@ Test(rollback, match_forgets_the_matches_audited, .init = setup, .fini = teardow
 	             3);
 }
 
+Test(rollback, stamps_and_conversions_roll_back_from_done_and_failed, .init = setup, .fini = teardown)
+{
+	static const char *const from[] = {"done", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx("writeback_ou = OU=Groups,DC=contoso,DC=com\n");
+	for (i = 0; i < 2; i++) {
+		states(through_convert);
+		set_step("match", "pending");
+		set_step("convert-soa", from[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "convert-soa", &err), 0, "from %s: %s", from[i], err.msg);
+		cr_assert_str_eq(step_state("convert-soa"), "rolled-back");
+		states(before_step5);
+		set_step("stamp-anchors", from[i]);
+		set_step("connect-sync-coexistence", "pending");
+		set_step("disable-writeback", "pending");
+		set_step("convert-soa", "pending");
+		cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), 0, "from %s: %s", from[i], err.msg);
+		cr_assert_str_eq(step_state("stamp-anchors"), "rolled-back");
+	}
+	/* from pending or rolled-back there is nothing to roll back */
+	cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "is rolled-back: there is nothing to roll back"), "%s", err.msg);
+	cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "is pending"), "%s", err.msg);
+}
+
 Test(rollback, convert_soa_rolls_back_after_match_which_is_forgotten, .init = setup, .fini = teardown)
 {
 	gb_error err;
