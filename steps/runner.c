@@ -16,14 +16,18 @@ const gb_step gb_migrate_steps[] = {
      .plan = gb_step_no_changes,
      .collect = gb_step_import_collect,
      .verify = gb_step_import_verify,
-     .rollback_refusal = "the import changes nothing outside the state database; import another export instead"},
+     .rollback_refusal = "the import changes nothing outside the state database; import another export instead",
+     .later = GB_LATER_HARMLESS,
+     .later_why = "it changes nothing outside the state database"},
     {.name = "inventory",
      .summary = "pair written-back AD groups with their cloud groups and classify them (the assessment)",
      .gate = true,
      .plan = gb_step_no_changes,
      .collect = gb_step_inventory_collect,
      .verify = gb_step_inventory_verify,
-     .rollback_refusal = "the inventory changes nothing; run it again instead"},
+     .rollback_refusal = "the inventory changes nothing; run it again instead",
+     .later = GB_LATER_HARMLESS,
+     .later_why = "it changes nothing outside the state database"},
     {.name = "stamp-anchors",
      .summary = "copy adminDescription into " GB_DIRECTORY_ANCHOR_ATTR " on every ready group",
      .plan = gb_step_stamp_plan,
@@ -31,14 +35,20 @@ const gb_step gb_migrate_steps[] = {
      .fence = gb_step_writeback_ou,
      .hook = gb_step_stamp_hook,
      .verify = gb_step_stamp_verify,
-     .rollback_plan = gb_step_stamp_rollback_plan},
+     .rollback_plan = gb_step_stamp_rollback_plan,
+     .later_why = "the anchors it wrote are what the later steps find the groups by"},
     {.name = "connect-sync-coexistence",
      .summary = "the operator adds the coexistence rules on the Connect Sync server (a script)",
      .gate = true,
      .plan = gb_step_no_changes,
      .collect = gb_step_coexist_collect,
-     .rollback_refusal = "the rules were added on the Connect Sync server: remove them there (runbooks/rollback.md)",
-     .confirm = gb_step_coexist_confirm},
+     .rollback_script = gb_step_coexist_rollback_script,
+     .rollback_confirm = gb_step_coexist_rollback_confirm,
+     .confirm = gb_step_coexist_confirm,
+     /* The rules key on cloudMastered and cloudNoFlow, never on msDS-ExternalDirectoryObjectId: removing the anchors
+      * under them changes nothing Connect Sync does. */
+     .later = GB_LATER_HARMLESS,
+     .later_why = "its rules do not read the anchors"},
     {.name = "disable-writeback",
      .summary = "the operator disables group writeback v2 (irreversible; a script, after a snapshot)",
      .gate = true,
@@ -47,7 +57,10 @@ const gb_step gb_migrate_steps[] = {
      .rollback_refusal = "disabling group writeback v2 cannot be undone (Set-ADSyncAADCompanyFeature -GroupWritebackV2 "
 			 "$false)",
      .confirm = gb_step_disable_confirm,
-     .confirmed = "verified: every group as in the snapshot taken before"},
+     .confirmed = "verified: every group as in the snapshot taken before",
+     .later = GB_LATER_IRREVERSIBLE,
+     .later_why = "its script was written, so group writeback v2 may be disabled already, which cannot be undone; from "
+		  "then on the groups depend on their anchors and the coexistence rules until the hand-over"},
     {.name = "convert-soa",
      .summary = "convert the listed groups' source of authority to the cloud (and remember their AD DN)",
      .plan = gb_step_convert_plan,
@@ -55,13 +68,16 @@ const gb_step gb_migrate_steps[] = {
      .fence = gb_step_convert_fence,
      .check = gb_step_convert_check,
      .verify = gb_step_convert_verify,
-     .rollback_plan = gb_step_convert_rollback_plan},
+     .rollback_plan = gb_step_convert_rollback_plan,
+     .later_why = "the converted groups are cloud-managed"},
     {.name = "match",
      .summary = "find each group's AD group (anchor or GroupDN) and confirm it (anchor or SID); a gate",
      .gate = true,
      .plan = gb_step_no_changes,
      .collect = gb_step_match_collect,
-     .rollback_refusal = "the match changes nothing; run it again instead"},
+     .rollback_state = gb_step_match_forget,
+     .later = GB_LATER_FORGOTTEN,
+     .later_why = "it only recorded the AD group each cloud group will keep"},
     {.name = "handoff",
      .summary = "hand the matched groups to provisioning (the plan first; a gate, applied on confirm)",
      .gate = true,
@@ -73,11 +89,13 @@ const gb_step gb_migrate_steps[] = {
      .summary = "compare each handed-over group with what the rules expect: no drift",
      .plan = gb_step_no_changes,
      .collect = gb_step_verify_collect,
-     .rollback_refusal = "verify changes nothing"},
+     .rollback_refusal = "verify changes nothing",
+     .later = GB_LATER_FORGOTTEN,
+     .later_why = "it only recorded the drift it measured"},
 };
 const size_t gb_migrate_step_count = sizeof(gb_migrate_steps) / sizeof(gb_migrate_steps[0]);
 
-static const char *state_names[] = {"pending", "running", "waiting", "done", "failed", "rolled-back"};
+static const char *state_names[] = {"pending", "running", "waiting", "done", "failed", "rolled-back", "rolling-back"};
 
 const char *gb_step_state_name(gb_step_state s)
 {
@@ -194,12 +212,13 @@ static int write_state(gb_store *st, const char *name, gb_step_state state, cons
 
 /* Records a state; "running" sets the start time, final states the end time. The change and its audit record
  * (before and after {"state": ...}, the detail as its message; outcome failed for a failed step) are committed
- * together. */
-static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail, gb_error *err)
+ * together, with undo's state rollback when undo is given (its detail replaces detail). */
+static int set_state_undo(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail,
+			  const gb_step *undo, gb_error *err)
 {
 	gb_audit_entry e;
 	step_row old;
-	char before[64], after[64];
+	char before[64], after[64], undone[256];
 	int rc;
 
 	rc = load_state(c->st, name, &old, err);
@@ -211,7 +230,13 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 		rc = gb_store_begin(c->st, err);
 	if (rc)
 		return rc;
-	rc = write_state(c->st, name, state, detail, err);
+	if (undo && undo->rollback_state) {
+		snprintf(undone, sizeof(undone), "%s", detail ? detail : "");
+		rc = undo->rollback_state(c, undone, sizeof(undone), err);
+		detail = undone;
+	}
+	if (!rc)
+		rc = write_state(c->st, name, state, detail, err);
 	memset(&e, 0, sizeof(e));
 	e.run_id = c->run_id;
 	e.step = name;
@@ -227,6 +252,11 @@ static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, c
 		return gb_store_commit(c->st, err);
 	gb_store_rollback(c->st);
 	return rc;
+}
+
+static int set_state(gb_migrate_ctx *c, const char *name, gb_step_state state, const char *detail, gb_error *err)
+{
+	return set_state_undo(c, name, state, detail, NULL, err);
 }
 
 int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err)
@@ -273,6 +303,9 @@ int gb_migrate_status(gb_migrate_ctx *c, gb_error *err)
 		fprintf(c->out, "\nThe migration is complete.\n");
 	else if (row.state == GB_STEP_WAITING)
 		fprintf(c->out, "\nNext: review, then  groupbridge migrate confirm %s\n", next->name);
+	else if (row.state == GB_STEP_ROLLING_BACK)
+		fprintf(c->out, "\nNext: run the rollback script of %s (runbooks/rollback.md), then  groupbridge migrate "
+				"confirm %s --export DIR\n", next->name, next->name);
 	else if (!next->plan)
 		fprintf(c->out, "\nNext: step %s, which this version of groupbridge does not carry out yet (see the runbook "
 				"runbooks/%s.md)\n", next->name, next->name);
@@ -297,15 +330,21 @@ static const struct {
 	{"handoff", {"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
 };
 
-/* Checks what a step needs before it starts: the Graph permissions granted to the app (from the token's roles), and
- * for stamp-anchors the forest's schema. GB_ECONFIG naming what is missing. */
+/* Checks what a step needs before it starts: the Graph permissions granted to the app (from the token's roles),
+ * Microsoft's prerequisites the imported export shows (gb_step_prereq_check), for handoff that no group left out
+ * would be created again (gb_step_left_out_check), and for stamp-anchors the forest's schema. GB_ECONFIG naming what
+ * is missing. */
 static int preconditions(gb_migrate_ctx *c, const gb_step *s, gb_error *err)
 {
 	char **roles = NULL;
 	size_t nroles = 0, i, j, k;
 	bool read = false;
-	int rc = 0;
+	int rc;
 
+	/* What the state database and the configuration tell first: it needs no network. */
+	rc = gb_step_prereq_check(c, s->name, err);
+	if (!rc && strcmp(s->name, "handoff") == 0)
+		rc = gb_step_left_out_check(c, err);
 	for (i = 0; !rc && i < sizeof(needs) / sizeof(needs[0]); i++) {
 		bool met = false;
 		gb_graph *graph;
@@ -509,6 +548,10 @@ int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err
 			return gb_error_set(err, GB_EGATE, "step %s is done and waits for your review: groupbridge migrate "
 							   "confirm %s",
 					    s->name, s->name);
+		if (row.state == GB_STEP_ROLLING_BACK)
+			return gb_error_set(err, GB_EGATE, "step %s is being rolled back: run its rollback script, then "
+							   "groupbridge migrate confirm %s --export DIR (runbooks/rollback.md)",
+					    s->name, s->name);
 		if (!s->plan && ran) {
 			/* The run went as far as it can: the rest is for the operator. */
 			fprintf(c->out, "\nThe next step, %s, is not carried out by this version of groupbridge: follow "
@@ -530,6 +573,26 @@ int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err
 	}
 }
 
+/* The confirmation of a rolling-back step: its rollback's evidence, then rolled-back. */
+static int confirm_rollback(gb_migrate_ctx *c, const gb_step *s, const char *evidence, gb_error *err)
+{
+	int rc;
+
+	c->confirmed[0] = '\0';
+	rc = s->rollback_confirm ? s->rollback_confirm(c, evidence, err) : 0;
+	if (rc)
+		return gb_error_prefix(err, "step %s stays rolling-back", s->name);
+	rc = set_state(c, s->name, GB_STEP_ROLLED_BACK,
+		       c->confirmed[0] ? c->confirmed
+		       : evidence     ? "rolled back: verified from the Connect Sync export given"
+				      : "rolled back: ATTESTED by the operator, not verified from an export",
+		       err);
+	if (!rc)
+		fprintf(c->out, "step %s rolled back%s\n", s->name,
+			evidence || c->confirmed[0] ? "" : " (attested, not verified: every report says so)");
+	return rc;
+}
+
 int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence, gb_error *err)
 {
 	const gb_step *s = gb_migrate_find_step(name);
@@ -538,11 +601,13 @@ int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence
 
 	if (!s)
 		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
-	if (evidence && !s->confirm)
-		return gb_error_set(err, GB_EINVAL, "step %s takes no --export", name);
 	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
+	if (row.state == GB_STEP_ROLLING_BACK)
+		return confirm_rollback(c, s, evidence, err);
+	if (evidence && !s->confirm)
+		return gb_error_set(err, GB_EINVAL, "step %s takes no --export", name);
 	if (row.state == GB_STEP_DONE) {
 		/* A confirmation repeated after an interruption: it went through the first time. */
 		fprintf(c->out, "step %s is already confirmed (%s)\n", name, row.detail);
@@ -572,13 +637,97 @@ int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence
 	return rc;
 }
 
+/* Whether a step in this state has run, for the rollback of the steps before it. */
+static bool has_run(gb_step_state st)
+{
+	return st != GB_STEP_PENDING && st != GB_STEP_ROLLED_BACK;
+}
+
+/* The policy of review D2: a rollback of s is allowed when every later step that has run is rolled back or harmless
+ * to it. An irreversible step blocks once started; a failed one wrote nothing (its script is written last).
+ * GB_EINVAL naming the first later step that blocks, and why. *forget: how many later steps are forgotten with it. */
+static int later_steps_allow(gb_migrate_ctx *c, const gb_step *s, size_t *forget, gb_error *err)
+{
+	size_t i;
+	int rc;
+
+	*forget = 0;
+	for (i = (size_t)(s - gb_migrate_steps) + 1; i < gb_migrate_step_count; i++) {
+		const gb_step *l = &gb_migrate_steps[i];
+		step_row later;
+
+		rc = load_state(c->st, l->name, &later, err);
+		if (rc)
+			return rc;
+		if (!has_run(later.state) || l->later == GB_LATER_HARMLESS)
+			continue;
+		if (l->later == GB_LATER_FORGOTTEN) {
+			(*forget)++;
+			continue;
+		}
+		if (l->later == GB_LATER_IRREVERSIBLE && later.state != GB_STEP_FAILED)
+			return gb_error_set(err, GB_EINVAL, "step %s cannot be rolled back: step %s is %s: %s "
+							    "(runbooks/rollback.md)",
+					    s->name, l->name, gb_step_state_name(later.state), l->later_why);
+		if (l->later == GB_LATER_IRREVERSIBLE)
+			continue;
+		if (!l->rollback_plan && !l->rollback_state && !l->rollback_script)
+			return gb_error_set(err, GB_EINVAL, "roll back %s first (%s), which this version cannot do: %s",
+					    l->name, l->later_why ? l->later_why : "it has run", l->rollback_refusal);
+		return gb_error_set(err, GB_EINVAL, "roll back %s first: it is %s, and %s", l->name,
+				    gb_step_state_name(later.state), l->later_why ? l->later_why : "it has run");
+	}
+	return 0;
+}
+
+/* The later steps that only recorded what they read: forgotten (rolled-back, to run again), each with its own state
+ * rollback in the transaction of its state change. */
+static int forget_later(gb_migrate_ctx *c, const gb_step *s, gb_error *err)
+{
+	char detail[128];
+	size_t i;
+	int rc = 0;
+
+	snprintf(detail, sizeof(detail), "forgotten with the rollback of %s; runs again", s->name);
+	for (i = (size_t)(s - gb_migrate_steps) + 1; !rc && i < gb_migrate_step_count; i++) {
+		const gb_step *l = &gb_migrate_steps[i];
+		step_row later;
+
+		rc = load_state(c->st, l->name, &later, err);
+		if (rc || !has_run(later.state) || l->later != GB_LATER_FORGOTTEN)
+			continue;
+		rc = set_state_undo(c, l->name, GB_STEP_ROLLED_BACK, detail, l, err);
+		if (!rc)
+			fprintf(c->out, "step %s forgotten with it (it runs again)\n", l->name);
+	}
+	return rc;
+}
+
+/* Applies s's rollback plan; 0 with *n the number of changes. */
+static int rollback_apply(gb_migrate_ctx *c, const gb_step *s, size_t *n, gb_error *err)
+{
+	gb_apply_result res;
+	gb_plan *plan = NULL;
+	int rc;
+
+	*n = 0;
+	rc = s->rollback_plan(c, &plan, err);
+	if (!rc)
+		rc = gb_step_apply(c, s, plan, &res, err);
+	if (!rc && res.failed)
+		rc = gb_error_set(err, GB_EPARTIAL, "rolling back %s: %zu of %zu changes failed", s->name, res.failed,
+				  plan->nops);
+	if (!rc)
+		*n = plan->nops;
+	gb_plan_free(plan);
+	return rc;
+}
+
 int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
 {
 	const gb_step *s = gb_migrate_find_step(name);
-	gb_apply_result res;
-	gb_plan *plan = NULL;
 	step_row row;
-	size_t i, failed = 0;
+	size_t n = 0, forget = 0;
 	int rc;
 
 	if (!s)
@@ -586,32 +735,30 @@ int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
 	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
-	if (row.state != GB_STEP_DONE && row.state != GB_STEP_WAITING && row.state != GB_STEP_FAILED)
+	if (row.state != GB_STEP_DONE && row.state != GB_STEP_WAITING && row.state != GB_STEP_FAILED &&
+	    !(row.state == GB_STEP_ROLLING_BACK && s->rollback_script))
 		return gb_error_set(err, GB_EINVAL, "step %s is %s: there is nothing to roll back", name,
 				    gb_step_state_name(row.state));
-	/* Reverse order: no later step may have been carried out. */
-	for (i = (size_t)(s - gb_migrate_steps) + 1; i < gb_migrate_step_count; i++) {
-		step_row later;
-		rc = load_state(c->st, gb_migrate_steps[i].name, &later, err);
-		if (rc)
-			return rc;
-		if (later.state != GB_STEP_PENDING && later.state != GB_STEP_ROLLED_BACK)
-			return gb_error_set(err, GB_EINVAL, "roll back %s first: steps are rolled back in reverse order",
-					    gb_migrate_steps[i].name);
-	}
-	if (!s->rollback_plan)
+	if (!s->rollback_plan && !s->rollback_state && !s->rollback_script)
 		return gb_error_set(err, GB_EUNSUPPORTED, "step %s cannot be rolled back: %s", name, s->rollback_refusal);
-	rc = s->rollback_plan(c, &plan, err);
-	if (!rc) {
-		rc = gb_step_apply(c, s, plan, &res, err);
-		failed = res.failed;
+	rc = later_steps_allow(c, s, &forget, err);
+	if (!rc && s->rollback_script) {
+		rc = s->rollback_script(c, err);
+		if (!rc)
+			rc = set_state(c, name, GB_STEP_ROLLING_BACK, "rollback script written; waiting for migrate confirm",
+				       err);
+		if (!rc)
+			fprintf(c->out, "step %s is rolling back: run the script, then  groupbridge migrate confirm %s "
+					"--export DIR\n", name, name);
+	} else if (!rc) {
+		if (s->rollback_plan)
+			rc = rollback_apply(c, s, &n, err);
+		if (!rc)
+			rc = set_state_undo(c, name, GB_STEP_ROLLED_BACK, "rolled back", s, err);
+		if (!rc)
+			fprintf(c->out, "step %s rolled back (%zu changes)\n", name, n);
 	}
-	if (!rc && failed)
-		rc = gb_error_set(err, GB_EPARTIAL, "rolling back %s: %zu of %zu changes failed", name, failed, plan->nops);
-	if (!rc)
-		rc = set_state(c, name, GB_STEP_ROLLED_BACK, "rolled back", err);
-	if (!rc)
-		fprintf(c->out, "step %s rolled back (%zu changes)\n", name, plan->nops);
-	gb_plan_free(plan);
+	if (!rc && forget)
+		rc = forget_later(c, s, err);
 	return rc;
 }

@@ -5,6 +5,9 @@
  * `migrate confirm connect-sync-coexistence --export DIR` imports the fresh export and verifies that both rules exist,
  * are enabled, and that staging mode is on; only then is the step done. A confirmation without an export is
  * recorded as attested by the operator, not verified, and says so wherever the step's state is shown.
+ *
+ * The rollback is the operator's too: connect-sync-coexistence-rollback.ps1.in removes both rules (only while group
+ * writeback v2 is still on), and `migrate confirm connect-sync-coexistence --export DIR` checks that neither is left.
  */
 #include <jansson.h>
 #include <libgen.h>
@@ -285,6 +288,20 @@ done:
 	return rc;
 }
 
+/* The export verified becomes the current import, read as the import step reads one (with the configuration's
+ * writeback OU), so that every later check judges the server as it is now. *id: its import number. */
+static int adopt(gb_migrate_ctx *c, gb_cs_export *exp, int64_t *id, gb_error *err)
+{
+	int rc = 0;
+
+	if (c->cfg->migration.writeback_ou && *c->cfg->migration.writeback_ou) {
+		exp->writeback_ou_override = gb_strdup(c->cfg->migration.writeback_ou);
+		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, err)
+		                                : gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	return rc ? rc : gb_cs_save(c->st, exp, id, err);
+}
+
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
 {
 	gb_cs_export *exp = NULL;
@@ -314,21 +331,96 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	if (why.len)
 		rc = gb_error_set(err, GB_ECONFLICT, "the export %s does not show the coexistence in place%s", export_dir,
 				  gb_buf_cstr(&why));
-	/* The export verified here becomes the current import, read as the import step reads one (with the
-	 * configuration's writeback OU), so that every later check judges the server as it is now. */
-	if (!rc && c->cfg->migration.writeback_ou && *c->cfg->migration.writeback_ou) {
-		exp->writeback_ou_override = gb_strdup(c->cfg->migration.writeback_ou);
-		rc = exp->writeback_ou_override ? gb_cs_analyze(exp, err)
-		                                : gb_error_set(err, GB_ENOMEM, "out of memory");
-	}
 	if (!rc)
-		rc = gb_cs_save(c->st, exp, &id, err);
+		rc = adopt(c, exp, &id, err);
 	if (!rc)
 		fprintf(c->out,
 		        "verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
 		        "recorded as import %lld: the later steps judge this export\n",
 		        export_dir, (long long)id);
 	gb_buf_free(&why);
+	gb_cs_export_free(exp);
+	return rc;
+}
+
+/* Where the operator's scripts are written: next to the state database. */
+static void script_path(gb_migrate_ctx *c, const char *name, char *path, size_t n)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", gb_store_path(c->st));
+	snprintf(path, n, "%s/%s", dirname(dir), name);
+}
+
+int gb_step_coexist_rollback_script(gb_migrate_ctx *c, gb_error *err)
+{
+	char *script = NULL, path[PATH_MAX], ts[32], export_dir[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(export_dir, sizeof(export_dir), "C:\\groupbridge\\export-%Y%m%dT%H%MZ", &tm);
+	gb_time_iso8601(ts, sizeof(ts));
+	{
+		const char *pairs[] = {"EXPORT_DIR", export_dir, "GENERATED_AT", ts, "GROUPBRIDGE_VERSION", GB_VERSION,
+				       NULL};
+		rc = gb_step_fill_template("connect-sync-coexistence-rollback", pairs, &script, err);
+	}
+	if (rc)
+		return rc;
+	script_path(c, "connect-sync-coexistence-rollback.ps1", path, sizeof(path));
+	rc = gb_write_file_atomic(path, script, strlen(script), 0644, err);
+	if (!rc)
+		fprintf(c->out,
+		        "wrote %s\n"
+		        "On every Connect Sync server where connect-sync-coexistence.ps1 ran (runbooks/rollback.md):\n"
+		        "  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence-rollback.ps1 "
+		        "-WhatIf\n"
+		        "  then the same without -WhatIf. It removes both coexistence rules, runs a full sync, exports the\n"
+		        "  configuration to %s and turns the scheduler back on; it refuses once group writeback v2 is off.\n"
+		        "Then copy that export here and run:\n"
+		        "  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",
+		        path, export_dir);
+	free(script);
+	return rc;
+}
+
+int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
+{
+	gb_cs_export *exp = NULL;
+	const gb_cs_rule *rin, *rout;
+	int64_t id = 0;
+	int rc;
+
+	if (!export_dir)
+		return 0; /* attested: the runner records it as such */
+	rc = gb_cs_import_dir(export_dir, &exp, err);
+	if (rc)
+		return rc;
+	rin = gb_cs_find_rule(exp, COEX_IN);
+	rout = gb_cs_find_rule(exp, COEX_OUT);
+	if (rin || rout)
+		rc = gb_error_set(err, GB_ECONFLICT,
+		                  "the export %s still holds the %s%s%s coexistence rule%s; run "
+		                  "connect-sync-coexistence-rollback.ps1 on the server it came from, and export again",
+		                  export_dir, rin ? "inbound " COEX_IN : "", rin && rout ? " and the " : "",
+		                  rout ? "outbound " COEX_OUT : "", rin && rout ? "s" : "");
+	if (!rc)
+		rc = adopt(c, exp, &id, err);
+	if (!rc) {
+		snprintf(c->confirmed, sizeof(c->confirmed),
+		         "rolled back: verified from the export given, neither coexistence rule is left%s",
+		         exp->staging_mode == GB_CS_YES ? " (staging mode still on)" : "");
+		fprintf(c->out,
+		        "verified from %s: neither coexistence rule is left%s\n"
+		        "recorded as import %lld: the later steps judge this export\n",
+		        export_dir,
+		        exp->staging_mode == GB_CS_YES
+		            ? "; staging mode is still on: turn it off in the wizard if this was the active server"
+		            : "",
+		        (long long)id);
+	}
 	gb_cs_export_free(exp);
 	return rc;
 }

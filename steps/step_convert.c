@@ -5,7 +5,8 @@
  * onPremisesSyncBehavior isCloudManaged is set to true (and read back), and the group's GroupDN directory extension
  * (on the CloudSyncCustomExtensionsApp application, created with its service principal and the extension when
  * missing) is set to the AD group's DN, so that provisioning puts the group back where it was. The rollback sets
- * isCloudManaged back to false; the AD group is kept and provisioning stops managing it.
+ * isCloudManaged back to false, after checking Microsoft's precondition that no cloud-only user is a member; the AD
+ * group is kept and provisioning stops managing it.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -420,6 +421,52 @@ int gb_step_convert_verify(gb_migrate_ctx *c, gb_error *err)
 	return rc;
 }
 
+/* The cloud-only users among a converted group's members (counted, the first named). */
+typedef struct cloud_only {
+	gb_graph *graph;
+	size_t n;
+	char first[64];
+} cloud_only;
+
+static int on_member(const gb_member_ref *m, void *ud, gb_error *err)
+{
+	cloud_only *k = ud;
+	gb_cloud_user *u = NULL;
+	int rc;
+
+	if (m->kind != GB_KIND_USER)
+		return 0;
+	rc = gb_graph_get_user(k->graph, m->id, &u, err);
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	if (!rc && !u->on_prem_object_id && u->on_prem_sync_enabled != GB_TRI_TRUE && k->n++ == 0)
+		snprintf(k->first, sizeof(k->first), "%s", m->id);
+	gb_cloud_user_free(u);
+	return rc;
+}
+
+/* SOA-CFG, "Roll back SOA update": before isCloudManaged goes back to false, the group must hold no cloud-only
+ * user (AD cannot hold them, and the group would go back to AD's membership). GB_ECONFLICT naming the group and one
+ * of them. Access-package assignments, which Microsoft names too, are not readable with groupbridge's permissions:
+ * runbooks/rollback.md asks the operator to check them. */
+static int soa_rollback_allowed(gb_migrate_ctx *c, const char *id, gb_error *err)
+{
+	cloud_only k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	rc = gb_migrate_graph(c, &k.graph, err);
+	if (!rc)
+		rc = gb_graph_list_members(k.graph, id, 999, on_member, &k, err);
+	if (!rc && k.n)
+		rc = gb_error_set(err, GB_ECONFLICT,
+				  "group %s holds %zu cloud-only users (%s%s), which AD cannot hold: Microsoft asks to "
+				  "remove them before the source of authority goes back to AD (Configure Group SOA, "
+				  "\"Roll back SOA update\"); remove them, then roll back again",
+				  id, k.n, k.first, k.n > 1 ? ", ..." : "");
+	return rc;
+}
+
 int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	gb_plan *plan = NULL;
@@ -432,8 +479,10 @@ int gb_step_convert_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *er
 		rc = gb_store_prepare(c->st, "SELECT object_id FROM migration_groups WHERE class = 'converted'", &s, err);
 	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
-		rc = add_op(plan, GB_OP_GRAPH_SET_SOA, id, id, ATTR_SOA, "true", "false",
-			    "give the source of authority back to AD (the AD group is kept)", err);
+		rc = soa_rollback_allowed(c, id, err);
+		if (!rc)
+			rc = add_op(plan, GB_OP_GRAPH_SET_SOA, id, id, ATTR_SOA, "true", "false",
+				    "give the source of authority back to AD (the AD group is kept)", err);
 	}
 	sqlite3_finalize(s);
 	if (rc) {

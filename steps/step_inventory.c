@@ -5,7 +5,8 @@
  * (mail-enabled, Microsoft 365 or not a security group: these stay with writeback v1), over-member-limit (over
  * 50,000), not-universal, protected (adminCount = 1, AdminSDHolder), nested-domain-local (a domain-local group is a
  * member, which a universal group cannot hold), or ready. Members that provisioning will not write (cloud-only users,
- * users of another forest) are counted per group.
+ * users of another forest) are counted per group; members are looked up in the Global Catalog when [directory]
+ * gc_uri is set, so that users of the forest's other domains count as this forest's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "groupbridge/adcodec.h"
 #include "groupbridge/anchor.h"
+#include "groupbridge/buf.h"
 #include "groupbridge/map.h"
 #include "groupbridge/provision.h"
 #include "groupbridge/util.h"
@@ -221,8 +223,10 @@ static int classify_guids(inv *v, gb_directory *dir, gb_error *err)
 			rc = push_guid(v, v->ad[i]->member_guids[j], err);
 	}
 	if (!rc && v->nguids)
-		rc = gb_directory_find_by_guids(dir, (const char *const *)v->guids, v->nguids, obj_attrs, 0, on_object, v,
-						err);
+		/* Through the Global Catalog when there is one, as provisioning reads members (review D9): users of the
+		 * forest's other domains are of this forest, and provisioning writes them. */
+		rc = gb_directory_find_by_guids(dir, (const char *const *)v->guids, v->nguids, obj_attrs,
+						v->c->cfg->directory.gc_uri ? GB_DIR_GC : 0, on_object, v, err);
 	return rc;
 }
 
@@ -330,4 +334,47 @@ int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err)
 	(void)c;
 	(void)err;
 	return 0; /* the inventory is what it read; the gate is a person's review of it */
+}
+
+int gb_migrate_scope_check(const gb_config *cfg, gb_store *st, const char *what, gb_error *err)
+{
+	const gb_config_provisioning *p = &cfg->provisioning;
+	sqlite3_stmt *s = NULL;
+	gb_buf some;
+	size_t n = 0;
+	int rc;
+
+	if (!p->scope || strcmp(p->scope, "all") != 0)
+		return 0;
+	rc = gb_store_prepare(st, "SELECT object_id, class, COALESCE(match_result, reason) FROM migration_groups "
+				  "WHERE class NOT IN ('ready', 'converted', 'orphan') OR match_result LIKE 'blocked%' "
+				  "ORDER BY object_id",
+			      &s, err);
+	if (rc)
+		return rc;
+	gb_buf_init(&some, 4096);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n++ < 3)
+			gb_buf_printf(&some, NULL, "%s%s (%s: %s)", some.len ? "; " : "", sqlite3_column_text(s, 0),
+				      sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
+	}
+	sqlite3_finalize(s);
+	if (n)
+		rc = gb_error_set(err, GB_ECONFIG,
+				  "%s: [provisioning] scope = all would create %zu groups the migration leaves out again, "
+				  "beside their written-back AD groups, which carry no anchor (%s%s): a filter cannot tell "
+				  "them apart, as their cloud groups match like any other; use scope = selected, to which "
+				  "the hand-over adds the matched groups (runbooks/rollback.md, \"Groups left out\")",
+				  what, n, gb_buf_cstr(&some), n > 3 ? "; ..." : "");
+	gb_buf_free(&some);
+	return rc;
+}
+
+int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err)
+{
+	const char *target = c->cfg->migration.handoff_target;
+
+	if (target && strcmp(target, "groupbridge") != 0)
+		return 0;
+	return gb_migrate_scope_check(c->cfg, c->st, "precondition of step handoff", err);
 }

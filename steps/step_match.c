@@ -2,7 +2,8 @@
  *
  * For the ready written-back groups the AD group is the one with the anchor Group_<objectId> (stamp-anchors wrote
  * it); for the converted groups it is the DN in the GroupDN extension, confirmed by objectSid =
- * onPremisesSecurityIdentifier. A group is blocked, with the reason, when its DN does not exist, its SID does not
+ * onPremisesSecurityIdentifier and cross-checked with the anchor (an AD group already carrying Group_<objectId> must
+ * be that one). A group is blocked, with the reason, when its DN does not exist, its SID does not
  * match, its anchor is missing, or two cloud groups want the same AD group. The step reads only; its outcome is what
  * handoff hands over.
  */
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/adcodec.h"
 #include "groupbridge/anchor.h"
 #include "groupbridge/map.h"
 #include "groupbridge/util.h"
@@ -30,6 +32,35 @@ static void set_result(cand *k, const char *fmt, const char *a, const char *b)
 	snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
 	free(k->result);
 	k->result = gb_strdup(buf);
+}
+
+/* Review D14: a converted group found by GroupDN and SID must not have its anchor Group_<id> on another AD group (an
+ * earlier Cloud Sync trial, a copy): provisioning would find two AD groups for one cloud group. Blocks k when it is,
+ * or when several carry it; an anchor on the same group, or on none, agrees. */
+static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, gb_error *err)
+{
+	static const char *const attrs[] = {"distinguishedName", "objectGUID", NULL};
+	char anchor[GB_ANCHOR_MAX], guid[GB_AD_GUID_TEXT_SIZE];
+	gb_dir_entry *e = NULL;
+	int rc;
+
+	if (gb_anchor_format(k->id, anchor, sizeof(anchor)))
+		return 0;
+	rc = gb_directory_find_by_anchor(dir, anchor, attrs, 0, &e, err);
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	if (rc == GB_ECONFLICT) {
+		set_result(k, "blocked: several AD groups carry the anchor %s, and its GroupDN names %s", anchor, a->dn);
+		return 0;
+	}
+	if (!rc && (!gb_dir_entry_guid(e, guid) || !a->guid || !gb_str_iequal(guid, a->guid))) {
+		char why[1024];
+		snprintf(why, sizeof(why), "blocked: the anchor %s is on %s, but its GroupDN and SID lead to %s", anchor,
+			 e->dn, a->dn);
+		set_result(k, "%s%s", why, NULL);
+	}
+	gb_dir_entry_free(e);
+	return rc;
 }
 
 static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, gb_error *err)
@@ -82,6 +113,8 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 			else if (!a->sid || !g->on_prem_sid || strcmp(a->sid, g->on_prem_sid) != 0)
 				set_result(k, "blocked: the SID of %s is not the group's onPremisesSecurityIdentifier %s", a->dn,
 					   g->on_prem_sid);
+			else
+				rc = anchor_agrees(dir, k, a, err);
 		}
 		gb_cloud_group_free(g);
 	}
@@ -176,5 +209,28 @@ int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err)
 	}
 	free(k);
 	gb_map_free(by_dn);
+	return rc;
+}
+
+int gb_step_match_forget(gb_migrate_ctx *c, char *detail, size_t n, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, forgotten = 0;
+
+	rc = gb_store_prepare(c->st, "UPDATE migration_groups SET matched_dn = NULL, match_result = NULL WHERE "
+				     "match_result IS NOT NULL OR matched_dn IS NOT NULL",
+			      &s, err);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "forgetting the matches");
+	sqlite3_finalize(s);
+	if (!rc)
+		forgotten = sqlite3_changes(gb_store_db(c->st));
+	if (!rc) {
+		char prefix[128];
+		snprintf(prefix, sizeof(prefix), "%s", *detail ? detail : "rolled back");
+		snprintf(detail, n, "%s: the matches of %d groups forgotten (state only; AD and the tenant unchanged)",
+			 prefix, forgotten);
+	}
 	return rc;
 }

@@ -270,11 +270,12 @@ int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	int rc;
 
 	*out = NULL;
-	rc = step_dir(c, &dir, err);
-	if (!rc)
-		rc = load_rows(c, "stamped = 1", &rows, &n, err);
+	rc = load_rows(c, "stamped = 1", &rows, &n, err);
 	if (!rc)
 		rc = gb_plan_new(&plan, err);
+	/* Nothing stamped (a run that stopped before its first write): nothing to read, no directory needed. */
+	if (!rc && n)
+		rc = step_dir(c, &dir, err);
 	for (i = 0; !rc && i < n; i++) {
 		char target[64];
 		gb_ad_group *a = NULL;

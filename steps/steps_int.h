@@ -9,6 +9,9 @@ int gb_step_import_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_import_verify(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_inventory_verify(gb_migrate_ctx *c, gb_error *err);
+/* gb_migrate_scope_check for the handoff to groupbridge (the cloudsync target: 0, its job's scope mode is in
+ * runbooks/handoff.md and runbooks/rollback.md). */
+int gb_step_left_out_check(gb_migrate_ctx *c, gb_error *err);
 int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 int gb_step_stamp_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err);
 int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err);
@@ -34,6 +37,13 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 /* Step 4, connect-sync-coexistence. */
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
+/* Its rollback: writes connect-sync-coexistence-rollback.ps1 next to the state database (the script that removes
+ * both coexistence rules, refusing once group writeback v2 is off), and prints how to run it. Errors as
+ * gb_step_fill_template and gb_write_file_atomic. */
+int gb_step_coexist_rollback_script(gb_migrate_ctx *c, gb_error *err);
+/* Checks the export the rollback script wrote: neither coexistence rule may be left (GB_ECONFLICT naming the rules
+ * found); the export becomes the current import. NULL export_dir: attested (0). */
+int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err);
 
 /* Steps 8 and 9, handoff and verify. */
 int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
@@ -43,6 +53,9 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err);
 
 /* Step 7, match (reads and records; blocked groups are reported, not an error). */
 int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err);
+/* Its rollback: forgets every recorded match (matched_dn, match_result), in the caller's transaction; says how many in
+ * detail (n bytes). State only: AD and the tenant are not touched. Errors from the store. */
+int gb_step_match_forget(gb_migrate_ctx *c, char *detail, size_t n, gb_error *err);
 
 /* The full name (extension_<appId>_GroupDN) of the GroupDN extension on CloudSyncCustomExtensionsApp; GB_ENOTFOUND
  * when the application or the extension is missing. *out: free(). (gb_apply_extension_name for "GroupDN".) */

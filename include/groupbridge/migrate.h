@@ -33,10 +33,11 @@ typedef enum gb_step_state {
 	GB_STEP_WAITING,   /* needs `migrate confirm STEP` */
 	GB_STEP_DONE,
 	GB_STEP_FAILED,
-	GB_STEP_ROLLED_BACK
+	GB_STEP_ROLLED_BACK,
+	GB_STEP_ROLLING_BACK /* an operator's rollback script was written: `migrate confirm STEP` checks it was run */
 } gb_step_state;
 
-/* "pending", "running", "waiting", "done", "failed", "rolled-back"; "unknown" outside the enum. */
+/* "pending", "running", "waiting", "done", "failed", "rolled-back", "rolling-back"; "unknown" outside the enum. */
 const char *gb_step_state_name(gb_step_state s);
 
 /* A step state as the audit log records it in before and after of step.state: {"state":"done"}. */
@@ -65,6 +66,16 @@ int gb_migrate_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err);
 /* Closes what gb_migrate_graph and gb_migrate_dir opened (the context itself is the caller's). */
 void gb_migrate_ctx_close(gb_migrate_ctx *c);
 
+/* What a later step that has run (not pending, not rolled back) means for the rollback of an earlier one (review D2):
+ * a rollback of step N is allowed when every later step that has run is rolled back, or harmless to it. */
+typedef enum gb_step_later {
+	GB_LATER_ROLL_BACK_FIRST = 0, /* it changed something that rests on the earlier steps: roll it back first */
+	GB_LATER_HARMLESS,            /* it changed nothing the earlier steps' rollbacks touch or depend on */
+	GB_LATER_FORGOTTEN,           /* it only recorded what it read of the earlier steps' outcome: that record is
+				       * forgotten with the earlier step's rollback (the step runs again) */
+	GB_LATER_IRREVERSIBLE         /* once started (running, waiting or done), no earlier step can be rolled back */
+} gb_step_later;
+
 typedef struct gb_step {
 	const char *name;
 	const char *summary;
@@ -88,6 +99,16 @@ typedef struct gb_step {
 	/* The plan that undoes the step (NULL: rollback is refused, the reason in rollback_refusal). */
 	int (*rollback_plan)(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 	const char *rollback_refusal;
+	/* Other ways to roll back (each NULL when unused): rollback_state undoes what the step recorded in the state
+	 * database, in the transaction of the step's state change (and says what in *detail, n bytes); rollback_script
+	 * writes the operator's script that undoes the step elsewhere (the step becomes rolling-back), and
+	 * rollback_confirm checks its evidence on `migrate confirm STEP [--export DIR]` (NULL evidence: attested). */
+	int (*rollback_state)(gb_migrate_ctx *c, char *detail, size_t n, gb_error *err);
+	int (*rollback_script)(gb_migrate_ctx *c, gb_error *err);
+	int (*rollback_confirm)(gb_migrate_ctx *c, const char *evidence, gb_error *err);
+	/* What this step, once run, means for rolling back the steps before it, and why (for the refusal). */
+	gb_step_later later;
+	const char *later_why;
 	/* Operator steps: checks the operator's work when confirmed; evidence is the export folder given to
 	 * `migrate confirm STEP --export DIR` (NULL: the operator attests without evidence). It may say what it
 	 * established in c->confirmed. */
@@ -115,11 +136,23 @@ int gb_migrate_plan(gb_migrate_ctx *c, const char *step, gb_error *err);
 int gb_migrate_run(gb_migrate_ctx *c, const char *until, bool yes, gb_error *err);
 
 /* Confirms a waiting step (a gate, or an operator step with its evidence, which is verified first). Without evidence
- * an operator step is recorded as attested by the operator, not verified. GB_EINVAL when the step is not waiting or
- * takes no evidence; the verification's error otherwise (the step stays waiting). */
+ * an operator step is recorded as attested by the operator, not verified. A rolling-back step is confirmed the same
+ * way: its rollback's evidence is checked, and it becomes rolled-back. GB_EINVAL when the step is neither waiting nor
+ * rolling-back, or takes no evidence; the verification's error otherwise (the step stays as it was). */
 int gb_migrate_confirm(gb_migrate_ctx *c, const char *step, const char *evidence, gb_error *err);
 
-/* Rolls back a done step: only the last done step (reverse order); refused where impossible. */
+/* Review D8: the groups the migration leaves out (classes other than ready, converted and orphan, and the groups match
+ * blocked) keep their written-back AD group without an anchor, so provisioning with [provisioning] scope = all would
+ * create each again beside it. GB_ECONFIG (prefixed by what: the command or step) naming how many, the first ones
+ * and why, while scope = all and any is recorded in st; 0 otherwise (and when no migration is recorded). */
+int gb_migrate_scope_check(const gb_config *cfg, gb_store *st, const char *what, gb_error *err);
+
+/* Rolls back a step that ran (done, waiting, failed, or rolling-back to write its script again). Allowed when every
+ * later step that has run is rolled back, or harmless to it (gb_step_later); the later steps that only recorded what
+ * they read are forgotten with it (rolled-back, to run again). A step with a plan applies its rollback plan; a step
+ * with a state rollback forgets what it recorded; an operator step gets its rollback script and becomes
+ * rolling-back until `migrate confirm`. GB_EINVAL (naming the later step and why) or GB_EUNSUPPORTED (the step's
+ * reason) when refused; the apply's error otherwise. */
 int gb_migrate_rollback(gb_migrate_ctx *c, const char *step, gb_error *err);
 
 #endif

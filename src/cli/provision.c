@@ -11,6 +11,7 @@
 #include "groupbridge/graph.h"
 #include "groupbridge/log.h"
 #include "groupbridge/metrics.h"
+#include "groupbridge/migrate.h"
 #include "groupbridge/provision.h"
 #include "groupbridge/provisioner.h"
 #include "groupbridge/store.h"
@@ -103,6 +104,8 @@ static int open_all(gb_cli *cli, const char *holder, const char *command, bool r
 		rc = gb_error_set(err, GB_ECONFIG, "%s: provisioning needs a [provisioning] section", cli->config_path);
 	if (!rc)
 		rc = gb_store_open(gb_cli_state_path(cli), holder, st, err);
+	if (!rc)
+		rc = gb_migrate_scope_check(cli->cfg, *st, "provision", err);
 	if (!rc && record_run)
 		rc = gb_store_run_begin(*st, command, run_id, n, err);
 	if (!rc)

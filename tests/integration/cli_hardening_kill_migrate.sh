@@ -14,7 +14,7 @@ id() { printf '00000e40-0000-4000-8000-%012d' "$1"; }
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000e40 "Team %d" $NGROUPS
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB"
-printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016\nwriteback_ou = %s\ntenant_domain = contoso.example\n' \
+printf '\n[migration]\nconnect_sync_export = %s/data/connect-sync/contoso-2016-upgraded\nwriteback_ou = %s\ntenant_domain = contoso.example\n' \
 	"$here" "$WB" >>"$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 ad_scope DC1 "$WB"

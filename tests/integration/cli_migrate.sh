@@ -35,7 +35,7 @@ tenant_group "$T/tenant.json" "$(id 90)" "HR Synced" members=u-a onPremisesSyncE
 	"onPremisesSecurityIdentifier=$HR_SID" 'onPremisesSyncBehavior:={"isCloudManaged": false}'
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "convert_groups = $(id 90)"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 anchor_of() {
@@ -115,8 +115,8 @@ expect "no group was stamped twice" test "$(sqlite3 "$T/gb.db" "SELECT count(*) 
 expect "the anchor is adminDescription" test "$(anchor_of 7)" = "Group_$(id 7)"
 expect "non-ready groups are untouched" test -z "$(anchor_of 31)"
 run $GB migrate rollback inventory
-expect_rc "rolling back out of order is refused" 2
-expect_err "it says which step goes first" "roll back stamp-anchors first"
+expect_rc "a step that changes nothing cannot be rolled back" 1
+expect_err "it says why" "the inventory changes nothing; run it again instead"
 run $GB migrate rollback stamp-anchors
 expect_rc "rollback exits 0" 0
 expect "rollback removed what the step wrote" test "$(stamped)" = 1
@@ -138,7 +138,40 @@ expect "no placeholder is left" sh -c "! grep -q '@@[A-Z0-9_]*@@' '$ps1'"
 expect "the script names the AD connector" grep -q "\$AdConnectorName        = 'contoso.com'" "$ps1"
 expect "the script has Microsoft's inbound identifier" grep -q "e4eae1c9-b9bc-4328-ade9-df871cdd3027" "$ps1"
 expect "the script passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$ps1"
-cp -r "$here/data/connect-sync/contoso-2016" "$T/after"
+# Rollbacks while step 4 waits (review D2): the stamps go (the rules do not read them), then step 4 itself.
+run $GB migrate rollback stamp-anchors
+expect_rc "stamp-anchors rolls back while step 4's script exists" 0
+expect "the stamps are gone" test "$(stamped)" = 1
+run $GB migrate status
+expect_out "step 4 is left waiting" "connect-sync-coexistence   waiting"
+run $GB migrate run --until stamp-anchors --yes
+expect_rc "stamping again" 0
+expect "every ready group is stamped again" test "$(stamped)" = 31
+run $GB migrate rollback connect-sync-coexistence
+expect_rc "step 4 rolls back through a script" 0
+rps1="$T/connect-sync-coexistence-rollback.ps1"
+expect "the rollback script exists" test -f "$rps1"
+expect "it removes Microsoft's two rules" sh -c "grep -q e4eae1c9-b9bc-4328-ade9-df871cdd3027 '$rps1' && grep -q 419fda18-75bb-4e23-b947-8b06e7246551 '$rps1'"
+expect "it passes the template checker" python3 "$here/../runbooks/templates/check-templates.py" "$rps1"
+run $GB migrate status
+expect_out "the step is rolling back" "connect-sync-coexistence   rolling-back"
+run $GB migrate run
+expect_rc "the run waits for the rollback's proof" 4
+expect_err "it says what to do" "is being rolled back"
+cp -rL "$here/data/connect-sync/contoso-2016-upgraded" "$T/norules"
+cp "$here/data/connect-sync/fixtures/rules/coex-inbound.xml" "$T/norules/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+run $GB migrate confirm connect-sync-coexistence --export "$T/norules"
+expect_rc "an export that still holds a rule is refused" 1
+expect_err "it names the rule" "still holds the inbound e4eae1c9-b9bc-4328-ade9-df871cdd3027 coexistence rule"
+rm "$T/norules/SynchronizationRules/SynchronizationRule_{e4eae1c9-b9bc-4328-ade9-df871cdd3027}.xml"
+run $GB migrate confirm connect-sync-coexistence --export "$T/norules"
+expect_rc "an export without the rules confirms the rollback" 0
+run $GB migrate status
+expect_out "step 4 is rolled back" "connect-sync-coexistence   rolled-back"
+run $GB migrate run
+expect_rc "step 4 runs again: a new script, and wait" 4
+expect_out "it writes the script again" "connect-sync-coexistence.ps1"
+cp -rL "$here/data/connect-sync/contoso-2016-upgraded" "$T/after"
 # A second forest's AD connector that sorts first, and MV.xml naming contoso.com as the writeback forest: step 5's
 # script must be for contoso.com, as step 4's was, not for the first AD connector (review D3).
 python3 - "$T/after" <<'PY'
@@ -210,6 +243,12 @@ expect_out "and that Graph reports writeback off" "the tenant reports groupWrite
 run $GB migrate rollback disable-writeback
 expect_rc "disable-writeback cannot be rolled back" 1
 expect_err "it says why" "cannot be undone"
+run $GB migrate rollback connect-sync-coexistence
+expect_rc "after step 5 the coexistence rules stay" 2
+expect_err "it says why" "step disable-writeback is done"
+run $GB migrate rollback stamp-anchors
+expect_rc "after step 5 the anchors stay" 2
+expect_err "it says why, too" "step stamp-anchors cannot be rolled back: step disable-writeback is done"
 
 # --- step 6: convert the listed synced group's source of authority, and remember its AD DN ---
 fake_state() { fake_control GET "/state?id=$1"; }
@@ -222,6 +261,12 @@ expect_out "it verified the conversion" "verified: 1 groups are cloud-managed an
 fake_state "$(id 90)" >"$T/hr.json"
 expect "the group is cloud-managed in the tenant" python3 -c "import json,sys; g=json.load(open(sys.argv[1])); g=g.get('value',g); s=json.dumps(g); assert '\"isCloudManaged\": true' in s, s" "$T/hr.json"
 expect "the group remembers its AD DN" grep -q "HR Synced-$$" "$T/hr.json"
+cloud_user=0000eeee-0000-4000-8000-00636c6f7564
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$(id 90)\", \"members\": [\"$cloud_user\"]}]}"
+run $GB migrate rollback convert-soa
+expect_rc "a converted group with a cloud-only member is not given back to AD (review D15)" 1
+expect_err "it names Microsoft's precondition and the user" "holds 1 cloud-only users ($cloud_user)"
+fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$(id 90)\", \"members\": [\"$cloud_user\"]}]}"
 run $GB migrate rollback convert-soa
 expect_rc "convert-soa can be rolled back" 0
 fake_state "$(id 90)" >"$T/hr2.json"
@@ -237,10 +282,38 @@ expect "the converted group is matched by its GroupDN and SID" test "$(sqlite3 "
 expect "the match records the AD group" sh -c "sqlite3 '$T/gb.db' \"SELECT matched_dn FROM migration_groups WHERE object_id = '$(id 7)'\" | grep -q 'CN=Group_$(id 7)'"
 run $GB migrate status
 expect_out "match waits for review" "match                      waiting"
+run $GB migrate rollback match
+expect_rc "match rolls back: its matches are forgotten" 0
+expect "no match is left" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM migration_groups WHERE match_result IS NOT NULL")" = 0
+expect "the audit log says how many" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'match' AND message LIKE '%the matches of 32 groups forgotten%'")" = 1
+# An AD group that already carries the converted group's anchor (an earlier Cloud Sync trial) blocks it (review D14)
+printf 'dn: CN=Trial-%s,%s\nobjectClass: group\ngroupType: -2147483640\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' $$ "$WB" "$(id 90)" | ldap_on DC1 ldapadd >/dev/null
+run $GB migrate run --yes
+expect_rc "match runs again" 4
+expect_out "the converted group is blocked by the anchor found elsewhere" "$(id 90): blocked: the anchor Group_$(id 90) is on CN=Trial-$$"
+ldap_on DC1 ldapdelete "CN=Trial-$$,$WB" >/dev/null
+run $GB migrate rollback match
+expect_rc "forgetting that match" 0
+run $GB migrate run --yes
+expect_rc "match runs again without the trial group" 4
+expect_not "nothing blocks the converted group now" "$(id 90): blocked"
+run $GB migrate rollback convert-soa
+expect_rc "convert-soa rolls back after match" 0
+expect_out "match is forgotten with it" "step match forgotten with it"
+run $GB migrate run --yes
+expect_rc "convert-soa and match again" 4
+expect_out "match counts again" "matched 31 of 32 groups to hand over; 1 blocked"
 
 # --- step 8: handoff, the plan first, the warning about Connect-named groups, applied on confirm ---
 run $GB migrate confirm match
 expect_rc "confirming the match" 0
+# scope = all would create the groups left out again, beside their written-back AD groups (review D8)
+sed -e '/^groups = /d' -e '/^\[provisioning\]/a scope = all' "$T/gb.ini" >"$T/gb-all.ini"
+run $GB_BIN --config "$T/gb-all.ini" --state "$T/gb.db" migrate run --yes
+expect_rc "a hand-over with scope = all is refused while groups are left out" 2
+expect_err "it counts them and says why" "scope = all would create 4 groups the migration leaves out again"
+expect_err "it names one, with its class" "$(id 32) (protected"
+expect "nothing was handed over" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 0
 sed -i "/^\[provisioning\]/a allowed_containers = $WB" "$T/gb.ini"
 run $GB migrate run --yes
 expect_rc "handoff shows its plan and waits (exit 4)" 4
@@ -259,6 +332,9 @@ expect_out "it says how many groups it handed over" "handed over 31 groups"
 expect "31 groups are handed over" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 31
 expect "a handed-over group is now managed by provisioning" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id = '$(id 7)'")" = managed
 expect "the Connect-named group kept its name" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
+run $GB migrate rollback match
+expect_rc "after the hand-over, match waits for handoff's rollback" 2
+expect_err "it says so" "roll back handoff first"
 
 # --- step 9: verify catches drift (a member added by hand in AD), then passes once provisioning corrects it ---
 printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=mb-%s,%s\n' "$(id 7)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
@@ -285,6 +361,9 @@ expect_out "disable-writeback is recorded as verified, not attested" "verified: 
 expect_not "no step is marked attested in this migration" "ATTESTED"
 run $GB report status --format csv
 expect_out "the status as CSV names the steps" "connect-sync-coexistence"
+run $GB_BIN --config "$T/gb-all.ini" --state "$T/gb.db" provision --dry-run
+expect_rc "provision with scope = all is refused while the migration leaves groups out (review D8)" 2
+expect_err "it says why" "provision: [provisioning] scope = all would create 4 groups the migration leaves out again"
 run $GB provision --dry-run
 expect_out "provisioning keeps the handed-over groups (and changes nothing)" "No changes."
 expect_out "provisioning counts them (group 1 is both selected and handed over)" "31 provisioned"

@@ -22,7 +22,7 @@ tenant_user "$T/tenant.json" u-a "$ca"
 for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a; done
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
 	"cloudsync_job_id = AAD2ADGroupProvisioning.fff03.1"
 $GBTEST coexistence-export "$here/.." "$T/after"

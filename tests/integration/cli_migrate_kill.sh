@@ -23,7 +23,7 @@ tenant_group "$T/tenant.json" "$(id 90)" "Synced Team" "members=u-ka_$$" onPremi
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 1)" "allowed_containers = $WB" \
 	'cn = IIF(IsPresent([onPremisesSecurityIdentifier]), [displayName], Append("Group_", [objectId]))' \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "convert_groups = $(id 90)"
 $GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"

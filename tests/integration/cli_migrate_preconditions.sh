@@ -8,7 +8,7 @@ tenant_new "$T/tenant.json" 'clients:=[{"client_id": "ffffff06-2222-4333-8444-55
   "roles": ["Group.Read.All"]}]'
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = none" \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB"
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB"
 run "$GB_BIN" --config "$T/gb.ini" --state "$T/gb.db" migrate run --yes
 expect_rc "the inventory does not start without the permission (exit 2)" 2
 expect_err "the missing permission is named" "lacks the Microsoft Graph application permission User.Read.All"

@@ -28,7 +28,7 @@ tenant_group "$T/tenant.json" "$G_ID" "Global Team" members=u-a onPremisesSyncEn
 tenant_group "$T/tenant.json" "$I_ID" "Inner Global" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_I"
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB" \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "convert_groups = $G_ID, $I_ID"
 $GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"

@@ -26,9 +26,9 @@ The shell helpers in tests/integration/lib_ad.sh call this instead of carrying P
   gbtest.py tenant append FILE KEY JSON    appends the JSON value to the tenant's list KEY (clients, devices, ...)
   gbtest.py tenant count-links FILE        the number of member references of the tenant's groups
   gbtest.py json FILE EXPR                 prints the Python expression EXPR evaluated with j = the JSON of FILE
-  gbtest.py coexistence-export REPO OUT   copies the Connect Sync export tests/data/connect-sync/contoso-2016 of REPO to
-                                           OUT as it looks after the operator's coexistence script: both coexistence
-                                           rules added, staging mode on
+  gbtest.py coexistence-export REPO OUT   copies the Connect Sync export tests/data/connect-sync/contoso-2016-upgraded
+                                           of REPO (links followed) to OUT as it looks after the operator's coexistence
+                                           script: both coexistence rules added, staging mode on
   gbtest.py objects OU                     LDIF (cn, objectGUID, objectSid) on stdin -> a placeholder map for the
                                            scenario runner: "@GUID:CN@<TAB>guid" and "@SID:CN@<TAB>sid" lines for
                                            entry below OU
@@ -242,7 +242,7 @@ def cmd_own_anchors(_args):
 def cmd_coexistence_export(args):
     repo, out = args
     cs = os.path.join(repo, "tests", "data", "connect-sync")
-    shutil.copytree(os.path.join(cs, "contoso-2016"), out)
+    shutil.copytree(os.path.join(cs, "contoso-2016-upgraded"), out)  # symlinks=False: the linked files are copied
     rules = os.path.join(out, "SynchronizationRules")
     for name, guid in (("coex-inbound", "e4eae1c9-b9bc-4328-ade9-df871cdd3027"),
                        ("coex-outbound", "419fda18-75bb-4e23-b947-8b06e7246551")):

@@ -34,7 +34,7 @@ echo "Graph fake at $GB_TEST_GRAPH_URL serving tenant $GB_TEST_GRAPH_TENANT_ID"
 
 . "$here/ini.sh"
 gb_ini "$out/contoso.ini" DC1 "[provisioning]" "groups_file = $out/groups.txt" "target_container = OU=Groups,$ou" \
-	"" "[migration]" "connect_sync_export = $repo/tests/data/connect-sync/contoso-2016"
+	"" "[migration]" "connect_sync_export = $repo/tests/data/connect-sync/contoso-2016-upgraded"
 gb() { "$bin" --config "$out/contoso.ini" "$@"; }
 
 step "groupbridge config check"

@@ -712,3 +712,363 @@ Test(templates, the_checker_refuses_an_adsync_change_anywhere_outside_a_guard, .
 	             1, "a change inside the if ($WhatIf) branch would be made by a -WhatIf run");
 	free(text);
 }
+
+/* ---- rollbacks (review D2): each from each state it is allowed in, and the refusal with its reason ------------ */
+
+static void set_step(const char *step, const char *state)
+{
+	char sql[256];
+	gb_error err;
+
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO migration_steps(name, state) VALUES ('%s', '%s') ON CONFLICT(name) DO UPDATE SET state = "
+	         "excluded.state",
+	         step, state);
+	cr_assert_eq(gb_store_exec(st, sql, &err), 0, "%s", err.msg);
+}
+
+static char *step_state(const char *step)
+{
+	static char buf[4][64];
+	static int k;
+	sqlite3_stmt *s;
+	gb_error err;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "pending");
+	cr_assert_eq(gb_store_prepare(st, "SELECT state FROM migration_steps WHERE name = ?1", &s, &err), 0);
+	sqlite3_bind_text(s, 1, step, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		snprintf(buf[k], sizeof(buf[k]), "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return buf[k];
+}
+
+static long long count_of(const char *sql)
+{
+	sqlite3_stmt *s;
+	gb_error err;
+	long long n = -1;
+
+	cr_assert_eq(gb_store_prepare(st, sql, &s, &err), 0, "%s", err.msg);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* The states of every step up to and including the last one given (NULL-terminated name, state pairs). */
+static void states(const char *const *pairs)
+{
+	size_t i;
+
+	for (i = 0; pairs[i]; i += 2)
+		set_step(pairs[i], pairs[i + 1]);
+}
+
+static const char *const before_step5[] = {"import", "done", "inventory", "done", "stamp-anchors", "done", NULL};
+
+Test(rollback, coexistence_gets_a_script_from_waiting_done_and_failed, .init = setup, .fini = teardown)
+{
+	static const char *const from[] = {"waiting", "done", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx(NULL);
+	states(before_step5);
+	for (i = 0; i < 3; i++) {
+		set_step("connect-sync-coexistence", from[i]);
+		unlink(in_tmp("connect-sync-coexistence-rollback.ps1"));
+		cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "from %s: %s", from[i],
+		             err.msg);
+		cr_assert_str_eq(step_state("connect-sync-coexistence"), "rolling-back", "from %s", from[i]);
+		cr_assert_eq(access(in_tmp("connect-sync-coexistence-rollback.ps1"), R_OK), 0, "from %s", from[i]);
+	}
+	cr_assert(strstr(output(), "migrate confirm connect-sync-coexistence --export DIR"), "%s", output());
+	/* rolling back again writes the script again; the run waits for the confirmation */
+	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_migrate_run(&ctx, NULL, true, &err), GB_EGATE);
+	cr_assert(strstr(err.msg, "is being rolled back"), "%s", err.msg);
+}
+
+Test(rollback, the_coexistence_rollback_script_removes_both_rules_behind_whatif, .init = setup, .fini = teardown)
+{
+	char *text;
+	const char *p, *q;
+	gb_error err;
+
+	open_ctx(NULL);
+	states(before_step5);
+	set_step("connect-sync-coexistence", "done");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
+	p = in_tmp("connect-sync-coexistence-rollback.ps1");
+	text = slurp(p, NULL);
+	for (q = strstr(text, "@@"); q; q = strstr(q + 2, "@@"))
+		cr_assert(!(q[2] >= 'A' && q[2] <= 'Z'), "a placeholder is left: %.30s", q);
+	cr_assert(strstr(text, "param([switch]$WhatIf)"));
+	cr_assert(strstr(text, "e4eae1c9-b9bc-4328-ade9-df871cdd3027") && strstr(text, "419fda18-75bb-4e23-b947-8b06e7246551"));
+	cr_assert(strstr(text, "Remove-ADSyncRule -SynchronizationRule"));
+	cr_assert(strstr(text, "GroupWritebackV2"), "it refuses once writeback v2 is off");
+	cr_assert_eq(run_checker(p), 0, "the generated script fails the checker (see %s.check)", p);
+	cr_assert_eq(run_checker(variant("unguarded-removal.ps1", text,
+	                                 "Remove-ADSyncRule -SynchronizationRule $found[0] | Out-Null",
+	                                 "}\n    Remove-ADSyncRule -SynchronizationRule $found[0] | Out-Null\n    if ($false) {")),
+	             1, "a removal outside the guard passed the checker");
+	free(text);
+}
+
+Test(rollback, the_coexistence_rollback_is_confirmed_from_an_export_without_the_rules, .init = setup,
+     .fini = teardown)
+{
+	const char *with = make_export("with-rules"), *without = make_export("without-rules");
+	gb_error err;
+	json_t *root;
+
+	open_ctx(NULL);
+	states(before_step5);
+	set_step("connect-sync-coexistence", "done");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
+	coexistence(with, -1, -1);
+	put_file(with, COEX_OUT_FILE, "coex-outbound.xml");
+	cr_assert_eq(gb_migrate_confirm(&ctx, "connect-sync-coexistence", with, &err), GB_ECONFLICT);
+	cr_assert(strstr(err.msg, "still holds the inbound e4eae1c9") && strstr(err.msg, "outbound 419fda18") &&
+	              strstr(err.msg, "stays rolling-back"),
+	          "%s", err.msg);
+	cr_assert_str_eq(step_state("connect-sync-coexistence"), "rolling-back");
+	cr_assert_eq(gb_migrate_confirm(&ctx, "connect-sync-coexistence", without, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(step_state("connect-sync-coexistence"), "rolled-back");
+	root = current();
+	cr_assert_str_eq(json_string_value(json_object_get(root, "dir")), without, "the export becomes the current import");
+	json_decref(root);
+	cr_assert_eq(count_of("SELECT count(*) FROM audit_log WHERE step = 'connect-sync-coexistence' AND operation = "
+	                      "'step.state' AND after = '{\"state\":\"rolled-back\"}' AND message LIKE '%neither "
+	                      "coexistence rule is left%'"),
+	             1);
+}
+
+Test(rollback, an_attested_coexistence_rollback_says_so, .init = setup, .fini = teardown)
+{
+	gb_error err;
+
+	open_ctx(NULL);
+	states(before_step5);
+	set_step("connect-sync-coexistence", "waiting");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_migrate_confirm(&ctx, "connect-sync-coexistence", NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(count_of("SELECT count(*) FROM migration_steps WHERE name = 'connect-sync-coexistence' AND "
+	                      "state = 'rolled-back' AND detail LIKE '%ATTESTED%'"),
+	             1);
+}
+
+Test(rollback, coexistence_and_stamps_are_refused_once_step_5_has_started, .init = setup, .fini = teardown)
+{
+	static const char *const blocking[] = {"running", "waiting", "done"};
+	size_t i;
+	gb_error err;
+
+	open_ctx(NULL);
+	states(before_step5);
+	set_step("connect-sync-coexistence", "done");
+	for (i = 0; i < 3; i++) {
+		set_step("disable-writeback", blocking[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), GB_EINVAL, "%s", blocking[i]);
+		cr_assert(strstr(err.msg, "step disable-writeback is") && strstr(err.msg, "cannot be undone"), "%s",
+		          err.msg);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), GB_EINVAL, "%s", blocking[i]);
+		cr_assert(strstr(err.msg, "step stamp-anchors cannot be rolled back: step disable-writeback"), "%s",
+		          err.msg);
+	}
+	cr_assert_str_eq(step_state("connect-sync-coexistence"), "done", "nothing changed");
+	cr_assert_str_eq(step_state("stamp-anchors"), "done", "nothing changed");
+	/* a failed step 5 wrote no script: the way back is open */
+	set_step("disable-writeback", "failed");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
+}
+
+Test(rollback, stamps_roll_back_while_the_coexistence_step_has_run, .init = setup, .fini = teardown)
+{
+	static const char *const coex[] = {"waiting", "done", "rolling-back", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx("writeback_ou = OU=Groups,DC=contoso,DC=com\n");
+	for (i = 0; i < 4; i++) {
+		states(before_step5);
+		set_step("connect-sync-coexistence", coex[i]);
+		/* nothing stamped in this database: the rollback plan is empty, so no directory is needed */
+		cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), 0, "with step 4 %s: %s", coex[i], err.msg);
+		cr_assert_str_eq(step_state("stamp-anchors"), "rolled-back");
+		cr_assert_str_eq(step_state("connect-sync-coexistence"), coex[i], "step 4 is left as it is");
+	}
+}
+
+static void matched_groups(void)
+{
+	gb_error err;
+
+	cr_assert_eq(gb_store_exec(st,
+	                           "INSERT INTO migration_groups(object_id, class, matched_dn, match_result) VALUES "
+	                           "('00000000-0000-4000-8000-000000000001', 'ready', 'CN=a', 'matched'), "
+	                           "('00000000-0000-4000-8000-000000000002', 'ready', NULL, 'blocked: no anchor')",
+	                           &err),
+	             0, "%s", err.msg);
+}
+
+static const char *const through_convert[] = {
+    "import", "done", "inventory", "done", "stamp-anchors", "done", "connect-sync-coexistence", "done",
+    "disable-writeback", "done", "convert-soa", "done", NULL};
+
+Test(rollback, match_forgets_the_matches_audited, .init = setup, .fini = teardown)
+{
+	static const char *const from[] = {"waiting", "done", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx(NULL);
+	states(through_convert);
+	for (i = 0; i < 3; i++) {
+		matched_groups();
+		set_step("match", from[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), 0, "from %s: %s", from[i], err.msg);
+		cr_assert_str_eq(step_state("match"), "rolled-back");
+		cr_assert_eq(count_of("SELECT count(*) FROM migration_groups WHERE matched_dn IS NOT NULL OR match_result "
+		                      "IS NOT NULL"),
+		             0, "from %s", from[i]);
+		cr_assert_eq(gb_store_exec(st, "DELETE FROM migration_groups", &err), 0);
+	}
+	cr_assert_eq(count_of("SELECT count(*) FROM audit_log WHERE step = 'match' AND operation = 'step.state' AND "
+	                      "message LIKE '%the matches of 2 groups forgotten%'"),
+	             3);
+}
+
+Test(rollback, stamps_and_conversions_roll_back_from_done_and_failed, .init = setup, .fini = teardown)
+{
+	static const char *const from[] = {"done", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx("writeback_ou = OU=Groups,DC=contoso,DC=com\n");
+	for (i = 0; i < 2; i++) {
+		states(through_convert);
+		set_step("match", "pending");
+		set_step("convert-soa", from[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "convert-soa", &err), 0, "from %s: %s", from[i], err.msg);
+		cr_assert_str_eq(step_state("convert-soa"), "rolled-back");
+		states(before_step5);
+		set_step("stamp-anchors", from[i]);
+		set_step("connect-sync-coexistence", "pending");
+		set_step("disable-writeback", "pending");
+		set_step("convert-soa", "pending");
+		cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), 0, "from %s: %s", from[i], err.msg);
+		cr_assert_str_eq(step_state("stamp-anchors"), "rolled-back");
+	}
+	/* from pending or rolled-back there is nothing to roll back */
+	cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "is rolled-back: there is nothing to roll back"), "%s", err.msg);
+	cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "is pending"), "%s", err.msg);
+}
+
+Test(rollback, convert_soa_rolls_back_after_match_which_is_forgotten, .init = setup, .fini = teardown)
+{
+	gb_error err;
+
+	open_ctx(NULL);
+	states(through_convert);
+	matched_groups();
+	set_step("match", "done");
+	/* no converted group in this database: an empty rollback plan, no Graph needed */
+	cr_assert_eq(gb_migrate_rollback(&ctx, "convert-soa", &err), 0, "%s", err.msg);
+	cr_assert_str_eq(step_state("convert-soa"), "rolled-back");
+	cr_assert_str_eq(step_state("match"), "rolled-back", "the match is forgotten with it");
+	cr_assert_eq(count_of("SELECT count(*) FROM migration_groups WHERE matched_dn IS NOT NULL"), 0);
+	cr_assert(strstr(output(), "step match forgotten with it"), "%s", output());
+}
+
+Test(rollback, nothing_before_a_handoff_that_has_run_rolls_back, .init = setup, .fini = teardown)
+{
+	static const char *const from[] = {"waiting", "done", "failed"};
+	size_t i;
+	gb_error err;
+
+	open_ctx(NULL);
+	states(through_convert);
+	set_step("match", "done");
+	for (i = 0; i < 3; i++) {
+		set_step("handoff", from[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), GB_EINVAL, "%s", from[i]);
+		cr_assert(strstr(err.msg, "roll back handoff first"), "%s", err.msg);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "convert-soa", &err), GB_EINVAL, "%s", from[i]);
+		cr_assert(strstr(err.msg, "roll back handoff first"), "%s", err.msg);
+	}
+	set_step("handoff", "rolled-back");
+	set_step("verify", "done");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), 0, "%s", err.msg);
+	cr_assert_str_eq(step_state("verify"), "rolled-back", "verify's record is forgotten too");
+}
+
+Test(rollback, read_only_steps_and_step_5_say_why_they_cannot, .init = setup, .fini = teardown)
+{
+	gb_error err;
+
+	open_ctx(NULL);
+	states(through_convert);
+	set_step("convert-soa", "pending");
+	cr_assert_eq(gb_migrate_rollback(&ctx, "disable-writeback", &err), GB_EUNSUPPORTED);
+	cr_assert(strstr(err.msg, "cannot be undone"), "%s", err.msg);
+	cr_assert_eq(gb_migrate_rollback(&ctx, "inventory", &err), GB_EUNSUPPORTED);
+	cr_assert(strstr(err.msg, "run it again instead"), "%s", err.msg);
+}
+
+/* ---- D8: scope = all would create the groups left out again ------------------------------------------------------ */
+
+Test(leftout, scope_all_is_refused_while_groups_are_left_out, .init = setup, .fini = teardown)
+{
+	gb_error err;
+
+	open_ctx(NULL);
+	cr_assert_eq(gb_store_exec(st,
+	                           "INSERT INTO migration_groups(object_id, class, reason, match_result) VALUES "
+	                           "('00000000-0000-4000-8000-000000000001', 'ready', 'ready', 'matched'), "
+	                           "('00000000-0000-4000-8000-000000000033', 'orphan', 'gone', NULL), "
+	                           "('00000000-0000-4000-8000-000000000032', 'protected', 'adminCount = 1', NULL), "
+	                           "('00000000-0000-4000-8000-000000000005', 'ready', 'ready', 'blocked: no anchor')",
+	                           &err),
+	             0, "%s", err.msg);
+	cr_assert_eq(gb_step_left_out_check(&ctx, &err), 0, "scope = selected (the default) creates nothing unasked");
+	gb_config_free(cfg);
+	cfg = NULL;
+	gb_store_free(st);
+	st = NULL;
+	fclose(ctx.out);
+	open_ctx("[provisioning]\nscope = all\ntarget_container = OU=G,DC=contoso,DC=com\n");
+	cr_assert_eq(gb_step_left_out_check(&ctx, &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "scope = all would create 2 groups") && strstr(err.msg, "000000000032 (protected") &&
+	              strstr(err.msg, "000000000005 (ready: blocked: no anchor)") && !strstr(err.msg, "000000000033"),
+	          "%s", err.msg);
+	/* groupbridge provision asks the same */
+	cr_assert_eq(gb_migrate_scope_check(cfg, st, "provision", &err), GB_ECONFIG);
+	cr_assert(strstr(err.msg, "provision: [provisioning] scope = all would create 2 groups"), "%s", err.msg);
+	cr_assert_eq(gb_store_exec(st, "DELETE FROM migration_groups WHERE class = 'protected' OR match_result LIKE 'b%'",
+	                           &err),
+	             0);
+	cr_assert_eq(gb_step_left_out_check(&ctx, &err), 0, "%s", err.msg);
+}
+
+/* ---- the runner checks Microsoft's prerequisites before each step (D6, D15) -------------------------------- */
+
+Test(prereq, the_runner_checks_the_version_before_the_inventory, .init = setup, .fini = teardown)
+{
+	char extra[1200];
+	const char *old = make_export("runner-old");
+	gb_error err;
+
+	snprintf(extra, sizeof(extra), "connect_sync_export = %s\n", old);
+	open_ctx(extra);
+	cr_assert_eq(gb_migrate_run(&ctx, "inventory", true, &err), GB_ECONFIG, "%s", err.msg);
+	cr_assert(strstr(err.msg, "precondition of step inventory") && strstr(err.msg, "1.1.130.0") &&
+	              strstr(err.msg, "2.2.8.0"),
+	          "%s", err.msg);
+	cr_assert_str_eq(step_state("import"), "done");
+	cr_assert_str_eq(step_state("inventory"), "failed", "the step failed before it started reading");
+}
