@@ -77,7 +77,10 @@ Tenant JSON
                         (attribute value filters: clauses ANDed, groups ORed; operators SCOPE_OPERATORS),
              "ad": {"groups": [{"id": group id, "cn": "Group_<id>", "container": "OU=..", "members": [ids]}]}
                         (the job's simulated AD view before it runs: groups already in AD and their members),
-             "on_demand_result": "Success" (forces provisionOnDemand's result; absent: computed)}
+             "on_demand_result": "Success" (forces provisionOnDemand's result; absent: computed),
+             "report_settings": true (false: SyncAll and ProvisionMembershipToOnPremisesUsers are not reported),
+             "ad_ldap": {"uri", "bind_dn", "password_file", "base", "ca_file"} (the job also writes its membership
+                        decisions to that directory, as the agent does; see Fake.ad_write_through)}
       The job's GET shape, schema and settings: see "the synchronization API" in Fake. Scope mode and the
       membership switch are synchronizationJobSettings "SyncAll" and "ProvisionMembershipToOnPremisesUsers"
       (Microsoft documents no representation; chosen there), the container and cn are attribute mappings.
