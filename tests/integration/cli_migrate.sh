@@ -182,6 +182,13 @@ run $GB migrate run
 expect_rc "without the flag the irreversible step is refused" 4
 expect_err "it asks for the flag" "--i-understand-this-is-irreversible"
 run $GB migrate run --i-understand-this-is-irreversible
+expect_rc "before the hand-over plan was shown the irreversible step waits (review D5)" 4
+expect_err "it says to plan the hand-over first" "migrate plan handoff"
+expect "still no script" test ! -f "$T/disable-writeback.ps1"
+run $GB migrate plan handoff
+expect_rc "the hand-over plan: a preview over the ready groups before match" 0
+expect_out "it says it is a preview" "PREVIEW (before match, the inventory's ready groups)"
+run $GB migrate run --i-understand-this-is-irreversible
 expect_rc "with the flag: snapshot and script, then wait (exit 4)" 4
 expect_out "the snapshot covers the ready groups" "snapshot of 31 ready groups taken"
 expect "the script exists and names the tenant" grep -q "contoso.example" "$T/disable-writeback.ps1"
