@@ -266,6 +266,17 @@ expect_out "it says how many groups it handed over" "handed over 31 groups"
 expect "31 groups are handed over" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 31
 expect "a handed-over group is now managed by provisioning" test "$(sqlite3 "$T/gb.db" "SELECT state FROM managed_groups WHERE object_id = '$(id 7)'")" = managed
 expect "the Connect-named group kept its name" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
+# the hand-over rolls back from the handed-over state: the groups are taken back, AD is left as it is (review D2)
+run $GB migrate rollback handoff
+expect_rc "the hand-over rolls back" 0
+expect_out "it says what it takes back" "31 groups taken back"
+expect "no group is handed over any more" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over <> 0')" = 0
+expect "the AD group is left as it is" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
+run $GB migrate run --yes
+expect_rc "the hand-over is planned again and waits" 4
+run $GB migrate confirm handoff
+expect_rc "and confirmed again" 0
+expect "31 groups are handed over again" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 31
 
 # --- step 9: verify catches drift (a member added by hand in AD), then passes once provisioning corrects it ---
 printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=mb-%s,%s\n' "$(id 7)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null
