@@ -490,6 +490,8 @@ static int synced_members(gb_graph *graph, smoke *s, gb_error *err)
 		rc = gb_graph_get_user(graph, s->cloud->members[i].id, &u, err);
 		if (!rc && (u->on_prem_sync_enabled == GB_TRI_TRUE || u->on_prem_object_id))
 			s->members[s->k++] = s->cloud->members[i].id;
+		if (rc == GB_ENOTFOUND) /* deleted since the members were listed */
+			rc = 0;
 		gb_cloud_user_free(u);
 	}
 	return rc;
