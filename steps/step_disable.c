@@ -5,6 +5,7 @@
  * enabled and staging mode on (an attested confirmation of step 4 is not enough); prepared only with
  * --i-understand-this-is-irreversible. Then every ready group is snapshotted (objectGUID and members) and the
  * operator gets the script, generated for the writeback forest's AD connector (the one the coexistence script used).
+ * Both the script and the confirmation need the hand-over plan shown first (`migrate plan handoff`, review D5).
  * On confirmation the tenant must not report group writeback through Graph (groupWriteBackEnabled; when Graph does
  * not give the flag, that is said and AD decides alone), and every snapshotted group must still exist with the same
  * objectGUID and the same members.
@@ -166,6 +167,8 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 						   "script asks the operator to type it before the irreversible change");
 	if (!rc) /* the coexistence script's connector: the writeback forest's (review D3) */
 		rc = gb_step_writeback_connector(c, &connector, err);
+	if (!rc) /* the hand-over target reachable and its plan shown before the point of no return (review D5) */
+		rc = gb_step_handoff_previewed(c, err);
 	/* The snapshot: every ready group, its objectGUID and its members. */
 	if (!rc)
 		rc = gb_migrate_dir(c, &dir, err);
@@ -296,7 +299,9 @@ int gb_step_disable_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	int rc;
 
 	(void)export_dir;
-	rc = check_tenant_flag(c, err);
+	rc = gb_step_handoff_previewed(c, err); /* review D5 */
+	if (!rc)
+		rc = check_tenant_flag(c, err);
 	if (!rc)
 		rc = gb_migrate_dir(c, &dir, err);
 	if (!rc)

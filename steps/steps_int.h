@@ -50,6 +50,13 @@ int gb_step_handoff_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 int gb_step_handoff_hook(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err);
 int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *err);
 int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err);
+/* Undoes the hand-over: every handed-over group taken back (handed_over 0: provisioning no longer manages it), and
+ * for handoff_target = cloudsync the removal of each app-role assignment to the job that groupbridge made (found in
+ * the handoff step's audit records, still present). AD is left as it is. Errors as the Graph and store calls. */
+int gb_step_handoff_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
+/* Review D5: 0 when `migrate plan handoff` (or the run that reached handoff) computed and showed the hand-over plan
+ * for the configured target (recorded in the state database); GB_EGATE saying to run it first otherwise. */
+int gb_step_handoff_previewed(gb_migrate_ctx *c, gb_error *err);
 
 /* Step 7, match (reads and records; blocked groups are reported, not an error). */
 int gb_step_match_collect(gb_migrate_ctx *c, gb_error *err);

@@ -80,6 +80,8 @@ typedef struct gb_config_migration {
 	char *convert_groups;      /* comma-separated object ids for convert-soa */
 	char *convert_groups_file;
 	char *tenant_domain;       /* the tenant's primary domain, typed by the operator to confirm the irreversible step */
+	long handoff_wave_size;    /* cloudsync hand-over: groups assigned per wave, each wave smoke-tested (default 10) */
+	bool handoff_accept_renames; /* cloudsync hand-over: go on although the job's cn mapping renames groups */
 } gb_config_migration;
 
 typedef struct gb_config {

@@ -126,7 +126,9 @@ const gb_step *gb_migrate_find_step(const char *name);
 /* Prints every step with its state, times, counts, and the next command to run. */
 int gb_migrate_status(gb_migrate_ctx *c, gb_error *err);
 
-/* Prints the plan of the next step (or the named one), changing nothing. */
+/* Prints the plan of the next step (or the named one), changing nothing in the directory or the tenant. The handoff
+ * step's plan records in the state database that it was shown, for which target (review D5: disable-writeback waits
+ * for it). */
 int gb_migrate_plan(gb_migrate_ctx *c, const char *step, gb_error *err);
 
 /* Runs steps in order until --until (inclusive), a gate, an operator step, a step not built, or a failure. A step

@@ -83,6 +83,8 @@ static const struct key_def keys[] = {
 	{"migration", "convert_groups", K_STR, S(migration, convert_groups), 0, 0},
 	{"migration", "convert_groups_file", K_STR, S(migration, convert_groups_file), 0, 0},
 	{"migration", "tenant_domain", K_STR, S(migration, tenant_domain), 0, 0},
+	{"migration", "handoff_wave_size", K_LONG, S(migration, handoff_wave_size), 1, 1000},
+	{"migration", "handoff_accept_renames", K_BOOL, S(migration, handoff_accept_renames), 0, 0},
 };
 
 /* Keys that would put a secret in the file itself: refused with a pointer to the right key. */
@@ -481,6 +483,7 @@ static void set_numeric_defaults(gb_config *c)
 	c->directory.timeout = 30;
 	c->directory.member_batch = 1000;
 	c->provisioning.delete_threshold = 500;
+	c->migration.handoff_wave_size = 10;
 }
 
 int gb_config_parse(const char *name, const char *text, gb_config **out, gb_error *err)

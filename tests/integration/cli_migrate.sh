@@ -215,6 +215,13 @@ run $GB migrate run
 expect_rc "without the flag the irreversible step is refused" 4
 expect_err "it asks for the flag" "--i-understand-this-is-irreversible"
 run $GB migrate run --i-understand-this-is-irreversible
+expect_rc "before the hand-over plan was shown the irreversible step waits (review D5)" 4
+expect_err "it says to plan the hand-over first" "migrate plan handoff"
+expect "still no script" test ! -f "$T/disable-writeback.ps1"
+run $GB migrate plan handoff
+expect_rc "the hand-over plan: a preview over the ready groups before match" 0
+expect_out "it says it is a preview" "PREVIEW (before match, the inventory's ready groups)"
+run $GB migrate run --i-understand-this-is-irreversible
 expect_rc "with the flag: snapshot and script, then wait (exit 4)" 4
 expect_out "the snapshot covers the ready groups" "snapshot of 31 ready groups taken"
 expect "the script exists and names the tenant" grep -q "contoso.example" "$T/disable-writeback.ps1"
@@ -335,6 +342,17 @@ expect "the Connect-named group kept its name" test "$(ldap_on DC1 ldapsearch -L
 run $GB migrate rollback match
 expect_rc "after the hand-over, match waits for handoff's rollback" 2
 expect_err "it says so" "roll back handoff first"
+# the hand-over rolls back from the handed-over state: the groups are taken back, AD is left as it is (review D2)
+run $GB migrate rollback handoff
+expect_rc "the hand-over rolls back" 0
+expect_out "it says what it takes back" "31 groups taken back"
+expect "no group is handed over any more" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over <> 0')" = 0
+expect "the AD group is left as it is" test "$(ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=Group_$(id 7))" dn | grep -c '^dn:')" = 1
+run $GB migrate run --yes
+expect_rc "the hand-over is planned again and waits" 4
+run $GB migrate confirm handoff
+expect_rc "and confirmed again" 0
+expect "31 groups are handed over again" test "$(sqlite3 "$T/gb.db" 'SELECT count(*) FROM migration_groups WHERE handed_over = 1')" = 31
 
 # --- step 9: verify catches drift (a member added by hand in AD), then passes once provisioning corrects it ---
 printf 'dn: CN=Group_%s,%s\nchangetype: modify\nadd: member\nmember: CN=mb-%s,%s\n' "$(id 7)" "$WB" $$ "$WB" | ldap_on DC1 ldapmodify >/dev/null

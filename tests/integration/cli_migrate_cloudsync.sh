@@ -1,7 +1,10 @@
 #!/bin/sh
-# The migration handing its groups to an existing Cloud Sync job ([migration] handoff_target = cloudsync): each group
-# is assigned to the job's service principal, provisionOnDemand runs for one group with at most five members as a
-# smoke test, and verify checks AD against the same rules. groupbridge's own provisioning does not take the groups.
+# The migration handing its groups to an existing Cloud Sync job ([migration] handoff_target = cloudsync). Before the
+# irreversible step the hand-over plan must have been shown (review D5); that plan reads the job's settings and
+# schema and refuses, before any assignment, a job that does not provision membership to on-premises users (D1) or
+# that would rename the groups (D7). The confirmed hand-over assigns the groups in waves, each smoke-tested with
+# provisionOnDemand and a read of the AD group's membership; it can be rolled back (the assignments groupbridge made
+# are removed) and done again; verify then checks AD against the same rules.
 . "$(dirname "$0")/lib_ad.sh"
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
@@ -9,52 +12,107 @@ eval "$(ad_users DC1 "$WB" ca-$$)"
 eval "ca=\$ca_$$"
 id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
 SP=00000016-0000-4000-8000-000000000001
+JOB=AAD2ADGroupProvisioning.fff03.1
 for n in 1 2 3; do
 	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=ca-%s,%s\n\n' \
 		"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
 done | ldap_on DC1 ldapadd >/dev/null
+# The job as Microsoft ships it (membership to on-premises users off, the default cn), writing to the test DC as
+# the provisioning agent would.
 tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "00000016-0000-4000-8000-0000000000aa",
   "displayName": "contoso.com (Cloud Sync)",
   "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group", "displayName": "Group", "allowedMemberTypes": ["User"]}],
   "appRoleAssignedTo": [{"principalId": "'"$(id 3)"'", "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
-  "synchronization": {"jobs": [{"id": "AAD2ADGroupProvisioning.fff03.1", "on_demand_result": "Success"}]}}]'
+  "synchronization": {"jobs": [{"id": "'"$JOB"'", "target_container": "'"$WB"'",
+    "ad_ldap": {"uri": "'"$GB_TEST_DC1_LDAPS_URI"'", "bind_dn": "'"$GB_TEST_DC1_BIND_DN"'",
+                "password_file": "'"$GB_TEST_DC1_BIND_PASSWORD_FILE"'", "base": "'"$GB_TEST_DC1_BASE_DN"'"}}]}}]'
 tenant_user "$T/tenant.json" u-a "$ca"
 for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a; done
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
 	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
-	"cloudsync_job_id = AAD2ADGroupProvisioning.fff03.1"
+	"cloudsync_job_id = $JOB" "handoff_wave_size = 1"
 $GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+assignments() {
+	fake_control GET "/state?id=$SP" >"$T/sp.json"
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s=s.get('value',s); print(len(s['appRoleAssignedTo']))" "$T/sp.json"
+}
+ad_members() { ldap_on DC1 ldapsearch -LLL -b "CN=Group_$(id "$1"),$WB" -s base "(objectClass=group)" member | grep -c '^member:'; }
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm inventory >/dev/null 2>&1
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
-$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
+
+# D5: no point of no return before the hand-over plan was shown
+run $GB migrate run --yes --i-understand-this-is-irreversible
+expect_rc "disable-writeback waits for the hand-over plan" 4
+expect_err "it says to run the hand-over plan first" "migrate plan handoff"
+expect "no disable script yet" test ! -f "$T/disable-writeback.ps1"
+run $GB migrate plan handoff
+expect_rc "without the rule id the hand-over plan is a configuration error" 2
+expect_err "it says where to find the rule id" "cloudsync_rule_id"
+printf 'cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2\n' >>"$T/gb.ini"
+
+# D1: membership to on-premises users off is refused before any assignment, naming the setting
+run $GB migrate plan handoff
+expect_rc "a job that would empty the groups is refused" 1
+expect_err "the refusal names the setting to change" "ProvisionMembershipToOnPremisesUsers = False"
+expect_err "and what to turn on" "Provision membership to on-premises users"
+expect "nothing was assigned" test "$(assignments)" = 1
+run $GB migrate run --yes --i-understand-this-is-irreversible
+expect_rc "a refused hand-over plan does not open the point of no return" 4
+
+# D7: the job's default cn would rename the Group_<objectId> groups
+fake_control POST /sync/config '{"settings": {"provision_membership_to_on_premises_users": true}}' >/dev/null
+run $GB migrate plan handoff
+expect_rc "renames are refused" 1
+expect_out "the plan counts the renames" "3 of 3 groups would be renamed"
+expect_out "and shows one" "Group_$(id 1) -> Team 1_"
+expect_err "the refusal says how to accept them" "handoff_accept_renames"
+fake_control POST /sync/config '{"settings": {"cn": "Append(\"Group_\", [objectId])"}}' >/dev/null
+run $GB migrate plan handoff
+expect_rc "a job that keeps names and members passes" 0
+expect_out "the preview reads the job" "membership to on-premises users on"
+expect_out "and covers the ready groups before match" "PREVIEW"
+expect "still nothing assigned" test "$(assignments)" = 1
+
+run $GB migrate run --yes --i-understand-this-is-irreversible
+expect_rc "now disable-writeback prepares its script and waits" 4
+expect "the script exists" test -f "$T/disable-writeback.ps1"
 $GB migrate confirm disable-writeback >/dev/null 2>&1
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm match >/dev/null 2>&1
 run $GB migrate run --yes
-expect_rc "without the rule id the handoff is a configuration error" 2
-expect_err "it says where to find the rule id" "cloudsync_rule_id"
-printf 'cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2\n' >>"$T/gb.ini"
-run $GB migrate run --yes
-expect_rc "with it, the handoff to Cloud Sync is planned and waits" 4
+expect_rc "the handoff to Cloud Sync is planned and waits" 4
 run $GB migrate plan handoff
 expect_rc "the plan" 0
 expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-assign-app-role')" = 2
 run $GB migrate confirm handoff
 expect_rc "confirming hands the groups to the job" 0
-expect_out "the smoke test ran" "provisionOnDemand for"
-expect_out "and succeeded" ": Success"
-fake_control GET "/state?id=$SP" >"$T/sp.json"
-expect "all three groups are assigned to the job" test "$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s=s.get('value',s); print(len(s['appRoleAssignedTo']))" "$T/sp.json")" = 3
-expect "the job received one provisionOnDemand with a group and its member" python3 -c "
+expect_out "in waves, each smoke-tested" "wave 3: provisionOnDemand for"
+expect_out "the AD group kept its member" "(1 before, 0 lost)"
+expect_out "three waves" "3 groups in 3 waves"
+expect "all three groups are assigned to the job" test "$(assignments)" = 3
+expect "the job received one provisionOnDemand per wave with a group and its member" python3 -c "
 import json, sys
 s = json.load(open(sys.argv[1])); s = s.get('value', s)
 p = s['synchronization']['jobs'][0]['provisionedOnDemand']
-assert len(p) == 1 and p[0]['ruleId'].startswith('33f7c90d'), p" "$T/sp.json"
+assert len(p) == 3 and all(x['ruleId'].startswith('33f7c90d') and x['result'] in ('Success', 'Skipped') for x in p), p" "$T/sp.json"
+expect "AD still holds the member" test "$(ad_members 1)" = 1
+
+# D2: the hand-over rolls back from the handed-over state: the assignments groupbridge made go, the one it found stays
+run $GB migrate rollback handoff
+expect_rc "the hand-over rolls back" 0
+expect_out "it names what it undoes" "2 of the job's app-role assignments groupbridge made removed"
+expect "the assignment groupbridge did not make stays" test "$(assignments)" = 1
+expect "AD is left as it is" test "$(ad_members 2)" = 1
+run $GB migrate run --yes
+expect_rc "the hand-over can be planned again" 4
+run $GB migrate confirm handoff
+expect_rc "and confirmed again" 0
+expect "all three assigned again" test "$(assignments)" = 3
 run $GB migrate run --yes
 expect_rc "verify passes: AD is as the rules expect" 0
 expect_out "the migration is complete" "The migration is complete."

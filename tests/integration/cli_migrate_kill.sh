@@ -48,6 +48,7 @@ expect_rc "a repeated confirmation is harmless (exit 0)" 0
 killed migrate run --yes
 expect "stamp-anchors and the coexistence script reach the operator" test "$rc" = 4
 killed migrate confirm connect-sync-coexistence --export "$T/after"
+killed migrate plan handoff
 killed migrate run --yes --i-understand-this-is-irreversible
 expect "the disable-writeback snapshot and script reach the operator" test "$rc" = 4
 killed migrate confirm disable-writeback

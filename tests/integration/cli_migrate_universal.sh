@@ -47,6 +47,7 @@ $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm inventory >/dev/null 2>&1
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+$GB migrate plan handoff >/dev/null 2>&1
 $GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
 run $GB migrate confirm disable-writeback
 expect_rc "the migration reaches convert-soa" 0

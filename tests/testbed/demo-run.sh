@@ -88,6 +88,8 @@ gb migrate run --yes || true
 echo "(The demo has no Connect Sync server: it supplies the export the script above would produce there.)"
 python3 "$repo/tests/support/gbtest.py" coexistence-export "$repo" "$out/export-after-coexistence"
 gb migrate confirm connect-sync-coexistence --export "$out/export-after-coexistence"
+echo "(Before the point of no return: the hand-over plan, a preview over the ready groups.)"
+gb migrate plan handoff
 gb migrate run --yes --i-understand-this-is-irreversible || true
 echo "(Here the operator would run disable-writeback.ps1 on the Connect Sync server.)"
 gb migrate confirm disable-writeback

@@ -77,7 +77,10 @@ Tenant JSON
                         (attribute value filters: clauses ANDed, groups ORed; operators SCOPE_OPERATORS),
              "ad": {"groups": [{"id": group id, "cn": "Group_<id>", "container": "OU=..", "members": [ids]}]}
                         (the job's simulated AD view before it runs: groups already in AD and their members),
-             "on_demand_result": "Success" (forces provisionOnDemand's result; absent: computed)}
+             "on_demand_result": "Success" (forces provisionOnDemand's result; absent: computed),
+             "report_settings": true (false: SyncAll and ProvisionMembershipToOnPremisesUsers are not reported),
+             "ad_ldap": {"uri", "bind_dn", "password_file", "base", "ca_file"} (the job also writes its membership
+                        decisions to that directory, as the agent does; see Fake.ad_write_through)}
       The job's GET shape, schema and settings: see "the synchronization API" in Fake. Scope mode and the
       membership switch are synchronizationJobSettings "SyncAll" and "ProvisionMembershipToOnPremisesUsers"
       (Microsoft documents no representation; chosen there), the container and cn are attribute mappings.
@@ -202,6 +205,7 @@ import socket
 import socketserver
 import ssl
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -865,7 +869,7 @@ class Tenant:
                             log=False)
 
     JOB_SETTINGS = ("scope", "provision_membership_to_on_premises_users", "target_container", "cn", "rule_id",
-                    "domain", "scope_filters")
+                    "domain", "scope_filters", "report_settings", "ad_ldap")
 
     def _add_job(self, sp, j):
         jid = j.get("id") or "AD2AADProvisioning.%s.%s" % (uuid.uuid4().hex, uuid.uuid4().hex[:8])
@@ -880,7 +884,7 @@ class Tenant:
                "_settings": {"scope": "selected", "provision_membership_to_on_premises_users": False,
                              "target_container": "CN=Users," + ",".join("DC=" + p for p in domain.split(".")),
                              "cn": DEFAULT_CN_EXPRESSION, "rule_id": DEFAULT_GROUP_RULE_ID, "domain": domain,
-                             "scope_filters": []},
+                             "scope_filters": [], "report_settings": True, "ad_ldap": None},
                "_ad": collections.OrderedDict()}
         self.set_job(job, {k: v for k, v in j.items() if k in self.JOB_SETTINGS})
         for a in (j.get("ad") or {}).get("groups", []):
@@ -902,6 +906,11 @@ class Tenant:
                 raise TenantError("job %s: scope must be selected or all" % job["id"])
             if k == "provision_membership_to_on_premises_users" and not isinstance(v, bool):
                 raise TenantError("job %s: %s must be true or false" % (job["id"], k))
+            if k == "report_settings" and not isinstance(v, bool):
+                raise TenantError("job %s: %s must be true or false" % (job["id"], k))
+            if k == "ad_ldap" and v is not None and not (isinstance(v, dict) and all(
+                    isinstance(v.get(x), str) for x in ("uri", "bind_dn", "password_file", "base"))):
+                raise TenantError("job %s: ad_ldap needs uri, bind_dn, password_file and base" % job["id"])
             if k in ("target_container", "cn", "rule_id", "domain") and not isinstance(v, str):
                 raise TenantError("job %s: %s must be a string" % (job["id"], k))
             if k == "cn":
@@ -2552,6 +2561,8 @@ class Fake(ControlAPI):
                 {"name": "ProvisionMembershipToOnPremisesUsers",
                  "value": "True" if st["provision_membership_to_on_premises_users"] else "False"},
                 {"name": "Domain", "value": json.dumps({"domain": st["domain"]})}]
+            if not st["report_settings"]:  # a job that reports neither (Microsoft documents no representation)
+                out["synchronizationJobSettings"] = out["synchronizationJobSettings"][2:]
         else:
             out["synchronizationJobSettings"] = []
         return out
@@ -2697,11 +2708,13 @@ class Fake(ControlAPI):
         container = st["target_container"]
         old = j["_ad"].get(g["id"])
         members = list(old["members"]) if old else []
-        skipped, added, removed = [], [], []
+        skipped, added, removed, eligible = [], [], [], []
         candidates = g["_members"] if full else (listed or [])
         for mid in candidates:
             ok, ref = self.member_reference(sp, j, mid) if mid in g["_member_set"] else \
                 (False, "not a member of the group in Microsoft Entra ID")
+            if ok:
+                eligible.append(mid)
             if ok and mid not in members:
                 members.append(mid)
                 added.append(mid)
@@ -2717,6 +2730,7 @@ class Fake(ControlAPI):
                     removed.append(mid)
         new = {"cn": cn, "container": container, "dn": "CN=%s,%s" % (dn_escape(cn), container),
                "anchor": "Group_" + g["id"], "members": members}
+        self.ad_write_through(j, g, eligible, [x["id"] for x in skipped])
         outcome = {"action": "Create" if old is None else "Update", "cn": cn, "dn": new["dn"],
                    "renamed": bool(old and old["cn"] != cn), "moved": bool(old and old["container"] != container),
                    "added": added, "removed": removed, "skipped": skipped,
@@ -2728,6 +2742,48 @@ class Fake(ControlAPI):
                                "source and target systems already match."}, outcome
         j["_ad"][g["id"]] = new
         return "Success", {}, outcome
+
+    def ad_write_through(self, j, g, eligible, ineligible):
+        """JOB ad_ldap: the job also writes to a real directory, as the provisioning agent does ("writes via the agent,
+        which translates the request to a Lightweight Directory Access Protocol (LDAP) operation",
+        how-provisioning-to-active-directory-works.md): the AD group whose msDS-ExternalDirectoryObjectId is
+        Group_<id> gets the reference of each eligible member and loses the reference of each member the job does not
+        provision ("A member reference is written only when that member has an AD account"; with membership to
+        on-premises users off, none is). Members are found by onPremisesObjectIdentifier (objectGUID)."""
+        cfg = j["_settings"].get("ad_ldap")
+        if not cfg:
+            return
+        env = dict(os.environ)
+        if cfg.get("ca_file"):
+            env["LDAPTLS_CACERT"] = cfg["ca_file"]
+        conn = ["-x", "-H", cfg["uri"], "-D", cfg["bind_dn"], "-y", cfg["password_file"]]
+
+        def dn_of(filt):
+            r = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no"] + conn + ["-b", cfg["base"], filt, "1.1"],
+                               env=env, capture_output=True, text=True, timeout=30)
+            for line in r.stdout.splitlines():
+                if line.startswith("dn:: "):
+                    return base64.b64decode(line[5:]).decode()
+                if line.startswith("dn: "):
+                    return line[4:]
+            return None
+        gdn = dn_of("(msDS-ExternalDirectoryObjectId=Group_%s)" % g["id"])
+        if not gdn:
+            return
+        b64 = lambda v: base64.b64encode(v.encode()).decode()  # noqa: E731
+        ldif = []
+        for mid, op in [(m, "add") for m in eligible] + [(m, "delete") for m in ineligible]:
+            guid = (self.t.objects.get(mid) or {}).get("onPremisesObjectIdentifier")
+            try:
+                filt = "(objectGUID=%s)" % "".join("\\%02x" % b for b in uuid.UUID(guid).bytes_le)
+            except (TypeError, ValueError):
+                continue
+            mdn = dn_of(filt)
+            if mdn:
+                ldif.append("dn:: %s\nchangetype: modify\n%s: member\nmember:: %s\n-\n" % (b64(gdn), op, b64(mdn)))
+        if ldif:  # -c: a reference already there (or already gone) is not an error of the others
+            subprocess.run(["ldapmodify", "-c"] + conn, input="\n".join(ldif), env=env, capture_output=True,
+                           text=True, timeout=60)
 
     def steps_value(self, g, subject, result, details, outcome):
         """The provisioning steps of a provisionOnDemand reply, in the shape of the documented examples 1 and 2

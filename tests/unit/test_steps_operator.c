@@ -584,8 +584,16 @@ Test(gate, an_attested_step_4_does_not_pass_for_a_verified_one, .init = setup, .
 	/* the fresh export, imported, shows it: the gate opens (the next thing needed is the directory) */
 	coexistence(fresh, -1, -1);
 	import(fresh);
+	/* review D5: then the hand-over plan must have been shown, for the configured target */
+	cr_assert_eq(gb_step_disable_collect(&ctx, &err), GB_EGATE);
+	cr_assert(strstr(err.msg, "migrate plan handoff"), "%s", err.msg);
+	cr_assert_eq(gb_store_kv_set(ctx.st, "migration.handoff.preview", "cloudsync 2026-12-06: plan shown", &err), 0);
+	cr_assert_eq(gb_step_disable_collect(&ctx, &err), GB_EGATE, "a plan shown for another target does not count");
+	cr_assert_eq(gb_store_kv_set(ctx.st, "migration.handoff.preview", "groupbridge 2026-12-06: plan shown", &err), 0);
 	cr_assert_neq(gb_step_disable_collect(&ctx, &err), GB_EGATE, "%s", err.msg);
 	cr_assert_null(strstr(err.msg, "step 4"), "%s", err.msg);
+	cr_assert_eq(gb_step_disable_confirm(&ctx, NULL, &err) == GB_EGATE && strstr(err.msg, "plan handoff"), 0,
+		     "the confirmation passes the D5 gate too: %s", err.msg);
 }
 
 Test(gate, a_disabled_delete_rule_is_refused_as_the_script_refuses_it, .init = setup, .fini = teardown)
