@@ -469,22 +469,26 @@ out:
 	return rc;
 }
 
+/* AD's value equality (gb_ad_str_equal): a fence container or a mapped container spelled "OU=ZÜRICH" where AD
+ * holds "OU=Zürich" is the same container to AD, so it is the same one here. A hex (#...) value is BER and is
+ * compared exactly, ignoring only the case of its hex digits. */
 static bool value_iequal(const gb_ad_ava *a, const gb_ad_ava *b)
 {
-	size_t i;
-
-	if (a->hex != b->hex || a->value_len != b->value_len)
+	if (a->hex != b->hex)
 		return false;
-	for (i = 0; i < a->value_len; i++) {
-		unsigned char x = (unsigned char)a->value[i], y = (unsigned char)b->value[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
+	if (a->hex) {
+		size_t i;
+
+		if (a->value_len != b->value_len)
 			return false;
+		for (i = 0; i < a->value_len; i++) {
+			char x = a->value[i], y = b->value[i];
+			if ((x >= 'A' && x <= 'F' ? x + 32 : x) != (y >= 'A' && y <= 'F' ? y + 32 : y))
+				return false;
+		}
+		return true;
 	}
-	return true;
+	return gb_ad_str_equal(a->value, a->value_len, b->value, b->value_len);
 }
 
 static bool rdn_equal(const gb_ad_rdn *a, const gb_ad_rdn *b)
