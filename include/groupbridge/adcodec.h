@@ -110,7 +110,7 @@ int gb_ad_extended_dn_split(const char *s, char *guid, char *sid, const char **d
 
 #define GB_AD_CN_MAX 64          /* cn's rangeUpper, in UTF-16 code units (as AD and Samba count it) */
 #define GB_AD_SAM_MAX 20         /* sAMAccountName: the pre-Windows 2000 limit that net group and NetBIOS keep */
-#define GB_AD_SAM_SUFFIX 8       /* hex digits of the object id that end a derived sAMAccountName */
+#define GB_AD_SAM_SUFFIX 8       /* hex digits (a hash of the object id) that end a derived sAMAccountName */
 #define GB_AD_SAM_BUF 64         /* a buffer that holds any derived sAMAccountName and its NUL */
 
 /* AD's equality of two String(Unicode) values (MS-ADTS 6.5.1: case-, accent-, width- and kana-insensitive), by a
@@ -135,9 +135,9 @@ size_t gb_ad_utf16_prefix(const char *s, size_t max_units);
 int gb_ad_sam_check(const char *sam, gb_error *err);
 
 /* A deterministic sAMAccountName for a new group: name (a displayName or cn; may be NULL) cut to fit, spaces and
- * forbidden characters as '_', followed by '_' and the last GB_AD_SAM_SUFFIX hex digits of object_id, so that it
- * passes gb_ad_sam_check and the same group always gets the same name. out holds n >= GB_AD_SAM_BUF bytes.
- * GB_EINVAL when object_id has too few hex digits or out is too small. */
+ * forbidden characters as '_', followed by '_' and GB_AD_SAM_SUFFIX hex digits of a hash (FNV-1a) of object_id,
+ * so that it passes gb_ad_sam_check and the same group always gets the same name. out holds n >= GB_AD_SAM_BUF
+ * bytes. GB_EINVAL when object_id is empty or out is too small. */
 int gb_ad_sam_derive(const char *name, const char *object_id, char *out, size_t n, gb_error *err);
 
 #endif

@@ -17,8 +17,14 @@
  * contacts and service principals never. Nested groups are referenced, never expanded.
  *
  * What is written (3.2): cn, description, displayName, groupType universal security, msDS-ExternalDirectoryObjectId
- * and adminDescription "Group_<objectId>", sAMAccountName when mapped (at creation only: an existing group's
- * account name is never changed), under the container the mapping gives.
+ * and adminDescription "Group_<objectId>", sAMAccountName (at creation only: an existing group's account name is
+ * never changed), under the container the mapping gives.
+ *
+ * AD's own rules, checked before the write (each a "group-error" of that group): cn at most 64 UTF-16 units
+ * (cn-too-long); a sAMAccountName valid by MS-SAMR (bad-samaccountname); no two groups created in one run whose DN or
+ * sAMAccountName AD compares equal, ignoring case, accents and width (name-collision); a matched domain local group
+ * holding foreign security principals is not made universal, which AD refuses (cannot-be-universal; its other
+ * changes go on).
  *
  * Matching (3.3, 2.8): by anchor "Group_<objectId>"; for a converted group also by objectSid =
  * onPremisesSecurityIdentifier, and by the DN in its GroupDN extension. Two sources that point at different AD
@@ -89,5 +95,7 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err);
 
 /* The groupType of a universal security group (0x80000008), as AD stores it: a signed 32-bit integer. */
 #define GB_GROUP_TYPE_UNIVERSAL_SECURITY (-2147483640L)
+/* groupType's scope bit of a domain local group (GROUP_TYPE_RESOURCE_GROUP, MS-SAMR 2.2.1.11). */
+#define GB_GROUP_TYPE_DOMAIN_LOCAL 0x4L
 
 #endif

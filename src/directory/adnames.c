@@ -188,20 +188,18 @@ int gb_ad_sam_check(const char *sam, gb_error *err)
 int gb_ad_sam_derive(const char *name, const char *object_id, char *out, size_t n, gb_error *err)
 {
 	char hex[GB_AD_SAM_SUFFIX + 1];
-	size_t k = 0, pos = 0, len = name ? strlen(name) : 0, units = 0, i, idlen = object_id ? strlen(object_id) : 0;
-	size_t h = 0;
+	size_t k = 0, pos = 0, len = name ? strlen(name) : 0, units = 0, i;
+	uint32_t h = 2166136261u;
 
-	/* The suffix: the last hex digits of the object id, so that two groups with one name never collide and the
-	 * same group always gets the same name. */
-	for (i = idlen; i > 0 && h < GB_AD_SAM_SUFFIX; i--) {
-		char c = object_id[i - 1];
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-			hex[GB_AD_SAM_SUFFIX - 1 - h++] = (char)(c >= 'A' && c <= 'F' ? c + 0x20 : c);
+	/* The suffix: FNV-1a of the whole object id (case-folded), so that two groups with one name do not collide,
+	 * ids that differ anywhere (not only at the end) give different names, and one group always gets one name. */
+	if (!object_id || !*object_id)
+		return gb_error_set(err, GB_EINVAL, "no object id to derive a sAMAccountName from");
+	for (i = 0; object_id[i]; i++) {
+		unsigned char c = (unsigned char)object_id[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
 	}
-	if (h < GB_AD_SAM_SUFFIX)
-		return gb_error_set(err, GB_EINVAL, "object id \"%s\" has too few hex digits for a sAMAccountName",
-				    object_id ? object_id : "");
-	hex[GB_AD_SAM_SUFFIX] = '\0';
+	snprintf(hex, sizeof hex, "%08x", (unsigned)h);
 	if (n < GB_AD_SAM_BUF)
 		return gb_error_set(err, GB_EINVAL, "sAMAccountName buffer too small");
 	while (name && pos < len && units < GB_AD_SAM_MAX - GB_AD_SAM_SUFFIX - 1) {
