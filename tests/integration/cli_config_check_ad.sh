@@ -1,0 +1,64 @@
+#!/bin/sh
+# `config check` against the test bed's hardened DC, bound as the delegated account (AD review D9, issue 16): the
+# Global Catalog is probed when gc_uri is set, containers outside base_dn are refused, the DC is found writable, and
+# a container or group the account holds no rights on is reported before a run would fail on it. Each case failed
+# before config check grew these probes (it checked only the bind and the schema, so every one passed).
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")/.." && pwd)
+: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
+. "$(dirname "$0")/lib_ad.sh"
+cp "$here/data/tenants/small.json" "$T/tenant.json"
+fake_start "$T/tenant.json"
+base=$GB_TEST_DC1_BASE_DN
+OU="OU=gbcc-$$,$base"
+ad_ou DC1 "$OU"
+printf 'dn: CN=cc-existing-%s,OU=Groups,%s\nobjectClass: group\n\n' "$$" "$OU" | ldap_on DC1 ldapadd >/dev/null
+
+# A delegated OU with a group in it: every probe passes
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "the delegated OU passes" 0
+expect_out "the DC is writable" "writable pass"
+expect_out "the container is in the domain" "containers pass"
+expect_out "the account may create groups there" "rights   pass  the bind account can create groups in OU=Groups,$OU"
+expect_out "and write a group there" "rights   pass  the bind account can write every attribute"
+expect_out "no enforcement policy" "soa      pass"
+expect_not "no gc line without gc_uri" "gc       "
+
+# gc_uri: the DC's Global Catalog passes; a closed port fails
+gcs=${GB_TEST_DC1_GB_GCS_URI:-ldaps://$GB_TEST_DC1_IP:3269}
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU"
+sed -i "s|^base_dn = .*|&\ngc_uri = $gcs|" "$T/gb.ini"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a working Global Catalog passes" 0
+expect_out "gc probe passes" "gc       pass"
+sed -i "s|^gc_uri = .*|gc_uri = ldaps://$GB_TEST_DC1_IP:1|" "$T/gb.ini"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "an unreachable Global Catalog fails" 1
+expect_out "gc probe fails" "gc       FAIL"
+
+# A container outside base_dn (another forest's) is refused
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,DC=forest2,DC=example"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a container outside base_dn fails" 1
+expect_out "and says so" "outside base_dn"
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU" \
+	"allowed_containers = OU=Groups,$OU; OU=Elsewhere,DC=forest2,DC=example"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "an allowed container outside base_dn fails" 1
+expect_out "it is named" "OU=Elsewhere,DC=forest2,DC=example is outside base_dn"
+
+# CN=Users: the delegation covers organizational units only, so the account may neither create groups there nor
+# write the groups it holds (the rights README's table lists)
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$base"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a container without the delegation fails" 1
+expect_out "no right to create groups is reported" "cannot create group objects in CN=Users,$base"
+expect_out "no right to write member is reported" "cannot write member"
+
+# Bound as Administrator the same container passes: the rights are computed for the bound account
+gb_ini --admin "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$base"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_out "Administrator may create groups in CN=Users" "rights   pass  the bind account can create groups in CN=Users"
+
+finish
