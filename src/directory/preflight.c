@@ -14,8 +14,9 @@
 /* supportedCapabilities of a read-only DC: LDAP_CAP_ACTIVE_DIRECTORY_PARTIAL_SECRETS_OID (MS-ADTS 3.1.1.3.4.3.5) */
 #define RODC_CAPABILITY "1.2.840.113556.1.4.1920"
 
-/* The attributes a run writes on a managed group, each a right the README lists. */
-static const char *const group_rights[] = {"member", "cn", "name", "description", "displayName", "groupType",
+/* The attributes a run writes on a managed group, each a right the README lists. name (written by a rename) is not
+ * here: AD and Samba leave it out of allowedAttributesEffective whatever the rights, as a system attribute. */
+static const char *const group_rights[] = {"member", "cn", "description", "displayName", "groupType",
 					   "adminDescription", GB_DIRECTORY_ANCHOR_ATTR, NULL};
 
 typedef struct pf {

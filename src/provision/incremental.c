@@ -10,6 +10,7 @@
 
 #include "groupbridge/adcodec.h"
 #include "groupbridge/anchor.h"
+#include "groupbridge/buf.h"
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
@@ -500,6 +501,38 @@ static int build_affected(gb_gather *g, const gb_delta_changes *ch, const gb_map
 	return rc;
 }
 
+static int collect_dn(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	return gb_ptrs_push_copy(ctx, e->dn, err);
+}
+
+/* Every live AD group that carries anchor (the DNs first: no read runs inside the search). */
+static int load_all_anchored(gb_gather *g, const char *anchor, bool with_members, gb_error *err)
+{
+	static const char *const dn_attr[] = {"distinguishedName", NULL};
+	gb_ptrs dns;
+	gb_buf f;
+	size_t i;
+	int rc;
+
+	memset(&dns, 0, sizeof(dns));
+	gb_buf_init(&f, 4096);
+	rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
+	if (!rc)
+		rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
+	if (!rc)
+		rc = gb_buf_puts(&f, ")", err);
+	if (!rc)
+		rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, collect_dn, &dns, err);
+	for (i = 0; !rc && i < dns.n; i++)
+		rc = gb_provision__load_ad_group(g, dns.items[i], with_members, err);
+	for (i = 0; i < dns.n; i++)
+		free(dns.items[i]);
+	free(dns.items);
+	gb_buf_free(&f);
+	return rc;
+}
+
 /* The AD group that carries id's anchor, when there is one. */
 static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_error *err)
 {
@@ -513,6 +546,8 @@ static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_err
 	rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
 	if (rc == GB_ENOTFOUND)
 		rc = 0;
+	else if (rc == GB_ECONFLICT) /* several live groups: load them all, the rules report the group (D6) */
+		rc = load_all_anchored(g, anchor, with_members, err);
 	else if (!rc)
 		rc = gb_provision__load_ad_group(g, e->dn, with_members, err);
 	gb_dir_entry_free(e);

@@ -41,10 +41,16 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err)
 	gb_ad_dn *parsed = NULL;
 	int rc;
 
+	char *formatted = NULL;
+
 	*out = NULL;
 	rc = gb_ad_dn_parse(dn, &parsed, err);
 	if (!rc)
-		rc = gb_ad_dn_format(parsed, out, err);
+		rc = gb_ad_dn_format(parsed, &formatted, err);
+	/* folded as AD compares values, so a GroupDN spelled "OU=ZÜRICH" finds the group AD holds in "OU=Zürich" (D5) */
+	if (!rc)
+		rc = gb_ad_str_fold(formatted, out, err);
+	free(formatted);
 	gb_ad_dn_free(parsed);
 	return rc;
 }
@@ -102,6 +108,16 @@ static int match(ctx *c, desired *d, bool *conflict)
 
 	*conflict = false;
 	by_anchor = gb_map_get(in->ad_by_anchor, d->anchor);
+	if (by_anchor && in->ad_anchor_dups && gb_map_get(in->ad_anchor_dups, d->anchor)) {
+		const gb_ad_group *dup = gb_map_get(in->ad_anchor_dups, d->anchor);
+
+		*conflict = true;
+		return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, d->cloud->id, NULL, "match-conflict", c->err,
+				    "group %s: two live AD groups carry its anchor %s (%s and %s), as a Recycle Bin restore "
+				    "next to a re-created group leaves them; neither is changed: delete one, or clear "
+				    "msDS-ExternalDirectoryObjectId and adminDescription on it",
+				    d->cloud->id, d->anchor, by_anchor->dn, dup->dn);
+	}
 	if (in->ad_by_sid && d->cloud->on_prem_sid)
 		by_sid = gb_map_get(in->ad_by_sid, d->cloud->on_prem_sid);
 	if (in->ad_by_dn && d->cloud->group_dn_ext) {
@@ -611,6 +627,11 @@ static int plan_deletes(ctx *c)
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)
 			continue; /* never provisioned, or already gone: nothing of ours to delete */
+		if (c->in->ad_anchor_dups && gb_map_get(c->in->ad_anchor_dups, anchor)) {
+			rc = gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, *id, NULL, "match-conflict", c->err,
+					  "group %s: two live AD groups carry its anchor %s; neither is deleted", *id, anchor);
+			continue;
+		}
 		rc = gb_plan_add_op(c->plan, GB_OP_DELETE_GROUP, *id, ad->dn, "the cloud group was deleted for good",
 				    &op, c->err);
 		if (!rc)

@@ -48,13 +48,25 @@ run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "an allowed container outside base_dn fails" 1
 expect_out "it is named" "OU=Elsewhere,DC=forest2,DC=example is outside base_dn"
 
-# CN=Users: the delegation covers organizational units only, so the account may neither create groups there nor
-# write the groups it holds (the rights README's table lists)
+# CN=Users: the delegation to create groups covers organizational units only (the README's table)
 gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$base"
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_rc "a container without the delegation fails" 1
 expect_out "no right to create groups is reported" "cannot create group objects in CN=Users,$base"
+
+# A group whose DACL no longer inherits the delegation (AdminSDHolder's, without adminCount: inheritance blocked by
+# hand): the account cannot write member there, and config check says so before a run fails on it
+OU2="OU=gbcc2-$$,$base"
+ad_ou DC1 "$OU2"
+printf 'dn: CN=cc-blocked-%s,OU=Groups,%s\nobjectClass: group\n\n' "$$" "$OU2" | ldap_on DC1 ldapadd >/dev/null
+ad_protect DC1 "CN=cc-blocked-$$,OU=Groups,$OU2"
+printf 'dn: CN=cc-blocked-%s,OU=Groups,%s\nchangetype: modify\ndelete: adminCount\n-\n' "$$" "$OU2" |
+	ldap_on DC1 ldapmodify >/dev/null
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU2"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a group the account cannot write fails" 1
 expect_out "no right to write member is reported" "cannot write member"
+expect_out "the group is named" "CN=cc-blocked-$$,OU=Groups,$OU2"
 
 # Bound as Administrator the same container passes: the rights are computed for the bound account
 gb_ini --admin "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$base"
