@@ -880,3 +880,60 @@ Test(provision, a_domain_local_group_with_foreign_principals_is_not_made_univers
 	cr_assert_null(group_note(p, "cannot-be-universal", "g2"));
 	gb_plan_free(p);
 }
+
+Test(provision, a_group_dn_extension_finds_the_group_as_ad_compares_names)
+{
+	gb_cloud_group *g = cloud_group("g1", "Finance", 1);
+	gb_plan *p;
+
+	/* D5: the extension spells the OU with another non-ASCII case than AD holds it */
+	g->group_dn_ext = "CN=Finanz,OU=ZÜRICH,DC=test,DC=example";
+	ad_group("CN=Finanz,OU=Zürich,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Finanz", NULL)
+		->display_name = "Finance";
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_CREATE_GROUP, "g1"), "the AD group is found, not created again");
+	cr_assert_not_null(find_op(p, GB_OP_SET_ATTRS, "g1"));
+	gb_plan_free(p);
+}
+
+Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1), *h = cloud_group("g2", "Ops", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_ad_group *b = ad_group("CN=Sales restored,OU=Groups,DC=test,DC=example",
+				  "bbbbbbbb-0000-0000-0000-000000000002", "Sales restored", NULL);
+	gb_map *dups = NULL;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* D6: a Recycle Bin restore next to the re-created group: both carry Group_g1 */
+	b->anchor = b->admin_description = "Group_g1";
+	a->display_name = "Sales";
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &dups, NULL), 0);
+	gb_map_set(dups, "Group_g1", b, NULL);
+	in.ad_anchor_dups = dups;
+	(void)g;
+	(void)h;
+	p = plan();
+	n = group_note(p, "match-conflict", "g1");
+	cr_assert_not_null(n);
+	cr_assert(strstr(n->message, "CN=Sales_g1") && strstr(n->message, "CN=Sales restored"), "%s", n->message);
+	for (size_t i = 0; i < p->nops; i++)
+		cr_assert(!p->ops[i].object_id || strcmp(p->ops[i].object_id, "g1") != 0, "no operation on g1");
+	cr_assert_not_null(create_of(p, "g2"), "the run goes on with the other groups");
+	gb_plan_free(p);
+	/* nor is either deleted when the cloud group is gone for good */
+	{
+		const char *gone[] = {"g1", NULL};
+
+		in.hard_deleted = gone;
+		p = plan();
+		cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 0);
+		cr_assert_not_null(group_note(p, "match-conflict", "g1"));
+		gb_plan_free(p);
+		in.hard_deleted = NULL;
+	}
+	in.ad_anchor_dups = NULL;
+	gb_map_free(dups);
+}
