@@ -115,7 +115,7 @@ static int match(ctx *c, desired *d, bool *conflict)
 		return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, d->cloud->id, NULL, "match-conflict", c->err,
 				    "group %s: two live AD groups carry its anchor %s (%s and %s), as a Recycle Bin restore "
 				    "next to a re-created group leaves them; neither is changed: delete one, or clear "
-				    "msDS-ExternalDirectoryObjectId and adminDescription on it",
+				    GB_DIRECTORY_ANCHOR_ATTR " and adminDescription on it",
 				    d->cloud->id, d->anchor, by_anchor->dn, dup->dn);
 	}
 	if (in->ad_by_sid && d->cloud->on_prem_sid)
