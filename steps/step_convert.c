@@ -155,6 +155,22 @@ static int universal_blocker(gb_directory *dir, const gb_ad_group *a, char why[5
 	if (!rc && found[0])
 		snprintf(why, 512, global ? "it is a member of the global group %s" : "it holds the domain local group %s",
 			 found);
+	/* nor may a domain local group holding members of another forest (foreign security principals): [SCOPE-CHANGE],
+	 * AD review D2 */
+	if (!rc && !global && !found[0]) {
+		gb_buf_init(&f, 4096);
+		rc = gb_buf_puts(&f, "(&(objectClass=foreignSecurityPrincipal)(memberOf=", err);
+		if (!rc)
+			rc = gb_ad_filter_escape(a->dn, strlen(a->dn), &f, err);
+		if (!rc)
+			rc = gb_buf_puts(&f, "))", err);
+		if (!rc)
+			rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, first_dn_cb, found,
+						 err);
+		gb_buf_free(&f);
+		if (!rc && found[0])
+			snprintf(why, 512, "it holds the foreign security principal %s (a member from another forest)", found);
+	}
 	return rc;
 }
 

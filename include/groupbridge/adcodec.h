@@ -86,7 +86,8 @@ int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err);
  * case-, accent- and width-insensitive, as AD matches DNs). */
 bool gb_ad_dn_equal(const gb_ad_dn *a, const gb_ad_dn *b);
 
-/* True when dn lies strictly below container (container is a proper suffix by RDNs, compared as gb_ad_dn_equal). */
+/* True when dn lies strictly below container (container is a proper suffix by RDNs, compared as gb_ad_dn_equal but
+ * accent-sensitive: gb_ad_str_equal_case). This is the write fence's test: it is never wider than configured. */
 bool gb_ad_dn_is_under(const gb_ad_dn *dn, const gb_ad_dn *container);
 
 /* The same two on text: 1 true, 0 false, GB_EPARSE when either DN is malformed. */
@@ -116,6 +117,11 @@ int gb_ad_extended_dn_split(const char *s, char *guid, char *sid, const char **d
 /* AD's equality of two String(Unicode) values (MS-ADTS 6.5.1: case-, accent-, width- and kana-insensitive), by a
  * narrow rule documented in adnames.c (Latin, Greek, Cyrillic, fullwidth forms, kana; exact elsewhere). */
 bool gb_ad_str_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+/* The same without accent folding (case and width only): the stricter equality the write fence uses, so that a
+ * fence never reaches a sibling whose name differs by an accent (whether AD's RDN uniqueness ignores accents is not
+ * documented). */
+bool gb_ad_str_equal_case(const char *a, size_t alen, const char *b, size_t blen);
 
 /* The folded form under the same rule, so that AD-equal values give the same map key. *out: free(). GB_ENOMEM. */
 int gb_ad_str_fold(const char *s, char **out, gb_error *err);

@@ -30,11 +30,16 @@ static const char latin_fold[] = "aaaaaa*ceeeeiiii*nooooo-*uuuuy*-"
 				 "aaaaaaccccccccdd+-eeeeeeeeeegggggggghh+-iiiiiiiii-+-jjkk-llllll+-+-nnnnnn-+-oooooo+-"
 				 "rrrrrrsssssssstttt+-uuuuuuuuuuuuwwyyyzzzzzz-";
 
-/* The folded code point, or 0 for a mark that AD ignores. */
-static uint32_t fold_cp(uint32_t c)
+/* The folded code point, or 0 for a mark that AD ignores. Without accents, case and width only (and Latin
+ * Extended-A exactly): the stricter rule the write fence uses. */
+static uint32_t fold_cp(uint32_t c, bool accents)
 {
 	if (c < 0x80)
 		return c >= 'A' && c <= 'Z' ? c + 0x20 : c;
+	if (!accents && c >= 0xC0 && c <= 0x17F)
+		return c <= 0xDE && c != 0xD7 ? c + 0x20 : c;
+	if (!accents && c >= 0x300 && c <= 0x36F)
+		return c;
 	if (c >= 0xC0 && c <= 0x17F) {
 		char f = latin_fold[c - 0xC0];
 		return f == '*' ? c + 0x20 : f == '+' ? c + 1 : f == '-' ? c : (uint32_t)(unsigned char)f;
@@ -46,7 +51,7 @@ static uint32_t fold_cp(uint32_t c)
 	if (c >= 0x400 && c <= 0x40F)
 		return c + 0x50;
 	if (c >= 0xFF01 && c <= 0xFF5E)
-		return fold_cp(c - 0xFF01 + 0x21);
+		return fold_cp(c - 0xFF01 + 0x21, accents);
 	if (c == 0x3000)
 		return ' ';
 	if (c >= 0x30A1 && c <= 0x30F6)
@@ -56,7 +61,7 @@ static uint32_t fold_cp(uint32_t c)
 
 /* The next folded code point of s[*pos..n), skipping ignored marks; UINT32_MAX at the end. An invalid byte is
  * returned as 0x110000 + byte, so it equals only itself. */
-static uint32_t next_folded(const char *s, size_t n, size_t *pos)
+static uint32_t next_folded(const char *s, size_t n, size_t *pos, bool accents)
 {
 	while (*pos < n) {
 		uint32_t cp = 0, f;
@@ -68,24 +73,34 @@ static uint32_t next_folded(const char *s, size_t n, size_t *pos)
 			return cp;
 		}
 		*pos += len;
-		if ((f = fold_cp(cp)) != 0)
+		if ((f = fold_cp(cp, accents)) != 0)
 			return f;
 	}
 	return UINT32_MAX;
 }
 
-bool gb_ad_str_equal(const char *a, size_t alen, const char *b, size_t blen)
+static bool str_equal(const char *a, size_t alen, const char *b, size_t blen, bool accents)
 {
 	size_t i = 0, j = 0;
 
 	for (;;) {
-		uint32_t x = next_folded(a, alen, &i), y = next_folded(b, blen, &j);
+		uint32_t x = next_folded(a, alen, &i, accents), y = next_folded(b, blen, &j, accents);
 
 		if (x != y)
 			return false;
 		if (x == UINT32_MAX)
 			return true;
 	}
+}
+
+bool gb_ad_str_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return str_equal(a, alen, b, blen, true);
+}
+
+bool gb_ad_str_equal_case(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return str_equal(a, alen, b, blen, false);
 }
 
 int gb_ad_str_fold(const char *s, char **out, gb_error *err)
@@ -98,7 +113,7 @@ int gb_ad_str_fold(const char *s, char **out, gb_error *err)
 	r = malloc(n * 2 + 1); /* a folded character never takes more than twice the bytes of the original */
 	if (!r)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	while ((cp = next_folded(s, n, &pos)) != UINT32_MAX) {
+	while ((cp = next_folded(s, n, &pos, true)) != UINT32_MAX) {
 		if (cp >= 0x110000u)
 			r[k++] = (char)(cp - 0x110000u);
 		else

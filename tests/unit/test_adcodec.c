@@ -346,6 +346,10 @@ Test(adnames, dn_equality_is_ads_case_accent_and_width_insensitive)
 	cr_assert_not(gb_ad_str_equal("Øst", strlen("Øst"), "Ost", 3));
 	cr_assert_not(gb_ad_str_equal("Cafe", 4, "Cafes", 5));
 	cr_assert_eq(gb_ad_dn_text_equal("OU=Zürich,DC=test,DC=example", "OU=Zurich2,DC=test,DC=example", &err), 0);
+	/* the write fence ignores case but never accents: it is not widened to a sibling OU that differs by one */
+	cr_assert_eq(gb_ad_dn_text_equal("OU=Cafe,DC=x", "OU=Café,DC=x", &err), 1);
+	cr_assert_eq(gb_ad_dn_text_is_under("CN=g,OU=Cafe,DC=x", "OU=Café,DC=x", &err), 0);
+	cr_assert_eq(gb_ad_dn_text_is_under("CN=g,OU=CAFÉ,DC=x", "OU=café,DC=x", &err), 1);
 }
 
 Test(adnames, fold_gives_one_key_for_ad_equal_values)
