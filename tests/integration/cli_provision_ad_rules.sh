@@ -47,7 +47,8 @@ expect_out "the other groups are provisioned" "provisioned"
 sam=$(sam_of "$GS")
 expect "a derived sAMAccountName ($sam), not one AD invents" sh -c "echo '$sam' | grep -Eq '^Sales_EMEA_[0-9a-f]{8}\$'"
 expect "the emoji group is created (cn within 64 UTF-16 units)" test -n "$(sam_of "$GE")"
-gt=$(ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" "(cn=Local-$$)" groupType | sed -n 's/^groupType: //p')
+gt=$(ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" "(msDS-ExternalDirectoryObjectId=Group_$GL)" groupType |
+	sed -n 's/^groupType: //p')
 expect "the domain local group keeps its scope ($gt)" test "$gt" = "-2147483644"
 for n in 1 2; do
 	expect "Twice-$n is not written" test -z "$(ldap_on DC1 ldapsearch -LLL -b "OU=Groups,$OU" "(cn=Twice-$n-$$)" member | grep '^member:')"
