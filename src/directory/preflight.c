@@ -8,6 +8,7 @@
 
 #include "groupbridge/adcodec.h"
 #include "groupbridge/buf.h"
+#include "groupbridge/map.h"
 #include "groupbridge/util.h"
 #include "internal.h"
 
@@ -49,6 +50,27 @@ static bool has_value(const gb_dir_entry *e, const char *attr, const char *value
 		if (gb_str_iequal(a->values[i].data, value))
 			return true;
 	return false;
+}
+
+/* Every value of a multi-valued attribute of dn, read in ranges as Windows requires for any attribute with more
+ * values than MaxValRange (constructed ones included), into a case-insensitive set. *out: gb_map_free. */
+static int add_value(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	(void)len;
+	return gb_map_set(ctx, value, (void *)1, err);
+}
+
+static int read_set(gb_directory *d, const char *dn, const char *attr, gb_map **out, gb_error *err)
+{
+	int rc = gb_map_new(GB_MAP_ICASE, out, err);
+
+	if (!rc)
+		rc = gb_directory_read_values(d, dn, attr, 0, add_value, *out, err);
+	if (rc) {
+		gb_map_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 bool gb_directory_rootdse_is_rodc(const gb_dir_entry *root)
@@ -127,9 +149,8 @@ static int pick_group(const gb_dir_entry *e, void *ctx, gb_error *err)
 static void check_group_rights(pf *p, const char *container)
 {
 	static const char *const find_attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
-	static const char *const eff[] = {"allowedAttributesEffective", NULL};
 	group_pick g = {NULL, false};
-	gb_dir_entry *e = NULL;
+	gb_map *eff = NULL;
 	gb_buf missing;
 	gb_error err;
 	size_t i;
@@ -143,14 +164,14 @@ static void check_group_rights(pf *p, const char *container)
 		say(p, "rights", 1, "%s holds no group yet: the rights on groups are checked once one is there", container);
 		return;
 	}
-	if (gb_directory_get(p->d, g.dn, eff, 0, &e, &err)) {
+	if (read_set(p->d, g.dn, "allowedAttributesEffective", &eff, &err)) {
 		say(p, "rights", 0, "cannot read the effective rights on %s: %s", g.dn, err.msg);
 		free(g.dn);
 		return;
 	}
 	gb_buf_init(&missing, 4096);
 	for (i = 0; group_rights[i]; i++)
-		if (!has_value(e, "allowedAttributesEffective", group_rights[i]))
+		if (!gb_map_get(eff, group_rights[i]))
 			(void)(gb_buf_puts(&missing, missing.len ? ", " : "", NULL) || gb_buf_puts(&missing, group_rights[i], NULL));
 	if (missing.len)
 		say(p, "rights", 0, "the bind account cannot write %s on %s group %s: grant Write property on group "
@@ -160,15 +181,14 @@ static void check_group_rights(pf *p, const char *container)
 		say(p, "rights", 1, "the bind account can write every attribute a run writes on %s group %s",
 		    g.anchored ? "managed" : "the", g.dn);
 	gb_buf_free(&missing);
-	gb_dir_entry_free(e);
+	gb_map_free(eff);
 	free(g.dn);
 }
 
 /* One container: inside base_dn, present, and the account may create groups in it and write them. */
 static void check_container(pf *p, const char *container)
 {
-	static const char *const eff[] = {"allowedChildClassesEffective", NULL};
-	gb_dir_entry *e = NULL;
+	gb_map *eff = NULL;
 	gb_error err;
 	int under = gb_ad_dn_text_is_under(container, p->d->base_dn, &err);
 
@@ -177,17 +197,17 @@ static void check_container(pf *p, const char *container)
 			"fix the container or base_dn", container, p->d->base_dn);
 		return;
 	}
-	if (gb_directory_get(p->d, container, eff, 0, &e, &err)) {
+	if (read_set(p->d, container, "allowedChildClassesEffective", &eff, &err)) {
 		say(p, "containers", 0, "%s: %s", container, err.msg);
 		return;
 	}
 	say(p, "containers", 1, "%s is in %s", container, p->d->base_dn);
-	if (!has_value(e, "allowedChildClassesEffective", "group"))
+	if (!gb_map_get(eff, "group"))
 		say(p, "rights", 0, "the bind account cannot create group objects in %s: grant Create group objects (and "
 			"Delete group objects) on it (see the README, \"The rights groupbridge needs\")", container);
 	else
 		say(p, "rights", 1, "the bind account can create groups in %s", container);
-	gb_dir_entry_free(e);
+	gb_map_free(eff);
 	check_group_rights(p, container);
 }
 
