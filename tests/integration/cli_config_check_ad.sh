@@ -73,4 +73,20 @@ gb_ini --admin "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$ba
 run "$GB_BIN" --config "$T/gb.ini" config check
 expect_out "Administrator may create groups in CN=Users" "rights   pass  the bind account can create groups in CN=Users"
 
+# AD group enforcement: a policy whose allow-list names another SID fails, naming the fix; with the account's SID on
+# it, it passes. The policy is removed again (the DC is shared by the suites).
+POL="CN=CloudSyncSOAPolicy,CN=SOA-Policies,CN=System,$base"
+printf 'dn: CN=SOA-Policies,CN=System,%s\nobjectClass: container\n\ndn: %s\nobjectClass: msDS-App-Configuration\nmsDS-Settings: S-1-5-21-1-2-3-4444\n\n' \
+	"$base" "$POL" | ldap_on DC1 ldapadd >/dev/null
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "an allow-list without the account fails" 1
+expect_out "it says what to change" "Set-CloudSyncSOAPolicy.ps1"
+svc_sid=$(ad_sid DC1 "${GB_TEST_DC1_GB_BIND_DN:-$GB_TEST_DC1_BIND_DN}" "(objectClass=user)")
+printf 'dn: %s\nchangetype: modify\nadd: msDS-Settings\nmsDS-Settings: %s\n-\n' "$POL" "$svc_sid" | ldap_on DC1 ldapmodify >/dev/null
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "with the account's SID on the allow-list it passes" 0
+expect_out "soa passes" "its allow-list names the bind account"
+ldap_on DC1 ldapdelete "$POL" "CN=SOA-Policies,CN=System,$base" >/dev/null 2>&1
+
 finish
