@@ -156,6 +156,22 @@ static int universal_blocker(gb_directory *dir, const gb_ad_group *a, char why[5
 	if (!rc && found[0])
 		snprintf(why, 512, global ? "it is a member of the global group %s" : "it holds the domain local group %s",
 			 found);
+	/* nor may a domain local group holding members of another forest (foreign security principals): [SCOPE-CHANGE],
+	 * AD review D2 */
+	if (!rc && !global && !found[0]) {
+		gb_buf_init(&f, 4096);
+		rc = gb_buf_puts(&f, "(&(objectClass=foreignSecurityPrincipal)(memberOf=", err);
+		if (!rc)
+			rc = gb_ad_filter_escape(a->dn, strlen(a->dn), &f, err);
+		if (!rc)
+			rc = gb_buf_puts(&f, "))", err);
+		if (!rc)
+			rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, first_dn_cb, found,
+						 err);
+		gb_buf_free(&f);
+		if (!rc && found[0])
+			snprintf(why, 512, "it holds the foreign security principal %s (a member from another forest)", found);
+	}
 	return rc;
 }
 
@@ -319,12 +335,20 @@ static int plan_listed(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb
 		rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "not-synced", err,
 				  "group %s has no onPremisesSecurityIdentifier: it is not a group synced from AD", id);
 	} else if (!rc) {
-		rc = gb_directory_find_by_sid(dir, g->on_prem_sid, dn_attr, 0, &e, err);
+		/* with gc_uri the SID is looked up in the whole forest (the Global Catalog), as provisioning does (D1) */
+		unsigned gc = c->cfg && c->cfg->directory.gc_uri ? GB_DIR_GC : 0;
+
+		rc = gb_directory_find_by_sid(dir, g->on_prem_sid, dn_attr, gc, &e, err);
 		if (rc == GB_ENOTFOUND)
 			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "ad-group-not-found", err,
-					  "group %s: no AD group in this forest has its SID %s", id, g->on_prem_sid);
+					  "group %s: no AD group in this %s has its SID %s%s", id, gc ? "forest" : "domain",
+					  g->on_prem_sid, gc ? "" : " (set [directory] gc_uri to search the whole forest)");
 		else if (!rc)
 			rc = gb_directory_read_group(dir, e->dn, false, &a, err);
+		if (rc == GB_EREFERRAL) /* the group is in another domain: that group's error, not the step's */
+			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "other-domain", err,
+					  "group %s: AD group %s is in another domain of the forest; convert it with a "
+					  "configuration bound to a DC of that domain", id, e ? e->dn : g->on_prem_sid);
 		if (!rc && a)
 			rc = plan_group(c, graph, dir, plan, g, a, err);
 	}

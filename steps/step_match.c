@@ -65,17 +65,19 @@ static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, gb_er
 
 static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, gb_error *err)
 {
-	static const char *const attrs[] = {"distinguishedName", NULL};
+	static const char *const attrs[] = {"distinguishedName", "objectGUID", NULL};
 	gb_dir_entry *e = NULL;
 	gb_ad_group *a = NULL;
 	char anchor[GB_ANCHOR_MAX];
+	/* A forest of several domains: the anchor and the SID are in the Global Catalog's partial attribute set, so with
+	 * gc_uri the whole forest is searched, as provisioning does (AD review D1) */
+	unsigned gc = c && c->cfg && c->cfg->directory.gc_uri ? GB_DIR_GC : 0;
 	int rc = 0;
 
-	(void)c;
 	if (strcmp(k->cls, "ready") == 0) {
 		if (gb_anchor_format(k->id, anchor, sizeof(anchor)))
 			return 0;
-		rc = gb_directory_find_by_anchor(dir, anchor, attrs, 0, &e, err);
+		rc = gb_directory_find_by_anchor(dir, anchor, attrs, gc, &e, err);
 		if (rc == GB_ENOTFOUND) {
 			set_result(k, "blocked: no AD group carries the anchor %s (run stamp-anchors)%s", anchor, NULL);
 			return 0;
@@ -86,6 +88,16 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 		}
 		if (!rc)
 			rc = gb_directory_read_group(dir, e->dn, false, &a, err);
+		if (rc == GB_EREFERRAL) { /* found through the GC in another domain: its DN and GUID are known */
+			char guid[GB_AD_GUID_TEXT_SIZE];
+
+			rc = 0;
+			if (gb_dir_entry_guid(e, guid)) {
+				k->dn = gb_strdup(e->dn);
+				k->guid = gb_strdup(guid);
+				set_result(k, "matched (in another domain of the forest)%s%s", NULL, NULL);
+			}
+		}
 	} else {
 		gb_cloud_group *g = NULL;
 		char *name = NULL, *dn = NULL;
@@ -108,6 +120,9 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 			int r = gb_directory_read_group(dir, g->group_dn_ext, false, &a, err);
 			if (r == GB_ENOTFOUND)
 				set_result(k, "blocked: its GroupDN %s does not exist in AD%s", g->group_dn_ext, NULL);
+			else if (r == GB_EREFERRAL) /* one group of another domain blocks itself, not the step (D1) */
+				set_result(k, "blocked: its GroupDN %s is in another domain of the forest (%s); match it with a "
+					   "configuration bound to a DC of that domain", g->group_dn_ext, err->msg);
 			else if (r)
 				rc = r;
 			else if (!a->sid || !g->on_prem_sid || strcmp(a->sid, g->on_prem_sid) != 0)

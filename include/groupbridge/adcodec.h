@@ -82,11 +82,12 @@ void gb_ad_dn_free(gb_ad_dn *dn);
 int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err);
 
 /* DN equality as AD applies it: the same RDNs in the same order; attribute types compared case-insensitively;
- * values compared after unescaping (so `\,` and `\2C` are the same) and ASCII case-insensitively (AD's DN matching
- * is case-insensitive; non-ASCII letters are compared byte for byte). */
+ * values compared after unescaping (so `\,` and `\2C` are the same) with AD's string equality (gb_ad_str_equal:
+ * case-, accent- and width-insensitive, as AD matches DNs). */
 bool gb_ad_dn_equal(const gb_ad_dn *a, const gb_ad_dn *b);
 
-/* True when dn lies strictly below container (container is a proper suffix by RDNs, compared as gb_ad_dn_equal). */
+/* True when dn lies strictly below container (container is a proper suffix by RDNs, compared as gb_ad_dn_equal but
+ * accent-sensitive: gb_ad_str_equal_case). This is the write fence's test: it is never wider than configured. */
 bool gb_ad_dn_is_under(const gb_ad_dn *dn, const gb_ad_dn *container);
 
 /* The same two on text: 1 true, 0 false, GB_EPARSE when either DN is malformed. */
@@ -105,5 +106,44 @@ int gb_ad_dn_build(const char *type, const char *value, const char *parent, char
  * set to "" when absent; *dn_start points at the plain DN inside s (borrowed). Also accepts the flag-0 form whose
  * GUID is the hex of the 16 wire bytes, and converts it. GB_EPARSE when the components are malformed. */
 int gb_ad_extended_dn_split(const char *s, char *guid, char *sid, const char **dn_start, gb_error *err);
+
+/* ---- AD's own rules for names (adnames.c) ---- */
+
+#define GB_AD_CN_MAX 64          /* cn's rangeUpper, in UTF-16 code units (as AD and Samba count it) */
+#define GB_AD_SAM_MAX 20         /* sAMAccountName: the pre-Windows 2000 limit that net group and NetBIOS keep */
+#define GB_AD_SAM_SUFFIX 8       /* hex digits (a hash of the object id) that end a derived sAMAccountName */
+#define GB_AD_SAM_BUF 64         /* a buffer that holds any derived sAMAccountName and its NUL */
+
+/* AD's equality of two String(Unicode) values (MS-ADTS 6.5.1: case-, accent-, width- and kana-insensitive), by a
+ * narrow rule documented in adnames.c (Latin, Greek, Cyrillic, fullwidth forms, kana; exact elsewhere). */
+bool gb_ad_str_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+/* The same without accent folding (case and width only): the stricter equality the write fence uses, so that a
+ * fence never reaches a sibling whose name differs by an accent (whether AD's RDN uniqueness ignores accents is not
+ * documented). */
+bool gb_ad_str_equal_case(const char *a, size_t alen, const char *b, size_t blen);
+
+/* The folded form under the same rule, so that AD-equal values give the same map key. *out: free(). GB_ENOMEM. */
+int gb_ad_str_fold(const char *s, char **out, gb_error *err);
+
+/* The length of UTF-8 s in UTF-16 code units (a character outside the BMP counts 2, an invalid byte 1), the unit
+ * AD counts rangeUpper in. */
+size_t gb_ad_utf16_len(const char *s);
+
+/* The number of bytes of s's longest prefix that holds at most max_units UTF-16 units without splitting a
+ * character. */
+size_t gb_ad_utf16_prefix(const char *s, size_t max_units);
+
+/* Checks a sAMAccountName against AD's rules (MS-SAMR 3.1.1.6, the SAM-Account-Name schema page): not empty, no
+ * control character, none of " / \ [ ] : ; | = , + * ? < >, not ending with a period, not only periods and spaces,
+ * and at most GB_AD_SAM_MAX characters (UTF-16 units). 0 when valid; GB_EINVAL with a message quoting the value and
+ * naming the rule. */
+int gb_ad_sam_check(const char *sam, gb_error *err);
+
+/* A deterministic sAMAccountName for a new group: name (a displayName or cn; may be NULL) cut to fit, spaces and
+ * forbidden characters as '_', followed by '_' and GB_AD_SAM_SUFFIX hex digits of a hash (FNV-1a) of object_id,
+ * so that it passes gb_ad_sam_check and the same group always gets the same name. out holds n >= GB_AD_SAM_BUF
+ * bytes. GB_EINVAL when object_id is empty or out is too small. */
+int gb_ad_sam_derive(const char *name, const char *object_id, char *out, size_t n, gb_error *err);
 
 #endif

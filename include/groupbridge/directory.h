@@ -390,4 +390,29 @@ const gb_directory_stats *gb_directory_get_stats(const gb_directory *d);
  * not (Windows Server 2016 schema needed). Errors as gb_directory_open. */
 int gb_directory_probe(const gb_config *cfg, char *detail, size_t n, int *has_anchor_attr, gb_error *err);
 
+/* One result of gb_directory_preflight: check name, pass (non-zero) or fail, and a detail line without secrets. */
+typedef void (*gb_dir_check_fn)(void *ctx, const char *check, int ok, const char *detail);
+
+/* config check's directory probes beyond the bind, each reported through report (AD review D9, issue 16):
+ *   gc          with gc_uri set, a rootDSE read through it that says isGlobalCatalogReady
+ *   writable    the DC is not read-only (supportedCapabilities' RODC OID, or msDS-isRODC of its NTDS settings):
+ *               an RODC refers every write elsewhere
+ *   containers  each of containers (NULL-terminated DNs: the constant target container, allowed_containers) lies
+ *               in base_dn and exists
+ *   rights      as AD computes them for the bound account: allowedChildClassesEffective on each container holds
+ *               group; allowedAttributesEffective on one group below it (a managed one when there is one, never one
+ *               AdminSDHolder protects) holds every attribute a run writes
+ *   soa         AD group enforcement: when CN=CloudSyncSOAPolicy,CN=SOA-Policies,CN=System exists in the domain, its
+ *               allow-list (msDS-Settings) names the bind account or one of its groups (tokenGroups)
+ * Opens (and closes) its own connection; a connection failure is one failed "ldap" check. Returns the number of
+ * failed checks. */
+int gb_directory_preflight(const gb_config *cfg, const char *const *containers, gb_dir_check_fn report, void *ctx);
+
+/* Whether a rootDSE entry (with supportedCapabilities) is a read-only DC's. Pure. */
+bool gb_directory_rootdse_is_rodc(const gb_dir_entry *root);
+
+/* Whether an AD group enforcement policy entry (with msDS-Settings) allows one of sids (text): a value naming the
+ * whole SID, in any case. Pure. */
+bool gb_directory_soa_allows(const gb_dir_entry *policy, const char *const *sids, size_t nsids);
+
 #endif

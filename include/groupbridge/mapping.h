@@ -7,7 +7,10 @@
  * target_container   required: an expression, or a DN constant written plainly (OU=Groups,DC=contoso,DC=com).
  *              There is no default because Microsoft's pages disagree on it (OU=Users vs CN=Users) and a guessed
  *              container would put groups where nobody expects them.
- * samaccountname     optional expression; without it AD generates the name.
+ * samaccountname     optional expression, checked against AD's rules (gb_ad_sam_check). Without it, a deterministic
+ *              name: displayName cut to fit, then "_" and the last 8 hex digits of the object id
+ *              (gb_ad_sam_derive), so that AD never generates a "$XXXX-..." name. An expression that gives an empty
+ *              value (samaccountname = "") leaves the name to AD, as Cloud Sync does.
  *
  * Attributes an expression can reference for a group: [objectId] (also [id]), [displayName], [description],
  * [securityEnabled], [mailEnabled], [onPremisesSyncEnabled], [onPremisesSecurityIdentifier], and the configured
@@ -24,6 +27,7 @@
 #include "groupbridge/model.h"
 #include "groupbridge/provision.h"
 
+/* The cn default counts its 51 characters in UTF-16 units, as .NET and AD do (see mapping.c). */
 #define GB_DEFAULT_CN_EXPR "Append(Append(Left(Trim([displayName]), 51), \"_\"), Mid([objectId], 25, 12))"
 #define GB_DEFAULT_DESCRIPTION_EXPR "Left(Trim([description]), 448)"
 

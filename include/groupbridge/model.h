@@ -89,6 +89,8 @@ typedef struct gb_ad_group {
 	size_t nmembers;
 	size_t members_cap;
 	bool members_read;        /* member_guids is complete (every range read) */
+	size_t nforeign;          /* members that are foreign security principals (CN=ForeignSecurityPrincipals):
+				   * a domain local group holding one cannot become universal */
 } gb_ad_group;
 
 /* Appends a member GUID (copied, lower-cased). GB_ENOMEM on failure, the group unchanged. */

@@ -17,12 +17,20 @@
  * contacts and service principals never. Nested groups are referenced, never expanded.
  *
  * What is written (3.2): cn, description, displayName, groupType universal security, msDS-ExternalDirectoryObjectId
- * and adminDescription "Group_<objectId>", sAMAccountName when mapped (at creation only: an existing group's
- * account name is never changed), under the container the mapping gives.
+ * and adminDescription "Group_<objectId>", sAMAccountName (at creation only: an existing group's account name is
+ * never changed), under the container the mapping gives.
+ *
+ * AD's own rules, checked before the write (each a "group-error" of that group): cn at most 64 UTF-16 units
+ * (cn-too-long); a sAMAccountName valid by MS-SAMR (bad-samaccountname); no two groups created in one run whose DN or
+ * sAMAccountName AD compares equal, ignoring case, accents and width (name-collision); a matched domain local group
+ * holding foreign security principals is not made universal, which AD refuses (cannot-be-universal; its other
+ * changes go on).
  *
  * Matching (3.3, 2.8): by anchor "Group_<objectId>"; for a converted group also by objectSid =
  * onPremisesSecurityIdentifier, and by the DN in its GroupDN extension. Two sources that point at different AD
- * groups are a conflict for that group ("match-conflict"), not a guess.
+ * groups are a conflict for that group ("match-conflict"), not a guess. So are two live AD groups carrying one anchor
+ * (ad_anchor_dups: a Recycle Bin restore next to a re-created group): that group is neither written nor deleted, and
+ * the run goes on.
  *
  * Changes: attribute differences are set; a cn difference is a rename; a container difference is a move only
  * when move_on_container_change (else a warning); members are added and, when authoritative, removed: but only
@@ -67,6 +75,7 @@ typedef struct gb_provision_input {
 	const gb_map *cloud_users;     /* id -> gb_cloud_user* */
 	const gb_map *forest_users;    /* objectGUID (any case) -> non-NULL: the users of this forest */
 	const gb_map *ad_by_anchor;    /* "Group_<id>" (any case) -> gb_ad_group* */
+	const gb_map *ad_anchor_dups;  /* "Group_<id>" -> a second live gb_ad_group* with that anchor (may be NULL) */
 	const gb_map *ad_by_sid;       /* objectSid text -> gb_ad_group* (may be NULL) */
 	const gb_map *ad_by_dn;        /* gb_provision_dn_key(DN) -> gb_ad_group* (may be NULL) */
 	const gb_map *provisioned;     /* id -> objectGUID text of groups provisioned earlier that this plan does not
@@ -83,11 +92,14 @@ typedef struct gb_provision_input {
  * single group becomes a note on that group. */
 int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err);
 
-/* The canonical form of a DN (gb_ad_dn_format), so that `\,` and `\2C` and differences of case and spacing find
- * the same group. *out: free(). GB_EPARSE for a malformed DN. */
+/* The canonical form of a DN (gb_ad_dn_format, then folded as AD compares values: gb_ad_str_fold), so that `\,` and
+ * `\2C` and differences of case (beyond ASCII), accents, width and spacing find the same group. *out: free().
+ * GB_EPARSE for a malformed DN. */
 int gb_provision_dn_key(const char *dn, char **out, gb_error *err);
 
 /* The groupType of a universal security group (0x80000008), as AD stores it: a signed 32-bit integer. */
 #define GB_GROUP_TYPE_UNIVERSAL_SECURITY (-2147483640L)
+/* groupType's scope bit of a domain local group (GROUP_TYPE_RESOURCE_GROUP, MS-SAMR 2.2.1.11). */
+#define GB_GROUP_TYPE_DOMAIN_LOCAL 0x4L
 
 #endif

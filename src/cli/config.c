@@ -6,7 +6,12 @@
 #include "cli/cli.h"
 #include "cli/probe.h"
 #include "groupbridge/directory.h"
+#include "groupbridge/mapping.h"
 #include "groupbridge/util.h"
+
+#define MAX_CONTAINERS 64
+
+static int ldap_failed; /* the ldap probe failed: the directory checks that need a bind are not run */
 
 static void help(void)
 {
@@ -17,6 +22,12 @@ static void help(void)
 	     "  secrets   the secret files are private (mode 0600) and readable, or the variables are set\n"
 	     "  ldap      a TLS connection and a bind to [directory] uri as bind_dn (or as principal with kerberos)\n"
 	     "  schema    the forest's schema has " GB_DIRECTORY_ANCHOR_ATTR " (Windows Server 2016 schema)\n"
+	     "  gc        with gc_uri set, it is a Global Catalog that answers\n"
+	     "  writable  the DC is not a read-only DC (an RODC refers every write elsewhere)\n"
+	     "  containers  target_container (when a constant) and allowed_containers lie in base_dn and exist\n"
+	     "  rights    the bind account may create groups in each container and write every attribute a run writes\n"
+	     "            on a group there, as AD computes it (allowedChildClassesEffective, allowedAttributesEffective)\n"
+	     "  soa       with AD group enforcement configured, its allow-list names the bind account\n"
 	     "  graph     an access token can be had from the tenant with the configured credential\n"
 	     "\n"
 	     "  --offline   check the file and the secrets only, contact nothing\n"
@@ -28,6 +39,54 @@ static void help(void)
 static void line(const char *check, int ok, const char *detail)
 {
 	printf("%-8s %s  %s\n", check, ok ? "pass" : "FAIL", detail);
+	if (!ok && strcmp(check, "ldap") == 0)
+		ldap_failed = 1;
+}
+
+static void check_line(void *ctx, const char *check, int ok, const char *detail)
+{
+	(void)ctx;
+	line(check, ok, detail);
+}
+
+/* The containers groupbridge writes in: the constant target container and every allowed_containers entry (copies in
+ * buf, pointers in list, NULL-terminated). */
+static void containers_of(const gb_config *cfg, char *buf, size_t n, const char **list, size_t max)
+{
+	gb_mappings *m = NULL;
+	gb_error err;
+	size_t k = 0, used = 0;
+	const char *c;
+
+	list[0] = NULL;
+	if (!cfg->provisioning.present)
+		return;
+	if (gb_mappings_new(&cfg->provisioning, &m, &err) == 0 && (c = gb_mappings_constant_container(m)) != NULL) {
+		used = (size_t)snprintf(buf, n, "%s", c) + 1;
+		if (used <= n)
+			list[k++] = buf;
+	}
+	gb_mappings_free(m);
+	for (c = cfg->provisioning.allowed_containers; c && *c && k + 1 < max && used < n;) {
+		size_t len = strcspn(c, ";");
+		char *dst = buf + used;
+
+		while (len && (*c == ' ' || *c == '\t'))
+			c++, len--;
+		if (len && used + len + 1 <= n) {
+			memcpy(dst, c, len);
+			while (len && dst[len - 1] == ' ')
+				len--;
+			dst[len] = '\0';
+			if (len && !(k == 1 && gb_str_iequal(list[0], dst)))
+				list[k++] = dst;
+			used += len + 1;
+		}
+		c += strcspn(c, ";");
+		if (*c == ';')
+			c++;
+	}
+	list[k] = NULL;
 }
 
 static int check(gb_cli *cli, int offline)
@@ -91,7 +150,16 @@ static int check(gb_cli *cli, int offline)
 	}
 	if (offline || failed)
 		return failed ? GB_EXIT_FAIL : GB_EXIT_OK;
-	return gb_probe_all(cli->cfg, line) ? GB_EXIT_FAIL : GB_EXIT_OK;
+	ldap_failed = 0;
+	failed = gb_probe_all(cli->cfg, line);
+	if (cli->cfg->directory.present && !ldap_failed) {
+		char buf[8192];
+		const char *list[MAX_CONTAINERS];
+
+		containers_of(cli->cfg, buf, sizeof buf, list, MAX_CONTAINERS);
+		failed += gb_directory_preflight(cli->cfg, list, check_line, NULL);
+	}
+	return failed ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
 int gb_cmd_config(gb_cli *cli, int argc, char **argv)

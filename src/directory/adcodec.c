@@ -469,25 +469,30 @@ out:
 	return rc;
 }
 
-static bool value_iequal(const gb_ad_ava *a, const gb_ad_ava *b)
+/* AD's value equality (gb_ad_str_equal): a fence container or a mapped container spelled "OU=ZÜRICH" where AD
+ * holds "OU=Zürich" is the same container to AD, so it is the same one here. A hex (#...) value is BER and is
+ * compared exactly, ignoring only the case of its hex digits. */
+static bool value_iequal(const gb_ad_ava *a, const gb_ad_ava *b, bool accents)
 {
-	size_t i;
-
-	if (a->hex != b->hex || a->value_len != b->value_len)
+	if (a->hex != b->hex)
 		return false;
-	for (i = 0; i < a->value_len; i++) {
-		unsigned char x = (unsigned char)a->value[i], y = (unsigned char)b->value[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
+	if (a->hex) {
+		size_t i;
+
+		if (a->value_len != b->value_len)
 			return false;
+		for (i = 0; i < a->value_len; i++) {
+			char x = a->value[i], y = b->value[i];
+			if ((x >= 'A' && x <= 'F' ? x + 32 : x) != (y >= 'A' && y <= 'F' ? y + 32 : y))
+				return false;
+		}
+		return true;
 	}
-	return true;
+	return accents ? gb_ad_str_equal(a->value, a->value_len, b->value, b->value_len)
+		       : gb_ad_str_equal_case(a->value, a->value_len, b->value, b->value_len);
 }
 
-static bool rdn_equal(const gb_ad_rdn *a, const gb_ad_rdn *b)
+static bool rdn_equal(const gb_ad_rdn *a, const gb_ad_rdn *b, bool accents)
 {
 	size_t i, j;
 
@@ -497,7 +502,7 @@ static bool rdn_equal(const gb_ad_rdn *a, const gb_ad_rdn *b)
 	for (i = 0; i < a->navas; i++) {
 		bool found = false;
 		for (j = 0; j < b->navas && !found; j++)
-			found = gb_str_iequal(a->avas[i].type, b->avas[j].type) && value_iequal(&a->avas[i], &b->avas[j]);
+			found = gb_str_iequal(a->avas[i].type, b->avas[j].type) && value_iequal(&a->avas[i], &b->avas[j], accents);
 		if (!found)
 			return false;
 	}
@@ -511,7 +516,7 @@ bool gb_ad_dn_equal(const gb_ad_dn *a, const gb_ad_dn *b)
 	if (a->nrdns != b->nrdns)
 		return false;
 	for (i = 0; i < a->nrdns; i++)
-		if (!rdn_equal(&a->rdns[i], &b->rdns[i]))
+		if (!rdn_equal(&a->rdns[i], &b->rdns[i], true))
 			return false;
 	return true;
 }
@@ -524,7 +529,7 @@ bool gb_ad_dn_is_under(const gb_ad_dn *dn, const gb_ad_dn *container)
 		return false;
 	skip = dn->nrdns - container->nrdns;
 	for (i = 0; i < container->nrdns; i++)
-		if (!rdn_equal(&dn->rdns[skip + i], &container->rdns[i]))
+		if (!rdn_equal(&dn->rdns[skip + i], &container->rdns[i], false))
 			return false;
 	return true;
 }

@@ -584,6 +584,21 @@ int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, 
 
 /* ---- groups ---- */
 
+/* True for a DN in a domain's CN=ForeignSecurityPrincipals container: the stand-in of a principal of another
+ * forest (or a well-known SID), which AD keeps a domain local group from taking into universal scope. */
+static bool is_foreign_principal(const char *dn)
+{
+	gb_ad_dn *p = NULL;
+	bool fsp;
+
+	if (gb_ad_dn_parse(dn, &p, NULL))
+		return false;
+	fsp = p->nrdns >= 2 && p->rdns[1].navas == 1 && gb_str_iequal(p->rdns[1].avas[0].type, "CN") &&
+	      gb_ad_str_equal(p->rdns[1].avas[0].value, p->rdns[1].avas[0].value_len, "ForeignSecurityPrincipals", 25);
+	gb_ad_dn_free(p);
+	return fsp;
+}
+
 static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *err)
 {
 	gb_ad_group *g = ctx;
@@ -596,6 +611,8 @@ static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *er
 		return rc;
 	if (!guid[0])
 		return gb_error_set(err, GB_EPARSE, "member %.200s of %s came without its guid", value, g->dn);
+	if (is_foreign_principal(plain))
+		g->nforeign++;
 	return gb_ad_group_add_member(g, guid, err);
 }
 

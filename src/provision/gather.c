@@ -76,7 +76,8 @@ static void free_ad_group(void *p)
 void gb_provision__gather_clear(gb_gather *g)
 {
 	gb_map *maps[] = {g->cloud_groups, g->cloud_users, g->wanted_users, g->forest_users, g->ad_by_anchor,
-			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned};
+			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned,
+			  g->anchor_dups};
 	size_t i, pos = 0;
 	const char *k;
 	void *v;
@@ -403,8 +404,15 @@ static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
 		gb_ad_group_free(a);
 		return rc;
 	}
-	if (gb_anchor_is_ours(a->anchor))
-		rc = gb_map_set(g->ad_by_anchor, a->anchor, a, err);
+	if (gb_anchor_is_ours(a->anchor)) {
+		const gb_ad_group *prev = gb_map_get(g->ad_by_anchor, a->anchor);
+
+		/* two live groups with one anchor are reported by the rules, never one silently picked (D6) */
+		if (prev && !gb_str_iequal(prev->dn, a->dn))
+			rc = gb_map_set(g->anchor_dups, a->anchor, a, err);
+		else
+			rc = gb_map_set(g->ad_by_anchor, a->anchor, a, err);
+	}
 	if (!rc && a->sid)
 		rc = gb_map_set(g->ad_by_sid, a->sid, a, err);
 	if (!rc && gb_provision_dn_key(a->dn, &key, NULL) == 0)
@@ -579,7 +587,8 @@ static int read_handed_over(gb_gather *g, gb_error *err)
 int gb_provision__gather_init(gb_gather *g, gb_error *err)
 {
 	gb_map **icase[] = {&g->cloud_groups, &g->cloud_users, &g->wanted_users, &g->forest_users,
-			    &g->ad_by_anchor, &g->ad_by_sid,   &g->in_scope,     &g->extra};
+			    &g->ad_by_anchor, &g->ad_by_sid,   &g->in_scope,     &g->extra,
+			    &g->anchor_dups};
 	size_t i;
 	int rc;
 

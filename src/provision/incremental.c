@@ -10,6 +10,7 @@
 
 #include "groupbridge/adcodec.h"
 #include "groupbridge/anchor.h"
+#include "groupbridge/buf.h"
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
@@ -443,6 +444,58 @@ static int on_found_user(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return user && !computer ? gb_provision__on_forest_user(e, ctx, err) : 0;
 }
 
+#define RETRY_KEY "provision.retry_groups"
+
+/* Groups with a member skipped because its account was not found (yet: GC replication lags, an account is created
+ * after the group) are built again by the next pass, with no change in the cloud, until it is found (AD review D11). */
+static int retry_groups(gb_gather *g, gb_map *affected, gb_error *err)
+{
+	char *list = NULL, id[256];
+	const char *p;
+	int rc = gb_store_kv_get(g->st, RETRY_KEY, &list, err);
+
+	if (rc == GB_ENOTFOUND)
+		return 0;
+	for (p = list; !rc && p && *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		if (n < sizeof id) {
+			memcpy(id, p, n);
+			id[n] = '\0';
+			if (gb_map_get(g->managed, id))
+				rc = gb_map_set(affected, id, (void *)1, err);
+		}
+		p += n;
+	}
+	free(list);
+	return rc;
+}
+
+/* The groups of the plan with a member skipped as not found in the forest, for retry_groups. */
+static int save_retry_groups(gb_gather *g, const gb_plan *plan, gb_error *err)
+{
+	gb_buf b;
+	size_t i;
+	int rc = 0;
+
+	gb_buf_init(&b, 1024 * 1024);
+	for (i = 0; !rc && i < plan->nnotes; i++) {
+		const gb_note *n = &plan->notes[i];
+
+		if (n->kind == GB_NOTE_MEMBER_SKIPPED && strcmp(n->code, "other-forest") == 0 && n->object_id &&
+		    !strstr(gb_buf_cstr(&b), n->object_id))
+			rc = b.len ? gb_buf_putc(&b, ' ', err) : 0;
+		else
+			continue;
+		if (!rc)
+			rc = gb_buf_puts(&b, n->object_id, err);
+	}
+	if (!rc)
+		rc = gb_store_kv_set(g->st, RETRY_KEY, gb_buf_cstr(&b), err);
+	gb_buf_free(&b);
+	return rc;
+}
+
 /* The groups the delta records touch: deleted or moved out (managed ones leave management), changed (managed, or
  * selected, or any under scope = all), and those that hold a changed user. */
 static int affected_groups(gb_gather *g, const gb_delta_changes *ch, gb_map *affected, gb_error *err)
@@ -473,6 +526,8 @@ static int affected_groups(gb_gather *g, const gb_delta_changes *ch, gb_map *aff
 	pos = 0;
 	while (!rc && gb_map_next(ch->users, &pos, &key, &v))
 		rc = gb_pstate_groups_of_member(g->st, key, affected, err);
+	if (!rc)
+		rc = retry_groups(g, affected, err);
 	/* A change of the selected ids changes the fingerprint and makes a full pass: no id is newly selected here. */
 	return rc;
 }
@@ -500,6 +555,38 @@ static int build_affected(gb_gather *g, const gb_delta_changes *ch, const gb_map
 	return rc;
 }
 
+static int collect_dn(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	return gb_ptrs_push_copy(ctx, e->dn, err);
+}
+
+/* Every live AD group that carries anchor (the DNs first: no read runs inside the search). */
+static int load_all_anchored(gb_gather *g, const char *anchor, bool with_members, gb_error *err)
+{
+	static const char *const dn_attr[] = {"distinguishedName", NULL};
+	gb_ptrs dns;
+	gb_buf f;
+	size_t i;
+	int rc;
+
+	memset(&dns, 0, sizeof(dns));
+	gb_buf_init(&f, 4096);
+	rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
+	if (!rc)
+		rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
+	if (!rc)
+		rc = gb_buf_puts(&f, ")", err);
+	if (!rc)
+		rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, collect_dn, &dns, err);
+	for (i = 0; !rc && i < dns.n; i++)
+		rc = gb_provision__load_ad_group(g, dns.items[i], with_members, err);
+	for (i = 0; i < dns.n; i++)
+		free(dns.items[i]);
+	free(dns.items);
+	gb_buf_free(&f);
+	return rc;
+}
+
 /* The AD group that carries id's anchor, when there is one. */
 static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_error *err)
 {
@@ -513,6 +600,8 @@ static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_err
 	rc = gb_directory_find_by_anchor(g->dir, anchor, dn_attr, 0, &e, err);
 	if (rc == GB_ENOTFOUND)
 		rc = 0;
+	else if (rc == GB_ECONFLICT) /* several live groups: load them all, the rules report the group (D6) */
+		rc = load_all_anchored(g, anchor, with_members, err);
 	else if (!rc)
 		rc = gb_provision__load_ad_group(g, e->dn, with_members, err);
 	gb_dir_entry_free(e);
@@ -621,6 +710,8 @@ int gb_provision__delta_close(gb_gather *g, const gb_plan *plan, const gb_delta_
 {
 	int rc = record_members(g, plan, ch, !ch->incremental, err);
 
+	if (!rc)
+		rc = save_retry_groups(g, plan, err);
 	if (!rc)
 		rc = gb_store_kv_set(g->st, FINGERPRINT_KEY, ch->fingerprint, err);
 	return rc ? rc : delta_commit(g->st, err);

@@ -17,6 +17,8 @@ struct gb_mappings {
 	char *container_dn;      /* the constant, or NULL */
 	gb_expr *sam;            /* NULL when not mapped */
 	char *group_dn_extension;
+	bool cn_default;         /* cn is Cloud Sync's default expression */
+	bool sam_default;        /* samaccountname not configured: a derived name (gb_ad_sam_derive) */
 };
 
 void gb_mappings_free(gb_mappings *m)
@@ -77,6 +79,8 @@ int gb_mappings_new(const gb_config_provisioning *cfg, gb_mappings **out, gb_err
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	m->cn_default = !cfg->cn;
+	m->sam_default = !cfg->samaccountname;
 	rc = parse("cn", cfg->cn ? cfg->cn : GB_DEFAULT_CN_EXPR, true, &m->cn, err);
 	if (!rc)
 		rc = parse("description", cfg->description ? cfg->description : GB_DEFAULT_DESCRIPTION_EXPR, true,
@@ -147,6 +151,39 @@ static int lookup(const char *name, void *user, gb_expr_attr *out, gb_error *err
 	return 0;
 }
 
+/* Cloud Sync's default cn is Left(Trim([displayName]), 51) + "_" + 12 characters, sized for cn's 64; .NET's Left counts
+ * UTF-16 units and so does AD, but the expression language counts code points, so a name with characters outside the
+ * BMP (emoji) would give a cn over 64 units that AD refuses (AD review D4). Cut the name part to 51 units then, as
+ * Cloud Sync does, never splitting a character. */
+static void fit_default_cn(char *cn)
+{
+	char *sep = strrchr(cn, '_');
+	size_t keep;
+
+	if (gb_ad_utf16_len(cn) <= GB_AD_CN_MAX || !sep)
+		return;
+	*sep = '\0';
+	keep = gb_ad_utf16_prefix(cn, 51);
+	*sep = '_';
+	memmove(cn + keep, sep, strlen(sep) + 1);
+}
+
+/* The default sAMAccountName: derived from displayName (trimmed) and the object id, so that AD never generates a
+ * "$XXXX-..." name (see gb_ad_sam_derive and the README). */
+static int derive_sam(const gb_cloud_group *g, char **out, gb_error *err)
+{
+	char sam[GB_AD_SAM_BUF];
+	const char *name = g->display_name;
+	int rc;
+
+	while (name && (*name == ' ' || *name == '\t'))
+		name++;
+	if ((rc = gb_ad_sam_derive(name, g->id, sam, sizeof(sam), err)))
+		return rc;
+	*out = gb_strdup(sam);
+	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
 int gb_mappings_eval(void *ctx, gb_mapping_field field, const gb_cloud_group *group, char **out, gb_error *err)
 {
 	const gb_mappings *m = ctx;
@@ -158,7 +195,11 @@ int gb_mappings_eval(void *ctx, gb_mapping_field field, const gb_cloud_group *gr
 	switch (field) {
 	case GB_MAPPING_CN: e = m->cn; break;
 	case GB_MAPPING_DESCRIPTION: e = m->description; break;
-	case GB_MAPPING_SAM: e = m->sam; break;
+	case GB_MAPPING_SAM:
+		if (m->sam_default)
+			return derive_sam(group, out, err);
+		e = m->sam;
+		break;
 	case GB_MAPPING_CONTAINER:
 		if (m->container_dn) {
 			*out = gb_strdup(m->container_dn);
@@ -175,6 +216,8 @@ int gb_mappings_eval(void *ctx, gb_mapping_field field, const gb_cloud_group *gr
 		free(*out);
 		*out = NULL;
 	}
+	if (rc == 0 && *out && field == GB_MAPPING_CN && m->cn_default)
+		fit_default_cn(*out);
 	return rc;
 }
 

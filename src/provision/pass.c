@@ -254,6 +254,7 @@ static int plan_phase(pass_ctx *p, gb_provision_result *res, gb_error *err)
 	in.cloud_users = g->cloud_users;
 	in.forest_users = g->forest_users;
 	in.ad_by_anchor = g->ad_by_anchor;
+	in.ad_anchor_dups = g->anchor_dups;
 	in.ad_by_sid = g->ad_by_sid;
 	in.ad_by_dn = g->ad_by_dn;
 	in.provisioned = g->provisioned;

@@ -52,6 +52,7 @@ typedef struct gb_gather {
 	gb_map *wanted_users; /* user ids named as members -> 1 */
 	gb_map *forest_users; /* objectGUID -> 1 */
 	gb_map *ad_by_anchor;
+	gb_map *anchor_dups;  /* anchor -> another live gb_ad_group* carrying it (a Recycle Bin restore): AD review D6 */
 	gb_map *ad_by_sid;
 	gb_map *ad_by_dn;
 	gb_map *in_scope;     /* id -> 1 */

@@ -30,6 +30,7 @@ typedef struct ctx {
 	gb_plan *plan;
 	gb_map *anchored_guids; /* objectGUIDs of AD groups that carry a Group_ anchor */
 	gb_map *desired_by_id;  /* id -> desired* for every group this run provisions */
+	gb_map *names;          /* "dn:"/"sam:" + AD-folded value -> cloud id, for the groups this run creates */
 	desired *items;
 	size_t nitems;
 	gb_error *err;
@@ -40,10 +41,16 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err)
 	gb_ad_dn *parsed = NULL;
 	int rc;
 
+	char *formatted = NULL;
+
 	*out = NULL;
 	rc = gb_ad_dn_parse(dn, &parsed, err);
 	if (!rc)
-		rc = gb_ad_dn_format(parsed, out, err);
+		rc = gb_ad_dn_format(parsed, &formatted, err);
+	/* folded as AD compares values, so a GroupDN spelled "OU=ZÜRICH" finds the group AD holds in "OU=Zürich" (D5) */
+	if (!rc)
+		rc = gb_ad_str_fold(formatted, out, err);
+	free(formatted);
 	gb_ad_dn_free(parsed);
 	return rc;
 }
@@ -101,6 +108,16 @@ static int match(ctx *c, desired *d, bool *conflict)
 
 	*conflict = false;
 	by_anchor = gb_map_get(in->ad_by_anchor, d->anchor);
+	if (by_anchor && in->ad_anchor_dups && gb_map_get(in->ad_anchor_dups, d->anchor)) {
+		const gb_ad_group *dup = gb_map_get(in->ad_anchor_dups, d->anchor);
+
+		*conflict = true;
+		return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, d->cloud->id, NULL, "match-conflict", c->err,
+				    "group %s: two live AD groups carry its anchor %s (%s and %s), as a Recycle Bin restore "
+				    "next to a re-created group leaves them; neither is changed: delete one, or clear "
+				    GB_DIRECTORY_ANCHOR_ATTR " and adminDescription on it",
+				    d->cloud->id, d->anchor, by_anchor->dn, dup->dn);
+	}
 	if (in->ad_by_sid && d->cloud->on_prem_sid)
 		by_sid = gb_map_get(in->ad_by_sid, d->cloud->on_prem_sid);
 	if (in->ad_by_dn && d->cloud->group_dn_ext) {
@@ -151,6 +168,59 @@ static int map_field(ctx *c, gb_mapping_field f, const gb_cloud_group *g, char *
 	return gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, g->id, NULL, "mapping-error", c->err,
 			    "group %s (%s): mapping %s: %s", g->id, g->display_name ? g->display_name : "no name",
 			    names[f], e.msg);
+}
+
+/* AD's own rules for the names a group is written with, checked before the write so that a bad mapping is that
+ * group's error in the plan rather than a failed add at apply time (AD review D3, D4, D5): cn at most 64 UTF-16 units;
+ * a sAMAccountName (written at creation only) valid by MS-SAMR; and no two groups created in this run whose DN or
+ * sAMAccountName AD would take for the same ("Café" and "Cafe" collide on AD, which compares names without regard to
+ * case, accents and width). *bad is set when the group is refused. */
+static int check_names(ctx *c, const desired *d, bool *bad)
+{
+	const gb_cloud_group *g = d->cloud;
+	const char *kinds[2] = {"dn:", "sam:"}, *values[2];
+	char msg[GB_ERROR_MSG_MAX];
+	gb_error e;
+	size_t i, units = gb_ad_utf16_len(d->cn);
+	int rc = 0;
+
+	*bad = true;
+	if (units > GB_AD_CN_MAX) {
+		snprintf(msg, sizeof msg, "cn \"%s\" has %zu characters (UTF-16 units), more than the %d AD allows; shorten "
+			 "the cn mapping", d->cn, units, GB_AD_CN_MAX);
+		return note_group_error(c, g, "cn-too-long", msg);
+	}
+	if (d->ad) {
+		*bad = false;
+		return 0;
+	}
+	if (d->sam && gb_ad_sam_check(d->sam, &e)) {
+		snprintf(msg, sizeof msg, "mapping samaccountname: %s", e.msg);
+		return note_group_error(c, g, "bad-samaccountname", msg);
+	}
+	values[0] = d->dn;
+	values[1] = d->sam;
+	for (i = 0; i < 2 && !rc; i++) {
+		char *fold = NULL, key[GB_ERROR_MSG_MAX];
+		const char *other;
+
+		if (!values[i])
+			continue;
+		if ((rc = gb_ad_str_fold(values[i], &fold, c->err)))
+			break;
+		snprintf(key, sizeof key, "%s%s", kinds[i], fold);
+		free(fold);
+		other = gb_map_get(c->names, key);
+		if (other) {
+			snprintf(msg, sizeof msg, "its %s \"%s\" is the same to AD (which ignores case, accents and width) as "
+				 "that of group %s, provisioned in this run; change one of the names", i ? "sAMAccountName" : "DN",
+				 values[i], other);
+			return note_group_error(c, g, "name-collision", msg);
+		}
+		rc = gb_map_set(c->names, key, (void *)g->id, c->err);
+	}
+	*bad = false;
+	return rc;
 }
 
 /* Pass 1: eligibility, limits, mappings and matching for one group. */
@@ -218,6 +288,10 @@ static int prepare(ctx *c, const gb_cloud_group *g)
 	if (!d->dn) {
 		desired_clear(d);
 		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
+	}
+	if ((rc = check_names(c, d, &failed)) || failed) {
+		desired_clear(d);
+		return rc;
 	}
 	c->nitems++;
 	d->plan_group = c->plan->ngroups;
@@ -407,8 +481,16 @@ static int plan_update(ctx *c, const desired *d)
 		rc = add_attr_if_changed(&op, c, d, "adminDescription", ad->admin_description, d->anchor);
 	/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
 	 * references by name, and a generated one (RandomString) would change on every run. */
-	if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY)
-		rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
+	if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY) {
+		if ((ad->group_type & GB_GROUP_TYPE_DOMAIN_LOCAL) && ad->nforeign > 0)
+			rc = gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, g->id, NULL, "cannot-be-universal", c->err,
+					  "group %s: AD group %s is domain local and holds %zu foreign security principal(s) "
+					  "(members from another forest); AD refuses to make such a group universal, so its "
+					  "groupType is left as it is: remove those members, or leave the group out of scope",
+					  g->id, ad->dn, ad->nforeign);
+		else
+			rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
+	}
 	if (!rc)
 		rc = plan_move(c, d);
 	if (!rc && ad->cn && strcmp(ad->cn, d->cn) != 0 && !same_name_escaped(ad->cn, d->cn)) {
@@ -545,6 +627,11 @@ static int plan_deletes(ctx *c)
 		ad = gb_map_get(c->in->ad_by_anchor, anchor);
 		if (!ad)
 			continue; /* never provisioned, or already gone: nothing of ours to delete */
+		if (c->in->ad_anchor_dups && gb_map_get(c->in->ad_anchor_dups, anchor)) {
+			rc = gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, *id, NULL, "match-conflict", c->err,
+					  "group %s: two live AD groups carry its anchor %s; neither is deleted", *id, anchor);
+			continue;
+		}
 		rc = gb_plan_add_op(c->plan, GB_OP_DELETE_GROUP, *id, ad->dn, "the cloud group was deleted for good",
 				    &op, c->err);
 		if (!rc)
@@ -644,6 +731,8 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
 		rc = gb_map_new(GB_MAP_ICASE, &c.desired_by_id, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &c.anchored_guids, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &c.names, err);
 	if (!rc) {
 		size_t pos = 0;
 		const char *key;
@@ -676,6 +765,7 @@ int gb_provision_plan(const gb_provision_input *in, gb_plan **out, gb_error *err
 	free(c.items);
 	gb_map_free(c.desired_by_id);
 	gb_map_free(c.anchored_guids);
+	gb_map_free(c.names);
 	if (rc) {
 		gb_plan_free(c.plan);
 		return rc;

@@ -220,7 +220,8 @@ Test(dn, comparison_ignores_case_of_types_and_ascii_values_and_respects_escapes)
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a\\,b,DC=x", "CN=a\\2cb,DC=x", &err), 1);
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a\\,b,DC=x", "CN=a,CN=b,DC=x", &err), 0);
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a+SN=b,DC=x", "sn=B+cn=A,DC=x", &err), 1);
-	cr_assert_eq(gb_ad_dn_text_equal("CN=Ä,DC=x", "CN=ä,DC=x", &err), 0);
+	/* AD's equality is case-insensitive beyond ASCII (AD review D5; this asserted the old byte comparison) */
+	cr_assert_eq(gb_ad_dn_text_equal("CN=Ä,DC=x", "CN=ä,DC=x", &err), 1);
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a, DC=x", "CN=a,DC=x", &err), 1);
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a,DC=x", "CN=a", &err), 0);
 	cr_assert_eq(gb_ad_dn_text_equal("CN=a,DC=x", "CN=a,", &err), GB_EPARSE);
@@ -322,4 +323,111 @@ Test(extended_dn, both_flag_forms_split)
 	cr_assert_eq(gb_ad_extended_dn_split("<GUID=zz>;CN=x", guid, sid, &dn, &err), GB_EPARSE);
 	cr_assert_eq(gb_ad_extended_dn_split("<GUID=7ddabd6a-bb4b-4560-9a76-b1f20de3b347CN=x", guid, sid, &dn, &err),
 		     GB_EPARSE);
+}
+
+/* ---- AD's own rules for names (AD review D3, D4, D5) ---- */
+
+Test(adnames, dn_equality_is_ads_case_accent_and_width_insensitive)
+{
+	gb_error err;
+
+	/* D5: a fence or mapped container spelled with another non-ASCII case is the same container to AD */
+	cr_assert_eq(gb_ad_dn_text_equal("OU=Zürich,DC=test,DC=example", "OU=ZÜRICH,DC=test,DC=example", &err), 1);
+	cr_assert_eq(gb_ad_dn_text_equal("OU=ZÜRICH,DC=test,DC=example", "ou=zürich,dc=test,dc=example", &err), 1);
+	cr_assert_eq(gb_ad_dn_text_is_under("CN=g,OU=Zürich,DC=test,DC=example", "OU=ZÜRICH,DC=test,DC=example", &err),
+		     1);
+	/* accents (precomposed and combining) and width */
+	cr_assert(gb_ad_str_equal("Café", strlen("Café"), "CAFE", 4));
+	cr_assert(gb_ad_str_equal("Cafe\xcc\x81", 6, "café", strlen("café")));
+	cr_assert(gb_ad_str_equal("\xef\xbc\xa1\xef\xbc\xa2", 6, "ab", 2)); /* fullwidth AB */
+	cr_assert(gb_ad_str_equal("jmüller", strlen("jmüller"), "JMULLER", 7));
+	cr_assert(gb_ad_str_equal("Москва", strlen("Москва"), "МОСКВА", strlen("МОСКВА")));
+	/* what differs stays different: a letter with a stroke is a letter of its own, and so are other letters */
+	cr_assert_not(gb_ad_str_equal("Øst", strlen("Øst"), "Ost", 3));
+	cr_assert_not(gb_ad_str_equal("Cafe", 4, "Cafes", 5));
+	cr_assert_eq(gb_ad_dn_text_equal("OU=Zürich,DC=test,DC=example", "OU=Zurich2,DC=test,DC=example", &err), 0);
+	/* the write fence ignores case but never accents: it is not widened to a sibling OU that differs by one */
+	cr_assert_eq(gb_ad_dn_text_equal("OU=Cafe,DC=x", "OU=Café,DC=x", &err), 1);
+	cr_assert_eq(gb_ad_dn_text_is_under("CN=g,OU=Cafe,DC=x", "OU=Café,DC=x", &err), 0);
+	cr_assert_eq(gb_ad_dn_text_is_under("CN=g,OU=CAFÉ,DC=x", "OU=café,DC=x", &err), 1);
+}
+
+Test(adnames, fold_gives_one_key_for_ad_equal_values)
+{
+	char *a = NULL, *b = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_ad_str_fold("CN=Café,OU=ZÜRICH", &a, &err), 0);
+	cr_assert_eq(gb_ad_str_fold("cn=cafe,ou=zurich", &b, &err), 0);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(adnames, utf16_length_counts_surrogate_pairs_twice)
+{
+	cr_assert_eq(gb_ad_utf16_len("abc"), 3);
+	cr_assert_eq(gb_ad_utf16_len("Zürich"), 6);
+	cr_assert_eq(gb_ad_utf16_len("\xf0\x9f\x98\x80"), 2); /* U+1F600 */
+	cr_assert_eq(gb_ad_utf16_prefix("a\xf0\x9f\x98\x80" "b", 2), 1); /* never half a pair */
+	cr_assert_eq(gb_ad_utf16_prefix("a\xf0\x9f\x98\x80" "b", 3), 5);
+}
+
+Test(adnames, sam_account_name_follows_ms_samr)
+{
+	gb_error err;
+
+	cr_assert_eq(gb_ad_sam_check("Sales-EMEA_2024", &err), 0);
+	cr_assert_eq(gb_ad_sam_check("Zürich Finance", &err), 0);
+	cr_assert_eq(gb_ad_sam_check("a/b", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "'/'"), "%s", err.msg);
+	cr_assert_eq(gb_ad_sam_check("sales.", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "period"), "%s", err.msg);
+	cr_assert_eq(gb_ad_sam_check("a\tb", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "control"), "%s", err.msg);
+	cr_assert_eq(gb_ad_sam_check("...", &err), GB_EINVAL);
+	cr_assert_eq(gb_ad_sam_check("", &err), GB_EINVAL);
+	cr_assert_eq(gb_ad_sam_check("abcdefghijklmnopqrst", &err), 0);
+	cr_assert_eq(gb_ad_sam_check("abcdefghijklmnopqrstu", &err), GB_EINVAL);
+	cr_assert(strstr(err.msg, "21 characters"), "%s", err.msg);
+	for (const char *p = "\"[]:;|=,+*?<>\\"; *p; p++) {
+		char s[4] = {'x', *p, 'y', 0};
+		cr_assert_eq(gb_ad_sam_check(s, &err), GB_EINVAL, "%s", s);
+	}
+}
+
+Test(adnames, derived_sam_account_name_is_valid_stable_and_unique_by_object_id)
+{
+	char a[GB_AD_SAM_BUF], b[GB_AD_SAM_BUF], c[GB_AD_SAM_BUF];
+	gb_error err;
+
+	cr_assert_eq(gb_ad_sam_derive("Sales EMEA: all staff", "0f3e1c2a-1111-4222-8333-abcdef012345", a, sizeof a, &err),
+		     0);
+	cr_assert_eq(strncmp(a, "Sales_EMEA_", 11), 0, "%s", a);
+	cr_assert_eq(strlen(a), 11 + GB_AD_SAM_SUFFIX);
+	cr_assert_eq(gb_ad_sam_check(a, &err), 0);
+	cr_assert_eq(gb_ad_sam_derive("Sales EMEA: all staff", "0f3e1c2a-1111-4222-8333-abcdef012345", b, sizeof b, &err),
+		     0);
+	cr_assert_str_eq(a, b);
+	cr_assert_eq(gb_ad_sam_derive("Sales EMEA: all staff", "0f3e1c2a-1111-4222-8333-abcdef0123ff", c, sizeof c, &err),
+		     0);
+	cr_assert_str_neq(a, c);
+	/* forbidden characters, periods at the end, characters outside the BMP, nothing left */
+	cr_assert_eq(gb_ad_sam_derive("R&D [lab].", "00000000-0000-0000-0000-0000000000AA", a, sizeof a, &err), 0);
+	cr_assert_eq(strncmp(a, "R&D_lab_", 8), 0, "%s", a);
+	cr_assert_eq(gb_ad_sam_check(a, &err), 0);
+	cr_assert_eq(gb_ad_sam_derive("\xf0\x9f\x98\x80\xf0\x9f\x98\x80", "00000000-0000-0000-0000-0000000000aa", a,
+				      sizeof a, &err), 0);
+	cr_assert_eq(strncmp(a, "group_", 6), 0, "%s", a);
+	cr_assert_eq(gb_ad_sam_derive(NULL, "00000000-0000-0000-0000-0000000000aa", a, sizeof a, &err), 0);
+	cr_assert_eq(gb_ad_sam_check(a, &err), 0);
+	cr_assert_eq(gb_ad_sam_derive("Zürich Übersee Finanzen", "00000000-0000-0000-0000-0000000000aa", a, sizeof a,
+				      &err), 0);
+	cr_assert_eq(gb_ad_utf16_len(a), 20);
+	cr_assert_eq(gb_ad_sam_check(a, &err), 0);
+	/* ids that differ only at the start (the test bed's run prefixes) still give different names */
+	cr_assert_eq(gb_ad_sam_derive("Sales", "5c000001-0001-4000-8000-000000000001", a, sizeof a, &err), 0);
+	cr_assert_eq(gb_ad_sam_derive("Sales", "5c000002-0001-4000-8000-000000000001", b, sizeof b, &err), 0);
+	cr_assert_str_neq(a, b);
+	cr_assert_eq(gb_ad_sam_derive("x", "", a, sizeof a, &err), GB_EINVAL);
 }

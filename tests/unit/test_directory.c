@@ -404,3 +404,48 @@ Test(errors, windows_extended_error_texts_are_explained)
 	/* "data 52e" outside a bind refusal is no password verdict */
 	cr_assert_null(gb_directory_explain_diagnostic("0000052E: something, data 52e"));
 }
+
+/* ---- config check's pure decisions (AD review D9, issue 16) ---- */
+
+static gb_dir_entry *entry_with(const char *attr, const char *const *values, size_t n)
+{
+	gb_dir_entry *e = calloc(1, sizeof(*e));
+
+	e->dn = strdup("");
+	e->attrs = calloc(1, sizeof(gb_dir_attr));
+	e->nattrs = 1;
+	e->attrs[0].name = strdup(attr);
+	e->attrs[0].values = calloc(n + 1, sizeof(gb_dir_value));
+	e->attrs[0].nvalues = n;
+	for (size_t i = 0; i < n; i++) {
+		e->attrs[0].values[i].data = strdup(values[i]);
+		e->attrs[0].values[i].len = strlen(values[i]);
+	}
+	return e;
+}
+
+Test(preflight, a_read_only_dc_is_told_by_its_capabilities)
+{
+	const char *rwdc[] = {"1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670"};
+	const char *rodc[] = {"1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1920"};
+	gb_dir_entry *a = entry_with("supportedCapabilities", rwdc, 2), *b = entry_with("supportedCapabilities", rodc, 2);
+
+	cr_assert_not(gb_directory_rootdse_is_rodc(a));
+	cr_assert(gb_directory_rootdse_is_rodc(b));
+	gb_dir_entry_free(a);
+	gb_dir_entry_free(b);
+}
+
+Test(preflight, the_enforcement_allow_list_names_whole_sids)
+{
+	const char *settings[] = {"S-1-5-21-1-2-3-1105", "s-1-5-21-1-2-3-512"};
+	const char *mine[] = {"S-1-5-21-1-2-3-1105"}, *group[] = {"S-1-5-21-1-2-3-9999", "S-1-5-21-1-2-3-512"},
+		   *prefix[] = {"S-1-5-21-1-2-3-110"}, *other[] = {"S-1-5-21-1-2-3-1106"};
+	gb_dir_entry *p = entry_with("msDS-Settings", settings, 2);
+
+	cr_assert(gb_directory_soa_allows(p, mine, 1));
+	cr_assert(gb_directory_soa_allows(p, group, 2), "one of the account's groups is enough");
+	cr_assert_not(gb_directory_soa_allows(p, prefix, 1), "a SID is not the prefix of a longer one");
+	cr_assert_not(gb_directory_soa_allows(p, other, 1));
+	gb_dir_entry_free(p);
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/adcodec.h"
 #include "groupbridge/mapping.h"
 #include "groupbridge/provision.h"
 
@@ -66,7 +67,18 @@ Test(mapping, cloud_sync_defaults_for_cn_and_description)
 	free(d);
 	g.description = NULL;
 	cr_assert_null(eval(m, GB_MAPPING_DESCRIPTION, &g), "no description gives no attribute");
-	cr_assert_null(eval(m, GB_MAPPING_SAM, &g), "samaccountname is not mapped by default");
+	{
+		/* not mapped: a derived name, so that AD never generates a "$XXXX-..." one (AD review D3) */
+		char *sam = eval(m, GB_MAPPING_SAM, &g), *again = eval(m, GB_MAPPING_SAM, &g);
+		gb_error e;
+
+		cr_assert_not_null(sam);
+		cr_assert_eq(strncmp(sam, "Sales_", 6), 0, "%s", sam);
+		cr_assert_eq(gb_ad_sam_check(sam, &e), 0, "%s", e.msg);
+		cr_assert_str_eq(sam, again, "the same group always gets the same name");
+		free(sam);
+		free(again);
+	}
 	cr_assert_str_eq(gb_mappings_constant_container(m), "OU=Groups,DC=contoso,DC=com");
 	gb_mappings_free(m);
 }
@@ -189,4 +201,42 @@ Test(mapping, configuration_errors_name_the_key_with_a_caret)
 	cfg.target_container = "this is neither";
 	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), GB_ECONFIG);
 	cr_assert(strstr(err.msg, "neither a DN") != NULL, "%s", err.msg);
+}
+
+Test(mapping, default_cn_counts_utf16_units_as_ad_does)
+{
+	gb_mappings *m = mappings("OU=Groups,DC=contoso,DC=com", NULL);
+	char name[400];
+	size_t k = 0;
+	gb_cloud_group g;
+	char *cn;
+
+	/* 55 characters with emoji (AD review D4): 51 code points would be 79 UTF-16 units, a cn AD refuses */
+	for (int i = 0; i < 55; i++) {
+		const char *ch = i % 2 ? "a" : "\xf0\x9f\x98\x80";
+		memcpy(name + k, ch, strlen(ch));
+		k += strlen(ch);
+	}
+	name[k] = '\0';
+	g = group(name, NULL, NULL);
+	cn = eval(m, GB_MAPPING_CN, &g);
+	cr_assert_leq(gb_ad_utf16_len(cn), GB_AD_CN_MAX, "%zu units", gb_ad_utf16_len(cn));
+	cr_assert_eq(strcmp(cn + strlen(cn) - 13, "_e9305786a271"), 0, "%s", cn);
+	free(cn);
+	gb_mappings_free(m);
+}
+
+Test(mapping, an_empty_samaccountname_leaves_the_name_to_ad)
+{
+	gb_config_provisioning cfg;
+	gb_mappings *m;
+	gb_error err;
+	gb_cloud_group g = group("Sales", NULL, NULL);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.target_container = "OU=Groups,DC=contoso,DC=com";
+	cfg.samaccountname = "\"\"";
+	cr_assert_eq(gb_mappings_new(&cfg, &m, &err), 0, "%s", err.msg);
+	cr_assert_null(eval(m, GB_MAPPING_SAM, &g));
+	gb_mappings_free(m);
 }

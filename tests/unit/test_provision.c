@@ -32,6 +32,10 @@ static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char 
 	case GB_MAPPING_CN:
 		if (g->display_name && strcmp(g->display_name, "explode") == 0)
 			return gb_error_set(err, GB_EINVAL, "Mid: start beyond the end");
+		if (g->group_dn_ext && strncmp(g->group_dn_ext, "cn:", 3) == 0) {
+			*out = gb_strdup(g->group_dn_ext + 3); /* a cn mapping that gives the name as it is */
+			return 0;
+		}
 		if (g->group_dn_ext && strcmp(g->group_dn_ext, "escaped-cn") == 0) {
 			*out = gb_strdup("R\\+D \\\"Lab\\\""); /* as Microsoft's cn expression leaves it: R\+D \"Lab\" */
 			return 0;
@@ -49,6 +53,10 @@ static int mapping(void *ctx, gb_mapping_field f, const gb_cloud_group *g, char 
 		snprintf(buf, sizeof(buf), "%s", g->description);
 		break;
 	case GB_MAPPING_SAM:
+		if (g->description && strncmp(g->description, "sam:", 4) == 0) {
+			*out = gb_strdup(g->description + 4);
+			return 0;
+		}
 		if (!g->description || strcmp(g->description, "with-sam") != 0)
 			return 0;
 		snprintf(buf, sizeof(buf), "sam-%s", g->id);
@@ -762,4 +770,170 @@ Test(provision, a_cn_left_escaped_by_the_published_expression_is_not_a_rename)
 	cr_assert_null(find_op(p, GB_OP_RENAME, "g1"), "the same name, escaped, is not a rename");
 	cr_assert_eq(p->nops, 0);
 	gb_plan_free(p);
+}
+
+/* --- AD's own rules before the write (AD review D2-D5) --- */
+
+static const gb_op *create_of(const gb_plan *p, const char *id)
+{
+	return find_op(p, GB_OP_CREATE_GROUP, id);
+}
+
+/* The note with code on group id. */
+static const gb_note *group_note(const gb_plan *p, const char *code, const char *id)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (strcmp(p->notes[i].code, code) == 0 && p->notes[i].object_id && strcmp(p->notes[i].object_id, id) == 0)
+			return &p->notes[i];
+	return NULL;
+}
+
+Test(provision, a_mapped_sam_account_name_that_ad_refuses_is_that_groups_error)
+{
+	gb_cloud_group *bad1 = cloud_group("g1", "A", 1), *bad2 = cloud_group("g2", "B", 1),
+		       *bad3 = cloud_group("g3", "C", 1), *ok = cloud_group("g4", "D", 1);
+	gb_plan *p;
+	const gb_note *n;
+
+	bad1->description = "sam:R&D/Lab";
+	bad2->description = "sam:sales.";
+	bad3->description = "sam:abcdefghijklmnopqrstuvwxyz";
+	ok->description = "sam:Sales-EMEA";
+	p = plan();
+	cr_assert_null(create_of(p, "g1"));
+	cr_assert_null(create_of(p, "g2"));
+	cr_assert_null(create_of(p, "g3"));
+	cr_assert_not_null(create_of(p, "g4"), "the other groups go on");
+	n = group_note(p, "bad-samaccountname", "g1");
+	cr_assert_not_null(n);
+	cr_assert(strstr(n->message, "g1") && strstr(n->message, "'/'"), "%s", n->message);
+	cr_assert_not_null(group_note(p, "bad-samaccountname", "g2"));
+	n = group_note(p, "bad-samaccountname", "g3");
+	cr_assert(n && strstr(n->message, "26 characters"), "%s", n ? n->message : "none");
+	gb_plan_free(p);
+}
+
+Test(provision, cn_over_64_utf16_units_is_refused_before_the_write)
+{
+	gb_cloud_group *g = cloud_group("g1", "E", 1), *fits = cloud_group("g2", "F", 1);
+	char name[160] = "cn:", ok[160] = "cn:";
+	gb_plan *p;
+
+	/* 32 emoji: 32 characters, 128 bytes, 64 UTF-16 units; one more is over AD's 64 */
+	for (int i = 0; i < 33; i++)
+		memcpy(name + 3 + 4 * i, "\xf0\x9f\x98\x80", 5);
+	for (int i = 0; i < 32; i++)
+		memcpy(ok + 3 + 4 * i, "\xf0\x9f\x98\x80", 5);
+	g->group_dn_ext = name;
+	fits->group_dn_ext = ok;
+	p = plan();
+	cr_assert_null(create_of(p, "g1"));
+	cr_assert_not_null(group_note(p, "cn-too-long", "g1"));
+	cr_assert_not_null(create_of(p, "g2"), "64 units fit");
+	gb_plan_free(p);
+}
+
+Test(provision, names_that_ad_compares_equal_collide_in_the_plan_not_at_apply)
+{
+	gb_cloud_group *a = cloud_group("g1", "Cafe", 1), *b = cloud_group("g2", "Café", 1),
+		       *c = cloud_group("g3", "X", 1), *d = cloud_group("g4", "Y", 1);
+	gb_plan *p;
+
+	a->group_dn_ext = "cn:Cafe";
+	b->group_dn_ext = "cn:CAFÉ";
+	c->description = "sam:jmuller";
+	d->description = "sam:JMüller";
+	p = plan();
+	cr_assert_not_null(create_of(p, "g1"));
+	cr_assert_null(create_of(p, "g2"));
+	cr_assert_not_null(group_note(p, "name-collision", "g2"));
+	cr_assert_not_null(create_of(p, "g3"));
+	cr_assert_null(create_of(p, "g4"));
+	cr_assert_not_null(group_note(p, "name-collision", "g4"));
+	gb_plan_free(p);
+}
+
+Test(provision, a_domain_local_group_with_foreign_principals_is_not_made_universal)
+{
+	gb_plan *p;
+	const gb_op *op;
+
+	cloud_group("g1", "Sales", 1);
+	cloud_group("g2", "Ops", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_ad_group *b = ad_group("CN=Ops_g2,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002",
+				  "Ops_g2", "Group_g2");
+
+	a->group_type = b->group_type = (long)(int)0x80000004u; /* domain local security */
+	a->display_name = "Renamed";
+	a->nforeign = 1;
+	b->display_name = "Ops";
+	p = plan();
+	cr_assert_not_null(group_note(p, "cannot-be-universal", "g1"));
+	op = find_op(p, GB_OP_SET_ATTRS, "g1");
+	cr_assert_not_null(op, "its other changes go on");
+	for (size_t i = 0; i < op->nattrs; i++)
+		cr_assert_str_neq(op->attrs[i].name, "groupType");
+	op = find_op(p, GB_OP_SET_ATTRS, "g2");
+	cr_assert_not_null(op, "without foreign principals the group is made universal");
+	cr_assert_null(group_note(p, "cannot-be-universal", "g2"));
+	gb_plan_free(p);
+}
+
+Test(provision, a_group_dn_extension_finds_the_group_as_ad_compares_names)
+{
+	gb_cloud_group *g = cloud_group("g1", "Finance", 1);
+	gb_plan *p;
+
+	/* D5: the extension spells the OU with another non-ASCII case than AD holds it */
+	g->group_dn_ext = "CN=Finanz,OU=ZÜRICH,DC=test,DC=example";
+	ad_group("CN=Finanz,OU=Zürich,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Finanz", NULL)
+		->display_name = "Finance";
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_CREATE_GROUP, "g1"), "the AD group is found, not created again");
+	cr_assert_not_null(find_op(p, GB_OP_SET_ATTRS, "g1"));
+	gb_plan_free(p);
+}
+
+Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1), *h = cloud_group("g2", "Ops", 1);
+	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
+				  "Sales_g1", "Group_g1");
+	gb_ad_group *b = ad_group("CN=Sales restored,OU=Groups,DC=test,DC=example",
+				  "bbbbbbbb-0000-0000-0000-000000000002", "Sales restored", NULL);
+	gb_map *dups = NULL;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* D6: a Recycle Bin restore next to the re-created group: both carry Group_g1 */
+	b->anchor = b->admin_description = "Group_g1";
+	a->display_name = "Sales";
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &dups, NULL), 0);
+	gb_map_set(dups, "Group_g1", b, NULL);
+	in.ad_anchor_dups = dups;
+	(void)g;
+	(void)h;
+	p = plan();
+	n = group_note(p, "match-conflict", "g1");
+	cr_assert_not_null(n);
+	cr_assert(strstr(n->message, "CN=Sales_g1") && strstr(n->message, "CN=Sales restored"), "%s", n->message);
+	for (size_t i = 0; i < p->nops; i++)
+		cr_assert(!p->ops[i].object_id || strcmp(p->ops[i].object_id, "g1") != 0, "no operation on g1");
+	cr_assert_not_null(create_of(p, "g2"), "the run goes on with the other groups");
+	gb_plan_free(p);
+	/* nor is either deleted when the cloud group is gone for good */
+	{
+		const char *gone[] = {"g1", NULL};
+
+		in.hard_deleted = gone;
+		p = plan();
+		cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 0);
+		cr_assert_not_null(group_note(p, "match-conflict", "g1"));
+		gb_plan_free(p);
+		in.hard_deleted = NULL;
+	}
+	in.ad_anchor_dups = NULL;
+	gb_map_free(dups);
 }
