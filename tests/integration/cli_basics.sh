@@ -17,6 +17,16 @@ expect_err "unknown command is named" 'unknown command "frobnicate"'
 run "$GB_BIN" --log-format xml version
 expect_rc "bad log format is a usage error" 2
 
+# --max-backoff bounds the waits of --watch: without --watch it is refused, whatever its value (3600 is the default's
+# value, which the check once mistook for "not given"), before any configuration is read.
+for v in 60 3600; do
+	run "$GB_BIN" provision --max-backoff "$v"
+	expect_rc "provision --max-backoff $v without --watch is a usage error" 2
+	expect_err "the error says --max-backoff needs --watch ($v)" "--max-backoff goes with --watch"
+done
+run "$GB_BIN" provision --dry-run --max-backoff 3600
+expect_rc "with --dry-run too" 2
+
 run "$GB_BIN" version
 expect_rc "version exits 0" 0
 expect_out "version names libraries" "libcurl"
