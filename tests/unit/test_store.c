@@ -9,23 +9,20 @@
 
 #include "groupbridge/plan_store.h"
 #include "groupbridge/store.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
+	gb_testfs_mkdtemp(dir, sizeof(dir), "store");
+	gb_testfs_path(path, sizeof(path), dir, "state.db");
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
