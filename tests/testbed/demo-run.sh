@@ -73,9 +73,9 @@ step "The migration from group writeback v2 (runbooks/README.md)"
 wb="OU=Writeback,$ou"
 {
 	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$wb"
-	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000001,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000001\nmember: CN=adele,%s\n\n' "$wb" "$ou"
-	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000002,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000002\nmember: CN=alex,%s\nmember: CN=diego,%s\n\n' "$wb" "$ou" "$ou"
-	printf 'dn: CN=Group_wb000000-0000-4000-8000-000000000003,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_wb000000-0000-4000-8000-000000000003\n\n' "$wb"
+	printf 'dn: CN=Group_0b000000-0000-4000-8000-000000000001,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_0b000000-0000-4000-8000-000000000001\nmember: CN=adele,%s\n\n' "$wb" "$ou"
+	printf 'dn: CN=Group_0b000000-0000-4000-8000-000000000002,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_0b000000-0000-4000-8000-000000000002\nmember: CN=alex,%s\nmember: CN=diego,%s\n\n' "$wb" "$ou" "$ou"
+	printf 'dn: CN=Group_0b000000-0000-4000-8000-000000000003,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_0b000000-0000-4000-8000-000000000003\n\n' "$wb"
 } | ldap ldapadd >/dev/null
 echo "three groups as Connect Sync wrote them, under $wb"
 sed -i "/^\[provisioning\]/a allowed_containers = OU=Groups,$ou;$wb\ncn = IIF(Left([displayName], 7) = \"Legacy \", Append(\"Group_\", [objectId]), Append(Append(Left(Trim([displayName]), 51), \"_\"), Mid([objectId], 25, 12)))" "$out/contoso.ini"

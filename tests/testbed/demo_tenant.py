@@ -66,9 +66,9 @@ def main():
     # Groups Connect Sync group writeback v2 wrote to AD as CN=Group_<objectId> (demo-run.sh creates their AD side).
     wb = dict(sec, writebackConfiguration={"isEnabled": True, "onPremisesGroupType": "universalSecurityGroup"})
     groups += [
-        dict(wb, id="wb000000-0000-4000-8000-000000000001", displayName="Legacy Finance", members=[uid("adele"), uid("ext-auditor")]),
-        dict(wb, id="wb000000-0000-4000-8000-000000000002", displayName="Legacy Sales", members=[uid("alex"), uid("diego")]),
-        dict(wb, id="wb000000-0000-4000-8000-000000000003", displayName="Legacy Newsletter", mailEnabled=True, members=[]),
+        dict(wb, id="0b000000-0000-4000-8000-000000000001", displayName="Legacy Finance", members=[uid("adele"), uid("ext-auditor")]),
+        dict(wb, id="0b000000-0000-4000-8000-000000000002", displayName="Legacy Sales", members=[uid("alex"), uid("diego")]),
+        dict(wb, id="0b000000-0000-4000-8000-000000000003", displayName="Legacy Newsletter", mailEnabled=True, members=[]),
     ]
     tenant = {
         "tenant_id": "c0ffee00-0000-4000-8000-00000000d3a0",
@@ -83,8 +83,8 @@ def main():
         json.dump(tenant, f, indent=1)
     with open(os.path.join(os.path.dirname(out), "groups.txt"), "w") as f:
         f.write("# the groups the demo provisions (the selected scope)\n")
-        for g in groups:
-            if not g["id"].startswith("wb"):
+        for g in groups:  # the writeback groups come in through the migration, not the selected scope
+            if "writebackConfiguration" not in g:
                 f.write("%s  # %s\n" % (g["id"], g["displayName"]))
 
 
