@@ -27,6 +27,17 @@ done
 run "$GB_BIN" provision --dry-run --max-backoff 3600
 expect_rc "with --dry-run too" 2
 
+# status --max-age: a bare number is seconds only on its own; after a unit it is ambiguous and refused. A state
+# database that does not exist yet has no success: stale, exit 1.
+run "$GB_BIN" --state "$T/none.db" status --max-age 5m3
+expect_rc "status --max-age 5m3 is a usage error" 2
+expect_err "the error names the duration" 'not "5m3"'
+run "$GB_BIN" --state "$T/none.db" status --max-age 1d12h
+expect_rc "no pass recorded is stale under --max-age" 1
+expect_out "the health line states the age it asked for" "health: STALE (a successful pass within 1 d 12 h)"
+run "$GB_BIN" --state "$T/none.db" status --max-age 90
+expect_rc "a bare number of seconds is fine" 1
+
 run "$GB_BIN" version
 expect_rc "version exits 0" 0
 expect_out "version names libraries" "libcurl"
