@@ -4,9 +4,7 @@
 # smoke test, and verify checks AD against the same rules. groupbridge's own provisioning does not take the groups.
 . "$(dirname "$0")/lib_ad.sh"
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" ca-$$)"
-eval "ca=\$ca_$$"
+ad_ou_users DC1 "$WB" ca
 id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
 SP=00000016-0000-4000-8000-000000000001
 for n in 1 2 3; do

@@ -11,9 +11,7 @@ PY=/usr/bin/python3 # Debian's, which has python3-prometheus-client
 OU="OU=gbmetrics-$$,$GB_TEST_DC1_BASE_DN"
 G1=5e7a1c01-2222-4222-8222-5e7a1c000001
 G2=5e7a1c02-2222-4222-8222-5e7a1c000002
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" ma-$$ mb-$$)"
-eval "ma=\$ma_$$ mb=\$mb_$$"
+ad_ou_users DC1 "$OU" ma mb
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "5e7a1c0f-2222-4333-8444-555555555555",
  "clients": [{"client_id": "5e7a1c0e-2222-4333-8444-555555555555", "secret": "metrics-secret"}],

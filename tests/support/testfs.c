@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "groupbridge/buf.h"
 #include "groupbridge/util.h"
@@ -18,6 +19,18 @@ void gb_testfs_mkdtemp(char *dir, size_t n, const char *name)
 
 	cr_assert(w > 0 && (size_t)w < n, "the scratch directory's name for %s does not fit", name);
 	cr_assert_not_null(mkdtemp(dir), "%s: %s", dir, strerror(errno));
+}
+
+void gb_testfs_mkstemp(char *path, size_t n, const char *name, const char *content)
+{
+	int w = snprintf(path, n, "/tmp/gb-test-%s-XXXXXX", name), fd;
+	size_t len = strlen(content);
+
+	cr_assert(w > 0 && (size_t)w < n, "the scratch file's name for %s does not fit", name);
+	fd = mkstemp(path);
+	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, content, len), (ssize_t)len, "%s: %s", path, strerror(errno));
+	cr_assert_eq(close(fd), 0);
 }
 
 void gb_testfs_rmtree(const char *dir)

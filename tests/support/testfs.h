@@ -16,6 +16,10 @@
  * name). */
 void gb_testfs_mkdtemp(char *dir, size_t n, const char *name);
 
+/* Makes a new file /tmp/gb-test-NAME-XXXXXX (mode 0600) holding content and writes its path into path (n bytes).
+ * The caller unlinks it. */
+void gb_testfs_mkstemp(char *path, size_t n, const char *name, const char *content);
+
 /* Removes dir and everything below it ("rm -rf"); a NULL or empty dir is a no-op. */
 void gb_testfs_rmtree(const char *dir);
 

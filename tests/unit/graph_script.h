@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "graph/graph_int.h"
+#include "support/testfs.h"
 
 typedef struct script_reply {
 	const char *method;                /* NULL: any */
@@ -152,14 +153,11 @@ static inline void script_hook(void *ud, gb_graph__xfer *x)
  * the client are the caller's. */
 static inline gb_graph *script_client(script *s, const char *graph_url, const char *tenant, gb_config **cfg)
 {
-	char text[1024], path[] = "/tmp/gb-graph-script-XXXXXX";
+	char text[1024], path[64];
 	gb_graph *g = NULL;
 	gb_error err;
-	int fd = mkstemp(path);
 
-	cr_assert(fd >= 0);
-	cr_assert_eq(write(fd, "unit-secret\n", 12), 12);
-	close(fd);
+	gb_testfs_mkstemp(path, sizeof(path), "graph-script", "unit-secret\n");
 	snprintf(text, sizeof(text),
 		 "[graph]\ntenant_id = %s\nclient_id = 0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3\nclient_secret_file = %s\n"
 		 "graph_url = %s\nmax_throttle_wait = 900\n",
