@@ -151,23 +151,6 @@ static int rows_done(gb_store *st, sqlite3_stmt *s, int rc, gb_error *err)
 	return rc;
 }
 
-/* A section titled title with a chart (type, chart_title, unit; *ch) when ch is not NULL, the text when it is not
- * NULL, and then the table of ncols columns (*t). */
-static int section(gb_report *rep, const char *title, gb_report_chart_type type, const char *chart_title,
-                   const char *unit, gb_report_chart **ch, const char *text, const char *table_title,
-                   const gb_report_column *cols, size_t ncols, gb_report_table **t, gb_error *err)
-{
-	gb_report_section *sec;
-	int rc = gb_report_add_section(rep, title, &sec, err);
-
-	if (!rc && ch)
-		rc = gb_report_section_add_chart(sec, type, chart_title, unit, NULL, 0, ch, err);
-	if (!rc && text)
-		rc = gb_report_section_add_text(sec, text, err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, table_title, cols, ncols, t, err);
-	return rc;
-}
 
 /* Totals over the run's records. */
 static int totals(gb_store *st, const char *run, long long out[5], gb_error *err)
@@ -206,8 +189,8 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	const char *cells[5];
 	int rc;
 
-	rc = section(rep, "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", &ch, NULL, "Operations", cols,
-	             5, &t, err);
+	rc = gb_report_add_block_section(rep, "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", &ch, NULL,
+	                                 "Operations", cols, 5, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
@@ -237,8 +220,8 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	const char *cells[5];
 	int rc;
 
-	rc = section(rep, "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, &ch, NULL, "Changes per step", cols, 5,
-	             &t, err);
+	rc = gb_report_add_block_section(rep, "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, &ch, NULL,
+	                                 "Changes per step", cols, 5, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED
@@ -269,8 +252,9 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	const char *cells[6];
 	int rc;
 
-	rc = section(rep, "Outcome per object", GB_CHART_BAR, NULL, NULL, NULL,
-	             "One row per object the run touched; objects with failures first.", "Objects", cols, 6, &t, err);
+	rc = gb_report_add_block_section(rep, "Outcome per object", GB_CHART_BAR, NULL, NULL, NULL,
+	                                 "One row per object the run touched; objects with failures first.", "Objects",
+	                                 cols, 6, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED
@@ -306,8 +290,9 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	char seq[24];
 	int rc;
 
-	rc = section(rep, "Changes", GB_CHART_BAR, NULL, NULL, NULL,
-	             "Every change of the run as the audit log recorded it, in order.", "Audit records", cols, 9, &t, err);
+	rc = gb_report_add_block_section(rep, "Changes", GB_CHART_BAR, NULL, NULL, NULL,
+	                                 "Every change of the run as the audit log recorded it, in order.",
+	                                 "Audit records", cols, 9, &t, NULL, err);
 	if (!rc)
 		rc = gb_audit_iter_new(st, run, &it, err);
 	while (!rc) {
