@@ -52,6 +52,12 @@ char *gb_testfs_path(char *out, size_t n, const char *dir, const char *rel)
 	return out;
 }
 
+void gb_testfs_mkdtemp_db(char *dir, size_t n, char *db, size_t dbn, const char *name)
+{
+	gb_testfs_mkdtemp(dir, n, name);
+	gb_testfs_path(db, dbn, dir, "state.db");
+}
+
 gb_store *gb_testfs_store(const char *dir)
 {
 	char path[1024];

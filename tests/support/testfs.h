@@ -16,6 +16,9 @@
  * name). */
 void gb_testfs_mkdtemp(char *dir, size_t n, const char *name);
 
+/* gb_testfs_mkdtemp, and the path of a state database in it (dir/state.db, not created yet) into db (dbn bytes). */
+void gb_testfs_mkdtemp_db(char *dir, size_t n, char *db, size_t dbn, const char *name);
+
 /* Makes a new file /tmp/gb-test-NAME-XXXXXX (mode 0600) holding content and writes its path into path (n bytes).
  * The caller unlinks it. */
 void gb_testfs_mkstemp(char *path, size_t n, const char *name, const char *content);

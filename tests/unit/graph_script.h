@@ -84,21 +84,27 @@ static inline json_t *script_part(script *s, json_t *req)
 	return out;
 }
 
-static inline void script_batch(script *s, gb_graph__xfer *x)
+/* Answers x with status 200 and the JSON out as its body; takes out (and in, which may be NULL) and frees them. */
+static inline void script_reply_json(gb_graph__xfer *x, json_t *out, json_t *in)
 {
-	json_t *in = json_loads(x->body, 0, NULL), *reqs = json_object_get(in, "requests"), *req;
-	json_t *out = json_pack("{s:[]}", "responses");
-	size_t i;
-	char *text;
+	char *text = json_dumps(out, JSON_COMPACT);
 
-	json_array_foreach(reqs, i, req)
-		json_array_append_new(json_object_get(out, "responses"), script_part(s, req));
-	text = json_dumps(out, JSON_COMPACT);
 	x->status = 200;
 	gb_buf_puts(&x->body_buf, text, NULL);
 	free(text);
 	json_decref(out);
 	json_decref(in);
+}
+
+static inline void script_batch(script *s, gb_graph__xfer *x)
+{
+	json_t *in = json_loads(x->body, 0, NULL), *reqs = json_object_get(in, "requests"), *req;
+	json_t *out = json_pack("{s:[]}", "responses");
+	size_t i;
+
+	json_array_foreach(reqs, i, req)
+		json_array_append_new(json_object_get(out, "responses"), script_part(s, req));
+	script_reply_json(x, out, in);
 }
 
 static inline void script_hook(void *ud, gb_graph__xfer *x)

@@ -20,8 +20,7 @@ static gb_store *st;
 
 static void setup(void)
 {
-	gb_testfs_mkdtemp(dir, sizeof(dir), "audit");
-	gb_testfs_path(path, sizeof(path), dir, "state.db");
+	gb_testfs_mkdtemp_db(dir, sizeof(dir), path, sizeof(path), "audit");
 	st = gb_testfs_store(dir);
 }
 

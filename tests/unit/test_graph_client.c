@@ -861,7 +861,6 @@ static void budget_hook(void *ud, gb_graph__xfer *x)
 	if (strstr(x->url, "/$batch")) {
 		json_t *in = json_loads(x->body, 0, NULL), *req, *out = json_pack("{s:[]}", "responses");
 		size_t i;
-		char *text;
 
 		json_array_foreach(json_object_get(in, "requests"), i, req) {
 			long st = budget_take(b, ra, sizeof(ra));
@@ -873,12 +872,7 @@ static void budget_hook(void *ud, gb_graph__xfer *x)
 				json_object_set_new(p, "headers", json_pack("{s:s}", "Retry-After", ra));
 			json_array_append_new(json_object_get(out, "responses"), p);
 		}
-		text = json_dumps(out, JSON_COMPACT);
-		x->status = 200;
-		gb_buf_puts(&x->body_buf, text, NULL);
-		free(text);
-		json_decref(in);
-		json_decref(out);
+		script_reply_json(x, out, in);
 		return;
 	}
 	x->status = budget_take(b, x->retry_after, sizeof(x->retry_after));

@@ -21,8 +21,7 @@ static char path[128];
 
 static void setup(void)
 {
-	gb_testfs_mkdtemp(dir, sizeof(dir), "metrics");
-	gb_testfs_path(path, sizeof(path), dir, "state.db");
+	gb_testfs_mkdtemp_db(dir, sizeof(dir), path, sizeof(path), "metrics");
 }
 
 static void teardown(void)
