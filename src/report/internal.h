@@ -80,6 +80,9 @@ int gb_report_add_block_section(gb_report *r, const char *title, gb_report_chart
 				const gb_report_column *cols, size_t ncols, gb_report_table **table,
 				gb_report_section **out, gb_error *err);
 
+/* The end of a report builder: on success (rc 0) hands r to the caller through *out, else frees it. Returns rc. */
+int gb_report_hand_over(gb_report *r, int rc, gb_report **out);
+
 /* A copy of s that is valid UTF-8 without control characters other than tab, CR and LF (others become U+FFFD);
  * NULL for NULL or when out of memory. */
 char *gb_report_clean_text(const char *s);

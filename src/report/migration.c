@@ -74,12 +74,7 @@ int gb_report_build_status(gb_store *st, const char *generated, gb_report **out,
 	if (!rc && attested)
 		rc = gb_report_section_add_text(sec, "WARNING: a step was confirmed by the operator's word (ATTESTED), not "
 						     "verified from a Connect Sync export.", err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }
 
 /* The chart of written-back groups by class; counts the groups, the ready ones and the others. */
@@ -226,12 +221,7 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 		rc = gb_report_add_figure_int(r, "other-forest members dropped", other_forest, err);
 	if (!rc)
 		rc = assessment_findings(st, r, err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }
 
 int gb_report_build_verification(gb_store *st, const char *generated, gb_report **out, gb_error *err)
@@ -292,10 +282,5 @@ int gb_report_build_verification(gb_store *st, const char *generated, gb_report 
 	if (!rc && drift == 0)
 		rc = gb_report_section_add_text(sec, "No drift: every handed-over group holds exactly the members the rules "
 						     "expect.", err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }

@@ -313,6 +313,16 @@ void gb_report_free(gb_report *r)
 	free(r);
 }
 
+int gb_report_hand_over(gb_report *r, int rc, gb_report **out)
+{
+	if (rc) {
+		gb_report_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
 int gb_report_add_block_section(gb_report *r, const char *title, gb_report_chart_type type, const char *chart_title,
 				const char *unit, gb_report_chart **chart, const char *text, const char *table_title,
 				const gb_report_column *cols, size_t ncols, gb_report_table **table,

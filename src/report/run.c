@@ -390,10 +390,5 @@ int gb_report_build_run(gb_store *st, const char *run_id, const char *generated,
 	}
 done:
 	run_row_clear(&run);
-	if (rc) {
-		gb_report_free(rep);
-		return rc;
-	}
-	*out = rep;
-	return 0;
+	return gb_report_hand_over(rep, rc, out);
 }
