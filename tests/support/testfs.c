@@ -69,6 +69,19 @@ gb_store *gb_testfs_store(const char *dir)
 	return st;
 }
 
+long long gb_testfs_int(gb_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	gb_error err;
+	long long n;
+
+	cr_assert_eq(gb_store_prepare(st, sql, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW, "%s gives no row", sql);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
 char *gb_testfs_slurp(const char *path, size_t *len)
 {
 	gb_buf b;

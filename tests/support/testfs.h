@@ -32,6 +32,9 @@ char *gb_testfs_path(char *out, size_t n, const char *dir, const char *rel);
 /* Opens (creating) the state database dir/state.db with holder "test"; the caller frees it with gb_store_free. */
 gb_store *gb_testfs_store(const char *dir);
 
+/* The first column of the first row that sql gives in st, as an integer (a count, a pragma's value). */
+long long gb_testfs_int(gb_store *st, const char *sql);
+
 /* The whole file (NUL-terminated, free()); its length in *len when len is not NULL. */
 char *gb_testfs_slurp(const char *path, size_t *len);
 

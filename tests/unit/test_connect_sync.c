@@ -1027,19 +1027,6 @@ Test(helpers, dn_in_scope_closest_listed_ancestor_wins)
 
 TestSuite(store, .init = setup, .fini = teardown);
 
-static int count_rows(gb_store *st, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	gb_error err;
-	int n;
-
-	cr_assert_eq(gb_store_prepare(st, sql, &s, &err), 0, "%s", err.msg);
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
 Test(store, new_import_replaces_current_and_keeps_history)
 {
 	gb_cs_export *exp = import_ok(), *exp2;
@@ -1056,11 +1043,11 @@ Test(store, new_import_replaces_current_and_keeps_history)
 	exp2 = import_ok();
 	cr_assert_eq(gb_cs_save(st, exp2, &id2, &err), 0, "%s", err.msg);
 	cr_assert_gt(id2, id1);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports"), 2);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports WHERE is_current = 1"), 1);
-	cr_assert_eq(count_rows(st, "SELECT writeback_enabled FROM cs_imports WHERE is_current = 1"), 1);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_rules"), 124);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_connectors WHERE kind = 'entra'"), 2);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports"), 2);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports WHERE is_current = 1"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT writeback_enabled FROM cs_imports WHERE is_current = 1"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_rules"), 124);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_connectors WHERE kind = 'entra'"), 2);
 	cr_assert_eq(gb_cs_load_current(st, &json, &cur, &err), 0, "%s", err.msg);
 	cr_assert_eq(cur, id2);
 	j = json_loads(json, 0, NULL);
@@ -1089,9 +1076,9 @@ Test(store, failure_stores_nothing)
 	             0, "%s", err.msg);
 	cr_assert_neq(gb_cs_save(st, exp, NULL, &err), 0);
 	cr_assert(strstr(err.msg, "refused by test") != NULL, "%s", err.msg);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports"), 1);
-	cr_assert_eq(count_rows(st, "SELECT id FROM cs_imports WHERE is_current = 1"), (int)id);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_rules"), 62);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT id FROM cs_imports WHERE is_current = 1"), (int)id);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_rules"), 62);
 	gb_store_free(st);
 	gb_cs_export_free(exp);
 }
