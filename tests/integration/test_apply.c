@@ -55,8 +55,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[160];
-
 	gb_directory_free(dir);
 	gb_store_free(st);
 	gb_testfs_rmtree(tmp);
