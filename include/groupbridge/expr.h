@@ -256,6 +256,10 @@ size_t gb_expr_value_count(const gb_expr_value *v);
 const char *gb_expr_value_item(const gb_expr_value *v, size_t i);
 /* True when the value went through Redact(): never log it. */
 bool gb_expr_value_redacted(const gb_expr_value *v);
+/* The elementary steps the evaluation that made v spent in its string searches and list passes (characters
+ * scanned, pattern fall-backs, delimiter lookups, comparisons): a deterministic measure of work, so that a test can
+ * prove that hostile input stays linear without timing anything. 0 for NULL. */
+uint64_t gb_expr_value_work(const gb_expr_value *v);
 /* Frees a value; NULL is fine. */
 void gb_expr_value_free(gb_expr_value *v);
 

@@ -412,6 +412,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	gb_error err;
 	char holder[64], unused[8];
 	int ch, exit_code = GB_EXIT_OK;
+	bool backoff_given = false; /* the default's value given by hand still needs --watch */
 
 	if (argc > 1 && strcmp(argv[1], "on-demand") == 0)
 		return on_demand(cli, argc - 1, argv + 1);
@@ -434,6 +435,7 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 			if (gb_parse_long(optarg, 1, 86400, &max_backoff))
 				return gb_cli_usage_error("provision", "--max-backoff takes seconds from 1 to 86400, not \"%s\"",
 							  optarg);
+			backoff_given = true;
 			break;
 		case 'm': c.metrics_file = optarg; break;
 		case 'h': help(); return GB_EXIT_OK;
@@ -442,8 +444,9 @@ int gb_cmd_provision(gb_cli *cli, int argc, char **argv)
 	}
 	if (watch && c.po.dry_run)
 		return gb_cli_usage_error("provision", "--watch applies changes; it does not go with --dry-run");
-	if (!watch && max_backoff != GB_WATCH_MAX_BACKOFF)
-		return gb_cli_usage_error("provision", "--max-backoff goes with --watch");
+	if (!watch && backoff_given)
+		return gb_cli_usage_error("provision", "--max-backoff goes with --watch (it bounds the wait between "
+		                                       "watched passes)");
 	if (optind < argc)
 		return gb_cli_usage_error("provision", "unexpected argument \"%s\"", argv[optind]);
 

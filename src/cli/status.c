@@ -36,10 +36,12 @@ static void help(void)
 	     "      status --max-age 1h");
 }
 
-/* "90", "90s", "45m", "2h", "1d12h": seconds into *out. GB_EINVAL for anything else, or beyond a year. */
+/* "90", "90s", "45m", "2h", "1d12h": seconds into *out. GB_EINVAL for anything else, or beyond a year. A bare
+ * number is seconds only on its own: "5m3" is refused (3 seconds or 3 minutes? say which). */
 static int parse_duration(const char *s, long *out)
 {
 	long total = 0;
+	bool after_unit = false;
 
 	*out = 0;
 	if (!s || !*s)
@@ -53,13 +55,18 @@ static int parse_duration(const char *s, long *out)
 		if (!digits)
 			return GB_EINVAL;
 		switch (*s) {
-		case '\0': unit = 1; break;
+		case '\0':
+			if (after_unit)
+				return GB_EINVAL;
+			unit = 1;
+			break;
 		case 's': unit = 1; s++; break;
 		case 'm': unit = 60; s++; break;
 		case 'h': unit = 3600; s++; break;
 		case 'd': unit = 86400; s++; break;
 		default: return GB_EINVAL;
 		}
+		after_unit = true;
 		total += n * unit;
 		if (total > 366L * 86400)
 			return GB_EINVAL;

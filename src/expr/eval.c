@@ -16,6 +16,7 @@ struct gb_expr_value {
 	char **items;  /* LIST */
 	size_t count;
 	bool redacted;
+	uint64_t work;
 };
 
 void *gb_expr__alloc(ctx *c, size_t n)
@@ -700,6 +701,7 @@ static int export_value(ctx *c, const val *v, gb_expr_value **out)
 	if (!r)
 		return gb_error_set(c->err, GB_ENOMEM, "out of memory");
 	r->redacted = v->redacted || c->redacted;
+	r->work = c->work;
 	switch (v->type) {
 	case V_NULL:
 		r->type = GB_EXPR_NULL;
@@ -845,6 +847,11 @@ const char *gb_expr_value_item(const gb_expr_value *v, size_t i)
 bool gb_expr_value_redacted(const gb_expr_value *v)
 {
 	return v && v->redacted;
+}
+
+uint64_t gb_expr_value_work(const gb_expr_value *v)
+{
+	return v ? v->work : 0;
 }
 
 void gb_expr_value_free(gb_expr_value *v)

@@ -92,6 +92,7 @@ typedef struct ctx {
 	size_t total;        /* bytes allocated so far, bounded by GB_EXPR_MAX_WORK */
 	int64_t deadline_ms;
 	unsigned steps;
+	uint64_t work;       /* elementary steps of searches and list passes (gb_expr_value_work) */
 	bool redacted;       /* Redact() was evaluated: the result is never logged */
 	pcre2_match_data *md; /* created on first use */
 } ctx;

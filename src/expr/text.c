@@ -96,6 +96,7 @@ static int cpset_init(ctx *c, cpset *set, const char *s, size_t len)
 {
 	int rc = to_cps(c, s, len, &set->cp, &set->n);
 
+	c->work += set->n;
 	if (rc == 0 && set->n > 1)
 		qsort(set->cp, set->n, sizeof(uint32_t), cmp_u32);
 	return rc;
@@ -111,6 +112,7 @@ typedef struct pat {
 	const uint32_t *p;
 	size_t n;
 	size_t *fail;
+	uint64_t *work; /* the evaluation's step counter: every comparison counts */
 } pat;
 
 static int pat_init(ctx *c, pat *pt, const uint32_t *p, size_t n)
@@ -119,13 +121,17 @@ static int pat_init(ctx *c, pat *pt, const uint32_t *p, size_t n)
 
 	pt->p = p;
 	pt->n = n;
+	pt->work = &c->work;
 	pt->fail = gb_expr__alloc(c, (n + 1) * sizeof(size_t));
 	if (!pt->fail)
 		return gb_expr__oom(c);
 	pt->fail[0] = 0;
 	for (i = 1; i < n; i++) {
-		while (k > 0 && p[i] != p[k])
+		c->work++;
+		while (k > 0 && p[i] != p[k]) {
+			c->work++;
 			k = pt->fail[k - 1];
+		}
 		if (p[i] == p[k])
 			k++;
 		pt->fail[i] = k;
@@ -139,8 +145,11 @@ static size_t pat_find(const pat *pt, const uint32_t *t, size_t tn, size_t from)
 	size_t i, k = 0;
 
 	for (i = from; i < tn; i++) {
-		while (k > 0 && t[i] != pt->p[k])
+		(*pt->work)++;
+		while (k > 0 && t[i] != pt->p[k]) {
+			(*pt->work)++;
 			k = pt->fail[k - 1];
+		}
 		if (t[i] == pt->p[k])
 			k++;
 		if (k == pt->n)
@@ -541,6 +550,7 @@ int gb_expr__fn_word(ctx *c, const node *n, val *out)
 		bool delim = i == len;
 		size_t nx = i + 1;
 
+		c->work++;
 		if (i < len) {
 			nx = gb_expr__u8_next(s, len, i, &cp);
 			delim = cpset_has(&set, cp);
@@ -770,6 +780,7 @@ int gb_expr__fn_removedups(ctx *c, const node *n, val *out)
 		keep[i] = false;
 	}
 	qsort(sorted, v.count, sizeof(*sorted), cmp_ival);
+	c->work += v.count;
 	for (i = 0; i < v.count; i++)
 		if (i == 0 || strcmp(sorted[i].s, sorted[i - 1].s) != 0)
 			keep[sorted[i].i] = true;

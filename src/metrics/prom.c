@@ -229,18 +229,29 @@ static void render_totals(writer *w, const gb_metrics_totals *t)
 
 static void render_verify(writer *w, const gb_metrics_verify *v)
 {
+	size_t i;
+
 	if (!v || !v->present)
 		return;
-	gauge_u(w, "groupbridge_verify_groups_checked", "Handed-over groups the migration's verify step compared.",
-		v->groups_checked);
-	gauge_u(w, "groupbridge_verify_groups_drifted", "Handed-over groups whose AD group differs from what the rules "
-							"expect (drift).",
-		v->groups_drifted);
-	gauge_u(w, "groupbridge_verify_members_missing", "Members the verify step found missing in AD.",
-		v->members_missing);
-	gauge_u(w, "groupbridge_verify_members_extra", "Members the verify step found in AD that should not be there.",
-		v->members_extra);
-	gauge_u(w, "groupbridge_verify_other_changes", "Attribute differences the verify step found.", v->other_changes);
+	{
+		const struct {
+			const char *name, *help;
+			uint64_t value;
+		} gauges[] = {
+			{"groupbridge_verify_groups_checked", "Handed-over groups the migration's verify step compared.",
+			 v->groups_checked},
+			{"groupbridge_verify_groups_drifted",
+			 "Handed-over groups whose AD group differs from what the rules expect (drift).", v->groups_drifted},
+			{"groupbridge_verify_members_missing", "Members the verify step found missing in AD.",
+			 v->members_missing},
+			{"groupbridge_verify_members_extra", "Members the verify step found in AD that should not be there.",
+			 v->members_extra},
+			{"groupbridge_verify_other_changes", "Attribute differences the verify step found.", v->other_changes},
+		};
+
+		for (i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+			gauge_u(w, gauges[i].name, gauges[i].help, gauges[i].value);
+	}
 	family(w, "groupbridge_verify_timestamp_seconds", "gauge", "When the verify step last compared.");
 	sample_ms(w, "groupbridge_verify_timestamp_seconds", v->checked_ms);
 }

@@ -71,6 +71,18 @@ int gb_report_render_md(const gb_report *r, gb_buf *out, gb_error *err);
 int gb_report_render_json(const gb_report *r, gb_buf *out, gb_error *err);
 int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err);
 
+/* A section titled title holding, in this order: a chart when chart is not NULL (type, chart_title, unit; *chart is
+ * borrowed), the text when it is not NULL, and a table of ncols columns when table is not NULL (table_title may be
+ * NULL; *table is borrowed). The section itself in *out when out is not NULL (borrowed), for more blocks. Errors
+ * as gb_report_add_section and the gb_report_section_add_* functions. */
+int gb_report_add_block_section(gb_report *r, const char *title, gb_report_chart_type type, const char *chart_title,
+				const char *unit, gb_report_chart **chart, const char *text, const char *table_title,
+				const gb_report_column *cols, size_t ncols, gb_report_table **table,
+				gb_report_section **out, gb_error *err);
+
+/* The end of a report builder: on success (rc 0) hands r to the caller through *out, else frees it. Returns rc. */
+int gb_report_hand_over(gb_report *r, int rc, gb_report **out);
+
 /* A copy of s that is valid UTF-8 without control characters other than tab, CR and LF (others become U+FFFD);
  * NULL for NULL or when out of memory. */
 char *gb_report_clean_text(const char *s);

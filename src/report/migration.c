@@ -8,6 +8,8 @@
 #include "groupbridge/report.h"
 #include "groupbridge/util.h"
 
+#include "report/internal.h"
+
 static const char *const step_names[] = {"import",   "inventory",   "stamp-anchors", "connect-sync-coexistence",
 					 "disable-writeback", "convert-soa", "match", "handoff", "verify"};
 #define NSTEPS (sizeof(step_names) / sizeof(step_names[0]))
@@ -29,11 +31,8 @@ int gb_report_build_status(gb_store *st, const char *generated, gb_report **out,
 	if (!rc)
 		rc = gb_report_add_fact(r, "state", gb_store_path(st), err);
 	if (!rc)
-		rc = gb_report_add_section(r, "Steps", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_chart(sec, GB_CHART_TIMELINE, "Steps on a timeline", NULL, NULL, 0, &chart, err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, NULL, cols, 6, &t, err);
+		rc = gb_report_add_block_section(r, "Steps", GB_CHART_TIMELINE, "Steps on a timeline", NULL, &chart, NULL,
+						 NULL, cols, 6, &t, &sec, err);
 	if (!rc)
 		rc = gb_store_prepare(st, "SELECT state, started, ended, detail FROM migration_steps WHERE name = ?1", &s, err);
 	for (i = 0; !rc && i < NSTEPS; i++) {
@@ -75,25 +74,18 @@ int gb_report_build_status(gb_store *st, const char *generated, gb_report **out,
 	if (!rc && attested)
 		rc = gb_report_section_add_text(sec, "WARNING: a step was confirmed by the operator's word (ATTESTED), not "
 						     "verified from a Connect Sync export.", err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }
 
 /* The chart of written-back groups by class; counts the groups, the ready ones and the others. */
 static int assessment_classes(gb_store *st, gb_report *r, size_t *n, size_t *ready, size_t *blockers, gb_error *err)
 {
-	gb_report_section *sec;
 	gb_report_chart *chart;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = gb_report_add_section(r, "Written-back groups by class", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Groups by class", "groups", NULL, 0, &chart, err);
+	rc = gb_report_add_block_section(r, "Written-back groups by class", GB_CHART_BAR, "Groups by class", "groups",
+					 &chart, NULL, NULL, NULL, 0, NULL, NULL, err);
 	if (!rc)
 		rc = gb_store_prepare(st, "SELECT class, count(*) FROM migration_groups WHERE class <> 'converted' GROUP BY "
 					  "class ORDER BY count(*) DESC",
@@ -229,12 +221,7 @@ int gb_report_build_assessment(gb_store *st, const char *generated, gb_report **
 		rc = gb_report_add_figure_int(r, "other-forest members dropped", other_forest, err);
 	if (!rc)
 		rc = assessment_findings(st, r, err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }
 
 int gb_report_build_verification(gb_store *st, const char *generated, gb_report **out, gb_error *err)
@@ -256,12 +243,9 @@ int gb_report_build_verification(gb_store *st, const char *generated, gb_report 
 	if (!rc)
 		rc = gb_report_add_fact(r, "state", gb_store_path(st), err);
 	if (!rc)
-		rc = gb_report_add_section(r, "Expected versus actual membership", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Groups with drift (missing + extra members)", "members",
-						 NULL, 0, &chart, err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, NULL, cols, 8, &t, err);
+		rc = gb_report_add_block_section(r, "Expected versus actual membership", GB_CHART_BAR,
+						 "Groups with drift (missing + extra members)", "members", &chart, NULL, NULL,
+						 cols, 8, &t, &sec, err);
 	if (!rc)
 		rc = gb_store_prepare(st, "SELECT COALESCE(dn, object_id), expected, actual, missing, extra, other_changes, "
 					  "checked FROM migration_verify ORDER BY missing + extra + other_changes DESC, dn",
@@ -298,10 +282,5 @@ int gb_report_build_verification(gb_store *st, const char *generated, gb_report 
 	if (!rc && drift == 0)
 		rc = gb_report_section_add_text(sec, "No drift: every handed-over group holds exactly the members the rules "
 						     "expect.", err);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }

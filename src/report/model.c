@@ -224,21 +224,37 @@ int gb_report_new(const char *kind, const char *title, const char *generated, gb
 	return 0;
 }
 
+/* Frees the n strings of v and v itself. */
+static void strs_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void pairs_free(gb_rpair *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].label);
+		free(v[i].value);
+	}
+	free(v);
+}
+
 static void table_free(gb_report_table *t)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nrows; i++) {
-		for (j = 0; j < t->ncols; j++)
-			free(t->rows[i][j]);
-		free(t->rows[i]);
-	}
-	for (j = 0; j < t->ncols; j++)
-		free(t->colnames[j]);
+	for (i = 0; i < t->nrows; i++)
+		strs_free(t->rows[i], t->ncols);
 	free(t->rows);
-	free(t->colnames);
+	strs_free(t->colnames, t->ncols);
 	free(t->types);
 	free(t->title);
 	free(t);
@@ -257,9 +273,7 @@ static void chart_free(gb_report_chart *c)
 		free(c->items[i].end);
 		free(c->items[i].status);
 	}
-	for (i = 0; i < c->nseries; i++)
-		free(c->series[i]);
-	free(c->series);
+	strs_free(c->series, c->nseries);
 	free(c->items);
 	free(c->title);
 	free(c->unit);
@@ -288,23 +302,45 @@ void gb_report_free(gb_report *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->nfacts; i++) {
-		free(r->facts[i].label);
-		free(r->facts[i].value);
-	}
-	for (i = 0; i < r->nfigures; i++) {
-		free(r->figures[i].label);
-		free(r->figures[i].value);
-	}
+	pairs_free(r->facts, r->nfacts);
+	pairs_free(r->figures, r->nfigures);
 	for (i = 0; i < r->nsections; i++)
 		section_free(r->sections[i]);
-	free(r->facts);
-	free(r->figures);
 	free(r->sections);
 	free(r->kind);
 	free(r->title);
 	free(r->generated);
 	free(r);
+}
+
+int gb_report_hand_over(gb_report *r, int rc, gb_report **out)
+{
+	if (rc) {
+		gb_report_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int gb_report_add_block_section(gb_report *r, const char *title, gb_report_chart_type type, const char *chart_title,
+				const char *unit, gb_report_chart **chart, const char *text, const char *table_title,
+				const gb_report_column *cols, size_t ncols, gb_report_table **table,
+				gb_report_section **out, gb_error *err)
+{
+	gb_report_section *sec;
+	int rc = gb_report_add_section(r, title, &sec, err);
+
+	if (!rc && out)
+		*out = sec;
+
+	if (!rc && chart)
+		rc = gb_report_section_add_chart(sec, type, chart_title, unit, NULL, 0, chart, err);
+	if (!rc && text)
+		rc = gb_report_section_add_text(sec, text, err);
+	if (!rc && table)
+		rc = gb_report_section_add_table(sec, table_title, cols, ncols, table, err);
+	return rc;
 }
 
 static int add_pair(gb_rpair **arr, size_t *n, size_t *cap, const char *label, const char *value, gb_error *err)

@@ -10,6 +10,8 @@
 #include "groupbridge/report.h"
 #include "groupbridge/util.h"
 
+#include "report/internal.h"
+
 /* Counts of skipped members per group, by the codes the member-outcomes chart shows. */
 typedef struct outcome {
 	double cloud_only, other_forest, synced;
@@ -250,10 +252,5 @@ int gb_report_build_plan(gb_store *st, const char *generated, gb_report **out, g
 	if (!rc)
 		rc = notes(r, plan, err);
 	gb_plan_free(plan);
-	if (rc) {
-		gb_report_free(r);
-		return rc;
-	}
-	*out = r;
-	return 0;
+	return gb_report_hand_over(r, rc, out);
 }

@@ -129,6 +129,29 @@ static const char *ctext(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
+/* Columns first .. first + k - 1 of the row as decimal text in n, pointed to by cells[0 .. k-1]. */
+static void counts(sqlite3_stmt *s, int first, int k, char n[][24], const char **cells)
+{
+	int i;
+
+	for (i = 0; i < k; i++) {
+		snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, first + i));
+		cells[i] = n[i];
+	}
+}
+
+/* Ends a loop over a statement's rows: SQLITE_DONE is success, another SQLite code a read error. Frees s. */
+static int rows_done(gb_store *st, sqlite3_stmt *s, int rc, gb_error *err)
+{
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = gb_store_error(st, err, "reading the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+
 /* Totals over the run's records. */
 static int totals(gb_store *st, const char *run, long long out[5], gb_error *err)
 {
@@ -159,19 +182,15 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	                                        {"Failed", GB_COL_NUMBER},
 	                                        {"Skipped", GB_COL_NUMBER},
 	                                        {"Total", GB_COL_NUMBER}};
-	gb_report_section *sec;
 	gb_report_chart *ch;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
 	char n[4][24];
 	const char *cells[5];
-	int rc, i;
+	int rc;
 
-	rc = gb_report_add_section(rep, "Changes by kind", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_chart(sec, GB_CHART_BAR, "Changes by kind", "changes", NULL, 0, &ch, err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, "Operations", cols, 5, &t, err);
+	rc = gb_report_add_block_section(rep, "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", &ch, NULL,
+	                                 "Operations", cols, 5, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
@@ -179,20 +198,12 @@ static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		          run, &s, err);
 	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cells[0] = ctext(s, 0);
-		for (i = 0; i < 4; i++) {
-			snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, i + 1));
-			cells[i + 1] = n[i];
-		}
+		counts(s, 1, 4, n, cells + 1);
 		rc = gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
 		if (!rc)
 			rc = gb_report_table_add_row(t, cells, 5, err);
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = gb_store_error(st, err, "reading the audit log");
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(st, s, rc, err);
 }
 
 static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
@@ -202,7 +213,6 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	                                        {"Last change", GB_COL_TIME},
 	                                        {"Changes", GB_COL_NUMBER},
 	                                        {"Failed", GB_COL_NUMBER}};
-	gb_report_section *sec;
 	gb_report_chart *ch;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
@@ -210,11 +220,8 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	const char *cells[5];
 	int rc;
 
-	rc = gb_report_add_section(rep, "Steps", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_chart(sec, GB_CHART_TIMELINE, "Steps of the run", NULL, NULL, 0, &ch, err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, "Changes per step", cols, 5, &t, err);
+	rc = gb_report_add_block_section(rep, "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, &ch, NULL,
+	                                 "Changes per step", cols, 5, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED
@@ -226,20 +233,12 @@ static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
 		cells[1] = ctext(s, 1);
 		cells[2] = ctext(s, 2);
-		snprintf(n[0], sizeof(n[0]), "%lld", (long long)sqlite3_column_int64(s, 3));
-		snprintf(n[1], sizeof(n[1]), "%lld", failed);
-		cells[3] = n[0];
-		cells[4] = n[1];
+		counts(s, 3, 2, n, cells + 3);
 		rc = gb_report_chart_add_span(ch, cells[0], cells[1], cells[2], failed ? "failed" : "done", err);
 		if (!rc)
 			rc = gb_report_table_add_row(t, cells, 5, err);
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = gb_store_error(st, err, "reading the audit log");
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(st, s, rc, err);
 }
 
 static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
@@ -247,19 +246,15 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	static const gb_report_column cols[] = {{"Object", GB_COL_TEXT},      {"Operations", GB_COL_TEXT},
 	                                        {"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
 	                                        {"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
-	gb_report_section *sec;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
 	char n[3][24];
 	const char *cells[6];
-	int rc, i;
+	int rc;
 
-	rc = gb_report_add_section(rep, "Outcome per object", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_text(sec, "One row per object the run touched; objects with failures first.",
-		                                err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, "Objects", cols, 6, &t, err);
+	rc = gb_report_add_block_section(rep, "Outcome per object", GB_CHART_BAR, NULL, NULL, NULL,
+	                                 "One row per object the run touched; objects with failures first.", "Objects",
+	                                 cols, 6, &t, NULL, err);
 	if (!rc)
 		rc = prep(st,
 		          "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED
@@ -272,22 +267,14 @@ static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		          skipped = sqlite3_column_int64(s, 4);
 		cells[0] = ctext(s, 0);
 		cells[1] = ctext(s, 1);
-		for (i = 0; i < 3; i++) {
-			snprintf(n[i], sizeof(n[i]), "%lld", (long long)sqlite3_column_int64(s, i + 2));
-			cells[i + 2] = n[i];
-		}
+		counts(s, 2, 3, n, cells + 2);
 		cells[5] = failed    ? (ok ? "partly failed" : "failed")
 		           : ok      ? "changed"
 		           : skipped ? "skipped"
 		                     : "unchanged";
 		rc = gb_report_table_add_row(t, cells, 6, err);
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = gb_store_error(st, err, "reading the audit log");
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(st, s, rc, err);
 }
 
 static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
@@ -296,7 +283,6 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	    {"Seq", GB_COL_NUMBER},  {"Time", GB_COL_TIME},   {"Step", GB_COL_TEXT},  {"Operation", GB_COL_TEXT},
 	    {"Object", GB_COL_TEXT}, {"Before", GB_COL_TEXT}, {"After", GB_COL_TEXT}, {"Outcome", GB_COL_TEXT},
 	    {"Message", GB_COL_TEXT}};
-	gb_report_section *sec;
 	gb_report_table *t;
 	gb_audit_iter *it = NULL;
 	const gb_audit_record *r;
@@ -304,12 +290,9 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	char seq[24];
 	int rc;
 
-	rc = gb_report_add_section(rep, "Changes", &sec, err);
-	if (!rc)
-		rc = gb_report_section_add_text(sec, "Every change of the run as the audit log recorded it, in order.",
-		                                err);
-	if (!rc)
-		rc = gb_report_section_add_table(sec, "Audit records", cols, 9, &t, err);
+	rc = gb_report_add_block_section(rep, "Changes", GB_CHART_BAR, NULL, NULL, NULL,
+	                                 "Every change of the run as the audit log recorded it, in order.",
+	                                 "Audit records", cols, 9, &t, NULL, err);
 	if (!rc)
 		rc = gb_audit_iter_new(st, run, &it, err);
 	while (!rc) {
@@ -407,10 +390,5 @@ int gb_report_build_run(gb_store *st, const char *run_id, const char *generated,
 	}
 done:
 	run_row_clear(&run);
-	if (rc) {
-		gb_report_free(rep);
-		return rc;
-	}
-	*out = rep;
-	return 0;
+	return gb_report_hand_over(rep, rc, out);
 }

@@ -17,6 +17,27 @@ expect_err "unknown command is named" 'unknown command "frobnicate"'
 run "$GB_BIN" --log-format xml version
 expect_rc "bad log format is a usage error" 2
 
+# --max-backoff bounds the waits of --watch: without --watch it is refused, whatever its value (3600 is the default's
+# value, which the check once mistook for "not given"), before any configuration is read.
+for v in 60 3600; do
+	run "$GB_BIN" provision --max-backoff "$v"
+	expect_rc "provision --max-backoff $v without --watch is a usage error" 2
+	expect_err "the error says --max-backoff needs --watch ($v)" "--max-backoff goes with --watch"
+done
+run "$GB_BIN" provision --dry-run --max-backoff 3600
+expect_rc "with --dry-run too" 2
+
+# status --max-age: a bare number is seconds only on its own; after a unit it is ambiguous and refused. A state
+# database that does not exist yet has no success: stale, exit 1.
+run "$GB_BIN" --state "$T/none.db" status --max-age 5m3
+expect_rc "status --max-age 5m3 is a usage error" 2
+expect_err "the error names the duration" 'not "5m3"'
+run "$GB_BIN" --state "$T/none.db" status --max-age 1d12h
+expect_rc "no pass recorded is stale under --max-age" 1
+expect_out "the health line states the age it asked for" "health: STALE (a successful pass within 1 d 12 h)"
+run "$GB_BIN" --state "$T/none.db" status --max-age 90
+expect_rc "a bare number of seconds is fine" 1
+
 run "$GB_BIN" version
 expect_rc "version exits 0" 0
 expect_out "version names libraries" "libcurl"

@@ -4,8 +4,7 @@
 # audit log is intact and no AD group exists twice; the rerun stamps every written-back group exactly once with its
 # own anchor and reaches the operator step. Each round starts from unstamped groups and a new state database.
 . "$(dirname "$0")/lib_ad.sh"
-SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
-echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
+kill_seed
 WB="OU=gbkm-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 ad_users DC1 "$WB" km-$$ >"$T/guids"
@@ -48,7 +47,7 @@ stamp=$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-a
 expect "stamp-anchors writes an audit record per group ($stamp)" test "$stamp" -ge "$NGROUPS"
 
 # --- ten kills after a random number of stamp-anchors records in 1..stamp-1 ---
-points=$(awk -v seed="$SEED" -v n="$stamp" 'BEGIN { srand(seed); for (i = 0; i < 10; i++) printf "%d ", 1 + int(rand() * (n - 1)) }')
+points=$(kill_points "$stamp")
 echo "kill after these stamp-anchors record counts (of $stamp): $points"
 round=0
 for at in $points; do

@@ -4,9 +4,7 @@
 # import -> inventory (a gate) -> confirm -> stamp-anchors (plan, --yes, kill -9 and resume) -> rollback.
 . "$(dirname "$0")/lib_ad.sh"
 WB="OU=gbwb-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" ma-$$ mb-$$)"
-eval "ma=\$ma_$$ mb=\$mb_$$"
+ad_ou_users DC1 "$WB" ma mb
 id() { printf '00000013-0000-4000-8000-%012d' "$1"; }
 # 30 ready groups, then one of each other class
 {

@@ -7,9 +7,7 @@
 # are removed) and done again; verify then checks AD against the same rules.
 . "$(dirname "$0")/lib_ad.sh"
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" ca-$$)"
-eval "ca=\$ca_$$"
+ad_ou_users DC1 "$WB" ca
 id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
 SP=00000016-0000-4000-8000-000000000001
 JOB=AAD2ADGroupProvisioning.fff03.1

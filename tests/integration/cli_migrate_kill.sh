@@ -3,8 +3,8 @@
 # "The migration is complete", with every group stamped once, no duplicate AD group, the right groups handed over,
 # and an intact audit log. The seed is printed so that a failure can be replayed (GB_KILL_SEED=N).
 . "$(dirname "$0")/lib_ad.sh"
-seed=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
-echo "seed $seed"
+kill_seed
+seed=$SEED
 WB="OU=gbwbk-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$WB"
 ad_users DC1 "$WB" ka-$$ >"$T/guids"

@@ -5,9 +5,7 @@
 # global group) is reported and stays in AD's hands.
 . "$(dirname "$0")/lib_ad.sh"
 WB="OU=gbuni-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$WB"
-eval "$(ad_users DC1 "$WB" un-$$)"
-eval "un=\$un_$$"
+ad_ou_users DC1 "$WB" un
 WBG=00000017-0000-4000-8000-000000000001
 # a written-back group, a global group to convert, and a global group that is a member of another global group
 {

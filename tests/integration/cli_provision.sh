@@ -8,9 +8,7 @@ OU="OU=gbprov-$$,$BASE"
 ldap() { ldap_on DC1 "$@"; }
 
 # --- the forest: an OU with users ---
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" alice-$$ bob-$$ carol-$$)"
-eval "alice=\${alice_$$:-} bob=\${bob_$$:-} carol=\${carol_$$:-}"
+ad_ou_users DC1 "$OU" alice bob carol
 expect "three users have GUIDs" test -n "${alice:-}" -a -n "${bob:-}" -a -n "${carol:-}"
 
 # --- the tenant ---

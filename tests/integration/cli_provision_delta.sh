@@ -6,9 +6,7 @@
 # is replayed by the next; --full and a changed configuration read everything.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdelta-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" da-$$ db-$$ dc-$$)"
-eval "da=\$da_$$ db=\$db_$$ dc=\$dc_$$"
+ad_ou_users DC1 "$OU" da db dc
 G1=00000011-0000-4000-8000-000000000001
 G2=00000011-0000-4000-8000-000000000002
 G3=00000011-0000-4000-8000-000000000003

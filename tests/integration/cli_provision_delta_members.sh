@@ -7,9 +7,7 @@
 # being managed, and an expired link.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbdeltam-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" m1-$$ m2-$$ m3-$$ m4-$$ m5-$$ m6-$$ m7-$$)"
-eval "m1=\$m1_$$ m2=\$m2_$$ m3=\$m3_$$ m4=\$m4_$$ m5=\$m5_$$ m6=\$m6_$$ m7=\$m7_$$"
+ad_ou_users DC1 "$OU" m1 m2 m3 m4 m5 m6 m7
 GB1=00de17a0-0000-4000-8000-000000000001
 GN=00de17a0-0000-4000-8000-000000000002
 GO=00de17a0-0000-4000-8000-000000000003

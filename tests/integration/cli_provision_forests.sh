@@ -6,11 +6,8 @@
 . "$(dirname "$0")/lib_ad.sh"
 OU1="OU=gbforest-$$,$GB_TEST_DC1_BASE_DN"
 OU2="OU=gbforest-$$,$GB_TEST_DC2_BASE_DN"
-ad_ou DC1 "$OU1"
-ad_ou DC2 "$OU2"
-eval "$(ad_users DC1 "$OU1" ann-$$ amy-$$)"
-eval "$(ad_users DC2 "$OU2" ben-$$)"
-eval "ann=\$ann_$$ amy=\$amy_$$ ben=\$ben_$$"
+ad_ou_users DC1 "$OU1" ann amy
+ad_ou_users DC2 "$OU2" ben
 expect "users exist in both forests" test -n "$ann" -a -n "$amy" -a -n "$ben"
 tenant_new "$T/tenant.json"
 tenant_user "$T/tenant.json" u-ann "$ann"

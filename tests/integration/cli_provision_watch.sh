@@ -2,9 +2,7 @@
 # provision --watch: passes repeat, a cloud change is applied by a later pass, and SIGTERM stops with exit 0.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbwatch-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" wa-$$ wb-$$)"
-eval "wa=\$wa_$$ wb=\$wb_$$"
+ad_ou_users DC1 "$OU" wa wb
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffff5-2222-4333-8444-555555555555",
  "clients": [{"client_id": "fffffff6-2222-4333-8444-555555555555", "secret": "watch-secret"}],

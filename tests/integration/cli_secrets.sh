@@ -4,9 +4,7 @@
 # the bind password and the Graph client secret. None may appear.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbsecret-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" sa-$$)"
-eval "sa=\$sa_$$"
+ad_ou_users DC1 "$OU" sa
 GRAPH_SECRET="graph-Secret-$$-Zq81"
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "fffffff9-2222-4333-8444-555555555555",

@@ -11,18 +11,20 @@ PY=/usr/bin/python3 # Debian's, which has python3-prometheus-client
 OU="OU=gbmetrics-$$,$GB_TEST_DC1_BASE_DN"
 G1=5e7a1c01-2222-4222-8222-5e7a1c000001
 G2=5e7a1c02-2222-4222-8222-5e7a1c000002
-ad_ou DC1 "$OU"
-eval "$(ad_users DC1 "$OU" ma-$$ mb-$$)"
-eval "ma=\$ma_$$ mb=\$mb_$$"
+# Graph's object ids are GUIDs (groupbridge refuses others): the users are ua, ub and ucloud
+UA=0000eeee-0000-4000-8000-000000000061
+UB=0000eeee-0000-4000-8000-000000000062
+UCLOUD=0000eeee-0000-4000-8000-00636c6f7564
+ad_ou_users DC1 "$OU" ma mb
 cat >"$T/tenant.json" <<JSON
 {"tenant_id": "5e7a1c0f-2222-4333-8444-555555555555",
  "clients": [{"client_id": "5e7a1c0e-2222-4333-8444-555555555555", "secret": "metrics-secret"}],
- "users": [{"id": "u-a", "onPremisesObjectIdentifier": "$ma"}, {"id": "u-b", "onPremisesObjectIdentifier": "$mb"},
-           {"id": "u-cloud"}],
+ "users": [{"id": "$UA", "onPremisesObjectIdentifier": "$ma"}, {"id": "$UB", "onPremisesObjectIdentifier": "$mb"},
+           {"id": "$UCLOUD"}],
  "groups": [{"id": "$G1", "displayName": "Metrics One", "securityEnabled": true, "mailEnabled": false,
-             "groupTypes": [], "members": ["u-a", "u-b", "u-cloud"]},
+             "groupTypes": [], "members": ["$UA", "$UB", "$UCLOUD"]},
             {"id": "$G2", "displayName": "Metrics Mail", "securityEnabled": true, "mailEnabled": true,
-             "groupTypes": [], "members": ["u-a"]}]}
+             "groupTypes": [], "members": ["$UA"]}]}
 JSON
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$OU" "groups = $G1, $G2" "delete_threshold = 0" "metrics_file = $T/prom/gb.prom"
@@ -89,7 +91,7 @@ expect "the pass's start is the runs table's (same second, give or take one)" \
 
 # ---- a second pass: one member removed in the cloud; counters grow, the scope is remembered ----
 fake_control DELETE /faults >/dev/null
-fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$G1\", \"members\": [\"u-b\"]}]}"
+fake_mutate "{\"changes\": [{\"op\": \"remove_members\", \"group\": \"$G1\", \"members\": [\"$UB\"]}]}"
 fake_control POST /log/clear >/dev/null
 graph_before=$(val "groupbridge_graph_requests_total{}")
 run $GB provision

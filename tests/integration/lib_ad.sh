@@ -6,6 +6,7 @@
 #   ldap_on DC CMD ARGS...          runs an OpenLDAP tool against DC (DC1, DC2, DCR) over verified LDAPS
 #   ad_ou DC OU                     creates OU (a DN) and OU=Groups below it
 #   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines ("-" in NAME as "_")
+#   ad_ou_users DC OU NAME...       ad_ou, then users CN=NAME-$$ under OU; sets the variable NAME to each one's objectGUID
 #   ad_numbered_users DC OU PREFIX N  creates OU (ad_ou) and N users PREFIX1-<pid> .. PREFIXN-<pid> in it; their
 #                                   ad_users lines go to $T/guids
 #   ad_sid DC BASE FILTER           prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
@@ -26,6 +27,10 @@
 #   wait_bg                         waits until $bg_pid ends; its exit code in $rc, its output in $out and $errout
 #   kill_bg [SIGNAL]                sends SIGNAL (KILL) to $bg_pid and reaps it; its exit code in $rc
 #   kill_at_audit N CMD...          run_bg CMD, wait_audit N, kill_bg: groupbridge killed after N audit records
+#   kill_seed                       sets SEED from GB_KILL_SEED or at random, and prints how to repeat the run
+#   kill_points N                   ten kill points drawn from SEED in 1..N-1 (space-separated)
+#   expect_converged NAME G M       a rerun of provision exits 0 and leaves G groups, each once, with M member
+#                                   references; the audit log verifies; a full dry run finds nothing left to do
 # The Graph fake and tenants:
 #   fake_start TENANT.json          starts a Graph fake for the test (stopped at exit) and sources its env
 #   fake_mutate JSON                POSTs a /_fake/mutate body
@@ -75,6 +80,17 @@ ad_users() {
 		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n\n' "$_u" "$_ou" "$(echo "$_u" | cut -c1-20)"
 	done | ldap_on "$_dc" ldapadd >/dev/null
 	ldap_on "$_dc" ldapsearch -LLL -b "$_ou" "(objectClass=user)" objectGUID cn | $GBTEST guids
+}
+
+ad_ou_users() {
+	_dc=$1
+	_ou=$2
+	shift 2
+	ad_ou "$_dc" "$_ou"
+	_names=""
+	for _n in "$@"; do _names="$_names $_n-$$"; done
+	eval "$(ad_users "$_dc" "$_ou" $_names)"
+	for _n in "$@"; do eval "$_n=\${${_n}_$$:-}"; done
 }
 
 ad_numbered_users() {
@@ -154,6 +170,26 @@ kill_at_audit() {
 	run_bg "$@"
 	wait_audit "$_n"
 	kill_bg
+}
+
+kill_seed() {
+	SEED=${GB_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+	echo "kill points from seed $SEED (GB_KILL_SEED=$SEED to repeat)"
+}
+
+kill_points() {
+	awk -v seed="$SEED" -v n="$1" 'BEGIN { srand(seed); for (i = 0; i < 10; i++) printf "%d ", 1 + int(rand() * (n - 1)) }'
+}
+
+expect_converged() {
+	run $GB provision
+	expect_rc "$1: the rerun exits 0" 0
+	expect "$1: $2 groups, each once" test "$(groups_in_ad)" = "$2" -a "$(anchors_in_ad)" = "$2"
+	expect "$1: every member ($3 references)" test "$(members_in_ad)" = "$3"
+	run $GB audit verify
+	expect_rc "$1: audit verify passes" 0
+	run $GB provision --dry-run --full
+	expect_out "$1: nothing left to do" "No changes."
 }
 
 fake_start() {

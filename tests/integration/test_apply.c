@@ -15,6 +15,7 @@
 #include "groupbridge/log.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 static const char *env(const char *name)
 {
@@ -54,12 +55,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[160];
-
 	gb_directory_free(dir);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(tmp);
 }
 
 TestSuite(apply_ldap, .init = setup, .fini = teardown, .timeout = 120);
@@ -91,22 +89,6 @@ static const char *make_ou(const char *name)
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	gb_secret_free(pw);
 	return dn;
-}
-
-static gb_op *op(gb_plan *p, gb_op_kind kind, const char *id, const char *target)
-{
-	gb_op *o;
-	gb_error err;
-
-	cr_assert_eq(gb_plan_add_op(p, kind, id, target, "test", &o, &err), 0);
-	return o;
-}
-
-static void attr(gb_op *o, const char *name, const char *before, const char *after)
-{
-	gb_error err;
-
-	cr_assert_eq(gb_op_add_attr(o, name, before, after, &err), 0);
 }
 
 static gb_apply_result apply(const gb_plan *p, const char *fence, int want_rc)
@@ -145,11 +127,11 @@ Test(apply_ldap, a_group_is_added_with_the_attributes_of_its_plan_its_group_type
 
 	snprintf(dn, sizeof(dn), "CN=Global One,%s", ou);
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_CREATE_GROUP, "00000077-0000-4000-8000-000000000001", dn);
-	attr(x, "cn", NULL, "Global One");
-	attr(x, "groupType", NULL, "-2147483646"); /* global security: before, every add was universal */
-	attr(x, "description", NULL, "from the plan");
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_00000077-0000-4000-8000-000000000001");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "00000077-0000-4000-8000-000000000001", dn);
+	gb_testfs_attr(x, "cn", NULL, "Global One");
+	gb_testfs_attr(x, "groupType", NULL, "-2147483646"); /* global security: before, every add was universal */
+	gb_testfs_attr(x, "description", NULL, "from the plan");
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_00000077-0000-4000-8000-000000000001");
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 1);
 	g = read_group(dn);
@@ -172,15 +154,15 @@ Test(apply_ldap, a_replace_of_more_than_sixteen_attributes_is_sent_whole)
 
 	snprintf(dn, sizeof(dn), "CN=Many,%s", ou);
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_CREATE_GROUP, "g1", dn);
-	attr(x, "cn", NULL, "Many");
-	x = op(p, GB_OP_SET_ATTRS, "g1", dn);
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", dn);
+	gb_testfs_attr(x, "cn", NULL, "Many");
+	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", dn);
 	/* sixteen replaces, then the seventeenth: before, everything after the sixteenth was dropped unsaid */
 	for (i = 0; i < 16; i++) {
 		snprintf(v, sizeof(v), "value %d", i);
-		attr(x, i % 2 ? "description" : "displayName", NULL, v);
+		gb_testfs_attr(x, i % 2 ? "description" : "displayName", NULL, v);
 	}
-	attr(x, "adminDescription", NULL, "the seventeenth");
+	gb_testfs_attr(x, "adminDescription", NULL, "the seventeenth");
 	cr_assert_eq(apply(p, ou, 0).applied, 2);
 	g = read_group(dn);
 	cr_assert_str_eq(g->admin_description, "the seventeenth");
@@ -202,15 +184,15 @@ Test(apply_ldap, add_if_absent_and_delete_if_equal_never_touch_another_value)
 	snprintf(a, sizeof(a), "CN=Stamped,%s", ou);
 	snprintf(b, sizeof(b), "CN=Taken,%s", ou);
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_CREATE_GROUP, "a", a);
-	attr(x, "cn", NULL, "Stamped");
-	x = op(p, GB_OP_CREATE_GROUP, "b", b);
-	attr(x, "cn", NULL, "Taken");
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_somebody-else");
-	x = op(p, GB_OP_ADD_VALUE, "a", a);
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_a");
-	x = op(p, GB_OP_ADD_VALUE, "b", b); /* a value is there: fails, the value stays */
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_b");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "a", a);
+	gb_testfs_attr(x, "cn", NULL, "Stamped");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "b", b);
+	gb_testfs_attr(x, "cn", NULL, "Taken");
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_somebody-else");
+	x = gb_testfs_op(p, GB_OP_ADD_VALUE, "a", a);
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_a");
+	x = gb_testfs_op(p, GB_OP_ADD_VALUE, "b", b); /* a value is there: fails, the value stays */
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_b");
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 3);
 	cr_assert_eq(res.failed, 1);
@@ -223,10 +205,10 @@ Test(apply_ldap, add_if_absent_and_delete_if_equal_never_touch_another_value)
 	gb_plan_free(p);
 
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_DELETE_VALUE, "b", b); /* not the value there: fails, the value stays */
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, "Group_b", NULL);
-	x = op(p, GB_OP_DELETE_VALUE, "a", a);
-	attr(x, GB_DIRECTORY_ANCHOR_ATTR, "Group_a", NULL);
+	x = gb_testfs_op(p, GB_OP_DELETE_VALUE, "b", b); /* not the value there: fails, the value stays */
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, "Group_b", NULL);
+	x = gb_testfs_op(p, GB_OP_DELETE_VALUE, "a", a);
+	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, "Group_a", NULL);
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 1);
 	cr_assert_eq(res.failed, 1);
@@ -255,10 +237,10 @@ Test(apply_ldap, the_engine_sets_the_fence_before_anything_is_sent)
 	snprintf(elsewhere, sizeof(elsewhere), "CN=%s,%s", cn, env("GB_TEST_DC1_BASE_DN"));
 	cr_assert_eq(gb_directory_set_fence(dir, env("GB_TEST_DC1_BASE_DN"), &err), 0);
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_CREATE_GROUP, "in", dn);
-	attr(x, "cn", NULL, "Inside");
-	x = op(p, GB_OP_CREATE_GROUP, "out", elsewhere);
-	attr(x, "cn", NULL, cn);
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "in", dn);
+	gb_testfs_attr(x, "cn", NULL, "Inside");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "out", elsewhere);
+	gb_testfs_attr(x, "cn", NULL, cn);
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 1);
 	cr_assert_eq(res.failed, 1, "the fence given to the engine replaced the wider one the directory had");
@@ -271,8 +253,8 @@ Test(apply_ldap, the_engine_sets_the_fence_before_anything_is_sent)
 	gb_plan_free(p);
 	/* no fence: no LDAP write at all */
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_SET_ATTRS, "in", dn);
-	attr(x, "description", NULL, "x");
+	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "in", dn);
+	gb_testfs_attr(x, "description", NULL, "x");
 	res = apply(p, NULL, 0);
 	cr_assert_eq(res.failed, 1);
 	gb_plan_free(p);

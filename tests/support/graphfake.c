@@ -20,16 +20,7 @@
 #define READY_TIMEOUT_MS 20000
 #define REPLY_MAX (256u * 1024 * 1024)
 
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("graphfake: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define fail(...) gb_proc_complain("graphfake", __VA_ARGS__)
 
 #define run gb_proc_run
 

@@ -13,17 +13,7 @@
 #define READY_TIMEOUT_MS 20000
 #define MAX_SWITCHES 32
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("ldapproxy: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define fail(...) gb_proc_complain("ldapproxy", __VA_ARGS__)
 
 /* The port after "\"NAME\": " in the ready file's JSON, or 0. */
 static int port_of(const char *json, const char *name)

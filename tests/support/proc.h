@@ -8,6 +8,9 @@
 
 #include <sys/types.h>
 
+/* Prints "WHO: " and the message, with a newline, on standard error: the helpers' own diagnostics. */
+void gb_proc_complain(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Sleeps ms milliseconds (resumed after a signal). */
 void gb_proc_sleep_ms(long ms);
 

@@ -10,11 +10,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 READY_TIMEOUT_MS=20000
 
-die() {
-	echo "graph-fake.sh: $*" >&2
-	exit 1
-}
-
 . "$here/proc.sh"
 stop() { proc_stop "$1" "graph_fake.py .*--ready-file $1/ready"; }
 

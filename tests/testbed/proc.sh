@@ -2,9 +2,15 @@
 #   proc_is PID PATTERN              PID runs a command line that contains PATTERN (guards against a recycled pid)
 #   proc_stop DIR PATTERN            stops the process whose pid is in DIR/pid (SIGTERM; SIGKILL after 5 s) if it is
 #                                    still the one (PATTERN), and removes DIR/pid
+#   die MESSAGE                      prints "SCRIPT: MESSAGE" on standard error and exits 1
 #   proc_wait_ready PID FILE LOG WHAT
 #                                    waits until FILE is not empty while PID runs (READY_TIMEOUT_MS); when PID exits
 #                                    first, prints LOG and fails; when the time runs out, stops PID and fails
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
 proc_is() {
 	[ -r "/proc/$1/cmdline" ] || return 1
 	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"

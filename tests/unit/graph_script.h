@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "graph/graph_int.h"
+#include "support/testfs.h"
 
 typedef struct script_reply {
 	const char *method;                /* NULL: any */
@@ -83,21 +84,27 @@ static inline json_t *script_part(script *s, json_t *req)
 	return out;
 }
 
-static inline void script_batch(script *s, gb_graph__xfer *x)
+/* Answers x with status 200 and the JSON out as its body; takes out (and in, which may be NULL) and frees them. */
+static inline void script_reply_json(gb_graph__xfer *x, json_t *out, json_t *in)
 {
-	json_t *in = json_loads(x->body, 0, NULL), *reqs = json_object_get(in, "requests"), *req;
-	json_t *out = json_pack("{s:[]}", "responses");
-	size_t i;
-	char *text;
+	char *text = json_dumps(out, JSON_COMPACT);
 
-	json_array_foreach(reqs, i, req)
-		json_array_append_new(json_object_get(out, "responses"), script_part(s, req));
-	text = json_dumps(out, JSON_COMPACT);
 	x->status = 200;
 	gb_buf_puts(&x->body_buf, text, NULL);
 	free(text);
 	json_decref(out);
 	json_decref(in);
+}
+
+static inline void script_batch(script *s, gb_graph__xfer *x)
+{
+	json_t *in = json_loads(x->body, 0, NULL), *reqs = json_object_get(in, "requests"), *req;
+	json_t *out = json_pack("{s:[]}", "responses");
+	size_t i;
+
+	json_array_foreach(reqs, i, req)
+		json_array_append_new(json_object_get(out, "responses"), script_part(s, req));
+	script_reply_json(x, out, in);
 }
 
 static inline void script_hook(void *ud, gb_graph__xfer *x)
@@ -152,14 +159,11 @@ static inline void script_hook(void *ud, gb_graph__xfer *x)
  * the client are the caller's. */
 static inline gb_graph *script_client(script *s, const char *graph_url, const char *tenant, gb_config **cfg)
 {
-	char text[1024], path[] = "/tmp/gb-graph-script-XXXXXX";
+	char text[1024], path[64];
 	gb_graph *g = NULL;
 	gb_error err;
-	int fd = mkstemp(path);
 
-	cr_assert(fd >= 0);
-	cr_assert_eq(write(fd, "unit-secret\n", 12), 12);
-	close(fd);
+	gb_testfs_mkstemp(path, sizeof(path), "graph-script", "unit-secret\n");
 	snprintf(text, sizeof(text),
 		 "[graph]\ntenant_id = %s\nclient_id = 0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3\nclient_secret_file = %s\n"
 		 "graph_url = %s\nmax_throttle_wait = 900\n",

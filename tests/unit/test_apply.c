@@ -13,48 +13,25 @@
 #include "groupbridge/log.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static gb_store *st;
 
 static void setup(void)
 {
-	char path[128];
-	gb_error err;
-
-	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-apply-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	gb_testfs_mkdtemp(dir, sizeof(dir), "apply");
+	st = gb_testfs_store(dir);
 	gb_log_setup(GB_LOG_QUIET, 0, stderr);
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 TestSuite(apply, .init = setup, .fini = teardown);
-
-static gb_op *op(gb_plan *p, gb_op_kind kind, const char *id, const char *target)
-{
-	gb_op *o;
-	gb_error err;
-
-	cr_assert_eq(gb_plan_add_op(p, kind, id, target, "test", &o, &err), 0);
-	return o;
-}
-
-static void attr(gb_op *o, const char *name, const char *before, const char *after)
-{
-	gb_error err;
-
-	cr_assert_eq(gb_op_add_attr(o, name, before, after, &err), 0);
-}
 
 static gb_apply_opts opts(void)
 {
@@ -92,14 +69,14 @@ Test(apply, ordering_is_data_same_object_and_created_groups)
 	gb_error err;
 
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");            /* 0 */
-	op(p, GB_OP_CREATE_GROUP, "g2", "CN=Two,OU=G,DC=t");            /* 1 */
-	o = op(p, GB_OP_ADD_MEMBERS, "g2", "CN=Two,OU=G,DC=t");         /* 2: same object as 1, names 0 */
+	gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");            /* 0 */
+	gb_testfs_op(p, GB_OP_CREATE_GROUP, "g2", "CN=Two,OU=G,DC=t");            /* 1 */
+	o = gb_testfs_op(p, GB_OP_ADD_MEMBERS, "g2", "CN=Two,OU=G,DC=t");         /* 2: same object as 1, names 0 */
 	cr_assert_eq(gb_op_add_value(o, "CN=One,OU=G,DC=t", &err), 0);
 	cr_assert_eq(gb_op_add_value(o, "<GUID=00000000-0000-0000-0000-000000000001>", &err), 0);
-	op(p, GB_OP_ADD_MEMBERS, "G1", "CN=One,OU=G,DC=t");             /* 3: object ids compare in any case */
-	op(p, GB_OP_GRAPH_CREATE_APP, NULL, "CloudSyncCustomExtensionsApp"); /* 4: no object id: the target */
-	op(p, GB_OP_GRAPH_CREATE_SP, NULL, "CloudSyncCustomExtensionsApp");  /* 5 */
+	gb_testfs_op(p, GB_OP_ADD_MEMBERS, "G1", "CN=One,OU=G,DC=t");             /* 3: object ids compare in any case */
+	gb_testfs_op(p, GB_OP_GRAPH_CREATE_APP, NULL, "CloudSyncCustomExtensionsApp"); /* 4: no object id: the target */
+	gb_testfs_op(p, GB_OP_GRAPH_CREATE_SP, NULL, "CloudSyncCustomExtensionsApp");  /* 5 */
 	cr_assert_eq(gb_apply_order_new(p, &ord, &err), 0, "%s", err.msg);
 	cr_assert_eq(ord->ndeps[0], 0);
 	cr_assert_eq(ord->ndeps[1], 0);
@@ -134,7 +111,7 @@ Test(apply, every_kind_has_a_name_an_audited_operation_and_an_executor)
 			  gb_op_kind_operation((gb_op_kind)k));
 		cr_assert_not(gb_op_kind_is_ldap((gb_op_kind)k) && gb_op_kind_is_graph((gb_op_kind)k));
 		snprintf(id, sizeof(id), "g%d", k);
-		op(p, (gb_op_kind)k, id, "CN=X,OU=G,DC=t");
+		gb_testfs_op(p, (gb_op_kind)k, id, "CN=X,OU=G,DC=t");
 	}
 	/* without a directory or a Graph client every LDAP and Graph operation fails (its executor says why), and the
 	 * state-only ones succeed: each kind reached an executor, none crashed */
@@ -156,11 +133,11 @@ Test(apply, a_failed_operation_skips_the_later_operations_of_its_object_only)
 	gb_error err;
 
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t"); /* fails: no directory */
-	attr(x, "description", "old", "new");
-	op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
-	op(p, GB_OP_UNMANAGE, "g1", "CN=One,OU=G,DC=t");
-	op(p, GB_OP_HANDOFF, "g1", "CN=One,OU=G,DC=t");
+	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t"); /* fails: no directory */
+	gb_testfs_attr(x, "description", "old", "new");
+	gb_testfs_op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
+	gb_testfs_op(p, GB_OP_UNMANAGE, "g1", "CN=One,OU=G,DC=t");
+	gb_testfs_op(p, GB_OP_HANDOFF, "g1", "CN=One,OU=G,DC=t");
 	cr_assert_eq(gb_apply(p, &o, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(res.failed, 1);
 	cr_assert_eq(res.applied, 1);
@@ -188,12 +165,12 @@ Test(apply, the_record_holds_every_attribute_before_and_after)
 	int i;
 
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t");
+	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t");
 	for (i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "attr%02d", i);
 		snprintf(before, sizeof(before), "b%d", i);
 		snprintf(after, sizeof(after), "a%d", i);
-		attr(x, name, i == 19 ? NULL : before, after);
+		gb_testfs_attr(x, name, i == 19 ? NULL : before, after);
 	}
 	cr_assert_eq(gb_apply(p, &o, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
@@ -234,9 +211,9 @@ Test(apply, the_hook_runs_in_the_transaction_of_the_record)
 	o.hook = kv_hook;
 	o.ctx = &calls;
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	op(p, GB_OP_HANDOFF, "g1", "g1");
-	op(p, GB_OP_HANDOFF, "boom", "boom");
-	op(p, GB_OP_HANDOFF, "g3", "g3");
+	gb_testfs_op(p, GB_OP_HANDOFF, "g1", "g1");
+	gb_testfs_op(p, GB_OP_HANDOFF, "boom", "boom");
+	gb_testfs_op(p, GB_OP_HANDOFF, "g3", "g3");
 	cr_assert_eq(gb_apply(p, &o, &res, &err), GB_EIO);
 	cr_assert(strstr(err.msg, "the hook failed"), "%s", err.msg);
 	cr_assert_eq(calls, 2, "the apply stops at the failed hook");
@@ -267,8 +244,8 @@ Test(apply, a_stop_request_ends_the_apply_between_operations)
 	gb_stop_install();
 	o.hook = stop_after_first;
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	op(p, GB_OP_UNMANAGE, "g1", "CN=One,OU=G,DC=t");
-	op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
+	gb_testfs_op(p, GB_OP_UNMANAGE, "g1", "CN=One,OU=G,DC=t");
+	gb_testfs_op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
 	cr_assert_eq(gb_apply(p, &o, &res, &err), GB_EINTERRUPTED);
 	cr_assert_eq(res.recorded, 1);
 	cr_assert(strstr(err.msg, "stopped on request after 1 of 2 operations"), "%s", err.msg);
@@ -285,13 +262,13 @@ Test(apply, a_group_add_refuses_an_attribute_it_does_not_write)
 	gb_error err;
 
 	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");
-	attr(x, "cn", NULL, "One");
-	attr(x, "mail", NULL, "one@example.com");
-	x = op(p, GB_OP_CREATE_GROUP, "g2", "CN=Two,OU=G,DC=t");
-	attr(x, "groupType", NULL, "universal");
-	x = op(p, GB_OP_CREATE_GROUP, "g3", "CN=Three,OU=G,DC=t");
-	attr(x, "cn", NULL, "Four");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");
+	gb_testfs_attr(x, "cn", NULL, "One");
+	gb_testfs_attr(x, "mail", NULL, "one@example.com");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g2", "CN=Two,OU=G,DC=t");
+	gb_testfs_attr(x, "groupType", NULL, "universal");
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g3", "CN=Three,OU=G,DC=t");
+	gb_testfs_attr(x, "cn", NULL, "Four");
 	cr_assert_eq(gb_apply(p, &o, &res, &err), 0, "%s", err.msg);
 	cr_assert_eq(res.failed, 3);
 	text = records();

@@ -12,6 +12,7 @@
 #include "groupbridge/report.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static char path[128];
@@ -19,23 +20,16 @@ static gb_store *st;
 
 static void setup(void)
 {
-	gb_error err;
-
-	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-audit-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	gb_testfs_mkdtemp_db(dir, sizeof(dir), path, sizeof(path), "audit");
+	st = gb_testfs_store(dir);
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
 	gb_store_free(st);
 	st = NULL;
 	gb_log_clear_secrets();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 TestSuite(audit, .init = setup, .fini = teardown);

@@ -14,6 +14,7 @@
 #include "groupbridge/connect_sync.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 #define SAMPLE "tests/data/connect-sync/contoso-2016"
 #define FIXTURES "tests/data/connect-sync/fixtures"
@@ -26,73 +27,15 @@ static char tmp[256];
 
 /* ---- helpers: a writable copy of the sample, edited per test ---------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-	gb_buf b;
-	gb_error err;
-
-	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	cr_assert_eq(gb_read_file(path, &b, &err), 0, "%s", err.msg);
-	if (len)
-		*len = b.len;
-	return gb_buf_detach(&b);
-}
-
-static void spit(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	cr_assert(f, "writing %s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void copy_tree(const char *from, const char *to)
-{
-	DIR *d = opendir(from);
-	struct dirent *e;
-
-	cr_assert(d, "%s: %s", from, strerror(errno));
-	mkdir(to, 0700);
-	while ((e = readdir(d))) {
-		char a[1024], b[1024];
-		struct stat st;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
-		snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
-		cr_assert_eq(stat(a, &st), 0);
-		if (S_ISDIR(st.st_mode)) {
-			copy_tree(a, b);
-		} else {
-			size_t n;
-			char *data = slurp(a, &n);
-			spit(b, data, n);
-			free(data);
-		}
-	}
-	closedir(d);
-}
-
-static void rm_tree(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	cr_assert_eq(system(cmd), 0);
-}
-
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/gb-cs-test-XXXXXX");
-	cr_assert(mkdtemp(tmp));
-	copy_tree(SAMPLE, tmp);
+	gb_testfs_mkdtemp(tmp, sizeof(tmp), "cs");
+	gb_testfs_copy_tree(SAMPLE, tmp);
 }
 
 static void teardown(void)
 {
-	rm_tree(tmp);
+	gb_testfs_rmtree(tmp);
 }
 
 static char *path_in(const char *rel)
@@ -106,24 +49,7 @@ static char *path_in(const char *rel)
 /* Replaces every occurrence of old by new in the copy's file rel; fails the test when old is absent. */
 static void edit(const char *rel, const char *old, const char *new)
 {
-	size_t n, ol = strlen(old), nl = strlen(new);
-	char *s = slurp(path_in(rel), &n), *p;
-	gb_buf out;
-	const char *q = s;
-	int hits = 0;
-
-	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
-	while ((p = strstr(q, old))) {
-		gb_buf_append(&out, q, (size_t)(p - q), NULL);
-		gb_buf_append(&out, new, nl, NULL);
-		q = p + ol;
-		hits++;
-	}
-	gb_buf_puts(&out, q, NULL);
-	cr_assert(hits > 0, "%s does not contain %s", rel, old);
-	spit(path_in(rel), out.data, out.len);
-	gb_buf_free(&out);
-	free(s);
+	gb_testfs_edit(path_in(rel), old, new);
 }
 
 static void add_rule(const char *fixture)
@@ -134,8 +60,8 @@ static void add_rule(const char *fixture)
 
 	snprintf(src, sizeof(src), FIXTURES "/rules/%s", fixture);
 	snprintf(dst, sizeof(dst), "SynchronizationRules/SynchronizationRule_%s", fixture);
-	data = slurp(src, &n);
-	spit(path_in(dst), data, n);
+	data = gb_testfs_slurp(src, &n);
+	gb_testfs_spit(path_in(dst), data, n);
 	free(data);
 }
 
@@ -680,7 +606,7 @@ Test(settings, unknown_when_absent_then_persisted_state)
 	cr_assert(finding(exp, "staging.unknown", GB_CS_WARNING));
 	gb_cs_export_free(exp);
 
-	spit(path_in("persistedstate.XML"), persisted, sizeof(persisted) - 1);
+	gb_testfs_spit(path_in("persistedstate.XML"), persisted, sizeof(persisted) - 1);
 	exp = import_ok();
 	cr_assert(exp->has_persisted_state);
 	cr_assert_eq(exp->staging_mode, GB_CS_YES);
@@ -740,7 +666,7 @@ TestSuite(lexical, .init = setup, .fini = teardown);
 static void to_crlf(const char *rel)
 {
 	size_t n, i;
-	char *s = slurp(path_in(rel), &n);
+	char *s = gb_testfs_slurp(path_in(rel), &n);
 	gb_buf out;
 
 	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
@@ -749,7 +675,7 @@ static void to_crlf(const char *rel)
 			gb_buf_putc(&out, '\r', NULL);
 		gb_buf_putc(&out, s[i], NULL);
 	}
-	spit(path_in(rel), out.data, out.len);
+	gb_testfs_spit(path_in(rel), out.data, out.len);
 	gb_buf_free(&out);
 	free(s);
 }
@@ -778,22 +704,22 @@ Test(lexical, utf8_bom_and_utf16_bom)
 	gb_buf out;
 
 	/* the Group Join rule as UTF-8 with a BOM */
-	s = slurp(path_in(GROUP_JOIN), &n);
+	s = gb_testfs_slurp(path_in(GROUP_JOIN), &n);
 	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xEF\xBB\xBF", 3, NULL);
 	gb_buf_append(&out, s, n, NULL);
-	spit(path_in(GROUP_JOIN), out.data, out.len);
+	gb_testfs_spit(path_in(GROUP_JOIN), out.data, out.len);
 	gb_buf_free(&out);
 	free(s);
 	/* MV.xml as UTF-16LE with a BOM and no declaration (the sample is ASCII, so widening each byte is exact) */
-	s = slurp(path_in(MV), &n);
+	s = gb_testfs_slurp(path_in(MV), &n);
 	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
 	gb_buf_append(&out, "\xFF\xFE", 2, NULL);
 	for (i = 0; i < n; i++) {
 		gb_buf_putc(&out, s[i], NULL);
 		gb_buf_putc(&out, '\0', NULL);
 	}
-	spit(path_in(MV), out.data, out.len);
+	gb_testfs_spit(path_in(MV), out.data, out.len);
 	gb_buf_free(&out);
 	free(s);
 	exp = import_ok();
@@ -825,7 +751,7 @@ Test(lexical, utf16_big_endian_with_declaration_and_non_ascii)
 		gb_buf_putc(&out, '\0', NULL);
 		gb_buf_putc(&out, tail[i], NULL);
 	}
-	spit(path_in("SynchronizationRules/SynchronizationRule_utf16.xml"), out.data, out.len);
+	gb_testfs_spit(path_in("SynchronizationRules/SynchronizationRule_utf16.xml"), out.data, out.len);
 	gb_buf_free(&out);
 	exp = import_ok();
 	cr_assert_not_null(gb_cs_find_rule_by_name(exp, "In from AD - Group Caf\xc3\xa9"));
@@ -923,8 +849,8 @@ static void put_fixture(const char *name, const char *rel)
 	char *data;
 
 	snprintf(src, sizeof(src), FIXTURES "/malformed/%s", name);
-	data = slurp(src, &n);
-	spit(path_in(rel), data, n);
+	data = gb_testfs_slurp(src, &n);
+	gb_testfs_spit(path_in(rel), data, n);
 	free(data);
 }
 
@@ -958,7 +884,7 @@ Test(malformed, xxe_refused_and_file_not_read)
 	cr_assert_eq(import_fails(&err), GB_EPARSE);
 	cr_assert(strstr(err.msg, "SynchronizationRule_xxe.xml:2:") != NULL, "%s", err.msg);
 	cr_assert(strstr(err.msg, "document type declarations are refused") != NULL, "%s", err.msg);
-	host = slurp("/etc/hostname", &n);
+	host = gb_testfs_slurp("/etc/hostname", &n);
 	if (n > 2) {
 		host[strcspn(host, "\n")] = '\0';
 		cr_assert(strstr(err.msg, host) == NULL, "the entity's file leaked into the message");
@@ -971,13 +897,13 @@ Test(malformed, xxe_in_memory_never_expands)
 	gb_cs_export *exp;
 	gb_error err = {0};
 	size_t n;
-	char *doc = slurp(FIXTURES "/malformed/xxe.xml", &n);
+	char *doc = gb_testfs_slurp(FIXTURES "/malformed/xxe.xml", &n);
 
 	cr_assert_eq(gb_cs_export_new(&exp, &err), 0);
 	cr_assert_eq(gb_cs_add_document(exp, GB_CS_DOC_RULE, "xxe.xml", doc, n, &err), GB_EPARSE);
 	cr_assert_eq(exp->rule_count, 0, "nothing of a refused document is kept");
 	free(doc);
-	doc = slurp(FIXTURES "/malformed/entities.xml", &n);
+	doc = gb_testfs_slurp(FIXTURES "/malformed/entities.xml", &n);
 	cr_assert_eq(gb_cs_add_document(exp, GB_CS_DOC_ANY, "entities.xml", doc, n, &err), GB_EPARSE);
 	cr_assert_eq(exp->rule_count, 0);
 	free(doc);
@@ -998,9 +924,9 @@ Test(malformed, truncated_big_connector)
 {
 	gb_error err = {0};
 	size_t n;
-	char *s = slurp(path_in(AD_CONN), &n);
+	char *s = gb_testfs_slurp(path_in(AD_CONN), &n);
 
-	spit(path_in(AD_CONN), s, n / 2);
+	gb_testfs_spit(path_in(AD_CONN), s, n / 2);
 	free(s);
 	cr_assert_eq(import_fails(&err), GB_EPARSE);
 	cr_assert(strstr(err.msg, "Connector_{ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d}.xml:14:") != NULL, "%s", err.msg);
@@ -1019,7 +945,7 @@ Test(malformed, missing_folders)
 {
 	gb_error err = {0};
 
-	rm_tree(path_in("SynchronizationRules"));
+	gb_testfs_rmtree(path_in("SynchronizationRules"));
 	cr_assert_eq(import_fails(&err), GB_ENOTFOUND);
 	cr_assert(strstr(err.msg, "SynchronizationRules: missing") != NULL, "%s", err.msg);
 }
@@ -1060,7 +986,7 @@ Test(malformed, empty_file)
 {
 	gb_error err = {0};
 
-	spit(path_in("SynchronizationRules/SynchronizationRule_empty.xml"), "", 0);
+	gb_testfs_spit(path_in("SynchronizationRules/SynchronizationRule_empty.xml"), "", 0);
 	cr_assert_eq(import_fails(&err), GB_EPARSE);
 	cr_assert(strstr(err.msg, "SynchronizationRule_empty.xml:1:") != NULL, "%s", err.msg);
 }
@@ -1101,19 +1027,6 @@ Test(helpers, dn_in_scope_closest_listed_ancestor_wins)
 
 TestSuite(store, .init = setup, .fini = teardown);
 
-static int count_rows(gb_store *st, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	gb_error err;
-	int n;
-
-	cr_assert_eq(gb_store_prepare(st, sql, &s, &err), 0, "%s", err.msg);
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
 Test(store, new_import_replaces_current_and_keeps_history)
 {
 	gb_cs_export *exp = import_ok(), *exp2;
@@ -1130,11 +1043,11 @@ Test(store, new_import_replaces_current_and_keeps_history)
 	exp2 = import_ok();
 	cr_assert_eq(gb_cs_save(st, exp2, &id2, &err), 0, "%s", err.msg);
 	cr_assert_gt(id2, id1);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports"), 2);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports WHERE is_current = 1"), 1);
-	cr_assert_eq(count_rows(st, "SELECT writeback_enabled FROM cs_imports WHERE is_current = 1"), 1);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_rules"), 124);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_connectors WHERE kind = 'entra'"), 2);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports"), 2);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports WHERE is_current = 1"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT writeback_enabled FROM cs_imports WHERE is_current = 1"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_rules"), 124);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_connectors WHERE kind = 'entra'"), 2);
 	cr_assert_eq(gb_cs_load_current(st, &json, &cur, &err), 0, "%s", err.msg);
 	cr_assert_eq(cur, id2);
 	j = json_loads(json, 0, NULL);
@@ -1163,9 +1076,9 @@ Test(store, failure_stores_nothing)
 	             0, "%s", err.msg);
 	cr_assert_neq(gb_cs_save(st, exp, NULL, &err), 0);
 	cr_assert(strstr(err.msg, "refused by test") != NULL, "%s", err.msg);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_imports"), 1);
-	cr_assert_eq(count_rows(st, "SELECT id FROM cs_imports WHERE is_current = 1"), (int)id);
-	cr_assert_eq(count_rows(st, "SELECT count(*) FROM cs_rules"), 62);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_imports"), 1);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT id FROM cs_imports WHERE is_current = 1"), (int)id);
+	cr_assert_eq((int)gb_testfs_int(st, "SELECT count(*) FROM cs_rules"), 62);
 	gb_store_free(st);
 	gb_cs_export_free(exp);
 }

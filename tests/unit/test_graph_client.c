@@ -708,39 +708,43 @@ Test(graph_fidelity, an_opaque_token_fails_soft_with_a_clear_message)
 #define SPID "eeeeeeee-5555-4555-8555-000000000001"
 #define GOV_ROLE "d8fa317e-0713-4930-91d8-1dbeb150978f"
 
+/* gb_graph_cloudsync_group_role for SPID, Graph at graph_url answering with the one reply r: its return code; the
+ * role in *role (the caller frees it) and the error in *err. */
+static int role_from(script_reply *r, const char *graph_url, char **role, gb_error *err)
+{
+	script s = {r, 1};
+	gb_config *cfg = NULL;
+	gb_graph *g = script_client(&s, graph_url, NULL, &cfg);
+	int rc = gb_graph_cloudsync_group_role(g, SPID, role, err);
+
+	gb_graph_free(g);
+	gb_config_free(cfg);
+	return rc;
+}
+
 Test(graph_fidelity, the_cloud_sync_role_comes_from_the_service_principal)
 {
 	script_reply r[] = {{"GET", "/v1.0/servicePrincipals/" SPID "?$select=appRoles", 200,
 			     "{\"appRoles\":[{\"id\":\"0f1e2d3c-0000-4000-8000-000000000000\",\"value\":\"User\"},"
 			     "{\"id\":\"" GOV_ROLE "\",\"value\":\"Group\"}]}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, "https://graph.microsoft.us", NULL, &cfg);
 	char *role = NULL;
 	gb_error err;
 
-	cr_assert_eq(gb_graph_cloudsync_group_role(g, SPID, &role, &err), 0, "%s", err.msg);
+	cr_assert_eq(role_from(r, "https://graph.microsoft.us", &role, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(role, GOV_ROLE);
 	free(role);
-	gb_graph_free(g);
-	gb_config_free(cfg);
 }
 
 Test(graph_fidelity, the_cloud_sync_role_falls_back_to_the_documented_table)
 {
 	script_reply r[] = {{"GET", "?$select=appRoles", 403, "{\"error\":{\"code\":\"Authorization_RequestDenied\","
 							     "\"message\":\"Insufficient privileges\"}}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, "https://dod-graph.microsoft.us/", NULL, &cfg);
 	char *role = NULL;
 	gb_error err;
 
-	cr_assert_eq(gb_graph_cloudsync_group_role(g, SPID, &role, &err), 0, "%s", err.msg);
+	cr_assert_eq(role_from(r, "https://dod-graph.microsoft.us/", &role, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(role, GOV_ROLE);
 	free(role);
-	gb_graph_free(g);
-	gb_config_free(cfg);
 	cr_assert_str_eq(gb_graph_cloudsync_role_for_url("https://graph.microsoft.com"),
 			 "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f");
 	cr_assert_str_eq(gb_graph_cloudsync_role_for_url("https://microsoftgraph.chinacloudapi.cn"),
@@ -757,16 +761,11 @@ Test(graph_fidelity, a_service_principal_without_a_documented_role_is_named)
 {
 	script_reply r[] = {{"GET", "?$select=appRoles", 200, "{\"appRoles\":[{\"id\":\"0f1e2d3c-0000-4000-8000-"
 							      "000000000000\",\"value\":\"msiam_access\"}]}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
 	char *role = NULL;
 	gb_error err;
 
-	cr_assert_eq(gb_graph_cloudsync_group_role(g, SPID, &role, &err), GB_ENOTFOUND);
+	cr_assert_eq(role_from(r, NULL, &role, &err), GB_ENOTFOUND);
 	cr_assert(strstr(err.msg, SPID) && strstr(err.msg, "msiam_access"), "%s", err.msg);
-	gb_graph_free(g);
-	gb_config_free(cfg);
 }
 
 /* ---- Graph review #7: the extension application's URI needs the tenant's GUID ---- */
@@ -861,7 +860,6 @@ static void budget_hook(void *ud, gb_graph__xfer *x)
 	if (strstr(x->url, "/$batch")) {
 		json_t *in = json_loads(x->body, 0, NULL), *req, *out = json_pack("{s:[]}", "responses");
 		size_t i;
-		char *text;
 
 		json_array_foreach(json_object_get(in, "requests"), i, req) {
 			long st = budget_take(b, ra, sizeof(ra));
@@ -873,12 +871,7 @@ static void budget_hook(void *ud, gb_graph__xfer *x)
 				json_object_set_new(p, "headers", json_pack("{s:s}", "Retry-After", ra));
 			json_array_append_new(json_object_get(out, "responses"), p);
 		}
-		text = json_dumps(out, JSON_COMPACT);
-		x->status = 200;
-		gb_buf_puts(&x->body_buf, text, NULL);
-		free(text);
-		json_decref(in);
-		json_decref(out);
+		script_reply_json(x, out, in);
 		return;
 	}
 	x->status = budget_take(b, x->retry_after, sizeof(x->retry_after));

@@ -8,6 +8,7 @@
 #include "graph/graph_int.h" /* the public graph.h plus the private helpers tested at the end */
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 #include <unistd.h>
 
 /* ---- Retry-After ---- */
@@ -423,12 +424,9 @@ Test(graph_client, configuration_errors_and_extension_names)
 	gb_config *cfg = NULL;
 	gb_graph *g = NULL;
 	gb_error err;
-	char path[] = "/tmp/gb-graph-secret-XXXXXX", text[1024];
-	int fd = mkstemp(path);
+	char path[64], text[1024];
 
-	cr_assert(fd >= 0);
-	cr_assert_eq(write(fd, "s3cr3t-value\n", 13), 13);
-	close(fd);
+	gb_testfs_mkstemp(path, sizeof(path), "graph-secret", "s3cr3t-value\n");
 	snprintf(text, sizeof(text),
 		 "[graph]\ntenant_id = t1\nclient_id = c1\nclient_secret_file = %s\n"
 		 "graph_url = https://graph.example/\nauthority_url = https://login.example\n",

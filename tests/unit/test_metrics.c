@@ -14,23 +14,19 @@
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
 #include "groupbridge/version.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/gb-test-metrics-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
+	gb_testfs_mkdtemp_db(dir, sizeof(dir), path, sizeof(path), "metrics");
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 

@@ -8,28 +8,21 @@
 #include "groupbridge/map.h"
 #include "groupbridge/provision_state.h"
 #include "groupbridge/store.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static gb_store *st;
 
 static void setup(void)
 {
-	char path[128];
-	gb_error err;
-
-	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-pstate-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	gb_testfs_mkdtemp(dir, sizeof(dir), "pstate");
+	st = gb_testfs_store(dir);
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 TestSuite(pstate, .init = setup, .fini = teardown);

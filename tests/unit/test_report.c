@@ -18,6 +18,7 @@
 #include "groupbridge/report.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 #define HOSTILE_SCRIPT "<script>alert(1)</script>"
 #define HOSTILE_FORMULA "=HYPERLINK(\"http://x\")"
@@ -449,7 +450,7 @@ Test(report, secrets_and_bad_bytes_never_reach_the_output)
 
 Test(report, formats_parse_and_files_are_owner_only)
 {
-	char dir[] = "/tmp/gb-test-report-XXXXXX", path[96], cmd[128];
+	char dir[] = "/tmp/gb-test-report-XXXXXX", path[96];
 	gb_report_format f;
 	gb_report *r;
 	gb_error err;
@@ -476,8 +477,7 @@ Test(report, formats_parse_and_files_are_owner_only)
 	cr_assert_eq(gb_report_write(r, GB_REPORT_HTML, path, &err), GB_EIO);
 	cr_assert(strstr(err.msg, path), "%s", err.msg);
 	gb_report_free(r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 /* A state database with a known run and audit records: fixed ids and times, so the run report is golden. */
@@ -533,7 +533,7 @@ static gb_store *run_state(char *dir, size_t n)
 
 static void run_golden(gb_report_format f, const char *name)
 {
-	char dir[64], cmd[128];
+	char dir[64];
 	gb_store *st = run_state(dir, sizeof(dir));
 	gb_report *r;
 	gb_error err;
@@ -545,8 +545,7 @@ static void run_golden(gb_report_format f, const char *name)
 	gb_buf_free(&b);
 	gb_report_free(r);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 Test(report, run_golden_html)
@@ -571,7 +570,7 @@ Test(report, run_golden_csv)
 
 Test(report, run_report_finds_runs_by_prefix_and_says_what_is_missing)
 {
-	char dir[64], cmd[128], path[128];
+	char dir[64], path[128];
 	gb_store *st = run_state(dir, sizeof(dir)), *empty;
 	gb_report *r;
 	gb_error err;
@@ -595,13 +594,12 @@ Test(report, run_report_finds_runs_by_prefix_and_says_what_is_missing)
 	cr_assert(strstr(err.msg, "has no runs yet"), "%s", err.msg);
 	gb_store_free(empty);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 Test(report, run_report_says_when_the_audit_log_is_damaged)
 {
-	char dir[64], cmd[128];
+	char dir[64];
 	gb_store *st = run_state(dir, sizeof(dir));
 	gb_report *r;
 	gb_error err;
@@ -616,15 +614,14 @@ Test(report, run_report_says_when_the_audit_log_is_damaged)
 	gb_buf_free(&b);
 	gb_report_free(r);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 /* A step that finished with a detail that reads like a failure ("0 changes planned" was counted as one before the
  * audit log had an outcome field) counts as what its outcome says. */
 Test(report, run_report_counts_outcomes_not_messages)
 {
-	char dir[64], cmd[128];
+	char dir[64];
 	gb_store *st = run_state(dir, sizeof(dir));
 	gb_audit_entry e = {.run_id = "0a1b2c3d-0000-4000-8000-000000000002",
 	                    .step = "verify",
@@ -647,8 +644,7 @@ Test(report, run_report_counts_outcomes_not_messages)
 	gb_buf_free(&b);
 	gb_report_free(r);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 Test(report, stacked_charts_take_any_number_of_series)
@@ -972,7 +968,7 @@ static gb_store *kinds_state(const char *kind, gb_report_format f, char *dir, si
 static void kind_golden(const char *kind, gb_report_format f)
 {
 	static const char *const ext[] = {"html", "md", "json", "csv"};
-	char dir[96], cmd[160], name[64];
+	char dir[96], name[64];
 	gb_store *st = kinds_state(kind, f, dir, sizeof(dir));
 	gb_report *r = NULL;
 	gb_error err;
@@ -996,8 +992,7 @@ static void kind_golden(const char *kind, gb_report_format f)
 	gb_buf_free(&b);
 	gb_report_free(r);
 	gb_store_free(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 #define KIND_GOLDEN(kind, fmt, f) \

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "groupbridge/scope.h"
+#include "support/testfs.h"
 
 static gb_cloud_group group(const char *id, const char *name, const char *desc)
 {
@@ -42,16 +43,13 @@ static gb_scope *filters(const char *a, const char *b)
 
 Test(scope, selected_ids_from_key_and_file)
 {
-	char path[] = "/tmp/gb-scope-XXXXXX";
-	int fd = mkstemp(path);
-	const char *text = "# groups to provision\nid-3\n  id-4  # trailing comment\n\n";
+	char path[64];
 	gb_config_provisioning cfg;
 	gb_scope *s;
 	gb_error err;
 	gb_cloud_group g = group("ID-4", "x", NULL);
 
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	gb_testfs_mkstemp(path, sizeof(path), "scope", "# groups to provision\nid-3\n  id-4  # trailing comment\n\n");
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.scope = "selected";
 	cfg.groups = "id-1, id-2,\tid-2b id-2c";

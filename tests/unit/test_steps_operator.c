@@ -19,6 +19,7 @@
 #include "groupbridge/migrate.h"
 #include "groupbridge/store.h"
 #include "groupbridge/util.h"
+#include "support/testfs.h"
 
 #include "../../steps/steps_int.h"
 
@@ -42,55 +43,6 @@ static size_t outlen;
 
 /* ---- files ---------------------------------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-	gb_buf b;
-	gb_error err;
-
-	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	cr_assert_eq(gb_read_file(path, &b, &err), 0, "%s", err.msg);
-	if (len)
-		*len = b.len;
-	return gb_buf_detach(&b);
-}
-
-static void spit(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	cr_assert(f, "writing %s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void copy_tree(const char *from, const char *to)
-{
-	DIR *d = opendir(from);
-	struct dirent *e;
-
-	cr_assert(d, "%s: %s", from, strerror(errno));
-	mkdir(to, 0700);
-	while ((e = readdir(d))) {
-		char a[1024], b[1024];
-		struct stat sb;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
-		snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
-		cr_assert_eq(stat(a, &sb), 0);
-		if (S_ISDIR(sb.st_mode)) {
-			copy_tree(a, b);
-		} else {
-			size_t n;
-			char *data = slurp(a, &n);
-			spit(b, data, n);
-			free(data);
-		}
-	}
-	closedir(d);
-}
-
 static const char *in_tmp(const char *rel)
 {
 	static char p[4][1024];
@@ -101,28 +53,6 @@ static const char *in_tmp(const char *rel)
 	return p[k];
 }
 
-/* Replaces every occurrence of old by new in file (path); fails the test when old is absent. */
-static void edit_file(const char *path, const char *old, const char *new)
-{
-	size_t n, ol = strlen(old);
-	char *s = slurp(path, &n), *p;
-	const char *q = s;
-	gb_buf out;
-	int hits = 0;
-
-	gb_buf_init(&out, GB_BUF_DEFAULT_MAX);
-	while ((p = strstr(q, old))) {
-		gb_buf_append(&out, q, (size_t)(p - q), NULL);
-		gb_buf_puts(&out, new, NULL);
-		q = p + ol;
-		hits++;
-	}
-	gb_buf_puts(&out, q, NULL);
-	cr_assert(hits > 0, "%s does not contain %s", path, old);
-	spit(path, out.data, out.len);
-	gb_buf_free(&out);
-	free(s);
-}
 
 /* A copy of the sample as export NAME under the temporary directory; returns its path. */
 static const char *make_export(const char *name)
@@ -133,7 +63,7 @@ static const char *make_export(const char *name)
 
 	k = (k + 1) % 8;
 	snprintf(keep[k], sizeof(keep[k]), "%s", dir);
-	copy_tree(SAMPLE, keep[k]);
+	gb_testfs_copy_tree(SAMPLE, keep[k]);
 	return keep[k];
 }
 
@@ -145,8 +75,8 @@ static void put_file(const char *export, const char *rel, const char *fixture)
 
 	snprintf(src, sizeof(src), FIXTURES "/rules/%s", fixture);
 	snprintf(dst, sizeof(dst), "%s/%s", export, rel);
-	data = slurp(src, &n);
-	spit(dst, data, n);
+	data = gb_testfs_slurp(src, &n);
+	gb_testfs_spit(dst, data, n);
 	free(data);
 }
 
@@ -155,7 +85,7 @@ static void export_edit(const char *export, const char *rel, const char *old, co
 	char p[1024];
 
 	snprintf(p, sizeof(p), "%s/%s", export, rel);
-	edit_file(p, old, new);
+	gb_testfs_edit(p, old, new);
 }
 
 static void set_version(const char *export, const char *version)
@@ -203,14 +133,14 @@ static void second_forest(const char *export, const char *writeback_forest)
 
 	snprintf(src, sizeof(src), "%s/" AD_CONN, export);
 	snprintf(dst, sizeof(dst), "%s/" OTHER_CONN, export);
-	data = slurp(src, &n);
-	spit(dst, data, n);
+	data = gb_testfs_slurp(src, &n);
+	gb_testfs_spit(dst, data, n);
 	free(data);
-	edit_file(dst, "<id>{AE4DB4CC-B16B-4EB2-ACF5-837CA84E4D7D}</id>",
+	gb_testfs_edit(dst, "<id>{AE4DB4CC-B16B-4EB2-ACF5-837CA84E4D7D}</id>",
 	          "<id>{0000ADAD-0000-4000-8000-000000000001}</id>");
-	edit_file(dst, "<name>contoso.com</name>", "<name>adatum.com</name>");
-	edit_file(dst, "<forest-name>contoso.com</forest-name>", "<forest-name>adatum.com</forest-name>");
-	edit_file(dst, "DC=contoso,DC=com", "DC=adatum,DC=com");
+	gb_testfs_edit(dst, "<name>contoso.com</name>", "<name>adatum.com</name>");
+	gb_testfs_edit(dst, "<forest-name>contoso.com</forest-name>", "<forest-name>adatum.com</forest-name>");
+	gb_testfs_edit(dst, "DC=contoso,DC=com", "DC=adatum,DC=com");
 	if (writeback_forest) {
 		char p[512];
 		snprintf(
@@ -231,7 +161,7 @@ static void second_forest(const char *export, const char *writeback_forest)
 static void open_ctx(const char *migration_extra)
 {
 	gb_error err;
-	char text[2048], path[1024];
+	char text[2048];
 
 	snprintf(text, sizeof(text),
 	         "[graph]\ntenant_id = 11111111-2222-3333-4444-555555555555\n"
@@ -241,8 +171,7 @@ static void open_ctx(const char *migration_extra)
 	         "[migration]\ntenant_domain = contoso.example\n%s",
 	         migration_extra ? migration_extra : "");
 	cr_assert_eq(gb_config_parse("t.ini", text, &cfg, &err), 0, "%s", err.msg);
-	snprintf(path, sizeof(path), "%s/state.db", tmp);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	st = gb_testfs_store(tmp);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = cfg;
 	ctx.st = st;
@@ -253,8 +182,7 @@ static void open_ctx(const char *migration_extra)
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/gb-ops-test-XXXXXX");
-	cr_assert(mkdtemp(tmp));
+	gb_testfs_mkdtemp(tmp, sizeof(tmp), "ops");
 	cfg = NULL;
 	st = NULL;
 	outbuf = NULL;
@@ -263,16 +191,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[600];
-
 	if (ctx.out)
 		fclose(ctx.out);
 	free(outbuf);
 	gb_migrate_ctx_close(&ctx);
 	gb_store_free(st);
 	gb_config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(tmp);
 }
 
 static const char *output(void)
@@ -309,7 +234,7 @@ static json_t *current(void)
 /* A value assigned in the generated coexistence script: the text between "$NAME = '" and "'". */
 static void script_value(const char *name, char *out, size_t n)
 {
-	char *text = slurp(in_tmp("connect-sync-coexistence.ps1"), NULL), pat[128], *p, *q;
+	char *text = gb_testfs_slurp(in_tmp("connect-sync-coexistence.ps1"), NULL), pat[128], *p, *q;
 
 	snprintf(pat, sizeof(pat), "$%s", name);
 	p = strstr(text, pat);
@@ -469,7 +394,7 @@ Test(coexist, a_coexistence_rule_at_100_or_more_is_given_a_free_value, .init = s
 	          "(got %ld)",
 	          in);
 	cr_assert_neq(in, out);
-	script = slurp(in_tmp("connect-sync-coexistence.ps1"), NULL);
+	script = gb_testfs_slurp(in_tmp("connect-sync-coexistence.ps1"), NULL);
 	cr_assert(strstr(script, "A coexistence rule has precedence 100 or more"), "the script says what to do");
 	free(script);
 }
@@ -663,7 +588,7 @@ static const char *variant(const char *file, const char *text, const char *old, 
 	} else {
 		gb_buf_puts(&b, text, NULL);
 	}
-	spit(path, b.data, b.len);
+	gb_testfs_spit(path, b.data, b.len);
 	gb_buf_free(&b);
 	return path;
 }

@@ -9,23 +9,19 @@
 
 #include "groupbridge/plan_store.h"
 #include "groupbridge/store.h"
+#include "support/testfs.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s", "/tmp/gb-test-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
+	gb_testfs_mkdtemp_db(dir, sizeof(dir), path, sizeof(path), "store");
 }
 
 static void teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	gb_testfs_rmtree(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -46,10 +42,7 @@ Test(store, creates_an_owner_only_file_at_the_current_schema)
 	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
 	cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
-	cr_assert_eq(gb_store_prepare(st, "PRAGMA foreign_keys", &s, &err), 0);
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(s, 0), 1);
-	sqlite3_finalize(s);
+	cr_assert_eq(gb_testfs_int(st, "PRAGMA foreign_keys"), 1);
 	gb_store_free(st);
 	gb_store_free(NULL);
 }
@@ -184,7 +177,6 @@ Test(store, plans_are_kept_by_their_owner_newest_first_twenty_at_most)
 	gb_plan_info info;
 	gb_op *op;
 	gb_error err;
-	sqlite3_stmt *s;
 	int i;
 
 	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
@@ -203,10 +195,7 @@ Test(store, plans_are_kept_by_their_owner_newest_first_twenty_at_most)
 	cr_assert_str_eq(info.run_id, "");
 	cr_assert(info.dry_run);
 	cr_assert_neq(info.created[0], '\0');
-	cr_assert_eq(gb_store_prepare(st, "SELECT count(*) FROM plans", &s, &err), 0);
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(s, 0), 20);
-	sqlite3_finalize(s);
+	cr_assert_eq(gb_testfs_int(st, "SELECT count(*) FROM plans"), 20);
 	gb_plan_free(q);
 	gb_plan_free(p);
 	gb_store_free(st);
