@@ -735,7 +735,7 @@ Test(rollback, the_coexistence_rollback_script_removes_both_rules_behind_whatif,
 	set_step("connect-sync-coexistence", "done");
 	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
 	p = in_tmp("connect-sync-coexistence-rollback.ps1");
-	text = slurp(p, NULL);
+	text = gb_testfs_slurp(p, NULL);
 	for (q = strstr(text, "@@"); q; q = strstr(q + 2, "@@"))
 		cr_assert(!(q[2] >= 'A' && q[2] <= 'Z'), "a placeholder is left: %.30s", q);
 	cr_assert(strstr(text, "param([switch]$WhatIf)"));
