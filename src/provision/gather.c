@@ -171,18 +171,87 @@ int gb_provision__scope_has(gb_gather *g, const gb_cloud_group *grp, bool *out, 
 	return gb_scope_matches(g->scope, grp, out, err);
 }
 
-/* Reads group id and keeps it; a group gone from the tenant is skipped (warning names it when not NULL). */
-static int read_id(gb_gather *g, const char *id, const char *warning, gb_error *err)
+/* Reads the members of the groups got[0..n) concurrently and hands the groups to g in list order, as keeping them
+ * one after the other (gb_provision__keep_group) would: a NULL got[i] is skipped (gone from the tenant: warned
+ * about with warn[i], a format taking ids[i], when warn and warn[i] are not NULL); a group already in scope, or
+ * earlier in the list, is dropped unread. stop is the list position of an earlier failure (n: none): the groups
+ * from it on are neither read nor kept. Returns the member read's failure (prefixed as keep_group does) when one
+ * failed, else 0. Every got[i] is consumed (kept or freed), also on failure. */
+static int keep_many(gb_gather *g, gb_cloud_group **got, const char *const *ids, const char *const *warn, size_t n,
+		     size_t stop, gb_error *err)
 {
-	gb_cloud_group *grp = NULL;
-	int rc = gb_graph_get_group(g->graph, id, &grp, err);
+	gb_cloud_group **read = malloc((n ? n : 1) * sizeof(*read));
+	size_t *pos = malloc((n ? n : 1) * sizeof(*pos));
+	size_t nread = 0, failed = 0, i;
+	gb_map *seen = NULL;
+	gb_error scratch;
+	int rc = read && pos ? gb_map_new(GB_MAP_ICASE, &seen, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
 
-	if (rc == GB_ENOTFOUND) {
-		if (warning)
-			gb_warn("provision", warning, id);
-		return 0;
+	for (i = 0; !rc && i < stop; i++) {
+		if (!got[i] || gb_map_get(g->in_scope, got[i]->id) || gb_map_get(seen, got[i]->id))
+			continue;
+		rc = gb_map_set(seen, got[i]->id, (void *)1, err);
+		read[nread] = got[i];
+		pos[nread++] = i;
 	}
-	return rc ? rc : gb_provision__keep_group(g, grp, err);
+	if (!rc && nread) {
+		rc = gb_graph_read_members_many(g->graph, read, nread, GB_GRAPH_PAGE_MAX, &failed, err);
+		if (rc && failed < nread)
+			gb_error_prefix(err, "reading the members of group %s", read[failed]->id);
+		if (rc)
+			stop = failed < nread ? pos[failed] : 0;
+	}
+	if (rc && stop == n)
+		stop = 0; /* out of memory before reading: keep nothing */
+	for (i = 0; i < n; i++) {
+		gb_cloud_group *grp = got[i];
+
+		got[i] = NULL;
+		if (i >= stop)
+			gb_cloud_group_free(grp);
+		else if (!grp && warn && warn[i])
+			gb_warn("provision", warn[i], ids[i]);
+		else if (grp && gb_map_get(g->in_scope, grp->id))
+			gb_cloud_group_free(grp); /* listed twice */
+		else if (grp && gb_provision__add_group(g, grp, rc ? &scratch : err) && !rc)
+			rc = err ? err->code : GB_ENOMEM;
+	}
+	gb_map_free(seen);
+	free(read);
+	free(pos);
+	return rc;
+}
+
+/* Reads the groups ids[0..n) concurrently and keeps them (keep_many) in list order; a group gone from the tenant is
+ * skipped, warned about with warn[i] (see keep_many). The first failure in list order is returned, as a loop over
+ * gb_graph_get_group and gb_provision__keep_group that stops at the first error would return it. */
+static int read_ids(gb_gather *g, const char *const *ids, const char *const *warn, size_t n, gb_error *err)
+{
+	gb_cloud_group **got = calloc(n ? n : 1, sizeof(*got));
+	size_t failed = n, i;
+	gb_error gerr;
+	int rc, krc;
+
+	if (!got)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_error_clear(&gerr);
+	rc = gb_graph_get_groups_many(g->graph, ids, n, got, &failed, &gerr);
+	if (rc && failed == n) {
+		/* not one group's failure (out of memory): nothing is kept */
+		for (i = 0; i < n; i++)
+			gb_cloud_group_free(got[i]);
+		free(got);
+		if (err)
+			*err = gerr;
+		return rc;
+	}
+	krc = keep_many(g, got, ids, warn, n, failed, err);
+	free(got);
+	if (krc)
+		return krc;
+	if (rc && err)
+		*err = gerr;
+	return rc;
 }
 
 /* On demand: the one group, which must be in scope. */
@@ -207,56 +276,84 @@ static int read_on_demand(gb_gather *g, gb_error *err)
 	return gb_provision__keep_group(g, grp, err);
 }
 
-/* scope = selected: the handed-over groups that are not selected, then the selected ones. */
+/* scope = selected: the handed-over groups that are not selected, then the selected ones (one list, read
+ * concurrently). A selected group gone from the tenant is decided with the managed groups (read_managed). */
 static int read_selected(gb_gather *g, const char *const *ids, gb_error *err)
 {
-	size_t pos = 0;
+	static const char gone[] = "selected group %s does not exist in the tenant";
+	size_t nsel = 0, n = 0, pos = 0, nextra = g->extra ? gb_map_count(g->extra) : 0;
+	const char **list, **warn;
 	const char *key;
 	void *v;
-	int rc = 0;
+	int rc;
 
-	while (!rc && g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
+	while (ids[nsel])
+		nsel++;
+	list = malloc((nsel + nextra + 1) * sizeof(*list));
+	warn = malloc((nsel + nextra + 1) * sizeof(*warn));
+	if (!list || !warn) {
+		free(list);
+		free(warn);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	while (g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
 		const char *const *s;
 		for (s = ids; *s && !gb_str_iequal(*s, key); s++)
 			;
-		if (!*s)
-			rc = read_id(g, key, NULL, err);
+		if (!*s) {
+			warn[n] = NULL;
+			list[n++] = key;
+		}
 	}
-	/* A selected group gone from the tenant is decided with the managed groups (read_managed). */
-	for (; *ids && !rc; ids++)
-		rc = read_id(g, *ids, "selected group %s does not exist in the tenant", err);
+	for (; *ids; ids++) {
+		warn[n] = gone;
+		list[n++] = *ids;
+	}
+	rc = read_ids(g, list, warn, n, err);
+	free(list);
+	free(warn);
 	return rc;
 }
 
-/* scope = all: every group of the tenant, kept when the filters match. */
+/* scope = all: every group of the tenant, kept when the filters match; their members read concurrently. */
 static int read_all(gb_gather *g, gb_error *err)
 {
-	gb_cloud_group *all = NULL;
-	size_t n = 0, i;
-	int rc;
+	gb_cloud_group *all = NULL, **got = NULL;
+	size_t n = 0, i, stop;
+	gb_error serr;
+	int rc, krc;
 
 	gb_warn("provision", "scope = all reads every group of the tenant on every run; Microsoft recommends selected "
 			     "groups for large tenants (more than 200,000 users, 40,000 groups or 1,000,000 memberships)");
 	rc = gb_graph_read_groups(g->graph, NULL, false, &all, &n, err);
 	if (rc)
 		return gb_error_prefix(err, "reading the tenant's groups");
-	for (i = 0; i < n && !rc; i++) {
+	got = calloc(n ? n : 1, sizeof(*got));
+	if (!got) {
+		gb_graph_groups_free(all, n);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	gb_error_clear(&serr);
+	for (i = 0, stop = n; i < n && !rc; i++) {
 		bool match = false;
-		gb_cloud_group *copy;
 
-		rc = gb_provision__scope_has(g, &all[i], &match, err);
-		if (rc || !match)
-			continue;
-		copy = malloc(sizeof(*copy));
-		if (!copy) {
-			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-			break;
+		rc = gb_provision__scope_has(g, &all[i], &match, &serr);
+		if (!rc && match && !(got[i] = malloc(sizeof(*got[i]))))
+			rc = gb_error_set(&serr, GB_ENOMEM, "out of memory");
+		if (rc)
+			stop = i; /* the groups before it are kept, as one at a time would have */
+		else if (match) {
+			*got[i] = all[i]; /* take the strings over */
+			memset(&all[i], 0, sizeof(all[i]));
 		}
-		*copy = all[i]; /* take the strings over */
-		memset(&all[i], 0, sizeof(all[i]));
-		rc = gb_provision__keep_group(g, copy, err);
 	}
 	gb_graph_groups_free(all, n);
+	krc = keep_many(g, got, NULL, NULL, n, stop, err);
+	free(got);
+	if (krc)
+		return krc;
+	if (rc && err)
+		*err = serr;
 	return rc;
 }
 
@@ -269,8 +366,18 @@ static int read_groups(gb_gather *g, gb_error *err)
 		return read_on_demand(g, err);
 	if (g->only_ids) {
 		/* The caller names the groups (the migration's handoff and verify): they are in scope by definition. */
-		for (ids = g->only_ids; *ids && !rc; ids++)
-			rc = read_id(g, *ids, "group %s does not exist in the tenant", err);
+		static const char gone[] = "group %s does not exist in the tenant";
+		const char **warn;
+		size_t n = 0;
+
+		while (g->only_ids[n])
+			n++;
+		if (!(warn = malloc((n + 1) * sizeof(*warn))))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			warn[i] = gone;
+		rc = read_ids(g, g->only_ids, warn, n, err);
+		free(warn);
 		return rc;
 	}
 	return ids ? read_selected(g, ids, err) : read_all(g, err);
