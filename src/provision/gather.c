@@ -93,6 +93,13 @@ void gb_provision__gather_clear(gb_gather *g)
 	while (g->managed && gb_map_next(g->managed, &pos, &k, &v))
 		free(v);
 	gb_map_free(g->managed);
+	pos = 0;
+	while (g->usn && gb_map_next(g->usn, &pos, &k, &v))
+		free(v);
+	gb_map_free(g->usn);
+	gb_map_free(g->usn_trusted);
+	free((char *)g->dc.dsa);
+	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);
 	if (g->listing)
 		gb_pstate_listing_end(g->listing, GB_EINTERRUPTED, NULL);
@@ -520,6 +527,118 @@ static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
 	return rc;
 }
 
+int gb_provision__dc_identity(gb_directory *dir, gb_pstate_dc *out, gb_error *err)
+{
+	static const char *const root_attrs[] = {"dsServiceName", NULL};
+	static const char *const inv_attrs[] = {"invocationId", NULL};
+	gb_dir_entry *root = NULL, *ntds = NULL;
+	const gb_dir_attr *inv = NULL;
+	char text[GB_AD_GUID_TEXT_SIZE];
+	const char *dsa = NULL;
+	gb_error e;
+	int rc;
+
+	out->dsa = out->invocation_id = NULL;
+	rc = gb_directory_get(dir, "", root_attrs, 0, &root, &e);
+	if (!rc && !(dsa = gb_dir_entry_str(root, "dsServiceName")))
+		rc = gb_error_set(&e, GB_ENOTFOUND, "the rootDSE has no dsServiceName");
+	if (!rc)
+		rc = gb_directory_get(dir, dsa, inv_attrs, 0, &ntds, &e);
+	if (!rc && (!(inv = gb_dir_entry_attr(ntds, "invocationId")) || !inv->nvalues || inv->values[0].len != 16))
+		rc = gb_error_set(&e, GB_ENOTFOUND, "%s has no invocationId", dsa);
+	if (!rc) {
+		gb_ad_guid_to_text((const unsigned char *)inv->values[0].data, text);
+		out->dsa = gb_strdup(dsa);
+		out->invocation_id = gb_strdup(text);
+		if (!out->dsa || !out->invocation_id)
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	} else if (rc != GB_ENOMEM) {
+		gb_warn("provision", "cannot read the DC's identity (%s): every AD group is read in full", e.msg);
+		rc = 0;
+	} else if (err) {
+		*err = e;
+	}
+	if (rc) {
+		free((char *)out->dsa);
+		free((char *)out->invocation_id);
+		out->dsa = out->invocation_id = NULL;
+	}
+	gb_dir_entry_free(root);
+	gb_dir_entry_free(ntds);
+	return rc;
+}
+
+/* Keeps the uSNChanged the pass saw for group id (and whether its members came from the store). */
+static int remember_usn(gb_gather *g, const char *id, long long usn, bool trusted, gb_error *err)
+{
+	long long *v = gb_map_get(g->usn, id);
+	int rc = 0;
+
+	if (!v) {
+		if (!(v = malloc(sizeof(*v))))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		rc = gb_map_set(g->usn, id, v, err);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+	}
+	*v = usn;
+	if (trusted)
+		rc = gb_map_set(g->usn_trusted, id, (void *)1, err);
+	return rc;
+}
+
+/* The uSNChanged guard: the group's uSNChanged is read first; when the same DC reported the same value after
+ * groupbridge last read or wrote the group, AD holds exactly the stored members and they are taken from the store;
+ * any difference (another DC, a hand edit, a restore) reads the members from AD. Either way the uSNChanged is kept
+ * for recording after the pass (read before the members, so that a change during the read shows next time). */
+static int read_guarded(gb_gather *g, const char *dn, gb_ad_group **out, gb_error *err)
+{
+	static const char *const attrs[] = {"uSNChanged", GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	gb_dir_entry *e = NULL;
+	const char *v, *oid;
+	char id[64] = "";
+	long long usn = -1;
+	bool trusted = false;
+	int rc = 0;
+
+	if (!g->dc_read) {
+		g->dc_read = true;
+		rc = gb_provision__dc_identity(g->dir, &g->dc, err);
+	}
+	if (!rc)
+		rc = gb_directory_get(g->dir, dn, attrs, 0, &e, err);
+	if (rc)
+		return rc;
+	v = gb_dir_entry_str(e, "uSNChanged");
+	oid = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
+	if (v)
+		usn = strtoll(v, NULL, 10);
+	if (oid && strlen(oid) < sizeof(id))
+		snprintf(id, sizeof(id), "%s", oid);
+	gb_dir_entry_free(e);
+	if (!id[0] || usn <= 0 || !g->dc.dsa)
+		return gb_directory_read_group(g->dir, dn, true, out, err);
+	rc = gb_directory_read_group(g->dir, dn, !g->usn_trust, out, err);
+	if (!rc && g->usn_trust)
+		rc = gb_pstate_ad_members_get(g->st, id, &g->dc, usn, *out, &trusted, err);
+	else
+		trusted = true; /* read in full above */
+	if (!rc && !trusted) {
+		gb_ad_group_free(*out);
+		*out = NULL;
+		rc = gb_directory_read_group(g->dir, dn, true, out, err);
+	}
+	if (!rc)
+		rc = remember_usn(g, id, usn, trusted && g->usn_trust, err);
+	if (rc) {
+		gb_ad_group_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err)
 {
 	gb_ad_group *a = NULL;
@@ -531,7 +650,10 @@ int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members,
 		return 0;
 	}
 	free(key);
-	rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
+	if (with_members && g->usn_guard)
+		rc = read_guarded(g, dn, &a, err);
+	else
+		rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
 	if (rc == GB_ENOTFOUND)
 		return 0;
 	if (rc)
@@ -695,6 +817,10 @@ int gb_provision__gather_init(gb_gather *g, gb_error *err)
 		rc = gb_map_new(GB_MAP_ICASE, icase[i], err);
 	if (!rc)
 		rc = gb_map_new(0, &g->ad_by_dn, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->usn, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->usn_trusted, err);
 	if (!rc)
 		rc = read_handed_over(g, err);
 	return rc;
