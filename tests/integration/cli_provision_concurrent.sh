@@ -52,8 +52,11 @@ stops() { # NAME RULES TEXT PATH_RE: stops cleanly past max_throttle_wait, then 
 	converges "$1"
 }
 
-# a plain first pass reads concurrently
+# a plain first pass reads concurrently: the first $batch requests are held 1.5 s each at the fake, so that a client
+# that sends the next one without waiting has two in flight there, and one that waits never does
+hold='{"method": "POST", "path_regex": "\\$batch", "delay_ms": 1500, "count": 3}'
 reset
+fake_faults "$hold"
 run $GB provision
 expect_rc "first pass exits 0" 0
 peak=$(stat peak_in_flight)
@@ -90,6 +93,7 @@ fake_control POST /config '{"ru_budget": null}' >/dev/null
 # scope = all reads the members of every matching group the same way (44 of the 45 groups: several $batch requests)
 reset
 gb_config "$T/all.ini" DC1 "$OU" "scope = all" 'filter = displayName REGEX MATCH "^Conc ([1-9]|[1-3][0-9]|4[0-4])$"'
+fake_faults "$hold"
 run "$GB_BIN" --config "$T/all.ini" --state "$GB_DB" provision
 expect_rc "scope = all: exits 0" 0
 # Conc 1 to 44: 44 groups of 8 members
