@@ -20,6 +20,10 @@
 # S3 1% of the AD users' memberships changed (outside the big group): audit records (= LDAP modifies) against the
 #    number of changed groups; Graph requests against the delta requests of the same pass.
 # S4 one member added to the big group: audit records (= LDAP modifies) and the values in that record.
+# S4 also: the pass's time (under 1 s at default scale, 2 s at full), the uSNChanged guard trusting the stored members.
+# S7 S1's first pass with 150 ms on every Graph reply, 5 ms each way on LDAP (a relay) and an 8,000-unit/10 s budget,
+#    against the same pass with no added latency (through a relay with no delay), each on a copy of the tenant.
+# S8 S3's incremental pass (1% of the memberships changed) under S7's latency: its time.
 # S6 `provision --dry-run` over N and 2N links (N/1000 groups of 1000 members, every member an AD user): peak RSS
 #    (/usr/bin/time -v) and the time ratio.
 set -u
@@ -248,6 +252,67 @@ set -- $vals
 row S4 "LDAP modifies" "$w4" 1 "= 1 modify, 1 value" \
 	"$([ "$w4" -eq 1 ] && [ "$a4" -eq 1 ] && [ "$1" -eq 1 ] && [ "$2" -eq 1 ] && echo true || echo false)" "$scale scale: group of $((big - 1)) members + 1" \
 	"$1 member value(s) in the record's after value, the added user's objectGUID among them: $2; the group holds $nbig members in AD; run $run4 s; graph $g4"
+s4target=1
+[ "$scale" = full ] && s4target=2
+row S4 "time (s) of the pass" "$run4" null "< $s4target" "$(awk -v a="$run4" -v b="$s4target" 'BEGIN {print (a < b) ? "true" : "false"}')" \
+	"$scale scale: group of $((big - 1)) members + 1" "$(sed -n 's/.*\(uSNChanged guard: .*\)/\1/p' "$W/s4.err" | tail -n 1)"
+
+# ---- S7: S1's first pass over a real network; S8: S3's incremental pass under the same latency ----
+# Each S7 pass provisions a copy of the tenant whose groups have ids of their own (so that its anchors meet none of
+# S1's) into an OU of its own, on a fake of its own, with groupbridge's LDAP through a relay of its own
+# (tests/testbed/ldap-proxy.sh --delay-ms): the floor with no added latency (relay delay 0), then S7 with
+# S7_GRAPH_MS (150) on every Graph reply, S7_LDAP_MS (5) each way on LDAP and a budget of S7_BUDGET (8,000) units
+# per 10 s. The ratio is S7's time over the floor's.
+dcdir=$(dirname "$GB_TEST_DC1_BIND_PASSWORD_FILE")
+proxies=""
+cleanup_proxies() { for d in $proxies; do sh "$top/tests/testbed/ldap-proxy.sh" stop "$d" >/dev/null 2>&1; done; }
+trap 'cleanup_proxies; cleanup' EXIT
+s7pass() { # NAME PREFIX LDAP_MS GRAPH_MS BUDGET: sets s7t (seconds), s7g (graph stats), s7db, s7ini
+	sed "s/0be0c100-/$2-/g" "$W/tenant.json" >"$W/t7-$1.json"
+	fake_start "$W/fake7-$1" "$W/t7-$1.json"
+	printf '{"latency_ms": %s, "ru_budget": %s, "ru_window_seconds": 10}' "$4" "$5" >"$W/cfg7-$1.json"
+	control POST /config "$W/cfg7-$1.json" >/dev/null || die "S7 $1: configuring the fake failed"
+	sh "$top/tests/testbed/ldap-proxy.sh" start "$W/proxy7-$1" "$dcdir" --delay-ms "$3" >/dev/null ||
+		die "S7 $1: the LDAP relay did not start"
+	proxies="$proxies $W/proxy7-$1"
+	_ou="OU=bench-s7$1-$tag,$base"
+	ou "$_ou"
+	ou "OU=Groups,$_ou"
+	s7ini="$W/gb7-$1.ini" s7db="$W/gb7-$1.db"
+	(set -a; . "$W/proxy7-$1/proxy.env"; set +a; config "$s7ini" "$_ou")
+	control POST /stats/reset >/dev/null
+	t0=$(now)
+	"$bin" --config "$s7ini" --state "$s7db" provision >"$W/s7-$1.out" 2>"$W/s7-$1.err" ||
+		{ cat "$W/s7-$1.err" >&2; die "S7 $1 failed"; }
+	t1=$(now)
+	s7t=$(secs "$t0" "$t1")
+	s7g=$(control GET /stats | python3 -c 'import json,sys; s=json.load(sys.stdin)
+print("%d requests, peak %d in flight, %d throttled (429), %d units" % (s["requests"], s["peak_in_flight"], s["throttled_429"], s["units"]))')
+	say "S7 $1: $s7t s; graph $s7g; $(sed -n 's/.*directory writes: \(.*\)/\1/p' "$W/s7-$1.err" | tail -n 1)"
+}
+s7pass floor 0be0c701 0 0 null
+t7floor=$s7t g7floor=$s7g
+sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake7-floor" >/dev/null 2>&1
+s7pass net 0be0c702 "${S7_LDAP_MS:-5}" "${S7_GRAPH_MS:-150}" "${S7_BUDGET:-8000}"
+t7=$s7t
+r=$(awk -v a="$t7" -v b="$t7floor" 'BEGIN {print a / b}')
+row S7 "time (s) of S1's first pass with ${S7_GRAPH_MS:-150} ms on every Graph reply, ${S7_LDAP_MS:-5} ms each way on LDAP, ${S7_BUDGET:-8000} units/10 s, vs none" \
+	"$t7" "$t7floor" "<= 1.25" "$(le "$r" 1.25)" "$scale_text" \
+	"with latency: graph $s7g; floor (relay delay 0, no Graph latency): $t7floor s, graph $g7floor; S1 direct to the DC: $run1 s"
+# S8: 1% of the memberships changed in the S7 tenant, its incremental pass under the same latency
+set -- $(python3 "$S" change "$W/t7-net.json" 0.01 "$W/change8.json")
+control POST /mutate "$W/change8.json" >/dev/null || die "S8 mutate failed"
+t0=$(now)
+"$bin" --config "$s7ini" --state "$s7db" provision >"$W/s8.out" 2>"$W/s8.err" || { cat "$W/s8.err" >&2; die "S8 failed"; }
+t1=$(now)
+run8=$(secs "$t0" "$t1")
+say "S8: $1 groups, $2 links changed; $run8 s; $(sed -n 's/.*directory writes: \(.*\)/\1/p' "$W/s8.err" | tail -n 1)"
+row S8 "time (s) of S3's incremental pass under S7's latency" "$run8" null "< 3" \
+	"$(awk -v a="$run8" 'BEGIN {print (a < 3) ? "true" : "false"}')" "$scale_text; $2 links in $1 groups changed" \
+	"$(sed -n 's/.*\(delta: .*\)/\1/p' "$W/s8.err" | tail -n 1); $(sed -n 's/.*\(directory writes: .*\)/\1/p' "$W/s8.err" | tail -n 1)"
+cleanup_proxies
+proxies=""
+sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake7-net" >/dev/null 2>&1
 
 # ---- S6: dry runs over N and 2N links ----
 sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake" >/dev/null 2>&1

@@ -50,6 +50,28 @@ int gb_pstate_groups_of_member(gb_store *st, const char *member_id, gb_map *into
 /* Appends to grp the stored direct membership of group id when it is complete (member_state): *complete says. */
 int gb_pstate_members(gb_store *st, const char *id, gb_cloud_group *grp, bool *complete, gb_error *err);
 
+/* ---- ad_membership: the uSNChanged guard ---- */
+
+/* The DC a uSNChanged comes from: rootDSE dsServiceName and the invocationId of that NTDS Settings object (text). */
+typedef struct gb_pstate_dc {
+	const char *dsa;
+	const char *invocation_id;
+} gb_pstate_dc;
+
+/* When the stored AD membership of group id was recorded from dc (same dsa and invocationId) at uSNChanged usn,
+ * appends its member objectGUIDs to a (gb_ad_group_add_member), sets a->members_read and *trusted; otherwise a is
+ * unchanged and *trusted false. GB_ENOMEM / store errors with a message (a may then hold part of the members). */
+int gb_pstate_ad_members_get(gb_store *st, const char *id, const gb_pstate_dc *dc, long long usn, gb_ad_group *a,
+			     bool *trusted, gb_error *err);
+
+/* Records that group id held exactly guids[0..n) (objectGUID text, 36 characters each) in AD when dc reported
+ * uSNChanged usn. A GUID that is not 36 characters records nothing and forgets the group instead. */
+int gb_pstate_ad_members_put(gb_store *st, const char *id, const gb_pstate_dc *dc, long long usn,
+			     const char *const *guids, size_t n, gb_error *err);
+
+/* Forgets the stored AD membership of group id (the next pass reads it in full). */
+int gb_pstate_ad_members_forget(gb_store *st, const char *id, gb_error *err);
+
 /* Records memberships in one transaction: begin (replace_all: forget every stored membership first), then any of
  * the calls below, then end with the outcome so far (commit when rc is 0, else roll back; returns rc or the commit's
  * error). The writer is freed by end. */

@@ -94,6 +94,13 @@ void gb_provision__gather_clear(gb_gather *g)
 	while (g->managed && gb_map_next(g->managed, &pos, &k, &v))
 		free(v);
 	gb_map_free(g->managed);
+	pos = 0;
+	while (g->usn && gb_map_next(g->usn, &pos, &k, &v))
+		free(v);
+	gb_map_free(g->usn);
+	gb_map_free(g->usn_trusted);
+	free((char *)g->dc.dsa);
+	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);
 	if (g->listing)
 		gb_pstate_listing_end(g->listing, GB_EINTERRUPTED, NULL);
@@ -172,18 +179,87 @@ int gb_provision__scope_has(gb_gather *g, const gb_cloud_group *grp, bool *out, 
 	return gb_scope_matches(g->scope, grp, out, err);
 }
 
-/* Reads group id and keeps it; a group gone from the tenant is skipped (warning names it when not NULL). */
-static int read_id(gb_gather *g, const char *id, const char *warning, gb_error *err)
+/* Reads the members of the groups got[0..n) concurrently and hands the groups to g in list order, as keeping them
+ * one after the other (gb_provision__keep_group) would: a NULL got[i] is skipped (gone from the tenant: warned
+ * about with warn[i], a format taking ids[i], when warn and warn[i] are not NULL); a group already in scope, or
+ * earlier in the list, is dropped unread. stop is the list position of an earlier failure (n: none): the groups
+ * from it on are neither read nor kept. Returns the member read's failure (prefixed as keep_group does) when one
+ * failed, else 0. Every got[i] is consumed (kept or freed), also on failure. */
+static int keep_many(gb_gather *g, gb_cloud_group **got, const char *const *ids, const char *const *warn, size_t n,
+		     size_t stop, gb_error *err)
 {
-	gb_cloud_group *grp = NULL;
-	int rc = gb_graph_get_group(g->graph, id, &grp, err);
+	gb_cloud_group **read = malloc((n ? n : 1) * sizeof(*read));
+	size_t *pos = malloc((n ? n : 1) * sizeof(*pos));
+	size_t nread = 0, failed = 0, i;
+	gb_map *seen = NULL;
+	gb_error scratch;
+	int rc = read && pos ? gb_map_new(GB_MAP_ICASE, &seen, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
 
-	if (rc == GB_ENOTFOUND) {
-		if (warning)
-			gb_warn("provision", warning, id);
-		return 0;
+	for (i = 0; !rc && i < stop; i++) {
+		if (!got[i] || gb_map_get(g->in_scope, got[i]->id) || gb_map_get(seen, got[i]->id))
+			continue;
+		rc = gb_map_set(seen, got[i]->id, (void *)1, err);
+		read[nread] = got[i];
+		pos[nread++] = i;
 	}
-	return rc ? rc : gb_provision__keep_group(g, grp, err);
+	if (!rc && nread) {
+		rc = gb_graph_read_members_many(g->graph, read, nread, GB_GRAPH_PAGE_MAX, &failed, err);
+		if (rc && failed < nread)
+			gb_error_prefix(err, "reading the members of group %s", read[failed]->id);
+		if (rc)
+			stop = failed < nread ? pos[failed] : 0;
+	}
+	if (rc && stop == n)
+		stop = 0; /* out of memory before reading: keep nothing */
+	for (i = 0; i < n; i++) {
+		gb_cloud_group *grp = got[i];
+
+		got[i] = NULL;
+		if (i >= stop)
+			gb_cloud_group_free(grp);
+		else if (!grp && warn && warn[i])
+			gb_warn("provision", warn[i], ids[i]);
+		else if (grp && gb_map_get(g->in_scope, grp->id))
+			gb_cloud_group_free(grp); /* listed twice */
+		else if (grp && gb_provision__add_group(g, grp, rc ? &scratch : err) && !rc)
+			rc = err ? err->code : GB_ENOMEM;
+	}
+	gb_map_free(seen);
+	free(read);
+	free(pos);
+	return rc;
+}
+
+/* Reads the groups ids[0..n) concurrently and keeps them (keep_many) in list order; a group gone from the tenant is
+ * skipped, warned about with warn[i] (see keep_many). The first failure in list order is returned, as a loop over
+ * gb_graph_get_group and gb_provision__keep_group that stops at the first error would return it. */
+static int read_ids(gb_gather *g, const char *const *ids, const char *const *warn, size_t n, gb_error *err)
+{
+	gb_cloud_group **got = calloc(n ? n : 1, sizeof(*got));
+	size_t failed = n, i;
+	gb_error gerr;
+	int rc, krc;
+
+	if (!got)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_error_clear(&gerr);
+	rc = gb_graph_get_groups_many(g->graph, ids, n, got, &failed, &gerr);
+	if (rc && failed == n) {
+		/* not one group's failure (out of memory): nothing is kept */
+		for (i = 0; i < n; i++)
+			gb_cloud_group_free(got[i]);
+		free(got);
+		if (err)
+			*err = gerr;
+		return rc;
+	}
+	krc = keep_many(g, got, ids, warn, n, failed, err);
+	free(got);
+	if (krc)
+		return krc;
+	if (rc && err)
+		*err = gerr;
+	return rc;
 }
 
 /* On demand: the one group, which must be in scope. */
@@ -208,56 +284,84 @@ static int read_on_demand(gb_gather *g, gb_error *err)
 	return gb_provision__keep_group(g, grp, err);
 }
 
-/* scope = selected: the handed-over groups that are not selected, then the selected ones. */
+/* scope = selected: the handed-over groups that are not selected, then the selected ones (one list, read
+ * concurrently). A selected group gone from the tenant is decided with the managed groups (read_managed). */
 static int read_selected(gb_gather *g, const char *const *ids, gb_error *err)
 {
-	size_t pos = 0;
+	static const char gone[] = "selected group %s does not exist in the tenant";
+	size_t nsel = 0, n = 0, pos = 0, nextra = g->extra ? gb_map_count(g->extra) : 0;
+	const char **list, **warn;
 	const char *key;
 	void *v;
-	int rc = 0;
+	int rc;
 
-	while (!rc && g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
+	while (ids[nsel])
+		nsel++;
+	list = malloc((nsel + nextra + 1) * sizeof(*list));
+	warn = malloc((nsel + nextra + 1) * sizeof(*warn));
+	if (!list || !warn) {
+		free(list);
+		free(warn);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	while (g->extra && gb_map_next(g->extra, &pos, &key, &v)) {
 		const char *const *s;
 		for (s = ids; *s && !gb_str_iequal(*s, key); s++)
 			;
-		if (!*s)
-			rc = read_id(g, key, NULL, err);
+		if (!*s) {
+			warn[n] = NULL;
+			list[n++] = key;
+		}
 	}
-	/* A selected group gone from the tenant is decided with the managed groups (read_managed). */
-	for (; *ids && !rc; ids++)
-		rc = read_id(g, *ids, "selected group %s does not exist in the tenant", err);
+	for (; *ids; ids++) {
+		warn[n] = gone;
+		list[n++] = *ids;
+	}
+	rc = read_ids(g, list, warn, n, err);
+	free(list);
+	free(warn);
 	return rc;
 }
 
-/* scope = all: every group of the tenant, kept when the filters match. */
+/* scope = all: every group of the tenant, kept when the filters match; their members read concurrently. */
 static int read_all(gb_gather *g, gb_error *err)
 {
-	gb_cloud_group *all = NULL;
-	size_t n = 0, i;
-	int rc;
+	gb_cloud_group *all = NULL, **got = NULL;
+	size_t n = 0, i, stop;
+	gb_error serr;
+	int rc, krc;
 
 	gb_warn("provision", "scope = all reads every group of the tenant on every run; Microsoft recommends selected "
 			     "groups for large tenants (more than 200,000 users, 40,000 groups or 1,000,000 memberships)");
 	rc = gb_graph_read_groups(g->graph, NULL, false, &all, &n, err);
 	if (rc)
 		return gb_error_prefix(err, "reading the tenant's groups");
-	for (i = 0; i < n && !rc; i++) {
+	got = calloc(n ? n : 1, sizeof(*got));
+	if (!got) {
+		gb_graph_groups_free(all, n);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	gb_error_clear(&serr);
+	for (i = 0, stop = n; i < n && !rc; i++) {
 		bool match = false;
-		gb_cloud_group *copy;
 
-		rc = gb_provision__scope_has(g, &all[i], &match, err);
-		if (rc || !match)
-			continue;
-		copy = malloc(sizeof(*copy));
-		if (!copy) {
-			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-			break;
+		rc = gb_provision__scope_has(g, &all[i], &match, &serr);
+		if (!rc && match && !(got[i] = malloc(sizeof(*got[i]))))
+			rc = gb_error_set(&serr, GB_ENOMEM, "out of memory");
+		if (rc)
+			stop = i; /* the groups before it are kept, as one at a time would have */
+		else if (match) {
+			*got[i] = all[i]; /* take the strings over */
+			memset(&all[i], 0, sizeof(all[i]));
 		}
-		*copy = all[i]; /* take the strings over */
-		memset(&all[i], 0, sizeof(all[i]));
-		rc = gb_provision__keep_group(g, copy, err);
 	}
 	gb_graph_groups_free(all, n);
+	krc = keep_many(g, got, NULL, NULL, n, stop, err);
+	free(got);
+	if (krc)
+		return krc;
+	if (rc && err)
+		*err = serr;
 	return rc;
 }
 
@@ -270,8 +374,18 @@ static int read_groups(gb_gather *g, gb_error *err)
 		return read_on_demand(g, err);
 	if (g->only_ids) {
 		/* The caller names the groups (the migration's handoff and verify): they are in scope by definition. */
-		for (ids = g->only_ids; *ids && !rc; ids++)
-			rc = read_id(g, *ids, "group %s does not exist in the tenant", err);
+		static const char gone[] = "group %s does not exist in the tenant";
+		const char **warn;
+		size_t n = 0;
+
+		while (g->only_ids[n])
+			n++;
+		if (!(warn = malloc((n + 1) * sizeof(*warn))))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			warn[i] = gone;
+		rc = read_ids(g, g->only_ids, warn, n, err);
+		free(warn);
 		return rc;
 	}
 	return ids ? read_selected(g, ids, err) : read_all(g, err);
@@ -421,6 +535,118 @@ static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
 	return rc;
 }
 
+int gb_provision__dc_identity(gb_directory *dir, gb_pstate_dc *out, gb_error *err)
+{
+	static const char *const root_attrs[] = {"dsServiceName", NULL};
+	static const char *const inv_attrs[] = {"invocationId", NULL};
+	gb_dir_entry *root = NULL, *ntds = NULL;
+	const gb_dir_attr *inv = NULL;
+	char text[GB_AD_GUID_TEXT_SIZE];
+	const char *dsa = NULL;
+	gb_error e;
+	int rc;
+
+	out->dsa = out->invocation_id = NULL;
+	rc = gb_directory_get(dir, "", root_attrs, 0, &root, &e);
+	if (!rc && !(dsa = gb_dir_entry_str(root, "dsServiceName")))
+		rc = gb_error_set(&e, GB_ENOTFOUND, "the rootDSE has no dsServiceName");
+	if (!rc)
+		rc = gb_directory_get(dir, dsa, inv_attrs, 0, &ntds, &e);
+	if (!rc && (!(inv = gb_dir_entry_attr(ntds, "invocationId")) || !inv->nvalues || inv->values[0].len != 16))
+		rc = gb_error_set(&e, GB_ENOTFOUND, "%s has no invocationId", dsa);
+	if (!rc) {
+		gb_ad_guid_to_text((const unsigned char *)inv->values[0].data, text);
+		out->dsa = gb_strdup(dsa);
+		out->invocation_id = gb_strdup(text);
+		if (!out->dsa || !out->invocation_id)
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	} else if (rc != GB_ENOMEM) {
+		gb_warn("provision", "cannot read the DC's identity (%s): every AD group is read in full", e.msg);
+		rc = 0;
+	} else if (err) {
+		*err = e;
+	}
+	if (rc) {
+		free((char *)out->dsa);
+		free((char *)out->invocation_id);
+		out->dsa = out->invocation_id = NULL;
+	}
+	gb_dir_entry_free(root);
+	gb_dir_entry_free(ntds);
+	return rc;
+}
+
+/* Keeps the uSNChanged the pass saw for group id (and whether its members came from the store). */
+static int remember_usn(gb_gather *g, const char *id, long long usn, bool trusted, gb_error *err)
+{
+	long long *v = gb_map_get(g->usn, id);
+	int rc = 0;
+
+	if (!v) {
+		if (!(v = malloc(sizeof(*v))))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		rc = gb_map_set(g->usn, id, v, err);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+	}
+	*v = usn;
+	if (trusted)
+		rc = gb_map_set(g->usn_trusted, id, (void *)1, err);
+	return rc;
+}
+
+/* The uSNChanged guard: the group's uSNChanged is read first; when the same DC reported the same value after
+ * groupbridge last read or wrote the group, AD holds exactly the stored members and they are taken from the store;
+ * any difference (another DC, a hand edit, a restore) reads the members from AD. Either way the uSNChanged is kept
+ * for recording after the pass (read before the members, so that a change during the read shows next time). */
+static int read_guarded(gb_gather *g, const char *dn, gb_ad_group **out, gb_error *err)
+{
+	static const char *const attrs[] = {"uSNChanged", GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	gb_dir_entry *e = NULL;
+	const char *v, *oid;
+	char id[64] = "";
+	long long usn = -1;
+	bool trusted = false;
+	int rc = 0;
+
+	if (!g->dc_read) {
+		g->dc_read = true;
+		rc = gb_provision__dc_identity(g->dir, &g->dc, err);
+	}
+	if (!rc)
+		rc = gb_directory_get(g->dir, dn, attrs, 0, &e, err);
+	if (rc)
+		return rc;
+	v = gb_dir_entry_str(e, "uSNChanged");
+	oid = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
+	if (v)
+		usn = strtoll(v, NULL, 10);
+	if (oid && strlen(oid) < sizeof(id))
+		snprintf(id, sizeof(id), "%s", oid);
+	gb_dir_entry_free(e);
+	if (!id[0] || usn <= 0 || !g->dc.dsa)
+		return gb_directory_read_group(g->dir, dn, true, out, err);
+	rc = gb_directory_read_group(g->dir, dn, !g->usn_trust, out, err);
+	if (!rc && g->usn_trust)
+		rc = gb_pstate_ad_members_get(g->st, id, &g->dc, usn, *out, &trusted, err);
+	else
+		trusted = true; /* read in full above */
+	if (!rc && !trusted) {
+		gb_ad_group_free(*out);
+		*out = NULL;
+		rc = gb_directory_read_group(g->dir, dn, true, out, err);
+	}
+	if (!rc)
+		rc = remember_usn(g, id, usn, trusted && g->usn_trust, err);
+	if (rc) {
+		gb_ad_group_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err)
 {
 	gb_ad_group *a = NULL;
@@ -432,7 +658,10 @@ int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members,
 		return 0;
 	}
 	free(key);
-	rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
+	if (with_members && g->usn_guard)
+		rc = read_guarded(g, dn, &a, err);
+	else
+		rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
 	if (rc == GB_ENOTFOUND)
 		return 0;
 	if (rc)
@@ -597,6 +826,10 @@ int gb_provision__gather_init(gb_gather *g, gb_error *err)
 		rc = gb_map_new(GB_MAP_ICASE, icase[i], err);
 	if (!rc)
 		rc = gb_map_new(0, &g->ad_by_dn, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->usn, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &g->usn_trusted, err);
 	if (!rc)
 		rc = read_handed_over(g, err);
 	return rc;

@@ -608,22 +608,50 @@ static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_err
 	return rc;
 }
 
+/* The AD members of the groups whose members were trusted from the store (uSNChanged guard) into *out (objectGUID ->
+ * 1): objects of this forest that AD links the group to as of that uSNChanged. */
+static int trusted_members(gb_gather *g, gb_map **out, gb_error *err)
+{
+	size_t i, j;
+	int rc = gb_map_new(GB_MAP_ICASE, out, err);
+
+	for (i = 0; !rc && i < g->ad.n; i++) {
+		const gb_ad_group *a = g->ad.items[i];
+		const char *id = gb_anchor_object_id(a->anchor);
+
+		if (!id || !gb_map_get(g->usn_trusted, id))
+			continue;
+		for (j = 0; !rc && j < a->nmembers; j++)
+			rc = gb_map_set(*out, a->member_guids[j], (void *)1, err);
+	}
+	return rc;
+}
+
+/* Adds guid to the GUIDs to look up, once. */
+static int want_guid(gb_ptrs *guids, gb_map *seen, const char *guid, gb_error *err)
+{
+	int rc;
+
+	if (gb_map_get(seen, guid))
+		return 0;
+	rc = gb_map_set(seen, guid, (void *)1, err);
+	return rc ? rc : gb_ptrs_push(guids, (void *)guid, err);
+}
+
 /* The forest, for an incremental pass: only the AD groups of the groups read or gone, and of the GUIDs named (cloud
  * members, and AD members of the groups read) which are users of this forest: the rules add the first and may remove
- * the second only when they are. */
+ * the second only when they are. A cloud member's GUID that a trusted AD group (uSNChanged guard) already holds is a
+ * user of this forest without a look-up (groupbridge wrote it, or read it there, as one), and such a group's AD
+ * members that are cloud members need none either: so a one-member change in a big group looks up one GUID. */
 static int forest_of_changes(gb_gather *g, gb_error *err)
 {
 	static const char *const attrs[] = {"objectGUID", "objectClass", NULL};
+	gb_map *trusted = NULL, *seen = NULL, *cloud = NULL;
 	gb_ptrs guids;
 	size_t i, j;
 	int rc = 0;
 
 	memset(&guids, 0, sizeof(guids));
-	for (i = 0; !rc && i < g->users.n; i++) {
-		const gb_cloud_user *u = g->users.items[i];
-		if (u->on_prem_object_id && gb_ad_guid_is_text(u->on_prem_object_id))
-			rc = gb_ptrs_push(&guids, u->on_prem_object_id, err);
-	}
 	for (i = 0; !rc && i < g->groups.n; i++)
 		rc = load_anchored(g, ((const gb_cloud_group *)g->groups.items[i])->id, true, err);
 	/* converted groups not anchored yet: by SID or GroupDN, as in a full pass */
@@ -634,15 +662,39 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 		rc = load_anchored(g, g->hard_deleted.items[i], false, err);
 	for (i = 0; !rc && i < g->left_scope.n; i++)
 		rc = load_anchored(g, g->left_scope.items[i], false, err);
+	if (!rc)
+		rc = trusted_members(g, &trusted, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &seen, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &cloud, err);
+	for (i = 0; !rc && i < g->users.n; i++) {
+		const char *guid = ((const gb_cloud_user *)g->users.items[i])->on_prem_object_id;
+
+		if (!guid || !gb_ad_guid_is_text(guid))
+			continue;
+		rc = gb_map_set(cloud, guid, (void *)1, err);
+		if (!rc && gb_map_get(trusted, guid))
+			rc = gb_map_set(g->forest_users, guid, (void *)1, err);
+		else if (!rc)
+			rc = want_guid(&guids, seen, guid, err);
+	}
 	for (i = 0; !rc && i < g->ad.n; i++) {
 		const gb_ad_group *a = g->ad.items[i];
+		const char *id = gb_anchor_object_id(a->anchor);
+		bool is_trusted = id && gb_map_get(g->usn_trusted, id);
+
 		for (j = 0; !rc && j < a->nmembers; j++)
-			rc = gb_ptrs_push(&guids, a->member_guids[j], err);
+			if (!is_trusted || !gb_map_get(cloud, a->member_guids[j]))
+				rc = want_guid(&guids, seen, a->member_guids[j], err);
 	}
 	if (!rc && guids.n)
 		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs,
 						g->cfg->directory.gc_uri ? GB_DIR_GC : 0, on_found_user, g, err);
 	free(guids.items);
+	gb_map_free(trusted);
+	gb_map_free(seen);
+	gb_map_free(cloud);
 	return rc;
 }
 

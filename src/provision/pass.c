@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/adcodec.h"
+#include "groupbridge/anchor.h"
 #include "groupbridge/apply.h"
 #include "groupbridge/log.h"
 #include "groupbridge/mapping.h"
@@ -21,6 +23,8 @@ typedef struct applied {
 	gb_map *failed;  /* object id -> 1: an operation of the group failed or was skipped */
 	gb_map *dn_now;  /* object id -> DN after a rename or move (owned) */
 	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
+	const gb_plan *plan;
+	unsigned char *ok; /* per operation of plan: 1 once it was applied */
 } applied;
 
 static int remember(gb_map *m, const char *id, const char *value, gb_error *err)
@@ -41,6 +45,8 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 	applied *a = ctx;
 	int rc = 0;
 
+	if (o->outcome == GB_OUTCOME_OK && a->ok && op >= a->plan->ops && op < a->plan->ops + a->plan->nops)
+		a->ok[op - a->plan->ops] = 1;
 	if (!op->object_id)
 		return 0;
 	if (o->outcome != GB_OUTCOME_OK)
@@ -82,6 +88,7 @@ static void applied_clear(applied *a)
 		gb_map_free(maps[i]);
 	}
 	gb_map_free(a->failed);
+	free(a->ok);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -119,9 +126,118 @@ static int record_managed(gb_store *st, gb_directory *dir, const gb_plan *plan, 
 	return rc;
 }
 
-static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const char *fence,
-		 const gb_provision_opts *o, gb_provision_result *res, gb_error *err)
+/* What AD holds of group id after this pass's writes: the members read (or trusted) with the objectGUIDs the
+ * applied operations added and less those they removed. *wrote says whether an operation of the group was applied;
+ * *exact is false when a value is not named by objectGUID or an operation of the group was not applied (the members
+ * are then unknown). guids gets the result (copies: the caller frees them). */
+static int members_after(const gb_ad_group *ad, const char *id, const applied *a, gb_ptrs *guids, bool *wrote,
+			 bool *exact, gb_error *err)
 {
+	const gb_plan *plan = a->plan;
+	gb_map *now = NULL;
+	size_t i, j, pos = 0;
+	const char *k;
+	void *v;
+	int rc = gb_map_new(GB_MAP_ICASE, &now, err);
+
+	*wrote = false;
+	*exact = true;
+	for (i = 0; !rc && i < ad->nmembers; i++)
+		rc = gb_map_set(now, ad->member_guids[i], (void *)1, err);
+	for (i = 0; !rc && plan && i < plan->nops && *exact; i++) {
+		const gb_op *op = &plan->ops[i];
+
+		if (!op->object_id || !gb_str_iequal(op->object_id, id))
+			continue;
+		*exact = a->ok[i] != 0;
+		*wrote = true;
+		for (j = 0; !rc && *exact && j < op->nvalues; j++) {
+			const char *val = op->values[j];
+			char g[GB_AD_GUID_TEXT_SIZE];
+
+			if (strncmp(val, "<GUID=", 6) != 0 || strlen(val) != 6 + 36 + 1 || val[42] != '>') {
+				*exact = false;
+				break;
+			}
+			memcpy(g, val + 6, 36);
+			g[36] = '\0';
+			if (op->kind == GB_OP_ADD_MEMBERS)
+				rc = gb_map_set(now, g, (void *)1, err);
+			else if (op->kind == GB_OP_REMOVE_MEMBERS)
+				gb_map_del(now, g);
+		}
+	}
+	while (!rc && *exact && gb_map_next(now, &pos, &k, &v))
+		rc = gb_ptrs_push_copy(guids, k, err);
+	gb_map_free(now);
+	return rc;
+}
+
+/* The uSNChanged guard, after apply: for every group whose AD members the pass read or trusted, what AD holds now,
+ * with the uSNChanged the pass read (no write) or reads now (after its writes), for the DC the pass read from. A
+ * group whose operations did not all apply, or whose values are not all objectGUIDs, is forgotten (read next time).
+ * Nothing is recorded when the connection now reaches another DC. */
+static int record_usn(gb_gather *g, const applied *a, gb_error *err)
+{
+	static const char *const attrs[] = {"uSNChanged", NULL};
+	gb_pstate_dc now = {NULL, NULL};
+	size_t pos = 0;
+	const char *id;
+	void *v;
+	int rc;
+
+	if (!g->dc.dsa || !gb_map_count(g->usn))
+		return 0;
+	rc = gb_provision__dc_identity(g->dir, &now, err);
+	if (rc || !now.dsa || strcmp(now.dsa, g->dc.dsa) || strcmp(now.invocation_id, g->dc.invocation_id))
+		goto out;
+	rc = gb_store_begin(g->st, err);
+	while (!rc && gb_map_next(g->usn, &pos, &id, &v)) {
+		char anchor[GB_ANCHOR_MAX];
+		const gb_ad_group *ad;
+		gb_ptrs guids = {NULL, 0, 0};
+		long long usn = *(long long *)v;
+		bool wrote = false, exact = false;
+		gb_dir_entry *e = NULL;
+
+		ad = gb_anchor_format(id, anchor, sizeof(anchor)) ? NULL : gb_map_get(g->ad_by_anchor, anchor);
+		if (ad && ad->members_read && !gb_map_get(a->failed, id))
+			rc = members_after(ad, id, a, &guids, &wrote, &exact, err);
+		if (!rc && exact && wrote && ad->guid) {
+			exact = gb_directory_get_by_guid(g->dir, ad->guid, attrs, 0, &e, NULL) == 0 &&
+				gb_dir_entry_str(e, "uSNChanged");
+			usn = exact ? strtoll(gb_dir_entry_str(e, "uSNChanged"), NULL, 10) : 0;
+			gb_dir_entry_free(e);
+		}
+		if (!rc && exact && !wrote && gb_map_get(g->usn_trusted, id))
+			; /* the stored row is still what AD holds */
+		else if (!rc && exact && (!wrote || ad->guid))
+			rc = gb_pstate_ad_members_put(g->st, id, &g->dc, usn, (const char *const *)guids.items, guids.n,
+						      err);
+		else if (!rc)
+			rc = gb_pstate_ad_members_forget(g->st, id, err);
+		for (size_t i = 0; i < guids.n; i++)
+			free(guids.items[i]);
+		free(guids.items);
+	}
+	if (!rc)
+		rc = gb_store_commit(g->st, err);
+	else
+		gb_store_rollback(g->st);
+	if (!rc)
+		gb_info("provision", "uSNChanged guard: %zu AD groups' members trusted from the store, %zu read",
+			gb_map_count(g->usn_trusted), gb_map_count(g->usn) - gb_map_count(g->usn_trusted));
+out:
+	free((char *)now.dsa);
+	free((char *)now.invocation_id);
+	return rc;
+}
+
+static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb_provision_opts *o,
+		 gb_provision_result *res, gb_error *err)
+{
+	gb_store *st = g->st;
+	gb_directory *dir = g->dir;
 	gb_apply_opts ao;
 	gb_apply_result ar;
 	applied a;
@@ -135,6 +251,9 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const ch
 		rc = gb_map_new(GB_MAP_ICASE, &a.dn_now, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &a.guid, err);
+	a.plan = res->plan;
+	if (!rc && !(a.ok = calloc(res->plan->nops ? res->plan->nops : 1, 1)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	memset(&ao, 0, sizeof(ao));
 	ao.st = st;
 	ao.run_id = o->run_id;
@@ -156,6 +275,9 @@ static int apply(const gb_config *cfg, gb_store *st, gb_directory *dir, const ch
 			rc = mrc;
 			*err = e2;
 		}
+		/* only an optimisation: what is not recorded is read in full next time */
+		if (record_usn(g, &a, &e2))
+			gb_warn("provision", "the uSNChanged guard could not record what AD holds: %s", e2.msg);
 	}
 	applied_clear(&a);
 	return rc;
@@ -348,6 +470,10 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 	p.g.graph = graph;
 	p.g.dir = dir;
 	p.g.st = st;
+	/* passes that apply record what AD holds with its uSNChanged; --full and dry runs read every AD group's members,
+	 * other passes may trust the stored ones (the uSNChanged guard) */
+	p.g.usn_guard = !opts->dry_run;
+	p.g.usn_trust = !opts->dry_run && !opts->full;
 	rc = setup(&p, err);
 	if (!rc)
 		rc = read_phase(&p, res, err);
@@ -357,7 +483,7 @@ static int pass(const gb_config *cfg, gb_store *st, gb_graph *graph, gb_director
 		rc = gate(&p, res, err);
 	rc = keep_plan(&p, res, rc, err);
 	if (!rc && !opts->dry_run)
-		rc = apply(cfg, st, dir, p.fence, opts, res, err);
+		rc = apply(cfg, &p.g, p.fence, opts, res, err);
 	rc = finish(&p, res, rc, err);
 	free(p.fence);
 	gb_provision__delta_clear(&p.ch);

@@ -65,6 +65,13 @@ typedef struct gb_gather {
 	gb_pstate_listing *listing; /* while listing the users of such a pass */
 	size_t built, props_read, reread; /* incremental: groups built from the store, of them with properties read,
 					   * and groups read again in full */
+	bool usn_guard;       /* record each AD group's members with its uSNChanged (passes that apply) */
+	bool usn_trust;       /* and trust them while uSNChanged is unchanged (not --full) */
+	bool dc_read;         /* dc was read (its fields NULL when the DC's identity could not be read) */
+	gb_pstate_dc dc;      /* the DC's identity (owned strings) */
+	gb_map *usn;          /* object id -> uSNChanged (long long*, owned) of the AD groups whose members were read
+			       * or trusted in this pass */
+	gb_map *usn_trusted;  /* object id -> 1: members trusted from the store */
 } gb_gather;
 
 /* ---- gather.c ---- */
@@ -89,6 +96,9 @@ int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err);
 /* Reads the AD group at dn unless it is loaded already. */
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err);
+/* The identity of the DC the directory connection talks to (rootDSE dsServiceName, its invocationId) into *out
+ * (owned strings: free both); both NULL when it cannot be read (a warning says why: the guard is then off). */
+int gb_provision__dc_identity(gb_directory *dir, gb_pstate_dc *out, gb_error *err);
 /* Converted groups not anchored yet: their AD group by SID, or by the DN in the GroupDN extension. */
 int gb_provision__load_unanchored(gb_gather *g, gb_error *err);
 

@@ -1,5 +1,5 @@
-/* state.c: provisioning's tables (provision_state.h); the only SQL on managed_groups, managed_members, member_state
- * and cloud_users. */
+/* state.c: provisioning's tables (provision_state.h); the only SQL on managed_groups, managed_members, member_state,
+ * cloud_users and ad_membership. */
 #include "groupbridge/provision_state.h"
 
 #include <stdlib.h>
@@ -370,5 +370,98 @@ int gb_pstate_listing_end(gb_pstate_listing *l, int rc, gb_error *err)
 	if (!rc)
 		return gb_store_commit(st, err);
 	gb_store_rollback(st);
+	return rc;
+}
+
+/* ---- ad_membership ---- */
+
+#define GUID_LEN 36
+
+int gb_pstate_ad_members_get(gb_store *st, const char *id, const gb_pstate_dc *dc, long long usn, gb_ad_group *a,
+			     bool *trusted, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char guid[GUID_LEN + 1];
+	const char *m;
+	size_t len, i;
+	int rc, step;
+
+	*trusted = false;
+	if (!dc || !dc->dsa || !dc->invocation_id)
+		return 0;
+	rc = gb_store_prepare(st, "SELECT members FROM ad_membership WHERE object_id = ?1 AND dsa = ?2 AND "
+				  "invocation_id = ?3 AND usn = ?4",
+			      &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, dc->dsa, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, dc->invocation_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, usn);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		m = (const char *)sqlite3_column_text(s, 0);
+		len = (size_t)sqlite3_column_bytes(s, 0);
+		if (len % GUID_LEN) {
+			sqlite3_finalize(s);
+			return 0; /* not what put writes: read the group instead */
+		}
+		for (i = 0; !rc && i < len; i += GUID_LEN) {
+			memcpy(guid, m + i, GUID_LEN);
+			guid[GUID_LEN] = '\0';
+			rc = gb_ad_group_add_member(a, guid, err);
+		}
+		if (!rc)
+			*trusted = a->members_read = true;
+	} else if (step != SQLITE_DONE) {
+		rc = gb_store_error(st, err, "reading the stored AD membership");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int gb_pstate_ad_members_put(gb_store *st, const char *id, const gb_pstate_dc *dc, long long usn,
+			     const char *const *guids, size_t n, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *all;
+	size_t i;
+	int rc;
+
+	if (!dc || !dc->dsa || !dc->invocation_id)
+		return gb_pstate_ad_members_forget(st, id, err);
+	for (i = 0; i < n; i++)
+		if (strlen(guids[i]) != GUID_LEN)
+			return gb_pstate_ad_members_forget(st, id, err);
+	all = malloc(n * GUID_LEN + 1);
+	if (!all)
+		return gb_error_set(err, GB_ENOMEM, "out of memory recording the AD membership of group %s", id);
+	for (i = 0; i < n; i++)
+		memcpy(all + i * GUID_LEN, guids[i], GUID_LEN);
+	all[n * GUID_LEN] = '\0';
+	rc = gb_store_prepare(st, "INSERT OR REPLACE INTO ad_membership(object_id, dsa, invocation_id, usn, members) "
+				  "VALUES (?1, ?2, ?3, ?4, ?5)",
+			      &s, err);
+	if (!rc) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, dc->dsa, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, dc->invocation_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, usn);
+		sqlite3_bind_text(s, 5, all, (int)(n * GUID_LEN), SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the AD membership");
+	}
+	sqlite3_finalize(s);
+	free(all);
+	return rc;
+}
+
+int gb_pstate_ad_members_forget(gb_store *st, const char *id, gb_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = gb_store_prepare(st, "DELETE FROM ad_membership WHERE object_id = ?1", &s, err);
+
+	if (!rc)
+		rc = step_id(st, s, id, "forgetting the AD membership", err);
+	sqlite3_finalize(s);
 	return rc;
 }

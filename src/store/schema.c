@@ -201,6 +201,17 @@ const char *const gb_schema_migrations[] = {
 	"    WHEN substr(result, 1, 9) = 'skipped: ' THEN substr(result, 10)"
 	"    WHEN substr(result, 1, 8) = 'failed: ' THEN substr(result, 9)"
 	"    ELSE result END;",
+	/* 14: the uSNChanged guard of provisioning (src/provision/state.c): per managed group, the objectGUIDs of its AD
+	 * members (36 characters each, concatenated) as groupbridge last read or wrote them, with the group's uSNChanged
+	 * and the identity of the DC that reported it (rootDSE dsServiceName and that DC's invocationId: uSNs are per
+	 * DC). A pass that finds the same DC and the same uSNChanged trusts these members instead of reading them. */
+	"CREATE TABLE ad_membership ("
+	"  object_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  dsa TEXT NOT NULL,"
+	"  invocation_id TEXT NOT NULL,"
+	"  usn INTEGER NOT NULL,"
+	"  members TEXT NOT NULL"
+	");",
 };
 
 const size_t gb_schema_migration_count = sizeof(gb_schema_migrations) / sizeof(gb_schema_migrations[0]);

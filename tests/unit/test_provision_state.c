@@ -126,3 +126,40 @@ Test(pstate, users_are_listed_read_and_kept_current)
 	gb_pstate_users_close(r);
 	gb_pstate_users_close(NULL);
 }
+
+/* The uSNChanged guard's row: trusted only for the same DC (dsServiceName and invocationId) and the same uSNChanged;
+ * a value that is not a GUID forgets the group instead of recording it. */
+Test(pstate, ad_membership_is_trusted_only_for_the_same_dc_and_usn)
+{
+	static const char *const guids[] = {"0be0c500-0000-4000-8000-000000000001",
+					    "0be0c500-0000-4000-8000-000000000002"};
+	const char *bad[] = {"not-a-guid"};
+	gb_pstate_dc dc = {"CN=NTDS Settings,CN=DC1", "11111111-2222-3333-4444-555555555555"};
+	gb_pstate_dc other = {"CN=NTDS Settings,CN=DC1", "99999999-2222-3333-4444-555555555555"};
+	gb_ad_group *a = calloc(1, sizeof(*a));
+	bool trusted = true;
+	gb_error err;
+
+	cr_assert_not_null(a);
+	cr_assert_eq(gb_pstate_ad_members_get(st, "g", &dc, 42, a, &trusted, &err), 0, "%s", err.msg);
+	cr_assert(!trusted, "nothing stored yet");
+	cr_assert_eq(gb_pstate_ad_members_put(st, "g", &dc, 42, guids, 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_ad_members_get(st, "g", &dc, 43, a, &trusted, &err), 0);
+	cr_assert(!trusted && a->nmembers == 0 && !a->members_read, "another uSNChanged");
+	cr_assert_eq(gb_pstate_ad_members_get(st, "g", &other, 42, a, &trusted, &err), 0);
+	cr_assert(!trusted && a->nmembers == 0, "another DC (invocationId)");
+	cr_assert_eq(gb_pstate_ad_members_get(st, "G", &dc, 42, a, &trusted, &err), 0);
+	cr_assert(trusted && a->members_read, "the same DC and uSNChanged (object id in any case)");
+	cr_assert_eq(a->nmembers, 2);
+	cr_assert_str_eq(a->member_guids[0], guids[0]);
+	cr_assert_str_eq(a->member_guids[1], guids[1]);
+	cr_assert_eq(gb_pstate_ad_members_put(st, "g", &dc, 44, bad, 1, &err), 0, "%s", err.msg);
+	gb_ad_group_clear(a);
+	cr_assert_eq(gb_pstate_ad_members_get(st, "g", &dc, 42, a, &trusted, &err), 0);
+	cr_assert(!trusted, "a value that is not a GUID forgot the group");
+	cr_assert_eq(gb_pstate_ad_members_put(st, "g", &dc, 45, guids, 2, &err), 0);
+	cr_assert_eq(gb_pstate_ad_members_forget(st, "g", &err), 0);
+	cr_assert_eq(gb_pstate_ad_members_get(st, "g", &dc, 45, a, &trusted, &err), 0);
+	cr_assert(!trusted, "forgotten");
+	gb_ad_group_free(a);
+}
