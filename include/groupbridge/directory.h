@@ -401,7 +401,9 @@ typedef void (*gb_dir_check_fn)(void *ctx, const char *check, int ok, const char
  *               in base_dn and exists
  *   rights      as AD computes them for the bound account: allowedChildClassesEffective on each container holds
  *               group; allowedAttributesEffective on one group below it (a managed one when there is one, never one
- *               AdminSDHolder protects) holds every attribute a run writes
+ *               AdminSDHolder protects) holds every attribute a run writes; with [migration] writeback_ou, that
+ *               OU lies in base_dn and allowedAttributesEffective on a written-back group there (adminDescription
+ *               Group_*) holds msDS-ExternalDirectoryObjectId, which stamp-anchors writes
  *   soa         AD group enforcement: when CN=CloudSyncSOAPolicy,CN=SOA-Policies,CN=System exists in the domain, its
  *               allow-list (msDS-Settings) names the bind account or one of its groups (tokenGroups)
  * Opens (and closes) its own connection; a connection failure is one failed "ldap" check. Returns the number of

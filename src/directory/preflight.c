@@ -211,6 +211,42 @@ static void check_container(pf *p, const char *container)
 	check_group_rights(p, container);
 }
 
+/* The migration's writeback OU ([migration] writeback_ou): inside base_dn, and stamp-anchors may write the anchor on
+ * the groups Connect Sync wrote there (one not protected by AdminSDHolder, as AD computes the rights for the account). */
+static void check_writeback(pf *p, const char *ou)
+{
+	static const char *const find_attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	group_pick g = {NULL, false};
+	gb_map *eff = NULL;
+	gb_error err;
+	int under = gb_ad_dn_text_is_under(ou, p->d->base_dn, &err);
+
+	if (under != 1) {
+		say(p, "containers", 0, "writeback_ou %s is outside base_dn %s: stamp-anchors writes only in the domain it is "
+			"bound to", ou, p->d->base_dn);
+		return;
+	}
+	if (gb_directory_search(p->d, ou, GB_DIR_SUBTREE, "(&(objectClass=group)(adminDescription=Group_*)(!(adminCount=1)))",
+				find_attrs, 0, pick_group, &g, &err)) {
+		say(p, "rights", 0, "cannot search writeback_ou %s for a written-back group: %s", ou, err.msg);
+		return;
+	}
+	if (!g.dn) {
+		say(p, "rights", 1, "writeback_ou %s holds no written-back group (adminDescription Group_*)", ou);
+		return;
+	}
+	if (read_set(p->d, g.dn, "allowedAttributesEffective", &eff, &err))
+		say(p, "rights", 0, "cannot read the effective rights on %s: %s", g.dn, err.msg);
+	else if (!gb_map_get(eff, GB_DIRECTORY_ANCHOR_ATTR))
+		say(p, "rights", 0, "the bind account cannot write " GB_DIRECTORY_ANCHOR_ATTR " on written-back group %s: "
+			"grant Write property " GB_DIRECTORY_ANCHOR_ATTR " on group objects in %s (stamp-anchors; see the "
+			"README, \"The rights groupbridge needs\")", g.dn, ou);
+	else
+		say(p, "rights", 1, "the bind account can stamp the anchor on written-back group %s", g.dn);
+	gb_map_free(eff);
+	free(g.dn);
+}
+
 /* A case-insensitive strstr (SIDs are written "S-1-..." or "s-1-..."). */
 static const char *find_icase(const char *hay, const char *needle)
 {
@@ -374,6 +410,8 @@ int gb_directory_preflight(const gb_config *cfg, const char *const *containers, 
 	check_writable(&p);
 	for (i = 0; containers && containers[i]; i++)
 		check_container(&p, containers[i]);
+	if (cfg->migration.present && cfg->migration.writeback_ou)
+		check_writeback(&p, cfg->migration.writeback_ou);
 	check_soa(&p);
 	gb_directory_free(p.d);
 	return p.failed;

@@ -68,6 +68,31 @@ expect_rc "a group the account cannot write fails" 1
 expect_out "no right to write member is reported" "cannot write member"
 expect_out "the group is named" "CN=cc-blocked-$$,OU=Groups,$OU2"
 
+# The migration's writeback OU (issue 17: the AD rights the migration needs): stamp-anchors writes the anchor on the
+# groups Connect Sync wrote there; a written-back group the account cannot write fails, naming the attribute
+export_dir=$here/data/connect-sync/contoso-2016-upgraded
+WB1="OU=gbccwb-$$,$base"
+ad_ou DC1 "$WB1"
+printf 'dn: CN=Group_0ccc0000-0000-4000-8000-000000000001,%s\nobjectClass: group\nadminDescription: Group_0ccc0000-0000-4000-8000-000000000001\n\n' \
+	"$WB1" | ldap_on DC1 ldapadd >/dev/null
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU" "[migration]" \
+	"connect_sync_export = $export_dir" "tenant_domain = contoso.example" "writeback_ou = $WB1"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a delegated writeback OU passes" 0
+expect_out "the account may stamp the anchor there" "can stamp the anchor on written-back group CN=Group_0ccc0000"
+WB2="OU=gbccwb2-$$,$base"
+ad_ou DC1 "$WB2"
+printf 'dn: CN=Group_0ccc0000-0000-4000-8000-000000000002,%s\nobjectClass: group\nadminDescription: Group_0ccc0000-0000-4000-8000-000000000002\n\n' \
+	"$WB2" | ldap_on DC1 ldapadd >/dev/null
+ad_protect DC1 "CN=Group_0ccc0000-0000-4000-8000-000000000002,$WB2"
+printf 'dn: CN=Group_0ccc0000-0000-4000-8000-000000000002,%s\nchangetype: modify\ndelete: adminCount\n-\n' "$WB2" |
+	ldap_on DC1 ldapmodify >/dev/null
+gb_ini "$T/gb.ini" DC1 "[provisioning]" "target_container = OU=Groups,$OU" "[migration]" \
+	"connect_sync_export = $export_dir" "tenant_domain = contoso.example" "writeback_ou = $WB2"
+run "$GB_BIN" --config "$T/gb.ini" config check
+expect_rc "a written-back group the account cannot stamp fails" 1
+expect_out "it names the anchor attribute and the group" "cannot write msDS-ExternalDirectoryObjectId on written-back group CN=Group_0ccc0000-0000-4000-8000-000000000002"
+
 # Bound as Administrator the same container passes: the rights are computed for the bound account
 gb_ini --admin "$T/gb.ini" DC1 "[provisioning]" "target_container = CN=Users,$base"
 run "$GB_BIN" --config "$T/gb.ini" config check
