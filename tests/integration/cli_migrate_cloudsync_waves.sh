@@ -25,7 +25,7 @@ tenant_user "$T/tenant.json" u-w "$cw"
 for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Wave $n" members=u-w; done
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016" "writeback_ou = $WB" \
+	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
 	"cloudsync_job_id = $JOB" "cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2" "handoff_wave_size = 1"
 $GBTEST coexistence-export "$here/.." "$T/after"
