@@ -96,7 +96,7 @@ WINDOWS_SUITES := $(O)/tests/integration/test_directory $(sort $(wildcard tests/
 
 integration: $(O)/groupbridge $(INTEG_BINS)
 	@rc=0; GB_TEST_LOGS=$(O)/test-logs GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration ($(O))" $(INTEG_BINS) $(sort $(wildcard tests/integration/cli_*.sh)) || rc=1; \
-	$(MAKE) --no-print-directory integration-windows || rc=1; exit $$rc
+	if [ "$(INTEGRATION_WINDOWS)" != no ]; then $(MAKE) --no-print-directory integration-windows || rc=1; fi; exit $$rc
 
 integration-windows: $(O)/groupbridge $(INTEG_BINS)
 	@GB_TEST_LOGS=$(O)/test-logs/windows GB_TEST_WINDOWS=1 GB_TEST_VARIANT=windows GB_BIN=$(CURDIR)/$(O)/groupbridge sh tests/testbed/with-testbed.sh sh tests/run-suite.sh "integration windows ($(O))" $(WINDOWS_SUITES)
@@ -105,8 +105,13 @@ test: unit integration
 
 # AddressSanitizer and UndefinedBehaviorSanitizer build of everything, in its own build directory.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# The sanitizer pass runs the suites against the DCs directly, not a second time through the Windows personality:
+# the proxy changes the shapes of the answers, whose handling the direct pass already runs under the sanitizers
+# (test_directory and the unit tests drive the ranged, paged, referral and adminLimitExceeded paths through the proxy
+# and from recorded replies), and the second pass would add a quarter hour to make check on 2 cores.
 sanitize:
-	@$(MAKE) --no-print-directory O=build/asan OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit integration
+	@$(MAKE) --no-print-directory O=build/asan OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+		INTEGRATION_WINDOWS=no unit integration
 
 # libFuzzer targets: every tests/fuzz/fuzz_<name>.c, built with clang, AddressSanitizer and UBSan in $(O)/fuzz,
 # each run for FUZZ_SECONDS on its seeds in tests/fuzz/corpus/<name>/ (new inputs go to $(O)/fuzz/corpus/<name>/,
