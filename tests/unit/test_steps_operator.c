@@ -974,6 +974,8 @@ Test(leftout, scope_all_is_refused_while_groups_are_left_out, .init = setup, .fi
 	gb_store_free(st);
 	st = NULL;
 	fclose(ctx.out);
+	free(outbuf); /* the closed stream's buffer: open_ctx opens a new one over outbuf */
+	outbuf = NULL;
 	open_ctx("[provisioning]\nscope = all\ntarget_container = OU=G,DC=contoso,DC=com\n");
 	cr_assert_eq(gb_step_left_out_check(&ctx, &err), GB_ECONFIG);
 	cr_assert(strstr(err.msg, "scope = all would create 2 groups") && strstr(err.msg, "000000000032 (protected") &&
