@@ -16,24 +16,6 @@
 #define EXTPROP "extprop"
 #define APPROLE "approle"
 
-static int dupo(char **dst, const json_t *o, const char *key)
-{
-	const char *s = gb_graph__str(o, key);
-
-	*dst = NULL;
-	if (!s)
-		return 0;
-	*dst = gb_strdup(s);
-	return *dst ? 0 : -1;
-}
-
-static int require_id(const char *what, const char *id, gb_error *err)
-{
-	if (!id || !*id)
-		return gb_error_set(err, GB_EINVAL, "%s: an object id is needed", what);
-	return 0;
-}
-
 /* ---- extension properties ---- */
 
 void gb_graph_extension_list_free(gb_graph_extension_list *l)
@@ -64,7 +46,7 @@ static int on_ext(const json_t *item, void *ud, gb_error *err)
 	e = &p[l->n];
 	memset(e, 0, sizeof(*e));
 	l->n++;
-	if (dupo(&e->id, item, "id") || dupo(&e->name, item, "name") || dupo(&e->data_type, item, "dataType"))
+	if (gb_graph__dupstr(&e->id, item, "id") || gb_graph__dupstr(&e->name, item, "name") || gb_graph__dupstr(&e->data_type, item, "dataType"))
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!e->name)
 		return gb_error_set(err, GB_EPARSE, "an extension property record has no name");
@@ -139,7 +121,7 @@ int gb_graph_list_extension_properties(gb_graph *g, const char *app_object_id, g
 	int rc;
 
 	*out = NULL;
-	rc = require_id("listing extension properties", app_object_id, err);
+	rc = gb_graph__require_id("listing extension properties", app_object_id, err);
 	if (!rc && !(r.l = calloc(1, sizeof(*r.l))))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!rc) {
@@ -189,7 +171,7 @@ int gb_graph_create_extension_property(gb_graph *g, const char *app_object_id, c
 
 	*out = NULL;
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("creating an extension property", app_object_id, err);
+	rc = gb_graph__require_id("creating an extension property", app_object_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/applications/%s/extensionProperties", app_object_id);
 	if (!rc && !(body = json_pack("{s:s, s:s, s:b, s:[s]}", "name", short_name, "dataType", "String",
@@ -245,8 +227,8 @@ static int on_assignment(const json_t *item, void *ud, gb_error *err)
 	a = &p[l->n];
 	memset(a, 0, sizeof(*a));
 	l->n++;
-	if (dupo(&a->id, item, "id") || dupo(&a->principal_id, item, "principalId") ||
-	    dupo(&a->principal_type, item, "principalType") || dupo(&a->app_role_id, item, "appRoleId"))
+	if (gb_graph__dupstr(&a->id, item, "id") || gb_graph__dupstr(&a->principal_id, item, "principalId") ||
+	    gb_graph__dupstr(&a->principal_type, item, "principalType") || gb_graph__dupstr(&a->app_role_id, item, "appRoleId"))
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!a->principal_id)
 		return gb_error_set(err, GB_EPARSE, "an appRoleAssignment record has no principalId");
@@ -325,7 +307,7 @@ int gb_graph_list_app_role_assigned_to(gb_graph *g, const char *sp_id, gb_graph_
 	int rc;
 
 	*out = NULL;
-	rc = require_id("listing appRoleAssignedTo", sp_id, err);
+	rc = gb_graph__require_id("listing appRoleAssignedTo", sp_id, err);
 	if (!rc && !(r.l = calloc(1, sizeof(*r.l))))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!rc)
@@ -366,11 +348,11 @@ int gb_graph_assign_app_role(gb_graph *g, const char *sp_id, const char *princip
 	if (out)
 		*out = NULL;
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("assigning an app role", sp_id, err);
+	rc = gb_graph__require_id("assigning an app role", sp_id, err);
 	if (!rc)
-		rc = require_id("assigning an app role", principal_id, err);
+		rc = gb_graph__require_id("assigning an app role", principal_id, err);
 	if (!rc)
-		rc = require_id("assigning an app role", app_role_id, err);
+		rc = gb_graph__require_id("assigning an app role", app_role_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/servicePrincipals/%s/appRoleAssignedTo", sp_id);
 	if (!rc && !(body = json_pack("{s:s, s:s, s:s}", "principalId", principal_id, "resourceId", sp_id,
@@ -473,7 +455,7 @@ int gb_graph_cloudsync_group_role(gb_graph *g, const char *sp_id, char **out, gb
 
 	*out = NULL;
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("reading the Cloud Sync app roles", sp_id, err);
+	rc = gb_graph__require_id("reading the Cloud Sync app roles", sp_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/servicePrincipals/%s?$select=appRoles", sp_id);
 	if (!rc) {

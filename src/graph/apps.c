@@ -16,24 +16,6 @@
 
 #define URL_MAX (16 * 1024)
 
-static int dupo(char **dst, const json_t *o, const char *key)
-{
-	const char *s = gb_graph__str(o, key);
-
-	*dst = NULL;
-	if (!s)
-		return 0;
-	*dst = gb_strdup(s);
-	return *dst ? 0 : -1;
-}
-
-static int require_id(const char *what, const char *id, gb_error *err)
-{
-	if (!id || !*id)
-		return gb_error_set(err, GB_EINVAL, "%s: an object id is needed", what);
-	return 0;
-}
-
 /* ---- applications ---- */
 
 void gb_graph_app_free(gb_graph_app *a)
@@ -50,7 +32,7 @@ static int app_from(const json_t *o, gb_graph_app **out, gb_error *err)
 {
 	gb_graph_app *a = calloc(1, sizeof(*a));
 
-	if (!a || dupo(&a->id, o, "id") || dupo(&a->app_id, o, "appId") || dupo(&a->display_name, o, "displayName")) {
+	if (!a || gb_graph__dupstr(&a->id, o, "id") || gb_graph__dupstr(&a->app_id, o, "appId") || gb_graph__dupstr(&a->display_name, o, "displayName")) {
 		gb_graph_app_free(a);
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	}
@@ -266,7 +248,7 @@ int gb_graph_find_service_principal(gb_graph *g, const char *app_id, char **out,
 	int rc;
 
 	*out = NULL;
-	rc = require_id("finding a service principal", app_id, err);
+	rc = gb_graph__require_id("finding a service principal", app_id, err);
 	if (rc)
 		return rc;
 	if (!gb_graph__written(g, SP, app_id, &made)) {
@@ -291,7 +273,7 @@ int gb_graph_create_service_principal(gb_graph *g, const char *app_id, char **ou
 	int rc;
 
 	*out = NULL;
-	rc = require_id("creating a service principal", app_id, err);
+	rc = gb_graph__require_id("creating a service principal", app_id, err);
 	if (!rc && !(body = json_pack("{s:s}", "appId", app_id)))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!rc)

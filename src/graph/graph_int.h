@@ -289,5 +289,9 @@ int gb_graph__create(gb_graph *g, const char *url, const json_t *body, json_t **
 
 /* JSON accessors: NULL when absent or of another type. */
 const char *gb_graph__str(const json_t *o, const char *key);
+/* *dst = a copy of o's string key, or NULL when absent; -1 when out of memory (the caller names the object). */
+int gb_graph__dupstr(char **dst, const json_t *o, const char *key);
+/* GB_EINVAL naming what when id is NULL or empty, else 0. */
+int gb_graph__require_id(const char *what, const char *id, gb_error *err);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groupbridge/util.h"
+
 /* ---- URLs ---- */
 
 int gb_graph_url(gb_buf *b, gb_error *err, const char *fmt, ...)
@@ -43,6 +45,24 @@ const char *gb_graph__str(const json_t *o, const char *key)
 	json_t *v = o ? json_object_get(o, key) : NULL;
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int gb_graph__dupstr(char **dst, const json_t *o, const char *key)
+{
+	const char *s = gb_graph__str(o, key);
+
+	*dst = NULL;
+	if (!s)
+		return 0;
+	*dst = gb_strdup(s);
+	return *dst ? 0 : -1;
+}
+
+int gb_graph__require_id(const char *what, const char *id, gb_error *err)
+{
+	if (!id || !*id)
+		return gb_error_set(err, GB_EINVAL, "%s: an object id is needed", what);
+	return 0;
 }
 
 bool gb_graph_is_guid(const char *s)

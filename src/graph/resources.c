@@ -12,17 +12,6 @@
 
 #define URL_MAX (16 * 1024)
 
-static int dupo(char **dst, const json_t *o, const char *key)
-{
-	const char *s = gb_graph__str(o, key);
-
-	*dst = NULL;
-	if (!s)
-		return 0;
-	*dst = gb_strdup(s);
-	return *dst ? 0 : -1;
-}
-
 static gb_tri tri_of(const json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -32,13 +21,6 @@ static gb_tri tri_of(const json_t *o, const char *key)
 	if (json_is_false(v))
 		return GB_TRI_FALSE;
 	return GB_TRI_UNKNOWN;
-}
-
-static int require_id(const char *what, const char *id, gb_error *err)
-{
-	if (!id || !*id)
-		return gb_error_set(err, GB_EINVAL, "%s: an object id is needed", what);
-	return 0;
 }
 
 /* ---- writebackConfiguration (beta) ---- */
@@ -52,7 +34,7 @@ int gb_graph_get_writeback(gb_graph *g, const char *group_id, gb_tri *enabled, c
 	*enabled = GB_TRI_UNKNOWN;
 	*group_type = NULL;
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("reading writebackConfiguration", group_id, err);
+	rc = gb_graph__require_id("reading writebackConfiguration", group_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/beta/groups/%s?$select=id,writebackConfiguration", group_id);
 	if (!rc)
@@ -65,7 +47,7 @@ int gb_graph_get_writeback(gb_graph *g, const char *group_id, gb_tri *enabled, c
 		goto cleanup;
 	}
 	*enabled = tri_of(wb, "isEnabled");
-	if (dupo(group_type, wb, "onPremisesGroupType"))
+	if (gb_graph__dupstr(group_type, wb, "onPremisesGroupType"))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 cleanup:
 	json_decref(o);
@@ -80,7 +62,7 @@ int gb_graph_set_writeback(gb_graph *g, const char *group_id, bool enabled, cons
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("setting writebackConfiguration", group_id, err);
+	rc = gb_graph__require_id("setting writebackConfiguration", group_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/beta/groups/%s", group_id);
 	if (rc)
@@ -157,7 +139,7 @@ int gb_graph_get_sync_behavior(gb_graph *g, const char *group_id, bool *is_cloud
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("reading onPremisesSyncBehavior", group_id, err);
+	rc = gb_graph__require_id("reading onPremisesSyncBehavior", group_id, err);
 	/* $select as in Microsoft's own SOA scripts (the reference page says query parameters are not supported) */
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/groups/%s/onPremisesSyncBehavior?$select=id,isCloudManaged", group_id);
@@ -181,7 +163,7 @@ int gb_graph_set_sync_behavior(gb_graph *g, const char *group_id, bool is_cloud_
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("setting onPremisesSyncBehavior", group_id, err);
+	rc = gb_graph__require_id("setting onPremisesSyncBehavior", group_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/groups/%s/onPremisesSyncBehavior", group_id);
 	if (rc)
@@ -238,7 +220,7 @@ int gb_graph_get_sync_features(gb_graph *g, gb_graph_sync_features **out, gb_err
 	}
 	feat = json_object_get(v, "features");
 	f = calloc(1, sizeof(*f));
-	if (!f || dupo(&f->id, v, "id")) {
+	if (!f || gb_graph__dupstr(&f->id, v, "id")) {
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -287,7 +269,7 @@ int gb_graph_set_group_extension_value(gb_graph *g, const char *group_id, const 
 	int rc;
 
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("setting a group extension", group_id, err);
+	rc = gb_graph__require_id("setting a group extension", group_id, err);
 	if (!rc && value && utf16_units(value) > GB_GRAPH_EXTENSION_VALUE_MAX)
 		rc = gb_error_set(err, GB_EINVAL, "group %s: the value for %s has %zu characters; a String directory "
 				  "extension holds at most %d", group_id, ext_name, utf16_units(value),
@@ -361,7 +343,7 @@ int gb_graph_get_group_extension_value(gb_graph *g, const char *group_id, const 
 	*value = NULL;
 	memset(&e, 0, sizeof(e));
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("reading a group extension", group_id, err);
+	rc = gb_graph__require_id("reading a group extension", group_id, err);
 	/* the name goes into $select: it must be an extension name and nothing else */
 	if (!rc && (!gb_graph__extension_ok(ext_name) || ext_key(key, sizeof(key), group_id, ext_name)))
 		rc = gb_error_set(err, GB_EINVAL, "\"%s\" is not of the form extension_<app id without hyphens>_<name>",
@@ -451,13 +433,13 @@ int gb_graph_provision_on_demand(gb_graph *g, const char *sp_id, const char *job
 		return gb_error_set(err, GB_EINVAL, "provisionOnDemand takes one group and at most 5 members, not %zu",
 				    nmembers);
 	gb_buf_init(&url, URL_MAX);
-	rc = require_id("provisionOnDemand", sp_id, err);
+	rc = gb_graph__require_id("provisionOnDemand", sp_id, err);
 	if (!rc)
-		rc = require_id("provisionOnDemand", job_id, err);
+		rc = gb_graph__require_id("provisionOnDemand", job_id, err);
 	if (!rc)
-		rc = require_id("provisionOnDemand", rule_id, err);
+		rc = gb_graph__require_id("provisionOnDemand", rule_id, err);
 	if (!rc)
-		rc = require_id("provisionOnDemand", group_id, err);
+		rc = gb_graph__require_id("provisionOnDemand", group_id, err);
 	if (!rc)
 		rc = gb_graph_url(&url, err, "/v1.0/servicePrincipals/%s/synchronization/jobs/%s/provisionOnDemand", sp_id,
 				  job_id);
