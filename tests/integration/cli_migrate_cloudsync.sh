@@ -5,43 +5,25 @@
 # that would rename the groups (D7). The confirmed hand-over assigns the groups in waves, each smoke-tested with
 # provisionOnDemand and a read of the AD group's membership; it can be rolled back (the assignments groupbridge made
 # are removed) and done again; verify then checks AD against the same rules.
-. "$(dirname "$0")/lib_ad.sh"
+. "$(dirname "$0")/lib_cloudsync.sh"
 WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou_users DC1 "$WB" ca
 id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
 SP=00000016-0000-4000-8000-000000000001
 JOB=AAD2ADGroupProvisioning.fff03.1
-for n in 1 2 3; do
-	printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=ca-%s,%s\n\n' \
-		"$(id $n)" "$WB" "$(id $n)" $$ "$WB"
-done | ldap_on DC1 ldapadd >/dev/null
+cs_groups ca
 # The job as Microsoft ships it (membership to on-premises users off, the default cn), writing to the test DC as
 # the provisioning agent would.
 tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "00000016-0000-4000-8000-0000000000aa",
   "displayName": "contoso.com (Cloud Sync)",
   "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group", "displayName": "Group", "allowedMemberTypes": ["User"]}],
   "appRoleAssignedTo": [{"principalId": "'"$(id 3)"'", "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
-  "synchronization": {"jobs": [{"id": "'"$JOB"'", "target_container": "'"$WB"'",
-    "ad_ldap": {"uri": "'"$GB_TEST_DC1_LDAPS_URI"'", "bind_dn": "'"$GB_TEST_DC1_BIND_DN"'",
-                "password_file": "'"$GB_TEST_DC1_BIND_PASSWORD_FILE"'", "base": "'"$GB_TEST_DC1_BASE_DN"'"}}]}}]'
+  "synchronization": {"jobs": ['"$(cs_job '')"']}}]'
 tenant_user "$T/tenant.json" u-a "$ca"
 for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a; done
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
-	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
-	"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
-	"cloudsync_job_id = $JOB" "handoff_wave_size = 1"
-$GBTEST coexistence-export "$here/.." "$T/after"
-GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
-assignments() {
-	fake_control GET "/state?id=$SP" >"$T/sp.json"
-	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s=s.get('value',s); print(len(s['appRoleAssignedTo']))" "$T/sp.json"
-}
-ad_members() { ldap_on DC1 ldapsearch -LLL -b "CN=Group_$(id "$1"),$WB" -s base "(objectClass=group)" member | grep -c '^member:'; }
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm inventory >/dev/null 2>&1
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+cs_config
+cs_to_coexistence
 
 # D5: no point of no return before the hand-over plan was shown
 run $GB migrate run --yes --i-understand-this-is-irreversible

@@ -1,0 +1,49 @@
+# The Cloud Sync hand-over tests' fixture (cli_migrate_cloudsync*.sh; sources lib_ad.sh). A test sets
+# WB (its OU), SP (the Cloud Sync service principal's id), JOB (the synchronization job's id) and defines id N (the
+# object id of group N) before calling:
+#   cs_groups USER                  creates CN=Group_<id N>,WB for N = 1..3 in AD, each with the member CN=USER-$$,WB
+#   cs_job EXTRA                    the job's JSON for the tenant: id, target_container WB, EXTRA (JSON members, each
+#                                   followed by a comma) and the provisioning agent's LDAP connection to DC1
+#   cs_config EXTRA...              writes $T/gb.ini for a hand-over to the job (wave size 1, EXTRA lines in
+#                                   [migration]), the Connect Sync export after coexistence in $T/after, sets $GB
+#   cs_to_coexistence               runs the migration through inventory and coexistence (both confirmed)
+#   assignments                     how many app-role assignments the service principal holds (its state in $T/sp.json)
+#   ad_members N                    how many members group N holds in AD
+. "$(dirname "$0")/lib_ad.sh"
+
+cs_groups() {
+	for _n in 1 2 3; do
+		printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=%s-%s,%s\n\n' \
+			"$(id $_n)" "$WB" "$(id $_n)" "$1" $$ "$WB"
+	done | ldap_on DC1 ldapadd >/dev/null
+}
+
+cs_job() {
+	printf '{"id": "%s", "target_container": "%s", %s
+    "ad_ldap": {"uri": "%s", "bind_dn": "%s",
+                "password_file": "%s", "base": "%s"}}' "$JOB" "$WB" "$1" "$GB_TEST_DC1_LDAPS_URI" \
+		"$GB_TEST_DC1_BIND_DN" "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$GB_TEST_DC1_BASE_DN"
+}
+
+cs_config() {
+	gb_config "$T/gb.ini" DC1 "$WB" "groups = $(id 3)" "allowed_containers = $WB" 'cn = Append("Group_", [objectId])' \
+		"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
+		"tenant_domain = contoso.example" "handoff_target = cloudsync" "cloudsync_service_principal = $SP" \
+		"cloudsync_job_id = $JOB" "$@" "handoff_wave_size = 1"
+	$GBTEST coexistence-export "$here/.." "$T/after"
+	GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
+}
+
+cs_to_coexistence() {
+	$GB migrate run --yes >/dev/null 2>&1
+	$GB migrate confirm inventory >/dev/null 2>&1
+	$GB migrate run --yes >/dev/null 2>&1
+	$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+}
+
+assignments() {
+	fake_control GET "/state?id=$SP" >"$T/sp.json"
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s=s.get('value',s); print(len(s['appRoleAssignedTo']))" "$T/sp.json"
+}
+
+ad_members() { ldap_on DC1 ldapsearch -LLL -b "CN=Group_$(id "$1"),$WB" -s base "(objectClass=group)" member | grep -c '^member:'; }
