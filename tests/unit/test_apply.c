@@ -17,16 +17,21 @@
 
 static char dir[64];
 static gb_store *st;
+static gb_plan *p; /* each test's plan, empty at its start */
 
 static void setup(void)
 {
+	gb_error err;
+
 	gb_testfs_mkdtemp(dir, sizeof(dir), "apply");
 	st = gb_testfs_store(dir);
 	gb_log_setup(GB_LOG_QUIET, 0, stderr);
+	cr_assert_eq(gb_plan_new(&p, &err), 0, "%s", err.msg);
 }
 
 static void teardown(void)
 {
+	p = NULL;
 	gb_store_free(st);
 	gb_testfs_rmtree(dir);
 }
@@ -63,12 +68,10 @@ static char *records(void)
 
 Test(apply, ordering_is_data_same_object_and_created_groups)
 {
-	gb_plan *p;
 	gb_apply_order *ord;
 	gb_op *o;
 	gb_error err;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");            /* 0 */
 	gb_testfs_op(p, GB_OP_CREATE_GROUP, "g2", "CN=Two,OU=G,DC=t");            /* 1 */
 	o = gb_testfs_op(p, GB_OP_ADD_MEMBERS, "g2", "CN=Two,OU=G,DC=t");         /* 2: same object as 1, names 0 */
@@ -92,18 +95,15 @@ Test(apply, ordering_is_data_same_object_and_created_groups)
 	cr_assert_eq(ord->deps[5][0].op, 4);
 	gb_apply_order_free(ord);
 	gb_apply_order_free(NULL);
-	gb_plan_free(p);
 }
 
 Test(apply, every_kind_has_a_name_an_audited_operation_and_an_executor)
 {
 	gb_apply_opts o = opts();
 	gb_apply_result res;
-	gb_plan *p;
 	gb_error err;
 	int k;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	for (k = 0; k < GB_OP_KIND_COUNT; k++) {
 		char id[16];
 		cr_assert_str_neq(gb_op_kind_name((gb_op_kind)k), "unknown");
@@ -119,7 +119,6 @@ Test(apply, every_kind_has_a_name_an_audited_operation_and_an_executor)
 	cr_assert_eq(res.recorded, GB_OP_KIND_COUNT);
 	cr_assert_eq(res.applied, 2, "unmanage and hand-over");
 	cr_assert_eq(res.failed, GB_OP_KIND_COUNT - 2);
-	gb_plan_free(p);
 	cr_assert_str_eq(gb_op_kind_name(GB_OP_KIND_COUNT), "unknown");
 }
 
@@ -127,12 +126,10 @@ Test(apply, a_failed_operation_skips_the_later_operations_of_its_object_only)
 {
 	gb_apply_opts o = opts();
 	gb_apply_result res;
-	gb_plan *p;
 	gb_op *x;
 	char *text;
 	gb_error err;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t"); /* fails: no directory */
 	gb_testfs_attr(x, "description", "old", "new");
 	gb_testfs_op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
@@ -149,7 +146,6 @@ Test(apply, a_failed_operation_skips_the_later_operations_of_its_object_only)
 			       "group.unmanage CN=One,OU=G,DC=t skipped: an earlier operation on this group failed\n"
 			       "group.handoff CN=One,OU=G,DC=t skipped: an earlier operation on this group failed\n");
 	free(text);
-	gb_plan_free(p);
 }
 
 Test(apply, the_record_holds_every_attribute_before_and_after)
@@ -158,13 +154,11 @@ Test(apply, the_record_holds_every_attribute_before_and_after)
 	gb_apply_result res;
 	gb_audit_iter *it;
 	const gb_audit_record *r;
-	gb_plan *p;
 	gb_op *x;
 	gb_error err;
 	char name[32], before[32], after[32];
 	int i;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", "CN=One,OU=G,DC=t");
 	for (i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "attr%02d", i);
@@ -185,7 +179,6 @@ Test(apply, the_record_holds_every_attribute_before_and_after)
 	cr_assert_str_eq(r->outcome, "failed");
 	cr_assert(strstr(r->message, "no directory connection"), "%s", r->message);
 	gb_audit_iter_free(it);
-	gb_plan_free(p);
 }
 
 static int kv_hook(void *ctx, gb_store *s, const gb_op *o, const gb_apply_outcome *out, gb_error *err)
@@ -203,14 +196,12 @@ Test(apply, the_hook_runs_in_the_transaction_of_the_record)
 	gb_apply_opts o = opts();
 	gb_apply_result res;
 	gb_audit_verdict v;
-	gb_plan *p;
 	char *val = NULL;
 	int calls = 0;
 	gb_error err;
 
 	o.hook = kv_hook;
 	o.ctx = &calls;
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	gb_testfs_op(p, GB_OP_HANDOFF, "g1", "g1");
 	gb_testfs_op(p, GB_OP_HANDOFF, "boom", "boom");
 	gb_testfs_op(p, GB_OP_HANDOFF, "g3", "g3");
@@ -224,7 +215,6 @@ Test(apply, the_hook_runs_in_the_transaction_of_the_record)
 	cr_assert_eq(gb_store_kv_get(st, "boom", &val, &err), GB_ENOTFOUND);
 	cr_assert_eq(gb_audit_verify(st, NULL, &v, &err), 0);
 	cr_assert_eq(v.count, 1, "the record of the operation whose hook failed was rolled back with it");
-	gb_plan_free(p);
 }
 
 static int stop_after_first(void *ctx, gb_store *s, const gb_op *o, const gb_apply_outcome *out, gb_error *err)
@@ -238,30 +228,25 @@ Test(apply, a_stop_request_ends_the_apply_between_operations)
 {
 	gb_apply_opts o = opts();
 	gb_apply_result res;
-	gb_plan *p;
 	gb_error err;
 
 	gb_stop_install();
 	o.hook = stop_after_first;
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	gb_testfs_op(p, GB_OP_UNMANAGE, "g1", "CN=One,OU=G,DC=t");
 	gb_testfs_op(p, GB_OP_UNMANAGE, "g2", "CN=Two,OU=G,DC=t");
 	cr_assert_eq(gb_apply(p, &o, &res, &err), GB_EINTERRUPTED);
 	cr_assert_eq(res.recorded, 1);
 	cr_assert(strstr(err.msg, "stopped on request after 1 of 2 operations"), "%s", err.msg);
-	gb_plan_free(p);
 }
 
 Test(apply, a_group_add_refuses_an_attribute_it_does_not_write)
 {
 	gb_apply_opts o = opts();
 	gb_apply_result res;
-	gb_plan *p;
 	gb_op *x;
 	char *text;
 	gb_error err;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", "CN=One,OU=G,DC=t");
 	gb_testfs_attr(x, "cn", NULL, "One");
 	gb_testfs_attr(x, "mail", NULL, "one@example.com");
@@ -277,19 +262,15 @@ Test(apply, a_group_add_refuses_an_attribute_it_does_not_write)
 	cr_assert(strstr(text, "groupType \"universal\" is not a group type"), "%s", text);
 	cr_assert(strstr(text, "cn \"Four\" is not the value of the DN's RDN"), "%s", text);
 	free(text);
-	gb_plan_free(p);
 }
 
 Test(apply, options_are_checked)
 {
 	gb_apply_opts o = opts();
 	gb_apply_result res;
-	gb_plan *p;
 	gb_error err;
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
 	o.step = NULL;
 	cr_assert_eq(gb_apply(p, &o, &res, &err), GB_EINVAL);
 	cr_assert_eq(gb_apply(p, NULL, &res, &err), GB_EINVAL);
-	gb_plan_free(p);
 }
