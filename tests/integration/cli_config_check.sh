@@ -2,9 +2,6 @@
 # `config check` against the test bed: every probe passes on a good configuration, and each fails clearly on a wrong
 # password, a wrong Graph secret, and a server (the DC, or Graph) whose certificate authority is not configured. No
 # secret is printed.
-. "$(dirname "$0")/lib.sh"
-here=$(cd "$(dirname "$0")/.." && pwd)
-: "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 . "$(dirname "$0")/lib_ad.sh"
 cp "$here/data/tenants/small.json" "$T/tenant.json"
 fake_start "$T/tenant.json"
@@ -20,19 +17,20 @@ expect_out "graph probe passes" "graph    pass"
 expect_not "bind password not printed" "$password"
 expect_not "graph secret not printed" "$graph_secret"
 
-printf 'Wrong-Passw0rd!\n' >"$T/wrong"
-chmod 600 "$T/wrong"
-gb_ini --password-file "$T/wrong" "$T/gb.ini" DC1
-run "$GB_BIN" --config "$T/gb.ini" config check
+# check_with OPTION TEXT: config check with gb_ini's OPTION naming a file (mode 0600) that holds TEXT
+check_with() {
+	printf '%s\n' "$2" >"$T/wrong"
+	chmod 600 "$T/wrong"
+	gb_ini "$1" "$T/wrong" "$T/gb.ini" DC1
+	run "$GB_BIN" --config "$T/gb.ini" config check
+}
+check_with --password-file 'Wrong-Passw0rd!'
 expect_rc "wrong password fails" 1
 expect_out "ldap probe fails" "ldap     FAIL"
 expect_out "graph still passes" "graph    pass"
 expect_not "wrong password not printed" "Wrong-Passw0rd!"
 
-printf 'not-the-secret\n' >"$T/badsecret"
-chmod 600 "$T/badsecret"
-gb_ini --secret-file "$T/badsecret" "$T/gb.ini" DC1
-run "$GB_BIN" --config "$T/gb.ini" config check
+check_with --secret-file not-the-secret
 expect_rc "wrong Graph secret fails" 1
 expect_out "graph probe fails" "graph    FAIL"
 expect_not "wrong secret not printed" "not-the-secret"
