@@ -157,31 +157,38 @@ static char *tmpfile_with(const char *content, mode_t mode)
 	return path;
 }
 
-Test(secret, private_file_is_read_without_its_newline)
+/* Writes content to a new file of that mode, reads it as a secret into *s and removes it; returns what the read
+ * returned. */
+static int read_secret(const char *content, mode_t mode, char **s, gb_error *err)
 {
-	char *path = tmpfile_with("s3cret-value\r\n", 0600), *s = NULL;
-	gb_error err;
+	char *path = tmpfile_with(content, mode);
+	int rc = gb_secret_read_file(path, s, err);
 
-	cr_assert_eq(gb_secret_read_file(path, &s, &err), 0, "%s", err.msg);
-	cr_assert_str_eq(s, "s3cret-value");
-	gb_secret_free(s);
 	unlink(path);
 	free(path);
+	return rc;
+}
+
+Test(secret, private_file_is_read_without_its_newline)
+{
+	char *s = NULL;
+	gb_error err;
+
+	cr_assert_eq(read_secret("s3cret-value\r\n", 0600, &s, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(s, "s3cret-value");
+	gb_secret_free(s);
 }
 
 Test(secret, file_readable_by_others_is_refused_without_revealing_it)
 {
-	char *path = tmpfile_with("s3cret-value\n", 0644), *s = NULL;
+	char *s = NULL;
 	gb_error err;
 
-	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
+	cr_assert_eq(read_secret("s3cret-value\n", 0644, &s, &err), GB_ECONFIG);
 	cr_assert_null(s);
 	cr_assert(strstr(err.msg, "chmod 600") != NULL, "%s", err.msg);
 	cr_assert(strstr(err.msg, "s3cret") == NULL);
-	chmod(path, 0640);
-	cr_assert_eq(gb_secret_read_file(path, &s, &err), GB_ECONFIG);
-	unlink(path);
-	free(path);
+	cr_assert_eq(read_secret("s3cret-value\n", 0640, &s, &err), GB_ECONFIG);
 }
 
 Test(secret, empty_and_missing_files_are_refused)

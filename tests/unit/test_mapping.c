@@ -115,32 +115,30 @@ Test(mapping, switch_routes_on_display_name)
 	gb_mappings_free(m);
 }
 
+/* Evaluates both mappings of m for a group with that display name and GroupDN extension value (NULL: none) and
+ * checks the container and the cn they give. */
+static void expect_placed(gb_mappings *m, const char *name, const char *group_dn, const char *container, const char *cn)
+{
+	gb_cloud_group g = group(name, NULL, group_dn);
+	char *c = eval(m, GB_MAPPING_CONTAINER, &g), *n = eval(m, GB_MAPPING_CN, &g);
+
+	cr_assert_str_eq(c, container, "%s", name);
+	cr_assert_str_eq(n, cn, "%s", name);
+	free(c);
+	free(n);
+}
+
 Test(mapping, published_group_dn_expressions_restore_ou_and_cn)
 {
 	gb_mappings *m = mappings(container_expr, cn_expr);
-	gb_cloud_group g = group("Finance", NULL, "CN=Finance-App-Access,OU=Groups,DC=contoso,DC=com");
-	char *c = eval(m, GB_MAPPING_CONTAINER, &g), *cn = eval(m, GB_MAPPING_CN, &g);
 
-	cr_assert_str_eq(c, "OU=Groups,DC=contoso,DC=com");
-	cr_assert_str_eq(cn, "Finance-App-Access");
-	free(c);
-	free(cn);
+	expect_placed(m, "Finance", "CN=Finance-App-Access,OU=Groups,DC=contoso,DC=com", "OU=Groups,DC=contoso,DC=com",
+		      "Finance-App-Access");
 	/* an escaped comma in the CN comes back as a plain comma in the cn value (escaped again when the DN is built) */
-	g = group("Sales", NULL, "CN=Sales\\, EMEA,OU=Groups,DC=contoso,DC=com");
-	c = eval(m, GB_MAPPING_CONTAINER, &g);
-	cn = eval(m, GB_MAPPING_CN, &g);
-	cr_assert_str_eq(c, "OU=Groups,DC=contoso,DC=com");
-	cr_assert_str_eq(cn, "Sales, EMEA");
-	free(c);
-	free(cn);
+	expect_placed(m, "Sales", "CN=Sales\\, EMEA,OU=Groups,DC=contoso,DC=com", "OU=Groups,DC=contoso,DC=com",
+		      "Sales, EMEA");
 	/* no extension value: the default container and the default cn */
-	g = group("Sales", NULL, NULL);
-	c = eval(m, GB_MAPPING_CONTAINER, &g);
-	cn = eval(m, GB_MAPPING_CN, &g);
-	cr_assert_str_eq(c, "OU=Default,DC=contoso,DC=com");
-	cr_assert_str_eq(cn, "Sales_e9305786a271");
-	free(c);
-	free(cn);
+	expect_placed(m, "Sales", NULL, "OU=Default,DC=contoso,DC=com", "Sales_e9305786a271");
 	gb_mappings_free(m);
 }
 

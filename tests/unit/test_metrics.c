@@ -297,6 +297,26 @@ Test(metrics, parses_the_runs_table_times)
 	cr_assert_eq(gb_metrics_parse_time(NULL, &ms), GB_EPARSE);
 }
 
+/* The state database of the test, opened. */
+static gb_store *open_store(void)
+{
+	gb_store *st;
+	gb_error err;
+
+	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	return st;
+}
+
+/* What the health reader finds in st now. */
+static gb_metrics_health health(gb_store *st)
+{
+	gb_metrics_health h;
+	gb_error err;
+
+	cr_assert_eq(gb_metrics_health_read(st, &h, &err), 0, "%s", err.msg);
+	return h;
+}
+
 static void add_run(gb_store *st, const char *id, const char *command, const char *started, const char *ended,
 		    int exit_code)
 {
@@ -316,18 +336,15 @@ static void add_run(gb_store *st, const char *id, const char *command, const cha
 
 Test(metrics, health_reads_provisioning_passes_only)
 {
-	gb_store *st;
-	gb_error err;
-	gb_metrics_health h;
+	gb_store *st = open_store();
+	gb_metrics_health h = health(st);
 
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_metrics_health_read(st, &h, &err), 0, "%s", err.msg);
 	cr_assert(!h.last.present && !h.last_success.present && !h.unfinished.present);
 	add_run(st, "r1", "provision", "2026-11-24T08:00:00.000Z", "2026-11-24T08:00:05.000Z", 0);
 	add_run(st, "r2", "provision --allow-deletes", "2026-11-24T09:00:00.000Z", "2026-11-24T09:00:02.500Z", 1);
 	add_run(st, "r3", "provision on-demand", "2026-11-24T10:00:00.000Z", "2026-11-24T10:00:01.000Z", 0);
 	add_run(st, "r4", "migrate run", "2026-11-24T10:30:00.000Z", "2026-11-24T10:31:00.000Z", 0);
-	cr_assert_eq(gb_metrics_health_read(st, &h, &err), 0, "%s", err.msg);
+	h = health(st);
 	cr_assert_str_eq(h.last.id, "r2");
 	cr_assert_eq(h.last.exit_code, 1);
 	cr_assert_eq(h.last.ended_ms - h.last.started_ms, 2500);
@@ -335,7 +352,7 @@ Test(metrics, health_reads_provisioning_passes_only)
 	cr_assert_str_eq(h.last_success.id, "r1", "on-demand and migration runs are not passes");
 	cr_assert(!h.unfinished.present);
 	add_run(st, "r5", "provision", "2026-11-24T11:00:00.000Z", NULL, 0);
-	cr_assert_eq(gb_metrics_health_read(st, &h, &err), 0, "%s", err.msg);
+	h = health(st);
 	cr_assert_str_eq(h.unfinished.id, "r5");
 	cr_assert_eq(h.unfinished.exit_code, -1);
 	cr_assert_str_eq(h.last.id, "r2");
@@ -344,11 +361,10 @@ Test(metrics, health_reads_provisioning_passes_only)
 
 Test(metrics, verify_drift_is_summed_from_migration_verify)
 {
-	gb_store *st;
+	gb_store *st = open_store();
 	gb_error err;
 	gb_metrics_verify v;
 
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_metrics_verify_read(st, &v, &err), 0, "%s", err.msg);
 	cr_assert(!v.present);
 	cr_assert_eq(gb_store_exec(st,
