@@ -119,6 +119,15 @@ const gb_step *gb_migrate_find_step(const char *name)
 	return NULL;
 }
 
+void gb_step_ids_free(char **ids)
+{
+	size_t i;
+
+	for (i = 0; ids && ids[i]; i++)
+		free(ids[i]);
+	free(ids);
+}
+
 int gb_migrate_graph(gb_migrate_ctx *c, gb_graph **out, gb_error *err)
 {
 	int rc = 0;

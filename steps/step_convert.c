@@ -24,10 +24,8 @@
 #define ATTR_GROUP_TYPE "groupType"
 #define GROUP_TYPE_UNIVERSAL 0x8L
 
-static void ids_free(char **ids);
-
 /* The ids listed for conversion: convert_groups, then convert_groups_file (one or more a line, separated by commas
- * or white space, '#' starting a comment). *out is NULL-terminated, or NULL when none; free with ids_free. */
+ * or white space, '#' starting a comment). *out is NULL-terminated, or NULL when none; free with gb_step_ids_free. */
 static int listed(gb_migrate_ctx *c, char ***out, gb_error *err)
 {
 	const gb_config_migration *m = &c->cfg->migration;
@@ -70,20 +68,11 @@ static int listed(gb_migrate_ctx *c, char ***out, gb_error *err)
 	}
 	gb_buf_free(&b);
 	if (rc) {
-		ids_free(ids);
+		gb_step_ids_free(ids);
 		return rc;
 	}
 	*out = ids;
 	return 0;
-}
-
-static void ids_free(char **ids)
-{
-	size_t i;
-
-	for (i = 0; ids && ids[i]; i++)
-		free(ids[i]);
-	free(ids);
 }
 
 /* One operation of kind on target, with at most one attribute (name NULL: none). */
@@ -394,7 +383,7 @@ int gb_step_convert_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	}
 	if (!rc)
 		rc = gb_store_commit(c->st, err);
-	ids_free(ids);
+	gb_step_ids_free(ids);
 	if (rc) {
 		gb_plan_free(plan);
 		return rc;

@@ -46,24 +46,12 @@ static int group_ids(gb_migrate_ctx *c, const char *where, char ***out, size_t *
 	}
 	sqlite3_finalize(s);
 	if (rc) {
-		size_t i;
-		for (i = 0; i < *n; i++)
-			free(ids[i]);
-		free(ids);
+		gb_step_ids_free(ids);
 		*n = 0;
 		return rc;
 	}
 	*out = ids;
 	return 0;
-}
-
-static void ids_free(char **ids)
-{
-	size_t i;
-
-	for (i = 0; ids && ids[i]; i++)
-		free(ids[i]);
-	free(ids);
 }
 
 /* One provisioning pass restricted to ids. */
@@ -377,43 +365,64 @@ static int job_roles(gb_migrate_ctx *c, gb_graph *graph, char **role, gb_graph_r
 	return rc ? rc : gb_graph_list_app_role_assigned_to(graph, sp, have, err);
 }
 
+/* What the hand-over's plan and its confirmation both start from: the configuration checked, the groups (load_set;
+ * planning as there), the Graph client, the job reviewed, the job's app role and the assignments it holds. On failure
+ * some may be set: free with cs_close either way. */
+typedef struct {
+	gb_graph *graph; /* borrowed from the context */
+	ho_set set;
+	char *role;
+	gb_graph_role_assignment_list *have;
+} cs_job;
+
+static int cs_open(gb_migrate_ctx *c, bool planning, cs_job *j, gb_error *err)
+{
+	size_t renames = 0;
+	int rc;
+
+	memset(j, 0, sizeof(*j));
+	rc = cloudsync_config(c, err);
+	if (!rc)
+		rc = load_set(c, planning, &j->set, err);
+	if (!rc)
+		rc = gb_migrate_graph(c, &j->graph, err);
+	if (!rc)
+		rc = cloudsync_review(c, j->graph, &j->set, &renames, err);
+	if (!rc)
+		rc = job_roles(c, j->graph, &j->role, &j->have, err);
+	return rc;
+}
+
+static void cs_close(cs_job *j)
+{
+	gb_graph_role_assignment_list_free(j->have);
+	free(j->role);
+	set_clear(&j->set);
+}
+
 /* Handing the groups to a Cloud Sync job: the job is read and checked first; then one app-role assignment per group
  * not assigned yet, and the hand-over of every group not handed to the job yet (its record names the job). */
 static int cloudsync_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	const gb_config_migration *m = &c->cfg->migration;
-	gb_graph_role_assignment_list *have = NULL;
-	gb_graph *graph = NULL;
 	gb_plan *plan = NULL;
-	ho_set set = {0};
-	char *role = NULL;
-	size_t renames = 0;
+	cs_job j;
 	int rc;
 
 	*out = NULL;
-	rc = cloudsync_config(c, err);
-	if (!rc)
-		rc = load_set(c, true, &set, err);
-	if (!rc)
-		rc = gb_migrate_graph(c, &graph, err);
-	if (!rc)
-		rc = cloudsync_review(c, graph, &set, &renames, err);
-	if (!rc)
-		rc = job_roles(c, graph, &role, &have, err);
+	rc = cs_open(c, true, &j, err);
 	if (!rc)
 		rc = gb_plan_new(&plan, err);
 	if (!rc)
-		rc = wave_ops(c, &set, 0, set.n, role, have, !set.preview, plan, err);
+		rc = wave_ops(c, &j.set, 0, j.set.n, j.role, j.have, !j.set.preview, plan, err);
 	if (!rc)
 		fprintf(c->out, "%shanding %zu groups to the Cloud Sync job %s (service principal %s) in waves of %ld; "
 				"after each wave provisionOnDemand runs for one of its groups with synced members and "
 				"its AD membership is read back: the first wave whose group loses members stops the "
 				"hand-over\n",
-			set.preview ? "PREVIEW (before match, the inventory's ready groups): " : "", set.n,
+			j.set.preview ? "PREVIEW (before match, the inventory's ready groups): " : "", j.set.n,
 			m->cloudsync_job_id, m->cloudsync_service_principal, m->handoff_wave_size);
-	gb_graph_role_assignment_list_free(have);
-	free(role);
-	set_clear(&set);
+	cs_close(&j);
 	if (rc) {
 		gb_plan_free(plan);
 		return rc;
@@ -647,35 +656,21 @@ static int run_wave(gb_migrate_ctx *c, gb_graph *graph, const ho_set *set, size_
 static int cloudsync_confirm(gb_migrate_ctx *c, gb_error *err)
 {
 	const gb_config_migration *m = &c->cfg->migration;
-	gb_graph_role_assignment_list *have = NULL;
-	gb_graph *graph = NULL;
-	ho_set set = {0};
-	char *role = NULL;
-	size_t renames = 0, size = m->handoff_wave_size > 0 ? (size_t)m->handoff_wave_size : 10, from, wave = 0;
-	size_t assigned_n = 0;
+	size_t size = m->handoff_wave_size > 0 ? (size_t)m->handoff_wave_size : 10, from, wave = 0, assigned_n = 0;
+	cs_job j;
 	int rc;
 
-	rc = cloudsync_config(c, err);
-	if (!rc)
-		rc = load_set(c, false, &set, err);
-	if (!rc)
-		rc = gb_migrate_graph(c, &graph, err);
-	if (!rc)
-		rc = cloudsync_review(c, graph, &set, &renames, err);
-	if (!rc)
-		rc = job_roles(c, graph, &role, &have, err);
-	for (from = 0; !rc && from < set.n; from += size)
-		rc = run_wave(c, graph, &set, from, from + size < set.n ? from + size : set.n, role, have, ++wave,
-			      &assigned_n, err);
+	rc = cs_open(c, false, &j, err);
+	for (from = 0; !rc && from < j.set.n; from += size)
+		rc = run_wave(c, j.graph, &j.set, from, from + size < j.set.n ? from + size : j.set.n, j.role, j.have,
+			      ++wave, &assigned_n, err);
 	if (!rc) {
-		fprintf(c->out, "handed over to Cloud Sync: %zu groups in %zu waves (%zu new assignments)\n", set.n, wave,
-			assigned_n);
+		fprintf(c->out, "handed over to Cloud Sync: %zu groups in %zu waves (%zu new assignments)\n", j.set.n,
+			wave, assigned_n);
 		snprintf(c->confirmed, sizeof(c->confirmed), "handed over to the Cloud Sync job %s (%zu groups, %zu waves "
-			 "smoke-tested)", m->cloudsync_job_id, set.n, wave);
+			 "smoke-tested)", m->cloudsync_job_id, j.set.n, wave);
 	}
-	gb_graph_role_assignment_list_free(have);
-	free(role);
-	set_clear(&set);
+	cs_close(&j);
 	return rc;
 }
 
@@ -739,7 +734,7 @@ int gb_step_handoff_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *er
 		rc = group_ids(c, "handed_over <> 0", &ids, &n, err);
 	for (i = 0; !rc && i < n; i++)
 		rc = add_handoff(plan, ids[i], HANDED_TO_NOBODY, err);
-	ids_free(ids);
+	gb_step_ids_free(ids);
 	if (rc) {
 		gb_plan_free(plan);
 		return rc;
@@ -852,7 +847,7 @@ int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *e
 		rc = add_handoff(plan, ids[i], HANDED_TO_GROUPBRIDGE, err);
 	if (!rc && plan->nops)
 		rc = apply_handoff(c, plan, err);
-	ids_free(ids);
+	gb_step_ids_free(ids);
 	ids = NULL;
 	if (!rc)
 		rc = group_ids(c, "handed_over = 1", &ids, &n, err);
@@ -864,7 +859,7 @@ int gb_step_handoff_confirm(gb_migrate_ctx *c, const char *evidence, gb_error *e
 	}
 	gb_plan_free(plan);
 	gb_provision_result_clear(&res);
-	ids_free(ids);
+	gb_step_ids_free(ids);
 	return rc;
 }
 
@@ -951,6 +946,6 @@ int gb_step_verify_collect(gb_migrate_ctx *c, gb_error *err)
 	if (!rc)
 		fprintf(c->out, "verified: the %zu handed-over groups hold exactly the members the rules expect\n", n);
 	gb_provision_result_clear(&res);
-	ids_free(ids);
+	gb_step_ids_free(ids);
 	return rc;
 }

@@ -101,6 +101,9 @@ int gb_step_version_compare(const char *a, const char *b, int *cmp, gb_error *er
 /* The detail recorded with a step's state ("" when none); *out: free(). */
 int gb_step_detail(gb_migrate_ctx *c, const char *step, char **out, gb_error *err);
 
+/* Frees a NULL-terminated array of group ids and its strings; NULL is allowed. */
+void gb_step_ids_free(char **ids);
+
 /* An empty plan, for steps that only read. */
 int gb_step_no_changes(gb_migrate_ctx *c, gb_plan **out, gb_error *err);
 
