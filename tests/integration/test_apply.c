@@ -115,20 +115,47 @@ static gb_ad_group *read_group(const char *dn)
 	return g;
 }
 
+static gb_plan *new_plan(void)
+{
+	gb_plan *p;
+	gb_error err;
+
+	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	return p;
+}
+
+/* Adds to p the creation of group id as CN=cn,ou (written to dn, 300 bytes) with its cn; returns the operation. */
+static gb_op *create_op(gb_plan *p, const char *id, const char *ou, const char *cn, char *dn)
+{
+	gb_op *x;
+
+	snprintf(dn, 300, "CN=%s,%s", cn, ou);
+	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, id, dn);
+	gb_testfs_attr(x, "cn", NULL, cn);
+	return x;
+}
+
+/* Checks the anchor of the group at dn (want NULL: none). */
+static void expect_anchor(const char *dn, const char *want)
+{
+	gb_ad_group *g = read_group(dn);
+
+	if (want)
+		cr_assert_str_eq(g->anchor, want, "%s", dn);
+	else
+		cr_assert_null(g->anchor, "%s", dn);
+	gb_ad_group_free(g);
+}
+
 Test(apply_ldap, a_group_is_added_with_the_attributes_of_its_plan_its_group_type_included)
 {
 	const char *ou = make_ou("create");
 	char dn[300];
-	gb_plan *p;
-	gb_op *x;
+	gb_plan *p = new_plan();
+	gb_op *x = create_op(p, "00000077-0000-4000-8000-000000000001", ou, "Global One", dn);
 	gb_ad_group *g;
 	gb_apply_result res;
-	gb_error err;
 
-	snprintf(dn, sizeof(dn), "CN=Global One,%s", ou);
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "00000077-0000-4000-8000-000000000001", dn);
-	gb_testfs_attr(x, "cn", NULL, "Global One");
 	gb_testfs_attr(x, "groupType", NULL, "-2147483646"); /* global security: before, every add was universal */
 	gb_testfs_attr(x, "description", NULL, "from the plan");
 	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_00000077-0000-4000-8000-000000000001");
@@ -137,8 +164,8 @@ Test(apply_ldap, a_group_is_added_with_the_attributes_of_its_plan_its_group_type
 	g = read_group(dn);
 	cr_assert_eq(g->group_type, GB_GROUP_TYPE_GLOBAL_SECURITY);
 	cr_assert_str_eq(g->description, "from the plan");
-	cr_assert_str_eq(g->anchor, "Group_00000077-0000-4000-8000-000000000001");
 	gb_ad_group_free(g);
+	expect_anchor(dn, "Group_00000077-0000-4000-8000-000000000001");
 	gb_plan_free(p);
 }
 
@@ -146,16 +173,12 @@ Test(apply_ldap, a_replace_of_more_than_sixteen_attributes_is_sent_whole)
 {
 	const char *ou = make_ou("many");
 	char dn[300], v[32];
-	gb_plan *p;
+	int i;
+	gb_plan *p = new_plan();
 	gb_op *x;
 	gb_ad_group *g;
-	gb_error err;
-	int i;
 
-	snprintf(dn, sizeof(dn), "CN=Many,%s", ou);
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", dn);
-	gb_testfs_attr(x, "cn", NULL, "Many");
+	create_op(p, "g1", ou, "Many", dn);
 	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "g1", dn);
 	/* sixteen replaces, then the seventeenth: before, everything after the sixteenth was dropped unsaid */
 	for (i = 0; i < 16; i++) {
@@ -175,19 +198,12 @@ Test(apply_ldap, add_if_absent_and_delete_if_equal_never_touch_another_value)
 {
 	const char *ou = make_ou("values");
 	char a[300], b[300];
-	gb_plan *p;
+	gb_plan *p = new_plan();
 	gb_op *x;
-	gb_ad_group *g;
 	gb_apply_result res;
-	gb_error err;
 
-	snprintf(a, sizeof(a), "CN=Stamped,%s", ou);
-	snprintf(b, sizeof(b), "CN=Taken,%s", ou);
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "a", a);
-	gb_testfs_attr(x, "cn", NULL, "Stamped");
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "b", b);
-	gb_testfs_attr(x, "cn", NULL, "Taken");
+	create_op(p, "a", ou, "Stamped", a);
+	x = create_op(p, "b", ou, "Taken", b);
 	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_somebody-else");
 	x = gb_testfs_op(p, GB_OP_ADD_VALUE, "a", a);
 	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, NULL, "Group_a");
@@ -196,15 +212,11 @@ Test(apply_ldap, add_if_absent_and_delete_if_equal_never_touch_another_value)
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 3);
 	cr_assert_eq(res.failed, 1);
-	g = read_group(a);
-	cr_assert_str_eq(g->anchor, "Group_a");
-	gb_ad_group_free(g);
-	g = read_group(b);
-	cr_assert_str_eq(g->anchor, "Group_somebody-else");
-	gb_ad_group_free(g);
+	expect_anchor(a, "Group_a");
+	expect_anchor(b, "Group_somebody-else");
 	gb_plan_free(p);
 
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	p = new_plan();
 	x = gb_testfs_op(p, GB_OP_DELETE_VALUE, "b", b); /* not the value there: fails, the value stays */
 	gb_testfs_attr(x, GB_DIRECTORY_ANCHOR_ATTR, "Group_b", NULL);
 	x = gb_testfs_op(p, GB_OP_DELETE_VALUE, "a", a);
@@ -212,12 +224,8 @@ Test(apply_ldap, add_if_absent_and_delete_if_equal_never_touch_another_value)
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 1);
 	cr_assert_eq(res.failed, 1);
-	g = read_group(a);
-	cr_assert_null(g->anchor);
-	gb_ad_group_free(g);
-	g = read_group(b);
-	cr_assert_str_eq(g->anchor, "Group_somebody-else");
-	gb_ad_group_free(g);
+	expect_anchor(a, NULL);
+	expect_anchor(b, "Group_somebody-else");
 	gb_plan_free(p);
 }
 
@@ -232,15 +240,11 @@ Test(apply_ldap, the_engine_sets_the_fence_before_anything_is_sent)
 	const gb_audit_record *r;
 	gb_error err;
 
-	snprintf(dn, sizeof(dn), "CN=Inside,%s", ou);
 	snprintf(cn, sizeof(cn), "Outside-%ld", (long)getpid());
-	snprintf(elsewhere, sizeof(elsewhere), "CN=%s,%s", cn, env("GB_TEST_DC1_BASE_DN"));
 	cr_assert_eq(gb_directory_set_fence(dir, env("GB_TEST_DC1_BASE_DN"), &err), 0);
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "in", dn);
-	gb_testfs_attr(x, "cn", NULL, "Inside");
-	x = gb_testfs_op(p, GB_OP_CREATE_GROUP, "out", elsewhere);
-	gb_testfs_attr(x, "cn", NULL, cn);
+	p = new_plan();
+	create_op(p, "in", ou, "Inside", dn);
+	create_op(p, "out", env("GB_TEST_DC1_BASE_DN"), cn, elsewhere);
 	res = apply(p, ou, 0);
 	cr_assert_eq(res.applied, 1);
 	cr_assert_eq(res.failed, 1, "the fence given to the engine replaced the wider one the directory had");
@@ -252,7 +256,7 @@ Test(apply_ldap, the_engine_sets_the_fence_before_anything_is_sent)
 	gb_audit_iter_free(it);
 	gb_plan_free(p);
 	/* no fence: no LDAP write at all */
-	cr_assert_eq(gb_plan_new(&p, &err), 0);
+	p = new_plan();
 	x = gb_testfs_op(p, GB_OP_SET_ATTRS, "in", dn);
 	gb_testfs_attr(x, "description", NULL, "x");
 	res = apply(p, NULL, 0);
