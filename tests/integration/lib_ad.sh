@@ -8,7 +8,7 @@
 #   ad_users DC OU NAME...          creates users CN=NAME,OU and prints "NAME=objectGUID" lines ("-" in NAME as "_")
 #   ad_ou_users DC OU NAME...       ad_ou, then users CN=NAME-$$ under OU; sets the variable NAME to each one's objectGUID
 #   ad_numbered_users DC OU PREFIX N  creates OU (ad_ou) and N users PREFIX1-<pid> .. PREFIXN-<pid> in it; their
-#                                   ad_users lines go to $T/guids
+#                                   ad_users lines go to $T/guids; checks (expect) that there are N
 #   ad_sid DC BASE FILTER           prints the objectSid (S-1-5-...) of the one entry FILTER finds below BASE
 #   ad_protect DC DN                makes DN look as AdminSDHolder leaves a protected object: adminCount 1 and
 #                                   AdminSDHolder's security descriptor, whose DACL is protected from inheritance (so
@@ -37,6 +37,7 @@
 #   fake_control METHOD PATH [JSON] calls the fake's control API (PATH below /_fake), prints the reply
 #   fake_faults RULES               replaces the fake's fault rules with RULES (the inside of a JSON list)
 #   graph_paths                     the paths of the requests the fake served, token requests left out
+#   fired                           how many times the fake's fault rules fired in all
 #   tenant_new FILE [K=V|K:=JSON]...            a tenant with no objects (tests/support/gbtest.py tenant new)
 #   tenant_user FILE ID GUID|null [K=V...]      adds a user synced from AD (null: cloud-only)
 #   tenant_group FILE ID NAME [members=A,B] [K=V...]
@@ -51,6 +52,7 @@
 #                                   [provisioning] target_container = OU=Groups,OU and the EXTRA lines after it
 #   provision_start DC OU [EXTRA...]  starts the fake on $T/tenant.json and writes $T/gb.ini for the groups listed in
 #                                   $T/tenant.json.groups (and EXTRA lines); $GB is groupbridge with it and $GB_DB
+#   short_ini                       writes $T/short.ini: $T/gb.ini tolerating only 2 s of throttling per run
 [ -n "${_gb_lib_sh:-}" ] || . "$(dirname "$0")/lib.sh"
 : "${GB_TEST_DC1_LDAPS_URI:?run under tests/testbed/with-testbed.sh}"
 export LDAPTLS_CACERT="$GB_TEST_CA_DIR/ca.pem"
@@ -98,6 +100,7 @@ ad_numbered_users() {
 	_names=""
 	for _i in $(seq 1 "$4"); do _names="$_names $3$_i-$$"; done
 	ad_users "$1" "$2" $_names >"$T/guids"
+	expect "$4 users created" test "$(wc -l <"$T/guids")" = "$4"
 }
 
 ad_sid() {
@@ -205,6 +208,7 @@ fake_start() {
 fake_control() { $GBTEST control "$GB_TEST_GRAPH_CONTROL" "$GB_TEST_CA_DIR/ca.pem" "$1" "$2" "${3:-}"; }
 fake_mutate() { fake_control POST /mutate "$1" >/dev/null; }
 fake_faults() { fake_control POST /faults "{\"clear\": true, \"rules\": [$1]}" >/dev/null; }
+fired() { fake_control GET /faults | python3 -c 'import json,sys; print(sum(r.get("fired", 0) for r in json.load(sys.stdin)["rules"]))'; }
 graph_paths() {
 	fake_control GET /log | python3 -c 'import json,sys; print("\n".join(r["path"] for r in json.load(sys.stdin)["value"]))' |
 		grep -v 'oauth2/v2.0/token'
@@ -241,4 +245,8 @@ provision_start() {
 	fake_start "$T/tenant.json"
 	gb_config "$T/gb.ini" "$_dc" "$_ou" "groups_file = $T/tenant.json.groups" "$@"
 	GB="$GB_BIN --config $T/gb.ini --state $GB_DB"
+}
+
+short_ini() {
+	awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
 }
