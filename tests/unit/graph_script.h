@@ -178,6 +178,18 @@ static inline gb_graph *script_client(script *s, const char *graph_url, const ch
 	return g;
 }
 
+/* Declares s, a script of the first n replies of the array r, and g, a client it answers (script_client with its
+ * defaults), made from cfg. SCRIPT_END frees the client and the configuration. */
+#define SCRIPT_START(r, n)                                                                                         \
+	script s = {r, n};                                                                                         \
+	gb_config *cfg = NULL;                                                                                     \
+	gb_graph *g = script_client(&s, NULL, NULL, &cfg)
+#define SCRIPT_END()                                                                                               \
+	do {                                                                                                       \
+		gb_graph_free(g);                                                                                  \
+		gb_config_free(cfg);                                                                               \
+	} while (0)
+
 /* How many log lines contain needle. */
 static inline size_t script_count(const script *s, const char *needle)
 {

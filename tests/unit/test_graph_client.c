@@ -129,9 +129,7 @@ Test(graph_engine, a_throttled_request_waits_and_429s_are_counted_apart)
 	script_reply r[] = {{"GET", "/v1.0/groups/" GRP "?", 429, NULL, "2", 1},
 			    {"GET", "/v1.0/groups/" GRP "?", 503, NULL, "1", 1},
 			    {"GET", "/v1.0/groups/" GRP "?", 200, OK_GROUP, NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	gb_cloud_group *grp = NULL;
 	gb_error err;
 
@@ -141,17 +139,14 @@ Test(graph_engine, a_throttled_request_waits_and_429s_are_counted_apart)
 	cr_assert_eq(gb_graph_get_stats(g)->wait_ms, 3000);
 	cr_assert_eq(gb_graph_get_stats(g)->requests, 4, "three attempts and the token");
 	gb_cloud_group_free(grp);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_engine, a_401_renews_the_token_once_then_fails)
 {
 	script_reply r[] = {{"GET", "/v1.0/groups/" GRP "?", 401, "{\"error\":{\"code\":\"InvalidAuthenticationToken\","
 								    "\"message\":\"expired\"}}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 1);
 	gb_cloud_group *grp = NULL;
 	gb_error err;
 
@@ -160,17 +155,14 @@ Test(graph_engine, a_401_renews_the_token_once_then_fails)
 	cr_assert_eq(gb_graph_get_stats(g)->token_requests, 2);
 	cr_assert_eq(gb_graph_get_stats(g)->auth_retries, 1);
 	cr_assert(strstr(err.msg, "GET /v1.0/groups/" GRP) == err.msg, "%s", err.msg);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_engine, reads_are_retried_after_a_transport_failure)
 {
 	script_reply r[] = {{"GET", "/v1.0/groups/" GRP "?", 0, NULL, NULL, 2, GB_GRAPH_XFER_BROKEN},
 			    {"GET", "/v1.0/groups/" GRP "?", 200, OK_GROUP, NULL, 0}};
-	script s = {r, 2};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 2);
 	gb_cloud_group *grp = NULL;
 	gb_error err;
 
@@ -178,8 +170,7 @@ Test(graph_engine, reads_are_retried_after_a_transport_failure)
 	cr_assert_eq(gb_graph_get_stats(g)->net_retries, 2);
 	cr_assert_eq(s.calls, 3);
 	gb_cloud_group_free(grp);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #1: provisionOnDemand's result is in "key" ---- */
@@ -193,9 +184,7 @@ Test(graph_engine, reads_are_retried_after_a_transport_failure)
 Test(graph_fidelity, provision_on_demand_reads_the_documented_example_3_reply)
 {
 	script_reply r[] = {{"POST", POD_URL, 200, POD_EXAMPLE_3, NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 1);
 	const char *members[] = {"cbc86211-6ada-4803-b73f-8039cf56d8a2", "2bc86211-6ada-4803-b73f-8039cf56d8a2"};
 	char *result = NULL, *details = NULL;
 	json_t *body;
@@ -215,8 +204,7 @@ Test(graph_fidelity, provision_on_demand_reads_the_documented_example_3_reply)
 	json_decref(body);
 	free(result);
 	free(details);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, provision_on_demand_failure_in_key_surfaces_as_failure)
@@ -355,9 +343,7 @@ Test(graph_fidelity, a_saved_delta_link_that_fails_with_a_4xx_means_read_everyth
 		{"GET", "/v1.0/groups/delta?$select=", 200,
 		 "{\"@odata.deltaLink\":\"https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=new\",\"value\":["
 		 OK_GROUP "]}", NULL, 0}};
-	script s = {r, 2};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 2);
 	char path[600], *link = NULL;
 	gb_store *st = temp_store(path, sizeof(path));
 	gb_graph_delta_info info;
@@ -377,17 +363,14 @@ Test(graph_fidelity, a_saved_delta_link_that_fails_with_a_4xx_means_read_everyth
 	cr_assert(strstr(link, "deltatoken=new") != NULL, "%s", link);
 	free(link);
 	drop_store(st, path);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, a_saved_delta_link_refused_for_permissions_is_kept)
 {
 	script_reply r[] = {{"GET", "$deltatoken=old", 403, "{\"error\":{\"code\":\"Authorization_RequestDenied\","
 							    "\"message\":\"Insufficient privileges\"}}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 1);
 	char path[600], *link = NULL;
 	gb_store *st = temp_store(path, sizeof(path));
 	gb_error err;
@@ -398,8 +381,7 @@ Test(graph_fidelity, a_saved_delta_link_refused_for_permissions_is_kept)
 	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "the link stays");
 	free(link);
 	drop_store(st, path);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 #define PAGE1                                                                                                      \
@@ -412,9 +394,7 @@ Test(graph_fidelity, an_expired_next_link_reads_the_listing_again_from_the_start
 							  "\"message\":\"expired\"}}", NULL, 1},
 			    {"GET", "$skiptoken=p2", 200, PAGE2, NULL, 0},
 			    {"GET", "/v1.0/groups?$select=", 200, PAGE1, NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	gb_cloud_group *all = NULL;
 	size_t n = 0;
 	gb_error err;
@@ -423,8 +403,7 @@ Test(graph_fidelity, an_expired_next_link_reads_the_listing_again_from_the_start
 	cr_assert_eq(n, 2, "each group once: what was read before the restart is forgotten");
 	cr_assert_eq(script_count(&s, "GET /v1.0/groups?$select="), 2);
 	gb_graph_groups_free(all, n);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 #define MEMBERS "/v1.0/groups/" GRP "/members?$select=id&$top=999"
@@ -439,9 +418,7 @@ Test(graph_fidelity, an_expired_member_page_token_reads_the_group_again)
 							  "\"gone\"}}", NULL, 1},
 			    {"GET", "$skiptoken=m2", 200, MPAGE2, NULL, 0},
 			    {"GET", MEMBERS, 200, MPAGE1, NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	gb_cloud_group grp;
 	gb_error err;
 
@@ -453,8 +430,7 @@ Test(graph_fidelity, an_expired_member_page_token_reads_the_group_again)
 	cr_assert_str_eq(grp.members[1].id, "u2");
 	grp.id = NULL;
 	gb_cloud_group_clear(&grp);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #6: a GroupDN value over 256 characters is refused before it is sent ---- */
@@ -464,9 +440,7 @@ Test(graph_fidelity, an_expired_member_page_token_reads_the_group_again)
 Test(graph_fidelity, an_extension_value_over_256_characters_is_refused_unsent)
 {
 	script_reply r[] = {{"PATCH", "/v1.0/groups/" GRP, 204, NULL, NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 1);
 	char dn[400];
 	gb_error err;
 
@@ -483,8 +457,7 @@ Test(graph_fidelity, an_extension_value_over_256_characters_is_refused_unsent)
 	memset(dn, 'b', 256);
 	cr_assert_eq(gb_graph_set_group_extension_value(g, GRP, EXTN, dn, &err), 0, "%s", err.msg);
 	cr_assert_eq(s.calls, 1);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- reading one group's extension value (escaped; the steps used to build this URL by hand) ---- */
@@ -494,9 +467,7 @@ Test(graph_fidelity, a_group_extension_value_is_read_through_an_escaped_url)
 	script_reply r[] = {{"GET", "?$select=id," EXTN, 200,
 			     "{\"id\":\"" GRP "\",\"" EXTN "\":\"CN=A,OU=B,DC=c\"}", NULL, 1},
 			    {"GET", "?$select=id," EXTN, 200, "{\"id\":\"" GRP "\"}", NULL, 0}};
-	script s = {r, 2};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 2);
 	char *v = NULL;
 	gb_error err;
 
@@ -509,8 +480,7 @@ Test(graph_fidelity, a_group_extension_value_is_read_through_an_escaped_url)
 	cr_assert_eq(gb_graph_get_group_extension_value(g, GRP, "id,displayName&$expand=members", &v, &err),
 		     GB_EINVAL);
 	cr_assert_eq(s.calls, 2, "a name that is not an extension never reaches a URL");
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #9: a POST that creates an object is never replayed blindly ---- */
@@ -527,9 +497,7 @@ Test(graph_fidelity, a_timed_out_create_is_looked_up_before_it_is_sent_again)
 						   "object with the same value for property identifierUris already exists.\"}}",
 		 NULL, 0},
 		{"GET", APPS_FILTER, 200, "{\"value\":[" APP_JSON "]}", NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	gb_graph_app *app = NULL;
 	gb_error err;
 
@@ -537,8 +505,7 @@ Test(graph_fidelity, a_timed_out_create_is_looked_up_before_it_is_sent_again)
 	cr_assert_str_eq(app->app_id, "22222222-bbbb-4bbb-8bbb-000000000002");
 	cr_assert_eq(script_count(&s, "POST /v1.0/applications"), 1, "the POST was not replayed:\n%s", s.log);
 	gb_graph_app_free(app);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, a_timed_out_create_that_did_nothing_is_sent_again)
@@ -547,9 +514,7 @@ Test(graph_fidelity, a_timed_out_create_that_did_nothing_is_sent_again)
 		{"POST", "/v1.0/servicePrincipals", 0, NULL, NULL, 1, GB_GRAPH_XFER_BROKEN},
 		{"POST", "/v1.0/servicePrincipals", 201, "{\"id\":\"33333333-cccc-4ccc-8ccc-000000000003\"}", NULL, 0},
 		{"GET", "/v1.0/servicePrincipals?$filter=", 200, "{\"value\":[]}", NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	char *sp = NULL;
 	gb_error err;
 
@@ -559,8 +524,7 @@ Test(graph_fidelity, a_timed_out_create_that_did_nothing_is_sent_again)
 	cr_assert_eq(script_count(&s, "POST /v1.0/servicePrincipals"), 2);
 	cr_assert(script_count(&s, "GET /v1.0/servicePrincipals?$filter=") >= 1, "looked up first:\n%s", s.log);
 	free(sp);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, a_timed_out_app_role_assignment_is_looked_up)
@@ -569,17 +533,14 @@ Test(graph_fidelity, a_timed_out_app_role_assignment_is_looked_up)
 		{"POST", "/appRoleAssignedTo", 0, NULL, NULL, 1, GB_GRAPH_XFER_BROKEN},
 		{"GET", "/appRoleAssignedTo", 200, "{\"value\":[{\"id\":\"x\",\"principalId\":\"" GRP "\",\"appRoleId\":"
 						   "\"1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f\"}]}", NULL, 0}};
-	script s = {r, 2};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 2);
 	gb_error err;
 
 	cr_assert_eq(gb_graph_assign_app_role(g, "eeeeeeee-5555-4555-8555-000000000001", GRP,
 					      "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", NULL, &err),
 		     0, "%s", err.msg);
 	cr_assert_eq(script_count(&s, "POST /v1.0/servicePrincipals"), 1);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #10: reads after writes wait for Graph's eventual consistency; #11: v1.0 ---- */
@@ -592,9 +553,7 @@ Test(graph_fidelity, the_source_of_authority_read_back_waits_for_the_write)
 		{"PATCH", OPSB, 204, NULL, NULL, 0},
 		{"GET", OPSB, 200, "{\"value\":{\"isCloudManaged\":false}}", NULL, 2},
 		{"GET", OPSB, 200, "{\"value\":{\"isCloudManaged\":true}}", NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	bool cm = false;
 	gb_error err;
 
@@ -604,8 +563,7 @@ Test(graph_fidelity, the_source_of_authority_read_back_waits_for_the_write)
 	cr_assert_eq(script_count(&s, "GET " OPSB), 3);
 	cr_assert_eq(gb_graph_get_stats(g)->settle_reads, 2);
 	cr_assert_eq(script_count(&s, "/beta/"), 0, "onPremisesSyncBehavior is on v1.0:\n%s", s.log);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, the_patch_reply_says_what_graph_holds)
@@ -613,15 +571,12 @@ Test(graph_fidelity, the_patch_reply_says_what_graph_holds)
 	script_reply r[] = {{"PATCH", OPSB, 200,
 			     "{\"@odata.type\":\"#microsoft.graph.onPremisesSyncBehavior\",\"id\":\"" GRP "\","
 			     "\"isCloudManaged\":false}", NULL, 0}};
-	script s = {r, 1};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 1);
 	gb_error err;
 
 	cr_assert_eq(gb_graph_set_sync_behavior(g, GRP, true, &err), GB_ECONFLICT);
 	cr_assert(strstr(err.msg, "isCloudManaged false") != NULL, "%s", err.msg);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, a_just_created_application_is_found_although_graph_lags)
@@ -629,9 +584,7 @@ Test(graph_fidelity, a_just_created_application_is_found_although_graph_lags)
 	script_reply r[] = {{"POST", "/v1.0/applications", 201, APP_JSON, NULL, 0},
 			    {"GET", APPS_FILTER, 200, "{\"value\":[]}", NULL, 2},
 			    {"GET", APPS_FILTER, 200, "{\"value\":[" APP_JSON "]}", NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	gb_graph_app *made = NULL, *found = NULL;
 	gb_error err;
 
@@ -641,8 +594,7 @@ Test(graph_fidelity, a_just_created_application_is_found_although_graph_lags)
 	cr_assert_eq(script_count(&s, "GET " APPS_FILTER), 3);
 	gb_graph_app_free(made);
 	gb_graph_app_free(found);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_fidelity, a_written_extension_value_is_read_back_once_graph_shows_it)
@@ -650,9 +602,7 @@ Test(graph_fidelity, a_written_extension_value_is_read_back_once_graph_shows_it)
 	script_reply r[] = {{"PATCH", "/v1.0/groups/" GRP, 204, NULL, NULL, 0},
 			    {"GET", "?$select=id," EXTN, 200, "{\"id\":\"" GRP "\",\"" EXTN "\":null}", NULL, 1},
 			    {"GET", "?$select=id," EXTN, 200, "{\"id\":\"" GRP "\",\"" EXTN "\":\"CN=X,DC=y\"}", NULL, 0}};
-	script s = {r, 3};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 3);
 	char *v = NULL;
 	gb_error err;
 
@@ -660,8 +610,7 @@ Test(graph_fidelity, a_written_extension_value_is_read_back_once_graph_shows_it)
 	cr_assert_eq(gb_graph_get_group_extension_value(g, GRP, EXTN, &v, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(v, "CN=X,DC=y");
 	free(v);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #12: opaque access tokens ---- */
@@ -683,14 +632,12 @@ Test(graph_fidelity, an_opaque_token_fails_soft_with_a_clear_message)
 	cr_assert_null(roles);
 	cr_assert_eq(n, 0);
 	cr_assert(strstr(err.msg, "opaque") && strstr(err.msg, "cannot be read"), "%s", err.msg);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 	/* five parts (an encrypted JWE) are opaque too */
 	s.token = "a.b.c.d.e";
 	g = script_client(&s, NULL, NULL, &cfg);
 	cr_assert_eq(gb_graph_token_roles(g, &roles, &n, &err), GB_EUNSUPPORTED);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 	s.token = jwt;
 	g = script_client(&s, NULL, NULL, &cfg);
 	cr_assert_eq(gb_graph_token_roles(g, &roles, &n, &err), 0, "%s", err.msg);
@@ -699,8 +646,7 @@ Test(graph_fidelity, an_opaque_token_fails_soft_with_a_clear_message)
 	for (i = 0; i < n; i++)
 		free(roles[i]);
 	free(roles);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- Graph review #2: the Cloud Sync group role of the cloud ---- */
@@ -717,8 +663,7 @@ static int role_from(script_reply *r, const char *graph_url, char **role, gb_err
 	gb_graph *g = script_client(&s, graph_url, NULL, &cfg);
 	int rc = gb_graph_cloudsync_group_role(g, SPID, role, err);
 
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 	return rc;
 }
 
@@ -782,8 +727,7 @@ Test(graph_fidelity, a_tenant_id_that_is_a_domain_is_refused_before_any_request)
 	cr_assert(strstr(err.msg, "contoso.onmicrosoft.com") && strstr(err.msg, "GUID"), "%s", err.msg);
 	cr_assert_eq(gb_graph_create_extension_app(g, &app, &err), GB_ECONFIG);
 	cr_assert_eq(s.calls, 0);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 /* ---- issue 18: an object id that is not a GUID is refused where it enters ---- */
@@ -881,9 +825,7 @@ static void budget_hook(void *ud, gb_graph__xfer *x)
 
 static void run_budget(bool batching)
 {
-	script s = {NULL, 0};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(NULL, 0);
 	gb_cloud_group groups[100], *ptrs[100];
 	budget b;
 	size_t i, failed = 0;
@@ -914,8 +856,7 @@ static void run_budget(bool batching)
 		groups[i].id = NULL;
 		gb_cloud_group_clear(&groups[i]);
 	}
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 }
 
 Test(graph_engine, a_budget_is_exceeded_by_at_most_one_window_of_batch_parts)

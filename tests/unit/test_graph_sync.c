@@ -32,9 +32,7 @@ static gb_graph_sync_job *read_job(const char *job, const char *schema, const ch
 {
 	script_reply r[] = {{"GET", "/synchronization/jobs/" JOB "/schema", 200, schema, NULL, 0},
 			    {"GET", "/synchronization/jobs/" JOB, 200, job, NULL, 0}};
-	script s = {r, 2};
-	gb_config *cfg = NULL;
-	gb_graph *g = script_client(&s, NULL, NULL, &cfg);
+	SCRIPT_START(r, 2);
 	gb_graph_sync_job *out = NULL;
 	gb_error err;
 	int rc = gb_graph_sync_job_read(g, SP, JOB, rule, &out, &err);
@@ -44,8 +42,7 @@ static gb_graph_sync_job *read_job(const char *job, const char *schema, const ch
 		cr_assert(strstr(err.msg, "other#V1") && strstr(err.msg, RULE), "%s", err.msg);
 	cr_assert_eq(script_count(&s, "GET /v1.0/servicePrincipals/" SP "/synchronization/jobs/" JOB "\n"), 1, "%s",
 		     s.log);
-	gb_graph_free(g);
-	gb_config_free(cfg);
+	SCRIPT_END();
 	return out;
 }
 
