@@ -6,12 +6,7 @@
 # provisionOnDemand and a read of the AD group's membership; it can be rolled back (the assignments groupbridge made
 # are removed) and done again; verify then checks AD against the same rules.
 . "$(dirname "$0")/lib_cloudsync.sh"
-WB="OU=gbwbc-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou_users DC1 "$WB" ca
-id() { printf '00000015-0000-4000-8000-%012d' "$1"; }
-SP=00000016-0000-4000-8000-000000000001
-JOB=AAD2ADGroupProvisioning.fff03.1
-cs_groups ca
+cs_init gbwbc 00000015 00000016 fff03 ca
 # The job as Microsoft ships it (membership to on-premises users off, the default cn), writing to the test DC as
 # the provisioning agent would.
 tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "00000016-0000-4000-8000-0000000000aa",
@@ -19,9 +14,7 @@ tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "000
   "appRoles": [{"id": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f", "value": "Group", "displayName": "Group", "allowedMemberTypes": ["User"]}],
   "appRoleAssignedTo": [{"principalId": "'"$(id 3)"'", "appRoleId": "1a0abf4d-b9fa-4512-a3a2-51ee82c6fd9f"}],
   "synchronization": {"jobs": ['"$(cs_job '')"']}}]'
-tenant_user "$T/tenant.json" u-a "$ca"
-for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Team $n" members=u-a; done
-fake_start "$T/tenant.json"
+cs_start u-a "$ca" Team
 cs_config
 cs_to_coexistence
 

@@ -4,18 +4,11 @@
 # group's membership read through LDAP) sees the member go, the hand-over stops there (exit non-zero, audited), the
 # later waves are never assigned, and the rollback removes the one assignment groupbridge made.
 . "$(dirname "$0")/lib_cloudsync.sh"
-WB="OU=gbwbw-$$,$GB_TEST_DC1_BASE_DN"
-ad_ou_users DC1 "$WB" cw
-id() { printf '00000017-0000-4000-8000-%012d' "$1"; }
-SP=00000018-0000-4000-8000-000000000001
-JOB=AAD2ADGroupProvisioning.fff04.1
-cs_groups cw
+cs_init gbwbw 00000017 00000018 fff04 cw
 tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "00000018-0000-4000-8000-0000000000aa",
   "displayName": "contoso.com (Cloud Sync)",
   "synchronization": {"jobs": ['"$(cs_job '"report_settings": false, "cn": "Append(\"Group_\", [objectId])",')"']}}]'
-tenant_user "$T/tenant.json" u-w "$cw"
-for n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $n)" "Wave $n" members=u-w; done
-fake_start "$T/tenant.json"
+cs_start u-w "$cw" Wave
 cs_config "cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2"
 cs_to_coexistence
 run $GB migrate plan handoff

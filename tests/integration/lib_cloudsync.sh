@@ -1,15 +1,30 @@
-# The Cloud Sync hand-over tests' fixture (cli_migrate_cloudsync*.sh; sources lib_ad.sh). A test sets
-# WB (its OU), SP (the Cloud Sync service principal's id), JOB (the synchronization job's id) and defines id N (the
-# object id of group N) before calling:
-#   cs_groups USER                  creates CN=Group_<id N>,WB for N = 1..3 in AD, each with the member CN=USER-$$,WB
+# The Cloud Sync hand-over tests' fixture (cli_migrate_cloudsync*.sh; sources lib_ad.sh).
+#   cs_init OUNAME IDS SPIDS JOB USER  sets WB (OU=OUNAME-<pid> below DC1's base DN, created with the user
+#                                   CN=USER-<pid>, whose objectGUID goes to the variable USER), the group ids
+#                                   (id N: IDS-0000-4000-8000-<N, 12 digits>), SP (SPIDS-0000-4000-8000-000000000001,
+#                                   the Cloud Sync service principal) and JOB (AAD2ADGroupProvisioning.JOB.1); creates
+#                                   CN=Group_<id N>,WB for N = 1..3 in AD, each with the member CN=USER-<pid>,WB
 #   cs_job EXTRA                    the job's JSON for the tenant: id, target_container WB, EXTRA (JSON members, each
 #                                   followed by a comma) and the provisioning agent's LDAP connection to DC1
+#   cs_start UID GUID NAME          adds the user UID (GUID) and groups 1..3 named "NAME N" with UID as member to
+#                                   $T/tenant.json and starts the fake on it
 #   cs_config EXTRA...              writes $T/gb.ini for a hand-over to the job (wave size 1, EXTRA lines in
 #                                   [migration]), the Connect Sync export after coexistence in $T/after, sets $GB
 #   cs_to_coexistence               runs the migration through inventory and coexistence (both confirmed)
 #   assignments                     how many app-role assignments the service principal holds (its state in $T/sp.json)
 #   ad_members N                    how many members group N holds in AD
 . "$(dirname "$0")/lib_ad.sh"
+
+id() { printf '%s-0000-4000-8000-%012d' "$_cs_ids" "$1"; }
+
+cs_init() {
+	WB="OU=$1-$$,$GB_TEST_DC1_BASE_DN"
+	_cs_ids=$2
+	SP=$3-0000-4000-8000-000000000001
+	JOB=AAD2ADGroupProvisioning.$4.1
+	ad_ou_users DC1 "$WB" "$5"
+	cs_groups "$5"
+}
 
 cs_groups() {
 	for _n in 1 2 3; do
@@ -23,6 +38,12 @@ cs_job() {
     "ad_ldap": {"uri": "%s", "bind_dn": "%s",
                 "password_file": "%s", "base": "%s"}}' "$JOB" "$WB" "$1" "$GB_TEST_DC1_LDAPS_URI" \
 		"$GB_TEST_DC1_BIND_DN" "$GB_TEST_DC1_BIND_PASSWORD_FILE" "$GB_TEST_DC1_BASE_DN"
+}
+
+cs_start() {
+	tenant_user "$T/tenant.json" "$1" "$2"
+	for _n in 1 2 3; do tenant_group "$T/tenant.json" "$(id $_n)" "$3 $_n" members="$1"; done
+	fake_start "$T/tenant.json"
 }
 
 cs_config() {
