@@ -75,13 +75,58 @@ static gb_audit_verdict verify(const char *expect)
 	return v;
 }
 
-Test(audit, canonical_form_is_the_documented_netstring_list)
+/* Appends n records (append_n), tampers with the log by the SQL q, as someone with the file would, and verifies. */
+static gb_audit_verdict tampered(int n, const char *q)
+{
+	append_n(n, "run-1");
+	sql(q);
+	return verify(NULL);
+}
+
+/* Checks the problem a verdict found and, when seq > 0, the record it names first. */
+static void expect_verdict(gb_audit_verdict v, gb_audit_problem problem, int64_t seq)
+{
+	cr_assert_eq(v.problem, problem, "%s", v.message);
+	if (seq > 0)
+		cr_assert_eq(v.seq, seq, "%s", v.message);
+}
+
+/* Rewrites record seq as an attacker who recomputes its hash would: edit changes a copy, set is the same change in
+ * SQL assignments; the hash written is the edited copy's. */
+static void rewrite(int64_t seq, void (*edit)(gb_audit_record *), const char *set)
+{
+	gb_audit_iter *it;
+	const gb_audit_record *r;
+	gb_audit_record copy;
+	char h[GB_AUDIT_HASH_LEN + 1], q[400];
+	gb_error err;
+
+	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
+	do
+		cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
+	while (r && r->seq != seq);
+	cr_assert_not_null(r);
+	copy = *r;
+	edit(&copy);
+	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
+	gb_audit_iter_free(it);
+	snprintf(q, sizeof(q), "UPDATE audit_log SET %s, hash = '%s' WHERE seq = %lld", set, h, (long long)seq);
+	sql(q);
+}
+
+/* A note appended to run. */
+static void append_note(const char *run)
+{
+	gb_audit_entry e = {.run_id = run, .operation = "note", .target = "y", .outcome = GB_OUTCOME_OK};
+	gb_error err;
+
+	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
+}
+
+/* A record with the fields of the canonical form examples: seq 42, run r-1, member.add of CN=G, after "". */
+static gb_audit_record example_record(void)
 {
 	gb_audit_record r;
-	gb_buf b;
-	gb_error err;
-	static const char want[] = "gb-audit-v1\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,"
-	                           "4:CN=G,-,0:,2:ok,";
 
 	memset(&r, 0, sizeof(r));
 	r.seq = 42;
@@ -90,14 +135,68 @@ Test(audit, canonical_form_is_the_documented_netstring_list)
 	r.step = "provision";
 	r.operation = "member.add";
 	r.target = "CN=G";
-	r.before = NULL;
 	r.after = "";
+	return r;
+}
+
+/* A record of operation on target at time: seq 1, no run, no step, result ok. */
+static gb_audit_record plain_record(char *time, char *operation, char *target)
+{
+	gb_audit_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.time = time;
+	r.run_id = "";
+	r.step = "";
+	r.operation = operation;
+	r.target = target;
 	r.result = "ok";
+	return r;
+}
+
+/* An entry of run "r" on CN=G. */
+static gb_audit_entry entry_on_g(const char *operation, gb_audit_outcome outcome, const char *message)
+{
+	gb_audit_entry e = {.run_id = "r", .operation = operation, .target = "CN=G", .outcome = outcome};
+
+	e.message = message;
+	return e;
+}
+
+/* What the export of run (NULL: all) in format holds; free(). */
+static char *exported(const char *run, const char *format)
+{
+	char *text = NULL;
+	size_t len = 0;
+	gb_error err;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_eq(gb_report_audit_export(st, run, format, f, &err), 0, "%s", err.msg);
+	fclose(f);
+	return text;
+}
+
+/* Checks the canonical form of r against want. */
+static void expect_canonical(const gb_audit_record *r, const char *want)
+{
+	gb_buf b;
+	gb_error err;
+
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
-	cr_assert_eq(b.len, sizeof(want) - 1);
+	cr_assert_eq(gb_audit_canonical(r, &b, &err), 0);
+	cr_assert_eq(b.len, strlen(want), "got %s", b.data);
 	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
 	gb_buf_free(&b);
+}
+
+Test(audit, canonical_form_is_the_documented_netstring_list)
+{
+	gb_audit_record r = example_record();
+
+	r.result = "ok";
+	expect_canonical(&r, "gb-audit-v1\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,4:CN=G,-,"
+	                     "0:,2:ok,");
 }
 
 Test(audit, hash_is_sha256_of_previous_hash_and_canonical_form)
@@ -105,20 +204,12 @@ Test(audit, hash_is_sha256_of_previous_hash_and_canonical_form)
 	static const char prev[] = "0000000000000000000000000000000000000000000000000000000000000000";
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char got[GB_AUDIT_HASH_LEN + 1], hex[GB_AUDIT_HASH_LEN + 1];
-	gb_audit_record r;
+	gb_audit_record r = plain_record("2026-11-24T08:00:00.000Z", "note", "alice");
 	gb_buf b;
 	gb_error err;
 	int i;
 
-	memset(&r, 0, sizeof(r));
-	r.seq = 1;
-	r.time = "2026-11-24T08:00:00.000Z";
-	r.run_id = "";
-	r.step = "";
-	r.operation = "note";
-	r.target = "alice";
 	r.after = "x";
-	r.result = "ok";
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	cr_assert_eq(gb_buf_puts(&b, prev, &err), 0);
 	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
@@ -132,20 +223,12 @@ Test(audit, hash_is_sha256_of_previous_hash_and_canonical_form)
 
 Test(audit, field_boundaries_and_absent_values_change_the_hash)
 {
-	gb_audit_record a, b;
+	gb_audit_record a = plain_record("t", "ab", "c"), b = a;
 	char ha[GB_AUDIT_HASH_LEN + 1], hb[GB_AUDIT_HASH_LEN + 1];
 	const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
 	gb_error err;
 
-	memset(&a, 0, sizeof(a));
-	a.seq = 1;
-	a.time = "t";
-	a.run_id = "";
-	a.step = "";
-	a.operation = "ab";
-	a.target = "c";
-	a.result = "ok";
-	b = a;
+
 	b.operation = "a";
 	b.target = "bc";
 	cr_assert_eq(gb_audit_hash(prev, &a, ha, &err), 0);
@@ -180,36 +263,23 @@ Test(audit, an_untouched_log_is_intact_and_anchored)
 
 Test(audit, an_edited_record_is_named)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(6, "UPDATE audit_log SET target = 'CN=Domain Admins,CN=Users,DC=test,DC=example' "
+	                                 "WHERE seq = 3");
 
-	append_n(6, "run-1");
-	sql("UPDATE audit_log SET target = 'CN=Domain Admins,CN=Users,DC=test,DC=example' WHERE seq = 3");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
-	cr_assert_eq(v.seq, 3);
+	expect_verdict(v, GB_AUDIT_EDITED, 3);
 	cr_assert_str_eq(v.message, "record 3 (seq 3, 2026-11-24T08:03:00.000Z): hash mismatch: edited");
 }
 
 Test(audit, an_edited_result_or_null_value_is_caught)
 {
-	gb_audit_verdict v;
-
-	append_n(4, "run-1");
-	sql("UPDATE audit_log SET before = '' WHERE seq = 2");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
-	cr_assert_eq(v.seq, 2);
+	expect_verdict(tampered(4, "UPDATE audit_log SET before = '' WHERE seq = 2"), GB_AUDIT_EDITED, 2);
 }
 
 Test(audit, a_deleted_record_is_named)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(6, "DELETE FROM audit_log WHERE seq = 4");
 
-	append_n(6, "run-1");
-	sql("DELETE FROM audit_log WHERE seq = 4");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_DELETED, "%s", v.message);
-	cr_assert_eq(v.seq, 4);
+	expect_verdict(v, GB_AUDIT_DELETED, 4);
 	cr_assert_str_eq(v.message, "sequence gap after 3: record 4 deleted");
 	sql("DELETE FROM audit_log WHERE seq = 5");
 	v = verify(NULL);
@@ -218,104 +288,81 @@ Test(audit, a_deleted_record_is_named)
 
 Test(audit, two_swapped_records_are_named)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(6, "UPDATE audit_log SET seq = -1 WHERE seq = 3; UPDATE audit_log SET seq = 3 "
+	                                 "WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -1");
 
-	append_n(6, "run-1");
-	sql("UPDATE audit_log SET seq = -1 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4;"
-	    "UPDATE audit_log SET seq = 4 WHERE seq = -1");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_MOVED, "%s", v.message);
-	cr_assert_eq(v.seq, 3);
+	expect_verdict(v, GB_AUDIT_MOVED, 3);
 	cr_assert_eq(v.other_seq, 4);
 	cr_assert(strstr(v.message, "records 3 and 4 out of order"), "%s", v.message);
 }
 
 Test(audit, swapped_contents_at_a_distance_are_named)
 {
-	gb_audit_verdict v;
-
-	append_n(8, "run-1");
 	/* swap every column of rows 2 and 6 (not just the numbers) */
-	sql("CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (2, 6);"
-	    "DELETE FROM audit_log WHERE seq IN (2, 6);"
-	    "INSERT INTO audit_log SELECT CASE seq WHEN 2 THEN 6 ELSE 2 END, time, run_id, step, operation, target, "
-	    "before, after, result, prev_hash, hash, form, outcome, message FROM t");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_MOVED, "%s", v.message);
-	cr_assert_eq(v.seq, 2);
+	gb_audit_verdict v =
+	    tampered(8, "CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (2, 6);"
+	                "DELETE FROM audit_log WHERE seq IN (2, 6);"
+	                "INSERT INTO audit_log SELECT CASE seq WHEN 2 THEN 6 ELSE 2 END, time, run_id, step, operation, "
+	                "target, before, after, result, prev_hash, hash, form, outcome, message FROM t");
+
+	expect_verdict(v, GB_AUDIT_MOVED, 2);
 	cr_assert_eq(v.other_seq, 5, "the record now at 2 was appended after record 5: %s", v.message);
 	cr_assert(strstr(v.message, "record 2 (seq 2, 2026-11-24T08:06:00.000Z) out of order"), "%s", v.message);
 }
 
 Test(audit, a_record_renumbered_below_one_is_caught)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(3, "UPDATE audit_log SET seq = 0 WHERE seq = 2");
 
-	append_n(3, "run-1");
-	sql("UPDATE audit_log SET seq = 0 WHERE seq = 2");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
+	expect_verdict(v, GB_AUDIT_EDITED, 0);
 	cr_assert_str_eq(v.message, "a record at seq 0 (2026-11-24T08:02:00.000Z) stands before record 1: renumbered");
 }
 
 Test(audit, a_deleted_and_renumbered_record_is_caught)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(5, "DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = seq - 1 WHERE "
+	                                 "seq > 2");
 
-	append_n(5, "run-1");
-	sql("DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = seq - 1 WHERE seq > 2");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
-	cr_assert_eq(v.seq, 2);
+	expect_verdict(v, GB_AUDIT_EDITED, 2);
 	cr_assert(strstr(v.message, "deleted and the rest renumbered"), "%s", v.message);
 }
 
 Test(audit, a_truncated_tail_is_caught_by_the_head_anchor)
 {
-	gb_audit_verdict v;
+	gb_audit_verdict v = tampered(5, "DELETE FROM audit_log WHERE seq >= 4");
 	gb_audit_entry e = {.operation = "note", .target = "x", .outcome = GB_OUTCOME_OK};
 	gb_error err;
 
-	append_n(5, "run-1");
-	sql("DELETE FROM audit_log WHERE seq >= 4");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_TRUNCATED, "%s", v.message);
-	cr_assert_eq(v.seq, 4);
+	expect_verdict(v, GB_AUDIT_TRUNCATED, 4);
 	cr_assert(strstr(v.message, "records 4 to 5 deleted from the end"), "%s", v.message);
 	/* appending now would bury the evidence: refused */
 	cr_assert_eq(gb_audit_append(st, &e, NULL, &err), GB_ESTATE);
 	cr_assert(strstr(err.msg, "audit verify"), "%s", err.msg);
 }
 
+static void made_failed(gb_audit_record *r)
+{
+	r->outcome = "failed";
+	r->message = "nothing happened here";
+}
+
+#define SOMEBODY_ELSE "CN=Somebody Else,DC=test,DC=example"
+
+static void retargeted(gb_audit_record *r)
+{
+	r->target = SOMEBODY_ELSE;
+}
+
 Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
 {
 	gb_audit_verdict v;
-	gb_audit_iter *it;
-	const gb_audit_record *r;
-	gb_audit_record copy;
-	char h[GB_AUDIT_HASH_LEN + 1], q[300];
-	gb_error err;
 
 	append_n(3, "run-1");
 	/* an attacker edits the last record and recomputes its hash */
-	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
-	do
-		cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
-	while (r && r->seq != 3);
-	cr_assert_not_null(r);
-	copy = *r;
-	copy.outcome = "failed";
-	copy.message = "nothing happened here";
-	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
-	snprintf(q, sizeof(q),
-	         "UPDATE audit_log SET result = 'failed: nothing happened here', outcome = 'failed', message = 'nothing "
-	         "happened here', hash = '%s' WHERE seq = 3",
-	         h);
-	gb_audit_iter_free(it);
-	sql(q);
+	rewrite(3, made_failed,
+	        "result = 'failed: nothing happened here', outcome = 'failed', message = 'nothing happened here'");
 	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
-	cr_assert_eq(v.seq, 3);
+	expect_verdict(v, GB_AUDIT_HEAD, 3);
 	cr_assert(strstr(v.message, "record 3 (seq 3, 2026-11-24T08:03:00.000Z): hash differs from the head anchor"),
 	          "%s", v.message);
 }
@@ -323,27 +370,11 @@ Test(audit, a_rewritten_last_record_is_caught_by_the_head_anchor)
 Test(audit, a_record_rewritten_with_its_own_hash_recomputed_is_named)
 {
 	gb_audit_verdict v;
-	gb_audit_iter *it;
-	const gb_audit_record *r;
-	gb_audit_record copy;
-	char h[GB_AUDIT_HASH_LEN + 1], q[300];
-	gb_error err;
 
 	append_n(5, "run-1");
-	cr_assert_eq(gb_audit_iter_new(st, NULL, &it, &err), 0);
-	do
-		cr_assert_eq(gb_audit_iter_next(it, &r, &err), 0);
-	while (r && r->seq != 2);
-	cr_assert_not_null(r);
-	copy = *r;
-	copy.target = "CN=Somebody Else,DC=test,DC=example";
-	cr_assert_eq(gb_audit_hash(copy.prev_hash, &copy, h, &err), 0);
-	gb_audit_iter_free(it);
-	snprintf(q, sizeof(q), "UPDATE audit_log SET target = '%s', hash = '%s' WHERE seq = 2", copy.target, h);
-	sql(q);
+	rewrite(2, retargeted, "target = '" SOMEBODY_ELSE "'");
 	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
-	cr_assert_eq(v.seq, 2);
+	expect_verdict(v, GB_AUDIT_EDITED, 2);
 	cr_assert_str_eq(v.message,
 	                 "record 2 (seq 2, 2026-11-24T08:02:00.000Z): replaced with a recomputed hash: record 3 "
 	                 "was chained to a different record 2: edited");
@@ -351,12 +382,7 @@ Test(audit, a_record_rewritten_with_its_own_hash_recomputed_is_named)
 
 Test(audit, a_deleted_head_anchor_is_caught)
 {
-	gb_audit_verdict v;
-
-	append_n(2, "run-1");
-	sql("DELETE FROM kv WHERE key = 'audit.head'");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_HEAD, "%s", v.message);
+	expect_verdict(tampered(2, "DELETE FROM kv WHERE key = 'audit.head'"), GB_AUDIT_HEAD, 0);
 }
 
 Test(audit, an_expected_head_must_be_in_the_log)
@@ -366,10 +392,7 @@ Test(audit, an_expected_head_must_be_in_the_log)
 
 	append_n(2, "run-1");
 	first = verify(NULL);
-	{
-		gb_audit_entry e = {.run_id = "run-2", .operation = "note", .target = "y", .outcome = GB_OUTCOME_OK};
-		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
-	}
+	append_note("run-2");
 	v = verify(first.head_hash);
 	cr_assert_eq(v.problem, GB_AUDIT_INTACT, "%s", v.message);
 	v = verify("1111111111111111111111111111111111111111111111111111111111111111");
@@ -434,10 +457,7 @@ Test(audit, records_are_read_back_per_run)
 	int n = 0;
 
 	append_n(3, "run-a");
-	{
-		gb_audit_entry e = {.run_id = "run-b", .operation = "note", .target = "y", .outcome = GB_OUTCOME_OK};
-		cr_assert_eq(gb_audit_append(st, &e, NULL, &err), 0, "%s", err.msg);
-	}
+	append_note("run-b");
 	cr_assert_eq(gb_audit_iter_new(st, "run-a", &it, &err), 0);
 	while (gb_audit_iter_next(it, &r, &err) == 0 && r) {
 		cr_assert_str_eq(r->run_id, "run-a");
@@ -464,16 +484,13 @@ Test(audit, export_writes_json_lines_and_neutralised_csv)
 	FILE *f;
 
 	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:00:00.000Z", &e, NULL, &err), 0, "%s", err.msg);
-	f = open_memstream(&text, &len);
-	cr_assert_eq(gb_report_audit_export(st, NULL, "jsonl", f, &err), 0, "%s", err.msg);
-	fclose(f);
+	text = exported(NULL, "jsonl");
+	len = strlen(text);
 	cr_assert(strstr(text, "\"seq\":1,\"time\":\"2026-11-24T09:00:00.000Z\",\"run_id\":\"r\""), "%s", text);
 	cr_assert(strstr(text, "\"after\":\"line1\\nline2\""), "%s", text);
 	cr_assert_eq(strchr(text, '\n'), text + len - 1, "one line per record");
 	free(text);
-	f = open_memstream(&text, &len);
-	cr_assert_eq(gb_report_audit_export(st, "r", "csv", f, &err), 0, "%s", err.msg);
-	fclose(f);
+	text = exported("r", "csv");
 	cr_assert(strstr(text, ",group.rename,\"'=HYPERLINK(\"\"http://x\"\")\",\"a,b\",\"line1\nline2\",ok,"), "%s",
 	          text);
 	free(text);
@@ -485,29 +502,17 @@ Test(audit, export_writes_json_lines_and_neutralised_csv)
 
 Test(audit, canonical_form_v2_carries_outcome_and_message)
 {
-	gb_audit_record r;
-	gb_buf b;
 	gb_error err;
-	static const char want[] = "gb-audit-v2\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,"
-	                           "4:CN=G,-,0:,6:failed,12:no such user,";
+	gb_buf b;
+	gb_audit_record r = example_record();
 
-	memset(&r, 0, sizeof(r));
 	r.form = GB_AUDIT_FORM_V2;
-	r.seq = 42;
-	r.time = "2026-11-24T08:31:54.123Z";
-	r.run_id = "r-1";
-	r.step = "provision";
-	r.operation = "member.add";
-	r.target = "CN=G";
-	r.after = "";
 	r.outcome = "failed";
 	r.message = "no such user";
 	r.result = "failed: no such user";
+	expect_canonical(&r, "gb-audit-v2\n2:42,24:2026-11-24T08:31:54.123Z,3:r-1,9:provision,10:member.add,4:CN=G,-,"
+	                     "0:,6:failed,12:no such user,");
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
-	cr_assert_eq(b.len, sizeof(want) - 1, "got %s", b.data);
-	cr_assert_eq(memcmp(b.data, want, b.len), 0, "got %s", b.data);
-	gb_buf_clear(&b);
 	r.message = NULL;
 	cr_assert_eq(gb_audit_canonical(&r, &b, &err), 0);
 	cr_assert(strstr(b.data, "6:failed,-,"), "an absent message is \"-,\": %s", b.data);
@@ -570,11 +575,7 @@ Test(audit, an_operation_outside_the_vocabulary_is_refused)
 
 Test(audit, outcome_and_message_are_stored_apart_and_the_result_is_derived)
 {
-	gb_audit_entry e = {.run_id = "r",
-	                    .operation = "member.add",
-	                    .target = "CN=G",
-	                    .outcome = GB_OUTCOME_FAILED,
-	                    .message = "no such object (32)"};
+	gb_audit_entry e = entry_on_g("member.add", GB_OUTCOME_FAILED, "no such object (32)");
 	gb_audit_iter *it;
 	const gb_audit_record *r;
 	gb_error err;
@@ -599,14 +600,10 @@ Test(audit, outcome_and_message_are_stored_apart_and_the_result_is_derived)
 
 Test(audit, a_result_edited_apart_from_its_outcome_is_caught)
 {
-	gb_audit_verdict v;
-
-	append_n(3, "run-1");
 	/* the result of a form 2 record is not hashed: it must still agree with the outcome that is */
-	sql("UPDATE audit_log SET result = 'failed: the DC refused it' WHERE seq = 2");
-	v = verify(NULL);
-	cr_assert_eq(v.problem, GB_AUDIT_EDITED, "%s", v.message);
-	cr_assert_eq(v.seq, 2);
+	gb_audit_verdict v = tampered(3, "UPDATE audit_log SET result = 'failed: the DC refused it' WHERE seq = 2");
+
+	expect_verdict(v, GB_AUDIT_EDITED, 2);
 	cr_assert(strstr(v.message, "record 2 (seq 2, 2026-11-24T08:02:00.000Z): its result, outcome and message "
 	                            "disagree: edited"),
 	          "%s", v.message);
@@ -728,27 +725,17 @@ Test(audit, a_log_written_before_the_outcome_field_still_verifies_and_reads_its_
 
 Test(audit, export_carries_form_outcome_and_message)
 {
-	gb_audit_entry e = {.run_id = "r",
-	                    .operation = "member.remove",
-	                    .target = "CN=G",
-	                    .outcome = GB_OUTCOME_SKIPPED,
-	                    .message = "an earlier operation on this group failed"};
-	char *text = NULL;
-	size_t len = 0;
+	gb_audit_entry e = entry_on_g("member.remove", GB_OUTCOME_SKIPPED, "an earlier operation on this group failed");
+	char *text;
 	gb_error err;
-	FILE *f;
 
 	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:00:00.000Z", &e, NULL, &err), 0, "%s", err.msg);
-	f = open_memstream(&text, &len);
-	cr_assert_eq(gb_report_audit_export(st, NULL, "jsonl", f, &err), 0, "%s", err.msg);
-	fclose(f);
+	text = exported(NULL, "jsonl");
 	cr_assert(strstr(text, "\"form\":2,\"outcome\":\"skipped\",\"message\":\"an earlier operation on this group "
 	                       "failed\"}"),
 	          "%s", text);
 	free(text);
-	f = open_memstream(&text, &len);
-	cr_assert_eq(gb_report_audit_export(st, NULL, "csv", f, &err), 0, "%s", err.msg);
-	fclose(f);
+	text = exported(NULL, "csv");
 	cr_assert(strstr(text, "prev_hash,hash,form,outcome,message\r\n"), "%s", text);
 	cr_assert(strstr(text, ",2,skipped,an earlier operation on this group failed\r\n"), "%s", text);
 	free(text);
