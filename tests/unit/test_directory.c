@@ -18,6 +18,22 @@ static gb_dir_range_step step(unsigned long low, const char *const *names, const
 	return s;
 }
 
+#define ANY_NEXT ((unsigned long)-1)
+
+/* A step that must succeed and give take and done, and next unless it is ANY_NEXT. */
+static void expect_step(unsigned long low, const char *const *names, const size_t *counts, size_t n, int take,
+			bool done, unsigned long next)
+{
+	int rc;
+	gb_dir_range_step s = step(low, names, counts, n, &rc);
+
+	cr_assert_eq(rc, 0, "from %lu", low);
+	cr_assert_eq(s.take, take, "from %lu", low);
+	cr_assert_eq(s.done, done, "from %lu", low);
+	if (next != ANY_NEXT)
+		cr_assert_eq(s.next, next, "from %lu", low);
+}
+
 Test(range, explicit_chunks_are_followed_to_the_star)
 {
 	const char *n1[] = {"member;range=0-999"};
@@ -27,17 +43,10 @@ Test(range, explicit_chunks_are_followed_to_the_star)
 	gb_dir_range_step s;
 	int rc;
 
-	s = step(0, n1, c1, 1, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, 0);
-	cr_assert_not(s.done);
-	cr_assert_eq(s.next, 1000);
+	expect_step(0, n1, c1, 1, 0, false, 1000);
 	s = step(1000, n2, c1, 1, &rc);
 	cr_assert_eq(s.next, 2000);
-	s = step(2000, n3, c3, 1, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, 0);
-	cr_assert(s.done);
+	expect_step(2000, n3, c3, 1, 0, true, ANY_NEXT);
 }
 
 Test(range, a_server_cap_below_the_request_moves_next_to_what_it_sent)
@@ -45,14 +54,8 @@ Test(range, a_server_cap_below_the_request_moves_next_to_what_it_sent)
 	/* asked 0-4999, Windows capped at MaxValRange */
 	const char *n[] = {"cn", "member;range=0-1499"};
 	size_t c[] = {1, 1500};
-	gb_dir_range_step s;
-	int rc;
 
-	s = step(0, n, c, 2, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, 1);
-	cr_assert_eq(s.next, 1500);
-	cr_assert_not(s.done);
+	expect_step(0, n, c, 2, 1, false, 1500);
 }
 
 Test(range, windows_forced_shape_empty_plain_plus_ranged)
@@ -63,11 +66,7 @@ Test(range, windows_forced_shape_empty_plain_plus_ranged)
 	gb_dir_range_step s;
 	int rc;
 
-	s = step(0, n, c, 3, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, 1);
-	cr_assert_not(s.done);
-	cr_assert_eq(s.next, 1500);
+	expect_step(0, n, c, 3, 1, false, 1500);
 	/* and the case-insensitive spelling a server may use */
 	const char *m[] = {"Member", "MEMBER;Range=0-1499"};
 	s = step(0, m, c, 2, &rc);
@@ -79,15 +78,11 @@ Test(range, a_server_that_ignores_ranges_sends_everything_once)
 {
 	const char *n[] = {"member"};
 	size_t c[] = {3000};
-	gb_dir_range_step s;
 	int rc;
 
-	s = step(0, n, c, 1, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, 0);
-	cr_assert(s.done);
+	expect_step(0, n, c, 1, 0, true, ANY_NEXT);
 	/* the same after the first chunk would repeat values: refused */
-	s = step(1000, n, c, 1, &rc);
+	step(1000, n, c, 1, &rc);
 	cr_assert_eq(rc, GB_EPARSE);
 }
 
@@ -95,23 +90,13 @@ Test(range, no_attribute_means_no_more_values)
 {
 	const char *n[] = {"cn"};
 	size_t c[] = {1};
-	gb_dir_range_step s;
-	int rc;
-
-	s = step(0, n, c, 1, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, -1);
-	cr_assert(s.done);
-	s = step(3000, NULL, NULL, 0, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, -1);
-	cr_assert(s.done);
-	/* an empty plain attribute alone (Windows, an empty group) */
 	const char *e[] = {"member"};
 	size_t z[] = {0};
-	s = step(0, e, z, 1, &rc);
-	cr_assert_eq(s.take, -1);
-	cr_assert(s.done);
+
+	expect_step(0, n, c, 1, -1, true, ANY_NEXT);
+	expect_step(3000, NULL, NULL, 0, -1, true, ANY_NEXT);
+	/* an empty plain attribute alone (Windows, an empty group) */
+	expect_step(0, e, z, 1, -1, true, ANY_NEXT);
 }
 
 Test(range, inconsistent_replies_are_errors_not_loops)
@@ -140,13 +125,8 @@ Test(range, other_attributes_with_the_same_prefix_are_not_confused)
 {
 	const char *n[] = {"memberOf", "memberOf;range=0-*"};
 	size_t c[] = {3, 3};
-	gb_dir_range_step s;
-	int rc;
 
-	s = step(0, n, c, 2, &rc);
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(s.take, -1);
-	cr_assert(s.done);
+	expect_step(0, n, c, 2, -1, true, ANY_NEXT);
 }
 
 Test(fence, writes_below_allowed_containers_only)
@@ -239,17 +219,20 @@ Test(errors, classification)
 	cr_assert_not(gb_directory_ldap_code_is_retryable(LDAP_ALREADY_EXISTS));
 }
 
+/* Parameters of a simple bind as CN=a,DC=x with a password, base DC=x, to uri. */
+static gb_directory_params params(const char *uri)
+{
+	gb_directory_params p = {.uri = uri, .bind_dn = "CN=a,DC=x", .password = "secret", .base_dn = "DC=x"};
+
+	return p;
+}
+
 Test(open, refuses_insecure_and_empty_passwords_before_connecting)
 {
 	gb_directory *d = (gb_directory *)1;
-	gb_directory_params p;
+	gb_directory_params p = params("ldap://127.0.0.1:1");
 	gb_error err;
 
-	memset(&p, 0, sizeof p);
-	p.uri = "ldap://127.0.0.1:1";
-	p.bind_dn = "CN=a,DC=x";
-	p.password = "secret";
-	p.base_dn = "DC=x";
 	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_EINVAL);
 	cr_assert_null(d);
 	cr_assert(strstr(err.msg, "unencrypted") != NULL, "%s", err.msg);
@@ -272,15 +255,10 @@ Test(open, refuses_insecure_and_empty_passwords_before_connecting)
 Test(open, dc_and_gc_tls_modes_may_differ)
 {
 	gb_directory *d = NULL;
-	gb_directory_params p;
+	gb_directory_params p = params("ldap://127.0.0.1:1");
 	gb_error err;
 
-	memset(&p, 0, sizeof p);
-	p.bind_dn = "CN=a,DC=x";
-	p.password = "secret";
-	p.base_dn = "DC=x";
 	p.connect_timeout = 2;
-	p.uri = "ldap://127.0.0.1:1";
 	p.start_tls = true;
 	p.gc_uri = "ldaps://127.0.0.1:2";
 	cr_assert_eq(gb_directory_open(&p, &d, &err), GB_ERETRY, "StartTLS DC, LDAPS GC: %s", err.msg);
