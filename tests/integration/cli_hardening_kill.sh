@@ -19,11 +19,7 @@ expect "a clean run writes audit records ($total)" test "$total" -gt 10
 expect "and the expected members ($expected_members)" test "$(members_in_ad)" = "$expected_members"
 
 # --- ten kills after a random number of records in 1..total-1 ---
-points=$(kill_points "$total")
-echo "kill after these audit record counts (of $total): $points"
-round=0
-for at in $points; do
-	round=$((round + 1))
+one_round() {
 	reset_ad
 	kill_at_audit "$at" $GB provision
 	got=$(audit_count)
@@ -32,5 +28,6 @@ for at in $points; do
 	run $GB audit verify
 	expect_rc "round $round: the audit log is intact right after the kill" 0
 	expect_converged "round $round" 40 "$expected_members"
-done
+}
+kill_rounds "$total" "audit record" one_round
 finish

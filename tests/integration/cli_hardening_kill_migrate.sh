@@ -47,11 +47,7 @@ stamp=$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'stamp-a
 expect "stamp-anchors writes an audit record per group ($stamp)" test "$stamp" -ge "$NGROUPS"
 
 # --- ten kills after a random number of stamp-anchors records in 1..stamp-1 ---
-points=$(kill_points "$stamp")
-echo "kill after these stamp-anchors record counts (of $stamp): $points"
-round=0
-for at in $points; do
-	round=$((round + 1))
+one_round() {
 	reset
 	base=$(audit_count)
 	kill_at_audit $((base + at)) $GB migrate run --yes
@@ -66,6 +62,7 @@ for at in $points; do
 	expect "round $round: still $NGROUPS groups" test "$(groups_in_ad)" = "$NGROUPS"
 	run $GB audit verify
 	expect_rc "round $round: audit verify passes" 0
-done
+}
+kill_rounds "$stamp" "stamp-anchors record" one_round
 expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -23,6 +23,15 @@ GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 members_of() {
 	ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "OU=Groups,$OU" "(cn=$1)" member 2>/dev/null | grep -c '^member:'
 }
+# watched_pass: a provisioning pass with the fake's request log cleared first; the paths it requested in $T/paths
+watched_pass() {
+	fake_control POST /log/clear >/dev/null
+	run $GB provision
+	graph_paths >"$T/paths"
+}
+only_delta() { # the last pass's requests were the token and delta requests only
+	expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
+}
 
 run $GB provision
 expect_rc "the first pass exits 0" 0
@@ -33,32 +42,26 @@ expect "the first pass took its delta links from now" test "$(grep -c 'delta?.*d
 expect "and paged through no delta" test "$(grep -c '/delta' "$T/paths")" = 2
 
 # --- no cloud change: only the delta requests, nothing written ---
-fake_control POST /log/clear >/dev/null
 before=$(audit_count)
-run $GB provision
+watched_pass
 expect_rc "a pass with no change exits 0" 0
 expect_err "it reads no group again" "0 groups to read again"
 expect "it wrote nothing (no audit record)" test "$(audit_count)" = "$before"
-graph_paths >"$T/paths"
-expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
+only_delta
 expect "Graph saw the group delta" grep -q "/groups/delta" "$T/paths"
 
 # --- a member added to one group: built from its delta record, nothing read but delta ---
 fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$G1\", \"members\": [\"0000eeee-0000-4000-8000-000000000062\"]}]}"
-fake_control POST /log/clear >/dev/null
-run $GB provision
+watched_pass
 expect_err "the changed group is built from delta" "1 groups built from the stored membership and the delta records (0 with their properties read), 0 groups to read again"
 expect "the member was added" test "$(members_of One_000000000001)" = 2
-graph_paths >"$T/paths"
-expect "Graph saw only the token and delta requests" sh -c "! grep -v -e 'oauth2/v2.0/token' -e '/groups/delta' -e '/users/delta' '$T/paths'"
+only_delta
 
 # --- a user gets an AD account: taken from users delta; its group's properties are read, not its members ---
 fake_mutate "{\"changes\": [{\"op\": \"update_user\", \"id\": \"0000eeee-0000-4000-8000-000000000063\", \"set\": {\"onPremisesObjectIdentifier\": \"$dc\"}}]}"
-fake_control POST /log/clear >/dev/null
-run $GB provision
+watched_pass
 expect_err "the user's group is built from the stored membership" "0 groups and 1 users changed; 1 groups built from the stored membership and the delta records (1 with their properties read), 0 groups to read again"
 expect "the user is now a member in AD" test "$(members_of Two_000000000002)" = 1
-graph_paths >"$T/paths"
 expect "no user and no member list was read" sh -c "! grep -e '/members' -e '/users[/?]' '$T/paths' | grep -v '/users/delta'"
 expect "only that group was read" test "$(grep -c "/groups/$G2" "$T/paths")" = 1
 

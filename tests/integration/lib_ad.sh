@@ -29,6 +29,8 @@
 #   kill_at_audit N CMD...          run_bg CMD, wait_audit N, kill_bg: groupbridge killed after N audit records
 #   kill_seed                       sets SEED from GB_KILL_SEED or at random, and prints how to repeat the run
 #   kill_points N                   ten kill points drawn from SEED in 1..N-1 (space-separated)
+#   kill_rounds N WHAT ROUND        says the kill_points N (counts of WHAT records), then runs the function ROUND once
+#                                   for each, with $round (1..10) and $at (the point) set
 #   expect_converged NAME G M       a rerun of provision exits 0 and leaves G groups, each once, with M member
 #                                   references; the audit log verifies; a full dry run finds nothing left to do
 # The Graph fake and tenants:
@@ -182,6 +184,16 @@ kill_seed() {
 
 kill_points() {
 	awk -v seed="$SEED" -v n="$1" 'BEGIN { srand(seed); for (i = 0; i < 10; i++) printf "%d ", 1 + int(rand() * (n - 1)) }'
+}
+
+kill_rounds() {
+	_points=$(kill_points "$1")
+	echo "kill after these $2 counts (of $1): $_points"
+	round=0
+	for at in $_points; do
+		round=$((round + 1))
+		"$3"
+	done
 }
 
 expect_converged() {
