@@ -169,6 +169,20 @@ static gb_ad_group *ad_group(const char *dn, const char *guid, const char *cn, c
 	return a;
 }
 
+/* The AD group provisioning made for cloud group id named name: CN=<name>_<id> in OU=Groups, anchored Group_<id>,
+ * with the GUID bbbbbbbb-0000-0000-0000-00000000000<n>. */
+static gb_ad_group *provisioned(const char *name, const char *id, int n)
+{
+	static char text[MAXG][4][96];
+	char(*t)[96] = text[nad];
+
+	snprintf(t[0], sizeof(t[0]), "CN=%s_%s,OU=Groups,DC=test,DC=example", name, id);
+	snprintf(t[1], sizeof(t[1]), "bbbbbbbb-0000-0000-0000-%012d", n);
+	snprintf(t[2], sizeof(t[2]), "%s_%s", name, id);
+	snprintf(t[3], sizeof(t[3]), "Group_%s", id);
+	return ad_group(t[0], t[1], t[2], t[3]);
+}
+
 static gb_plan *plan(void)
 {
 	gb_plan *p;
@@ -490,17 +504,26 @@ Test(provision, hostile_display_name_is_escaped_into_one_rdn)
 
 /* --- matching and differences --- */
 
-Test(provision, matched_group_converges_to_nothing)
+/* Cloud group g1 "Sales" in scope with the forest user u1 (GUID guid) as its member, and the AD group provisioned
+ * for it (display name Sales) holding the member ad_member (NULL: none); the AD group. */
+static gb_ad_group *sales_with_u1(const char *guid, const char *ad_member)
 {
 	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
-	gb_plan *p;
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
 
 	a->display_name = "Sales";
-	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	user("u1", guid, 1);
 	member(g, GB_KIND_USER, "u1");
-	gb_ad_group_add_member(a, "11111111-1111-1111-1111-111111111111", NULL);
+	if (ad_member)
+		gb_ad_group_add_member(a, ad_member, NULL);
+	return a;
+}
+
+Test(provision, matched_group_converges_to_nothing)
+{
+	gb_plan *p;
+
+	sales_with_u1("11111111-1111-1111-1111-111111111111", "11111111-1111-1111-1111-111111111111");
 	p = plan();
 	cr_assert_eq(p->nops, 0, "a second run with no change writes nothing");
 	cr_assert_eq(p->ngroups, 1, "the converged group is still listed as provisioned");
@@ -510,17 +533,11 @@ Test(provision, matched_group_converges_to_nothing)
 
 Test(provision, authoritative_removes_and_additive_keeps)
 {
-	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
 	gb_plan *p;
 	const gb_op *rm;
 
-	a->display_name = "Sales";
-	user("u1", "11111111-1111-1111-1111-111111111111", 1);
-	member(g, GB_KIND_USER, "u1");
 	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", (void *)1, NULL); /* a user added by hand */
-	gb_ad_group_add_member(a, "99999999-0000-0000-0000-000000000009", NULL);
+	sales_with_u1("11111111-1111-1111-1111-111111111111", "99999999-0000-0000-0000-000000000009");
 	p = plan();
 	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
 	cr_assert(has_value(rm, "<GUID=99999999-0000-0000-0000-000000000009>"));
@@ -535,15 +552,9 @@ Test(provision, authoritative_removes_and_additive_keeps)
 
 Test(provision, guid_case_does_not_create_false_differences)
 {
-	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
 	gb_plan *p;
 
-	a->display_name = "Sales";
-	user("u1", "ABCDEF00-1111-1111-1111-111111111111", 1);
-	member(g, GB_KIND_USER, "u1");
-	gb_ad_group_add_member(a, "abcdef00-1111-1111-1111-111111111111", NULL);
+	sales_with_u1("ABCDEF00-1111-1111-1111-111111111111", "abcdef00-1111-1111-1111-111111111111");
 	p = plan();
 	cr_assert_eq(p->nops, 0);
 	gb_plan_free(p);
@@ -626,8 +637,7 @@ Test(provision, incompletely_read_ad_members_change_nothing)
 	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
 	gb_plan *p;
 
-	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
-		 "Group_g1")
+	provisioned("Sales", "g1", 1)
 		->members_read = false;
 	user("u1", "11111111-1111-1111-1111-111111111111", 1);
 	member(g, GB_KIND_USER, "u1");
@@ -645,8 +655,7 @@ Test(provision, hard_delete_deletes_only_anchored_groups)
 	gb_plan *p;
 	const gb_op *del;
 
-	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
-		 "Group_g1");
+	provisioned("Sales", "g1", 1);
 	ad_group("CN=Manual,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002", "Manual", NULL);
 	in.hard_deleted = deleted;
 	p = plan();
@@ -662,8 +671,7 @@ Test(provision, leaving_scope_stops_management_without_delete)
 	gb_plan *p;
 
 	cloud_group("g1", "Sales", 1);
-	ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001", "Sales_g1",
-		 "Group_g1");
+	provisioned("Sales", "g1", 1);
 	in.left_scope = left;
 	p = plan();
 	cr_assert_eq(gb_plan_count(p, GB_OP_DELETE_GROUP), 0);
@@ -675,8 +683,7 @@ Test(provision, leaving_scope_stops_management_without_delete)
 Test(provision, sam_account_name_is_written_at_creation_only)
 {
 	gb_cloud_group *g = cloud_group("g1", "Sales", 1), *n = cloud_group("g2", "New", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
 	gb_plan *p;
 	const gb_op *create;
 	bool found = false;
@@ -697,8 +704,7 @@ Test(provision, sam_account_name_is_written_at_creation_only)
 Test(provision, an_empty_mapping_result_is_no_value)
 {
 	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
 	gb_plan *p;
 
 	g->description = "empty";
@@ -711,10 +717,8 @@ Test(provision, an_empty_mapping_result_is_no_value)
 Test(provision, authoritative_removal_keeps_what_provisioning_could_not_have_written)
 {
 	gb_cloud_group *g = cloud_group("g1", "Converted", 1), *synced = cloud_group("s1", "Synced", 0);
-	gb_ad_group *a = ad_group("CN=Converted_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Converted_g1", "Group_g1");
-	gb_ad_group *other = ad_group("CN=Team_g2,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002",
-				      "Team_g2", "Group_g2");
+	gb_ad_group *a = provisioned("Converted", "g1", 1);
+	gb_ad_group *other = provisioned("Team", "g2", 2);
 	gb_plan *p;
 	const gb_op *rm;
 
@@ -739,8 +743,7 @@ Test(provision, authoritative_removal_keeps_what_provisioning_could_not_have_wri
 Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_plan)
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
-	gb_ad_group *a = ad_group("CN=Parent_p1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Parent_p1", "Group_p1");
+	gb_ad_group *a = provisioned("Parent", "p1", 1);
 	gb_map *earlier;
 	gb_plan *p;
 
@@ -860,10 +863,8 @@ Test(provision, a_domain_local_group_with_foreign_principals_is_not_made_univers
 
 	cloud_group("g1", "Sales", 1);
 	cloud_group("g2", "Ops", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
-	gb_ad_group *b = ad_group("CN=Ops_g2,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000002",
-				  "Ops_g2", "Group_g2");
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
+	gb_ad_group *b = provisioned("Ops", "g2", 2);
 
 	a->group_type = b->group_type = (long)(int)0x80000004u; /* domain local security */
 	a->display_name = "Renamed";
@@ -899,8 +900,7 @@ Test(provision, a_group_dn_extension_finds_the_group_as_ad_compares_names)
 Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
 {
 	gb_cloud_group *g = cloud_group("g1", "Sales", 1), *h = cloud_group("g2", "Ops", 1);
-	gb_ad_group *a = ad_group("CN=Sales_g1,OU=Groups,DC=test,DC=example", "bbbbbbbb-0000-0000-0000-000000000001",
-				  "Sales_g1", "Group_g1");
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
 	gb_ad_group *b = ad_group("CN=Sales restored,OU=Groups,DC=test,DC=example",
 				  "bbbbbbbb-0000-0000-0000-000000000002", "Sales restored", NULL);
 	gb_map *dups = NULL;
