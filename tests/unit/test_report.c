@@ -141,48 +141,36 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
-Test(report, sample_golden_html)
+/* The sample document in format f equals its golden file name. */
+static void sample_golden(gb_report_format f, const char *name)
 {
 	gb_report *r = sample();
 	gb_buf b;
 
-	render(r, GB_REPORT_HTML, &b);
-	golden("sample.html", &b);
+	render(r, f, &b);
+	golden(name, &b);
 	gb_buf_free(&b);
 	gb_report_free(r);
+}
+
+Test(report, sample_golden_html)
+{
+	sample_golden(GB_REPORT_HTML, "sample.html");
 }
 
 Test(report, sample_golden_md)
 {
-	gb_report *r = sample();
-	gb_buf b;
-
-	render(r, GB_REPORT_MD, &b);
-	golden("sample.md", &b);
-	gb_buf_free(&b);
-	gb_report_free(r);
+	sample_golden(GB_REPORT_MD, "sample.md");
 }
 
 Test(report, sample_golden_json)
 {
-	gb_report *r = sample();
-	gb_buf b;
-
-	render(r, GB_REPORT_JSON, &b);
-	golden("sample.json", &b);
-	gb_buf_free(&b);
-	gb_report_free(r);
+	sample_golden(GB_REPORT_JSON, "sample.json");
 }
 
 Test(report, sample_golden_csv)
 {
-	gb_report *r = sample();
-	gb_buf b;
-
-	render(r, GB_REPORT_CSV, &b);
-	golden("sample.csv", &b);
-	gb_buf_free(&b);
-	gb_report_free(r);
+	sample_golden(GB_REPORT_CSV, "sample.csv");
 }
 
 Test(report, hostile_name_is_text_in_html)
@@ -480,6 +468,13 @@ Test(report, formats_parse_and_files_are_owner_only)
 	gb_testfs_rmtree(dir);
 }
 
+/* Frees st and removes its directory dir. */
+static void drop_state(gb_store *st, const char *dir)
+{
+	gb_store_free(st);
+	gb_testfs_rmtree(dir);
+}
+
 /* A state database with a known run and audit records: fixed ids and times, so the run report is golden. */
 static gb_store *run_state(char *dir, size_t n)
 {
@@ -500,15 +495,13 @@ static gb_store *run_state(char *dir, size_t n)
 	    {"2026-11-24T09:01:10.000Z", "convert-soa", "member.remove", "CN=Sales EMEA,OU=Groups,DC=test,DC=example",
 	     NULL, NULL, GB_OUTCOME_SKIPPED, "member is cloud-only"},
 	};
-	char path[128];
 	gb_store *st;
 	gb_error err;
 	size_t i;
 
 	snprintf(dir, n, "%s", "/tmp/gb-test-runrep-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	st = gb_testfs_store(dir);
 	cr_assert_eq(gb_store_exec(st,
 	                           "INSERT INTO runs(id, command, started, ended, exit_code, summary) VALUES "
 	                           "('0a1b2c3d-0000-4000-8000-000000000001', 'provision --dry-run', "
@@ -544,8 +537,7 @@ static void run_golden(gb_report_format f, const char *name)
 	golden(name, &b);
 	gb_buf_free(&b);
 	gb_report_free(r);
-	gb_store_free(st);
-	gb_testfs_rmtree(dir);
+	drop_state(st, dir);
 }
 
 Test(report, run_golden_html)
@@ -593,28 +585,34 @@ Test(report, run_report_finds_runs_by_prefix_and_says_what_is_missing)
 	cr_assert_eq(gb_report_build_run(empty, NULL, NULL, &r, &err), GB_ENOTFOUND);
 	cr_assert(strstr(err.msg, "has no runs yet"), "%s", err.msg);
 	gb_store_free(empty);
-	gb_store_free(st);
-	gb_testfs_rmtree(dir);
+	drop_state(st, dir);
+}
+
+/* The run report of the newest run in st, as Markdown, into b (the caller frees it). */
+static void run_md(gb_store *st, gb_buf *b)
+{
+	gb_report *r;
+	gb_error err;
+
+	cr_assert_eq(gb_report_build_run(st, NULL, NULL, &r, &err), 0, "%s", err.msg);
+	render(r, GB_REPORT_MD, b);
+	gb_report_free(r);
 }
 
 Test(report, run_report_says_when_the_audit_log_is_damaged)
 {
 	char dir[64];
 	gb_store *st = run_state(dir, sizeof(dir));
-	gb_report *r;
 	gb_error err;
 	gb_buf b;
 
 	cr_assert_eq(
 	    gb_store_exec(st, "UPDATE audit_log SET result = 'ok', outcome = 'ok', message = NULL WHERE seq = 3", &err), 0);
-	cr_assert_eq(gb_report_build_run(st, NULL, NULL, &r, &err), 0, "%s", err.msg);
-	render(r, GB_REPORT_MD, &b);
+	run_md(st, &b);
 	cr_assert(strstr(b.data, "| Audit log | DAMAGED |"), "%s", b.data);
 	cr_assert(strstr(b.data, "record 3 (seq 3, 2026-11-24T09:00:03.000Z): hash mismatch: edited"), "%s", b.data);
 	gb_buf_free(&b);
-	gb_report_free(r);
-	gb_store_free(st);
-	gb_testfs_rmtree(dir);
+	drop_state(st, dir);
 }
 
 /* A step that finished with a detail that reads like a failure ("0 changes planned" was counted as one before the
@@ -630,21 +628,17 @@ Test(report, run_report_counts_outcomes_not_messages)
 	                    .after = "{\"state\":\"done\"}",
 	                    .outcome = GB_OUTCOME_OK,
 	                    .message = "0 changes planned"};
-	gb_report *r;
 	gb_error err;
 	gb_buf b;
 
 	cr_assert_eq(gb_audit_append_at(st, "2026-11-24T09:01:11.000Z", &e, NULL, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_report_build_run(st, NULL, NULL, &r, &err), 0, "%s", err.msg);
-	render(r, GB_REPORT_MD, &b);
+	run_md(st, &b);
 	cr_assert(strstr(b.data, "| Succeeded | 4 |"), "%s", b.data);
 	cr_assert(strstr(b.data, "| Failed | 1 |"), "only the failed create: %s", b.data);
 	cr_assert(strstr(b.data, "| verify | step.state | 1 | 0 | 0 | changed |"), "%s", b.data);
 	cr_assert(strstr(b.data, "| ok | 0 changes planned |"), "the detail is the message: %s", b.data);
 	gb_buf_free(&b);
-	gb_report_free(r);
-	gb_store_free(st);
-	gb_testfs_rmtree(dir);
+	drop_state(st, dir);
 }
 
 Test(report, stacked_charts_take_any_number_of_series)
@@ -898,7 +892,7 @@ Test(report, random_hostile_cells_survive_every_writer_as_text)
 static gb_store *kinds_state(const char *kind, gb_report_format f, char *dir, size_t n)
 {
 	static const char *const ext[] = {"html", "md", "json", "csv"};
-	char path[160], sql[4096], *plan_json = NULL;
+	char sql[4096], *plan_json = NULL;
 	gb_plan *plan;
 	gb_op *op;
 	gb_store *st;
@@ -909,8 +903,7 @@ static gb_store *kinds_state(const char *kind, gb_report_format f, char *dir, si
 	snprintf(dir, n, "/tmp/gb-test-golden-%s-%s", kind, ext[f]);
 	snprintf(sql, sizeof(sql), "rm -rf %s && mkdir -p %s", dir, dir);
 	cr_assert_eq(system(sql), 0);
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	cr_assert_eq(gb_store_open(path, "test", &st, &err), 0, "%s", err.msg);
+	st = gb_testfs_store(dir);
 	cr_assert_eq(gb_store_exec(st,
 				   "INSERT INTO migration_steps(name, state, started, ended, detail) VALUES "
 				   "('import', 'done', '2026-11-24T09:00:00.000Z', '2026-11-24T09:00:01.000Z', '0 changes planned'),"
@@ -991,8 +984,7 @@ static void kind_golden(const char *kind, gb_report_format f)
 		cr_assert(strstr(gb_buf_cstr(&b), "<script>alert") == NULL, "a hostile name became markup in %s", name);
 	gb_buf_free(&b);
 	gb_report_free(r);
-	gb_store_free(st);
-	gb_testfs_rmtree(dir);
+	drop_state(st, dir);
 }
 
 #define KIND_GOLDEN(kind, fmt, f) \
