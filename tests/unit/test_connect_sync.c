@@ -52,6 +52,15 @@ static void edit(const char *rel, const char *old, const char *new)
 	gb_testfs_edit(path_in(rel), old, new);
 }
 
+/* Replaces old with new in the synchronization rule added from the fixture rule (add_rule). */
+static void edit_rule(const char *rule, const char *old, const char *new)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "SynchronizationRules/SynchronizationRule_%s", rule);
+	edit(rel, old, new);
+}
+
 static void add_rule(const char *fixture)
 {
 	char src[512], dst[512];
@@ -141,6 +150,15 @@ static bool finding(const gb_cs_export *exp, const char *code, gb_cs_severity se
 	const gb_cs_finding *f = gb_cs_find_finding(exp, code);
 
 	return f && f->severity == sev;
+}
+
+/* Imports the export (which must succeed) and checks that it finds code with severity sev. */
+static void expect_finding(const char *code, gb_cs_severity sev)
+{
+	gb_cs_export *exp = import_ok();
+
+	cr_assert(finding(exp, code, sev), "%s", code);
+	gb_cs_export_free(exp);
 }
 
 /* ---- the real sample --------------------------------------------------------------------------------------- */
@@ -407,8 +425,8 @@ Test(writeback, disabled_soainaad_rule_does_not_enable)
 	gb_cs_export *exp;
 
 	add_rule("soainaad-out.xml");
-	edit("SynchronizationRules/SynchronizationRule_soainaad-out.xml", "<disabled>False</disabled>",
-	     "<disabled>True</disabled>");
+	edit_rule("soainaad-out.xml", "<disabled>False</disabled>",
+		  "<disabled>True</disabled>");
 	exp = import_ok();
 	cr_assert_eq(exp->writeback_enabled, false);
 	gb_cs_export_free(exp);
@@ -441,22 +459,18 @@ Test(writeback, coexistence_rules_alone)
 
 Test(writeback, coexistence_found_by_name_and_by_shape)
 {
-	gb_cs_export *exp;
-
 	add_rule("coex-inbound.xml");
 	add_rule("coex-outbound.xml");
 	/* other identifiers: the inbound one is still found by its name, the outbound one by what it does */
-	edit("SynchronizationRules/SynchronizationRule_coex-inbound.xml", "E4EAE1C9-B9BC-4328-ADE9-DF871CDD3027",
-	     "11111111-2222-3333-4444-555555555555");
-	edit("SynchronizationRules/SynchronizationRule_coex-inbound.xml", "e4eae1c9-b9bc-4328-ade9-df871cdd3027",
-	     "11111111-2222-3333-4444-555555555555");
-	edit("SynchronizationRules/SynchronizationRule_coex-outbound.xml", "419fda18-75bb-4e23-b947-8b06e7246551",
-	     "66666666-2222-3333-4444-555555555555");
-	edit("SynchronizationRules/SynchronizationRule_coex-outbound.xml",
-	     "Out to AD - Group SOAinAAD coexistence with Cloud Sync", "Out to AD - keep written-back groups");
-	exp = import_ok();
-	cr_assert(finding(exp, "coexistence.present", GB_CS_INFO));
-	gb_cs_export_free(exp);
+	edit_rule("coex-inbound.xml", "E4EAE1C9-B9BC-4328-ADE9-DF871CDD3027",
+		  "11111111-2222-3333-4444-555555555555");
+	edit_rule("coex-inbound.xml", "e4eae1c9-b9bc-4328-ade9-df871cdd3027",
+		  "11111111-2222-3333-4444-555555555555");
+	edit_rule("coex-outbound.xml", "419fda18-75bb-4e23-b947-8b06e7246551",
+		  "66666666-2222-3333-4444-555555555555");
+	edit_rule("coex-outbound.xml", "Out to AD - Group SOAinAAD coexistence with Cloud Sync",
+		  "Out to AD - keep written-back groups");
+	expect_finding("coexistence.present", GB_CS_INFO);
 }
 
 Test(writeback, coexistence_partial_is_danger)
@@ -492,16 +506,12 @@ Test(writeback, delete_rule_is_danger)
 
 Test(writeback, delete_rule_found_by_what_it_does)
 {
-	gb_cs_export *exp;
-
 	add_rule("delete-rule.xml");
-	edit("SynchronizationRules/SynchronizationRule_delete-rule.xml", "cb871f2d-0f01-4c32-a333-ff809145b947",
-	     "77777777-2222-3333-4444-555555555555");
-	edit("SynchronizationRules/SynchronizationRule_delete-rule.xml",
-	     "In from AAD - Group SOAinAAD Delete WriteBackOutOfScope and SoftDelete", "In from AAD - tidy groups");
-	exp = import_ok();
-	cr_assert(finding(exp, "delete-rule.present", GB_CS_DANGER));
-	gb_cs_export_free(exp);
+	edit_rule("delete-rule.xml", "cb871f2d-0f01-4c32-a333-ff809145b947",
+		  "77777777-2222-3333-4444-555555555555");
+	edit_rule("delete-rule.xml", "In from AAD - Group SOAinAAD Delete WriteBackOutOfScope and SoftDelete",
+		  "In from AAD - tidy groups");
+	expect_finding("delete-rule.present", GB_CS_DANGER);
 }
 
 Test(writeback, disabled_delete_rule_is_a_warning)
@@ -509,8 +519,8 @@ Test(writeback, disabled_delete_rule_is_a_warning)
 	gb_cs_export *exp;
 
 	add_rule("delete-rule.xml");
-	edit("SynchronizationRules/SynchronizationRule_delete-rule.xml", "<disabled>False</disabled>",
-	     "<disabled>True</disabled>");
+	edit_rule("delete-rule.xml", "<disabled>False</disabled>",
+		  "<disabled>True</disabled>");
 	exp = import_ok();
 	cr_assert_null(gb_cs_find_finding(exp, "delete-rule.present"));
 	cr_assert(finding(exp, "delete-rule.disabled", GB_CS_WARNING));
