@@ -11,19 +11,9 @@
 #include "groupbridge/adcodec.h"
 #include "groupbridge/buf.h"
 #include "groupbridge/error.h"
+#include "groupbridge/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* decodes esc (len bytes) into a new buffer; aborts on anything an RFC 4515 value may not hold unescaped */
 static unsigned char *decode(const char *esc, size_t len, size_t *out_len)
@@ -45,8 +35,8 @@ static unsigned char *decode(const char *esc, size_t len, size_t *out_len)
 		}
 		if (i + 2 >= len)
 			abort();
-		hi = hexval(esc[i + 1]);
-		lo = hexval(esc[i + 2]);
+		hi = gb_hex_digit((unsigned char)esc[i + 1]);
+		lo = gb_hex_digit((unsigned char)esc[i + 2]);
 		if (hi < 0 || lo < 0)
 			abort();
 		out[o++] = (unsigned char)(hi * 16 + lo);
