@@ -158,6 +158,18 @@ static int count_member(const gb_member_ref *m, void *ud, gb_error *err)
 	return 0;
 }
 
+/* Sets the fake's fault rules to rules (a JSON object). */
+static void faults(env *e, const char *rules)
+{
+	json_decref(ctl(e, "POST", "/_fake/faults", rules));
+}
+
+/* Lists BIG's members, 100 a page, counting them in c; what the list returned. */
+static int big_members(env *e, counter *c, gb_error *err)
+{
+	return gb_graph_list_members(e->g, BIG, 100, count_member, c, err);
+}
+
 /* ---- paging ---- */
 
 Test(graph_fake, reads_5000_members_with_a_page_size_of_100)
@@ -169,7 +181,7 @@ Test(graph_fake, reads_5000_members_with_a_page_size_of_100)
 
 	start(&e, 900);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
 	report("5000 members, page 100", &e, gb_time_mono_ms() - t0);
 	cr_assert_eq(c.n, 5000);
 	cr_assert_eq(c.kinds[GB_KIND_USER], 5000);
@@ -257,21 +269,29 @@ Test(graph_fake, users_with_on_premises_object_identifier)
 
 /* ---- throttling ---- */
 
-Test(graph_fake, survives_a_storm_of_429_with_retry_after)
+/* A storm of faults (rules) while BIG's members are listed, named label in the timing report: the list succeeds with
+ * every member once. */
+static void storm(env *e, const char *label, const char *rules)
 {
-	env e;
 	counter c = {0};
 	gb_error err;
 	int64_t t0;
 
-	start(&e, 900);
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
-			"\"retry_after\": \"3\", \"count\": 8, \"every\": 2}]}"));
+	faults(e, rules);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
-	report("429 storm with Retry-After 3", &e, gb_time_mono_ms() - t0);
+	cr_assert_eq(big_members(e, &c, &err), 0, "%s", err.msg);
+	report(label, e, gb_time_mono_ms() - t0);
 	cr_assert_eq(c.n, 5000, "every member once, none lost or repeated across retries");
+}
+
+Test(graph_fake, survives_a_storm_of_429_with_retry_after)
+{
+	env e;
+
+	start(&e, 900);
+	storm(&e, "429 storm with Retry-After 3",
+	      "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"retry_after\": \"3\", "
+	      "\"count\": 8, \"every\": 2}]}");
 	cr_assert_eq(gb_graph_get_stats(e.g)->throttled, 8);
 	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 8 * 3000, "Retry-After is honoured exactly");
 	cr_assert_eq(log_count(&e, "GET", "/members", 429), 8);
@@ -282,19 +302,12 @@ Test(graph_fake, survives_a_storm_of_429_with_retry_after)
 Test(graph_fake, survives_a_storm_of_429_and_503_without_retry_after)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
-	int64_t t0, w;
+	int64_t w;
 
 	start(&e, 900);
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 4},"
-			" {\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 503, \"count\": 2, "
-			"\"skip\": 20}]}"));
-	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
-	report("429x4 + 503x2 storm without Retry-After", &e, gb_time_mono_ms() - t0);
-	cr_assert_eq(c.n, 5000);
+	storm(&e, "429x4 + 503x2 storm without Retry-After",
+	      "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 4},"
+	      " {\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 503, \"count\": 2, \"skip\": 20}]}");
 	cr_assert_eq(gb_graph_get_stats(e.g)->throttled, 6);
 	/* exponential backoff with jitter in [half, full]: 1+2+4+8 s on the first page, then 1+2 s */
 	w = gb_graph_get_stats(e.g)->wait_ms;
@@ -311,10 +324,9 @@ Test(graph_fake, stops_cleanly_when_throttling_outlasts_the_wait_cap)
 	gb_error err;
 
 	start(&e, 30);
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
-			"\"retry_after\": \"10\", \"count\": -1, \"skip\": 3}]}"));
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), GB_ETHROTTLED);
+	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
+	       "\"retry_after\": \"10\", \"count\": -1, \"skip\": 3}]}");
+	cr_assert_eq(big_members(&e, &c, &err), GB_ETHROTTLED);
 	cr_assert_eq(c.n, 300, "the pages before the storm were delivered");
 	cr_assert(strstr(err.msg, "/members") != NULL, "%s", err.msg);
 	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
@@ -351,7 +363,7 @@ Test(graph_fake, renews_a_token_that_expires_in_the_middle_of_paging)
 	c.e = &e;
 	c.expire_at = 2000;
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
 	report("token expired at member 2000", &e, gb_time_mono_ms() - t0);
 	cr_assert_eq(c.n, 5000);
 	cr_assert_eq(gb_graph_get_stats(e.g)->auth_retries, 1);
@@ -373,10 +385,9 @@ Test(graph_fake, renews_a_short_lived_token_before_it_expires)
 	cr_assert_eq(gb_graph_token(e.g, &left, &err), 0, "%s", err.msg);
 	cr_assert(left <= 8);
 	/* with 8 s tokens the client renews when 2 s are left: slow every page by 150 ms so the read spans ~8 s */
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"delay_ms\": 150, "
-			"\"count\": -1}]}"));
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"delay_ms\": 150, "
+	       "\"count\": -1}]}");
+	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
 	cr_assert_eq(c.n, 5000);
 	cr_assert(gb_graph_get_stats(e.g)->token_requests >= 2, "renewed before expiry");
 	cr_assert_eq(log_count(&e, "GET", "/members", 401), 0, "never sent an expired token");
@@ -424,29 +435,26 @@ Test(graph_fake, malformed_and_truncated_json_are_clean_errors_naming_the_reques
 	gb_error err;
 
 	start(&e, 900);
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"^/v1.0/groups\\\\?\", \"body\": "
-			"\"malformed\", \"count\": 1}]}"));
+	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"^/v1.0/groups\\\\?\", \"body\": "
+	       "\"malformed\", \"count\": 1}]}");
 	cr_assert_eq(gb_graph_list_groups(e.g, NULL, 0, ignore_group, NULL, &err), GB_EPARSE);
 	cr_assert(strstr(err.msg, "GET /v1.0/groups?$select=") == err.msg, "%s", err.msg);
 	cr_assert(strstr(err.msg, "malformed JSON") != NULL, "%s", err.msg);
 	cr_assert(strstr(err.msg, "client-request-id") != NULL, "%s", err.msg);
 	/* a transfer cut short is retried (it is a network failure) ... */
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
-			"\"truncated\", \"count\": 1, \"skip\": 5}]}"));
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	faults(&e, "{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
+	       "\"truncated\", \"count\": 1, \"skip\": 5}]}");
+	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
 	cr_assert_eq(c.n, 5000);
 	cr_assert_eq(gb_graph_get_stats(e.g)->net_retries, 1);
 	/* ... and when it keeps happening the call fails naming the request */
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
-			"\"truncated\", \"count\": -1}]}"));
+	faults(&e, "{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
+	       "\"truncated\", \"count\": -1}]}");
 	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 100, count_member, &c, &err), GB_ENET);
 	cr_assert(strstr(err.msg, "GET /v1.0/groups/" MIXED "/members") == err.msg, "%s", err.msg);
 	/* a body over the limit */
 	gb_graph_set_max_body(e.g, 1000);
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), GB_ETOOBIG);
+	cr_assert_eq(big_members(&e, &c, &err), GB_ETOOBIG);
 	cr_assert(strstr(err.msg, "exceeds the limit of 1000 bytes") != NULL, "%s", err.msg);
 	stop(&e);
 }
@@ -699,9 +707,8 @@ Test(graph_fake, batch_parts_fail_differently_and_throttled_parts_are_retried)
 	gb_error err;
 
 	start(&e, 900);
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"path_regex\": \"" SYNCED "\", \"status\": 429, \"retry_after\": \"5\", "
-			"\"count\": 1, \"where\": \"batch_part\"}]}"));
+	faults(&e, "{\"rules\": [{\"path_regex\": \"" SYNCED "\", \"status\": 429, \"retry_after\": \"5\", "
+	       "\"count\": 1, \"where\": \"batch_part\"}]}");
 	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 3, &err), 0, "%s", err.msg);
 	cr_assert_eq(it[0].status, 404);
 	cr_assert(strstr(it[0].error, "GET /groups/" GONE " (batch part 0): 404 Request_ResourceNotFound") ==
@@ -889,9 +896,8 @@ Test(graph_fake, nothing_secret_reaches_the_log)
 	start(&e, 900);
 	c.e = &e;
 	c.expire_at = 150; /* a second token mid-way */
-	json_decref(ctl(&e, "POST", "/_fake/faults",
-			"{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 1}]}"));
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 100, count_member, &c, &err), 0, "%s", err.msg);
+	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 1}]}");
+	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
 	token = gb_strdup(e.g->token);
 	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 2, &err), 0, "%s", err.msg);
 	gb_graph_batch_clear(it, 2);
@@ -1110,16 +1116,37 @@ static void assert_as_one_by_one(many_env *m, size_t upto, int top)
 	}
 }
 
+/* Reads every group's members in one call that must succeed (top as gb_graph_read_members_many takes it); returns
+ * what it gave as the failed index. */
+static size_t read_many(many_env *m, int top)
+{
+	size_t failed = 99;
+	gb_error err;
+
+	cr_assert_eq(gb_graph_read_members_many(m->e.g, m->ptrs, m->n, top, &failed, &err), 0, "%s", err.msg);
+	return failed;
+}
+
+/* Sets the fake's fault rules to rules_fmt with the id of group k for its %s. */
+static void fault_group(many_env *m, size_t k, const char *rules_fmt)
+{
+	char rules[512];
+
+	snprintf(rules, sizeof(rules), rules_fmt, m->groups[k].id);
+	json_decref(ctl(&m->e, "POST", "/_fake/faults", rules));
+}
+
+#define STATS(m) gb_graph_get_stats((m).e.g)
+
 Test(graph_many, reads_the_members_of_many_groups_in_batches_as_one_by_one)
 {
 	many_env m;
-	size_t failed = 99;
-	gb_error err;
+	size_t failed;
 	int64_t t0;
 
 	start_many(&m, 900);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 100, &failed, &err), 0, "%s", err.msg);
+	failed = read_many(&m, 100);
 	report("42 groups, 8,500 members, batched", &m.e, gb_time_mono_ms() - t0);
 	cr_assert_eq(failed, m.n);
 	cr_assert_eq(m.groups[index_of(&m, MBIG)].nmembers, 2500);
@@ -1137,20 +1164,14 @@ Test(graph_many, reads_the_members_of_many_groups_in_batches_as_one_by_one)
 Test(graph_many, a_429_on_one_batch_part_waits_for_that_part_only)
 {
 	many_env m;
-	size_t k, failed = 99;
-	char rule[512];
-	gb_error err;
 
 	start_many(&m, 900);
-	k = 17;
-	snprintf(rule, sizeof(rule),
-		 "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"2\", \"count\": 1, "
-		 "\"where\": \"batch_part\"}]}", m.groups[k].id);
-	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
-	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_get_stats(m.e.g)->throttled_429, 1);
-	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 2000, "the part's own Retry-After, once");
-	cr_assert(gb_graph_get_stats(m.e.g)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "the window shrank for all");
+	fault_group(&m, 17, "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"2\", "
+			    "\"count\": 1, \"where\": \"batch_part\"}]}");
+	read_many(&m, 0);
+	cr_assert_eq(STATS(m)->throttled_429, 1);
+	cr_assert_eq(STATS(m)->wait_ms, 2000, "the part's own Retry-After, once");
+	cr_assert(STATS(m)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "the window shrank for all");
 	assert_as_one_by_one(&m, m.n, 0);
 	stop_many(&m);
 }
@@ -1158,22 +1179,16 @@ Test(graph_many, a_429_on_one_batch_part_waits_for_that_part_only)
 Test(graph_many, a_429_on_one_of_several_requests_in_flight)
 {
 	many_env m;
-	size_t k, failed = 99;
-	char rule[512];
-	gb_error err;
 
 	start_many(&m, 900);
 	gb_graph_set_batching(m.e.g, false);
-	k = 5;
-	snprintf(rule, sizeof(rule),
-		 "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": "
-		 "\"3\", \"count\": 1, \"where\": \"request\"}]}", m.groups[k].id);
-	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
-	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
+	fault_group(&m, 5, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"%s/members\", \"status\": 429, "
+			   "\"retry_after\": \"3\", \"count\": 1, \"where\": \"request\"}]}");
+	read_many(&m, 0);
 	cr_assert_eq(log_count(&m.e, "POST", "/$batch", 0), 0, "no batching asked for");
-	cr_assert(gb_graph_get_stats(m.e.g)->peak_in_flight > 1, "several requests were in flight");
-	cr_assert_eq(gb_graph_get_stats(m.e.g)->throttled_429, 1);
-	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 3000, "the client paused once for the Retry-After");
+	cr_assert(STATS(m)->peak_in_flight > 1, "several requests were in flight");
+	cr_assert_eq(STATS(m)->throttled_429, 1);
+	cr_assert_eq(STATS(m)->wait_ms, 3000, "the client paused once for the Retry-After");
 	assert_as_one_by_one(&m, m.n, 0);
 	stop_many(&m);
 }
@@ -1181,21 +1196,17 @@ Test(graph_many, a_429_on_one_of_several_requests_in_flight)
 Test(graph_many, throttling_past_the_budget_stops_cleanly_at_the_first_group_that_cannot_be_read)
 {
 	many_env m;
-	size_t i, k, failed = 99;
-	char rule[512];
+	size_t i, k = 9, failed = 99;
 	gb_error err;
 
 	start_many(&m, 30);
-	k = 9;
-	snprintf(rule, sizeof(rule),
-		 "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"10\", \"count\": -1}]}",
-		 m.groups[k].id);
-	json_decref(ctl(&m.e, "POST", "/_fake/faults", rule));
+	fault_group(&m, k, "{\"rules\": [{\"path_regex\": \"%s/members\", \"status\": 429, \"retry_after\": \"10\", "
+			   "\"count\": -1}]}");
 	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), GB_ETHROTTLED);
 	cr_assert_eq(failed, k, "the group that could not be read is named by its index");
 	cr_assert(strstr(err.msg, m.groups[k].id) && strstr(err.msg, "/members"), "%s", err.msg);
 	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
-	cr_assert(gb_graph_get_stats(m.e.g)->wait_ms <= 30000, "never past the budget");
+	cr_assert(STATS(m)->wait_ms <= 30000, "never past the budget");
 	for (i = k; i < m.n; i++)
 		cr_assert(!m.groups[i].members_read && !m.groups[i].nmembers, "group %zu is left as it was", i);
 	assert_as_one_by_one(&m, k, 0);
@@ -1261,16 +1272,13 @@ Test(graph_many, many_groups_by_id_with_one_missing)
 Test(graph_many, a_high_throttle_percentage_shrinks_the_window_for_every_request)
 {
 	many_env m;
-	size_t failed = 99;
-	gb_error err;
 
 	start_many(&m, 900);
 	json_decref(ctl(&m.e, "POST", "/_fake/config", "{\"throttle_percentage\": \"0.95\"}"));
-	cr_assert_eq(gb_graph_read_members_many(m.e.g, m.ptrs, m.n, 0, &failed, &err), 0, "%s", err.msg);
-	cr_assert(gb_graph_get_stats(m.e.g)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "window %u",
-		  gb_graph_get_stats(m.e.g)->window);
-	cr_assert(gb_graph_get_stats(m.e.g)->slowdown_ms > 0);
-	cr_assert_eq(gb_graph_get_stats(m.e.g)->wait_ms, 0, "slowing down is not throttling");
+	read_many(&m, 0);
+	cr_assert(STATS(m)->window < GB_GRAPH_DEFAULT_CONCURRENCY, "window %u", STATS(m)->window);
+	cr_assert(STATS(m)->slowdown_ms > 0);
+	cr_assert_eq(STATS(m)->wait_ms, 0, "slowing down is not throttling");
 	json_decref(ctl(&m.e, "POST", "/_fake/config", "{\"throttle_percentage\": null}"));
 	assert_as_one_by_one(&m, m.n, 0);
 	stop_many(&m);
