@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,16 @@ void gb_testfs_attr(gb_op *o, const char *name, const char *before, const char *
 	gb_error err;
 
 	cr_assert_eq(gb_op_add_attr(o, name, before, after, &err), 0, "%s", err.msg);
+}
+
+void gb_testfs_appendf(char *buf, size_t n, const char *fmt, ...)
+{
+	size_t l = strnlen(buf, n);
+	va_list ap;
+
+	if (l + 1 >= n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + l, n - l, fmt, ap);
+	va_end(ap);
 }

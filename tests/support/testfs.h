@@ -32,6 +32,10 @@ char *gb_testfs_path(char *out, size_t n, const char *dir, const char *rel);
 /* Opens (creating) the state database dir/state.db with holder "test"; the caller frees it with gb_store_free. */
 gb_store *gb_testfs_store(const char *dir);
 
+/* Appends the formatted text to the NUL-terminated text in buf (n bytes in all), cut to fit: the log a test's
+ * callback keeps. */
+void gb_testfs_appendf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The first column of the first row that sql gives in st, as an integer (a count, a pragma's value). */
 long long gb_testfs_int(gb_store *st, const char *sql);
 

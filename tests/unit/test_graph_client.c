@@ -232,13 +232,10 @@ Test(graph_fidelity, provision_on_demand_failure_in_key_surfaces_as_failure)
 
 static int note_complete(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
-	char *log = ud;
-	size_t l = strlen(log);
-
 	(void)err;
-	snprintf(log + l, 256 - l, "[%s %s %s %d]", d->complete ? "complete" : "partial",
-		 d->group.description ? d->group.description : "-", d->group.on_prem_sid ? d->group.on_prem_sid : "-",
-		 (int)d->group.on_prem_sync_enabled);
+	gb_testfs_appendf(ud, 256, "[%s %s %s %d]", d->complete ? "complete" : "partial",
+			  d->group.description ? d->group.description : "-",
+			  d->group.on_prem_sid ? d->group.on_prem_sid : "-", (int)d->group.on_prem_sync_enabled);
 	return 0;
 }
 

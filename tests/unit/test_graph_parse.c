@@ -195,7 +195,7 @@ typedef struct seen {
 static int on_gdelta(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
 	seen *s = ud;
-	size_t i, l = strlen(s->log);
+	size_t i;
 
 	(void)err;
 	if (!d) {
@@ -203,14 +203,14 @@ static int on_gdelta(const gb_graph_group_delta *d, void *ud, gb_error *err)
 		return 0;
 	}
 	s->records++;
-	l += (size_t)snprintf(s->log + l, sizeof(s->log) - l, "[%s%s%s", d->group.id, d->group.deleted ? " deleted" : "",
-			      d->group.changed_out ? " changed" : "");
+	gb_testfs_appendf(s->log, sizeof(s->log), "[%s%s%s", d->group.id, d->group.deleted ? " deleted" : "",
+			  d->group.changed_out ? " changed" : "");
 	for (i = 0; i < d->nadded; i++)
-		l += (size_t)snprintf(s->log + l, sizeof(s->log) - l, " +%s:%s", gb_object_kind_name(d->added[i].kind),
-				      d->added[i].id);
+		gb_testfs_appendf(s->log, sizeof(s->log), " +%s:%s", gb_object_kind_name(d->added[i].kind),
+				  d->added[i].id);
 	for (i = 0; i < d->nremoved; i++)
-		l += (size_t)snprintf(s->log + l, sizeof(s->log) - l, " -%s", d->removed[i].id);
-	snprintf(s->log + l, sizeof(s->log) - l, "]");
+		gb_testfs_appendf(s->log, sizeof(s->log), " -%s", d->removed[i].id);
+	gb_testfs_appendf(s->log, sizeof(s->log), "]");
 	return 0;
 }
 
@@ -239,12 +239,9 @@ Test(graph_delta, members_added_removed_and_removed_groups)
 
 static int on_flags(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
-	char *log = ud;
-	size_t l = strlen(log);
-
 	(void)err;
-	snprintf(log + l, 256 - l, "[...%s%s%s]", d->group.id + 32, d->complete ? " complete" : "",
-		 d->members_delta ? " members" : "");
+	gb_testfs_appendf(ud, 256, "[...%s%s%s]", d->group.id + 32, d->complete ? " complete" : "",
+			  d->members_delta ? " members" : "");
 	return 0;
 }
 
