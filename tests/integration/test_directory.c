@@ -188,6 +188,33 @@ static gb_directory *dir_for(const char *fence)
 	return d;
 }
 
+/* Declares ld (the raw client), ou (a new OU named name, made with it) and d (groupbridge's client fenced to ou);
+ * OU_END frees d and ld. */
+#define OU_START(name)                                                                                            \
+	LDAP *ld = raw_connect();                                                                                  \
+	char ou[256];                                                                                              \
+	snprintf(ou, sizeof ou, "%s", make_ou(ld, name));                                                          \
+	gb_directory *d = dir_for(ou)
+#define OU_END()                                                                                                   \
+	do {                                                                                                       \
+		gb_directory_free(d);                                                                              \
+		ldap_unbind_ext_s(ld, NULL, NULL);                                                                 \
+	} while (0)
+
+/* Creates the group dn with the first n of members (the create must succeed); the adds and modifies it took go to
+ * *adds and *modifies. */
+static void create_with_members(gb_directory *d, const char *dn, char **members, size_t n, unsigned long *adds,
+				unsigned long *modifies)
+{
+	gb_directory_group_spec spec = {.dn = dn, .members = (const char *const *)members, .nmembers = n};
+	unsigned long a = gb_directory_get_stats(d)->adds, m = gb_directory_get_stats(d)->modifies;
+	gb_error err;
+
+	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
+	*adds = gb_directory_get_stats(d)->adds - a;
+	*modifies = gb_directory_get_stats(d)->modifies - m;
+}
+
 /* The code under test as Administrator, directly on the DC: for what the delegated account may not do (the
  * classification of server refusals on users, for one). */
 static gb_directory *admin_dir_for(const char *fence)
@@ -374,20 +401,16 @@ Test(directory, a_server_that_is_not_there_is_retryable)
 
 Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_added_in_batches)
 {
-	LDAP *ld = raw_connect();
-	const char *ou = make_ou(ld, "bulk");
-	char ou_copy[256];
-	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
-	gb_directory *d = dir_for(ou_copy);
+	OU_START("bulk");
 	char **contacts;
-	char *g5 = child("five thousand", ou_copy), *g3 = child("three thousand", ou_copy);
+	char *g5 = child("five thousand", ou), *g3 = child("three thousand", ou);
 	size_t done = 0, count = 0, i;
 	int64_t t0;
 	gb_ad_group *group = NULL;
 	gb_error err;
 
 	t0 = gb_time_mono_ms();
-	contacts = bulk_contacts(ld, ou_copy, "member", 5000);
+	contacts = bulk_contacts(ld, ou, "member", 5000);
 	fprintf(stderr, "directory: 5000 contacts created in %.2f s (fixture)\n", (gb_time_mono_ms() - t0) / 1000.0);
 	create_group(d, g5, NULL);
 	create_group(d, g3, NULL);
@@ -408,18 +431,18 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 	struct found all = {0, ""};
 	static const char *const cn_only[] = {"cn", NULL};
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
+	cr_assert_eq(gb_directory_search(d, ou, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
 					 &err), 0, "%s", err.msg);
 	fprintf(stderr, "directory: paged search of 5002 entries in %.2f s\n", (gb_time_mono_ms() - t0) / 1000.0);
 	cr_assert_eq(all.n, 5002);
 	/* a callback that stops the search in the second page: its code comes back, the connection stays usable */
 	struct found some = {0, ""};
-	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, stop_at_1500, &some,
+	cr_assert_eq(gb_directory_search(d, ou, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, stop_at_1500, &some,
 					 &err), GB_EINTERRUPTED);
 	cr_assert_eq(some.n, 1500);
 	cr_assert_str_eq(err.msg, "stopped at 1500");
 	all.n = 0;
-	cr_assert_eq(gb_directory_search(d, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
+	cr_assert_eq(gb_directory_search(d, ou, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb, &all,
 					 &err), 0, "%s", err.msg);
 	cr_assert_eq(all.n, 5002);
 
@@ -468,12 +491,11 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 						     "300", NULL};
 		gb_ldap_proxy *px = NULL;
 		gb_directory *w = NULL;
-		char *gw = child("windows limits", ou_copy);
-		gb_directory_group_spec spec;
+		char *gw = child("windows limits", ou);
 		unsigned long adds, modifies;
 
 		cr_assert_eq(gb_ldap_proxy_start(limits, &px), 0);
-		cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, ou_copy, &w, &err), 0, "%s", err.msg);
+		cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, ou, &w, &err), 0, "%s", err.msg);
 		t0 = gb_time_mono_ms();
 		cr_assert_eq(gb_directory_read_group(w, g3, true, &group, &err), 0, "%s", err.msg);
 		fprintf(stderr, "directory: a 3000-member group read through a proxy capping ranges at 7 in %.2f s\n",
@@ -489,18 +511,12 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 		cr_assert_eq(gb_dir_entry_attr(e, "member;range=0-6")->nvalues, 7);
 		gb_dir_entry_free(e);
 		all.n = 0;
-		cr_assert_eq(gb_directory_search(w, ou_copy, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb,
+		cr_assert_eq(gb_directory_search(w, ou, GB_DIR_ONELEVEL, "(objectClass=*)", cn_only, 0, found_cb,
 						 &all, &err), 0, "%s", err.msg);
 		cr_assert_eq(all.n, 5002, "pages of 50");
-		memset(&spec, 0, sizeof spec);
-		spec.dn = gw;
-		spec.members = (const char *const *)contacts;
-		spec.nmembers = 700;
-		adds = gb_directory_get_stats(w)->adds;
-		modifies = gb_directory_get_stats(w)->modifies;
-		cr_assert_eq(gb_directory_create_group(w, &spec, &err), 0, "%s", err.msg);
-		cr_assert_eq(gb_directory_get_stats(w)->adds - adds, 3, "700, 350, then 175 in the add");
-		cr_assert_eq(gb_directory_get_stats(w)->modifies - modifies, 3, "the other 525 in batches of 175");
+		create_with_members(w, gw, contacts, 700, &adds, &modifies);
+		cr_assert_eq(adds, 3, "700, 350, then 175 in the add");
+		cr_assert_eq(modifies, 3, "the other 525 in batches of 175");
 		count = 0;
 		cr_assert_eq(gb_directory_read_values(w, gw, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
 		cr_assert_eq(count, 700);
@@ -529,18 +545,14 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 	free(g5);
 	free(g3);
 	free_list(contacts, 5000);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 /* An add sent again after a reconnect whose first attempt had landed: the entry carries this group's anchor, so the
  * add is done; an entry at that DN with another anchor, or none, stays "already exists". */
 Test(directory, an_add_that_already_landed_with_its_own_anchor_is_done)
 {
-	LDAP *ld = raw_connect();
-	char ou[256];
-	snprintf(ou, sizeof ou, "%s", make_ou(ld, "relanded"));
-	gb_directory *d = dir_for(ou);
+	OU_START("relanded");
 	char *g = child("relanded group", ou), *h = child("plain group", ou);
 	gb_directory_group_spec spec;
 	gb_ad_group *a = NULL;
@@ -560,8 +572,7 @@ Test(directory, an_add_that_already_landed_with_its_own_anchor_is_done)
 	cr_assert_eq(gb_directory_create_group(d, &spec, &err), GB_EEXISTS, "no anchor there: %s", err.msg);
 	free(g);
 	free(h);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, error_cases_are_classified)
@@ -662,8 +673,7 @@ Test(directory, error_cases_are_classified)
 	free(u1);
 	free(u2);
 	free(missing);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, dn_escaping_round_trips_through_the_dc)
@@ -671,10 +681,7 @@ Test(directory, dn_escaping_round_trips_through_the_dc)
 	static const char *names[] = {"comma, here", "plus+sign", "quote\"d", "back\\slash", "<angle>", "semi;colon",
 				      "equal=s", "#hash", " leading space", "trailing space ", "Ågren Zoë Jürgen ñ",
 				      "all , + \" \\ < > ; = # of them", "  two leading and two trailing  "};
-	LDAP *ld = raw_connect();
-	char ou[256];
-	snprintf(ou, sizeof ou, "%s", make_ou(ld, "escape, me + \"you\""));
-	gb_directory *d = dir_for(ou);
+	OU_START("escape, me + \"you\"");
 	size_t i;
 	gb_error err;
 
@@ -703,16 +710,12 @@ Test(directory, dn_escaping_round_trips_through_the_dc)
 		gb_buf_free(&f);
 		free(dn);
 	}
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, guid_and_sid_codecs_agree_with_the_extended_dn)
 {
-	LDAP *ld = raw_connect();
-	char ou[256];
-	snprintf(ou, sizeof ou, "%s", make_ou(ld, "codecs"));
-	gb_directory *d = dir_for(ou);
+	OU_START("codecs");
 	char *dn = child("codec group", ou);
 	static const char *const attrs[] = {"objectGUID", "objectSid", NULL};
 	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
@@ -768,8 +771,7 @@ Test(directory, guid_and_sid_codecs_agree_with_the_extended_dn)
 		     GB_ENOTFOUND);
 	gb_dir_entry_free(e);
 	free(dn);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 struct guid_set {
@@ -794,10 +796,7 @@ static int guid_set_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
 
 Test(directory, lookups_by_anchor_many_guids_and_the_global_catalog)
 {
-	LDAP *ld = raw_connect();
-	char ou[256];
-	snprintf(ou, sizeof ou, "%s", make_ou(ld, "lookups"));
-	gb_directory *d = dir_for(ou);
+	OU_START("lookups");
 	char **contacts = bulk_contacts(ld, ou, "c", 150);
 	struct guid_set set = {calloc(150, sizeof(char *)), 150, 0};
 	static const char *const ga[] = {"objectGUID", NULL};
@@ -865,8 +864,7 @@ Test(directory, lookups_by_anchor_many_guids_and_the_global_catalog)
 	free(set.guids);
 	free(dn);
 	free_list(contacts, 150);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, writes_outside_the_allowed_containers_are_refused_before_the_server)
@@ -928,8 +926,7 @@ Test(directory, writes_outside_the_allowed_containers_are_refused_before_the_ser
 	free(out_dn);
 	free(in_dn);
 	free(victim);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, create_modify_rename_move_and_delete_inside_the_fence)
@@ -1039,8 +1036,7 @@ Test(directory, create_modify_rename_move_and_delete_inside_the_fence)
 	free(plain);
 	free(moved);
 	free(back);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, probe_reports_the_anchor_attribute_in_the_schema)
@@ -1182,13 +1178,9 @@ Test(directory, reconnects_once_when_the_server_goes_away)
 
 Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a_retry_is_harmless)
 {
-	LDAP *ld = raw_connect();
-	const char *ou = make_ou(ld, "update");
-	char ou_copy[256];
-	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
-	gb_directory *d = dir_for(ou_copy);
-	char **c = bulk_contacts(ld, ou_copy, "upd", 6);
-	char *g = child("gains and loses", ou_copy);
+	OU_START("update");
+	char **c = bulk_contacts(ld, ou, "upd", 6);
+	char *g = child("gains and loses", ou);
 	const char *start[] = {c[0], c[1], c[2]}, *adds[] = {c[3], c[4]}, *removes[] = {c[0], c[1]};
 	gb_ad_group *group = NULL;
 	unsigned long before;
@@ -1213,49 +1205,36 @@ Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a
 	cr_assert_eq(count, 3, "c3, c4 and c5");
 	free(g);
 	free_list(c, 6);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 Test(directory, a_group_created_with_its_members_takes_one_add_and_the_rest_follow_in_batches)
 {
-	LDAP *ld = raw_connect();
-	const char *ou = make_ou(ld, "withmembers");
-	char ou_copy[256];
-	snprintf(ou_copy, sizeof ou_copy, "%s", ou);
-	gb_directory *d = dir_for(ou_copy);
-	char **c = bulk_contacts(ld, ou_copy, "wm", 2500);
-	char *small = child("small with members", ou_copy), *big = child("big with members", ou_copy);
+	OU_START("withmembers");
+	char **c = bulk_contacts(ld, ou, "wm", 2500);
+	char *small = child("small with members", ou), *big = child("big with members", ou);
 	gb_directory_group_spec spec;
 	unsigned long adds, modifies;
 	size_t count = 0;
 	gb_error err;
 
-	memset(&spec, 0, sizeof spec);
-	spec.dn = small;
-	spec.members = (const char *const *)c;
-	spec.nmembers = 3;
-	adds = gb_directory_get_stats(d)->adds;
-	modifies = gb_directory_get_stats(d)->modifies;
-	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_directory_get_stats(d)->adds - adds, 1);
-	cr_assert_eq(gb_directory_get_stats(d)->modifies - modifies, 0, "three members go in the add itself");
+	create_with_members(d, small, c, 3, &adds, &modifies);
+	cr_assert_eq(adds, 1);
+	cr_assert_eq(modifies, 0, "three members go in the add itself");
 	cr_assert_eq(gb_directory_read_values(d, small, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
 	cr_assert_eq(count, 3);
 
 	/* 2500 members, 1000 a batch: the add carries 1000, two modifies carry the rest */
-	spec.dn = big;
-	spec.nmembers = 2500;
-	modifies = gb_directory_get_stats(d)->modifies;
-	cr_assert_eq(gb_directory_create_group(d, &spec, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_directory_get_stats(d)->modifies - modifies, 2);
+	create_with_members(d, big, c, 2500, &adds, &modifies);
+	cr_assert_eq(modifies, 2);
 	count = 0;
 	cr_assert_eq(gb_directory_read_values(d, big, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
 	cr_assert_eq(count, 2500);
 
 	/* a member that does not exist fails the whole add: no group is left half made */
 	const char *ghost[] = {"CN=nobody here,DC=test,DC=example"};
-	char *third = child("with a ghost", ou_copy);
+	char *third = child("with a ghost", ou);
+	memset(&spec, 0, sizeof spec);
 	spec.dn = third;
 	spec.members = ghost;
 	spec.nmembers = 1;
@@ -1265,8 +1244,7 @@ Test(directory, a_group_created_with_its_members_takes_one_add_and_the_rest_foll
 	free(small);
 	free(big);
 	free_list(c, 2500);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 /* AD review D1: a DC answers a read of an object in another domain of the forest with a referral (10, "0000202B:
@@ -1400,8 +1378,7 @@ Test(directory, a_member_whose_primary_group_is_the_group_is_refused_once_and_re
 	free(g);
 	free(u);
 	free(c);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
 
 /* AD review D10: a group protected by AdminSDHolder (adminCount 1, a DACL that does not inherit) is out of the
@@ -1426,6 +1403,5 @@ Test(directory, the_delegated_account_cannot_write_a_protected_group)
 	cr_assert_eq(gb_directory_add_members(d, g, v, 1, NULL, &err), 0, "%s", err.msg);
 	free(c);
 	free(g);
-	gb_directory_free(d);
-	ldap_unbind_ext_s(ld, NULL, NULL);
+	OU_END();
 }
