@@ -199,7 +199,11 @@ static int write_state(gb_store *st, const char *name, gb_step_state state, cons
 {
 	sqlite3_stmt *s;
 	char ts[32];
-	int rc;
+	/* the columns in order: name, state, started (when it starts running), ended (when it reaches a final state),
+	 * detail */
+	const char *v[] = {name, gb_step_state_name(state), state == GB_STEP_RUNNING ? ts : NULL,
+			   state == GB_STEP_RUNNING || state == GB_STEP_PENDING ? NULL : ts, detail};
+	int rc, i;
 
 	gb_time_iso8601(ts, sizeof(ts));
 	rc = gb_store_prepare(st,
@@ -209,11 +213,8 @@ static int write_state(gb_store *st, const char *name, gb_step_state state, cons
 			      &s, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, gb_step_state_name(state), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, state == GB_STEP_RUNNING ? ts : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, state == GB_STEP_RUNNING || state == GB_STEP_PENDING ? NULL : ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	for (i = 0; i < 5; i++)
+		sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_STATIC);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a step's state");
 	sqlite3_finalize(s);
 	return rc;
