@@ -699,23 +699,54 @@ static void states(const char *const *pairs)
 		set_step(pairs[i], pairs[i + 1]);
 }
 
+/* Rolling back step is refused with code (label, when not NULL, says in which case) and a message that holds why
+ * and, unless it is NULL, also. */
+static void expect_refused(const char *step, int code, const char *why, const char *also, const char *label)
+{
+	gb_error err;
+
+	cr_assert_eq(gb_migrate_rollback(&ctx, step, &err), code, "%s", label ? label : step);
+	cr_assert(strstr(err.msg, why) && (!also || strstr(err.msg, also)), "%s", err.msg);
+}
+
+/* With step blocker in each of the three states, rolling back a is refused (why_a, also_a), then b (why_b). */
+static void refused_while(const char *blocker, const char *const states3[3], const char *a, const char *why_a,
+			  const char *also_a, const char *b, const char *why_b)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		set_step(blocker, states3[i]);
+		expect_refused(a, GB_EINVAL, why_a, also_a, states3[i]);
+		expect_refused(b, GB_EINVAL, why_b, NULL, states3[i]);
+	}
+}
+
+/* A context over a state database whose steps are in the states pairs gives. */
+static void open_at(const char *const *pairs)
+{
+	open_ctx(NULL);
+	states(pairs);
+}
+
+/* The states of a step that has run and can be rolled back. */
+static const char *const ran_states[] = {"waiting", "done", "failed"};
+
 static const char *const before_step5[] = {"import", "done", "inventory", "done", "stamp-anchors", "done", NULL};
 
 Test(rollback, coexistence_gets_a_script_from_waiting_done_and_failed, .init = setup, .fini = teardown)
 {
-	static const char *const from[] = {"waiting", "done", "failed"};
 	size_t i;
 	gb_error err;
 
-	open_ctx(NULL);
-	states(before_step5);
+	open_at(before_step5);
 	for (i = 0; i < 3; i++) {
-		set_step("connect-sync-coexistence", from[i]);
+		set_step("connect-sync-coexistence", ran_states[i]);
 		unlink(in_tmp("connect-sync-coexistence-rollback.ps1"));
-		cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "from %s: %s", from[i],
+		cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "from %s: %s", ran_states[i],
 		             err.msg);
-		cr_assert_str_eq(step_state("connect-sync-coexistence"), "rolling-back", "from %s", from[i]);
-		cr_assert_eq(access(in_tmp("connect-sync-coexistence-rollback.ps1"), R_OK), 0, "from %s", from[i]);
+		cr_assert_str_eq(step_state("connect-sync-coexistence"), "rolling-back", "from %s", ran_states[i]);
+		cr_assert_eq(access(in_tmp("connect-sync-coexistence-rollback.ps1"), R_OK), 0, "from %s", ran_states[i]);
 	}
 	cr_assert(strstr(output(), "migrate confirm connect-sync-coexistence --export DIR"), "%s", output());
 	/* rolling back again writes the script again; the run waits for the confirmation */
@@ -730,8 +761,7 @@ Test(rollback, the_coexistence_rollback_script_removes_both_rules_behind_whatif,
 	const char *p, *q;
 	gb_error err;
 
-	open_ctx(NULL);
-	states(before_step5);
+	open_at(before_step5);
 	set_step("connect-sync-coexistence", "done");
 	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
 	p = in_tmp("connect-sync-coexistence-rollback.ps1");
@@ -757,8 +787,7 @@ Test(rollback, the_coexistence_rollback_is_confirmed_from_an_export_without_the_
 	gb_error err;
 	json_t *root;
 
-	open_ctx(NULL);
-	states(before_step5);
+	open_at(before_step5);
 	set_step("connect-sync-coexistence", "done");
 	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
 	coexistence(with, -1, -1);
@@ -783,8 +812,7 @@ Test(rollback, an_attested_coexistence_rollback_says_so, .init = setup, .fini = 
 {
 	gb_error err;
 
-	open_ctx(NULL);
-	states(before_step5);
+	open_at(before_step5);
 	set_step("connect-sync-coexistence", "waiting");
 	cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_migrate_confirm(&ctx, "connect-sync-coexistence", NULL, &err), 0, "%s", err.msg);
@@ -796,21 +824,12 @@ Test(rollback, an_attested_coexistence_rollback_says_so, .init = setup, .fini = 
 Test(rollback, coexistence_and_stamps_are_refused_once_step_5_has_started, .init = setup, .fini = teardown)
 {
 	static const char *const blocking[] = {"running", "waiting", "done"};
-	size_t i;
 	gb_error err;
 
-	open_ctx(NULL);
-	states(before_step5);
+	open_at(before_step5);
 	set_step("connect-sync-coexistence", "done");
-	for (i = 0; i < 3; i++) {
-		set_step("disable-writeback", blocking[i]);
-		cr_assert_eq(gb_migrate_rollback(&ctx, "connect-sync-coexistence", &err), GB_EINVAL, "%s", blocking[i]);
-		cr_assert(strstr(err.msg, "step disable-writeback is") && strstr(err.msg, "cannot be undone"), "%s",
-		          err.msg);
-		cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), GB_EINVAL, "%s", blocking[i]);
-		cr_assert(strstr(err.msg, "step stamp-anchors cannot be rolled back: step disable-writeback"), "%s",
-		          err.msg);
-	}
+	refused_while("disable-writeback", blocking, "connect-sync-coexistence", "step disable-writeback is",
+		      "cannot be undone", "stamp-anchors", "step stamp-anchors cannot be rolled back: step disable-writeback");
 	cr_assert_str_eq(step_state("connect-sync-coexistence"), "done", "nothing changed");
 	cr_assert_str_eq(step_state("stamp-anchors"), "done", "nothing changed");
 	/* a failed step 5 wrote no script: the way back is open */
@@ -853,20 +872,18 @@ static const char *const through_convert[] = {
 
 Test(rollback, match_forgets_the_matches_audited, .init = setup, .fini = teardown)
 {
-	static const char *const from[] = {"waiting", "done", "failed"};
 	size_t i;
 	gb_error err;
 
-	open_ctx(NULL);
-	states(through_convert);
+	open_at(through_convert);
 	for (i = 0; i < 3; i++) {
 		matched_groups();
-		set_step("match", from[i]);
-		cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), 0, "from %s: %s", from[i], err.msg);
+		set_step("match", ran_states[i]);
+		cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), 0, "from %s: %s", ran_states[i], err.msg);
 		cr_assert_str_eq(step_state("match"), "rolled-back");
 		cr_assert_eq(count_of("SELECT count(*) FROM migration_groups WHERE matched_dn IS NOT NULL OR match_result "
 		                      "IS NOT NULL"),
-		             0, "from %s", from[i]);
+		             0, "from %s", ran_states[i]);
 		cr_assert_eq(gb_store_exec(st, "DELETE FROM migration_groups", &err), 0);
 	}
 	cr_assert_eq(count_of("SELECT count(*) FROM audit_log WHERE step = 'match' AND operation = 'step.state' AND "
@@ -896,18 +913,15 @@ Test(rollback, stamps_and_conversions_roll_back_from_done_and_failed, .init = se
 		cr_assert_str_eq(step_state("stamp-anchors"), "rolled-back");
 	}
 	/* from pending or rolled-back there is nothing to roll back */
-	cr_assert_eq(gb_migrate_rollback(&ctx, "stamp-anchors", &err), GB_EINVAL);
-	cr_assert(strstr(err.msg, "is rolled-back: there is nothing to roll back"), "%s", err.msg);
-	cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), GB_EINVAL);
-	cr_assert(strstr(err.msg, "is pending"), "%s", err.msg);
+	expect_refused("stamp-anchors", GB_EINVAL, "is rolled-back: there is nothing to roll back", NULL, NULL);
+	expect_refused("match", GB_EINVAL, "is pending", NULL, NULL);
 }
 
 Test(rollback, convert_soa_rolls_back_after_match_which_is_forgotten, .init = setup, .fini = teardown)
 {
 	gb_error err;
 
-	open_ctx(NULL);
-	states(through_convert);
+	open_at(through_convert);
 	matched_groups();
 	set_step("match", "done");
 	/* no converted group in this database: an empty rollback plan, no Graph needed */
@@ -920,20 +934,12 @@ Test(rollback, convert_soa_rolls_back_after_match_which_is_forgotten, .init = se
 
 Test(rollback, nothing_before_a_handoff_that_has_run_rolls_back, .init = setup, .fini = teardown)
 {
-	static const char *const from[] = {"waiting", "done", "failed"};
-	size_t i;
 	gb_error err;
 
-	open_ctx(NULL);
-	states(through_convert);
+	open_at(through_convert);
 	set_step("match", "done");
-	for (i = 0; i < 3; i++) {
-		set_step("handoff", from[i]);
-		cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), GB_EINVAL, "%s", from[i]);
-		cr_assert(strstr(err.msg, "roll back handoff first"), "%s", err.msg);
-		cr_assert_eq(gb_migrate_rollback(&ctx, "convert-soa", &err), GB_EINVAL, "%s", from[i]);
-		cr_assert(strstr(err.msg, "roll back handoff first"), "%s", err.msg);
-	}
+	refused_while("handoff", ran_states, "match", "roll back handoff first", NULL, "convert-soa",
+		      "roll back handoff first");
 	set_step("handoff", "rolled-back");
 	set_step("verify", "done");
 	cr_assert_eq(gb_migrate_rollback(&ctx, "match", &err), 0, "%s", err.msg);
@@ -942,15 +948,10 @@ Test(rollback, nothing_before_a_handoff_that_has_run_rolls_back, .init = setup, 
 
 Test(rollback, read_only_steps_and_step_5_say_why_they_cannot, .init = setup, .fini = teardown)
 {
-	gb_error err;
-
-	open_ctx(NULL);
-	states(through_convert);
+	open_at(through_convert);
 	set_step("convert-soa", "pending");
-	cr_assert_eq(gb_migrate_rollback(&ctx, "disable-writeback", &err), GB_EUNSUPPORTED);
-	cr_assert(strstr(err.msg, "cannot be undone"), "%s", err.msg);
-	cr_assert_eq(gb_migrate_rollback(&ctx, "inventory", &err), GB_EUNSUPPORTED);
-	cr_assert(strstr(err.msg, "run it again instead"), "%s", err.msg);
+	expect_refused("disable-writeback", GB_EUNSUPPORTED, "cannot be undone", NULL, NULL);
+	expect_refused("inventory", GB_EUNSUPPORTED, "run it again instead", NULL, NULL);
 }
 
 /* ---- D8: scope = all would create the groups left out again ------------------------------------------------------ */
