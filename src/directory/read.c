@@ -626,6 +626,44 @@ static int dup_attr(const gb_dir_entry *e, const char *name, char **dst, gb_erro
 	return *dst ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
+static int blocker_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	char **dn = ctx;
+
+	if (*dn)
+		return 0;
+	*dn = gb_strdup(e->dn);
+	return *dn ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+/* AD's membership rules for a change to universal scope ("Changing a group's scope"), which Samba does not enforce and
+ * a Windows DC does: a global group must not be a member of another global group, and a domain local group must not
+ * hold another domain local group. Both partners are in the group's own domain (a global group holds only groups of
+ * its domain, and a domain local group of another domain cannot be a member), so the DC's own domain is searched. */
+static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
+{
+	static const char *const attrs[] = {"1.1", NULL};
+	bool global = g->group_type & 0x2;
+	gb_buf f;
+	int rc;
+
+	if (!g->dn || (!global && !(g->group_type & 0x4)))
+		return 0;
+	gb_buf_init(&f, 4096);
+	rc = gb_buf_puts(&f, global ? "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2)(member="
+				    : "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=4)(memberOf=",
+			 err);
+	if (!rc)
+		rc = gb_ad_filter_escape(g->dn, strlen(g->dn), &f, err);
+	if (!rc)
+		rc = gb_buf_puts(&f, "))", err);
+	if (!rc)
+		rc = gb_directory_search(d, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, 0, blocker_dn_cb,
+					 &g->scope_blocker, err);
+	gb_buf_free(&f);
+	return rc;
+}
+
 int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err)
 {
 	static const char *const attrs[] = {"cn", "objectGUID", "objectSid", GB_DIRECTORY_ANCHOR_ATTR,
@@ -667,6 +705,8 @@ int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, 
 		g->group_type = strtol(v, NULL, 10);
 	if ((v = gb_dir_entry_str(e, "adminCount")))
 		g->admin_count = (int)strtol(v, NULL, 10);
+	if ((rc = read_scope_blocker(d, g, err)))
+		goto out;
 	if (with_members) {
 		char *gdn = g->guid ? NULL : g->dn;
 		char base[64];
