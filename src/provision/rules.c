@@ -324,7 +324,7 @@ static const char *universal_refused(const gb_ad_group *ad, char *why, size_t n)
 			 ad->scope_blocker);
 	else if ((ad->group_type & SCOPE_GLOBAL) && ad->scope_blocker)
 		snprintf(why, n, "it is global and a member of the global group %s; make that group universal (or take this "
-			 "one out of it) first, then a full pass (provision --full) converts this one", ad->scope_blocker);
+			 "one out of it) first, the next pass converts this one", ad->scope_blocker);
 	else
 		return NULL;
 	return why;

@@ -5,7 +5,8 @@
 # why ("cannot-be-universal"); a nested member that AD would refuse because of the scopes the plan leaves (a universal
 # group in a global one, a domain local group in a universal one) is skipped with its reason ("group-scope") and never
 # written, while the nestings AD accepts (a global group in a universal one, a universal group in a domain local one)
-# are. A matched global group in no global group is still made universal.
+# are. A matched global group in no global group is still made universal. Once the obstacle is removed in AD by hand,
+# the next pass (incremental, no change in the cloud) converts the groups and writes the members it held back.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbscope-$$,$GB_TEST_DC1_BASE_DN"
 G="OU=Groups,$OU"
@@ -97,4 +98,18 @@ run $GB provision --dry-run --full --json
 expect "the second pass still gives no groupType operation to Inner" no_gt_op "$GI"
 expect "nor to LocalP" no_gt_op "$GL"
 expect "and nothing else to write" python3 -c 'import json,sys; sys.exit(1 if json.load(open(sys.argv[1]))["operations"] else 0)' "$T/.out"
+
+# what stood in the way is changed in AD by hand: the next pass, with no change in the cloud, converts both groups and
+# writes the members it held back
+printf 'dn: CN=Outer-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=Inner-%s,%s\n\ndn: CN=LocalP-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=LocalKid-%s,%s\n\n' \
+	$$ "$G" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >/dev/null
+run $GB provision
+expect_rc "the next pass succeeds" 0
+expect_err "it is incremental" "delta:"
+expect "Inner is made universal" test "$(type_of Inner)" = "$UNIVERSAL"
+expect "LocalP is made universal" test "$(type_of LocalP)" = "$UNIVERSAL"
+expect "Inner now holds New" sh -c "echo '$(members_of Inner)' | grep -qi 'CN=New-$$'"
+expect "New now holds LocalP" sh -c "echo '$(members_of New)' | grep -qi 'CN=LocalP-$$'"
+run $GB provision --dry-run --full
+expect_out "a full dry run finds nothing left to do" "No changes."
 finish
