@@ -636,10 +636,43 @@ static int blocker_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return *dn ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
+/* The start of dn's domain naming context: its trailing run of DC= RDNs (the whole of dn when there is none). A
+ * comma escaped as "\," or "\2C" is part of a value, never a separator. */
+static const char *domain_root(const char *dn)
+{
+	const char *p, *root = dn, *rdn = dn;
+	bool dc = false;
+
+	for (p = dn;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p != ',' && *p)
+			continue;
+		/* rdn .. p is one RDN */
+		while (*rdn == ' ')
+			rdn++;
+		if (gb_str_ihas_prefix(rdn, "DC=")) {
+			if (!dc)
+				root = rdn;
+			dc = true;
+		} else {
+			dc = false;
+		}
+		if (!*p)
+			break;
+		rdn = p + 1;
+	}
+	return dc ? root : dn;
+}
+
 /* AD's membership rules for a change to universal scope ("Changing a group's scope"), which Samba does not enforce and
  * a Windows DC does: a global group must not be a member of another global group, and a domain local group must not
  * hold another domain local group. Both partners are in the group's own domain (a global group holds only groups of
- * its domain, and a domain local group of another domain cannot be a member), so the DC's own domain is searched. */
+ * its domain, and a domain local group of another domain cannot be a member), and the Global Catalog does not hold a
+ * global or domain local group's member values, so the DC is searched from the root of that domain, not from base_dn,
+ * which may be narrower. */
 static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
 {
 	static const char *const attrs[] = {"1.1", NULL};
@@ -658,7 +691,7 @@ static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
 	if (!rc)
 		rc = gb_buf_puts(&f, "))", err);
 	if (!rc)
-		rc = gb_directory_search(d, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, 0, blocker_dn_cb,
+		rc = gb_directory_search(d, domain_root(g->dn), GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, 0, blocker_dn_cb,
 					 &g->scope_blocker, err);
 	gb_buf_free(&f);
 	return rc;

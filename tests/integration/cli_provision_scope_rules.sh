@@ -10,7 +10,10 @@
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbscope-$$,$GB_TEST_DC1_BASE_DN"
 G="OU=Groups,$OU"
+# Outer lives outside the configured base_dn (the OU above): AD's rule holds across the whole domain
+OO="OU=gbscope-outer-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"
+ad_ou DC1 "$OO"
 eval "$(ad_users DC1 "$OU" s1-$$)"
 eval "s1=\$s1_$$"
 GI=005c0e01-0000-4000-8000-000000000001 # Inner: global, member of the unmanaged global group Outer
@@ -20,20 +23,20 @@ GN=005c0e04-0000-4000-8000-000000000001 # New: created (universal)
 GLOBAL=-2147483646
 LOCAL=-2147483644
 UNIVERSAL=-2147483640
-group_ldif() { # CN GROUPTYPE [ANCHORED-ID]
-	printf 'dn: CN=%s-%s,%s\nobjectClass: group\ngroupType: %s\n' "$1" $$ "$G" "$2"
+group_ldif() { # CN GROUPTYPE [ANCHORED-ID [CONTAINER]]
+	printf 'dn: CN=%s-%s,%s\nobjectClass: group\ngroupType: %s\n' "$1" $$ "${4:-$G}" "$2"
 	[ -z "${3:-}" ] || printf 'msDS-ExternalDirectoryObjectId: Group_%s\nadminDescription: Group_%s\n' "$3" "$3"
 	echo
 }
 {
 	group_ldif Inner $GLOBAL $GI
-	group_ldif Outer $GLOBAL
+	group_ldif Outer $GLOBAL "" "$OO"
 	group_ldif Free $GLOBAL $GF
 	group_ldif LocalP $LOCAL $GL
 	group_ldif LocalKid $LOCAL
 } | ldap_on DC1 ldapadd >"$T/add.out" 2>&1 || _no "the AD groups load" "$(cat "$T/add.out")"
 printf 'dn: CN=Outer-%s,%s\nchangetype: modify\nadd: member\nmember: CN=Inner-%s,%s\n\ndn: CN=LocalP-%s,%s\nchangetype: modify\nadd: member\nmember: CN=LocalKid-%s,%s\n\n' \
-	$$ "$G" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >"$T/nest.out" 2>&1 || _no "the AD nesting loads" "$(cat "$T/nest.out")"
+	$$ "$OO" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >"$T/nest.out" 2>&1 || _no "the AD nesting loads" "$(cat "$T/nest.out")"
 tenant_new "$T/tenant.json"
 tenant_user "$T/tenant.json" u-1 "$s1"
 tenant_group "$T/tenant.json" "$GI" "Inner-$$" members=u-1,$GN
@@ -42,6 +45,7 @@ tenant_group "$T/tenant.json" "$GL" "LocalP-$$" members=u-1,$GN
 tenant_group "$T/tenant.json" "$GN" "New-$$" members=u-1,$GL
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$OU" "groups = $GI $GF $GL $GN" "cn = [displayName]"
+sed -i "s|^base_dn = .*|base_dn = $OU|" "$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 type_of() { ldap_on DC1 ldapsearch -LLL -b "$G" "(cn=$1-$$)" groupType | sed -n 's/^groupType: //p'; }
 members_of() { ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$G" "(cn=$1-$$)" member | sed -n 's/^member: //p'; }
@@ -63,7 +67,7 @@ run $GB provision --dry-run --json
 expect "the dry run plans (exit $rc)" test "$rc" = 0 -o "$rc" = 3
 expect "the plan is JSON with notes" python3 -c 'import json,sys; json.load(open(sys.argv[1]))["notes"]' "$T/.out"
 expect "the global group inside a global group is cannot-be-universal" note cannot-be-universal "$GI"
-expect "its reason names the global group that holds it" grep -q "member of the global group CN=Outer-$$" "$T/.out"
+expect "its reason names the global group that holds it (outside base_dn)" grep -q "member of the global group CN=Outer-$$,$OO" "$T/.out"
 expect "it gets no groupType operation" no_gt_op "$GI"
 expect "the domain local group holding a domain local group is cannot-be-universal" note cannot-be-universal "$GL"
 expect "its reason names the domain local group it holds" grep -q "holds the domain local group CN=LocalKid-$$" "$T/.out"
@@ -91,7 +95,7 @@ expect "New does not get the domain local group" sh -c "! echo '$(members_of New
 expect "New gets its user" sh -c "echo '$(members_of New)' | grep -qi 'CN=s1-$$'"
 expect "Free (universal) holds Inner (global)" sh -c "echo '$(members_of Free)' | grep -qi 'CN=Inner-$$'"
 expect "LocalP (domain local) holds New (universal)" sh -c "echo '$(members_of LocalP)' | grep -qi 'CN=New-$$'"
-expect "Outer is not touched" test "$(members_of Outer | wc -l)" = 1
+expect "Outer is not touched" test "$(ldap_on DC1 ldapsearch -LLL -b "$OO" "(cn=Outer-$$)" member | grep -c '^member:')" = 1
 
 # a second full pass plans no write AD would refuse and changes nothing else
 run $GB provision --dry-run --full --json
@@ -102,7 +106,7 @@ expect "and nothing else to write" python3 -c 'import json,sys; sys.exit(1 if js
 # what stood in the way is changed in AD by hand: the next pass, with no change in the cloud, converts both groups and
 # writes the members it held back
 printf 'dn: CN=Outer-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=Inner-%s,%s\n\ndn: CN=LocalP-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=LocalKid-%s,%s\n\n' \
-	$$ "$G" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >/dev/null
+	$$ "$OO" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >/dev/null
 run $GB provision
 expect_rc "the next pass succeeds" 0
 expect_err "it is incremental" "delta:"
