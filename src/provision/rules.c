@@ -319,6 +319,10 @@ static const char *universal_refused(const gb_ad_group *ad, char *why, size_t n)
 	if ((ad->group_type & SCOPE_LOCAL) && ad->nforeign > 0)
 		snprintf(why, n, "it is domain local and holds %zu foreign security principal(s) (members from another "
 			 "forest); remove those members, or leave the group out of scope", ad->nforeign);
+	else if ((ad->group_type & SCOPE_LOCAL) && ad->scope_blocker &&
+		 gb_directory_is_foreign_principal(ad->scope_blocker))
+		snprintf(why, n, "it is domain local and holds the foreign security principal %s (a member from another "
+			 "forest); remove those members, or leave the group out of scope", ad->scope_blocker);
 	else if ((ad->group_type & SCOPE_LOCAL) && ad->scope_blocker)
 		snprintf(why, n, "it is domain local and holds the domain local group %s; take that group out of it first",
 			 ad->scope_blocker);

@@ -11,6 +11,9 @@
 #          trial there; only the GC sees it)                                  -> blocked, naming that group
 #   match: a written-back group whose anchor a group of the other domain carries too -> blocked (several groups)
 #   match: a written-back group whose anchor only it carries                 -> matched
+# and convert-soa --make-universal applies AD's scope rules across the whole domain, not only below base_dn (here the
+# writeback OU): a global group held by a global group of another OU, and a domain local group holding a foreign
+# security principal (kept in the domain's CN=ForeignSecurityPrincipals), cannot become universal.
 . "$(dirname "$0")/lib_ad.sh"
 BASE=$GB_TEST_DC1_BASE_DN
 WB="OU=gbref-$$,$BASE"
@@ -22,6 +25,10 @@ W1=$(id 1) # written back, its anchor only on its group
 W2=$(id 2) # written back, its anchor on a group of the other domain too
 H=$(id 90) # synced group of this domain, listed for conversion; a trial group of the other domain has its anchor
 X=$(id 91) # synced group of the other domain, listed for conversion
+GI=$(id 92) # synced global group of this domain, member of a global group in another OU
+LF=$(id 93) # synced domain local group of this domain holding a foreign security principal
+OO="OU=gbrefouter-$$,$BASE"
+ad_ou DC1 "$OO"
 {
 	for w in "$W1" "$W2"; do
 		printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=rf-%s,%s\n\n' \
@@ -31,7 +38,14 @@ X=$(id 91) # synced group of the other domain, listed for conversion
 	printf 'dn: CN=There-%s,%s\nobjectClass: group\ngroupType: -2147483640\n\n' $$ "$CH"
 	printf 'dn: CN=Trial-%s,%s\nobjectClass: group\ngroupType: -2147483640\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' $$ "$CH" "$H"
 	printf 'dn: CN=Copy-%s,%s\nobjectClass: group\ngroupType: -2147483640\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' $$ "$CH" "$W2"
+	printf 'dn: CN=InnerG-%s,%s\nobjectClass: group\ngroupType: -2147483646\n\n' $$ "$WB"
+	printf 'dn: CN=OuterG-%s,%s\nobjectClass: group\ngroupType: -2147483646\nmember: CN=InnerG-%s,%s\n\n' $$ "$OO" $$ "$WB"
+	printf 'dn: CN=LocalF-%s,%s\nobjectClass: group\ngroupType: -2147483644\n\n' $$ "$WB"
 } | ldap_on DC1 ldapadd >"$T/add.out" 2>&1 || _no "the AD groups load" "$(cat "$T/add.out")"
+printf 'dn: CN=LocalF-%s,%s\nchangetype: modify\nadd: member\nmember: <SID=S-1-5-21-1000-2000-3000-1106>\n-\n' $$ "$WB" |
+	ldap_on DC1 ldapmodify >"$T/fsp.out" 2>&1 || _no "the FSP fixture loads" "$(cat "$T/fsp.out")"
+SID_GI=$(ad_sid DC1 "$WB" "(cn=InnerG-$$)")
+SID_LF=$(ad_sid DC1 "$WB" "(cn=LocalF-$$)")
 SID_H=$(ad_sid DC1 "$WB" "(cn=Here-$$)")
 SID_X=$(ad_sid DC1 "$CH" "(cn=There-$$)")
 expect "the AD groups have SIDs" test -n "$SID_H" -a -n "$SID_X"
@@ -49,10 +63,12 @@ tenant_group "$T/tenant.json" "$W1" "Written One" members=u-a
 tenant_group "$T/tenant.json" "$W2" "Written Two" members=u-a
 tenant_group "$T/tenant.json" "$H" "Here" members=u-a onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_H"
 tenant_group "$T/tenant.json" "$X" "There" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_X"
+tenant_group "$T/tenant.json" "$GI" "InnerG" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_GI"
+tenant_group "$T/tenant.json" "$LF" "LocalF" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_LF"
 fake_start "$T/tenant.json"
 gb_config "$T/gb.ini" DC1 "$WB" "groups = $W1 $W2" "allowed_containers = $WB" \
 	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
-	"tenant_domain = contoso.example" "convert_groups = $H, $X"
+	"tenant_domain = contoso.example" "convert_groups = $H, $X, $GI, $LF"
 # the DC's own searches stay in this domain's part (the writeback OU); the forest is read through the GC
 sed -i "s|^base_dn = .*|base_dn = $WB|; /^base_dn = /a gc_uri = $GB_TEST_DC1_GB_GCS_URI" "$T/gb.ini"
 expect "groupbridge talks to the proxy" grep -q "^uri = $GB_TEST_DC1_GB_LDAPS_URI" "$T/gb.ini"
@@ -83,6 +99,12 @@ expect_rc "the convert-soa plan is made (the referral fails no step)" 0
 expect_out "the group of the other domain is reported as such" "other-domain"
 expect_out "naming its DN, found through the GC" "CN=There-$$,$CH is in another domain of the forest"
 expect_out "the group of this domain is planned" "isCloudManaged: false -> true"
+run $GB migrate plan convert-soa --make-universal
+expect_out "the global group held by a global group outside base_dn cannot become universal" \
+	"InnerG-$$,$WB cannot become universal: it is a member of the global group CN=OuterG-$$,$OO"
+expect_out "the domain local group holding a foreign principal cannot become universal" \
+	"LocalF-$$,$WB cannot become universal: it holds the foreign security principal"
+expect_not "neither gets a scope change" "groupType: -"
 run $GB migrate run --yes --until convert-soa
 expect_rc "convert-soa runs" 0
 expect "the group of this domain is converted" test "$(cloud_managed "$H")" = True

@@ -6,7 +6,8 @@
 # group in a global one, a domain local group in a universal one) is skipped with its reason ("group-scope") and never
 # written, while the nestings AD accepts (a global group in a universal one, a universal group in a domain local one)
 # are. A matched global group in no global group is still made universal. Once the obstacle is removed in AD by hand,
-# the next pass (incremental, no change in the cloud) converts the groups and writes the members it held back.
+# the next pass (incremental, no change in the cloud) converts the groups and writes the members it held back, while a
+# domain local group that still holds a foreign security principal stays as it is.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbscope-$$,$GB_TEST_DC1_BASE_DN"
 G="OU=Groups,$OU"
@@ -20,6 +21,7 @@ GI=005c0e01-0000-4000-8000-000000000001 # Inner: global, member of the unmanaged
 GF=005c0e02-0000-4000-8000-000000000001 # Free: global, in no global group
 GL=005c0e03-0000-4000-8000-000000000001 # LocalP: domain local, holds the unmanaged domain local group LocalKid
 GN=005c0e04-0000-4000-8000-000000000001 # New: created (universal)
+GF2=005c0e05-0000-4000-8000-000000000001 # LocalF: domain local, holds a foreign security principal
 GLOBAL=-2147483646
 LOCAL=-2147483644
 UNIVERSAL=-2147483640
@@ -34,17 +36,21 @@ group_ldif() { # CN GROUPTYPE [ANCHORED-ID [CONTAINER]]
 	group_ldif Free $GLOBAL $GF
 	group_ldif LocalP $LOCAL $GL
 	group_ldif LocalKid $LOCAL
+	group_ldif LocalF $LOCAL $GF2
 } | ldap_on DC1 ldapadd >"$T/add.out" 2>&1 || _no "the AD groups load" "$(cat "$T/add.out")"
 printf 'dn: CN=Outer-%s,%s\nchangetype: modify\nadd: member\nmember: CN=Inner-%s,%s\n\ndn: CN=LocalP-%s,%s\nchangetype: modify\nadd: member\nmember: CN=LocalKid-%s,%s\n\n' \
 	$$ "$OO" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >"$T/nest.out" 2>&1 || _no "the AD nesting loads" "$(cat "$T/nest.out")"
+printf 'dn: CN=LocalF-%s,%s\nchangetype: modify\nadd: member\nmember: <SID=S-1-5-21-1000-2000-3000-1107>\n-\n' $$ "$G" |
+	ldap_on DC1 ldapmodify >"$T/fsp.out" 2>&1 || _no "the FSP fixture loads" "$(cat "$T/fsp.out")"
 tenant_new "$T/tenant.json"
 tenant_user "$T/tenant.json" u-1 "$s1"
 tenant_group "$T/tenant.json" "$GI" "Inner-$$" members=u-1,$GN
 tenant_group "$T/tenant.json" "$GF" "Free-$$" members=u-1,$GI
 tenant_group "$T/tenant.json" "$GL" "LocalP-$$" members=u-1,$GN
 tenant_group "$T/tenant.json" "$GN" "New-$$" members=u-1,$GL
+tenant_group "$T/tenant.json" "$GF2" "LocalF-$$" members=u-1
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups = $GI $GF $GL $GN" "cn = [displayName]"
+gb_config "$T/gb.ini" DC1 "$OU" "groups = $GI $GF $GL $GN $GF2" "cn = [displayName]"
 sed -i "s|^base_dn = .*|base_dn = $OU|" "$T/gb.ini"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 type_of() { ldap_on DC1 ldapsearch -LLL -b "$G" "(cn=$1-$$)" groupType | sed -n 's/^groupType: //p'; }
@@ -87,6 +93,7 @@ run $GB provision
 expect_rc "the pass ends partial (group errors), not failed" 3
 expect "Inner keeps its global scope" test "$(type_of Inner)" = "$GLOBAL"
 expect "LocalP keeps its domain local scope" test "$(type_of LocalP)" = "$LOCAL"
+expect "LocalF keeps its domain local scope" test "$(type_of LocalF)" = "$LOCAL"
 expect "Free is made universal" test "$(type_of Free)" = "$UNIVERSAL"
 expect "New is created universal" test "$(type_of New)" = "$UNIVERSAL"
 expect "Inner gets its user" sh -c "echo '$(members_of Inner)' | grep -qi 'CN=s1-$$'"
@@ -108,10 +115,12 @@ expect "and nothing else to write" python3 -c 'import json,sys; sys.exit(1 if js
 printf 'dn: CN=Outer-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=Inner-%s,%s\n\ndn: CN=LocalP-%s,%s\nchangetype: modify\ndelete: member\nmember: CN=LocalKid-%s,%s\n\n' \
 	$$ "$OO" $$ "$G" $$ "$G" $$ "$G" | ldap_on DC1 ldapmodify >/dev/null
 run $GB provision
-expect_rc "the next pass succeeds" 0
+expect_rc "the next pass ends partial (LocalF is still held back)" 3
+expect_out "LocalF is reported again" "1 group errors"
 expect_err "it is incremental" "delta:"
 expect "Inner is made universal" test "$(type_of Inner)" = "$UNIVERSAL"
 expect "LocalP is made universal" test "$(type_of LocalP)" = "$UNIVERSAL"
+expect "LocalF, still holding a foreign principal, keeps its scope" test "$(type_of LocalF)" = "$LOCAL"
 expect "Inner now holds New" sh -c "echo '$(members_of Inner)' | grep -qi 'CN=New-$$'"
 expect "New now holds LocalP" sh -c "echo '$(members_of New)' | grep -qi 'CN=LocalP-$$'"
 run $GB provision --dry-run --full
