@@ -106,62 +106,26 @@ static int universal_op(gb_plan *plan, const char *id, const gb_ad_group *a, gb_
 	return rc ? rc : gb_op_add_attr(op, ATTR_GROUP_TYPE, before, after, err);
 }
 
-static int first_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
-{
-	char *dn = ctx;
-
-	(void)err;
-	if (!dn[0])
-		snprintf(dn, 512, "%s", e->dn);
-	return 0;
-}
-
 /* AD's rules for a scope change to universal, checked here so that the plan says why before anything is tried (and
  * so that a DC that does not enforce them, as Samba does not, is not used to break them): a global group must not be
- * a member of another global group, and a domain local group must not hold another domain local group. *why is
- * empty when the change is allowed. */
-static int universal_blocker(gb_directory *dir, const gb_ad_group *a, char why[512], gb_error *err)
+ * a member of another global group, and a domain local group must not hold another domain local group, nor members
+ * of another forest (foreign security principals: [SCOPE-CHANGE], AD review D2). gb_directory_read_group found what
+ * stands in the way (a->scope_blocker), from the root of the group's domain. *why is empty when the change is
+ * allowed. */
+static void universal_blocker(const gb_ad_group *a, char why[512])
 {
-	static const char *const dn_attr[] = {"distinguishedName", NULL};
 	bool global = a->group_type & 0x2;
-	char found[512] = "";
-	gb_buf f;
-	int rc;
 
 	why[0] = '\0';
-	if (!global && !(a->group_type & 0x4))
-		return 0;
-	gb_buf_init(&f, 4096);
-	rc = gb_buf_puts(&f, global ? "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2)(member="
-				    : "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=4)(memberOf=",
-			 err);
-	if (!rc)
-		rc = gb_ad_filter_escape(a->dn, strlen(a->dn), &f, err);
-	if (!rc)
-		rc = gb_buf_puts(&f, "))", err);
-	if (!rc)
-		rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, first_dn_cb, found, err);
-	gb_buf_free(&f);
-	if (!rc && found[0])
-		snprintf(why, 512, global ? "it is a member of the global group %s" : "it holds the domain local group %s",
-			 found);
-	/* nor may a domain local group holding members of another forest (foreign security principals): [SCOPE-CHANGE],
-	 * AD review D2 */
-	if (!rc && !global && !found[0]) {
-		gb_buf_init(&f, 4096);
-		rc = gb_buf_puts(&f, "(&(objectClass=foreignSecurityPrincipal)(memberOf=", err);
-		if (!rc)
-			rc = gb_ad_filter_escape(a->dn, strlen(a->dn), &f, err);
-		if (!rc)
-			rc = gb_buf_puts(&f, "))", err);
-		if (!rc)
-			rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, first_dn_cb, found,
-						 err);
-		gb_buf_free(&f);
-		if (!rc && found[0])
-			snprintf(why, 512, "it holds the foreign security principal %s (a member from another forest)", found);
-	}
-	return rc;
+	if ((!global && !(a->group_type & 0x4)) || !a->scope_blocker)
+		return;
+	if (global)
+		snprintf(why, 512, "it is a member of the global group %s", a->scope_blocker);
+	else if (gb_directory_is_foreign_principal(a->scope_blocker))
+		snprintf(why, 512, "it holds the foreign security principal %s (a member from another forest)",
+			 a->scope_blocker);
+	else
+		snprintf(why, 512, "it holds the domain local group %s", a->scope_blocker);
 }
 
 /* The engine's check: isCloudManaged becomes true only while the group's AD group (as recorded by the plan) is
@@ -270,8 +234,8 @@ static int record_converted(gb_migrate_ctx *c, const gb_cloud_group *g, const gb
 }
 
 /* The operations that convert group g, whose AD group is a, or the note that says why it cannot be. */
-static int plan_group(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb_plan *plan, const gb_cloud_group *g,
-		      const gb_ad_group *a, gb_error *err)
+static int plan_group(gb_migrate_ctx *c, gb_graph *graph, gb_plan *plan, const gb_cloud_group *g, const gb_ad_group *a,
+		      gb_error *err)
 {
 	const char *id = g->id;
 	bool managed = false;
@@ -284,8 +248,8 @@ static int plan_group(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb_
 				    "--make-universal (runbooks/convert-soa.md)",
 				    id, a->dn, scope_name(a->group_type));
 	if (!(a->group_type & GROUP_TYPE_UNIVERSAL)) {
-		rc = universal_blocker(dir, a, why, err);
-		if (!rc && why[0])
+		universal_blocker(a, why);
+		if (why[0])
 			return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "cannot-be-universal", err,
 					    "group %s: AD group %s cannot become universal: %s (AD forbids it); change that "
 					    "first (runbooks/convert-soa.md)",
@@ -339,7 +303,7 @@ static int plan_listed(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, gb
 					  "group %s: AD group %s is in another domain of the forest; convert it with a "
 					  "configuration bound to a DC of that domain", id, e ? e->dn : g->on_prem_sid);
 		if (!rc && a)
-			rc = plan_group(c, graph, dir, plan, g, a, err);
+			rc = plan_group(c, graph, plan, g, a, err);
 	}
 	gb_dir_entry_free(e);
 	gb_ad_group_free(a);

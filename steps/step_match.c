@@ -36,8 +36,10 @@ static void set_result(cand *k, const char *fmt, const char *a, const char *b)
 
 /* Review D14: a converted group found by GroupDN and SID must not have its anchor Group_<id> on another AD group (an
  * earlier Cloud Sync trial, a copy): provisioning would find two AD groups for one cloud group. Blocks k when it is,
- * or when several carry it; an anchor on the same group, or on none, agrees. */
-static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, gb_error *err)
+ * or when several carry it; an anchor on the same group, or on none, agrees. gc: GB_DIR_GC when gc_uri is set, so that
+ * a group of another domain of the forest carrying the anchor is seen too (AD review D1), as the DC's own domain
+ * would hide it. */
+static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, unsigned gc, gb_error *err)
 {
 	static const char *const attrs[] = {"distinguishedName", "objectGUID", NULL};
 	char anchor[GB_ANCHOR_MAX], guid[GB_AD_GUID_TEXT_SIZE];
@@ -46,7 +48,7 @@ static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, gb_er
 
 	if (gb_anchor_format(k->id, anchor, sizeof(anchor)))
 		return 0;
-	rc = gb_directory_find_by_anchor(dir, anchor, attrs, 0, &e, err);
+	rc = gb_directory_find_by_anchor(dir, anchor, attrs, gc, &e, err);
 	if (rc == GB_ENOTFOUND)
 		return 0;
 	if (rc == GB_ECONFLICT) {
@@ -129,7 +131,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 				set_result(k, "blocked: the SID of %s is not the group's onPremisesSecurityIdentifier %s", a->dn,
 					   g->on_prem_sid);
 			else
-				rc = anchor_agrees(dir, k, a, err);
+				rc = anchor_agrees(dir, k, a, gc, err);
 		}
 		gb_cloud_group_free(g);
 	}

@@ -259,7 +259,13 @@ int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, 
 
 /* Reads a group (by DN or "<GUID=...>") into a gb_ad_group: dn, guid, sid, cn, anchor, adminDescription,
  * description, displayName, sAMAccountName, groupType, adminCount, and with with_members every member's objectGUID
- * (ranged, extended DN) with members_read set. GB_ENOTFOUND when absent. *out: gb_ad_group_free. */
+ * (ranged, extended DN) with members_read set. A global or domain local group also gets scope_blocker (one search of
+ * the DC's domain), so that a plan never asks AD for a scope change it refuses. GB_ENOTFOUND when absent.
+ * *out: gb_ad_group_free. */
+/* True for a DN in a domain's CN=ForeignSecurityPrincipals container: the stand-in of a principal of another forest (or
+ * a well-known SID). False for anything else, a malformed DN included. */
+bool gb_directory_is_foreign_principal(const char *dn);
+
 int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err);
 
 /* The range arithmetic of ranged reads, a pure function so that shapes Samba never produces (Windows' forced

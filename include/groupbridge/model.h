@@ -91,6 +91,10 @@ typedef struct gb_ad_group {
 	bool members_read;        /* member_guids is complete (every range read) */
 	size_t nforeign;          /* members that are foreign security principals (CN=ForeignSecurityPrincipals):
 				   * a domain local group holding one cannot become universal */
+	char *scope_blocker;      /* the DN of an object that keeps AD from making this group universal (Microsoft's
+				   * "Changing a group's scope"): for a global group, a global group that holds it; for a
+				   * domain local group, a domain local group or a foreign security principal it holds
+				   * (gb_directory_is_foreign_principal tells which). NULL when there is none (or not read) */
 } gb_ad_group;
 
 /* Appends a member GUID (copied, lower-cased). GB_ENOMEM on failure, the group unchanged. */

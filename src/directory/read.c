@@ -586,7 +586,7 @@ int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, 
 
 /* True for a DN in a domain's CN=ForeignSecurityPrincipals container: the stand-in of a principal of another
  * forest (or a well-known SID), which AD keeps a domain local group from taking into universal scope. */
-static bool is_foreign_principal(const char *dn)
+bool gb_directory_is_foreign_principal(const char *dn)
 {
 	gb_ad_dn *p = NULL;
 	bool fsp;
@@ -597,6 +597,16 @@ static bool is_foreign_principal(const char *dn)
 	      gb_ad_str_equal(p->rdns[1].avas[0].value, p->rdns[1].avas[0].value_len, "ForeignSecurityPrincipals", 25);
 	gb_ad_dn_free(p);
 	return fsp;
+}
+
+/* A domain local group holding a foreign security principal cannot become universal: the first one found is its
+ * scope_blocker. */
+static int note_foreign(gb_ad_group *g, const char *dn, gb_error *err)
+{
+	if (!(g->group_type & 0x4) || g->scope_blocker)
+		return 0;
+	g->scope_blocker = gb_strdup(dn);
+	return g->scope_blocker ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
 static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *err)
@@ -611,9 +621,26 @@ static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *er
 		return rc;
 	if (!guid[0])
 		return gb_error_set(err, GB_EPARSE, "member %.200s of %s came without its guid", value, g->dn);
-	if (is_foreign_principal(plain))
+	if (gb_directory_is_foreign_principal(plain)) {
 		g->nforeign++;
+		if ((rc = note_foreign(g, plain, err)))
+			return rc;
+	}
 	return gb_ad_group_add_member(g, guid, err);
+}
+
+/* The members of a domain local group read only for its foreign security principals (read_scope_blocker). */
+static int foreign_only_cb(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	gb_ad_group *g = ctx;
+	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
+	const char *plain;
+	int rc;
+
+	(void)len;
+	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
+		return rc;
+	return gb_directory_is_foreign_principal(plain) ? note_foreign(g, plain, err) : 0;
 }
 
 static int dup_attr(const gb_dir_entry *e, const char *name, char **dst, gb_error *err)
@@ -624,6 +651,82 @@ static int dup_attr(const gb_dir_entry *e, const char *name, char **dst, gb_erro
 		return 0;
 	*dst = gb_strdup(v);
 	return *dst ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+static int blocker_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	char **dn = ctx;
+
+	if (*dn)
+		return 0;
+	*dn = gb_strdup(e->dn);
+	return *dn ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+/* The start of dn's domain naming context: its trailing run of DC= RDNs (the whole of dn when there is none). A
+ * comma escaped as "\," or "\2C" is part of a value, never a separator. */
+static const char *domain_root(const char *dn)
+{
+	const char *p, *root = dn, *rdn = dn;
+	bool dc = false;
+
+	for (p = dn;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p != ',' && *p)
+			continue;
+		/* rdn .. p is one RDN */
+		while (*rdn == ' ')
+			rdn++;
+		if (gb_str_ihas_prefix(rdn, "DC=")) {
+			if (!dc)
+				root = rdn;
+			dc = true;
+		} else {
+			dc = false;
+		}
+		if (!*p)
+			break;
+		rdn = p + 1;
+	}
+	return dc ? root : dn;
+}
+
+/* AD's membership rules for a change to universal scope ("Changing a group's scope"), which Samba does not enforce and
+ * a Windows DC does: a global group must not be a member of another global group, and a domain local group must not
+ * hold another domain local group nor a foreign security principal (a member from another forest, kept in the
+ * domain's CN=ForeignSecurityPrincipals: found among the member values). Both groups are of one domain (a global group
+ * holds only groups of its domain, and a domain local group of another domain cannot be a member), and the Global
+ * Catalog does not hold a global or domain local group's member values, so the DC is searched from the root of that
+ * domain, not from base_dn, which may be narrower. */
+static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
+{
+	static const char *const attrs[] = {"1.1", NULL};
+	bool global = g->group_type & 0x2;
+	gb_buf f;
+	int rc;
+
+	if (!g->dn || (!global && !(g->group_type & 0x4)) || g->scope_blocker)
+		return 0;
+	gb_buf_init(&f, 4096);
+	rc = gb_buf_puts(&f, global ? "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2)(member="
+				    : "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=4)(memberOf=",
+			 err);
+	if (!rc)
+		rc = gb_ad_filter_escape(g->dn, strlen(g->dn), &f, err);
+	if (!rc)
+		rc = gb_buf_puts(&f, "))", err);
+	if (!rc)
+		rc = gb_directory_search(d, domain_root(g->dn), GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, 0, blocker_dn_cb,
+					 &g->scope_blocker, err);
+	gb_buf_free(&f);
+	/* A delegated account may not read a foreign security principal's memberOf, so they are found among the group's
+	 * own member values (already seen when the members were read) */
+	if (!rc && !global && !g->scope_blocker && !g->members_read)
+		rc = gb_directory_read_values(d, g->dn, "member", GB_DIR_EXTENDED_DN, foreign_only_cb, g, err);
+	return rc;
 }
 
 int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err)
@@ -677,6 +780,8 @@ int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, 
 			goto out;
 		g->members_read = true;
 	}
+	if ((rc = read_scope_blocker(d, g, err)))
+		goto out;
 	*out = g;
 	g = NULL;
 out:

@@ -144,6 +144,7 @@ void gb_ad_group_clear(gb_ad_group *g)
 	free(g->description);
 	free(g->display_name);
 	free(g->sam_account_name);
+	free(g->scope_blocker);
 	memset(g, 0, sizeof(*g));
 }
 

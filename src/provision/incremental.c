@@ -447,7 +447,9 @@ static int on_found_user(const gb_dir_entry *e, void *ctx, gb_error *err)
 #define RETRY_KEY "provision.retry_groups"
 
 /* Groups with a member skipped because its account was not found (yet: GC replication lags, an account is created
- * after the group) are built again by the next pass, with no change in the cloud, until it is found (AD review D11). */
+ * after the group) are built again by the next pass, with no change in the cloud, until it is found (AD review D11);
+ * so are groups that AD's scope rules kept from becoming universal or from holding a member (AD review D2), until
+ * whatever stood in the way is changed in AD. */
 static int retry_groups(gb_gather *g, gb_map *affected, gb_error *err)
 {
 	char *list = NULL, id[256];
@@ -471,7 +473,16 @@ static int retry_groups(gb_gather *g, gb_map *affected, gb_error *err)
 	return rc;
 }
 
-/* The groups of the plan with a member skipped as not found in the forest, for retry_groups. */
+/* Whether a note makes its group one that the next pass builds again (see retry_groups). */
+static bool retried(const gb_note *n)
+{
+	if (n->kind == GB_NOTE_MEMBER_SKIPPED)
+		return strcmp(n->code, "other-forest") == 0 || strcmp(n->code, "group-scope") == 0;
+	return n->kind == GB_NOTE_GROUP_ERROR && strcmp(n->code, "cannot-be-universal") == 0;
+}
+
+/* The groups of the plan with a member skipped as not found in the forest, or held back by AD's scope rules, for
+ * retry_groups. */
 static int save_retry_groups(gb_gather *g, const gb_plan *plan, gb_error *err)
 {
 	gb_buf b;
@@ -482,7 +493,7 @@ static int save_retry_groups(gb_gather *g, const gb_plan *plan, gb_error *err)
 	for (i = 0; !rc && i < plan->nnotes; i++) {
 		const gb_note *n = &plan->notes[i];
 
-		if (n->kind == GB_NOTE_MEMBER_SKIPPED && strcmp(n->code, "other-forest") == 0 && n->object_id &&
+		if (retried(n) && n->object_id &&
 		    !strstr(gb_buf_cstr(&b), n->object_id))
 			rc = b.len ? gb_buf_putc(&b, ' ', err) : 0;
 		else

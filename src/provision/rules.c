@@ -305,6 +305,88 @@ static int skip(ctx *c, const gb_cloud_group *g, const gb_member_ref *m, const c
 			    gb_object_kind_name(m->kind), m->id, g->id, why);
 }
 
+/* groupType's scope bits (MS-SAMR 2.2.1.11) */
+#define SCOPE_GLOBAL 0x2L
+#define SCOPE_LOCAL 0x4L
+#define SCOPE_UNIVERSAL 0x8L
+
+/* Why AD refuses to make a matched group universal (Microsoft's "Changing a group's scope", AD review D2), in words, or
+ * NULL when the change is allowed (or not needed). */
+static const char *universal_refused(const gb_ad_group *ad, char *why, size_t n)
+{
+	if (!ad || ad->group_type == GB_GROUP_TYPE_UNIVERSAL_SECURITY || (ad->group_type & SCOPE_UNIVERSAL))
+		return NULL;
+	if ((ad->group_type & SCOPE_LOCAL) && ad->nforeign > 0)
+		snprintf(why, n, "it is domain local and holds %zu foreign security principal(s) (members from another "
+			 "forest); remove those members, or leave the group out of scope", ad->nforeign);
+	else if ((ad->group_type & SCOPE_LOCAL) && ad->scope_blocker &&
+		 gb_directory_is_foreign_principal(ad->scope_blocker))
+		snprintf(why, n, "it is domain local and holds the foreign security principal %s (a member from another "
+			 "forest); remove those members, or leave the group out of scope", ad->scope_blocker);
+	else if ((ad->group_type & SCOPE_LOCAL) && ad->scope_blocker)
+		snprintf(why, n, "it is domain local and holds the domain local group %s; take that group out of it first",
+			 ad->scope_blocker);
+	else if ((ad->group_type & SCOPE_GLOBAL) && ad->scope_blocker)
+		snprintf(why, n, "it is global and a member of the global group %s; make that group universal (or take this "
+			 "one out of it) first, the next pass converts this one", ad->scope_blocker);
+	else
+		return NULL;
+	return why;
+}
+
+/* The scope a provisioned group has once the plan ran: universal when it is created or may be converted, else the
+ * scope it has in AD. */
+static long scope_after(const desired *d)
+{
+	char why[8];
+
+	if (!d->ad || !universal_refused(d->ad, why, sizeof why))
+		return SCOPE_UNIVERSAL;
+	return d->ad->group_type & (SCOPE_GLOBAL | SCOPE_LOCAL);
+}
+
+static const char *scope_name(long scope)
+{
+	return scope == SCOPE_GLOBAL ? "global" : scope == SCOPE_LOCAL ? "domain local" : "universal";
+}
+
+/* AD's nesting rules between two groups of this domain: a universal group holds no domain local group ("A universal
+ * group cannot have a local group as a member"), a global group holds only global groups ("A global group can't have
+ * universal groups as members"); a domain local group holds any of them. NULL when AD accepts the member. */
+static const char *nesting_refused(long parent, long member)
+{
+	if (parent == SCOPE_UNIVERSAL && member == SCOPE_LOCAL)
+		return "a universal group cannot hold a domain local group";
+	if (parent == SCOPE_GLOBAL && member != SCOPE_GLOBAL)
+		return member == SCOPE_LOCAL ? "a global group cannot hold a domain local group"
+					     : "a global group cannot hold a universal group";
+	return NULL;
+}
+
+/* A nested member that AD would refuse in this group: skipped with both scopes and why the one that stays is not
+ * universal. An AD reference that exists already is kept (key is filled, value is not), never removed. */
+static int check_nesting(ctx *c, const desired *d, const gb_member_ref *m, const desired *nd, char *key, size_t kn,
+			 bool *refused)
+{
+	long ps = scope_after(d), ms = nd ? scope_after(nd) : SCOPE_UNIVERSAL;
+	const char *rule = nesting_refused(ps, ms);
+	char why[1024], stays[600];
+	const desired *kept = ps != SCOPE_UNIVERSAL ? d : nd;
+
+	*refused = rule != NULL;
+	if (!rule)
+		return 0;
+	if (nd && nd->ad && nd->ad->guid)
+		snprintf(key, kn, "%s", nd->ad->guid);
+	else if (!nd && c->in->provisioned && gb_map_get(c->in->provisioned, m->id))
+		snprintf(key, kn, "%s", (const char *)gb_map_get(c->in->provisioned, m->id));
+	universal_refused(kept->ad, stays, sizeof stays);
+	snprintf(why, sizeof why, "AD refuses the reference: %s (this group stays %s, the member is %s, as group %s stays "
+		 "%s because %s); it is not written", rule, scope_name(ps), scope_name(ms), kept->cloud->id,
+		 scope_name(scope_after(kept)), stays);
+	return skip(c, d->cloud, m, "group-scope", why);
+}
+
 /* The member value and comparison key for one cloud member, or a skip note. key is a lower-case GUID for
  * existing objects, or empty for a group created in this run. */
 static int resolve_member(ctx *c, const desired *d, const gb_member_ref *m, char *value, size_t n, char *key,
@@ -335,7 +417,12 @@ static int resolve_member(ctx *c, const desired *d, const gb_member_ref *m, char
 	if (m->kind == GB_KIND_GROUP) {
 		const desired *nd = gb_map_get(c->desired_by_id, m->id);
 		const gb_cloud_group *cg;
+		bool refused = false;
+		int rc;
 
+		if ((nd || (in->provisioned && gb_map_get(in->provisioned, m->id))) &&
+		    ((rc = check_nesting(c, d, m, nd, key, kn, &refused)) || refused))
+			return rc;
 		if (nd && nd->ad && nd->ad->guid) {
 			snprintf(value, n, "<GUID=%s>", nd->ad->guid);
 			snprintf(key, kn, "%s", nd->ad->guid);
@@ -482,12 +569,13 @@ static int plan_update(ctx *c, const desired *d)
 	/* sAMAccountName is written at creation only: renaming an existing account name breaks scripts and
 	 * references by name, and a generated one (RandomString) would change on every run. */
 	if (!rc && ad->group_type != GB_GROUP_TYPE_UNIVERSAL_SECURITY) {
-		if ((ad->group_type & GB_GROUP_TYPE_DOMAIN_LOCAL) && ad->nforeign > 0)
+		char why[600];
+
+		if (universal_refused(ad, why, sizeof why))
 			rc = gb_plan_note(c->plan, GB_NOTE_GROUP_ERROR, g->id, NULL, "cannot-be-universal", c->err,
-					  "group %s: AD group %s is domain local and holds %zu foreign security principal(s) "
-					  "(members from another forest); AD refuses to make such a group universal, so its "
-					  "groupType is left as it is: remove those members, or leave the group out of scope",
-					  g->id, ad->dn, ad->nforeign);
+					  "group %s: AD refuses to make AD group %s universal, so its groupType is left as "
+					  "it is: %s",
+					  g->id, ad->dn, why);
 		else
 			rc = add_attr_if_changed(&op, c, d, "groupType", before_gt, gt);
 	}
@@ -523,6 +611,8 @@ static int plan_adds(ctx *c, const desired *d, gb_map *want, const gb_map *have,
 	*provisioned = 0;
 	for (i = 0; !rc && i < g->nmembers; i++) {
 		rc = resolve_member(c, d, &g->members[i], value, sizeof(value), key, sizeof(key));
+		if (!rc && !value[0] && key[0])
+			rc = gb_map_set(want, key, (void *)1, c->err); /* skipped, but a reference AD has is kept */
 		if (rc || !value[0])
 			continue;
 		if (key[0]) {
