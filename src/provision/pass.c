@@ -191,7 +191,7 @@ static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
  * strings), read in searches of many GUIDs each rather than one read per group. */
 static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err)
 {
-	static const char *const attrs[] = {"uSNChanged", NULL};
+	static const char *const attrs[] = {"objectGUID", "uSNChanged", NULL};
 	gb_map *wrote = NULL;
 	gb_ptrs guids = {NULL, 0, 0};
 	size_t i, pos = 0;
