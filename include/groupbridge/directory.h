@@ -271,6 +271,18 @@ int gb_directory_read_values(gb_directory *d, const char *dn, const char *attr, 
  * (ranged, extended DN) with members_read set. GB_ENOTFOUND when absent. *out: gb_ad_group_free. */
 int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err);
 
+/* The attributes gb_directory_read_group reads, with uSNChanged: what a search must return for
+ * gb_directory_group_from_entry. NULL-terminated. */
+extern const char *const gb_directory_group_attrs[];
+
+/* The same from an entry a search returned with gb_directory_group_attrs (no round trip unless with_members, which
+ * reads the members as gb_directory_read_group does). Errors and *out as gb_directory_read_group. */
+int gb_directory_group_from_entry(gb_directory *d, const gb_dir_entry *e, bool with_members, gb_ad_group **out,
+				  gb_error *err);
+
+/* A deep copy of e (*out: gb_dir_entry_free). GB_ENOMEM. */
+int gb_dir_entry_dup(const gb_dir_entry *e, gb_dir_entry **out, gb_error *err);
+
 /* The range arithmetic of ranged reads, a pure function so that shapes Samba never produces (Windows' forced
  * ranging) are unit-tested. Given the attribute names of one reply entry (names[i] with counts[i] values) for a
  * request of attr from low, it says which attribute's values to take and what comes next:
