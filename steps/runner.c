@@ -465,6 +465,7 @@ int gb_step_apply(gb_migrate_ctx *c, const gb_step *s, const gb_plan *plan, gb_a
 	o.log_tag = "migrate";
 	o.fence = fence;
 	o.member_batch = c->cfg->directory.member_batch > 0 ? (size_t)c->cfg->directory.member_batch : 0;
+	o.in_flight = c->cfg->directory.writes_in_flight > 0 ? (size_t)c->cfg->directory.writes_in_flight : 0;
 	o.progress = c->out;
 	o.check = s->check;
 	o.hook = s->hook;

@@ -23,10 +23,20 @@
  * LDAP write of the plan lands below those containers or is refused (directory.h).
  *
  * Ordering is data (gb_apply_order): an operation depends on the previous operation on the same object (object_id,
- * else target: it runs after it, and is skipped when that one did not succeed), and on the create of every group
- * whose DN it names as a member value or target (it runs after it). Dispatch is sequential today, which satisfies
- * both; an engine that keeps several requests in flight may dispatch any operation whose dependencies are
- * dispatched, and must still record outcomes in plan order (stage 3 reads nothing but the outcomes).
+ * else target: it runs after it, and is skipped when that one did not succeed), on the create of every group
+ * whose DN it names as a member value or target, and on the previous operation of another object on the same DN or
+ * creating the same sAMAccountName (it runs after them).
+ *
+ * Writes in flight (opts->in_flight > 1): the operations that add, modify or change the members or values of one
+ * group (create-group, set-attributes, add-members, remove-members, add-value, delete-value) go out in plan order,
+ * each as soon as every operation it depends on is recorded, on up to in_flight connections of their own to the DC
+ * opts->dir reaches (twins, made when needed; one that cannot connect or reaches another DC ends the growth, with a
+ * warning). Every other kind (rename, move, delete, state-only and Graph kinds) waits until everything before it is
+ * recorded and goes alone, on opts->dir; so does everything when a check is given. Outcomes are recorded in plan
+ * order on the caller's thread, exactly as one at a time would record them: the same operations are sent and the
+ * same outcomes recorded whatever the number in flight. A stop (signal, directory gone) sends nothing more and
+ * records what was in flight before returning. A kill may leave up to in_flight writes done and not recorded (one
+ * at a time: one); the next pass plans from what AD holds.
  */
 #ifndef GROUPBRIDGE_APPLY_H
 #define GROUPBRIDGE_APPLY_H
@@ -73,6 +83,7 @@ typedef struct gb_apply_opts {
 	size_t member_batch;     /* member values per request (0: GB_DIRECTORY_MEMBER_BATCH); a create carries its
 				  * members only when they fit one batch */
 	FILE *progress;          /* one "[i/n] kind target" line per operation sent; NULL: info log lines */
+	size_t in_flight;        /* LDAP writes in flight at once (see above); 0 or 1: one at a time */
 	gb_apply_check_fn check; /* may be NULL */
 	gb_apply_hook_fn hook;   /* may be NULL */
 	void *ctx;               /* given to check and hook */
@@ -83,6 +94,7 @@ typedef struct gb_apply_result {
 	size_t failed;   /* operations that failed */
 	size_t skipped;  /* operations not sent: an earlier operation on the same object did not succeed */
 	size_t recorded; /* operations recorded (applied + failed + skipped) */
+	size_t peak;     /* the most requests that were in flight at once (0 when nothing was sent) */
 } gb_apply_result;
 
 /* Applies plan (see above). res is set in every case. Returns 0 when every operation was recorded, whatever its
@@ -96,7 +108,9 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 
 typedef enum gb_apply_dep_kind {
 	GB_DEP_SAME_OBJECT, /* the previous operation on the same object: in order; not done means skipped */
-	GB_DEP_CREATED      /* the create of a group this operation names by DN: in order */
+	GB_DEP_CREATED,     /* the create of a group this operation names by DN: in order */
+	GB_DEP_SAME_NAME    /* another object's operation on the same DN, or its create of the same
+			     * sAMAccountName: in order */
 } gb_apply_dep_kind;
 
 typedef struct gb_apply_dep {

@@ -112,6 +112,15 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
  * [provisioning] allowed_containers when set (else every write is refused until gb_directory_set_fence). */
 int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error *err);
 
+/* A second handle with d's settings (URI, bind, TLS, timeouts, its current member batch and fence), not connected
+ * and with counters at zero: for a pool of connections that keeps several writes in flight (the apply engine).
+ * Call it on the thread that uses d; the twin is then the caller's to use on any one thread at a time. GB_ENOMEM,
+ * or GB_EPARSE as gb_directory_set_fence. *out: gb_directory_free. */
+int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err);
+
+/* Connects and binds d when it is not connected (a twin); 0 when it is. Errors as gb_directory_open. */
+int gb_directory_connect(gb_directory *d, gb_error *err);
+
 /* Closes the connections and frees everything (the password is wiped). NULL is fine. */
 void gb_directory_free(gb_directory *d);
 
@@ -268,6 +277,18 @@ bool gb_directory_is_foreign_principal(const char *dn);
 
 int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err);
 
+/* The attributes gb_directory_read_group reads, with uSNChanged: what a search must return for
+ * gb_directory_group_from_entry. NULL-terminated. */
+extern const char *const gb_directory_group_attrs[];
+
+/* The same from an entry a search returned with gb_directory_group_attrs (no round trip unless with_members, which
+ * reads the members as gb_directory_read_group does). Errors and *out as gb_directory_read_group. */
+int gb_directory_group_from_entry(gb_directory *d, const gb_dir_entry *e, bool with_members, gb_ad_group **out,
+				  gb_error *err);
+
+/* A deep copy of e (*out: gb_dir_entry_free). GB_ENOMEM. */
+int gb_dir_entry_dup(const gb_dir_entry *e, gb_dir_entry **out, gb_error *err);
+
 /* The range arithmetic of ranged reads, a pure function so that shapes Samba never produces (Windows' forced
  * ranging) are unit-tested. Given the attribute names of one reply entry (names[i] with counts[i] values) for a
  * request of attr from low, it says which attribute's values to take and what comes next:
@@ -387,6 +408,9 @@ typedef struct gb_directory_stats {
 
 /* The handle's counters (never NULL for a non-NULL d). */
 const gb_directory_stats *gb_directory_get_stats(const gb_directory *d);
+
+/* Adds s (a twin's counters) to d's counters, so that d's stats count every write of a pool. */
+void gb_directory_stats_add(gb_directory *d, const gb_directory_stats *s);
 
 /* ---- for `config check` ---- */
 

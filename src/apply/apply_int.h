@@ -61,4 +61,30 @@ int gb_exec_graph_remove_role(const gb_apply_opts *o, const gb_op *op, const cha
 /* The value of op's attribute name, required: GB_EINVAL naming op and the attribute when it is absent. */
 int gb_exec_need(const gb_op *op, const char *name, bool after, const char **out, gb_error *err);
 
+/* ---- writes in flight (pool.c) ---- */
+
+/* A pool of up to max worker threads, each with a twin connection (gb_directory_twin) of primary, made when every
+ * worker is busy and another job comes. Only the thread that made the pool calls these. */
+typedef struct gb_pool gb_pool;
+typedef void (*gb_pool_fn)(void *job, gb_directory *dir);
+
+int gb_pool_new(gb_directory *primary, size_t max, const char *tag, gb_pool **out, gb_error *err);
+
+/* Runs fn(job, a worker's connection) on an idle worker, starting one when needed; false when none can take it
+ * (max busy, or no twin could be connected or it reached another DC: warned once), and the caller runs it itself. */
+bool gb_pool_submit(gb_pool *p, gb_pool_fn fn, void *job);
+
+/* Waits for a job submitted to finish and returns it (in the order they finish). Only while gb_pool_busy > 0. */
+void *gb_pool_wait(gb_pool *p);
+
+/* Jobs submitted and not yet returned by gb_pool_wait. */
+size_t gb_pool_busy(gb_pool *p);
+
+/* The most jobs that were ever running at once. */
+size_t gb_pool_peak(const gb_pool *p);
+
+/* Waits for every job submitted, ends the workers, adds their connections' counters to primary's and closes them.
+ * NULL is fine. */
+void gb_pool_free(gb_pool *p);
+
 #endif

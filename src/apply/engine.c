@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,10 +90,55 @@ static int created_refs(gb_apply_order *ord, const gb_plan *plan, size_t i, cons
 	return rc;
 }
 
+/* A create's sAMAccountName, else NULL. */
+static const char *sam_of(const gb_op *op)
+{
+	size_t k;
+
+	for (k = 0; op->kind == GB_OP_CREATE_GROUP && k < op->nattrs; k++)
+		if (gb_str_iequal(op->attrs[k].name, "sAMAccountName"))
+			return op->attrs[k].after;
+	return NULL;
+}
+
+/* Operation i after the previous operation of another object under the same name (key: its DN, or "sam:" and the
+ * sAMAccountName it creates), whichever succeeds: the first in plan order gets the name, as one at a time. */
+static int same_name(gb_apply_order *ord, const gb_plan *plan, size_t i, gb_map *names, const char *name,
+		     gb_error *err)
+{
+	uintptr_t prev = (uintptr_t)gb_map_get(names, name);
+	int rc = 0;
+
+	if (prev && !gb_str_iequal(object_key(&plan->ops[prev - 1]), object_key(&plan->ops[i])))
+		rc = add_dep(ord, i, prev - 1, GB_DEP_SAME_NAME, err);
+	return rc ? rc : gb_map_set(names, name, (void *)(uintptr_t)(i + 1), err);
+}
+
+static int name_refs(gb_apply_order *ord, const gb_plan *plan, size_t i, gb_map *names, gb_error *err)
+{
+	const gb_op *op = &plan->ops[i];
+	const char *sam = sam_of(op);
+	char *key;
+	int rc = 0;
+
+	if (op->target && *op->target)
+		rc = same_name(ord, plan, i, names, op->target, err);
+	if (!rc && sam && *sam) {
+		size_t len = strlen(sam) + sizeof("sam:");
+
+		if (!(key = malloc(len)))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
+		snprintf(key, len, "sam:%s", sam);
+		rc = same_name(ord, plan, i, names, key, err);
+		free(key);
+	}
+	return rc;
+}
+
 int gb_apply_order_new(const gb_plan *plan, gb_apply_order **out, gb_error *err)
 {
 	gb_apply_order *ord = calloc(1, sizeof(*ord));
-	gb_map *last = NULL, *created = NULL;
+	gb_map *last = NULL, *created = NULL, *names = NULL;
 	size_t i;
 	int rc = 0;
 
@@ -108,6 +154,8 @@ int gb_apply_order_new(const gb_plan *plan, gb_apply_order **out, gb_error *err)
 		rc = gb_map_new(GB_MAP_ICASE, &last, err);
 	if (!rc)
 		rc = gb_map_new(0, &created, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &names, err);
 	for (i = 0; !rc && i < plan->nops; i++) {
 		const gb_op *op = &plan->ops[i];
 		const char *key = object_key(op);
@@ -119,11 +167,14 @@ int gb_apply_order_new(const gb_plan *plan, gb_apply_order **out, gb_error *err)
 			rc = gb_map_set(last, key, (void *)(uintptr_t)(i + 1), err);
 		if (!rc && gb_map_count(created))
 			rc = created_refs(ord, plan, i, created, err);
+		if (!rc && key)
+			rc = name_refs(ord, plan, i, names, err);
 		if (!rc && op->kind == GB_OP_CREATE_GROUP && op->target)
 			rc = gb_map_set(created, op->target, (void *)(uintptr_t)(i + 1), err);
 	}
 	gb_map_free(last);
 	gb_map_free(created);
+	gb_map_free(names);
 	if (rc) {
 		gb_apply_order_free(ord);
 		return rc;
@@ -166,7 +217,21 @@ typedef struct engine {
 	gb_map *dn_now;        /* object key -> where an earlier rename or move left it (owned strings) */
 	size_t batch;
 	gb_error stop;         /* set when the apply must stop once this operation is recorded */
+	gb_pool *pool;         /* writes in flight (NULL: one at a time) */
+	size_t in_flight;      /* at most this many units sent and not recorded */
 } engine;
+
+/* A unit: one operation, or two sent as one request, from dispatch until record. Dispatch (prepare, execute,
+ * complete) fills its slots; execute may run on a pool worker and touches nothing but the unit. */
+typedef struct unit {
+	engine *e;
+	size_t i, n;
+	slot slots[2];
+	int rc, nrc;   /* execute: the outcomes of the operation and of the one sent with it */
+	bool nskip;    /* the one sent with it was not sent */
+	gb_error oe, ne;
+	bool done;     /* completed: ready to record */
+} unit;
 
 static void slot_clear(slot *s)
 {
@@ -236,38 +301,61 @@ static void progress(const engine *e, size_t i, const char *target, bool carried
 			carried ? " (sent with the operation before)" : "");
 }
 
-/* Dispatch: sends the unit at i (one operation, or two sent as one request) and fills its slots. */
-static int dispatch(engine *e, size_t i, size_t n, slot *slots)
+/* Dispatch, on the engine's thread: where each operation goes, the progress line, the caller's check. Non-zero only
+ * for running out of memory; a refusal of the check is the unit's outcome (u->rc) and nothing is sent. */
+static int prepare(engine *e, unit *u)
 {
-	const gb_op *op = &e->plan->ops[i];
-	gb_error oe, ne;
-	int rc, nrc = 0;
-	bool nskip = false;
+	const gb_op *op = &e->plan->ops[u->i];
 
-	gb_error_clear(&oe);
-	gb_error_clear(&ne);
-	if (set_target(e, op, &slots[0]) || (n == 2 && set_target(e, &e->plan->ops[i + 1], &slots[1])))
+	gb_error_clear(&u->oe);
+	gb_error_clear(&u->ne);
+	u->rc = u->nrc = 0;
+	u->nskip = false;
+	if (set_target(e, op, &u->slots[0]) || (u->n == 2 && set_target(e, &e->plan->ops[u->i + 1], &u->slots[1])))
 		return GB_ENOMEM;
-	progress(e, i, slots[0].target, false);
-	rc = e->o->check ? e->o->check(e->o->ctx, op, &oe) : 0;
-	nskip = rc != 0; /* refused by the check: the operation sent with it is not sent either */
-	if (!rc && n == 2)
-		rc = gb_exec_ldap_pair(e->o, op, slots[0].target, &e->plan->ops[i + 1], &slots[0].x, &nrc, &nskip, &ne,
-				       &oe);
-	else if (!rc && ((unsigned)op->kind >= GB_OP_KIND_COUNT || !executors[op->kind]))
-		rc = gb_error_set(&oe, GB_EUNSUPPORTED, "%s %s: no executor for this kind of operation",
-				  gb_op_kind_name(op->kind), slots[0].target);
-	else if (!rc)
-		rc = executors[op->kind](e->o, op, slots[0].target, &slots[0].x, &oe);
-	finish_slot(e, op, &slots[0], rc, &oe);
-	if (n == 2 && nskip) {
-		slots[1].outcome = GB_OUTCOME_SKIPPED;
-		gb_error_set(&slots[1].msg, 0, "an earlier operation on this group failed");
-	} else if (n == 2) {
-		progress(e, i + 1, slots[1].target, true);
-		finish_slot(e, &e->plan->ops[i + 1], &slots[1], nrc, &ne);
-	}
+	progress(e, u->i, u->slots[0].target, false);
+	u->rc = e->o->check ? e->o->check(e->o->ctx, op, &u->oe) : 0;
+	u->nskip = u->rc != 0; /* refused by the check: the operation sent with it is not sent either */
 	return 0;
+}
+
+/* Dispatch, anywhere: sends the unit with the connection dir (opts->dir, or a pool worker's). */
+static void execute(unit *u, gb_directory *dir)
+{
+	const engine *e = u->e;
+	const gb_op *op = &e->plan->ops[u->i];
+	gb_apply_opts o = *e->o;
+
+	if (u->rc)
+		return;
+	o.dir = dir;
+	if (u->n == 2)
+		u->rc = gb_exec_ldap_pair(&o, op, u->slots[0].target, &e->plan->ops[u->i + 1], &u->slots[0].x, &u->nrc,
+					  &u->nskip, &u->ne, &u->oe);
+	else if ((unsigned)op->kind >= GB_OP_KIND_COUNT || !executors[op->kind])
+		u->rc = gb_error_set(&u->oe, GB_EUNSUPPORTED, "%s %s: no executor for this kind of operation",
+				     gb_op_kind_name(op->kind), u->slots[0].target);
+	else
+		u->rc = executors[op->kind](&o, op, u->slots[0].target, &u->slots[0].x, &u->oe);
+}
+
+static void execute_job(void *job, gb_directory *dir)
+{
+	execute(job, dir);
+}
+
+/* Dispatch, on the engine's thread, once sent: each slot's outcome (and the stop it may call for). */
+static void complete(engine *e, unit *u)
+{
+	finish_slot(e, &e->plan->ops[u->i], &u->slots[0], u->rc, &u->oe);
+	if (u->n == 2 && u->nskip) {
+		u->slots[1].outcome = GB_OUTCOME_SKIPPED;
+		gb_error_set(&u->slots[1].msg, 0, "an earlier operation on this group failed");
+	} else if (u->n == 2) {
+		progress(e, u->i + 1, u->slots[1].target, true);
+		finish_slot(e, &e->plan->ops[u->i + 1], &u->slots[1], u->nrc, &u->ne);
+	}
+	u->done = true;
 }
 
 /* before (after = 0) or after of an operation as JSON text for its audit record: every attribute it concerns, and
@@ -369,42 +457,164 @@ static int record(engine *e, size_t i, size_t n, slot *slots, gb_error *err)
 	return rc;
 }
 
-static int run(engine *e, gb_error *err)
+/* The kinds that may be in flight together: writes to one group each, with no effect on any other name. */
+static bool may_overlap(const engine *e, const unit *u)
 {
-	slot slots[2];
-	size_t i, n, k;
+	size_t k;
+
+	if (!e->pool)
+		return false;
+	for (k = 0; k < u->n; k++)
+		switch (e->plan->ops[u->i + k].kind) {
+		case GB_OP_CREATE_GROUP:
+		case GB_OP_SET_ATTRS:
+		case GB_OP_ADD_MEMBERS:
+		case GB_OP_REMOVE_MEMBERS:
+		case GB_OP_ADD_VALUE:
+		case GB_OP_DELETE_VALUE:
+			break;
+		default:
+			return false;
+		}
+	return true;
+}
+
+/* Every operation the unit depends on (outside it) is recorded: the first `recorded` operations are. */
+static bool deps_recorded(const engine *e, const unit *u, size_t recorded)
+{
+	size_t k, d;
+
+	for (k = 0; k < u->n; k++)
+		for (d = 0; d < e->order->ndeps[u->i + k]; d++)
+			if (e->order->deps[u->i + k][d].op < u->i && e->order->deps[u->i + k][d].op >= recorded)
+				return false;
+	return true;
+}
+
+/* The gate: the unit is skipped (recorded as such, nothing sent) when an operation it depends on as its object's
+ * did not succeed. */
+static int skip_unit(engine *e, unit *u)
+{
+	size_t k;
+
+	for (k = 0; k < u->n; k++) {
+		u->slots[k].outcome = GB_OUTCOME_SKIPPED;
+		gb_error_set(&u->slots[k].msg, 0, "an earlier operation on this %s failed",
+			     gb_op_kind_is_graph(e->plan->ops[u->i + k].kind) ? "object" : "group");
+		if (set_target(e, &e->plan->ops[u->i + k], &u->slots[k]))
+			return GB_ENOMEM;
+	}
+	u->done = true;
+	return 0;
+}
+
+/* Starts the unit: skipped, sent to a pool worker, or sent here and now. */
+static int start(engine *e, unit *u)
+{
+	if (blocked(e, u->i))
+		return skip_unit(e, u);
+	if (prepare(e, u))
+		return GB_ENOMEM;
+	if (!u->rc && may_overlap(e, u) && gb_pool_submit(e->pool, execute_job, u))
+		return 0;
+	execute(u, e->o->dir);
+	complete(e, u);
+	return 0;
+}
+
+typedef struct window {
+	unit *u;      /* a ring of in_flight units, in plan order */
+	size_t head, count;
+	size_t next;  /* the first operation not started */
+	size_t recorded;
+} window;
+
+/* Records the units at the head of the window that are done, in plan order. */
+static int record_done(engine *e, window *w, gb_error *err)
+{
 	int rc = 0;
 
-	memset(slots, 0, sizeof(slots));
-	for (i = 0; !rc && i < e->plan->nops; i += n) {
-		if (gb_stop_requested()) {
-			/* Stop between operations: what is done is in the directory and in the audit log; a rerun plans
-			 * the rest. */
-			gb_info(e->tag, "stopping on request after %zu of %zu operations", i, e->plan->nops);
-			return gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run "
-								 "again to finish",
-					    i, e->plan->nops);
-		}
-		n = unit_size(e, i);
-		if (blocked(e, i)) {
-			for (k = 0; k < n && !rc; k++) {
-				slots[k].outcome = GB_OUTCOME_SKIPPED;
-				gb_error_set(&slots[k].msg, 0, "an earlier operation on this %s failed",
-					     gb_op_kind_is_graph(e->plan->ops[i + k].kind) ? "object" : "group");
-				rc = set_target(e, &e->plan->ops[i + k], &slots[k]);
-			}
-			if (rc)
-				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		} else if (dispatch(e, i, n, slots)) {
-			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		}
-		if (!rc)
-			rc = record(e, i, n, slots, err);
-		for (k = 0; k < 2; k++)
-			slot_clear(&slots[k]);
-		if (!rc && e->stop.code)
-			rc = gb_error_set(err, e->stop.code, "%s", e->stop.msg);
+	while (!rc && w->count && w->u[w->head].done) {
+		unit *u = &w->u[w->head];
+
+		rc = record(e, u->i, u->n, u->slots, err);
+		w->recorded += u->n;
+		for (size_t k = 0; k < 2; k++)
+			slot_clear(&u->slots[k]);
+		u->done = false;
+		w->head = (w->head + 1) % e->in_flight;
+		w->count--;
 	}
+	return rc;
+}
+
+/* Waits for one unit in flight to be sent, and completes it. */
+static void wait_one(engine *e)
+{
+	unit *u = gb_pool_wait(e->pool);
+
+	complete(e, u);
+}
+
+/* Starts the next unit when the window has room and it may go now; true when it did. */
+static int try_start(engine *e, window *w, bool *started)
+{
+	unit *u = &w->u[(w->head + w->count) % e->in_flight];
+
+	*started = false;
+	if (w->count == e->in_flight)
+		return 0;
+	u->e = e;
+	u->i = w->next;
+	u->n = unit_size(e, w->next);
+	u->done = false;
+	/* a unit that may not overlap goes alone; one that may goes once what it depends on is recorded */
+	if (may_overlap(e, u) ? !deps_recorded(e, u, w->recorded) : w->count > 0)
+		return 0;
+	w->count++;
+	w->next += u->n;
+	*started = true;
+	return start(e, u);
+}
+
+static int run(engine *e, gb_error *err)
+{
+	window w;
+	bool started, interrupted = false;
+	int rc = 0;
+
+	memset(&w, 0, sizeof(w));
+	if (!(w.u = calloc(e->in_flight, sizeof(*w.u))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	while (!rc && ((!interrupted && !e->stop.code && w.next < e->plan->nops) || w.count)) {
+		started = false;
+		if (!interrupted && !e->stop.code && w.next < e->plan->nops && gb_stop_requested()) {
+			/* Stop between operations: nothing more is sent, what is in flight is recorded, and a rerun plans
+			 * the rest. */
+			interrupted = true;
+			gb_info(e->tag, "stopping on request after %zu of %zu operations", w.next, e->plan->nops);
+		}
+		/* A stop the directory called for (finish_slot) sends nothing more either. */
+		if (!interrupted && !e->stop.code && w.next < e->plan->nops && try_start(e, &w, &started))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		if (!rc)
+			rc = record_done(e, &w, err);
+		if (!rc && !started && w.count && !w.u[w.head].done)
+			wait_one(e);
+	}
+	if (!rc && e->stop.code)
+		rc = gb_error_set(err, e->stop.code, "%s", e->stop.msg);
+	else if (!rc && interrupted)
+		rc = gb_error_set(err, GB_EINTERRUPTED, "stopped on request after %zu of %zu operations; run again to "
+							 "finish",
+				  w.recorded, e->plan->nops);
+	/* a recording that failed: what is still in flight was sent; its outcome is what the next pass reads from AD */
+	while (e->pool && gb_pool_busy(e->pool))
+		(void)gb_pool_wait(e->pool);
+	for (size_t k = 0; k < e->in_flight; k++)
+		for (size_t j = 0; j < 2; j++)
+			slot_clear(&w.u[k].slots[j]);
+	free(w.u);
 	return rc;
 }
 
@@ -437,8 +647,15 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &e.dn_now, err);
+	e.in_flight = 1;
+	if (!rc && opts->in_flight > 1 && opts->dir && !opts->check) {
+		e.in_flight = opts->in_flight;
+		rc = gb_pool_new(opts->dir, opts->in_flight, e.tag, &e.pool, err);
+	}
 	if (!rc)
 		rc = run(&e, err);
+	res->peak = e.pool && gb_pool_peak(e.pool) ? gb_pool_peak(e.pool) : res->applied + res->failed > 0;
+	gb_pool_free(e.pool);
 	while (e.dn_now && gb_map_next(e.dn_now, &pos, &key, &v))
 		free(v);
 	gb_map_free(e.dn_now);

@@ -57,6 +57,7 @@ static const struct key_def keys[] = {
 	{"directory", "gc_uri", K_STR, S(directory, gc_uri), 0, 0},
 	{"directory", "timeout", K_LONG, S(directory, timeout), 1, 3600},
 	{"directory", "member_batch", K_LONG, S(directory, member_batch), 1, 5000},
+	{"directory", "writes_in_flight", K_LONG, S(directory, writes_in_flight), 1, 64},
 	{"directory", "bind_method", K_STR, S(directory, bind_method), 0, 0},
 	{"directory", "keytab", K_STR, S(directory, keytab), 0, 0},
 	{"directory", "principal", K_STR, S(directory, principal), 0, 0},
@@ -482,6 +483,7 @@ static void set_numeric_defaults(gb_config *c)
 	c->graph.max_concurrency = 40;
 	c->directory.timeout = 30;
 	c->directory.member_batch = 1000;
+	c->directory.writes_in_flight = 8;
 	c->provisioning.delete_threshold = 500;
 	c->migration.handoff_wave_size = 10;
 }

@@ -139,6 +139,7 @@ void gb_log_vwrite(gb_log_kind kind, const char *module, const char *fmt, va_lis
 		return;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	gb_log_redact(raw, line, sizeof(line));
+	flockfile(f); /* a line is whole even when the apply engine's workers log too */
 	if (g_json) {
 		gb_time_iso8601(ts, sizeof(ts));
 		json_line(f, ts, names[kind], module ? module : "", line);
@@ -148,6 +149,7 @@ void gb_log_vwrite(gb_log_kind kind, const char *module, const char *fmt, va_lis
 		fprintf(f, "groupbridge: %s: %s%s%s\n", names[kind], module ? module : "", module ? ": " : "", line);
 	}
 	fflush(f);
+	funlockfile(f);
 }
 
 void gb_log_write(gb_log_kind kind, const char *module, const char *fmt, ...)

@@ -752,3 +752,45 @@ int gb_directory_fence_check(const gb_directory *d, const char *op, const char *
 {
 	return gb_dir_fence_check(d->fence, op, dn, err);
 }
+
+int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err)
+{
+	gb_directory *t;
+	int rc;
+
+	*out = NULL;
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = set_str(&t->uri, d->uri, err)) || (rc = set_str(&t->gc_uri, d->gc_uri, err)) ||
+	    (rc = set_str(&t->bind_dn, d->bind_dn, err)) || (rc = set_str(&t->password, d->password, err)) ||
+	    (rc = set_str(&t->base_dn, d->base_dn, err)) || (rc = set_str(&t->ca_file, d->ca_file, err)) ||
+	    (rc = set_str(&t->keytab, d->keytab, err)) || (rc = set_str(&t->principal, d->principal, err)) ||
+	    (rc = gb_directory_set_fence(t, d->fence ? d->fence->text : NULL, err))) {
+		gb_directory_free(t);
+		return rc;
+	}
+	t->bind_method = d->bind_method;
+	t->start_tls = d->start_tls;
+	t->allow_insecure = d->allow_insecure;
+	t->connect_timeout = d->connect_timeout;
+	t->timeout = d->timeout;
+	t->page_size = d->page_size;
+	t->range_size = d->range_size;
+	t->member_batch = d->member_batch;
+	*out = t;
+	return 0;
+}
+
+int gb_directory_connect(gb_directory *d, gb_error *err)
+{
+	return d->ld ? 0 : connect_uri(d, d->uri, &d->ld, err);
+}
+
+void gb_directory_stats_add(gb_directory *d, const gb_directory_stats *s)
+{
+	d->stats.adds += s->adds;
+	d->stats.modifies += s->modifies;
+	d->stats.renames += s->renames;
+	d->stats.deletes += s->deletes;
+}

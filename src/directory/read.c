@@ -729,34 +729,22 @@ static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
 	return rc;
 }
 
-int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err)
+const char *const gb_directory_group_attrs[] = {"cn",          "objectGUID",     "objectSid",  GB_DIRECTORY_ANCHOR_ATTR,
+						 "adminDescription", "description", "displayName", "sAMAccountName",
+						 "groupType",  "adminCount",  "uSNChanged",  NULL};
+
+int gb_directory_group_from_entry(gb_directory *d, const gb_dir_entry *e, bool with_members, gb_ad_group **out,
+				  gb_error *err)
 {
-	static const char *const attrs[] = {"cn", "objectGUID", "objectSid", GB_DIRECTORY_ANCHOR_ATTR,
-					    "adminDescription", "description", "displayName", "sAMAccountName",
-					    "groupType", "adminCount", NULL};
-	gb_dir_entry *e = NULL;
 	gb_ad_group *g = NULL;
 	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
 	const char *v;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
-	if ((rc = gb_directory_get(d, dn, attrs, 0, &e, err)))
-		return rc;
 	g = calloc(1, sizeof *g);
-	if (!g) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!(g->dn = gb_strdup(e->dn))) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (gb_dir_entry_guid(e, guid) && !(g->guid = gb_strdup(guid))) {
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (gb_dir_entry_sid(e, sid) && !(g->sid = gb_strdup(sid))) {
+	if (!g || !(g->dn = gb_strdup(e->dn)) || (gb_dir_entry_guid(e, guid) && !(g->guid = gb_strdup(guid))) ||
+	    (gb_dir_entry_sid(e, sid) && !(g->sid = gb_strdup(sid)))) {
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -786,8 +774,51 @@ int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, 
 	g = NULL;
 out:
 	gb_ad_group_free(g);
+	return rc;
+}
+
+int gb_directory_read_group(gb_directory *d, const char *dn, bool with_members, gb_ad_group **out, gb_error *err)
+{
+	gb_dir_entry *e = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gb_directory_get(d, dn, gb_directory_group_attrs, 0, &e, err)))
+		return rc;
+	rc = gb_directory_group_from_entry(d, e, with_members, out, err);
 	gb_dir_entry_free(e);
 	return rc;
+}
+
+int gb_dir_entry_dup(const gb_dir_entry *e, gb_dir_entry **out, gb_error *err)
+{
+	gb_dir_entry *c = calloc(1, sizeof *c);
+	size_t i, j;
+
+	*out = NULL;
+	if (!c || !(c->dn = gb_strdup(e->dn)) || (e->nattrs && !(c->attrs = calloc(e->nattrs, sizeof *c->attrs))))
+		goto oom;
+	for (i = 0; i < e->nattrs; i++, c->nattrs++) {
+		const gb_dir_attr *a = &e->attrs[i];
+		gb_dir_attr *b = &c->attrs[i];
+
+		if (!(b->name = gb_strdup(a->name)) || (a->nvalues && !(b->values = calloc(a->nvalues, sizeof *b->values))))
+			goto oom_attr;
+		for (j = 0; j < a->nvalues; j++, b->nvalues++) {
+			if (!(b->values[j].data = malloc(a->values[j].len + 1)))
+				goto oom_attr;
+			memcpy(b->values[j].data, a->values[j].data, a->values[j].len);
+			b->values[j].data[a->values[j].len] = '\0';
+			b->values[j].len = a->values[j].len;
+		}
+	}
+	*out = c;
+	return 0;
+oom_attr:
+	c->nattrs++; /* the attribute being copied is freed with the others */
+oom:
+	gb_dir_entry_free(c);
+	return gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
 /* ---- probe ---- */

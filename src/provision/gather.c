@@ -99,6 +99,14 @@ void gb_provision__gather_clear(gb_gather *g)
 		free(v);
 	gb_map_free(g->usn);
 	gb_map_free(g->usn_trusted);
+	pos = 0;
+	while (g->pre && gb_map_next(g->pre, &pos, &k, &v))
+		gb_dir_entry_free(v);
+	gb_map_free(g->pre);
+	pos = 0;
+	while (g->pre_anchor && gb_map_next(g->pre_anchor, &pos, &k, &v))
+		free(v);
+	gb_map_free(g->pre_anchor);
 	free((char *)g->dc.dsa);
 	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);
@@ -601,9 +609,128 @@ static int remember_usn(gb_gather *g, const char *id, long long usn, bool truste
  * groupbridge last read or wrote the group, AD holds exactly the stored members and they are taken from the store;
  * any difference (another DC, a hand edit, a restore) reads the members from AD. Either way the uSNChanged is kept
  * for recording after the pass (read before the members, so that a change during the read shows next time). */
+/* ---- prefetched AD groups ---- */
+
+static const gb_dir_entry *prefetched(const gb_gather *g, const char *dn)
+{
+	const gb_dir_entry *e = NULL;
+	char *key = NULL;
+
+	if (g->pre && gb_provision_dn_key(dn, &key, NULL) == 0)
+		e = gb_map_get(g->pre, key);
+	free(key);
+	return e;
+}
+
+/* Keeps a copy of e, a group a search returned with gb_directory_group_attrs. */
+static int keep_entry(gb_gather *g, const gb_dir_entry *e, gb_error *err)
+{
+	gb_dir_entry *c = NULL;
+	char *key = NULL;
+	int rc = 0;
+
+	if (!g->pre)
+		rc = gb_map_new(GB_MAP_ICASE, &g->pre, err);
+	if (!rc)
+		rc = gb_provision_dn_key(e->dn, &key, err);
+	if (!rc && !gb_map_get(g->pre, key) && !(rc = gb_dir_entry_dup(e, &c, err)) &&
+	    (rc = gb_map_set(g->pre, key, c, err)))
+		gb_dir_entry_free(c);
+	free(key);
+	return rc;
+}
+
+static int on_prefetched(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	gb_gather *g = ctx;
+	const char *anchor = gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR);
+	char *was = anchor ? gb_map_get(g->pre_anchor, anchor) : NULL;
+	char *dn;
+	int rc;
+
+	if (!was) /* not an anchor asked for (the filter matches exactly, so only a server's oddity) */
+		return 0;
+	if ((rc = keep_entry(g, e, err)))
+		return rc;
+	if (!(dn = gb_strdup(*was ? "\n" : e->dn)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = gb_map_set(g->pre_anchor, anchor, dn, err))) {
+		free(dn);
+		return rc;
+	}
+	free(was);
+	return 0;
+}
+
+/* One search for the anchors [from, to) of ids (each set to "" in pre_anchor first: none found yet). */
+static int prefetch_batch(gb_gather *g, const char *const *ids, size_t from, size_t to, gb_error *err)
+{
+	gb_buf f;
+	size_t i, asked = 0;
+	int rc;
+
+	gb_buf_init(&f, 64 * 1024);
+	rc = gb_buf_puts(&f, "(&(objectClass=group)(|", err);
+	for (i = from; !rc && i < to; i++) {
+		char anchor[GB_ANCHOR_MAX];
+		char *none;
+
+		if (gb_anchor_format(ids[i], anchor, sizeof(anchor)) || gb_map_get(g->pre_anchor, anchor))
+			continue;
+		if (!(none = gb_strdup("")))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		else if ((rc = gb_map_set(g->pre_anchor, anchor, none, err)))
+			free(none);
+		if (!rc)
+			rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
+		if (!rc)
+			rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
+		if (!rc)
+			rc = gb_buf_puts(&f, ")", err);
+		asked++;
+	}
+	if (!rc)
+		rc = gb_buf_puts(&f, "))", err);
+	if (!rc && asked)
+		rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), gb_directory_group_attrs, 0,
+					 on_prefetched, g, err);
+	gb_buf_free(&f);
+	return rc;
+}
+
+int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t n, gb_error *err)
+{
+	size_t i;
+	int rc = g->pre_anchor ? 0 : gb_map_new(GB_MAP_ICASE, &g->pre_anchor, err);
+
+	for (i = 0; !rc && i < n; i += GB_DIRECTORY_GUID_BATCH)
+		rc = prefetch_batch(g, ids, i, i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n, err);
+	return rc ? gb_error_prefix(err, "reading the AD groups of %zu anchors", n) : 0;
+}
+
+const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id)
+{
+	char anchor[GB_ANCHOR_MAX];
+	const char *dn;
+
+	if (!g->pre_anchor || gb_anchor_format(id, anchor, sizeof(anchor)))
+		return NULL;
+	dn = gb_map_get(g->pre_anchor, anchor);
+	return dn && strcmp(dn, "\n") != 0 ? dn : NULL;
+}
+
+/* The group at dn, from its prefetched entry when there is one, else read. */
+static int read_group(gb_gather *g, const gb_dir_entry *pe, const char *dn, bool with_members, gb_ad_group **out,
+		      gb_error *err)
+{
+	return pe ? gb_directory_group_from_entry(g->dir, pe, with_members, out, err)
+		  : gb_directory_read_group(g->dir, dn, with_members, out, err);
+}
+
 static int read_guarded(gb_gather *g, const char *dn, gb_ad_group **out, gb_error *err)
 {
 	static const char *const attrs[] = {"uSNChanged", GB_DIRECTORY_ANCHOR_ATTR, NULL};
+	const gb_dir_entry *pe = prefetched(g, dn);
 	gb_dir_entry *e = NULL;
 	const char *v, *oid;
 	char id[64] = "";
@@ -615,20 +742,20 @@ static int read_guarded(gb_gather *g, const char *dn, gb_ad_group **out, gb_erro
 		g->dc_read = true;
 		rc = gb_provision__dc_identity(g->dir, &g->dc, err);
 	}
-	if (!rc)
+	if (!rc && !pe)
 		rc = gb_directory_get(g->dir, dn, attrs, 0, &e, err);
 	if (rc)
 		return rc;
-	v = gb_dir_entry_str(e, "uSNChanged");
-	oid = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
+	v = gb_dir_entry_str(pe ? pe : e, "uSNChanged");
+	oid = gb_anchor_object_id(gb_dir_entry_str(pe ? pe : e, GB_DIRECTORY_ANCHOR_ATTR));
 	if (v)
 		usn = strtoll(v, NULL, 10);
 	if (oid && strlen(oid) < sizeof(id))
 		snprintf(id, sizeof(id), "%s", oid);
 	gb_dir_entry_free(e);
 	if (!id[0] || usn <= 0 || !g->dc.dsa)
-		return gb_directory_read_group(g->dir, dn, true, out, err);
-	rc = gb_directory_read_group(g->dir, dn, !g->usn_trust, out, err);
+		return read_group(g, pe, dn, true, out, err);
+	rc = read_group(g, pe, dn, !g->usn_trust, out, err);
 	if (!rc && g->usn_trust)
 		rc = gb_pstate_ad_members_get(g->st, id, &g->dc, usn, *out, &trusted, err);
 	else
@@ -636,7 +763,7 @@ static int read_guarded(gb_gather *g, const char *dn, gb_ad_group **out, gb_erro
 	if (!rc && !trusted) {
 		gb_ad_group_free(*out);
 		*out = NULL;
-		rc = gb_directory_read_group(g->dir, dn, true, out, err);
+		rc = read_group(g, pe, dn, true, out, err);
 	}
 	if (!rc)
 		rc = remember_usn(g, id, usn, trusted && g->usn_trust, err);
@@ -661,7 +788,7 @@ int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members,
 	if (with_members && g->usn_guard)
 		rc = read_guarded(g, dn, &a, err);
 	else
-		rc = gb_directory_read_group(g->dir, dn, with_members, &a, err);
+		rc = read_group(g, prefetched(g, dn), dn, with_members, &a, err);
 	if (rc == GB_ENOTFOUND)
 		return 0;
 	if (rc)
@@ -730,7 +857,10 @@ static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
 	anchored *a = ctx;
 	const char *id = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
-	int rc = gb_ptrs_push_copy(&a->dns, e->dn, err);
+	int rc = keep_entry(a->g, e, err);
+
+	if (!rc)
+		rc = gb_ptrs_push_copy(&a->dns, e->dn, err);
 
 	return rc ? rc : gb_ptrs_push(&a->members, id && gb_map_get(a->g->in_scope, id) ? (void *)1 : NULL, err);
 }
@@ -738,7 +868,6 @@ static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
 static int read_forest(gb_gather *g, gb_error *err)
 {
 	static const char *const guid_attr[] = {"objectGUID", NULL};
-	static const char *const anchor_attrs[] = {GB_DIRECTORY_ANCHOR_ATTR, NULL};
 	const gb_config_directory *dc = &g->cfg->directory;
 	unsigned flags = dc->gc_uri ? GB_DIR_GC : 0;
 	anchored a;
@@ -753,8 +882,8 @@ static int read_forest(gb_gather *g, gb_error *err)
 	memset(&a, 0, sizeof(a));
 	a.g = g;
 	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE,
-				 "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))", anchor_attrs, 0,
-				 on_anchored, &a, err);
+				 "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))",
+				 gb_directory_group_attrs, 0, on_anchored, &a, err);
 	if (rc)
 		gb_error_prefix(err, "finding anchored AD groups");
 	for (i = 0; !rc && i < a.dns.n; i++)

@@ -173,14 +173,74 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 	return rc;
 }
 
+static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	char guid[GB_AD_GUID_TEXT_SIZE];
+	const char *usn = gb_dir_entry_str(e, "uSNChanged");
+	char *copy;
+
+	if (!usn || !gb_dir_entry_guid(e, guid))
+		return 0;
+	if (!(copy = gb_strdup(usn)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	free(gb_map_get(ctx, guid));
+	return gb_map_set(ctx, guid, copy, err);
+}
+
+/* The uSNChanged, after the writes, of every group of the guard that the pass wrote to: objectGUID -> value (owned
+ * strings), read in searches of many GUIDs each rather than one read per group. */
+static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err)
+{
+	static const char *const attrs[] = {"objectGUID", "uSNChanged", NULL};
+	gb_map *wrote = NULL;
+	gb_ptrs guids = {NULL, 0, 0};
+	size_t i, pos = 0;
+	const char *id;
+	void *v;
+	int rc = gb_map_new(GB_MAP_ICASE, &wrote, err);
+
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, out, err);
+	for (i = 0; !rc && a->plan && i < a->plan->nops; i++)
+		if (a->ok[i] && a->plan->ops[i].object_id)
+			rc = gb_map_set(wrote, a->plan->ops[i].object_id, (void *)1, err);
+	while (!rc && gb_map_next(g->usn, &pos, &id, &v)) {
+		char anchor[GB_ANCHOR_MAX];
+		const gb_ad_group *ad = gb_anchor_format(id, anchor, sizeof(anchor)) ? NULL
+										: gb_map_get(g->ad_by_anchor, anchor);
+
+		if (ad && ad->guid && gb_map_get(wrote, id))
+			rc = gb_ptrs_push_copy(&guids, ad->guid, err);
+	}
+	if (!rc && guids.n)
+		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs, 0, keep_usn,
+						*out, err);
+	for (i = 0; i < guids.n; i++)
+		free(guids.items[i]);
+	free(guids.items);
+	gb_map_free(wrote);
+	return rc;
+}
+
+static void usn_free(gb_map *m)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (m && gb_map_next(m, &pos, &k, &v))
+		free(v);
+	gb_map_free(m);
+}
+
 /* The uSNChanged guard, after apply: for every group whose AD members the pass read or trusted, what AD holds now,
  * with the uSNChanged the pass read (no write) or reads now (after its writes), for the DC the pass read from. A
  * group whose operations did not all apply, or whose values are not all objectGUIDs, is forgotten (read next time).
  * Nothing is recorded when the connection now reaches another DC. */
 static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 {
-	static const char *const attrs[] = {"uSNChanged", NULL};
 	gb_pstate_dc now = {NULL, NULL};
+	gb_map *usns = NULL;
 	size_t pos = 0;
 	const char *id;
 	void *v;
@@ -191,23 +251,23 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 	rc = gb_provision__dc_identity(g->dir, &now, err);
 	if (rc || !now.dsa || strcmp(now.dsa, g->dc.dsa) || strcmp(now.invocation_id, g->dc.invocation_id))
 		goto out;
-	rc = gb_store_begin(g->st, err);
+	rc = usn_after(g, a, &usns, err);
+	if (!rc)
+		rc = gb_store_begin(g->st, err);
 	while (!rc && gb_map_next(g->usn, &pos, &id, &v)) {
 		char anchor[GB_ANCHOR_MAX];
 		const gb_ad_group *ad;
 		gb_ptrs guids = {NULL, 0, 0};
 		long long usn = *(long long *)v;
 		bool wrote = false, exact = false;
-		gb_dir_entry *e = NULL;
+		const char *after;
 
 		ad = gb_anchor_format(id, anchor, sizeof(anchor)) ? NULL : gb_map_get(g->ad_by_anchor, anchor);
 		if (ad && ad->members_read && !gb_map_get(a->failed, id))
 			rc = members_after(ad, id, a, &guids, &wrote, &exact, err);
 		if (!rc && exact && wrote && ad->guid) {
-			exact = gb_directory_get_by_guid(g->dir, ad->guid, attrs, 0, &e, NULL) == 0 &&
-				gb_dir_entry_str(e, "uSNChanged");
-			usn = exact ? strtoll(gb_dir_entry_str(e, "uSNChanged"), NULL, 10) : 0;
-			gb_dir_entry_free(e);
+			exact = (after = gb_map_get(usns, ad->guid)) != NULL;
+			usn = exact ? strtoll(after, NULL, 10) : 0;
 		}
 		if (!rc && exact && !wrote && gb_map_get(g->usn_trusted, id))
 			; /* the stored row is still what AD holds */
@@ -228,6 +288,7 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 		gb_info("provision", "uSNChanged guard: %zu AD groups' members trusted from the store, %zu read",
 			gb_map_count(g->usn_trusted), gb_map_count(g->usn) - gb_map_count(g->usn_trusted));
 out:
+	usn_free(usns);
 	free((char *)now.dsa);
 	free((char *)now.invocation_id);
 	return rc;
@@ -261,10 +322,13 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	ao.dir = dir;
 	ao.fence = fence;
 	ao.member_batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : 0;
+	ao.in_flight = cfg->directory.writes_in_flight > 0 ? (size_t)cfg->directory.writes_in_flight : 0;
 	ao.hook = on_outcome;
 	ao.ctx = &a;
 	if (!rc)
 		rc = gb_apply(res->plan, &ao, &ar, err);
+	if (ar.peak > 1)
+		gb_info("provision", "LDAP writes in flight: at most %zu at once", ar.peak);
 	res->applied = ar.applied;
 	res->failed = ar.failed;
 	res->skipped = ar.skipped;

@@ -72,6 +72,10 @@ typedef struct gb_gather {
 	gb_map *usn;          /* object id -> uSNChanged (long long*, owned) of the AD groups whose members were read
 			       * or trusted in this pass */
 	gb_map *usn_trusted;  /* object id -> 1: members trusted from the store */
+	gb_map *pre;          /* DN key -> gb_dir_entry* (owned): AD groups a search already returned with
+			       * gb_directory_group_attrs, so that loading them costs no round trip of its own */
+	gb_map *pre_anchor;   /* anchor -> owned string: the DN of the one group carrying it, "" for none, "\n" for
+			       * several (prefetched anchors only) */
 } gb_gather;
 
 /* ---- gather.c ---- */
@@ -94,7 +98,14 @@ int gb_provision__copy_user(const gb_cloud_user *u, gb_cloud_user **out);
 int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err);
 /* A user of the forest found by a search (objectGUID into forest_users). */
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err);
-/* Reads the AD group at dn unless it is loaded already. */
+/* Reads, in searches of GB_DIRECTORY_GUID_BATCH anchors each, the AD groups that carry the anchors of the object ids
+ * (with gb_directory_group_attrs), so that gb_provision__load_ad_group and gb_provision__prefetched_anchor answer
+ * without a round trip per group. */
+int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t n, gb_error *err);
+/* After a prefetch of id: the DN of the one AD group that carries its anchor, "" when none does; NULL when id was
+ * not prefetched or several groups carry the anchor (the caller searches). Borrowed. */
+const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id);
+/* Reads the AD group at dn unless it is loaded already (from a prefetched entry when there is one). */
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err);
 /* The identity of the DC the directory connection talks to (rootDSE dsServiceName, its invocationId) into *out
  * (owned strings: free both); both NULL when it cannot be read (a warning says why: the guard is then off). */

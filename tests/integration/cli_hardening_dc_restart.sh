@@ -7,8 +7,8 @@
 #          away and is sent again after the reconnect finds its own anchor there and counts as done (it used to
 #          fail as "already exists" and make the run partial);
 #   long:  the DC stays away longer than the client's reconnect attempts (0.2 + 0.8 + 3.2 s); the run stops
-#          cleanly (exit 1, where it stopped) without trying every later operation, and after the DC is back a
-#          rerun converges.
+#          cleanly (exit 1, where it stopped) without trying every later operation (only the writes already in
+#          flight fail), and after the DC is back a rerun converges.
 # Converged: every group once, every member, nothing left to do, `audit verify` passes.
 . "$(dirname "$0")/lib_ad.sh"
 IP=${GB_TEST_RESTART_IP:-$(echo "$GB_TEST_DC1_IP" | awk -F. '{ printf "127.%d.%d.%d", ($2 + 100) % 256, $3, $4 }')}
@@ -68,6 +68,10 @@ expect "long outage: the run stopped cleanly (exit 1)" test "$rc" = 1
 expect "long outage: the message names the LDAP operation and the reconnect" grep -q 'ldap .*reconnecting' "$T/.err"
 expect "long outage: it says where it stopped" grep -q 'stopped after [0-9]* of 120 operations, run again' "$T/.err"
 expect "long outage: it stopped during the outage instead of failing every later operation" test "$still" != 0
-expect "long outage: one operation failed, none after it was tried" test "$(grep -c '^groupbridge: error: provision: ' "$T/.err")" = 1
+# with writes in flight ([directory] writes_in_flight, default 8) each write already sent when the DC went away fails
+# on its own connection; nothing is sent once the first failure is known
+failed=$(grep -c '^groupbridge: error: provision: ' "$T/.err")
+expect "long outage: only the writes in flight failed ($failed, at most 8), none after it was tried" \
+	test "$failed" -ge 1 -a "$failed" -le 8
 converges "long outage"
 finish

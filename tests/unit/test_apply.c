@@ -31,6 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	gb_plan_free(p);
 	p = NULL;
 	gb_store_free(st);
 	gb_testfs_rmtree(dir);
@@ -95,6 +96,37 @@ Test(apply, ordering_is_data_same_object_and_created_groups)
 	cr_assert_eq(ord->deps[5][0].op, 4);
 	gb_apply_order_free(ord);
 	gb_apply_order_free(NULL);
+}
+
+Test(apply, ordering_another_object_under_the_same_name_goes_after_it)
+{
+	gb_apply_order *ord;
+	gb_op *o;
+	gb_error err;
+
+	/* with writes in flight, two objects that want one DN or one sAMAccountName must still meet AD in plan order,
+	 * so that the first gets the name as it would one at a time */
+	o = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g1", "CN=A,OU=G,DC=t");            /* 0 */
+	cr_assert_eq(gb_op_add_attr(o, "sAMAccountName", NULL, "a1", &err), 0);
+	gb_testfs_op(p, GB_OP_CREATE_GROUP, "g2", "cn=a,ou=g,dc=t");                /* 1: g1's DN, in another case */
+	o = gb_testfs_op(p, GB_OP_CREATE_GROUP, "g3", "CN=B,OU=G,DC=t");            /* 2: g1's sAMAccountName */
+	cr_assert_eq(gb_op_add_attr(o, "sAMAccountName", NULL, "A1", &err), 0);
+	gb_testfs_op(p, GB_OP_ADD_MEMBERS, "g1", "CN=A,OU=G,DC=t");                 /* 3: g1 again, after g2 */
+	gb_testfs_op(p, GB_OP_ADD_MEMBERS, "g4", "CN=C,OU=G,DC=t");                 /* 4: nothing in common */
+	cr_assert_eq(gb_apply_order_new(p, &ord, &err), 0, "%s", err.msg);
+	cr_assert_eq(ord->ndeps[1], 1);
+	cr_assert_eq(ord->deps[1][0].op, 0);
+	cr_assert_eq(ord->deps[1][0].kind, GB_DEP_SAME_NAME);
+	cr_assert_eq(ord->ndeps[2], 1);
+	cr_assert_eq(ord->deps[2][0].op, 0);
+	cr_assert_eq(ord->deps[2][0].kind, GB_DEP_SAME_NAME);
+	cr_assert_eq(ord->ndeps[3], 2);
+	cr_assert_eq(ord->deps[3][0].op, 0);
+	cr_assert_eq(ord->deps[3][0].kind, GB_DEP_SAME_OBJECT);
+	cr_assert_eq(ord->deps[3][1].op, 1);
+	cr_assert_eq(ord->deps[3][1].kind, GB_DEP_SAME_NAME);
+	cr_assert_eq(ord->ndeps[4], 0);
+	gb_apply_order_free(ord);
 }
 
 Test(apply, every_kind_has_a_name_an_audited_operation_and_an_executor)
