@@ -609,38 +609,37 @@ static int note_foreign(gb_ad_group *g, const char *dn, gb_error *err)
 	return g->scope_blocker ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
-static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *err)
+/* One member value ("<GUID=...>;<SID=...>;DN"): a foreign security principal is noted (the domain local group's
+ * scope_blocker); with keep it is counted and the value's objectGUID joins the group's members. */
+static int member_value(gb_ad_group *g, const char *value, bool keep, gb_error *err)
 {
-	gb_ad_group *g = ctx;
 	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
 	const char *plain;
 	int rc;
 
-	(void)len;
 	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
 		return rc;
-	if (!guid[0])
+	if (keep && !guid[0])
 		return gb_error_set(err, GB_EPARSE, "member %.200s of %s came without its guid", value, g->dn);
 	if (gb_directory_is_foreign_principal(plain)) {
-		g->nforeign++;
+		g->nforeign += keep;
 		if ((rc = note_foreign(g, plain, err)))
 			return rc;
 	}
-	return gb_ad_group_add_member(g, guid, err);
+	return keep ? gb_ad_group_add_member(g, guid, err) : 0;
+}
+
+static int member_guid_cb(const char *value, size_t len, void *ctx, gb_error *err)
+{
+	(void)len;
+	return member_value(ctx, value, true, err);
 }
 
 /* The members of a domain local group read only for its foreign security principals (read_scope_blocker). */
 static int foreign_only_cb(const char *value, size_t len, void *ctx, gb_error *err)
 {
-	gb_ad_group *g = ctx;
-	char guid[GB_AD_GUID_TEXT_SIZE], sid[GB_AD_SID_TEXT_SIZE];
-	const char *plain;
-	int rc;
-
 	(void)len;
-	if ((rc = gb_ad_extended_dn_split(value, guid, sid, &plain, err)))
-		return rc;
-	return gb_directory_is_foreign_principal(plain) ? note_foreign(g, plain, err) : 0;
+	return member_value(ctx, value, false, err);
 }
 
 static int dup_attr(const gb_dir_entry *e, const char *name, char **dst, gb_error *err)

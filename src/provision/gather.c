@@ -73,14 +73,29 @@ static void free_ad_group(void *p)
 	gb_ad_group_free(p);
 }
 
+static void free_entry(void *p)
+{
+	gb_dir_entry_free(p);
+}
+
+/* Frees m and, with fn, the values it owns. */
+static void map_free_values(gb_map *m, void (*fn)(void *))
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (m && gb_map_next(m, &pos, &k, &v))
+		fn(v);
+	gb_map_free(m);
+}
+
 void gb_provision__gather_clear(gb_gather *g)
 {
 	gb_map *maps[] = {g->cloud_groups, g->cloud_users, g->wanted_users, g->forest_users, g->ad_by_anchor,
 			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned,
 			  g->anchor_dups};
-	size_t i, pos = 0;
-	const char *k;
-	void *v;
+	size_t i;
 
 	ptrs_clear(&g->groups, free_cloud_group);
 	ptrs_clear(&g->extra_groups, free_cloud_group);
@@ -91,22 +106,11 @@ void gb_provision__gather_clear(gb_gather *g)
 	ptrs_clear(&g->not_members, free);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		gb_map_free(maps[i]);
-	while (g->managed && gb_map_next(g->managed, &pos, &k, &v))
-		free(v);
-	gb_map_free(g->managed);
-	pos = 0;
-	while (g->usn && gb_map_next(g->usn, &pos, &k, &v))
-		free(v);
-	gb_map_free(g->usn);
+	map_free_values(g->managed, free);
+	map_free_values(g->usn, free);
 	gb_map_free(g->usn_trusted);
-	pos = 0;
-	while (g->pre && gb_map_next(g->pre, &pos, &k, &v))
-		gb_dir_entry_free(v);
-	gb_map_free(g->pre);
-	pos = 0;
-	while (g->pre_anchor && gb_map_next(g->pre_anchor, &pos, &k, &v))
-		free(v);
-	gb_map_free(g->pre_anchor);
+	map_free_values(g->pre, free_entry);
+	map_free_values(g->pre_anchor, free);
 	free((char *)g->dc.dsa);
 	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);
