@@ -11,7 +11,7 @@ OU="OU=gbpipe-$$,$GB_TEST_DC1_BASE_DN"
 ad_numbered_users DC1 "$OU" pu 12
 expect "twelve users created" test "$(wc -l <"$T/guids")" = 12
 # 40 groups of 10 to 12 members
-tenant_of_groups "$T/tenant.json" "$T/guids" 00000d00 "Pipe %02d" 40 999 3
+tenant_of_groups "$T/tenant.json" "$T/guids" 00000d40 "Pipe %02d" 40 999 3
 expected_members=$($GBTEST tenant count-links "$T/tenant.json")
 
 # the relay: the DC itself (not the Windows personality of the second pass) with 30 ms on every message
