@@ -78,8 +78,7 @@ static void free_entry(void *p)
 	gb_dir_entry_free(p);
 }
 
-/* Frees m and, with fn, the values it owns. */
-static void map_free_values(gb_map *m, void (*fn)(void *))
+void gb_provision__map_free_values(gb_map *m, void (*fn)(void *))
 {
 	size_t pos = 0;
 	const char *k;
@@ -106,11 +105,11 @@ void gb_provision__gather_clear(gb_gather *g)
 	ptrs_clear(&g->not_members, free);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		gb_map_free(maps[i]);
-	map_free_values(g->managed, free);
-	map_free_values(g->usn, free);
+	gb_provision__map_free_values(g->managed, free);
+	gb_provision__map_free_values(g->usn, free);
 	gb_map_free(g->usn_trusted);
-	map_free_values(g->pre, free_entry);
-	map_free_values(g->pre_anchor, free);
+	gb_provision__map_free_values(g->pre, free_entry);
+	gb_provision__map_free_values(g->pre_anchor, free);
 	free((char *)g->dc.dsa);
 	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);

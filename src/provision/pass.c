@@ -222,17 +222,6 @@ static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err
 	return rc;
 }
 
-static void usn_free(gb_map *m)
-{
-	size_t pos = 0;
-	const char *k;
-	void *v;
-
-	while (m && gb_map_next(m, &pos, &k, &v))
-		free(v);
-	gb_map_free(m);
-}
-
 /* The uSNChanged guard, after apply: for every group whose AD members the pass read or trusted, what AD holds now,
  * with the uSNChanged the pass read (no write) or reads now (after its writes), for the DC the pass read from. A
  * group whose operations did not all apply, or whose values are not all objectGUIDs, is forgotten (read next time).
@@ -288,7 +277,7 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 		gb_info("provision", "uSNChanged guard: %zu AD groups' members trusted from the store, %zu read",
 			gb_map_count(g->usn_trusted), gb_map_count(g->usn) - gb_map_count(g->usn_trusted));
 out:
-	usn_free(usns);
+	gb_provision__map_free_values(usns, free);
 	free((char *)now.dsa);
 	free((char *)now.invocation_id);
 	return rc;

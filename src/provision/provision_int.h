@@ -80,6 +80,8 @@ typedef struct gb_gather {
 
 /* ---- gather.c ---- */
 
+/* Frees m and, with fn, each value it holds (m may be NULL). */
+void gb_provision__map_free_values(gb_map *m, void (*fn)(void *));
 /* Sets up g's maps and scope (cfg, st, graph, dir and the on-demand fields set by the caller). */
 int gb_provision__gather_init(gb_gather *g, gb_error *err);
 void gb_provision__gather_clear(gb_gather *g);

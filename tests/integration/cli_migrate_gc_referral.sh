@@ -75,24 +75,7 @@ expect "groupbridge talks to the proxy" grep -q "^uri = $GB_TEST_DC1_GB_LDAPS_UR
 $GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 result() { sqlite3 "$T/gb.db" "SELECT match_result FROM migration_groups WHERE object_id = '$1'"; }
-cloud_managed() {
-	fake_control GET "/state?id=$1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for g in s.get("groups", [s]) if isinstance(s, dict) else s:
-    print((g.get("onPremisesSyncBehavior") or {}).get("isCloudManaged", False))
-    break'
-}
-
-# to convert-soa
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm inventory >/dev/null 2>&1
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
-$GB migrate plan handoff >/dev/null 2>&1
-$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
-run $GB migrate confirm disable-writeback
-expect_rc "the migration reaches convert-soa" 0
+migrate_to_convert_soa
 
 run $GB migrate plan convert-soa
 expect_rc "the convert-soa plan is made (the referral fails no step)" 0

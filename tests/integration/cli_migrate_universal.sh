@@ -31,24 +31,7 @@ gb_config "$T/gb.ini" DC1 "$WB" "groups = $WBG" "allowed_containers = $WB" \
 $GBTEST coexistence-export "$here/.." "$T/after"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 group_type() { ldap_on DC1 ldapsearch -LLL -b "$WB" "(cn=$1-$$)" groupType | sed -n 's/^groupType: //p'; }
-cloud_managed() {
-	fake_control GET "/state?id=$1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for g in s.get("groups", [s]) if isinstance(s, dict) else s:
-    print((g.get("onPremisesSyncBehavior") or {}).get("isCloudManaged", False))
-    break'
-}
-
-# to convert-soa
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm inventory >/dev/null 2>&1
-$GB migrate run --yes >/dev/null 2>&1
-$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
-$GB migrate plan handoff >/dev/null 2>&1
-$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
-run $GB migrate confirm disable-writeback
-expect_rc "the migration reaches convert-soa" 0
+migrate_to_convert_soa
 
 # without --make-universal: the plan reports the global groups and converts neither
 run $GB migrate plan convert-soa

@@ -262,3 +262,26 @@ provision_start() {
 short_ini() {
 	awk '/^\[graph\]/ { print; print "max_throttle_wait = 2"; next } { print }' "$T/gb.ini" >"$T/short.ini"
 }
+
+# The fake's isCloudManaged (True/False) of the group with id $1.
+cloud_managed() {
+	fake_control GET "/state?id=$1" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for g in s.get("groups", [s]) if isinstance(s, dict) else s:
+    print((g.get("onPremisesSyncBehavior") or {}).get("isCloudManaged", False))
+    break'
+}
+
+# A migration set up with $GB up to convert-soa: every step before it run and confirmed (the export after the
+# coexistence script in $T/after).
+migrate_to_convert_soa() {
+	$GB migrate run --yes >/dev/null 2>&1
+	$GB migrate confirm inventory >/dev/null 2>&1
+	$GB migrate run --yes >/dev/null 2>&1
+	$GB migrate confirm connect-sync-coexistence --export "$T/after" >/dev/null 2>&1
+	$GB migrate plan handoff >/dev/null 2>&1
+	$GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
+	run $GB migrate confirm disable-writeback
+	expect_rc "the migration reaches convert-soa" 0
+}
