@@ -212,6 +212,10 @@ static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err
 		if (ad && ad->guid && gb_map_get(wrote, id))
 			rc = gb_ptrs_push_copy(&guids, ad->guid, err);
 	}
+	pos = 0;
+	while (!rc && gb_map_next(a->guid, &pos, &id, &v)) /* the groups this pass created */
+		if (!gb_map_get(g->usn, id))
+			rc = gb_ptrs_push_copy(&guids, v, err);
 	if (!rc && guids.n)
 		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs, 0, keep_usn,
 						*out, err);
@@ -222,10 +226,40 @@ static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err
 	return rc;
 }
 
+/* The groups this pass created, for the uSNChanged guard: AD holds exactly what the pass wrote to each (its members by
+ * objectGUID), as of the uSNChanged read after the writes, so the next pass need not read them back. A group with an
+ * operation that did not apply, or a member named otherwise than by objectGUID, is left to be read. */
+static int record_created(gb_gather *g, const applied *a, gb_map *usns, gb_error *err)
+{
+	size_t pos = 0, i;
+	const char *id, *after;
+	void *v;
+	int rc = 0;
+
+	while (!rc && gb_map_next(a->guid, &pos, &id, &v)) {
+		gb_ad_group empty;
+		gb_ptrs guids = {NULL, 0, 0};
+		bool wrote = false, exact = false;
+
+		if (gb_map_get(g->usn, id) || gb_map_get(a->failed, id) || !(after = gb_map_get(usns, v)))
+			continue;
+		memset(&empty, 0, sizeof(empty));
+		rc = members_after(&empty, id, a, &guids, &wrote, &exact, err);
+		if (!rc && exact && wrote)
+			rc = gb_pstate_ad_members_put(g->st, id, &g->dc, strtoll(after, NULL, 10),
+						      (const char *const *)guids.items, guids.n, err);
+		for (i = 0; i < guids.n; i++)
+			free(guids.items[i]);
+		free(guids.items);
+	}
+	return rc;
+}
+
 /* The uSNChanged guard, after apply: for every group whose AD members the pass read or trusted, what AD holds now,
  * with the uSNChanged the pass read (no write) or reads now (after its writes), for the DC the pass read from. A
  * group whose operations did not all apply, or whose values are not all objectGUIDs, is forgotten (read next time).
- * Nothing is recorded when the connection now reaches another DC. */
+ * The groups it created are recorded too (record_created). Nothing is recorded when the connection now reaches
+ * another DC than the pass read from, or when that DC's identity could not be read. */
 static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 {
 	gb_pstate_dc now = {NULL, NULL};
@@ -235,11 +269,16 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 	void *v;
 	int rc;
 
-	if (!g->dc.dsa || !gb_map_count(g->usn))
+	if (!g->usn_guard || (g->dc_read && !g->dc.dsa) || (!gb_map_count(g->usn) && !gb_map_count(a->guid)))
 		return 0;
 	rc = gb_provision__dc_identity(g->dir, &now, err);
-	if (rc || !now.dsa || strcmp(now.dsa, g->dc.dsa) || strcmp(now.invocation_id, g->dc.invocation_id))
+	if (!rc && now.dsa && !g->dc_read) { /* a pass that read no group under the guard: the DC written to */
+		g->dc = now;
+		g->dc_read = true;
+		now.dsa = now.invocation_id = NULL;
+	} else if (rc || !now.dsa || strcmp(now.dsa, g->dc.dsa) || strcmp(now.invocation_id, g->dc.invocation_id)) {
 		goto out;
+	}
 	rc = usn_after(g, a, &usns, err);
 	if (!rc)
 		rc = gb_store_begin(g->st, err);
@@ -269,6 +308,8 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 			free(guids.items[i]);
 		free(guids.items);
 	}
+	if (!rc)
+		rc = record_created(g, a, usns, err);
 	if (!rc)
 		rc = gb_store_commit(g->st, err);
 	else

@@ -1,8 +1,9 @@
 #!/bin/sh
-# The uSNChanged guard (issue 14): after writing a group, groupbridge keeps what AD then holds with the group's
-# uSNChanged and the DC's identity (dsServiceName, invocationId); a later pass that finds the same DC and the same
-# uSNChanged trusts the stored members instead of reading them. A member removed by hand in AD changes uSNChanged:
-# the next pass that touches the group reads it in full and puts the member back. provision --full always reads.
+# The uSNChanged guard (issue 14): after writing a group (creating it too), groupbridge keeps what AD then holds
+# with the group's uSNChanged and the DC's identity (dsServiceName, invocationId); a later pass that finds the same
+# DC and the same uSNChanged trusts the stored members instead of reading them. A member removed by hand in AD
+# changes uSNChanged: the next pass that touches the group reads it in full and puts the member back. provision --full
+# always reads.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbusn-$$,$GB_TEST_DC1_BASE_DN"
 ad_ou DC1 "$OU"
@@ -33,13 +34,16 @@ hand_remove() { # CN: removes that member from Big in AD, as an administrator wo
 run $GB provision
 expect_rc "the first pass exits 0" 0
 expect "Big holds m1..m3" test "$(members)" = "m1 m2 m3"
+# the groups it created are recorded with what it wrote to them: the next pass need not read them back
+expect "the guard recorded the created groups" \
+	test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM ad_membership WHERE object_id IN ('$GB1', '$GO')")" = 2
 
-# a pass that touches Big: no stored membership yet, so it is read (and what AD then holds is recorded)
+# a pass that touches Big trusts what the first pass wrote (and records what AD then holds)
 cloud_add 4
 run $GB provision
 expect_rc "the pass adding m4 exits 0" 0
 expect "Big holds m1..m4" test "$(members)" = "m1 m2 m3 m4"
-expect_err "Big was read, nothing trusted yet" "uSNChanged guard: 0 AD groups' members trusted from the store, 1 read"
+expect_err "Big was trusted as created, not read" "uSNChanged guard: 1 AD groups' members trusted from the store, 0 read"
 expect "the guard recorded Big" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM ad_membership WHERE object_id = '$GB1'")" = 1
 
 # unchanged in AD since: the next pass that touches Big trusts the stored members (one modify, the removal)
