@@ -118,6 +118,10 @@ int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error 
  * or GB_EPARSE as gb_directory_set_fence. *out: gb_directory_free. */
 int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err);
 
+/* Whether some handle of this process is reconnecting now (its server went away): a pool of twins sends nothing new
+ * until that is settled, so that a directory gone for good fails only the writes already in flight. */
+bool gb_directory_reconnecting(void);
+
 /* Connects and binds d when it is not connected (a twin); 0 when it is. Errors as gb_directory_open. */
 int gb_directory_connect(gb_directory *d, gb_error *err);
 

@@ -568,8 +568,10 @@ static int try_start(engine *e, window *w, bool *started)
 	u->i = w->next;
 	u->n = unit_size(e, w->next);
 	u->done = false;
-	/* a unit that may not overlap goes alone; one that may goes once what it depends on is recorded */
-	if (may_overlap(e, u) ? !deps_recorded(e, u, w->recorded) : w->count > 0)
+	/* a unit that may not overlap goes alone; one that may goes once what it depends on is recorded, and not while a
+	 * connection is reconnecting (a directory gone for good then fails only the writes already in flight) */
+	if (may_overlap(e, u) ? !deps_recorded(e, u, w->recorded) || (w->count > 0 && gb_directory_reconnecting())
+			      : w->count > 0)
 		return 0;
 	w->count++;
 	w->next += u->n;

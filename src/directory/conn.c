@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,8 +388,28 @@ static void close_ld(LDAP **ld)
 	*ld = NULL;
 }
 
+/* Handles of this process reconnecting now (a pool of twins reads it from other threads). */
+static atomic_int g_reconnecting;
+
+bool gb_directory_reconnecting(void)
+{
+	return atomic_load(&g_reconnecting) > 0;
+}
+
+static int reconnect_attempts(gb_directory *d, bool gc, gb_error *err);
+
 /* Reconnects the DC (or GC) connection with backoff: 0.2 s, 0.8 s, 3.2 s before the three attempts. */
 static int reconnect(gb_directory *d, bool gc, gb_error *err)
+{
+	int rc;
+
+	atomic_fetch_add(&g_reconnecting, 1);
+	rc = reconnect_attempts(d, gc, err);
+	atomic_fetch_sub(&g_reconnecting, 1);
+	return rc;
+}
+
+static int reconnect_attempts(gb_directory *d, bool gc, gb_error *err)
 {
 	LDAP **slot = gc ? &d->gc : &d->ld;
 	long wait = 200;
