@@ -449,11 +449,15 @@ int gb_dir_run(gb_directory *d, bool gc, const char *opname, const char *dn, gb_
 {
 	LDAP *ld;
 	int rc, attempt;
+	int64_t t0 = gb_time_mono_ms();
 
 	for (attempt = 0;; attempt++) {
 		if ((rc = ensure_conn(d, gc, &ld, err)))
 			return rc;
 		rc = op(d, ld, arg);
+		/* at -v, every operation with its time: where a pass waits on the DC shows in the log */
+		gb_debug("ldap", "%s %s%s: %s in %lld ms", opname, dn && *dn ? dn : "(root)", gc ? " (GC)" : "",
+			 rc == LDAP_SUCCESS ? "done" : ldap_err2string(rc), (long long)(gb_time_mono_ms() - t0));
 		if (rc == LDAP_SUCCESS) {
 			d->last_rc = 0;
 			d->last_referral[0] = '\0';

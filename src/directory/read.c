@@ -5,6 +5,7 @@
 
 #include "directory/internal.h"
 #include "groupbridge/buf.h"
+#include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
 /* ---- controls ---- */
@@ -262,6 +263,8 @@ int gb_directory_search(gb_directory *d, const char *base, int scope, const char
 	a.err = err;
 	a.may_retry = true;
 	rc = gb_dir_run(d, (flags & GB_DIR_GC) != 0, "search", a.base, search_op, &a, &a.may_retry, err);
+	gb_debug("ldap", "search %s: %.160s%s: %zu entries", *a.base ? a.base : "(root)", a.filter,
+		 strlen(a.filter) > 160 ? "..." : "", a.delivered);
 	if (rc)
 		return rc;
 	return a.cb_rc;
