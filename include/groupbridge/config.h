@@ -30,7 +30,7 @@ typedef struct gb_config_graph {
 	char *jwt_alg;             /* certificate assertions: "PS256" (default, x5t#S256) or "RS256" (x5t, older tenants) */
 	long timeout;              /* seconds per request, default 60 */
 	long max_throttle_wait;    /* seconds of throttling waits tolerated per run before stopping, default 900 */
-	long max_concurrency;      /* most Graph requests in flight ($batch parts counted), default 40 (graph_client.h) */
+	long max_concurrency;      /* most Graph requests in flight ($batch parts counted), default 100 (graph_client.h) */
 } gb_config_graph;
 
 typedef struct gb_config_directory {

@@ -32,12 +32,15 @@
  * transport error) without waiting, so the run stops cleanly and can be resumed.
  *
  * Flow control: at most a window of requests is in flight ($batch parts counted one by one, as Graph's throttling
- * counts them). The window starts at graph.max_concurrency and is shared by every request of the client: a 429
- * halves it and pauses the whole client for its Retry-After; x-ms-throttle-limit-percentage of 0.9 or more
- * shrinks it by a quarter and pauses the client ((pct - 0.8) * 10 s, at most 10 s, not counted in the budget); 0.8
- * or more stops it growing; otherwise it grows back by one for every window's worth of successful requests. A
- * server with a budget is therefore exceeded by at most one window of requests: those already in flight when the
- * first 429 came back.
+ * counts them). The window starts at GB_GRAPH_START_WINDOW (or graph.max_concurrency when that is smaller) and is
+ * shared by every request of the client. Until the first sign of throttling it grows by one for every successful
+ * request (so it doubles with each round trip), never beyond the successful requests so far (a budget that granted
+ * them grants as many again) nor graph.max_concurrency. A 429 halves it and pauses the whole client for its
+ * Retry-After; x-ms-throttle-limit-percentage of 0.9 or more shrinks it by a quarter and pauses the client
+ * ((pct - 0.8) * 10 s, at most 10 s, not counted in the budget); 0.8 or more stops it growing. After any of these it
+ * grows back by one for every window's worth of successful requests, up to GB_GRAPH_START_WINDOW at most. A server
+ * with a budget is therefore exceeded by at most one window of requests (those already in flight when the first
+ * 429 came back), and that window is never larger than what the server had granted before.
  *
  * Errors: GB_ENET (network), GB_ETLS (certificate verification), GB_EAUTH (token refused, 401 twice, 403),
  * GB_ENOTFOUND (404), GB_EEXISTS (409), GB_ETHROTTLED (wait cap), GB_ETOOBIG (a body over the limit, default
@@ -65,8 +68,10 @@ typedef enum gb_graph_jwt_alg {
 	GB_GRAPH_JWT_RS256 = 1  /* RSASSA-PKCS1-v1_5 with SHA-256, header x5t = SHA-1 thumbprint (older tenants) */
 } gb_graph_jwt_alg;
 
-/* The default of [graph] max_concurrency (see gb_graph_new). */
-#define GB_GRAPH_DEFAULT_CONCURRENCY 40
+/* The default of [graph] max_concurrency (see gb_graph_new), and the window a client starts with when the maximum
+ * is larger (the most a first burst can overrun a throttling budget by). */
+#define GB_GRAPH_DEFAULT_CONCURRENCY 100
+#define GB_GRAPH_START_WINDOW 40
 
 /* Counters of one client, for tests, benchmarks, metrics and the run summary. */
 typedef struct gb_graph_stats {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "groupbridge/buf.h"
+#include "groupbridge/graph_client.h"
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
 
@@ -480,7 +481,7 @@ static void set_numeric_defaults(gb_config *c)
 {
 	c->graph.timeout = 60;
 	c->graph.max_throttle_wait = 900;
-	c->graph.max_concurrency = 40;
+	c->graph.max_concurrency = GB_GRAPH_DEFAULT_CONCURRENCY;
 	c->directory.timeout = 30;
 	c->directory.member_batch = 1000;
 	c->directory.writes_in_flight = 8;

@@ -95,7 +95,8 @@ int gb_graph_new(const gb_config *cfg, gb_graph **out, gb_error *err)
 	g->time_scale = 1.0;
 	g->max_body = GB_BUF_DEFAULT_MAX;
 	g->max_concurrency = c->max_concurrency > 0 ? (unsigned)c->max_concurrency : GB_GRAPH_DEFAULT_CONCURRENCY;
-	g->window = g->max_concurrency;
+	g->window = g->max_concurrency < GB_GRAPH_START_WINDOW ? g->max_concurrency : GB_GRAPH_START_WINDOW;
+	g->slow_start = true;
 	g->stats.window = g->window;
 	g->graph_url = strip_slash(c->graph_url ? c->graph_url : GB_DEFAULT_GRAPH_URL);
 	g->authority_url = strip_slash(c->authority_url ? c->authority_url : GB_DEFAULT_AUTHORITY_URL);

@@ -91,6 +91,8 @@ struct gb_graph {
 	/* request.c: flow control */
 	unsigned window;          /* requests in flight allowed ($batch parts counted one by one) */
 	unsigned window_credit;   /* successful requests since the window last grew */
+	bool slow_start;          /* no sign of throttling yet: the window grows by every success */
+	unsigned long granted;    /* successful requests while slow_start (what the server has shown it allows) */
 	unsigned in_flight;       /* cost of the requests in flight */
 	int64_t pause_until;      /* logical ms: no request starts before */
 	int64_t last_cut;         /* logical ms of the last time the window shrank */
@@ -196,7 +198,8 @@ void gb_graph__wait_pause(gb_graph *g);
 int gb_graph__pause(gb_graph *g, int64_t ms, const char *what, gb_error *err);
 /* Adapts the window to a reply of a request started at started (logical ms): throttled (a 429) halves it, pct
  * (x-ms-throttle-limit-percentage, 0 when absent) of 0.9 or more takes a quarter off, at most once for the requests
- * that were in flight together; ok successful requests grow it back by one per window's worth. */
+ * that were in flight together; ok successful requests grow it by ok until the first sign of throttling (a 429 or a
+ * pct of 0.8 or more), then by one per window's worth, never beyond max_concurrency. */
 void gb_graph__adapt(gb_graph *g, int64_t started, bool throttled, double pct, unsigned ok);
 /* The decision input for a reply of r (status and Retry-After from the reply or a $batch part). */
 void gb_graph__decision_input(const gb_graph *g, const gb_graph__req *r, gb_graph_retry_input *in);

@@ -132,6 +132,8 @@ int gb_graph__pause(gb_graph *g, int64_t ms, const char *what, gb_error *err)
 
 void gb_graph__adapt(gb_graph *g, int64_t started, bool throttled, double pct, unsigned ok)
 {
+	if (throttled || pct >= 0.8)
+		g->slow_start = false;
 	if (throttled || pct >= SLOWDOWN_FROM) {
 		unsigned cut = throttled ? g->window / 2 : g->window / 4;
 
@@ -143,9 +145,21 @@ void gb_graph__adapt(gb_graph *g, int64_t started, bool throttled, double pct, u
 		g->window_credit = 0;
 	} else if (pct >= 0.8) {
 		g->window_credit = 0; /* close to the limit: hold */
+	} else if (ok && g->slow_start) {
+		/* never more in flight than the server has already granted: a budget that allowed them allows them again */
+		unsigned long cap = g->granted += ok;
+
+		if (cap < GB_GRAPH_START_WINDOW)
+			cap = GB_GRAPH_START_WINDOW;
+		if (cap > g->max_concurrency)
+			cap = g->max_concurrency;
+		g->window = g->window + ok < cap ? g->window + ok : (unsigned)cap;
 	} else if (ok) {
+		/* after a sign of throttling, back by one per window's worth, to the starting window at most */
+		unsigned ceiling = g->max_concurrency < GB_GRAPH_START_WINDOW ? g->max_concurrency : GB_GRAPH_START_WINDOW;
+
 		g->window_credit += ok;
-		if (g->window_credit >= g->window && g->window < g->max_concurrency) {
+		if (g->window_credit >= g->window && g->window < ceiling) {
 			g->window++;
 			g->window_credit = 0;
 		}

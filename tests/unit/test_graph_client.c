@@ -870,3 +870,50 @@ Test(graph_engine, a_budget_is_exceeded_by_at_most_one_window_of_requests)
 {
 	run_budget(false);
 }
+
+/* The window starts at GB_GRAPH_START_WINDOW and grows by every success, never beyond the successes so far (what the
+ * server has shown it grants) nor max_concurrency, until the first sign of throttling; after it, back by one per
+ * window's worth, to GB_GRAPH_START_WINDOW at most. */
+Test(graph_engine, the_window_grows_fast_until_the_first_sign_of_throttling)
+{
+	SCRIPT_START(NULL, 0);
+
+	gb_graph_set_max_concurrency(g, 100);
+	cr_assert_eq(g->window, GB_GRAPH_START_WINDOW, "a first burst is at most %u requests", GB_GRAPH_START_WINDOW);
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 20);
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 20);
+	cr_assert_eq(g->window, 40, "no more in flight than the 40 granted so far");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 40);
+	cr_assert_eq(g->window, 80, "80 granted: 80 in flight");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 40);
+	cr_assert_eq(g->window, 100, "never beyond max_concurrency");
+	gb_graph__adapt(g, gb_graph__now(g), true, 0, 0);
+	cr_assert_eq(g->window, 50, "a 429 halves it");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 200);
+	cr_assert_eq(g->window, 50, "after a 429 it does not grow above the starting window");
+	gb_graph__adapt(g, gb_graph__now(g), true, 0, 0);
+	cr_assert_eq(g->window, 25);
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 24);
+	cr_assert_eq(g->window, 25, "one per window's worth of successes");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 1);
+	cr_assert_eq(g->window, 26);
+	gb_graph_set_max_concurrency(g, 8);
+	cr_assert_eq(g->window, 8, "a lower maximum applies at once");
+	SCRIPT_END();
+}
+
+Test(graph_engine, a_throttle_percentage_of_0_8_ends_the_fast_growth)
+{
+	SCRIPT_START(NULL, 0);
+
+	gb_graph_set_max_concurrency(g, 100);
+	gb_graph__adapt(g, gb_graph__now(g), false, 0.85, 10);
+	cr_assert_eq(g->window, GB_GRAPH_START_WINDOW, "0.8 or more holds the window");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 200);
+	cr_assert_eq(g->window, GB_GRAPH_START_WINDOW, "and it no longer grows beyond the starting window");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0.95, 0);
+	cr_assert_eq(g->window, 30, "0.9 or more takes a quarter off");
+	gb_graph__adapt(g, gb_graph__now(g), false, 0, 30);
+	cr_assert_eq(g->window, 31);
+	SCRIPT_END();
+}
