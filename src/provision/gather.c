@@ -1,6 +1,7 @@
 /* gather.c: what a provisioning pass reads: the tenant (groups in scope, their members, the users they name) and the
  * forest (its users, the AD groups that may match), and the groups that left management (see provisioner.h). */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -868,20 +869,81 @@ static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return rc ? rc : gb_ptrs_push(&a->members, id && gb_map_get(a->g->in_scope, id) ? (void *)1 : NULL, err);
 }
 
-static int read_forest(gb_gather *g, gb_error *err)
+/* Every user of the forest (the Global Catalog when there is one) into g->forest_users, on dir. */
+static int search_forest_users(gb_gather *g, gb_directory *dir, gb_error *err)
 {
 	static const char *const guid_attr[] = {"objectGUID", NULL};
-	const gb_config_directory *dc = &g->cfg->directory;
-	unsigned flags = dc->gc_uri ? GB_DIR_GC : 0;
+	const char *gc = g->cfg->directory.gc_uri;
+	int rc = gb_directory_search(dir, gc ? "" : NULL, GB_DIR_SUBTREE, "(&(objectCategory=person)(objectClass=user))",
+				     guid_attr, gc ? GB_DIR_GC : 0, gb_provision__on_forest_user, g, err);
+
+	return rc ? gb_error_prefix(err, "reading the forest's users") : 0;
+}
+
+/* The forest's users, read on a connection of their own while the tenant is read: both mostly wait on the network,
+ * so the waits overlap. The thread fills only g->forest_users, which nothing else touches before it is joined. */
+typedef struct forest_users_read {
+	gb_gather *g;
+	gb_directory *dir; /* a twin of g->dir */
+	pthread_t thread;
+	bool running;
+	int rc;
+	gb_error err;
+} forest_users_read;
+
+static void *forest_users_main(void *arg)
+{
+	forest_users_read *r = arg;
+
+	r->rc = gb_directory_connect(r->dir, &r->err);
+	if (!r->rc)
+		r->rc = search_forest_users(r->g, r->dir, &r->err);
+	return NULL;
+}
+
+/* Starts the read; when no twin or thread can be had, read_forest reads the users itself. */
+static void forest_users_start(gb_gather *g, forest_users_read *r)
+{
+	gb_error e;
+
+	memset(r, 0, sizeof(*r));
+	r->g = g;
+	if (gb_directory_twin(g->dir, &r->dir, &e))
+		return;
+	if (pthread_create(&r->thread, NULL, forest_users_main, r) != 0) {
+		gb_directory_free(r->dir);
+		r->dir = NULL;
+		return;
+	}
+	r->running = true;
+}
+
+/* Waits for the read and ends it; *done: the users were read (else read_forest reads them on g->dir, which also
+ * reports an error the twin met, such as a DC that takes no second connection). */
+static void forest_users_join(forest_users_read *r, bool *done)
+{
+	*done = false;
+	if (r->running) {
+		pthread_join(r->thread, NULL);
+		r->running = false;
+		gb_directory_stats_add(r->g->dir, gb_directory_get_stats(r->dir));
+		if (r->rc)
+			gb_debug("provision", "reading the forest's users on a second connection: %s; reading them again",
+				 r->err.msg);
+		*done = r->rc == 0;
+	}
+	gb_directory_free(r->dir);
+	r->dir = NULL;
+}
+
+static int read_forest(gb_gather *g, bool users_read, gb_error *err)
+{
 	anchored a;
 	size_t i;
-	int rc;
+	int rc = users_read ? 0 : search_forest_users(g, g->dir, err);
 
-	rc = gb_directory_search(g->dir, dc->gc_uri ? "" : NULL, GB_DIR_SUBTREE,
-				 "(&(objectCategory=person)(objectClass=user))", guid_attr, flags,
-				 gb_provision__on_forest_user, g, err);
 	if (rc)
-		return gb_error_prefix(err, "reading the forest's users");
+		return rc;
 	memset(&a, 0, sizeof(a));
 	a.g = g;
 	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE,
@@ -969,15 +1031,19 @@ int gb_provision__gather_init(gb_gather *g, gb_error *err)
 
 int gb_provision__gather_all(gb_gather *g, gb_error *err)
 {
+	forest_users_read fu;
+	bool users_read;
 	int rc;
 
+	forest_users_start(g, &fu);
 	gb_info("provision", "reading groups in scope from the tenant");
 	rc = read_groups(g, err);
 	if (!rc)
 		rc = read_members_referenced(g, err);
+	forest_users_join(&fu, &users_read);
 	if (!rc) {
 		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
-		rc = read_forest(g, err);
+		rc = read_forest(g, users_read, err);
 	}
 	if (!rc && !g->only_group && !g->only_ids)
 		rc = gb_pstate_each_managed(g->st, on_managed, g, err);
