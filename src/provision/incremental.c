@@ -724,6 +724,9 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 			if (!is_trusted || !gb_map_get(cloud, a->member_guids[j]))
 				rc = want_guid(&guids, seen, a->member_guids[j], err);
 	}
+	gb_debug("provision", "forest of the changes: %zu cloud members with an objectGUID, %zu AD members trusted from the "
+			      "store, %zu objectGUIDs to look up",
+		 gb_map_count(cloud), gb_map_count(trusted), guids.n);
 	if (!rc && guids.n)
 		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs,
 						g->cfg->directory.gc_uri ? GB_DIR_GC : 0, on_found_user, g, err);
