@@ -290,15 +290,24 @@ s7pass() { # NAME PREFIX LDAP_MS GRAPH_MS BUDGET: sets s7t (seconds), s7g (graph
 print("%d requests, peak %d in flight, %d throttled (429), %d units" % (s["requests"], s["peak_in_flight"], s["throttled_429"], s["units"]))')
 	say "S7 $1: $s7t s; graph $s7g; $(sed -n 's/.*directory writes: \(.*\)/\1/p' "$W/s7-$1.err" | tail -n 1)"
 }
+# The floor is measured before and after S7 and the two averaged (both figures are in the row's detail): each pass
+# adds 1,000 groups and their 92,000 links to the same Samba database, whose users' memberOf grows with them, and the
+# DC's speed drifts with it; a floor measured only before S7 would charge that drift to the latency.
 s7pass floor 0be0c701 0 0 null
-t7floor=$s7t g7floor=$s7g
+t7floor1=$s7t g7floor=$s7g
 sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake7-floor" >/dev/null 2>&1
 s7pass net 0be0c702 "${S7_LDAP_MS:-5}" "${S7_GRAPH_MS:-150}" "${S7_BUDGET:-8000}"
-t7=$s7t
+t7=$s7t g7=$s7g s7net_ini=$s7ini s7net_db=$s7db
+s7pass floor2 0be0c703 0 0 null
+t7floor2=$s7t
+sh "$top/tests/testbed/graph-fake.sh" stop "$W/fake7-floor2" >/dev/null 2>&1
+s7ini=$s7net_ini s7db=$s7net_db
+. "$W/fake7-net/env"
+t7floor=$(awk -v a="$t7floor1" -v b="$t7floor2" 'BEGIN {printf "%.3f", (a + b) / 2}')
 r=$(awk -v a="$t7" -v b="$t7floor" 'BEGIN {print a / b}')
 row S7 "time (s) of S1's first pass with ${S7_GRAPH_MS:-150} ms on every Graph reply, ${S7_LDAP_MS:-5} ms each way on LDAP, ${S7_BUDGET:-8000} units/10 s, vs none" \
 	"$t7" "$t7floor" "<= 1.25" "$(le "$r" 1.25)" "$scale_text" \
-	"with latency: graph $s7g; floor (relay delay 0, no Graph latency): $t7floor s, graph $g7floor; S1 direct to the DC: $run1 s"
+	"with latency: graph $g7; floor (relay delay 0, no Graph latency): mean of $t7floor1 s before and $t7floor2 s after, graph $g7floor; S1 direct to the DC: $run1 s"
 # S8: 1% of the memberships changed in the S7 tenant, its incremental pass under the same latency
 set -- $(python3 "$S" change "$W/t7-net.json" 0.01 "$W/change8.json")
 control POST /mutate "$W/change8.json" >/dev/null || die "S8 mutate failed"
