@@ -643,19 +643,17 @@ static int prefetch_changed(gb_gather *g, gb_error *err)
 	return rc;
 }
 
-/* The AD members of the groups whose members were trusted from the store (uSNChanged guard) into *out (objectGUID ->
- * 1): objects of this forest that AD links the group to as of that uSNChanged. */
-static int trusted_members(gb_gather *g, gb_map **out, gb_error *err)
+/* The AD members of the groups loaded, read or trusted from the store (uSNChanged guard), into *out (objectGUID -> 1):
+ * objects of this forest, since AD links a group only to objects of its own forest (a member from another forest is
+ * a foreign security principal, an object of this forest with a GUID of its own). */
+static int held_members(gb_gather *g, gb_map **out, gb_error *err)
 {
 	size_t i, j;
 	int rc = gb_map_new(GB_MAP_ICASE, out, err);
 
 	for (i = 0; !rc && i < g->ad.n; i++) {
 		const gb_ad_group *a = g->ad.items[i];
-		const char *id = gb_anchor_object_id(a->anchor);
 
-		if (!id || !gb_map_get(g->usn_trusted, id))
-			continue;
 		for (j = 0; !rc && j < a->nmembers; j++)
 			rc = gb_map_set(*out, a->member_guids[j], (void *)1, err);
 	}
@@ -675,13 +673,15 @@ static int want_guid(gb_ptrs *guids, gb_map *seen, const char *guid, gb_error *e
 
 /* The forest, for an incremental pass: only the AD groups of the groups read or gone, and of the GUIDs named (cloud
  * members, and AD members of the groups read) which are users of this forest: the rules add the first and may remove
- * the second only when they are. A cloud member's GUID that a trusted AD group (uSNChanged guard) already holds is a
- * user of this forest without a look-up (groupbridge wrote it, or read it there, as one), and such a group's AD
- * members that are cloud members need none either: so a one-member change in a big group looks up one GUID. */
+ * the second only when they are. A cloud member's GUID that an AD group loaded here already holds (read, or trusted
+ * from the store by the uSNChanged guard) is a user of this forest without a look-up: the object is in this forest,
+ * and a cloud user's onPremisesObjectIdentifier names the user it was synced from. An AD member that is such a cloud
+ * member needs none either; only the others are looked up (the rules remove them only when they are users). So a
+ * one-member change in a big group looks up one GUID whether the group was trusted or read. */
 static int forest_of_changes(gb_gather *g, gb_error *err)
 {
 	static const char *const attrs[] = {"objectGUID", "objectClass", NULL};
-	gb_map *trusted = NULL, *seen = NULL, *cloud = NULL;
+	gb_map *held = NULL, *seen = NULL, *cloud = NULL;
 	gb_ptrs guids;
 	size_t i, j;
 	int rc = 0;
@@ -699,7 +699,7 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 	for (i = 0; !rc && i < g->left_scope.n; i++)
 		rc = load_anchored(g, g->left_scope.items[i], false, err);
 	if (!rc)
-		rc = trusted_members(g, &trusted, err);
+		rc = held_members(g, &held, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &seen, err);
 	if (!rc)
@@ -710,28 +710,26 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 		if (!guid || !gb_ad_guid_is_text(guid))
 			continue;
 		rc = gb_map_set(cloud, guid, (void *)1, err);
-		if (!rc && gb_map_get(trusted, guid))
+		if (!rc && gb_map_get(held, guid))
 			rc = gb_map_set(g->forest_users, guid, (void *)1, err);
 		else if (!rc)
 			rc = want_guid(&guids, seen, guid, err);
 	}
 	for (i = 0; !rc && i < g->ad.n; i++) {
 		const gb_ad_group *a = g->ad.items[i];
-		const char *id = gb_anchor_object_id(a->anchor);
-		bool is_trusted = id && gb_map_get(g->usn_trusted, id);
 
 		for (j = 0; !rc && j < a->nmembers; j++)
-			if (!is_trusted || !gb_map_get(cloud, a->member_guids[j]))
+			if (!gb_map_get(cloud, a->member_guids[j]))
 				rc = want_guid(&guids, seen, a->member_guids[j], err);
 	}
-	gb_debug("provision", "forest of the changes: %zu cloud members with an objectGUID, %zu AD members trusted from the "
-			      "store, %zu objectGUIDs to look up",
-		 gb_map_count(cloud), gb_map_count(trusted), guids.n);
+	gb_debug("provision", "forest of the changes: %zu cloud members with an objectGUID, %zu AD members of the groups "
+			      "loaded, %zu objectGUIDs to look up",
+		 gb_map_count(cloud), gb_map_count(held), guids.n);
 	if (!rc && guids.n)
 		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs,
 						g->cfg->directory.gc_uri ? GB_DIR_GC : 0, on_found_user, g, err);
 	free(guids.items);
-	gb_map_free(trusted);
+	gb_map_free(held);
 	gb_map_free(seen);
 	gb_map_free(cloud);
 	return rc;
