@@ -853,20 +853,41 @@ int gb_provision__load_unanchored(gb_gather *g, gb_error *err)
 
 typedef struct anchored {
 	gb_gather *g;
-	gb_ptrs dns;     /* char*: anchored groups to load */
-	gb_ptrs members; /* (void*)1 when that group's members are needed */
+	gb_ptrs dns; /* char*: anchored groups to load */
+	gb_ptrs ids; /* char*: the object id of each one's anchor, or NULL */
 } anchored;
+
+static void anchored_clear(anchored *a)
+{
+	ptrs_clear(&a->dns, free);
+	ptrs_clear(&a->ids, free);
+}
 
 static int on_anchored(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
 	anchored *a = ctx;
 	const char *id = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR));
+	char *copy = id ? gb_strdup(id) : NULL;
 	int rc = keep_entry(a->g, e, err);
 
+	if (!rc && id && !copy)
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	if (!rc)
 		rc = gb_ptrs_push_copy(&a->dns, e->dn, err);
+	if (!rc && (rc = gb_ptrs_push(&a->ids, copy, err)) == 0)
+		return 0;
+	free(copy);
+	return rc;
+}
 
-	return rc ? rc : gb_ptrs_push(&a->members, id && gb_map_get(a->g->in_scope, id) ? (void *)1 : NULL, err);
+/* Every AD group that carries an anchor, into a (their entries kept in a->g->pre), on dir. */
+static int search_anchored(gb_directory *dir, anchored *a, gb_error *err)
+{
+	int rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE,
+				     "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))",
+				     gb_directory_group_attrs, 0, on_anchored, a, err);
+
+	return rc ? gb_error_prefix(err, "finding anchored AD groups") : 0;
 }
 
 /* Every user of the forest (the Global Catalog when there is one) into g->forest_users, on dir. */
@@ -880,11 +901,14 @@ static int search_forest_users(gb_gather *g, gb_directory *dir, gb_error *err)
 	return rc ? gb_error_prefix(err, "reading the forest's users") : 0;
 }
 
-/* The forest's users, read on a connection of their own while the tenant is read: both mostly wait on the network,
- * so the waits overlap. The thread fills only g->forest_users, which nothing else touches before it is joined. */
+/* The forest's users and anchored groups, read on a connection of their own while the tenant is read: both reads
+ * mostly wait on the network, so the waits overlap. The thread fills only g->forest_users, g->pre and its own list,
+ * which nothing else touches before it is joined; which groups' members are needed is decided after (in_scope comes
+ * from the tenant). */
 typedef struct forest_users_read {
 	gb_gather *g;
 	gb_directory *dir; /* a twin of g->dir */
+	anchored a;
 	pthread_t thread;
 	bool running;
 	int rc;
@@ -898,6 +922,8 @@ static void *forest_users_main(void *arg)
 	r->rc = gb_directory_connect(r->dir, &r->err);
 	if (!r->rc)
 		r->rc = search_forest_users(r->g, r->dir, &r->err);
+	if (!r->rc)
+		r->rc = search_anchored(r->dir, &r->a, &r->err);
 	return NULL;
 }
 
@@ -908,6 +934,7 @@ static void forest_users_start(gb_gather *g, forest_users_read *r)
 
 	memset(r, 0, sizeof(*r));
 	r->g = g;
+	r->a.g = g;
 	if (gb_directory_twin(g->dir, &r->dir, &e))
 		return;
 	if (pthread_create(&r->thread, NULL, forest_users_main, r) != 0) {
@@ -918,8 +945,9 @@ static void forest_users_start(gb_gather *g, forest_users_read *r)
 	r->running = true;
 }
 
-/* Waits for the read and ends it; *done: the users were read (else read_forest reads them on g->dir, which also
- * reports an error the twin met, such as a DC that takes no second connection). */
+/* Waits for the read and ends it; *done: both searches were done (else read_forest runs them on g->dir, which also
+ * reports an error the twin met, such as a DC that takes no second connection; what the thread found is kept or
+ * found again, never twice). */
 static void forest_users_join(forest_users_read *r, bool *done)
 {
 	*done = false;
@@ -927,34 +955,34 @@ static void forest_users_join(forest_users_read *r, bool *done)
 		pthread_join(r->thread, NULL);
 		r->running = false;
 		gb_directory_stats_add(r->g->dir, gb_directory_get_stats(r->dir));
-		if (r->rc)
-			gb_debug("provision", "reading the forest's users on a second connection: %s; reading them again",
-				 r->err.msg);
+		if (r->rc) {
+			gb_debug("provision", "reading the forest on a second connection: %s; reading it again", r->err.msg);
+			anchored_clear(&r->a);
+		}
 		*done = r->rc == 0;
 	}
 	gb_directory_free(r->dir);
 	r->dir = NULL;
 }
 
-static int read_forest(gb_gather *g, bool users_read, gb_error *err)
+/* The forest: its users and anchored groups (from fu when its thread read them), then the groups to load. */
+static int read_forest(gb_gather *g, forest_users_read *fu, bool done, gb_error *err)
 {
-	anchored a;
+	anchored *a = &fu->a;
 	size_t i;
-	int rc = users_read ? 0 : search_forest_users(g, g->dir, err);
+	int rc = 0;
 
-	if (rc)
-		return rc;
-	memset(&a, 0, sizeof(a));
-	a.g = g;
-	rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE,
-				 "(&(objectClass=group)(" GB_DIRECTORY_ANCHOR_ATTR "=" GB_ANCHOR_PREFIX "*))",
-				 gb_directory_group_attrs, 0, on_anchored, &a, err);
-	if (rc)
-		gb_error_prefix(err, "finding anchored AD groups");
-	for (i = 0; !rc && i < a.dns.n; i++)
-		rc = gb_provision__load_ad_group(g, a.dns.items[i], a.members.items[i] != NULL, err);
-	ptrs_clear(&a.dns, free);
-	free(a.members.items);
+	if (!done) {
+		rc = search_forest_users(g, g->dir, err);
+		if (!rc)
+			rc = search_anchored(g->dir, a, err);
+	}
+	for (i = 0; !rc && i < a->dns.n; i++) {
+		const char *id = a->ids.items[i];
+
+		rc = gb_provision__load_ad_group(g, a->dns.items[i], id && gb_map_get(g->in_scope, id), err);
+	}
+	anchored_clear(a);
 	return rc ? rc : gb_provision__load_unanchored(g, err);
 }
 
@@ -1043,8 +1071,9 @@ int gb_provision__gather_all(gb_gather *g, gb_error *err)
 	forest_users_join(&fu, &users_read);
 	if (!rc) {
 		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
-		rc = read_forest(g, users_read, err);
+		rc = read_forest(g, &fu, users_read, err);
 	}
+	anchored_clear(&fu.a);
 	if (!rc && !g->only_group && !g->only_ids)
 		rc = gb_pstate_each_managed(g->st, on_managed, g, err);
 	if (!rc)
