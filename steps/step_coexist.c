@@ -105,6 +105,15 @@ int gb_step_write_script(gb_migrate_ctx *c, const char *name, const char *const 
 	return rc;
 }
 
+void gb_step_print_whatif(gb_migrate_ctx *c, const char *name)
+{
+	fprintf(c->out,
+		"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\%s.ps1 -WhatIf\n"
+		"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
+		"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\%s.ps1\n",
+		name, name);
+}
+
 /* The folder the scripts export the configuration to, on the Connect Sync server: named by the time, so that an
  * older export is never taken for the new one. */
 static void export_dir_name(char *out, size_t n)
@@ -288,16 +297,17 @@ int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 				       pout, "EXPORT_DIR", export_dir, NULL};
 		rc = gb_step_write_script(c, "connect-sync-coexistence", pairs, path, sizeof(path), err);
 	}
-	if (!rc)
+	if (!rc) {
 		fprintf(c->out,
 			"wrote %s (AD connector %s, precedences %ld and %ld)\n"
-			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1 -WhatIf\n"
-			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1\n"
+			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n",
+			path, connector, in, out);
+		gb_step_print_whatif(c, "connect-sync-coexistence");
+		fprintf(c->out,
 			"Then copy the export folder it writes (%s) here and run:\n"
 			"  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",
-			path, connector, in, out, export_dir);
+			export_dir);
+	}
 done:
 	json_decref(root);
 	free(connector);

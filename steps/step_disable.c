@@ -207,15 +207,15 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 				       NULL};
 		rc = gb_step_write_script(c, "disable-writeback", pairs, path, sizeof(path), err);
 	}
-	if (!rc)
+	if (!rc) {
 		fprintf(c->out,
 			"snapshot of %zu ready groups taken (objectGUID and members)\n"
-			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1 -WhatIf\n"
-			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1\n"
-			"Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
+			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n",
 			n, path);
+		gb_step_print_whatif(c, "disable-writeback");
+		fputs("Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
+		      c->out);
+	}
 	free(connector);
 	return rc;
 }

@@ -42,6 +42,9 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 int gb_step_write_script(gb_migrate_ctx *c, const char *name, const char *const *pairs, char *path, size_t n,
 			 gb_error *err);
 
+/* Prints how to run script NAME.ps1 on the Connect Sync server: first with -WhatIf, then without. */
+void gb_step_print_whatif(gb_migrate_ctx *c, const char *name);
+
 /* The current import (gb_cs_load_current) as a JSON document; *id its import number when id is not NULL.
  * GB_ENOTFOUND when nothing is imported, GB_ESTATE when the stored document cannot be read. *out: json_decref. */
 int gb_step_current_import(gb_migrate_ctx *c, json_t **out, int64_t *id, gb_error *err);
