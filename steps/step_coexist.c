@@ -328,6 +328,20 @@ static int adopt(gb_migrate_ctx *c, gb_cs_export *exp, int64_t *id, gb_error *er
 	return rc ? rc : gb_cs_save(c->st, exp, id, err);
 }
 
+/* The export the operator brought back, and its two coexistence rules (NULL where missing). *exp:
+ * gb_cs_export_free. */
+static int read_export(const char *export_dir, gb_cs_export **exp, const gb_cs_rule **rin, const gb_cs_rule **rout,
+		       gb_error *err)
+{
+	int rc = gb_cs_import_dir(export_dir, exp, err);
+
+	if (rc)
+		return rc;
+	*rin = gb_cs_find_rule(*exp, COEX_IN);
+	*rout = gb_cs_find_rule(*exp, COEX_OUT);
+	return 0;
+}
+
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
 {
 	gb_cs_export *exp = NULL;
@@ -338,12 +352,10 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 
 	if (!export_dir)
 		return 0; /* attested: the runner records it as such */
-	rc = gb_cs_import_dir(export_dir, &exp, err);
+	rc = read_export(export_dir, &exp, &rin, &rout, err);
 	if (rc)
 		return rc;
 	gb_buf_init(&why, 4096);
-	rin = gb_cs_find_rule(exp, COEX_IN);
-	rout = gb_cs_find_rule(exp, COEX_OUT);
 	if (!rin)
 		gb_buf_puts(&why, "; the inbound coexistence rule " COEX_IN " is missing", NULL);
 	else if (rin->disabled)
@@ -400,11 +412,9 @@ int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, 
 
 	if (!export_dir)
 		return 0; /* attested: the runner records it as such */
-	rc = gb_cs_import_dir(export_dir, &exp, err);
+	rc = read_export(export_dir, &exp, &rin, &rout, err);
 	if (rc)
 		return rc;
-	rin = gb_cs_find_rule(exp, COEX_IN);
-	rout = gb_cs_find_rule(exp, COEX_OUT);
 	if (rin || rout)
 		rc = gb_error_set(err, GB_ECONFLICT,
 		                  "the export %s still holds the %s%s%s coexistence rule%s; run "
