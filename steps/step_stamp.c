@@ -166,9 +166,7 @@ static int mark(gb_store *st, const char *id, int stamped, gb_error *err)
 		return rc;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, stamped);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a stamped anchor");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a stamped anchor", err);
 }
 
 /* The engine's hook: a stamp written (or, by the rollback, removed) is marked with its audit record. */
