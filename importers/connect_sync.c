@@ -59,16 +59,25 @@ static bool is_dsml(const xmlNode *n, const char *name)
 	       strcmp((const char *)n->ns->href, DSML_NS) == 0 && strcmp((const char *)n->name, name) == 0;
 }
 
+/* The first element name among n and its following siblings; NULL when there is none. */
+static xmlNode *el_from(xmlNode *n, const char *name)
+{
+	for (; n; n = n->next)
+		if (is_el(n, name))
+			return n;
+	return NULL;
+}
+
+/* The first child element name of parent; NULL when there is none or parent is NULL. */
 static xmlNode *child(const xmlNode *parent, const char *name)
 {
-	xmlNode *c;
+	return parent ? el_from(parent->children, name) : NULL;
+}
 
-	if (!parent)
-		return NULL;
-	for (c = parent->children; c; c = c->next)
-		if (is_el(c, name))
-			return c;
-	return NULL;
+/* The next sibling element name after n: with child, a loop over the children of one name. */
+static xmlNode *sibling(const xmlNode *n, const char *name)
+{
+	return el_from(n->next, name);
 }
 
 static bool is_space(char c)
@@ -193,11 +202,8 @@ static void list_children(pctx *c, gb_cs_strlist *l, const xmlNode *parent, cons
 {
 	const xmlNode *n;
 
-	if (!parent)
-		return;
-	for (n = parent->children; n && !c->oom; n = n->next)
-		if (is_el(n, name))
-			list_add(c, l, text_of(c, n));
+	for (n = child(parent, name); n && !c->oom; n = sibling(n, name))
+		list_add(c, l, text_of(c, n));
 }
 
 /* Appends every <parameter name=...> child of parent-values to ps. */
@@ -205,14 +211,10 @@ static void read_parameters(pctx *c, gb_cs_params *ps, const xmlNode *values)
 {
 	const xmlNode *n;
 
-	if (!values)
-		return;
-	for (n = values->children; n && !c->oom; n = n->next) {
+	for (n = child(values, "parameter"); n && !c->oom; n = sibling(n, "parameter")) {
 		gb_cs_param *p;
 		char *enc;
 
-		if (!is_el(n, "parameter"))
-			continue;
 		p = PUSH(c, ps->items, ps->count);
 		if (!p)
 			return;
@@ -325,10 +327,8 @@ static void read_connector(pctx *c, xmlNode *root)
 		con->kind = GB_CS_CONNECTOR_AD;
 	free(ext_file);
 
-	for (n = child(root, "ma-partition-data") ? child(root, "ma-partition-data")->children : NULL; n && !c->oom;
-	     n = n->next)
-		if (is_el(n, "partition"))
-			read_partition(c, con, n);
+	for (n = child(child(root, "ma-partition-data"), "partition"); n && !c->oom; n = sibling(n, "partition"))
+		read_partition(c, con, n);
 
 	/* extension attributes: DSML attribute-type names in the schema (schema/dsml/directory-schema/attribute-type,
 	 * each level matched by namespace URI; only these levels are visited, not the whole schema subtree) */
@@ -349,10 +349,8 @@ static void read_connector(pctx *c, xmlNode *root)
 			}
 		}
 	}
-	n = child(root, "attribute-inclusion");
-	for (n = n ? n->children : NULL; n && !c->oom; n = n->next)
-		if (is_el(n, "attribute"))
-			add_extension_name(c, con, text_of(c, n));
+	for (n = child(child(root, "attribute-inclusion"), "attribute"); n && !c->oom; n = sibling(n, "attribute"))
+		add_extension_name(c, con, text_of(c, n));
 }
 
 static void read_global(pctx *c, xmlNode *root)
@@ -365,16 +363,15 @@ static void read_global(pctx *c, xmlNode *root)
 		exp->server = attr_of(c, root, "server");
 	if (!exp->export_date)
 		exp->export_date = attr_of(c, root, "export-date");
-	for (n = mv ? mv->children : NULL; n && !c->oom; n = n->next)
-		if (is_el(n, "parameter-values"))
-			read_parameters(c, &exp->global_params, n);
+	for (n = child(mv, "parameter-values"); n && !c->oom; n = sibling(n, "parameter-values"))
+		read_parameters(c, &exp->global_params, n);
 }
 
 static void read_rule(pctx *c, xmlNode *root)
 {
 	gb_cs_export *exp = c->exp;
 	gb_cs_rule *r = PUSH(c, exp->rules, exp->rule_count);
-	xmlNode *n, *g, *k;
+	xmlNode *g, *k;
 	char *s;
 
 	if (!r)
@@ -409,17 +406,13 @@ static void read_rule(pctx *c, xmlNode *root)
 	free(s);
 
 	/* scope: each <conditions> is an AND group; groups are OR-ed */
-	for (g = child(root, "synchronizationCriteria") ? child(root, "synchronizationCriteria")->children : NULL;
-	     g && !c->oom; g = g->next) {
-		gb_cs_scope_group *sg;
-		if (!is_el(g, "conditions"))
-			continue;
-		sg = PUSH(c, r->scope, r->scope_count);
-		for (k = sg ? g->children : NULL; k && !c->oom; k = k->next) {
-			gb_cs_scope *sc;
-			if (!is_el(k, "scope"))
-				continue;
-			sc = PUSH(c, sg->items, sg->count);
+	for (g = child(child(root, "synchronizationCriteria"), "conditions"); g && !c->oom;
+	     g = sibling(g, "conditions")) {
+		gb_cs_scope_group *sg = PUSH(c, r->scope, r->scope_count);
+
+		for (k = sg ? child(g, "scope") : NULL; k && !c->oom; k = sibling(k, "scope")) {
+			gb_cs_scope *sc = PUSH(c, sg->items, sg->count);
+
 			if (!sc)
 				break;
 			sc->attribute = child_text(c, k, "csAttribute");
@@ -427,17 +420,13 @@ static void read_rule(pctx *c, xmlNode *root)
 			sc->value = child_text(c, k, "csValue");
 		}
 	}
-	for (g = child(root, "relationshipCriteria") ? child(root, "relationshipCriteria")->children : NULL;
-	     g && !c->oom; g = g->next) {
-		gb_cs_join_group *jg;
-		if (!is_el(g, "conditions"))
-			continue;
-		jg = PUSH(c, r->join, r->join_count);
-		for (k = jg ? g->children : NULL; k && !c->oom; k = k->next) {
-			gb_cs_join *j;
-			if (!is_el(k, "condition"))
-				continue;
-			j = PUSH(c, jg->items, jg->count);
+	for (g = child(child(root, "relationshipCriteria"), "conditions"); g && !c->oom;
+	     g = sibling(g, "conditions")) {
+		gb_cs_join_group *jg = PUSH(c, r->join, r->join_count);
+
+		for (k = jg ? child(g, "condition") : NULL; k && !c->oom; k = sibling(k, "condition")) {
+			gb_cs_join *j = PUSH(c, jg->items, jg->count);
+
 			if (!j)
 				break;
 			j->cs_attribute = child_text(c, k, "csAttribute");
@@ -447,12 +436,10 @@ static void read_rule(pctx *c, xmlNode *root)
 			free(s);
 		}
 	}
-	n = child(root, "attribute-mappings");
-	for (g = n ? n->children : NULL; g && !c->oom; g = g->next) {
+	for (g = child(child(root, "attribute-mappings"), "mapping"); g && !c->oom; g = sibling(g, "mapping")) {
 		gb_cs_mapping *m;
 		xmlNode *src;
-		if (!is_el(g, "mapping"))
-			continue;
+
 		m = PUSH(c, r->mappings, r->mapping_count);
 		if (!m)
 			break;

@@ -215,9 +215,7 @@ static int write_state(gb_store *st, const char *name, gb_step_state state, cons
 		return rc;
 	for (i = 0; i < 5; i++)
 		sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a step's state");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a step's state", err);
 }
 
 /* Records a state; "running" sets the start time, final states the end time. The change and its audit record

@@ -77,6 +77,54 @@ int gb_step_fill_template(const char *name, const char *const *pairs, char **out
 	return *out ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
+int gb_step_write_script(gb_migrate_ctx *c, const char *name, const char *const *pairs, char *path, size_t n,
+			 gb_error *err)
+{
+	const char *all[2 * 20 + 5];
+	char dir[PATH_MAX], ts[32], *script = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; pairs[i] && i < 2 * 20; i++)
+		all[i] = pairs[i];
+	if (pairs[i])
+		return gb_error_set(err, GB_EINVAL, "template %s: more than 20 values", name);
+	gb_time_iso8601(ts, sizeof(ts));
+	all[i++] = "GENERATED_AT";
+	all[i++] = ts;
+	all[i++] = "GROUPBRIDGE_VERSION";
+	all[i++] = GB_VERSION;
+	all[i] = NULL;
+	rc = gb_step_fill_template(name, all, &script, err);
+	if (!rc) {
+		snprintf(dir, sizeof(dir), "%s", gb_store_path(c->st));
+		snprintf(path, n, "%s/%s.ps1", dirname(dir), name);
+		rc = gb_write_file_atomic(path, script, strlen(script), 0644, err);
+	}
+	free(script);
+	return rc;
+}
+
+void gb_step_print_whatif(gb_migrate_ctx *c, const char *name)
+{
+	fprintf(c->out,
+		"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\%s.ps1 -WhatIf\n"
+		"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
+		"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\%s.ps1\n",
+		name, name);
+}
+
+/* The folder the scripts export the configuration to, on the Connect Sync server: named by the time, so that an
+ * older export is never taken for the new one. */
+static void export_dir_name(char *out, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, n, "C:\\groupbridge\\export-%Y%m%dT%H%MZ", &tm);
+}
+
 /* The precedence a missing rule gets: preferred (Microsoft's 88 or 89) when free, else the highest free value below
  * 100; -1 when none is free. */
 static long free_precedence(const bool used[100], long preferred)
@@ -184,21 +232,16 @@ static const char *writeback_connector(json_t *root, const char *ou)
 int gb_step_writeback_connector(gb_migrate_ctx *c, char **out, gb_error *err)
 {
 	json_t *root = NULL, *cn;
-	json_error_t jerr;
-	char *json = NULL, *ou = NULL;
+	char *ou = NULL;
 	const char *name;
 	gb_buf names;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	rc = gb_cs_load_current(c->st, &json, NULL, err);
+	rc = gb_step_current_import(c, &root, NULL, err);
 	if (rc)
 		return rc == GB_ENOTFOUND ? gb_error_set(err, GB_ECONFIG, "no Connect Sync export is imported") : rc;
-	root = json_loads(json, 0, &jerr);
-	free(json);
-	if (!root)
-		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
 	if (gb_step_writeback_ou(c, &ou, NULL) != 0)
 		ou = NULL; /* only a clue here */
 	name = writeback_connector(root, ou);
@@ -230,61 +273,44 @@ int gb_step_writeback_connector(gb_migrate_ctx *c, char **out, gb_error *err)
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	json_t *root = NULL;
-	json_error_t jerr;
-	char *json = NULL, *script = NULL, *connector = NULL, path[PATH_MAX], dir[PATH_MAX], ts[32], export_dir[64];
+	char *connector = NULL, path[PATH_MAX], export_dir[64];
 	char pin[8], pout[8];
 	long in, out;
-	time_t now = time(NULL);
-	struct tm tm;
 	int rc;
 
 	rc = gb_step_writeback_connector(c, &connector, err);
 	if (rc)
 		return rc;
-	rc = gb_cs_load_current(c->st, &json, NULL, err);
+	rc = gb_step_current_import(c, &root, NULL, err);
 	if (rc)
 		goto done;
-	root = json_loads(json, 0, &jerr);
-	if (!root) {
-		rc = gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
-		goto done;
-	}
 	precedences(json_object_get(root, "rules"), &in, &out);
 	if (in < 0 || out < 0) {
 		rc = gb_error_set(err, GB_ECONFLICT, "no two free sync rule precedences below 100 are left");
 		goto done;
 	}
-	gmtime_r(&now, &tm);
-	strftime(export_dir, sizeof(export_dir), "C:\\groupbridge\\export-%Y%m%dT%H%MZ", &tm);
-	gb_time_iso8601(ts, sizeof(ts));
+	export_dir_name(export_dir, sizeof(export_dir));
 	snprintf(pin, sizeof(pin), "%ld", in);
 	snprintf(pout, sizeof(pout), "%ld", out);
 	{
 		const char *pairs[] = {"AD_CONNECTOR_NAME", connector, "INBOUND_PRECEDENCE", pin, "OUTBOUND_PRECEDENCE",
-				       pout, "EXPORT_DIR", export_dir, "GENERATED_AT", ts, "GROUPBRIDGE_VERSION",
-				       GB_VERSION, NULL};
-		rc = gb_step_fill_template("connect-sync-coexistence", pairs, &script, err);
+				       pout, "EXPORT_DIR", export_dir, NULL};
+		rc = gb_step_write_script(c, "connect-sync-coexistence", pairs, path, sizeof(path), err);
 	}
-	if (rc)
-		goto done;
-	snprintf(dir, sizeof(dir), "%s", gb_store_path(c->st));
-	snprintf(path, sizeof(path), "%s/connect-sync-coexistence.ps1", dirname(dir));
-	rc = gb_write_file_atomic(path, script, strlen(script), 0644, err);
-	if (!rc)
+	if (!rc) {
 		fprintf(c->out,
 			"wrote %s (AD connector %s, precedences %ld and %ld)\n"
-			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1 -WhatIf\n"
-			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\connect-sync-coexistence.ps1\n"
+			"On the Connect Sync server, with staging mode on (runbooks/connect-sync-coexistence.md):\n",
+			path, connector, in, out);
+		gb_step_print_whatif(c, "connect-sync-coexistence");
+		fprintf(c->out,
 			"Then copy the export folder it writes (%s) here and run:\n"
 			"  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",
-			path, connector, in, out, export_dir);
+			export_dir);
+	}
 done:
 	json_decref(root);
-	free(json);
 	free(connector);
-	free(script);
 	return rc;
 }
 
@@ -302,6 +328,20 @@ static int adopt(gb_migrate_ctx *c, gb_cs_export *exp, int64_t *id, gb_error *er
 	return rc ? rc : gb_cs_save(c->st, exp, id, err);
 }
 
+/* The export the operator brought back, and its two coexistence rules (NULL where missing). *exp:
+ * gb_cs_export_free. */
+static int read_export(const char *export_dir, gb_cs_export **exp, const gb_cs_rule **rin, const gb_cs_rule **rout,
+		       gb_error *err)
+{
+	int rc = gb_cs_import_dir(export_dir, exp, err);
+
+	if (rc)
+		return rc;
+	*rin = gb_cs_find_rule(*exp, COEX_IN);
+	*rout = gb_cs_find_rule(*exp, COEX_OUT);
+	return 0;
+}
+
 int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
 {
 	gb_cs_export *exp = NULL;
@@ -312,12 +352,10 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 
 	if (!export_dir)
 		return 0; /* attested: the runner records it as such */
-	rc = gb_cs_import_dir(export_dir, &exp, err);
+	rc = read_export(export_dir, &exp, &rin, &rout, err);
 	if (rc)
 		return rc;
 	gb_buf_init(&why, 4096);
-	rin = gb_cs_find_rule(exp, COEX_IN);
-	rout = gb_cs_find_rule(exp, COEX_OUT);
 	if (!rin)
 		gb_buf_puts(&why, "; the inbound coexistence rule " COEX_IN " is missing", NULL);
 	else if (rin->disabled)
@@ -343,34 +381,14 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	return rc;
 }
 
-/* Where the operator's scripts are written: next to the state database. */
-static void script_path(gb_migrate_ctx *c, const char *name, char *path, size_t n)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", gb_store_path(c->st));
-	snprintf(path, n, "%s/%s", dirname(dir), name);
-}
-
 int gb_step_coexist_rollback_script(gb_migrate_ctx *c, gb_error *err)
 {
-	char *script = NULL, path[PATH_MAX], ts[32], export_dir[64];
-	time_t now = time(NULL);
-	struct tm tm;
+	char path[PATH_MAX], export_dir[64];
+	const char *pairs[] = {"EXPORT_DIR", export_dir, NULL};
 	int rc;
 
-	gmtime_r(&now, &tm);
-	strftime(export_dir, sizeof(export_dir), "C:\\groupbridge\\export-%Y%m%dT%H%MZ", &tm);
-	gb_time_iso8601(ts, sizeof(ts));
-	{
-		const char *pairs[] = {"EXPORT_DIR", export_dir, "GENERATED_AT", ts, "GROUPBRIDGE_VERSION", GB_VERSION,
-				       NULL};
-		rc = gb_step_fill_template("connect-sync-coexistence-rollback", pairs, &script, err);
-	}
-	if (rc)
-		return rc;
-	script_path(c, "connect-sync-coexistence-rollback.ps1", path, sizeof(path));
-	rc = gb_write_file_atomic(path, script, strlen(script), 0644, err);
+	export_dir_name(export_dir, sizeof(export_dir));
+	rc = gb_step_write_script(c, "connect-sync-coexistence-rollback", pairs, path, sizeof(path), err);
 	if (!rc)
 		fprintf(c->out,
 		        "wrote %s\n"
@@ -382,7 +400,6 @@ int gb_step_coexist_rollback_script(gb_migrate_ctx *c, gb_error *err)
 		        "Then copy that export here and run:\n"
 		        "  groupbridge migrate confirm connect-sync-coexistence --export DIR\n",
 		        path, export_dir);
-	free(script);
 	return rc;
 }
 
@@ -395,11 +412,9 @@ int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, 
 
 	if (!export_dir)
 		return 0; /* attested: the runner records it as such */
-	rc = gb_cs_import_dir(export_dir, &exp, err);
+	rc = read_export(export_dir, &exp, &rin, &rout, err);
 	if (rc)
 		return rc;
-	rin = gb_cs_find_rule(exp, COEX_IN);
-	rout = gb_cs_find_rule(exp, COEX_OUT);
 	if (rin || rout)
 		rc = gb_error_set(err, GB_ECONFLICT,
 		                  "the export %s still holds the %s%s%s coexistence rule%s; run "

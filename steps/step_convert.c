@@ -228,9 +228,7 @@ static int record_converted(gb_migrate_ctx *c, const gb_cloud_group *g, const gb
 	sqlite3_bind_text(s, 2, g->display_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, a->dn, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, a->guid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording a group to convert");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(c->st, s, "recording a group to convert", err);
 }
 
 /* The operations that convert group g, whose AD group is a, or the note that says why it cannot be. */

@@ -11,7 +11,6 @@
  * objectGUID and the same members.
  */
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,21 +99,15 @@ static bool rule_enabled(json_t *root, const char *id)
  *   for a verified one and a newer export always counts. */
 static int check_import(gb_migrate_ctx *c, gb_error *err)
 {
-	json_error_t jerr;
 	json_t *root;
 	const char *del;
-	char *json = NULL;
 	int64_t id = 0;
 	gb_buf why;
 	int rc;
 
-	rc = gb_cs_load_current(c->st, &json, &id, err);
+	rc = gb_step_current_import(c, &root, &id, err);
 	if (rc)
 		return rc;
-	root = json_loads(json, 0, &jerr);
-	free(json);
-	if (!root)
-		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
 	if ((del = rule_with_role(root, "delete-out-of-scope")) != NULL) {
 		rc = gb_error_set(
 		    err, GB_EGATE,
@@ -153,7 +146,7 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 {
 	gb_directory *dir = NULL;
 	sqlite3_stmt *s = NULL, *ins = NULL;
-	char *connector = NULL, *script = NULL, path[PATH_MAX], sdir[PATH_MAX], ts[32];
+	char *connector = NULL, path[PATH_MAX];
 	size_t n = 0;
 	int rc;
 
@@ -211,26 +204,19 @@ int gb_step_disable_collect(gb_migrate_ctx *c, gb_error *err)
 		gb_store_rollback(c->st);
 	if (!rc) {
 		const char *pairs[] = {"AD_CONNECTOR_NAME", connector, "TENANT_DOMAIN", c->cfg->migration.tenant_domain,
-				       "GENERATED_AT", ts, "GROUPBRIDGE_VERSION", GB_VERSION, NULL};
-		gb_time_iso8601(ts, sizeof(ts));
-		rc = gb_step_fill_template("disable-writeback", pairs, &script, err);
+				       NULL};
+		rc = gb_step_write_script(c, "disable-writeback", pairs, path, sizeof(path), err);
 	}
 	if (!rc) {
-		snprintf(sdir, sizeof(sdir), "%s", gb_store_path(c->st));
-		snprintf(path, sizeof(path), "%s/disable-writeback.ps1", dirname(sdir));
-		rc = gb_write_file_atomic(path, script, strlen(script), 0644, err);
-	}
-	if (!rc)
 		fprintf(c->out,
 			"snapshot of %zu ready groups taken (objectGUID and members)\n"
-			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1 -WhatIf\n"
-			"  (every check, and each change printed, none made), then the same without -WhatIf:\n"
-			"  powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\disable-writeback.ps1\n"
-			"Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
+			"wrote %s: IRREVERSIBLE. On the Connect Sync server (runbooks/disable-writeback.md):\n",
 			n, path);
+		gb_step_print_whatif(c, "disable-writeback");
+		fputs("Then: groupbridge migrate confirm disable-writeback   (it checks the tenant's writeback flag and every group against the snapshot)\n",
+		      c->out);
+	}
 	free(connector);
-	free(script);
 	return rc;
 }
 

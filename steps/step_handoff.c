@@ -449,9 +449,7 @@ int gb_step_handoff_hook(void *ctx, gb_store *st, const gb_op *op, const gb_appl
 	sqlite3_bind_int(s, 2, strcmp(to->after, HANDED_TO_GROUPBRIDGE) == 0 ? 1
 			       : strcmp(to->after, HANDED_TO_NOBODY) == 0    ? 0
 									     : 2);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a hand-over");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a hand-over", err);
 }
 
 /* Applies a hand-over plan as the handoff step. GB_EPARTIAL when an operation failed. */

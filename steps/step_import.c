@@ -40,6 +40,21 @@ int gb_step_import_collect(gb_migrate_ctx *c, gb_error *err)
 	return rc;
 }
 
+int gb_step_current_import(gb_migrate_ctx *c, json_t **out, int64_t *id, gb_error *err)
+{
+	json_error_t jerr;
+	char *json = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = gb_cs_load_current(c->st, &json, id, err);
+	if (rc)
+		return rc;
+	*out = json_loads(json, 0, &jerr);
+	free(json);
+	return *out ? 0 : gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
+}
+
 int gb_step_import_verify(gb_migrate_ctx *c, gb_error *err)
 {
 	char *json = NULL;

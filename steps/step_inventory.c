@@ -114,9 +114,7 @@ static int record(gb_migrate_ctx *c, const char *id, const char *name, const gb_
 	sqlite3_bind_int64(s, 9, (sqlite3_int64)cloud_only);
 	sqlite3_bind_int64(s, 10, (sqlite3_int64)other_forest);
 	sqlite3_bind_text(s, 11, a->anchor, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "recording the inventory");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(c->st, s, "recording the inventory", err);
 }
 
 /* Classifies one AD group against its cloud group (NULL when it is gone). */

@@ -239,8 +239,7 @@ int gb_step_match_forget(gb_migrate_ctx *c, char *detail, size_t n, gb_error *er
 			      &s, err);
 	if (rc)
 		return rc;
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(c->st, err, "forgetting the matches");
-	sqlite3_finalize(s);
+	rc = gb_store_step_done(c->st, s, "forgetting the matches", err);
 	if (!rc)
 		forgotten = sqlite3_changes(gb_store_db(c->st));
 	if (!rc) {

@@ -72,20 +72,14 @@ int gb_step_version_compare(const char *a, const char *b, int *cmp, gb_error *er
 /* The current import's Connect Sync version (NULL when the export does not state it) and server. */
 static int export_version(gb_migrate_ctx *c, char **version, char **server, gb_error *err)
 {
-	json_error_t jerr;
 	json_t *root;
-	char *json = NULL;
 	const char *v, *s;
 	int rc;
 
 	*version = *server = NULL;
-	rc = gb_cs_load_current(c->st, &json, NULL, err);
+	rc = gb_step_current_import(c, &root, NULL, err);
 	if (rc)
 		return rc;
-	root = json_loads(json, 0, &jerr);
-	free(json);
-	if (!root)
-		return gb_error_set(err, GB_ESTATE, "the stored import cannot be read: %s", jerr.text);
 	v = json_string_value(json_object_get(root, "version"));
 	s = json_string_value(json_object_get(root, "server"));
 	if (v && *v && !(*version = gb_strdup(v)))

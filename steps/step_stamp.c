@@ -83,6 +83,41 @@ static int step_dir(gb_migrate_ctx *c, gb_directory **out, gb_error *err)
 	return rc ? rc : gb_migrate_dir(c, out, err);
 }
 
+/* The AD group of a row, by its objectGUID (a rename does not lose it); GB_ENOTFOUND when it is gone. */
+static int read_row_group(gb_directory *dir, const row *r, gb_ad_group **out, gb_error *err)
+{
+	char target[64];
+
+	snprintf(target, sizeof(target), "<GUID=%s>", r->guid);
+	return gb_directory_read_group(dir, target, false, out, err);
+}
+
+/* One change of the anchor of group a (before and after as gb_op_add_attr), addressed by its GUID. */
+static int anchor_op(gb_plan *plan, gb_op_kind kind, const row *r, const gb_ad_group *a, const char *why,
+		     const char *before, const char *after, gb_error *err)
+{
+	gb_op *op;
+	int rc = gb_plan_add_op(plan, kind, r->id, a->dn, why, &op, err);
+
+	if (!rc)
+		rc = gb_op_set_guid(op, a->guid, err);
+	if (!rc)
+		rc = gb_op_add_attr(op, ANCHOR, before, after, err);
+	return rc;
+}
+
+/* The end of a plan: the rows freed, and the plan the caller's (*out) on success or freed on failure. */
+static int plan_done(gb_plan *plan, row *rows, size_t n, int rc, gb_plan **out)
+{
+	rows_free(rows, n);
+	if (rc) {
+		gb_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
 int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
 	gb_directory *dir = NULL;
@@ -98,12 +133,9 @@ int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	if (!rc)
 		rc = gb_plan_new(&plan, err);
 	for (i = 0; !rc && i < n; i++) {
-		char target[64];
 		gb_ad_group *a = NULL;
-		gb_op *op;
 
-		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
-		rc = gb_directory_read_group(dir, target, false, &a, err);
+		rc = read_row_group(dir, &rows[i], &a, err);
 		if (rc == GB_ENOTFOUND) {
 			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "ad-group-gone", err,
 					  "group %s: its AD group %s no longer exists; run the inventory again", rows[i].id,
@@ -116,23 +148,13 @@ int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "anchor-conflict", err,
 					  "group %s (%s): %s is %s, not %s; resolve by hand", rows[i].id, a->dn, ANCHOR, a->anchor,
 					  rows[i].admin_description);
-		else if (!rc) {
-			rc = gb_plan_add_op(plan, GB_OP_ADD_VALUE, rows[i].id, a->dn,
-					    "copy adminDescription into the anchor (migration guide, step 1)", &op, err);
-			if (!rc)
-				rc = gb_op_set_guid(op, a->guid, err);
-			if (!rc)
-				rc = gb_op_add_attr(op, ANCHOR, NULL, rows[i].admin_description, err);
-		}
+		else if (!rc)
+			rc = anchor_op(plan, GB_OP_ADD_VALUE, &rows[i], a,
+				       "copy adminDescription into the anchor (migration guide, step 1)", NULL,
+				       rows[i].admin_description, err);
 		gb_ad_group_free(a);
 	}
-	rows_free(rows, n);
-	if (rc) {
-		gb_plan_free(plan);
-		return rc;
-	}
-	*out = plan;
-	return 0;
+	return plan_done(plan, rows, n, rc, out);
 }
 
 static int mark(gb_store *st, const char *id, int stamped, gb_error *err)
@@ -144,9 +166,7 @@ static int mark(gb_store *st, const char *id, int stamped, gb_error *err)
 		return rc;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, stamped);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a stamped anchor");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a stamped anchor", err);
 }
 
 /* The engine's hook: a stamp written (or, by the rollback, removed) is marked with its audit record. */
@@ -232,11 +252,9 @@ int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
 	if (!rc)
 		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
 	for (i = 0; !rc && i < n; i++) {
-		char target[64];
 		gb_ad_group *a = NULL;
 
-		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
-		rc = gb_directory_read_group(dir, target, false, &a, err);
+		rc = read_row_group(dir, &rows[i], &a, err);
 		if (!rc && (!a->anchor || strcmp(a->anchor, rows[i].admin_description) != 0) && bad++ == 0)
 			gb_error_set(err, GB_ECONFLICT, "group %s (%s): %s is %s, expected %s", rows[i].id, a->dn, ANCHOR,
 				     a->anchor ? a->anchor : "not set", rows[i].admin_description);
@@ -277,35 +295,21 @@ int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 	if (!rc && n)
 		rc = step_dir(c, &dir, err);
 	for (i = 0; !rc && i < n; i++) {
-		char target[64];
 		gb_ad_group *a = NULL;
-		gb_op *op;
 
-		snprintf(target, sizeof(target), "<GUID=%s>", rows[i].guid);
-		rc = gb_directory_read_group(dir, target, false, &a, err);
+		rc = read_row_group(dir, &rows[i], &a, err);
 		if (rc == GB_ENOTFOUND) {
 			rc = 0;
 			continue;
 		}
-		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0) {
-			rc = gb_plan_add_op(plan, GB_OP_DELETE_VALUE, rows[i].id, a->dn,
-					    "remove the anchor that stamp-anchors wrote", &op, err);
-			if (!rc)
-				rc = gb_op_set_guid(op, a->guid, err);
-			if (!rc)
-				rc = gb_op_add_attr(op, ANCHOR, a->anchor, NULL, err);
-		} else if (!rc) {
+		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0)
+			rc = anchor_op(plan, GB_OP_DELETE_VALUE, &rows[i], a, "remove the anchor that stamp-anchors wrote",
+				       a->anchor, NULL, err);
+		else if (!rc)
 			rc = gb_plan_note(plan, GB_NOTE_WARNING, rows[i].id, NULL, "anchor-changed", err,
 					  "group %s: the anchor is no longer the value stamp-anchors wrote; it is left alone",
 					  rows[i].id);
-		}
 		gb_ad_group_free(a);
 	}
-	rows_free(rows, n);
-	if (rc) {
-		gb_plan_free(plan);
-		return rc;
-	}
-	*out = plan;
-	return 0;
+	return plan_done(plan, rows, n, rc, out);
 }

@@ -2,6 +2,8 @@
 #ifndef GROUPBRIDGE_STEPS_INT_H
 #define GROUPBRIDGE_STEPS_INT_H
 
+#include <jansson.h>
+
 #include "groupbridge/migrate.h"
 
 /* Step implementations (steps/step_*.c). */
@@ -33,6 +35,19 @@ extern const size_t gb_template_count;
  * be printable ASCII; a ' is doubled (the placeholders stand in single-quoted strings). GB_EINVAL for a value that
  * is not, or a placeholder left without a value. *out: free(). */
 int gb_step_fill_template(const char *name, const char *const *pairs, char **out, gb_error *err);
+
+/* Fills template name with pairs, GENERATED_AT (now) and GROUPBRIDGE_VERSION added, and writes it as NAME.ps1 next
+ * to the state database, where the runbooks look for it; path (n bytes) receives where it went, for the instructions
+ * printed after. Errors as gb_step_fill_template (GB_EINVAL for more than 20 pairs) and gb_write_file_atomic. */
+int gb_step_write_script(gb_migrate_ctx *c, const char *name, const char *const *pairs, char *path, size_t n,
+			 gb_error *err);
+
+/* Prints how to run script NAME.ps1 on the Connect Sync server: first with -WhatIf, then without. */
+void gb_step_print_whatif(gb_migrate_ctx *c, const char *name);
+
+/* The current import (gb_cs_load_current) as a JSON document; *id its import number when id is not NULL.
+ * GB_ENOTFOUND when nothing is imported, GB_ESTATE when the stored document cannot be read. *out: json_decref. */
+int gb_step_current_import(gb_migrate_ctx *c, json_t **out, int64_t *id, gb_error *err);
 
 /* Step 4, connect-sync-coexistence. */
 int gb_step_coexist_collect(gb_migrate_ctx *c, gb_error *err);

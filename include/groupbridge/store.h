@@ -56,6 +56,10 @@ int gb_store_prepare(gb_store *st, const char *sql, sqlite3_stmt **out, gb_error
  * prefixed by what. Returns the code. */
 int gb_store_error(gb_store *st, gb_error *err, const char *what);
 
+/* Steps s, a statement that returns no rows, to its end and finalizes it (s is consumed either way). 0, or
+ * gb_store_error(what) when it did not end with SQLITE_DONE (the error read before s is finalized). */
+int gb_store_step_done(gb_store *st, sqlite3_stmt *s, const char *what, gb_error *err);
+
 /* A small key-value table for run state (delta links, cursors): get gives an allocated copy (GB_ENOTFOUND when
  * absent), set replaces, del removes (absent is fine). Namespaced keys such as "graph.delta.groups". */
 int gb_store_kv_get(gb_store *st, const char *key, char **out, gb_error *err);

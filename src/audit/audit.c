@@ -429,9 +429,7 @@ static int insert_record(gb_store *st, const gb_audit_record *rec, gb_error *err
 	sqlite3_bind_int(s, 12, rec->form);
 	sqlite3_bind_text(s, 13, rec->outcome, -1, SQLITE_STATIC);
 	bind_opt(s, 14, rec->message);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "appending to the audit log");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "appending to the audit log", err);
 }
 
 int gb_audit_append_at(gb_store *st, const char *time, const gb_audit_entry *e, int64_t *seq_out, gb_error *err)

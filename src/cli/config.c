@@ -89,6 +89,19 @@ static void containers_of(const gb_config *cfg, char *buf, size_t n, const char 
 	list[k] = NULL;
 }
 
+/* The "secrets" line of one secret: the error, or where it was read from (detail); 1 when it failed. */
+static int secret_line(int rc, const gb_error *err, const char *detail)
+{
+	line("secrets", rc == 0, rc ? err->msg : detail);
+	return rc != 0;
+}
+
+/* "WHAT from file PATH", or "WHAT from variable NAME" when no file is configured */
+static void secret_source(char *out, size_t n, const char *what, const char *file, const char *env)
+{
+	snprintf(out, n, "%s from %s %s", what, file ? "file" : "variable", file ? file : env);
+}
+
 static int check(gb_cli *cli, int offline)
 {
 	gb_error err;
@@ -111,22 +124,14 @@ static int check(gb_cli *cli, int offline)
 		snprintf(detail, sizeof(detail), "keytab %s for %s", secret ? secret : "", cli->cfg->directory.principal);
 		free(secret);
 		secret = NULL;
-		line("secrets", rc == 0, rc ? err.msg : detail);
-		failed |= rc != 0;
+		failed |= secret_line(rc, &err, detail);
 	} else if (cli->cfg->directory.present) {
 		rc = gb_config_bind_password(cli->cfg, &secret, &err);
 		gb_secret_free(secret);
 		secret = NULL;
-		if (rc) {
-			line("secrets", 0, err.msg);
-			failed = 1;
-		} else {
-			snprintf(detail, sizeof(detail), "bind password from %s %s",
-				 cli->cfg->directory.bind_password_file ? "file" : "variable",
-				 cli->cfg->directory.bind_password_file ? cli->cfg->directory.bind_password_file
-									: cli->cfg->directory.bind_password_env);
-			line("secrets", 1, detail);
-		}
+		secret_source(detail, sizeof(detail), "bind password", cli->cfg->directory.bind_password_file,
+			      cli->cfg->directory.bind_password_env);
+		failed |= secret_line(rc, &err, detail);
 	}
 	if (cli->cfg->graph.present) {
 		if (cli->cfg->graph.certificate_file) {
@@ -134,19 +139,12 @@ static int check(gb_cli *cli, int offline)
 			snprintf(detail, sizeof(detail), "private key file %s", cli->cfg->graph.private_key_file);
 		} else {
 			rc = gb_config_graph_secret(cli->cfg, &secret, &err);
-			snprintf(detail, sizeof(detail), "client secret from %s %s",
-				 cli->cfg->graph.client_secret_file ? "file" : "variable",
-				 cli->cfg->graph.client_secret_file ? cli->cfg->graph.client_secret_file
-								    : cli->cfg->graph.client_secret_env);
+			secret_source(detail, sizeof(detail), "client secret", cli->cfg->graph.client_secret_file,
+				      cli->cfg->graph.client_secret_env);
 		}
 		gb_secret_free(secret);
 		secret = NULL;
-		if (rc) {
-			line("secrets", 0, err.msg);
-			failed = 1;
-		} else {
-			line("secrets", 1, detail);
-		}
+		failed |= secret_line(rc, &err, detail);
 	}
 	if (offline || failed)
 		return failed ? GB_EXIT_FAIL : GB_EXIT_OK;

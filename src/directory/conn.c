@@ -525,6 +525,37 @@ static int check_uri(const char *name, const char *uri, const gb_directory_param
 	return 0;
 }
 
+/* A handle with p's settings (defaults for what p leaves at 0), not connected: what gb_directory_open and
+ * gb_directory_twin both make, so that a setting added to the handle is copied by both. p is checked already. */
+static int handle_new(const gb_directory_params *p, gb_directory **out, gb_error *err)
+{
+	gb_directory *d;
+	int rc;
+
+	*out = NULL;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = set_str(&d->uri, p->uri, err)) || (rc = set_str(&d->gc_uri, p->gc_uri, err)) ||
+	    (rc = set_str(&d->bind_dn, p->bind_dn, err)) || (rc = set_str(&d->password, p->password, err)) ||
+	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)) ||
+	    (rc = set_str(&d->keytab, p->keytab, err)) || (rc = set_str(&d->principal, p->principal, err)) ||
+	    (rc = gb_directory_set_fence(d, p->allowed_containers, err))) {
+		gb_directory_free(d);
+		return rc;
+	}
+	d->bind_method = p->bind_method;
+	d->start_tls = p->start_tls;
+	d->allow_insecure = p->allow_insecure;
+	d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 10;
+	d->timeout = p->timeout > 0 ? p->timeout : 30;
+	d->page_size = p->page_size > 0 ? p->page_size : GB_DIRECTORY_PAGE_SIZE;
+	d->range_size = p->range_size > 0 ? p->range_size : GB_DIRECTORY_RANGE_SIZE;
+	d->member_batch = p->member_batch > 0 ? p->member_batch : GB_DIRECTORY_MEMBER_BATCH;
+	*out = d;
+	return 0;
+}
+
 int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error *err)
 {
 	gb_directory *d = NULL;
@@ -556,26 +587,10 @@ int gb_directory_open(const gb_directory_params *p, gb_directory **out, gb_error
 			sigaction(SIGPIPE, &sa, NULL);
 		}
 	}
-	d = calloc(1, sizeof *d);
-	if (!d)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	if ((rc = set_str(&d->uri, p->uri, err)) || (rc = set_str(&d->gc_uri, p->gc_uri, err)) ||
-	    (rc = set_str(&d->bind_dn, p->bind_dn, err)) || (rc = set_str(&d->password, p->password, err)) ||
-	    (rc = set_str(&d->base_dn, p->base_dn, err)) || (rc = set_str(&d->ca_file, p->ca_file, err)) ||
-	    (rc = set_str(&d->keytab, p->keytab, err)) || (rc = set_str(&d->principal, p->principal, err)))
-		goto fail;
-	d->bind_method = p->bind_method;
 	if (p->password)
 		gb_log_pin_secret(p->password);
-	d->start_tls = p->start_tls;
-	d->allow_insecure = p->allow_insecure;
-	d->connect_timeout = p->connect_timeout > 0 ? p->connect_timeout : 10;
-	d->timeout = p->timeout > 0 ? p->timeout : 30;
-	d->page_size = p->page_size > 0 ? p->page_size : GB_DIRECTORY_PAGE_SIZE;
-	d->range_size = p->range_size > 0 ? p->range_size : GB_DIRECTORY_RANGE_SIZE;
-	d->member_batch = p->member_batch > 0 ? p->member_batch : GB_DIRECTORY_MEMBER_BATCH;
-	if ((rc = gb_directory_set_fence(d, p->allowed_containers, err)))
-		goto fail;
+	if ((rc = handle_new(p, &d, err)))
+		return rc;
 	if ((rc = connect_uri(d, d->uri, &d->ld, err)))
 		goto fail;
 	*out = d;
@@ -780,31 +795,27 @@ int gb_directory_fence_check(const gb_directory *d, const char *op, const char *
 
 int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err)
 {
-	gb_directory *t;
-	int rc;
+	gb_directory_params p = {
+	    .uri = d->uri,
+	    .bind_method = d->bind_method,
+	    .bind_dn = d->bind_dn,
+	    .password = d->password,
+	    .keytab = d->keytab,
+	    .principal = d->principal,
+	    .base_dn = d->base_dn,
+	    .ca_file = d->ca_file,
+	    .start_tls = d->start_tls,
+	    .allow_insecure = d->allow_insecure,
+	    .gc_uri = d->gc_uri,
+	    .allowed_containers = d->fence ? d->fence->text : NULL,
+	    .connect_timeout = d->connect_timeout,
+	    .timeout = d->timeout,
+	    .page_size = d->page_size,
+	    .range_size = d->range_size,
+	    .member_batch = d->member_batch, /* the current one: halved when the DC refused a batch */
+	};
 
-	*out = NULL;
-	t = calloc(1, sizeof *t);
-	if (!t)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	if ((rc = set_str(&t->uri, d->uri, err)) || (rc = set_str(&t->gc_uri, d->gc_uri, err)) ||
-	    (rc = set_str(&t->bind_dn, d->bind_dn, err)) || (rc = set_str(&t->password, d->password, err)) ||
-	    (rc = set_str(&t->base_dn, d->base_dn, err)) || (rc = set_str(&t->ca_file, d->ca_file, err)) ||
-	    (rc = set_str(&t->keytab, d->keytab, err)) || (rc = set_str(&t->principal, d->principal, err)) ||
-	    (rc = gb_directory_set_fence(t, d->fence ? d->fence->text : NULL, err))) {
-		gb_directory_free(t);
-		return rc;
-	}
-	t->bind_method = d->bind_method;
-	t->start_tls = d->start_tls;
-	t->allow_insecure = d->allow_insecure;
-	t->connect_timeout = d->connect_timeout;
-	t->timeout = d->timeout;
-	t->page_size = d->page_size;
-	t->range_size = d->range_size;
-	t->member_batch = d->member_batch;
-	*out = t;
-	return 0;
+	return handle_new(&p, out, err);
 }
 
 int gb_directory_connect(gb_directory *d, gb_error *err)

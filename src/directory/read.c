@@ -389,39 +389,44 @@ int gb_directory_find_by_anchor(gb_directory *d, const char *anchor, const char 
 	return rc;
 }
 
+/* find_by_filter on a binary attribute (objectSid, objectGUID): the value escaped byte by byte; text names it in
+ * messages. */
+static int find_by_binary(gb_directory *d, const char *attr, const unsigned char *bin, size_t len, const char *text,
+			  const char *const *attrs, unsigned flags, gb_dir_entry **out, gb_error *err)
+{
+	gb_buf v;
+	int rc;
+
+	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
+	if (!(rc = gb_ad_filter_escape_binary(bin, len, &v, err)))
+		rc = find_by_filter(d, attr, gb_buf_cstr(&v), text, attrs, flags, out, err);
+	gb_buf_free(&v);
+	return rc;
+}
+
 int gb_directory_find_by_sid(gb_directory *d, const char *sid, const char *const *attrs, unsigned flags,
 			     gb_dir_entry **out, gb_error *err)
 {
 	unsigned char bin[GB_AD_SID_MAX_LEN];
 	size_t len;
-	gb_buf v;
 	int rc;
 
 	*out = NULL;
 	if ((rc = gb_ad_sid_from_text(sid, bin, &len, err)))
 		return rc;
-	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
-	if (!(rc = gb_ad_filter_escape_binary(bin, len, &v, err)))
-		rc = find_by_filter(d, "objectSid", gb_buf_cstr(&v), sid, attrs, flags, out, err);
-	gb_buf_free(&v);
-	return rc;
+	return find_by_binary(d, "objectSid", bin, len, sid, attrs, flags, out, err);
 }
 
 int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
 			      gb_dir_entry **out, gb_error *err)
 {
 	unsigned char bin[GB_AD_GUID_LEN];
-	gb_buf v;
 	int rc;
 
 	*out = NULL;
 	if ((rc = gb_ad_guid_from_text(guid, bin, err)))
 		return rc;
-	gb_buf_init(&v, GB_BUF_DEFAULT_MAX);
-	if (!(rc = gb_ad_filter_escape_binary(bin, sizeof bin, &v, err)))
-		rc = find_by_filter(d, "objectGUID", gb_buf_cstr(&v), guid, attrs, flags, out, err);
-	gb_buf_free(&v);
-	return rc;
+	return find_by_binary(d, "objectGUID", bin, sizeof bin, guid, attrs, flags, out, err);
 }
 
 int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t n, const char *const *attrs,

@@ -595,6 +595,19 @@ static int load_primary(gb_directory *d, const char *dn, struct keyset *k, gb_er
 	return 0;
 }
 
+/* Whether the key of member value v (member_key) is in the sorted set ks. */
+static int in_keyset(const struct keyset *ks, const char *v, bool *in, gb_error *err)
+{
+	char *key = NULL;
+	int rc = member_key(v, &key, err);
+
+	if (rc)
+		return rc;
+	*in = ks->n && bsearch(&key, ks->keys, ks->n, sizeof *ks->keys, cmp_key) != NULL;
+	free(key);
+	return 0;
+}
+
 /* Leaves out of bvp[0..count) the values whose primary group is the group (prim), recording each as refused;
  * *left is the number of values left at the front. */
 static int drop_primary(gb_directory *d, const struct keyset *prim, struct berval **bvp, size_t count, size_t *left,
@@ -604,13 +617,10 @@ static int drop_primary(gb_directory *d, const struct keyset *prim, struct berva
 	int rc;
 
 	for (i = 0; i < count; i++) {
-		char *key = NULL;
 		bool primary;
 
-		if ((rc = member_key(bvp[i]->bv_val, &key, err)))
+		if ((rc = in_keyset(prim, bvp[i]->bv_val, &primary, err)))
 			return rc;
-		primary = prim->n && bsearch(&key, prim->keys, prim->n, sizeof *prim->keys, cmp_key) != NULL;
-		free(key);
 		if (!primary) {
 			bvp[k++] = bvp[i];
 		} else {
@@ -647,13 +657,10 @@ static int narrow_batch(const struct keyset *cur, int op, struct berval **bvp, s
 
 	*kept = 0;
 	for (i = 0; i < count; i++) {
-		char *key = NULL;
 		bool present;
 
-		if ((rc = member_key(bvp[i]->bv_val, &key, err)))
+		if ((rc = in_keyset(cur, bvp[i]->bv_val, &present, err)))
 			return rc;
-		present = cur->n && bsearch(&key, cur->keys, cur->n, sizeof *cur->keys, cmp_key) != NULL;
-		free(key);
 		if (present != (op == LDAP_MOD_ADD))
 			bvp[k++] = bvp[i];
 	}

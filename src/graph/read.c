@@ -2,6 +2,7 @@
  * convenience reads. */
 #include "graph/graph_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,65 @@ static int get_tri(const json_t *o, const char *key, gb_tri *dst, const char *ki
 	return 0;
 }
 
+/* A string or true/false member of a Graph record and where it goes in the model's struct. */
+typedef struct field {
+	const char *key; /* NULL: the directory extension named by the caller (left out when it names none) */
+	size_t offset;   /* of a char *, or of a gb_tri with tri */
+	bool tri;
+} field;
+
+static const field group_fields[] = {
+    {"id", offsetof(gb_cloud_group, id), false},
+    {"displayName", offsetof(gb_cloud_group, display_name), false},
+    {"description", offsetof(gb_cloud_group, description), false},
+    {"onPremisesSecurityIdentifier", offsetof(gb_cloud_group, on_prem_sid), false},
+    {NULL, offsetof(gb_cloud_group, group_dn_ext), false},
+    {"securityEnabled", offsetof(gb_cloud_group, security_enabled), true},
+    {"mailEnabled", offsetof(gb_cloud_group, mail_enabled), true},
+    {"onPremisesSyncEnabled", offsetof(gb_cloud_group, on_prem_sync_enabled), true},
+};
+
+static const field user_fields[] = {
+    {"id", offsetof(gb_cloud_user, id), false},
+    {"displayName", offsetof(gb_cloud_user, display_name), false},
+    {"userPrincipalName", offsetof(gb_cloud_user, user_principal_name), false},
+    {"onPremisesObjectIdentifier", offsetof(gb_cloud_user, on_prem_object_id), false},
+    {"onPremisesSecurityIdentifier", offsetof(gb_cloud_user, on_prem_sid), false},
+    {"onPremisesSyncEnabled", offsetof(gb_cloud_user, on_prem_sync_enabled), true},
+};
+
+/* What every group and user record passes first: a JSON object with a GUID id (kind: "group", "user"). */
+static int check_record(const json_t *o, const char *kind, gb_error *err)
+{
+	const char *id;
+
+	if (!json_is_object(o))
+		return gb_error_set(err, GB_EPARSE, "a %s record is not a JSON object", kind);
+	id = gb_graph__str(o, "id");
+	if (!id)
+		return gb_error_set(err, GB_EPARSE, "a %s record has no id", kind);
+	if (!gb_graph_is_guid(id))
+		return gb_error_set(err, GB_EPARSE, "%s \"%.80s\": its id is not a GUID (every Graph object id is one)",
+				    kind, id);
+	return 0;
+}
+
+/* Copies the n fields of record o into rec, in order; the first failure (as get_str, get_tri) stops it. */
+static int get_fields(const json_t *o, const field *f, size_t n, void *rec, const char *ext, const char *kind,
+		      gb_error *err)
+{
+	char *base = rec;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (f[i].tri)
+			rc = get_tri(o, f[i].key, (gb_tri *)(void *)(base + f[i].offset), kind, err);
+		else if (f[i].key || ext)
+			rc = get_str(o, f[i].key ? f[i].key : ext, (char **)(void *)(base + f[i].offset), kind, err);
+	}
+	return rc;
+}
+
 /* @removed: 0 none, 1 "deleted", 2 another reason ("changed"). */
 static int removed_reason(const json_t *o)
 {
@@ -62,28 +122,9 @@ int gb_graph_group_from_json(const json_t *o, const char *ext_name, gb_cloud_gro
 
 	memset(out, 0, sizeof(*out));
 	gb_cloud_group_clear(out);
-	if (!json_is_object(o))
-		return gb_error_set(err, GB_EPARSE, "a group record is not a JSON object");
-	if (!gb_graph__str(o, "id"))
-		return gb_error_set(err, GB_EPARSE, "a group record has no id");
-	if (!gb_graph_is_guid(gb_graph__str(o, "id")))
-		return gb_error_set(err, GB_EPARSE, "group \"%.80s\": its id is not a GUID (every Graph object id is one)",
-				    gb_graph__str(o, "id"));
-	rc = get_str(o, "id", &out->id, "group", err);
-	if (!rc)
-		rc = get_str(o, "displayName", &out->display_name, "group", err);
-	if (!rc)
-		rc = get_str(o, "description", &out->description, "group", err);
-	if (!rc)
-		rc = get_str(o, "onPremisesSecurityIdentifier", &out->on_prem_sid, "group", err);
-	if (!rc && ext_name)
-		rc = get_str(o, ext_name, &out->group_dn_ext, "group", err);
-	if (!rc)
-		rc = get_tri(o, "securityEnabled", &out->security_enabled, "group", err);
-	if (!rc)
-		rc = get_tri(o, "mailEnabled", &out->mail_enabled, "group", err);
-	if (!rc)
-		rc = get_tri(o, "onPremisesSyncEnabled", &out->on_prem_sync_enabled, "group", err);
+	if ((rc = check_record(o, "group", err)))
+		return rc;
+	rc = get_fields(o, group_fields, sizeof(group_fields) / sizeof(group_fields[0]), out, ext_name, "group", err);
 	if (rc)
 		goto fail;
 	types = json_object_get(o, "groupTypes");
@@ -123,24 +164,9 @@ int gb_graph_user_from_json(const json_t *o, gb_cloud_user *out, gb_error *err)
 
 	memset(out, 0, sizeof(*out));
 	gb_cloud_user_clear(out);
-	if (!json_is_object(o))
-		return gb_error_set(err, GB_EPARSE, "a user record is not a JSON object");
-	if (!gb_graph__str(o, "id"))
-		return gb_error_set(err, GB_EPARSE, "a user record has no id");
-	if (!gb_graph_is_guid(gb_graph__str(o, "id")))
-		return gb_error_set(err, GB_EPARSE, "user \"%.80s\": its id is not a GUID (every Graph object id is one)",
-				    gb_graph__str(o, "id"));
-	rc = get_str(o, "id", &out->id, "user", err);
-	if (!rc)
-		rc = get_str(o, "displayName", &out->display_name, "user", err);
-	if (!rc)
-		rc = get_str(o, "userPrincipalName", &out->user_principal_name, "user", err);
-	if (!rc)
-		rc = get_str(o, "onPremisesObjectIdentifier", &out->on_prem_object_id, "user", err);
-	if (!rc)
-		rc = get_str(o, "onPremisesSecurityIdentifier", &out->on_prem_sid, "user", err);
-	if (!rc)
-		rc = get_tri(o, "onPremisesSyncEnabled", &out->on_prem_sync_enabled, "user", err);
+	if ((rc = check_record(o, "user", err)))
+		return rc;
+	rc = get_fields(o, user_fields, sizeof(user_fields) / sizeof(user_fields[0]), out, NULL, "user", err);
 	if (rc) {
 		gb_cloud_user_clear(out);
 		return rc;

@@ -42,9 +42,7 @@ int gb_pstate_set_managed(gb_store *st, const char *id, const char *dn, const ch
 	sqlite3_bind_text(s, 3, guid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, state_names[state], -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, run_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a managed group", err);
 }
 
 int gb_pstate_set_dn(gb_store *st, const char *id, const char *dn, gb_error *err)
@@ -59,9 +57,7 @@ int gb_pstate_set_dn(gb_store *st, const char *id, const char *dn, gb_error *err
 		return rc;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, dn, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording a managed group");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording a managed group", err);
 }
 
 int gb_pstate_each_managed(gb_store *st, gb_pstate_managed_cb cb, void *ctx, gb_error *err)

@@ -46,9 +46,7 @@ static int insert_row(gb_store *st, const char *command, const char *run_id, boo
 	sqlite3_bind_text(s, 2, run_id && *run_id ? run_id : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, dry_run);
 	sqlite3_bind_int64(s, 4, size);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the plan");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording the plan", err);
 }
 
 int gb_plan_store_save(gb_store *st, const gb_plan *plan, const char *command, const char *run_id, bool dry_run,

@@ -249,6 +249,14 @@ int gb_store_error(gb_store *st, gb_error *err, const char *what)
 	return gb_error_set(err, GB_EIO, "%s (state %s): %s", what, st->path, describe(st->db));
 }
 
+int gb_store_step_done(gb_store *st, sqlite3_stmt *s, const char *what, gb_error *err)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, what);
+
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int gb_store_exec(gb_store *st, const char *sql, gb_error *err)
 {
 	char *msg = NULL;
@@ -328,9 +336,7 @@ int gb_store_kv_set(gb_store *st, const char *key, const char *value, gb_error *
 		return rc;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "writing state value");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "writing state value", err);
 }
 
 int gb_store_kv_del(gb_store *st, const char *key, gb_error *err)
@@ -342,9 +348,7 @@ int gb_store_kv_del(gb_store *st, const char *key, gb_error *err)
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "deleting state value");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "deleting state value", err);
 }
 
 int gb_store_run_begin(gb_store *st, const char *command, char *out, size_t n, gb_error *err)
@@ -360,9 +364,7 @@ int gb_store_run_begin(gb_store *st, const char *command, char *out, size_t n, g
 		return rc;
 	sqlite3_bind_text(s, 1, out, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, command, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the run");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording the run", err);
 }
 
 int gb_store_run_end(gb_store *st, const char *run_id, int exit_code, const char *summary, gb_error *err)
@@ -379,7 +381,5 @@ int gb_store_run_end(gb_store *st, const char *run_id, int exit_code, const char
 	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, exit_code);
 	sqlite3_bind_text(s, 3, summary, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : gb_store_error(st, err, "recording the end of the run");
-	sqlite3_finalize(s);
-	return rc;
+	return gb_store_step_done(st, s, "recording the end of the run", err);
 }
