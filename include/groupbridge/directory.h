@@ -122,6 +122,10 @@ int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err);
  * until that is settled, so that a directory gone for good fails only the writes already in flight. */
 bool gb_directory_reconnecting(void);
 
+/* The rootDSE's dsServiceName of the DC d reaches (owned: free), which names that DC: two handles that report the same
+ * one reach the same DC. NULL with err set (GB_ENOTFOUND when the rootDSE names none, or the read's error). */
+char *gb_directory_dsa(gb_directory *d, gb_error *err);
+
 /* Connects and binds d when it is not connected (a twin); 0 when it is. Errors as gb_directory_open. */
 int gb_directory_connect(gb_directory *d, gb_error *err);
 

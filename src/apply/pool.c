@@ -82,22 +82,6 @@ int gb_pool_new(gb_directory *primary, size_t max, const char *tag, gb_pool **ou
 	return 0;
 }
 
-/* The dsServiceName of the DC dir reaches (owned), or NULL with err set. */
-static char *dc_of(gb_directory *dir, gb_error *err)
-{
-	static const char *const attrs[] = {"dsServiceName", NULL};
-	gb_dir_entry *root = NULL;
-	char *dsa = NULL;
-
-	if (gb_directory_get(dir, "", attrs, 0, &root, err) == 0) {
-		dsa = gb_dir_entry_str(root, "dsServiceName") ? gb_strdup(gb_dir_entry_str(root, "dsServiceName")) : NULL;
-		if (!dsa)
-			gb_error_set(err, GB_ENOTFOUND, "the rootDSE names no dsServiceName");
-	}
-	gb_dir_entry_free(root);
-	return dsa;
-}
-
 /* One more worker, with a twin connected now (on the caller's thread, which owns the primary). A twin that cannot
  * connect, or that reaches another DC (a URI that names several), ends the pool's growth: writes that follow each
  * other (a group's add, then a reference to it) must reach the same DC, and what is written is the same whether two
@@ -110,11 +94,11 @@ static bool grow(gb_pool *p)
 	int rc;
 
 	gb_error_clear(&e);
-	if (!p->dsa && !(p->dsa = dc_of(p->primary, &e)))
+	if (!p->dsa && !(p->dsa = gb_directory_dsa(p->primary, &e)))
 		goto no;
 	if ((rc = gb_directory_twin(p->primary, &w->dir, &e)) || (rc = gb_directory_connect(w->dir, &e)))
 		goto no;
-	if (!(dsa = dc_of(w->dir, &e)))
+	if (!(dsa = gb_directory_dsa(w->dir, &e)))
 		goto no;
 	if (!gb_str_iequal(dsa, p->dsa)) {
 		gb_error_set(&e, GB_ECONFIG, "a second connection reached %s, not %s", dsa, p->dsa);

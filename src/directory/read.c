@@ -354,6 +354,23 @@ int gb_directory_get_by_guid(gb_directory *d, const char *guid, const char *cons
 	return gb_directory_get(d, base, attrs, flags, out, err);
 }
 
+char *gb_directory_dsa(gb_directory *d, gb_error *err)
+{
+	static const char *const attrs[] = {"dsServiceName", NULL};
+	gb_dir_entry *root = NULL;
+	const char *v;
+	char *dsa = NULL;
+
+	if (gb_directory_get(d, "", attrs, 0, &root, err) == 0) {
+		if (!(v = gb_dir_entry_str(root, "dsServiceName")))
+			gb_error_set(err, GB_ENOTFOUND, "the rootDSE names no dsServiceName");
+		else if (!(dsa = gb_strdup(v)))
+			gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	gb_dir_entry_free(root);
+	return dsa;
+}
+
 static int find_by_filter(gb_directory *d, const char *attr, const char *value, const char *shown,
 			  const char *const *attrs, unsigned flags, gb_dir_entry **out, gb_error *err)
 {

@@ -904,22 +904,26 @@ static int search_forest_users(gb_gather *g, gb_directory *dir, gb_error *err)
 /* The forest's users and anchored groups, read on a connection of their own while the tenant is read: both reads
  * mostly wait on the network, so the waits overlap. The thread fills only g->forest_users, g->pre and its own list,
  * which nothing else touches before it is joined; which groups' members are needed is decided after (in_scope comes
- * from the tenant). */
-typedef struct forest_users_read {
+ * from the tenant). What it read counts only when it reached the DC the pass writes to (as the write pool's
+ * connections must): another DC may not have replicated a group the last pass created. */
+typedef struct forest_read {
 	gb_gather *g;
 	gb_directory *dir; /* a twin of g->dir */
+	char *dsa;         /* the DC it reached */
 	anchored a;
 	pthread_t thread;
 	bool running;
 	int rc;
 	gb_error err;
-} forest_users_read;
+} forest_read;
 
-static void *forest_users_main(void *arg)
+static void *forest_read_main(void *arg)
 {
-	forest_users_read *r = arg;
+	forest_read *r = arg;
 
 	r->rc = gb_directory_connect(r->dir, &r->err);
+	if (!r->rc && !(r->dsa = gb_directory_dsa(r->dir, &r->err)))
+		r->rc = r->err.code ? r->err.code : GB_ERROR;
 	if (!r->rc)
 		r->rc = search_forest_users(r->g, r->dir, &r->err);
 	if (!r->rc)
@@ -927,8 +931,8 @@ static void *forest_users_main(void *arg)
 	return NULL;
 }
 
-/* Starts the read; when no twin or thread can be had, read_forest reads the users itself. */
-static void forest_users_start(gb_gather *g, forest_users_read *r)
+/* Starts the read; when no twin or thread can be had, read_forest does both searches itself. */
+static void forest_read_start(gb_gather *g, forest_read *r)
 {
 	gb_error e;
 
@@ -937,7 +941,7 @@ static void forest_users_start(gb_gather *g, forest_users_read *r)
 	r->a.g = g;
 	if (gb_directory_twin(g->dir, &r->dir, &e))
 		return;
-	if (pthread_create(&r->thread, NULL, forest_users_main, r) != 0) {
+	if (pthread_create(&r->thread, NULL, forest_read_main, r) != 0) {
 		gb_directory_free(r->dir);
 		r->dir = NULL;
 		return;
@@ -945,28 +949,48 @@ static void forest_users_start(gb_gather *g, forest_users_read *r)
 	r->running = true;
 }
 
-/* Waits for the read and ends it; *done: both searches were done (else read_forest runs them on g->dir, which also
- * reports an error the twin met, such as a DC that takes no second connection; what the thread found is kept or
- * found again, never twice). */
-static void forest_users_join(forest_users_read *r, bool *done)
+/* Waits for the read and ends it; *done: both searches were done on the pass's DC (else read_forest runs them on
+ * g->dir, which also reports an error the twin met, such as a DC that takes no second connection). What a twin that
+ * reached another DC found is dropped; after a failure on the same DC, what it found is kept or found again, never
+ * twice. Returns GB_ENOMEM only. */
+static int forest_read_join(forest_read *r, bool *done, gb_error *err)
 {
+	gb_gather *g = r->g;
+	char *dsa = NULL;
+	int rc = 0;
+
 	*done = false;
 	if (r->running) {
 		pthread_join(r->thread, NULL);
 		r->running = false;
-		gb_directory_stats_add(r->g->dir, gb_directory_get_stats(r->dir));
+		gb_directory_stats_add(g->dir, gb_directory_get_stats(r->dir));
+		if (!r->rc && (!(dsa = gb_directory_dsa(g->dir, &r->err)) || !gb_str_iequal(dsa, r->dsa))) {
+			if (dsa)
+				gb_error_set(&r->err, GB_ECONFIG, "it reached %s, not %s", r->dsa, dsa);
+			r->rc = GB_ECONFIG;
+			/* nothing but the thread has filled these: start them again */
+			gb_provision__map_free_values(g->pre, free_entry);
+			g->pre = NULL;
+			gb_map_free(g->forest_users);
+			g->forest_users = NULL;
+			rc = gb_map_new(GB_MAP_ICASE, &g->forest_users, err);
+		}
 		if (r->rc) {
 			gb_debug("provision", "reading the forest on a second connection: %s; reading it again", r->err.msg);
 			anchored_clear(&r->a);
 		}
 		*done = r->rc == 0;
 	}
+	free(dsa);
+	free(r->dsa);
+	r->dsa = NULL;
 	gb_directory_free(r->dir);
 	r->dir = NULL;
+	return rc;
 }
 
 /* The forest: its users and anchored groups (from fu when its thread read them), then the groups to load. */
-static int read_forest(gb_gather *g, forest_users_read *fu, bool done, gb_error *err)
+static int read_forest(gb_gather *g, forest_read *fu, bool done, gb_error *err)
 {
 	anchored *a = &fu->a;
 	size_t i;
@@ -1059,16 +1083,18 @@ int gb_provision__gather_init(gb_gather *g, gb_error *err)
 
 int gb_provision__gather_all(gb_gather *g, gb_error *err)
 {
-	forest_users_read fu;
+	forest_read fu;
 	bool users_read;
-	int rc;
+	int rc, jrc;
 
-	forest_users_start(g, &fu);
+	forest_read_start(g, &fu);
 	gb_info("provision", "reading groups in scope from the tenant");
 	rc = read_groups(g, err);
 	if (!rc)
 		rc = read_members_referenced(g, err);
-	forest_users_join(&fu, &users_read);
+	jrc = forest_read_join(&fu, &users_read, err);
+	if (!rc)
+		rc = jrc;
 	if (!rc) {
 		gb_info("provision", "read %zu groups and %zu member users; reading the forest", g->groups.n, g->users.n);
 		rc = read_forest(g, &fu, users_read, err);
