@@ -263,8 +263,8 @@ int gb_directory_search(gb_directory *d, const char *base, int scope, const char
 	a.err = err;
 	a.may_retry = true;
 	rc = gb_dir_run(d, (flags & GB_DIR_GC) != 0, "search", a.base, search_op, &a, &a.may_retry, err);
-	gb_debug("ldap", "search %s: %.160s%s: %zu entries", *a.base ? a.base : "(root)", a.filter,
-		 strlen(a.filter) > 160 ? "..." : "", a.delivered);
+	gb_debug("ldap", "search %s: %.160s%s: %zu entries%s", *a.base ? a.base : "(root)", a.filter,
+		 strlen(a.filter) > 160 ? "..." : "", a.delivered, rc ? ", then failed" : "");
 	if (rc)
 		return rc;
 	return a.cb_rc;
