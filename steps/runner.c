@@ -409,8 +409,10 @@ static int step_plan(gb_migrate_ctx *c, const gb_step *s, bool collect, gb_plan 
 		rc = s->collect(c, err);
 	else if (s->collect)
 		fprintf(c->out, "(this step reads and records; it changes nothing in the directory or the tenant)\n");
+	c->recording = collect;
 	if (!rc)
 		rc = s->plan(c, out, err);
+	c->recording = false;
 	return rc ? gb_error_prefix(err, "step %s", s->name) : 0;
 }
 

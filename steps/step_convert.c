@@ -211,7 +211,9 @@ static int plan_extension(gb_graph *graph, gb_plan *plan, gb_error *err)
 	return rc;
 }
 
-/* Records a group to convert (its AD group) in the migration's inventory. */
+/* Records a group to convert (its AD group) in the migration's inventory: by `migrate run` only, never by `migrate
+ * plan` (a plan made with --make-universal would otherwise leave a group recorded as converted that a later run
+ * without it does not convert, and verify would then fail on it). */
 static int record_converted(gb_migrate_ctx *c, const gb_cloud_group *g, const gb_ad_group *a, gb_error *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -263,7 +265,7 @@ static int plan_group(gb_migrate_ctx *c, gb_graph *graph, gb_plan *plan, const g
 	if (!rc && (!g->group_dn_ext || strcmp(g->group_dn_ext, a->dn) != 0))
 		rc = add_op(plan, GB_OP_GRAPH_SET_EXTENSION, id, id, ATTR_DN, g->group_dn_ext, a->dn,
 			    "remember the AD DN so that provisioning keeps the group in place", err);
-	if (!rc)
+	if (!rc && c->recording)
 		rc = record_converted(c, g, a, err);
 	return rc;
 }

@@ -54,6 +54,8 @@ typedef struct gb_migrate_ctx {
 	FILE *out;         /* where steps print what a person should read */
 	bool irreversible_ok; /* --i-understand-this-is-irreversible was given */
 	bool make_universal;  /* --make-universal: convert-soa changes a global or domain local group's scope */
+	bool recording;       /* set by the runner: a step's plan may record what it plans in the store (migrate run);
+			       * false for `migrate plan`, which changes nothing */
 	char confirmed[256];  /* set by a confirm hook: what the confirmation established, for the step's record ("" for
 			       * the step's static text) */
 } gb_migrate_ctx;

@@ -41,8 +41,13 @@ expect_not "and plans no scope change" "groupType"
 expect "the global group keeps its scope" test "$(group_type 'Global Team')" = -2147483646
 expect "and is not converted" test "$(cloud_managed $G_ID)" = False
 
-# with it: the plan changes the scope of the group AD allows it for, and reports the nested one
+# with it: the plan changes the scope of the group AD allows it for, and reports the nested one; a plan changes
+# nothing in the state either (it used to record the groups as converted, and a later run without --make-universal,
+# which converts neither, then failed its verification on them)
+dump_state() { sqlite3 "$T/gb.db" "SELECT object_id, class, coalesce(ad_dn, '') FROM migration_groups ORDER BY 1; SELECT count(*) FROM audit_log"; }
+before=$(dump_state)
 run $GB migrate plan convert-soa --make-universal
+expect "the plan records nothing in the state" test "$(dump_state)" = "$before"
 expect_out "the plan changes the scope" "groupType: -2147483646 -> -2147483640"
 expect_out "the plan says why the nested group cannot become universal" "Inner Global-$$,$WB cannot become universal: it is a member of the global group CN=Outer Global-$$"
 run $GB migrate run --yes --until convert-soa --make-universal
