@@ -451,6 +451,11 @@ int gb_directory_preflight(const gb_config *cfg, const char *const *containers, 
 /* Whether a rootDSE entry (with supportedCapabilities) is a read-only DC's. Pure. */
 bool gb_directory_rootdse_is_rodc(const gb_dir_entry *root);
 
+/* 0 when the DC d reaches takes writes; GB_ECONFIG, naming the URI and the fix, when it is a read-only DC (its root
+ * DSE's capabilities or its NTDS settings' msDS-isRODC say so), which would refer every write elsewhere. A read of
+ * the root DSE that fails returns its error. Two reads; the apply engine calls it before a plan's first write. */
+int gb_directory_check_writable(gb_directory *d, gb_error *err);
+
 /* Whether an AD group enforcement policy entry (with msDS-Settings) allows one of sids (text): a value naming the
  * whole SID, in any case. Pure. */
 bool gb_directory_soa_allows(const gb_dir_entry *policy, const char *const *sids, size_t nsids);

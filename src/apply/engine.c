@@ -640,9 +640,12 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 	gb_error_clear(&e.stop);
 	for (i = 0; i < plan->nops && !(opts->dir && gb_op_kind_is_ldap(plan->ops[i].kind)); i++)
 		;
-	/* The fence, in one place: every LDAP write of this plan lands below these containers or is refused. */
+	/* The fence, in one place: every LDAP write of this plan lands below these containers or is refused. A read-only
+	 * DC would refer every write elsewhere: refused before the first, with one message. */
 	if (i < plan->nops)
 		rc = gb_directory_set_fence(opts->dir, opts->fence, err);
+	if (!rc && i < plan->nops)
+		rc = gb_directory_check_writable(opts->dir, err);
 	if (!rc)
 		rc = gb_apply_order_new(plan, &e.order, err);
 	if (!rc && !(e.status = calloc(plan->nops ? plan->nops : 1, 1)))

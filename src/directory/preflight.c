@@ -100,30 +100,40 @@ static void check_gc(pf *p, const gb_config *cfg)
 	gb_dir_entry_free(root);
 }
 
-/* A read-only DC answers every write with a referral to a writable one: say so before a run fails on it. */
-static void check_writable(pf *p)
+int gb_directory_check_writable(gb_directory *d, gb_error *err)
 {
 	static const char *const attrs[] = {"supportedCapabilities", "dsServiceName", NULL};
 	static const char *const rodc_attrs[] = {"msDS-isRODC", NULL};
 	gb_dir_entry *root = NULL, *ntds = NULL;
-	gb_error e;
+	const char *dsa;
 	bool rodc;
+	int rc;
 
-	if (gb_directory_get(p->d, "", attrs, 0, &root, &e)) {
-		say(p, "writable", 0, "cannot read the root DSE: %s", e.msg);
-		return;
-	}
+	if ((rc = gb_directory_get(d, "", attrs, 0, &root, err)))
+		return gb_error_prefix(err, "reading the root DSE");
 	rodc = gb_directory_rootdse_is_rodc(root);
-	if (!rodc && gb_dir_entry_str(root, "dsServiceName") &&
-	    gb_directory_get(p->d, gb_dir_entry_str(root, "dsServiceName"), rodc_attrs, 0, &ntds, &e) == 0)
+	dsa = gb_dir_entry_str(root, "dsServiceName");
+	/* the NTDS settings' msDS-isRODC says it too; a DC that lets nobody read it is taken for writable */
+	if (!rodc && dsa && gb_directory_get(d, dsa, rodc_attrs, 0, &ntds, err) == 0)
 		rodc = has_value(ntds, "msDS-isRODC", "TRUE");
-	if (rodc)
-		say(p, "writable", 0, "%s is a read-only DC (RODC): it refers every write to a writable DC; set [directory] "
-			"uri to a writable DC of the domain", p->d->uri);
-	else
-		say(p, "writable", 1, "%s is a writable DC", p->d->uri);
 	gb_dir_entry_free(root);
 	gb_dir_entry_free(ntds);
+	if (rodc)
+		return gb_error_set(err, GB_ECONFIG, "%s is a read-only DC (RODC): it refers every write to a writable DC; "
+						     "set [directory] uri to a writable DC of the domain", d->uri);
+	gb_error_clear(err);
+	return 0;
+}
+
+/* A read-only DC answers every write with a referral to a writable one: say so before a run fails on it. */
+static void check_writable(pf *p)
+{
+	gb_error e;
+
+	if (gb_directory_check_writable(p->d, &e))
+		say(p, "writable", 0, "%s", e.msg);
+	else
+		say(p, "writable", 1, "%s is a writable DC", p->d->uri);
 }
 
 typedef struct group_pick {

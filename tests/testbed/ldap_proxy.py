@@ -4,7 +4,7 @@ DC does where Samba does not (Python 3 standard library only). See README.md, "T
 
   ldap_proxy.py --upstream IP --ca CA.pem --cert CERT.pem --key KEY.pem --ready-file F [--listen IP]
                 [--env-file F --prefix GB_TEST_DC1] [--max-val-range N] [--max-page-size N] [--member-limit K]
-                [--referral SUFFIX DOMAIN]... [--refuse-starttls] [--delay-ms MS] [--log F]
+                [--referral SUFFIX DOMAIN]... [--refuse-starttls] [--rodc WRITABLE] [--delay-ms MS] [--log F]
 
 It listens on four ports of its own (the OS picks them; they go to the ready file as JSON, and to the env file as
 PREFIX_GB_LDAPS_URI, PREFIX_GB_LDAP_URI, PREFIX_GB_GC_URI and PREFIX_GB_GCS_URI):
@@ -33,6 +33,10 @@ What it changes, each switch off when 0 or absent:
                       'DOMAIN'" and the URI ldap://DOMAIN/<dn>; a subtree search above SUFFIX gets a continuation
                       reference to it, as a DC of a forest with a child domain answers
   --refuse-starttls   StartTLS gets unavailable (52) with "Error initializing SSL/TLS", as a DC without a certificate
+  --rodc WRITABLE     a read-only DC: the root DSE's supportedCapabilities gains LDAP_CAP_ACTIVE_DIRECTORY_PARTIAL_
+                      SECRETS_OID (1.2.840.113556.1.4.1920), and every add, modify, delete and modify DN gets referral
+                      (10) with the RefErr text and the URI ldap://WRITABLE/<dn>, as an RODC refers writes to a
+                      writable DC (MS-ADTS 3.1.1.3.4.3.4; the NTDS settings' msDS-isRODC stays Samba's FALSE)
   --delay-ms MS       every message waits MS milliseconds in each direction (a DC across a site link; the order and
                       the pipelining of messages are kept)
 """
@@ -46,6 +50,7 @@ import sys
 import time
 
 STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
+RODC_CAPABILITY = b"1.2.840.113556.1.4.1920"
 PAGED_OID = b"1.2.840.113556.1.4.319"
 MAX_MESSAGE = 64 * 1024 * 1024
 
@@ -162,6 +167,7 @@ class Options:
         self.member_limit = a.member_limit
         self.referrals = [(dn_key(s.encode()), s.encode(), d.encode()) for s, d in (a.referral or [])]
         self.refuse_starttls = a.refuse_starttls
+        self.rodc = a.rodc.encode() if a.rodc else None
         self.delay = a.delay_ms / 1000.0
         self.client_ctx = ssl.create_default_context(cafile=a.ca)
         self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -294,6 +300,9 @@ class Conn:
         controls = parts[2][1] if len(parts) > 2 and parts[2][0] == 0xA0 else None
         if op_tag == SEARCH_REQ:
             return self.search_request(data, msgid, op, controls)
+        if self.opt.rodc and op_tag in (MODIFY_REQ, ADD_REQ, DEL_REQ, MODDN_REQ):
+            dn = op if op_tag == DEL_REQ else items(op)[0][1]
+            return [("client", self.refer(msgid, op_tag, dn, self.opt.rodc))]
         if op_tag in (MODIFY_REQ, ADD_REQ):
             f = items(op)
             dn = f[0][1]
@@ -380,6 +389,8 @@ class Conn:
                     s["dropped"] += 1
                     return []
             new = self.cap_values(op, s is not None and s["rootdse"])
+            if s is not None and s["rootdse"] and self.opt.rodc:
+                new = self.rodc_capability(new if new is not None else op)
             if new is not None:
                 rest = parts[2:]
                 data = tlv(0x30, b"".join(tlv(t, v) for t, v in [parts[0], (SEARCH_ENTRY, new)] + rest))
@@ -411,6 +422,18 @@ class Conn:
     async def upgrade_client(self):
         await self.cw.start_tls(self.opt.server_ctx)
         self.opt.note("starttls: the client's leg upgraded")
+
+    @staticmethod
+    def rodc_capability(entry):
+        """The root DSE's SearchResultEntry value with the RODC capability added to supportedCapabilities."""
+        f = items(entry)
+        out = []
+        for _t, a in items(f[1][1]):
+            typ, vals = items(a)[:2]
+            if typ[1].lower() == b"supportedcapabilities":
+                a = tlv(0x04, typ[1]) + tlv(0x31, vals[1] + tlv(0x04, RODC_CAPABILITY))
+            out.append(tlv(0x30, a))
+        return tlv(0x04, f[0][1]) + tlv(0x30, b"".join(out))
 
     def cap_values(self, entry, rootdse):
         """The SearchResultEntry value with ranged answers capped at MaxValRange (None when nothing changes)."""
@@ -502,6 +525,7 @@ def main():
     ap.add_argument("--member-limit", type=int, default=0)
     ap.add_argument("--referral", nargs=2, action="append", metavar=("SUFFIX", "DOMAIN"))
     ap.add_argument("--refuse-starttls", action="store_true")
+    ap.add_argument("--rodc", metavar="WRITABLE", help="answer as a read-only DC that refers writes to WRITABLE")
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--log")
     args = ap.parse_args()
