@@ -4,7 +4,8 @@ DC does where Samba does not (Python 3 standard library only). See README.md, "T
 
   ldap_proxy.py --upstream IP --ca CA.pem --cert CERT.pem --key KEY.pem --ready-file F [--listen IP]
                 [--env-file F --prefix GB_TEST_DC1] [--max-val-range N] [--max-page-size N] [--member-limit K]
-                [--referral SUFFIX DOMAIN]... [--refuse-starttls] [--rodc WRITABLE] [--delay-ms MS] [--log F]
+                [--referral SUFFIX DOMAIN]... [--refuse-starttls] [--rodc WRITABLE] [--dsa-name DN]
+                [--max-connections N] [--delay-ms MS] [--log F]
 
 It listens on four ports of its own (the OS picks them; they go to the ready file as JSON, and to the env file as
 PREFIX_GB_LDAPS_URI, PREFIX_GB_LDAP_URI, PREFIX_GB_GC_URI and PREFIX_GB_GCS_URI):
@@ -37,6 +38,10 @@ What it changes, each switch off when 0 or absent:
                       SECRETS_OID (1.2.840.113556.1.4.1920), and every add, modify, delete and modify DN gets referral
                       (10) with the RefErr text and the URI ldap://WRITABLE/<dn>, as an RODC refers writes to a
                       writable DC (MS-ADTS 3.1.1.3.4.3.4; the NTDS settings' msDS-isRODC stays Samba's FALSE)
+  --dsa-name DN       the root DSE's dsServiceName becomes DN, so the proxy passes for another DC of the domain (a
+                      URI list that names several DCs); every write it forwards is noted in the log ("write ...")
+  --max-connections N after N client connections, each port stops listening: a later connection is refused, and a
+                      client with a URI list goes on to its next URI
   --delay-ms MS       every message waits MS milliseconds in each direction (a DC across a site link; the order and
                       the pipelining of messages are kept)
 """
@@ -168,6 +173,9 @@ class Options:
         self.referrals = [(dn_key(s.encode()), s.encode(), d.encode()) for s, d in (a.referral or [])]
         self.refuse_starttls = a.refuse_starttls
         self.rodc = a.rodc.encode() if a.rodc else None
+        self.dsa_name = a.dsa_name.encode() if a.dsa_name else None
+        self.max_connections = a.max_connections
+        self.connections = 0
         self.delay = a.delay_ms / 1000.0
         self.client_ctx = ssl.create_default_context(cafile=a.ca)
         self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -300,9 +308,11 @@ class Conn:
         controls = parts[2][1] if len(parts) > 2 and parts[2][0] == 0xA0 else None
         if op_tag == SEARCH_REQ:
             return self.search_request(data, msgid, op, controls)
-        if self.opt.rodc and op_tag in (MODIFY_REQ, ADD_REQ, DEL_REQ, MODDN_REQ):
+        if op_tag in (MODIFY_REQ, ADD_REQ, DEL_REQ, MODDN_REQ) and (self.opt.rodc or self.opt.dsa_name):
             dn = op if op_tag == DEL_REQ else items(op)[0][1]
-            return [("client", self.refer(msgid, op_tag, dn, self.opt.rodc))]
+            if self.opt.rodc:
+                return [("client", self.refer(msgid, op_tag, dn, self.opt.rodc))]
+            self.opt.note("write %s" % dn.decode("utf-8", "replace"))
         if op_tag in (MODIFY_REQ, ADD_REQ):
             f = items(op)
             dn = f[0][1]
@@ -391,6 +401,8 @@ class Conn:
             new = self.cap_values(op, s is not None and s["rootdse"])
             if s is not None and s["rootdse"] and self.opt.rodc:
                 new = self.rodc_capability(new if new is not None else op)
+            if s is not None and s["rootdse"] and self.opt.dsa_name:
+                new = self.replace_values(new if new is not None else op, b"dsservicename", [self.opt.dsa_name])
             if new is not None:
                 rest = parts[2:]
                 data = tlv(0x30, b"".join(tlv(t, v) for t, v in [parts[0], (SEARCH_ENTRY, new)] + rest))
@@ -432,6 +444,18 @@ class Conn:
             typ, vals = items(a)[:2]
             if typ[1].lower() == b"supportedcapabilities":
                 a = tlv(0x04, typ[1]) + tlv(0x31, vals[1] + tlv(0x04, RODC_CAPABILITY))
+            out.append(tlv(0x30, a))
+        return tlv(0x04, f[0][1]) + tlv(0x30, b"".join(out))
+
+    @staticmethod
+    def replace_values(entry, name, values):
+        """The SearchResultEntry value with attribute name's (lower case) values replaced."""
+        f = items(entry)
+        out = []
+        for _t, a in items(f[1][1]):
+            typ = items(a)[0]
+            if typ[1].lower() == name:
+                a = tlv(0x04, typ[1]) + tlv(0x31, b"".join(tlv(0x04, v) for v in values))
             out.append(tlv(0x30, a))
         return tlv(0x04, f[0][1]) + tlv(0x30, b"".join(out))
 
@@ -484,6 +508,11 @@ async def serve(args):
     servers, ports = [], {}
     for name, (client_tls, port, dc_tls) in routes.items():
         def handler(r, w, port=port, dc_tls=dc_tls):
+            opt.connections += 1
+            if opt.max_connections and opt.connections >= opt.max_connections:
+                opt.note("%d connections: no longer listening" % opt.connections)
+                for srv in servers:
+                    srv.close()
             return Conn(opt, r, w, port, dc_tls).run()
         srv = await asyncio.start_server(handler, listen, 0, ssl=opt.server_ctx if client_tls else None)
         servers.append(srv)
@@ -526,6 +555,8 @@ def main():
     ap.add_argument("--referral", nargs=2, action="append", metavar=("SUFFIX", "DOMAIN"))
     ap.add_argument("--refuse-starttls", action="store_true")
     ap.add_argument("--rodc", metavar="WRITABLE", help="answer as a read-only DC that refers writes to WRITABLE")
+    ap.add_argument("--dsa-name", metavar="DN", help="the dsServiceName the root DSE reports")
+    ap.add_argument("--max-connections", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--log")
     args = ap.parse_args()
