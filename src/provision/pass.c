@@ -25,7 +25,61 @@ typedef struct applied {
 	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
 	const gb_plan *plan;
 	unsigned char *ok; /* per operation of plan: 1 once it was applied */
+	gb_map *ops_of;    /* object id -> op_list (owned): the group's operations, in plan order (index_ops) */
 } applied;
+
+/* The indexes of one group's operations in the plan. */
+typedef struct op_list {
+	size_t n, cap;
+	size_t *i;
+} op_list;
+
+static void op_list_free(void *v)
+{
+	op_list *l = v;
+
+	if (l)
+		free(l->i);
+	free(l);
+}
+
+/* a->ops_of, once: so that what AD holds of each group after the writes costs its own operations, not a walk of the
+ * whole plan per group (10,000 groups of a first pass made that 10,000 walks of 20,000 operations) */
+static int index_ops(applied *a, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (a->ops_of || !a->plan)
+		return 0;
+	if ((rc = gb_map_new(GB_MAP_ICASE, &a->ops_of, err)))
+		return rc;
+	for (i = 0; !rc && i < a->plan->nops; i++) {
+		const char *id = a->plan->ops[i].object_id;
+		op_list *l;
+
+		if (!id)
+			continue;
+		if (!(l = gb_map_get(a->ops_of, id))) {
+			if (!(l = calloc(1, sizeof(*l))))
+				return gb_error_set(err, GB_ENOMEM, "out of memory");
+			if ((rc = gb_map_set(a->ops_of, id, l, err))) {
+				free(l);
+				return rc;
+			}
+		}
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 4, *grown = realloc(l->i, cap * sizeof(*grown));
+
+			if (!grown)
+				return gb_error_set(err, GB_ENOMEM, "out of memory");
+			l->i = grown;
+			l->cap = cap;
+		}
+		l->i[l->n++] = i;
+	}
+	return rc;
+}
 
 static int remember(gb_map *m, const char *id, const char *value, gb_error *err)
 {
@@ -88,6 +142,7 @@ static void applied_clear(applied *a)
 		gb_map_free(maps[i]);
 	}
 	gb_map_free(a->failed);
+	gb_provision__map_free_values(a->ops_of, op_list_free);
 	free(a->ok);
 	memset(a, 0, sizeof(*a));
 }
@@ -133,7 +188,7 @@ static int record_managed(gb_store *st, gb_directory *dir, const gb_plan *plan, 
 static int members_after(const gb_ad_group *ad, const char *id, const applied *a, gb_ptrs *guids, bool *wrote,
 			 bool *exact, gb_error *err)
 {
-	const gb_plan *plan = a->plan;
+	const op_list *ops = a->ops_of ? gb_map_get(a->ops_of, id) : NULL;
 	gb_map *now = NULL;
 	size_t i, j, pos = 0;
 	const char *k;
@@ -144,12 +199,10 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 	*exact = true;
 	for (i = 0; !rc && i < ad->nmembers; i++)
 		rc = gb_map_set(now, ad->member_guids[i], (void *)1, err);
-	for (i = 0; !rc && plan && i < plan->nops && *exact; i++) {
-		const gb_op *op = &plan->ops[i];
+	for (size_t n = 0; !rc && ops && n < ops->n && *exact; n++) {
+		const gb_op *op = &a->plan->ops[ops->i[n]];
 
-		if (!op->object_id || !gb_str_iequal(op->object_id, id))
-			continue;
-		*exact = a->ok[i] != 0;
+		*exact = a->ok[ops->i[n]] != 0;
 		*wrote = true;
 		for (j = 0; !rc && *exact && j < op->nvalues; j++) {
 			const char *val = op->values[j];
@@ -260,7 +313,7 @@ static int record_created(gb_gather *g, const applied *a, gb_map *usns, gb_error
  * group whose operations did not all apply, or whose values are not all objectGUIDs, is forgotten (read next time).
  * The groups it created are recorded too (record_created). Nothing is recorded when the connection now reaches
  * another DC than the pass read from, or when that DC's identity could not be read. */
-static int record_usn(gb_gather *g, const applied *a, gb_error *err)
+static int record_usn(gb_gather *g, applied *a, gb_error *err)
 {
 	gb_pstate_dc now = {NULL, NULL};
 	gb_map *usns = NULL;
@@ -271,7 +324,9 @@ static int record_usn(gb_gather *g, const applied *a, gb_error *err)
 
 	if (!g->usn_guard || (g->dc_read && !g->dc.dsa) || (!gb_map_count(g->usn) && !gb_map_count(a->guid)))
 		return 0;
-	rc = gb_provision__dc_identity(g->dir, &now, err);
+	rc = index_ops(a, err);
+	if (!rc)
+		rc = gb_provision__dc_identity(g->dir, &now, err);
 	if (!rc && now.dsa && !g->dc_read) { /* a pass that read no group under the guard: the DC written to */
 		g->dc = now;
 		g->dc_read = true;
