@@ -485,25 +485,27 @@ static bool retried(const gb_note *n)
  * retry_groups. */
 static int save_retry_groups(gb_gather *g, const gb_plan *plan, gb_error *err)
 {
+	gb_map *seen = NULL; /* each group once (a group may have a note per member skipped) */
 	gb_buf b;
 	size_t i;
-	int rc = 0;
+	int rc = gb_map_new(GB_MAP_ICASE, &seen, err);
 
 	gb_buf_init(&b, 1024 * 1024);
 	for (i = 0; !rc && i < plan->nnotes; i++) {
 		const gb_note *n = &plan->notes[i];
 
-		if (retried(n) && n->object_id &&
-		    !strstr(gb_buf_cstr(&b), n->object_id))
-			rc = b.len ? gb_buf_putc(&b, ' ', err) : 0;
-		else
+		if (!retried(n) || !n->object_id || gb_map_get(seen, n->object_id))
 			continue;
+		rc = gb_map_set(seen, n->object_id, (void *)1, err);
+		if (!rc && b.len)
+			rc = gb_buf_putc(&b, ' ', err);
 		if (!rc)
 			rc = gb_buf_puts(&b, n->object_id, err);
 	}
 	if (!rc)
 		rc = gb_store_kv_set(g->st, RETRY_KEY, gb_buf_cstr(&b), err);
 	gb_buf_free(&b);
+	gb_map_free(seen);
 	return rc;
 }
 
@@ -769,23 +771,29 @@ int gb_provision__gather_changes(gb_gather *g, const gb_delta_changes *ch, gb_er
 static int record_members(gb_gather *g, const gb_plan *plan, const gb_delta_changes *ch, bool full, gb_error *err)
 {
 	gb_pstate_writer *w = NULL;
-	size_t i, j, pos = 0;
+	gb_map *provisioned = NULL; /* the plan's groups, looked up once each rather than in a walk per group */
+	size_t i, pos = 0;
 	const char *key;
 	void *v;
 	int rc;
 
-	rc = gb_pstate_writer_begin(g->st, full, &w, err);
-	if (rc)
+	rc = gb_map_new(GB_MAP_ICASE, &provisioned, err);
+	for (i = 0; !rc && i < plan->ngroups; i++)
+		if (plan->groups[i].object_id)
+			rc = gb_map_set(provisioned, plan->groups[i].object_id, (void *)1, err);
+	if (!rc)
+		rc = gb_pstate_writer_begin(g->st, full, &w, err);
+	if (rc) {
+		gb_map_free(provisioned);
 		return rc;
+	}
 	for (i = 0; !rc && i < g->groups.n; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
-		bool provisioned = false;
 
-		for (j = 0; j < plan->ngroups && !provisioned; j++)
-			provisioned = gb_str_iequal(plan->groups[j].object_id, grp->id);
-		rc = provisioned && grp->members_read ? gb_pstate_writer_members(w, grp, err)
-						      : gb_pstate_writer_forget(w, grp->id, err);
+		rc = gb_map_get(provisioned, grp->id) && grp->members_read ? gb_pstate_writer_members(w, grp, err)
+									  : gb_pstate_writer_forget(w, grp->id, err);
 	}
+	gb_map_free(provisioned);
 	for (i = 0; !rc && i < g->hard_deleted.n; i++)
 		rc = gb_pstate_writer_forget(w, g->hard_deleted.items[i], err);
 	for (i = 0; !rc && i < g->left_scope.n; i++)
