@@ -509,6 +509,71 @@ static int save_retry_groups(gb_gather *g, const gb_plan *plan, gb_error *err)
 	return rc;
 }
 
+#define HELD_KEY "provision.held_errors"
+
+/* Group errors that hold until the group changes in the cloud: over the member limit, a fact of its membership, which
+ * an incremental pass reads only when delta reports the group. Saved by every pass that applied, as id -> message. */
+static bool held(const gb_note *n)
+{
+	return n->kind == GB_NOTE_GROUP_ERROR && n->object_id && strcmp(n->code, "over-member-limit") == 0;
+}
+
+static int save_held_errors(gb_gather *g, const gb_plan *plan, gb_error *err)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+	size_t i;
+	int rc = o ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+
+	for (i = 0; !rc && i < plan->nnotes; i++)
+		if (held(&plan->notes[i]) &&
+		    json_object_set_new(o, plan->notes[i].object_id, json_string(plan->notes[i].message)))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (!rc && !(text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (!rc)
+		rc = gb_store_kv_set(g->st, HELD_KEY, text, err);
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+int gb_provision__carry_errors(gb_gather *g, const gb_delta_changes *ch, gb_plan *plan, gb_error *err)
+{
+	json_error_t jerr;
+	json_t *o, *msg;
+	const char *id;
+	char *text = NULL;
+	int rc;
+
+	if (!ch->incremental)
+		return 0;
+	rc = gb_store_kv_get(g->st, HELD_KEY, &text, err);
+	if (rc == GB_ENOTFOUND) {
+		gb_error_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	o = json_loads(text, 0, &jerr);
+	free(text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return gb_error_set(err, GB_ESTATE, "the stored group errors (%s) cannot be read: %s", HELD_KEY,
+				    jerr.text);
+	}
+	json_object_foreach(o, id, msg) {
+		/* a group that changed (or left, or was deleted) was read again by this pass, which said what holds now */
+		if (rc || !json_is_string(msg) || gb_map_get(ch->groups, id))
+			continue;
+		rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, id, NULL, "over-member-limit", err,
+				  "%s (as the last pass that read the group found; it has not changed since)",
+				  json_string_value(msg));
+	}
+	json_decref(o);
+	return rc;
+}
+
 /* The groups the delta records touch: deleted or moved out (managed ones leave management), changed (managed, or
  * selected, or any under scope = all), and those that hold a changed user. */
 static int affected_groups(gb_gather *g, const gb_delta_changes *ch, gb_map *affected, gb_error *err)
@@ -809,6 +874,8 @@ int gb_provision__delta_close(gb_gather *g, const gb_plan *plan, const gb_delta_
 
 	if (!rc)
 		rc = save_retry_groups(g, plan, err);
+	if (!rc)
+		rc = save_held_errors(g, plan, err);
 	if (!rc)
 		rc = gb_store_kv_set(g->st, FINGERPRINT_KEY, ch->fingerprint, err);
 	return rc ? rc : delta_commit(g->st, err);

@@ -543,7 +543,11 @@ static int plan_phase(pass_ctx *p, gb_provision_result *res, gb_error *err)
 	res->not_members = (char **)g->not_members.items;
 	res->nnot_members = g->not_members.n;
 	memset(&g->not_members, 0, sizeof(g->not_members));
-	return rc ? rc : gb_provision_plan(&in, &res->plan, err);
+	if (!rc)
+		rc = gb_provision_plan(&in, &res->plan, err);
+	if (!rc && p->use_delta)
+		rc = gb_provision__carry_errors(g, &p->ch, res->plan, err);
+	return rc;
 }
 
 /* Gate: more deletes than delete_threshold stop the pass before any change (GB_EGATE). */

@@ -131,6 +131,10 @@ typedef struct gb_delta_changes {
 int gb_provision__delta_open(gb_gather *g, const gb_provision_opts *opts, gb_delta_changes *ch, gb_error *err);
 /* An incremental read: only the changed groups, their members, and the AD objects they name. */
 int gb_provision__gather_changes(gb_gather *g, const gb_delta_changes *ch, gb_error *err);
+/* An incremental pass: the group errors that hold until the group changes (over the member limit), from the last
+ * pass that applied, as notes of plan for each such group this pass did not read again (delta reports no change of
+ * it). 0 for a full pass; GB_ESTATE when the stored list is unreadable. */
+int gb_provision__carry_errors(gb_gather *g, const gb_delta_changes *ch, gb_plan *plan, gb_error *err);
 /* After a pass applied everything: the memberships read (for the next incremental pass), the fingerprint, and the
  * delta links move on. */
 int gb_provision__delta_close(gb_gather *g, const gb_plan *plan, const gb_delta_changes *ch, gb_error *err);
