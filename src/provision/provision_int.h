@@ -50,7 +50,8 @@ typedef struct gb_gather {
 	gb_map *cloud_groups; /* id -> gb_cloud_group* */
 	gb_map *cloud_users;  /* id -> gb_cloud_user* */
 	gb_map *wanted_users; /* user ids named as members -> 1 */
-	gb_map *forest_users; /* objectGUID -> 1 */
+	gb_map *forest_users; /* objectGUID -> the user's domain (borrowed from domains; "" when not known) */
+	gb_map *domains;      /* a domain's DN as read (any case) -> owned copy: the values of forest_users */
 	gb_map *ad_by_anchor;
 	gb_map *anchor_dups;  /* anchor -> another live gb_ad_group* carrying it (a Recycle Bin restore): AD review D6 */
 	gb_map *ad_by_sid;
@@ -98,7 +99,8 @@ int gb_provision__on_user(const gb_cloud_user *u, void *ud, gb_error *err);
 int gb_provision__copy_user(const gb_cloud_user *u, gb_cloud_user **out);
 /* The users named as members (into wanted_users; *wanted counts them), and member groups outside the scope. */
 int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err);
-/* A user of the forest found by a search (objectGUID into forest_users). */
+/* A user of the forest found by a search: its objectGUID into forest_users, with the domain of its DN (the trailing
+ * DC= RDNs), which decides whether a group that stays global may hold it. */
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err);
 /* Reads, in searches of GB_DIRECTORY_GUID_BATCH anchors each, the AD groups that carry the anchors of the object ids
  * (with gb_directory_group_attrs), so that gb_provision__load_ad_group and gb_provision__prefetched_anchor answer

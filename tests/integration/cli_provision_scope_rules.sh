@@ -7,7 +7,8 @@
 # written, while the nestings AD accepts (a global group in a universal one, a universal group in a domain local one)
 # are. A matched global group in no global group is still made universal. Once the obstacle is removed in AD by hand,
 # the next pass (incremental, no change in the cloud) converts the groups and writes the members it held back, while a
-# domain local group that still holds a foreign security principal stays as it is.
+# domain local group that still holds a foreign security principal stays as it is. (A user of another domain of the
+# forest in a group that stays global is refused too, but Samba has no child domains: tests/unit/test_provision.c.)
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbscope-$$,$GB_TEST_DC1_BASE_DN"
 G="OU=Groups,$OU"

@@ -135,16 +135,24 @@ static gb_cloud_group *cloud_group(const char *id, const char *name, int in_scop
 	return g;
 }
 
-/* A user; guid NULL makes it cloud-only; in_forest puts its GUID among this forest's users. */
-static void user(const char *id, const char *guid, int in_forest)
+/* A user of domain (the DN of its domain naming context) of this forest; guid NULL makes it cloud-only; domain NULL
+ * leaves it out of the forest. */
+static void user_of(const char *id, const char *guid, const char *domain)
 {
 	gb_cloud_user *u = &users[nusers++];
 
 	u->id = (char *)id;
 	u->on_prem_object_id = (char *)guid;
 	gb_map_set(cloud_users, id, u, NULL);
-	if (guid && in_forest)
-		gb_map_set(forest_users, guid, (void *)1, NULL);
+	if (guid && domain)
+		gb_map_set(forest_users, guid, (void *)domain, NULL);
+}
+
+/* A user; guid NULL makes it cloud-only; in_forest puts its GUID among the users of this forest's domain
+ * DC=test,DC=example, the domain of the test's groups. */
+static void user(const char *id, const char *guid, int in_forest)
+{
+	user_of(id, guid, in_forest ? "DC=test,DC=example" : NULL);
 }
 
 static void member(gb_cloud_group *g, gb_object_kind k, const char *id)
@@ -526,7 +534,8 @@ Test(provision, authoritative_removes_and_additive_keeps)
 	gb_plan *p;
 	const gb_op *rm;
 
-	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", (void *)1, NULL); /* a user added by hand */
+	/* a user added by hand */
+	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", "DC=test,DC=example", NULL);
 	sales_with_u1("11111111-1111-1111-1111-111111111111", "99999999-0000-0000-0000-000000000009");
 	p = plan();
 	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
@@ -903,4 +912,107 @@ Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
 	}
 	in.ad_anchor_dups = NULL;
 	gb_map_free(dups);
+}
+
+/* --- AD's scope rules for members (issue 16) --- */
+
+#define U_SAME "11111111-1111-1111-1111-111111111111"
+#define U_SIBLING "22222222-2222-2222-2222-222222222222"
+
+/* Cloud group g1 "Sales" in scope, matched to its AD group in DC=test,DC=example, with two forest users as members:
+ * u1 of the group's own domain and u2 of the sibling domain DC=emea,DC=example. */
+static gb_ad_group *sales_with_two_domains(void)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
+
+	a->display_name = "Sales";
+	user_of("u1", U_SAME, "DC=test,DC=example");
+	user_of("u2", U_SIBLING, "dc=EMEA,dc=Example");
+	member(g, GB_KIND_USER, "u1");
+	member(g, GB_KIND_USER, "u2");
+	return a;
+}
+
+Test(provision, a_group_that_stays_global_holds_no_user_of_another_domain)
+{
+	gb_ad_group *a = sales_with_two_domains();
+	const gb_op *add, *rm;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* global, and a member of the global group Outer: AD refuses to make it universal */
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	p = plan();
+	cr_assert_not_null(group_note(p, "cannot-be-universal", "g1"));
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_not_null(add, "the user of the group's own domain is added");
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=" U_SAME ">"));
+	n = find_note(p, "group-scope", "u2");
+	cr_assert_not_null(n, "the user of the sibling domain is skipped");
+	cr_assert_eq(n->kind, GB_NOTE_MEMBER_SKIPPED);
+	cr_assert(strstr(n->message, "EMEA.Example") && strstr(n->message, "test.example"), "%s", n->message);
+	cr_assert(strstr(n->message, "CN=Outer"), "it says why the group stays global: %s", n->message);
+	cr_assert_null(find_note(p, "group-scope", "u1"));
+
+	/* domains are compared as AD compares DNs: a user whose DN spells the group's domain otherwise is added */
+	user_of("u3", "33333333-3333-3333-3333-333333333333", "dc=TEST, dc=Example");
+	member(&groups[0], GB_KIND_USER, "u3");
+	p = plan();
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert(has_value(find_op(p, GB_OP_ADD_MEMBERS, "g1"), "<GUID=33333333-3333-3333-3333-333333333333>"));
+	cr_assert_null(find_note(p, "group-scope", "u3"));
+
+	/* a reference AD already holds (Samba accepted it) is kept, even with membership = authoritative */
+	gb_ad_group_add_member(a, U_SIBLING, NULL);
+	p = plan();
+	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
+	cr_assert(!has_value(rm, "<GUID=" U_SIBLING ">"), "the existing reference is not removed");
+	cr_assert_not_null(find_note(p, "group-scope", "u2"));
+}
+
+Test(provision, a_universal_or_domain_local_group_holds_users_of_every_domain_of_the_forest)
+{
+	gb_ad_group *a = sales_with_two_domains();
+	const gb_op *add;
+	gb_plan *p;
+
+	p = plan(); /* universal */
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_not_null(add);
+	cr_assert_eq(add->nvalues, 2, "both users are added");
+	cr_assert_null(find_note(p, "group-scope", NULL));
+
+	/* a global group that may become universal: it is made universal, and holds both */
+	a->group_type = (long)(int)0x80000002u;
+	p = plan();
+	cr_assert_null(group_note(p, "cannot-be-universal", "g1"));
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert_null(find_note(p, "group-scope", NULL));
+
+	/* a domain local group that stays domain local (a foreign principal) holds users of any domain of the forest */
+	a->group_type = (long)(int)0x80000004u;
+	a->nforeign = 1;
+	p = plan();
+	cr_assert_not_null(group_note(p, "cannot-be-universal", "g1"));
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert_null(find_note(p, "group-scope", NULL));
+}
+
+Test(provision, a_user_whose_domain_is_not_known_is_not_added_to_a_group_that_stays_global)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
+	gb_plan *p;
+
+	a->display_name = "Sales";
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	user_of("u1", U_SAME, ""); /* found without its DN */
+	member(g, GB_KIND_USER, "u1");
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "g1"));
+	cr_assert_not_null(find_note(p, "group-scope", "u1"));
 }
