@@ -26,7 +26,8 @@
  * holding foreign security principals is not made universal, which AD refuses (cannot-be-universal; its other
  * changes go on). A member AD would refuse given the scopes the plan leaves is skipped ("group-scope"; a reference AD
  * holds is kept): a universal group in a global one, a domain local group in a universal or global one, and a user of
- * another domain of the forest in a group that stays global.
+ * another domain of the forest in a group that stays global. A group of provisioned is taken at the scope
+ * provisioned_types gives, and is written only into a domain local group when that is not known.
  *
  * Matching (3.3, 2.8): by anchor "Group_<objectId>"; for a converted group also by objectSid =
  * onPremisesSecurityIdentifier, and by the DN in its GroupDN extension. Two sources that point at different AD
@@ -84,6 +85,9 @@ typedef struct gb_provision_input {
 	const gb_map *ad_by_dn;        /* gb_provision_dn_key(DN) -> gb_ad_group* (may be NULL) */
 	const gb_map *provisioned;     /* id -> objectGUID text of groups provisioned earlier that this plan does not
 					* re-plan (an incremental run): nested references to them stay (may be NULL) */
+	const gb_map *provisioned_types; /* id -> the groupType AD holds (decimal text, as read) of a group in
+					  * provisioned; absent when no single AD group carries its anchor (may be
+					  * NULL: none known) */
 	gb_mapping_fn map;
 	void *map_ctx;
 	bool authoritative;            /* remove AD members that the cloud does not have */

@@ -94,7 +94,7 @@ void gb_provision__gather_clear(gb_gather *g)
 {
 	gb_map *maps[] = {g->cloud_groups, g->cloud_users, g->wanted_users, g->forest_users, g->ad_by_anchor,
 			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned,
-			  g->anchor_dups};
+			  g->anchor_dups,  g->provisioned_types};
 	size_t i;
 
 	ptrs_clear(&g->groups, free_cloud_group);
@@ -748,6 +748,14 @@ const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id)
 		return NULL;
 	dn = gb_map_get(g->pre_anchor, anchor);
 	return dn && strcmp(dn, "\n") != 0 ? dn : NULL;
+}
+
+const char *gb_provision__prefetched_attr(const gb_gather *g, const char *id, const char *attr)
+{
+	const char *dn = gb_provision__prefetched_anchor(g, id);
+	const gb_dir_entry *e = dn && *dn ? prefetched(g, dn) : NULL;
+
+	return e ? gb_dir_entry_str(e, attr) : NULL;
 }
 
 /* The group at dn, from its prefetched entry when there is one, else read. */

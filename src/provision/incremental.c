@@ -624,14 +624,42 @@ static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_err
 	return rc;
 }
 
-/* The AD groups of every changed, deleted or departed group, read in a few searches rather than a read each. */
+/* The managed groups of earlier passes that a group of this pass nests (in g->provisioned, not read again), once. */
+static int nested_earlier(gb_gather *g, gb_ptrs *out, gb_error *err)
+{
+	gb_map *seen = NULL;
+	size_t i, j;
+	int rc = gb_map_new(GB_MAP_ICASE, &seen, err);
+
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+
+		for (j = 0; !rc && j < grp->nmembers; j++) {
+			const char *id = grp->members[j].id;
+
+			if (grp->members[j].kind != GB_KIND_GROUP || !gb_map_get(g->provisioned, id) ||
+			    gb_map_get(seen, id))
+				continue;
+			rc = gb_map_set(seen, id, (void *)1, err);
+			if (!rc)
+				rc = gb_ptrs_push(out, (void *)id, err);
+		}
+	}
+	gb_map_free(seen);
+	return rc;
+}
+
+/* The AD groups of every changed, deleted or departed group, read in a few searches rather than a read each; with
+ * them, those of the groups of earlier passes that the changed groups nest, for the scope AD holds (groupType is
+ * among the attributes read), which decides whether AD accepts the nesting (provisioned_types). */
 static int prefetch_changed(gb_gather *g, gb_error *err)
 {
-	gb_ptrs ids;
+	gb_ptrs ids, nested;
 	size_t i;
 	int rc = 0;
 
 	memset(&ids, 0, sizeof(ids));
+	memset(&nested, 0, sizeof(nested));
 	for (i = 0; !rc && i < g->groups.n; i++)
 		rc = gb_ptrs_push(&ids, (void *)((const gb_cloud_group *)g->groups.items[i])->id, err);
 	for (i = 0; !rc && i < g->hard_deleted.n; i++)
@@ -639,8 +667,23 @@ static int prefetch_changed(gb_gather *g, gb_error *err)
 	for (i = 0; !rc && i < g->left_scope.n; i++)
 		rc = gb_ptrs_push(&ids, g->left_scope.items[i], err);
 	if (!rc)
+		rc = nested_earlier(g, &nested, err);
+	for (i = 0; !rc && i < nested.n; i++)
+		rc = gb_ptrs_push(&ids, nested.items[i], err);
+	if (!rc)
 		rc = gb_provision__prefetch_anchors(g, (const char *const *)ids.items, ids.n, err);
+	if (!rc && !g->provisioned_types)
+		rc = gb_map_new(GB_MAP_ICASE, &g->provisioned_types, err);
+	/* A group no single AD group carries the anchor of (deleted by hand, or a Recycle Bin restore beside it) has no
+	 * scope known here: the rules then write it only where no scope is refused (into a domain local group). */
+	for (i = 0; !rc && i < nested.n; i++) {
+		const char *type = gb_provision__prefetched_attr(g, nested.items[i], "groupType");
+
+		if (type)
+			rc = gb_map_set(g->provisioned_types, nested.items[i], (void *)type, err);
+	}
 	free(ids.items);
+	free(nested.items);
 	return rc;
 }
 
@@ -795,14 +838,14 @@ int gb_provision__gather_changes(gb_gather *g, const gb_delta_changes *ch, gb_er
 		rc = build_affected(g, ch, affected, err);
 	if (!rc)
 		rc = resolve_users(g, ch, err);
-	if (!rc)
-		rc = forest_of_changes(g, err);
 	/* Managed groups that are not read again stay referenced by the groups that nest them. */
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &g->provisioned, err);
 	while (!rc && gb_map_next(g->managed, &pos, &key, &v))
 		if (!gb_map_get(g->in_scope, key) && *(const char *)v)
 			rc = gb_map_set(g->provisioned, key, v, err);
+	if (!rc)
+		rc = forest_of_changes(g, err);
 	gb_map_free(affected);
 	return rc;
 }

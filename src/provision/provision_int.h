@@ -61,6 +61,8 @@ typedef struct gb_gather {
 	const char *const *only_ids; /* restrict the pass to these groups */
 	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
 	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
+	gb_map *provisioned_types; /* incremental: those a group of the pass nests, id -> the groupType AD holds (text,
+				    * borrowed from pre) when one AD group carries the anchor */
 	bool incremental;     /* gather_changes: managed groups are named by their objectGUID (provisioned) */
 	bool record_users;    /* a full pass that keeps the tenant's users in cloud_users (the delta passes' source) */
 	gb_pstate_listing *listing; /* while listing the users of such a pass */
@@ -109,6 +111,9 @@ int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t 
 /* After a prefetch of id: the DN of the one AD group that carries its anchor, "" when none does; NULL when id was
  * not prefetched or several groups carry the anchor (the caller searches). Borrowed. */
 const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id);
+/* After a prefetch of id: the value of attr (one of gb_directory_group_attrs) of the one AD group that carries its
+ * anchor, NULL when it has none, or when no single group carries it. Borrowed from g->pre. */
+const char *gb_provision__prefetched_attr(const gb_gather *g, const char *id, const char *attr);
 /* Reads the AD group at dn unless it is loaded already (from a prefetched entry when there is one). */
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err);
 /* The identity of the DC the directory connection talks to (rootDSE dsServiceName, its invocationId) into *out

@@ -363,13 +363,31 @@ static const char *nesting_refused(long parent, long member)
 	return NULL;
 }
 
+/* The scope of a nested member group that this plan does not re-plan (provisioned by an earlier run): the scope AD
+ * holds, which this plan does not change; 0 when it is not known (no single AD group carries its anchor). */
+static long earlier_scope(const ctx *c, const char *id)
+{
+	const char *type = c->in->provisioned_types ? gb_map_get(c->in->provisioned_types, id) : NULL;
+	long gt;
+
+	if (!type)
+		return 0;
+	gt = strtol(type, NULL, 10);
+	if (gt & SCOPE_UNIVERSAL)
+		return SCOPE_UNIVERSAL;
+	return gt & SCOPE_LOCAL ? SCOPE_LOCAL : gt & SCOPE_GLOBAL ? SCOPE_GLOBAL : 0;
+}
+
 /* A nested member that AD would refuse in this group: skipped with both scopes and why the one that stays is not
- * universal. An AD reference that exists already is kept (key is filled, value is not), never removed. */
+ * universal. An AD reference that exists already is kept (key is filled, value is not), never removed. nd is NULL for a
+ * group provisioned by an earlier run: its scope is the one AD holds, and when that is not known it is written only
+ * into a group that stays domain local (which holds groups of every scope). */
 static int check_nesting(ctx *c, const desired *d, const gb_member_ref *m, const desired *nd, char *key, size_t kn,
 			 bool *refused)
 {
-	long ps = scope_after(d), ms = nd ? scope_after(nd) : SCOPE_UNIVERSAL;
-	const char *rule = nesting_refused(ps, ms);
+	long ps = scope_after(d), ms = nd ? scope_after(nd) : earlier_scope(c, m->id);
+	/* not known: a domain local group holds groups of every scope, any other may refuse it */
+	const char *rule = ms ? nesting_refused(ps, ms) : ps == SCOPE_LOCAL ? NULL : "its scope is not known";
 	char why[1024], stays[600];
 	const desired *kept = ps != SCOPE_UNIVERSAL ? d : nd;
 
@@ -380,10 +398,20 @@ static int check_nesting(ctx *c, const desired *d, const gb_member_ref *m, const
 		snprintf(key, kn, "%s", nd->ad->guid);
 	else if (!nd && c->in->provisioned && gb_map_get(c->in->provisioned, m->id))
 		snprintf(key, kn, "%s", (const char *)gb_map_get(c->in->provisioned, m->id));
-	universal_refused(kept->ad, stays, sizeof stays);
-	snprintf(why, sizeof why, "AD refuses the reference: %s (this group stays %s, the member is %s, as group %s stays "
-		 "%s because %s); it is not written", rule, scope_name(ps), scope_name(ms), kept->cloud->id,
-		 scope_name(scope_after(kept)), stays);
+	if (!ms)
+		snprintf(why, sizeof why, "AD may refuse the reference: the group was provisioned by an earlier run "
+			 "and no single AD group carries its anchor, so its scope is not known (this group is %s); it "
+			 "is not written", scope_name(ps));
+	else if (kept) {
+		universal_refused(kept->ad, stays, sizeof stays);
+		snprintf(why, sizeof why, "AD refuses the reference: %s (this group stays %s, the member is %s, as "
+			 "group %s stays %s because %s); it is not written", rule, scope_name(ps), scope_name(ms),
+			 kept->cloud->id, scope_name(scope_after(kept)), stays);
+	} else {
+		snprintf(why, sizeof why, "AD refuses the reference: %s (this group is %s, the member group, "
+			 "provisioned by an earlier run, is %s in AD); it is not written", rule, scope_name(ps),
+			 scope_name(ms));
+	}
 	return skip(c, d->cloud, m, "group-scope", why);
 }
 

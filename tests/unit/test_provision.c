@@ -729,7 +729,7 @@ Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_pla
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
 	gb_ad_group *a = provisioned("Parent", "p1", 1);
-	gb_map *earlier;
+	gb_map *earlier, *types;
 	gb_plan *p;
 
 	a->display_name = "Parent";
@@ -737,11 +737,17 @@ Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_pla
 	gb_ad_group_add_member(a, "dddddddd-0000-0000-0000-000000000001", NULL);
 	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
 	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(types, "c1", "-2147483640", NULL); /* universal, as AD holds it */
 	in.provisioned = earlier;
+	in.provisioned_types = types;
 	p = plan();
 	cr_assert_eq(p->nops, 0, "the nested reference is neither re-added nor removed");
 	cr_assert_null(find_note(p, "group-not-in-scope", "c1"));
+	cr_assert_null(find_note(p, "group-scope", "c1"));
+	in.provisioned = in.provisioned_types = NULL;
 	gb_map_free(earlier);
+	gb_map_free(types);
 }
 
 Test(provision, a_cn_left_escaped_by_the_published_expression_is_not_a_rename)
@@ -916,6 +922,9 @@ Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
 
 /* --- AD's scope rules for members (issue 16) --- */
 
+#define GT_GLOBAL "-2147483646"
+#define GT_LOCAL "-2147483644"
+#define GT_UNIVERSAL "-2147483640"
 #define U_SAME "11111111-1111-1111-1111-111111111111"
 #define U_SIBLING "22222222-2222-2222-2222-222222222222"
 
@@ -1015,4 +1024,96 @@ Test(provision, a_user_whose_domain_is_not_known_is_not_added_to_a_group_that_st
 	p = plan();
 	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "g1"));
 	cr_assert_not_null(find_note(p, "group-scope", "u1"));
+}
+
+/* Parent p1 (universal, in scope) nesting c1 and c2, groups provisioned by an earlier run that this (incremental)
+ * plan does not re-plan, whose groupType in AD is c1type and c2type (NULL: not known). */
+static gb_plan *parent_with_earlier_groups(const char *c1type, const char *c2type, long parent_type)
+{
+	static gb_map *earlier, *types;
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_ad_group *a = provisioned("Parent", "p1", 1);
+	gb_plan *p;
+
+	a->display_name = "Parent";
+	a->group_type = parent_type;
+	member(parent, GB_KIND_GROUP, "c1");
+	member(parent, GB_KIND_GROUP, "c2");
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	gb_map_set(earlier, "c2", "dddddddd-0000-0000-0000-000000000002", NULL);
+	if (c1type)
+		gb_map_set(types, "c1", (void *)c1type, NULL);
+	if (c2type)
+		gb_map_set(types, "c2", (void *)c2type, NULL);
+	in.provisioned = earlier;
+	in.provisioned_types = types;
+	p = plan();
+	in.provisioned = in.provisioned_types = NULL;
+	gb_map_free(earlier);
+	gb_map_free(types);
+	return p;
+}
+
+Test(provision, a_group_provisioned_earlier_is_nested_by_the_scope_ad_holds)
+{
+	const gb_op *add;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* under a universal parent: the domain local c1 is refused, the universal c2 is written */
+	p = parent_with_earlier_groups(GT_LOCAL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
+	cr_assert_not_null(add);
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=dddddddd-0000-0000-0000-000000000002>"));
+	n = find_note(p, "group-scope", "c1");
+	cr_assert_not_null(n, "the domain local group is skipped");
+	cr_assert(strstr(n->message, "domain local"), "%s", n->message);
+	cr_assert_null(find_note(p, "group-scope", "c2"));
+}
+
+Test(provision, a_group_provisioned_earlier_that_is_global_may_be_nested_in_a_global_group)
+{
+	const gb_op *add;
+	gb_plan *p;
+
+	/* the parent stays global (in the global group Outer): the global c1 is written, not the universal c2 */
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_ad_group *a = provisioned("Parent", "p1", 1);
+	gb_map *earlier, *types;
+
+	a->display_name = "Parent";
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	member(parent, GB_KIND_GROUP, "c1");
+	member(parent, GB_KIND_GROUP, "c2");
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	gb_map_set(earlier, "c2", "dddddddd-0000-0000-0000-000000000002", NULL);
+	gb_map_set(types, "c1", GT_GLOBAL, NULL);
+	gb_map_set(types, "c2", GT_UNIVERSAL, NULL);
+	in.provisioned = earlier;
+	in.provisioned_types = types;
+	p = plan();
+	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
+	cr_assert_not_null(add, "the global group is written into the global parent");
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=dddddddd-0000-0000-0000-000000000001>"));
+	cr_assert_not_null(find_note(p, "group-scope", "c2"));
+	in.provisioned = in.provisioned_types = NULL;
+	gb_map_free(earlier);
+	gb_map_free(types);
+}
+
+Test(provision, a_group_provisioned_earlier_whose_scope_is_not_known_is_not_written_into_a_universal_group)
+{
+	gb_plan *p;
+
+	/* c1's AD group was not found (deleted by hand, or two carry its anchor): its scope is not known */
+	p = parent_with_earlier_groups(NULL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	cr_assert_not_null(find_note(p, "group-scope", "c1"));
+	cr_assert(!has_value(find_op(p, GB_OP_ADD_MEMBERS, "p1"), "<GUID=dddddddd-0000-0000-0000-000000000001>"));
 }
