@@ -98,6 +98,11 @@ int gb_ad_dn_text_is_under(const char *dn, const char *container, gb_error *err)
  * malformed DN. *out: free(). */
 int gb_ad_dn_parent(const char *dn, char **out, gb_error *err);
 
+/* The DN of dn's domain naming context, borrowed from dn: its trailing run of DC= RDNs ("DC=emea,DC=example" of
+ * "CN=x,OU=y,DC=emea,DC=example"), NULL when dn ends in none. A comma escaped as "\," or "\2C" is part of a value,
+ * never a separator. Compare two of them with gb_ad_dn_text_equal. */
+const char *gb_ad_dn_domain(const char *dn);
+
 /* Builds "TYPE=escaped(value),parent" (parent NULL or "" for none). *out: free(). */
 int gb_ad_dn_build(const char *type, const char *value, const char *parent, char **out, gb_error *err);
 

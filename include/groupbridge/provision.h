@@ -24,7 +24,10 @@
  * (cn-too-long); a sAMAccountName valid by MS-SAMR (bad-samaccountname); no two groups created in one run whose DN or
  * sAMAccountName AD compares equal, ignoring case, accents and width (name-collision); a matched domain local group
  * holding foreign security principals is not made universal, which AD refuses (cannot-be-universal; its other
- * changes go on).
+ * changes go on). A member AD would refuse given the scopes the plan leaves is skipped ("group-scope"; a reference AD
+ * holds is kept): a universal group in a global one, a domain local group in a universal or global one, and a user of
+ * another domain of the forest in a group that stays global. A group of provisioned is taken at the scope
+ * provisioned_types gives, and is written only into a domain local group when that is not known.
  *
  * Matching (3.3, 2.8): by anchor "Group_<objectId>"; for a converted group also by objectSid =
  * onPremisesSecurityIdentifier, and by the DN in its GroupDN extension. Two sources that point at different AD
@@ -73,13 +76,18 @@ typedef struct gb_provision_input {
 	size_t ngroups;
 	const gb_map *cloud_groups;    /* id -> gb_cloud_group*: every cloud group known (classifies nested members) */
 	const gb_map *cloud_users;     /* id -> gb_cloud_user* */
-	const gb_map *forest_users;    /* objectGUID (any case) -> non-NULL: the users of this forest */
+	const gb_map *forest_users;    /* objectGUID (any case) -> the users of this forest, each to its domain: the DN
+					* of its domain naming context (const char *, "DC=emea,DC=example"), "" when
+					* not known (then it is not added to a group that stays global) */
 	const gb_map *ad_by_anchor;    /* "Group_<id>" (any case) -> gb_ad_group* */
 	const gb_map *ad_anchor_dups;  /* "Group_<id>" -> a second live gb_ad_group* with that anchor (may be NULL) */
 	const gb_map *ad_by_sid;       /* objectSid text -> gb_ad_group* (may be NULL) */
 	const gb_map *ad_by_dn;        /* gb_provision_dn_key(DN) -> gb_ad_group* (may be NULL) */
 	const gb_map *provisioned;     /* id -> objectGUID text of groups provisioned earlier that this plan does not
 					* re-plan (an incremental run): nested references to them stay (may be NULL) */
+	const gb_map *provisioned_types; /* id -> the groupType AD holds (decimal text, as read) of a group in
+					  * provisioned; absent when no single AD group carries its anchor (may be
+					  * NULL: none known) */
 	gb_mapping_fn map;
 	void *map_ctx;
 	bool authoritative;            /* remove AD members that the cloud does not have */
@@ -101,5 +109,7 @@ int gb_provision_dn_key(const char *dn, char **out, gb_error *err);
 #define GB_GROUP_TYPE_UNIVERSAL_SECURITY (-2147483640L)
 /* groupType's scope bit of a domain local group (GROUP_TYPE_RESOURCE_GROUP, MS-SAMR 2.2.1.11). */
 #define GB_GROUP_TYPE_DOMAIN_LOCAL 0x4L
+/* groupType's scope bit of a global group (GROUP_TYPE_ACCOUNT_GROUP, MS-SAMR 2.2.1.11). */
+#define GB_GROUP_TYPE_GLOBAL 0x2L
 
 #endif

@@ -558,6 +558,37 @@ int gb_ad_dn_text_is_under(const char *dn, const char *container, gb_error *err)
 	return text_relation(dn, container, true, err);
 }
 
+const char *gb_ad_dn_domain(const char *dn)
+{
+	const char *p, *root = NULL, *rdn = dn;
+	bool dc = false;
+
+	if (!dn || !*dn)
+		return NULL;
+	for (p = dn;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p != ',' && *p)
+			continue;
+		/* rdn .. p is one RDN */
+		while (*rdn == ' ')
+			rdn++;
+		if (gb_str_ihas_prefix(rdn, "DC=")) {
+			if (!dc)
+				root = rdn;
+			dc = true;
+		} else {
+			dc = false;
+		}
+		if (!*p)
+			break;
+		rdn = p + 1;
+	}
+	return dc ? root : NULL;
+}
+
 int gb_ad_dn_parent(const char *text, char **out, gb_error *err)
 {
 	gb_ad_dn *dn = NULL;

@@ -687,37 +687,6 @@ static int blocker_dn_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return *dn ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
-/* The start of dn's domain naming context: its trailing run of DC= RDNs (the whole of dn when there is none). A
- * comma escaped as "\," or "\2C" is part of a value, never a separator. */
-static const char *domain_root(const char *dn)
-{
-	const char *p, *root = dn, *rdn = dn;
-	bool dc = false;
-
-	for (p = dn;; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			continue;
-		}
-		if (*p != ',' && *p)
-			continue;
-		/* rdn .. p is one RDN */
-		while (*rdn == ' ')
-			rdn++;
-		if (gb_str_ihas_prefix(rdn, "DC=")) {
-			if (!dc)
-				root = rdn;
-			dc = true;
-		} else {
-			dc = false;
-		}
-		if (!*p)
-			break;
-		rdn = p + 1;
-	}
-	return dc ? root : dn;
-}
-
 /* AD's membership rules for a change to universal scope ("Changing a group's scope"), which Samba does not enforce and
  * a Windows DC does: a global group must not be a member of another global group, and a domain local group must not
  * hold another domain local group nor a foreign security principal (a member from another forest, kept in the
@@ -743,8 +712,8 @@ static int read_scope_blocker(gb_directory *d, gb_ad_group *g, gb_error *err)
 	if (!rc)
 		rc = gb_buf_puts(&f, "))", err);
 	if (!rc)
-		rc = gb_directory_search(d, domain_root(g->dn), GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, 0, blocker_dn_cb,
-					 &g->scope_blocker, err);
+		rc = gb_directory_search(d, gb_ad_dn_domain(g->dn) ? gb_ad_dn_domain(g->dn) : g->dn, GB_DIR_SUBTREE,
+					 gb_buf_cstr(&f), attrs, 0, blocker_dn_cb, &g->scope_blocker, err);
 	gb_buf_free(&f);
 	/* A delegated account may not read a foreign security principal's memberOf, so they are found among the group's
 	 * own member values (already seen when the members were read) */

@@ -94,7 +94,7 @@ void gb_provision__gather_clear(gb_gather *g)
 {
 	gb_map *maps[] = {g->cloud_groups, g->cloud_users, g->wanted_users, g->forest_users, g->ad_by_anchor,
 			  g->ad_by_sid,    g->ad_by_dn,    g->in_scope,     g->extra,        g->provisioned,
-			  g->anchor_dups};
+			  g->anchor_dups,  g->provisioned_types};
 	size_t i;
 
 	ptrs_clear(&g->groups, free_cloud_group);
@@ -111,6 +111,7 @@ void gb_provision__gather_clear(gb_gather *g)
 	gb_map_free(g->usn_trusted);
 	gb_provision__map_free_values(g->pre, free_entry);
 	gb_provision__map_free_values(g->pre_anchor, free);
+	gb_provision__map_free_values(g->domains, free);
 	free((char *)g->dc.dsa);
 	free((char *)g->dc.invocation_id);
 	gb_scope_free(g->scope);
@@ -510,14 +511,40 @@ static int read_members_referenced(gb_gather *g, gb_error *err)
 
 /* ---- the forest ---- */
 
+/* The user's domain, the trailing DC= RDNs of its DN, as one shared copy per spelling (a forest has few domains, and
+ * forest_users may hold hundreds of thousands of users); "" when the DN has none. */
+static int user_domain(gb_gather *g, const gb_dir_entry *e, const char **out, gb_error *err)
+{
+	const char *root = gb_ad_dn_domain(e->dn);
+	char *copy;
+	int rc;
+
+	*out = "";
+	if (!root)
+		return 0;
+	if ((*out = gb_map_get(g->domains, root)) != NULL)
+		return 0;
+	if (!(copy = gb_strdup(root)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = gb_map_set(g->domains, root, copy, err))) {
+		free(copy);
+		return rc;
+	}
+	*out = copy;
+	return 0;
+}
+
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
 	gb_gather *g = ctx;
 	char guid[GB_AD_GUID_TEXT_SIZE];
+	const char *domain;
+	int rc;
 
 	if (!gb_dir_entry_guid(e, guid))
 		return 0;
-	return gb_map_set(g->forest_users, guid, (void *)1, err);
+	rc = user_domain(g, e, &domain, err);
+	return rc ? rc : gb_map_set(g->forest_users, guid, (void *)domain, err);
 }
 
 static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
@@ -721,6 +748,14 @@ const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id)
 		return NULL;
 	dn = gb_map_get(g->pre_anchor, anchor);
 	return dn && strcmp(dn, "\n") != 0 ? dn : NULL;
+}
+
+const char *gb_provision__prefetched_attr(const gb_gather *g, const char *id, const char *attr)
+{
+	const char *dn = gb_provision__prefetched_anchor(g, id);
+	const gb_dir_entry *e = dn && *dn ? prefetched(g, dn) : NULL;
+
+	return e ? gb_dir_entry_str(e, attr) : NULL;
 }
 
 /* The group at dn, from its prefetched entry when there is one, else read. */
@@ -1063,7 +1098,7 @@ int gb_provision__gather_init(gb_gather *g, gb_error *err)
 {
 	gb_map **icase[] = {&g->cloud_groups, &g->cloud_users, &g->wanted_users, &g->forest_users,
 			    &g->ad_by_anchor, &g->ad_by_sid,   &g->in_scope,     &g->extra,
-			    &g->anchor_dups};
+			    &g->anchor_dups,  &g->domains};
 	size_t i;
 	int rc;
 

@@ -12,6 +12,7 @@
 #include "groupbridge/anchor.h"
 #include "groupbridge/buf.h"
 #include "groupbridge/log.h"
+#include "groupbridge/provision.h"
 #include "groupbridge/util.h"
 
 #include "provision/provision_int.h"
@@ -690,14 +691,42 @@ static int load_anchored(gb_gather *g, const char *id, bool with_members, gb_err
 	return rc;
 }
 
-/* The AD groups of every changed, deleted or departed group, read in a few searches rather than a read each. */
+/* The managed groups of earlier passes that a group of this pass nests (in g->provisioned, not read again), once. */
+static int nested_earlier(gb_gather *g, gb_ptrs *out, gb_error *err)
+{
+	gb_map *seen = NULL;
+	size_t i, j;
+	int rc = gb_map_new(GB_MAP_ICASE, &seen, err);
+
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+
+		for (j = 0; !rc && j < grp->nmembers; j++) {
+			const char *id = grp->members[j].id;
+
+			if (grp->members[j].kind != GB_KIND_GROUP || !gb_map_get(g->provisioned, id) ||
+			    gb_map_get(seen, id))
+				continue;
+			rc = gb_map_set(seen, id, (void *)1, err);
+			if (!rc)
+				rc = gb_ptrs_push(out, (void *)id, err);
+		}
+	}
+	gb_map_free(seen);
+	return rc;
+}
+
+/* The AD groups of every changed, deleted or departed group, read in a few searches rather than a read each; with
+ * them, those of the groups of earlier passes that the changed groups nest, for the scope AD holds (groupType is
+ * among the attributes read), which decides whether AD accepts the nesting (provisioned_types). */
 static int prefetch_changed(gb_gather *g, gb_error *err)
 {
-	gb_ptrs ids;
+	gb_ptrs ids, nested;
 	size_t i;
 	int rc = 0;
 
 	memset(&ids, 0, sizeof(ids));
+	memset(&nested, 0, sizeof(nested));
 	for (i = 0; !rc && i < g->groups.n; i++)
 		rc = gb_ptrs_push(&ids, (void *)((const gb_cloud_group *)g->groups.items[i])->id, err);
 	for (i = 0; !rc && i < g->hard_deleted.n; i++)
@@ -705,8 +734,23 @@ static int prefetch_changed(gb_gather *g, gb_error *err)
 	for (i = 0; !rc && i < g->left_scope.n; i++)
 		rc = gb_ptrs_push(&ids, g->left_scope.items[i], err);
 	if (!rc)
+		rc = nested_earlier(g, &nested, err);
+	for (i = 0; !rc && i < nested.n; i++)
+		rc = gb_ptrs_push(&ids, nested.items[i], err);
+	if (!rc)
 		rc = gb_provision__prefetch_anchors(g, (const char *const *)ids.items, ids.n, err);
+	if (!rc && !g->provisioned_types)
+		rc = gb_map_new(GB_MAP_ICASE, &g->provisioned_types, err);
+	/* A group no single AD group carries the anchor of (deleted by hand, or a Recycle Bin restore beside it) has no
+	 * scope known here: the rules then write it only where no scope is refused (into a domain local group). */
+	for (i = 0; !rc && i < nested.n; i++) {
+		const char *type = gb_provision__prefetched_attr(g, nested.items[i], "groupType");
+
+		if (type)
+			rc = gb_map_set(g->provisioned_types, nested.items[i], (void *)type, err);
+	}
 	free(ids.items);
+	free(nested.items);
 	return rc;
 }
 
@@ -723,6 +767,43 @@ static int held_members(gb_gather *g, gb_map **out, gb_error *err)
 
 		for (j = 0; !rc && j < a->nmembers; j++)
 			rc = gb_map_set(*out, a->member_guids[j], (void *)1, err);
+	}
+	return rc;
+}
+
+/* The AD group a cloud group of this pass matches, as the rules find it (by anchor, SID or GroupDN), or NULL. */
+static const gb_ad_group *matched(const gb_gather *g, const gb_cloud_group *grp)
+{
+	char anchor[GB_ANCHOR_MAX];
+	const gb_ad_group *a = NULL;
+	char *key = NULL;
+
+	if (!gb_anchor_format(grp->id, anchor, sizeof(anchor)))
+		a = gb_map_get(g->ad_by_anchor, anchor);
+	if (!a && grp->on_prem_sid)
+		a = gb_map_get(g->ad_by_sid, grp->on_prem_sid);
+	if (!a && grp->group_dn_ext && gb_provision_dn_key(grp->group_dn_ext, &key, NULL) == 0)
+		a = gb_map_get(g->ad_by_dn, key);
+	free(key);
+	return a;
+}
+
+/* The cloud users (id -> 1) named by a group of this pass whose AD group is global: if it stays global, it may hold
+ * only users of its own domain, so the rules need each one's domain, which only a look-up gives. */
+static int users_of_global_groups(gb_gather *g, gb_map **out, gb_error *err)
+{
+	size_t i, j;
+	int rc = gb_map_new(GB_MAP_ICASE, out, err);
+
+	for (i = 0; !rc && i < g->groups.n; i++) {
+		const gb_cloud_group *grp = g->groups.items[i];
+		const gb_ad_group *a = matched(g, grp);
+
+		if (!a || !(a->group_type & GB_GROUP_TYPE_GLOBAL))
+			continue;
+		for (j = 0; !rc && j < grp->nmembers; j++)
+			if (grp->members[j].kind == GB_KIND_USER)
+				rc = gb_map_set(*out, grp->members[j].id, (void *)1, err);
 	}
 	return rc;
 }
@@ -744,11 +825,13 @@ static int want_guid(gb_ptrs *guids, gb_map *seen, const char *guid, gb_error *e
  * from the store by the uSNChanged guard) is a user of this forest without a look-up: the object is in this forest,
  * and a cloud user's onPremisesObjectIdentifier names the user it was synced from. An AD member that is such a cloud
  * member needs none either; only the others are looked up (the rules remove them only when they are users). So a
- * one-member change in a big group looks up one GUID whether the group was trusted or read. */
+ * one-member change in a big group looks up one GUID whether the group was trusted or read. A member of a group whose
+ * AD group is global is always looked up: the look-up gives its domain (its DN), and a group that stays global holds
+ * only users of its own domain, which a full pass checks as well. */
 static int forest_of_changes(gb_gather *g, gb_error *err)
 {
 	static const char *const attrs[] = {"objectGUID", "objectClass", NULL};
-	gb_map *held = NULL, *seen = NULL, *cloud = NULL;
+	gb_map *held = NULL, *seen = NULL, *cloud = NULL, *in_global = NULL;
 	gb_ptrs guids;
 	size_t i, j;
 	int rc = 0;
@@ -771,14 +854,17 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 		rc = gb_map_new(GB_MAP_ICASE, &seen, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &cloud, err);
+	if (!rc)
+		rc = users_of_global_groups(g, &in_global, err);
 	for (i = 0; !rc && i < g->users.n; i++) {
-		const char *guid = ((const gb_cloud_user *)g->users.items[i])->on_prem_object_id;
+		const gb_cloud_user *u = g->users.items[i];
+		const char *guid = u->on_prem_object_id;
 
 		if (!guid || !gb_ad_guid_is_text(guid))
 			continue;
 		rc = gb_map_set(cloud, guid, (void *)1, err);
-		if (!rc && gb_map_get(held, guid))
-			rc = gb_map_set(g->forest_users, guid, (void *)1, err);
+		if (!rc && gb_map_get(held, guid) && !gb_map_get(in_global, u->id))
+			rc = gb_map_set(g->forest_users, guid, "", err); /* its domain is not needed: not known */
 		else if (!rc)
 			rc = want_guid(&guids, seen, guid, err);
 	}
@@ -799,6 +885,7 @@ static int forest_of_changes(gb_gather *g, gb_error *err)
 	gb_map_free(held);
 	gb_map_free(seen);
 	gb_map_free(cloud);
+	gb_map_free(in_global);
 	return rc;
 }
 
@@ -818,14 +905,14 @@ int gb_provision__gather_changes(gb_gather *g, const gb_delta_changes *ch, gb_er
 		rc = build_affected(g, ch, affected, err);
 	if (!rc)
 		rc = resolve_users(g, ch, err);
-	if (!rc)
-		rc = forest_of_changes(g, err);
 	/* Managed groups that are not read again stay referenced by the groups that nest them. */
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &g->provisioned, err);
 	while (!rc && gb_map_next(g->managed, &pos, &key, &v))
 		if (!gb_map_get(g->in_scope, key) && *(const char *)v)
 			rc = gb_map_set(g->provisioned, key, v, err);
+	if (!rc)
+		rc = forest_of_changes(g, err);
 	gb_map_free(affected);
 	return rc;
 }

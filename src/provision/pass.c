@@ -529,6 +529,7 @@ static int plan_phase(pass_ctx *p, gb_provision_result *res, gb_error *err)
 	in.ad_by_sid = g->ad_by_sid;
 	in.ad_by_dn = g->ad_by_dn;
 	in.provisioned = g->provisioned;
+	in.provisioned_types = g->provisioned_types;
 	in.map = gb_mappings_eval;
 	in.map_ctx = p->mappings;
 	in.authoritative = !p->only_group && strcmp(p->cfg->provisioning.membership, "additive") != 0;

@@ -50,7 +50,8 @@ typedef struct gb_gather {
 	gb_map *cloud_groups; /* id -> gb_cloud_group* */
 	gb_map *cloud_users;  /* id -> gb_cloud_user* */
 	gb_map *wanted_users; /* user ids named as members -> 1 */
-	gb_map *forest_users; /* objectGUID -> 1 */
+	gb_map *forest_users; /* objectGUID -> the user's domain (borrowed from domains; "" when not known) */
+	gb_map *domains;      /* a domain's DN as read (any case) -> owned copy: the values of forest_users */
 	gb_map *ad_by_anchor;
 	gb_map *anchor_dups;  /* anchor -> another live gb_ad_group* carrying it (a Recycle Bin restore): AD review D6 */
 	gb_map *ad_by_sid;
@@ -60,6 +61,8 @@ typedef struct gb_gather {
 	const char *const *only_ids; /* restrict the pass to these groups */
 	gb_map *managed;      /* incremental: id -> objectGUID text (owned strings) of managed groups */
 	gb_map *provisioned;  /* incremental: managed groups not re-read, id -> objectGUID (borrowed from managed) */
+	gb_map *provisioned_types; /* incremental: those a group of the pass nests, id -> the groupType AD holds (text,
+				    * borrowed from pre) when one AD group carries the anchor */
 	bool incremental;     /* gather_changes: managed groups are named by their objectGUID (provisioned) */
 	bool record_users;    /* a full pass that keeps the tenant's users in cloud_users (the delta passes' source) */
 	gb_pstate_listing *listing; /* while listing the users of such a pass */
@@ -98,7 +101,8 @@ int gb_provision__on_user(const gb_cloud_user *u, void *ud, gb_error *err);
 int gb_provision__copy_user(const gb_cloud_user *u, gb_cloud_user **out);
 /* The users named as members (into wanted_users; *wanted counts them), and member groups outside the scope. */
 int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err);
-/* A user of the forest found by a search (objectGUID into forest_users). */
+/* A user of the forest found by a search: its objectGUID into forest_users, with the domain of its DN (the trailing
+ * DC= RDNs), which decides whether a group that stays global may hold it. */
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err);
 /* Reads, in searches of GB_DIRECTORY_GUID_BATCH anchors each, the AD groups that carry the anchors of the object ids
  * (with gb_directory_group_attrs), so that gb_provision__load_ad_group and gb_provision__prefetched_anchor answer
@@ -107,6 +111,9 @@ int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t 
 /* After a prefetch of id: the DN of the one AD group that carries its anchor, "" when none does; NULL when id was
  * not prefetched or several groups carry the anchor (the caller searches). Borrowed. */
 const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id);
+/* After a prefetch of id: the value of attr (one of gb_directory_group_attrs) of the one AD group that carries its
+ * anchor, NULL when it has none, or when no single group carries it. Borrowed from g->pre. */
+const char *gb_provision__prefetched_attr(const gb_gather *g, const char *id, const char *attr);
 /* Reads the AD group at dn unless it is loaded already (from a prefetched entry when there is one). */
 int gb_provision__load_ad_group(gb_gather *g, const char *dn, bool with_members, gb_error *err);
 /* The identity of the DC the directory connection talks to (rootDSE dsServiceName, its invocationId) into *out

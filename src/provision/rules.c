@@ -363,13 +363,31 @@ static const char *nesting_refused(long parent, long member)
 	return NULL;
 }
 
+/* The scope of a nested member group that this plan does not re-plan (provisioned by an earlier run): the scope AD
+ * holds, which this plan does not change; 0 when it is not known (no single AD group carries its anchor). */
+static long earlier_scope(const ctx *c, const char *id)
+{
+	const char *type = c->in->provisioned_types ? gb_map_get(c->in->provisioned_types, id) : NULL;
+	long gt;
+
+	if (!type)
+		return 0;
+	gt = strtol(type, NULL, 10);
+	if (gt & SCOPE_UNIVERSAL)
+		return SCOPE_UNIVERSAL;
+	return gt & SCOPE_LOCAL ? SCOPE_LOCAL : gt & SCOPE_GLOBAL ? SCOPE_GLOBAL : 0;
+}
+
 /* A nested member that AD would refuse in this group: skipped with both scopes and why the one that stays is not
- * universal. An AD reference that exists already is kept (key is filled, value is not), never removed. */
+ * universal. An AD reference that exists already is kept (key is filled, value is not), never removed. nd is NULL for a
+ * group provisioned by an earlier run: its scope is the one AD holds, and when that is not known it is written only
+ * into a group that stays domain local (which holds groups of every scope). */
 static int check_nesting(ctx *c, const desired *d, const gb_member_ref *m, const desired *nd, char *key, size_t kn,
 			 bool *refused)
 {
-	long ps = scope_after(d), ms = nd ? scope_after(nd) : SCOPE_UNIVERSAL;
-	const char *rule = nesting_refused(ps, ms);
+	long ps = scope_after(d), ms = nd ? scope_after(nd) : earlier_scope(c, m->id);
+	/* not known: a domain local group holds groups of every scope, any other may refuse it */
+	const char *rule = ms ? nesting_refused(ps, ms) : ps == SCOPE_LOCAL ? NULL : "its scope is not known";
 	char why[1024], stays[600];
 	const desired *kept = ps != SCOPE_UNIVERSAL ? d : nd;
 
@@ -380,10 +398,64 @@ static int check_nesting(ctx *c, const desired *d, const gb_member_ref *m, const
 		snprintf(key, kn, "%s", nd->ad->guid);
 	else if (!nd && c->in->provisioned && gb_map_get(c->in->provisioned, m->id))
 		snprintf(key, kn, "%s", (const char *)gb_map_get(c->in->provisioned, m->id));
-	universal_refused(kept->ad, stays, sizeof stays);
-	snprintf(why, sizeof why, "AD refuses the reference: %s (this group stays %s, the member is %s, as group %s stays "
-		 "%s because %s); it is not written", rule, scope_name(ps), scope_name(ms), kept->cloud->id,
-		 scope_name(scope_after(kept)), stays);
+	if (!ms)
+		snprintf(why, sizeof why, "AD may refuse the reference: the group was provisioned by an earlier run "
+			 "and no single AD group carries its anchor, so its scope is not known (this group is %s); it "
+			 "is not written", scope_name(ps));
+	else if (kept) {
+		universal_refused(kept->ad, stays, sizeof stays);
+		snprintf(why, sizeof why, "AD refuses the reference: %s (this group stays %s, the member is %s, as "
+			 "group %s stays %s because %s); it is not written", rule, scope_name(ps), scope_name(ms),
+			 kept->cloud->id, scope_name(scope_after(kept)), stays);
+	} else {
+		snprintf(why, sizeof why, "AD refuses the reference: %s (this group is %s, the member group, "
+			 "provisioned by an earlier run, is %s in AD); it is not written", rule, scope_name(ps),
+			 scope_name(ms));
+	}
+	return skip(c, d->cloud, m, "group-scope", why);
+}
+
+/* A domain's DN as a DNS name ("DC=emea,DC=example" as emea.example), for messages; the DN as it is when it is not
+ * only DC= RDNs. */
+static void domain_name(const char *dn, char *out, size_t n)
+{
+	gb_ad_dn *p = NULL;
+	size_t i, len = 0;
+
+	snprintf(out, n, "%s", dn && *dn ? dn : "an unknown domain");
+	if (!dn || !*dn || gb_ad_dn_parse(dn, &p, NULL))
+		return;
+	for (i = 0; i < p->nrdns; i++)
+		if (p->rdns[i].navas != 1 || !gb_str_iequal(p->rdns[i].avas[0].type, "DC") ||
+		    memchr(p->rdns[i].avas[0].value, '\0', p->rdns[i].avas[0].value_len))
+			break;
+	if (i == p->nrdns && i > 0) {
+		for (i = 0; i < p->nrdns && len < n; i++)
+			len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "." : "", p->rdns[i].avas[0].value);
+	}
+	gb_ad_dn_free(p);
+}
+
+/* A user of this forest in a group that stays global: AD lets a global group hold only accounts of its own domain
+ * (Microsoft's "Group scope"); domain local and universal groups hold users of every domain of the forest. Skipped
+ * when its domain is another, or is not known; an AD reference that exists already is kept (key is the caller's). */
+static int check_user_domain(ctx *c, const desired *d, const gb_member_ref *m, const char *user_domain, bool *refused)
+{
+	const char *group_domain = d->ad ? gb_ad_dn_domain(d->ad->dn) : NULL;
+	char why[1400], stays[600], ud[256], gd[256];
+
+	*refused = false;
+	if (scope_after(d) != SCOPE_GLOBAL)
+		return 0;
+	if (user_domain && *user_domain && group_domain && gb_ad_dn_text_equal(user_domain, group_domain, NULL) == 1)
+		return 0;
+	*refused = true;
+	universal_refused(d->ad, stays, sizeof stays);
+	domain_name(user_domain, ud, sizeof ud);
+	domain_name(group_domain, gd, sizeof gd);
+	snprintf(why, sizeof why, "AD refuses the reference: a global group holds only accounts of its own domain (the "
+		 "user is of %s, this group of %s, and it stays global because %s); it is not written",
+		 ud, gd, stays);
 	return skip(c, d->cloud, m, "group-scope", why);
 }
 
@@ -397,21 +469,26 @@ static int resolve_member(ctx *c, const desired *d, const gb_member_ref *m, char
 	value[0] = key[0] = '\0';
 	if (m->kind == GB_KIND_USER) {
 		const gb_cloud_user *u = gb_map_get(in->cloud_users, m->id);
+		const char *domain = u && u->on_prem_object_id ? gb_map_get(in->forest_users, u->on_prem_object_id) : NULL;
+		bool refused = false;
 		size_t i;
+		int rc;
 
 		if (!u)
 			return skip(c, d->cloud, m, "unknown-user", "the user could not be read from the tenant");
 		if (!u->on_prem_object_id || !*u->on_prem_object_id)
 			return skip(c, d->cloud, m, "cloud-only-user",
 				    "a cloud-only user has no AD account (no onPremisesObjectIdentifier)");
-		if (!gb_map_get(in->forest_users, u->on_prem_object_id))
+		if (!domain)
 			return skip(c, d->cloud, m, "other-forest",
 				    "its onPremisesObjectIdentifier matches no user of this forest");
-		snprintf(value, n, "<GUID=%s>", u->on_prem_object_id);
 		snprintf(key, kn, "%s", u->on_prem_object_id);
 		for (i = 0; key[i]; i++)
 			if (key[i] >= 'A' && key[i] <= 'Z')
 				key[i] = (char)(key[i] + 32);
+		if ((rc = check_user_domain(c, d, m, domain, &refused)) || refused)
+			return rc; /* key without value: a reference AD holds is kept */
+		snprintf(value, n, "<GUID=%s>", u->on_prem_object_id);
 		return 0;
 	}
 	if (m->kind == GB_KIND_GROUP) {

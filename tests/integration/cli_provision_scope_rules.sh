@@ -7,7 +7,9 @@
 # written, while the nestings AD accepts (a global group in a universal one, a universal group in a domain local one)
 # are. A matched global group in no global group is still made universal. Once the obstacle is removed in AD by hand,
 # the next pass (incremental, no change in the cloud) converts the groups and writes the members it held back, while a
-# domain local group that still holds a foreign security principal stays as it is.
+# domain local group that still holds a foreign security principal stays as it is. A group provisioned by an earlier
+# pass and nested by an incremental one is checked with the scope AD holds for it. (A user of another domain of the
+# forest in a group that stays global is refused too, but Samba has no child domains: tests/unit/test_provision.c.)
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbscope-$$,$GB_TEST_DC1_BASE_DN"
 G="OU=Groups,$OU"
@@ -125,4 +127,18 @@ expect "Inner now holds New" sh -c "echo '$(members_of Inner)' | grep -qi 'CN=Ne
 expect "New now holds LocalP" sh -c "echo '$(members_of New)' | grep -qi 'CN=LocalP-$$'"
 run $GB provision --dry-run --full
 expect_out "a full dry run finds nothing left to do" "No changes."
+
+# A group provisioned by an earlier pass is nested by the scope AD holds, not assumed universal: Free (managed, no
+# change in the cloud) is made domain local in AD by hand, and the cloud adds it to New (universal). The incremental
+# pass builds New only; Free's groupType is read with the changed groups' anchors, and AD would refuse a domain local
+# group in a universal one, so the reference is not written.
+printf 'dn: CN=Free-%s,%s\nchangetype: modify\nreplace: groupType\ngroupType: %s\n\n' $$ "$G" $LOCAL |
+	ldap_on DC1 ldapmodify >"$T/gt.out" 2>&1 || _no "Free is made domain local by hand" "$(cat "$T/gt.out")"
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GN\", \"members\": [\"$GF\"]}]}"
+run $GB provision
+expect_rc "the pass ends partial" 3
+expect_err "it is incremental" "delta:"
+expect "New does not get Free, domain local in AD" sh -c "! echo '$(members_of New)' | grep -qi 'CN=Free-$$'"
+expect "Free keeps the scope it was given by hand (not re-planned)" test "$(type_of Free)" = "$LOCAL"
+expect_out "the skip is reported (New is built again by the next pass)" "1 members skipped"
 finish

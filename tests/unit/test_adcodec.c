@@ -264,6 +264,18 @@ Test(dn, parent_keeps_the_original_spelling)
 	cr_assert_null(p);
 }
 
+Test(dn, domain_is_the_trailing_run_of_dc_rdns)
+{
+	cr_assert_str_eq(gb_ad_dn_domain("CN=Ann,OU=Users,DC=emea,DC=example"), "DC=emea,DC=example");
+	cr_assert_str_eq(gb_ad_dn_domain("CN=Ann, ou=Users, dc=emea, dc=example"), "dc=emea, dc=example");
+	/* a DC= RDN before another RDN is not part of the domain; an escaped comma is part of a value */
+	cr_assert_str_eq(gb_ad_dn_domain("CN=x,DC=old,OU=a\\,DC=b,DC=test"), "DC=test");
+	cr_assert_str_eq(gb_ad_dn_domain("DC=test"), "DC=test");
+	cr_assert_null(gb_ad_dn_domain("CN=x,OU=y"));
+	cr_assert_null(gb_ad_dn_domain(""));
+	cr_assert_null(gb_ad_dn_domain(NULL));
+}
+
 Test(dn, format_is_canonical)
 {
 	gb_ad_dn *p = NULL;

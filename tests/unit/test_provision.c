@@ -135,16 +135,24 @@ static gb_cloud_group *cloud_group(const char *id, const char *name, int in_scop
 	return g;
 }
 
-/* A user; guid NULL makes it cloud-only; in_forest puts its GUID among this forest's users. */
-static void user(const char *id, const char *guid, int in_forest)
+/* A user of domain (the DN of its domain naming context) of this forest; guid NULL makes it cloud-only; domain NULL
+ * leaves it out of the forest. */
+static void user_of(const char *id, const char *guid, const char *domain)
 {
 	gb_cloud_user *u = &users[nusers++];
 
 	u->id = (char *)id;
 	u->on_prem_object_id = (char *)guid;
 	gb_map_set(cloud_users, id, u, NULL);
-	if (guid && in_forest)
-		gb_map_set(forest_users, guid, (void *)1, NULL);
+	if (guid && domain)
+		gb_map_set(forest_users, guid, (void *)domain, NULL);
+}
+
+/* A user; guid NULL makes it cloud-only; in_forest puts its GUID among the users of this forest's domain
+ * DC=test,DC=example, the domain of the test's groups. */
+static void user(const char *id, const char *guid, int in_forest)
+{
+	user_of(id, guid, in_forest ? "DC=test,DC=example" : NULL);
 }
 
 static void member(gb_cloud_group *g, gb_object_kind k, const char *id)
@@ -526,7 +534,8 @@ Test(provision, authoritative_removes_and_additive_keeps)
 	gb_plan *p;
 	const gb_op *rm;
 
-	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", (void *)1, NULL); /* a user added by hand */
+	/* a user added by hand */
+	gb_map_set(forest_users, "99999999-0000-0000-0000-000000000009", "DC=test,DC=example", NULL);
 	sales_with_u1("11111111-1111-1111-1111-111111111111", "99999999-0000-0000-0000-000000000009");
 	p = plan();
 	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
@@ -720,7 +729,7 @@ Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_pla
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
 	gb_ad_group *a = provisioned("Parent", "p1", 1);
-	gb_map *earlier;
+	gb_map *earlier, *types;
 	gb_plan *p;
 
 	a->display_name = "Parent";
@@ -728,11 +737,17 @@ Test(provision, groups_provisioned_earlier_stay_referenced_in_an_incremental_pla
 	gb_ad_group_add_member(a, "dddddddd-0000-0000-0000-000000000001", NULL);
 	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
 	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(types, "c1", "-2147483640", NULL); /* universal, as AD holds it */
 	in.provisioned = earlier;
+	in.provisioned_types = types;
 	p = plan();
 	cr_assert_eq(p->nops, 0, "the nested reference is neither re-added nor removed");
 	cr_assert_null(find_note(p, "group-not-in-scope", "c1"));
+	cr_assert_null(find_note(p, "group-scope", "c1"));
+	in.provisioned = in.provisioned_types = NULL;
 	gb_map_free(earlier);
+	gb_map_free(types);
 }
 
 Test(provision, a_cn_left_escaped_by_the_published_expression_is_not_a_rename)
@@ -903,4 +918,202 @@ Test(provision, two_live_groups_with_one_anchor_are_reported_never_picked)
 	}
 	in.ad_anchor_dups = NULL;
 	gb_map_free(dups);
+}
+
+/* --- AD's scope rules for members (issue 16) --- */
+
+#define GT_GLOBAL "-2147483646"
+#define GT_LOCAL "-2147483644"
+#define GT_UNIVERSAL "-2147483640"
+#define U_SAME "11111111-1111-1111-1111-111111111111"
+#define U_SIBLING "22222222-2222-2222-2222-222222222222"
+
+/* Cloud group g1 "Sales" in scope, matched to its AD group in DC=test,DC=example, with two forest users as members:
+ * u1 of the group's own domain and u2 of the sibling domain DC=emea,DC=example. */
+static gb_ad_group *sales_with_two_domains(void)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
+
+	a->display_name = "Sales";
+	user_of("u1", U_SAME, "DC=test,DC=example");
+	user_of("u2", U_SIBLING, "dc=EMEA,dc=Example");
+	member(g, GB_KIND_USER, "u1");
+	member(g, GB_KIND_USER, "u2");
+	return a;
+}
+
+Test(provision, a_group_that_stays_global_holds_no_user_of_another_domain)
+{
+	gb_ad_group *a = sales_with_two_domains();
+	const gb_op *add, *rm;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* global, and a member of the global group Outer: AD refuses to make it universal */
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	p = plan();
+	cr_assert_not_null(group_note(p, "cannot-be-universal", "g1"));
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_not_null(add, "the user of the group's own domain is added");
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=" U_SAME ">"));
+	n = find_note(p, "group-scope", "u2");
+	cr_assert_not_null(n, "the user of the sibling domain is skipped");
+	cr_assert_eq(n->kind, GB_NOTE_MEMBER_SKIPPED);
+	cr_assert(strstr(n->message, "EMEA.Example") && strstr(n->message, "test.example"), "%s", n->message);
+	cr_assert(strstr(n->message, "CN=Outer"), "it says why the group stays global: %s", n->message);
+	cr_assert_null(find_note(p, "group-scope", "u1"));
+
+	/* domains are compared as AD compares DNs: a user whose DN spells the group's domain otherwise is added */
+	user_of("u3", "33333333-3333-3333-3333-333333333333", "dc=TEST, dc=Example");
+	member(&groups[0], GB_KIND_USER, "u3");
+	p = plan();
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert(has_value(find_op(p, GB_OP_ADD_MEMBERS, "g1"), "<GUID=33333333-3333-3333-3333-333333333333>"));
+	cr_assert_null(find_note(p, "group-scope", "u3"));
+
+	/* a reference AD already holds (Samba accepted it) is kept, even with membership = authoritative */
+	gb_ad_group_add_member(a, U_SIBLING, NULL);
+	p = plan();
+	rm = find_op(p, GB_OP_REMOVE_MEMBERS, "g1");
+	cr_assert(!has_value(rm, "<GUID=" U_SIBLING ">"), "the existing reference is not removed");
+	cr_assert_not_null(find_note(p, "group-scope", "u2"));
+}
+
+Test(provision, a_universal_or_domain_local_group_holds_users_of_every_domain_of_the_forest)
+{
+	gb_ad_group *a = sales_with_two_domains();
+	const gb_op *add;
+	gb_plan *p;
+
+	p = plan(); /* universal */
+	add = find_op(p, GB_OP_ADD_MEMBERS, "g1");
+	cr_assert_not_null(add);
+	cr_assert_eq(add->nvalues, 2, "both users are added");
+	cr_assert_null(find_note(p, "group-scope", NULL));
+
+	/* a global group that may become universal: it is made universal, and holds both */
+	a->group_type = (long)(int)0x80000002u;
+	p = plan();
+	cr_assert_null(group_note(p, "cannot-be-universal", "g1"));
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert_null(find_note(p, "group-scope", NULL));
+
+	/* a domain local group that stays domain local (a foreign principal) holds users of any domain of the forest */
+	a->group_type = (long)(int)0x80000004u;
+	a->nforeign = 1;
+	p = plan();
+	cr_assert_not_null(group_note(p, "cannot-be-universal", "g1"));
+	cr_assert_eq(find_op(p, GB_OP_ADD_MEMBERS, "g1")->nvalues, 2);
+	cr_assert_null(find_note(p, "group-scope", NULL));
+}
+
+Test(provision, a_user_whose_domain_is_not_known_is_not_added_to_a_group_that_stays_global)
+{
+	gb_cloud_group *g = cloud_group("g1", "Sales", 1);
+	gb_ad_group *a = provisioned("Sales", "g1", 1);
+	gb_plan *p;
+
+	a->display_name = "Sales";
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	user_of("u1", U_SAME, ""); /* found without its DN */
+	member(g, GB_KIND_USER, "u1");
+	p = plan();
+	cr_assert_null(find_op(p, GB_OP_ADD_MEMBERS, "g1"));
+	cr_assert_not_null(find_note(p, "group-scope", "u1"));
+}
+
+/* Parent p1 (universal, in scope) nesting c1 and c2, groups provisioned by an earlier run that this (incremental)
+ * plan does not re-plan, whose groupType in AD is c1type and c2type (NULL: not known). */
+static gb_plan *parent_with_earlier_groups(const char *c1type, const char *c2type, long parent_type)
+{
+	static gb_map *earlier, *types;
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_ad_group *a = provisioned("Parent", "p1", 1);
+	gb_plan *p;
+
+	a->display_name = "Parent";
+	a->group_type = parent_type;
+	member(parent, GB_KIND_GROUP, "c1");
+	member(parent, GB_KIND_GROUP, "c2");
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	gb_map_set(earlier, "c2", "dddddddd-0000-0000-0000-000000000002", NULL);
+	if (c1type)
+		gb_map_set(types, "c1", (void *)c1type, NULL);
+	if (c2type)
+		gb_map_set(types, "c2", (void *)c2type, NULL);
+	in.provisioned = earlier;
+	in.provisioned_types = types;
+	p = plan();
+	in.provisioned = in.provisioned_types = NULL;
+	gb_map_free(earlier);
+	gb_map_free(types);
+	return p;
+}
+
+Test(provision, a_group_provisioned_earlier_is_nested_by_the_scope_ad_holds)
+{
+	const gb_op *add;
+	const gb_note *n;
+	gb_plan *p;
+
+	/* under a universal parent: the domain local c1 is refused, the universal c2 is written */
+	p = parent_with_earlier_groups(GT_LOCAL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
+	cr_assert_not_null(add);
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=dddddddd-0000-0000-0000-000000000002>"));
+	n = find_note(p, "group-scope", "c1");
+	cr_assert_not_null(n, "the domain local group is skipped");
+	cr_assert(strstr(n->message, "domain local"), "%s", n->message);
+	cr_assert_null(find_note(p, "group-scope", "c2"));
+}
+
+Test(provision, a_group_provisioned_earlier_that_is_global_may_be_nested_in_a_global_group)
+{
+	const gb_op *add;
+	gb_plan *p;
+
+	/* the parent stays global (in the global group Outer): the global c1 is written, not the universal c2 */
+	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
+	gb_ad_group *a = provisioned("Parent", "p1", 1);
+	gb_map *earlier, *types;
+
+	a->display_name = "Parent";
+	a->group_type = (long)(int)0x80000002u;
+	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
+	member(parent, GB_KIND_GROUP, "c1");
+	member(parent, GB_KIND_GROUP, "c2");
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
+	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
+	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
+	gb_map_set(earlier, "c2", "dddddddd-0000-0000-0000-000000000002", NULL);
+	gb_map_set(types, "c1", GT_GLOBAL, NULL);
+	gb_map_set(types, "c2", GT_UNIVERSAL, NULL);
+	in.provisioned = earlier;
+	in.provisioned_types = types;
+	p = plan();
+	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
+	cr_assert_not_null(add, "the global group is written into the global parent");
+	cr_assert_eq(add->nvalues, 1);
+	cr_assert(has_value(add, "<GUID=dddddddd-0000-0000-0000-000000000001>"));
+	cr_assert_not_null(find_note(p, "group-scope", "c2"));
+	in.provisioned = in.provisioned_types = NULL;
+	gb_map_free(earlier);
+	gb_map_free(types);
+}
+
+Test(provision, a_group_provisioned_earlier_whose_scope_is_not_known_is_not_written_into_a_universal_group)
+{
+	gb_plan *p;
+
+	/* c1's AD group was not found (deleted by hand, or two carry its anchor): its scope is not known */
+	p = parent_with_earlier_groups(NULL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	cr_assert_not_null(find_note(p, "group-scope", "c1"));
+	cr_assert(!has_value(find_op(p, GB_OP_ADD_MEMBERS, "p1"), "<GUID=dddddddd-0000-0000-0000-000000000001>"));
 }
