@@ -279,65 +279,37 @@ static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *ini
 	return rc;
 }
 
-typedef struct gctx {
+/* One context for both kinds of delta: exactly one of gfn and ufn is set, so that the count and the reset are
+ * written once. */
+typedef struct dctx {
 	gb_graph *g;
-	gb_graph_group_delta_fn fn;
+	gb_graph_group_delta_fn gfn;
+	gb_graph_user_delta_fn ufn;
 	void *ud;
 	gb_graph_delta_info *info;
-} gctx;
+} dctx;
 
 static int g_count(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
-	gctx *c = ud;
+	dctx *c = ud;
 
 	c->info->records++;
-	return c->fn(d, c->ud, err);
+	return c->gfn(d, c->ud, err);
+}
+
+static int u_count(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	dctx *c = ud;
+
+	c->info->records++;
+	return c->ufn(u, c->ud, err);
 }
 
 static int g_page(const json_t *page, void *ctx, char **next, char **delta, gb_error *err)
 {
-	gctx *c = ctx;
+	dctx *c = ctx;
 
 	return gb_graph_delta_parse_groups(page, c->g->ext_name, g_count, c, next, delta, err);
-}
-
-static int g_reset(void *ctx, gb_error *err)
-{
-	gctx *c = ctx;
-
-	return c->fn(NULL, c->ud, err);
-}
-
-int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
-			  gb_graph_delta_info *info, gb_error *err)
-{
-	gb_graph_delta_info local;
-	gctx c = {g, fn, ud, info ? info : &local};
-	gb_buf url;
-	int rc;
-
-	gb_buf_init(&url, 4096);
-	rc = gb_buf_printf(&url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
-			   g->ext_name ? "," : "", g->ext_name ? g->ext_name : "");
-	if (!rc)
-		rc = run_delta(g, st, GB_GRAPH_DELTA_KEY_GROUPS, gb_buf_cstr(&url), flags, g_page, g_reset, &c, c.info,
-			       err);
-	gb_buf_free(&url);
-	return rc;
-}
-
-typedef struct uctx {
-	gb_graph_user_delta_fn fn;
-	void *ud;
-	gb_graph_delta_info *info;
-} uctx;
-
-static int u_count(const gb_cloud_user *u, void *ud, gb_error *err)
-{
-	uctx *c = ud;
-
-	c->info->records++;
-	return c->fn(u, c->ud, err);
 }
 
 static int u_page(const json_t *page, void *ctx, char **next, char **delta, gb_error *err)
@@ -345,19 +317,38 @@ static int u_page(const json_t *page, void *ctx, char **next, char **delta, gb_e
 	return gb_graph_delta_parse_users(page, u_count, ctx, next, delta, err);
 }
 
-static int u_reset(void *ctx, gb_error *err)
+/* The reset is announced to the caller's callback as NULL: a full enumeration follows (graph_delta.h). */
+static int d_reset(void *ctx, gb_error *err)
 {
-	uctx *c = ctx;
+	dctx *c = ctx;
 
-	return c->fn(NULL, c->ud, err);
+	return c->gfn ? c->gfn(NULL, c->ud, err) : c->ufn(NULL, c->ud, err);
+}
+
+int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
+			  gb_graph_delta_info *info, gb_error *err)
+{
+	gb_graph_delta_info local;
+	dctx c = {g, fn, NULL, ud, info ? info : &local};
+	gb_buf url;
+	int rc;
+
+	gb_buf_init(&url, 4096);
+	rc = gb_buf_printf(&url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
+			   g->ext_name ? "," : "", g->ext_name ? g->ext_name : "");
+	if (!rc)
+		rc = run_delta(g, st, GB_GRAPH_DELTA_KEY_GROUPS, gb_buf_cstr(&url), flags, g_page, d_reset, &c, c.info,
+			       err);
+	gb_buf_free(&url);
+	return rc;
 }
 
 int gb_graph_delta_users(gb_graph *g, gb_store *st, unsigned flags, gb_graph_user_delta_fn fn, void *ud,
 			 gb_graph_delta_info *info, gb_error *err)
 {
 	gb_graph_delta_info local;
-	uctx c = {fn, ud, info ? info : &local};
+	dctx c = {g, NULL, fn, ud, info ? info : &local};
 
 	return run_delta(g, st, GB_GRAPH_DELTA_KEY_USERS, "/v1.0/users/delta?$select=" GB_GRAPH_USER_SELECT, flags,
-			 u_page, u_reset, &c, c.info, err);
+			 u_page, d_reset, &c, c.info, err);
 }
