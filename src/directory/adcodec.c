@@ -447,6 +447,16 @@ fail:
 	return rc;
 }
 
+/* Ends a function that wrote its result in b: on success (rc 0) the text becomes *out (the caller's: free()); b is
+ * freed either way. */
+static int finish(gb_buf *b, int rc, char **out, gb_error *err)
+{
+	if (!rc && !(*out = gb_buf_detach(b)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_buf_free(b);
+	return rc;
+}
+
 int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err)
 {
 	gb_buf b;
@@ -472,14 +482,7 @@ int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err)
 					    : gb_ad_dn_escape_value(a->value, a->value_len, &b, err);
 		}
 	}
-	if (rc)
-		goto out;
-	*out = gb_buf_detach(&b);
-	if (!*out)
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-out:
-	gb_buf_free(&b);
-	return rc;
+	return finish(&b, rc, out, err);
 }
 
 /* AD's value equality (gb_ad_str_equal): a fence container or a mapped container spelled "OU=ZÜRICH" where AD
@@ -599,17 +602,11 @@ int gb_ad_dn_build(const char *type, const char *value, const char *parent, char
 
 	*out = NULL;
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	if ((rc = gb_buf_puts(&b, type, err)) || (rc = gb_buf_putc(&b, '=', err)) ||
-	    (rc = gb_ad_dn_escape_value(value, strlen(value), &b, err)))
-		goto out;
-	if (parent && *parent && ((rc = gb_buf_putc(&b, ',', err)) || (rc = gb_buf_puts(&b, parent, err))))
-		goto out;
-	*out = gb_buf_detach(&b);
-	if (!*out)
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-out:
-	gb_buf_free(&b);
-	return rc;
+	if (!(rc = gb_buf_puts(&b, type, err)) && !(rc = gb_buf_putc(&b, '=', err)))
+		rc = gb_ad_dn_escape_value(value, strlen(value), &b, err);
+	if (!rc && parent && *parent && !(rc = gb_buf_putc(&b, ',', err)))
+		rc = gb_buf_puts(&b, parent, err);
+	return finish(&b, rc, out, err);
 }
 
 /* ---- extended DN ---- */
