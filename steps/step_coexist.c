@@ -334,12 +334,16 @@ typedef int (*judge_fn)(const char *export_dir, const gb_cs_export *exp, const g
 			gb_error *err);
 
 /* Both confirmations read the export the operator brought back, judge it and adopt it (the later steps judge it).
- * *exp is the caller's (gb_cs_export_free) even on failure; *id: the import number. */
+ * No export_dir: the operator attests, the runner records it as such, and *exp stays NULL. *exp is the caller's
+ * (gb_cs_export_free) even on failure; *id: the import number. */
 static int judge_and_adopt(gb_migrate_ctx *c, const char *export_dir, judge_fn judge, gb_cs_export **exp, int64_t *id,
 			   gb_error *err)
 {
-	int rc = gb_cs_import_dir(export_dir, exp, err);
+	int rc;
 
+	if (!export_dir)
+		return 0;
+	rc = gb_cs_import_dir(export_dir, exp, err);
 	if (!rc)
 		rc = judge(export_dir, *exp, gb_cs_find_rule(*exp, COEX_IN), gb_cs_find_rule(*exp, COEX_OUT), err);
 	if (!rc)
@@ -390,12 +394,9 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 {
 	gb_cs_export *exp = NULL;
 	int64_t id = 0;
-	int rc;
+	int rc = judge_and_adopt(c, export_dir, in_place, &exp, &id, err);
 
-	if (!export_dir)
-		return 0; /* attested: the runner records it as such */
-	rc = judge_and_adopt(c, export_dir, in_place, &exp, &id, err);
-	if (!rc)
+	if (!rc && exp)
 		fprintf(c->out,
 		        "verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
 		        "recorded as import %lld: the later steps judge this export\n",
@@ -430,12 +431,9 @@ int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, 
 {
 	gb_cs_export *exp = NULL;
 	int64_t id = 0;
-	int rc;
+	int rc = judge_and_adopt(c, export_dir, removed, &exp, &id, err);
 
-	if (!export_dir)
-		return 0; /* attested: the runner records it as such */
-	rc = judge_and_adopt(c, export_dir, removed, &exp, &id, err);
-	if (!rc) {
+	if (!rc && exp) {
 		snprintf(c->confirmed, sizeof(c->confirmed),
 		         "rolled back: verified from the export given, neither coexistence rule is left%s",
 		         exp->staging_mode == GB_CS_YES ? " (staging mode still on)" : "");
