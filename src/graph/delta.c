@@ -64,8 +64,9 @@ static bool record_complete(const json_t *item)
 	return true;
 }
 
-int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_graph_group_delta_fn fn, void *ud,
-				char **next_link, char **delta_link, gb_error *err)
+/* The loop over a delta page: each record to one(), then the page's links. */
+static int each_record(const json_t *page, int (*one)(const json_t *item, void *ctx, gb_error *err), void *ctx,
+		       char **next_link, char **delta_link, gb_error *err)
 {
 	json_t *value = json_object_get(page, "value"), *item;
 	size_t i;
@@ -75,71 +76,76 @@ int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_gra
 	if (!json_is_array(value))
 		return gb_error_set(err, GB_EPARSE, "a delta page has no \"value\" array");
 	json_array_foreach(value, i, item) {
-		gb_graph_group_delta d;
-		json_t *md, *m;
-		size_t j;
-
-		memset(&d, 0, sizeof(d));
-		rc = gb_graph_group_from_json(item, ext_name, &d.group, err);
-		if (rc)
-			return rc;
-		d.complete = record_complete(item);
-		md = json_object_get(item, "members@delta");
-		d.members_delta = md != NULL;
-		if (md && !json_is_array(md)) {
-			rc = gb_error_set(err, GB_EPARSE, "group %s: members@delta is not an array", d.group.id);
-			goto next;
-		}
-		json_array_foreach(md, j, m) {
-			gb_member_ref r;
-
-			rc = gb_graph_member_from_json(m, &r, err);
-			if (rc) {
-				gb_error_prefix(err, "group %s: members@delta", d.group.id);
-				goto next;
-			}
-			if (json_object_get(m, "@removed"))
-				rc = push_ref(&d.removed, &d.nremoved, &r, err);
-			else
-				rc = push_ref(&d.added, &d.nadded, &r, err);
-			if (rc) {
-				free(r.id);
-				goto next;
-			}
-		}
-		rc = fn(&d, ud, err);
-	next:
-		gb_cloud_group_clear(&d.group);
-		free_refs(d.added, d.nadded);
-		free_refs(d.removed, d.nremoved);
-		if (rc)
+		if ((rc = one(item, ctx, err)))
 			return rc;
 	}
 	return take_links(page, next_link, delta_link, err);
 }
 
+typedef struct group_cb {
+	const char *ext_name;
+	gb_graph_group_delta_fn fn;
+	void *ud;
+} group_cb;
+
+static int group_record(const json_t *item, void *ctx, gb_error *err)
+{
+	const group_cb *cb = ctx;
+	gb_graph_group_delta d;
+	json_t *md, *m;
+	size_t j;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = gb_graph_group_from_json(item, cb->ext_name, &d.group, err);
+	if (rc)
+		return rc;
+	d.complete = record_complete(item);
+	md = json_object_get(item, "members@delta");
+	d.members_delta = md != NULL;
+	if (md && !json_is_array(md)) {
+		rc = gb_error_set(err, GB_EPARSE, "group %s: members@delta is not an array", d.group.id);
+		goto out;
+	}
+	json_array_foreach(md, j, m) {
+		gb_member_ref r;
+
+		rc = gb_graph_member_from_json(m, &r, err);
+		if (rc) {
+			gb_error_prefix(err, "group %s: members@delta", d.group.id);
+			goto out;
+		}
+		if (json_object_get(m, "@removed"))
+			rc = push_ref(&d.removed, &d.nremoved, &r, err);
+		else
+			rc = push_ref(&d.added, &d.nadded, &r, err);
+		if (rc) {
+			free(r.id);
+			goto out;
+		}
+	}
+	rc = cb->fn(&d, cb->ud, err);
+out:
+	gb_cloud_group_clear(&d.group);
+	free_refs(d.added, d.nadded);
+	free_refs(d.removed, d.nremoved);
+	return rc;
+}
+
+int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_graph_group_delta_fn fn, void *ud,
+				char **next_link, char **delta_link, gb_error *err)
+{
+	group_cb cb = {ext_name, fn, ud};
+
+	return each_record(page, group_record, &cb, next_link, delta_link, err);
+}
+
 int gb_graph_delta_parse_users(const json_t *page, gb_graph_user_delta_fn fn, void *ud, char **next_link,
 			       char **delta_link, gb_error *err)
 {
-	json_t *value = json_object_get(page, "value"), *item;
-	size_t i;
-	int rc;
+	gb_graph__user_cb cb = {fn, ud};
 
-	*next_link = *delta_link = NULL;
-	if (!json_is_array(value))
-		return gb_error_set(err, GB_EPARSE, "a delta page has no \"value\" array");
-	json_array_foreach(value, i, item) {
-		gb_cloud_user u;
-
-		rc = gb_graph_user_from_json(item, &u, err);
-		if (rc)
-			return rc;
-		rc = fn(&u, ud, err);
-		gb_cloud_user_clear(&u);
-		if (rc)
-			return rc;
-	}
-	return take_links(page, next_link, delta_link, err);
+	return each_record(page, gb_graph__on_user, &cb, next_link, delta_link, err);
 }
 
 bool gb_graph_delta_is_expired(long status, const char *body, size_t len)
