@@ -195,6 +195,15 @@ static int load_state(gb_store *st, const char *name, step_row *row, gb_error *e
 	return 0;
 }
 
+/* The step the operator named, for confirm and rollback, and its state: GB_EINVAL when no step has that name. */
+static int named_step(gb_migrate_ctx *c, const char *name, const gb_step **s, step_row *row, gb_error *err)
+{
+	*s = gb_migrate_find_step(name);
+	if (!*s)
+		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
+	return load_state(c->st, name, row, err);
+}
+
 static int write_state(gb_store *st, const char *name, gb_step_state state, const char *detail, gb_error *err)
 {
 	sqlite3_stmt *s;
@@ -606,13 +615,10 @@ static int confirm_rollback(gb_migrate_ctx *c, const gb_step *s, const char *evi
 
 int gb_migrate_confirm(gb_migrate_ctx *c, const char *name, const char *evidence, gb_error *err)
 {
-	const gb_step *s = gb_migrate_find_step(name);
+	const gb_step *s;
 	step_row row;
-	int rc;
+	int rc = named_step(c, name, &s, &row, err);
 
-	if (!s)
-		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
-	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
 	if (row.state == GB_STEP_ROLLING_BACK)
@@ -736,14 +742,11 @@ static int rollback_apply(gb_migrate_ctx *c, const gb_step *s, size_t *n, gb_err
 
 int gb_migrate_rollback(gb_migrate_ctx *c, const char *name, gb_error *err)
 {
-	const gb_step *s = gb_migrate_find_step(name);
+	const gb_step *s;
 	step_row row;
 	size_t n = 0, forget = 0;
-	int rc;
+	int rc = named_step(c, name, &s, &row, err);
 
-	if (!s)
-		return gb_error_set(err, GB_EINVAL, "no step named %s", name);
-	rc = load_state(c->st, name, &row, err);
 	if (rc)
 		return rc;
 	if (row.state != GB_STEP_DONE && row.state != GB_STEP_WAITING && row.state != GB_STEP_FAILED &&

@@ -328,33 +328,36 @@ static int adopt(gb_migrate_ctx *c, gb_cs_export *exp, int64_t *id, gb_error *er
 	return rc ? rc : gb_cs_save(c->st, exp, id, err);
 }
 
-/* The export the operator brought back, and its two coexistence rules (NULL where missing). *exp:
- * gb_cs_export_free. */
-static int read_export(const char *export_dir, gb_cs_export **exp, const gb_cs_rule **rin, const gb_cs_rule **rout,
-		       gb_error *err)
-{
-	int rc = gb_cs_import_dir(export_dir, exp, err);
+/* What each confirmation requires of the export: err set (and its code returned) when the export does not show it.
+ * rin and rout are the export's two coexistence rules, NULL where missing. */
+typedef int (*judge_fn)(const char *export_dir, const gb_cs_export *exp, const gb_cs_rule *rin, const gb_cs_rule *rout,
+			gb_error *err);
 
-	if (rc)
-		return rc;
-	*rin = gb_cs_find_rule(*exp, COEX_IN);
-	*rout = gb_cs_find_rule(*exp, COEX_OUT);
-	return 0;
-}
-
-int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
+/* Both confirmations read the export the operator brought back, judge it and adopt it (the later steps judge it).
+ * No export_dir: the operator attests, the runner records it as such, and *exp stays NULL. *exp is the caller's
+ * (gb_cs_export_free) even on failure; *id: the import number. */
+static int judge_and_adopt(gb_migrate_ctx *c, const char *export_dir, judge_fn judge, gb_cs_export **exp, int64_t *id,
+			   gb_error *err)
 {
-	gb_cs_export *exp = NULL;
-	const gb_cs_rule *rin, *rout;
-	int64_t id = 0;
-	gb_buf why;
 	int rc;
 
 	if (!export_dir)
-		return 0; /* attested: the runner records it as such */
-	rc = read_export(export_dir, &exp, &rin, &rout, err);
-	if (rc)
-		return rc;
+		return 0;
+	rc = gb_cs_import_dir(export_dir, exp, err);
+	if (!rc)
+		rc = judge(export_dir, *exp, gb_cs_find_rule(*exp, COEX_IN), gb_cs_find_rule(*exp, COEX_OUT), err);
+	if (!rc)
+		rc = adopt(c, *exp, id, err);
+	return rc;
+}
+
+/* The coexistence in place: both rules present and enabled, staging mode on. */
+static int in_place(const char *export_dir, const gb_cs_export *exp, const gb_cs_rule *rin, const gb_cs_rule *rout,
+		    gb_error *err)
+{
+	gb_buf why;
+	int rc = 0;
+
 	gb_buf_init(&why, 4096);
 	if (!rin)
 		gb_buf_puts(&why, "; the inbound coexistence rule " COEX_IN " is missing", NULL);
@@ -369,14 +372,35 @@ int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error 
 	if (why.len)
 		rc = gb_error_set(err, GB_ECONFLICT, "the export %s does not show the coexistence in place%s", export_dir,
 				  gb_buf_cstr(&why));
-	if (!rc)
-		rc = adopt(c, exp, &id, err);
-	if (!rc)
+	gb_buf_free(&why);
+	return rc;
+}
+
+/* The coexistence rolled back: neither rule left. */
+static int removed(const char *export_dir, const gb_cs_export *exp, const gb_cs_rule *rin, const gb_cs_rule *rout,
+		   gb_error *err)
+{
+	(void)exp;
+	if (rin || rout)
+		return gb_error_set(err, GB_ECONFLICT,
+		                    "the export %s still holds the %s%s%s coexistence rule%s; run "
+		                    "connect-sync-coexistence-rollback.ps1 on the server it came from, and export again",
+		                    export_dir, rin ? "inbound " COEX_IN : "", rin && rout ? " and the " : "",
+		                    rout ? "outbound " COEX_OUT : "", rin && rout ? "s" : "");
+	return 0;
+}
+
+int gb_step_coexist_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
+{
+	gb_cs_export *exp = NULL;
+	int64_t id = 0;
+	int rc = judge_and_adopt(c, export_dir, in_place, &exp, &id, err);
+
+	if (!rc && exp)
 		fprintf(c->out,
 		        "verified from %s: both coexistence rules are present and enabled, staging mode is on\n"
 		        "recorded as import %lld: the later steps judge this export\n",
 		        export_dir, (long long)id);
-	gb_buf_free(&why);
 	gb_cs_export_free(exp);
 	return rc;
 }
@@ -406,24 +430,10 @@ int gb_step_coexist_rollback_script(gb_migrate_ctx *c, gb_error *err)
 int gb_step_coexist_rollback_confirm(gb_migrate_ctx *c, const char *export_dir, gb_error *err)
 {
 	gb_cs_export *exp = NULL;
-	const gb_cs_rule *rin, *rout;
 	int64_t id = 0;
-	int rc;
+	int rc = judge_and_adopt(c, export_dir, removed, &exp, &id, err);
 
-	if (!export_dir)
-		return 0; /* attested: the runner records it as such */
-	rc = read_export(export_dir, &exp, &rin, &rout, err);
-	if (rc)
-		return rc;
-	if (rin || rout)
-		rc = gb_error_set(err, GB_ECONFLICT,
-		                  "the export %s still holds the %s%s%s coexistence rule%s; run "
-		                  "connect-sync-coexistence-rollback.ps1 on the server it came from, and export again",
-		                  export_dir, rin ? "inbound " COEX_IN : "", rin && rout ? " and the " : "",
-		                  rout ? "outbound " COEX_OUT : "", rin && rout ? "s" : "");
-	if (!rc)
-		rc = adopt(c, exp, &id, err);
-	if (!rc) {
+	if (!rc && exp) {
 		snprintf(c->confirmed, sizeof(c->confirmed),
 		         "rolled back: verified from the export given, neither coexistence rule is left%s",
 		         exp->staging_mode == GB_CS_YES ? " (staging mode still on)" : "");

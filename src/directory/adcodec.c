@@ -177,64 +177,77 @@ bad:
  * the five bytes RFC 4515 requires escaped). Compared on the 429 inputs of a three-minute fuzz_adcodec run
  * (2026-12), the two differed on 222; the filters AD is sent and the audit trail shows would all change. */
 
-int gb_ad_dn_escape_value(const char *value, size_t n, gb_buf *out, gb_error *err)
+/* How one byte is written: as it is, as a `\` pair, or as `\` and two hex digits (upper or lower case). */
+enum { AS_IS, PAIR, HEX_UPPER, HEX_LOWER };
+
+/* The one escaping loop: how() decides each byte (i and n are its place, for the RFC 4514 rules at either end). */
+static int escape(const unsigned char *value, size_t n, int (*how)(unsigned char c, size_t i, size_t n), gb_buf *out,
+		  gb_error *err)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)value[i];
-		char hex[4];
+		unsigned char c = value[i];
+		char enc[4] = {'\\', (char)c};
+		size_t len = 2;
 
-		if (c < 0x20 || c == 0x7f) {
-			snprintf(hex, sizeof hex, "\\%02X", c);
-			rc = gb_buf_append(out, hex, 3, err);
-		} else if (strchr("\"+,;<>\\=", c) || (i == 0 && (c == '#' || c == ' ')) || (i == n - 1 && c == ' ')) {
-			char pair[2] = {'\\', (char)c};
-			rc = gb_buf_append(out, pair, 2, err);
-		} else {
-			rc = gb_buf_putc(out, (char)c, err);
+		switch (how(c, i, n)) {
+		case HEX_UPPER:
+			len = (size_t)snprintf(enc, sizeof enc, "\\%02X", c);
+			break;
+		case HEX_LOWER:
+			len = (size_t)snprintf(enc, sizeof enc, "\\%02x", c);
+			break;
+		case PAIR:
+			break;
+		default:
+			enc[0] = (char)c;
+			len = 1;
 		}
-		if (rc)
+		if ((rc = gb_buf_append(out, enc, len, err)))
 			return rc;
 	}
 	return 0;
+}
+
+static int dn_how(unsigned char c, size_t i, size_t n)
+{
+	if (c < 0x20 || c == 0x7f)
+		return HEX_UPPER;
+	if (strchr("\"+,;<>\\=", c) || (i == 0 && (c == '#' || c == ' ')) || (i == n - 1 && c == ' '))
+		return PAIR;
+	return AS_IS;
+}
+
+static int filter_how(unsigned char c, size_t i, size_t n)
+{
+	(void)i;
+	(void)n;
+	return c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0' ? HEX_LOWER : AS_IS;
+}
+
+static int binary_how(unsigned char c, size_t i, size_t n)
+{
+	(void)c;
+	(void)i;
+	(void)n;
+	return HEX_LOWER;
+}
+
+int gb_ad_dn_escape_value(const char *value, size_t n, gb_buf *out, gb_error *err)
+{
+	return escape((const unsigned char *)value, n, dn_how, out, err);
 }
 
 int gb_ad_filter_escape(const char *value, size_t n, gb_buf *out, gb_error *err)
 {
-	size_t i;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)value[i];
-		char hex[4];
-
-		if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-			snprintf(hex, sizeof hex, "\\%02x", c);
-			rc = gb_buf_append(out, hex, 3, err);
-		} else {
-			rc = gb_buf_putc(out, (char)c, err);
-		}
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return escape((const unsigned char *)value, n, filter_how, out, err);
 }
 
 int gb_ad_filter_escape_binary(const unsigned char *value, size_t n, gb_buf *out, gb_error *err)
 {
-	size_t i;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		char hex[4];
-
-		snprintf(hex, sizeof hex, "\\%02x", value[i]);
-		if ((rc = gb_buf_append(out, hex, 3, err)))
-			return rc;
-	}
-	return 0;
+	return escape(value, n, binary_how, out, err);
 }
 
 /* ---- DN parsing ----
@@ -434,6 +447,16 @@ fail:
 	return rc;
 }
 
+/* Ends a function that wrote its result in b: on success (rc 0) the text becomes *out (the caller's: free()); b is
+ * freed either way. */
+static int finish(gb_buf *b, int rc, char **out, gb_error *err)
+{
+	if (!rc && !(*out = gb_buf_detach(b)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_buf_free(b);
+	return rc;
+}
+
 int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err)
 {
 	gb_buf b;
@@ -459,14 +482,7 @@ int gb_ad_dn_format(const gb_ad_dn *dn, char **out, gb_error *err)
 					    : gb_ad_dn_escape_value(a->value, a->value_len, &b, err);
 		}
 	}
-	if (rc)
-		goto out;
-	*out = gb_buf_detach(&b);
-	if (!*out)
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-out:
-	gb_buf_free(&b);
-	return rc;
+	return finish(&b, rc, out, err);
 }
 
 /* AD's value equality (gb_ad_str_equal): a fence container or a mapped container spelled "OU=ZÜRICH" where AD
@@ -617,17 +633,11 @@ int gb_ad_dn_build(const char *type, const char *value, const char *parent, char
 
 	*out = NULL;
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
-	if ((rc = gb_buf_puts(&b, type, err)) || (rc = gb_buf_putc(&b, '=', err)) ||
-	    (rc = gb_ad_dn_escape_value(value, strlen(value), &b, err)))
-		goto out;
-	if (parent && *parent && ((rc = gb_buf_putc(&b, ',', err)) || (rc = gb_buf_puts(&b, parent, err))))
-		goto out;
-	*out = gb_buf_detach(&b);
-	if (!*out)
-		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-out:
-	gb_buf_free(&b);
-	return rc;
+	if (!(rc = gb_buf_puts(&b, type, err)) && !(rc = gb_buf_putc(&b, '=', err)))
+		rc = gb_ad_dn_escape_value(value, strlen(value), &b, err);
+	if (!rc && parent && *parent && !(rc = gb_buf_putc(&b, ',', err)))
+		rc = gb_buf_puts(&b, parent, err);
+	return finish(&b, rc, out, err);
 }
 
 /* ---- extended DN ---- */

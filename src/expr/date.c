@@ -530,7 +530,8 @@ static int out_date(ctx *c, const node *n, int64_t secs, int32_t ticks, val *out
 	return gb_expr__sb_done(c, n, &b, out);
 }
 
-int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
+/* The functions of one date (argument 0): a null date gives a null result, else of(date). */
+static int of_date(ctx *c, const node *n, val *out, int (*of)(ctx *c, const node *n, const dt *d, val *out))
 {
 	bool isnull;
 	dt d;
@@ -540,7 +541,17 @@ int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
 		return rc;
 	if (isnull)
 		return gb_expr__set_null(out);
-	return out_date(c, n, to_epoch(&d), d.ticks, out);
+	return of(c, n, &d, out);
+}
+
+static int cdate_of(ctx *c, const node *n, const dt *d, val *out)
+{
+	return out_date(c, n, to_epoch(d), d->ticks, out);
+}
+
+int gb_expr__fn_cdate(ctx *c, const node *n, val *out)
+{
+	return of_date(c, n, out, cdate_of);
 }
 
 int gb_expr__fn_now(ctx *c, const node *n, val *out)
@@ -654,22 +665,19 @@ int gb_expr__fn_datefromnum(ctx *c, const node *n, val *out)
 	return out_date(c, n, k / TICKS_PER_SEC - EPOCH_1601, (int32_t)(k % TICKS_PER_SEC), out);
 }
 
-int gb_expr__fn_numfromdate(ctx *c, const node *n, val *out)
+static int numfromdate_of(ctx *c, const node *n, const dt *d, val *out)
 {
-	bool isnull;
-	int64_t secs;
-	dt d;
-	int rc;
+	int64_t secs = to_epoch(d) + EPOCH_1601;
 
-	if ((rc = arg_date(c, n, 0, &d, &isnull)) < 0)
-		return rc;
-	if (isnull)
-		return gb_expr__set_null(out);
-	secs = to_epoch(&d) + EPOCH_1601;
 	if (secs < 0)
 		return gb_expr__err(c, n, GB_EINVAL, "NumFromDate: the date is before 1601");
-	gb_expr__set_int(out, secs * TICKS_PER_SEC + d.ticks);
+	gb_expr__set_int(out, secs * TICKS_PER_SEC + d->ticks);
 	return 0;
+}
+
+int gb_expr__fn_numfromdate(ctx *c, const node *n, val *out)
+{
+	return of_date(c, n, out, numfromdate_of);
 }
 
 int gb_expr__fn_formatdatetime(ctx *c, const node *n, val *out)

@@ -64,8 +64,9 @@ static bool record_complete(const json_t *item)
 	return true;
 }
 
-int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_graph_group_delta_fn fn, void *ud,
-				char **next_link, char **delta_link, gb_error *err)
+/* The loop over a delta page: each record to one(), then the page's links. */
+static int each_record(const json_t *page, int (*one)(const json_t *item, void *ctx, gb_error *err), void *ctx,
+		       char **next_link, char **delta_link, gb_error *err)
 {
 	json_t *value = json_object_get(page, "value"), *item;
 	size_t i;
@@ -75,71 +76,76 @@ int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_gra
 	if (!json_is_array(value))
 		return gb_error_set(err, GB_EPARSE, "a delta page has no \"value\" array");
 	json_array_foreach(value, i, item) {
-		gb_graph_group_delta d;
-		json_t *md, *m;
-		size_t j;
-
-		memset(&d, 0, sizeof(d));
-		rc = gb_graph_group_from_json(item, ext_name, &d.group, err);
-		if (rc)
-			return rc;
-		d.complete = record_complete(item);
-		md = json_object_get(item, "members@delta");
-		d.members_delta = md != NULL;
-		if (md && !json_is_array(md)) {
-			rc = gb_error_set(err, GB_EPARSE, "group %s: members@delta is not an array", d.group.id);
-			goto next;
-		}
-		json_array_foreach(md, j, m) {
-			gb_member_ref r;
-
-			rc = gb_graph_member_from_json(m, &r, err);
-			if (rc) {
-				gb_error_prefix(err, "group %s: members@delta", d.group.id);
-				goto next;
-			}
-			if (json_object_get(m, "@removed"))
-				rc = push_ref(&d.removed, &d.nremoved, &r, err);
-			else
-				rc = push_ref(&d.added, &d.nadded, &r, err);
-			if (rc) {
-				free(r.id);
-				goto next;
-			}
-		}
-		rc = fn(&d, ud, err);
-	next:
-		gb_cloud_group_clear(&d.group);
-		free_refs(d.added, d.nadded);
-		free_refs(d.removed, d.nremoved);
-		if (rc)
+		if ((rc = one(item, ctx, err)))
 			return rc;
 	}
 	return take_links(page, next_link, delta_link, err);
 }
 
+typedef struct group_cb {
+	const char *ext_name;
+	gb_graph_group_delta_fn fn;
+	void *ud;
+} group_cb;
+
+static int group_record(const json_t *item, void *ctx, gb_error *err)
+{
+	const group_cb *cb = ctx;
+	gb_graph_group_delta d;
+	json_t *md, *m;
+	size_t j;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = gb_graph_group_from_json(item, cb->ext_name, &d.group, err);
+	if (rc)
+		return rc;
+	d.complete = record_complete(item);
+	md = json_object_get(item, "members@delta");
+	d.members_delta = md != NULL;
+	if (md && !json_is_array(md)) {
+		rc = gb_error_set(err, GB_EPARSE, "group %s: members@delta is not an array", d.group.id);
+		goto out;
+	}
+	json_array_foreach(md, j, m) {
+		gb_member_ref r;
+
+		rc = gb_graph_member_from_json(m, &r, err);
+		if (rc) {
+			gb_error_prefix(err, "group %s: members@delta", d.group.id);
+			goto out;
+		}
+		if (json_object_get(m, "@removed"))
+			rc = push_ref(&d.removed, &d.nremoved, &r, err);
+		else
+			rc = push_ref(&d.added, &d.nadded, &r, err);
+		if (rc) {
+			free(r.id);
+			goto out;
+		}
+	}
+	rc = cb->fn(&d, cb->ud, err);
+out:
+	gb_cloud_group_clear(&d.group);
+	free_refs(d.added, d.nadded);
+	free_refs(d.removed, d.nremoved);
+	return rc;
+}
+
+int gb_graph_delta_parse_groups(const json_t *page, const char *ext_name, gb_graph_group_delta_fn fn, void *ud,
+				char **next_link, char **delta_link, gb_error *err)
+{
+	group_cb cb = {ext_name, fn, ud};
+
+	return each_record(page, group_record, &cb, next_link, delta_link, err);
+}
+
 int gb_graph_delta_parse_users(const json_t *page, gb_graph_user_delta_fn fn, void *ud, char **next_link,
 			       char **delta_link, gb_error *err)
 {
-	json_t *value = json_object_get(page, "value"), *item;
-	size_t i;
-	int rc;
+	gb_graph__user_cb cb = {fn, ud};
 
-	*next_link = *delta_link = NULL;
-	if (!json_is_array(value))
-		return gb_error_set(err, GB_EPARSE, "a delta page has no \"value\" array");
-	json_array_foreach(value, i, item) {
-		gb_cloud_user u;
-
-		rc = gb_graph_user_from_json(item, &u, err);
-		if (rc)
-			return rc;
-		rc = fn(&u, ud, err);
-		gb_cloud_user_clear(&u);
-		if (rc)
-			return rc;
-	}
-	return take_links(page, next_link, delta_link, err);
+	return each_record(page, gb_graph__on_user, &cb, next_link, delta_link, err);
 }
 
 bool gb_graph_delta_is_expired(long status, const char *body, size_t len)
@@ -279,65 +285,37 @@ static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *ini
 	return rc;
 }
 
-typedef struct gctx {
+/* One context for both kinds of delta: exactly one of gfn and ufn is set, so that the count and the reset are
+ * written once. */
+typedef struct dctx {
 	gb_graph *g;
-	gb_graph_group_delta_fn fn;
+	gb_graph_group_delta_fn gfn;
+	gb_graph_user_delta_fn ufn;
 	void *ud;
 	gb_graph_delta_info *info;
-} gctx;
+} dctx;
 
 static int g_count(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
-	gctx *c = ud;
+	dctx *c = ud;
 
 	c->info->records++;
-	return c->fn(d, c->ud, err);
+	return c->gfn(d, c->ud, err);
+}
+
+static int u_count(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	dctx *c = ud;
+
+	c->info->records++;
+	return c->ufn(u, c->ud, err);
 }
 
 static int g_page(const json_t *page, void *ctx, char **next, char **delta, gb_error *err)
 {
-	gctx *c = ctx;
+	dctx *c = ctx;
 
 	return gb_graph_delta_parse_groups(page, c->g->ext_name, g_count, c, next, delta, err);
-}
-
-static int g_reset(void *ctx, gb_error *err)
-{
-	gctx *c = ctx;
-
-	return c->fn(NULL, c->ud, err);
-}
-
-int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
-			  gb_graph_delta_info *info, gb_error *err)
-{
-	gb_graph_delta_info local;
-	gctx c = {g, fn, ud, info ? info : &local};
-	gb_buf url;
-	int rc;
-
-	gb_buf_init(&url, 4096);
-	rc = gb_buf_printf(&url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
-			   g->ext_name ? "," : "", g->ext_name ? g->ext_name : "");
-	if (!rc)
-		rc = run_delta(g, st, GB_GRAPH_DELTA_KEY_GROUPS, gb_buf_cstr(&url), flags, g_page, g_reset, &c, c.info,
-			       err);
-	gb_buf_free(&url);
-	return rc;
-}
-
-typedef struct uctx {
-	gb_graph_user_delta_fn fn;
-	void *ud;
-	gb_graph_delta_info *info;
-} uctx;
-
-static int u_count(const gb_cloud_user *u, void *ud, gb_error *err)
-{
-	uctx *c = ud;
-
-	c->info->records++;
-	return c->fn(u, c->ud, err);
 }
 
 static int u_page(const json_t *page, void *ctx, char **next, char **delta, gb_error *err)
@@ -345,19 +323,38 @@ static int u_page(const json_t *page, void *ctx, char **next, char **delta, gb_e
 	return gb_graph_delta_parse_users(page, u_count, ctx, next, delta, err);
 }
 
-static int u_reset(void *ctx, gb_error *err)
+/* The reset is announced to the caller's callback as NULL: a full enumeration follows (graph_delta.h). */
+static int d_reset(void *ctx, gb_error *err)
 {
-	uctx *c = ctx;
+	dctx *c = ctx;
 
-	return c->fn(NULL, c->ud, err);
+	return c->gfn ? c->gfn(NULL, c->ud, err) : c->ufn(NULL, c->ud, err);
+}
+
+int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
+			  gb_graph_delta_info *info, gb_error *err)
+{
+	gb_graph_delta_info local;
+	dctx c = {g, fn, NULL, ud, info ? info : &local};
+	gb_buf url;
+	int rc;
+
+	gb_buf_init(&url, 4096);
+	rc = gb_buf_printf(&url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
+			   g->ext_name ? "," : "", g->ext_name ? g->ext_name : "");
+	if (!rc)
+		rc = run_delta(g, st, GB_GRAPH_DELTA_KEY_GROUPS, gb_buf_cstr(&url), flags, g_page, d_reset, &c, c.info,
+			       err);
+	gb_buf_free(&url);
+	return rc;
 }
 
 int gb_graph_delta_users(gb_graph *g, gb_store *st, unsigned flags, gb_graph_user_delta_fn fn, void *ud,
 			 gb_graph_delta_info *info, gb_error *err)
 {
 	gb_graph_delta_info local;
-	uctx c = {fn, ud, info ? info : &local};
+	dctx c = {g, NULL, fn, ud, info ? info : &local};
 
 	return run_delta(g, st, GB_GRAPH_DELTA_KEY_USERS, "/v1.0/users/delta?$select=" GB_GRAPH_USER_SELECT, flags,
-			 u_page, u_reset, &c, c.info, err);
+			 u_page, d_reset, &c, c.info, err);
 }

@@ -296,5 +296,12 @@ const char *gb_graph__str(const json_t *o, const char *key);
 int gb_graph__dupstr(char **dst, const json_t *o, const char *key);
 /* GB_EINVAL naming what when id is NULL or empty, else 0. */
 int gb_graph__require_id(const char *what, const char *id, gb_error *err);
+/* A user record of a listing or a delta page, parsed and handed to cb->fn (ud is a gb_graph__user_cb): the error
+ * of either is returned. */
+typedef struct gb_graph__user_cb {
+	gb_graph_user_fn fn;
+	void *ud;
+} gb_graph__user_cb;
+int gb_graph__on_user(const json_t *item, void *ud, gb_error *err);
 
 #endif

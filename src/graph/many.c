@@ -52,12 +52,28 @@ static void items_free(many *m)
 	free(m->items);
 }
 
-static int many_init(many *m, size_t n, gb_error *err)
+/* Also sets *failed (may be NULL) to n, nothing failed, for the paths that return before the run. */
+static int many_init(many *m, size_t n, size_t *failed, gb_error *err)
 {
+	if (failed)
+		*failed = n;
 	memset(m, 0, sizeof(*m));
 	m->n = m->limit = n;
 	m->items = calloc(n ? n : 1, sizeof(*m->items));
 	return m->items ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+/* The outcome of a run that went through: the first group that failed, if one did (its error in err, its index
+ * in *failed). */
+static int many_outcome(const many *m, size_t n, size_t *failed, gb_error *err)
+{
+	if (m->limit >= n)
+		return 0;
+	if (err)
+		*err = m->err;
+	if (failed)
+		*failed = m->limit;
+	return m->rc;
 }
 
 /* Records the failure of group i; the first in list order wins, as in a loop that stops at the first error. */
@@ -217,9 +233,7 @@ int gb_graph_read_members_many(gb_graph *g, gb_cloud_group *const *groups, size_
 	size_t i;
 	int rc;
 
-	if (failed)
-		*failed = n;
-	rc = many_init(&m, n, err);
+	rc = many_init(&m, n, failed, err);
 	if (!rc)
 		rc = gb_graph__sched_new(g, "v1.0", false, on_members, want, &m, &s, err);
 	for (i = 0; !rc && i < n; i++) {
@@ -240,13 +254,7 @@ int gb_graph_read_members_many(gb_graph *g, gb_cloud_group *const *groups, size_
 	gb_graph__sched_free(s);
 	if (!rc) {
 		members_take(&m, groups);
-		if (m.limit < n) {
-			rc = m.rc;
-			if (err)
-				*err = m.err;
-			if (failed)
-				*failed = m.limit;
-		}
+		rc = many_outcome(&m, n, failed, err);
 	}
 	items_free(&m);
 	return rc;
@@ -293,11 +301,9 @@ int gb_graph_get_groups_many(gb_graph *g, const char *const *ids, size_t n, gb_c
 	size_t i;
 	int rc;
 
-	if (failed)
-		*failed = n;
 	for (i = 0; i < n; i++)
 		out[i] = NULL;
-	rc = many_init(&m, n, err);
+	rc = many_init(&m, n, failed, err);
 	m.ext_name = g->ext_name;
 	if (!rc)
 		rc = gb_graph__sched_new(g, "v1.0", false, on_group, want, &m, &s, err);
@@ -318,13 +324,8 @@ int gb_graph_get_groups_many(gb_graph *g, const char *const *ids, size_t n, gb_c
 		out[i] = m.items[i].got;
 		m.items[i].got = NULL;
 	}
-	if (!rc && m.limit < n) {
-		rc = m.rc;
-		if (err)
-			*err = m.err;
-		if (failed)
-			*failed = m.limit;
-	}
+	if (!rc)
+		rc = many_outcome(&m, n, failed, err);
 	items_free(&m);
 	return rc;
 }

@@ -306,14 +306,9 @@ int gb_graph_list_members(gb_graph *g, const char *group_id, int top, gb_graph_m
 	return rc;
 }
 
-typedef struct user_ctx {
-	gb_graph_user_fn fn;
-	void *ud;
-} user_ctx;
-
-static int on_user(const json_t *item, void *ud, gb_error *err)
+int gb_graph__on_user(const json_t *item, void *ud, gb_error *err)
 {
-	user_ctx *c = ud;
+	const gb_graph__user_cb *c = ud;
 	gb_cloud_user u;
 	int rc = gb_graph_user_from_json(item, &u, err);
 
@@ -327,13 +322,13 @@ static int on_user(const json_t *item, void *ud, gb_error *err)
 int gb_graph_list_users(gb_graph *g, const char *filter, int top, gb_graph_user_fn fn, void *ud, gb_error *err)
 {
 	gb_buf url;
-	user_ctx c = {fn, ud};
+	gb_graph__user_cb c = {fn, ud};
 	int rc;
 
 	gb_buf_init(&url, 64 * 1024);
 	rc = collection_url(&url, "/v1.0/users", GB_GRAPH_USER_SELECT, NULL, filter, top, err);
 	if (!rc)
-		rc = gb_graph_each(g, gb_buf_cstr(&url), on_user, &c, err);
+		rc = gb_graph_each(g, gb_buf_cstr(&url), gb_graph__on_user, &c, err);
 	gb_buf_free(&url);
 	return rc;
 }
