@@ -1026,9 +1026,11 @@ Test(provision, a_user_whose_domain_is_not_known_is_not_added_to_a_group_that_st
 	cr_assert_not_null(find_note(p, "group-scope", "u1"));
 }
 
-/* Parent p1 (universal, in scope) nesting c1 and c2, groups provisioned by an earlier run that this (incremental)
- * plan does not re-plan, whose groupType in AD is c1type and c2type (NULL: not known). */
-static gb_plan *parent_with_earlier_groups(const char *c1type, const char *c2type, long parent_type)
+/* Parent p1 (of groupType parent_type, kept from being universal by blocker when not NULL, in scope) nesting c1 and
+ * c2, groups provisioned by an earlier run that this (incremental) plan does not re-plan, whose groupType in AD is
+ * c1type and c2type (NULL: not known). */
+static gb_plan *parent_with_earlier_groups(const char *c1type, const char *c2type, long parent_type,
+					   const char *blocker)
 {
 	static gb_map *earlier, *types;
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
@@ -1037,6 +1039,7 @@ static gb_plan *parent_with_earlier_groups(const char *c1type, const char *c2typ
 
 	a->display_name = "Parent";
 	a->group_type = parent_type;
+	a->scope_blocker = (char *)blocker;
 	member(parent, GB_KIND_GROUP, "c1");
 	member(parent, GB_KIND_GROUP, "c2");
 	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
@@ -1063,7 +1066,7 @@ Test(provision, a_group_provisioned_earlier_is_nested_by_the_scope_ad_holds)
 	gb_plan *p;
 
 	/* under a universal parent: the domain local c1 is refused, the universal c2 is written */
-	p = parent_with_earlier_groups(GT_LOCAL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	p = parent_with_earlier_groups(GT_LOCAL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY, NULL);
 	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
 	cr_assert_not_null(add);
 	cr_assert_eq(add->nvalues, 1);
@@ -1080,32 +1083,13 @@ Test(provision, a_group_provisioned_earlier_that_is_global_may_be_nested_in_a_gl
 	gb_plan *p;
 
 	/* the parent stays global (in the global group Outer): the global c1 is written, not the universal c2 */
-	gb_cloud_group *parent = cloud_group("p1", "Parent", 1);
-	gb_ad_group *a = provisioned("Parent", "p1", 1);
-	gb_map *earlier, *types;
-
-	a->display_name = "Parent";
-	a->group_type = (long)(int)0x80000002u;
-	a->scope_blocker = "CN=Outer,OU=Groups,DC=test,DC=example";
-	member(parent, GB_KIND_GROUP, "c1");
-	member(parent, GB_KIND_GROUP, "c2");
-	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &earlier, NULL), 0);
-	cr_assert_eq(gb_map_new(GB_MAP_ICASE, &types, NULL), 0);
-	gb_map_set(earlier, "c1", "dddddddd-0000-0000-0000-000000000001", NULL);
-	gb_map_set(earlier, "c2", "dddddddd-0000-0000-0000-000000000002", NULL);
-	gb_map_set(types, "c1", GT_GLOBAL, NULL);
-	gb_map_set(types, "c2", GT_UNIVERSAL, NULL);
-	in.provisioned = earlier;
-	in.provisioned_types = types;
-	p = plan();
+	p = parent_with_earlier_groups(GT_GLOBAL, GT_UNIVERSAL, (long)(int)0x80000002u,
+				       "CN=Outer,OU=Groups,DC=test,DC=example");
 	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
 	cr_assert_not_null(add, "the global group is written into the global parent");
 	cr_assert_eq(add->nvalues, 1);
 	cr_assert(has_value(add, "<GUID=dddddddd-0000-0000-0000-000000000001>"));
 	cr_assert_not_null(find_note(p, "group-scope", "c2"));
-	in.provisioned = in.provisioned_types = NULL;
-	gb_map_free(earlier);
-	gb_map_free(types);
 }
 
 Test(provision, a_group_provisioned_earlier_whose_scope_is_not_known_is_not_written_into_a_universal_group)
@@ -1113,7 +1097,7 @@ Test(provision, a_group_provisioned_earlier_whose_scope_is_not_known_is_not_writ
 	gb_plan *p;
 
 	/* c1's AD group was not found (deleted by hand, or two carry its anchor): its scope is not known */
-	p = parent_with_earlier_groups(NULL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY);
+	p = parent_with_earlier_groups(NULL, GT_UNIVERSAL, GB_GROUP_TYPE_UNIVERSAL_SECURITY, NULL);
 	cr_assert_not_null(find_note(p, "group-scope", "c1"));
 	cr_assert(!has_value(find_op(p, GB_OP_ADD_MEMBERS, "p1"), "<GUID=dddddddd-0000-0000-0000-000000000001>"));
 }
