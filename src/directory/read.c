@@ -1,4 +1,6 @@
 /* read.c: entries, paged searches, lookups, ranged reads of multi-valued attributes, groups, and the probe. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,26 +477,31 @@ int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t
 
 /* ---- ranged reads ---- */
 
+/* One bound of a range: digits whose value fits, below ULONG_MAX (the next range starts at HIGH + 1, which must not
+ * wrap to 0 and ask for the same values again); *end after them. */
+static bool parse_bound(const char *s, unsigned long *v, char **end)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoul(s, end, 10);
+	return errno == 0 && *v < ULONG_MAX;
+}
+
 /* Parses "LOW-HIGH" or "LOW-*" after ";range=". */
 static bool parse_range(const char *s, unsigned long *low, unsigned long *high, bool *star)
 {
 	char *end;
 
-	if (*s < '0' || *s > '9')
-		return false;
-	*low = strtoul(s, &end, 10);
-	if (*end != '-')
+	if (!parse_bound(s, low, &end) || *end != '-')
 		return false;
 	s = end + 1;
 	if (s[0] == '*' && s[1] == '\0') {
 		*star = true;
 		return true;
 	}
-	if (*s < '0' || *s > '9')
-		return false;
-	*high = strtoul(s, &end, 10);
 	*star = false;
-	return *end == '\0';
+	return parse_bound(s, high, &end) && *end == '\0';
 }
 
 int gb_directory_range_step(const char *attr, unsigned long low, const char *const *names, const size_t *counts,

@@ -1,5 +1,7 @@
 /* Unit tests of the directory client's pure logic: range arithmetic (including the shape Windows forces, which
  * Samba never produces), the write fence, the delete rule, and the classification of LDAP result codes. */
+#include <limits.h>
+
 #include <criterion/criterion.h>
 #include <ldap.h>
 #include <stdio.h>
@@ -118,6 +120,24 @@ Test(range, inconsistent_replies_are_errors_not_loops)
 	step(0, no_high, c, 1, &rc);
 	cr_assert_eq(rc, GB_EPARSE);
 	step(0, two, c, 2, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+}
+
+/* A bound that does not fit in an unsigned long (found by fuzz_adcodec): strtoul saturates, and the next range
+ * would start at HIGH + 1 = 0 again, so a reader would ask for the same values for ever. */
+Test(range, bounds_that_overflow_are_errors_not_loops)
+{
+	const char *huge_high[] = {"member;range=0-14666666666666666666696"};
+	const char *max_high[] = {"member;range=0-18446744073709551615"};
+	const char *huge_low[] = {"member;range=99999999999999999999999-*"};
+	size_t c[] = {1};
+	int rc;
+
+	step(0, huge_high, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(0, max_high, c, 1, &rc);
+	cr_assert_eq(rc, GB_EPARSE);
+	step(ULONG_MAX, huge_low, c, 1, &rc);
 	cr_assert_eq(rc, GB_EPARSE);
 }
 
