@@ -32,6 +32,10 @@ int gb_map_del(gb_map *m, const char *key);
 
 size_t gb_map_count(const gb_map *m);
 
+/* Diagnostics, for tests: the longest distance (in slots) between a key and the slot its probe starts at; 0 for an
+ * empty map. A lookup of an absent key walks at least that far in the worst case. */
+size_t gb_map_longest_probe(const gb_map *m);
+
 /* Iteration: start with *pos = 0; returns 1 and fills key/value while entries remain, 0 at the end. The map must
  * not change during an iteration. Order is unspecified. */
 int gb_map_next(const gb_map *m, size_t *pos, const char **key, void **value);
