@@ -87,7 +87,8 @@ int gb_pstate_writer_end(gb_pstate_writer *w, int rc, gb_error *err);
 
 /* ---- cloud_users ---- */
 
-/* Reads stored users, one statement for many lookups. */
+/* Reads stored users, one statement and one read transaction (a savepoint) for many lookups; write nothing to the
+ * store between open and close. */
 typedef struct gb_pstate_users gb_pstate_users;
 int gb_pstate_users_open(gb_store *st, gb_pstate_users **out, gb_error *err);
 /* User id as stored into *out (gb_cloud_user_free); GB_ENOTFOUND when it is not stored. */
