@@ -122,8 +122,21 @@ int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err);
  * until that is settled, so that a directory gone for good fails only the writes already in flight. */
 bool gb_directory_reconnecting(void);
 
+/* The DC a handle's connection reaches, as its root DSE and its NTDS Settings object say. */
+typedef struct gb_directory_dc {
+	const char *dsa;           /* rootDSE dsServiceName: it names the DC */
+	const char *invocation_id; /* that NTDS Settings object's invocationId (text); NULL when it cannot be read */
+	bool rodc;                 /* read-only: the RODC capability, or msDS-isRODC TRUE on its NTDS Settings */
+} gb_directory_dc;
+
+/* The DC d's connection reaches, read (two searches) once per connection: a reconnect makes the next call read it
+ * again, so what it returns is always about the connection the next operation uses. *out is borrowed from d, valid
+ * until the next call on d. GB_ENOTFOUND when the rootDSE names no dsServiceName, else the read's error. */
+int gb_directory_dc_info(gb_directory *d, const gb_directory_dc **out, gb_error *err);
+
 /* The rootDSE's dsServiceName of the DC d reaches (owned: free), which names that DC: two handles that report the same
- * one reach the same DC. NULL with err set (GB_ENOTFOUND when the rootDSE names none, or the read's error). */
+ * one reach the same DC. Reads the root DSE only (once per connection, as gb_directory_dc_info). NULL with err set
+ * (as gb_directory_dc_info). */
 char *gb_directory_dsa(gb_directory *d, gb_error *err);
 
 /* Connects and binds d when it is not connected (a twin); 0 when it is. Errors as gb_directory_open. */
@@ -453,7 +466,8 @@ bool gb_directory_rootdse_is_rodc(const gb_dir_entry *root);
 
 /* 0 when the DC d reaches takes writes; GB_ECONFIG, naming the URI and the fix, when it is a read-only DC (its root
  * DSE's capabilities or its NTDS settings' msDS-isRODC say so), which would refer every write elsewhere. A read of
- * the root DSE that fails returns its error. Two reads; the apply engine calls it before a plan's first write. */
+ * the root DSE that fails returns its error. Reads only what gb_directory_dc_info has not read for this connection;
+ * the apply engine calls it before a plan's first write. */
 int gb_directory_check_writable(gb_directory *d, gb_error *err);
 
 /* Whether an AD group enforcement policy entry (with msDS-Settings) allows one of sids (text): a value naming the

@@ -375,6 +375,8 @@ static int connect_uri(gb_directory *d, const char *uri, LDAP **out, gb_error *e
 	if ((rc = bind_ld(d, ld, uri, ldaps || d->start_tls, err)))
 		goto fail;
 	*out = ld;
+	if (out == &d->ld)
+		d->ld_gen++; /* another connection, maybe to another DC: gb_directory_dc_info reads it again */
 	return 0;
 fail:
 	ldap_unbind_ext_s(ld, NULL, NULL);
@@ -490,6 +492,8 @@ void gb_directory_free(gb_directory *d)
 		return;
 	close_ld(&d->ld);
 	close_ld(&d->gc);
+	free((char *)d->dc.dsa);
+	free((char *)d->dc.invocation_id);
 	free(d->uri);
 	free(d->gc_uri);
 	free(d->bind_dn);

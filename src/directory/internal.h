@@ -36,6 +36,10 @@ struct gb_directory {
 	gb_dir_refusal *refused; /* the values the last member change left out (gb_directory_refusals) */
 	size_t nrefused;
 	gb_directory_stats stats;
+	unsigned long ld_gen;   /* connections of ld made so far: a reconnect changes it */
+	unsigned long dc_gen;   /* the ld_gen dc was read on (dc.dsa NULL: not read) */
+	bool dc_ntds;           /* dc's NTDS Settings part is read too */
+	gb_directory_dc dc;     /* gb_directory_dc_info's answer; its strings owned */
 };
 
 /* GSSAPI, step 1: a fresh TGT for d->principal from d->keytab into d's private memory credential cache (made on

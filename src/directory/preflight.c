@@ -102,23 +102,11 @@ static void check_gc(pf *p, const gb_config *cfg)
 
 int gb_directory_check_writable(gb_directory *d, gb_error *err)
 {
-	static const char *const attrs[] = {"supportedCapabilities", "dsServiceName", NULL};
-	static const char *const rodc_attrs[] = {"msDS-isRODC", NULL};
-	gb_dir_entry *root = NULL, *ntds = NULL;
-	const char *dsa;
-	bool rodc;
-	int rc;
+	const gb_directory_dc *dc;
 
-	if ((rc = gb_directory_get(d, "", attrs, 0, &root, err)))
+	if (gb_directory_dc_info(d, &dc, err))
 		return gb_error_prefix(err, "reading the root DSE");
-	rodc = gb_directory_rootdse_is_rodc(root);
-	dsa = gb_dir_entry_str(root, "dsServiceName");
-	/* the NTDS settings' msDS-isRODC says it too; a DC that lets nobody read it is taken for writable */
-	if (!rodc && dsa && gb_directory_get(d, dsa, rodc_attrs, 0, &ntds, err) == 0)
-		rodc = has_value(ntds, "msDS-isRODC", "TRUE");
-	gb_dir_entry_free(root);
-	gb_dir_entry_free(ntds);
-	if (rodc)
+	if (dc->rodc)
 		return gb_error_set(err, GB_ECONFIG, "%s is a read-only DC (RODC): it refers every write to a writable DC; "
 						     "set [directory] uri to a writable DC of the domain", d->uri);
 	gb_error_clear(err);

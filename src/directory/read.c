@@ -356,20 +356,99 @@ int gb_directory_get_by_guid(gb_directory *d, const char *guid, const char *cons
 	return gb_directory_get(d, base, attrs, flags, out, err);
 }
 
+static void dc_forget(gb_directory *d)
+{
+	free((char *)d->dc.dsa);
+	free((char *)d->dc.invocation_id);
+	memset(&d->dc, 0, sizeof(d->dc));
+	d->dc_ntds = false;
+}
+
+/* The root DSE part of the DC's identity: dsServiceName and the RODC capability. */
+static int dc_read_root(gb_directory *d, gb_error *err)
+{
+	static const char *const attrs[] = {"dsServiceName", "supportedCapabilities", NULL};
+	gb_dir_entry *root = NULL;
+	const char *dsa;
+	int rc;
+
+	dc_forget(d);
+	if ((rc = gb_directory_get(d, "", attrs, 0, &root, err)))
+		return rc;
+	d->dc_gen = d->ld_gen;
+	if (!(dsa = gb_dir_entry_str(root, "dsServiceName")))
+		rc = gb_error_set(err, GB_ENOTFOUND, "the rootDSE of %s names no dsServiceName", d->uri);
+	else if (!(d->dc.dsa = gb_strdup(dsa)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	else
+		d->dc.rodc = gb_directory_rootdse_is_rodc(root);
+	gb_dir_entry_free(root);
+	return rc;
+}
+
+/* The NTDS Settings part: invocationId and msDS-isRODC. A DC that lets nobody read them has no invocationId here and
+ * is taken for writable. */
+static int dc_read_ntds(gb_directory *d, gb_error *err)
+{
+	static const char *const attrs[] = {"invocationId", "msDS-isRODC", NULL};
+	gb_dir_entry *ntds = NULL;
+	const gb_dir_attr *inv;
+	const char *ro;
+	char text[GB_AD_GUID_TEXT_SIZE];
+	gb_error e;
+	int rc = 0;
+
+	if (gb_directory_get(d, d->dc.dsa, attrs, 0, &ntds, &e) == 0) {
+		ro = gb_dir_entry_str(ntds, "msDS-isRODC");
+		d->dc.rodc |= ro && gb_str_iequal(ro, "TRUE");
+		if ((inv = gb_dir_entry_attr(ntds, "invocationId")) && inv->nvalues && inv->values[0].len == 16) {
+			gb_ad_guid_to_text((const unsigned char *)inv->values[0].data, text);
+			if (!(d->dc.invocation_id = gb_strdup(text)))
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+		}
+	} else if (e.code == GB_ENOMEM) {
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	gb_dir_entry_free(ntds);
+	d->dc_ntds = rc == 0;
+	return rc;
+}
+
+/* d->dc for the connection the next operation uses, with its NTDS Settings part when ntds. Both parts must come over
+ * one connection (a reconnect between them may have reached another DC): else they are read again, once. */
+static int dc_ensure(gb_directory *d, bool ntds, gb_error *err)
+{
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!d->dc.dsa || d->dc_gen != d->ld_gen || !d->ld)
+			rc = dc_read_root(d, err);
+		if (!rc && ntds && !d->dc_ntds)
+			rc = dc_read_ntds(d, err);
+		if (rc || d->dc_gen == d->ld_gen)
+			break;
+	}
+	if (!rc && d->dc_gen != d->ld_gen)
+		rc = gb_error_set(err, GB_ERETRY, "%s: the connection changed while the DC's identity was read", d->uri);
+	if (rc)
+		dc_forget(d);
+	return rc;
+}
+
+int gb_directory_dc_info(gb_directory *d, const gb_directory_dc **out, gb_error *err)
+{
+	int rc = dc_ensure(d, true, err);
+
+	*out = rc ? NULL : &d->dc;
+	return rc;
+}
+
 char *gb_directory_dsa(gb_directory *d, gb_error *err)
 {
-	static const char *const attrs[] = {"dsServiceName", NULL};
-	gb_dir_entry *root = NULL;
-	const char *v;
 	char *dsa = NULL;
 
-	if (gb_directory_get(d, "", attrs, 0, &root, err) == 0) {
-		if (!(v = gb_dir_entry_str(root, "dsServiceName")))
-			gb_error_set(err, GB_ENOTFOUND, "the rootDSE names no dsServiceName");
-		else if (!(dsa = gb_strdup(v)))
-			gb_error_set(err, GB_ENOMEM, "out of memory");
-	}
-	gb_dir_entry_free(root);
+	if (dc_ensure(d, false, err) == 0 && !(dsa = gb_strdup(d->dc.dsa)))
+		gb_error_set(err, GB_ENOMEM, "out of memory");
 	return dsa;
 }
 

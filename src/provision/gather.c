@@ -576,27 +576,17 @@ static int add_ad_group(gb_gather *g, gb_ad_group *a, gb_error *err)
 
 int gb_provision__dc_identity(gb_directory *dir, gb_pstate_dc *out, gb_error *err)
 {
-	static const char *const root_attrs[] = {"dsServiceName", NULL};
-	static const char *const inv_attrs[] = {"invocationId", NULL};
-	gb_dir_entry *root = NULL, *ntds = NULL;
-	const gb_dir_attr *inv = NULL;
-	char text[GB_AD_GUID_TEXT_SIZE];
-	const char *dsa = NULL;
+	const gb_directory_dc *dc = NULL;
 	gb_error e;
 	int rc;
 
 	out->dsa = out->invocation_id = NULL;
-	rc = gb_directory_get(dir, "", root_attrs, 0, &root, &e);
-	if (!rc && !(dsa = gb_dir_entry_str(root, "dsServiceName")))
-		rc = gb_error_set(&e, GB_ENOTFOUND, "the rootDSE has no dsServiceName");
-	if (!rc)
-		rc = gb_directory_get(dir, dsa, inv_attrs, 0, &ntds, &e);
-	if (!rc && (!(inv = gb_dir_entry_attr(ntds, "invocationId")) || !inv->nvalues || inv->values[0].len != 16))
-		rc = gb_error_set(&e, GB_ENOTFOUND, "%s has no invocationId", dsa);
+	rc = gb_directory_dc_info(dir, &dc, &e);
+	if (!rc && !dc->invocation_id)
+		rc = gb_error_set(&e, GB_ENOTFOUND, "%s has no readable invocationId", dc->dsa);
 	if (!rc) {
-		gb_ad_guid_to_text((const unsigned char *)inv->values[0].data, text);
-		out->dsa = gb_strdup(dsa);
-		out->invocation_id = gb_strdup(text);
+		out->dsa = gb_strdup(dc->dsa);
+		out->invocation_id = gb_strdup(dc->invocation_id);
 		if (!out->dsa || !out->invocation_id)
 			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 	} else if (rc != GB_ENOMEM) {
@@ -610,8 +600,6 @@ int gb_provision__dc_identity(gb_directory *dir, gb_pstate_dc *out, gb_error *er
 		free((char *)out->invocation_id);
 		out->dsa = out->invocation_id = NULL;
 	}
-	gb_dir_entry_free(root);
-	gb_dir_entry_free(ntds);
 	return rc;
 }
 

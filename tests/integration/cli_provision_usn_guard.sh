@@ -48,8 +48,12 @@ expect "the guard recorded Big" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM
 
 # unchanged in AD since: the next pass that touches Big trusts the stored members (one modify, the removal)
 cloud_remove 1
-run $GB provision
+run $GB -v provision
 expect_rc "the pass removing m1 exits 0" 0
+# the DC's identity (root DSE, NTDS Settings) is read once per connection and serves the guard before and after the
+# writes and the read-only check
+expect "the root DSE was read once a connection (the pass's, the forest reader's)" test "$(grep -c 'ldap: search (root): done' "$T/.err")" = 2
+expect "the NTDS Settings were read once" test "$(grep -c 'ldap: search CN=NTDS Settings,[^:]*: done' "$T/.err")" = 1
 expect_err "Big's members were trusted, not read" "uSNChanged guard: 1 AD groups' members trusted from the store, 0 read"
 expect "Big holds m2..m4" test "$(members)" = "m2 m3 m4"
 expect_err "one modify" "directory writes: 0 adds, 1 modifies"
