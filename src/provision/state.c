@@ -110,6 +110,31 @@ static gb_object_kind kind_from_name(const char *name)
 	return GB_KIND_OTHER;
 }
 
+#define MEMBERS_SELECT "SELECT member_id, kind FROM managed_members WHERE group_id = ?1"
+
+typedef int (*stored_member_fn)(void *ctx, const char *member_id, gb_object_kind kind, gb_error *err);
+
+/* Runs s (MEMBERS_SELECT) for group id and calls fn for each stored member; the one reading of those rows. */
+static int each_stored_member(gb_store *st, sqlite3_stmt *s, const char *id, stored_member_fn fn, void *ctx,
+			      gb_error *err)
+{
+	int rc = 0, step;
+
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(ctx, (const char *)sqlite3_column_text(s, 0),
+			kind_from_name((const char *)sqlite3_column_text(s, 1)), err);
+	if (!rc && step != SQLITE_DONE)
+		rc = gb_store_error(st, err, "reading the stored membership");
+	return rc;
+}
+
+static int add_to_group(void *ctx, const char *member_id, gb_object_kind kind, gb_error *err)
+{
+	return gb_cloud_group_add_member(ctx, kind, member_id, err);
+}
+
 int gb_pstate_members(gb_store *st, const char *id, gb_cloud_group *grp, bool *complete, gb_error *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -126,15 +151,10 @@ int gb_pstate_members(gb_store *st, const char *id, gb_cloud_group *grp, bool *c
 		return 0;
 	if (step != SQLITE_ROW)
 		return gb_store_error(st, err, "reading the stored membership");
-	rc = gb_store_prepare(st, "SELECT member_id, kind FROM managed_members WHERE group_id = ?1", &s, err);
+	rc = gb_store_prepare(st, MEMBERS_SELECT, &s, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
-		rc = gb_cloud_group_add_member(grp, kind_from_name((const char *)sqlite3_column_text(s, 1)),
-					       (const char *)sqlite3_column_text(s, 0), err);
-	if (!rc && step != SQLITE_DONE)
-		rc = gb_store_error(st, err, "reading the stored membership");
+	rc = each_stored_member(st, s, id, add_to_group, grp, err);
 	sqlite3_finalize(s);
 	if (!rc)
 		*complete = true;
@@ -197,7 +217,7 @@ int gb_pstate_writer_begin(gb_store *st, bool replace_all, gb_pstate_writer **ou
 					  "?3)",
 				      &w->ins, err);
 	if (!rc)
-		rc = gb_store_prepare(st, "SELECT member_id, kind FROM managed_members WHERE group_id = ?1", &w->sel, err);
+		rc = gb_store_prepare(st, MEMBERS_SELECT, &w->sel, err);
 	if (!rc)
 		rc = gb_store_prepare(st, "DELETE FROM managed_members WHERE group_id = ?1 AND member_id = ?2", &w->del_one,
 				      err);
@@ -227,6 +247,11 @@ int gb_pstate_writer_forget(gb_pstate_writer *w, const char *id, gb_error *err)
 #define ROW_STORED ((uintptr_t)1 << 8)
 #define ROW_KEPT ((uintptr_t)1 << 9)
 
+static int remember_row(void *ctx, const char *member_id, gb_object_kind kind, gb_error *err)
+{
+	return gb_map_set(ctx, member_id, (void *)(ROW_STORED | (uintptr_t)kind), err);
+}
+
 static int run_pair(gb_pstate_writer *w, sqlite3_stmt *s, const char *group, const char *member, const char *kind,
 		    gb_error *err)
 {
@@ -246,18 +271,10 @@ int gb_pstate_writer_members(gb_pstate_writer *w, const gb_cloud_group *grp, gb_
 	size_t j, pos = 0;
 	const char *key;
 	void *v;
-	int rc = gb_map_new(GB_MAP_ICASE, &stored, err), step = SQLITE_DONE;
+	int rc = gb_map_new(GB_MAP_ICASE, &stored, err);
 
-	if (!rc) {
-		sqlite3_reset(w->sel);
-		sqlite3_bind_text(w->sel, 1, grp->id, -1, SQLITE_STATIC);
-	}
-	while (!rc && (step = sqlite3_step(w->sel)) == SQLITE_ROW)
-		rc = gb_map_set(stored, (const char *)sqlite3_column_text(w->sel, 0),
-				(void *)(ROW_STORED | (uintptr_t)kind_from_name((const char *)sqlite3_column_text(w->sel, 1))),
-				err);
-	if (!rc && step != SQLITE_DONE)
-		rc = gb_store_error(w->st, err, "reading the stored membership");
+	if (!rc)
+		rc = each_stored_member(w->st, w->sel, grp->id, remember_row, stored, err);
 	for (j = 0; !rc && j < grp->nmembers; j++) {
 		const gb_member_ref *m = &grp->members[j];
 		uintptr_t row = (uintptr_t)gb_map_get(stored, m->id);
