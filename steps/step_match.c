@@ -27,7 +27,7 @@ typedef struct cand {
 
 static void set_result(cand *k, const char *fmt, const char *a, const char *b)
 {
-	char buf[512];
+	char buf[1024];
 
 	snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
 	free(k->result);
@@ -65,6 +65,14 @@ static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, unsig
 	return rc;
 }
 
+/* The domain the directory's last referral named, for a blocked group's message. */
+static const char *referred_domain(const gb_directory *dir)
+{
+	const char *d = gb_directory_last_referral(dir);
+
+	return d ? d : "another domain";
+}
+
 static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, gb_error *err)
 {
 	static const char *const attrs[] = {"distinguishedName", "objectGUID", NULL};
@@ -90,15 +98,16 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 		}
 		if (!rc)
 			rc = gb_directory_read_group(dir, e->dn, false, &a, err);
-		if (rc == GB_EREFERRAL) { /* found through the GC in another domain: its DN and GUID are known */
-			char guid[GB_AD_GUID_TEXT_SIZE];
+		if (rc == GB_EREFERRAL) {
+			/* found through the GC in another domain: this configuration could not write that group, so it
+			 * blocks itself, not the step, as a converted group's GroupDN there does (AD review D1) */
+			char why[1024];
 
 			rc = 0;
-			if (gb_dir_entry_guid(e, guid)) {
-				k->dn = gb_strdup(e->dn);
-				k->guid = gb_strdup(guid);
-				set_result(k, "matched (in another domain of the forest)%s%s", NULL, NULL);
-			}
+			snprintf(why, sizeof(why), "blocked: the AD group that carries the anchor %s, %s, is in another "
+				 "domain of the forest (%s); match it with a configuration bound to a DC of that domain",
+				 anchor, e->dn, referred_domain(dir));
+			set_result(k, "%s%s", why, NULL);
 		}
 	} else {
 		gb_cloud_group *g = NULL;
@@ -124,7 +133,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 				set_result(k, "blocked: its GroupDN %s does not exist in AD%s", g->group_dn_ext, NULL);
 			else if (r == GB_EREFERRAL) /* one group of another domain blocks itself, not the step (D1) */
 				set_result(k, "blocked: its GroupDN %s is in another domain of the forest (%s); match it with a "
-					   "configuration bound to a DC of that domain", g->group_dn_ext, err->msg);
+					   "configuration bound to a DC of that domain", g->group_dn_ext, referred_domain(dir));
 			else if (r)
 				rc = r;
 			else if (!a->sid || !g->on_prem_sid || strcmp(a->sid, g->on_prem_sid) != 0)

@@ -11,6 +11,8 @@
 #          trial there; only the GC sees it)                                  -> blocked, naming that group
 #   match: a written-back group whose anchor a group of the other domain carries too -> blocked (several groups)
 #   match: a written-back group whose anchor only it carries                 -> matched
+#   match: a written-back group whose anchor, after stamp-anchors, only a group of the other domain carries (the
+#          written-back group deleted, a copy there)                        -> blocked, naming that group and domain
 # and convert-soa --make-universal applies AD's scope rules across the whole domain, not only below base_dn (here the
 # writeback OU): a global group held by a global group of another OU, and a domain local group holding a foreign
 # security principal (kept in the domain's CN=ForeignSecurityPrincipals), cannot become universal.
@@ -23,6 +25,7 @@ ad_ou DC1 "$CH"
 id() { printf '0000001a-0000-4000-8000-%012d' "$1"; }
 W1=$(id 1) # written back, its anchor only on its group
 W2=$(id 2) # written back, its anchor on a group of the other domain too
+W3=$(id 3) # written back, stamped, then deleted; a copy in the other domain carries its anchor
 H=$(id 90) # synced group of this domain, listed for conversion; a trial group of the other domain has its anchor
 X=$(id 91) # synced group of the other domain, listed for conversion
 GI=$(id 92) # synced global group of this domain, member of a global group in another OU
@@ -30,7 +33,7 @@ LF=$(id 93) # synced domain local group of this domain holding a foreign securit
 OO="OU=gbrefouter-$$,$BASE"
 ad_ou DC1 "$OO"
 {
-	for w in "$W1" "$W2"; do
+	for w in "$W1" "$W2" "$W3"; do
 		printf 'dn: CN=Group_%s,%s\nobjectClass: group\ngroupType: -2147483640\nadminDescription: Group_%s\nmember: CN=rf-%s,%s\n\n' \
 			"$w" "$WB" "$w" $$ "$WB"
 	done
@@ -61,12 +64,13 @@ tenant_new "$T/tenant.json"
 tenant_user "$T/tenant.json" u-a "$rf"
 tenant_group "$T/tenant.json" "$W1" "Written One" members=u-a
 tenant_group "$T/tenant.json" "$W2" "Written Two" members=u-a
+tenant_group "$T/tenant.json" "$W3" "Written Three" members=u-a
 tenant_group "$T/tenant.json" "$H" "Here" members=u-a onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_H"
 tenant_group "$T/tenant.json" "$X" "There" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_X"
 tenant_group "$T/tenant.json" "$GI" "InnerG" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_GI"
 tenant_group "$T/tenant.json" "$LF" "LocalF" onPremisesSyncEnabled:=true "onPremisesSecurityIdentifier=$SID_LF"
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$WB" "groups = $W1 $W2" "allowed_containers = $WB" \
+gb_config "$T/gb.ini" DC1 "$WB" "groups = $W1 $W2 $W3" "allowed_containers = $WB" \
 	"[migration]" "connect_sync_export = $here/data/connect-sync/contoso-2016-upgraded" "writeback_ou = $WB" \
 	"tenant_domain = contoso.example" "convert_groups = $H, $X, $GI, $LF"
 # the DC's own searches stay in this domain's part (the writeback OU); the forest is read through the GC
@@ -93,8 +97,16 @@ expect_rc "convert-soa runs" 0
 expect "the group of this domain is converted" test "$(cloud_managed "$H")" = True
 expect "the group of the other domain is not" test "$(cloud_managed "$X")" = False
 
+# W3's written-back group goes away after stamp-anchors; a copy in the other domain carries its anchor
+printf 'dn: CN=Group_%s,%s\nchangetype: delete\n\n' "$W3" "$WB" | ldap_on DC1 ldapmodify >"$T/del3.out" 2>&1 ||
+	_no "W3's written-back group is deleted" "$(cat "$T/del3.out")"
+printf 'dn: CN=Copy3-%s,%s\nobjectClass: group\ngroupType: -2147483640\nmsDS-ExternalDirectoryObjectId: Group_%s\n\n' $$ "$CH" "$W3" |
+	ldap_on DC1 ldapadd >"$T/copy3.out" 2>&1 || _no "W3's copy in the other domain loads" "$(cat "$T/copy3.out")"
 run $GB migrate run --yes
 expect_rc "match stops at its gate (blocked groups), it does not fail" 4
+expect "the written-back group whose anchor only a group of the other domain carries is blocked, not matched there" \
+	sh -c "echo '$(result "$W3")' | grep -q '^blocked: the AD group that carries the anchor Group_$W3, CN=Copy3-$$,$CH, is in another domain of the forest'"
+expect "nor given a matched DN" test -z "$(sqlite3 "$T/gb.db" "SELECT matched_dn FROM migration_groups WHERE object_id = '$W3'")"
 expect "the converted group whose anchor a group of the other domain carries is blocked" \
 	sh -c "echo '$(result "$H")' | grep -q '^blocked: the anchor Group_$H is on CN=Trial-$$,$CH'"
 expect "the written-back group whose anchor is on a group of the other domain too is blocked" \
