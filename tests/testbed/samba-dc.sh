@@ -383,31 +383,35 @@ cmd_restart() {
 # the directories that hold the DC's data (smb.conf names them); etc, tls, run and log stay as they are
 DATA_DIRS="private state cache lock bind-dns"
 
-# cmd_save DIR NAME / cmd_load DIR NAME: the DC's data copied while it is stopped (the databases are consistent on
-# disk only then), and the DC started again on the same address and env
-cmd_save() {
-	[ $# -eq 2 ] || die "usage: samba-dc.sh save DIR NAME"
-	case $2 in "" | */* | .*) die "bad name $2" ;; esac
-	dir=$(cd "$1" 2>/dev/null && pwd) || die "no DC in $1"
+# saved_dc ACTION DIR NAME: checks save's or load's arguments, sets $dir and $saved (where NAME's copy is kept) and
+# stops the DC: its data is copied while it is stopped (the databases are consistent on disk only then)
+saved_dc() {
+	[ $# -eq 3 ] || die "usage: samba-dc.sh $1 DIR NAME"
+	case $3 in "" | */* | .*) die "bad name $3" ;; esac
+	dir=$(cd "$2" 2>/dev/null && pwd) || die "no DC in $2"
 	[ -f "$dir/env" ] || die "no DC was started in $dir"
+	saved=$dir/saved/$3
+	[ "$1" = save ] || [ -d "$saved" ] || die "nothing was saved as $3 in $dir"
 	sh "$0" stop "$dir"
-	rm -rf "$dir/saved/$2"
-	mkdir -p "$dir/saved/$2"
+}
+
+# cmd_save DIR NAME / cmd_load DIR NAME: the copy made or put back, and the DC started again on the same address and
+# env
+cmd_save() {
+	saved_dc save "$@"
+	rm -rf "$saved"
+	mkdir -p "$saved"
 	for p in $DATA_DIRS; do
-		[ ! -e "$dir/$p" ] || cp -a "$dir/$p" "$dir/saved/$2/$p" || die "copying $dir/$p failed"
+		[ ! -e "$dir/$p" ] || cp -a "$dir/$p" "$saved/$p" || die "copying $dir/$p failed"
 	done
 	cmd_restart "$dir"
 }
 
 cmd_load() {
-	[ $# -eq 2 ] || die "usage: samba-dc.sh load DIR NAME"
-	case $2 in "" | */* | .*) die "bad name $2" ;; esac
-	dir=$(cd "$1" 2>/dev/null && pwd) || die "no DC in $1"
-	[ -d "$dir/saved/$2" ] || die "nothing was saved as $2 in $dir"
-	sh "$0" stop "$dir"
+	saved_dc load "$@"
 	for p in $DATA_DIRS; do
-		rm -rf "$dir/$p"
-		[ ! -e "$dir/saved/$2/$p" ] || cp -a "$dir/saved/$2/$p" "$dir/$p" || die "restoring $dir/$p failed"
+		rm -rf "${dir:?}/$p"
+		[ ! -e "$saved/$p" ] || cp -a "$saved/$p" "$dir/$p" || die "restoring $dir/$p failed"
 	done
 	cmd_restart "$dir"
 }
