@@ -21,7 +21,7 @@
 # account's keytab, a krb5.conf and the service principal ldap/IP make Kerberos (SASL/GSSAPI) binds work.
 set -eu
 
-TEMPLATE_VERSION=4
+TEMPLATE_VERSION=5
 ADMIN_PASSWORD='Gb-Test-Pa55word!'
 SVC_ACCOUNT=svc-groupbridge
 SVC_PASSWORD='Gb-Svc-Pa55word!7'
@@ -240,7 +240,11 @@ schemaUpdateNow: 1
 EOF
 }
 
-# build_template TPL IP: provision into TPL, start it on IP without TLS, extend the schema, stop it
+# build_template TPL IP: provision into TPL, start it on IP without TLS, extend the schema, stop it. The database is
+# LMDB (--backend-store=mdb, which Samba offers for large directories) rather than the default TDB: the same 600
+# one-member modifies took 1.3 s against 5.8 s, 600 adds of 92-member groups 12 s against 36 s, and 3,000 users 16 s
+# against 43 s on this machine (both measured beside other tests), so the benchmarks measure groupbridge rather than
+# TDB's write path.
 build_template() {
 	tpl=$1
 	ip=$2
@@ -248,7 +252,7 @@ build_template() {
 	rm -rf "$work"
 	mkdir -p "$work/run" "$work/log"
 	samba-tool domain provision --targetdir="$work" --realm="$realm" --domain="$domain" \
-		--adminpass="$ADMIN_PASSWORD" --server-role=dc --dns-backend=NONE --use-rfc2307 \
+		--adminpass="$ADMIN_PASSWORD" --server-role=dc --backend-store=mdb --dns-backend=NONE --use-rfc2307 \
 		--host-name=dc1 --host-ip=127.0.0.1 \
 		--option="pid directory = $work/run" --option="log file = $work/log/samba.log" \
 		>"$work/log/provision.log" 2>&1 || {
