@@ -64,11 +64,15 @@ int gb_exec_need(const gb_op *op, const char *name, bool after, const char **out
 /* ---- writes in flight (pool.c) ---- */
 
 /* A pool of up to max worker threads, each with a twin connection (gb_directory_twin) of primary, made when every
- * worker is busy and another job comes. Only the thread that made the pool calls these. */
+ * worker is busy and another job comes (as many as gb_pool_expect says, connected at once). Only the thread that made the pool calls these. */
 typedef struct gb_pool gb_pool;
 typedef void (*gb_pool_fn)(void *job, gb_directory *dir);
 
 int gb_pool_new(gb_directory *primary, size_t max, const char *tag, gb_pool **out, gb_error *err);
+
+/* The most jobs the caller will have in flight at once (say, the plan's operations): when the pool grows, it connects
+ * that many twins at once (up to max), and no more. */
+void gb_pool_expect(gb_pool *p, size_t jobs);
 
 /* Runs fn(job, a worker's connection) on an idle worker, starting one when needed; false when none can take it
  * (max busy, or no twin could be connected or it reached another DC: warned once), and the caller runs it itself. */

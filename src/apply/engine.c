@@ -656,6 +656,7 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 	if (!rc && opts->in_flight > 1 && opts->dir && !opts->check) {
 		e.in_flight = opts->in_flight;
 		rc = gb_pool_new(opts->dir, opts->in_flight, e.tag, &e.pool, err);
+		gb_pool_expect(e.pool, plan->nops);
 	}
 	if (!rc)
 		rc = run(&e, err);

@@ -28,6 +28,7 @@ struct gb_pool {
 	size_t busy, peak;
 	bool quit;
 	bool no_more;     /* a twin could not be connected, or reached another DC: run with what there is */
+	size_t want;      /* the most jobs the caller expects at once (gb_pool_expect): twins beyond it are not made */
 	char *dsa;        /* the primary's dsServiceName, read when the first twin is made */
 	void **done;      /* finished jobs, not yet taken by gb_pool_wait */
 	size_t ndone;
@@ -74,6 +75,7 @@ int gb_pool_new(gb_directory *primary, size_t max, const char *tag, gb_pool **ou
 	}
 	p->primary = primary;
 	p->max = max;
+	p->want = max;
 	p->tag = tag;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
@@ -82,45 +84,94 @@ int gb_pool_new(gb_directory *primary, size_t max, const char *tag, gb_pool **ou
 	return 0;
 }
 
-/* One more worker, with a twin connected now (on the caller's thread, which owns the primary). A twin that cannot
- * connect, or that reaches another DC (a URI that names several), ends the pool's growth: writes that follow each
- * other (a group's add, then a reference to it) must reach the same DC, and what is written is the same whether two
- * or eight go at once. */
-static bool grow(gb_pool *p)
+/* A twin being connected on a thread of its own, so that several connect at once. */
+typedef struct dial {
+	gb_directory *dir;
+	char *dsa;
+	gb_error e;
+	pthread_t thread;
+	bool started;
+} dial;
+
+static void *dial_main(void *arg)
+{
+	dial *d = arg;
+
+	if (gb_directory_connect(d->dir, &d->e) == 0)
+		d->dsa = gb_directory_dsa(d->dir, &d->e);
+	return NULL;
+}
+
+/* Starts a worker on the connected twin dir (taken). False when no thread could be made (dir is then freed). */
+static bool start_worker(gb_pool *p, gb_directory *dir, gb_error *e)
 {
 	worker *w = &p->w[p->nw];
-	char *dsa = NULL;
-	gb_error e;
-	int rc;
 
-	gb_error_clear(&e);
-	if (!p->dsa && !(p->dsa = gb_directory_dsa(p->primary, &e)))
-		goto no;
-	if ((rc = gb_directory_twin(p->primary, &w->dir, &e)) || (rc = gb_directory_connect(w->dir, &e)))
-		goto no;
-	if (!(dsa = gb_directory_dsa(w->dir, &e)))
-		goto no;
-	if (!gb_str_iequal(dsa, p->dsa)) {
-		gb_error_set(&e, GB_ECONFIG, "a second connection reached %s, not %s", dsa, p->dsa);
-		goto no;
-	}
-	free(dsa);
+	w->dir = dir;
 	w->pool = p;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-		gb_error_set(&e, GB_ENOMEM, "no thread for a second connection");
-		goto no;
+		gb_directory_free(dir);
+		w->dir = NULL;
+		gb_error_set(e, GB_ENOMEM, "no thread for a second connection");
+		return false;
 	}
 	w->started = true;
 	p->nw++;
 	return true;
+}
+
+/* More workers, as many as the pool still expects (at least one), with twins made here (on the caller's thread, which
+ * owns the primary) and connected at once, each on a thread of its own: connecting them one after another held the
+ * engine for a TLS handshake, a bind and a root DSE read per twin. A twin that cannot connect, or that reaches
+ * another DC (a URI that names several), ends the pool's growth: writes that follow each other (a group's add, then a
+ * reference to it) must reach the same DC, and what is written is the same whether two or eight go at once. True when
+ * the pool has a worker more. */
+static bool grow(gb_pool *p)
+{
+	size_t want = (p->want < p->max ? p->want : p->max), n = want > p->nw ? want - p->nw : 1, i, before = p->nw;
+	dial *d;
+	gb_error e;
+
+	gb_error_clear(&e);
+	if (!p->dsa && !(p->dsa = gb_directory_dsa(p->primary, &e)))
+		goto no;
+	if (!(d = calloc(n, sizeof(*d)))) {
+		gb_error_set(&e, GB_ENOMEM, "out of memory");
+		goto no;
+	}
+	for (i = 0; i < n; i++) {
+		gb_error_clear(&d[i].e);
+		if (gb_directory_twin(p->primary, &d[i].dir, &d[i].e) == 0)
+			d[i].started = pthread_create(&d[i].thread, NULL, dial_main, &d[i]) == 0;
+		if (d[i].dir && !d[i].started)
+			gb_error_set(&d[i].e, GB_ENOMEM, "no thread to connect a second connection");
+	}
+	for (i = 0; i < n; i++) {
+		if (d[i].started)
+			pthread_join(d[i].thread, NULL);
+		if (!e.code && d[i].dsa && !gb_str_iequal(d[i].dsa, p->dsa))
+			gb_error_set(&e, GB_ECONFIG, "a second connection reached %s, not %s", d[i].dsa, p->dsa);
+		else if (!e.code && !d[i].dsa)
+			e = d[i].e;
+		if (!e.code && start_worker(p, d[i].dir, &e))
+			d[i].dir = NULL;
+		gb_directory_free(d[i].dir);
+		free(d[i].dsa);
+	}
+	free(d);
+	if (!e.code)
+		return true;
 no:
-	free(dsa);
-	gb_directory_free(w->dir);
-	w->dir = NULL;
 	p->no_more = true;
 	gb_warn(p->tag, "writes continue with %zu connection%s in flight: %s", p->nw ? p->nw : 1, p->nw > 1 ? "s" : "",
 		e.msg);
-	return false;
+	return p->nw > before;
+}
+
+void gb_pool_expect(gb_pool *p, size_t jobs)
+{
+	if (p)
+		p->want = jobs ? jobs : 1;
 }
 
 bool gb_pool_submit(gb_pool *p, gb_pool_fn fn, void *job)
