@@ -84,4 +84,13 @@ int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_gr
 int gb_graph_delta_users(gb_graph *g, gb_store *st, unsigned flags, gb_graph_user_delta_fn fn, void *ud,
 			 gb_graph_delta_info *info, gb_error *err);
 
+/* Both listings at once: each read exactly as gb_graph_delta_groups and gb_graph_delta_users read it (same flags,
+ * same saved links, same restarts), with one request of each in flight together, so that a pass waits for the
+ * longer listing instead of both. fn calls of the two kinds interleave; each listing's pages stay in order. A
+ * listing's failure ends that listing only; the groups' error is returned first, then the users' (as if read one
+ * after the other), so that ginfo and uinfo (each may be NULL) say which expired. GB_ENOMEM ends both. */
+int gb_graph_delta_both(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn gfn,
+			gb_graph_user_delta_fn ufn, void *ud, gb_graph_delta_info *ginfo, gb_graph_delta_info *uinfo,
+			gb_error *err);
+
 #endif

@@ -265,7 +265,7 @@ int gb_graph_batch(gb_graph *g, const char *version, gb_graph_batch_item *items,
 	}
 	if (!n)
 		return 0;
-	rc = gb_graph__sched_new(g, version, true, on_part, NULL, &b, &s, err);
+	rc = gb_graph__sched_new(g, version, GB_GRAPH__BATCH_ALWAYS, on_part, NULL, &b, &s, err);
 	for (i = 0; !rc && i < n; i++)
 		rc = gb_graph__sched_add(s, items[i].method, items[i].url, items[i].body, i, false, false, err);
 	if (!rc)

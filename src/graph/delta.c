@@ -217,7 +217,7 @@ static int on_dead(gb_store *st, const char *key, unsigned flags, const gb_graph
 }
 
 /* One page: parsed and handed to parse; *next is the next URL, or NULL after the last page (its deltaLink saved). */
-static int delta_page(gb_store *st, const char *key, gb_graph_response *r, const char *what, page_fn parse,
+static int delta_page(gb_store *st, const char *key, const gb_graph_response *r, const char *what, page_fn parse,
 		      void *ctx, char **next, gb_error *err)
 {
 	json_t *page = NULL;
@@ -237,51 +237,85 @@ static int delta_page(gb_store *st, const char *key, gb_graph_response *r, const
 	return rc;
 }
 
-static int run_delta(gb_graph *g, gb_store *st, const char *key, const char *initial, unsigned flags, page_fn parse,
-		     reset_fn reset, void *ctx, gb_graph_delta_info *info, gb_error *err)
-{
-	char *url = NULL, *next = NULL, what[600];
-	gb_graph_response *r = NULL;
-	bool saved = false, restart = false;
-	int rc, restarts = 0;
+/* One delta listing being read: where it stands, and what the reply to its request means. The sequential driver
+ * (run_delta) and the concurrent one (gb_graph_delta_both) share it, so that both read, save and restart alike. */
+typedef struct chain {
+	gb_graph *g;
+	gb_store *st;
+	const char *key;
+	const char *initial;
+	unsigned flags;
+	page_fn parse;
+	reset_fn reset;
+	void *ctx;
+	gb_graph_delta_info *info;
+	char *url;    /* the next request; NULL once the listing is read */
+	bool saved;   /* url is the saved link */
+	int restarts;
+} chain;
 
-	memset(info, 0, sizeof(*info));
-	rc = start_url(st, key, initial, flags, &url, &saved, err);
-	while (!rc) {
-		if (!url || restart) {
-			free(url);
-			info->full = true;
-			url = gb_strdup(initial);
-			rc = url ? reset(ctx, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
-			restart = saved = false;
-			if (rc)
-				break;
-		}
-		rc = gb_graph_request(g, "GET", url, NULL, NULL, &r, err);
-		if (rc)
-			break;
-		snprintf(what, sizeof(what), "GET %s (client-request-id %s)", gb_graph__path(g, url),
-			 r->client_request_id);
-		if (r->status >= 200 && r->status < 300) {
-			rc = delta_page(st, key, r, what, parse, ctx, &next, err);
-			info->pages += !rc;
-			free(url);
-			url = next;
-			next = NULL;
-			saved = false;
-			if (!rc && !url)
-				break;
-		} else if (!restarts && link_dead(r, saved)) {
-			restarts++;
-			rc = on_dead(st, key, flags, r, what, info, &restart, err);
-		} else {
-			rc = gb_graph__reply_error(g, "GET", url, r, err);
-		}
-		gb_graph_response_free(r);
-		r = NULL;
+/* From the first page again: the reset announced to the callback first. */
+static int chain_full(chain *c, gb_error *err)
+{
+	free(c->url);
+	c->info->full = true;
+	c->saved = false;
+	c->url = gb_strdup(c->initial);
+	return c->url ? c->reset(c->ctx, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+}
+
+static int chain_start(chain *c, gb_error *err)
+{
+	int rc;
+
+	memset(c->info, 0, sizeof(*c->info));
+	c->restarts = 0;
+	rc = start_url(c->st, c->key, c->initial, c->flags, &c->url, &c->saved, err);
+	return !rc && !c->url ? chain_full(c, err) : rc;
+}
+
+/* Graph's reply r to c->url: its page delivered and c->url the next request (NULL after the last page, its link
+ * saved), or the listing restarted after a dead link, or the error. */
+static int chain_reply(chain *c, const gb_graph_response *r, gb_error *err)
+{
+	char what[600];
+	bool restart = false;
+	int rc;
+
+	snprintf(what, sizeof(what), "GET %s (client-request-id %s)", gb_graph__path(c->g, c->url),
+		 r->client_request_id);
+	if (r->status >= 200 && r->status < 300) {
+		char *next = NULL;
+
+		rc = delta_page(c->st, c->key, r, what, c->parse, c->ctx, &next, err);
+		c->info->pages += !rc;
+		free(c->url);
+		c->url = next;
+		c->saved = false;
+		return rc;
 	}
-	gb_graph_response_free(r);
-	free(url);
+	if (!c->restarts && link_dead(r, c->saved)) {
+		c->restarts++;
+		rc = on_dead(c->st, c->key, c->flags, r, what, c->info, &restart, err);
+		return !rc && restart ? chain_full(c, err) : rc;
+	}
+	return gb_graph__reply_error(c->g, "GET", c->url, r, err);
+}
+
+static int run_delta(chain *c, gb_error *err)
+{
+	int rc = chain_start(c, err);
+
+	while (!rc && c->url) {
+		gb_graph_response *r = NULL;
+
+		rc = gb_graph_request(c->g, "GET", c->url, NULL, NULL, &r, err);
+		if (!rc)
+			rc = chain_reply(c, r, err);
+		gb_graph_response_free(r);
+	}
+	free(c->url);
+	c->url = NULL;
 	return rc;
 }
 
@@ -331,20 +365,37 @@ static int d_reset(void *ctx, gb_error *err)
 	return c->gfn ? c->gfn(NULL, c->ud, err) : c->ufn(NULL, c->ud, err);
 }
 
+/* The two listings: their callbacks' context and their chains (the groups' first URL built in url). */
+static int groups_chain(gb_graph *g, gb_store *st, unsigned flags, dctx *d, gb_buf *url, chain *c, gb_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	gb_buf_init(url, 4096);
+	*c = (chain){g, st, GB_GRAPH_DELTA_KEY_GROUPS, NULL, flags, g_page, d_reset, d, d->info, NULL, false, 0};
+	if (gb_buf_printf(url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
+			  g->ext_name ? "," : "", g->ext_name ? g->ext_name : ""))
+		return err->code;
+	c->initial = gb_buf_cstr(url);
+	return 0;
+}
+
+static void users_chain(gb_graph *g, gb_store *st, unsigned flags, dctx *d, chain *c)
+{
+	memset(c, 0, sizeof(*c));
+	*c = (chain){g, st, GB_GRAPH_DELTA_KEY_USERS, "/v1.0/users/delta?$select=" GB_GRAPH_USER_SELECT, flags, u_page,
+		     d_reset, d, d->info, NULL, false, 0};
+}
+
 int gb_graph_delta_groups(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn fn, void *ud,
 			  gb_graph_delta_info *info, gb_error *err)
 {
 	gb_graph_delta_info local;
-	dctx c = {g, fn, NULL, ud, info ? info : &local};
+	dctx d = {g, fn, NULL, ud, info ? info : &local};
 	gb_buf url;
-	int rc;
+	chain c;
+	int rc = groups_chain(g, st, flags, &d, &url, &c, err);
 
-	gb_buf_init(&url, 4096);
-	rc = gb_buf_printf(&url, err, "/v1.0/groups/delta?$select=%s%s%s,members", GB_GRAPH_GROUP_SELECT,
-			   g->ext_name ? "," : "", g->ext_name ? g->ext_name : "");
 	if (!rc)
-		rc = run_delta(g, st, GB_GRAPH_DELTA_KEY_GROUPS, gb_buf_cstr(&url), flags, g_page, d_reset, &c, c.info,
-			       err);
+		rc = run_delta(&c, err);
 	gb_buf_free(&url);
 	return rc;
 }
@@ -353,8 +404,94 @@ int gb_graph_delta_users(gb_graph *g, gb_store *st, unsigned flags, gb_graph_use
 			 gb_graph_delta_info *info, gb_error *err)
 {
 	gb_graph_delta_info local;
-	dctx c = {g, NULL, fn, ud, info ? info : &local};
+	dctx d = {g, NULL, fn, ud, info ? info : &local};
+	chain c;
 
-	return run_delta(g, st, GB_GRAPH_DELTA_KEY_USERS, "/v1.0/users/delta?$select=" GB_GRAPH_USER_SELECT, flags,
-			 u_page, d_reset, &c, c.info, err);
+	users_chain(g, st, flags, &d, &c);
+	return run_delta(&c, err);
+}
+
+/* ---- both listings at once ---- */
+
+typedef struct both {
+	chain *c[2];
+	int rc[2];
+	gb_error err[2];
+} both;
+
+/* c's next request for the scheduler: a path under the version loses it ("/v1.0/users/delta?..." is sent as
+ * "/users/delta?..."), an absolute link (nextLink, deltaLink) stays as it is. */
+static const char *sched_url(const chain *c)
+{
+	return strncmp(c->url, "/v1.0/", 6) == 0 ? c->url + 5 : c->url;
+}
+
+/* A listing's reply: handed to its chain, and its next page queued. A listing's failure ends that listing only
+ * (the other reads on, as it would have been read alone); running out of memory ends both. */
+static int on_part(gb_graph__sched *s, gb_graph__part *p, void *ud, gb_error *err)
+{
+	both *b = ud;
+	chain *c = b->c[p->tag];
+	gb_error *e = &b->err[p->tag];
+	gb_graph_response r;
+	int rc;
+
+	if (p->rc) {
+		b->rc[p->tag] = p->rc;
+		*e = p->err;
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.status = p->status;
+	r.body = p->response;
+	r.body_len = p->response_len;
+	snprintf(r.client_request_id, sizeof(r.client_request_id), "%s", p->crid);
+	rc = chain_reply(c, &r, e);
+	if (!rc && c->url)
+		rc = gb_graph__sched_add(s, "GET", sched_url(c), NULL, p->tag, false, false, e);
+	b->rc[p->tag] = rc;
+	if (rc == GB_ENOMEM) {
+		*err = *e;
+		return rc;
+	}
+	return 0;
+}
+
+int gb_graph_delta_both(gb_graph *g, gb_store *st, unsigned flags, gb_graph_group_delta_fn gfn,
+			gb_graph_user_delta_fn ufn, void *ud, gb_graph_delta_info *ginfo, gb_graph_delta_info *uinfo,
+			gb_error *err)
+{
+	gb_graph_delta_info glocal, ulocal;
+	dctx gd = {g, gfn, NULL, ud, ginfo ? ginfo : &glocal}, ud2 = {g, NULL, ufn, ud, uinfo ? uinfo : &ulocal};
+	gb_graph__sched *s = NULL;
+	gb_buf url;
+	chain gc, uc;
+	both b;
+	size_t i;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.c[0] = &gc;
+	b.c[1] = &uc;
+	rc = groups_chain(g, st, flags, &gd, &url, &gc, err);
+	users_chain(g, st, flags, &ud2, &uc);
+	if (!rc)
+		rc = gb_graph__sched_new(g, "v1.0", GB_GRAPH__ALONE, on_part, NULL, &b, &s, err);
+	for (i = 0; !rc && i < 2; i++) {
+		rc = chain_start(b.c[i], err);
+		if (!rc)
+			rc = gb_graph__sched_add(s, "GET", sched_url(b.c[i]), NULL, i, true, false, err);
+	}
+	if (!rc)
+		rc = gb_graph__sched_run(s, err);
+	gb_graph__sched_free(s);
+	for (i = 0; i < 2; i++) {
+		if (!rc && b.rc[i]) {
+			rc = b.rc[i];
+			*err = b.err[i];
+		}
+		free(b.c[i]->url);
+	}
+	gb_buf_free(&url);
+	return rc;
 }

@@ -241,9 +241,14 @@ typedef int (*gb_graph__part_fn)(gb_graph__sched *s, gb_graph__part *p, void *ud
 /* Asked before a part is sent: false drops it unsent (the callback never sees it). May be NULL. */
 typedef bool (*gb_graph__want_fn)(const gb_graph__part *p, void *ud);
 
-/* always_batch: send every part in a $batch, even alone (gb_graph_batch); otherwise a part that is alone, or whose
- * URL cannot go in a batch, is sent as a plain request. *out is the caller's (gb_graph__sched_free). */
-int gb_graph__sched_new(gb_graph *g, const char *version, bool always_batch, gb_graph__part_fn fn,
+/* How parts go out: GB_GRAPH__PACK puts parts queued together in a $batch and sends a part alone as a plain request;
+ * GB_GRAPH__BATCH_ALWAYS sends every part in a $batch, even alone (gb_graph_batch); GB_GRAPH__ALONE sends every part
+ * as a plain request of its own (requests Graph does not document inside a $batch, such as delta pages). A part
+ * whose URL cannot go in a batch is always sent alone. */
+typedef enum gb_graph__packing { GB_GRAPH__PACK, GB_GRAPH__BATCH_ALWAYS, GB_GRAPH__ALONE } gb_graph__packing;
+
+/* *out is the caller's (gb_graph__sched_free). */
+int gb_graph__sched_new(gb_graph *g, const char *version, gb_graph__packing packing, gb_graph__part_fn fn,
 			gb_graph__want_fn want, void *ud, gb_graph__sched **out, gb_error *err);
 void gb_graph__sched_free(gb_graph__sched *s);
 /* Queues a part (at the front: before the parts queued already, so that a listing that started ends first). url is

@@ -235,7 +235,7 @@ int gb_graph_read_members_many(gb_graph *g, gb_cloud_group *const *groups, size_
 
 	rc = many_init(&m, n, failed, err);
 	if (!rc)
-		rc = gb_graph__sched_new(g, "v1.0", false, on_members, want, &m, &s, err);
+		rc = gb_graph__sched_new(g, "v1.0", GB_GRAPH__PACK, on_members, want, &m, &s, err);
 	for (i = 0; !rc && i < n; i++) {
 		gb_buf b;
 
@@ -306,7 +306,7 @@ int gb_graph_get_groups_many(gb_graph *g, const char *const *ids, size_t n, gb_c
 	rc = many_init(&m, n, failed, err);
 	m.ext_name = g->ext_name;
 	if (!rc)
-		rc = gb_graph__sched_new(g, "v1.0", false, on_group, want, &m, &s, err);
+		rc = gb_graph__sched_new(g, "v1.0", GB_GRAPH__PACK, on_group, want, &m, &s, err);
 	for (i = 0; !rc && i < n; i++) {
 		gb_buf b;
 

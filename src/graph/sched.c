@@ -24,7 +24,7 @@ typedef struct carrier {
 struct gb_graph__sched {
 	gb_graph *g;
 	char version[16];
-	bool always_batch;
+	gb_graph__packing packing;
 	gb_graph__part_fn fn;
 	gb_graph__want_fn want;
 	void *ud;
@@ -34,7 +34,7 @@ struct gb_graph__sched {
 	gb_error err;
 };
 
-int gb_graph__sched_new(gb_graph *g, const char *version, bool always_batch, gb_graph__part_fn fn,
+int gb_graph__sched_new(gb_graph *g, const char *version, gb_graph__packing packing, gb_graph__part_fn fn,
 			gb_graph__want_fn want, void *ud, gb_graph__sched **out, gb_error *err)
 {
 	gb_graph__sched *s = calloc(1, sizeof(*s));
@@ -44,7 +44,7 @@ int gb_graph__sched_new(gb_graph *g, const char *version, bool always_batch, gb_
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	s->g = g;
 	snprintf(s->version, sizeof(s->version), "%s", version ? version : "v1.0");
-	s->always_batch = always_batch;
+	s->packing = packing;
 	s->fn = fn;
 	s->want = want;
 	s->ud = ud;
@@ -322,7 +322,7 @@ static int send_carrier(gb_graph__sched *s, unsigned room, gb_error *err)
 
 	if (!c)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	if (s->g->no_batch && !s->always_batch)
+	if (s->packing == GB_GRAPH__ALONE || (s->g->no_batch && s->packing == GB_GRAPH__PACK))
 		room = 1;
 	while (c->n < room && c->n < GB_GRAPH_BATCH_MAX && s->queue) {
 		/* a part whose URL cannot go in a $batch goes alone */
@@ -338,7 +338,7 @@ static int send_carrier(gb_graph__sched *s, unsigned room, gb_error *err)
 		free(c);
 		return 0;
 	}
-	c->batch = c->n > 1 || (s->always_batch && batch_url(s, c->parts[0]));
+	c->batch = c->n > 1 || (s->packing == GB_GRAPH__BATCH_ALWAYS && batch_url(s, c->parts[0]));
 	if (c->batch) {
 		snprintf(url, sizeof(url), "/%s/$batch", s->version);
 		gb_graph__req_init(&c->r, "POST", NULL);

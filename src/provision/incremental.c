@@ -987,9 +987,7 @@ static int read_delta(gb_gather *g, gb_delta_changes *ch, bool *expired, gb_erro
 
 	memset(&gi, 0, sizeof(gi));
 	memset(&ui, 0, sizeof(ui));
-	rc = gb_graph_delta_groups(g->graph, g->st, 0, on_group_delta, ch, &gi, err);
-	if (!rc)
-		rc = gb_graph_delta_users(g->graph, g->st, 0, on_user_delta, ch, &ui, err);
+	rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_delta, on_user_delta, ch, &gi, &ui, err);
 	if (rc == GB_ERETRY && (gi.expired || ui.expired)) {
 		gb_info("provision", "%s", err->msg);
 		gb_error_clear(err);
@@ -1048,9 +1046,8 @@ int gb_provision__delta_open(gb_gather *g, const gb_provision_opts *opts, gb_del
 	if (!rc && !ch->incremental) {
 		gb_info("provision", "reading everything (%s)", why_full(opts, expired, links, old_fp, ch->fingerprint));
 		/* Sync from now: the links report what changes from here on, including during the full read. */
-		rc = gb_graph_delta_groups(g->graph, g->st, GB_GRAPH_DELTA_LATEST, on_group_delta, ch, NULL, err);
-		if (!rc)
-			rc = gb_graph_delta_users(g->graph, g->st, GB_GRAPH_DELTA_LATEST, on_user_delta, ch, NULL, err);
+		rc = gb_graph_delta_both(g->graph, g->st, GB_GRAPH_DELTA_LATEST, on_group_delta, on_user_delta, ch, NULL,
+					 NULL, err);
 		g->record_users = !rc;
 	}
 	free(old_fp);

@@ -696,6 +696,141 @@ Test(graph_fake, users_delta_reports_on_premises_object_identifier_changes)
 	stop(&e);
 }
 
+/* ---- both listings at once ---- */
+
+typedef struct both_log {
+	dlog g;
+	ulog u;
+} both_log;
+
+static int both_group(const gb_graph_group_delta *d, void *ud, gb_error *err)
+{
+	return on_delta(d, &((both_log *)ud)->g, err);
+}
+
+static int both_user(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	return on_user_delta(u, &((both_log *)ud)->u, err);
+}
+
+static long fake_peak(env *e)
+{
+	json_t *st = ctl(e, "GET", "/_fake/stats", NULL);
+	long peak = (long)json_integer_value(json_object_get(st, "peak_in_flight"));
+
+	json_decref(st);
+	return peak;
+}
+
+/* The groups and users listings read by gb_graph_delta_both into one store, and one after the other into another:
+ * the same records, the same links saved, the same resumption; with their requests in flight together. */
+Test(graph_fake, both_delta_listings_read_at_once_as_one_after_the_other)
+{
+	env e;
+	both_log a = {0}, b = {0};
+	gb_graph_delta_info gi, ui;
+	char pa[512], pb[512], *lb = NULL;
+	gb_store *sa = open_store(pa, sizeof(pa)), *sb = open_store(pb, sizeof(pb));
+	gb_error err;
+	int round;
+
+	start(&e, 900);
+	/* each reply takes long enough for the two listings' requests to meet in the server */
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"latency_ms\": 150}"));
+	for (round = 0; round < 2; round++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		cr_assert_eq(gb_graph_delta_groups(e.g, sa, 0, on_delta, &a.g, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_graph_delta_users(e.g, sa, 0, on_user_delta, &a.u, NULL, &err), 0, "%s", err.msg);
+		json_decref(ctl(&e, "POST", "/_fake/stats/reset", NULL));
+		json_decref(ctl(&e, "POST", "/_fake/log/clear", NULL));
+		cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s",
+			     err.msg);
+		cr_assert_eq(fake_peak(&e), 2, "the two listings' requests were in flight together");
+		cr_assert_eq(log_count(&e, "POST", "/$batch", 0), 0, "delta pages are plain requests, never $batch parts");
+		cr_assert_eq(gi.full, round == 0);
+		cr_assert_eq(ui.full, round == 0);
+		cr_assert_eq(b.g.resets, a.g.resets);
+		cr_assert_eq(b.g.records, a.g.records);
+		cr_assert_eq(gi.records, a.g.records);
+		cr_assert_eq(b.g.added, a.g.added);
+		cr_assert_eq(b.g.removed, a.g.removed);
+		cr_assert_str_eq(b.g.text, a.g.text);
+		cr_assert_eq(b.u.resets, a.u.resets);
+		cr_assert_eq(b.u.n, a.u.n);
+		cr_assert_eq(ui.records, a.u.n);
+		cr_assert_str_eq(b.u.u1, a.u.u1);
+		cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_GROUPS, &lb, &err), 0, "%s", err.msg);
+		cr_assert(strstr(lb, "deltatoken") != NULL, "%s", lb);
+		free(lb);
+		cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_USERS, &lb, &err), 0, "%s", err.msg);
+		cr_assert(strstr(lb, "deltatoken") != NULL, "%s", lb);
+		free(lb);
+		if (round)
+			break;
+		cr_assert_str_eq(b.u.u1, "(null)");
+		json_decref(ctl(&e, "POST", "/_fake/mutate",
+				"{\"changes\": ["
+				"{\"op\": \"add_members\", \"group\": \"" SYNCED "\", \"members\": [\"" U2 "\"]},"
+				"{\"op\": \"update_user\", \"id\": \"" U2 "\", \"set\": "
+				"{\"onPremisesObjectIdentifier\": \"11112222-3333-4444-5555-666677778888\"}}]}"));
+	}
+	/* the second round read only the first round's changes */
+	cr_assert(strstr(b.g.text, "[000000000003 +000000000002]") != NULL, "%s", b.g.text);
+	cr_assert_eq(b.g.records, 1, "%s", b.g.text);
+	cr_assert_eq(b.u.n, 1);
+	cr_assert_str_eq(b.u.u1, "11112222-3333-4444-5555-666677778888");
+	/* a dead users link: the groups listing reads on, the users' expiry is reported as a full read needed */
+	json_decref(ctl(&e, "POST", "/_fake/mutate",
+			"{\"changes\": [{\"op\": \"remove_members\", \"group\": \"" SYNCED "\", \"members\": "
+			"[\"" U2 "\"]}]}"));
+	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\", "
+							   "\"kind\": \"users\"}"));
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), GB_ERETRY);
+	cr_assert(ui.expired && !gi.expired);
+	cr_assert(strstr(err.msg, "GET /v1.0/users/delta?") == err.msg, "%s", err.msg);
+	cr_assert(strstr(b.g.text, "[000000000003 -000000000002]") != NULL, "the groups listing read its change: %s",
+		  b.g.text);
+	cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_USERS, &lb, &err), GB_ENOTFOUND, "the dead link is gone");
+	/* both dead: the groups' error is the one reported, as when read one after the other */
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s", err.msg);
+	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\"}"));
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), GB_ERETRY);
+	cr_assert(gi.expired && ui.expired);
+	cr_assert(strstr(err.msg, "GET /v1.0/groups/delta?") == err.msg, "%s", err.msg);
+	drop_store(sa, pa);
+	drop_store(sb, pb);
+	stop(&e);
+}
+
+/* A 429 on one of the two listings' requests in flight: that request waits out its Retry-After and goes again; both
+ * listings end as they would unthrottled. */
+Test(graph_fake, both_delta_listings_ride_out_a_429_on_one_of_them)
+{
+	env e;
+	both_log a = {0}, b = {0};
+	gb_graph_delta_info gi, ui;
+	char pa[512], pb[512];
+	gb_store *sa = open_store(pa, sizeof(pa)), *sb = open_store(pb, sizeof(pb));
+	gb_error err;
+
+	start(&e, 900);
+	cr_assert_eq(gb_graph_delta_both(e.g, sa, 0, both_group, both_user, &a, &gi, &ui, &err), 0, "%s", err.msg);
+	json_decref(ctl(&e, "POST", "/_fake/config", "{\"latency_ms\": 100}"));
+	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/users/delta\", \"status\": 429, "
+		   "\"retry_after\": \"1\", \"count\": 1, \"where\": \"request\"}]}");
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_stats(e.g)->throttled_429, 1);
+	cr_assert_eq(b.g.records, a.g.records);
+	cr_assert_eq(b.g.added, a.g.added);
+	cr_assert_eq(b.u.n, a.u.n);
+	cr_assert(gi.full && ui.full);
+	drop_store(sa, pa);
+	drop_store(sb, pb);
+	stop(&e);
+}
+
 /* ---- $batch ---- */
 
 Test(graph_fake, batch_parts_fail_differently_and_throttled_parts_are_retried)
