@@ -23,6 +23,7 @@ typedef struct applied {
 	gb_map *failed;  /* object id -> 1: an operation of the group failed or was skipped */
 	gb_map *dn_now;  /* object id -> DN after a rename or move (owned) */
 	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
+	gb_map *created; /* DN key (gb_provision_dn_key) of a group created -> its objectGUID (owned) */
 	const gb_plan *plan;
 	unsigned char *ok; /* per operation of plan: 1 once it was applied */
 	gb_map *ops_of;    /* object id -> op_list (owned): the group's operations, in plan order (index_ops) */
@@ -93,6 +94,18 @@ static int remember(gb_map *m, const char *id, const char *value, gb_error *err)
 	return 0;
 }
 
+/* A group created at dn: a later write of this pass that names it as a member by that DN named this objectGUID. */
+static int remember_created(applied *a, const char *dn, const char *guid, gb_error *err)
+{
+	char *key = NULL;
+	int rc = gb_provision_dn_key(dn, &key, err);
+
+	if (!rc)
+		rc = remember(a->created, key, guid, err);
+	free(key);
+	return rc;
+}
+
 /* The engine's hook: provisioning's state changes for one operation, in the transaction of its audit record. */
 static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
 {
@@ -110,6 +123,8 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 		rc = gb_pstate_set_managed(st, op->object_id, o->dn_after, o->guid, GB_MANAGED, a->run_id, err);
 		if (!rc && o->guid)
 			rc = remember(a->guid, op->object_id, o->guid, err);
+		if (!rc && o->guid && o->dn_after)
+			rc = remember_created(a, o->dn_after, o->guid, err);
 		break;
 	case GB_OP_RENAME:
 	case GB_OP_MOVE:
@@ -130,12 +145,12 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 
 static void applied_clear(applied *a)
 {
-	gb_map *maps[2] = {a->dn_now, a->guid};
+	gb_map *maps[3] = {a->dn_now, a->guid, a->created};
 	size_t pos, i;
 	const char *k;
 	void *v;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		pos = 0;
 		while (maps[i] && gb_map_next(maps[i], &pos, &k, &v))
 			free(v);
@@ -181,6 +196,27 @@ static int record_managed(gb_store *st, gb_directory *dir, const gb_plan *plan, 
 	return rc;
 }
 
+/* The objectGUID a member value written by this pass names, into g: "<GUID=...>", or the DN of a group the pass
+ * created before (the plan names a nested group by its DN until it exists). False for any other value. */
+static bool value_guid(const applied *a, const char *val, char g[GB_AD_GUID_TEXT_SIZE])
+{
+	const char *guid = NULL;
+	char *key = NULL;
+
+	if (strncmp(val, "<GUID=", 6) == 0 && strlen(val) == 6 + 36 + 1 && val[42] == '>') {
+		memcpy(g, val + 6, 36);
+		g[36] = '\0';
+		return true;
+	}
+	if (a->created && gb_provision_dn_key(val, &key, NULL) == 0)
+		guid = gb_map_get(a->created, key);
+	free(key);
+	if (!guid || strlen(guid) != 36)
+		return false;
+	memcpy(g, guid, 37);
+	return true;
+}
+
 /* What AD holds of group id after this pass's writes: the members read (or trusted) with the objectGUIDs the
  * applied operations added and less those they removed. *wrote says whether an operation of the group was applied;
  * *exact is false when a value is not named by objectGUID or an operation of the group was not applied (the members
@@ -208,12 +244,10 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 			const char *val = op->values[j];
 			char g[GB_AD_GUID_TEXT_SIZE];
 
-			if (strncmp(val, "<GUID=", 6) != 0 || strlen(val) != 6 + 36 + 1 || val[42] != '>') {
+			if (!value_guid(a, val, g)) {
 				*exact = false;
 				break;
 			}
-			memcpy(g, val + 6, 36);
-			g[36] = '\0';
 			if (op->kind == GB_OP_ADD_MEMBERS)
 				rc = gb_map_set(now, g, (void *)1, err);
 			else if (op->kind == GB_OP_REMOVE_MEMBERS)
@@ -397,6 +431,8 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 		rc = gb_map_new(GB_MAP_ICASE, &a.dn_now, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &a.guid, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &a.created, err);
 	a.plan = res->plan;
 	if (!rc && !(a.ok = calloc(res->plan->nops ? res->plan->nops : 1, 1)))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");

@@ -11,12 +11,14 @@ eval "$(ad_users DC1 "$OU" m1-$$ m2-$$ m3-$$ m4-$$ m5-$$ m6-$$)"
 eval "m1=\$m1_$$ m2=\$m2_$$ m3=\$m3_$$ m4=\$m4_$$ m5=\$m5_$$ m6=\$m6_$$"
 GB1=00de5aa0-0000-4000-8000-000000000001
 GO=00de5aa0-0000-4000-8000-000000000002
+GN=00de5aa0-0000-4000-8000-000000000003
 tenant_new "$T/tenant.json"
 for n in 1 2 3 4 5 6; do tenant_user "$T/tenant.json" u-$n "$(eval "echo \$m$n")"; done
 tenant_group "$T/tenant.json" "$GB1" Big members=u-1,u-2,u-3
 tenant_group "$T/tenant.json" "$GO" Other members=u-6
+tenant_group "$T/tenant.json" "$GN" Nest members=u-6,$GO
 fake_start "$T/tenant.json"
-gb_config "$T/gb.ini" DC1 "$OU" "groups = $GB1 $GO"
+gb_config "$T/gb.ini" DC1 "$OU" "groups = $GB1 $GO $GN"
 GB="$GB_BIN --config $T/gb.ini --state $T/gb.db"
 BIG="CN=Big_000000000001,OU=Groups,$OU"
 members() { # the CNs of Big's AD members, sorted, on one line
@@ -37,6 +39,18 @@ expect "Big holds m1..m3" test "$(members)" = "m1 m2 m3"
 # the groups it created are recorded with what it wrote to them: the next pass need not read them back
 expect "the guard recorded the created groups" \
 	test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM ad_membership WHERE object_id IN ('$GB1', '$GO')")" = 2
+
+# a group whose member is a group the same pass created (written by its DN, since its objectGUID was not known yet) is
+# recorded by that group's objectGUID, learnt from its creation
+NEST="CN=Nest_000000000003,OU=Groups,$OU"
+expect "the guard recorded Nest" \
+	test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM ad_membership WHERE object_id = '$GN'")" = 1
+fake_mutate "{\"changes\": [{\"op\": \"add_members\", \"group\": \"$GN\", \"members\": [\"$(user 5)\"]}]}"
+run $GB provision
+expect_rc "the pass adding m5 to Nest exits 0" 0
+expect_err "Nest was trusted as created, not read" "uSNChanged guard: 1 AD groups' members trusted from the store, 0 read"
+expect "Nest holds Other, m5 and m6" test "$(ldap_on DC1 ldapsearch -LLL -o ldif-wrap=no -b "$NEST" -s base member 2>/dev/null |
+	sed -n 's/^member: CN=\([^,]*\),.*/\1/p' | sed "s/-$$\$//" | sort | tr '\n' ' ')" = "Other_000000000002 m5 m6 "
 
 # a pass that touches Big trusts what the first pass wrote (and records what AD then holds)
 cloud_add 4
@@ -73,7 +87,7 @@ expect_out "nothing left to do" "No changes."
 hand_remove m3
 run $GB provision --full
 expect_rc "provision --full exits 0" 0
-expect_err "--full trusts nothing" "uSNChanged guard: 0 AD groups' members trusted from the store, 2 read"
+expect_err "--full trusts nothing" "uSNChanged guard: 0 AD groups' members trusted from the store, 3 read"
 expect "--full corrected the hand edit: Big holds m2..m5" test "$(members)" = "m2 m3 m4 m5"
 # a stored row from another DC is not trusted
 sqlite3 "$T/gb.db" "UPDATE ad_membership SET invocation_id = '00000000-0000-0000-0000-000000000000'"
