@@ -253,6 +253,22 @@ typedef int (*gb_dir_entry_cb)(const gb_dir_entry *e, void *ctx, gb_error *err);
 int gb_directory_search(gb_directory *d, const char *base, int scope, const char *filter, const char *const *attrs,
 			unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err);
 
+/* A subtree search below the base DN sent now and answered later, so that the caller can wait for something else
+ * (Graph) meanwhile: the connection is made first if it is not. For a few entries: no paging (a DC that limits an
+ * answer without paging, as Windows' MaxPageSize does, fails the search with a size limit), no retry. *out: gb_directory_search_take, or gb_dir_pending_free to give it up. Only the
+ * handle's own thread may send and take, and the handle must outlive the pending search. Errors as above. */
+typedef struct gb_dir_pending gb_dir_pending;
+int gb_directory_search_send(gb_directory *d, const char *filter, const char *const *attrs, gb_dir_pending **out,
+			     gb_error *err);
+
+/* Waits for the answer to p (at most the handle's timeout) and hands its entries to cb, as gb_directory_search
+ * would, only once the whole answer came and said success: a failure delivers nothing. GB_ERETRY when the connection
+ * was made again since p was sent (its answer is lost) or no answer came in time. p is freed in every case. */
+int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, gb_error *err);
+
+/* Gives up a search not taken (abandoned on the server). NULL is fine. */
+void gb_dir_pending_free(gb_dir_pending *p);
+
 /* One entry: a base-scope read of dn (a DN, or "<GUID=...>"/"<SID=...>"). GB_ENOTFOUND when it does not exist.
  * *out: gb_dir_entry_free. */
 int gb_directory_get(gb_directory *d, const char *dn, const char *const *attrs, unsigned flags, gb_dir_entry **out,

@@ -272,6 +272,145 @@ int gb_directory_search(gb_directory *d, const char *base, int scope, const char
 	return a.cb_rc;
 }
 
+/* ---- a search sent ahead ---- */
+
+struct gb_dir_pending {
+	gb_directory *d;
+	unsigned long gen; /* d->ld_gen when sent: a reconnect since loses the answer */
+	int msgid;
+	int64_t t0;
+	char filter[161];  /* its start, for the log */
+};
+
+int gb_directory_search_send(gb_directory *d, const char *filter, const char *const *attrs, gb_dir_pending **out,
+			     gb_error *err)
+{
+	gb_dir_pending *p;
+	int rc, msgid = -1;
+
+	*out = NULL;
+	if ((rc = gb_directory_connect(d, err)))
+		return rc;
+	if (!(p = calloc(1, sizeof(*p))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	/* no paging: the caller asks for a few entries; a DC that stops a longer answer says so (sizeLimitExceeded),
+	 * and the caller reads the usual way instead */
+	rc = ldap_search_ext(d->ld, d->base_dn, LDAP_SCOPE_SUBTREE, filter, (char **)attrs, 0, NULL, NULL, NULL,
+			     LDAP_NO_LIMIT, &msgid);
+	if (rc != LDAP_SUCCESS) {
+		free(p);
+		return gb_dir_ldap_error(d, d->ld, rc, "search", d->base_dn, err);
+	}
+	p->d = d;
+	p->gen = d->ld_gen;
+	p->msgid = msgid;
+	p->t0 = gb_time_mono_ms();
+	snprintf(p->filter, sizeof(p->filter), "%s", filter);
+	gb_debug("ldap", "search %s: %s%s: sent ahead, its answer taken later", d->base_dn, p->filter,
+		 strlen(filter) >= sizeof(p->filter) ? "..." : "");
+	*out = p;
+	return 0;
+}
+
+void gb_dir_pending_free(gb_dir_pending *p)
+{
+	if (!p)
+		return;
+	if (p->d->ld && p->d->ld_gen == p->gen)
+		ldap_abandon_ext(p->d->ld, p->msgid, NULL, NULL);
+	free(p);
+}
+
+static void entries_free(gb_dir_entry **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		gb_dir_entry_free(v[i]);
+	free(v);
+}
+
+/* Every entry of the answer res, kept until the result says the search went through. */
+static int take_answer(gb_dir_pending *p, LDAPMessage *res, gb_dir_entry ***out, size_t *nout, gb_error *err)
+{
+	gb_directory *d = p->d;
+	gb_dir_entry **v = NULL;
+	LDAPMessage *msg;
+	size_t n = 0, cap = 0;
+	int rc = 0, result = -1;
+
+	for (msg = ldap_first_message(d->ld, res); msg && !rc; msg = ldap_next_message(d->ld, msg)) {
+		int type = ldap_msgtype(msg);
+
+		if (type == LDAP_RES_SEARCH_ENTRY) {
+			gb_dir_entry *e = NULL;
+
+			if (n == cap) {
+				gb_dir_entry **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
+
+				if (!nv) {
+					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+					break;
+				}
+				v = nv;
+			}
+			if (!(rc = make_entry(d->ld, msg, &e, err)))
+				v[n++] = e;
+		} else if (type == LDAP_RES_SEARCH_RESULT) {
+			int prc = ldap_parse_result(d->ld, msg, &result, NULL, NULL, NULL, NULL, 0);
+
+			if (prc != LDAP_SUCCESS)
+				result = prc;
+		}
+	}
+	if (!rc && result != LDAP_SUCCESS)
+		rc = gb_dir_ldap_error(d, d->ld, result < 0 ? LDAP_OTHER : result, "search", d->base_dn, err);
+	if (rc) {
+		entries_free(v, n);
+		return rc;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, gb_error *err)
+{
+	gb_directory *d = p->d;
+	struct timeval tv = {d->timeout, 0};
+	LDAPMessage *res = NULL;
+	gb_dir_entry **v = NULL;
+	size_t n = 0, i;
+	int rc = 0, got;
+
+	if (!d->ld || d->ld_gen != p->gen) {
+		rc = gb_error_set(err, GB_ERETRY, "ldap search %s: the connection was made again since the search was "
+						  "sent", d->base_dn);
+		free(p);
+		return rc;
+	}
+	got = ldap_result(d->ld, p->msgid, LDAP_MSG_ALL, &tv, &res);
+	if (got == 0)
+		rc = gb_error_set(err, GB_ERETRY, "ldap search %s: no answer within %ld s", d->base_dn, d->timeout);
+	else if (got < 0) {
+		int lrc = LDAP_SERVER_DOWN;
+
+		ldap_get_option(d->ld, LDAP_OPT_RESULT_CODE, &lrc);
+		rc = gb_dir_ldap_error(d, d->ld, lrc, "search", d->base_dn, err);
+	} else {
+		rc = take_answer(p, res, &v, &n, err);
+	}
+	ldap_msgfree(res);
+	gb_debug("ldap", "search %s: %s%s: %s, %zu entries, answered %lld ms after it was sent", d->base_dn, p->filter,
+		 strlen(p->filter) >= sizeof(p->filter) - 1 ? "..." : "", rc ? "failed" : "taken", n,
+		 (long long)(gb_time_mono_ms() - p->t0));
+	if (got == 0)
+		ldap_abandon_ext(d->ld, p->msgid, NULL, NULL);
+	free(p);
+	for (i = 0; !rc && i < n; i++)
+		rc = cb(v[i], ctx, err);
+	entries_free(v, n);
+	return rc;
+}
+
 /* ---- single entries ---- */
 
 struct capture {

@@ -1176,6 +1176,108 @@ Test(directory, reconnects_once_when_the_server_goes_away)
 	gb_directory_free(d);
 }
 
+/* ---- searches sent ahead ---- */
+
+struct dn_sum {
+	size_t n;
+	unsigned long sum; /* of the DNs' bytes, position-weighted: the same entries give the same sum */
+};
+
+static int dn_sum_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	struct dn_sum *s = ctx;
+	size_t i;
+
+	(void)err;
+	s->n++;
+	for (i = 0; e->dn[i]; i++)
+		s->sum += (unsigned long)(unsigned char)e->dn[i] * (i + 1);
+	return 0;
+}
+
+/* A search sent ahead and taken later gives what gb_directory_search gives, whatever runs on the handle meanwhile;
+ * one that cannot give all of it (more entries than a page, an answer lost to a reconnect) delivers nothing. */
+Test(directory, a_search_sent_ahead_answers_as_the_search_would)
+{
+	OU_START("ahead");
+	static const char *const attrs[] = {"cn", "objectGUID", NULL};
+	char prefix[32], filter[96], none[96];
+	char **contacts;
+	struct dn_sum want = {0, 0}, got = {0, 0}, nothing = {0, 0};
+	gb_dir_pending *p1 = NULL, *p2 = NULL, *p3 = NULL;
+	gb_dir_entry *e = NULL;
+	gb_error err;
+
+	snprintf(prefix, sizeof prefix, "ahead%ld", (long)getpid());
+	contacts = bulk_contacts(ld, ou, prefix, 40);
+	snprintf(filter, sizeof filter, "(&(objectClass=contact)(cn=%s-*))", prefix);
+	snprintf(none, sizeof none, "(cn=%s-none)", prefix);
+	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &want, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(want.n, 40);
+	/* two searches in flight, a read of its own between them and their answers */
+	cr_assert_eq(gb_directory_search_send(d, filter, attrs, &p1, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_search_send(d, none, attrs, &p2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_get(d, contacts[7], attrs, 0, &e, &err), 0, "%s", err.msg);
+	gb_dir_entry_free(e);
+	cr_assert_eq(gb_directory_search_take(p2, dn_sum_cb, &nothing, &err), 0, "%s", err.msg);
+	cr_assert_eq(nothing.n, 0);
+	cr_assert_eq(gb_directory_search_take(p1, dn_sum_cb, &got, &err), 0, "%s", err.msg);
+	cr_assert_eq(got.n, want.n);
+	cr_assert_eq(got.sum, want.sum, "the same entries");
+	/* given up: abandoned, and the handle goes on */
+	cr_assert_eq(gb_directory_search_send(d, filter, attrs, &p3, &err), 0, "%s", err.msg);
+	gb_dir_pending_free(p3);
+	gb_dir_pending_free(NULL);
+	memset(&got, 0, sizeof(got));
+	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &got, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(got.n, 40);
+
+	/* a DC that limits an answer without paging (Windows' MaxPageSize; Samba sends everything): a size limit, and
+	 * nothing delivered */
+	{
+		static const char *const limits[] = {"--max-page-size", "10", NULL};
+		gb_ldap_proxy *px = NULL;
+		gb_directory *w = NULL;
+
+		cr_assert_eq(gb_ldap_proxy_start(limits, &px), 0);
+		cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, ou, &w, &err), 0, "%s", err.msg);
+		memset(&got, 0, sizeof(got));
+		cr_assert_eq(gb_directory_search_send(w, filter, attrs, &p1, &err), 0, "%s", err.msg);
+		cr_assert_neq(gb_directory_search_take(p1, dn_sum_cb, &got, &err), 0);
+		cr_assert_eq(got.n, 0, "a partial answer is not delivered");
+		cr_assert_eq(gb_directory_last_ldap_code(w), LDAP_SIZELIMIT_EXCEEDED, "%s", err.msg);
+		gb_directory_free(w);
+		gb_ldap_proxy_free(px);
+	}
+
+	/* an answer lost to a reconnect: retryable, nothing delivered */
+	{
+		const char *ip = env("GB_TEST_DC1_IP");
+		int port = 0;
+		pid_t proxy = start_proxy(ip, &port);
+		char uri[64];
+		gb_directory *via = NULL;
+
+		snprintf(uri, sizeof uri, "ldaps://%s:%d", ip, port);
+		cr_assert_eq(open_dir(uri, false, ca_file(), NULL, NULL, &via, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_directory_search_send(via, filter, attrs, &p1, &err), 0, "%s", err.msg);
+		stop_proxy(proxy);
+		proxy = start_proxy(ip, &port);
+		cr_assert_eq(gb_directory_get(via, contacts[3], attrs, 0, &e, &err), 0, "%s", err.msg);
+		gb_dir_entry_free(e);
+		memset(&got, 0, sizeof(got));
+		cr_assert_eq(gb_directory_search_take(p1, dn_sum_cb, &got, &err), GB_ERETRY);
+		cr_assert_eq(got.n, 0);
+		cr_assert(strstr(err.msg, "made again") != NULL, "%s", err.msg);
+		gb_directory_free(via);
+		stop_proxy(proxy);
+	}
+	free_list(contacts, 40);
+	OU_END();
+}
+
 Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a_retry_is_harmless)
 {
 	OU_START("update");
