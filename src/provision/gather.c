@@ -109,6 +109,7 @@ void gb_provision__gather_clear(gb_gather *g)
 	gb_provision__map_free_values(g->managed, free);
 	gb_provision__map_free_values(g->usn, free);
 	gb_map_free(g->usn_trusted);
+	gb_provision__ahead_drop(g);
 	gb_provision__map_free_values(g->pre, free_entry);
 	gb_provision__map_free_values(g->pre_anchor, free);
 	gb_provision__map_free_values(g->domains, free);
@@ -725,6 +726,161 @@ int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t 
 	for (i = 0; !rc && i < n; i += GB_DIRECTORY_GUID_BATCH)
 		rc = prefetch_batch(g, ids, i, i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n, err);
 	return rc ? gb_error_prefix(err, "reading the AD groups of %zu anchors", n) : 0;
+}
+
+/* ---- anchors read ahead ---- */
+
+#define AHEAD_IN_FLIGHT 4
+
+struct gb_ahead {
+	gb_dir_pending *p;
+	char **ids; /* owned */
+	size_t n;
+};
+
+/* Forgets that the anchors of ids were asked for (a search that gave no answer), so that they are read again. */
+static void unmark(gb_gather *g, char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; g->pre_anchor && i < n; i++) {
+		char anchor[GB_ANCHOR_MAX];
+		char *v;
+
+		if (gb_anchor_format(ids[i], anchor, sizeof(anchor)) || !(v = gb_map_get(g->pre_anchor, anchor)) || *v)
+			continue;
+		gb_map_del(g->pre_anchor, anchor);
+		free(v);
+	}
+}
+
+static void ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* The oldest search sent: its answer taken, or (on failure) its anchors unmarked. Only running out of memory or the
+ * store failing is an error: a search that did not go through leaves its anchors to the usual read. */
+static int take_oldest(gb_gather *g, gb_error *err)
+{
+	struct gb_ahead a = g->ahead[0];
+	gb_error e;
+	int rc;
+
+	memmove(g->ahead, g->ahead + 1, --g->nahead * sizeof(*g->ahead));
+	rc = gb_directory_search_take(a.p, on_prefetched, g, &e);
+	if (rc) {
+		unmark(g, a.ids, a.n);
+		gb_debug("provision", "anchors read ahead: %s; they are read again after the delta", e.msg);
+	}
+	ids_free(a.ids, a.n);
+	if (rc == GB_ENOMEM) {
+		*err = e;
+		return rc;
+	}
+	return 0;
+}
+
+/* One search for the ids queued. */
+static int ahead_send(gb_gather *g, gb_error *err)
+{
+	struct gb_ahead *a;
+	gb_buf f;
+	gb_error e;
+	size_t i;
+	int rc = 0;
+
+	if (!g->ahead_ids.n)
+		return 0;
+	if (g->nahead == AHEAD_IN_FLIGHT && (rc = take_oldest(g, err)))
+		return rc;
+	if (!g->ahead && !(g->ahead = calloc(AHEAD_IN_FLIGHT, sizeof(*g->ahead))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	a = &g->ahead[g->nahead];
+	memset(a, 0, sizeof(*a));
+	a->ids = (char **)g->ahead_ids.items;
+	a->n = g->ahead_ids.n;
+	memset(&g->ahead_ids, 0, sizeof(g->ahead_ids));
+	gb_buf_init(&f, 64 * 1024);
+	rc = gb_buf_puts(&f, "(&(objectClass=group)(|", err);
+	for (i = 0; !rc && i < a->n; i++) {
+		char anchor[GB_ANCHOR_MAX];
+
+		if (gb_anchor_format(a->ids[i], anchor, sizeof(anchor)))
+			continue;
+		rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
+		if (!rc)
+			rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
+		if (!rc)
+			rc = gb_buf_puts(&f, ")", err);
+	}
+	if (!rc)
+		rc = gb_buf_puts(&f, "))", err);
+	if (!rc && gb_directory_search_send(g->dir, gb_buf_cstr(&f), gb_directory_group_attrs, &a->p, &e)) {
+		/* not sent: the usual read after the delta asks for these */
+		gb_debug("provision", "anchors read ahead: %s", e.msg);
+		a->p = NULL;
+	}
+	gb_buf_free(&f);
+	if (rc || !a->p) {
+		unmark(g, a->ids, a->n);
+		ids_free(a->ids, a->n);
+		return rc;
+	}
+	g->nahead++;
+	return 0;
+}
+
+int gb_provision__ahead_add(gb_gather *g, const char *id, gb_error *err)
+{
+	char anchor[GB_ANCHOR_MAX];
+	char *none = NULL;
+	int rc = g->pre_anchor ? 0 : gb_map_new(GB_MAP_ICASE, &g->pre_anchor, err);
+
+	if (rc || gb_anchor_format(id, anchor, sizeof(anchor)) || gb_map_get(g->pre_anchor, anchor))
+		return rc;
+	if (!(none = gb_strdup("")))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	if ((rc = gb_map_set(g->pre_anchor, anchor, none, err))) {
+		free(none);
+		return rc;
+	}
+	if ((rc = gb_ptrs_push_copy(&g->ahead_ids, id, err))) {
+		gb_map_del(g->pre_anchor, anchor);
+		free(none);
+		return rc;
+	}
+	return g->ahead_ids.n >= GB_DIRECTORY_GUID_BATCH ? ahead_send(g, err) : 0;
+}
+
+int gb_provision__ahead_take(gb_gather *g, gb_error *err)
+{
+	int rc = ahead_send(g, err);
+
+	while (!rc && g->nahead)
+		rc = take_oldest(g, err);
+	if (rc)
+		gb_provision__ahead_drop(g);
+	return rc;
+}
+
+void gb_provision__ahead_drop(gb_gather *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nahead; i++) {
+		gb_dir_pending_free(g->ahead[i].p);
+		unmark(g, g->ahead[i].ids, g->ahead[i].n);
+		ids_free(g->ahead[i].ids, g->ahead[i].n);
+	}
+	g->nahead = 0;
+	free(g->ahead);
+	g->ahead = NULL;
+	unmark(g, (char **)g->ahead_ids.items, g->ahead_ids.n);
+	ids_free((char **)g->ahead_ids.items, g->ahead_ids.n);
+	memset(&g->ahead_ids, 0, sizeof(g->ahead_ids));
 }
 
 const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id)

@@ -979,15 +979,44 @@ static const char *why_full(const gb_provision_opts *opts, bool expired, bool li
 					       : "no group is managed yet";
 }
 
+/* The delta records of an incremental pass, and the AD groups of the managed ones read meanwhile. */
+typedef struct reading {
+	gb_gather *g;
+	gb_delta_changes *ch;
+} reading;
+
+/* A group record: kept; a managed group's anchor is searched for while the next page is on its way (the pass reads
+ * those groups from AD anyway: gb_provision__prefetch_anchors then finds them read). */
+static int on_group_read(const gb_graph_group_delta *d, void *ud, gb_error *err)
+{
+	reading *r = ud;
+	int rc = on_group_delta(d, r->ch, err);
+
+	if (!rc && d && !r->ch->reset && d->group.id && gb_map_get(r->g->managed, d->group.id))
+		rc = gb_provision__ahead_add(r->g, d->group.id, err);
+	return rc;
+}
+
+static int on_user_read(const gb_cloud_user *u, void *ud, gb_error *err)
+{
+	return on_user_delta(u, ((reading *)ud)->ch, err);
+}
+
 /* Reads the delta records from the saved links; an expired link (or delta starting over) means a full read. */
 static int read_delta(gb_gather *g, gb_delta_changes *ch, bool *expired, gb_error *err)
 {
 	gb_graph_delta_info gi, ui;
+	reading r = {g, ch};
 	int rc;
 
 	memset(&gi, 0, sizeof(gi));
 	memset(&ui, 0, sizeof(ui));
-	rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_delta, on_user_delta, ch, &gi, &ui, err);
+	rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_read, on_user_read, &r, &gi, &ui, err);
+	/* what was read ahead serves an incremental pass only */
+	if (!rc && !ch->reset)
+		rc = gb_provision__ahead_take(g, err);
+	else
+		gb_provision__ahead_drop(g);
 	if (rc == GB_ERETRY && (gi.expired || ui.expired)) {
 		gb_info("provision", "%s", err->msg);
 		gb_error_clear(err);

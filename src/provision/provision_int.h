@@ -79,6 +79,10 @@ typedef struct gb_gather {
 			       * gb_directory_group_attrs, so that loading them costs no round trip of its own */
 	gb_map *pre_anchor;   /* anchor -> owned string: the DN of the one group carrying it, "" for none, "\n" for
 			       * several (prefetched anchors only) */
+	/* anchors read ahead while Graph is read (gb_provision__ahead_*) */
+	gb_ptrs ahead_ids;        /* ids (owned) marked "" in pre_anchor, their search not sent yet */
+	struct gb_ahead *ahead;   /* searches sent, oldest first */
+	size_t nahead;
 } gb_gather;
 
 /* ---- gather.c ---- */
@@ -108,6 +112,16 @@ int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err
  * (with gb_directory_group_attrs), so that gb_provision__load_ad_group and gb_provision__prefetched_anchor answer
  * without a round trip per group. */
 int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t n, gb_error *err);
+/* Anchors read ahead, while the pass waits for Graph: ahead_add queues id (a managed group that delta reports) and
+ * sends one search (gb_directory_search_send) for every GB_DIRECTORY_GUID_BATCH ids queued, with at most a few in
+ * flight; ahead_take sends what is queued and takes every answer into pre_anchor and pre, as
+ * gb_provision__prefetch_anchors would have read them; ahead_drop gives everything up. An anchor is marked asked in
+ * pre_anchor from the moment it is queued until its answer came: a search that fails or is given up unmarks its
+ * anchors, so that gb_provision__prefetch_anchors reads them the usual way and no anchor ever reads as "none" without
+ * an answer that said so. */
+int gb_provision__ahead_add(gb_gather *g, const char *id, gb_error *err);
+int gb_provision__ahead_take(gb_gather *g, gb_error *err);
+void gb_provision__ahead_drop(gb_gather *g);
 /* After a prefetch of id: the DN of the one AD group that carries its anchor, "" when none does; NULL when id was
  * not prefetched or several groups carry the anchor (the caller searches). Borrowed. */
 const char *gb_provision__prefetched_anchor(const gb_gather *g, const char *id);
