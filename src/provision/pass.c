@@ -27,6 +27,12 @@ typedef struct applied {
 	const gb_plan *plan;
 	unsigned char *ok; /* per operation of plan: 1 once it was applied */
 	gb_map *ops_of;    /* object id -> op_list (owned): the group's operations, in plan order (index_ops) */
+	/* the uSNChanged guard's reads after the writes, sent as each group's last write is recorded (after_*) */
+	gb_gather *g;      /* NULL: none sent during the writes */
+	gb_map *usns;      /* objectGUID -> uSNChanged (owned strings) taken from those reads */
+	gb_ptrs after_q;   /* objectGUIDs (owned) whose writes all went through, not asked for yet */
+	struct after_read *after; /* reads sent, oldest first */
+	size_t nafter;
 } applied;
 
 /* The indexes of one group's operations in the plan. */
@@ -106,6 +112,136 @@ static int remember_created(applied *a, const char *dn, const char *guid, gb_err
 	return rc;
 }
 
+/* ---- the uSNChanged after the writes, read as each group's writes end ---- */
+
+#define AFTER_IN_FLIGHT 4
+
+static const char *const usn_attrs[] = {"objectGUID", "uSNChanged", NULL};
+
+struct after_read {
+	gb_dir_pending *p;
+};
+
+static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	char guid[GB_AD_GUID_TEXT_SIZE];
+	const char *usn = gb_dir_entry_str(e, "uSNChanged");
+	char *copy;
+
+	if (!usn || !gb_dir_entry_guid(e, guid))
+		return 0;
+	if (!(copy = gb_strdup(usn)))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	free(gb_map_get(ctx, guid));
+	return gb_map_set(ctx, guid, copy, err);
+}
+
+/* The oldest read sent, taken into a->usns; one that did not go through is read again after the writes. */
+static int after_take(applied *a, gb_error *err)
+{
+	gb_dir_pending *p = a->after[0].p;
+	gb_error e;
+	int rc;
+
+	memmove(a->after, a->after + 1, --a->nafter * sizeof(*a->after));
+	rc = gb_directory_search_take(p, keep_usn, a->usns, &e);
+	if (rc && rc != GB_ENOMEM)
+		gb_debug("provision", "uSNChanged guard: %s; read again after the writes", e.msg);
+	if (rc == GB_ENOMEM)
+		*err = e;
+	return rc == GB_ENOMEM ? rc : 0;
+}
+
+/* Sends a read of the objectGUIDs queued (their uSNChanged), on the pass's own connection. */
+static int after_send(applied *a, gb_error *err)
+{
+	gb_buf f;
+	gb_error e;
+	size_t i;
+	int rc = 0;
+
+	if (!a->after_q.n)
+		return 0;
+	if (a->nafter == AFTER_IN_FLIGHT && (rc = after_take(a, err)))
+		return rc;
+	if (!a->after && !(a->after = calloc(AFTER_IN_FLIGHT, sizeof(*a->after))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_buf_init(&f, 64 * 1024);
+	rc = gb_buf_puts(&f, "(|", err);
+	for (i = 0; !rc && i < a->after_q.n; i++) {
+		unsigned char bin[GB_AD_GUID_LEN];
+
+		if (gb_ad_guid_from_text(a->after_q.items[i], bin, NULL))
+			continue;
+		rc = gb_buf_puts(&f, "(objectGUID=", err);
+		if (!rc)
+			rc = gb_ad_filter_escape_binary(bin, sizeof(bin), &f, err);
+		if (!rc)
+			rc = gb_buf_putc(&f, ')', err);
+	}
+	if (!rc)
+		rc = gb_buf_putc(&f, ')', err);
+	if (!rc && gb_directory_search_send(a->g->dir, gb_buf_cstr(&f), usn_attrs, &a->after[a->nafter].p, &e) == 0)
+		a->nafter++;
+	else if (!rc)
+		gb_debug("provision", "uSNChanged guard: %s; read after the writes", e.msg);
+	gb_buf_free(&f);
+	for (i = 0; i < a->after_q.n; i++)
+		free(a->after_q.items[i]);
+	a->after_q.n = 0;
+	return rc;
+}
+
+/* Every read sent, taken (the objectGUIDs still queued are read with the others after the writes). */
+static int after_take_all(applied *a, gb_error *err)
+{
+	int rc = 0;
+
+	while (!rc && a->nafter)
+		rc = after_take(a, err);
+	return rc;
+}
+
+static void after_clear(applied *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nafter; i++)
+		gb_dir_pending_free(a->after[i].p);
+	free(a->after);
+	for (i = 0; i < a->after_q.n; i++)
+		free(a->after_q.items[i]);
+	free(a->after_q.items);
+	gb_provision__map_free_values(a->usns, free);
+}
+
+/* Op (recorded OK) was the last of its group's operations, all of which went through: the group's uSNChanged can be
+ * read now, while the other groups' writes go on, rather than after all of them. Only for the groups usn_after reads:
+ * those of the guard, and those the pass created. */
+static int after_group(applied *a, const gb_op *op, const char *created_guid, gb_error *err)
+{
+	const op_list *l = gb_map_get(a->ops_of, op->object_id);
+	const char *guid = created_guid;
+	int rc;
+
+	if (!l || l->i[l->n - 1] != (size_t)(op - a->plan->ops) || gb_map_get(a->failed, op->object_id))
+		return 0;
+	if (gb_map_get(a->g->usn, op->object_id)) {
+		char anchor[GB_ANCHOR_MAX];
+		const gb_ad_group *ad = gb_anchor_format(op->object_id, anchor, sizeof(anchor))
+						? NULL
+						: gb_map_get(a->g->ad_by_anchor, anchor);
+
+		guid = ad ? ad->guid : NULL;
+	} else if (!guid) {
+		guid = gb_map_get(a->guid, op->object_id);
+	}
+	if (!guid)
+		return 0;
+	rc = gb_ptrs_push_copy(&a->after_q, guid, err);
+	return !rc && a->after_q.n >= GB_DIRECTORY_GUID_BATCH ? after_send(a, err) : rc;
+}
+
 /* The engine's hook: provisioning's state changes for one operation, in the transaction of its audit record. */
 static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_outcome *o, gb_error *err)
 {
@@ -140,6 +276,8 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 		break;
 	default: break;
 	}
+	if (!rc && a->g && op->kind != GB_OP_DELETE_GROUP && op->kind != GB_OP_UNMANAGE)
+		rc = after_group(a, op, op->kind == GB_OP_CREATE_GROUP ? o->guid : NULL, err);
 	return rc;
 }
 
@@ -156,6 +294,7 @@ static void applied_clear(applied *a)
 			free(v);
 		gb_map_free(maps[i]);
 	}
+	after_clear(a);
 	gb_map_free(a->failed);
 	gb_provision__map_free_values(a->ops_of, op_list_free);
 	free(a->ok);
@@ -260,25 +399,11 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 	return rc;
 }
 
-static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
-{
-	char guid[GB_AD_GUID_TEXT_SIZE];
-	const char *usn = gb_dir_entry_str(e, "uSNChanged");
-	char *copy;
-
-	if (!usn || !gb_dir_entry_guid(e, guid))
-		return 0;
-	if (!(copy = gb_strdup(usn)))
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	free(gb_map_get(ctx, guid));
-	return gb_map_set(ctx, guid, copy, err);
-}
-
 /* The uSNChanged, after the writes, of every group of the guard that the pass wrote to: objectGUID -> value (owned
- * strings), read in searches of many GUIDs each rather than one read per group. */
-static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err)
+ * strings), read in searches of many GUIDs each rather than one read per group. Most were read while the writes went
+ * on (after_group); those reads are taken here, and what they did not give is read now. */
+static int usn_after(gb_gather *g, applied *a, gb_map **out, gb_error *err)
 {
-	static const char *const attrs[] = {"objectGUID", "uSNChanged", NULL};
 	gb_map *wrote = NULL;
 	gb_ptrs guids = {NULL, 0, 0};
 	size_t i, pos = 0;
@@ -287,7 +412,13 @@ static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err
 	int rc = gb_map_new(GB_MAP_ICASE, &wrote, err);
 
 	if (!rc)
+		rc = after_take_all(a, err);
+	if (!rc && a->usns) {
+		*out = a->usns; /* taken over */
+		a->usns = NULL;
+	} else if (!rc) {
 		rc = gb_map_new(GB_MAP_ICASE, out, err);
+	}
 	for (i = 0; !rc && a->plan && i < a->plan->nops; i++)
 		if (a->ok[i] && a->plan->ops[i].object_id)
 			rc = gb_map_set(wrote, a->plan->ops[i].object_id, (void *)1, err);
@@ -296,16 +427,16 @@ static int usn_after(gb_gather *g, const applied *a, gb_map **out, gb_error *err
 		const gb_ad_group *ad = gb_anchor_format(id, anchor, sizeof(anchor)) ? NULL
 										: gb_map_get(g->ad_by_anchor, anchor);
 
-		if (ad && ad->guid && gb_map_get(wrote, id))
+		if (ad && ad->guid && gb_map_get(wrote, id) && !gb_map_get(*out, ad->guid))
 			rc = gb_ptrs_push_copy(&guids, ad->guid, err);
 	}
 	pos = 0;
 	while (!rc && gb_map_next(a->guid, &pos, &id, &v)) /* the groups this pass created */
-		if (!gb_map_get(g->usn, id))
+		if (!gb_map_get(g->usn, id) && !gb_map_get(*out, v))
 			rc = gb_ptrs_push_copy(&guids, v, err);
 	if (!rc && guids.n)
-		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, attrs, 0, keep_usn,
-						*out, err);
+		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, usn_attrs, 0,
+						keep_usn, *out, err);
 	for (i = 0; i < guids.n; i++)
 		free(guids.items[i]);
 	free(guids.items);
@@ -436,6 +567,13 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	a.plan = res->plan;
 	if (!rc && !(a.ok = calloc(res->plan->nops ? res->plan->nops : 1, 1)))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	/* the guard's reads after the writes go out as each group's writes end (record_usn takes them) */
+	if (!rc && g->usn_guard && !(g->dc_read && !g->dc.dsa)) {
+		rc = index_ops(&a, err);
+		if (!rc)
+			rc = gb_map_new(GB_MAP_ICASE, &a.usns, err);
+		a.g = rc ? NULL : g;
+	}
 	memset(&ao, 0, sizeof(ao));
 	ao.st = st;
 	ao.run_id = o->run_id;

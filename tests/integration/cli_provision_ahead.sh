@@ -1,11 +1,13 @@
 #!/bin/sh
-# Anchors read ahead (issue 14): while an incremental pass reads Graph's delta pages, it already searches AD for the
+# Reads sent ahead (issue 14): while an incremental pass reads Graph's delta pages, it already searches AD for the
 # managed groups those pages name (each search sent without waiting for its answer, the answers taken after the last
 # page), so that the waits for Graph and for the DC overlap. What the pass reads and writes is what it would be
 # without: here 120 managed groups change, reported over delta pages of 20; the search of the first 100 anchors goes
 # out before the last page comes, no anchor is searched for again, every group changes in one modify, and the stored
-# members are trusted. Through a DC with Windows' MaxPageSize at 50, a search of 100 anchors without paging fails
-# with sizeLimitExceeded: the pass reads those groups the usual way (paged), with the same outcome.
+# members are trusted. The uSNChanged guard's read after the writes goes out the same way, for each hundred groups
+# whose writes ended, while the others' go on. Through a DC with Windows' MaxPageSize at 50, a search of 100 anchors
+# without paging fails with sizeLimitExceeded: the pass reads those groups the usual way (paged), with the same
+# outcome.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbahead-$$,$GB_TEST_DC1_BASE_DN"
 ad_numbered_users DC1 "$OU" ah 4
@@ -61,6 +63,12 @@ expect "no anchor was searched for again" test "$(grep -c 'msDS-ExternalDirector
 expect_err "every group changed in one modify" "directory writes: 0 adds, 120 modifies"
 expect_err "the stored members were trusted" "uSNChanged guard: 120 AD groups' members trusted from the store, 0 read"
 expect "AD lost the member in every group" test "$(members_in_ad)" = "$((links - 120))"
+# the guard's read of uSNChanged after the writes: the first 100 groups' while the last writes were still going on
+after=$(line_of '(|(objectGUID=.*sent ahead, its answer taken later')
+lastop=$(line_of '\[120/120\]')
+expect "the uSNChanged of 100 groups was asked for before the last write started (lines ${after:-none} and ${lastop:-none})" \
+	test -n "$after" -a -n "$lastop" -a "${after:-0}" -lt "${lastop:-0}"
+expect "and taken" test "$(grep -c '(|(objectGUID=.*: taken, 100 entries' "$T/.err")" = 1
 run $GB provision --full --dry-run
 expect_out "nothing left to do" "No changes."
 
