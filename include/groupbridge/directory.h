@@ -266,6 +266,11 @@ int gb_directory_search_send(gb_directory *d, const char *filter, const char *co
  * was made again since p was sent (its answer is lost) or no answer came in time. p is freed in every case. */
 int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, gb_error *err);
 
+/* Reads what has come of p's answer so far without waiting, so that the DC does not wait for the caller to read
+ * (its answer held up in a full connection); call it now and then while the search is in flight. True once the whole
+ * answer came (gb_directory_search_take then delivers it without waiting). */
+bool gb_directory_search_poll(gb_dir_pending *p);
+
 /* Gives up a search not taken (abandoned on the server). NULL is fine. */
 void gb_dir_pending_free(gb_dir_pending *p);
 

@@ -279,6 +279,7 @@ struct gb_dir_pending {
 	unsigned long gen; /* d->ld_gen when sent: a reconnect since loses the answer */
 	int msgid;
 	int64_t t0;
+	LDAPMessage *res;  /* the whole answer, once gb_directory_search_poll saw it */
 	char filter[161];  /* its start, for the log */
 };
 
@@ -316,9 +317,30 @@ void gb_dir_pending_free(gb_dir_pending *p)
 {
 	if (!p)
 		return;
-	if (p->d->ld && p->d->ld_gen == p->gen)
+	if (p->res)
+		ldap_msgfree(p->res);
+	else if (p->d->ld && p->d->ld_gen == p->gen)
 		ldap_abandon_ext(p->d->ld, p->msgid, NULL, NULL);
 	free(p);
+}
+
+bool gb_directory_search_poll(gb_dir_pending *p)
+{
+	struct timeval zero = {0, 0};
+	LDAPMessage *res = NULL;
+
+	if (p->res)
+		return true;
+	if (!p->d->ld || p->d->ld_gen != p->gen)
+		return false;
+	/* reads what the DC has sent so far (libldap keeps each message for its own request), so that its answers do not
+	 * wait on a full connection; the answer is kept once whole */
+	if (ldap_result(p->d->ld, p->msgid, LDAP_MSG_ALL, &zero, &res) > 0) {
+		p->res = res;
+		return true;
+	}
+	ldap_msgfree(res);
+	return false;
 }
 
 static void entries_free(gb_dir_entry **v, size_t n)
@@ -381,13 +403,19 @@ int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, g
 	size_t n = 0, i;
 	int rc = 0, got;
 
-	if (!d->ld || d->ld_gen != p->gen) {
+	if (!d->ld || (!p->res && d->ld_gen != p->gen)) {
 		rc = gb_error_set(err, GB_ERETRY, "ldap search %s: the connection was made again since the search was "
 						  "sent", d->base_dn);
 		free(p);
 		return rc;
 	}
-	got = ldap_result(d->ld, p->msgid, LDAP_MSG_ALL, &tv, &res);
+	if (p->res) {
+		res = p->res;
+		p->res = NULL;
+		got = 1;
+	} else {
+		got = ldap_result(d->ld, p->msgid, LDAP_MSG_ALL, &tv, &res);
+	}
 	if (got == 0)
 		rc = gb_error_set(err, GB_ERETRY, "ldap search %s: no answer within %ld s", d->base_dn, d->timeout);
 	else if (got < 0) {

@@ -794,6 +794,8 @@ static int ahead_send(gb_gather *g, gb_error *err)
 
 	if (!g->ahead_ids.n)
 		return 0;
+	for (i = 0; i < g->nahead; i++) /* the answers so far: a DC does not go on while its answers are not read */
+		(void)gb_directory_search_poll(g->ahead[i].p);
 	if (g->nahead == AHEAD_IN_FLIGHT && (rc = take_oldest(g, err)))
 		return rc;
 	if (!g->ahead && !(g->ahead = calloc(AHEAD_IN_FLIGHT, sizeof(*g->ahead))))

@@ -224,6 +224,8 @@ static int after_group(applied *a, const gb_op *op, const char *created_guid, gb
 	const char *guid = created_guid;
 	int rc;
 
+	for (size_t i = 0; i < a->nafter; i++) /* the answers so far: a DC does not go on while they are not read */
+		(void)gb_directory_search_poll(a->after[i].p);
 	if (!l || l->i[l->n - 1] != (size_t)(op - a->plan->ops) || gb_map_get(a->failed, op->object_id))
 		return 0;
 	if (gb_map_get(a->g->usn, op->object_id)) {

@@ -1220,6 +1220,16 @@ Test(directory, a_search_sent_ahead_answers_as_the_search_would)
 	cr_assert_eq(gb_directory_search_send(d, none, attrs, &p2, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_directory_get(d, contacts[7], attrs, 0, &e, &err), 0, "%s", err.msg);
 	gb_dir_entry_free(e);
+	/* read without waiting until the whole answer is there; taking it then waits for nothing more */
+	{
+		int k;
+		bool whole = false;
+
+		for (k = 0; k < 1000 && !(whole = gb_directory_search_poll(p1)); k++)
+			usleep(10 * 1000);
+		cr_assert(whole, "the answer came within 10 s");
+		cr_assert(gb_directory_search_poll(p1), "and stays whole");
+	}
 	cr_assert_eq(gb_directory_search_take(p2, dn_sum_cb, &nothing, &err), 0, "%s", err.msg);
 	cr_assert_eq(nothing.n, 0);
 	cr_assert_eq(gb_directory_search_take(p1, dn_sum_cb, &got, &err), 0, "%s", err.msg);
