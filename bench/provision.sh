@@ -343,7 +343,9 @@ set -- $(python3 "$S" change "$W/t7-net.json" 0.01 "$W/change8.json")
 control POST /mutate "$W/change8.json" >/dev/null || die "S8 mutate failed"
 before8=$(sqlite3 "$s7db" "SELECT coalesce(max(seq), 0) FROM audit_log")
 t0=$(now)
-"$bin" --config "$s7ini" --state "$s7db" $s7verbose provision >"$W/s8.out" 2>"$W/s8.err" || { cat "$W/s8.err" >&2; die "S8 failed"; }
+# BENCH_S8_WRAP: a command S8's pass runs under, for profiling (perf record -g -o FILE, strace -c -f ...); its time
+# is then the wrapped pass's
+${BENCH_S8_WRAP:-} "$bin" --config "$s7ini" --state "$s7db" $s7verbose provision >"$W/s8.out" 2>"$W/s8.err" || { cat "$W/s8.err" >&2; die "S8 failed"; }
 t1=$(now)
 run8=$(secs "$t0" "$t1")
 say "S8: $1 groups, $2 links changed; $run8 s; $(sed -n 's/.*directory writes: \(.*\)/\1/p' "$W/s8.err" | tail -n 1)"

@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "groupbridge/buf.h"
 #include "groupbridge/config.h"
 #include "groupbridge/error.h"
 #include "groupbridge/model.h"
@@ -116,7 +117,13 @@ int gb_directory_open_config(const gb_config *cfg, gb_directory **out, gb_error 
  * and with counters at zero: for a pool of connections that keeps several writes in flight (the apply engine).
  * Call it on the thread that uses d; the twin is then the caller's to use on any one thread at a time. GB_ENOMEM,
  * or GB_EPARSE as gb_directory_set_fence. *out: gb_directory_free. */
-int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err);
+int gb_directory_twin(gb_directory *d, gb_directory **out, gb_error *err);
+
+/* Starts connecting n twins of d now, each on a thread of its own (connect, bind, the DC's identity), so that a pool
+ * that follows (the apply engine's) finds them connected: gb_directory_twin hands them out first, with d's fence
+ * and member batch as they are then; a twin that could not connect is dropped there, and a fresh one made instead.
+ * Once per handle; gb_directory_free waits for those not handed out. Call it on the thread that uses d. */
+void gb_directory_prepare_twins(gb_directory *d, size_t n);
 
 /* Whether some handle of this process is reconnecting now (its server went away): a pool of twins sends nothing new
  * until that is settled, so that a directory gone for good fails only the writes already in flight. */
@@ -292,6 +299,10 @@ int gb_directory_find_by_sid(gb_directory *d, const char *sid, const char *const
 			     gb_dir_entry **out, gb_error *err);
 int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *const *attrs, unsigned flags,
 			      gb_dir_entry **out, gb_error *err);
+
+/* Appends to out the filter that matches the n objectGUIDs (text): "(|(objectGUID=\\xx...)...)". GB_EINVAL for a GUID
+ * that is not one, GB_ENOMEM. */
+int gb_directory_guid_filter(const char *const *guids, size_t n, gb_buf *out, gb_error *err);
 
 /* Many objectGUIDs (text) at once: OR filters of GB_DIRECTORY_GUID_BATCH binary GUIDs each; cb gets every entry
  * found (GUIDs not found are simply absent). GB_EINVAL for a GUID that is not one. */

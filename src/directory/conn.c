@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -486,10 +487,13 @@ static int set_str(char **dst, const char *src, gb_error *err)
 	return *dst ? 0 : gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
+static void spares_free(gb_directory *d);
+
 void gb_directory_free(gb_directory *d)
 {
 	if (!d)
 		return;
+	spares_free(d);
 	close_ld(&d->ld);
 	close_ld(&d->gc);
 	free((char *)d->dc.dsa);
@@ -797,7 +801,7 @@ int gb_directory_fence_check(const gb_directory *d, const char *op, const char *
 	return gb_dir_fence_check(d->fence, op, dn, err);
 }
 
-int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err)
+static int twin_new(const gb_directory *d, gb_directory **out, gb_error *err)
 {
 	gb_directory_params p = {
 	    .uri = d->uri,
@@ -820,6 +824,79 @@ int gb_directory_twin(const gb_directory *d, gb_directory **out, gb_error *err)
 	};
 
 	return handle_new(&p, out, err);
+}
+
+/* ---- twins connected ahead ---- */
+
+struct gb_dir_spare {
+	gb_directory *dir;
+	pthread_t thread;
+	int rc;
+};
+
+static void *spare_main(void *arg)
+{
+	struct gb_dir_spare *s = arg;
+	gb_error e;
+	char *dsa;
+
+	s->rc = gb_directory_connect(s->dir, &e);
+	if (!s->rc && !(dsa = gb_directory_dsa(s->dir, &e)))
+		s->rc = e.code ? e.code : GB_ERROR;
+	else if (!s->rc)
+		free(dsa);
+	return NULL;
+}
+
+void gb_directory_prepare_twins(gb_directory *d, size_t n)
+{
+	size_t i;
+
+	if (d->spares || !n || !(d->spares = calloc(n, sizeof(*d->spares))))
+		return;
+	for (i = 0; i < n; i++) {
+		struct gb_dir_spare *s = &d->spares[d->nspares];
+		gb_error e;
+
+		if (twin_new(d, &s->dir, &e))
+			break;
+		if (pthread_create(&s->thread, NULL, spare_main, s) != 0) {
+			gb_directory_free(s->dir);
+			break;
+		}
+		d->nspares++;
+	}
+	gb_debug("ldap", "connecting %zu more connection%s to %s ahead", d->nspares, d->nspares == 1 ? "" : "s", d->uri);
+}
+
+static void spares_free(gb_directory *d)
+{
+	while (d->nspares) {
+		struct gb_dir_spare *s = &d->spares[--d->nspares];
+
+		pthread_join(s->thread, NULL);
+		gb_directory_free(s->dir);
+	}
+	free(d->spares);
+	d->spares = NULL;
+}
+
+int gb_directory_twin(gb_directory *d, gb_directory **out, gb_error *err)
+{
+	while (d->nspares) {
+		struct gb_dir_spare *s = &d->spares[--d->nspares];
+
+		pthread_join(s->thread, NULL);
+		/* connected ahead: it takes the settings that may have changed since (the fence apply set, the member
+		 * batch a refusal halved) */
+		if (!s->rc && gb_directory_set_fence(s->dir, d->fence ? d->fence->text : NULL, NULL) == 0) {
+			s->dir->member_batch = d->member_batch;
+			*out = s->dir;
+			return 0;
+		}
+		gb_directory_free(s->dir);
+	}
+	return twin_new(d, out, err);
 }
 
 int gb_directory_connect(gb_directory *d, gb_error *err)

@@ -40,6 +40,8 @@ struct gb_directory {
 	unsigned long dc_gen;   /* the ld_gen dc was read on (dc.dsa NULL: not read) */
 	bool dc_ntds;           /* dc's NTDS Settings part is read too */
 	gb_directory_dc dc;     /* gb_directory_dc_info's answer; its strings owned */
+	struct gb_dir_spare *spares; /* twins being connected ahead (gb_directory_prepare_twins) */
+	size_t nspares;
 };
 
 /* GSSAPI, step 1: a fresh TGT for d->principal from d->keytab into d's private memory credential cache (made on

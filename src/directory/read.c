@@ -694,27 +694,34 @@ int gb_directory_find_by_guid(gb_directory *d, const char *guid, const char *con
 	return find_by_binary(d, "objectGUID", bin, sizeof bin, guid, attrs, flags, out, err);
 }
 
+int gb_directory_guid_filter(const char *const *guids, size_t n, gb_buf *out, gb_error *err)
+{
+	size_t i;
+	int rc = gb_buf_puts(out, "(|", err);
+
+	for (i = 0; i < n && !rc; i++) {
+		unsigned char bin[GB_AD_GUID_LEN];
+
+		if ((rc = gb_ad_guid_from_text(guids[i], bin, err)) || (rc = gb_buf_puts(out, "(objectGUID=", err)) ||
+		    (rc = gb_ad_filter_escape_binary(bin, sizeof bin, out, err)) || (rc = gb_buf_putc(out, ')', err)))
+			break;
+	}
+	return rc ? rc : gb_buf_putc(out, ')', err);
+}
+
 int gb_directory_find_by_guids(gb_directory *d, const char *const *guids, size_t n, const char *const *attrs,
 			       unsigned flags, gb_dir_entry_cb cb, void *ctx, gb_error *err)
 {
 	gb_buf f;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	gb_buf_init(&f, GB_BUF_DEFAULT_MAX);
 	for (i = 0; i < n && !rc; i += GB_DIRECTORY_GUID_BATCH) {
-		size_t end = i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n;
-
 		gb_buf_clear(&f);
-		rc = gb_buf_puts(&f, "(|", err);
-		for (j = i; j < end && !rc; j++) {
-			unsigned char bin[GB_AD_GUID_LEN];
-
-			if ((rc = gb_ad_guid_from_text(guids[j], bin, err)) || (rc = gb_buf_puts(&f, "(objectGUID=", err)) ||
-			    (rc = gb_ad_filter_escape_binary(bin, sizeof bin, &f, err)) || (rc = gb_buf_putc(&f, ')', err)))
-				break;
-		}
-		if (!rc && !(rc = gb_buf_putc(&f, ')', err)))
+		rc = gb_directory_guid_filter(guids + i, n - i < GB_DIRECTORY_GUID_BATCH ? n - i : GB_DIRECTORY_GUID_BATCH,
+					      &f, err);
+		if (!rc)
 			rc = gb_directory_search(d, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), attrs, flags, cb, ctx, err);
 	}
 	gb_buf_free(&f);

@@ -682,6 +682,15 @@ static int on_prefetched(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return 0;
 }
 
+int gb_provision__anchor_term(const char *anchor, gb_buf *f, gb_error *err)
+{
+	int rc = gb_buf_puts(f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
+
+	if (!rc)
+		rc = gb_ad_filter_escape(anchor, strlen(anchor), f, err);
+	return rc ? rc : gb_buf_puts(f, ")", err);
+}
+
 /* One search for the anchors [from, to) of ids (each set to "" in pre_anchor first: none found yet). */
 static int prefetch_batch(gb_gather *g, const char *const *ids, size_t from, size_t to, gb_error *err)
 {
@@ -702,11 +711,7 @@ static int prefetch_batch(gb_gather *g, const char *const *ids, size_t from, siz
 		else if ((rc = gb_map_set(g->pre_anchor, anchor, none, err)))
 			free(none);
 		if (!rc)
-			rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
-		if (!rc)
-			rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
-		if (!rc)
-			rc = gb_buf_puts(&f, ")", err);
+			rc = gb_provision__anchor_term(anchor, &f, err);
 		asked++;
 	}
 	if (!rc)
@@ -794,6 +799,10 @@ static int ahead_send(gb_gather *g, gb_error *err)
 
 	if (!g->ahead_ids.n)
 		return 0;
+	/* a hundred managed groups changed: the writes that follow will want their connections; they connect now,
+	 * while the pass still reads (the apply engine's pool takes them) */
+	if (g->ahead_ids.n >= GB_DIRECTORY_GUID_BATCH && g->cfg->directory.writes_in_flight > 1)
+		gb_directory_prepare_twins(g->dir, (size_t)g->cfg->directory.writes_in_flight);
 	for (i = 0; i < g->nahead; i++) /* the answers so far: a DC does not go on while its answers are not read */
 		(void)gb_directory_search_poll(g->ahead[i].p);
 	if (g->nahead == AHEAD_IN_FLIGHT && (rc = take_oldest(g, err)))
@@ -810,13 +819,8 @@ static int ahead_send(gb_gather *g, gb_error *err)
 	for (i = 0; !rc && i < a->n; i++) {
 		char anchor[GB_ANCHOR_MAX];
 
-		if (gb_anchor_format(a->ids[i], anchor, sizeof(anchor)))
-			continue;
-		rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
-		if (!rc)
-			rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
-		if (!rc)
-			rc = gb_buf_puts(&f, ")", err);
+		if (!gb_anchor_format(a->ids[i], anchor, sizeof(anchor)))
+			rc = gb_provision__anchor_term(anchor, &f, err);
 	}
 	if (!rc)
 		rc = gb_buf_puts(&f, "))", err);

@@ -650,11 +650,7 @@ static int load_all_anchored(gb_gather *g, const char *anchor, bool with_members
 
 	memset(&dns, 0, sizeof(dns));
 	gb_buf_init(&f, 4096);
-	rc = gb_buf_puts(&f, "(" GB_DIRECTORY_ANCHOR_ATTR "=", err);
-	if (!rc)
-		rc = gb_ad_filter_escape(anchor, strlen(anchor), &f, err);
-	if (!rc)
-		rc = gb_buf_puts(&f, ")", err);
+	rc = gb_provision__anchor_term(anchor, &f, err);
 	if (!rc)
 		rc = gb_directory_search(g->dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), dn_attr, 0, collect_dn, &dns, err);
 	for (i = 0; !rc && i < dns.n; i++)

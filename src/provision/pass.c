@@ -167,20 +167,7 @@ static int after_send(applied *a, gb_error *err)
 	if (!a->after && !(a->after = calloc(AFTER_IN_FLIGHT, sizeof(*a->after))))
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	gb_buf_init(&f, 64 * 1024);
-	rc = gb_buf_puts(&f, "(|", err);
-	for (i = 0; !rc && i < a->after_q.n; i++) {
-		unsigned char bin[GB_AD_GUID_LEN];
-
-		if (gb_ad_guid_from_text(a->after_q.items[i], bin, NULL))
-			continue;
-		rc = gb_buf_puts(&f, "(objectGUID=", err);
-		if (!rc)
-			rc = gb_ad_filter_escape_binary(bin, sizeof(bin), &f, err);
-		if (!rc)
-			rc = gb_buf_putc(&f, ')', err);
-	}
-	if (!rc)
-		rc = gb_buf_putc(&f, ')', err);
+	rc = gb_directory_guid_filter((const char *const *)a->after_q.items, a->after_q.n, &f, err);
 	if (!rc && gb_directory_search_send(a->g->dir, gb_buf_cstr(&f), usn_attrs, &a->after[a->nafter].p, &e) == 0)
 		a->nafter++;
 	else if (!rc)

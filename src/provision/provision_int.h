@@ -108,6 +108,8 @@ int gb_provision__collect_referenced(gb_gather *g, size_t *wanted, gb_error *err
 /* A user of the forest found by a search: its objectGUID into forest_users, with the domain of its DN (the trailing
  * DC= RDNs), which decides whether a group that stays global may hold it. */
 int gb_provision__on_forest_user(const gb_dir_entry *e, void *ctx, gb_error *err);
+/* Appends "(msDS-ExternalDirectoryObjectId=ANCHOR)" to f, the anchor escaped for a filter. */
+int gb_provision__anchor_term(const char *anchor, gb_buf *f, gb_error *err);
 /* Reads, in searches of GB_DIRECTORY_GUID_BATCH anchors each, the AD groups that carry the anchors of the object ids
  * (with gb_directory_group_attrs), so that gb_provision__load_ad_group and gb_provision__prefetched_anchor answer
  * without a round trip per group. */

@@ -5,9 +5,10 @@
 # without: here 120 managed groups change, reported over delta pages of 20; the search of the first 100 anchors goes
 # out before the last page comes, no anchor is searched for again, every group changes in one modify, and the stored
 # members are trusted. The uSNChanged guard's read after the writes goes out the same way, for each hundred groups
-# whose writes ended, while the others' go on. Through a DC with Windows' MaxPageSize at 50, a search of 100 anchors
-# without paging fails with sizeLimitExceeded: the pass reads those groups the usual way (paged), with the same
-# outcome.
+# whose writes ended, while the others' go on; and the connections of the writes in flight connect while the pass
+# still reads, once a hundred managed groups are seen to change. Through a DC with Windows' MaxPageSize at 50, a
+# search of 100 anchors without paging fails with sizeLimitExceeded: the pass reads those groups the usual way
+# (paged), with the same outcome.
 . "$(dirname "$0")/lib_ad.sh"
 OU="OU=gbahead-$$,$GB_TEST_DC1_BASE_DN"
 ad_numbered_users DC1 "$OU" ah 4
@@ -59,6 +60,9 @@ expect "the first search went out before the last delta page came (lines ${sent:
 	test -n "$sent" -a -n "$lastpage" -a "${sent:-0}" -lt "${lastpage:-0}"
 expect "both searches were taken: 100 and 20 anchors" test "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: taken, 100 entries' "$T/.err")" = 1 \
 	-a "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: taken, 20 entries' "$T/.err")" = 1
+twins=$(line_of 'connecting 8 more connections to .* ahead')
+expect "the write connections were connecting before the last delta page came (lines ${twins:-none} and ${lastpage:-none})" \
+	test -n "$twins" -a "${twins:-0}" -lt "${lastpage:-0}"
 expect "no anchor was searched for again" test "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: [0-9]* entries$' "$T/.err")" = 0
 expect_err "every group changed in one modify" "directory writes: 0 adds, 120 modifies"
 expect_err "the stored members were trusted" "uSNChanged guard: 120 AD groups' members trusted from the store, 0 read"
