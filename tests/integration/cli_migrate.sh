@@ -98,9 +98,12 @@ expect_rc "without --yes and without a terminal, changes are not applied" 4
 expect_err "it asks for --yes" "run again with --yes"
 expect "nothing stamped yet" test "$(stamped)" = 1
 
-# kill -9 in the middle of stamping, then resume
+# kill -9 in the middle of stamping, then resume. The killed run writes one at a time: with 8 writes in flight on
+# loopback the 30 stamps end within one poll of the audit log, and the kill would land after them (SIGKILL with writes
+# in flight is cli_hardening_kill.sh's and cli_provision_pipelined.sh's)
 AUDIT_WHERE="step = 'stamp-anchors' AND operation = 'attribute.add'"
-kill_at_audit 10 $GB migrate run --until stamp-anchors --yes
+awk '/^\[directory\]/ { print; print "writes_in_flight = 1"; next } { print }' "$T/gb.ini" >"$T/gb-one.ini"
+kill_at_audit 10 $GB_BIN --config "$T/gb-one.ini" --state "$T/gb.db" migrate run --until stamp-anchors --yes
 partial=$(stamped)
 expect "the kill landed in the middle" test "$partial" -gt 1 -a "$partial" -lt 31
 run $GB migrate run --until stamp-anchors --yes
