@@ -837,14 +837,14 @@ struct gb_dir_spare {
 static void *spare_main(void *arg)
 {
 	struct gb_dir_spare *s = arg;
+	char *dsa = NULL;
 	gb_error e;
-	char *dsa;
 
+	gb_error_clear(&e);
 	s->rc = gb_directory_connect(s->dir, &e);
 	if (!s->rc && !(dsa = gb_directory_dsa(s->dir, &e)))
 		s->rc = e.code ? e.code : GB_ERROR;
-	else if (!s->rc)
-		free(dsa);
+	free(dsa);
 	return NULL;
 }
 
