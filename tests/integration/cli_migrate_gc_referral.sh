@@ -54,10 +54,7 @@ SID_X=$(ad_sid DC1 "$CH" "(cn=There-$$)")
 expect "the AD groups have SIDs" test -n "$SID_H" -a -n "$SID_X"
 
 # the Windows personality in front of DC1, with the other domain's referral
-stop_proxy() { sh "$here/testbed/ldap-proxy.sh" stop "$T/proxy" >/dev/null 2>&1; }
-at_exit stop_proxy
-sh "$here/testbed/ldap-proxy.sh" start "$T/proxy" "$(dirname "$GB_TEST_TMP")/dc1" --referral "$CH" child.test.example \
-	--referral "DC=child,$BASE" child.test.example >"$T/proxy.out" 2>&1 || _no "the proxy starts" "$(cat "$T/proxy.out")"
+dc1_proxy proxy --referral "$CH" child.test.example --referral "DC=child,$BASE" child.test.example
 . "$T/proxy/proxy.env"
 
 tenant_new "$T/tenant.json"

@@ -20,29 +20,11 @@ change() { # OP: add_members or remove_members of the last user, in every group
 print(json.dumps({"changes": [{"op": sys.argv[1], "group": l.strip(), "members": [sys.argv[2]]}
                               for l in open(sys.argv[3]) if l.strip()]}))' "$1" "$last" "$T/tenant.json.groups")"
 }
-# NAME OPTION...: a relay of the DC itself (not the test bed's personality) with those switches, and a configuration
-# through it in $T/NAME.ini
-dcdir=$(dirname "$GB_TEST_TMP")/dc1
-relay() {
-	_name=$1
-	shift
-	if ! sh "$_lib_here/testbed/ldap-proxy.sh" start "$T/$_name" "$dcdir" "$@" >"$T/$_name.out" 2>&1; then
-		cat "$T/$_name.out"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	(
-		set -a
-		. "$T/$_name/proxy.env"
-		set +a
-		gb_config "$T/$_name.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-	)
-}
-stop_relays() { for r in plain windows; do sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/$r" >/dev/null 2>&1; done; }
-at_exit stop_relays
 fake_start "$T/tenant.json"
-relay plain
-relay windows --max-page-size 50
+# two proxies of the DC itself (not the test bed's personality), each with a configuration through it in $T/NAME.ini
+dc1_proxy plain
+dc1_proxy windows --max-page-size 50
+for r in plain windows; do proxy_config $r "$T/$r.ini" "$OU" "groups_file = $T/tenant.json.groups"; done
 line_of() { grep -n "$1" "$T/.err" | sed -n "${2:-1}p" | cut -d: -f1; }
 
 # --- a DC that answers a search without paging in full ---

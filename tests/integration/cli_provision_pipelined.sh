@@ -15,21 +15,9 @@ tenant_of_groups "$T/tenant.json" "$T/guids" 00000d40 "Pipe %02d" 40 999 3
 expected_members=$($GBTEST tenant count-links "$T/tenant.json")
 
 # the relay: the DC itself (not the Windows personality of the second pass) with 30 ms on every message
-dcdir=$(dirname "$GB_TEST_TMP")/dc1
-if ! sh "$_lib_here/testbed/ldap-proxy.sh" start "$T/relay" "$dcdir" --delay-ms 30 >"$T/relay.out" 2>&1; then
-	cat "$T/relay.out"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-stop_relay() { sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/relay" >/dev/null 2>&1; }
-at_exit stop_relay
+dc1_proxy relay --delay-ms 30
 fake_start "$T/tenant.json"
-(
-	set -a
-	. "$T/relay/proxy.env"
-	set +a
-	gb_config "$T/relay.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-)
+proxy_config relay "$T/relay.ini" "$OU" "groups_file = $T/tenant.json.groups"
 window() { # N: the configuration through the relay with N writes in flight
 	awk -v n="$1" '/^\[directory\]/ { print; print "writes_in_flight = " n; next } { print }' "$T/relay.ini" >"$T/w$1.ini"
 	GB="$GB_BIN --config $T/w$1.ini --state $GB_DB"

@@ -9,21 +9,9 @@
 OU="OU=gbrodc-$$,$GB_TEST_DC1_BASE_DN"
 ad_numbered_users DC1 "$OU" ro 4
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000e80 "Rodc %02d" 5
-dcdir=$(dirname "$GB_TEST_TMP")/dc1
-if ! sh "$_lib_here/testbed/ldap-proxy.sh" start "$T/rodc" "$dcdir" --rodc dc1.test.example >"$T/rodc.out" 2>&1; then
-	cat "$T/rodc.out"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-stop_rodc() { sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/rodc" >/dev/null 2>&1; }
-at_exit stop_rodc
+dc1_proxy rodc --rodc dc1.test.example
 provision_start DC1 "$OU"
-(
-	set -a
-	. "$T/rodc/proxy.env"
-	set +a
-	gb_config "$T/rodc.ini" DC1 "$OU" "groups_file = $T/tenant.json.groups"
-)
+proxy_config rodc "$T/rodc.ini" "$OU" "groups_file = $T/tenant.json.groups"
 expect "the configuration names the read-only DC" grep -q "^uri = $(sed -n "s/^GB_TEST_DC1_GB_LDAPS_URI='\(.*\)'/\1/p" "$T/rodc/proxy.env")" "$T/rodc.ini"
 RO="$GB_BIN --config $T/rodc.ini --state $GB_DB"
 writes() { audit_count "operation NOT LIKE 'run.%' AND operation NOT LIKE 'step.%' AND operation NOT LIKE 'pass.%'"; }

@@ -10,24 +10,9 @@
 OU="OU=gbtwodc-$$,$GB_TEST_DC1_BASE_DN"
 ad_numbered_users DC1 "$OU" td 6
 tenant_of_groups "$T/tenant.json" "$T/guids" 00000ec0 "Two DCs %02d" 12 999 3
-dcdir=$(dirname "$GB_TEST_TMP")/dc1
 OTHER="CN=NTDS Settings,CN=OTHERDC,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,$GB_TEST_DC1_BASE_DN"
-stop_proxies() {
-	sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/first" >/dev/null 2>&1
-	sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/second" >/dev/null 2>&1
-}
-at_exit stop_proxies
-proxy() { # NAME OPTION...: a proxy of its own in front of DC1
-	_name=$1
-	shift
-	if ! sh "$_lib_here/testbed/ldap-proxy.sh" start "$T/$_name" "$dcdir" "$@" >"$T/$_name.out" 2>&1; then
-		cat "$T/$_name.out"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-}
-proxy first --max-connections 1
-proxy second --dsa-name "$OTHER"
+dc1_proxy first --max-connections 1
+dc1_proxy second --dsa-name "$OTHER"
 uri_of() { sed -n "s/^GB_TEST_DC1_GB_LDAPS_URI='\(.*\)'/\1/p" "$T/$1/proxy.env"; }
 provision_start DC1 "$OU"
 awk -v u="$(uri_of first) $(uri_of second)" '/^uri = / { print "uri = " u; next }

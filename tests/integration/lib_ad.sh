@@ -226,9 +226,38 @@ graph_paths() {
 		grep -v 'oauth2/v2.0/token'
 }
 
-# every exit path stops the fake (when one was started) and whatever the test registered with at_exit
+# dc1_proxy NAME OPTION...: an LDAP proxy of DC1 itself (not the test bed's personality) in $T/NAME with those
+# switches (tests/testbed/ldap-proxy.sh), stopped when the test exits; $T/NAME/proxy.env names it. A proxy that does
+# not start ends the test as failed.
+_proxies=""
+dc1_proxy() {
+	_name=$1
+	shift
+	if ! sh "$_lib_here/testbed/ldap-proxy.sh" start "$T/$_name" "$(dirname "$GB_TEST_TMP")/dc1" "$@" >"$T/$_name.out" 2>&1; then
+		cat "$T/$_name.out"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	_proxies="$_proxies $_name"
+}
+# proxy_config NAME FILE OU LINE...: gb_config of DC1 reached through the proxy NAME
+proxy_config() {
+	(
+		_name=$1
+		_file=$2
+		_ou=$3
+		shift 3
+		set -a
+		. "$T/$_name/proxy.env"
+		set +a
+		gb_config "$_file" DC1 "$_ou" "$@"
+	)
+}
+
+# every exit path stops the fake (when one was started), the proxies and whatever the test registered with at_exit
 _lib_ad_exit() {
 	for _cmd in $_at_exit; do eval "$_cmd"; done
+	for _p in $_proxies; do sh "$_lib_here/testbed/ldap-proxy.sh" stop "$T/$_p" >/dev/null 2>&1; done
 	[ -z "${_fake_started:-}" ] || sh "$_lib_here/testbed/graph-fake.sh" stop "$T/fake"
 	rm -rf "$T"
 }
