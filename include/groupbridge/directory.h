@@ -281,6 +281,29 @@ bool gb_directory_search_poll(gb_dir_pending *p);
 /* Gives up a search not taken (abandoned on the server). NULL is fine. */
 void gb_dir_pending_free(gb_dir_pending *p);
 
+/* Searches sent ahead (gb_directory_search_send above) as a queue: at most max in flight, taken oldest first, all
+ * with the same attributes. Each carries a tag of the caller's, handed back exactly once to done: with rc 0 after its
+ * entries went to on_entry (ctx), or with rc and why when it delivered nothing (it was not sent, it failed, its
+ * connection was made again, the queue was full, or it was given up), so that the caller reads what it asked for
+ * another way. The handle must outlive the queue; only its thread may use either. */
+typedef struct gb_dir_ahead gb_dir_ahead;
+typedef void (*gb_dir_ahead_done_cb)(void *tag, int rc, const gb_error *why, void *ctx);
+/* attrs is borrowed (it must outlive the queue). *out: gb_dir_ahead_free. Errors: GB_ENOMEM. */
+int gb_dir_ahead_new(gb_directory *d, size_t max, const char *const *attrs, gb_dir_entry_cb on_entry,
+		     gb_dir_ahead_done_cb done, void *ctx, gb_dir_ahead **out, gb_error *err);
+/* Sends a search for filter, first reading what has come of the others (gb_dir_ahead_poll). With max searches out,
+ * the oldest is taken first when its answer is whole or when wait is set (then this waits for it); otherwise the new
+ * search is not sent (done gets tag at once). The only errors are on_entry's GB_ENOMEM while the oldest is taken and
+ * GB_ENOMEM here; a search that goes wrong goes to done. */
+int gb_dir_ahead_send(gb_dir_ahead *q, const char *filter, void *tag, bool wait, gb_error *err);
+/* Reads what has come of every answer so far without waiting: call it now and then while searches are in flight (a
+ * DC does not go on while its answers are not read). */
+void gb_dir_ahead_poll(gb_dir_ahead *q);
+/* Takes every search, oldest first, waiting for each answer. Errors as gb_dir_ahead_send. */
+int gb_dir_ahead_take_all(gb_dir_ahead *q, gb_error *err);
+/* Gives up every search not taken (done gets each tag) and frees the queue. NULL is fine. */
+void gb_dir_ahead_free(gb_dir_ahead *q);
+
 /* One entry: a base-scope read of dn (a DN, or "<GUID=...>"/"<SID=...>"). GB_ENOTFOUND when it does not exist.
  * *out: gb_dir_entry_free. */
 int gb_directory_get(gb_directory *d, const char *dn, const char *const *attrs, unsigned flags, gb_dir_entry **out,

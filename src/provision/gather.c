@@ -737,8 +737,8 @@ int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t 
 
 #define AHEAD_IN_FLIGHT 4
 
-struct gb_ahead {
-	gb_dir_pending *p;
+/* The ids one search asked for (its tag). */
+struct ahead_ids {
 	char **ids; /* owned */
 	size_t n;
 };
@@ -766,34 +766,25 @@ static void ids_free(char **ids, size_t n)
 	free(ids);
 }
 
-/* The oldest search sent: its answer taken, or (on failure) its anchors unmarked. Only running out of memory or the
- * store failing is an error: a search that did not go through leaves its anchors to the usual read. */
-static int take_oldest(gb_gather *g, gb_error *err)
+/* A search taken (its entries went to on_prefetched) or one that gave no answer: then its anchors are unmarked and
+ * the usual read after the delta asks for them, so that no anchor reads as absent without an answer saying so. */
+static void ahead_done(void *tag, int rc, const gb_error *why, void *ctx)
 {
-	struct gb_ahead a = g->ahead[0];
-	gb_error e;
-	int rc;
+	struct ahead_ids *a = tag;
 
-	memmove(g->ahead, g->ahead + 1, --g->nahead * sizeof(*g->ahead));
-	rc = gb_directory_search_take(a.p, on_prefetched, g, &e);
 	if (rc) {
-		unmark(g, a.ids, a.n);
-		gb_debug("provision", "anchors read ahead: %s; they are read again after the delta", e.msg);
+		unmark(ctx, a->ids, a->n);
+		gb_debug("provision", "anchors read ahead: %s; they are read again after the delta", why->msg);
 	}
-	ids_free(a.ids, a.n);
-	if (rc == GB_ENOMEM) {
-		*err = e;
-		return rc;
-	}
-	return 0;
+	ids_free(a->ids, a->n);
+	free(a);
 }
 
-/* One search for the ids queued. */
-static int ahead_send(gb_gather *g, gb_error *err)
+/* One search for the ids queued; wait: with four searches out, for the oldest's answer (see gb_dir_ahead_send). */
+static int ahead_send(gb_gather *g, bool wait, gb_error *err)
 {
-	struct gb_ahead *a;
+	struct ahead_ids *a;
 	gb_buf f;
-	gb_error e;
 	size_t i;
 	int rc = 0;
 
@@ -803,14 +794,11 @@ static int ahead_send(gb_gather *g, gb_error *err)
 	 * while the pass still reads (the apply engine's pool takes them) */
 	if (g->ahead_ids.n >= GB_DIRECTORY_GUID_BATCH && g->cfg->directory.writes_in_flight > 1)
 		gb_directory_prepare_twins(g->dir, (size_t)g->cfg->directory.writes_in_flight);
-	for (i = 0; i < g->nahead; i++) /* the answers so far: a DC does not go on while its answers are not read */
-		(void)gb_directory_search_poll(g->ahead[i].p);
-	if (g->nahead == AHEAD_IN_FLIGHT && (rc = take_oldest(g, err)))
+	if (!g->ahead && (rc = gb_dir_ahead_new(g->dir, AHEAD_IN_FLIGHT, gb_directory_group_attrs, on_prefetched,
+						 ahead_done, g, &g->ahead, err)))
 		return rc;
-	if (!g->ahead && !(g->ahead = calloc(AHEAD_IN_FLIGHT, sizeof(*g->ahead))))
+	if (!(a = calloc(1, sizeof(*a))))
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	a = &g->ahead[g->nahead];
-	memset(a, 0, sizeof(*a));
 	a->ids = (char **)g->ahead_ids.items;
 	a->n = g->ahead_ids.n;
 	memset(&g->ahead_ids, 0, sizeof(g->ahead_ids));
@@ -824,19 +812,12 @@ static int ahead_send(gb_gather *g, gb_error *err)
 	}
 	if (!rc)
 		rc = gb_buf_puts(&f, "))", err);
-	if (!rc && gb_directory_search_send(g->dir, gb_buf_cstr(&f), gb_directory_group_attrs, &a->p, &e)) {
-		/* not sent: the usual read after the delta asks for these */
-		gb_debug("provision", "anchors read ahead: %s", e.msg);
-		a->p = NULL;
-	}
+	if (!rc)
+		rc = gb_dir_ahead_send(g->ahead, gb_buf_cstr(&f), a, wait, err);
+	else
+		ahead_done(a, rc, err, g);
 	gb_buf_free(&f);
-	if (rc || !a->p) {
-		unmark(g, a->ids, a->n);
-		ids_free(a->ids, a->n);
-		return rc;
-	}
-	g->nahead++;
-	return 0;
+	return rc;
 }
 
 int gb_provision__ahead_add(gb_gather *g, const char *id, gb_error *err)
@@ -858,31 +839,24 @@ int gb_provision__ahead_add(gb_gather *g, const char *id, gb_error *err)
 		free(none);
 		return rc;
 	}
-	return g->ahead_ids.n >= GB_DIRECTORY_GUID_BATCH ? ahead_send(g, err) : 0;
+	/* this runs inside a Graph reply's callback, so it never waits: with four searches out and the oldest not
+	 * answered yet, these anchors are left to the usual read after the delta (ahead_done unmarks them) */
+	return g->ahead_ids.n >= GB_DIRECTORY_GUID_BATCH ? ahead_send(g, false, err) : 0;
 }
 
 int gb_provision__ahead_take(gb_gather *g, gb_error *err)
 {
-	int rc = ahead_send(g, err);
+	int rc = ahead_send(g, true, err);
 
-	while (!rc && g->nahead)
-		rc = take_oldest(g, err);
-	if (rc)
-		gb_provision__ahead_drop(g);
+	if (!rc)
+		rc = gb_dir_ahead_take_all(g->ahead, err);
+	gb_provision__ahead_drop(g);
 	return rc;
 }
 
 void gb_provision__ahead_drop(gb_gather *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->nahead; i++) {
-		gb_dir_pending_free(g->ahead[i].p);
-		unmark(g, g->ahead[i].ids, g->ahead[i].n);
-		ids_free(g->ahead[i].ids, g->ahead[i].n);
-	}
-	g->nahead = 0;
-	free(g->ahead);
+	gb_dir_ahead_free(g->ahead);
 	g->ahead = NULL;
 	unmark(g, (char **)g->ahead_ids.items, g->ahead_ids.n);
 	ids_free((char **)g->ahead_ids.items, g->ahead_ids.n);

@@ -31,8 +31,7 @@ typedef struct applied {
 	gb_gather *g;      /* NULL: none sent during the writes */
 	gb_map *usns;      /* objectGUID -> uSNChanged (owned strings) taken from those reads */
 	gb_ptrs after_q;   /* objectGUIDs (owned) whose writes all went through, not asked for yet */
-	struct after_read *after; /* reads sent, oldest first */
-	size_t nafter;
+	gb_dir_ahead *after; /* reads sent (into usns) */
 } applied;
 
 /* The indexes of one group's operations in the plan. */
@@ -118,10 +117,6 @@ static int remember_created(applied *a, const char *dn, const char *guid, gb_err
 
 static const char *const usn_attrs[] = {"objectGUID", "uSNChanged", NULL};
 
-struct after_read {
-	gb_dir_pending *p;
-};
-
 static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
 {
 	char guid[GB_AD_GUID_TEXT_SIZE];
@@ -136,50 +131,30 @@ static int keep_usn(const gb_dir_entry *e, void *ctx, gb_error *err)
 	return gb_map_set(ctx, guid, copy, err);
 }
 
-/* The oldest read sent, taken into a->usns; one that did not go through is read again after the writes. */
-static int after_take(applied *a, gb_error *err)
+/* A read taken into a->usns, or one that gave nothing: its objectGUIDs are read again after the writes (usn_after
+ * reads every one that no read sent ahead gave). */
+static void after_done(void *tag, int rc, const gb_error *why, void *ctx)
 {
-	gb_dir_pending *p = a->after[0].p;
-	gb_error e;
-	int rc;
-
-	memmove(a->after, a->after + 1, --a->nafter * sizeof(*a->after));
-	rc = gb_directory_search_take(p, keep_usn, a->usns, &e);
-	if (rc && rc != GB_ENOMEM)
-		gb_debug("provision", "uSNChanged guard: %s; read again after the writes", e.msg);
-	if (rc == GB_ENOMEM)
-		*err = e;
-	return rc == GB_ENOMEM ? rc : 0;
+	(void)tag;
+	(void)ctx;
+	if (rc)
+		gb_debug("provision", "uSNChanged guard: %s; read again after the writes", why->msg);
 }
 
-/* Sends a read of the objectGUIDs queued (their uSNChanged), on the pass's own connection. */
+/* Sends a read of the objectGUIDs queued (their uSNChanged), on the pass's own connection. It never waits for an
+ * answer while writes are in flight: with the most reads out and the oldest not whole yet, it is not sent. */
 static int after_send(applied *a, gb_error *err)
 {
 	gb_buf f;
-	gb_error e;
 	size_t i;
 	int rc = 0;
 
 	if (!a->after_q.n)
 		return 0;
-	/* never wait for an answer while writes are in flight: with the most reads out and the oldest not whole yet,
-	 * these objectGUIDs are left to the read after the writes (usn_after reads what no read sent ahead gave) */
-	if (a->nafter == AFTER_IN_FLIGHT && !gb_directory_search_poll(a->after[0].p)) {
-		for (i = 0; i < a->after_q.n; i++)
-			free(a->after_q.items[i]);
-		a->after_q.n = 0;
-		return 0;
-	}
-	if (a->nafter == AFTER_IN_FLIGHT && (rc = after_take(a, err)))
-		return rc;
-	if (!a->after && !(a->after = calloc(AFTER_IN_FLIGHT, sizeof(*a->after))))
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	gb_buf_init(&f, 64 * 1024);
 	rc = gb_directory_guid_filter((const char *const *)a->after_q.items, a->after_q.n, &f, err);
-	if (!rc && gb_directory_search_send(a->g->dir, gb_buf_cstr(&f), usn_attrs, &a->after[a->nafter].p, &e) == 0)
-		a->nafter++;
-	else if (!rc)
-		gb_debug("provision", "uSNChanged guard: %s; read after the writes", e.msg);
+	if (!rc)
+		rc = gb_dir_ahead_send(a->after, gb_buf_cstr(&f), NULL, false, err);
 	gb_buf_free(&f);
 	for (i = 0; i < a->after_q.n; i++)
 		free(a->after_q.items[i]);
@@ -187,23 +162,11 @@ static int after_send(applied *a, gb_error *err)
 	return rc;
 }
 
-/* Every read sent, taken (the objectGUIDs still queued are read with the others after the writes). */
-static int after_take_all(applied *a, gb_error *err)
-{
-	int rc = 0;
-
-	while (!rc && a->nafter)
-		rc = after_take(a, err);
-	return rc;
-}
-
 static void after_clear(applied *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->nafter; i++)
-		gb_dir_pending_free(a->after[i].p);
-	free(a->after);
+	gb_dir_ahead_free(a->after);
 	for (i = 0; i < a->after_q.n; i++)
 		free(a->after_q.items[i]);
 	free(a->after_q.items);
@@ -219,8 +182,7 @@ static int after_group(applied *a, const gb_op *op, gb_error *err)
 	const char *guid = NULL;
 	int rc;
 
-	for (size_t i = 0; i < a->nafter; i++) /* the answers so far: a DC does not go on while they are not read */
-		(void)gb_directory_search_poll(a->after[i].p);
+	gb_dir_ahead_poll(a->after); /* the answers so far: a DC does not go on while they are not read */
 	if (!l || l->i[l->n - 1] != (size_t)(op - a->plan->ops) || gb_map_get(a->failed, op->object_id))
 		return 0;
 	if (gb_map_get(a->g->usn, op->object_id)) {
@@ -410,7 +372,7 @@ static int usn_after(gb_gather *g, applied *a, gb_map **out, gb_error *err)
 	int rc = gb_map_new(GB_MAP_ICASE, &wrote, err);
 
 	if (!rc)
-		rc = after_take_all(a, err);
+		rc = gb_dir_ahead_take_all(a->after, err);
 	if (!rc && a->usns) {
 		*out = a->usns; /* taken over */
 		a->usns = NULL;
@@ -570,6 +532,8 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 		rc = index_ops(&a, err);
 		if (!rc)
 			rc = gb_map_new(GB_MAP_ICASE, &a.usns, err);
+		if (!rc)
+			rc = gb_dir_ahead_new(dir, AFTER_IN_FLIGHT, usn_attrs, keep_usn, after_done, a.usns, &a.after, err);
 		a.g = rc ? NULL : g;
 	}
 	memset(&ao, 0, sizeof(ao));

@@ -81,8 +81,7 @@ typedef struct gb_gather {
 			       * several (prefetched anchors only) */
 	/* anchors read ahead while Graph is read (gb_provision__ahead_*) */
 	gb_ptrs ahead_ids;        /* ids (owned) marked "" in pre_anchor, their search not sent yet */
-	struct gb_ahead *ahead;   /* searches sent, oldest first */
-	size_t nahead;
+	gb_dir_ahead *ahead;      /* their searches sent (a tag a search: struct ahead_ids) */
 } gb_gather;
 
 /* ---- gather.c ---- */

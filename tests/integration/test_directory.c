@@ -1288,6 +1288,93 @@ Test(directory, a_search_sent_ahead_answers_as_the_search_would)
 	OU_END();
 }
 
+/* What a queue of searches sent ahead handed back: the entries taken, and each tag given to done, in order. */
+struct ahead_log {
+	struct dn_sum sum;
+	int tag[8], rc[8];
+	int n;
+};
+
+static int ahead_entry(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	return dn_sum_cb(e, &((struct ahead_log *)ctx)->sum, err);
+}
+
+static void ahead_done(void *tag, int rc, const gb_error *why, void *ctx)
+{
+	struct ahead_log *l = ctx;
+
+	(void)why;
+	if (l->n < 8) {
+		l->tag[l->n] = *(int *)tag;
+		l->rc[l->n++] = rc;
+	}
+}
+
+Test(directory, searches_sent_ahead_as_a_queue_wait_only_when_asked_and_hand_every_tag_back_once)
+{
+	OU_START("aheadq");
+	static const char *const attrs[] = {"cn", "objectGUID", NULL};
+	/* every message 300 ms late each way: an answer cannot be whole right after its search went out */
+	static const char *const slow[] = {"--delay-ms", "300", NULL};
+	static int tags[] = {1, 2, 3, 4, 5};
+	char prefix[32], filter[96], none[96];
+	char **contacts;
+	struct dn_sum want = {0, 0};
+	struct ahead_log log;
+	gb_ldap_proxy *px = NULL;
+	gb_directory *w = NULL;
+	gb_dir_ahead *q = NULL;
+	gb_error err;
+
+	memset(&log, 0, sizeof(log));
+	snprintf(prefix, sizeof prefix, "aheadq%ld", (long)getpid());
+	contacts = bulk_contacts(ld, ou, prefix, 40);
+	snprintf(filter, sizeof filter, "(&(objectClass=contact)(cn=%s-*))", prefix);
+	snprintf(none, sizeof none, "(cn=%s-none)", prefix);
+	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &want, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(gb_ldap_proxy_start(slow, &px), 0);
+	cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, ou, &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_dir_ahead_new(w, 2, attrs, ahead_entry, ahead_done, &log, &q, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_dir_ahead_send(q, filter, &tags[0], false, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_dir_ahead_send(q, none, &tags[1], false, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 0, "two searches out, nothing handed back yet");
+	/* full, the oldest not answered, not asked to wait: not sent, its tag back at once */
+	cr_assert_eq(gb_dir_ahead_send(q, filter, &tags[2], false, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 1);
+	cr_assert_eq(log.tag[0], 3);
+	cr_assert_eq(log.rc[0], GB_ERETRY);
+	cr_assert_eq(log.sum.n, 0);
+	/* asked to wait: the oldest is taken first (its entries, then its tag), then the new one goes out */
+	cr_assert_eq(gb_dir_ahead_send(q, filter, &tags[3], true, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 2);
+	cr_assert_eq(log.tag[1], 1);
+	cr_assert_eq(log.rc[1], 0);
+	cr_assert_eq(log.sum.n, want.n);
+	cr_assert_eq(log.sum.sum, want.sum, "the same entries as the search");
+	gb_dir_ahead_poll(q);
+	cr_assert_eq(gb_dir_ahead_take_all(q, &err), 0, "%s", err.msg);
+	cr_assert_eq(log.n, 4, "every search taken, oldest first");
+	cr_assert(log.tag[2] == 2 && log.rc[2] == 0 && log.tag[3] == 4 && log.rc[3] == 0);
+	cr_assert_eq(log.sum.n, 2 * want.n);
+	/* given up: its tag back, nothing delivered; the handle goes on */
+	cr_assert_eq(gb_dir_ahead_send(q, filter, &tags[4], false, &err), 0, "%s", err.msg);
+	gb_dir_ahead_free(q);
+	cr_assert_eq(log.n, 5);
+	cr_assert(log.tag[4] == 5 && log.rc[4] != 0);
+	cr_assert_eq(log.sum.n, 2 * want.n);
+	gb_dir_ahead_free(NULL);
+	memset(&log.sum, 0, sizeof(log.sum));
+	cr_assert_eq(gb_directory_search(w, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &log.sum, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(log.sum.n, want.n);
+	gb_directory_free(w);
+	gb_ldap_proxy_free(px);
+	free_list(contacts, 40);
+	OU_END();
+}
+
 Test(directory, a_group_that_gains_and_loses_members_changes_in_one_modify_and_a_retry_is_harmless)
 {
 	OU_START("update");
