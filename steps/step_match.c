@@ -8,6 +8,7 @@
  * handoff hands over.
  */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,16 @@ typedef struct cand {
 	char *result; /* "matched" or "blocked: ..." */
 } cand;
 
-static void set_result(cand *k, const char *fmt, const char *a, const char *b)
+/* k's result, formatted (at most 1,023 bytes). */
+static void set_result(cand *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_result(cand *k, const char *fmt, ...)
 {
 	char buf[1024];
+	va_list ap;
 
-	snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
 	free(k->result);
 	k->result = gb_strdup(buf);
 }
@@ -55,12 +61,9 @@ static int anchor_agrees(gb_directory *dir, cand *k, const gb_ad_group *a, unsig
 		set_result(k, "blocked: several AD groups carry the anchor %s, and its GroupDN names %s", anchor, a->dn);
 		return 0;
 	}
-	if (!rc && (!gb_dir_entry_guid(e, guid) || !a->guid || !gb_str_iequal(guid, a->guid))) {
-		char why[1024];
-		snprintf(why, sizeof(why), "blocked: the anchor %s is on %s, but its GroupDN and SID lead to %s", anchor,
-			 e->dn, a->dn);
-		set_result(k, "%s%s", why, NULL);
-	}
+	if (!rc && (!gb_dir_entry_guid(e, guid) || !a->guid || !gb_str_iequal(guid, a->guid)))
+		set_result(k, "blocked: the anchor %s is on %s, but its GroupDN and SID lead to %s", anchor, e->dn,
+			   a->dn);
 	gb_dir_entry_free(e);
 	return rc;
 }
@@ -89,11 +92,11 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 			return 0;
 		rc = gb_directory_find_by_anchor(dir, anchor, attrs, gc, &e, err);
 		if (rc == GB_ENOTFOUND) {
-			set_result(k, "blocked: no AD group carries the anchor %s (run stamp-anchors)%s", anchor, NULL);
+			set_result(k, "blocked: no AD group carries the anchor %s (run stamp-anchors)", anchor);
 			return 0;
 		}
 		if (rc == GB_ECONFLICT) {
-			set_result(k, "blocked: several AD groups carry the anchor %s%s", anchor, NULL);
+			set_result(k, "blocked: several AD groups carry the anchor %s", anchor);
 			return 0;
 		}
 		if (!rc)
@@ -101,13 +104,10 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 		if (rc == GB_EREFERRAL) {
 			/* found through the GC in another domain: this configuration could not write that group, so it
 			 * blocks itself, not the step, as a converted group's GroupDN there does (AD review D1) */
-			char why[1024];
-
 			rc = 0;
-			snprintf(why, sizeof(why), "blocked: the AD group that carries the anchor %s, %s, is in another "
-				 "domain of the forest (%s); match it with a configuration bound to a DC of that domain",
-				 anchor, e->dn, referred_domain(dir));
-			set_result(k, "%s%s", why, NULL);
+			set_result(k, "blocked: the AD group that carries the anchor %s, %s, is in another domain of the "
+				   "forest (%s); match it with a configuration bound to a DC of that domain",
+				   anchor, e->dn, referred_domain(dir));
 		}
 	} else {
 		gb_cloud_group *g = NULL;
@@ -115,7 +115,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 
 		rc = gb_graph_get_group(graph, k->id, &g, err);
 		if (rc == GB_ENOTFOUND) {
-			set_result(k, "blocked: the cloud group no longer exists%s%s", NULL, NULL);
+			set_result(k, "blocked: the cloud group no longer exists");
 			return 0;
 		}
 		/* The GroupDN is read by the extension's real name, whatever [provisioning] names. */
@@ -126,11 +126,11 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 		}
 		free(name);
 		if (!rc && !g->group_dn_ext) {
-			set_result(k, "blocked: its GroupDN extension is empty (run convert-soa)%s%s", NULL, NULL);
+			set_result(k, "blocked: its GroupDN extension is empty (run convert-soa)");
 		} else if (!rc) {
 			int r = gb_directory_read_group(dir, g->group_dn_ext, false, &a, err);
 			if (r == GB_ENOTFOUND)
-				set_result(k, "blocked: its GroupDN %s does not exist in AD%s", g->group_dn_ext, NULL);
+				set_result(k, "blocked: its GroupDN %s does not exist in AD", g->group_dn_ext);
 			else if (r == GB_EREFERRAL) /* one group of another domain blocks itself, not the step (D1) */
 				set_result(k, "blocked: its GroupDN %s is in another domain of the forest (%s); match it with a "
 					   "configuration bound to a DC of that domain", g->group_dn_ext, referred_domain(dir));
@@ -138,7 +138,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 				rc = r;
 			else if (!a->sid || !g->on_prem_sid || strcmp(a->sid, g->on_prem_sid) != 0)
 				set_result(k, "blocked: the SID of %s is not the group's onPremisesSecurityIdentifier %s", a->dn,
-					   g->on_prem_sid);
+					   g->on_prem_sid ? g->on_prem_sid : "");
 			else
 				rc = anchor_agrees(dir, k, a, gc, err);
 		}
@@ -147,7 +147,7 @@ static int find(gb_migrate_ctx *c, gb_graph *graph, gb_directory *dir, cand *k, 
 	if (!rc && a && !k->result) {
 		k->dn = gb_strdup(a->dn);
 		k->guid = gb_strdup(a->guid);
-		set_result(k, "matched%s%s", NULL, NULL);
+		set_result(k, "matched");
 	}
 	gb_ad_group_free(a);
 	gb_dir_entry_free(e);
