@@ -1,6 +1,7 @@
 /* read.c: entries, paged searches, lookups, ranged reads of multi-valued attributes, groups, and the probe. */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,28 @@ void gb_dir_pending_free(gb_dir_pending *p)
 	free(p);
 }
 
+/* Whether the connection has something to read now: bytes on the socket, or held in its buffers (TLS decrypts a whole
+ * record at a time, so a message can wait there while the socket shows nothing). */
+static bool data_ready(LDAP *ld)
+{
+	Sockbuf *sb = NULL;
+	ber_socket_t fd = -1;
+	struct pollfd pfd;
+
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb &&
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, NULL) > 0)
+		return true;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return false;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
+/* At most this many messages read by one poll: an answer of a few hundred entries, and never an endless loop. */
+#define POLL_MAX_READS 4096
+
 bool gb_directory_search_poll(gb_dir_pending *p)
 {
 	struct timeval zero = {0, 0};
@@ -334,12 +357,21 @@ bool gb_directory_search_poll(gb_dir_pending *p)
 	if (!p->d->ld || p->d->ld_gen != p->gen)
 		return false;
 	/* reads what the DC has sent so far (libldap keeps each message for its own request), so that its answers do not
-	 * wait on a full connection; the answer is kept once whole */
-	if (ldap_result(p->d->ld, p->msgid, LDAP_MSG_ALL, &zero, &res) > 0) {
-		p->res = res;
-		return true;
+	 * wait on a full connection; the answer is kept once whole. ldap_result with a zero timeout reads at most one
+	 * message from the connection, so it is called while the connection has more to read: one call a poll left a
+	 * hundred-entry answer unread across a whole delta listing. */
+	for (int i = 0; i < POLL_MAX_READS; i++) {
+		int got = ldap_result(p->d->ld, p->msgid, LDAP_MSG_ALL, &zero, &res);
+
+		if (got > 0) {
+			p->res = res;
+			return true;
+		}
+		ldap_msgfree(res);
+		res = NULL;
+		if (got < 0 || !data_ready(p->d->ld)) /* a failure is for take to report */
+			break;
 	}
-	ldap_msgfree(res);
 	return false;
 }
 
