@@ -725,11 +725,22 @@ static int prefetch_batch(gb_gather *g, const char *const *ids, size_t from, siz
 
 int gb_provision__prefetch_anchors(gb_gather *g, const char *const *ids, size_t n, gb_error *err)
 {
+	gb_ptrs todo = {NULL, 0, 0};
 	size_t i;
 	int rc = g->pre_anchor ? 0 : gb_map_new(GB_MAP_ICASE, &g->pre_anchor, err);
 
-	for (i = 0; !rc && i < n; i += GB_DIRECTORY_GUID_BATCH)
-		rc = prefetch_batch(g, ids, i, i + GB_DIRECTORY_GUID_BATCH < n ? i + GB_DIRECTORY_GUID_BATCH : n, err);
+	/* only the anchors not asked for yet (read ahead during the delta, or earlier), a hundred a search: taken in
+	 * slices of the whole list, the few left over from the read ahead went out as one small search per slice */
+	for (i = 0; !rc && i < n; i++) {
+		char anchor[GB_ANCHOR_MAX];
+
+		if (!gb_anchor_format(ids[i], anchor, sizeof(anchor)) && !gb_map_get(g->pre_anchor, anchor))
+			rc = gb_ptrs_push(&todo, (void *)ids[i], err);
+	}
+	for (i = 0; !rc && i < todo.n; i += GB_DIRECTORY_GUID_BATCH)
+		rc = prefetch_batch(g, (const char *const *)todo.items, i,
+				    i + GB_DIRECTORY_GUID_BATCH < todo.n ? i + GB_DIRECTORY_GUID_BATCH : todo.n, err);
+	free(todo.items);
 	return rc ? gb_error_prefix(err, "reading the AD groups of %zu anchors", n) : 0;
 }
 
