@@ -55,8 +55,12 @@ void gb_provision__delta_clear(gb_delta_changes *ch)
 	pos = 0;
 	while (ch->users && gb_map_next(ch->users, &pos, &k, &v))
 		gb_cloud_user_free(v);
+	pos = 0;
+	while (ch->stored && gb_map_next(ch->stored, &pos, &k, &v))
+		gb_cloud_group_free(v);
 	gb_map_free(ch->groups);
 	gb_map_free(ch->users);
+	gb_map_free(ch->stored);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -305,21 +309,28 @@ static int reread_group(gb_gather *g, const char *id, gb_error *err)
  * member user changed); the properties from a record that carried them all, or else read (without members). *done
  * is false when that is not safe: the group is not managed, its stored membership is missing, or its records are
  * unsure (a member both added and removed, or added without a known type); the caller then reads it in full. */
-static int build_group(gb_gather *g, const char *id, const group_change *c, bool *done, gb_error *err)
+static int build_group(gb_gather *g, const char *id, const group_change *c, gb_cloud_group *pre, bool *done,
+		       gb_error *err)
 {
 	gb_cloud_group *grp = NULL, stored;
 	bool have = false, match = false;
 	size_t i, kept = 0, pos = 0;
 	const char *key;
 	void *v;
-	int rc;
+	int rc = 0;
 
 	*done = false;
-	if (!gb_map_get(g->managed, id) || (c && c->unsure))
-		return 0;
 	memset(&stored, 0, sizeof(stored));
 	gb_cloud_group_clear(&stored);
-	rc = gb_pstate_members(g->st, id, &stored, &have, err);
+	if (pre) { /* read while the delta pages came */
+		stored = *pre;
+		have = pre->members_read;
+		free(pre);
+	}
+	if (!gb_map_get(g->managed, id) || (c && c->unsure))
+		goto cleanup;
+	if (!stored.id)
+		rc = gb_pstate_members(g->st, id, &stored, &have, err);
 	if (rc || !have)
 		goto cleanup;
 	if (c && c->props) {
@@ -621,7 +632,11 @@ static int build_affected(gb_gather *g, const gb_delta_changes *ch, const gb_map
 
 	while (!rc && gb_map_next(affected, &pos, &key, &v)) {
 		bool done = false;
-		rc = build_group(g, key, gb_map_get(ch->groups, key), &done, err);
+		gb_cloud_group *pre = ch->stored ? gb_map_get(ch->stored, key) : NULL;
+
+		if (pre)
+			gb_map_del(ch->stored, key);
+		rc = build_group(g, key, gb_map_get(ch->groups, key), pre, &done, err);
 		if (!rc && !done) {
 			g->reread++;
 			rc = reread_group(g, key, err);
@@ -983,13 +998,40 @@ typedef struct reading {
 
 /* A group record: kept; a managed group's anchor is searched for while the next page is on its way (the pass reads
  * those groups from AD anyway: gb_provision__prefetch_anchors then finds them read). */
+/* A managed group's stored members, read once, while the next delta page is on its way (build_group takes them
+ * rather than reading them after the last page). */
+static int stored_ahead(gb_gather *g, gb_delta_changes *ch, const char *id, gb_error *err)
+{
+	gb_cloud_group *s;
+	bool have = false;
+	int rc = ch->stored ? 0 : gb_map_new(GB_MAP_ICASE, &ch->stored, err);
+
+	if (rc || gb_map_get(ch->stored, id))
+		return rc;
+	if (!(s = calloc(1, sizeof(*s))))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	gb_cloud_group_clear(s);
+	rc = gb_pstate_members(g->st, id, s, &have, err);
+	s->members_read = have;
+	if (!rc && !s->id && !(s->id = gb_strdup(id)))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (!rc)
+		rc = gb_map_set(ch->stored, id, s, err);
+	if (rc)
+		gb_cloud_group_free(s);
+	return rc;
+}
+
 static int on_group_read(const gb_graph_group_delta *d, void *ud, gb_error *err)
 {
 	reading *r = ud;
 	int rc = on_group_delta(d, r->ch, err);
 
-	if (!rc && d && !r->ch->reset && d->group.id && gb_map_get(r->g->managed, d->group.id))
+	if (!rc && d && !r->ch->reset && d->group.id && gb_map_get(r->g->managed, d->group.id)) {
 		rc = gb_provision__ahead_add(r->g, d->group.id, err);
+		if (!rc)
+			rc = stored_ahead(r->g, r->ch, d->group.id, err);
+	}
 	return rc;
 }
 
@@ -1009,6 +1051,9 @@ static int read_delta(gb_gather *g, gb_delta_changes *ch, bool *expired, gb_erro
 	memset(&ui, 0, sizeof(ui));
 	rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_read, on_user_read, &r, &gi, &ui, err);
 	/* what was read ahead serves an incremental pass only */
+	if (!rc && !ch->reset && ch->stored)
+		gb_debug("provision", "delta: the stored members of %zu managed groups read while the pages came",
+			 gb_map_count(ch->stored));
 	if (!rc && !ch->reset)
 		rc = gb_provision__ahead_take(g, err);
 	else

@@ -143,6 +143,8 @@ int gb_provision__load_unanchored(gb_gather *g, gb_error *err);
 typedef struct gb_delta_changes {
 	gb_map *groups; /* id -> group change (owned) */
 	gb_map *users;  /* id -> gb_cloud_user* (owned: the last record; deleted set for removed users) */
+	gb_map *stored; /* id -> gb_cloud_group* (owned): a managed group's stored members, read while the delta pages
+			 * came (members_read: member_state says they are complete); build_group takes them */
 	bool reset;     /* delta enumerated everything: a full pass is needed */
 	bool incremental; /* this pass reads only what changed */
 	char fingerprint[65]; /* of everything that decides scope and mappings */
