@@ -280,6 +280,7 @@ struct gb_dir_pending {
 	unsigned long gen; /* d->ld_gen when sent: a reconnect since loses the answer */
 	int msgid;
 	int64_t t0;
+	int64_t whole;     /* when the answer was seen whole (ms since t0), for the log */
 	LDAPMessage *res;  /* the whole answer, once gb_directory_search_poll saw it */
 	char filter[161];  /* its start, for the log */
 };
@@ -365,6 +366,7 @@ bool gb_directory_search_poll(gb_dir_pending *p)
 
 		if (got > 0) {
 			p->res = res;
+			p->whole = gb_time_mono_ms() - p->t0;
 			return true;
 		}
 		ldap_msgfree(res);
@@ -447,6 +449,7 @@ int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, g
 		got = 1;
 	} else {
 		got = ldap_result(d->ld, p->msgid, LDAP_MSG_ALL, &tv, &res);
+		p->whole = gb_time_mono_ms() - p->t0;
 	}
 	if (got == 0)
 		rc = gb_error_set(err, GB_ERETRY, "ldap search %s: no answer within %ld s", d->base_dn, d->timeout);
@@ -459,9 +462,9 @@ int gb_directory_search_take(gb_dir_pending *p, gb_dir_entry_cb cb, void *ctx, g
 		rc = take_answer(p, res, &v, &n, err);
 	}
 	ldap_msgfree(res);
-	gb_debug("ldap", "search %s: %s%s: %s, %zu entries, answered %lld ms after it was sent", d->base_dn, p->filter,
-		 strlen(p->filter) >= sizeof(p->filter) - 1 ? "..." : "", rc ? "failed" : "taken", n,
-		 (long long)(gb_time_mono_ms() - p->t0));
+	gb_debug("ldap", "search %s: %s%s: %s, %zu entries, whole %lld ms and taken %lld ms after it was sent",
+		 d->base_dn, p->filter, strlen(p->filter) >= sizeof(p->filter) - 1 ? "..." : "", rc ? "failed" : "taken", n,
+		 (long long)p->whole, (long long)(gb_time_mono_ms() - p->t0));
 	if (got == 0)
 		ldap_abandon_ext(d->ld, p->msgid, NULL, NULL);
 	free(p);
