@@ -81,7 +81,10 @@ bool gb_pool_submit(gb_pool *p, gb_pool_fn fn, void *job);
 /* Waits for a job submitted to finish and returns it (in the order they finish). Only while gb_pool_busy > 0. */
 void *gb_pool_wait(gb_pool *p);
 
-/* Jobs submitted and not yet returned by gb_pool_wait. */
+/* A job that has finished, without waiting (NULL when none has, or p is NULL); as gb_pool_wait otherwise. */
+void *gb_pool_take(gb_pool *p);
+
+/* Jobs submitted and not yet returned by gb_pool_wait or gb_pool_take. */
 size_t gb_pool_busy(gb_pool *p);
 
 /* The most jobs that were ever running at once. */

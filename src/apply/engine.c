@@ -423,18 +423,12 @@ static int record_one(engine *e, size_t i, slot *s, gb_error *err)
 	return rc;
 }
 
-/* Record: the unit's outcomes, in plan order, in one transaction; then the engine's own bookkeeping. */
-static int record(engine *e, size_t i, size_t n, slot *slots, gb_error *err)
+/* The engine's own bookkeeping of a unit whose outcomes were committed. */
+static int book(engine *e, size_t i, size_t n, slot *slots, gb_error *err)
 {
 	size_t k;
-	int rc = gb_store_begin(e->o->st, err);
+	int rc = 0;
 
-	for (k = 0; !rc && k < n; k++)
-		rc = record_one(e, i + k, &slots[k], err);
-	if (!rc)
-		rc = gb_store_commit(e->o->st, err);
-	else
-		gb_store_rollback(e->o->st);
 	for (k = 0; !rc && k < n; k++) {
 		const gb_op *op = &e->plan->ops[i + k];
 
@@ -529,17 +523,38 @@ typedef struct window {
 	size_t recorded;
 } window;
 
-/* Records the units at the head of the window that are done, in plan order. */
+/* Records the units at the head of the window that are done, in plan order, in one transaction: one commit (one
+ * sync of the state database to disk) for all of them, rather than one per unit, which on a disk slower to sync than
+ * the DC is to answer would pace the writes. The records and their order are those of one transaction per unit. */
 static int record_done(engine *e, window *w, gb_error *err)
 {
-	int rc = 0;
+	size_t n = 0, j, k;
+	int rc;
 
-	while (!rc && w->count && w->u[w->head].done) {
+	while (n < w->count && w->u[(w->head + n) % e->in_flight].done)
+		n++;
+	if (!n)
+		return 0;
+	rc = gb_store_begin(e->o->st, err);
+	for (j = 0; !rc && j < n; j++) {
+		unit *u = &w->u[(w->head + j) % e->in_flight];
+
+		for (k = 0; !rc && k < u->n; k++)
+			rc = record_one(e, u->i + k, &u->slots[k], err);
+	}
+	if (!rc)
+		rc = gb_store_commit(e->o->st, err);
+	else
+		gb_store_rollback(e->o->st);
+	if (!rc && n > 1)
+		gb_debug(e->tag, "%zu writes' outcomes recorded in one transaction", n);
+	for (j = 0; j < n; j++) {
 		unit *u = &w->u[w->head];
 
-		rc = record(e, u->i, u->n, u->slots, err);
+		if (!rc)
+			rc = book(e, u->i, u->n, u->slots, err);
 		w->recorded += u->n;
-		for (size_t k = 0; k < 2; k++)
+		for (k = 0; k < 2; k++)
 			slot_clear(&u->slots[k]);
 		u->done = false;
 		w->head = (w->head + 1) % e->in_flight;
@@ -554,6 +569,15 @@ static void wait_one(engine *e)
 	unit *u = gb_pool_wait(e->pool);
 
 	complete(e, u);
+}
+
+/* Completes every unit that has been sent meanwhile, without waiting, so that record_done records them together. */
+static void take_finished(engine *e)
+{
+	unit *u;
+
+	while ((u = gb_pool_take(e->pool)))
+		complete(e, u);
 }
 
 /* Starts the next unit when the window has room and it may go now; true when it did. */
@@ -599,8 +623,10 @@ static int run(engine *e, gb_error *err)
 		/* A stop the directory called for (finish_slot) sends nothing more either. */
 		if (!interrupted && !e->stop.code && w.next < e->plan->nops && try_start(e, &w, &started))
 			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-		if (!rc)
+		if (!rc) {
+			take_finished(e);
 			rc = record_done(e, &w, err);
+		}
 		if (!rc && !started && w.count && !w.u[w.head].done)
 			wait_one(e);
 	}

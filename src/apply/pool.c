@@ -210,6 +210,21 @@ void *gb_pool_wait(gb_pool *p)
 	return job;
 }
 
+void *gb_pool_take(gb_pool *p)
+{
+	void *job = NULL;
+
+	if (!p)
+		return NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->ndone) {
+		job = p->done[0];
+		memmove(p->done, p->done + 1, --p->ndone * sizeof(void *));
+	}
+	pthread_mutex_unlock(&p->mu);
+	return job;
+}
+
 size_t gb_pool_busy(gb_pool *p)
 {
 	size_t n;
