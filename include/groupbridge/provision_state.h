@@ -81,6 +81,11 @@ int gb_pstate_writer_begin(gb_store *st, bool replace_all, gb_pstate_writer **ou
 int gb_pstate_writer_forget(gb_pstate_writer *w, const char *id, gb_error *err);
 /* Records grp's members as its complete membership (after forgetting the old one). */
 int gb_pstate_writer_members(gb_pstate_writer *w, const gb_cloud_group *grp, gb_error *err);
+/* Records that the stored members of group_id changed by exactly these rows, as the caller knows from having read
+ * them (an incremental pass builds a changed group from its stored members and its delta records): put (members
+ * with their kinds) are inserted or replaced, drop deleted, and nothing is read. The members count as complete. */
+int gb_pstate_writer_changes(gb_pstate_writer *w, const char *group_id, const gb_member_ref *put, size_t nput,
+			     const char *const *drop, size_t ndrop, gb_error *err);
 /* Records a user from users delta in cloud_users (a deleted user is removed). */
 int gb_pstate_writer_user(gb_pstate_writer *w, const gb_cloud_user *u, gb_error *err);
 int gb_pstate_writer_end(gb_pstate_writer *w, int rc, gb_error *err);

@@ -34,6 +34,23 @@ typedef struct group_change {
 				 * unknown type: read the group in full */
 } group_change;
 
+/* How the stored members of a group built from them and its delta records change (ch->rows). */
+struct gb_member_rows {
+	gb_cloud_group put; /* members to insert or replace, with their kinds */
+	gb_ptrs drop;       /* member ids (owned) to delete */
+};
+
+static void member_rows_free(struct gb_member_rows *r)
+{
+	if (!r)
+		return;
+	gb_cloud_group_clear(&r->put);
+	for (size_t i = 0; i < r->drop.n; i++)
+		free(r->drop.items[i]);
+	free(r->drop.items);
+	free(r);
+}
+
 static void group_change_free(group_change *c)
 {
 	if (!c)
@@ -58,6 +75,10 @@ void gb_provision__delta_clear(gb_delta_changes *ch)
 	pos = 0;
 	while (ch->stored && gb_map_next(ch->stored, &pos, &k, &v))
 		gb_cloud_group_free(v);
+	pos = 0;
+	while (ch->rows && gb_map_next(ch->rows, &pos, &k, &v))
+		member_rows_free(v);
+	gb_map_free(ch->rows);
 	gb_map_free(ch->groups);
 	gb_map_free(ch->users);
 	gb_map_free(ch->stored);
@@ -309,9 +330,11 @@ static int reread_group(gb_gather *g, const char *id, gb_error *err)
  * member user changed); the properties from a record that carried them all, or else read (without members). *done
  * is false when that is not safe: the group is not managed, its stored membership is missing, or its records are
  * unsure (a member both added and removed, or added without a known type); the caller then reads it in full. */
-static int build_group(gb_gather *g, const char *id, const group_change *c, gb_cloud_group *pre, bool *done,
-		       gb_error *err)
+static int build_group(gb_gather *g, const char *id, const group_change *c, gb_cloud_group *pre, gb_map *rows,
+		       bool *done, gb_error *err)
 {
+	struct gb_member_rows *r = NULL;
+	gb_map *same = NULL; /* member ids added that were stored with the same kind */
 	gb_cloud_group *grp = NULL, stored;
 	bool have = false, match = false;
 	size_t i, kept = 0, pos = 0;
@@ -356,15 +379,37 @@ static int build_group(gb_gather *g, const char *id, const group_change *c, gb_c
 	grp->members_cap = stored.members_cap;
 	stored.members = NULL;
 	stored.nmembers = stored.members_cap = 0;
+	/* and how the stored rows change, for record_members: a member removed goes, one added comes unless it was
+	 * stored with the same kind */
+	if (rows && !(r = calloc(1, sizeof(*r))))
+		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	if (!rc && r)
+		rc = gb_map_new(GB_MAP_ICASE, &same, err);
 	for (i = 0; i < grp->nmembers; i++) {
-		if (c && (gb_map_get(c->removed, grp->members[i].id) || gb_map_get(c->added, grp->members[i].id)))
-			free(grp->members[i].id);
-		else
-			grp->members[kept++] = grp->members[i];
+		gb_member_ref *m = &grp->members[i];
+		void *added = c ? gb_map_get(c->added, m->id) : NULL;
+
+		if (!c || (!added && !gb_map_get(c->removed, m->id))) {
+			grp->members[kept++] = *m;
+			continue;
+		}
+		if (!rc && r && added && (gb_object_kind)((uintptr_t)added - 1) == m->kind)
+			rc = gb_map_set(same, m->id, (void *)1, err);
+		else if (!rc && r && !added)
+			rc = gb_ptrs_push_copy(&r->drop, m->id, err);
+		free(m->id);
 	}
 	grp->nmembers = kept;
-	while (!rc && c && gb_map_next(c->added, &pos, &key, &v))
+	while (!rc && c && gb_map_next(c->added, &pos, &key, &v)) {
 		rc = gb_cloud_group_add_member(grp, (gb_object_kind)((uintptr_t)v - 1), key, err);
+		if (!rc && r && !gb_map_get(same, key))
+			rc = gb_cloud_group_add_member(&r->put, (gb_object_kind)((uintptr_t)v - 1), key, err);
+	}
+	if (!rc && r) {
+		rc = gb_map_set(rows, id, r, err);
+		if (!rc)
+			r = NULL;
+	}
 	grp->members_read = true;
 	if (!rc)
 		rc = gb_provision__scope_has(g, grp, &match, err);
@@ -379,6 +424,8 @@ static int build_group(gb_gather *g, const char *id, const group_change *c, gb_c
 		rc = gb_ptrs_push_copy(&g->left_scope, id, err);
 	}
 cleanup:
+	member_rows_free(r);
+	gb_map_free(same);
 	gb_cloud_group_free(grp);
 	gb_cloud_group_clear(&stored);
 	return rc;
@@ -636,7 +683,7 @@ static int build_affected(gb_gather *g, const gb_delta_changes *ch, const gb_map
 
 		if (pre)
 			gb_map_del(ch->stored, key);
-		rc = build_group(g, key, gb_map_get(ch->groups, key), pre, &done, err);
+		rc = build_group(g, key, gb_map_get(ch->groups, key), pre, ch->rows, &done, err);
 		if (!rc && !done) {
 			g->reread++;
 			rc = reread_group(g, key, err);
@@ -935,7 +982,7 @@ static int record_members(gb_gather *g, const gb_plan *plan, const gb_delta_chan
 {
 	gb_pstate_writer *w = NULL;
 	gb_map *provisioned = NULL; /* the plan's groups, looked up once each rather than in a walk per group */
-	size_t i, pos = 0;
+	size_t i, pos = 0, by_rows = 0;
 	const char *key;
 	void *v;
 	int rc;
@@ -952,10 +999,19 @@ static int record_members(gb_gather *g, const gb_plan *plan, const gb_delta_chan
 	}
 	for (i = 0; !rc && i < g->groups.n; i++) {
 		const gb_cloud_group *grp = g->groups.items[i];
+		const struct gb_member_rows *r = !full && ch->rows ? gb_map_get(ch->rows, grp->id) : NULL;
 
-		rc = gb_map_get(provisioned, grp->id) && grp->members_read ? gb_pstate_writer_members(w, grp, err)
-									  : gb_pstate_writer_forget(w, grp->id, err);
+		if (!gb_map_get(provisioned, grp->id) || !grp->members_read)
+			rc = gb_pstate_writer_forget(w, grp->id, err);
+		else if (r && ++by_rows) /* built from its stored members: only what changed is written, nothing read */
+			rc = gb_pstate_writer_changes(w, grp->id, r->put.members, r->put.nmembers,
+						      (const char *const *)r->drop.items, r->drop.n, err);
+		else
+			rc = gb_pstate_writer_members(w, grp, err);
 	}
+	if (!rc && by_rows)
+		gb_debug("provision", "stored members of %zu groups updated from their delta records, without reading them",
+			 by_rows);
 	gb_map_free(provisioned);
 	for (i = 0; !rc && i < g->hard_deleted.n; i++)
 		rc = gb_pstate_writer_forget(w, g->hard_deleted.items[i], err);
@@ -1049,7 +1105,9 @@ static int read_delta(gb_gather *g, gb_delta_changes *ch, bool *expired, gb_erro
 
 	memset(&gi, 0, sizeof(gi));
 	memset(&ui, 0, sizeof(ui));
-	rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_read, on_user_read, &r, &gi, &ui, err);
+	rc = ch->rows ? 0 : gb_map_new(GB_MAP_ICASE, &ch->rows, err);
+	if (!rc)
+		rc = gb_graph_delta_both(g->graph, g->st, 0, on_group_read, on_user_read, &r, &gi, &ui, err);
 	/* what was read ahead serves an incremental pass only */
 	if (!rc && !ch->reset && ch->stored)
 		gb_debug("provision", "delta: the stored members of %zu managed groups read while the pages came",

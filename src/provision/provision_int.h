@@ -145,6 +145,8 @@ typedef struct gb_delta_changes {
 	gb_map *users;  /* id -> gb_cloud_user* (owned: the last record; deleted set for removed users) */
 	gb_map *stored; /* id -> gb_cloud_group* (owned): a managed group's stored members, read while the delta pages
 			 * came (members_read: member_state says they are complete); build_group takes them */
+	gb_map *rows;   /* id -> struct gb_member_rows (owned): how build_group changed a group's stored members, so
+			 * that recording them after the writes need not read them again */
 	bool reset;     /* delta enumerated everything: a full pass is needed */
 	bool incremental; /* this pass reads only what changed */
 	char fingerprint[65]; /* of everything that decides scope and mappings */

@@ -293,6 +293,19 @@ int gb_pstate_writer_members(gb_pstate_writer *w, const gb_cloud_group *grp, gb_
 	return rc ? rc : step_id(w->st, w->ins_state, grp->id, "recording members", err);
 }
 
+int gb_pstate_writer_changes(gb_pstate_writer *w, const char *group_id, const gb_member_ref *put, size_t nput,
+			     const char *const *drop, size_t ndrop, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < ndrop; i++)
+		rc = run_pair(w, w->del_one, group_id, drop[i], NULL, err);
+	for (i = 0; !rc && i < nput; i++)
+		rc = run_pair(w, w->ins, group_id, put[i].id, gb_object_kind_name(put[i].kind), err);
+	return rc ? rc : step_id(w->st, w->ins_state, group_id, "recording members", err);
+}
+
 int gb_pstate_writer_user(gb_pstate_writer *w, const gb_cloud_user *u, gb_error *err)
 {
 	return u->deleted ? step_id(w->st, w->user_del, u->id, "recording the tenant's users", err)

@@ -32,6 +32,8 @@ GB="$GB_BIN --config $T/plain.ini --state $GB_DB"
 run $GB provision
 expect_rc "the first pass exits 0" 0
 expect "120 groups with $links members" test "$(groups_in_ad)" = 120 -a "$(members_in_ad)" = "$links"
+stored() { sqlite3 "$GB_DB" "SELECT count(*) FROM managed_members"; }
+expect "the state holds the $links cloud members" test "$(stored)" = "$links"
 change remove_members
 run $GB -v provision
 expect_rc "the incremental pass exits 0" 0
@@ -50,7 +52,10 @@ expect "the write connections were connecting before the last delta page came (l
 expect "no anchor was searched for again" test "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: [0-9]* entries$' "$T/.err")" = 0
 expect_err "every group changed in one modify" "directory writes: 0 adds, 120 modifies"
 expect_err "the stored members were trusted" "uSNChanged guard: 120 AD groups' members trusted from the store, 0 read"
+expect_err "the stored cloud members were updated from the delta records, not read again" \
+	"stored members of 120 groups updated from their delta records, without reading them"
 expect "AD lost the member in every group" test "$(members_in_ad)" = "$((links - 120))"
+expect "and the stored cloud members with it" test "$(stored)" = "$((links - 120))"
 # the guard's read of uSNChanged after the writes: the first 100 groups' while the last writes were still going on
 after=$(line_of '(|(objectGUID=.*sent ahead, its answer taken later')
 lastop=$(line_of '\[120/120\]')
@@ -72,6 +77,7 @@ expect "its 100 anchors were searched for the usual way, in one search (not one 
 expect_err "every group changed in one modify" "directory writes: 0 adds, 120 modifies"
 expect_err "the stored members were trusted" "uSNChanged guard: 120 AD groups' members trusted from the store, 0 read"
 expect "AD has every member back" test "$(members_in_ad)" = "$links"
+expect "and the stored cloud members" test "$(stored)" = "$links"
 run $GB provision --full --dry-run
 expect_out "nothing left to do" "No changes."
 run $GB audit verify

@@ -163,6 +163,37 @@ Test(pstate, a_membership_change_writes_only_the_rows_that_differ)
 	gb_cloud_group_clear(&g);
 }
 
+Test(pstate, changes_known_to_the_caller_write_exactly_those_rows)
+{
+	gb_cloud_group g;
+	gb_pstate_writer *w;
+	gb_member_ref put[2] = {{.kind = GB_KIND_USER, .id = "u9"}, {.kind = GB_KIND_GROUP, .id = "u2"}};
+	const char *drop[] = {"u1"};
+	char rows[256];
+	int before;
+	gb_error err;
+
+	memset(&g, 0, sizeof(g));
+	gb_cloud_group_clear(&g);
+	g.id = "g2";
+	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u1", &err), 0);
+	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u2", &err), 0);
+	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u3", &err), 0);
+	cr_assert_eq(gb_pstate_writer_begin(st, true, &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_writer_members(w, &g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_writer_end(w, 0, &err), 0);
+	/* u1 leaves, u9 comes, u2 becomes a group: three rows written, u3 untouched */
+	before = sqlite3_total_changes(gb_store_db(st));
+	cr_assert_eq(gb_pstate_writer_begin(st, false, &w, &err), 0);
+	cr_assert_eq(gb_pstate_writer_changes(w, "g2", put, 2, drop, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_pstate_writer_end(w, 0, &err), 0);
+	cr_assert_leq(sqlite3_total_changes(gb_store_db(st)) - before, 4);
+	stored_rows("g2", rows, sizeof(rows));
+	cr_assert_str_eq(rows, "u2:group;u3:user;u9:user;");
+	g.id = NULL;
+	gb_cloud_group_clear(&g);
+}
+
 Test(pstate, users_are_listed_read_and_kept_current)
 {
 	gb_cloud_user u = {.id = "u1", .display_name = "Alice", .on_prem_object_id = "6f1c", .on_prem_sync_enabled = 1};
