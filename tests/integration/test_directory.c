@@ -1178,6 +1178,8 @@ Test(directory, reconnects_once_when_the_server_goes_away)
 
 /* ---- searches sent ahead ---- */
 
+static const char *const ahead_attrs[] = {"cn", "objectGUID", NULL};
+
 struct dn_sum {
 	size_t n;
 	unsigned long sum; /* of the DNs' bytes, position-weighted: the same entries give the same sum */
@@ -1197,24 +1199,37 @@ static int dn_sum_cb(const gb_dir_entry *e, void *ctx, gb_error *err)
 
 /* A search sent ahead and taken later gives what gb_directory_search gives, whatever runs on the handle meanwhile;
  * one that cannot give all of it (more entries than a page, an answer lost to a reconnect) delivers nothing. */
+/* 40 contacts named NAME<pid>-n in ou (through ld), the filter that finds them all, one that finds none, and what a
+ * plain search of them through d gives (*want). The list: free_list(.., 40). */
+static char **ahead_contacts(LDAP *ld, gb_directory *d, const char *ou, const char *name, char *filter, size_t nf,
+			     char *none, size_t nn, struct dn_sum *want)
+{
+	char prefix[32];
+	char **contacts;
+	gb_error err;
+
+	snprintf(prefix, sizeof prefix, "%s%ld", name, (long)getpid());
+	contacts = bulk_contacts(ld, ou, prefix, 40);
+	snprintf(filter, nf, "(&(objectClass=contact)(cn=%s-*))", prefix);
+	snprintf(none, nn, "(cn=%s-none)", prefix);
+	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, ahead_attrs, 0, dn_sum_cb, want, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(want->n, 40);
+	return contacts;
+}
+
 Test(directory, a_search_sent_ahead_answers_as_the_search_would)
 {
 	OU_START("ahead");
-	static const char *const attrs[] = {"cn", "objectGUID", NULL};
-	char prefix[32], filter[96], none[96];
+	const char *const *attrs = ahead_attrs;
+	char filter[96], none[96];
 	char **contacts;
 	struct dn_sum want = {0, 0}, got = {0, 0}, nothing = {0, 0};
 	gb_dir_pending *p1 = NULL, *p2 = NULL, *p3 = NULL;
 	gb_dir_entry *e = NULL;
 	gb_error err;
 
-	snprintf(prefix, sizeof prefix, "ahead%ld", (long)getpid());
-	contacts = bulk_contacts(ld, ou, prefix, 40);
-	snprintf(filter, sizeof filter, "(&(objectClass=contact)(cn=%s-*))", prefix);
-	snprintf(none, sizeof none, "(cn=%s-none)", prefix);
-	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &want, &err), 0, "%s",
-		     err.msg);
-	cr_assert_eq(want.n, 40);
+	contacts = ahead_contacts(ld, d, ou, "ahead", filter, sizeof filter, none, sizeof none, &want);
 	/* two searches in flight, a read of its own between them and their answers */
 	cr_assert_eq(gb_directory_search_send(d, filter, attrs, &p1, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_directory_search_send(d, none, attrs, &p2, &err), 0, "%s", err.msg);
@@ -1327,11 +1342,11 @@ static void ahead_done(void *tag, int rc, const gb_error *why, void *ctx)
 Test(directory, searches_sent_ahead_as_a_queue_wait_only_when_asked_and_hand_every_tag_back_once)
 {
 	OU_START("aheadq");
-	static const char *const attrs[] = {"cn", "objectGUID", NULL};
+	const char *const *attrs = ahead_attrs;
 	/* every message 300 ms late each way: an answer cannot be whole right after its search went out */
 	static const char *const slow[] = {"--delay-ms", "300", NULL};
 	static int tags[] = {1, 2, 3, 4, 5};
-	char prefix[32], filter[96], none[96];
+	char filter[96], none[96];
 	char **contacts;
 	struct dn_sum want = {0, 0};
 	struct ahead_log log;
@@ -1341,12 +1356,7 @@ Test(directory, searches_sent_ahead_as_a_queue_wait_only_when_asked_and_hand_eve
 	gb_error err;
 
 	memset(&log, 0, sizeof(log));
-	snprintf(prefix, sizeof prefix, "aheadq%ld", (long)getpid());
-	contacts = bulk_contacts(ld, ou, prefix, 40);
-	snprintf(filter, sizeof filter, "(&(objectClass=contact)(cn=%s-*))", prefix);
-	snprintf(none, sizeof none, "(cn=%s-none)", prefix);
-	cr_assert_eq(gb_directory_search(d, NULL, GB_DIR_SUBTREE, filter, attrs, 0, dn_sum_cb, &want, &err), 0, "%s",
-		     err.msg);
+	contacts = ahead_contacts(ld, d, ou, "aheadq", filter, sizeof filter, none, sizeof none, &want);
 	cr_assert_eq(gb_ldap_proxy_start(slow, &px), 0);
 	cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, ou, &w, &err), 0, "%s", err.msg);
 	cr_assert_eq(gb_dir_ahead_new(w, 2, attrs, ahead_entry, ahead_done, &log, &q, &err), 0, "%s", err.msg);
