@@ -175,107 +175,114 @@ static int totals(gb_store *st, const char *run, long long out[5], gb_error *err
 	return rc;
 }
 
-static int by_kind(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+/* A section filled from one query over the run's records (?1 is the run id): a chart when chart_title is set, and a
+ * table whose rows row makes, one per result row. */
+typedef struct query_section {
+	const char *title;
+	gb_report_chart_type chart;
+	const char *chart_title, *unit, *text, *table_title;
+	const gb_report_column *cols;
+	size_t ncols;
+	const char *sql;
+	int (*row)(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err);
+} query_section;
+
+static int add_query_section(gb_report *rep, gb_store *st, const char *run, const query_section *q, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Operation", GB_COL_TEXT},
-	                                        {"Succeeded", GB_COL_NUMBER},
-	                                        {"Failed", GB_COL_NUMBER},
-	                                        {"Skipped", GB_COL_NUMBER},
-	                                        {"Total", GB_COL_NUMBER}};
-	gb_report_chart *ch;
+	gb_report_chart *ch = NULL;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = gb_report_add_block_section(rep, q->title, q->chart, q->chart_title, q->unit, q->chart_title ? &ch : NULL,
+	                                 q->text, q->table_title, q->cols, q->ncols, &t, NULL, err);
+	if (!rc)
+		rc = prep(st, q->sql, run, &s, err);
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		rc = q->row(s, ch, t, err);
+	return rows_done(st, s, rc, err);
+}
+
+static int kind_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
+{
 	char n[4][24];
 	const char *cells[5];
 	int rc;
 
-	rc = gb_report_add_block_section(rep, "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", &ch, NULL,
-	                                 "Operations", cols, 5, &t, NULL, err);
-	if (!rc)
-		rc = prep(st,
-		          "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
-		          "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
-		          run, &s, err);
-	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		cells[0] = ctext(s, 0);
-		counts(s, 1, 4, n, cells + 1);
-		rc = gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
-		if (!rc)
-			rc = gb_report_table_add_row(t, cells, 5, err);
-	}
-	return rows_done(st, s, rc, err);
+	cells[0] = ctext(s, 0);
+	counts(s, 1, 4, n, cells + 1);
+	rc = gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
+	return rc ? rc : gb_report_table_add_row(t, cells, 5, err);
 }
 
-static int steps(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+static const gb_report_column kind_cols[] = {{"Operation", GB_COL_TEXT},
+                                             {"Succeeded", GB_COL_NUMBER},
+                                             {"Failed", GB_COL_NUMBER},
+                                             {"Skipped", GB_COL_NUMBER},
+                                             {"Total", GB_COL_NUMBER}};
+
+static const query_section by_kind = {
+    "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", NULL, "Operations", kind_cols, 5,
+    "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
+    "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
+    kind_row};
+
+static int step_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Step", GB_COL_TEXT},
-	                                        {"First change", GB_COL_TIME},
-	                                        {"Last change", GB_COL_TIME},
-	                                        {"Changes", GB_COL_NUMBER},
-	                                        {"Failed", GB_COL_NUMBER}};
-	gb_report_chart *ch;
-	gb_report_table *t;
-	sqlite3_stmt *s = NULL;
+	long long failed = sqlite3_column_int64(s, 4);
 	char n[2][24];
 	const char *cells[5];
 	int rc;
 
-	rc = gb_report_add_block_section(rep, "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, &ch, NULL,
-	                                 "Changes per step", cols, 5, &t, NULL, err);
-	if (!rc)
-		rc = prep(st,
-		          "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED
-		          ") FROM audit_log WHERE run_id = "
-		          "?1 GROUP BY step ORDER BY min(seq)",
-		          run, &s, err);
-	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		long long failed = sqlite3_column_int64(s, 4);
-		cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
-		cells[1] = ctext(s, 1);
-		cells[2] = ctext(s, 2);
-		counts(s, 3, 2, n, cells + 3);
-		rc = gb_report_chart_add_span(ch, cells[0], cells[1], cells[2], failed ? "failed" : "done", err);
-		if (!rc)
-			rc = gb_report_table_add_row(t, cells, 5, err);
-	}
-	return rows_done(st, s, rc, err);
+	cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
+	cells[1] = ctext(s, 1);
+	cells[2] = ctext(s, 2);
+	counts(s, 3, 2, n, cells + 3);
+	rc = gb_report_chart_add_span(ch, cells[0], cells[1], cells[2], failed ? "failed" : "done", err);
+	return rc ? rc : gb_report_table_add_row(t, cells, 5, err);
 }
 
-static int objects(gb_report *rep, gb_store *st, const char *run, gb_error *err)
+static const gb_report_column step_cols[] = {{"Step", GB_COL_TEXT},
+                                             {"First change", GB_COL_TIME},
+                                             {"Last change", GB_COL_TIME},
+                                             {"Changes", GB_COL_NUMBER},
+                                             {"Failed", GB_COL_NUMBER}};
+
+static const query_section steps = {
+    "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, NULL, "Changes per step", step_cols, 5,
+    "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED ") FROM audit_log WHERE run_id = "
+    "?1 GROUP BY step ORDER BY min(seq)",
+    step_row};
+
+static int object_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
 {
-	static const gb_report_column cols[] = {{"Object", GB_COL_TEXT},      {"Operations", GB_COL_TEXT},
-	                                        {"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
-	                                        {"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
-	gb_report_table *t;
-	sqlite3_stmt *s = NULL;
+	long long ok = sqlite3_column_int64(s, 2), failed = sqlite3_column_int64(s, 3),
+	          skipped = sqlite3_column_int64(s, 4);
 	char n[3][24];
 	const char *cells[6];
-	int rc;
 
-	rc = gb_report_add_block_section(rep, "Outcome per object", GB_CHART_BAR, NULL, NULL, NULL,
-	                                 "One row per object the run touched; objects with failures first.", "Objects",
-	                                 cols, 6, &t, NULL, err);
-	if (!rc)
-		rc = prep(st,
-		          "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED
-		          "), sum(" IS_SKIPPED
-		          ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
-		          "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
-		          run, &s, err);
-	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		long long ok = sqlite3_column_int64(s, 2), failed = sqlite3_column_int64(s, 3),
-		          skipped = sqlite3_column_int64(s, 4);
-		cells[0] = ctext(s, 0);
-		cells[1] = ctext(s, 1);
-		counts(s, 2, 3, n, cells + 2);
-		cells[5] = failed    ? (ok ? "partly failed" : "failed")
-		           : ok      ? "changed"
-		           : skipped ? "skipped"
-		                     : "unchanged";
-		rc = gb_report_table_add_row(t, cells, 6, err);
-	}
-	return rows_done(st, s, rc, err);
+	(void)ch;
+	cells[0] = ctext(s, 0);
+	cells[1] = ctext(s, 1);
+	counts(s, 2, 3, n, cells + 2);
+	cells[5] = failed    ? (ok ? "partly failed" : "failed")
+	           : ok      ? "changed"
+	           : skipped ? "skipped"
+	                     : "unchanged";
+	return gb_report_table_add_row(t, cells, 6, err);
 }
+
+static const gb_report_column object_cols[] = {{"Object", GB_COL_TEXT},      {"Operations", GB_COL_TEXT},
+                                               {"Succeeded", GB_COL_NUMBER}, {"Failed", GB_COL_NUMBER},
+                                               {"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
+
+static const query_section objects = {
+    "Outcome per object", GB_CHART_BAR, NULL, NULL,
+    "One row per object the run touched; objects with failures first.", "Objects", object_cols, 6,
+    "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED
+    ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
+    "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
+    object_row};
 
 static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
@@ -380,11 +387,11 @@ int gb_report_build_run(gb_store *st, const char *run_id, const char *generated,
 	if (!rc && tot[0] == 0) {
 		rc = gb_report_section_add_text(sec, "This run recorded no changes in the audit log.", err);
 	} else if (!rc) {
-		rc = by_kind(rep, st, run.id, err);
+		rc = add_query_section(rep, st, run.id, &by_kind, err);
 		if (!rc)
-			rc = steps(rep, st, run.id, err);
+			rc = add_query_section(rep, st, run.id, &steps, err);
 		if (!rc)
-			rc = objects(rep, st, run.id, err);
+			rc = add_query_section(rep, st, run.id, &objects, err);
 		if (!rc)
 			rc = changes(rep, st, run.id, err);
 	}
