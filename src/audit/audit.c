@@ -237,32 +237,27 @@ static char *col_dup(sqlite3_stmt *s, int i)
 /* Fills rec from a row of "SELECT " RECORD_COLUMNS. */
 static int record_from_row(sqlite3_stmt *s, gb_audit_record *rec, gb_error *err)
 {
+	/* text[i] receives a copy of column i + 1 (NULL: not a text column copied here); before, after, outcome and
+	 * message may be NULL in the table, the others may not */
+	char **const text[] = {&rec->time,   &rec->run_id, &rec->step, &rec->operation, &rec->target,
+			       &rec->before, &rec->after,  &rec->result, NULL, NULL, NULL, &rec->outcome,
+			       &rec->message};
+	static const bool nullable[] = {false, false, false, false, false, true, true,
+					false, false, false, false, true, true};
 	const unsigned char *h;
-	static const int nullable[] = {6, 7, 12, 13};
 	size_t i;
 
 	record_clear(rec);
 	rec->seq = sqlite3_column_int64(s, 0);
-	rec->time = col_dup(s, 1);
-	rec->run_id = col_dup(s, 2);
-	rec->step = col_dup(s, 3);
-	rec->operation = col_dup(s, 4);
-	rec->target = col_dup(s, 5);
-	rec->before = col_dup(s, 6);
-	rec->after = col_dup(s, 7);
-	rec->result = col_dup(s, 8);
 	rec->form = sqlite3_column_int(s, 11);
-	rec->outcome = col_dup(s, 12);
-	rec->message = col_dup(s, 13);
-	if (!rec->time || !rec->run_id || !rec->step || !rec->operation || !rec->target || !rec->result) {
-		record_clear(rec);
-		return nomem(err);
-	}
-	for (i = 0; i < sizeof(nullable) / sizeof(nullable[0]); i++) {
-		if (sqlite3_column_type(s, nullable[i]) == SQLITE_NULL)
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		int c = (int)i + 1;
+
+		if (!text[i])
 			continue;
-		if ((nullable[i] == 6 && !rec->before) || (nullable[i] == 7 && !rec->after) ||
-		    (nullable[i] == 12 && !rec->outcome) || (nullable[i] == 13 && !rec->message)) {
+		*text[i] = col_dup(s, c);
+		/* a NULL copy of a column that holds a value is out of memory; so is a NULL where none is allowed */
+		if (!*text[i] && (!nullable[i] || sqlite3_column_type(s, c) != SQLITE_NULL)) {
 			record_clear(rec);
 			return nomem(err);
 		}
