@@ -118,43 +118,59 @@ static int plan_done(gb_plan *plan, row *rows, size_t n, int rc, gb_plan **out)
 	return 0;
 }
 
-int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+/* What a plan does for one row whose AD group is a (NULL: the group is gone). */
+typedef int (*row_plan)(gb_plan *plan, const row *r, const gb_ad_group *a, gb_error *err);
+
+/* A plan (*out, the caller's) with what fn adds for each row that matches where, each row's AD group read from dir;
+ * dir NULL: opened (step_dir) only when some row matches. */
+static int plan_rows(gb_migrate_ctx *c, gb_directory *dir, const char *where, row_plan fn, gb_plan **out,
+		     gb_error *err)
 {
-	gb_directory *dir = NULL;
 	gb_plan *plan = NULL;
 	row *rows = NULL;
 	size_t n = 0, i;
 	int rc;
 
 	*out = NULL;
-	rc = step_dir(c, &dir, err);
-	if (!rc)
-		rc = load_rows(c, "class = 'ready'", &rows, &n, err);
+	rc = load_rows(c, where, &rows, &n, err);
 	if (!rc)
 		rc = gb_plan_new(&plan, err);
+	if (!rc && n && !dir)
+		rc = step_dir(c, &dir, err);
 	for (i = 0; !rc && i < n; i++) {
 		gb_ad_group *a = NULL;
 
 		rc = read_row_group(dir, &rows[i], &a, err);
-		if (rc == GB_ENOTFOUND) {
-			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "ad-group-gone", err,
-					  "group %s: its AD group %s no longer exists; run the inventory again", rows[i].id,
-					  rows[i].guid);
-			continue;
-		}
-		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0)
-			rc = 0; /* already stamped: nothing to do */
-		else if (!rc && a->anchor)
-			rc = gb_plan_note(plan, GB_NOTE_GROUP_ERROR, rows[i].id, NULL, "anchor-conflict", err,
-					  "group %s (%s): %s is %s, not %s; resolve by hand", rows[i].id, a->dn, ANCHOR, a->anchor,
-					  rows[i].admin_description);
-		else if (!rc)
-			rc = anchor_op(plan, GB_OP_ADD_VALUE, &rows[i], a,
-				       "copy adminDescription into the anchor (migration guide, step 1)", NULL,
-				       rows[i].admin_description, err);
+		if (rc == GB_ENOTFOUND || !rc)
+			rc = fn(plan, &rows[i], a, err);
 		gb_ad_group_free(a);
 	}
 	return plan_done(plan, rows, n, rc, out);
+}
+
+static int stamp_row(gb_plan *plan, const row *r, const gb_ad_group *a, gb_error *err)
+{
+	if (!a)
+		return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, r->id, NULL, "ad-group-gone", err,
+				    "group %s: its AD group %s no longer exists; run the inventory again", r->id, r->guid);
+	if (a->anchor && strcmp(a->anchor, r->admin_description) == 0)
+		return 0; /* already stamped: nothing to do */
+	if (a->anchor)
+		return gb_plan_note(plan, GB_NOTE_GROUP_ERROR, r->id, NULL, "anchor-conflict", err,
+				    "group %s (%s): %s is %s, not %s; resolve by hand", r->id, a->dn, ANCHOR, a->anchor,
+				    r->admin_description);
+	return anchor_op(plan, GB_OP_ADD_VALUE, r, a, "copy adminDescription into the anchor (migration guide, step 1)",
+			 NULL, r->admin_description, err);
+}
+
+int gb_step_stamp_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
+{
+	gb_directory *dir = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = step_dir(c, &dir, err);
+	return rc ? rc : plan_rows(c, dir, "class = 'ready'", stamp_row, out, err);
 }
 
 static int mark(gb_store *st, const char *id, int stamped, gb_error *err)
@@ -279,37 +295,19 @@ int gb_step_stamp_verify(gb_migrate_ctx *c, gb_error *err)
 	return rc;
 }
 
+static int unstamp_row(gb_plan *plan, const row *r, const gb_ad_group *a, gb_error *err)
+{
+	if (!a)
+		return 0; /* gone: nothing to take back */
+	if (a->anchor && strcmp(a->anchor, r->admin_description) == 0)
+		return anchor_op(plan, GB_OP_DELETE_VALUE, r, a, "remove the anchor that stamp-anchors wrote", a->anchor,
+				 NULL, err);
+	return gb_plan_note(plan, GB_NOTE_WARNING, r->id, NULL, "anchor-changed", err,
+			    "group %s: the anchor is no longer the value stamp-anchors wrote; it is left alone", r->id);
+}
+
+/* The directory is opened only when something is stamped: a run that stopped before its first write needs none. */
 int gb_step_stamp_rollback_plan(gb_migrate_ctx *c, gb_plan **out, gb_error *err)
 {
-	gb_directory *dir = NULL;
-	gb_plan *plan = NULL;
-	row *rows = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	*out = NULL;
-	rc = load_rows(c, "stamped = 1", &rows, &n, err);
-	if (!rc)
-		rc = gb_plan_new(&plan, err);
-	/* Nothing stamped (a run that stopped before its first write): nothing to read, no directory needed. */
-	if (!rc && n)
-		rc = step_dir(c, &dir, err);
-	for (i = 0; !rc && i < n; i++) {
-		gb_ad_group *a = NULL;
-
-		rc = read_row_group(dir, &rows[i], &a, err);
-		if (rc == GB_ENOTFOUND) {
-			rc = 0;
-			continue;
-		}
-		if (!rc && a->anchor && strcmp(a->anchor, rows[i].admin_description) == 0)
-			rc = anchor_op(plan, GB_OP_DELETE_VALUE, &rows[i], a, "remove the anchor that stamp-anchors wrote",
-				       a->anchor, NULL, err);
-		else if (!rc)
-			rc = gb_plan_note(plan, GB_NOTE_WARNING, rows[i].id, NULL, "anchor-changed", err,
-					  "group %s: the anchor is no longer the value stamp-anchors wrote; it is left alone",
-					  rows[i].id);
-		gb_ad_group_free(a);
-	}
-	return plan_done(plan, rows, n, rc, out);
+	return plan_rows(c, NULL, "stamped = 1", unstamp_row, out, err);
 }
