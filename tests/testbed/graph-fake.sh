@@ -8,10 +8,8 @@
 #   graph-fake.sh cert DIR CA_DIR         only issue DIR/server.pem and DIR/server.key (used by tests/support)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-READY_TIMEOUT_MS=20000
-
 . "$here/proc.sh"
-stop() { proc_stop "$1" "graph_fake.py .*--ready-file $1/ready"; }
+stop() { server_stop "$1" graph_fake.py; }
 
 # cert DIR CA_DIR: DIR/server.pem and DIR/server.key for 127.0.0.1 from the CA in CA_DIR (created if absent)
 cert() {
@@ -35,18 +33,13 @@ start() {
 	d=$1
 	tenant=$2
 	[ -f "$tenant" ] || die "no tenant file $tenant"
-	mkdir -p "$d"
-	d=$(cd "$d" && pwd)
-	[ -f "$d/pid" ] && stop "$d"
-	rm -f "$d/ready" "$d/env" "$d/info.json" "$d/secret"
+	server_dir "$d" graph_fake.py env info.json secret
 	ca=${GB_TEST_CA_DIR:-$d/ca}
 	cert "$d" "$ca"
 	setsid python3 "$here/graph_fake.py" --tenant "$tenant" --cert "$d/server.pem" --key "$d/server.key" \
 		--ready-file "$d/ready" --env-file "$d/env" --info-file "$d/info.json" --secret-file "$d/secret" \
 		</dev/null >"$d/fake.log" 2>&1 &
-	pid=$!
-	echo "$pid" >"$d/pid"
-	proc_wait_ready "$pid" "$d/ready" "$d/fake.log" "the fake (tenant $tenant)" || { rm -f "$d/pid"; exit 1; }
+	server_started "$d/fake.log" "the fake (tenant $tenant)"
 	echo "GB_TEST_GRAPH_CA_FILE='$ca/ca.pem'" >>"$d/env"
 }
 

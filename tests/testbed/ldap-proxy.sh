@@ -8,29 +8,22 @@
 #   ldap-proxy.sh stop DIR                      stops it (SIGTERM, SIGKILL after 5 s)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-READY_TIMEOUT_MS=20000
-
 . "$here/proc.sh"
-stop() { proc_stop "$1" "ldap_proxy.py .*--ready-file $1/ready"; }
+stop() { server_stop "$1" ldap_proxy.py; }
 
 start() {
 	d=$1
 	dc=$2
 	shift 2
 	[ -f "$dc/env" ] || die "no DC was started in $dc"
-	mkdir -p "$d"
-	d=$(cd "$d" && pwd)
-	[ -f "$d/pid" ] && stop "$d"
-	rm -f "$d/ready" "$d/env" "$d/proxy.env"
+	server_dir "$d" ldap_proxy.py env proxy.env
 	ip=$(sed -n "s/^[A-Z0-9_]*_IP='\(.*\)'\$/\1/p" "$dc/env")
 	prefix=$(sed -n "s/^\([A-Z0-9_]*\)_IP='.*'\$/\1/p" "$dc/env")
 	[ -n "$ip" ] && [ -n "$prefix" ] || die "$dc/env names no IP"
 	setsid python3 "$here/ldap_proxy.py" --upstream "$ip" --ca "$dc/tls/ca.pem" --cert "$dc/tls/cert.pem" \
 		--key "$dc/tls/key.pem" --ready-file "$d/ready" --env-file "$d/proxy.env" --prefix "$prefix" \
 		--log "$d/proxy.log" "$@" </dev/null >"$d/proxy.out" 2>&1 &
-	pid=$!
-	echo "$pid" >"$d/pid"
-	proc_wait_ready "$pid" "$d/ready" "$d/proxy.out" "the proxy"
+	server_started "$d/proxy.out" "the proxy"
 	cat "$dc/env" "$d/proxy.env" >"$d/env"
 }
 

@@ -6,6 +6,14 @@
 #   proc_wait_ready PID FILE LOG WHAT
 #                                    waits until FILE is not empty while PID runs (READY_TIMEOUT_MS); when PID exits
 #                                    first, prints LOG and fails; when the time runs out, stops PID and fails
+# A helper server SCRIPT (graph_fake.py, ldap_proxy.py) started in a directory DIR with --ready-file DIR/ready:
+#   server_stop DIR SCRIPT           stops the SCRIPT started in DIR (proc_stop)
+#   server_dir DIR SCRIPT FILE...    creates DIR and sets $d to its absolute path; stops a SCRIPT still running there
+#                                    and removes the FILEs (names in DIR) that its start left, DIR/ready among them
+#   server_started LOG WHAT          right after starting the server in the background (&): writes its pid ($!) to
+#                                    $d/pid and waits until it is ready (proc_wait_ready)
+READY_TIMEOUT_MS=20000
+
 die() {
 	echo "${0##*/}: $*" >&2
 	exit 1
@@ -46,4 +54,20 @@ proc_wait_ready() {
 		fi
 		sleep 0.05
 	done
+}
+
+server_stop() { proc_stop "$1" "$2 .*--ready-file $1/ready"; }
+
+server_dir() {
+	mkdir -p "$1"
+	d=$(cd "$1" && pwd)
+	_script=$2
+	shift 2
+	[ -f "$d/pid" ] && server_stop "$d" "$_script"
+	for _f in ready "$@"; do rm -f "$d/$_f"; done
+}
+
+server_started() {
+	echo "$!" >"$d/pid"
+	proc_wait_ready "$(cat "$d/pid")" "$d/ready" "$1" "$2"
 }
