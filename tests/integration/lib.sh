@@ -6,6 +6,9 @@
 #   expect_err NAME TEXT        the last run's stderr contains TEXT
 #   expect_not NAME TEXT        neither stdout nor stderr contains TEXT
 #   expect NAME CMD...          CMD succeeds
+#   expect_report KIND [NAME TEXT]...
+#                               `$GB report KIND` in Markdown exits 0 with each TEXT on stdout, and as HTML into
+#                               $T/KIND.html exits 0
 _gb_lib_sh=1
 GB_BIN=${GB_BIN:-$(pwd)/build/groupbridge}
 _passed=0
@@ -36,6 +39,18 @@ expect() {
 	_name=$1
 	shift
 	if "$@"; then _ok "$_name"; else _no "$_name" "command failed: $*"; fi
+}
+expect_report() {
+	_kind=$1
+	shift
+	run $GB report "$_kind" --format md
+	expect_rc "the $_kind report in Markdown exits 0" 0
+	while [ $# -ge 2 ]; do
+		expect_out "$1" "$2"
+		shift 2
+	done
+	run $GB report "$_kind" --output "$T/$_kind.html"
+	expect_rc "the $_kind report as HTML exits 0" 0
 }
 finish() {
 	echo "$_passed passed, $_failed failed"
