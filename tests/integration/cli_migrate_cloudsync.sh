@@ -19,55 +19,47 @@ cs_config
 cs_to_coexistence
 
 # D5: no point of no return before the hand-over plan was shown
-run $GB migrate run --yes --i-understand-this-is-irreversible
-expect_rc "disable-writeback waits for the hand-over plan" 4
+run_irreversible "disable-writeback waits for the hand-over plan" 4
 expect_err "it says to run the hand-over plan first" "migrate plan handoff"
 expect "no disable script yet" test ! -f "$T/disable-writeback.ps1"
-run $GB migrate plan handoff
-expect_rc "without the rule id the hand-over plan is a configuration error" 2
+plan_handoff "without the rule id the hand-over plan is a configuration error" 2
 expect_err "it says where to find the rule id" "cloudsync_rule_id"
 printf 'cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2\n' >>"$T/gb.ini"
 
 # D1: membership to on-premises users off is refused before any assignment, naming the setting
-run $GB migrate plan handoff
-expect_rc "a job that would empty the groups is refused" 1
+plan_handoff "a job that would empty the groups is refused" 1
 expect_err "the refusal names the setting to change" "ProvisionMembershipToOnPremisesUsers = False"
 expect_err "and what to turn on" "Provision membership to on-premises users"
-expect "nothing was assigned" test "$(assignments)" = 1
-run $GB migrate run --yes --i-understand-this-is-irreversible
-expect_rc "a refused hand-over plan does not open the point of no return" 4
+expect_assigned "nothing was assigned" 1
+run_irreversible "a refused hand-over plan does not open the point of no return" 4
 
 # D7: the job's default cn would rename the Group_<objectId> groups
 fake_control POST /sync/config '{"settings": {"provision_membership_to_on_premises_users": true}}' >/dev/null
-run $GB migrate plan handoff
-expect_rc "renames are refused" 1
+plan_handoff "renames are refused" 1
 expect_out "the plan counts the renames" "3 of 3 groups would be renamed"
 expect_out "and shows one" "Group_$(id 1) -> Team 1_"
 expect_err "the refusal says how to accept them" "handoff_accept_renames"
 fake_control POST /sync/config '{"settings": {"cn": "Append(\"Group_\", [objectId])"}}' >/dev/null
-run $GB migrate plan handoff
-expect_rc "a job that keeps names and members passes" 0
+plan_handoff "a job that keeps names and members passes" 0
 expect_out "the preview reads the job" "membership to on-premises users on"
 expect_out "and covers the ready groups before match" "PREVIEW"
-expect "still nothing assigned" test "$(assignments)" = 1
+expect_assigned "still nothing assigned" 1
 
-run $GB migrate run --yes --i-understand-this-is-irreversible
-expect_rc "now disable-writeback prepares its script and waits" 4
+run_irreversible "now disable-writeback prepares its script and waits" 4
 expect "the script exists" test -f "$T/disable-writeback.ps1"
 $GB migrate confirm disable-writeback >/dev/null 2>&1
 $GB migrate run --yes >/dev/null 2>&1
 $GB migrate confirm match >/dev/null 2>&1
 run $GB migrate run --yes
 expect_rc "the handoff to Cloud Sync is planned and waits" 4
-run $GB migrate plan handoff
-expect_rc "the plan" 0
+plan_handoff "the plan" 0
 expect "the plan assigns the two groups not assigned yet" test "$(printf '%s\n' "$out" | grep -c 'graph-assign-app-role')" = 2
 run $GB migrate confirm handoff
 expect_rc "confirming hands the groups to the job" 0
 expect_out "in waves, each smoke-tested" "wave 3: provisionOnDemand for"
 expect_out "the AD group kept its member" "(1 before, 0 lost)"
 expect_out "three waves" "3 groups in 3 waves"
-expect "all three groups are assigned to the job" test "$(assignments)" = 3
+expect_assigned "all three groups are assigned to the job" 3
 expect "the job received one provisionOnDemand per wave with a group and its member" python3 -c "
 import json, sys
 s = json.load(open(sys.argv[1])); s = s.get('value', s)
@@ -79,13 +71,13 @@ expect "AD still holds the member" test "$(ad_members 1)" = 1
 run $GB migrate rollback handoff
 expect_rc "the hand-over rolls back" 0
 expect_out "it names what it undoes" "2 of the job's app-role assignments groupbridge made removed"
-expect "the assignment groupbridge did not make stays" test "$(assignments)" = 1
+expect_assigned "the assignment groupbridge did not make stays" 1
 expect "AD is left as it is" test "$(ad_members 2)" = 1
 run $GB migrate run --yes
 expect_rc "the hand-over can be planned again" 4
 run $GB migrate confirm handoff
 expect_rc "and confirmed again" 0
-expect "all three assigned again" test "$(assignments)" = 3
+expect_assigned "all three assigned again" 3
 run $GB migrate run --yes
 expect_rc "verify passes: AD is as the rules expect" 0
 expect_out "the migration is complete" "The migration is complete."

@@ -11,8 +11,7 @@ tenant_new "$T/tenant.json" 'servicePrincipals:=[{"id": "'"$SP"'", "appId": "000
 cs_start u-w "$cw" Wave
 cs_config "cloudsync_rule_id = 33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2"
 cs_to_coexistence
-run $GB migrate plan handoff
-expect_rc "the job's plan is shown" 0
+plan_handoff "the job's plan is shown" 0
 expect_out "a job that does not report its membership switch is said so" "membership to on-premises users not reported"
 expect_out "and the smoke tests are named as the guard" "each wave's smoke test is the guard"
 $GB migrate run --yes --i-understand-this-is-irreversible >/dev/null 2>&1
@@ -27,7 +26,7 @@ expect_rc "the hand-over stops with an error" 1
 expect_err "at the first wave" "wave 1 failed its smoke test"
 expect_err "saying the group lost its member" "1 of its 1 AD members lost"
 expect "the job did empty that group in AD" test "$(ad_members 1)" = 0
-expect "later waves were not assigned" test "$(assignments)" = 1
+expect_assigned "later waves were not assigned" 1
 expect "their groups were not touched" test "$(ad_members 2)$(ad_members 3)" = 11
 expect "the audit log records the failed hand-over" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM audit_log WHERE step = 'handoff' AND operation = 'group.handoff' AND outcome = 'failed' AND target = '$(id 1)'")" = 1
 expect "no group is recorded as handed over" test "$(sqlite3 "$T/gb.db" "SELECT count(*) FROM migration_groups WHERE handed_over <> 0")" = 0
@@ -35,6 +34,6 @@ run $GB migrate status
 expect_out "handoff still waits" "handoff                    waiting"
 run $GB migrate rollback handoff
 expect_rc "the stopped hand-over rolls back" 0
-expect "the assignment groupbridge made is removed" test "$(assignments)" = 0
+expect_assigned "the assignment groupbridge made is removed" 0
 expect "every audit record uses the documented vocabulary, with an outcome" python3 "$(dirname "$0")/audit_vocabulary.py" "$T/gb.db"
 finish

@@ -13,6 +13,9 @@
 #   cs_to_coexistence               runs the migration through inventory and coexistence (both confirmed)
 #   assignments                     how many app-role assignments the service principal holds (its state in $T/sp.json)
 #   ad_members N                    how many members group N holds in AD
+#   expect_assigned NAME N          the service principal holds N app-role assignments (assignments)
+#   plan_handoff NAME RC            runs `$GB migrate plan handoff` (as `run`) and expects exit RC
+#   run_irreversible NAME RC        runs `$GB migrate run --yes --i-understand-this-is-irreversible` and expects exit RC
 . "$(dirname "$0")/lib_ad.sh"
 
 id() { printf '%s-0000-4000-8000-%012d' "$_cs_ids" "$1"; }
@@ -68,3 +71,15 @@ assignments() {
 }
 
 ad_members() { ldap_on DC1 ldapsearch -LLL -b "CN=Group_$(id "$1"),$WB" -s base "(objectClass=group)" member | grep -c '^member:'; }
+
+expect_assigned() { expect "$1" test "$(assignments)" = "$2"; }
+
+plan_handoff() {
+	run $GB migrate plan handoff
+	expect_rc "$1" "$2"
+}
+
+run_irreversible() {
+	run $GB migrate run --yes --i-understand-this-is-irreversible
+	expect_rc "$1" "$2"
+}
