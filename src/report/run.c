@@ -175,16 +175,17 @@ static int totals(gb_store *st, const char *run, long long out[5], gb_error *err
 	return rc;
 }
 
-/* A section filled from one query over the run's records (?1 is the run id): a chart when chart_title is set, and a
- * table whose rows row makes, one per result row. */
+/* A section filled from one query over the run's records (?1 is the run id): a table with a row per result row, whose
+ * ncols cells fill sets (numbers written into n), and, when chart is set, a chart to which chart adds each row. */
 typedef struct query_section {
 	const char *title;
-	gb_report_chart_type chart;
+	gb_report_chart_type type;
 	const char *chart_title, *unit, *text, *table_title;
 	const gb_report_column *cols;
 	size_t ncols;
 	const char *sql;
-	int (*row)(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err);
+	void (*fill)(sqlite3_stmt *s, char n[][24], const char **cells);
+	int (*chart)(gb_report_chart *ch, sqlite3_stmt *s, const char **cells, gb_error *err);
 } query_section;
 
 static int add_query_section(gb_report *rep, gb_store *st, const char *run, const query_section *q, gb_error *err)
@@ -192,27 +193,32 @@ static int add_query_section(gb_report *rep, gb_store *st, const char *run, cons
 	gb_report_chart *ch = NULL;
 	gb_report_table *t;
 	sqlite3_stmt *s = NULL;
+	char n[8][24];
+	const char *cells[8];
 	int rc;
 
-	rc = gb_report_add_block_section(rep, q->title, q->chart, q->chart_title, q->unit, q->chart_title ? &ch : NULL,
+	rc = gb_report_add_block_section(rep, q->title, q->type, q->chart_title, q->unit, q->chart ? &ch : NULL,
 	                                 q->text, q->table_title, q->cols, q->ncols, &t, NULL, err);
 	if (!rc)
 		rc = prep(st, q->sql, run, &s, err);
-	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		rc = q->row(s, ch, t, err);
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		q->fill(s, n, cells);
+		rc = q->chart ? q->chart(ch, s, cells, err) : 0;
+		if (!rc)
+			rc = gb_report_table_add_row(t, cells, q->ncols, err);
+	}
 	return rows_done(st, s, rc, err);
 }
 
-static int kind_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
+static void kind_cells(sqlite3_stmt *s, char n[][24], const char **cells)
 {
-	char n[4][24];
-	const char *cells[5];
-	int rc;
-
 	cells[0] = ctext(s, 0);
 	counts(s, 1, 4, n, cells + 1);
-	rc = gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
-	return rc ? rc : gb_report_table_add_row(t, cells, 5, err);
+}
+
+static int kind_bar(gb_report_chart *ch, sqlite3_stmt *s, const char **cells, gb_error *err)
+{
+	return gb_report_chart_add_bar(ch, cells[0], (double)sqlite3_column_int64(s, 4), err);
 }
 
 static const gb_report_column kind_cols[] = {{"Operation", GB_COL_TEXT},
@@ -222,24 +228,30 @@ static const gb_report_column kind_cols[] = {{"Operation", GB_COL_TEXT},
                                              {"Total", GB_COL_NUMBER}};
 
 static const query_section by_kind = {
-    "Changes by kind", GB_CHART_BAR, "Changes by kind", "changes", NULL, "Operations", kind_cols, 5,
-    "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM "
-    "audit_log WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
-    kind_row};
+    .title = "Changes by kind",
+    .type = GB_CHART_BAR,
+    .chart_title = "Changes by kind",
+    .unit = "changes",
+    .table_title = "Operations",
+    .cols = kind_cols,
+    .ncols = 5,
+    .sql = "SELECT operation, sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED "), count(*) FROM audit_log "
+           "WHERE run_id = ?1 GROUP BY operation ORDER BY count(*) DESC, operation",
+    .fill = kind_cells,
+    .chart = kind_bar};
 
-static int step_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
+static void step_cells(sqlite3_stmt *s, char n[][24], const char **cells)
 {
-	long long failed = sqlite3_column_int64(s, 4);
-	char n[2][24];
-	const char *cells[5];
-	int rc;
-
 	cells[0] = *ctext(s, 0) ? ctext(s, 0) : "(no step)";
 	cells[1] = ctext(s, 1);
 	cells[2] = ctext(s, 2);
 	counts(s, 3, 2, n, cells + 3);
-	rc = gb_report_chart_add_span(ch, cells[0], cells[1], cells[2], failed ? "failed" : "done", err);
-	return rc ? rc : gb_report_table_add_row(t, cells, 5, err);
+}
+
+static int step_span(gb_report_chart *ch, sqlite3_stmt *s, const char **cells, gb_error *err)
+{
+	return gb_report_chart_add_span(ch, cells[0], cells[1], cells[2],
+	                                sqlite3_column_int64(s, 4) ? "failed" : "done", err);
 }
 
 static const gb_report_column step_cols[] = {{"Step", GB_COL_TEXT},
@@ -249,19 +261,22 @@ static const gb_report_column step_cols[] = {{"Step", GB_COL_TEXT},
                                              {"Failed", GB_COL_NUMBER}};
 
 static const query_section steps = {
-    "Steps", GB_CHART_TIMELINE, "Steps of the run", NULL, NULL, "Changes per step", step_cols, 5,
-    "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED ") FROM audit_log WHERE run_id = "
-    "?1 GROUP BY step ORDER BY min(seq)",
-    step_row};
+    .title = "Steps",
+    .type = GB_CHART_TIMELINE,
+    .chart_title = "Steps of the run",
+    .table_title = "Changes per step",
+    .cols = step_cols,
+    .ncols = 5,
+    .sql = "SELECT step, min(time), max(time), count(*), sum(" IS_FAILED ") FROM audit_log WHERE run_id = ?1 "
+           "GROUP BY step ORDER BY min(seq)",
+    .fill = step_cells,
+    .chart = step_span};
 
-static int object_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, gb_error *err)
+static void object_cells(sqlite3_stmt *s, char n[][24], const char **cells)
 {
 	long long ok = sqlite3_column_int64(s, 2), failed = sqlite3_column_int64(s, 3),
 	          skipped = sqlite3_column_int64(s, 4);
-	char n[3][24];
-	const char *cells[6];
 
-	(void)ch;
 	cells[0] = ctext(s, 0);
 	cells[1] = ctext(s, 1);
 	counts(s, 2, 3, n, cells + 2);
@@ -269,7 +284,6 @@ static int object_row(sqlite3_stmt *s, gb_report_chart *ch, gb_report_table *t, 
 	           : ok      ? "changed"
 	           : skipped ? "skipped"
 	                     : "unchanged";
-	return gb_report_table_add_row(t, cells, 6, err);
 }
 
 static const gb_report_column object_cols[] = {{"Object", GB_COL_TEXT},      {"Operations", GB_COL_TEXT},
@@ -277,12 +291,16 @@ static const gb_report_column object_cols[] = {{"Object", GB_COL_TEXT},      {"O
                                                {"Skipped", GB_COL_NUMBER},   {"Outcome", GB_COL_TEXT}};
 
 static const query_section objects = {
-    "Outcome per object", GB_CHART_BAR, NULL, NULL,
-    "One row per object the run touched; objects with failures first.", "Objects", object_cols, 6,
-    "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED
-    ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
-    "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
-    object_row};
+    .title = "Outcome per object",
+    .type = GB_CHART_BAR,
+    .text = "One row per object the run touched; objects with failures first.",
+    .table_title = "Objects",
+    .cols = object_cols,
+    .ncols = 6,
+    .sql = "SELECT target, group_concat(operation, ', '), sum(" IS_OK "), sum(" IS_FAILED "), sum(" IS_SKIPPED
+           ") FROM (SELECT * FROM audit_log WHERE run_id = ?1 ORDER BY seq) GROUP BY target "
+           "ORDER BY sum(" IS_FAILED ") > 0 DESC, target",
+    .fill = object_cells};
 
 static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 {
