@@ -7,9 +7,7 @@
 #   graph-fake.sh stop DIR                stop the fake started in DIR (SIGTERM, SIGKILL after 5 s)
 #   graph-fake.sh cert DIR CA_DIR         only issue DIR/server.pem and DIR/server.key (used by tests/support)
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/proc.sh"
-stop() { server_stop "$1" graph_fake.py; }
+. "$(dirname "$0")/proc.sh"
 
 # cert DIR CA_DIR: DIR/server.pem and DIR/server.key for 127.0.0.1 from the CA in CA_DIR (created if absent)
 cert() {
@@ -54,7 +52,7 @@ cert)
 	;;
 stop)
 	[ $# -eq 2 ] || die "usage: graph-fake.sh stop DIR"
-	stop "$2"
+	server_stop "$2" graph_fake.py
 	;;
 *)
 	die "usage: graph-fake.sh start DIR TENANT.json | stop DIR | cert DIR CA_DIR"

@@ -7,9 +7,7 @@
 #                                               OPTIONs go to ldap_proxy.py (--max-val-range 7 ...)
 #   ldap-proxy.sh stop DIR                      stops it (SIGTERM, SIGKILL after 5 s)
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/proc.sh"
-stop() { server_stop "$1" ldap_proxy.py; }
+. "$(dirname "$0")/proc.sh"
 
 start() {
 	d=$1
@@ -35,7 +33,7 @@ start)
 	;;
 stop)
 	[ $# -eq 2 ] || die "usage: ldap-proxy.sh stop DIR"
-	stop "$2"
+	server_stop "$2" ldap_proxy.py
 	;;
 *)
 	die "usage: ldap-proxy.sh start DIR DCDIR [OPTION...] | stop DIR"

@@ -1,4 +1,5 @@
-# Helper servers of the test bed as background processes (sourced by graph-fake.sh and ldap-proxy.sh).
+# Helper servers of the test bed as background processes (sourced by graph-fake.sh and ldap-proxy.sh, which it
+# gives $here: the directory of the sourcing script, tests/testbed).
 #   proc_is PID PATTERN              PID runs a command line that contains PATTERN (guards against a recycled pid)
 #   proc_stop DIR PATTERN            stops the process whose pid is in DIR/pid (SIGTERM; SIGKILL after 5 s) if it is
 #                                    still the one (PATTERN), and removes DIR/pid
@@ -12,6 +13,7 @@
 #                                    and removes the FILEs (names in DIR) that its start left, DIR/ready among them
 #   server_started LOG WHAT          right after starting the server in the background (&): writes its pid ($!) to
 #                                    $d/pid and waits until it is ready (proc_wait_ready)
+here=$(cd "$(dirname "$0")" && pwd)
 READY_TIMEOUT_MS=20000
 
 die() {
