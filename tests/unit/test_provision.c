@@ -232,6 +232,22 @@ static bool has_value(const gb_op *op, const char *v)
 	return false;
 }
 
+/* One operation a plan should hold: its kind and its object. */
+typedef struct want_op {
+	gb_op_kind kind;
+	const char *object_id;
+} want_op;
+
+/* The plan holds exactly the n operations want, in that order. */
+static void assert_ops(const gb_plan *p, const want_op *want, size_t n)
+{
+	cr_assert_eq(p->nops, n);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(p->ops[i].kind, want[i].kind, "operation %zu", i);
+		cr_assert_str_eq(p->ops[i].object_id, want[i].object_id, "operation %zu", i);
+	}
+}
+
 /* --- the source-of-authority table (groups-only configuration) --- */
 
 Test(provision, soa_cloud_group_with_onprem_members_gets_all_references)
@@ -364,31 +380,23 @@ Test(provision, nested_cloud_group_in_scope_is_referenced_never_expanded)
 Test(provision, a_new_groups_members_follow_its_create_unless_they_name_a_group_created_in_the_run)
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *child = cloud_group("c1", "Child", 1);
-	gb_cloud_group *other = cloud_group("o1", "Other", 1);
 	gb_plan *p;
 
 	user("u1", "11111111-1111-1111-1111-111111111111", 1);
 	member(parent, GB_KIND_USER, "u1");
 	member(parent, GB_KIND_GROUP, "c1");
 	member(child, GB_KIND_USER, "u1");
-	member(other, GB_KIND_USER, "u1");
+	member(cloud_group("o1", "Other", 1), GB_KIND_USER, "u1");
 	p = plan();
-	cr_assert_eq(p->nops, 6);
-	/* the parent's members name the child by DN: after every create, as before */
-	cr_assert_eq(p->ops[0].kind, GB_OP_CREATE_GROUP);
-	cr_assert_str_eq(p->ops[0].object_id, "p1");
-	/* the child's and the other group's members exist already (<GUID=...>): right after their create, so that
-	 * each pair can go to AD as one add */
-	cr_assert_eq(p->ops[1].kind, GB_OP_CREATE_GROUP);
-	cr_assert_str_eq(p->ops[1].object_id, "c1");
-	cr_assert_eq(p->ops[2].kind, GB_OP_ADD_MEMBERS);
-	cr_assert_str_eq(p->ops[2].object_id, "c1");
-	cr_assert_eq(p->ops[3].kind, GB_OP_CREATE_GROUP);
-	cr_assert_str_eq(p->ops[3].object_id, "o1");
-	cr_assert_eq(p->ops[4].kind, GB_OP_ADD_MEMBERS);
-	cr_assert_str_eq(p->ops[4].object_id, "o1");
-	cr_assert_eq(p->ops[5].kind, GB_OP_ADD_MEMBERS);
-	cr_assert_str_eq(p->ops[5].object_id, "p1");
+	/* the parent's members name the child by DN: after every create, as before; the child's and the other group's
+	 * members exist already (<GUID=...>): right after their create, so that each pair can go to AD as one add */
+	assert_ops(p, (const want_op[]){{GB_OP_CREATE_GROUP, "p1"},
+					{GB_OP_CREATE_GROUP, "c1"},
+					{GB_OP_ADD_MEMBERS, "c1"},
+					{GB_OP_CREATE_GROUP, "o1"},
+					{GB_OP_ADD_MEMBERS, "o1"},
+					{GB_OP_ADD_MEMBERS, "p1"}},
+		   6);
 	cr_assert(has_value(&p->ops[5], "CN=Child_c1,OU=Groups,DC=test,DC=example"));
 }
 
@@ -780,66 +788,75 @@ static const gb_note *group_note(const gb_plan *p, const char *code, const char 
 	return NULL;
 }
 
+/* A group of a naming test: its id and display name, its mapped name ("cn:VALUE" sets its cn, "sam:VALUE" its
+ * sAMAccountName; see mapping), and the note that refuses it (NULL: it is created). */
+typedef struct named_group {
+	const char *id, *name;
+	char *mapped;
+	const char *note;
+} named_group;
+
+/* Plans the n groups g: each is created, or is not and has its note. The plan. */
+static gb_plan *plan_named(const named_group *g, size_t n)
+{
+	gb_plan *p;
+
+	for (size_t i = 0; i < n; i++) {
+		gb_cloud_group *cg = cloud_group(g[i].id, g[i].name, 1);
+
+		if (strncmp(g[i].mapped, "cn:", 3) == 0)
+			cg->group_dn_ext = g[i].mapped;
+		else
+			cg->description = g[i].mapped;
+	}
+	p = plan();
+	for (size_t i = 0; i < n; i++) {
+		if (!g[i].note) {
+			cr_assert_not_null(create_of(p, g[i].id), "%s is created", g[i].id);
+			continue;
+		}
+		cr_assert_null(create_of(p, g[i].id), "%s is not created", g[i].id);
+		cr_assert_not_null(group_note(p, g[i].note, g[i].id), "%s has the note %s", g[i].id, g[i].note);
+	}
+	return p;
+}
+
 Test(provision, a_mapped_sam_account_name_that_ad_refuses_is_that_groups_error)
 {
-	gb_cloud_group *bad1 = cloud_group("g1", "A", 1), *bad2 = cloud_group("g2", "B", 1),
-		       *bad3 = cloud_group("g3", "C", 1), *ok = cloud_group("g4", "D", 1);
-	gb_plan *p;
+	static const named_group g[] = {{"g1", "A", "sam:R&D/Lab", "bad-samaccountname"},
+					{"g2", "B", "sam:sales.", "bad-samaccountname"},
+					{"g3", "C", "sam:abcdefghijklmnopqrstuvwxyz", "bad-samaccountname"},
+					{"g4", "D", "sam:Sales-EMEA", NULL}}; /* the other groups go on */
+	gb_plan *p = plan_named(g, 4);
 	const gb_note *n;
 
-	bad1->description = "sam:R&D/Lab";
-	bad2->description = "sam:sales.";
-	bad3->description = "sam:abcdefghijklmnopqrstuvwxyz";
-	ok->description = "sam:Sales-EMEA";
-	p = plan();
-	cr_assert_null(create_of(p, "g1"));
-	cr_assert_null(create_of(p, "g2"));
-	cr_assert_null(create_of(p, "g3"));
-	cr_assert_not_null(create_of(p, "g4"), "the other groups go on");
 	n = group_note(p, "bad-samaccountname", "g1");
-	cr_assert_not_null(n);
 	cr_assert(strstr(n->message, "g1") && strstr(n->message, "'/'"), "%s", n->message);
-	cr_assert_not_null(group_note(p, "bad-samaccountname", "g2"));
 	n = group_note(p, "bad-samaccountname", "g3");
-	cr_assert(n && strstr(n->message, "26 characters"), "%s", n ? n->message : "none");
+	cr_assert(strstr(n->message, "26 characters"), "%s", n->message);
 }
 
 Test(provision, cn_over_64_utf16_units_is_refused_before_the_write)
 {
-	gb_cloud_group *g = cloud_group("g1", "E", 1), *fits = cloud_group("g2", "F", 1);
 	char name[160] = "cn:", ok[160] = "cn:";
-	gb_plan *p;
+	named_group g[] = {{"g1", "E", name, "cn-too-long"}, {"g2", "F", ok, NULL}}; /* 64 units fit */
 
 	/* 32 emoji: 32 characters, 128 bytes, 64 UTF-16 units; one more is over AD's 64 */
 	for (int i = 0; i < 33; i++)
 		memcpy(name + 3 + 4 * i, "\xf0\x9f\x98\x80", 5);
 	for (int i = 0; i < 32; i++)
 		memcpy(ok + 3 + 4 * i, "\xf0\x9f\x98\x80", 5);
-	g->group_dn_ext = name;
-	fits->group_dn_ext = ok;
-	p = plan();
-	cr_assert_null(create_of(p, "g1"));
-	cr_assert_not_null(group_note(p, "cn-too-long", "g1"));
-	cr_assert_not_null(create_of(p, "g2"), "64 units fit");
+	plan_named(g, 2);
 }
 
 Test(provision, names_that_ad_compares_equal_collide_in_the_plan_not_at_apply)
 {
-	gb_cloud_group *a = cloud_group("g1", "Cafe", 1), *b = cloud_group("g2", "Café", 1),
-		       *c = cloud_group("g3", "X", 1), *d = cloud_group("g4", "Y", 1);
-	gb_plan *p;
+	static const named_group g[] = {{"g1", "Cafe", "cn:Cafe", NULL},
+					{"g2", "Café", "cn:CAFÉ", "name-collision"},
+					{"g3", "X", "sam:jmuller", NULL},
+					{"g4", "Y", "sam:JMüller", "name-collision"}};
 
-	a->group_dn_ext = "cn:Cafe";
-	b->group_dn_ext = "cn:CAFÉ";
-	c->description = "sam:jmuller";
-	d->description = "sam:JMüller";
-	p = plan();
-	cr_assert_not_null(create_of(p, "g1"));
-	cr_assert_null(create_of(p, "g2"));
-	cr_assert_not_null(group_note(p, "name-collision", "g2"));
-	cr_assert_not_null(create_of(p, "g3"));
-	cr_assert_null(create_of(p, "g4"));
-	cr_assert_not_null(group_note(p, "name-collision", "g4"));
+	plan_named(g, 4);
 }
 
 Test(provision, a_domain_local_group_with_foreign_principals_is_not_made_universal)
