@@ -74,6 +74,13 @@ static void add_rule(const char *fixture)
 	free(data);
 }
 
+/* add_rule, with the rule disabled. */
+static void add_disabled_rule(const char *fixture)
+{
+	add_rule(fixture);
+	edit_rule(fixture, "<disabled>False</disabled>", "<disabled>True</disabled>");
+}
+
 static void enable_writeback(const char *container)
 {
 	char v[512];
@@ -152,6 +159,24 @@ static bool finding(const gb_cs_export *exp, const char *code, gb_cs_severity se
 	return f && f->severity == sev;
 }
 
+/* A finding a test expects: its code, its severity, and a text its message contains (NULL: any message). */
+typedef struct want_finding {
+	const char *code;
+	gb_cs_severity sev;
+	const char *says;
+} want_finding;
+
+/* exp holds each of the n findings want. */
+static void has_findings(const gb_cs_export *exp, const want_finding *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const gb_cs_finding *f = gb_cs_find_finding(exp, want[i].code);
+
+		cr_assert(f && f->severity == want[i].sev, "finding %s with severity %d", want[i].code, (int)want[i].sev);
+		cr_assert(!want[i].says || strstr(f->message, want[i].says), "finding %s: %s", want[i].code, f->message);
+	}
+}
+
 /* Imports the export (which must succeed) and checks that it finds code with severity sev. */
 static void expect_finding(const char *code, gb_cs_severity sev)
 {
@@ -196,9 +221,8 @@ Test(sample, writeback_off_two_connectors_62_rules)
 	cr_assert_eq(exp->connector_count, 2);
 	cr_assert_eq(exp->rule_count, 62);
 	cr_assert(exp->group_join_filter, "the In from AD - Group Join filter was not found");
-	cr_assert(finding(exp, "writeback.disabled", GB_CS_INFO));
-	cr_assert(finding(exp, "coexistence.missing", GB_CS_INFO));
-	cr_assert(finding(exp, "staging.off", GB_CS_INFO));
+	has_findings(exp, (const want_finding[]){{"writeback.disabled", GB_CS_INFO},
+	                                         {"coexistence.missing", GB_CS_INFO}, {"staging.off", GB_CS_INFO}}, 3);
 	cr_assert_null(gb_cs_find_finding(exp, "delete-rule.present"));
 	cr_assert_null(gb_cs_find_finding(exp, "custom-rule"));
 	cr_assert_eq(exp->findings[0].severity >= exp->findings[exp->finding_count - 1].severity, true);
@@ -324,10 +348,10 @@ Test(writeback, mv_flags_alone)
 	cr_assert_str_eq(exp->writeback_container, "OU=CloudGroups,OU=CORP,DC=contoso,DC=com");
 	cr_assert_null(exp->writeback_connector_container);
 	cr_assert_eq(exp->writeback_ou_in_scope, GB_CS_YES);
-	cr_assert(finding(exp, "writeback.enabled", GB_CS_INFO));
-	cr_assert(finding(exp, "writeback.ou-in-scope", GB_CS_INFO));
-	cr_assert(finding(exp, "writeback.rules-missing", GB_CS_WARNING));
-	cr_assert(finding(exp, "coexistence.missing", GB_CS_WARNING));
+	has_findings(exp, (const want_finding[]){{"writeback.enabled", GB_CS_INFO},
+	                                         {"writeback.ou-in-scope", GB_CS_INFO},
+	                                         {"writeback.rules-missing", GB_CS_WARNING},
+	                                         {"coexistence.missing", GB_CS_WARNING}}, 4);
 	gb_cs_export_free(exp);
 }
 
@@ -351,8 +375,7 @@ Test(writeback, container_disagreement_is_a_finding)
 	enable_writeback("OU=CloudGroups,OU=CORP,DC=contoso,DC=com");
 	set_connector_container("OU=Other,OU=CORP,DC=contoso,DC=com");
 	exp = import_ok();
-	cr_assert(finding(exp, "writeback.container-mismatch", GB_CS_WARNING));
-	cr_assert(strstr(gb_cs_find_finding(exp, "writeback.container-mismatch")->message, "OU=Other") != NULL);
+	has_findings(exp, (const want_finding[]){{"writeback.container-mismatch", GB_CS_WARNING, "OU=Other"}}, 1);
 	gb_cs_export_free(exp);
 }
 
@@ -415,8 +438,8 @@ Test(writeback, soainaad_rules_alone)
 	cr_assert(strstr(out->mappings[0].expression, "%Connector.GroupWriteBackContainerDn%") != NULL);
 	/* the flag says no, the rules write groups back: writeback is on, and the disagreement is reported */
 	cr_assert(exp->writeback_enabled);
-	cr_assert(finding(exp, "writeback.flag-mismatch", GB_CS_WARNING));
-	cr_assert(finding(exp, "writeback.ou-unknown", GB_CS_WARNING));
+	has_findings(exp, (const want_finding[]){{"writeback.flag-mismatch", GB_CS_WARNING},
+	                                         {"writeback.ou-unknown", GB_CS_WARNING}}, 2);
 	gb_cs_export_free(exp);
 }
 
@@ -424,9 +447,7 @@ Test(writeback, disabled_soainaad_rule_does_not_enable)
 {
 	gb_cs_export *exp;
 
-	add_rule("soainaad-out.xml");
-	edit_rule("soainaad-out.xml", "<disabled>False</disabled>",
-		  "<disabled>True</disabled>");
+	add_disabled_rule("soainaad-out.xml");
 	exp = import_ok();
 	cr_assert_eq(exp->writeback_enabled, false);
 	gb_cs_export_free(exp);
@@ -480,8 +501,7 @@ Test(writeback, coexistence_partial_is_danger)
 	enable_writeback("OU=CloudGroups,OU=CORP,DC=contoso,DC=com");
 	add_rule("coex-inbound.xml");
 	exp = import_ok();
-	cr_assert(finding(exp, "coexistence.partial", GB_CS_DANGER));
-	cr_assert(strstr(gb_cs_find_finding(exp, "coexistence.partial")->message, "missing") != NULL);
+	has_findings(exp, (const want_finding[]){{"coexistence.partial", GB_CS_DANGER, "missing"}}, 1);
 	cr_assert_eq(exp->findings[0].severity, GB_CS_DANGER, "findings are sorted most serious first");
 	gb_cs_export_free(exp);
 }
@@ -498,8 +518,7 @@ Test(writeback, delete_rule_is_danger)
 	cr_assert(r->roles & GB_CS_ROLE_DELETE_OUT_OF_SCOPE);
 	cr_assert_eq(r->roles & GB_CS_ROLE_CUSTOM_GROUP, 0u);
 	cr_assert_eq(r->join[0].items[0].case_sensitive, false);
-	cr_assert(finding(exp, "delete-rule.present", GB_CS_DANGER));
-	cr_assert(strstr(gb_cs_find_finding(exp, "delete-rule.present")->message, "DANGER") != NULL);
+	has_findings(exp, (const want_finding[]){{"delete-rule.present", GB_CS_DANGER, "DANGER"}}, 1);
 	cr_assert_eq(exp->findings[0].severity, GB_CS_DANGER);
 	gb_cs_export_free(exp);
 }
@@ -518,9 +537,7 @@ Test(writeback, disabled_delete_rule_is_a_warning)
 {
 	gb_cs_export *exp;
 
-	add_rule("delete-rule.xml");
-	edit_rule("delete-rule.xml", "<disabled>False</disabled>",
-		  "<disabled>True</disabled>");
+	add_disabled_rule("delete-rule.xml");
 	exp = import_ok();
 	cr_assert_null(gb_cs_find_finding(exp, "delete-rule.present"));
 	cr_assert(finding(exp, "delete-rule.disabled", GB_CS_WARNING));
@@ -545,12 +562,11 @@ Test(writeback, everything_together)
 	cr_assert_eq(exp->rule_count, 69);
 	cr_assert(exp->writeback_enabled);
 	cr_assert_str_eq(exp->writeback_connector_container, "OU=CloudGroups,OU=CORP,DC=contoso,DC=com");
-	cr_assert(finding(exp, "writeback.enabled", GB_CS_INFO));
-	cr_assert(finding(exp, "writeback.ou-in-scope", GB_CS_INFO));
-	cr_assert(finding(exp, "coexistence.present", GB_CS_INFO));
-	cr_assert(finding(exp, "delete-rule.present", GB_CS_DANGER));
-	cr_assert(finding(exp, "custom-rule", GB_CS_WARNING));
-	cr_assert(strstr(gb_cs_find_finding(exp, "custom-rule")->message, "extensionAttribute10 filter") != NULL);
+	has_findings(exp, (const want_finding[]){{"writeback.enabled", GB_CS_INFO},
+	                                         {"writeback.ou-in-scope", GB_CS_INFO},
+	                                         {"coexistence.present", GB_CS_INFO},
+	                                         {"delete-rule.present", GB_CS_DANGER},
+	                                         {"custom-rule", GB_CS_WARNING, "extensionAttribute10 filter"}}, 5);
 	cr_assert_null(gb_cs_find_finding(exp, "writeback.container-mismatch"));
 	cr_assert_null(gb_cs_find_finding(exp, "writeback.flag-mismatch"));
 	for (i = 1; i < exp->finding_count; i++)
@@ -585,9 +601,9 @@ Test(settings, staging_on_threshold_off_scheduler_suspended)
 	cr_assert_eq(exp->staging_mode, GB_CS_YES);
 	cr_assert_eq(exp->delete_threshold_enabled, GB_CS_NO);
 	cr_assert_eq(exp->scheduler_suspended, GB_CS_YES);
-	cr_assert(finding(exp, "staging.on", GB_CS_INFO));
-	cr_assert(finding(exp, "delete-threshold.disabled", GB_CS_WARNING));
-	cr_assert(finding(exp, "scheduler.suspended", GB_CS_INFO));
+	has_findings(exp, (const want_finding[]){{"staging.on", GB_CS_INFO},
+	                                         {"delete-threshold.disabled", GB_CS_WARNING},
+	                                         {"scheduler.suspended", GB_CS_INFO}}, 3);
 	gb_cs_export_free(exp);
 }
 
