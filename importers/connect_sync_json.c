@@ -267,6 +267,15 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
+/* Binds the n texts vals (NULL: SQL NULL) to the parameters first, first + 1, ... */
+static void bind_texts(sqlite3_stmt *st, int first, const char *const *vals, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		bind_text(st, first + (int)k, vals[k]);
+}
+
 static int bind_tri(sqlite3_stmt *st, int i, gb_cs_tristate t)
 {
 	return t == GB_CS_UNKNOWN ? sqlite3_bind_null(st, i) : sqlite3_bind_int(st, i, t == GB_CS_YES);
@@ -307,10 +316,7 @@ static int save_import(gb_store *s, const gb_cs_export *exp, const char *model, 
 		                      &st, err);
 	if (rc)
 		return rc;
-	bind_text(st, 1, exp->dir);
-	bind_text(st, 2, exp->server);
-	bind_text(st, 3, exp->export_date);
-	bind_text(st, 4, exp->version);
+	bind_texts(st, 1, (const char *const[]){exp->dir, exp->server, exp->export_date, exp->version}, 4);
 	sqlite3_bind_int(st, 5, exp->writeback_enabled);
 	bind_text(st, 6, exp->writeback_forest);
 	bind_text(st, 7,
@@ -332,11 +338,8 @@ static int bind_connector(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, g
 	const gb_cs_connector *c = &exp->connectors[i];
 
 	(void)err;
-	bind_text(st, 3, c->id);
-	bind_text(st, 4, c->name);
-	bind_text(st, 5, kind_name(c->kind));
-	bind_text(st, 6, c->forest);
-	bind_text(st, 7, c->writeback_container);
+	bind_texts(st, 3, (const char *const[]){c->id, c->name, kind_name(c->kind), c->forest, c->writeback_container},
+	           5);
 	return 0;
 }
 
@@ -347,13 +350,10 @@ static int bind_rule(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_err
 
 	if (!roles)
 		return gb_error_set(err, GB_ENOMEM, "storing the connect sync import: out of memory");
-	bind_text(st, 3, r->id);
-	bind_text(st, 4, r->name);
-	bind_text(st, 5, r->direction);
-	bind_text(st, 6, r->connector);
-	bind_text(st, 7, r->source_type);
-	bind_text(st, 8, r->target_type);
-	bind_text(st, 9, r->link_type);
+	bind_texts(st, 3,
+	           (const char *const[]){r->id, r->name, r->direction, r->connector, r->source_type, r->target_type,
+	                                 r->link_type},
+	           7);
 	if (r->precedence >= 0)
 		sqlite3_bind_int64(st, 10, r->precedence);
 	sqlite3_bind_int(st, 11, r->disabled);
@@ -366,9 +366,10 @@ static int bind_rule(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_err
 static int bind_finding(sqlite3_stmt *st, const gb_cs_export *exp, size_t i, gb_error *err)
 {
 	(void)err;
-	bind_text(st, 3, gb_cs_severity_name(exp->findings[i].severity));
-	bind_text(st, 4, exp->findings[i].code);
-	bind_text(st, 5, exp->findings[i].message);
+	bind_texts(st, 3,
+	           (const char *const[]){gb_cs_severity_name(exp->findings[i].severity), exp->findings[i].code,
+	                                 exp->findings[i].message},
+	           3);
 	return 0;
 }
 
