@@ -47,7 +47,7 @@ typedef struct gb_config_directory {
 	char *gc_uri;              /* optional Global Catalog URI for forest-wide lookups */
 	long timeout;              /* seconds per operation, default 30 */
 	long member_batch;         /* values per member modify, default 1000 */
-	long writes_in_flight;     /* LDAP writes in flight at once, each on a connection of its own, default 8 */
+	long writes_in_flight;     /* LDAP writes in flight at once, each on a connection of its own, default 16 */
 	char *keytab;              /* gssapi: the keytab file, or credential:NAME (see gb_config_keytab) */
 	char *principal;           /* gssapi: the Kerberos principal bound as, svc-groupbridge@CONTOSO.COM */
 } gb_config_directory;

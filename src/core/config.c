@@ -484,7 +484,7 @@ static void set_numeric_defaults(gb_config *c)
 	c->graph.max_concurrency = GB_GRAPH_DEFAULT_CONCURRENCY;
 	c->directory.timeout = 30;
 	c->directory.member_batch = 1000;
-	c->directory.writes_in_flight = 8;
+	c->directory.writes_in_flight = 16;
 	c->provisioning.delete_threshold = 500;
 	c->migration.handoff_wave_size = 10;
 }

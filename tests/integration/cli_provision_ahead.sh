@@ -46,7 +46,7 @@ expect_err "the changed groups' stored members were read while the pages came" \
 	"delta: the stored members of 120 managed groups read while the pages came"
 expect "both searches were taken: 100 and 20 anchors" test "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: taken, 100 entries' "$T/.err")" = 1 \
 	-a "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: taken, 20 entries' "$T/.err")" = 1
-twins=$(line_of 'connecting 8 more connections to .* ahead')
+twins=$(line_of 'connecting 16 more connections to .* ahead')
 expect "the write connections were connecting before the last delta page came (lines ${twins:-none} and ${lastpage:-none})" \
 	test -n "$twins" -a "${twins:-0}" -lt "${lastpage:-0}"
 expect "no anchor was searched for again" test "$(grep -c 'msDS-ExternalDirectoryObjectId=.*: [0-9]* entries$' "$T/.err")" = 0
