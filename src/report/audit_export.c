@@ -26,38 +26,51 @@ static json_t *jstr(const char *s, int *ok)
 	return j;
 }
 
+const char *const gb_report_audit_field_names[GB_RAF_COUNT] = {
+    "seq",  "time",      "run_id", "step", "operation", "target",  "before",
+    "after", "result", "prev_hash", "hash", "form", "outcome", "message"};
+
+void gb_report_audit_texts(const gb_audit_record *r, gb_report_audit_numbers *num, const char *vals[GB_RAF_COUNT])
+{
+	snprintf(num->seq, sizeof(num->seq), "%" PRId64, r->seq);
+	snprintf(num->form, sizeof(num->form), "%d", r->form);
+	vals[GB_RAF_SEQ] = num->seq;
+	vals[GB_RAF_TIME] = r->time;
+	vals[GB_RAF_RUN_ID] = r->run_id;
+	vals[GB_RAF_STEP] = r->step;
+	vals[GB_RAF_OPERATION] = r->operation;
+	vals[GB_RAF_TARGET] = r->target;
+	vals[GB_RAF_BEFORE] = r->before;
+	vals[GB_RAF_AFTER] = r->after;
+	vals[GB_RAF_RESULT] = r->result;
+	vals[GB_RAF_PREV_HASH] = r->prev_hash;
+	vals[GB_RAF_HASH] = r->hash;
+	vals[GB_RAF_FORM] = num->form;
+	vals[GB_RAF_OUTCOME] = r->outcome;
+	vals[GB_RAF_MESSAGE] = r->message;
+}
+
+/* One record as a JSON object on a line: seq and form as numbers, the other fields as strings (or null). */
 static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 {
-	static const char *const names[] = {"time",  "run_id", "step",      "operation", "target",  "before",
-	                                    "after", "result", "prev_hash", "hash",      "outcome", "message"};
-	const char *vals[12];
-	json_t *o = json_object();
+	gb_report_audit_numbers num;
+	const char *vals[GB_RAF_COUNT];
+	json_t *o = json_object(), *v;
 	char *text = NULL;
 	size_t i;
 	int ok = o != NULL, rc;
 
-	vals[0] = r->time;
-	vals[1] = r->run_id;
-	vals[2] = r->step;
-	vals[3] = r->operation;
-	vals[4] = r->target;
-	vals[5] = r->before;
-	vals[6] = r->after;
-	vals[7] = r->result;
-	vals[8] = r->prev_hash;
-	vals[9] = r->hash;
-	vals[10] = r->outcome;
-	vals[11] = r->message;
-	if (ok && json_object_set_new(o, "seq", json_integer((json_int_t)r->seq)) != 0)
-		ok = 0;
-	for (i = 0; ok && i < 10; i++)
-		if (json_object_set_new(o, names[i], jstr(vals[i], &ok)) != 0)
+	gb_report_audit_texts(r, &num, vals);
+	for (i = 0; ok && i < GB_RAF_COUNT; i++) {
+		if (i == GB_RAF_SEQ)
+			v = json_integer((json_int_t)r->seq);
+		else if (i == GB_RAF_FORM)
+			v = json_integer(r->form);
+		else
+			v = jstr(vals[i], &ok);
+		if (json_object_set_new(o, gb_report_audit_field_names[i], v) != 0)
 			ok = 0;
-	if (ok && json_object_set_new(o, "form", json_integer(r->form)) != 0)
-		ok = 0;
-	for (; ok && i < 12; i++)
-		if (json_object_set_new(o, names[i], jstr(vals[i], &ok)) != 0)
-			ok = 0;
+	}
 	if (ok)
 		text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -72,34 +85,11 @@ static int jsonl(const gb_audit_record *r, gb_buf *b, gb_error *err)
 
 static int csv(const gb_audit_record *r, gb_buf *b, gb_error *err)
 {
-	char seq[24], form[8];
-	const char *vals[14];
-	size_t i;
-	int rc = 0;
+	gb_report_audit_numbers num;
+	const char *vals[GB_RAF_COUNT];
 
-	snprintf(seq, sizeof(seq), "%" PRId64, r->seq);
-	vals[0] = seq;
-	vals[1] = r->time;
-	vals[2] = r->run_id;
-	vals[3] = r->step;
-	vals[4] = r->operation;
-	vals[5] = r->target;
-	vals[6] = r->before;
-	vals[7] = r->after;
-	vals[8] = r->result;
-	vals[9] = r->prev_hash;
-	vals[10] = r->hash;
-	snprintf(form, sizeof(form), "%d", r->form);
-	vals[11] = form;
-	vals[12] = r->outcome;
-	vals[13] = r->message;
-	for (i = 0; !rc && i < 14; i++) {
-		if (i)
-			rc = gb_buf_putc(b, ',', err);
-		if (!rc)
-			rc = gb_report_csv_cell(b, vals[i], err);
-	}
-	return rc ? rc : gb_buf_puts(b, "\r\n", err);
+	gb_report_audit_texts(r, &num, vals);
+	return gb_report_csv_record(b, vals, GB_RAF_COUNT, err);
 }
 
 int gb_report_audit_export(gb_store *st, const char *run_id, const char *format, FILE *out, gb_error *err)
@@ -116,8 +106,7 @@ int gb_report_audit_export(gb_store *st, const char *run_id, const char *format,
 	gb_buf_init(&b, GB_BUF_DEFAULT_MAX);
 	rc = gb_audit_iter_new(st, run_id, &it, err);
 	if (!rc && is_csv)
-		rc = gb_buf_puts(&b, "seq,time,run_id,step,operation,target,before,after,result,prev_hash,hash,form,outcome,message\r\n",
-		                 err);
+		rc = gb_report_csv_record(&b, gb_report_audit_field_names, GB_RAF_COUNT, err);
 	while (!rc) {
 		rc = gb_audit_iter_next(it, &r, err);
 		if (rc || !r)

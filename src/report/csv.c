@@ -23,7 +23,7 @@ int gb_report_csv_cell(gb_buf *out, const char *s, gb_error *err)
 	return rc;
 }
 
-static int record(gb_buf *out, const char *const *cells, size_t n, gb_error *err)
+int gb_report_csv_record(gb_buf *out, const char *const *cells, size_t n, gb_error *err)
 {
 	size_t i;
 	int rc = 0;
@@ -45,7 +45,7 @@ static int block_head(gb_buf *out, int *first, const char *section, const char *
 	if (!*first)
 		rc = gb_buf_puts(out, "\r\n", err);
 	*first = 0;
-	return rc ? rc : record(out, cells, title && *title ? 2 : 1, err);
+	return rc ? rc : gb_report_csv_record(out, cells, title && *title ? 2 : 1, err);
 }
 
 static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
@@ -62,14 +62,14 @@ static int stacked(gb_buf *out, const gb_report_chart *c, gb_error *err)
 	cells[0] = "Label";
 	for (j = 1; j < ncols; j++)
 		cells[j] = c->series[j - 1];
-	rc = record(out, cells, ncols, err);
+	rc = gb_report_csv_record(out, cells, ncols, err);
 	for (i = 0; !rc && i < c->n; i++) {
 		cells[0] = c->items[i].label;
 		for (j = 1; j < ncols; j++) {
 			gb_report_format_number(c->items[i].values[j - 1], nums[j], sizeof(nums[j]));
 			cells[j] = nums[j];
 		}
-		rc = record(out, cells, ncols, err);
+		rc = gb_report_csv_record(out, cells, ncols, err);
 	}
 done:
 	free(cells);
@@ -91,12 +91,12 @@ static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int
 	case GB_CHART_BAR:
 		cells[0] = "Label";
 		cells[1] = c->unit && *c->unit ? c->unit : "Value";
-		rc = record(out, cells, 2, err);
+		rc = gb_report_csv_record(out, cells, 2, err);
 		for (i = 0; !rc && i < c->n; i++) {
 			gb_report_format_number(c->items[i].values[0], num, sizeof(num));
 			cells[0] = c->items[i].label;
 			cells[1] = num;
-			rc = record(out, cells, 2, err);
+			rc = gb_report_csv_record(out, cells, 2, err);
 		}
 		return rc;
 	case GB_CHART_STACKED: return stacked(out, c, err);
@@ -105,13 +105,13 @@ static int chart(gb_buf *out, const char *section, const gb_report_chart *c, int
 		cells[1] = "Start";
 		cells[2] = "End";
 		cells[3] = "Status";
-		rc = record(out, cells, 4, err);
+		rc = gb_report_csv_record(out, cells, 4, err);
 		for (i = 0; !rc && i < c->n; i++) {
 			cells[0] = c->items[i].label;
 			cells[1] = c->items[i].start;
 			cells[2] = c->items[i].end;
 			cells[3] = c->items[i].status;
-			rc = record(out, cells, 4, err);
+			rc = gb_report_csv_record(out, cells, 4, err);
 		}
 		return rc;
 	}
@@ -129,11 +129,11 @@ int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err)
 	cells[0] = "Figure";
 	cells[1] = "Value";
 	if (!rc && r->nfigures)
-		rc = record(out, cells, 2, err);
+		rc = gb_report_csv_record(out, cells, 2, err);
 	for (i = 0; !rc && i < r->nfigures; i++) {
 		cells[0] = r->figures[i].label;
 		cells[1] = r->figures[i].value;
-		rc = record(out, cells, 2, err);
+		rc = gb_report_csv_record(out, cells, 2, err);
 	}
 	for (i = 0; !rc && i < r->nsections; i++) {
 		const gb_report_section *s = r->sections[i];
@@ -145,9 +145,9 @@ int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err)
 				const gb_report_table *t = b->table;
 				rc = block_head(out, &first, s->title, t->title, err);
 				if (!rc)
-					rc = record(out, (const char *const *)t->colnames, t->ncols, err);
+					rc = gb_report_csv_record(out, (const char *const *)t->colnames, t->ncols, err);
 				for (k = 0; !rc && k < t->nrows; k++)
-					rc = record(out, (const char *const *)t->rows[k], t->ncols, err);
+					rc = gb_report_csv_record(out, (const char *const *)t->rows[k], t->ncols, err);
 			}
 		}
 	}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "groupbridge/audit.h"
 #include "groupbridge/report.h"
 
 typedef struct gb_rpair {
@@ -71,6 +72,10 @@ int gb_report_render_md(const gb_report *r, gb_buf *out, gb_error *err);
 int gb_report_render_json(const gb_report *r, gb_buf *out, gb_error *err);
 int gb_report_render_csv(const gb_report *r, gb_buf *out, gb_error *err);
 
+/* One CSV record of the n cells (each as gb_report_csv_cell writes it, separated by commas) and its CRLF. 0, or the
+ * buffer's error. */
+int gb_report_csv_record(gb_buf *out, const char *const *cells, size_t n, gb_error *err);
+
 /* A section titled title holding, in this order: a chart when chart is not NULL (type, chart_title, unit; *chart is
  * borrowed), the text when it is not NULL, and a table of ncols columns when table is not NULL (table_title may be
  * NULL; *table is borrowed). The section itself in *out when out is not NULL (borrowed), for more blocks. Errors
@@ -98,5 +103,36 @@ void gb_report_format_duration(double secs, char *dst, size_t n);
 
 /* A chart's long label cut to at most max characters (not bytes), with "…" when cut; allocated. */
 char *gb_report_short_label(const char *s, size_t max);
+
+/* The fields of an audit record in the order the audit exports give them (audit_export.c). */
+typedef enum gb_report_audit_field {
+	GB_RAF_SEQ,
+	GB_RAF_TIME,
+	GB_RAF_RUN_ID,
+	GB_RAF_STEP,
+	GB_RAF_OPERATION,
+	GB_RAF_TARGET,
+	GB_RAF_BEFORE,
+	GB_RAF_AFTER,
+	GB_RAF_RESULT,
+	GB_RAF_PREV_HASH,
+	GB_RAF_HASH,
+	GB_RAF_FORM,
+	GB_RAF_OUTCOME,
+	GB_RAF_MESSAGE,
+	GB_RAF_COUNT
+} gb_report_audit_field;
+
+/* The fields' names, as the exports' CSV header and JSON keys spell them. */
+extern const char *const gb_report_audit_field_names[GB_RAF_COUNT];
+
+/* The numeric fields of a record written as text, for gb_report_audit_texts. */
+typedef struct gb_report_audit_numbers {
+	char seq[24], form[8];
+} gb_report_audit_numbers;
+
+/* Points vals[f] at the text of r's field f, for every field (NULL where r has none): seq and form are written into
+ * num, the others are borrowed from r, so vals lives as long as both. */
+void gb_report_audit_texts(const gb_audit_record *r, gb_report_audit_numbers *num, const char *vals[GB_RAF_COUNT]);
 
 #endif

@@ -308,11 +308,16 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 	    {"Seq", GB_COL_NUMBER},  {"Time", GB_COL_TIME},   {"Step", GB_COL_TEXT},  {"Operation", GB_COL_TEXT},
 	    {"Object", GB_COL_TEXT}, {"Before", GB_COL_TEXT}, {"After", GB_COL_TEXT}, {"Outcome", GB_COL_TEXT},
 	    {"Message", GB_COL_TEXT}};
+	/* the record's field shown in each column */
+	static const gb_report_audit_field shown[] = {GB_RAF_SEQ,    GB_RAF_TIME,  GB_RAF_STEP,
+	                                              GB_RAF_OPERATION, GB_RAF_TARGET, GB_RAF_BEFORE,
+	                                              GB_RAF_AFTER,  GB_RAF_OUTCOME, GB_RAF_MESSAGE};
 	gb_report_table *t;
 	gb_audit_iter *it = NULL;
 	const gb_audit_record *r;
-	const char *cells[9];
-	char seq[24];
+	gb_report_audit_numbers num;
+	const char *vals[GB_RAF_COUNT], *cells[9];
+	size_t k;
 	int rc;
 
 	rc = gb_report_add_block_section(rep, "Changes", GB_CHART_BAR, NULL, NULL, NULL,
@@ -324,16 +329,9 @@ static int changes(gb_report *rep, gb_store *st, const char *run, gb_error *err)
 		rc = gb_audit_iter_next(it, &r, err);
 		if (rc || !r)
 			break;
-		snprintf(seq, sizeof(seq), "%" PRId64, r->seq);
-		cells[0] = seq;
-		cells[1] = r->time;
-		cells[2] = r->step;
-		cells[3] = r->operation;
-		cells[4] = r->target;
-		cells[5] = r->before;
-		cells[6] = r->after;
-		cells[7] = r->outcome;
-		cells[8] = r->message;
+		gb_report_audit_texts(r, &num, vals);
+		for (k = 0; k < 9; k++)
+			cells[k] = vals[shown[k]];
 		rc = gb_report_table_add_row(t, cells, 9, err);
 	}
 	gb_audit_iter_free(it);
