@@ -9,48 +9,26 @@
 
 #include "cli/cli.h"
 
-/* A kind's builder fills a report from the state database; NULL while no module records that kind's data. */
-typedef int (*builder_fn)(gb_store *st, const char *run, gb_report **out, gb_error *err);
-
-static int build_run(gb_store *st, const char *run, gb_report **out, gb_error *err)
-{
-	return gb_report_build_run(st, run, NULL, out, err);
-}
-
-static int build_plan(gb_store *st, const char *run, gb_report **out, gb_error *err)
-{
-	(void)run;
-	return gb_report_build_plan(st, NULL, out, err);
-}
-
-static int build_status(gb_store *st, const char *run, gb_report **out, gb_error *err)
-{
-	(void)run;
-	return gb_report_build_status(st, NULL, out, err);
-}
-
-static int build_assessment(gb_store *st, const char *run, gb_report **out, gb_error *err)
-{
-	(void)run;
-	return gb_report_build_assessment(st, NULL, out, err);
-}
-
-static int build_verification(gb_store *st, const char *run, gb_report **out, gb_error *err)
-{
-	(void)run;
-	return gb_report_build_verification(st, NULL, out, err);
-}
+/* A kind's builder fills a report from the state database (generated NULL: the current time); the run report's also
+ * takes the run (NULL: the latest). Neither is set while no module records that kind's data. */
+typedef int (*builder_fn)(gb_store *st, const char *generated, gb_report **out, gb_error *err);
+typedef int (*run_builder_fn)(gb_store *st, const char *run, const char *generated, gb_report **out, gb_error *err);
 
 static const struct {
 	const char *name;
 	builder_fn build;
+	run_builder_fn build_run;
 	const char *data; /* what the kind is made of, for help and for the "no data" message */
 } kinds[] = {
-    {"assessment", build_assessment, "the migration's inventory: groups by class, dropped members and why, blockers"},
-    {"plan", build_plan, "the changes the newest provisioning plan makes (provision --dry-run stores it)"},
-    {"run", build_run, "what a run changed, with its outcome per object (the run history and the audit log)"},
-    {"verification", build_verification, "expected versus actual membership of the handed-over groups, drift"},
-    {"status", build_status, "the migration's steps and where it stands"},
+    {"assessment", gb_report_build_assessment, NULL,
+     "the migration's inventory: groups by class, dropped members and why, blockers"},
+    {"plan", gb_report_build_plan, NULL,
+     "the changes the newest provisioning plan makes (provision --dry-run stores it)"},
+    {"run", NULL, gb_report_build_run,
+     "what a run changed, with its outcome per object (the run history and the audit log)"},
+    {"verification", gb_report_build_verification, NULL,
+     "expected versus actual membership of the handed-over groups, drift"},
+    {"status", gb_report_build_status, NULL, "the migration's steps and where it stands"},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -124,18 +102,19 @@ int gb_cmd_report(gb_cli *cli, int argc, char **argv)
 		return gb_cli_usage_error("report", "%s", err.msg);
 	if (!format && output && strcmp(output, "-") != 0 && gb_report_format_from_path(output, &fmt, &err))
 		return gb_cli_usage_error("report", "%s", err.msg);
-	if (run && kinds[k].build != build_run)
+	if (run && !kinds[k].build_run)
 		return gb_cli_usage_error("report", "--run applies to the run report only");
 
 	rc = gb_store_open_readonly(gb_cli_state_path(cli), &st, &err);
-	if (!rc && !kinds[k].build)
+	if (!rc && !kinds[k].build && !kinds[k].build_run)
 		rc =
 		    gb_error_set(&err, GB_ENOTFOUND,
 		                 "there is no %s data yet in state database %s (that report shows %s; this groupbridge "
 		                 "does not record that data yet)",
 		                 kind, gb_cli_state_path(cli), kinds[k].data);
 	if (!rc)
-		rc = kinds[k].build(st, run, &rep, &err);
+		rc = kinds[k].build_run ? kinds[k].build_run(st, run, NULL, &rep, &err)
+		                        : kinds[k].build(st, NULL, &rep, &err);
 	if (!rc)
 		rc = gb_report_write(rep, fmt, output, &err);
 	gb_report_free(rep);
