@@ -183,6 +183,38 @@ static bool text_is_true(const char *s)
 	return s && (gb_str_iequal(s, "true") || strcmp(s, "1") == 0 || gb_str_iequal(s, "yes"));
 }
 
+/* Whether the text of parent's child name says true (text_is_true); false when there is no such child. */
+static bool child_true(pctx *c, const xmlNode *parent, const char *name)
+{
+	char *s = child_text(c, parent, name);
+	bool yes = text_is_true(s);
+
+	free(s);
+	return yes;
+}
+
+/* The text of parent's child name as a normalised GUID (gb_cs_guid_norm), allocated; NULL when there is no such
+ * child or when out of memory (then c->oom is set). */
+static char *child_guid(pctx *c, const xmlNode *parent, const char *name)
+{
+	char *s = child_text(c, parent, name), *guid = gb_cs_guid_norm(s);
+
+	if (s && !guid)
+		c->oom = true;
+	free(s);
+	return guid;
+}
+
+/* A copy of the name of the file being read; NULL when out of memory (then c->oom is set). */
+static char *file_name(pctx *c)
+{
+	char *f = gb_strdup(c->name);
+
+	if (!f)
+		c->oom = true;
+	return f;
+}
+
 static void list_add(pctx *c, gb_cs_strlist *l, char *owned)
 {
 	char **slot;
@@ -252,15 +284,12 @@ static void read_partition(pctx *c, gb_cs_connector *con, const xmlNode *pn)
 {
 	gb_cs_partition *p = PUSH(c, con->partitions, con->partition_count);
 	const xmlNode *filter, *containers;
-	char *sel;
 
 	if (!p)
 		return;
 	p->name = child_text(c, pn, "name");
 	p->display_name = child_text(c, pn, "display-name");
-	sel = child_text(c, pn, "selected");
-	p->selected = text_is_true(sel);
-	free(sel);
+	p->selected = child_true(c, pn, "selected");
 	filter = child(pn, "filter");
 	list_children(c, &p->object_classes, child(filter, "object-classes"), "object-class");
 	containers = child(filter, "containers");
@@ -284,18 +313,12 @@ static void read_connector(pctx *c, xmlNode *root)
 	gb_cs_export *exp = c->exp;
 	gb_cs_connector *con = PUSH(c, exp->connectors, exp->connector_count);
 	xmlNode *n, *priv, *cfg, *schema;
-	char *id, *ext_file = NULL;
+	char *ext_file = NULL;
 
 	if (!con)
 		return;
-	con->file = gb_strdup(c->name);
-	if (!con->file)
-		c->oom = true;
-	id = child_text(c, root, "id");
-	con->id = gb_cs_guid_norm(id);
-	if (id && !con->id)
-		c->oom = true;
-	free(id);
+	con->file = file_name(c);
+	con->id = child_guid(c, root, "id");
 	con->name = child_text(c, root, "name");
 	con->category = child_text(c, root, "category");
 	con->subtype = child_text(c, root, "subtype");
@@ -376,26 +399,14 @@ static void read_rule(pctx *c, xmlNode *root)
 
 	if (!r)
 		return;
-	r->file = gb_strdup(c->name);
-	if (!r->file)
-		c->oom = true;
-	s = child_text(c, root, "id");
-	r->id = gb_cs_guid_norm(s);
-	if (s && !r->id)
-		c->oom = true;
-	free(s);
+	r->file = file_name(c);
+	r->id = child_guid(c, root, "id");
 	r->name = child_text(c, root, "name");
 	r->description = child_text(c, root, "description");
 	r->immutable_tag = child_text(c, root, "immutable-tag");
 	r->direction = child_text(c, root, "direction");
-	s = child_text(c, root, "disabled");
-	r->disabled = text_is_true(s);
-	free(s);
-	s = child_text(c, root, "connector");
-	r->connector = gb_cs_guid_norm(s);
-	if (s && !r->connector)
-		c->oom = true;
-	free(s);
+	r->disabled = child_true(c, root, "disabled");
+	r->connector = child_guid(c, root, "connector");
 	r->source_type = child_text(c, root, "sourceObjectType");
 	r->target_type = child_text(c, root, "targetObjectType");
 	r->link_type = child_text(c, root, "linkType");
@@ -431,9 +442,7 @@ static void read_rule(pctx *c, xmlNode *root)
 				break;
 			j->cs_attribute = child_text(c, k, "csAttribute");
 			j->mv_attribute = child_text(c, k, "ilmAttribute");
-			s = child_text(c, k, "caseSensitive");
-			j->case_sensitive = text_is_true(s);
-			free(s);
+			j->case_sensitive = child_true(c, k, "caseSensitive");
 		}
 	}
 	for (g = child(child(root, "attribute-mappings"), "mapping"); g && !c->oom; g = sibling(g, "mapping")) {
