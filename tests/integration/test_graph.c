@@ -65,16 +65,30 @@ static const char *tenant_json =
 
 /* ---- fixtures ---- */
 
-typedef struct env {
+typedef struct env env;
+
+typedef struct counter {
+	size_t n, kinds[GB_KIND_OTHER + 1];
+	env *e;
+	size_t expire_at; /* expire every token when this many members were seen (0: never) */
+	char last[64];
+} counter;
+
+/* A test's Graph client on a fake of its own, with what most tests keep beside it: a counter of listed members,
+ * the error of the last call, and for the delta tests a state database (start_delta). */
+struct env {
 	gb_fake *fake;
 	gb_config *cfg;
 	gb_graph *g;
-} env;
+	counter c;
+	gb_error err;
+	gb_store *st;
+	char store_path[512];
+};
 
 static void start(env *e, long max_wait)
 {
 	char text[4096];
-	gb_error err;
 
 	memset(e, 0, sizeof(*e));
 	cr_assert_eq(gb_fake_start_json(tenant_json, &e->fake), 0, "the fake did not start");
@@ -83,8 +97,8 @@ static void start(env *e, long max_wait)
 		 "authority_url = %s\nca_file = %s\ntimeout = 30\nmax_throttle_wait = %ld\n",
 		 e->fake->tenant_id, e->fake->client_id, e->fake->secret_file, e->fake->url, e->fake->authority_url,
 		 e->fake->ca_file, max_wait);
-	cr_assert_eq(gb_config_parse("test.ini", text, &e->cfg, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_new(e->cfg, &e->g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_config_parse("test.ini", text, &e->cfg, &e->err), 0, "%s", e->err.msg);
+	cr_assert_eq(gb_graph_new(e->cfg, &e->g, &e->err), 0, "%s", e->err.msg);
 	gb_graph_set_time_scale(e->g, 0.001);
 }
 
@@ -138,13 +152,6 @@ static void report(const char *what, env *e, int64_t ms)
 		s->net_retries, (long long)s->wait_ms, (long long)s->slowdown_ms);
 }
 
-typedef struct counter {
-	size_t n, kinds[GB_KIND_OTHER + 1];
-	env *e;
-	size_t expire_at; /* expire every token when this many members were seen (0: never) */
-	char last[64];
-} counter;
-
 static int count_member(const gb_member_ref *m, void *ud, gb_error *err)
 {
 	counter *c = ud;
@@ -164,10 +171,20 @@ static void faults(env *e, const char *rules)
 	json_decref(ctl(e, "POST", "/_fake/faults", rules));
 }
 
-/* Lists BIG's members, 100 a page, counting them in c; what the list returned. */
-static int big_members(env *e, counter *c, gb_error *err)
+/* Lists BIG's members, 100 a page, counting them in e->c; what the list returned (the error in e->err). */
+static int big_members(env *e)
 {
-	return gb_graph_list_members(e->g, BIG, 100, count_member, c, err);
+	return gb_graph_list_members(e->g, BIG, 100, count_member, &e->c, &e->err);
+}
+
+/* Lists BIG's members, timed and named label in the figures: the list succeeds with every member once. */
+static void read_big(env *e, const char *label)
+{
+	int64_t t0 = gb_time_mono_ms();
+
+	cr_assert_eq(big_members(e), 0, "%s", e->err.msg);
+	report(label, e, gb_time_mono_ms() - t0);
+	cr_assert_eq(e->c.n, 5000, "every member once, none lost or repeated across retries");
 }
 
 /* ---- paging ---- */
@@ -175,17 +192,11 @@ static int big_members(env *e, counter *c, gb_error *err)
 Test(graph_fake, reads_5000_members_with_a_page_size_of_100)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
-	int64_t t0;
 
 	start(&e, 900);
-	t0 = gb_time_mono_ms();
-	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
-	report("5000 members, page 100", &e, gb_time_mono_ms() - t0);
-	cr_assert_eq(c.n, 5000);
-	cr_assert_eq(c.kinds[GB_KIND_USER], 5000);
-	cr_assert_str_eq(c.last, "ffffffff-0000-4000-8000-000000001387", "the last generated member (index 4999)");
+	read_big(&e, "5000 members, page 100");
+	cr_assert_eq(e.c.kinds[GB_KIND_USER], 5000);
+	cr_assert_str_eq(e.c.last, "ffffffff-0000-4000-8000-000000001387", "the last generated member (index 4999)");
 	cr_assert_eq(log_count(&e, "GET", "/members", 200), 50, "50 pages of 100");
 	cr_assert_eq(log_count(&e, "POST", "/oauth2/v2.0/token", 200), 1, "one token for the whole read");
 	cr_assert_eq(gb_graph_get_stats(e.g)->requests, 51);
@@ -196,33 +207,31 @@ Test(graph_fake, reads_5000_members_with_a_page_size_of_100)
 Test(graph_fake, members_come_with_their_kinds_and_groups_with_their_properties)
 {
 	env e;
-	counter c = {0};
 	gb_cloud_group *grp = NULL, *all = NULL;
 	size_t n = 0, i;
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &c, &err), 0, "%s", err.msg);
-	cr_assert_eq(c.n, 6);
-	cr_assert_eq(c.kinds[GB_KIND_USER], 2);
-	cr_assert_eq(c.kinds[GB_KIND_GROUP], 1);
-	cr_assert_eq(c.kinds[GB_KIND_DEVICE], 1);
-	cr_assert_eq(c.kinds[GB_KIND_CONTACT], 1);
-	cr_assert_eq(c.kinds[GB_KIND_SERVICE_PRINCIPAL], 1);
-	cr_assert_eq(gb_graph_set_group_extension(e.g, EXT, &err), 0);
-	cr_assert_eq(gb_graph_get_group(e.g, MIXED, &grp, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &e.c, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(e.c.n, 6);
+	cr_assert_eq(e.c.kinds[GB_KIND_USER], 2);
+	cr_assert_eq(e.c.kinds[GB_KIND_GROUP], 1);
+	cr_assert_eq(e.c.kinds[GB_KIND_DEVICE], 1);
+	cr_assert_eq(e.c.kinds[GB_KIND_CONTACT], 1);
+	cr_assert_eq(e.c.kinds[GB_KIND_SERVICE_PRINCIPAL], 1);
+	cr_assert_eq(gb_graph_set_group_extension(e.g, EXT, &e.err), 0);
+	cr_assert_eq(gb_graph_get_group(e.g, MIXED, &grp, &e.err), 0, "%s", e.err.msg);
 	cr_assert_str_eq(grp->display_name, "Mixed");
 	cr_assert_str_eq(grp->description, "all kinds");
 	cr_assert_str_eq(grp->group_dn_ext, "CN=Mixed,OU=Groups,DC=test,DC=example");
 	cr_assert_eq(grp->security_enabled, GB_TRI_TRUE);
 	cr_assert_eq(grp->on_prem_sync_enabled, GB_TRI_UNKNOWN);
 	gb_cloud_group_free(grp);
-	cr_assert_eq(gb_graph_get_group(e.g, GONE, &grp, &err), GB_ENOTFOUND);
-	cr_assert(strstr(err.msg, "GET /v1.0/groups/" GONE) == err.msg, "%s", err.msg);
-	cr_assert(strstr(err.msg, "Request_ResourceNotFound") != NULL, "%s", err.msg);
-	cr_assert(strstr(err.msg, "(request-id ") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_group(e.g, GONE, &grp, &e.err), GB_ENOTFOUND);
+	cr_assert(strstr(e.err.msg, "GET /v1.0/groups/" GONE) == e.err.msg, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "Request_ResourceNotFound") != NULL, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "(request-id ") != NULL, "%s", e.err.msg);
 	cr_assert_null(grp);
-	cr_assert_eq(gb_graph_read_groups(e.g, "securityEnabled eq true", true, &all, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_read_groups(e.g, "securityEnabled eq true", true, &all, &n, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(n, 3);
 	for (i = 0; i < n; i++) {
 		cr_assert(all[i].members_read);
@@ -252,15 +261,13 @@ static int count_user(const gb_cloud_user *u, void *ud, gb_error *err)
 Test(graph_fake, users_with_on_premises_object_identifier)
 {
 	env e;
-	counter c = {0};
 	gb_cloud_user *u = NULL;
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_list_users(e.g, NULL, 999, count_user, &c, &err), 0, "%s", err.msg);
-	cr_assert_eq(c.n, 5002, "2 listed users and the 5000 generated members");
+	cr_assert_eq(gb_graph_list_users(e.g, NULL, 999, count_user, &e.c, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(e.c.n, 5002, "2 listed users and the 5000 generated members");
 	cr_assert_eq(log_count(&e, "GET", "/v1.0/users", 200), 6, "999 per page");
-	cr_assert_eq(gb_graph_get_user(e.g, U2, &u, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_user(e.g, U2, &u, &e.err), 0, "%s", e.err.msg);
 	cr_assert_null(u->on_prem_object_id);
 	cr_assert_str_eq(u->user_principal_name, "two@test.example");
 	gb_cloud_user_free(u);
@@ -269,26 +276,19 @@ Test(graph_fake, users_with_on_premises_object_identifier)
 
 /* ---- throttling ---- */
 
-/* A storm of faults (rules) while BIG's members are listed, named label in the timing report: the list succeeds with
- * every member once. */
+/* A fresh fake and client (start, max_wait 900 s) and a storm of faults (rules) while BIG's members are listed, named
+ * label in the timing report: the list succeeds with every member once. */
 static void storm(env *e, const char *label, const char *rules)
 {
-	counter c = {0};
-	gb_error err;
-	int64_t t0;
-
+	start(e, 900);
 	faults(e, rules);
-	t0 = gb_time_mono_ms();
-	cr_assert_eq(big_members(e, &c, &err), 0, "%s", err.msg);
-	report(label, e, gb_time_mono_ms() - t0);
-	cr_assert_eq(c.n, 5000, "every member once, none lost or repeated across retries");
+	read_big(e, label);
 }
 
 Test(graph_fake, survives_a_storm_of_429_with_retry_after)
 {
 	env e;
 
-	start(&e, 900);
 	storm(&e, "429 storm with Retry-After 3",
 	      "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"retry_after\": \"3\", "
 	      "\"count\": 8, \"every\": 2}]}");
@@ -304,7 +304,6 @@ Test(graph_fake, survives_a_storm_of_429_and_503_without_retry_after)
 	env e;
 	int64_t w;
 
-	start(&e, 900);
 	storm(&e, "429x4 + 503x2 storm without Retry-After",
 	      "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 4},"
 	      " {\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 503, \"count\": 2, \"skip\": 20}]}");
@@ -320,16 +319,14 @@ Test(graph_fake, survives_a_storm_of_429_and_503_without_retry_after)
 Test(graph_fake, stops_cleanly_when_throttling_outlasts_the_wait_cap)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
 
 	start(&e, 30);
 	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, "
 	       "\"retry_after\": \"10\", \"count\": -1, \"skip\": 3}]}");
-	cr_assert_eq(big_members(&e, &c, &err), GB_ETHROTTLED);
-	cr_assert_eq(c.n, 300, "the pages before the storm were delivered");
-	cr_assert(strstr(err.msg, "/members") != NULL, "%s", err.msg);
-	cr_assert(strstr(err.msg, "run again later to resume") != NULL, "%s", err.msg);
+	cr_assert_eq(big_members(&e), GB_ETHROTTLED);
+	cr_assert_eq(e.c.n, 300, "the pages before the storm were delivered");
+	cr_assert(strstr(e.err.msg, "/members") != NULL, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "run again later to resume") != NULL, "%s", e.err.msg);
 	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 30000, "waited up to the cap, not beyond");
 	cr_assert_eq(log_count(&e, "GET", "/members", 429), 4, "three waits of 10 s, then the fourth refused");
 	stop(&e);
@@ -338,12 +335,10 @@ Test(graph_fake, stops_cleanly_when_throttling_outlasts_the_wait_cap)
 Test(graph_fake, slows_down_when_the_throttle_limit_percentage_is_high)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
 
 	start(&e, 900);
 	json_decref(ctl(&e, "POST", "/_fake/config", "{\"throttle_percentage\": \"1.2\"}"));
-	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 2, count_member, &e.c, &e.err), 0, "%s", e.err.msg);
 	/* three pages: the reply to each of the first two reports 120 %, so 4 s pauses before pages 2 and 3 */
 	cr_assert_eq(gb_graph_get_stats(e.g)->slowdown_ms, 8000);
 	cr_assert_eq(gb_graph_get_stats(e.g)->wait_ms, 0, "pre-emptive pauses are not throttling waits");
@@ -355,17 +350,11 @@ Test(graph_fake, slows_down_when_the_throttle_limit_percentage_is_high)
 Test(graph_fake, renews_a_token_that_expires_in_the_middle_of_paging)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
-	int64_t t0;
 
 	start(&e, 900);
-	c.e = &e;
-	c.expire_at = 2000;
-	t0 = gb_time_mono_ms();
-	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
-	report("token expired at member 2000", &e, gb_time_mono_ms() - t0);
-	cr_assert_eq(c.n, 5000);
+	e.c.e = &e;
+	e.c.expire_at = 2000;
+	read_big(&e, "token expired at member 2000");
 	cr_assert_eq(gb_graph_get_stats(e.g)->auth_retries, 1);
 	cr_assert_eq(gb_graph_get_stats(e.g)->token_requests, 2);
 	cr_assert_eq(log_count(&e, "GET", "/members", 401), 1);
@@ -376,19 +365,16 @@ Test(graph_fake, renews_a_token_that_expires_in_the_middle_of_paging)
 Test(graph_fake, renews_a_short_lived_token_before_it_expires)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
 	long left = 0;
 
 	start(&e, 900);
 	json_decref(ctl(&e, "POST", "/_fake/config", "{\"token_lifetime\": 8}"));
-	cr_assert_eq(gb_graph_token(e.g, &left, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_token(e.g, &left, &e.err), 0, "%s", e.err.msg);
 	cr_assert(left <= 8);
 	/* with 8 s tokens the client renews when 2 s are left: slow every page by 150 ms so the read spans ~8 s */
 	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"delay_ms\": 150, "
 	       "\"count\": -1}]}");
-	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
-	cr_assert_eq(c.n, 5000);
+	read_big(&e, "8 s tokens renewed while paging");
 	cr_assert(gb_graph_get_stats(e.g)->token_requests >= 2, "renewed before expiry");
 	cr_assert_eq(log_count(&e, "GET", "/members", 401), 0, "never sent an expired token");
 	stop(&e);
@@ -397,7 +383,6 @@ Test(graph_fake, renews_a_short_lived_token_before_it_expires)
 Test(graph_fake, a_wrong_secret_is_an_authentication_error_naming_the_client)
 {
 	env e;
-	gb_error err;
 	char path[GB_FAKE_PATH_MAX];
 	FILE *f;
 
@@ -409,12 +394,12 @@ Test(graph_fake, a_wrong_secret_is_an_authentication_error_naming_the_client)
 	fclose(f);
 	chmod(path, 0600);
 	gb_graph_free(e.g);
-	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_token(e.g, NULL, &err), GB_EAUTH);
-	cr_assert(strstr(err.msg, "/oauth2/v2.0/token") != NULL, "%s", err.msg);
-	cr_assert(strstr(err.msg, CLIENT) != NULL, "%s", err.msg);
-	cr_assert(strstr(err.msg, "invalid_client") != NULL, "%s", err.msg);
-	cr_assert_null(strstr(err.msg, "not-the-secret"));
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_token(e.g, NULL, &e.err), GB_EAUTH);
+	cr_assert(strstr(e.err.msg, "/oauth2/v2.0/token") != NULL, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, CLIENT) != NULL, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "invalid_client") != NULL, "%s", e.err.msg);
+	cr_assert_null(strstr(e.err.msg, "not-the-secret"));
 	stop(&e);
 }
 
@@ -431,31 +416,28 @@ static int ignore_group(const gb_cloud_group *g, void *ud, gb_error *err)
 Test(graph_fake, malformed_and_truncated_json_are_clean_errors_naming_the_request)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
 
 	start(&e, 900);
 	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"^/v1.0/groups\\\\?\", \"body\": "
 	       "\"malformed\", \"count\": 1}]}");
-	cr_assert_eq(gb_graph_list_groups(e.g, NULL, 0, ignore_group, NULL, &err), GB_EPARSE);
-	cr_assert(strstr(err.msg, "GET /v1.0/groups?$select=") == err.msg, "%s", err.msg);
-	cr_assert(strstr(err.msg, "malformed JSON") != NULL, "%s", err.msg);
-	cr_assert(strstr(err.msg, "client-request-id") != NULL, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_groups(e.g, NULL, 0, ignore_group, NULL, &e.err), GB_EPARSE);
+	cr_assert(strstr(e.err.msg, "GET /v1.0/groups?$select=") == e.err.msg, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "malformed JSON") != NULL, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "client-request-id") != NULL, "%s", e.err.msg);
 	/* a transfer cut short is retried (it is a network failure) ... */
 	faults(&e, "{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
 	       "\"truncated\", \"count\": 1, \"skip\": 5}]}");
-	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
-	cr_assert_eq(c.n, 5000);
+	read_big(&e, "a transfer cut short, retried");
 	cr_assert_eq(gb_graph_get_stats(e.g)->net_retries, 1);
 	/* ... and when it keeps happening the call fails naming the request */
 	faults(&e, "{\"clear\": true, \"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"body\": "
 	       "\"truncated\", \"count\": -1}]}");
-	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 100, count_member, &c, &err), GB_ENET);
-	cr_assert(strstr(err.msg, "GET /v1.0/groups/" MIXED "/members") == err.msg, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_members(e.g, MIXED, 100, count_member, &e.c, &e.err), GB_ENET);
+	cr_assert(strstr(e.err.msg, "GET /v1.0/groups/" MIXED "/members") == e.err.msg, "%s", e.err.msg);
 	/* a body over the limit */
 	gb_graph_set_max_body(e.g, 1000);
-	cr_assert_eq(big_members(&e, &c, &err), GB_ETOOBIG);
-	cr_assert(strstr(err.msg, "exceeds the limit of 1000 bytes") != NULL, "%s", err.msg);
+	cr_assert_eq(big_members(&e), GB_ETOOBIG);
+	cr_assert(strstr(e.err.msg, "exceeds the limit of 1000 bytes") != NULL, "%s", e.err.msg);
 	stop(&e);
 }
 
@@ -527,27 +509,48 @@ static void drop_store(gb_store *st, const char *path)
 	}
 }
 
+/* The delta link saved under key in st contains needle. */
+static void assert_link(gb_store *st, const char *key, const char *needle)
+{
+	char *link = NULL;
+	gb_error err;
+
+	cr_assert_eq(gb_store_kv_get(st, key, &link, &err), 0, "%s", err.msg);
+	cr_assert(strstr(link, needle) != NULL, "%s", link);
+	free(link);
+}
+
+/* start, with a state database of its own in e->st for the delta links. */
+static void start_delta(env *e)
+{
+	start(e, 900);
+	e->st = open_store(e->store_path, sizeof(e->store_path));
+}
+
+/* stop, after drop_store of e->st. */
+static void stop_delta(env *e)
+{
+	drop_store(e->st, e->store_path);
+	stop(e);
+}
+
 Test(graph_fake, delta_resumes_from_the_saved_delta_link)
 {
 	env e;
 	dlog l1 = {0}, l2 = {0}, l3 = {0};
 	gb_graph_delta_info info;
-	char path[512], *link = NULL;
-	gb_store *st = open_store(path, sizeof(path));
-	gb_error err;
 	int64_t t0;
 
-	start(&e, 900);
+	start_delta(&e);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l1, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l1, &info, &e.err), 0, "%s", e.err.msg);
 	report("groups delta, first run", &e, gb_time_mono_ms() - t0);
 	cr_assert(info.full);
 	cr_assert_eq(l1.resets, 1, "a first run announces a full enumeration");
 	cr_assert_eq(l1.added, 5000 + 6 + 1, "every membership once");
 	cr_assert_eq(l1.removed, 0);
-	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "%s", err.msg);
-	cr_assert(strstr(link, "/v1.0/groups/delta?") && strstr(link, "deltatoken"), "%s", link);
-	free(link);
+	assert_link(e.st, GB_GRAPH_DELTA_KEY_GROUPS, "/v1.0/groups/delta?");
+	assert_link(e.st, GB_GRAPH_DELTA_KEY_GROUPS, "deltatoken");
 	json_decref(ctl(&e, "POST", "/_fake/mutate",
 			"{\"changes\": ["
 			"{\"op\": \"add_members\", \"group\": \"" SYNCED "\", \"members\": [\"" U2 "\"]},"
@@ -559,9 +562,9 @@ Test(graph_fake, delta_resumes_from_the_saved_delta_link)
 			"\"members\": [\"" U1 "\"]}}]}"));
 	/* a second client (a new run) resumes from the store */
 	gb_graph_free(e.g);
-	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &e.err), 0, "%s", e.err.msg);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l2, &info, &e.err), 0, "%s", e.err.msg);
 	report("groups delta, resumed", &e, gb_time_mono_ms() - t0);
 	cr_assert(!info.full);
 	cr_assert_eq(l2.resets, 0);
@@ -574,11 +577,10 @@ Test(graph_fake, delta_resumes_from_the_saved_delta_link)
 	json_decref(ctl(&e, "POST", "/_fake/mutate",
 			"{\"changes\": [{\"op\": \"soft_delete_group\", \"id\": \"" SYNCED "\"},"
 			"{\"op\": \"hard_delete_group\", \"id\": \"aaaaaaaa-1111-4111-8111-000000000004\"}]}"));
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l3, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l3, &info, &e.err), 0, "%s", e.err.msg);
 	cr_assert(strstr(l3.text, "[000000000003 changed") != NULL, "%s", l3.text);
 	cr_assert(strstr(l3.text, "[000000000004 deleted") != NULL, "%s", l3.text);
-	drop_store(st, path);
-	stop(&e);
+	stop_delta(&e);
 }
 
 Test(graph_fake, a_link_from_now_reports_only_later_changes)
@@ -586,15 +588,13 @@ Test(graph_fake, a_link_from_now_reports_only_later_changes)
 	env e;
 	dlog l1 = {0}, l2 = {0};
 	gb_graph_delta_info info;
-	char path[512], *link = NULL, *text;
-	gb_store *st = open_store(path, sizeof(path));
+	char *text;
 	json_t *log;
-	gb_error err;
 
-	start(&e, 900);
+	start_delta(&e);
 	json_decref(ctl(&e, "POST", "/_fake/log/clear", NULL));
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, GB_GRAPH_DELTA_LATEST, on_delta, &l1, &info, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, GB_GRAPH_DELTA_LATEST, on_delta, &l1, &info, &e.err), 0, "%s",
+		     e.err.msg);
 	cr_assert(!info.full);
 	cr_assert_eq(info.pages, 1, "one request, not the whole enumeration");
 	cr_assert_eq(l1.records, 0);
@@ -604,18 +604,15 @@ Test(graph_fake, a_link_from_now_reports_only_later_changes)
 	cr_assert(text && strstr(text, "deltatoken=latest") != NULL, "the request asks for a link from now: %s", text);
 	free(text);
 	json_decref(log);
-	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "%s", err.msg);
-	cr_assert(strstr(link, "deltatoken") != NULL, "%s", link);
-	free(link);
+	assert_link(e.st, GB_GRAPH_DELTA_KEY_GROUPS, "deltatoken");
 	json_decref(ctl(&e, "POST", "/_fake/mutate",
 			"{\"changes\": [{\"op\": \"add_members\", \"group\": \"" SYNCED "\", \"members\": [\"" U2 "\"]}]}"));
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l2, &info, &e.err), 0, "%s", e.err.msg);
 	cr_assert(!info.full);
 	cr_assert_eq(l2.resets, 0);
 	cr_assert_eq(l2.records, 1, "only the change made after the link: %s", l2.text);
 	cr_assert(strstr(l2.text, "[000000000003 +000000000002]") != NULL, "%s", l2.text);
-	drop_store(st, path);
-	stop(&e);
+	stop_delta(&e);
 }
 
 Test(graph_fake, an_expired_delta_link_is_reported_or_falls_back_to_a_full_read)
@@ -623,32 +620,29 @@ Test(graph_fake, an_expired_delta_link_is_reported_or_falls_back_to_a_full_read)
 	env e;
 	dlog l1 = {0}, l2 = {0};
 	gb_graph_delta_info info;
-	char path[512], *link = NULL;
-	gb_store *st = open_store(path, sizeof(path));
-	gb_error err;
+	char *link = NULL;
 
-	start(&e, 900);
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l1, &info, &err), 0, "%s", err.msg);
+	start_delta(&e);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l1, &info, &e.err), 0, "%s", e.err.msg);
 	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\"}"));
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), GB_ERETRY);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l2, &info, &e.err), GB_ERETRY);
 	cr_assert(info.expired);
-	cr_assert(strstr(err.msg, "GET /v1.0/groups/delta?") == err.msg, "%s", err.msg);
-	cr_assert(strstr(err.msg, "a full read is needed") != NULL, "%s", err.msg);
-	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), GB_ENOTFOUND,
+	cr_assert(strstr(e.err.msg, "GET /v1.0/groups/delta?") == e.err.msg, "%s", e.err.msg);
+	cr_assert(strstr(e.err.msg, "a full read is needed") != NULL, "%s", e.err.msg);
+	cr_assert_eq(gb_store_kv_get(e.st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &e.err), GB_ENOTFOUND,
 		     "the dead link is forgotten");
 	/* with the fallback the client starts over by itself */
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, 0, on_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, 0, on_delta, &l2, &info, &e.err), 0, "%s", e.err.msg);
 	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 400, \"code\": \"resyncRequired\"}"));
 	memset(&l2, 0, sizeof(l2));
-	cr_assert_eq(gb_graph_delta_groups(e.g, st, GB_GRAPH_DELTA_FALLBACK, on_delta, &l2, &info, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(gb_graph_delta_groups(e.g, e.st, GB_GRAPH_DELTA_FALLBACK, on_delta, &l2, &info, &e.err), 0, "%s",
+		     e.err.msg);
 	cr_assert(info.expired && info.full);
 	cr_assert_eq(l2.resets, 1);
 	cr_assert_eq(l2.added, 5000 + 6 + 1);
-	cr_assert_eq(gb_store_kv_get(st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &err), 0, "a new link is saved");
+	cr_assert_eq(gb_store_kv_get(e.st, GB_GRAPH_DELTA_KEY_GROUPS, &link, &e.err), 0, "a new link is saved");
 	free(link);
-	drop_store(st, path);
-	stop(&e);
+	stop_delta(&e);
 }
 
 typedef struct ulog {
@@ -677,23 +671,19 @@ Test(graph_fake, users_delta_reports_on_premises_object_identifier_changes)
 	env e;
 	ulog l1 = {0}, l2 = {0};
 	gb_graph_delta_info info;
-	char path[512];
-	gb_store *st = open_store(path, sizeof(path));
-	gb_error err;
 
-	start(&e, 900);
-	cr_assert_eq(gb_graph_delta_users(e.g, st, 0, on_user_delta, &l1, &info, &err), 0, "%s", err.msg);
+	start_delta(&e);
+	cr_assert_eq(gb_graph_delta_users(e.g, e.st, 0, on_user_delta, &l1, &info, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(l1.n, 5002);
 	cr_assert_str_eq(l1.u1, "(null)");
 	json_decref(ctl(&e, "POST", "/_fake/mutate",
 			"{\"changes\": [{\"op\": \"update_user\", \"id\": \"" U2 "\", \"set\": "
 			"{\"onPremisesObjectIdentifier\": \"11112222-3333-4444-5555-666677778888\"}}]}"));
-	cr_assert_eq(gb_graph_delta_users(e.g, st, 0, on_user_delta, &l2, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_users(e.g, e.st, 0, on_user_delta, &l2, &info, &e.err), 0, "%s", e.err.msg);
 	cr_assert(!info.full);
 	cr_assert_eq(l2.n, 1);
 	cr_assert_str_eq(l2.u1, "11112222-3333-4444-5555-666677778888");
-	drop_store(st, path);
-	stop(&e);
+	stop_delta(&e);
 }
 
 /* ---- both listings at once ---- */
@@ -731,7 +721,6 @@ Test(graph_fake, both_delta_listings_read_at_once_as_one_after_the_other)
 	gb_graph_delta_info gi, ui;
 	char pa[512], pb[512], *lb = NULL;
 	gb_store *sa = open_store(pa, sizeof(pa)), *sb = open_store(pb, sizeof(pb));
-	gb_error err;
 	int round;
 
 	start(&e, 900);
@@ -740,12 +729,12 @@ Test(graph_fake, both_delta_listings_read_at_once_as_one_after_the_other)
 	for (round = 0; round < 2; round++) {
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));
-		cr_assert_eq(gb_graph_delta_groups(e.g, sa, 0, on_delta, &a.g, NULL, &err), 0, "%s", err.msg);
-		cr_assert_eq(gb_graph_delta_users(e.g, sa, 0, on_user_delta, &a.u, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_graph_delta_groups(e.g, sa, 0, on_delta, &a.g, NULL, &e.err), 0, "%s", e.err.msg);
+		cr_assert_eq(gb_graph_delta_users(e.g, sa, 0, on_user_delta, &a.u, NULL, &e.err), 0, "%s", e.err.msg);
 		json_decref(ctl(&e, "POST", "/_fake/stats/reset", NULL));
 		json_decref(ctl(&e, "POST", "/_fake/log/clear", NULL));
-		cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s",
-			     err.msg);
+		cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &e.err), 0, "%s",
+			     e.err.msg);
 		cr_assert_eq(fake_peak(&e), 2, "the two listings' requests were in flight together");
 		cr_assert_eq(log_count(&e, "POST", "/$batch", 0), 0, "delta pages are plain requests, never $batch parts");
 		cr_assert_eq(gi.full, round == 0);
@@ -760,12 +749,8 @@ Test(graph_fake, both_delta_listings_read_at_once_as_one_after_the_other)
 		cr_assert_eq(b.u.n, a.u.n);
 		cr_assert_eq(ui.records, a.u.n);
 		cr_assert_str_eq(b.u.u1, a.u.u1);
-		cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_GROUPS, &lb, &err), 0, "%s", err.msg);
-		cr_assert(strstr(lb, "deltatoken") != NULL, "%s", lb);
-		free(lb);
-		cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_USERS, &lb, &err), 0, "%s", err.msg);
-		cr_assert(strstr(lb, "deltatoken") != NULL, "%s", lb);
-		free(lb);
+		assert_link(sb, GB_GRAPH_DELTA_KEY_GROUPS, "deltatoken");
+		assert_link(sb, GB_GRAPH_DELTA_KEY_USERS, "deltatoken");
 		if (round)
 			break;
 		cr_assert_str_eq(b.u.u1, "(null)");
@@ -787,18 +772,18 @@ Test(graph_fake, both_delta_listings_read_at_once_as_one_after_the_other)
 	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\", "
 							   "\"kind\": \"users\"}"));
 	memset(&b, 0, sizeof(b));
-	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), GB_ERETRY);
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &e.err), GB_ERETRY);
 	cr_assert(ui.expired && !gi.expired);
-	cr_assert(strstr(err.msg, "GET /v1.0/users/delta?") == err.msg, "%s", err.msg);
+	cr_assert(strstr(e.err.msg, "GET /v1.0/users/delta?") == e.err.msg, "%s", e.err.msg);
 	cr_assert(strstr(b.g.text, "[000000000003 -000000000002]") != NULL, "the groups listing read its change: %s",
 		  b.g.text);
-	cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_USERS, &lb, &err), GB_ENOTFOUND, "the dead link is gone");
+	cr_assert_eq(gb_store_kv_get(sb, GB_GRAPH_DELTA_KEY_USERS, &lb, &e.err), GB_ENOTFOUND, "the dead link is gone");
 	/* both dead: the groups' error is the one reported, as when read one after the other */
-	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &e.err), 0, "%s", e.err.msg);
 	json_decref(ctl(&e, "POST", "/_fake/delta/expire", "{\"status\": 410, \"code\": \"syncStateNotFound\"}"));
-	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), GB_ERETRY);
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &e.err), GB_ERETRY);
 	cr_assert(gi.expired && ui.expired);
-	cr_assert(strstr(err.msg, "GET /v1.0/groups/delta?") == err.msg, "%s", err.msg);
+	cr_assert(strstr(e.err.msg, "GET /v1.0/groups/delta?") == e.err.msg, "%s", e.err.msg);
 	drop_store(sa, pa);
 	drop_store(sb, pb);
 	stop(&e);
@@ -813,14 +798,13 @@ Test(graph_fake, both_delta_listings_ride_out_a_429_on_one_of_them)
 	gb_graph_delta_info gi, ui;
 	char pa[512], pb[512];
 	gb_store *sa = open_store(pa, sizeof(pa)), *sb = open_store(pb, sizeof(pb));
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_delta_both(e.g, sa, 0, both_group, both_user, &a, &gi, &ui, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_both(e.g, sa, 0, both_group, both_user, &a, &gi, &ui, &e.err), 0, "%s", e.err.msg);
 	json_decref(ctl(&e, "POST", "/_fake/config", "{\"latency_ms\": 100}"));
 	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/users/delta\", \"status\": 429, "
 		   "\"retry_after\": \"1\", \"count\": 1, \"where\": \"request\"}]}");
-	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_delta_both(e.g, sb, 0, both_group, both_user, &b, &gi, &ui, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(gb_graph_get_stats(e.g)->throttled_429, 1);
 	cr_assert_eq(b.g.records, a.g.records);
 	cr_assert_eq(b.g.added, a.g.added);
@@ -839,12 +823,11 @@ Test(graph_fake, batch_parts_fail_differently_and_throttled_parts_are_retried)
 	gb_graph_batch_item it[3] = {{.method = "GET", .url = "/groups/" GONE},
 				     {.method = "GET", .url = "/groups/" SYNCED "?$select=id,displayName"},
 				     {.method = "GET", .url = "/groups/" MIXED "?$select=id"}};
-	gb_error err;
 
 	start(&e, 900);
 	faults(&e, "{\"rules\": [{\"path_regex\": \"" SYNCED "\", \"status\": 429, \"retry_after\": \"5\", "
 	       "\"count\": 1, \"where\": \"batch_part\"}]}");
-	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 3, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 3, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(it[0].status, 404);
 	cr_assert(strstr(it[0].error, "GET /groups/" GONE " (batch part 0): 404 Request_ResourceNotFound") ==
 			  it[0].error,
@@ -866,7 +849,6 @@ Test(graph_fake, a_batch_of_45_is_split_into_20_20_5)
 	gb_graph_batch_item it[45];
 	char urls[45][96];
 	size_t i;
-	gb_error err;
 
 	start(&e, 900);
 	for (i = 0; i < 45; i++) {
@@ -876,7 +858,7 @@ Test(graph_fake, a_batch_of_45_is_split_into_20_20_5)
 		it[i].url = urls[i];
 	}
 	json_decref(ctl(&e, "POST", "/_fake/config", "{\"batch_response_order\": \"random\"}"));
-	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 45, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 45, &e.err), 0, "%s", e.err.msg);
 	for (i = 0; i < 45; i++) {
 		char want[80];
 		snprintf(want, sizeof(want), "\"id\":\"ffffffff-0000-4000-8000-%012zx\"", i);
@@ -898,38 +880,37 @@ Test(graph_fake, writeback_configuration_and_source_of_authority)
 	bool cm = true;
 	const char *shapes[] = {"value_object", "value_array", "plain"};
 	size_t i;
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(en, GB_TRI_TRUE);
 	cr_assert_str_eq(type, "universalSecurityGroup");
 	free(type);
-	cr_assert_eq(gb_graph_set_writeback(e.g, MIXED, false, NULL, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_set_writeback(e.g, MIXED, false, NULL, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_get_writeback(e.g, MIXED, &en, &type, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(en, GB_TRI_FALSE);
 	free(type);
 	for (i = 0; i < 3; i++) {
 		char cfgtext[128];
 		snprintf(cfgtext, sizeof(cfgtext), "{\"sync_behavior_shape\": \"%s\"}", shapes[i]);
 		json_decref(ctl(&e, "POST", "/_fake/config", cfgtext));
-		cr_assert_eq(gb_graph_get_sync_behavior(e.g, MIXED, &cm, &err), 0, "%s: %s", shapes[i], err.msg);
+		cr_assert_eq(gb_graph_get_sync_behavior(e.g, MIXED, &cm, &e.err), 0, "%s: %s", shapes[i], e.err.msg);
 		cr_assert(!cm, "%s", shapes[i]);
 	}
-	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, true, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_get_sync_behavior(e.g, SYNCED, &cm, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, true, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_get_sync_behavior(e.g, SYNCED, &cm, &e.err), 0, "%s", e.err.msg);
 	cr_assert(cm);
 	{
 		gb_cloud_group *g = NULL;
-		cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &e.err), 0, "%s", e.err.msg);
 		cr_assert_eq(g->on_prem_sync_enabled, GB_TRI_UNKNOWN, "converted groups have onPremisesSyncEnabled null");
 		gb_cloud_group_free(g);
 	}
 	json_decref(ctl(&e, "POST", "/_fake/config", "{\"sync_behavior_patch_reply\": \"no_content\"}"));
-	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, false, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_set_sync_behavior(e.g, SYNCED, false, &e.err), 0, "%s", e.err.msg);
 	{
 		gb_graph_sync_features *f = NULL;
-		cr_assert_eq(gb_graph_get_sync_features(e.g, &f, &err), 0, "%s", err.msg);
+		cr_assert_eq(gb_graph_get_sync_features(e.g, &f, &e.err), 0, "%s", e.err.msg);
 		cr_assert_eq(f->group_writeback_enabled, GB_TRI_TRUE);
 		cr_assert_eq(f->block_hard_match_enabled, GB_TRI_FALSE);
 		gb_graph_sync_features_free(f);
@@ -944,30 +925,29 @@ Test(graph_fake, the_extension_application_and_the_group_dn_extension)
 	gb_graph_extension_list *exts = NULL;
 	char *sp = NULL, *sp2 = NULL, *name = NULL, want[128];
 	gb_cloud_group *g = NULL;
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_find_extension_app(e.g, &app, &err), GB_ENOTFOUND);
-	cr_assert(strstr(err.msg, "api://" TENANT "/CloudSyncCustomExtensionsApp") != NULL, "%s", err.msg);
-	cr_assert_eq(gb_graph_create_extension_app(e.g, &app, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_find_extension_app(e.g, &found, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_find_extension_app(e.g, &app, &e.err), GB_ENOTFOUND);
+	cr_assert(strstr(e.err.msg, "api://" TENANT "/CloudSyncCustomExtensionsApp") != NULL, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_create_extension_app(e.g, &app, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_find_extension_app(e.g, &found, &e.err), 0, "%s", e.err.msg);
 	cr_assert_str_eq(found->id, app->id);
 	cr_assert_str_eq(found->app_id, app->app_id);
-	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp, &err), GB_ENOTFOUND);
-	cr_assert_eq(gb_graph_create_service_principal(e.g, app->app_id, &sp, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp, &e.err), GB_ENOTFOUND);
+	cr_assert_eq(gb_graph_create_service_principal(e.g, app->app_id, &sp, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_find_service_principal(e.g, app->app_id, &sp2, &e.err), 0, "%s", e.err.msg);
 	cr_assert_str_eq(sp, sp2);
-	cr_assert_eq(gb_graph_create_extension_property(e.g, app->id, "GroupDN", &name, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_extension_name(app->app_id, "GroupDN", want, sizeof(want), &err), 0);
+	cr_assert_eq(gb_graph_create_extension_property(e.g, app->id, "GroupDN", &name, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_extension_name(app->app_id, "GroupDN", want, sizeof(want), &e.err), 0);
 	cr_assert_str_eq(name, want);
-	cr_assert_eq(gb_graph_list_extension_properties(e.g, app->id, &exts, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_extension_properties(e.g, app->id, &exts, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(exts->n, 1);
 	cr_assert_str_eq(exts->items[0].name, want);
 	cr_assert(exts->items[0].targets_group);
-	cr_assert_eq(gb_graph_set_group_extension_value(e.g, SYNCED, name, "CN=Synced,OU=Old,DC=test,DC=example", &err),
-		     0, "%s", err.msg);
-	cr_assert_eq(gb_graph_set_group_extension(e.g, name, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_set_group_extension_value(e.g, SYNCED, name, "CN=Synced,OU=Old,DC=test,DC=example", &e.err),
+		     0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_set_group_extension(e.g, name, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_get_group(e.g, SYNCED, &g, &e.err), 0, "%s", e.err.msg);
 	cr_assert_str_eq(g->group_dn_ext, "CN=Synced,OU=Old,DC=test,DC=example");
 	gb_cloud_group_free(g);
 	gb_graph_extension_list_free(exts);
@@ -986,25 +966,24 @@ Test(graph_fake, app_role_assignments_and_provision_on_demand)
 	char *id = NULL, *result = NULL, *details = NULL;
 	const char *members[] = {U1, U2};
 	const char *six[6] = {U1, U2, U1, U2, U1, U2};
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(l->n, 0);
 	gb_graph_role_assignment_list_free(l);
-	cr_assert_eq(gb_graph_assign_app_role(e.g, SP, MIXED, ROLE, &id, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_assign_app_role(e.g, SP, MIXED, ROLE, &id, &e.err), 0, "%s", e.err.msg);
 	cr_assert_not_null(id);
-	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_app_role_assigned_to(e.g, SP, &l, &e.err), 0, "%s", e.err.msg);
 	cr_assert_eq(l->n, 1);
 	cr_assert_str_eq(l->items[0].principal_id, MIXED);
 	cr_assert_str_eq(l->items[0].app_role_id, ROLE);
 	gb_graph_role_assignment_list_free(l);
 	cr_assert_eq(gb_graph_provision_on_demand(e.g, SP, "AAD2ADGroupProvisioning.abc", "rule-1", MIXED, members, 2,
-						  &result, &details, &err),
-		     0, "%s", err.msg);
+						  &result, &details, &e.err),
+		     0, "%s", e.err.msg);
 	cr_assert_str_eq(result, "Success");
 	cr_assert_eq(gb_graph_provision_on_demand(e.g, SP, "AAD2ADGroupProvisioning.abc", "rule-1", MIXED, six, 6,
-						  NULL, NULL, &err),
+						  NULL, NULL, &e.err),
 		     GB_EINVAL);
 	free(id);
 	free(result);
@@ -1017,8 +996,6 @@ Test(graph_fake, app_role_assignments_and_provision_on_demand)
 Test(graph_fake, nothing_secret_reaches_the_log)
 {
 	env e;
-	counter c = {0};
-	gb_error err;
 	char logpath[] = "/tmp/gb-graph-log-XXXXXX", *token;
 	int fd = mkstemp(logpath);
 	FILE *f = fdopen(fd, "w+");
@@ -1029,12 +1006,12 @@ Test(graph_fake, nothing_secret_reaches_the_log)
 	cr_assert_not_null(f);
 	gb_log_setup(GB_LOG_DEBUG, 0, f);
 	start(&e, 900);
-	c.e = &e;
-	c.expire_at = 150; /* a second token mid-way */
+	e.c.e = &e;
+	e.c.expire_at = 150; /* a second token mid-way */
 	faults(&e, "{\"rules\": [{\"method\": \"GET\", \"path_regex\": \"/members\", \"status\": 429, \"count\": 1}]}");
-	cr_assert_eq(big_members(&e, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(big_members(&e), 0, "%s", e.err.msg);
 	token = gb_strdup(e.g->token);
-	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_batch(e.g, "v1.0", it, 2, &e.err), 0, "%s", e.err.msg);
 	gb_graph_batch_clear(it, 2);
 	gb_graph_free(e.g);
 	e.g = NULL;
@@ -1043,13 +1020,13 @@ Test(graph_fake, nothing_secret_reaches_the_log)
 		FILE *sf = fopen(e.fake->secret_file, "w");
 		fputs(SECRET "-wrong\n", sf);
 		fclose(sf);
-		cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
-		cr_assert_eq(gb_graph_token(e.g, NULL, &err), GB_EAUTH);
-		gb_err("test", "%s", err.msg);
+		cr_assert_eq(gb_graph_new(e.cfg, &e.g, &e.err), 0, "%s", e.err.msg);
+		cr_assert_eq(gb_graph_token(e.g, NULL, &e.err), GB_EAUTH);
+		gb_err("test", "%s", e.err.msg);
 	}
 	fflush(f);
 	gb_buf_init(&text, GB_BUF_DEFAULT_MAX);
-	cr_assert_eq(gb_read_file(logpath, &text, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_read_file(logpath, &text, &e.err), 0, "%s", e.err.msg);
 	cr_assert(strstr(text.data, "GET /v1.0/groups/" BIG "/members") != NULL, "debug lines are written");
 	cr_assert(strstr(text.data, "client-request-id") != NULL);
 	cr_assert(strstr(text.data, "-> 429 in ") != NULL);
@@ -1071,10 +1048,9 @@ Test(graph_fake, the_probe_obtains_a_token)
 {
 	env e;
 	char detail[512];
-	gb_error err;
 
 	start(&e, 900);
-	cr_assert_eq(gb_graph_probe(e.cfg, detail, sizeof(detail), &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_probe(e.cfg, detail, sizeof(detail), &e.err), 0, "%s", e.err.msg);
 	cr_assert(strstr(detail, "token for client " CLIENT) == detail, "%s", detail);
 	cr_assert(strstr(detail, "valid") != NULL, "%s", detail);
 	cr_assert_null(strstr(detail, SECRET));
@@ -1136,21 +1112,19 @@ Test(graph_fake, streams_a_50000_member_group_in_pages_of_999)
 			     "\"Huge\", \"generate_members\": {\"count\": 50000, \"id_prefix\": "
 			     "\"ffffffff-0000-4000-8000-\", \"type\": \"user\"}}]}";
 	env e;
-	counter c = {0};
 	char text[4096];
-	gb_error err;
 	int64_t t0;
 
 	memset(&e, 0, sizeof(e));
 	cr_assert_eq(gb_fake_start_json(tenant, &e.fake), 0);
 	cr_assert_eq(gb_fake_graph_ini(e.fake, text, sizeof(text)), 0);
-	cr_assert_eq(gb_config_parse("scale.ini", text, &e.cfg, &err), 0, "%s", err.msg);
-	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_config_parse("scale.ini", text, &e.cfg, &e.err), 0, "%s", e.err.msg);
+	cr_assert_eq(gb_graph_new(e.cfg, &e.g, &e.err), 0, "%s", e.err.msg);
 	t0 = gb_time_mono_ms();
-	cr_assert_eq(gb_graph_list_members(e.g, BIG, 0, count_member, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_graph_list_members(e.g, BIG, 0, count_member, &e.c, &e.err), 0, "%s", e.err.msg);
 	report("50000 members, page 999", &e, gb_time_mono_ms() - t0);
-	cr_assert_eq(c.n, 50000);
-	cr_assert_str_eq(c.last, "ffffffff-0000-4000-8000-00000000c34f");
+	cr_assert_eq(e.c.n, 50000);
+	cr_assert_str_eq(e.c.last, "ffffffff-0000-4000-8000-00000000c34f");
 	cr_assert_eq(gb_graph_get_stats(e.g)->requests, 1 + 51, "a token and ceil(50000 / 999) pages");
 	stop(&e);
 }
