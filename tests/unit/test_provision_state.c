@@ -38,6 +38,21 @@ static int collect(void *ctx, const char *id, const char *guid, gb_error *err)
 	return 0;
 }
 
+/* Makes g an empty group with the borrowed id (g holds nothing: new, or after group_end). */
+static void group_start(gb_cloud_group *g, char *id)
+{
+	memset(g, 0, sizeof(*g));
+	gb_cloud_group_clear(g);
+	g->id = id;
+}
+
+/* Frees what a group made by group_start holds, but not its borrowed id. */
+static void group_end(gb_cloud_group *g)
+{
+	g->id = NULL;
+	gb_cloud_group_clear(g);
+}
+
 Test(pstate, managed_groups_keep_their_guid_and_change_state)
 {
 	char seen[512] = "";
@@ -62,9 +77,7 @@ Test(pstate, memberships_are_complete_or_absent_and_forgotten_with_management)
 	bool complete = true;
 	gb_error err;
 
-	memset(&g, 0, sizeof(g));
-	gb_cloud_group_clear(&g);
-	g.id = "g1";
+	group_start(&g, "g1");
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u1", &err), 0);
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_GROUP, "g2", &err), 0);
 	cr_assert_eq(gb_pstate_writer_begin(st, true, &w, &err), 0, "%s", err.msg);
@@ -93,8 +106,7 @@ Test(pstate, memberships_are_complete_or_absent_and_forgotten_with_management)
 	cr_assert_eq(gb_pstate_members(st, "g1", &got, &complete, &err), 0);
 	cr_assert_not(complete);
 	gb_cloud_group_clear(&got);
-	g.id = NULL;
-	gb_cloud_group_clear(&g);
+	group_end(&g);
 }
 
 /* The member ids of a group as stored, sorted, "id:kind;" each. */
@@ -124,9 +136,7 @@ Test(pstate, a_membership_change_writes_only_the_rows_that_differ)
 	int before;
 	gb_error err;
 
-	memset(&g, 0, sizeof(g));
-	gb_cloud_group_clear(&g);
-	g.id = "g1";
+	group_start(&g, "g1");
 	for (int i = 0; i < 100; i++) {
 		snprintf(id, sizeof(id), "u%03d", i);
 		cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, id, &err), 0);
@@ -136,9 +146,8 @@ Test(pstate, a_membership_change_writes_only_the_rows_that_differ)
 	cr_assert_eq(gb_pstate_writer_end(w, 0, &err), 0);
 	/* the same group with u000 gone, U001 in another case (the same member), u100 new, u050 listed twice and
 	 * u099 become a group (its kind changes) */
-	g.id = NULL;
-	gb_cloud_group_clear(&g);
-	g.id = "g1";
+	group_end(&g);
+	group_start(&g, "g1");
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "U001", &err), 0);
 	for (int i = 2; i < 99; i++) {
 		snprintf(id, sizeof(id), "u%03d", i);
@@ -159,8 +168,7 @@ Test(pstate, a_membership_change_writes_only_the_rows_that_differ)
 	cr_assert_eq(strncmp(rows, "u001:user;u002:user;", 20), 0, "%s", rows);
 	cr_assert_not_null(strstr(rows, "u098:user;u099:group;u100:user;"), "%s", rows);
 	cr_assert_null(strstr(rows, "u000"), "%s", rows);
-	g.id = NULL;
-	gb_cloud_group_clear(&g);
+	group_end(&g);
 }
 
 Test(pstate, changes_known_to_the_caller_write_exactly_those_rows)
@@ -173,9 +181,7 @@ Test(pstate, changes_known_to_the_caller_write_exactly_those_rows)
 	int before;
 	gb_error err;
 
-	memset(&g, 0, sizeof(g));
-	gb_cloud_group_clear(&g);
-	g.id = "g2";
+	group_start(&g, "g2");
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u1", &err), 0);
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u2", &err), 0);
 	cr_assert_eq(gb_cloud_group_add_member(&g, GB_KIND_USER, "u3", &err), 0);
@@ -190,8 +196,7 @@ Test(pstate, changes_known_to_the_caller_write_exactly_those_rows)
 	cr_assert_leq(sqlite3_total_changes(gb_store_db(st)) - before, 4);
 	stored_rows("g2", rows, sizeof(rows));
 	cr_assert_str_eq(rows, "u2:group;u3:user;u9:user;");
-	g.id = NULL;
-	gb_cloud_group_clear(&g);
+	group_end(&g);
 }
 
 Test(pstate, users_are_listed_read_and_kept_current)
