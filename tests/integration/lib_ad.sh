@@ -16,6 +16,9 @@
 # The groups of a test (below $AD_BASE, default OU=Groups,$OU, on $AD_DC, default DC1; ad_scope DC BASE sets both):
 #   groups_in_ad [BASE]             how many groups
 #   anchors_in_ad [BASE]            how many distinct msDS-ExternalDirectoryObjectId values they carry
+#   one_group_per_anchor [BASE]     true when, in one search, the groups are as many as their distinct anchors (no
+#                                   group twice, none without its anchor); one search, so that writes still landing
+#                                   after a SIGKILL (sent before it, through a relay) cannot fall between two counts
 #   members_in_ad [BASE]            how many member values they hold in all
 #   reset_ad [BASE]                 deletes them, and the state database $GB_DB
 # The state database ($GB_DB, default $T/gb.db) and runs killed on the way:
@@ -132,6 +135,13 @@ groups_in_ad() { _ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" 1.1 | grep -c '^dn
 anchors_in_ad() {
 	_ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" msDS-ExternalDirectoryObjectId |
 		grep '^msDS-ExternalDirectoryObjectId:' | sort -u | wc -l
+}
+one_group_per_anchor() {
+	_ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" msDS-ExternalDirectoryObjectId >"$T/.anchors" || return 1
+	_opa_g=$(grep -c '^dn:' "$T/.anchors")
+	_opa_a=$(grep '^msDS-ExternalDirectoryObjectId:' "$T/.anchors" | sort -u | wc -l)
+	echo "$_opa_g groups, $_opa_a distinct anchors"
+	test "$_opa_g" = "$_opa_a"
 }
 members_in_ad() { _ad_search "${1:-${AD_BASE:-OU=Groups,$OU}}" member | grep -c '^member:'; }
 reset_ad() {
