@@ -88,10 +88,12 @@ config() { # FILE TARGET_OU: as Administrator, as the floors are measured (throu
 	# was started with GB_TEST_LDAP_DELAY_MS, issue 14's S7; the floors' ldapadd goes to the DC directly)
 	gb_ini --admin "$1" DC1 "[provisioning]" "target_container = OU=Groups,$2" "scope = all" \
 		'filter = displayName REGEX MATCH "^(Bench Group|Dry) "'
-	# BENCH_WRITES_IN_FLIGHT=N: every pass with [directory] writes_in_flight = N rather than the default, for
-	# comparing values (a bench run with it is not the default's figure)
+	# BENCH_WRITES_IN_FLIGHT=N, BENCH_MEMBER_BATCH=N: every pass with [directory] writes_in_flight or member_batch
+	# = N rather than the default, for comparing values (a bench run with either is not the default's figure)
 	[ -z "${BENCH_WRITES_IN_FLIGHT:-}" ] ||
 		sed -i "s/^\[directory\]\$/[directory]\nwrites_in_flight = $BENCH_WRITES_IN_FLIGHT/" "$1"
+	[ -z "${BENCH_MEMBER_BATCH:-}" ] ||
+		sed -i "s/^\[directory\]\$/[directory]\nmember_batch = $BENCH_MEMBER_BATCH/" "$1"
 }
 graph_count() { control GET /log >"$W/log.json" && python3 "$S" graph-count "$W/log.json"; }
 jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
