@@ -197,6 +197,15 @@ bool gb_pool_submit(gb_pool *p, gb_pool_fn fn, void *job)
 	return true;
 }
 
+/* The oldest finished job, taken off the list (p->mu held, p->ndone > 0). */
+static void *pop_done(gb_pool *p)
+{
+	void *job = p->done[0];
+
+	memmove(p->done, p->done + 1, --p->ndone * sizeof(void *));
+	return job;
+}
+
 void *gb_pool_wait(gb_pool *p)
 {
 	void *job;
@@ -204,8 +213,7 @@ void *gb_pool_wait(gb_pool *p)
 	pthread_mutex_lock(&p->mu);
 	while (!p->ndone)
 		pthread_cond_wait(&p->fin, &p->mu);
-	job = p->done[0];
-	memmove(p->done, p->done + 1, --p->ndone * sizeof(void *));
+	job = pop_done(p);
 	pthread_mutex_unlock(&p->mu);
 	return job;
 }
@@ -217,10 +225,8 @@ void *gb_pool_take(gb_pool *p)
 	if (!p)
 		return NULL;
 	pthread_mutex_lock(&p->mu);
-	if (p->ndone) {
-		job = p->done[0];
-		memmove(p->done, p->done + 1, --p->ndone * sizeof(void *));
-	}
+	if (p->ndone)
+		job = pop_done(p);
 	pthread_mutex_unlock(&p->mu);
 	return job;
 }
