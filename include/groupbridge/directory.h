@@ -137,8 +137,10 @@ typedef struct gb_directory_dc {
 } gb_directory_dc;
 
 /* The DC d's connection reaches, read (two searches) once per connection: a reconnect makes the next call read it
- * again, so what it returns is always about the connection the next operation uses. *out is borrowed from d, valid
- * until the next call on d. GB_ENOTFOUND when the rootDSE names no dsServiceName, else the read's error. */
+ * again, so what it returns is always about the connection the next operation uses. An NTDS Settings read that failed
+ * for a moment (busy, unavailable, a timeout) gives invocation_id NULL this time and is tried again by the next call.
+ * *out is borrowed from d, valid until the next call on d. GB_ENOTFOUND when the rootDSE names no dsServiceName, else
+ * the read's error. */
 int gb_directory_dc_info(gb_directory *d, const gb_directory_dc **out, gb_error *err);
 
 /* The rootDSE's dsServiceName of the DC d reaches (owned: free), which names that DC: two handles that report the same

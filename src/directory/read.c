@@ -589,7 +589,9 @@ static int dc_read_root(gb_directory *d, gb_error *err)
 }
 
 /* The NTDS Settings part: invocationId and msDS-isRODC. A DC that lets nobody read them has no invocationId here and
- * is taken for writable. */
+ * is taken for writable, and that answer is kept for the connection. A transient failure (busy, unavailable, a
+ * timeout) also leaves no invocationId, for this call only: the next call reads again, so a moment's load on the DC
+ * does not cost every later pass the uSNChanged guard. */
 static int dc_read_ntds(gb_directory *d, gb_error *err)
 {
 	static const char *const attrs[] = {"invocationId", "msDS-isRODC", NULL};
@@ -598,6 +600,7 @@ static int dc_read_ntds(gb_directory *d, gb_error *err)
 	const char *ro;
 	char text[GB_AD_GUID_TEXT_SIZE];
 	gb_error e;
+	bool transient = false;
 	int rc = 0;
 
 	if (gb_directory_get(d, d->dc.dsa, attrs, 0, &ntds, &e) == 0) {
@@ -610,9 +613,12 @@ static int dc_read_ntds(gb_directory *d, gb_error *err)
 		}
 	} else if (e.code == GB_ENOMEM) {
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+	} else if ((transient = e.code == GB_ERETRY || e.code == GB_ENET)) {
+		gb_warn("ldap", "%s: the DC's invocationId cannot be read now (%s); it is read again next time", d->uri,
+			e.msg);
 	}
 	gb_dir_entry_free(ntds);
-	d->dc_ntds = rc == 0;
+	d->dc_ntds = rc == 0 && !transient;
 	return rc;
 }
 

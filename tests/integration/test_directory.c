@@ -1505,6 +1505,31 @@ Test(directory, an_object_of_another_domain_is_a_referral_naming_that_domain)
 	gb_ldap_proxy_free(px);
 }
 
+/* The DC's invocationId (the uSNChanged guard's half of its identity) that a busy DC would not give once is read again
+ * by the next call, not taken for unreadable for the connection's life: that would cost every later pass of a long
+ * process the guard, and a one-shot pass its record of what it wrote. */
+Test(directory, an_invocation_id_refused_once_by_a_busy_dc_is_read_again)
+{
+	const char *argv[] = {"--busy-base", "CN=NTDS Settings,", "1", NULL};
+	const gb_directory_dc *dc = NULL;
+	gb_ldap_proxy *px = NULL;
+	gb_directory *d = NULL;
+	gb_error err;
+	char dsa[512];
+
+	cr_assert_eq(gb_ldap_proxy_start(argv, &px), 0);
+	cr_assert_eq(open_dir(px->ldaps_uri, false, ca_file(), NULL, NULL, &d, &err), 0, "%s", err.msg);
+	cr_assert_eq(gb_directory_dc_info(d, &dc, &err), 0, "%s", err.msg);
+	cr_assert_null(dc->invocation_id, "the proxy answered the NTDS Settings read with busy");
+	snprintf(dsa, sizeof dsa, "%s", dc->dsa);
+	cr_assert_eq(gb_directory_dc_info(d, &dc, &err), 0, "%s", err.msg);
+	cr_assert_not_null(dc->invocation_id, "a busy answer is not kept for the connection");
+	cr_assert(gb_ad_guid_is_text(dc->invocation_id), "%s", dc->invocation_id);
+	cr_assert_str_eq(dc->dsa, dsa);
+	gb_directory_free(d);
+	gb_ldap_proxy_free(px);
+}
+
 /* AD review D8: a DC without a usable certificate refuses StartTLS with unavailable (52), "Error initializing
  * SSL/TLS": a TLS failure, not a retryable one. */
 Test(directory, starttls_refused_by_the_dc_is_a_tls_error)

@@ -5,7 +5,7 @@ DC does where Samba does not (Python 3 standard library only). See README.md, "T
   ldap_proxy.py --upstream IP --ca CA.pem --cert CERT.pem --key KEY.pem --ready-file F [--listen IP]
                 [--env-file F --prefix GB_TEST_DC1] [--max-val-range N] [--max-page-size N] [--member-limit K]
                 [--referral SUFFIX DOMAIN]... [--refuse-starttls] [--rodc WRITABLE] [--dsa-name DN]
-                [--max-connections N] [--delay-ms MS] [--log F]
+                [--max-connections N] [--delay-ms MS] [--busy-base PREFIX N] [--log F]
 
 It listens on four ports of its own (the OS picks them; they go to the ready file as JSON, and to the env file as
 PREFIX_GB_LDAPS_URI, PREFIX_GB_LDAP_URI, PREFIX_GB_GC_URI and PREFIX_GB_GCS_URI):
@@ -44,6 +44,9 @@ What it changes, each switch off when 0 or absent:
                       client with a URI list goes on to its next URI
   --delay-ms MS       every message waits MS milliseconds in each direction (a DC across a site link; the order and
                       the pipelining of messages are kept)
+  --busy-base PREFIX N
+                      the first N base-scope searches whose base DN starts with PREFIX (case-insensitive) get busy
+                      (51) with Windows' "problem 5001 (BUSY)" text, as a DC under load answers for a moment
 """
 import argparse
 import asyncio
@@ -68,6 +71,7 @@ RESPONSE_OF = {SEARCH_REQ: SEARCH_DONE, MODIFY_REQ: MODIFY_RES, ADD_REQ: ADD_RES
                MODDN_REQ: MODDN_RES, COMPARE_REQ: COMPARE_RES, EXT_REQ: EXT_RES}
 
 ADMIN_LIMIT_TEXT = b"00002024: SvcErr: DSID-031A1217, problem 5008 (ADMIN_LIMIT_EXCEEDED), data 0\n\x00"
+BUSY_TEXT = b"0000200E: SvcErr: DSID-03380FFE, problem 5001 (BUSY), data 0\n\x00"
 STARTTLS_REFUSED_TEXT = b"00000000: LdapErr: DSID-0C090F86, comment: Error initializing SSL/TLS, data 0, v4563\x00"
 
 
@@ -177,6 +181,8 @@ class Options:
         self.max_connections = a.max_connections
         self.connections = 0
         self.delay = a.delay_ms / 1000.0
+        self.busy_prefix = a.busy_base[0].encode().lower() if a.busy_base else None
+        self.busy_left = int(a.busy_base[1]) if a.busy_base else 0
         self.client_ctx = ssl.create_default_context(cafile=a.ca)
         self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.server_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -356,6 +362,10 @@ class Conn:
         domain = self.referral_for(base) if base else None
         if domain:
             return [("client", self.refer(msgid, SEARCH_REQ, base, domain))]
+        if scope == 0 and self.opt.busy_left > 0 and base.lower().startswith(self.opt.busy_prefix):
+            self.opt.busy_left -= 1
+            self.opt.note("busy for a base search of %s" % base.decode("utf-8", "replace"))
+            return [("client", message(msgid, SEARCH_DONE, result(51, BUSY_TEXT)))]
         paged = False
         if controls is not None:
             new, paged = self.cap_page_control(controls)
@@ -558,6 +568,7 @@ def main():
     ap.add_argument("--dsa-name", metavar="DN", help="the dsServiceName the root DSE reports")
     ap.add_argument("--max-connections", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--busy-base", nargs=2, metavar=("PREFIX", "N"))
     ap.add_argument("--log")
     args = ap.parse_args()
     try:
