@@ -359,6 +359,27 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 	return rc;
 }
 
+/* The uSNChanged of guids into the map the queue a->after fills, in searches of GB_DIRECTORY_GUID_BATCH objectGUIDs,
+ * AFTER_IN_FLIGHT of them out at once (a first pass reads a thousand groups here: one at a time, the DC waited on each
+ * round trip). A search that fails gives nothing: its groups are read in full by the next pass. */
+static int usn_read_all(applied *a, const gb_ptrs *guids, gb_error *err)
+{
+	gb_buf f;
+	size_t i, n;
+	int rc = 0;
+
+	gb_buf_init(&f, 64 * 1024);
+	for (i = 0; !rc && i < guids->n; i += n) {
+		n = guids->n - i < GB_DIRECTORY_GUID_BATCH ? guids->n - i : GB_DIRECTORY_GUID_BATCH;
+		gb_buf_clear(&f);
+		rc = gb_directory_guid_filter((const char *const *)guids->items + i, n, &f, err);
+		if (!rc)
+			rc = gb_dir_ahead_send(a->after, gb_buf_cstr(&f), NULL, true, err);
+	}
+	gb_buf_free(&f);
+	return rc ? rc : gb_dir_ahead_take_all(a->after, err);
+}
+
 /* The uSNChanged, after the writes, of every group of the guard that the pass wrote to: objectGUID -> value (owned
  * strings), read in searches of many GUIDs each rather than one read per group. Most were read while the writes went
  * on (after_group); those reads are taken here, and what they did not give is read now. */
@@ -394,7 +415,9 @@ static int usn_after(gb_gather *g, applied *a, gb_map **out, gb_error *err)
 	while (!rc && gb_map_next(a->guid, &pos, &id, &v)) /* the groups this pass created */
 		if (!gb_map_get(g->usn, id) && !gb_map_get(*out, v))
 			rc = gb_ptrs_push_copy(&guids, v, err);
-	if (!rc && guids.n)
+	if (!rc && guids.n && a->after)
+		rc = usn_read_all(a, &guids, err);
+	else if (!rc && guids.n)
 		rc = gb_directory_find_by_guids(g->dir, (const char *const *)guids.items, guids.n, usn_attrs, 0,
 						keep_usn, *out, err);
 	for (i = 0; i < guids.n; i++)
