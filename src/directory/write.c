@@ -608,31 +608,43 @@ static int in_keyset(const struct keyset *ks, const char *v, bool *in, gb_error 
 	return 0;
 }
 
-/* Leaves out of bvp[0..count) the values whose primary group is the group (prim), recording each as refused;
- * *left is the number of values left at the front. */
-static int drop_primary(gb_directory *d, const struct keyset *prim, struct berval **bvp, size_t count, size_t *left,
-			gb_error *err)
+/* Keeps at the front of bvp[0..count) (NULL-terminated after them) the values whose key is in the sorted set ks when
+ * keep_in, or not in it otherwise; *kept is their number. on_drop, when set, is told of each value left out. */
+static int keep_by_keyset(const struct keyset *ks, bool keep_in, struct berval **bvp, size_t count, size_t *kept,
+			  int (*on_drop)(gb_directory *d, const char *value, gb_error *err), gb_directory *d,
+			  gb_error *err)
 {
 	size_t i, k = 0;
 	int rc;
 
 	for (i = 0; i < count; i++) {
-		bool primary;
+		bool in;
 
-		if ((rc = in_keyset(prim, bvp[i]->bv_val, &primary, err)))
+		if ((rc = in_keyset(ks, bvp[i]->bv_val, &in, err)))
 			return rc;
-		if (!primary) {
+		if (in == keep_in)
 			bvp[k++] = bvp[i];
-		} else {
-			gb_warn("ldap", "member %s: the group is its primary group (a member already, through its "
-				"primaryGroupID); not written", bvp[i]->bv_val);
-			if ((rc = refusal_add(d, bvp[i]->bv_val, GB_DIR_REFUSED_PRIMARY_GROUP, err)))
-				return rc;
-		}
+		else if (on_drop && (rc = on_drop(d, bvp[i]->bv_val, err)))
+			return rc;
 	}
 	bvp[k] = NULL;
-	*left = k;
+	*kept = k;
 	return 0;
+}
+
+static int refuse_primary(gb_directory *d, const char *value, gb_error *err)
+{
+	gb_warn("ldap", "member %s: the group is its primary group (a member already, through its primaryGroupID); "
+		"not written", value);
+	return refusal_add(d, value, GB_DIR_REFUSED_PRIMARY_GROUP, err);
+}
+
+/* Leaves out of bvp[0..count) the values whose primary group is the group (prim), recording each as refused;
+ * *left is the number of values left at the front. */
+static int drop_primary(gb_directory *d, const struct keyset *prim, struct berval **bvp, size_t count, size_t *left,
+			gb_error *err)
+{
+	return keep_by_keyset(prim, false, bvp, count, left, refuse_primary, d, err);
 }
 
 /* The group's current members, sorted, for narrow_batch. */
@@ -652,21 +664,7 @@ static int load_current(gb_directory *d, const char *dn, struct keyset *cur, gb_
 static int narrow_batch(const struct keyset *cur, int op, struct berval **bvp, size_t count, size_t *kept,
 			gb_error *err)
 {
-	size_t i, k = 0;
-	int rc;
-
-	*kept = 0;
-	for (i = 0; i < count; i++) {
-		bool present;
-
-		if ((rc = in_keyset(cur, bvp[i]->bv_val, &present, err)))
-			return rc;
-		if (present != (op == LDAP_MOD_ADD))
-			bvp[k++] = bvp[i];
-	}
-	bvp[k] = NULL;
-	*kept = k;
-	return 0;
+	return keep_by_keyset(cur, op != LDAP_MOD_ADD, bvp, count, kept, NULL, NULL, err);
 }
 
 /* Fills bv/bvp with members[0..n) (bvp NULL-terminated); GB_EINVAL naming the empty value. */
