@@ -191,14 +191,8 @@ static int read_pairs(inv *v, gb_directory *dir, gb_graph *graph, gb_error *err)
 
 static int push_guid(inv *v, const char *guid, gb_error *err)
 {
-	if (v->nguids == v->guids_cap) {
-		size_t cap = v->guids_cap ? v->guids_cap * 2 : 64;
-		char **n = realloc(v->guids, cap * sizeof(char *));
-		if (!n)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-		v->guids = n;
-		v->guids_cap = cap;
-	}
+	if (gb_grow(&v->guids, v->nguids, &v->guids_cap, sizeof(*v->guids), 64))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	v->guids[v->nguids++] = (char *)guid;
 	return 0;
 }

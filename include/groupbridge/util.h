@@ -21,6 +21,12 @@ char *gb_strndup(const char *s, size_t n);
 /* Frees *p and sets it to NULL. */
 void gb_freep(void *p);
 
+/* Makes room for element n of a growable array: arrp points to the array's pointer (T **, elements of elem bytes) and
+ * cap to its capacity. When n >= *cap the array is reallocated to first slots (an empty array) or to twice its
+ * capacity, more until it exceeds n. 0, or GB_ENOMEM with *arrp and *cap as they were (no message: the caller says
+ * what it was adding). */
+int gb_grow(void *arrp, size_t n, size_t *cap, size_t elem, size_t first);
+
 /* ASCII case-insensitive comparisons (locale-independent). */
 int gb_strcasecmp(const char *a, const char *b);
 bool gb_str_iequal(const char *a, const char *b);

@@ -43,6 +43,28 @@ void gb_freep(void *p)
 	*pp = NULL;
 }
 
+int gb_grow(void *arrp, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	void **pp = arrp, *grown;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	if (*cap > SIZE_MAX / 2)
+		return GB_ENOMEM;
+	ncap = *cap ? *cap * 2 : (first ? first : 1);
+	while (ncap <= n) {
+		if (ncap > SIZE_MAX / 2)
+			return GB_ENOMEM;
+		ncap *= 2;
+	}
+	if (!elem || ncap > SIZE_MAX / elem || !(grown = realloc(*pp, ncap * elem)))
+		return GB_ENOMEM;
+	*pp = grown;
+	*cap = ncap;
+	return 0;
+}
+
 static int lower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;

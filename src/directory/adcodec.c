@@ -379,14 +379,8 @@ out:
  * with element n zeroed; NULL when memory runs out (arr and *cap are then unchanged). */
 static void *grow(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
 {
-	if (n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : first;
-
-		arr = ncap <= SIZE_MAX / elem ? realloc(arr, ncap * elem) : NULL;
-		if (!arr)
-			return NULL;
-		*cap = ncap;
-	}
+	if (gb_grow(&arr, n, cap, elem, first))
+		return NULL;
 	memset((char *)arr + n * elem, 0, elem);
 	return arr;
 }

@@ -726,16 +726,10 @@ int gb_dir_fence_new(const char *containers, gb_dir_fence **out, gb_error *err)
 		if (dn->nrdns == 0) {
 			gb_ad_dn_free(dn); /* blanks between separators */
 		} else {
-			if (f->n == cap) {
-				size_t ncap = cap ? cap * 2 : 4;
-				gb_ad_dn **nl = realloc(f->containers, ncap * sizeof *nl);
-				if (!nl) {
-					gb_ad_dn_free(dn);
-					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-					goto out;
-				}
-				f->containers = nl;
-				cap = ncap;
+			if (gb_grow(&f->containers, f->n, &cap, sizeof(*f->containers), 4)) {
+				gb_ad_dn_free(dn);
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+				goto out;
 			}
 			f->containers[f->n++] = dn;
 		}

@@ -101,16 +101,8 @@ static int make_entry(LDAP *ld, LDAPMessage *msg, gb_dir_entry **out, gb_error *
 		size_t n = vals ? (size_t)ldap_count_values_len(vals) : 0, i;
 		gb_dir_attr *a;
 
-		if (e->nattrs == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			gb_dir_attr *na = realloc(e->attrs, ncap * sizeof *na);
-			if (!na) {
-				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-			} else {
-				e->attrs = na;
-				cap = ncap;
-			}
-		}
+		if (gb_grow(&e->attrs, e->nattrs, &cap, sizeof(*e->attrs), 8))
+			rc = gb_error_set(err, GB_ENOMEM, "out of memory");
 		if (!rc) {
 			a = &e->attrs[e->nattrs++];
 			memset(a, 0, sizeof *a);
@@ -399,14 +391,9 @@ static int take_answer(gb_dir_pending *p, LDAPMessage *res, gb_dir_entry ***out,
 		if (type == LDAP_RES_SEARCH_ENTRY) {
 			gb_dir_entry *e = NULL;
 
-			if (n == cap) {
-				gb_dir_entry **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
-
-				if (!nv) {
-					rc = gb_error_set(err, GB_ENOMEM, "out of memory");
-					break;
-				}
-				v = nv;
+			if (gb_grow(&v, n, &cap, sizeof(*v), 16)) {
+				rc = gb_error_set(err, GB_ENOMEM, "out of memory");
+				break;
 			}
 			if (!(rc = make_entry(d->ld, msg, &e, err)))
 				v[n++] = e;

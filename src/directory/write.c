@@ -58,14 +58,8 @@ static int mods_add(struct mods *m, int op, const char *attr, const char *const 
 	LDAPMod *mod;
 	size_t nv = 0, i;
 
-	if (m->n + 1 >= m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 8;
-		LDAPMod **nl = realloc(m->list, ncap * sizeof *nl);
-		if (!nl)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-		m->list = nl;
-		m->cap = ncap;
-	}
+	if (gb_grow(&m->list, m->n + 1, &m->cap, sizeof(*m->list), 8)) /* and the NULL after it */
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	while (values && values[nv])
 		nv++;
 	mod = calloc(1, sizeof *mod);
@@ -405,14 +399,8 @@ static int keyset_add(struct keyset *k, const char *prefix, const char *value, g
 	size_t len = strlen(prefix) + strlen(value) + 1, i;
 	char *key;
 
-	if (k->n == k->cap) {
-		size_t ncap = k->cap ? k->cap * 2 : 64;
-		char **nk = realloc(k->keys, ncap * sizeof *nk);
-		if (!nk)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-		k->keys = nk;
-		k->cap = ncap;
-	}
+	if (gb_grow(&k->keys, k->n, &k->cap, sizeof(*k->keys), 64))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	key = malloc(len);
 	if (!key)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");

@@ -61,16 +61,9 @@ static node *node_new(parser *p, node_kind kind, size_t off)
 
 static int node_push(parser *p, node *parent, node *child, size_t *cap)
 {
-	if (parent->nargs == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 4;
-		node **a = realloc(parent->args, ncap * sizeof(*a));
-
-		if (!a) {
-			node_free(child);
-			return gb_error_set(p->err, GB_ENOMEM, "out of memory");
-		}
-		parent->args = a;
-		*cap = ncap;
+	if (gb_grow(&parent->args, parent->nargs, cap, sizeof(*parent->args), 4)) {
+		node_free(child);
+		return gb_error_set(p->err, GB_ENOMEM, "out of memory");
 	}
 	parent->args[parent->nargs++] = child;
 	return 0;

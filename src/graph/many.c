@@ -131,16 +131,9 @@ static int add_member(const json_t *o, item *it, gb_error *err)
 
 	if (rc)
 		return rc;
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 16;
-		gb_member_ref *v = realloc(it->members, cap * sizeof(*v));
-
-		if (!v) {
-			free(r.id);
-			return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to group %s", it->id);
-		}
-		it->members = v;
-		it->cap = cap;
+	if (gb_grow(&it->members, it->n, &it->cap, sizeof(*it->members), 16)) {
+		free(r.id);
+		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to group %s", it->id);
 	}
 	it->members[it->n++] = r;
 	return 0;

@@ -421,14 +421,8 @@ static int collect_group(const gb_cloud_group *grp, void *ud, gb_error *err)
 	groups_acc *a = ud;
 	gb_cloud_group *c;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		gb_cloud_group *p = realloc(a->items, cap * sizeof(*p));
-		if (!p)
-			return gb_error_set(err, GB_ENOMEM, "out of memory reading groups");
-		a->items = p;
-		a->cap = cap;
-	}
+	if (gb_grow(&a->items, a->n, &a->cap, sizeof(*a->items), 64))
+		return gb_error_set(err, GB_ENOMEM, "out of memory reading groups");
 	c = &a->items[a->n];
 	memset(c, 0, sizeof(*c));
 	*c = *grp;

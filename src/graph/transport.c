@@ -275,15 +275,9 @@ static void release(gb_graph *g, gb_graph__xfer *x)
 	curl_multi_remove_handle(t->multi, c);
 	t->active--;
 	curl_easy_reset(c);
-	if (t->nidle == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 8;
-		CURL **p = realloc(t->idle, cap * sizeof(*p));
-		if (!p) {
-			curl_easy_cleanup(c);
-			return;
-		}
-		t->idle = p;
-		t->cap = cap;
+	if (gb_grow(&t->idle, t->nidle, &t->cap, sizeof(*t->idle), 8)) {
+		curl_easy_cleanup(c);
+		return;
 	}
 	t->idle[t->nidle++] = c;
 }

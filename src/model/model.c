@@ -42,14 +42,8 @@ int gb_cloud_group_add_member(gb_cloud_group *g, gb_object_kind kind, const char
 {
 	char *copy;
 
-	if (g->nmembers == g->members_cap) {
-		size_t cap = g->members_cap ? g->members_cap * 2 : 16;
-		gb_member_ref *m = realloc(g->members, cap * sizeof(*m));
-		if (!m)
-			return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to group %s", g->id);
-		g->members = m;
-		g->members_cap = cap;
-	}
+	if (gb_grow(&g->members, g->nmembers, &g->members_cap, sizeof(*g->members), 16))
+		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to group %s", g->id);
 	copy = gb_strdup(id);
 	if (!copy)
 		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to group %s", g->id);
@@ -108,14 +102,8 @@ int gb_ad_group_add_member(gb_ad_group *g, const char *guid, gb_error *err)
 {
 	char *copy, *c;
 
-	if (g->nmembers == g->members_cap) {
-		size_t cap = g->members_cap ? g->members_cap * 2 : 16;
-		char **m = realloc(g->member_guids, cap * sizeof(*m));
-		if (!m)
-			return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to %s", g->dn);
-		g->member_guids = m;
-		g->members_cap = cap;
-	}
+	if (gb_grow(&g->member_guids, g->nmembers, &g->members_cap, sizeof(*g->member_guids), 16))
+		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to %s", g->dn);
 	copy = gb_strdup(guid);
 	if (!copy)
 		return gb_error_set(err, GB_ENOMEM, "out of memory adding a member to %s", g->dn);

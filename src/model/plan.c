@@ -119,23 +119,6 @@ void gb_plan_free(gb_plan *plan)
 	free(plan);
 }
 
-/* Grows an array of elem-sized items to hold one more. */
-static int grow(void **items, size_t n, size_t *cap, size_t elem)
-{
-	void *p;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*items, ncap * elem);
-	if (!p)
-		return GB_ENOMEM;
-	*items = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Copies s into *slot; NULL stays NULL. */
 static int dup_into(char **slot, const char *s)
 {
@@ -153,7 +136,7 @@ int gb_plan_add_op(gb_plan *plan, gb_op_kind kind, const char *object_id, const 
 
 	if (out)
 		*out = NULL;
-	if (grow((void **)&plan->ops, plan->nops, &plan->ops_cap, sizeof(gb_op)))
+	if (gb_grow(&plan->ops, plan->nops, &plan->ops_cap, sizeof(gb_op), 16))
 		return gb_error_set(err, GB_ENOMEM, "out of memory growing the plan");
 	op = &plan->ops[plan->nops];
 	memset(op, 0, sizeof(*op));
@@ -237,7 +220,7 @@ int gb_plan_add_group(gb_plan *plan, const char *object_id, const char *dn, cons
 {
 	gb_plan_group *g;
 
-	if (grow((void **)&plan->groups, plan->ngroups, &plan->groups_cap, sizeof(gb_plan_group)))
+	if (gb_grow(&plan->groups, plan->ngroups, &plan->groups_cap, sizeof(gb_plan_group), 16))
 		return gb_error_set(err, GB_ENOMEM, "out of memory growing the plan");
 	g = &plan->groups[plan->ngroups];
 	memset(g, 0, sizeof(*g));
@@ -261,7 +244,7 @@ int gb_plan_note(gb_plan *plan, gb_note_kind kind, const char *object_id, const 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (grow((void **)&plan->notes, plan->nnotes, &plan->notes_cap, sizeof(gb_note)))
+	if (gb_grow(&plan->notes, plan->nnotes, &plan->notes_cap, sizeof(gb_note), 16))
 		return gb_error_set(err, GB_ENOMEM, "out of memory growing the plan");
 	n = &plan->notes[plan->nnotes];
 	memset(n, 0, sizeof(*n));

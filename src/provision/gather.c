@@ -16,14 +16,8 @@
 
 int gb_ptrs_push(gb_ptrs *p, void *item, gb_error *err)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		void **items = realloc(p->items, cap * sizeof(void *));
-		if (!items)
-			return gb_error_set(err, GB_ENOMEM, "out of memory");
-		p->items = items;
-		p->cap = cap;
-	}
+	if (gb_grow(&p->items, p->n, &p->cap, sizeof(*p->items), 32))
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	p->items[p->n++] = item;
 	return 0;
 }

@@ -74,14 +74,8 @@ static int index_ops(applied *a, gb_error *err)
 				return rc;
 			}
 		}
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 4, *grown = realloc(l->i, cap * sizeof(*grown));
-
-			if (!grown)
-				return gb_error_set(err, GB_ENOMEM, "out of memory");
-			l->i = grown;
-			l->cap = cap;
-		}
+		if (gb_grow(&l->i, l->n, &l->cap, sizeof(*l->i), 4))
+			return gb_error_set(err, GB_ENOMEM, "out of memory");
 		l->i[l->n++] = i;
 	}
 	return rc;

@@ -24,24 +24,6 @@ static int nomem(gb_error *err)
 	return gb_error_set(err, GB_ENOMEM, "out of memory");
 }
 
-/* Grows an array so that it can take one more element. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elsize)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	if (ncap > SIZE_MAX / elsize)
-		return GB_ENOMEM;
-	p = realloc(*arr, ncap * elsize);
-	if (!p)
-		return GB_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 char *gb_report_clean_text(const char *s)
 {
@@ -350,7 +332,7 @@ static int add_pair(gb_rpair **arr, size_t *n, size_t *cap, const char *label, c
 
 	if (!label || !*label)
 		return gb_error_set(err, GB_EINVAL, "a report figure or fact needs a label");
-	if (grow((void **)arr, cap, *n, sizeof(**arr)))
+	if (gb_grow(arr, *n, cap, sizeof(**arr), 8))
 		return nomem(err);
 	p.label = take(label, &ok);
 	p.value = take(value ? value : "", &ok);
@@ -389,7 +371,7 @@ int gb_report_add_section(gb_report *r, const char *title, gb_report_section **o
 	*out = NULL;
 	if (!title || !*title)
 		return gb_error_set(err, GB_EINVAL, "a report section needs a title");
-	if (grow((void **)&r->sections, &r->capsections, r->nsections, sizeof(*r->sections)))
+	if (gb_grow(&r->sections, r->nsections, &r->capsections, sizeof(*r->sections), 8))
 		return nomem(err);
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -408,7 +390,7 @@ static gb_rblock *add_block(gb_report_section *s, gb_rblock_type type)
 {
 	gb_rblock *b;
 
-	if (grow((void **)&s->blocks, &s->cap, s->n, sizeof(*s->blocks)))
+	if (gb_grow(&s->blocks, s->n, &s->cap, sizeof(*s->blocks), 8))
 		return NULL;
 	b = &s->blocks[s->n];
 	memset(b, 0, sizeof(*b));
@@ -492,7 +474,7 @@ int gb_report_table_add_row(gb_report_table *t, const char *const *cells, size_t
 	if (ncols != t->ncols)
 		return gb_error_set(err, GB_EINVAL, "a row of %zu cells for report table \"%s\" of %zu columns", ncols,
 		                    t->title, t->ncols);
-	if (grow((void **)&t->rows, &t->caprows, t->nrows, sizeof(*t->rows)))
+	if (gb_grow(&t->rows, t->nrows, &t->caprows, sizeof(*t->rows), 8))
 		return nomem(err);
 	row = calloc(ncols, sizeof(*row));
 	if (!row)
@@ -629,7 +611,7 @@ static gb_rchart_item *add_item(gb_report_chart *c, const char *label, gb_error 
 		gb_error_set(err, GB_EINVAL, "report chart \"%s\": an item without a label", c->title);
 		return NULL;
 	}
-	if (grow((void **)&c->items, &c->cap, c->n, sizeof(*c->items))) {
+	if (gb_grow(&c->items, c->n, &c->cap, sizeof(*c->items), 8)) {
 		nomem(err);
 		return NULL;
 	}

@@ -136,6 +136,35 @@ Test(util, parses_booleans_and_numbers_strictly)
 	cr_assert_eq(gb_parse_long("", 0, 1000, &l), GB_EINVAL);
 }
 
+/* gb_grow: room for element n, from first slots, doubling; a failure leaves the array as it was. */
+Test(util, grow_makes_room_doubling_and_fails_without_touching_the_array)
+{
+	int *a = NULL;
+	size_t cap = 0, n;
+	long *big = NULL;
+	size_t bigcap = 0;
+
+	cr_assert_eq(gb_grow(&a, 0, &cap, sizeof(*a), 4), 0);
+	cr_assert_eq(cap, 4);
+	for (n = 0; n < 4; n++)
+		a[n] = (int)n;
+	cr_assert_eq(gb_grow(&a, 3, &cap, sizeof(*a), 4), 0, "room for element 3 already");
+	cr_assert_eq(cap, 4);
+	cr_assert_eq(gb_grow(&a, 4, &cap, sizeof(*a), 4), 0);
+	cr_assert_eq(cap, 8);
+	cr_assert_eq(a[3], 3, "the elements are kept");
+	cr_assert_eq(gb_grow(&a, 40, &cap, sizeof(*a), 4), 0, "more than twice: doubled until it fits");
+	cr_assert_eq(cap, 64);
+	a[40] = 40;
+	cr_assert_eq(gb_grow(&big, 0, &bigcap, sizeof(*big), 0), 0, "first 0 means one slot");
+	cr_assert_eq(bigcap, 1);
+	cr_assert_eq(gb_grow(&big, SIZE_MAX / 2, &bigcap, sizeof(*big), 0), GB_ENOMEM);
+	cr_assert_eq(bigcap, 1, "a failure leaves the capacity");
+	cr_assert_not_null(big, "and the array");
+	free(a);
+	free(big);
+}
+
 Test(util, case_insensitive_helpers_are_ascii_only)
 {
 	cr_assert(gb_str_iequal("CN=Users", "cn=users"));
