@@ -135,12 +135,20 @@ static void after_done(void *tag, int rc, const gb_error *why, void *ctx)
 		gb_debug("provision", "uSNChanged guard: %s; read again after the writes", why->msg);
 }
 
-/* Sends a read of the objectGUIDs queued (their uSNChanged), on the pass's own connection. It never waits for an
- * answer while writes are in flight: with the most reads out and the oldest not whole yet, it is not sent. */
-static int after_send(applied *a, gb_error *err)
+/* Empties the queue of objectGUIDs not sent. */
+static void after_q_drop(applied *a)
+{
+	for (size_t i = 0; i < a->after_q.n; i++)
+		free(a->after_q.items[i]);
+	a->after_q.n = 0;
+}
+
+/* Sends a read of the objectGUIDs queued (their uSNChanged), on the pass's own connection. Without wait (while writes
+ * are in flight) it never waits for an answer: with the most reads out and the oldest not whole yet, it is not sent.
+ * With wait (after the writes) it waits for the oldest instead. */
+static int after_send(applied *a, bool wait, gb_error *err)
 {
 	gb_buf f;
-	size_t i;
 	int rc = 0;
 
 	if (!a->after_q.n)
@@ -148,21 +156,24 @@ static int after_send(applied *a, gb_error *err)
 	gb_buf_init(&f, 64 * 1024);
 	rc = gb_directory_guid_filter((const char *const *)a->after_q.items, a->after_q.n, &f, err);
 	if (!rc)
-		rc = gb_dir_ahead_send(a->after, gb_buf_cstr(&f), NULL, false, err);
+		rc = gb_dir_ahead_send(a->after, gb_buf_cstr(&f), NULL, wait, err);
 	gb_buf_free(&f);
-	for (i = 0; i < a->after_q.n; i++)
-		free(a->after_q.items[i]);
-	a->after_q.n = 0;
+	after_q_drop(a);
 	return rc;
+}
+
+/* Queues guid for a read of its uSNChanged, sent when a batch is full (after_send). */
+static int after_queue(applied *a, const char *guid, bool wait, gb_error *err)
+{
+	int rc = gb_ptrs_push_copy(&a->after_q, guid, err);
+
+	return !rc && a->after_q.n >= GB_DIRECTORY_GUID_BATCH ? after_send(a, wait, err) : rc;
 }
 
 static void after_clear(applied *a)
 {
-	size_t i;
-
 	gb_dir_ahead_free(a->after);
-	for (i = 0; i < a->after_q.n; i++)
-		free(a->after_q.items[i]);
+	after_q_drop(a);
 	free(a->after_q.items);
 	gb_provision__map_free_values(a->usns, free);
 }
@@ -174,7 +185,6 @@ static int after_group(applied *a, const gb_op *op, gb_error *err)
 {
 	const op_list *l = gb_map_get(a->ops_of, op->object_id);
 	const char *guid = NULL;
-	int rc;
 
 	gb_dir_ahead_poll(a->after); /* the answers so far: a DC does not go on while they are not read */
 	if (!l || l->i[l->n - 1] != (size_t)(op - a->plan->ops) || gb_map_get(a->failed, op->object_id))
@@ -187,10 +197,7 @@ static int after_group(applied *a, const gb_op *op, gb_error *err)
 
 		guid = ad ? ad->guid : NULL;
 	}
-	if (!guid)
-		return 0;
-	rc = gb_ptrs_push_copy(&a->after_q, guid, err);
-	return !rc && a->after_q.n >= GB_DIRECTORY_GUID_BATCH ? after_send(a, err) : rc;
+	return guid ? after_queue(a, guid, false, err) : 0;
 }
 
 /* The engine's hook: provisioning's state changes for one operation, in the transaction of its audit record. */
@@ -353,24 +360,18 @@ static int members_after(const gb_ad_group *ad, const char *id, const applied *a
 	return rc;
 }
 
-/* The uSNChanged of guids into the map the queue a->after fills, in searches of GB_DIRECTORY_GUID_BATCH objectGUIDs,
+/* The uSNChanged of guids into the map the queue a->after fills, through the same batches as during the writes,
  * AFTER_IN_FLIGHT of them out at once (a first pass reads a thousand groups here: one at a time, the DC waited on each
  * round trip). A search that fails gives nothing: its groups are read in full by the next pass. */
 static int usn_read_all(applied *a, const gb_ptrs *guids, gb_error *err)
 {
-	gb_buf f;
-	size_t i, n;
 	int rc = 0;
 
-	gb_buf_init(&f, 64 * 1024);
-	for (i = 0; !rc && i < guids->n; i += n) {
-		n = guids->n - i < GB_DIRECTORY_GUID_BATCH ? guids->n - i : GB_DIRECTORY_GUID_BATCH;
-		gb_buf_clear(&f);
-		rc = gb_directory_guid_filter((const char *const *)guids->items + i, n, &f, err);
-		if (!rc)
-			rc = gb_dir_ahead_send(a->after, gb_buf_cstr(&f), NULL, true, err);
-	}
-	gb_buf_free(&f);
+	after_q_drop(a); /* what was queued and not sent is among guids */
+	for (size_t i = 0; !rc && i < guids->n; i++)
+		rc = after_queue(a, guids->items[i], true, err);
+	if (!rc)
+		rc = after_send(a, true, err);
 	return rc ? rc : gb_dir_ahead_take_all(a->after, err);
 }
 
