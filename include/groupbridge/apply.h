@@ -80,8 +80,9 @@ typedef struct gb_apply_opts {
 	gb_graph *graph;         /* for Graph kinds; NULL: they fail */
 	const char *fence;       /* ';'-separated containers below which LDAP writes may land; set on dir before
 				  * anything is sent. NULL or "": every LDAP write is refused */
-	size_t member_batch;     /* member values per request (0: GB_DIRECTORY_MEMBER_BATCH); a create carries its
-				  * members only when they fit one batch */
+	size_t member_batch;     /* member values per request (0: GB_DIRECTORY_MEMBER_BATCH; dir's own batch is
+				  * lowered to it when smaller); a create carries its members only when they fit one
+				  * batch */
 	FILE *progress;          /* one "[i/n] kind target" line per operation sent; NULL: info log lines */
 	size_t in_flight;        /* LDAP writes in flight at once (see above); 0 or 1: one at a time */
 	gb_apply_check_fn check; /* may be NULL */
@@ -95,6 +96,8 @@ typedef struct gb_apply_result {
 	size_t skipped;  /* operations not sent: an earlier operation on the same object did not succeed */
 	size_t recorded; /* operations recorded (applied + failed + skipped) */
 	size_t peak;     /* the most requests that were in flight at once (0 when nothing was sent) */
+	size_t member_batch; /* the most member values a request may carry at the end (0 without dir): less than the
+			      * batch it started with when the DC refused a batch (adminLimitExceeded) */
 } gb_apply_result;
 
 /* Applies plan (see above). res is set in every case. Returns 0 when every operation was recorded, whatever its

@@ -45,7 +45,7 @@
 
 #define GB_DIRECTORY_PAGE_SIZE 1000      /* entries per page of a paged search */
 #define GB_DIRECTORY_RANGE_SIZE 1000     /* values asked for per ranged read of `member` */
-#define GB_DIRECTORY_MEMBER_BATCH 1000   /* values per member add/delete modify */
+#define GB_DIRECTORY_MEMBER_BATCH 5000   /* values per member add/delete modify (halved when a DC refuses) */
 #define GB_DIRECTORY_GUID_BATCH 100      /* GUIDs per OR filter in gb_directory_find_by_guids */
 #define GB_DIRECTORY_MAX_VALUE (1024 * 1024) /* larger attribute values are refused (GB_ETOOBIG) */
 
@@ -157,6 +157,14 @@ void gb_directory_free(gb_directory *d);
 /* Replaces the allowed containers: a ';'-separated list of DNs (each parsed; GB_EPARSE for a malformed one, the old
  * fence kept). NULL or "" allows no write at all. */
 int gb_directory_set_fence(gb_directory *d, const char *containers, gb_error *err);
+
+/* The most member values d sends in one add or modify now: the handle's member_batch, which a DC's refusal
+ * (adminLimitExceeded) halves. NULL: 0. */
+long gb_directory_member_batch(const gb_directory *d);
+
+/* Lowers d's member batch to n when n is smaller (n <= 0 changes nothing): what another connection to the same DC,
+ * or an earlier pass, learned from a refusal. */
+void gb_directory_lower_member_batch(gb_directory *d, long n);
 
 /* The fence of d, checked without the server (see gb_dir_fence_check). */
 int gb_directory_fence_check(const gb_directory *d, const char *op, const char *dn, gb_error *err);

@@ -90,6 +90,15 @@ int gb_pstate_writer_changes(gb_pstate_writer *w, const char *group_id, const gb
 int gb_pstate_writer_user(gb_pstate_writer *w, const gb_cloud_user *u, gb_error *err);
 int gb_pstate_writer_end(gb_pstate_writer *w, int rc, gb_error *err);
 
+/* ---- the member batch a DC taught ---- */
+
+/* The most member values DC dsa (its rootDSE dsServiceName) took in one request after it refused more
+ * (adminLimitExceeded), as an earlier pass learned it, into *out; 0 when none is stored or the stored text is not a
+ * number. Kept in the kv table under "directory.member_batch:" followed by dsa. Errors: the store's (GB_EIO). */
+int gb_pstate_dc_batch_get(gb_store *st, const char *dsa, long *out, gb_error *err);
+/* Stores n for dsa; n <= 0 forgets it. Errors as gb_pstate_dc_batch_get, GB_ENOMEM. */
+int gb_pstate_dc_batch_put(gb_store *st, const char *dsa, long n, gb_error *err);
+
 /* ---- cloud_users ---- */
 
 /* Reads stored users, one statement and one read transaction (a savepoint) for many lookups; write nothing to the

@@ -87,6 +87,10 @@ void *gb_pool_take(gb_pool *p);
 /* Jobs submitted and not yet returned by gb_pool_wait or gb_pool_take. */
 size_t gb_pool_busy(gb_pool *p);
 
+/* The smallest member batch the pool's connections and its primary have come to (gb_directory_member_batch): lower
+ * than the primary's first one when the DC refused a batch on any of them. 0 for a NULL pool. */
+long gb_pool_member_batch(gb_pool *p);
+
 /* The most jobs that were ever running at once. */
 size_t gb_pool_peak(const gb_pool *p);
 

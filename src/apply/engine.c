@@ -668,8 +668,10 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 		;
 	/* The fence, in one place: every LDAP write of this plan lands below these containers or is refused. A read-only
 	 * DC would refer every write elsewhere: refused before the first, with one message. */
-	if (i < plan->nops)
+	if (i < plan->nops) {
 		rc = gb_directory_set_fence(opts->dir, opts->fence, err);
+		gb_directory_lower_member_batch(opts->dir, (long)e.batch);
+	}
 	if (!rc && i < plan->nops)
 		rc = gb_directory_check_writable(opts->dir, err);
 	if (!rc)
@@ -687,6 +689,8 @@ int gb_apply(const gb_plan *plan, const gb_apply_opts *opts, gb_apply_result *re
 	if (!rc)
 		rc = run(&e, err);
 	res->peak = e.pool && gb_pool_peak(e.pool) ? gb_pool_peak(e.pool) : res->applied + res->failed > 0;
+	if (opts->dir)
+		res->member_batch = (size_t)(e.pool ? gb_pool_member_batch(e.pool) : gb_directory_member_batch(opts->dir));
 	gb_pool_free(e.pool);
 	while (e.dn_now && gb_map_next(e.dn_now, &pos, &key, &v))
 		free(v);

@@ -30,12 +30,23 @@ struct gb_pool {
 	bool no_more;     /* a twin could not be connected, or reached another DC: run with what there is */
 	size_t want;      /* the most jobs the caller expects at once (gb_pool_expect): twins beyond it are not made */
 	char *dsa;        /* the primary's dsServiceName, read when the first twin is made */
+	long batch;       /* the smallest member batch any connection has come to (a refusal halves one): every
+			   * connection takes it before its next job, so that the DC refuses a batch size once */
 	void **done;      /* finished jobs, not yet taken by gb_pool_wait */
 	size_t ndone;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a worker has a job, or quit */
 	pthread_cond_t fin;  /* a job finished */
 };
+
+/* p->batch becomes the smaller of its own and dir's (p->mu held, or on the pool's own thread before any worker). */
+static void share_batch(gb_pool *p, const gb_directory *dir)
+{
+	long b = gb_directory_member_batch(dir);
+
+	if (b > 0 && (!p->batch || b < p->batch))
+		p->batch = b;
+}
 
 static void *worker_main(void *arg)
 {
@@ -48,9 +59,11 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (!w->fn)
 			break;
+		gb_directory_lower_member_batch(w->dir, p->batch);
 		pthread_mutex_unlock(&p->mu);
 		w->fn(w->job, w->dir);
 		pthread_mutex_lock(&p->mu);
+		share_batch(p, w->dir);
 		p->done[p->ndone++] = w->job;
 		w->fn = NULL;
 		w->job = NULL;
@@ -187,6 +200,8 @@ bool gb_pool_submit(gb_pool *p, gb_pool_fn fn, void *job)
 	if (i == p->nw && (p->nw >= p->max || p->no_more || !grow(p)))
 		return false;
 	pthread_mutex_lock(&p->mu);
+	share_batch(p, p->primary); /* the primary writes on the engine's thread between jobs */
+	gb_directory_lower_member_batch(p->primary, p->batch);
 	p->w[i].fn = fn;
 	p->w[i].job = job;
 	p->busy++;
@@ -241,6 +256,19 @@ size_t gb_pool_busy(gb_pool *p)
 	n = p->busy + p->ndone;
 	pthread_mutex_unlock(&p->mu);
 	return n;
+}
+
+long gb_pool_member_batch(gb_pool *p)
+{
+	long b;
+
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	share_batch(p, p->primary);
+	b = p->batch;
+	pthread_mutex_unlock(&p->mu);
+	return b;
 }
 
 size_t gb_pool_peak(const gb_pool *p)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "groupbridge/buf.h"
+#include "groupbridge/directory.h"
 #include "groupbridge/graph_client.h"
 #include "groupbridge/log.h"
 #include "groupbridge/util.h"
@@ -483,7 +484,7 @@ static void set_numeric_defaults(gb_config *c)
 	c->graph.max_throttle_wait = 900;
 	c->graph.max_concurrency = GB_GRAPH_DEFAULT_CONCURRENCY;
 	c->directory.timeout = 30;
-	c->directory.member_batch = 1000;
+	c->directory.member_batch = GB_DIRECTORY_MEMBER_BATCH;
 	c->directory.writes_in_flight = 16;
 	c->provisioning.delete_threshold = 500;
 	c->migration.handoff_wave_size = 10;

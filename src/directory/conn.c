@@ -778,6 +778,17 @@ int gb_dir_anchor_check(const char *dn, const char *anchor, const char *expected
 			    expected_id ? expected_id : "<id>");
 }
 
+long gb_directory_member_batch(const gb_directory *d)
+{
+	return d ? d->member_batch : 0;
+}
+
+void gb_directory_lower_member_batch(gb_directory *d, long n)
+{
+	if (d && n > 0 && n < d->member_batch)
+		d->member_batch = n;
+}
+
 int gb_directory_set_fence(gb_directory *d, const char *containers, gb_error *err)
 {
 	gb_dir_fence *f = NULL;

@@ -522,6 +522,45 @@ out:
 	return rc;
 }
 
+/* The member batch of this pass's writes: the configured one, or less when the DC refused more in an earlier pass
+ * (remembered per DC; --full forgets it and tries the configured size again). *dsa: the DC's name (owned), NULL when
+ * it could not be read, and then nothing is remembered. */
+static long batch_before(gb_gather *g, const gb_config *cfg, const gb_provision_opts *o, char **dsa)
+{
+	long batch = cfg->directory.member_batch > 0 ? cfg->directory.member_batch : GB_DIRECTORY_MEMBER_BATCH;
+	long learned = 0;
+	gb_error e;
+
+	gb_error_clear(&e);
+	if (!(*dsa = gb_directory_dsa(g->dir, &e)))
+		return batch;
+	if (o->full ? gb_pstate_dc_batch_put(g->st, *dsa, 0, &e) : gb_pstate_dc_batch_get(g->st, *dsa, &learned, &e))
+		gb_warn("provision", "the member batch %s took before is not known: %s", *dsa, e.msg);
+	if (learned > 0 && learned < batch) {
+		gb_info("provision",
+			"member values go %ld a request: %s refused more in an earlier pass (provision --full tries %ld "
+			"again)",
+			learned, *dsa, batch);
+		batch = learned;
+	}
+	return batch;
+}
+
+/* Remembers for the next passes the smaller batch the DC taught this one. */
+static void batch_after(gb_gather *g, const char *dsa, long started, size_t ended)
+{
+	gb_error e;
+
+	if (!dsa || !ended || (long)ended >= started)
+		return;
+	gb_error_clear(&e);
+	if (gb_pstate_dc_batch_put(g->st, dsa, (long)ended, &e))
+		gb_warn("provision", "the member batch %s took could not be remembered: %s", dsa, e.msg);
+	else
+		gb_info("provision", "%s takes at most %zu member values a request: the next passes send that many",
+			dsa, ended);
+}
+
 static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb_provision_opts *o,
 		 gb_provision_result *res, gb_error *err)
 {
@@ -530,6 +569,8 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	gb_apply_opts ao;
 	gb_apply_result ar;
 	applied a;
+	char *dsa = NULL;
+	long batch = 0;
 	int rc;
 
 	memset(&ar, 0, sizeof(ar));
@@ -560,7 +601,9 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	ao.step = "provision";
 	ao.dir = dir;
 	ao.fence = fence;
-	ao.member_batch = cfg->directory.member_batch > 0 ? (size_t)cfg->directory.member_batch : 0;
+	if (!rc && res->plan->nops)
+		batch = batch_before(g, cfg, o, &dsa);
+	ao.member_batch = (size_t)batch;
 	ao.in_flight = cfg->directory.writes_in_flight > 0 ? (size_t)cfg->directory.writes_in_flight : 0;
 	ao.hook = on_outcome;
 	ao.ctx = &a;
@@ -568,6 +611,8 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 		rc = gb_apply(res->plan, &ao, &ar, err);
 	if (ar.peak > 1)
 		gb_info("provision", "LDAP writes in flight: at most %zu at once", ar.peak);
+	batch_after(g, dsa, batch, ar.member_batch);
+	free(dsa);
 	res->applied = ar.applied;
 	res->failed = ar.failed;
 	res->skipped = ar.skipped;

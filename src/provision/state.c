@@ -1,8 +1,9 @@
 /* state.c: provisioning's tables (provision_state.h); the only SQL on managed_groups, managed_members, member_state,
- * cloud_users and ad_membership. */
+ * cloud_users and ad_membership, and the only user of the kv keys "directory.member_batch:*". */
 #include "groupbridge/provision_state.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -539,5 +540,55 @@ int gb_pstate_ad_members_forget(gb_store *st, const char *id, gb_error *err)
 	if (!rc)
 		rc = step_id(st, s, id, "forgetting the AD membership", err);
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- the member batch a DC taught ---- */
+
+#define DC_BATCH_KEY "directory.member_batch:"
+
+static char *dc_batch_key(const char *dsa, gb_error *err)
+{
+	size_t n = strlen(DC_BATCH_KEY) + strlen(dsa) + 1;
+	char *key = malloc(n);
+
+	if (!key)
+		gb_error_set(err, GB_ENOMEM, "out of memory");
+	else
+		snprintf(key, n, "%s%s", DC_BATCH_KEY, dsa);
+	return key;
+}
+
+int gb_pstate_dc_batch_get(gb_store *st, const char *dsa, long *out, gb_error *err)
+{
+	char *key, *v = NULL, *end;
+	int rc;
+
+	*out = 0;
+	if (!(key = dc_batch_key(dsa, err)))
+		return GB_ENOMEM;
+	rc = gb_store_kv_get(st, key, &v, err);
+	if (rc == GB_ENOTFOUND) {
+		gb_error_clear(err);
+		rc = 0;
+	} else if (!rc) {
+		long n = strtol(v, &end, 10);
+		*out = *v && !*end && n > 0 ? n : 0;
+	}
+	free(v);
+	free(key);
+	return rc;
+}
+
+int gb_pstate_dc_batch_put(gb_store *st, const char *dsa, long n, gb_error *err)
+{
+	char *key, text[24];
+	int rc;
+
+	if (!(key = dc_batch_key(dsa, err)))
+		return GB_ENOMEM;
+	snprintf(text, sizeof text, "%ld", n);
+	rc = n > 0 ? gb_store_kv_set(st, key, text, err) : gb_store_kv_del(st, key, err);
+	free(key);
 	return rc;
 }

@@ -418,7 +418,7 @@ Test(directory, three_thousand_members_read_through_ranges_and_five_thousand_add
 	t0 = gb_time_mono_ms();
 	cr_assert_eq(gb_directory_add_members(d, g5, (const char *const *)contacts, 5000, &done, &err), 0, "%s",
 		     err.msg);
-	fprintf(stderr, "directory: 5000 members added in batches of 1000 in %.2f s\n",
+	fprintf(stderr, "directory: 5000 members added in batches of %ld in %.2f s\n", gb_directory_member_batch(d),
 		(gb_time_mono_ms() - t0) / 1000.0);
 	cr_assert_eq(done, 5000);
 	/* a retried batch is harmless (permissive modify): the first 1000 again */
@@ -1446,7 +1446,12 @@ Test(directory, a_group_created_with_its_members_takes_one_add_and_the_rest_foll
 	cr_assert_eq(gb_directory_read_values(d, small, "member", 0, count_cb, &count, &err), 0, "%s", err.msg);
 	cr_assert_eq(count, 3);
 
-	/* 2500 members, 1000 a batch: the add carries 1000, two modifies carry the rest */
+	/* 2500 members, 1000 a batch (this handle's, lowered from the default): the add carries 1000, two modifies
+	 * carry the rest */
+	cr_assert_eq(gb_directory_member_batch(d), GB_DIRECTORY_MEMBER_BATCH);
+	gb_directory_lower_member_batch(d, 1000);
+	gb_directory_lower_member_batch(d, 2000); /* lowers only */
+	cr_assert_eq(gb_directory_member_batch(d), 1000);
 	create_with_members(d, big, c, 2500, &adds, &modifies);
 	cr_assert_eq(modifies, 2);
 	count = 0;
