@@ -828,55 +828,88 @@ static int plan_deletes(ctx *c)
 	return rc;
 }
 
-/* Whether op (the members added to a new group) names only objects that exist before this run: <GUID=...> values.
- * A value naming a group created in this run is its DN, which exists only once every create has run. */
-static bool names_existing_only(const gb_op *op)
+/* Whether op (the members added to a new group) names only objects that exist before this run (<GUID=...> values)
+ * or groups whose creates are already in the sorted plan (their DNs, keys of done). A value naming a group created in
+ * this run is its DN, which exists only once that create has run. */
+static bool names_ready(const gb_op *op, const gb_map *done)
 {
 	size_t i;
 
 	for (i = 0; i < op->nvalues; i++)
-		if (strncmp(op->values[i], "<GUID=", 6) != 0)
+		if (strncmp(op->values[i], "<GUID=", 6) != 0 && !gb_map_get(done, op->values[i]))
 			return false;
 	return true;
 }
 
+/* One round of placing creates into sorted: a create whose members are ready (names_ready) goes with them right
+ * after it, so that the two can go to AD as one add; one whose members name a group not placed yet waits for a later
+ * round, unless last (a cycle of new groups naming each other): then it goes alone and its members wait in rank 1
+ * for every create. *placed: whether the round placed any. */
+static int place_creates(const gb_plan *plan, gb_op *sorted, bool *taken, size_t *n, gb_map *done, bool last,
+			 bool *placed, gb_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	*placed = false;
+	for (i = 0; !rc && i < plan->nops; i++) {
+		const gb_op *op = &plan->ops[i], *next = i + 1 < plan->nops ? &plan->ops[i + 1] : NULL;
+		bool members = next && next->kind == GB_OP_ADD_MEMBERS && op->object_id && next->object_id &&
+			       strcmp(op->object_id, next->object_id) == 0 && !taken[i + 1];
+		bool ready = members && names_ready(next, done);
+
+		if (op->kind != GB_OP_CREATE_GROUP || taken[i] || (members && !ready && !last))
+			continue;
+		sorted[(*n)++] = *op;
+		taken[i] = *placed = true;
+		if (ready) {
+			sorted[(*n)++] = *next;
+			taken[i + 1] = true;
+		}
+		if (op->target)
+			rc = gb_map_set(done, op->target, (void *)1, err);
+	}
+	return rc;
+}
+
 /* Creates first, so that a member value naming a group created in this run (by DN) exists when it is added;
  * deletes and stop-managing last. A new group's members follow its create at once when they name only objects that
- * already exist, so that the two can go to AD as one add. Stable within each rank, so a group's own operations keep
- * their order. */
+ * already exist or groups created before it, so that the two go to AD as one add, as an LDIF that creates nested
+ * groups first would (the creates are placed in rounds: the groups that name no new group, then those that name only
+ * groups placed already, ...). Stable within each rank and round, so a group's own operations keep their order. */
 static int order_ops(gb_plan *plan, gb_error *err)
 {
 	gb_op *sorted;
-	bool *taken;
+	bool *taken, placed = true;
+	gb_map *done = NULL;
 	size_t i, n = 0;
-	int rank;
+	int rank, rc;
 
 	if (plan->nops < 2)
 		return 0;
 	sorted = malloc(plan->nops * sizeof(gb_op));
 	taken = calloc(plan->nops, sizeof(bool));
-	if (!sorted || !taken) {
-		free(sorted);
-		free(taken);
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	}
-	for (rank = 0; rank < 3; rank++)
+	rc = sorted && taken ? gb_map_new(GB_MAP_ICASE, &done, err) : gb_error_set(err, GB_ENOMEM, "out of memory");
+	while (!rc && placed)
+		rc = place_creates(plan, sorted, taken, &n, done, false, &placed, err);
+	if (!rc)
+		rc = place_creates(plan, sorted, taken, &n, done, true, &placed, err);
+	for (rank = 1; !rc && rank < 3; rank++)
 		for (i = 0; i < plan->nops; i++) {
-			const gb_op *op = &plan->ops[i], *next = i + 1 < plan->nops ? &plan->ops[i + 1] : NULL;
-			gb_op_kind k = op->kind;
+			gb_op_kind k = plan->ops[i].kind;
 			int r = k == GB_OP_CREATE_GROUP ? 0 : (k == GB_OP_DELETE_GROUP || k == GB_OP_UNMANAGE) ? 2 : 1;
 
-			if (r != rank || taken[i])
-				continue;
-			sorted[n++] = *op;
-			taken[i] = true;
-			if (k == GB_OP_CREATE_GROUP && next && next->kind == GB_OP_ADD_MEMBERS && op->object_id &&
-			    next->object_id && strcmp(op->object_id, next->object_id) == 0 && names_existing_only(next)) {
-				sorted[n++] = *next;
-				taken[i + 1] = true;
+			if (r == rank && !taken[i]) {
+				sorted[n++] = plan->ops[i];
+				taken[i] = true;
 			}
 		}
+	gb_map_free(done);
 	free(taken);
+	if (rc) {
+		free(sorted);
+		return rc;
+	}
 	free(plan->ops);
 	plan->ops = sorted;
 	plan->ops_cap = plan->nops;

@@ -372,12 +372,11 @@ Test(provision, nested_cloud_group_in_scope_is_referenced_never_expanded)
 	add = find_op(p, GB_OP_ADD_MEMBERS, "p1");
 	cr_assert_eq(add->nvalues, 1, "only the nested group, not its members");
 	cr_assert(has_value(add, "CN=Child_c1,OU=Groups,DC=test,DC=example"));
-	/* every create comes before any member change: the nested group exists when it is referenced */
-	cr_assert_eq(p->ops[0].kind, GB_OP_CREATE_GROUP);
-	cr_assert_eq(p->ops[1].kind, GB_OP_CREATE_GROUP);
+	/* the nested group's create comes before the add that references it: it exists when it is referenced */
+	cr_assert(find_op(p, GB_OP_CREATE_GROUP, "c1") < add);
 }
 
-Test(provision, a_new_groups_members_follow_its_create_unless_they_name_a_group_created_in_the_run)
+Test(provision, a_new_groups_members_follow_its_create_and_the_groups_they_name_are_created_first)
 {
 	gb_cloud_group *parent = cloud_group("p1", "Parent", 1), *child = cloud_group("c1", "Child", 1);
 	gb_plan *p;
@@ -388,16 +387,39 @@ Test(provision, a_new_groups_members_follow_its_create_unless_they_name_a_group_
 	member(child, GB_KIND_USER, "u1");
 	member(cloud_group("o1", "Other", 1), GB_KIND_USER, "u1");
 	p = plan();
-	/* the parent's members name the child by DN: after every create, as before; the child's and the other group's
-	 * members exist already (<GUID=...>): right after their create, so that each pair can go to AD as one add */
-	assert_ops(p, (const want_op[]){{GB_OP_CREATE_GROUP, "p1"},
-					{GB_OP_CREATE_GROUP, "c1"},
+	/* the child's and the other group's members exist already (<GUID=...>): right after their create; the parent's
+	 * name the child by DN, so the parent's create comes after the child's, with its members right after it: each
+	 * pair can go to AD as one add, as an LDIF that creates nested groups first does */
+	assert_ops(p, (const want_op[]){{GB_OP_CREATE_GROUP, "c1"},
 					{GB_OP_ADD_MEMBERS, "c1"},
 					{GB_OP_CREATE_GROUP, "o1"},
 					{GB_OP_ADD_MEMBERS, "o1"},
+					{GB_OP_CREATE_GROUP, "p1"},
 					{GB_OP_ADD_MEMBERS, "p1"}},
 		   6);
 	cr_assert(has_value(&p->ops[5], "CN=Child_c1,OU=Groups,DC=test,DC=example"));
+}
+
+Test(provision, of_new_groups_that_name_each_other_the_first_gets_its_members_after_every_create)
+{
+	gb_cloud_group *a = cloud_group("a1", "Alpha", 1), *b = cloud_group("b1", "Beta", 1);
+	gb_plan *p;
+
+	user("u1", "11111111-1111-1111-1111-111111111111", 1);
+	member(a, GB_KIND_GROUP, "b1");
+	member(b, GB_KIND_GROUP, "a1");
+	member(cloud_group("o1", "Other", 1), GB_KIND_USER, "u1");
+	p = plan();
+	/* a cycle: the first is created alone and its members wait for every create; the second names only the first,
+	 * created before it, so it goes with its members */
+	assert_ops(p, (const want_op[]){{GB_OP_CREATE_GROUP, "o1"},
+					{GB_OP_ADD_MEMBERS, "o1"},
+					{GB_OP_CREATE_GROUP, "a1"},
+					{GB_OP_CREATE_GROUP, "b1"},
+					{GB_OP_ADD_MEMBERS, "b1"},
+					{GB_OP_ADD_MEMBERS, "a1"}},
+		   6);
+	cr_assert(has_value(&p->ops[4], "CN=Alpha_a1,OU=Groups,DC=test,DC=example"));
 }
 
 Test(provision, nested_synced_group_is_not_referenced)
