@@ -85,6 +85,8 @@ typedef struct gb_apply_opts {
 				  * batch */
 	FILE *progress;          /* one "[i/n] kind target" line per operation sent; NULL: info log lines */
 	size_t in_flight;        /* LDAP writes in flight at once (see above); 0 or 1: one at a time */
+	bool guid_later;         /* a create does not read the new group's objectGUID back (its outcome's guid is NULL):
+				  * the caller reads the groups it created after the apply, many in one search */
 	gb_apply_check_fn check; /* may be NULL */
 	gb_apply_hook_fn hook;   /* may be NULL */
 	void *ctx;               /* given to check and hook */

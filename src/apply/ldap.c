@@ -121,7 +121,7 @@ static char *read_guid(gb_directory *dir, const char *dn)
 static void created(const gb_apply_opts *o, const char *dn, gb_exec_out *x)
 {
 	x->dn_after = gb_strdup(dn);
-	x->guid = read_guid(o->dir, dn);
+	x->guid = o->guid_later ? NULL : read_guid(o->dir, dn);
 }
 
 int gb_exec_ldap_create(const gb_apply_opts *o, const gb_op *op, const char *target, gb_exec_out *x, gb_error *err)

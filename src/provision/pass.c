@@ -24,6 +24,7 @@ typedef struct applied {
 	gb_map *dn_now;  /* object id -> DN after a rename or move (owned) */
 	gb_map *guid;    /* object id -> objectGUID of a group created (owned) */
 	gb_map *created; /* DN key (gb_provision_dn_key) of a group created -> its objectGUID (owned) */
+	gb_map *made;    /* object id -> DN (owned) of a group created: their objectGUIDs are read after the writes */
 	const gb_plan *plan;
 	unsigned char *ok; /* per operation of plan: 1 once it was applied */
 	gb_map *ops_of;    /* object id -> op_list (owned): the group's operations, in plan order (index_ops) */
@@ -215,6 +216,8 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 	switch (op->kind) {
 	case GB_OP_CREATE_GROUP:
 		rc = gb_pstate_set_managed(st, op->object_id, o->dn_after, o->guid, GB_MANAGED, a->run_id, err);
+		if (!rc && o->dn_after)
+			rc = remember(a->made, op->object_id, o->dn_after, err);
 		if (!rc && o->guid)
 			rc = remember(a->guid, op->object_id, o->guid, err);
 		if (!rc && o->guid && o->dn_after)
@@ -237,19 +240,19 @@ static int on_outcome(void *ctx, gb_store *st, const gb_op *op, const gb_apply_o
 	/* groups this pass created are left to the read after the writes: a first pass's adds carry every member, and a
 	 * read beside them held them up (S1 in make bench) */
 	if (!rc && a->g && op->kind != GB_OP_DELETE_GROUP && op->kind != GB_OP_UNMANAGE &&
-	    !gb_map_get(a->guid, op->object_id))
+	    !gb_map_get(a->made, op->object_id))
 		rc = after_group(a, op, err);
 	return rc;
 }
 
 static void applied_clear(applied *a)
 {
-	gb_map *maps[3] = {a->dn_now, a->guid, a->created};
+	gb_map *maps[4] = {a->dn_now, a->guid, a->created, a->made};
 	size_t pos, i;
 	const char *k;
 	void *v;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		pos = 0;
 		while (maps[i] && gb_map_next(maps[i], &pos, &k, &v))
 			free(v);
@@ -260,6 +263,71 @@ static void applied_clear(applied *a)
 	gb_provision__map_free_values(a->ops_of, op_list_free);
 	free(a->ok);
 	memset(a, 0, sizeof(*a));
+}
+
+/* ---- the objectGUIDs of the groups created, read after the writes ---- */
+
+static const char *const made_attrs[] = {"objectGUID", "uSNChanged", GB_DIRECTORY_ANCHOR_ATTR, NULL};
+
+/* An entry of made_read's searches: the objectGUID of a group the pass created (a->guid, a->created) and, for the
+ * uSNChanged guard, its uSNChanged after the writes (a->usns). */
+static int keep_made(const gb_dir_entry *e, void *ctx, gb_error *err)
+{
+	applied *a = ctx;
+	const char *id = gb_anchor_object_id(gb_dir_entry_str(e, GB_DIRECTORY_ANCHOR_ATTR)), *dn;
+	char guid[GB_AD_GUID_TEXT_SIZE];
+	int rc;
+
+	if (!id || !(dn = gb_map_get(a->made, id)) || !gb_dir_entry_guid(e, guid))
+		return 0; /* not a group asked for (the filter matches exactly, so only a server's oddity) */
+	rc = remember(a->guid, id, guid, err);
+	if (!rc)
+		rc = remember_created(a, dn, guid, err);
+	if (!rc && a->usns)
+		rc = keep_usn(e, a->usns, err);
+	return rc;
+}
+
+/* The objectGUIDs of the groups the pass created, found by their anchors a hundred a search once every write is done:
+ * reading each back after its add, on the connection that wrote it, made a search wait behind the writes queued at
+ * the DC a thousand times in a first pass. A search that fails is only warned about: record_managed reads what is
+ * missing one group at a time, and the uSNChanged guard reads those groups next time. */
+static void made_read(applied *a, gb_directory *dir)
+{
+	gb_ptrs ids = {NULL, 0, 0};
+	size_t pos = 0, i, j;
+	const char *id;
+	void *v;
+	gb_error e;
+	int rc = 0;
+
+	gb_error_clear(&e);
+	if (a->after) /* the reads sent during the writes share the connection: taken first */
+		rc = gb_dir_ahead_take_all(a->after, &e);
+	while (!rc && gb_map_next(a->made, &pos, &id, &v))
+		if (!gb_map_get(a->guid, id))
+			rc = gb_ptrs_push(&ids, (void *)id, &e);
+	for (i = 0; !rc && i < ids.n; i += GB_DIRECTORY_GUID_BATCH) {
+		gb_buf f;
+
+		gb_buf_init(&f, 64 * 1024);
+		rc = gb_buf_puts(&f, "(&(objectClass=group)(|", &e);
+		for (j = i; !rc && j < ids.n && j < i + GB_DIRECTORY_GUID_BATCH; j++) {
+			char anchor[GB_ANCHOR_MAX];
+
+			if (!gb_anchor_format(ids.items[j], anchor, sizeof(anchor)))
+				rc = gb_provision__anchor_term(anchor, &f, &e);
+		}
+		if (!rc)
+			rc = gb_buf_puts(&f, "))", &e);
+		if (!rc)
+			rc = gb_directory_search(dir, NULL, GB_DIR_SUBTREE, gb_buf_cstr(&f), made_attrs, 0, keep_made, a,
+						 &e);
+		gb_buf_free(&f);
+	}
+	if (rc)
+		gb_warn("provision", "reading the objectGUIDs of the %zu groups created: %s", ids.n, e.msg);
+	free(ids.items);
 }
 
 /* Every group the plan provisions and whose operations all succeeded is managed from now on (in one transaction). */
@@ -583,6 +651,8 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 		rc = gb_map_new(GB_MAP_ICASE, &a.guid, err);
 	if (!rc)
 		rc = gb_map_new(GB_MAP_ICASE, &a.created, err);
+	if (!rc)
+		rc = gb_map_new(GB_MAP_ICASE, &a.made, err);
 	a.plan = res->plan;
 	if (!rc && !(a.ok = calloc(res->plan->nops ? res->plan->nops : 1, 1)))
 		rc = gb_error_set(err, GB_ENOMEM, "out of memory");
@@ -607,6 +677,7 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	ao.in_flight = cfg->directory.writes_in_flight > 0 ? (size_t)cfg->directory.writes_in_flight : 0;
 	ao.hook = on_outcome;
 	ao.ctx = &a;
+	ao.guid_later = true; /* made_read */
 	if (!rc)
 		rc = gb_apply(res->plan, &ao, &ar, err);
 	if (ar.peak > 1)
@@ -618,7 +689,10 @@ static int apply(const gb_config *cfg, gb_gather *g, const char *fence, const gb
 	res->skipped = ar.skipped;
 	if (!rc || rc == GB_EINTERRUPTED) {
 		gb_error e2;
-		int mrc = record_managed(st, dir, res->plan, &a, &e2);
+		int mrc;
+
+		made_read(&a, dir);
+		mrc = record_managed(st, dir, res->plan, &a, &e2);
 		if (mrc) {
 			rc = mrc;
 			*err = e2;
